@@ -1,0 +1,13 @@
+//! casewatch: a terminal monitor that keeps probation cases from falling through the cracks.
+//!
+//! The headless core (`domain`, `policy`, `store`, `demo`, `report`) never touches the
+//! terminal; `tui` is the only module that knows ratatui.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod policy;
+pub mod report;
+pub mod store;
+pub mod text;

@@ -1,0 +1,346 @@
+//! The SQLite store: opening and checking the file, migrations, and the read models every
+//! screen, alert and report uses.
+
+pub mod read;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
+
+pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+
+/// How long a statement waits for another process's write lock before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "no database at {0} (create one with `casewatch demo --db PATH` or `casewatch init --db PATH`)"
+    )]
+    Missing(PathBuf),
+    #[error("{0} is not a SQLite database or is corrupt ({1})")]
+    NotADatabase(PathBuf, String),
+    #[error("{0} is a SQLite database but not a casewatch one; refusing to touch it")]
+    NotCasewatch(PathBuf),
+    #[error(
+        "{path} has schema version {found}, newer than this casewatch knows ({supported}); upgrade casewatch. The file was not modified"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("{0} is locked by another process and stayed locked for {1:?}; try again")]
+    Locked(PathBuf, Duration),
+    #[error("cannot create {0}: {1}")]
+    Create(PathBuf, std::io::Error),
+    #[error("database error in {0}: {1}")]
+    Sqlite(PathBuf, rusqlite::Error),
+}
+
+/// Whether opening may create a new, empty database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// The file must exist and be a casewatch database.
+    Existing,
+    /// Create an empty (schema-only) database if there is no file.
+    CreateIfMissing,
+}
+
+/// An open casewatch database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    read_only: bool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// Creates an empty file readable by its owner only: the data is about real people.
+pub fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Create(dir.to_path_buf(), e))?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)
+        .map(drop)
+        .map_err(|e| StoreError::Create(path.to_path_buf(), e))
+}
+
+/// Maps a SQLite error to the message a user should see.
+pub fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
+            StoreError::NotADatabase(path.to_path_buf(), e.to_string())
+        }
+        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
+            StoreError::Locked(path.to_path_buf(), BUSY_TIMEOUT)
+        }
+        _ => StoreError::Sqlite(path.to_path_buf(), e),
+    }
+}
+
+impl Store {
+    /// Opens `path`, checks it is a casewatch database this binary can read, and brings an
+    /// older schema up to date. A newer schema or a foreign file is refused unmodified.
+    pub fn open(path: &Path, mode: OpenMode) -> Result<Store, StoreError> {
+        let exists = path.exists();
+        if !exists {
+            match mode {
+                OpenMode::Existing => return Err(StoreError::Missing(path.to_path_buf())),
+                OpenMode::CreateIfMissing => create_private_file(path)?,
+            }
+        }
+        let rw = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let (conn, read_only) = match Connection::open_with_flags(path, rw) {
+            Ok(c) => (c, false),
+            Err(e) if e.sqlite_error_code() == Some(ErrorCode::ReadOnly) || is_cant_open(&e) => {
+                let ro = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let c = Connection::open_with_flags(path, ro).map_err(|e| classify(path, e))?;
+                (c, true)
+            }
+            Err(e) => return Err(classify(path, e)),
+        };
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+            read_only,
+        };
+        store
+            .conn
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| classify(path, e))?;
+        store.check_and_migrate()?;
+        Ok(store)
+    }
+
+    /// Reads the header fields without writing anything, then decides.
+    fn check_and_migrate(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = |e| classify(&path, e);
+        let app_id: i32 = self
+            .conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(err)?;
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
+        let has_tables: bool = self
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        if app_id != APPLICATION_ID && (app_id != 0 || has_tables) {
+            return Err(StoreError::NotCasewatch(path));
+        }
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path,
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = ON;")
+            .map_err(err)?;
+        if self.read_only {
+            return Ok(());
+        }
+        self.conn
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .map_err(err)?;
+        if version < SCHEMA_VERSION {
+            migrate(&mut self.conn, version).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// A value from the `meta` table.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        meta(&self.conn, key).map_err(|e| classify(&self.path, e))
+    }
+
+    /// Changes whenever another connection commits a write (cheap; for live refresh).
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| classify(&self.path, e))
+    }
+}
+
+fn is_cant_open(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(ErrorCode::CannotOpen)
+}
+
+pub fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
+}
+
+pub fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+    .map(drop)
+}
+
+/// Applies every migration after `from`, each in its own transaction together with the new
+/// `user_version`, so a crash leaves the file at a whole version.
+pub fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
+    for (i, batches) in schema::MIGRATIONS.iter().enumerate() {
+        let to = i as i64 + 1;
+        if to <= from {
+            continue;
+        }
+        let tx = conn.transaction()?;
+        for sql in batches.iter() {
+            tx.execute_batch(sql)?;
+        }
+        if to == 1 {
+            tx.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID};"))?;
+            set_meta(&tx, "origin", "empty")?;
+        }
+        tx.execute_batch(&format!("PRAGMA user_version = {to};"))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_database_gets_the_current_schema_and_owner_only_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/new.db");
+        let s = Store::open(&p, OpenMode::CreateIfMissing).unwrap();
+        let v: i64 = s
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        assert_eq!(s.meta("origin").unwrap().as_deref(), Some("empty"));
+        let mode: String = s
+            .conn()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let m = std::fs::metadata(&p).unwrap().permissions().mode();
+            assert_eq!(m & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_missing_file_is_not_created_when_it_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("nope.db");
+        let e = Store::open(&p, OpenMode::Existing).unwrap_err();
+        assert!(matches!(e, StoreError::Missing(_)));
+        assert!(!p.exists());
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_and_left_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("new.db");
+        drop(Store::open(&p, OpenMode::CreateIfMissing).unwrap());
+        {
+            let c = Connection::open(&p).unwrap();
+            c.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA user_version = 99;")
+                .unwrap();
+        }
+        let before = std::fs::read(&p).unwrap();
+        let e = Store::open(&p, OpenMode::Existing).unwrap_err();
+        assert!(
+            matches!(e, StoreError::NewerSchema { found: 99, .. }),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(&p).unwrap(), before);
+    }
+
+    #[test]
+    fn garbage_and_foreign_databases_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.db");
+        std::fs::write(&junk, vec![b'x'; 8192]).unwrap();
+        let e = Store::open(&junk, OpenMode::Existing).unwrap_err();
+        assert!(matches!(e, StoreError::NotADatabase(..)), "{e}");
+        assert_eq!(std::fs::read(&junk).unwrap(), vec![b'x'; 8192]);
+
+        let other = dir.path().join("other.db");
+        Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap();
+        let e = Store::open(&other, OpenMode::Existing).unwrap_err();
+        assert!(matches!(e, StoreError::NotCasewatch(_)), "{e}");
+    }
+
+    #[test]
+    fn triggers_keep_last_contact_and_last_oversight() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("t.db"), OpenMode::CreateIfMissing).unwrap();
+        s.conn()
+            .execute_batch(
+                "INSERT INTO pdus (code, name, region) VALUES ('P', 'P', 'R');
+                 INSERT INTO cases (crn, name, pdu, tier, case_type, sentence_date, unallocated_since)
+                   VALUES ('X000001', 'N', 'P', 'B2', 'COMMUNITY', '2026-01-01', '2026-01-01');
+                 INSERT INTO contacts (crn, date, kind) VALUES ('X000001', '2026-02-01', 'video');
+                 INSERT INTO contacts (crn, date, kind) VALUES ('X000001', '2026-01-15', 'video');
+                 INSERT INTO oversight (crn, date, spo_staff_code, kind) VALUES ('X000001', '2026-02-03', 'S', 'other');",
+            )
+            .unwrap();
+        let (c, o): (String, String) = s
+            .conn()
+            .query_row("SELECT last_contact, last_oversight FROM cases", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((c.as_str(), o.as_str()), ("2026-02-01", "2026-02-03"));
+        s.conn()
+            .execute("DELETE FROM contacts WHERE date = '2026-02-01'", [])
+            .unwrap();
+        let c: String = s
+            .conn()
+            .query_row("SELECT last_contact FROM cases", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(c, "2026-01-15");
+    }
+}

@@ -1,0 +1,955 @@
+//! Read models: the per-PDU summary, the paged case lists, staffing and case detail.
+//!
+//! One query per question, shared by the TUI, the alert rules, the reports and the exports,
+//! so that a number is computed in one place. Everything that depends on "today" takes an
+//! as-of date; overdue checks push the policy into SQL as threshold dates.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, Row, Statement, ToSql};
+use serde::Serialize;
+
+use crate::domain::{
+    CaseType, Grade, Mappa, PpfStatus, PractitionerStatus, Rating, Rosh, Tier, fmt_date,
+};
+use crate::policy::{Due, Policy, Thresholds};
+
+type Result<T> = rusqlite::Result<T>;
+
+/// SQL: the case is high risk (HIGH/VERY_HIGH RoSH or MAPPA).
+const HIGH_RISK: &str = "(COALESCE(c.rosh, '') IN ('HIGH', 'VERY_HIGH') OR c.mappa_category > 0)";
+
+/// SQL: the threshold date for this case's contact interval.
+const CONTACT_THRESHOLD: &str = "(CASE
+    WHEN c.rosh = 'VERY_HIGH' OR (c.mappa_category > 0 AND c.mappa_level >= 2) THEN :c_vh
+    WHEN c.rosh = 'HIGH' THEN :c_h
+    WHEN c.rosh = 'MEDIUM' THEN :c_m
+    WHEN c.rosh = 'LOW' THEN :c_l
+    ELSE :c_u END)";
+
+/// SQL: the date contact is counted from (last contact since allocation, else allocation).
+const CONTACT_BASE: &str = "max(COALESCE(c.last_contact, ''), c.allocated_on)";
+
+fn contact_overdue_sql() -> String {
+    format!(
+        "(c.allocated_to IS NOT NULL AND NOT (:custody_exempt AND c.case_type = 'CUSTODY')
+          AND {CONTACT_BASE} < {CONTACT_THRESHOLD})"
+    )
+}
+
+fn oversight_required_sql() -> String {
+    format!(
+        "(c.allocated_to IS NOT NULL AND (COALESCE(c.last_oversight, '') < c.allocated_on OR {HIGH_RISK}))"
+    )
+}
+
+fn oversight_overdue_sql() -> String {
+    format!(
+        "(c.allocated_to IS NOT NULL AND (
+            (COALESCE(c.last_oversight, '') < c.allocated_on AND c.allocated_on < :o_alloc)
+         OR (c.last_oversight >= c.allocated_on AND {HIGH_RISK} AND c.last_oversight < :o_hr)))"
+    )
+}
+
+/// Binds whichever threshold parameters a statement uses.
+fn bind_thresholds(stmt: &mut Statement<'_>, t: &Thresholds) -> Result<()> {
+    let pairs: [(&str, &dyn ToSql); 8] = [
+        (":c_vh", &t.contact_very_high),
+        (":c_h", &t.contact_high),
+        (":c_m", &t.contact_medium),
+        (":c_l", &t.contact_low),
+        (":c_u", &t.contact_unknown),
+        (":custody_exempt", &t.custody_exempt),
+        (":o_alloc", &t.oversight_after_allocation),
+        (":o_hr", &t.oversight_high_risk),
+    ];
+    for (name, value) in pairs {
+        if let Some(i) = stmt.parameter_index(name)? {
+            stmt.raw_bind_parameter(i, value)?;
+        }
+    }
+    Ok(())
+}
+
+fn bind_named(stmt: &mut Statement<'_>, name: &str, value: &dyn ToSql) -> Result<()> {
+    if let Some(i) = stmt.parameter_index(name)? {
+        stmt.raw_bind_parameter(i, value)?;
+    }
+    Ok(())
+}
+
+fn date_col(row: &Row<'_>, idx: &str) -> Result<Option<NaiveDate>> {
+    let s: Option<String> = row.get(idx)?;
+    Ok(s.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()))
+}
+
+fn parse_col<T: std::str::FromStr>(row: &Row<'_>, idx: &str) -> Result<Option<T>> {
+    let s: Option<String> = row.get(idx)?;
+    Ok(s.and_then(|s| s.parse().ok()))
+}
+
+/// Staffing of one grade in one PDU.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GradeStaffing {
+    pub grade: Grade,
+    pub target_fte: f64,
+    /// FTE filling funded posts (in post or long-term sick).
+    pub in_post_fte: f64,
+    /// FTE on detached duty from elsewhere: relief, not filled posts.
+    pub detached_in_fte: f64,
+    pub long_term_sick_fte: f64,
+    /// `1 - in_post / target`, never below 0; `None` when there is no target.
+    pub vacancy_rate: Option<f64>,
+}
+
+fn vacancy(target: f64, in_post: f64) -> Option<f64> {
+    (target > 0.0).then(|| (1.0 - in_post / target).max(0.0))
+}
+
+/// Everything the overview and the PDU-scope alert rules need about one PDU.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PduSummary {
+    pub code: String,
+    pub name: String,
+    pub region: String,
+    pub ppf_status: Option<PpfStatus>,
+    pub rating: Option<Rating>,
+    pub score: Option<u32>,
+    pub score_max: Option<u32>,
+    pub inspected_on: Option<NaiveDate>,
+    pub cases: u64,
+    pub unallocated: u64,
+    pub unallocated_mappa: u64,
+    pub unallocated_high_rosh: u64,
+    pub mappa_cases: u64,
+    pub no_rosh: u64,
+    pub oversight_required: u64,
+    pub oversight_overdue: u64,
+    pub contacts_overdue: u64,
+    pub high_risk_contacts_overdue: u64,
+    pub target_fte: f64,
+    pub in_post_fte: f64,
+    pub vacancy_rate: Option<f64>,
+    pub vacancy_by_grade: Vec<GradeStaffing>,
+    pub practitioners: u64,
+    pub over_capacity: u64,
+}
+
+impl PduSummary {
+    pub fn unallocated_share(&self) -> f64 {
+        ratio(self.unallocated, self.cases)
+    }
+    pub fn oversight_overdue_share(&self) -> f64 {
+        ratio(self.oversight_overdue, self.oversight_required)
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// Totals over a region's PDUs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegionSummary {
+    pub region: String,
+    pub pdus: u64,
+    pub cases: u64,
+    pub unallocated: u64,
+    pub unallocated_mappa: u64,
+    pub unallocated_high_rosh: u64,
+    pub oversight_required: u64,
+    pub oversight_overdue: u64,
+    pub high_risk_contacts_overdue: u64,
+    pub target_fte: f64,
+    pub in_post_fte: f64,
+    pub vacancy_rate: Option<f64>,
+}
+
+/// Sums PDU summaries into one line per region, in name order.
+pub fn region_totals(pdus: &[PduSummary]) -> Vec<RegionSummary> {
+    let mut by: BTreeMap<&str, RegionSummary> = BTreeMap::new();
+    for p in pdus {
+        let r = by.entry(&p.region).or_insert_with(|| RegionSummary {
+            region: p.region.clone(),
+            pdus: 0,
+            cases: 0,
+            unallocated: 0,
+            unallocated_mappa: 0,
+            unallocated_high_rosh: 0,
+            oversight_required: 0,
+            oversight_overdue: 0,
+            high_risk_contacts_overdue: 0,
+            target_fte: 0.0,
+            in_post_fte: 0.0,
+            vacancy_rate: None,
+        });
+        r.pdus += 1;
+        r.cases += p.cases;
+        r.unallocated += p.unallocated;
+        r.unallocated_mappa += p.unallocated_mappa;
+        r.unallocated_high_rosh += p.unallocated_high_rosh;
+        r.oversight_required += p.oversight_required;
+        r.oversight_overdue += p.oversight_overdue;
+        r.high_risk_contacts_overdue += p.high_risk_contacts_overdue;
+        r.target_fte += p.target_fte;
+        r.in_post_fte += p.in_post_fte;
+    }
+    by.into_values()
+        .map(|mut r| {
+            r.vacancy_rate = vacancy(r.target_fte, r.in_post_fte);
+            r
+        })
+        .collect()
+}
+
+/// Staffing per PDU and establishment grade, from the establishment and practitioners.
+pub fn staffing(
+    conn: &Connection,
+    policy: &Policy,
+    pdu: Option<&str>,
+) -> Result<BTreeMap<String, Vec<GradeStaffing>>> {
+    let hours = policy.capacity.default_hours;
+    let mut out: BTreeMap<String, BTreeMap<Grade, GradeStaffing>> = BTreeMap::new();
+    let blank = |grade| GradeStaffing {
+        grade,
+        target_fte: 0.0,
+        in_post_fte: 0.0,
+        detached_in_fte: 0.0,
+        long_term_sick_fte: 0.0,
+        vacancy_rate: None,
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT pdu, grade, target_fte FROM establishment WHERE (?1 IS NULL OR pdu = ?1)",
+    )?;
+    let mut rows = stmt.query([pdu])?;
+    while let Some(r) = rows.next()? {
+        let Some(grade) = r.get::<_, String>(1)?.parse::<Grade>().ok() else {
+            continue;
+        };
+        let g = out
+            .entry(r.get(0)?)
+            .or_default()
+            .entry(grade.establishment_grade())
+            .or_insert_with(|| blank(grade.establishment_grade()));
+        g.target_fte += r.get::<_, f64>(2)?;
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT pdu, grade, status, sum(contracted_hours) FROM practitioners
+          WHERE (?1 IS NULL OR pdu = ?1) AND status <> 'left'
+          GROUP BY pdu, grade, status",
+    )?;
+    let mut rows = stmt.query([pdu])?;
+    while let Some(r) = rows.next()? {
+        let (Some(grade), Some(status)) = (
+            r.get::<_, String>(1)?.parse::<Grade>().ok(),
+            r.get::<_, String>(2)?.parse::<PractitionerStatus>().ok(),
+        ) else {
+            continue;
+        };
+        let fte = r.get::<_, f64>(3)? / hours;
+        let g = out
+            .entry(r.get(0)?)
+            .or_default()
+            .entry(grade.establishment_grade())
+            .or_insert_with(|| blank(grade.establishment_grade()));
+        if status.fills_post() {
+            g.in_post_fte += fte;
+        }
+        match status {
+            PractitionerStatus::DetachedIn => g.detached_in_fte += fte,
+            PractitionerStatus::LongTermSick => g.long_term_sick_fte += fte,
+            _ => {}
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|(pdu, grades)| {
+            let v = grades
+                .into_values()
+                .map(|mut g| {
+                    g.vacancy_rate = vacancy(g.target_fte, g.in_post_fte);
+                    g
+                })
+                .collect();
+            (pdu, v)
+        })
+        .collect())
+}
+
+/// One practitioner with caseload and capacity.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PractitionerRow {
+    pub staff_code: String,
+    pub name: String,
+    pub grade: Grade,
+    pub pdu: String,
+    pub team: Option<String>,
+    pub status: PractitionerStatus,
+    pub contracted_hours: f64,
+    pub start_date: NaiveDate,
+    pub caseload: u64,
+    pub high_risk_cases: u64,
+    pub points: f64,
+    /// `None` for grades with no nominal target (SPOs) or no available hours.
+    pub capacity_pct: Option<f64>,
+}
+
+/// Sort orders for the practitioner list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PractitionerSort {
+    /// Most loaded first.
+    #[default]
+    Capacity,
+    Name,
+    Grade,
+    Caseload,
+}
+
+/// Caseload points per practitioner, from tier counts (one indexed scan).
+fn caseloads(
+    conn: &Connection,
+    policy: &Policy,
+    pdu: Option<&str>,
+) -> Result<HashMap<String, (u64, u64, f64)>> {
+    let points: HashMap<String, f64> = policy.all_tier_points().into_iter().collect();
+    let sql = format!(
+        "SELECT c.allocated_to, c.tier, count(*), sum({HIGH_RISK}) FROM cases c
+          WHERE c.allocated_to IS NOT NULL
+            AND (?1 IS NULL OR c.allocated_to IN (SELECT staff_code FROM practitioners WHERE pdu = ?1))
+          GROUP BY c.allocated_to, c.tier"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([pdu])?;
+    let mut out: HashMap<String, (u64, u64, f64)> = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let n: i64 = r.get(2)?;
+        let high: i64 = r.get::<_, Option<i64>>(3)?.unwrap_or(0);
+        let tier: String = r.get(1)?;
+        let e = out.entry(r.get(0)?).or_default();
+        e.0 += n as u64;
+        e.1 += high as u64;
+        e.2 += points.get(tier.as_str()).copied().unwrap_or(0.0) * n as f64;
+    }
+    Ok(out)
+}
+
+/// Practitioners of a PDU (or every PDU) with their caseload and capacity %, leavers left out.
+pub fn practitioners(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    pdu: Option<&str>,
+    sort: PractitionerSort,
+) -> Result<Vec<PractitionerRow>> {
+    let loads = caseloads(conn, policy, pdu)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT staff_code, name, grade, pdu, team, status, contracted_hours, start_date
+           FROM practitioners WHERE (?1 IS NULL OR pdu = ?1) AND status <> 'left'",
+    )?;
+    let mut rows = stmt.query([pdu])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let (Some(grade), Some(status), Some(start_date)) = (
+            parse_col::<Grade>(r, "grade")?,
+            parse_col::<PractitionerStatus>(r, "status")?,
+            date_col(r, "start_date")?,
+        ) else {
+            continue;
+        };
+        let staff_code: String = r.get("staff_code")?;
+        let contracted_hours: f64 = r.get("contracted_hours")?;
+        let (caseload, high_risk_cases, points) =
+            loads.get(&staff_code).copied().unwrap_or_default();
+        let available = policy.available_points(grade, contracted_hours, start_date, as_of);
+        let capacity_pct = available
+            .filter(|a| *a > 0.0 && status.works_cases())
+            .map(|a| points / a * 100.0);
+        out.push(PractitionerRow {
+            staff_code,
+            name: r.get("name")?,
+            grade,
+            pdu: r.get("pdu")?,
+            team: r.get("team")?,
+            status,
+            contracted_hours,
+            start_date,
+            caseload,
+            high_risk_cases,
+            points,
+            capacity_pct,
+        });
+    }
+    match sort {
+        PractitionerSort::Capacity => out.sort_by(|a, b| {
+            b.capacity_pct
+                .unwrap_or(-1.0)
+                .total_cmp(&a.capacity_pct.unwrap_or(-1.0))
+                .then_with(|| a.staff_code.cmp(&b.staff_code))
+        }),
+        PractitionerSort::Name => out.sort_by(|a, b| a.name.cmp(&b.name)),
+        PractitionerSort::Grade => {
+            out.sort_by(|a, b| a.grade.cmp(&b.grade).then(a.name.cmp(&b.name)))
+        }
+        PractitionerSort::Caseload => out.sort_by_key(|p| std::cmp::Reverse(p.caseload)),
+    }
+    Ok(out)
+}
+
+/// The per-PDU summary for every PDU (or one region), in PDU code order.
+pub fn pdu_summaries(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    region: Option<&str>,
+) -> Result<Vec<PduSummary>> {
+    let t = policy.thresholds(as_of);
+    let sql = format!(
+        "SELECT c.pdu AS pdu,
+                count(*) AS cases,
+                sum(c.allocated_to IS NULL) AS unallocated,
+                sum(c.allocated_to IS NULL AND c.mappa_category > 0) AS unallocated_mappa,
+                sum(c.allocated_to IS NULL AND c.rosh IN ('HIGH', 'VERY_HIGH')) AS unallocated_high,
+                sum(c.mappa_category > 0) AS mappa,
+                sum(c.rosh IS NULL) AS no_rosh,
+                sum({req}) AS oversight_required,
+                sum({ovd}) AS oversight_overdue,
+                sum({cod}) AS contacts_overdue,
+                sum({cod} AND (COALESCE(c.rosh, '') IN ('HIGH', 'VERY_HIGH') OR c.mappa_level >= 2)) AS hr_contacts_overdue
+           FROM cases c
+          WHERE (:region IS NULL OR c.pdu IN (SELECT code FROM pdus WHERE region = :region))
+          GROUP BY c.pdu",
+        req = oversight_required_sql(),
+        ovd = oversight_overdue_sql(),
+        cod = contact_overdue_sql(),
+    );
+    let mut counts: HashMap<String, [u64; 10]> = HashMap::new();
+    {
+        let mut stmt = conn.prepare_cached(&sql)?;
+        bind_thresholds(&mut stmt, &t)?;
+        bind_named(&mut stmt, ":region", &region)?;
+        let mut rows = stmt.raw_query();
+        while let Some(r) = rows.next()? {
+            let mut v = [0u64; 10];
+            for (i, slot) in v.iter_mut().enumerate() {
+                *slot = r.get::<_, Option<i64>>(i + 1)?.unwrap_or(0).max(0) as u64;
+            }
+            counts.insert(r.get(0)?, v);
+        }
+    }
+    let staffing = staffing(conn, policy, None)?;
+    let practitioners = practitioners(conn, policy, as_of, None, PractitionerSort::Capacity)?;
+    let mut people: HashMap<&str, (u64, u64)> = HashMap::new();
+    for p in &practitioners {
+        let e = people.entry(p.pdu.as_str()).or_default();
+        if p.status.works_cases() {
+            e.0 += 1;
+        }
+        if p.capacity_pct.is_some_and(|c| c > 100.0) {
+            e.1 += 1;
+        }
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT code, name, region, ppf_status, rating, score, score_max, inspected_on
+           FROM pdus WHERE (?1 IS NULL OR region = ?1) ORDER BY code",
+    )?;
+    let mut rows = stmt.query([region])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let code: String = r.get("code")?;
+        let c = counts.get(&code).copied().unwrap_or_default();
+        let grades = staffing.get(&code).cloned().unwrap_or_default();
+        let target_fte: f64 = grades.iter().map(|g| g.target_fte).sum();
+        let in_post_fte: f64 = grades.iter().map(|g| g.in_post_fte).sum();
+        let (practitioners, over_capacity) = people.get(code.as_str()).copied().unwrap_or_default();
+        out.push(PduSummary {
+            name: r.get("name")?,
+            region: r.get("region")?,
+            ppf_status: parse_col(r, "ppf_status")?,
+            rating: parse_col(r, "rating")?,
+            score: r.get("score")?,
+            score_max: r.get("score_max")?,
+            inspected_on: date_col(r, "inspected_on")?,
+            cases: c[0],
+            unallocated: c[1],
+            unallocated_mappa: c[2],
+            unallocated_high_rosh: c[3],
+            mappa_cases: c[4],
+            no_rosh: c[5],
+            oversight_required: c[6],
+            oversight_overdue: c[7],
+            contacts_overdue: c[8],
+            high_risk_contacts_overdue: c[9],
+            target_fte,
+            in_post_fte,
+            vacancy_rate: vacancy(target_fte, in_post_fte),
+            vacancy_by_grade: grades,
+            practitioners,
+            over_capacity,
+            code,
+        });
+    }
+    Ok(out)
+}
+
+/// The case lists of a PDU panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaseList {
+    Unallocated,
+    Mappa,
+    OversightOverdue,
+    ContactsOverdue,
+}
+
+impl CaseList {
+    pub const ALL: [CaseList; 4] = [
+        CaseList::Unallocated,
+        CaseList::Mappa,
+        CaseList::OversightOverdue,
+        CaseList::ContactsOverdue,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            CaseList::Unallocated => "Unallocated",
+            CaseList::Mappa => "MAPPA",
+            CaseList::OversightOverdue => "Oversight overdue",
+            CaseList::ContactsOverdue => "Contacts overdue",
+        }
+    }
+
+    fn condition(self) -> String {
+        match self {
+            CaseList::Unallocated => "c.allocated_to IS NULL".into(),
+            CaseList::Mappa => "c.mappa_category > 0".into(),
+            CaseList::OversightOverdue => oversight_overdue_sql(),
+            CaseList::ContactsOverdue => contact_overdue_sql(),
+        }
+    }
+
+    /// SQL for the date the "days" column counts from (unallocated since, or due date).
+    fn day_sql(self) -> String {
+        match self {
+            CaseList::Unallocated => "c.unallocated_since".into(),
+            CaseList::Mappa => "COALESCE(c.unallocated_since, c.allocated_on)".into(),
+            CaseList::OversightOverdue => "(CASE WHEN COALESCE(c.last_oversight, '') < c.allocated_on
+                       THEN date(c.allocated_on, '+' || :o_alloc_days || ' days')
+                       ELSE date(c.last_oversight, '+' || :o_hr_days || ' days') END)"
+                .into(),
+            CaseList::ContactsOverdue => format!(
+                "date({CONTACT_BASE}, '+' || (CASE
+                    WHEN c.rosh = 'VERY_HIGH' OR (c.mappa_category > 0 AND c.mappa_level >= 2) THEN :d_vh
+                    WHEN c.rosh = 'HIGH' THEN :d_h WHEN c.rosh = 'MEDIUM' THEN :d_m
+                    WHEN c.rosh = 'LOW' THEN :d_l ELSE :d_u END) || ' days')"
+            ),
+        }
+    }
+}
+
+/// Sort columns of the case lists, pushed into SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CaseSort {
+    /// Highest risk first, then longest waiting / most overdue.
+    #[default]
+    Risk,
+    Days,
+    Crn,
+    Name,
+    Tier,
+}
+
+impl CaseSort {
+    pub const ALL: [CaseSort; 5] = [
+        CaseSort::Risk,
+        CaseSort::Days,
+        CaseSort::Crn,
+        CaseSort::Name,
+        CaseSort::Tier,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            CaseSort::Risk => "risk",
+            CaseSort::Days => "days",
+            CaseSort::Crn => "CRN",
+            CaseSort::Name => "name",
+            CaseSort::Tier => "tier",
+        }
+    }
+}
+
+/// One page request: sort, filter text, window.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PageQuery {
+    pub sort: CaseSort,
+    pub reverse: bool,
+    /// Matches CRN, name or team, case-insensitively; empty for none.
+    pub filter: String,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// One row of a case list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseRow {
+    pub crn: String,
+    pub name: String,
+    pub pdu: String,
+    pub team: Option<String>,
+    pub tier: String,
+    pub rosh: Option<Rosh>,
+    pub mappa: Mappa,
+    pub case_type: Option<CaseType>,
+    pub allocated_to: Option<String>,
+    pub allocated_on: Option<NaiveDate>,
+    pub unallocated_since: Option<NaiveDate>,
+    /// Unallocated lists: days unallocated; overdue lists: days overdue; MAPPA: days since
+    /// allocation or since unallocated.
+    pub days: Option<i64>,
+    /// The due date behind `days` on overdue lists.
+    pub due: Option<NaiveDate>,
+}
+
+/// A page of rows and the total number of matching rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub total: u64,
+    pub offset: u64,
+    pub rows: Vec<T>,
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
+pub fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
+}
+
+fn bind_list_params(
+    stmt: &mut Statement<'_>,
+    policy: &Policy,
+    t: &Thresholds,
+    pdu: &str,
+    filter: &str,
+) -> Result<()> {
+    bind_thresholds(stmt, t)?;
+    bind_named(stmt, ":pdu", &pdu)?;
+    let pattern = like_pattern(filter.trim());
+    bind_named(stmt, ":filter", &pattern)?;
+    bind_named(stmt, ":nofilter", &filter.trim().is_empty())?;
+    let c = &policy.contact;
+    bind_named(stmt, ":d_vh", &c.very_high)?;
+    bind_named(stmt, ":d_h", &c.high)?;
+    bind_named(stmt, ":d_m", &c.medium)?;
+    bind_named(stmt, ":d_l", &c.low)?;
+    bind_named(stmt, ":d_u", &c.unknown)?;
+    bind_named(
+        stmt,
+        ":o_alloc_days",
+        &policy.oversight.after_allocation_days,
+    )?;
+    bind_named(
+        stmt,
+        ":o_hr_days",
+        &policy.oversight.high_risk_interval_days,
+    )?;
+    Ok(())
+}
+
+const FILTER_SQL: &str = "(:nofilter OR c.crn LIKE :filter ESCAPE '\\'
+    OR c.name LIKE :filter ESCAPE '\\' OR COALESCE(c.team, '') LIKE :filter ESCAPE '\\')";
+
+/// Counts the rows of a list (with its filter).
+pub fn case_list_count(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    pdu: &str,
+    list: CaseList,
+    filter: &str,
+) -> Result<u64> {
+    let t = policy.thresholds(as_of);
+    let sql = format!(
+        "SELECT count(*) FROM cases c WHERE c.pdu = :pdu AND {} AND {FILTER_SQL}",
+        list.condition()
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    bind_list_params(&mut stmt, policy, &t, pdu, filter)?;
+    let mut rows = stmt.raw_query();
+    match rows.next()? {
+        Some(r) => Ok(r.get::<_, i64>(0)?.max(0) as u64),
+        None => Ok(0),
+    }
+}
+
+/// One page of a PDU's case list, sorted and filtered in SQL so only the rows on screen are
+/// read.
+pub fn case_list_page(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    pdu: &str,
+    list: CaseList,
+    q: &PageQuery,
+) -> Result<Page<CaseRow>> {
+    let total = case_list_count(conn, policy, as_of, pdu, list, &q.filter)?;
+    let rows = case_list_rows(conn, policy, as_of, pdu, list, q)?;
+    Ok(Page {
+        total,
+        offset: q.offset,
+        rows,
+    })
+}
+
+/// The rows of one page, without the count.
+pub fn case_list_rows(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    pdu: &str,
+    list: CaseList,
+    q: &PageQuery,
+) -> Result<Vec<CaseRow>> {
+    let t = policy.thresholds(as_of);
+    let (asc, desc) = if q.reverse {
+        ("DESC", "ASC")
+    } else {
+        ("ASC", "DESC")
+    };
+    // "days" grows as the day date gets older, so most days first = oldest date first.
+    let order = match q.sort {
+        CaseSort::Risk => format!("c.risk_rank {desc}, day {asc}, c.crn {asc}"),
+        CaseSort::Days => format!("day {asc}, c.risk_rank {desc}, c.crn {asc}"),
+        CaseSort::Crn => format!("c.crn {asc}"),
+        CaseSort::Name => format!("c.name {asc}, c.crn {asc}"),
+        CaseSort::Tier => format!("c.tier {asc}, c.risk_rank {desc}, c.crn {asc}"),
+    };
+    let sql = format!(
+        "SELECT c.crn, c.name, c.pdu, c.team, c.tier, c.rosh, c.mappa_category, c.mappa_level,
+                c.case_type, c.allocated_to, c.allocated_on, c.unallocated_since, {day} AS day
+           FROM cases c
+          WHERE c.pdu = :pdu AND {cond} AND {FILTER_SQL}
+          ORDER BY {order}
+          LIMIT :limit OFFSET :offset",
+        day = list.day_sql(),
+        cond = list.condition(),
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    bind_list_params(&mut stmt, policy, &t, pdu, &q.filter)?;
+    bind_named(&mut stmt, ":limit", &(q.limit.min(i64::MAX as u64) as i64))?;
+    bind_named(
+        &mut stmt,
+        ":offset",
+        &(q.offset.min(i64::MAX as u64) as i64),
+    )?;
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let day = date_col(r, "day")?;
+        let overdue_list = matches!(list, CaseList::OversightOverdue | CaseList::ContactsOverdue);
+        out.push(CaseRow {
+            crn: r.get("crn")?,
+            name: r.get("name")?,
+            pdu: r.get("pdu")?,
+            team: r.get("team")?,
+            tier: r.get("tier")?,
+            rosh: parse_col(r, "rosh")?,
+            mappa: Mappa::new(r.get("mappa_category")?, r.get("mappa_level")?)
+                .unwrap_or(Mappa::NONE),
+            case_type: parse_col(r, "case_type")?,
+            allocated_to: r.get("allocated_to")?,
+            allocated_on: date_col(r, "allocated_on")?,
+            unallocated_since: date_col(r, "unallocated_since")?,
+            days: day.map(|d| (as_of - d).num_days()),
+            due: if overdue_list { day } else { None },
+        });
+    }
+    Ok(out)
+}
+
+/// A contact on record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContactRow {
+    pub date: NaiveDate,
+    pub kind: String,
+    pub staff_code: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OversightRow {
+    pub date: NaiveDate,
+    pub spo_staff_code: String,
+    pub kind: String,
+    pub note: String,
+    pub sensitive: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AllocationRow {
+    pub staff_code: String,
+    pub practitioner: Option<String>,
+    pub from_date: NaiveDate,
+    pub to_date: Option<NaiveDate>,
+    pub reason: String,
+}
+
+/// Everything known about one case, with what is due and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseDetail {
+    pub crn: String,
+    pub name: String,
+    pub pdu: String,
+    pub team: Option<String>,
+    pub tier: Option<Tier>,
+    pub rosh: Option<Rosh>,
+    pub mappa: Mappa,
+    pub case_type: Option<CaseType>,
+    pub sentence_date: Option<NaiveDate>,
+    pub release_date: Option<NaiveDate>,
+    pub allocated_to: Option<String>,
+    pub practitioner_name: Option<String>,
+    pub practitioner_grade: Option<Grade>,
+    pub allocated_on: Option<NaiveDate>,
+    pub unallocated_since: Option<NaiveDate>,
+    pub last_contact: Option<NaiveDate>,
+    pub last_oversight: Option<NaiveDate>,
+    #[serde(skip)]
+    pub contact_due: Option<Due>,
+    #[serde(skip)]
+    pub oversight_due: Option<Due>,
+    /// Newest first, the current allocation included.
+    pub allocations: Vec<AllocationRow>,
+    /// Newest first.
+    pub contacts: Vec<ContactRow>,
+    /// Newest first.
+    pub oversight: Vec<OversightRow>,
+}
+
+/// How many contacts and oversight records the detail view shows.
+pub const DETAIL_HISTORY: u64 = 12;
+
+/// Case detail, or `None` for an unknown CRN.
+pub fn case_detail(conn: &Connection, policy: &Policy, crn: &str) -> Result<Option<CaseDetail>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.*, p.name AS practitioner_name, p.grade AS practitioner_grade
+           FROM cases c LEFT JOIN practitioners p ON p.staff_code = c.allocated_to
+          WHERE c.crn = ?1",
+    )?;
+    let mut rows = stmt.query([crn])?;
+    let Some(r) = rows.next()? else {
+        return Ok(None);
+    };
+    let rosh: Option<Rosh> = parse_col(r, "rosh")?;
+    let mappa = Mappa::new(r.get("mappa_category")?, r.get("mappa_level")?).unwrap_or(Mappa::NONE);
+    let case_type: Option<CaseType> = parse_col(r, "case_type")?;
+    let allocated_on = date_col(r, "allocated_on")?;
+    let last_contact = date_col(r, "last_contact")?;
+    let last_oversight = date_col(r, "last_oversight")?;
+    let high_risk = rosh.is_some_and(Rosh::is_high) || mappa.is_mappa();
+    let mut d = CaseDetail {
+        crn: r.get("crn")?,
+        name: r.get("name")?,
+        pdu: r.get("pdu")?,
+        team: r.get("team")?,
+        tier: parse_col(r, "tier")?,
+        rosh,
+        mappa,
+        case_type,
+        sentence_date: date_col(r, "sentence_date")?,
+        release_date: date_col(r, "release_date")?,
+        allocated_to: r.get("allocated_to")?,
+        practitioner_name: r.get("practitioner_name")?,
+        practitioner_grade: parse_col(r, "practitioner_grade")?,
+        allocated_on,
+        unallocated_since: date_col(r, "unallocated_since")?,
+        last_contact,
+        last_oversight,
+        contact_due: case_type
+            .and_then(|ct| policy.contact_due(ct, rosh, mappa, allocated_on, last_contact)),
+        oversight_due: policy.oversight_due(high_risk, allocated_on, last_oversight),
+        allocations: Vec::new(),
+        contacts: Vec::new(),
+        oversight: Vec::new(),
+    };
+    drop(rows);
+    if let (Some(staff), Some(from)) = (&d.allocated_to, d.allocated_on) {
+        d.allocations.push(AllocationRow {
+            staff_code: staff.clone(),
+            practitioner: d.practitioner_name.clone(),
+            from_date: from,
+            to_date: None,
+            reason: "current".into(),
+        });
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.staff_code, p.name, a.from_date, a.to_date, a.reason
+           FROM allocations a LEFT JOIN practitioners p ON p.staff_code = a.staff_code
+          WHERE a.crn = ?1 ORDER BY a.from_date DESC, a.id DESC",
+    )?;
+    let mut rows = stmt.query([crn])?;
+    while let Some(r) = rows.next()? {
+        let (Some(from_date), to_date) = (date_col(r, "from_date")?, date_col(r, "to_date")?)
+        else {
+            continue;
+        };
+        d.allocations.push(AllocationRow {
+            staff_code: r.get(0)?,
+            practitioner: r.get(1)?,
+            from_date,
+            to_date,
+            reason: r.get(4)?,
+        });
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT date, kind, staff_code FROM contacts WHERE crn = ?1
+          ORDER BY date DESC, id DESC LIMIT ?2",
+    )?;
+    let mut rows = stmt.query(rusqlite::params![crn, DETAIL_HISTORY as i64])?;
+    while let Some(r) = rows.next()? {
+        if let Some(date) = date_col(r, "date")? {
+            d.contacts.push(ContactRow {
+                date,
+                kind: r.get(1)?,
+                staff_code: r.get(2)?,
+            });
+        }
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT date, spo_staff_code, kind, note, sensitive FROM oversight WHERE crn = ?1
+          ORDER BY date DESC, id DESC LIMIT ?2",
+    )?;
+    let mut rows = stmt.query(rusqlite::params![crn, DETAIL_HISTORY as i64])?;
+    while let Some(r) = rows.next()? {
+        if let Some(date) = date_col(r, "date")? {
+            d.oversight.push(OversightRow {
+                date,
+                spo_staff_code: r.get(1)?,
+                kind: r.get(2)?,
+                note: r.get(3)?,
+                sensitive: r.get::<_, i64>(4)? != 0,
+            });
+        }
+    }
+    Ok(Some(d))
+}
+
+/// Regions present in the database, largest first (the default region is the first).
+pub fn regions(conn: &Connection) -> Result<Vec<(String, u64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.region, count(*) FROM pdus p GROUP BY p.region ORDER BY (p.region = 'London') DESC, count(*) DESC, p.region",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+    rows.collect()
+}
+
+/// Formats an optional date for tables ("-" when absent).
+pub fn date_or_dash(d: Option<NaiveDate>) -> String {
+    d.map(fmt_date).unwrap_or_else(|| "-".into())
+}
