@@ -137,8 +137,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let ctx = cli.context()?;
     match &cli.command {
         None => {
+            crate::tui::check_terminal()?;
+            // Open (and on first run create) before the screen switches, so errors print
+            // plainly.
             let store = open_for_reading(&ctx)?;
-            summary(&ctx, &store, Format::Text, None)
+            drop(store);
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            crate::tui::run(crate::tui::Options {
+                db: ctx.db.clone(),
+                as_of: ctx.as_of,
+                policy: ctx.policy.clone(),
+                color: !(cli.no_color || no_color),
+            })?;
+            Ok(ExitCode::SUCCESS)
         }
         Some(Command::Demo { cases, seed, force }) => {
             let opts = DemoOptions {

@@ -111,7 +111,7 @@ const fn lp(
 #[rustfmt::skip]
 const LONDON: [LondonPdu; 18] = [
     lp("HFKCW", "Hammersmith, Fulham, Kensington, Chelsea and Westminster", "red",
-       Some(("inadequate", 0, 27, "2022-08-01")), 1.15, [0.40, 0.45, 0.44, 0.38], 0.14, 58, 0.72, 0.30, (6, 8)),
+       Some(("inadequate", 0, 27, "2022-08-01")), 1.15, [0.40, 0.44, 0.43, 0.38], 0.14, 58, 0.72, 0.30, (6, 8)),
     lp("LAM", "Lambeth", "red", Some(("inadequate", 3, 24, "2022-08-01")),
        1.05, [0.30, 0.33, 0.36, 0.25], 0.025, 4, 0.45, 0.16, (1, 1)),
     lp("EAH", "Ealing and Hillingdon", "red", Some(("inadequate", 3, 27, "2022-08-01")),

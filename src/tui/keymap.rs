@@ -1,0 +1,275 @@
+//! The keymap as data: the same table decides what a key does, draws the key-hint bar and
+//! generates the help overlay, so they cannot disagree.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What the user asked for, independent of which key they pressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Help,
+    Up,
+    Down,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+    Open,
+    Back,
+    Filter,
+    Refresh,
+    NextTab,
+    PrevTab,
+    Tab(u8),
+    Sort,
+    ReverseSort,
+}
+
+/// Where a binding applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    Everywhere,
+    Overview,
+    Pdu,
+    Case,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+const fn k(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        mods: KeyModifiers::NONE,
+    }
+}
+const fn code(code: KeyCode) -> Key {
+    Key {
+        code,
+        mods: KeyModifiers::NONE,
+    }
+}
+const fn ctrl(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        mods: KeyModifiers::CONTROL,
+    }
+}
+
+pub struct Binding {
+    pub keys: &'static [Key],
+    /// How the keys are written in help and hints.
+    pub label: &'static str,
+    pub action: Action,
+    pub context: Context,
+    pub help: &'static str,
+    /// Shown in the one-line hint bar.
+    pub hint: bool,
+}
+
+pub const BINDINGS: &[Binding] = &[
+    Binding {
+        keys: &[code(KeyCode::Down), k('j')],
+        label: "j/↓",
+        action: Action::Down,
+        context: Context::Everywhere,
+        help: "move down",
+        hint: false,
+    },
+    Binding {
+        keys: &[code(KeyCode::Up), k('k')],
+        label: "k/↑",
+        action: Action::Up,
+        context: Context::Everywhere,
+        help: "move up",
+        hint: false,
+    },
+    Binding {
+        keys: &[k('g'), code(KeyCode::Home)],
+        label: "g",
+        action: Action::Top,
+        context: Context::Everywhere,
+        help: "first row",
+        hint: false,
+    },
+    Binding {
+        keys: &[k('G'), code(KeyCode::End)],
+        label: "G",
+        action: Action::Bottom,
+        context: Context::Everywhere,
+        help: "last row",
+        hint: false,
+    },
+    Binding {
+        keys: &[code(KeyCode::PageDown), ctrl('d')],
+        label: "PgDn",
+        action: Action::PageDown,
+        context: Context::Everywhere,
+        help: "page down",
+        hint: false,
+    },
+    Binding {
+        keys: &[code(KeyCode::PageUp), ctrl('u')],
+        label: "PgUp",
+        action: Action::PageUp,
+        context: Context::Everywhere,
+        help: "page up",
+        hint: false,
+    },
+    Binding {
+        keys: &[code(KeyCode::Enter)],
+        label: "Enter",
+        action: Action::Open,
+        context: Context::Everywhere,
+        help: "open the selected PDU or case",
+        hint: true,
+    },
+    Binding {
+        keys: &[code(KeyCode::Esc), code(KeyCode::Backspace)],
+        label: "Esc",
+        action: Action::Back,
+        context: Context::Everywhere,
+        help: "back (or clear the filter)",
+        hint: true,
+    },
+    Binding {
+        keys: &[k('1'), k('2'), k('3'), k('4'), k('5')],
+        label: "1-5",
+        action: Action::Tab(0),
+        context: Context::Pdu,
+        help: "Unallocated, MAPPA, Oversight, Contacts, Staffing",
+        hint: true,
+    },
+    Binding {
+        keys: &[code(KeyCode::Tab)],
+        label: "Tab",
+        action: Action::NextTab,
+        context: Context::Pdu,
+        help: "next tab",
+        hint: false,
+    },
+    Binding {
+        keys: &[code(KeyCode::BackTab)],
+        label: "S-Tab",
+        action: Action::PrevTab,
+        context: Context::Pdu,
+        help: "previous tab",
+        hint: false,
+    },
+    Binding {
+        keys: &[k('/')],
+        label: "/",
+        action: Action::Filter,
+        context: Context::Everywhere,
+        help: "filter (CRN, name, team); Enter keeps, Esc clears",
+        hint: true,
+    },
+    Binding {
+        keys: &[k('s')],
+        label: "s",
+        action: Action::Sort,
+        context: Context::Everywhere,
+        help: "next sort column",
+        hint: true,
+    },
+    Binding {
+        keys: &[k('S')],
+        label: "S",
+        action: Action::ReverseSort,
+        context: Context::Everywhere,
+        help: "reverse the sort",
+        hint: false,
+    },
+    Binding {
+        keys: &[k('r'), code(KeyCode::F(5))],
+        label: "r",
+        action: Action::Refresh,
+        context: Context::Everywhere,
+        help: "refresh from the database",
+        hint: false,
+    },
+    Binding {
+        keys: &[k('?'), code(KeyCode::F(1))],
+        label: "?",
+        action: Action::Help,
+        context: Context::Everywhere,
+        help: "this help",
+        hint: true,
+    },
+    Binding {
+        keys: &[k('q'), ctrl('c')],
+        label: "q",
+        action: Action::Quit,
+        context: Context::Everywhere,
+        help: "quit (Ctrl-c too)",
+        hint: true,
+    },
+];
+
+fn matches(key: &Key, ev: &KeyEvent) -> bool {
+    // Shift arrives with upper-case letters on some terminals and not on others.
+    let mods = ev.modifiers - KeyModifiers::SHIFT;
+    let want = key.mods - KeyModifiers::SHIFT;
+    key.code == ev.code && mods == want
+}
+
+/// The action a key stands for in this context, if any.
+pub fn action_for(ev: &KeyEvent, ctx: Context) -> Option<Action> {
+    for b in BINDINGS {
+        if b.context != Context::Everywhere && b.context != ctx {
+            continue;
+        }
+        if let Some(i) = b.keys.iter().position(|key| matches(key, ev)) {
+            return Some(match b.action {
+                Action::Tab(_) => Action::Tab(i as u8),
+                a => a,
+            });
+        }
+    }
+    None
+}
+
+/// Bindings that apply in a context, in table order.
+pub fn bindings_for(ctx: Context) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS
+        .iter()
+        .filter(move |b| b.context == Context::Everywhere || b.context == ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn number_keys_pick_their_tab_only_in_a_pdu() {
+        assert_eq!(
+            action_for(&ev(KeyCode::Char('3')), Context::Pdu),
+            Some(Action::Tab(2))
+        );
+        assert_eq!(action_for(&ev(KeyCode::Char('3')), Context::Overview), None);
+    }
+
+    #[test]
+    fn ctrl_c_quits_and_plain_c_does_nothing() {
+        let cc = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(action_for(&cc, Context::Overview), Some(Action::Quit));
+        assert_eq!(action_for(&ev(KeyCode::Char('c')), Context::Overview), None);
+    }
+
+    #[test]
+    fn capital_g_works_with_or_without_shift_reported() {
+        let shifted = KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT);
+        assert_eq!(action_for(&shifted, Context::Pdu), Some(Action::Bottom));
+        assert_eq!(
+            action_for(&ev(KeyCode::Char('G')), Context::Pdu),
+            Some(Action::Bottom)
+        );
+    }
+}

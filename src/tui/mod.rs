@@ -1,0 +1,166 @@
+//! The triage screen. This module alone owns the terminal: raw mode, the alternate screen,
+//! the event loop; `app` holds the model and update, `view` draws, `worker` queries.
+
+pub mod app;
+pub mod keymap;
+pub mod view;
+pub mod worker;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use chrono::NaiveDate;
+use crossterm::event::{self, Event};
+use crossterm::{cursor, execute, terminal};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::sync::mpsc;
+
+use crate::policy::Policy;
+use app::{Model, Msg};
+
+/// What the TUI needs to start.
+pub struct Options {
+    pub db: PathBuf,
+    pub as_of: NaiveDate,
+    pub policy: Policy,
+    pub color: bool,
+}
+
+/// Puts the terminal back: raw mode off, alternate screen left, cursor shown. Safe to call
+/// more than once.
+pub fn restore_terminal() {
+    let _ = terminal::disable_raw_mode();
+    let mut out = std::io::stdout();
+    let _ = execute!(out, terminal::LeaveAlternateScreen, cursor::Show);
+    let _ = out.flush();
+}
+
+/// Whether this process can run a full-screen UI at all.
+pub fn check_terminal() -> Result<()> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "the triage screen needs a terminal; for scripts use `casewatch summary` (see --help)"
+        );
+    }
+    if std::env::var("TERM").is_ok_and(|t| t == "dumb") {
+        anyhow::bail!(
+            "TERM=dumb cannot show the triage screen; use `casewatch summary` or another terminal"
+        );
+    }
+    Ok(())
+}
+
+/// Runs the TUI until the user quits or a signal arrives.
+pub fn run(opts: Options) -> Result<()> {
+    check_terminal()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    // Restore the terminal before any panic message is printed.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        default_hook(info);
+    }));
+    terminal::enable_raw_mode().context("cannot switch the terminal to raw mode")?;
+    let result = (|| {
+        execute!(
+            std::io::stdout(),
+            terminal::EnterAlternateScreen,
+            cursor::Hide
+        )
+        .context("cannot enter the alternate screen")?;
+        rt.block_on(event_loop(opts))
+    })();
+    restore_terminal();
+    // Dropping the runtime would wait for the blocked key reader; leave it to process exit.
+    rt.shutdown_background();
+    result
+}
+
+async fn event_loop(opts: Options) -> Result<()> {
+    let backend = CrosstermBackend::new(std::io::stdout());
+    let mut terminal = Terminal::new(backend).context("cannot draw on this terminal")?;
+    let size = terminal.size().context("cannot read the terminal size")?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+
+    // Keys and resizes: crossterm's read blocks, so it gets its own thread.
+    let key_tx = tx.clone();
+    std::thread::spawn(move || {
+        loop {
+            match event::read() {
+                Ok(Event::Key(k)) => {
+                    if key_tx.send(Msg::Key(k)).is_err() {
+                        return;
+                    }
+                }
+                Ok(Event::Resize(w, h)) => {
+                    if key_tx.send(Msg::Resize(w, h)).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+    });
+
+    // Queries: a blocking task with its own connection.
+    let (req_tx, req_rx) = std::sync::mpsc::channel::<worker::Request>();
+    let (resp_tx, mut resp_rx) = mpsc::unbounded_channel();
+    let (db, policy, as_of) = (opts.db.clone(), opts.policy.clone(), opts.as_of);
+    let worker = tokio::task::spawn_blocking(move || {
+        worker::run(db, policy, as_of, req_rx, resp_tx);
+    });
+    let fwd_tx = tx.clone();
+    tokio::spawn(async move {
+        while let Some(r) = resp_rx.recv().await {
+            if fwd_tx.send(Msg::Loaded(r)).is_err() {
+                return;
+            }
+        }
+    });
+
+    // SIGTERM and SIGHUP end the session cleanly, like q.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+
+    let mut model = Model::new(
+        opts.db.display().to_string(),
+        opts.as_of,
+        opts.color,
+        (size.width, size.height),
+    );
+    for r in model.refresh() {
+        let _ = req_tx.send(r);
+    }
+    terminal.draw(|f| view::view(&model, f))?;
+    loop {
+        let msg = tokio::select! {
+            m = rx.recv() => m,
+            _ = term.recv() => break,
+            _ = hup.recv() => break,
+        };
+        let Some(msg) = msg else { break };
+        let mut requests = model.update(msg);
+        // Apply everything already waiting before drawing once.
+        while let Ok(m) = rx.try_recv() {
+            requests.extend(model.update(m));
+        }
+        for r in requests {
+            let _ = req_tx.send(r);
+        }
+        if model.quit {
+            break;
+        }
+        terminal.draw(|f| view::view(&model, f))?;
+    }
+    drop(req_tx);
+    worker.abort();
+    Ok(())
+}

@@ -1,0 +1,774 @@
+//! Drawing: reads the model, never changes it, never queries. Every string from the database
+//! goes through [`crate::text::sanitize`] before it reaches the terminal.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+
+use super::app::{Input, Model, Screen, Status, TABS, pdu_status, visible_rows};
+use super::keymap::{self, Context};
+use crate::domain::fmt_date;
+use crate::report::pct;
+use crate::store::read::{CaseList, CaseRow, GradeStaffing, PduSummary, date_or_dash};
+use crate::text::sanitize;
+
+/// Below this the screen shows only a one-line message.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 10;
+/// At or above this the full layout is used; between, columns collapse.
+pub const FULL_WIDTH: u16 = 110;
+
+fn clean(s: &str) -> String {
+    sanitize(s).into_owned()
+}
+
+struct Theme {
+    color: bool,
+}
+
+impl Theme {
+    fn status(&self, s: Status) -> Style {
+        if !self.color {
+            return match s {
+                Status::Alert => Style::new().add_modifier(Modifier::BOLD),
+                _ => Style::new(),
+            };
+        }
+        match s {
+            Status::Alert => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            Status::Warn => Style::new().fg(Color::Yellow),
+            Status::Ok => Style::new().fg(Color::Green),
+        }
+    }
+    fn header(&self) -> Style {
+        let s = Style::new().add_modifier(Modifier::BOLD);
+        if self.color { s.fg(Color::Cyan) } else { s }
+    }
+    fn dim(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::DarkGray)
+        } else {
+            Style::new()
+        }
+    }
+    fn selected(&self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+    fn bad(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Red)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD)
+        }
+    }
+}
+
+/// Draws the whole screen.
+pub fn view(m: &Model, f: &mut Frame<'_>) {
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = format!(
+            "Terminal too small ({}x{}): casewatch needs {MIN_WIDTH}x{MIN_HEIGHT}. q quits.",
+            area.width, area.height
+        );
+        f.render_widget(
+            Paragraph::new(msg).wrap(Wrap { trim: true }),
+            Rect {
+                height: area.height.min(2),
+                ..area
+            },
+        );
+        return;
+    }
+    let theme = Theme { color: m.color };
+    let [header, crumbs, body, status, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(m, f, header, &theme);
+    f.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("» ", theme.dim()),
+            Span::raw(m.breadcrumbs()),
+        ])),
+        crumbs,
+    );
+    match m.screen() {
+        Screen::Overview => draw_overview(m, f, body, &theme),
+        Screen::Pdu { .. } => draw_pdu(m, f, body, &theme),
+        Screen::Case { .. } => draw_case(m, f, body, &theme),
+    }
+    draw_status(m, f, status, &theme);
+    draw_hints(m, f, hints, &theme);
+    if m.help {
+        draw_help(m, f, area, &theme);
+    }
+}
+
+fn loading(m: &Model) -> bool {
+    match m.screen() {
+        Screen::Overview => m.overview_loading,
+        Screen::Pdu { .. } if m.tab == 4 => m.staffing.loading,
+        Screen::Pdu { .. } => m.tables[m.tab].loading,
+        Screen::Case { .. } => m.case_loading,
+    }
+}
+
+fn draw_header(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    let region = m
+        .overview
+        .as_ref()
+        .map(|o| clean(&o.region))
+        .unwrap_or_else(|| "…".into());
+    let mut spans = vec![
+        Span::styled("casewatch", theme.header()),
+        Span::raw(format!(" │ {region} │ as of {} │ ", fmt_date(m.as_of))),
+        Span::styled(clean(&m.db_label), theme.dim()),
+    ];
+    if loading(m) {
+        spans.push(Span::raw(" │ loading…"));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_status(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    let line = if m.input == Input::Filter {
+        let text = match m.screen() {
+            Screen::Overview => m.overview_filter.clone(),
+            _ => m.tables[m.tab.min(3)].filter.clone(),
+        };
+        Line::from(vec![
+            Span::styled("filter: ", theme.header()),
+            Span::raw(clean(&text)),
+            Span::styled("█", theme.dim()),
+        ])
+    } else if let Some(msg) = &m.message {
+        Line::from(Span::styled(clean(msg), theme.dim()))
+    } else {
+        let filter = match m.screen() {
+            Screen::Overview => m.overview_filter.clone(),
+            Screen::Pdu { .. } if m.tab < 4 => m.tables[m.tab].filter.clone(),
+            _ => String::new(),
+        };
+        if filter.is_empty() {
+            Line::default()
+        } else {
+            Line::from(format!(
+                "filter: {} (Esc in filter mode clears)",
+                clean(&filter)
+            ))
+        }
+    };
+    f.render_widget(Paragraph::new(line), area);
+}
+
+fn draw_hints(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    let mut spans = Vec::new();
+    if m.input == Input::Filter {
+        spans.push(Span::raw(
+            "typing a filter: Enter keep · Esc clear · Backspace delete",
+        ));
+    } else {
+        for (i, b) in keymap::bindings_for(m.context_for_hints())
+            .filter(|b| b.hint)
+            .enumerate()
+        {
+            if i > 0 {
+                spans.push(Span::styled(" · ", theme.dim()));
+            }
+            spans.push(Span::styled(b.label, theme.header()));
+            spans.push(Span::raw(format!(" {}", short_help(b.help))));
+        }
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn short_help(h: &str) -> &str {
+    h.split([';', '(', ',']).next().unwrap_or(h).trim()
+}
+
+fn error_block(f: &mut Frame<'_>, area: Rect, e: &str, theme: &Theme) {
+    f.render_widget(
+        Paragraph::new(vec![
+            Line::styled("Could not load this view:", theme.bad()),
+            Line::raw(clean(e)),
+            Line::raw("Press r to try again."),
+        ])
+        .wrap(Wrap { trim: true }),
+        area,
+    );
+}
+
+fn rating_text(p: &PduSummary, wide: bool) -> String {
+    match (p.rating, p.score, p.score_max) {
+        (Some(r), Some(a), Some(b)) if wide => format!("{} {a}/{b}", r.label()),
+        (Some(r), Some(a), Some(b)) => {
+            let short = match r {
+                crate::domain::Rating::Inadequate => "Inad",
+                crate::domain::Rating::RequiresImprovement => "RI",
+                crate::domain::Rating::Good => "Good",
+                crate::domain::Rating::Outstanding => "Outst",
+            };
+            format!("{short} {a}/{b}")
+        }
+        (Some(r), _, _) => r.label().into(),
+        _ if wide => "not inspected".into(),
+        _ => "-".into(),
+    }
+}
+
+fn draw_overview(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    if let Some(e) = &m.overview_error {
+        return error_block(f, area, e, theme);
+    }
+    let Some(o) = &m.overview else {
+        f.render_widget(Paragraph::new("Loading the overview…"), area);
+        return;
+    };
+    let wide = area.width >= FULL_WIDTH;
+    let rows_idx = m.overview_rows();
+    let sort_mark = |label: &str, s: super::app::OverviewSort| -> String {
+        if m.overview_sort == s {
+            format!("{label}{}", if m.overview_reverse { "↑" } else { "↓" })
+        } else {
+            label.to_string()
+        }
+    };
+    use super::app::OverviewSort as S;
+    let mut head = vec![sort_mark("Status", S::Status), sort_mark("PDU", S::Pdu)];
+    if wide {
+        head.push("Name".into());
+    }
+    head.extend([
+        sort_mark("Cases", S::Cases),
+        sort_mark(if wide { "Unalloc" } else { "Unal" }, S::Unallocated),
+        sort_mark("MAPPA", S::Mappa),
+        sort_mark(if wide { "HighR" } else { "HiR" }, S::HighRosh),
+        sort_mark("Vac", S::Vacancy),
+        sort_mark(if wide { "Oversight" } else { "Ovsgt" }, S::Oversight),
+        sort_mark(if wide { "HR cont" } else { "Cont" }, S::Contacts),
+        "PPF".into(),
+        "Rating".into(),
+    ]);
+    let rows: Vec<Row> = rows_idx
+        .iter()
+        .map(|&i| {
+            let p = &o.pdus[i];
+            let st = pdu_status(p);
+            let mut cells = vec![
+                Cell::from(format!("{} {}", st.glyph(), st.word())).style(theme.status(st)),
+                Cell::from(clean(&p.code)),
+            ];
+            if wide {
+                cells.push(Cell::from(clean(&p.name)));
+            }
+            cells.extend([
+                Cell::from(p.cases.to_string()),
+                Cell::from(p.unallocated.to_string()),
+                Cell::from(p.unallocated_mappa.to_string()),
+                Cell::from(p.unallocated_high_rosh.to_string()),
+                Cell::from(pct(p.vacancy_rate)),
+                Cell::from(if wide {
+                    format!("{}/{}", p.oversight_overdue, p.oversight_required)
+                } else {
+                    format!("{:.0}%", p.oversight_overdue_share() * 100.0)
+                }),
+                Cell::from(p.high_risk_contacts_overdue.to_string()),
+                Cell::from(p.ppf_status.map(|s| s.as_str()).unwrap_or("-")),
+                Cell::from(rating_text(p, wide)),
+            ]);
+            Row::new(cells)
+        })
+        .collect();
+    let mut widths = vec![Constraint::Length(8), Constraint::Length(6)];
+    if wide {
+        widths.push(Constraint::Min(16));
+    }
+    widths.extend([
+        Constraint::Length(6),
+        Constraint::Length(if wide { 7 } else { 5 }),
+        Constraint::Length(5),
+        Constraint::Length(if wide { 5 } else { 4 }),
+        Constraint::Length(4),
+        Constraint::Length(if wide { 9 } else { 5 }),
+        Constraint::Length(if wide { 7 } else { 4 }),
+        Constraint::Length(5),
+        Constraint::Length(if wide { 25 } else { 9 }),
+    ]);
+    let [table_area, foot] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let table = Table::new(rows, widths)
+        .header(Row::new(head).style(theme.header()))
+        .row_highlight_style(theme.selected())
+        .highlight_symbol("▶")
+        .column_spacing(1);
+    let mut state = TableState::default().with_selected(Some(m.overview_selected));
+    f.render_stateful_widget(table, table_area, &mut state);
+    let totals = crate::store::read::region_totals(&o.pdus);
+    if let Some(t) = totals.first() {
+        f.render_widget(
+            Paragraph::new(format!(
+                "{} PDUs · {} cases · {} unallocated ({} MAPPA) · vacancy {} · oversight overdue {}/{}",
+                t.pdus,
+                t.cases,
+                t.unallocated,
+                t.unallocated_mappa,
+                pct(t.vacancy_rate),
+                t.oversight_overdue,
+                t.oversight_required
+            ))
+            .style(theme.dim()),
+            foot,
+        );
+    }
+}
+
+fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    let [head, tabs, body] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+    ])
+    .areas(area);
+    let (code, name) = m.current_pdu().unwrap_or(("?", "?"));
+    let summary = m
+        .overview
+        .as_ref()
+        .and_then(|o| o.pdus.iter().find(|p| p.code == code));
+    let mut spans = vec![Span::styled(
+        format!("{} {}", clean(code), clean(name)),
+        theme.header(),
+    )];
+    if let Some(p) = summary {
+        let st = pdu_status(p);
+        spans.push(Span::raw(" │ "));
+        spans.push(Span::styled(
+            format!("{} {}", st.glyph(), st.word()),
+            theme.status(st),
+        ));
+        spans.push(Span::raw(format!(
+            " │ vacancy {} │ {}",
+            pct(p.vacancy_rate),
+            rating_text(p, true)
+        )));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), head);
+    let mut tab_spans = Vec::new();
+    for (i, t) in TABS.iter().enumerate() {
+        let count = if i < 4 {
+            m.tables[i]
+                .total
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let label = format!(" {} {t}{count} ", i + 1);
+        if i == m.tab {
+            tab_spans.push(Span::styled(
+                format!("[{}]", label.trim()),
+                theme.selected(),
+            ));
+        } else {
+            tab_spans.push(Span::raw(label));
+        }
+    }
+    f.render_widget(Paragraph::new(Line::from(tab_spans)), tabs);
+    if m.tab == 4 {
+        draw_staffing(m, f, body, theme);
+    } else {
+        draw_case_table(m, f, body, theme);
+    }
+}
+
+fn rosh_text(r: &CaseRow) -> &'static str {
+    r.rosh.map(|r| r.as_str()).unwrap_or("NO ROSH")
+}
+
+fn draw_case_table(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    let t = &m.tables[m.tab];
+    if let Some(e) = &t.error {
+        return error_block(f, area, e, theme);
+    }
+    let list = CaseList::ALL[m.tab];
+    let wide = area.width >= FULL_WIDTH;
+    let page = visible_rows(m.size.1);
+    let total = t.total.unwrap_or(0);
+    if t.total == Some(0) {
+        let msg = if t.filter.is_empty() {
+            format!("No cases in {}.", list.title())
+        } else {
+            format!("No cases match the filter '{}'.", clean(&t.filter))
+        };
+        f.render_widget(Paragraph::new(msg), area);
+        return;
+    }
+    let days_label = match list {
+        CaseList::Unallocated => "Days unal",
+        CaseList::Mappa => "Days",
+        _ => "Days over",
+    };
+    let sort_mark = |label: &str, s| {
+        if t.sort == s {
+            format!("{label}{}", if t.reverse { "↑" } else { "↓" })
+        } else {
+            label.to_string()
+        }
+    };
+    use crate::store::read::CaseSort as C;
+    let mut head = vec![
+        sort_mark("CRN", C::Crn),
+        sort_mark("Name", C::Name),
+        sort_mark("Tier", C::Tier),
+        sort_mark("RoSH", C::Risk),
+        "MAPPA".into(),
+        "Type".into(),
+        sort_mark(days_label, C::Days),
+    ];
+    if wide {
+        head.extend(["Team".into(), "Allocated to".into()]);
+    }
+    let end = (t.scroll + page).min(total);
+    let rows: Vec<Row> = (t.scroll..end)
+        .map(|i| match t.row(i) {
+            Some(r) => {
+                let mut cells = vec![
+                    Cell::from(clean(&r.crn)),
+                    Cell::from(clean(&r.name)),
+                    Cell::from(clean(&r.tier)),
+                    Cell::from(rosh_text(r)).style(if r.rosh.is_none_or(|x| x.is_high()) {
+                        theme.bad()
+                    } else {
+                        Style::new()
+                    }),
+                    Cell::from(r.mappa.to_string()),
+                    Cell::from(r.case_type.map(|c| c.as_str()).unwrap_or("-")),
+                    Cell::from(r.days.map(|d| d.to_string()).unwrap_or_else(|| "-".into())),
+                ];
+                if wide {
+                    cells.push(Cell::from(clean(r.team.as_deref().unwrap_or("-"))));
+                    cells.push(Cell::from(clean(
+                        r.allocated_to.as_deref().unwrap_or("UNALLOCATED"),
+                    )));
+                }
+                Row::new(cells)
+            }
+            None => Row::new(vec![Cell::from("…"), Cell::from("loading")]),
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(7),
+        Constraint::Min(12),
+        Constraint::Length(4),
+        Constraint::Length(9),
+        Constraint::Length(5),
+        Constraint::Length(9),
+        Constraint::Length(9),
+    ];
+    if wide {
+        widths.extend([Constraint::Length(10), Constraint::Length(12)]);
+    }
+    let [table_area, foot] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let table = Table::new(rows, widths)
+        .header(Row::new(head).style(theme.header()))
+        .row_highlight_style(theme.selected())
+        .highlight_symbol("▶")
+        .column_spacing(1);
+    let mut state =
+        TableState::default().with_selected(Some((t.selected - t.scroll.min(t.selected)) as usize));
+    f.render_stateful_widget(table, table_area, &mut state);
+    f.render_widget(
+        Paragraph::new(format!(
+            "row {} of {} · sorted by {}{}",
+            if total == 0 { 0 } else { t.selected + 1 },
+            total,
+            t.sort.label(),
+            if t.reverse { " (reversed)" } else { "" }
+        ))
+        .style(theme.dim()),
+        foot,
+    );
+}
+
+/// A text bar: `██████░░░░` for a fraction of `width` cells.
+pub fn bar(fraction: f64, width: usize) -> String {
+    let filled = ((fraction.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
+    format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
+}
+
+fn draw_staffing(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    if let Some(e) = &m.staffing.error {
+        return error_block(f, area, e, theme);
+    }
+    let Some(d) = &m.staffing.data else {
+        f.render_widget(Paragraph::new("Loading staffing…"), area);
+        return;
+    };
+    let grade_rows = d.grades.len() as u16 + 1;
+    let [grades_area, people_area] =
+        Layout::vertical([Constraint::Length(grade_rows + 1), Constraint::Min(3)]).areas(area);
+    let bar_w = if area.width >= FULL_WIDTH { 30 } else { 14 };
+    let rows: Vec<Row> = d
+        .grades
+        .iter()
+        .map(|g: &GradeStaffing| {
+            let v = g.vacancy_rate.unwrap_or(0.0);
+            Row::new(vec![
+                Cell::from(g.grade.as_str()),
+                Cell::from(format!("{:.1}", g.target_fte)),
+                Cell::from(format!("{:.1}", g.in_post_fte)),
+                Cell::from(format!("{} {}", bar(v, bar_w), pct(g.vacancy_rate)))
+                    .style(if v >= 0.3 { theme.bad() } else { Style::new() }),
+                Cell::from(format!("{:.1}", g.detached_in_fte)),
+            ])
+        })
+        .collect();
+    f.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(5),
+                Constraint::Length(7),
+                Constraint::Length(7),
+                Constraint::Length(bar_w as u16 + 6),
+                Constraint::Length(9),
+            ],
+        )
+        .header(
+            Row::new(["Grade", "Target", "In post", "Vacancy", "Detached"]).style(theme.header()),
+        )
+        .column_spacing(1),
+        grades_area,
+    );
+    let wide = area.width >= FULL_WIDTH;
+    let people: Vec<Row> = d
+        .practitioners
+        .iter()
+        .map(|p| {
+            let cap = p.capacity_pct;
+            let over = cap.is_some_and(|c| c > 100.0);
+            let mut cells = vec![
+                Cell::from(clean(&p.staff_code)),
+                Cell::from(clean(&p.name)),
+                Cell::from(p.grade.as_str()),
+                Cell::from(p.status.as_str()),
+                Cell::from(p.caseload.to_string()),
+                Cell::from(
+                    cap.map(|c| format!("{c:.0}%"))
+                        .unwrap_or_else(|| "-".into()),
+                ),
+                Cell::from(if over { "OVER" } else { "" }).style(theme.bad()),
+            ];
+            if wide {
+                cells.push(Cell::from(p.high_risk_cases.to_string()));
+            }
+            Row::new(cells)
+        })
+        .collect();
+    let mut head = vec!["Staff", "Name", "Grade", "Status", "Cases", "Cap", "Over"];
+    let mut widths = vec![
+        Constraint::Length(9),
+        Constraint::Min(12),
+        Constraint::Length(5),
+        Constraint::Length(14),
+        Constraint::Length(5),
+        Constraint::Length(5),
+        Constraint::Length(4),
+    ];
+    if wide {
+        head.push("High-risk");
+        widths.push(Constraint::Length(9));
+    }
+    let mut state = TableState::default().with_selected(Some(m.staffing.selected));
+    f.render_stateful_widget(
+        Table::new(people, widths)
+            .header(Row::new(head).style(theme.header()))
+            .row_highlight_style(theme.selected())
+            .highlight_symbol("▶")
+            .column_spacing(1),
+        people_area,
+        &mut state,
+    );
+}
+
+fn draw_case(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    if let Some(e) = &m.case_error {
+        return error_block(f, area, e, theme);
+    }
+    let Some(c) = &m.case else {
+        f.render_widget(Paragraph::new("Loading the case…"), area);
+        return;
+    };
+    let h = |s: &str| Line::styled(s.to_string(), theme.header());
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(clean(&c.crn), theme.header()),
+            Span::raw(format!(
+                "  {}  │ PDU {} │ team {}",
+                clean(&c.name),
+                clean(&c.pdu),
+                clean(c.team.as_deref().unwrap_or("-"))
+            )),
+        ]),
+        Line::raw(""),
+        h("Risk"),
+        Line::raw(format!(
+            "  RoSH {} · tier {} · MAPPA {} · {}",
+            c.rosh.map(|r| r.as_str()).unwrap_or("NO ASSESSMENT"),
+            c.tier.map(|t| t.to_string()).unwrap_or_else(|| "-".into()),
+            if c.mappa.is_mappa() {
+                format!("category {} level {}", c.mappa.category, c.mappa.level)
+            } else {
+                "not MAPPA".into()
+            },
+            c.case_type.map(|t| t.as_str()).unwrap_or("-"),
+        )),
+        Line::raw(format!(
+            "  sentenced {} · release {}",
+            date_or_dash(c.sentence_date),
+            date_or_dash(c.release_date)
+        )),
+        Line::raw(""),
+        h("Allocation"),
+    ];
+    match (&c.allocated_to, c.unallocated_since) {
+        (Some(s), _) => lines.push(Line::raw(format!(
+            "  allocated to {} {} ({}) since {}",
+            clean(s),
+            clean(c.practitioner_name.as_deref().unwrap_or("?")),
+            c.practitioner_grade.map(|g| g.as_str()).unwrap_or("?"),
+            date_or_dash(c.allocated_on)
+        ))),
+        (None, since) => lines.push(Line::styled(
+            format!(
+                "  UNALLOCATED since {} ({} days)",
+                date_or_dash(since),
+                since.map_or(0, |d| (m.as_of - d).num_days())
+            ),
+            theme.bad(),
+        )),
+    }
+    for a in c.allocations.iter().filter(|a| a.to_date.is_some()) {
+        lines.push(Line::raw(format!(
+            "  before: {} {} from {} to {} ({})",
+            clean(&a.staff_code),
+            clean(a.practitioner.as_deref().unwrap_or("")),
+            fmt_date(a.from_date),
+            date_or_dash(a.to_date),
+            clean(&a.reason)
+        )));
+    }
+    lines.push(Line::raw(""));
+    lines.push(h("What is due"));
+    for (what, due) in [("Contact", &c.contact_due), ("Oversight", &c.oversight_due)] {
+        match due {
+            Some(d) if d.is_overdue(m.as_of) => lines.push(Line::styled(
+                format!(
+                    "  {what} OVERDUE by {} days (due {}): {}",
+                    d.days_overdue(m.as_of),
+                    fmt_date(d.date),
+                    d.rule
+                ),
+                theme.bad(),
+            )),
+            Some(d) => lines.push(Line::raw(format!(
+                "  {what} due {} ({} days): {}",
+                fmt_date(d.date),
+                -d.days_overdue(m.as_of),
+                d.rule
+            ))),
+            None => lines.push(Line::raw(format!(
+                "  {what}: none due ({})",
+                if c.allocated_to.is_none() {
+                    "the case has no practitioner; allocation is the gap"
+                } else {
+                    "no rule applies"
+                }
+            ))),
+        }
+    }
+    lines.push(Line::raw(""));
+    lines.push(h("Last contacts"));
+    if c.contacts.is_empty() {
+        lines.push(Line::raw("  none on record"));
+    }
+    for k in &c.contacts {
+        lines.push(Line::raw(format!(
+            "  {} {} {}",
+            fmt_date(k.date),
+            clean(&k.kind),
+            clean(k.staff_code.as_deref().unwrap_or(""))
+        )));
+    }
+    lines.push(Line::raw(""));
+    lines.push(h("Management oversight"));
+    if c.oversight.is_empty() {
+        lines.push(Line::raw("  none on record"));
+    }
+    for o in &c.oversight {
+        let note = if o.sensitive {
+            "[sensitive note hidden]".to_string()
+        } else {
+            clean(&o.note)
+        };
+        lines.push(Line::raw(format!(
+            "  {} {} {}: {}",
+            fmt_date(o.date),
+            clean(&o.spo_staff_code),
+            clean(&o.kind),
+            note
+        )));
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((m.case_scroll, 0)),
+        area,
+    );
+}
+
+fn draw_help(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    let ctx = m.context_for_hints();
+    let mut lines: Vec<Line> = Vec::new();
+    for b in keymap::BINDINGS {
+        let applies = b.context == Context::Everywhere || b.context == ctx;
+        let label = format!("{:<8}", b.label);
+        let style = if applies { Style::new() } else { theme.dim() };
+        lines.push(Line::from(vec![
+            Span::styled(label, theme.header()),
+            Span::styled(b.help.to_string(), style),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::raw(
+        "Status: ▲ ALERT someone may be at risk now · ● WARN a gap · ✓ OK",
+    ));
+    lines.push(Line::raw("Any key closes this help."));
+    let w = area.width.saturating_sub(4).min(72);
+    let hgt = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let popup = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height.saturating_sub(hgt)) / 2,
+        width: w,
+        height: hgt,
+    };
+    f.render_widget(Clear, popup);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(" Help: keys ")
+                    .title_alignment(Alignment::Center),
+            )
+            .wrap(Wrap { trim: false }),
+        popup,
+    );
+}
