@@ -66,10 +66,7 @@ pub fn pdu_status(p: &PduSummary) -> Status {
     let vac = p.vacancy_rate.unwrap_or(0.0);
     if p.unallocated_mappa > 0 || vac >= 0.40 {
         Status::Alert
-    } else if p.unallocated_high_rosh > 0
-        || vac >= 0.30
-        || p.oversight_overdue_share() >= 0.5
-    {
+    } else if p.unallocated_high_rosh > 0 || vac >= 0.30 || p.oversight_overdue_share() >= 0.5 {
         Status::Warn
     } else {
         Status::Ok

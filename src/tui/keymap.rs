@@ -209,6 +209,22 @@ pub const BINDINGS: &[Binding] = &[
     },
 ];
 
+impl Binding {
+    /// One word for the key-hint bar, which must fit 80 columns.
+    pub fn short(&self) -> &'static str {
+        match self.action {
+            Action::Open => "open",
+            Action::Back => "back",
+            Action::Tab(_) => "tabs",
+            Action::Filter => "filter",
+            Action::Sort => "sort",
+            Action::Help => "help",
+            Action::Quit => "quit",
+            _ => self.help,
+        }
+    }
+}
+
 fn matches(key: &Key, ev: &KeyEvent) -> bool {
     // Shift arrives with upper-case letters on some terminals and not on others.
     let mods = ev.modifiers - KeyModifiers::SHIFT;

@@ -183,14 +183,10 @@ fn draw_hints(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
                 spans.push(Span::styled(" · ", theme.dim()));
             }
             spans.push(Span::styled(b.label, theme.header()));
-            spans.push(Span::raw(format!(" {}", short_help(b.help))));
+            spans.push(Span::raw(format!(" {}", b.short())));
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-fn short_help(h: &str) -> &str {
-    h.split([';', '(', ',']).next().unwrap_or(h).trim()
 }
 
 fn error_block(f: &mut Frame<'_>, area: Rect, e: &str, theme: &Theme) {
@@ -341,10 +337,12 @@ fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         .overview
         .as_ref()
         .and_then(|o| o.pdus.iter().find(|p| p.code == code));
-    let mut spans = vec![Span::styled(
-        format!("{} {}", clean(code), clean(name)),
-        theme.header(),
-    )];
+    let title = if area.width >= FULL_WIDTH {
+        format!("{} {}", clean(code), clean(name))
+    } else {
+        clean(code)
+    };
+    let mut spans = vec![Span::styled(title, theme.header())];
     if let Some(p) = summary {
         let st = pdu_status(p);
         spans.push(Span::raw(" │ "));
@@ -368,6 +366,12 @@ fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
                 .unwrap_or_default()
         } else {
             String::new()
+        };
+        let short = ["Unalloc", "MAPPA", "Oversight", "Contacts", "Staffing"];
+        let t = if area.width >= FULL_WIDTH {
+            t
+        } else {
+            &short[i]
         };
         let label = format!(" {} {t}{count} ", i + 1);
         if i == m.tab {
