@@ -600,7 +600,27 @@ impl Model {
             Action::NextTab => self.set_tab((self.tab + 1) % TABS.len()),
             Action::PrevTab => self.set_tab((self.tab + TABS.len() - 1) % TABS.len()),
             Action::Sort | Action::ReverseSort => self.sort(action == Action::ReverseSort),
+            Action::NextRegion => self.next_region(),
         }
+    }
+
+    fn next_region(&mut self) -> Vec<Request> {
+        let Some(o) = &self.overview else {
+            return Vec::new();
+        };
+        let i = o.regions.iter().position(|r| *r == o.region).unwrap_or(0);
+        let Some(next) = o.regions.get((i + 1) % o.regions.len().max(1)).cloned() else {
+            return Vec::new();
+        };
+        self.message = Some(format!("region: {next}"));
+        self.overview_selected = 0;
+        let generation = self.next_generation();
+        self.gen_overview = generation;
+        self.overview_loading = true;
+        vec![Request::Overview {
+            generation,
+            region: Some(next),
+        }]
     }
 
     fn sort(&mut self, reverse: bool) -> Vec<Request> {

@@ -23,6 +23,7 @@ pub enum Action {
     Tab(u8),
     Sort,
     ReverseSort,
+    NextRegion,
 }
 
 /// Where a binding applies.
@@ -181,6 +182,14 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::ReverseSort,
         context: Context::Everywhere,
         help: "reverse the sort",
+        hint: false,
+    },
+    Binding {
+        keys: &[k('R')],
+        label: "R",
+        action: Action::NextRegion,
+        context: Context::Overview,
+        help: "next region (when the database holds more than one)",
         hint: false,
     },
     Binding {

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
 use super::app::{Input, Model, Screen, Status, TABS, pdu_status, visible_rows};
-use super::keymap::{self, Context};
+use super::keymap;
 use crate::domain::fmt_date;
 use crate::report::pct;
 use crate::store::read::{CaseList, CaseRow, GradeStaffing, PduSummary, date_or_dash};
@@ -741,13 +741,11 @@ fn draw_case(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
 fn draw_help(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     let ctx = m.context_for_hints();
     let mut lines: Vec<Line> = Vec::new();
-    for b in keymap::BINDINGS {
-        let applies = b.context == Context::Everywhere || b.context == ctx;
-        let label = format!("{:<8}", b.label);
-        let style = if applies { Style::new() } else { theme.dim() };
+    // Only the keys that work here, so the list fits 80x24.
+    for b in keymap::bindings_for(ctx) {
         lines.push(Line::from(vec![
-            Span::styled(label, theme.header()),
-            Span::styled(b.help.to_string(), style),
+            Span::styled(format!("{:<8}", b.label), theme.header()),
+            Span::raw(b.help.to_string()),
         ]));
     }
     lines.push(Line::raw(""));
