@@ -8,8 +8,10 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::actions::{self, ActionError};
 use crate::demo::{self, DemoOptions};
 use crate::domain::parse_date;
+use crate::domain::{AllocationReason, OversightKind};
 use crate::policy::Policy;
 use crate::store::{OpenMode, Store, read};
 
@@ -36,6 +38,14 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_color: bool,
 
+    /// Show people's names as initials (for working in shared spaces)
+    #[arg(long, global = true)]
+    pub mask: bool,
+
+    /// Who is acting, for the audit trail [default: the operating-system user]
+    #[arg(long = "as", global = true, value_name = "USER")]
+    pub actor: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -60,6 +70,62 @@ pub enum Command {
     },
     /// Create an empty database (schema only) for loading your own data
     Init,
+    /// Allocate (or reallocate) a case to a practitioner of its PDU
+    Allocate {
+        /// Case reference number, e.g. X123456
+        #[arg(value_parser = parse_crn)]
+        crn: String,
+        /// Staff code of the practitioner
+        staff_code: String,
+        /// initial_allocation, transfer_in, officer_left, change_in_tier_or_risk,
+        /// caseload_adjustment, risk_to_staff or other
+        #[arg(long, value_parser = parse_reason)]
+        reason: AllocationReason,
+        /// A note recorded with the allocation
+        #[arg(long)]
+        note: Option<String>,
+        /// Allocate even when it raises a warning (high-risk case to a PSO/PQiP, over 100%)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Record an SPO's management oversight of a case (dated --as-of)
+    Oversight {
+        #[arg(value_parser = parse_crn)]
+        crn: String,
+        /// Staff code of the SPO
+        #[arg(long)]
+        by: String,
+        /// allocation, periodic, risk_change, transfer or other
+        #[arg(long, value_parser = parse_oversight_kind)]
+        kind: OversightKind,
+        #[arg(long)]
+        note: String,
+        /// Hide the note in lists and exports unless asked for
+        #[arg(long)]
+        sensitive: bool,
+    },
+    /// Add a note to a case
+    Note {
+        #[arg(value_parser = parse_crn)]
+        crn: String,
+        #[arg(long)]
+        text: String,
+        #[arg(long)]
+        sensitive: bool,
+    },
+    /// Show the audit trail of every write
+    Audit {
+        #[arg(long, value_parser = parse_crn)]
+        crn: Option<String>,
+        /// Only entries on or after this date (YYYY-MM-DD)
+        #[arg(long, value_parser = parse_since)]
+        since: Option<NaiveDate>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Include the text of sensitive notes
+        #[arg(long)]
+        show_sensitive: bool,
+    },
     /// Print the per-PDU summary
     Summary {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -68,6 +134,26 @@ pub enum Command {
         #[arg(long)]
         region: Option<String>,
     },
+}
+
+fn parse_crn(s: &str) -> Result<String, String> {
+    s.parse::<crate::domain::Crn>()
+        .map(|c| c.as_str().to_string())
+        .map_err(|e| crate::text::sanitize(&e.to_string()).into_owned())
+}
+
+fn parse_reason(s: &str) -> Result<AllocationReason, String> {
+    s.parse()
+        .map_err(|e: crate::domain::ParseError| crate::text::sanitize(&e.to_string()).into_owned())
+}
+
+fn parse_oversight_kind(s: &str) -> Result<OversightKind, String> {
+    s.parse()
+        .map_err(|e: crate::domain::ParseError| crate::text::sanitize(&e.to_string()).into_owned())
+}
+
+fn parse_since(s: &str) -> Result<NaiveDate, String> {
+    parse_date("--since", s).map_err(|e| crate::text::sanitize(&e.to_string()).into_owned())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -178,10 +264,131 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("casewatch: created empty database {}", ctx.db.display());
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Allocate {
+            crn,
+            staff_code,
+            reason,
+            note,
+            yes,
+        }) => {
+            let mut store = open_for_writing(&ctx)?;
+            let done = actions::allocate(
+                store.conn_mut(),
+                &ctx.policy,
+                ctx.as_of,
+                &actor(&cli),
+                crn,
+                staff_code,
+                *reason,
+                note.as_deref(),
+                *yes,
+            )
+            .map_err(|e| action_error(e, "allocate"))?;
+            eprintln!("casewatch: allocated (audit #{})", done.audit_id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Oversight {
+            crn,
+            by,
+            kind,
+            note,
+            sensitive,
+        }) => {
+            let mut store = open_for_writing(&ctx)?;
+            let done = actions::record_oversight(
+                store.conn_mut(),
+                ctx.as_of,
+                &actor(&cli),
+                crn,
+                by,
+                *kind,
+                note,
+                *sensitive,
+            )
+            .map_err(|e| action_error(e, "oversight"))?;
+            eprintln!("casewatch: oversight recorded (audit #{})", done.audit_id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Note {
+            crn,
+            text,
+            sensitive,
+        }) => {
+            let mut store = open_for_writing(&ctx)?;
+            let done = actions::add_note(store.conn_mut(), &actor(&cli), crn, text, *sensitive)
+                .map_err(|e| action_error(e, "note"))?;
+            eprintln!("casewatch: note added (audit #{})", done.audit_id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Audit {
+            crn,
+            since,
+            format,
+            show_sensitive,
+        }) => {
+            let store = open_for_reading(&ctx)?;
+            let rows: Vec<actions::AuditRow> =
+                actions::audit_log(store.conn(), crn.as_deref(), *since)
+                    .map_err(|e| crate::store::classify(store.path(), e))?
+                    .into_iter()
+                    .map(|r| r.redact(*show_sensitive))
+                    .collect();
+            let text = match format {
+                Format::Json => {
+                    let mut s = serde_json::to_string_pretty(&rows)?;
+                    s.push('\n');
+                    s
+                }
+                Format::Text => {
+                    let mut s = String::new();
+                    for r in &rows {
+                        s.push_str(&format!(
+                            "#{} {} {} {} {}\n",
+                            r.id,
+                            r.at,
+                            crate::text::sanitize(&r.actor),
+                            r.crn.as_deref().unwrap_or("-"),
+                            crate::text::sanitize(&r.describe())
+                        ));
+                    }
+                    if rows.is_empty() {
+                        s.push_str("no audit entries\n");
+                    }
+                    s
+                }
+            };
+            write_stdout(&text)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Summary { format, region }) => {
             let store = open_for_reading(&ctx)?;
             summary(&ctx, &store, *format, region.as_deref())
         }
+    }
+}
+
+fn actor(cli: &Cli) -> String {
+    cli.actor
+        .clone()
+        .filter(|a| !a.trim().is_empty())
+        .unwrap_or_else(actions::os_user)
+}
+
+/// Opens an existing database for a write, refusing a read-only one up front.
+fn open_for_writing(ctx: &Settings) -> Result<Store> {
+    let store = open_for_reading(ctx)?;
+    if store.is_read_only() {
+        return Err(ActionError::ReadOnly.into());
+    }
+    Ok(store)
+}
+
+fn action_error(e: ActionError, what: &str) -> anyhow::Error {
+    match e {
+        ActionError::NeedsConfirmation(w) => {
+            anyhow::anyhow!("{what} not done, nothing written: {w}. Pass --yes to go ahead")
+        }
+        e => anyhow::anyhow!("{what} refused, nothing written: {e}"),
     }
 }
 

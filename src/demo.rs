@@ -802,6 +802,12 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
         }
     }
     tx.execute_batch(schema::V1_INDEXES)?;
+    // Later migrations apply to the fresh file as they would to an old one.
+    for batches in &schema::MIGRATIONS[1..] {
+        for sql in batches.iter() {
+            tx.execute_batch(sql)?;
+        }
+    }
     tx.execute_batch(&format!(
         "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
     ))?;

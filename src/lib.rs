@@ -3,6 +3,7 @@
 //! The headless core (`domain`, `policy`, `store`, `demo`, `report`) never touches the
 //! terminal; `tui` is the only module that knows ratatui.
 
+pub mod actions;
 pub mod cli;
 pub mod config;
 pub mod demo;

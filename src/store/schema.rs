@@ -5,7 +5,7 @@
 pub const APPLICATION_ID: i32 = 0x4373_5774;
 
 /// Migration `i` takes a database from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&[&str]] = &[&[V1_TABLES, V1_INDEXES]];
+pub const MIGRATIONS: &[&[&str]] = &[&[V1_TABLES, V1_INDEXES], &[V_ACTIONS]];
 
 /// The newest schema version this binary knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -144,4 +144,38 @@ CREATE TRIGGER oversight_au AFTER UPDATE OF crn, date ON oversight BEGIN
     UPDATE cases SET last_oversight = (SELECT max(date) FROM oversight WHERE crn = cases.crn)
      WHERE crn IN (OLD.crn, NEW.crn);
 END;
+"#;
+
+/// Triage actions: an append-only audit trail and case notes. The triggers make the audit
+/// table refuse updates and deletes from any client, the `sqlite3` shell included.
+pub const V_ACTIONS: &str = r#"
+CREATE TABLE audit (
+    id      INTEGER PRIMARY KEY,
+    at      TEXT NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    crn     TEXT,
+    subject TEXT,
+    before  TEXT,
+    after   TEXT,
+    reason  TEXT
+) STRICT;
+CREATE INDEX audit_crn ON audit(crn, id);
+CREATE INDEX audit_at ON audit(at);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only: rows cannot be changed');
+END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only: rows cannot be deleted');
+END;
+
+CREATE TABLE notes (
+    id        INTEGER PRIMARY KEY,
+    crn       TEXT NOT NULL REFERENCES cases(crn),
+    at        TEXT NOT NULL,
+    author    TEXT NOT NULL,
+    text      TEXT NOT NULL,
+    sensitive INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX notes_crn ON notes(crn, id);
 "#;
