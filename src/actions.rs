@@ -463,17 +463,20 @@ pub fn add_note(
     Ok(Done { audit_id })
 }
 
+/// at, action, crn, before, after
+type AuditCore = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// Reverses the action recorded by `audit_id` (allocation, oversight or note), if it is
 /// recent and not already undone. The undo is itself audited.
 pub fn undo(conn: &mut Connection, actor: &str, audit_id: i64) -> Result<Done, ActionError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let row: Option<(
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )> = tx
+    let row: Option<AuditCore> = tx
         .query_row(
             "SELECT at, action, crn, before, after FROM audit WHERE id = ?1",
             [audit_id],
