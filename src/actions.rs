@@ -162,7 +162,7 @@ pub fn case_facts(conn: &Connection, crn: &str) -> Result<CaseFacts, ActionError
 }
 
 /// One practitioner a case could go to, with capacity now and after taking it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Candidate {
     pub staff_code: String,
     pub name: String,
@@ -602,6 +602,33 @@ impl AuditRow {
             other => format!("{other} {}", self.subject.as_deref().unwrap_or_default()),
         }
     }
+}
+
+/// A note on a case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoteRow {
+    pub id: i64,
+    pub at: String,
+    pub author: String,
+    pub text: String,
+    pub sensitive: bool,
+}
+
+/// Notes on a case, newest first.
+pub fn notes(conn: &Connection, crn: &str) -> rusqlite::Result<Vec<NoteRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, author, text, sensitive FROM notes WHERE crn = ?1 ORDER BY id DESC",
+    )?;
+    let rows = stmt.query_map([crn], |r| {
+        Ok(NoteRow {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            author: r.get(2)?,
+            text: r.get(3)?,
+            sensitive: r.get::<_, i64>(4)? != 0,
+        })
+    })?;
+    rows.collect()
 }
 
 /// The audit trail, oldest first, optionally for one case and from a date.

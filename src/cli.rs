@@ -234,6 +234,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 as_of: ctx.as_of,
                 policy: ctx.policy.clone(),
                 color: !(cli.no_color || no_color),
+                mask: cli.mask,
+                actor: actor(&cli),
             })?;
             Ok(ExitCode::SUCCESS)
         }

@@ -6,8 +6,10 @@ use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::keymap::{self, Action, Context};
-use super::worker::{OverviewData, Request, Response, StaffingData};
-use crate::store::read::{CaseDetail, CaseList, CaseRow, CaseSort, PageQuery, PduSummary};
+use super::worker::{Act, CaseView, OverviewData, Request, Response, StaffingData};
+use crate::actions::{Candidate, UNDO_WINDOW};
+use crate::domain::{AllocationReason, OversightKind};
+use crate::store::read::{CaseList, CaseRow, CaseSort, PageQuery, PduSummary};
 
 /// Messages into the update function.
 #[derive(Debug, Clone)]
@@ -150,6 +152,50 @@ pub struct StaffingView {
     pub error: Option<String>,
 }
 
+/// The allocation picker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllocatePopup {
+    pub crn: String,
+    pub candidates: Option<Vec<Candidate>>,
+    pub selected: usize,
+    pub reason: AllocationReason,
+    /// Set after the first Enter on a choice that raises warnings: Enter again allocates.
+    pub confirming: bool,
+    pub error: Option<String>,
+}
+
+/// The oversight form: which SPO, what kind, the note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OversightPopup {
+    pub crn: String,
+    pub spos: Option<Vec<(String, String)>>,
+    pub selected: usize,
+    pub kind: OversightKind,
+    pub note: String,
+    pub sensitive: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotePopup {
+    pub crn: String,
+    pub text: String,
+    pub sensitive: bool,
+}
+
+/// A form over the current screen; it takes every key until closed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Popup {
+    Allocate(AllocatePopup),
+    Oversight(OversightPopup),
+    Note(NotePopup),
+}
+
+fn cycle<T: Copy + PartialEq>(all: &[T], cur: T, step: i64) -> T {
+    let i = all.iter().position(|x| *x == cur).unwrap_or(0) as i64;
+    let n = all.len() as i64;
+    all[((i + step).rem_euclid(n)) as usize]
+}
+
 /// Which text field the keyboard is typing into, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input {
@@ -180,8 +226,13 @@ pub struct Model {
     pub tab: usize,
     pub tables: [CaseTable; 4],
     pub staffing: StaffingView,
+    // Actions
+    pub popup: Option<Popup>,
+    pub mask: bool,
+    /// The audit id of this session's last action and when it was done, for undo.
+    pub last_action: Option<(i64, std::time::Instant)>,
     // Case view
-    pub case: Option<Box<CaseDetail>>,
+    pub case: Option<Box<CaseView>>,
     pub case_loading: bool,
     pub case_error: Option<String>,
     pub case_scroll: u16,
@@ -191,6 +242,17 @@ pub struct Model {
     gen_pages: [u64; 4],
     gen_staffing: u64,
     gen_case: u64,
+    gen_popup: u64,
+}
+
+/// Adds a typed character to a text field, refusing control characters and runaway length.
+fn push_text(field: &mut String, c: char, mods: KeyModifiers) {
+    if !mods.contains(KeyModifiers::CONTROL)
+        && !crate::text::is_unsafe(c)
+        && field.chars().count() < crate::actions::MAX_NOTE
+    {
+        field.push(c);
+    }
 }
 
 fn list_index(list: CaseList) -> usize {
@@ -232,6 +294,9 @@ impl Model {
             tab: 0,
             tables: Default::default(),
             staffing: StaffingView::default(),
+            popup: None,
+            mask: false,
+            last_action: None,
             case: None,
             case_loading: false,
             case_error: None,
@@ -241,6 +306,7 @@ impl Model {
             gen_pages: [0; 4],
             gen_staffing: 0,
             gen_case: 0,
+            gen_popup: 0,
         }
     }
 
@@ -467,6 +533,51 @@ impl Model {
                     Err(e) => self.case_error = Some(e),
                 }
             }
+            Response::Candidates(generation, result) if generation == self.gen_popup => {
+                if let Some(Popup::Allocate(p)) = &mut self.popup {
+                    match result {
+                        Ok(c) => p.candidates = Some(c),
+                        Err(e) => p.error = Some(e),
+                    }
+                }
+            }
+            Response::Spos(generation, result) if generation == self.gen_popup => {
+                if let Some(Popup::Oversight(p)) = &mut self.popup {
+                    match result {
+                        Ok(s) => p.spos = Some(s),
+                        Err(e) => {
+                            self.message = Some(e);
+                            self.popup = None;
+                        }
+                    }
+                }
+            }
+            Response::Acted(result) => {
+                match result {
+                    Ok((audit_id, words, undoable)) => {
+                        self.popup = None;
+                        self.last_action = undoable.then(|| (audit_id, std::time::Instant::now()));
+                        self.message = Some(if undoable {
+                            format!("{words} (audit #{audit_id}); u undoes")
+                        } else {
+                            format!("{words} (audit #{audit_id})")
+                        });
+                    }
+                    Err(e) => {
+                        if let Some(Popup::Allocate(p)) = &mut self.popup {
+                            p.error = Some(e.clone());
+                            p.confirming = false;
+                        }
+                        self.message = Some(format!("nothing written: {e}"));
+                    }
+                }
+                // Counts, lists and the case all change with a write.
+                let mut out = self.refresh();
+                if !matches!(self.screen(), Screen::Overview) {
+                    out.push(self.request_overview());
+                }
+                return out;
+            }
             Response::DataChanged => {
                 self.message = Some("database changed: refreshed".into());
                 return self.refresh();
@@ -489,6 +600,9 @@ impl Model {
         if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
             self.quit = true;
             return Vec::new();
+        }
+        if self.popup.is_some() {
+            return self.popup_key(k);
         }
         if self.input == Input::Filter {
             return self.filter_key(k);
@@ -601,7 +715,190 @@ impl Model {
             Action::PrevTab => self.set_tab((self.tab + TABS.len() - 1) % TABS.len()),
             Action::Sort | Action::ReverseSort => self.sort(action == Action::ReverseSort),
             Action::NextRegion => self.next_region(),
+            Action::Allocate => self.open_allocate(),
+            Action::Oversight => self.open_oversight(),
+            Action::Note => {
+                if let Some(crn) = self.focused_crn() {
+                    self.popup = Some(Popup::Note(NotePopup {
+                        crn,
+                        text: String::new(),
+                        sensitive: false,
+                    }));
+                }
+                Vec::new()
+            }
+            Action::Undo => self.undo(),
+            Action::Mask => {
+                self.mask = !self.mask;
+                self.message = Some(if self.mask {
+                    "names masked as initials".into()
+                } else {
+                    "names shown".into()
+                });
+                Vec::new()
+            }
         }
+    }
+
+    /// The case an action applies to: the open case, or the selected row of a case table.
+    pub fn focused_crn(&self) -> Option<String> {
+        match self.screen() {
+            Screen::Case { crn } => Some(crn.clone()),
+            Screen::Pdu { .. } if self.tab < 4 => {
+                self.tables[self.tab].selected_row().map(|r| r.crn.clone())
+            }
+            _ => None,
+        }
+    }
+
+    fn open_allocate(&mut self) -> Vec<Request> {
+        let Some(crn) = self.focused_crn() else {
+            return Vec::new();
+        };
+        let generation = self.next_generation();
+        self.gen_popup = generation;
+        self.popup = Some(Popup::Allocate(AllocatePopup {
+            crn: crn.clone(),
+            candidates: None,
+            selected: 0,
+            reason: AllocationReason::InitialAllocation,
+            confirming: false,
+            error: None,
+        }));
+        vec![Request::Candidates { generation, crn }]
+    }
+
+    fn open_oversight(&mut self) -> Vec<Request> {
+        let (Some(crn), Some((pdu, _))) = (self.focused_crn(), self.current_pdu()) else {
+            return Vec::new();
+        };
+        let pdu = pdu.to_string();
+        let generation = self.next_generation();
+        self.gen_popup = generation;
+        self.popup = Some(Popup::Oversight(OversightPopup {
+            crn,
+            spos: None,
+            selected: 0,
+            kind: OversightKind::Periodic,
+            note: String::new(),
+            sensitive: false,
+        }));
+        vec![Request::Spos { generation, pdu }]
+    }
+
+    fn undo(&mut self) -> Vec<Request> {
+        match self.last_action.take() {
+            Some((audit_id, at)) if at.elapsed() < UNDO_WINDOW.to_std().unwrap_or_default() => {
+                vec![Request::Act(Act::Undo { audit_id })]
+            }
+            Some(_) => {
+                self.message = Some("too late to undo".into());
+                Vec::new()
+            }
+            None => {
+                self.message = Some("nothing to undo".into());
+                Vec::new()
+            }
+        }
+    }
+
+    fn popup_key(&mut self, k: KeyEvent) -> Vec<Request> {
+        let Some(popup) = &mut self.popup else {
+            return Vec::new();
+        };
+        if k.code == KeyCode::Esc {
+            self.popup = None;
+            self.message = Some("cancelled; nothing written".into());
+            return Vec::new();
+        }
+        match popup {
+            Popup::Allocate(p) => {
+                let n = p.candidates.as_ref().map_or(0, Vec::len);
+                match k.code {
+                    KeyCode::Down | KeyCode::Char('j') if n > 0 => {
+                        p.selected = (p.selected + 1).min(n - 1);
+                        p.confirming = false;
+                    }
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        p.selected = p.selected.saturating_sub(1);
+                        p.confirming = false;
+                    }
+                    KeyCode::Right | KeyCode::Tab | KeyCode::Char('l') => {
+                        p.reason = cycle(AllocationReason::ALL, p.reason, 1);
+                    }
+                    KeyCode::Left | KeyCode::BackTab | KeyCode::Char('h') => {
+                        p.reason = cycle(AllocationReason::ALL, p.reason, -1);
+                    }
+                    KeyCode::Enter => {
+                        let Some(c) = p.candidates.as_ref().and_then(|c| c.get(p.selected)) else {
+                            return Vec::new();
+                        };
+                        if !c.warnings.is_empty() && !p.confirming {
+                            p.confirming = true;
+                            return Vec::new();
+                        }
+                        return vec![Request::Act(Act::Allocate {
+                            crn: p.crn.clone(),
+                            staff_code: c.staff_code.clone(),
+                            reason: p.reason,
+                            confirmed: p.confirming,
+                        })];
+                    }
+                    _ => {}
+                }
+            }
+            Popup::Oversight(p) => {
+                let n = p.spos.as_ref().map_or(0, Vec::len);
+                match k.code {
+                    KeyCode::Down if n > 0 => p.selected = (p.selected + 1).min(n - 1),
+                    KeyCode::Up => p.selected = p.selected.saturating_sub(1),
+                    KeyCode::Right => p.kind = cycle(OversightKind::ALL, p.kind, 1),
+                    KeyCode::Left => p.kind = cycle(OversightKind::ALL, p.kind, -1),
+                    KeyCode::Tab => p.sensitive = !p.sensitive,
+                    KeyCode::Backspace => {
+                        p.note.pop();
+                    }
+                    KeyCode::Char(c) => push_text(&mut p.note, c, k.modifiers),
+                    KeyCode::Enter => {
+                        let Some((by, _)) = p.spos.as_ref().and_then(|s| s.get(p.selected)) else {
+                            return Vec::new();
+                        };
+                        if p.note.trim().is_empty() {
+                            self.message = Some("type a note first".into());
+                            return Vec::new();
+                        }
+                        return vec![Request::Act(Act::Oversight {
+                            crn: p.crn.clone(),
+                            by: by.clone(),
+                            kind: p.kind,
+                            note: p.note.clone(),
+                            sensitive: p.sensitive,
+                        })];
+                    }
+                    _ => {}
+                }
+            }
+            Popup::Note(p) => match k.code {
+                KeyCode::Tab => p.sensitive = !p.sensitive,
+                KeyCode::Backspace => {
+                    p.text.pop();
+                }
+                KeyCode::Char(c) => push_text(&mut p.text, c, k.modifiers),
+                KeyCode::Enter => {
+                    if p.text.trim().is_empty() {
+                        self.message = Some("type a note first".into());
+                        return Vec::new();
+                    }
+                    return vec![Request::Act(Act::Note {
+                        crn: p.crn.clone(),
+                        text: p.text.clone(),
+                        sensitive: p.sensitive,
+                    })];
+                }
+                _ => {}
+            },
+        }
+        Vec::new()
     }
 
     fn next_region(&mut self) -> Vec<Request> {
@@ -1005,5 +1302,92 @@ mod tests {
         );
         m.update(key('G'));
         assert_eq!(m.tables[0].selected, 9_999);
+    }
+
+    fn candidate(code: &str, warnings: &[&str]) -> Candidate {
+        Candidate {
+            staff_code: code.into(),
+            name: "N".into(),
+            grade: crate::domain::Grade::Po,
+            status: crate::domain::PractitionerStatus::InPost,
+            caseload: 1,
+            capacity_now: Some(50.0),
+            capacity_after: Some(60.0),
+            warnings: warnings.iter().map(|w| w.to_string()).collect(),
+        }
+    }
+
+    fn model_on_a_case() -> Model {
+        let mut m = model_with_overview();
+        m.update(code(KeyCode::Enter));
+        m.stack.push(Screen::Case {
+            crn: "X000001".into(),
+        });
+        m
+    }
+
+    #[test]
+    fn a_warning_needs_a_second_enter_before_anything_is_written() {
+        let mut m = model_on_a_case();
+        let reqs = m.update(key('a'));
+        let Some(Request::Candidates { generation, crn }) = reqs.first().cloned() else {
+            panic!("{reqs:?}")
+        };
+        assert_eq!(crn, "X000001");
+        m.update(Msg::Loaded(Response::Candidates(
+            generation,
+            Ok(vec![candidate("PSO1", &["a PSO"]), candidate("PO1", &[])]),
+        )));
+        assert!(
+            m.update(code(KeyCode::Enter)).is_empty(),
+            "first Enter only warns"
+        );
+        let reqs = m.update(code(KeyCode::Enter));
+        assert!(
+            matches!(&reqs[..], [Request::Act(Act::Allocate { staff_code, confirmed: true, .. })] if staff_code == "PSO1"),
+            "{reqs:?}"
+        );
+        // Moving to a choice without warnings allocates on the first Enter.
+        m.update(key('j'));
+        let reqs = m.update(code(KeyCode::Enter));
+        assert!(
+            matches!(&reqs[..], [Request::Act(Act::Allocate { staff_code, confirmed: false, .. })] if staff_code == "PO1"),
+            "{reqs:?}"
+        );
+    }
+
+    #[test]
+    fn esc_cancels_a_form_and_letters_typed_in_it_are_text() {
+        let mut m = model_on_a_case();
+        m.update(key('n'));
+        for c in "q a o".chars() {
+            assert!(m.update(key(c)).is_empty());
+        }
+        assert!(!m.quit);
+        assert!(matches!(&m.popup, Some(Popup::Note(p)) if p.text == "q a o"));
+        m.update(code(KeyCode::Esc));
+        assert!(m.popup.is_none());
+    }
+
+    #[test]
+    fn a_done_action_can_be_undone_once() {
+        let mut m = model_on_a_case();
+        assert!(m.update(key('u')).is_empty(), "nothing to undo yet");
+        m.update(Msg::Loaded(Response::Acted(Ok((7, "allocated", true)))));
+        assert!(m.message.as_deref().unwrap_or("").contains("audit #7"));
+        let reqs = m.update(key('u'));
+        assert!(
+            matches!(&reqs[..], [Request::Act(Act::Undo { audit_id: 7 })]),
+            "{reqs:?}"
+        );
+        assert!(m.update(key('u')).is_empty(), "only once");
+    }
+
+    #[test]
+    fn m_masks_names() {
+        let mut m = model_with_overview();
+        assert!(!m.mask);
+        m.update(key('m'));
+        assert!(m.mask);
     }
 }

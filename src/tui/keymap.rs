@@ -24,12 +24,16 @@ pub enum Action {
     Sort,
     ReverseSort,
     NextRegion,
+    Allocate,
+    Oversight,
+    Note,
+    Undo,
+    Mask,
 }
 
 /// Where a binding applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Context {
-    Everywhere,
     Overview,
     Pdu,
     Case,
@@ -65,18 +69,25 @@ pub struct Binding {
     /// How the keys are written in help and hints.
     pub label: &'static str,
     pub action: Action,
-    pub context: Context,
+    /// The screens where the binding works.
+    pub context: &'static [Context],
     pub help: &'static str,
     /// Shown in the one-line hint bar.
     pub hint: bool,
 }
+
+const ALL: &[Context] = &[Context::Overview, Context::Pdu, Context::Case];
+const LISTS: &[Context] = &[Context::Overview, Context::Pdu];
+const PDU: &[Context] = &[Context::Pdu];
+const OVERVIEW: &[Context] = &[Context::Overview];
+const CASES: &[Context] = &[Context::Pdu, Context::Case];
 
 pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[code(KeyCode::Down), k('j')],
         label: "j/↓",
         action: Action::Down,
-        context: Context::Everywhere,
+        context: ALL,
         help: "move down",
         hint: false,
     },
@@ -84,7 +95,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[code(KeyCode::Up), k('k')],
         label: "k/↑",
         action: Action::Up,
-        context: Context::Everywhere,
+        context: ALL,
         help: "move up",
         hint: false,
     },
@@ -92,7 +103,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[k('g'), code(KeyCode::Home)],
         label: "g",
         action: Action::Top,
-        context: Context::Everywhere,
+        context: ALL,
         help: "first row",
         hint: false,
     },
@@ -100,7 +111,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[k('G'), code(KeyCode::End)],
         label: "G",
         action: Action::Bottom,
-        context: Context::Everywhere,
+        context: ALL,
         help: "last row",
         hint: false,
     },
@@ -108,7 +119,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[code(KeyCode::PageDown), ctrl('d')],
         label: "PgDn",
         action: Action::PageDown,
-        context: Context::Everywhere,
+        context: ALL,
         help: "page down",
         hint: false,
     },
@@ -116,7 +127,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[code(KeyCode::PageUp), ctrl('u')],
         label: "PgUp",
         action: Action::PageUp,
-        context: Context::Everywhere,
+        context: ALL,
         help: "page up",
         hint: false,
     },
@@ -124,7 +135,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[code(KeyCode::Enter)],
         label: "Enter",
         action: Action::Open,
-        context: Context::Everywhere,
+        context: LISTS,
         help: "open the selected PDU or case",
         hint: true,
     },
@@ -132,7 +143,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[code(KeyCode::Esc), code(KeyCode::Backspace)],
         label: "Esc",
         action: Action::Back,
-        context: Context::Everywhere,
+        context: ALL,
         help: "back (or clear the filter)",
         hint: true,
     },
@@ -140,7 +151,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[k('1'), k('2'), k('3'), k('4'), k('5')],
         label: "1-5",
         action: Action::Tab(0),
-        context: Context::Pdu,
+        context: PDU,
         help: "Unallocated, MAPPA, Oversight, Contacts, Staffing",
         hint: true,
     },
@@ -148,7 +159,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[code(KeyCode::Tab)],
         label: "Tab",
         action: Action::NextTab,
-        context: Context::Pdu,
+        context: PDU,
         help: "next tab",
         hint: false,
     },
@@ -156,7 +167,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[code(KeyCode::BackTab)],
         label: "S-Tab",
         action: Action::PrevTab,
-        context: Context::Pdu,
+        context: PDU,
         help: "previous tab",
         hint: false,
     },
@@ -164,7 +175,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[k('/')],
         label: "/",
         action: Action::Filter,
-        context: Context::Everywhere,
+        context: LISTS,
         help: "filter (CRN, name, team); Enter keeps, Esc clears",
         hint: true,
     },
@@ -172,7 +183,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[k('s')],
         label: "s",
         action: Action::Sort,
-        context: Context::Everywhere,
+        context: LISTS,
         help: "next sort column",
         hint: true,
     },
@@ -180,7 +191,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[k('S')],
         label: "S",
         action: Action::ReverseSort,
-        context: Context::Everywhere,
+        context: LISTS,
         help: "reverse the sort",
         hint: false,
     },
@@ -188,15 +199,55 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[k('R')],
         label: "R",
         action: Action::NextRegion,
-        context: Context::Overview,
+        context: OVERVIEW,
         help: "next region (when the database holds more than one)",
+        hint: false,
+    },
+    Binding {
+        keys: &[k('a')],
+        label: "a",
+        action: Action::Allocate,
+        context: CASES,
+        help: "allocate or reallocate the case",
+        hint: true,
+    },
+    Binding {
+        keys: &[k('o')],
+        label: "o",
+        action: Action::Oversight,
+        context: CASES,
+        help: "record management oversight of the case",
+        hint: true,
+    },
+    Binding {
+        keys: &[k('n')],
+        label: "n",
+        action: Action::Note,
+        context: CASES,
+        help: "add a note to the case",
+        hint: true,
+    },
+    Binding {
+        keys: &[k('u')],
+        label: "u",
+        action: Action::Undo,
+        context: ALL,
+        help: "undo your last action (for 10 minutes)",
+        hint: false,
+    },
+    Binding {
+        keys: &[k('m')],
+        label: "m",
+        action: Action::Mask,
+        context: ALL,
+        help: "mask names as initials (shared spaces)",
         hint: false,
     },
     Binding {
         keys: &[k('r'), code(KeyCode::F(5))],
         label: "r",
         action: Action::Refresh,
-        context: Context::Everywhere,
+        context: ALL,
         help: "refresh from the database",
         hint: false,
     },
@@ -204,7 +255,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[k('?'), code(KeyCode::F(1))],
         label: "?",
         action: Action::Help,
-        context: Context::Everywhere,
+        context: ALL,
         help: "this help",
         hint: true,
     },
@@ -212,7 +263,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[k('q'), ctrl('c')],
         label: "q",
         action: Action::Quit,
-        context: Context::Everywhere,
+        context: ALL,
         help: "quit (Ctrl-c too)",
         hint: true,
     },
@@ -229,6 +280,9 @@ impl Binding {
             Action::Sort => "sort",
             Action::Help => "help",
             Action::Quit => "quit",
+            Action::Allocate => "allocate",
+            Action::Oversight => "oversight",
+            Action::Note => "note",
             _ => self.help,
         }
     }
@@ -244,7 +298,7 @@ fn matches(key: &Key, ev: &KeyEvent) -> bool {
 /// The action a key stands for in this context, if any.
 pub fn action_for(ev: &KeyEvent, ctx: Context) -> Option<Action> {
     for b in BINDINGS {
-        if b.context != Context::Everywhere && b.context != ctx {
+        if !b.context.contains(&ctx) {
             continue;
         }
         if let Some(i) = b.keys.iter().position(|key| matches(key, ev)) {
@@ -259,9 +313,7 @@ pub fn action_for(ev: &KeyEvent, ctx: Context) -> Option<Action> {
 
 /// Bindings that apply in a context, in table order.
 pub fn bindings_for(ctx: Context) -> impl Iterator<Item = &'static Binding> {
-    BINDINGS
-        .iter()
-        .filter(move |b| b.context == Context::Everywhere || b.context == ctx)
+    BINDINGS.iter().filter(move |b| b.context.contains(&ctx))
 }
 
 #[cfg(test)]

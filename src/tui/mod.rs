@@ -26,6 +26,10 @@ pub struct Options {
     pub as_of: NaiveDate,
     pub policy: Policy,
     pub color: bool,
+    /// Names shown as initials.
+    pub mask: bool,
+    /// Who is acting, for the audit trail.
+    pub actor: String,
 }
 
 /// Puts the terminal back: raw mode off, alternate screen left, cursor shown. Safe to call
@@ -113,9 +117,14 @@ async fn event_loop(opts: Options) -> Result<()> {
     // Queries: a blocking task with its own connection.
     let (req_tx, req_rx) = std::sync::mpsc::channel::<worker::Request>();
     let (resp_tx, mut resp_rx) = mpsc::unbounded_channel();
-    let (db, policy, as_of) = (opts.db.clone(), opts.policy.clone(), opts.as_of);
+    let cfg = worker::Config {
+        db: opts.db.clone(),
+        policy: opts.policy.clone(),
+        as_of: opts.as_of,
+        actor: opts.actor.clone(),
+    };
     let worker = tokio::task::spawn_blocking(move || {
-        worker::run(db, policy, as_of, req_rx, resp_tx);
+        worker::run(cfg, req_rx, resp_tx);
     });
     let fwd_tx = tx.clone();
     tokio::spawn(async move {
@@ -136,6 +145,7 @@ async fn event_loop(opts: Options) -> Result<()> {
         opts.color,
         (size.width, size.height),
     );
+    model.mask = opts.mask;
     for r in model.refresh() {
         let _ = req_tx.send(r);
     }

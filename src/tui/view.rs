@@ -7,7 +7,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
-use super::app::{Input, Model, Screen, Status, TABS, pdu_status, visible_rows};
+use super::app::{Input, Model, Popup, Screen, Status, TABS, pdu_status, visible_rows};
 use super::keymap;
 use crate::domain::fmt_date;
 use crate::report::pct;
@@ -106,6 +106,7 @@ pub fn view(m: &Model, f: &mut Frame<'_>) {
     }
     draw_status(m, f, status, &theme);
     draw_hints(m, f, hints, &theme);
+    draw_popup(m, f, area, &theme);
     if m.help {
         draw_help(m, f, area, &theme);
     }
@@ -174,16 +175,27 @@ fn draw_hints(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         spans.push(Span::raw(
             "typing a filter: Enter keep · Esc clear · Backspace delete",
         ));
+    } else if m.popup.is_some() {
+        spans.push(Span::raw("a form is open: Esc cancels without writing"));
     } else {
-        for (i, b) in keymap::bindings_for(m.context_for_hints())
+        // Help and quit always show; the rest as far as the width allows.
+        let mut hints: Vec<&keymap::Binding> = keymap::bindings_for(m.context_for_hints())
             .filter(|b| b.hint)
-            .enumerate()
-        {
-            if i > 0 {
+            .collect();
+        hints.sort_by_key(|b| !matches!(b.action, keymap::Action::Help | keymap::Action::Quit));
+        let mut used = 0usize;
+        for b in hints {
+            let text = format!("{} {}", b.label, b.short());
+            let need = text.chars().count() + if used > 0 { 3 } else { 0 };
+            if used + need > area.width as usize {
+                break;
+            }
+            if used > 0 {
                 spans.push(Span::styled(" · ", theme.dim()));
             }
             spans.push(Span::styled(b.label, theme.header()));
             spans.push(Span::raw(format!(" {}", b.short())));
+            used += need;
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -444,7 +456,7 @@ fn draw_case_table(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
             Some(r) => {
                 let mut cells = vec![
                     Cell::from(clean(&r.crn)),
-                    Cell::from(clean(&r.name)),
+                    Cell::from(person(m, &r.name)),
                     Cell::from(clean(&r.tier)),
                     Cell::from(rosh_text(r)).style(if r.rosh.is_none_or(|x| x.is_high()) {
                         theme.bad()
@@ -560,7 +572,7 @@ fn draw_staffing(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
             let over = cap.is_some_and(|c| c > 100.0);
             let mut cells = vec![
                 Cell::from(clean(&p.staff_code)),
-                Cell::from(clean(&p.name)),
+                Cell::from(person(m, &p.name)),
                 Cell::from(p.grade.as_str()),
                 Cell::from(p.status.as_str()),
                 Cell::from(p.caseload.to_string()),
@@ -606,17 +618,18 @@ fn draw_case(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     if let Some(e) = &m.case_error {
         return error_block(f, area, e, theme);
     }
-    let Some(c) = &m.case else {
+    let Some(cv) = &m.case else {
         f.render_widget(Paragraph::new("Loading the case…"), area);
         return;
     };
+    let c = &cv.detail;
     let h = |s: &str| Line::styled(s.to_string(), theme.header());
     let mut lines = vec![
         Line::from(vec![
             Span::styled(clean(&c.crn), theme.header()),
             Span::raw(format!(
                 "  {}  │ PDU {} │ team {}",
-                clean(&c.name),
+                person(m, &c.name),
                 clean(&c.pdu),
                 clean(c.team.as_deref().unwrap_or("-"))
             )),
@@ -646,7 +659,7 @@ fn draw_case(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         (Some(s), _) => lines.push(Line::raw(format!(
             "  allocated to {} {} ({}) since {}",
             clean(s),
-            clean(c.practitioner_name.as_deref().unwrap_or("?")),
+            person(m, c.practitioner_name.as_deref().unwrap_or("?")),
             c.practitioner_grade.map(|g| g.as_str()).unwrap_or("?"),
             date_or_dash(c.allocated_on)
         ))),
@@ -663,7 +676,7 @@ fn draw_case(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         lines.push(Line::raw(format!(
             "  before: {} {} from {} to {} ({})",
             clean(&a.staff_code),
-            clean(a.practitioner.as_deref().unwrap_or("")),
+            person(m, a.practitioner.as_deref().unwrap_or("")),
             fmt_date(a.from_date),
             date_or_dash(a.to_date),
             clean(&a.reason)
@@ -730,12 +743,209 @@ fn draw_case(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
             note
         )));
     }
+    lines.push(Line::raw(""));
+    lines.push(h("Notes"));
+    if cv.notes.is_empty() {
+        lines.push(Line::raw("  none"));
+    }
+    for n in &cv.notes {
+        let text = if n.sensitive {
+            "[sensitive note hidden]".to_string()
+        } else {
+            clean(&n.text)
+        };
+        lines.push(Line::raw(format!(
+            "  {} {}: {}",
+            clean(&n.at),
+            clean(&n.author),
+            text
+        )));
+    }
+    lines.push(Line::raw(""));
+    lines.push(h("History (audit trail)"));
+    if cv.history.is_empty() {
+        lines.push(Line::raw("  no actions recorded in casewatch"));
+    }
+    for r in cv.history.iter().rev() {
+        let r = r.clone().redact(false);
+        lines.push(Line::raw(format!(
+            "  #{} {} {}: {}",
+            r.id,
+            clean(&r.at),
+            clean(&r.actor),
+            clean(&r.describe())
+        )));
+    }
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .scroll((m.case_scroll, 0)),
         area,
     );
+}
+
+/// A person's name as the screen may show it: sanitised, and initials only when masked.
+fn person(m: &Model, name: &str) -> String {
+    if m.mask {
+        crate::text::initials(&clean(name))
+    } else {
+        clean(name)
+    }
+}
+
+fn popup_rect(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width.saturating_sub(2));
+    let h = h.min(area.height.saturating_sub(2));
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn draw_popup(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    let Some(popup) = &m.popup else { return };
+    // A form is a head (what and how), a list that scrolls, and a foot (warnings, keys)
+    // that always stays in view.
+    let mut head: Vec<Line> = Vec::new();
+    let mut list: Vec<Line> = Vec::new();
+    let mut foot: Vec<Line> = Vec::new();
+    let (title, selected) = match popup {
+        Popup::Allocate(p) => {
+            head.push(Line::raw(format!(
+                "Case {}. Reason (←/→): {}",
+                clean(&p.crn),
+                p.reason
+            )));
+            head.push(Line::styled(
+                format!(
+                    "{:<10} {:<20} {:<5} {:>5} {:>6} {:>6}",
+                    "Staff", "Name", "Grade", "Cases", "Now", "After"
+                ),
+                theme.header(),
+            ));
+            match &p.candidates {
+                None => list.push(Line::raw("loading practitioners…")),
+                Some(c) if c.is_empty() => {
+                    list.push(Line::raw("no practitioner of this PDU can take cases"))
+                }
+                Some(c) => {
+                    for (i, cand) in c.iter().enumerate() {
+                        let pc = |v: Option<f64>| {
+                            v.map(|v| format!("{v:.0}%")).unwrap_or_else(|| "-".into())
+                        };
+                        let mark = if cand.warnings.is_empty() { " " } else { "!" };
+                        let line = format!(
+                            "{mark}{:<9} {:<20} {:<5} {:>5} {:>6} {:>6}",
+                            clean(&cand.staff_code),
+                            person(m, &cand.name).chars().take(20).collect::<String>(),
+                            cand.grade.as_str(),
+                            cand.caseload,
+                            pc(cand.capacity_now),
+                            pc(cand.capacity_after)
+                        );
+                        list.push(if i == p.selected {
+                            Line::styled(line, theme.selected())
+                        } else {
+                            Line::raw(line)
+                        });
+                    }
+                }
+            }
+            let warn = p
+                .candidates
+                .as_ref()
+                .and_then(|c| c.get(p.selected))
+                .map(|c| c.warnings.clone())
+                .unwrap_or_default();
+            for w in &warn {
+                foot.push(Line::styled(format!("WARNING: {}", clean(w)), theme.bad()));
+            }
+            if let Some(e) = &p.error {
+                foot.push(Line::styled(
+                    format!("Not allocated: {}", clean(e)),
+                    theme.bad(),
+                ));
+            }
+            foot.push(Line::raw(if p.confirming {
+                "Enter again to allocate despite the warning · Esc cancel"
+            } else {
+                "j/k choose · ←/→ reason · Enter allocate · Esc cancel"
+            }));
+            (" Allocate ", p.selected)
+        }
+        Popup::Oversight(p) => {
+            head.push(Line::raw(format!(
+                "Case {}. Kind (←/→): {} · sensitive (Tab): {}",
+                clean(&p.crn),
+                p.kind,
+                if p.sensitive { "yes" } else { "no" }
+            )));
+            head.push(Line::styled("Recorded by (↑/↓):", theme.header()));
+            match &p.spos {
+                None => list.push(Line::raw("loading SPOs…")),
+                Some(s) if s.is_empty() => list.push(Line::raw("this PDU has no SPO in post")),
+                Some(s) => {
+                    for (i, (code, name)) in s.iter().enumerate() {
+                        let line = format!(" {} {}", clean(code), person(m, name));
+                        list.push(if i == p.selected {
+                            Line::styled(line, theme.selected())
+                        } else {
+                            Line::raw(line)
+                        });
+                    }
+                }
+            }
+            foot.push(Line::from(vec![
+                Span::styled("Note: ", theme.header()),
+                Span::raw(clean(&p.note)),
+                Span::styled("█", theme.dim()),
+            ]));
+            foot.push(Line::raw("type the note · Enter record · Esc cancel"));
+            (" Record management oversight ", p.selected)
+        }
+        Popup::Note(p) => {
+            head.push(Line::raw(format!(
+                "Case {} · sensitive (Tab): {}",
+                clean(&p.crn),
+                if p.sensitive { "yes" } else { "no" }
+            )));
+            foot.push(Line::from(vec![
+                Span::styled("Note: ", theme.header()),
+                Span::raw(clean(&p.text)),
+                Span::styled("█", theme.dim()),
+            ]));
+            foot.push(Line::raw("type the note · Enter save · Esc cancel"));
+            (" Add a note ", 0)
+        }
+    };
+    let width = 78u16.min(area.width.saturating_sub(2));
+    let inner_w = usize::from(width.saturating_sub(2)).max(1);
+    // Rows a wrapped line takes.
+    let rows = |ls: &[Line]| -> u16 {
+        ls.iter()
+            .map(|l| l.width().max(1).div_ceil(inner_w) as u16)
+            .sum()
+    };
+    let foot_rows = rows(&foot);
+    let total = head.len() as u16 + list.len() as u16 + foot_rows + 2;
+    let rect = popup_rect(area, width, total);
+    f.render_widget(Clear, rect);
+    let block = Block::default().borders(Borders::ALL).title(title);
+    let inner = block.inner(rect);
+    f.render_widget(block, rect);
+    let [head_area, list_area, foot_area] = Layout::vertical([
+        Constraint::Length(head.len() as u16),
+        Constraint::Min(1),
+        Constraint::Length(foot_rows),
+    ])
+    .areas(inner);
+    // Keep the selected row of the list in view.
+    let scroll = (selected + 1).saturating_sub(list_area.height as usize) as u16;
+    f.render_widget(Paragraph::new(head), head_area);
+    f.render_widget(Paragraph::new(list).scroll((scroll, 0)), list_area);
+    f.render_widget(Paragraph::new(foot).wrap(Wrap { trim: false }), foot_area);
 }
 
 fn draw_help(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {

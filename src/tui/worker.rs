@@ -9,6 +9,8 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::actions;
+use crate::domain::{AllocationReason, OversightKind};
 use crate::policy::Policy;
 use crate::store::read::{
     self, CaseDetail, CaseList, CaseRow, GradeStaffing, Page, PageQuery, PduSummary,
@@ -39,16 +41,76 @@ pub enum Request {
         generation: u64,
         crn: String,
     },
+    /// Who could take this case, for the allocation picker.
+    Candidates {
+        generation: u64,
+        crn: String,
+    },
+    /// The SPOs of a PDU, for recording oversight.
+    Spos {
+        generation: u64,
+        pdu: String,
+    },
+    /// A write. Never coalesced or dropped.
+    Act(Act),
+}
+
+/// A triage action from the screen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Act {
+    Allocate {
+        crn: String,
+        staff_code: String,
+        reason: AllocationReason,
+        confirmed: bool,
+    },
+    Oversight {
+        crn: String,
+        by: String,
+        kind: OversightKind,
+        note: String,
+        sensitive: bool,
+    },
+    Note {
+        crn: String,
+        text: String,
+        sensitive: bool,
+    },
+    Undo {
+        audit_id: i64,
+    },
+}
+
+impl Act {
+    fn done_words(&self) -> &'static str {
+        match self {
+            Act::Allocate { .. } => "allocated",
+            Act::Oversight { .. } => "oversight recorded",
+            Act::Note { .. } => "note added",
+            Act::Undo { .. } => "undone",
+        }
+    }
+}
+
+/// A case with its notes and audit history, for the detail screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseView {
+    pub detail: CaseDetail,
+    pub notes: Vec<actions::NoteRow>,
+    pub history: Vec<actions::AuditRow>,
 }
 
 impl Request {
     /// Requests in the same slot supersede each other.
-    fn slot(&self) -> (u8, Option<CaseList>) {
+    fn slot(&self) -> Option<(u8, Option<CaseList>)> {
         match self {
-            Request::Overview { .. } => (0, None),
-            Request::Page { list, .. } => (1, Some(*list)),
-            Request::Staffing { .. } => (2, None),
-            Request::Case { .. } => (3, None),
+            Request::Overview { .. } => Some((0, None)),
+            Request::Page { list, .. } => Some((1, Some(*list))),
+            Request::Staffing { .. } => Some((2, None)),
+            Request::Case { .. } => Some((3, None)),
+            Request::Candidates { .. } => Some((4, None)),
+            Request::Spos { .. } => Some((5, None)),
+            Request::Act(_) => None,
         }
     }
 }
@@ -72,22 +134,35 @@ pub enum Response {
     Overview(u64, Result<OverviewData, String>),
     Page(u64, CaseList, Result<Page<CaseRow>, String>),
     Staffing(u64, Result<StaffingData, String>),
-    Case(u64, Result<Option<Box<CaseDetail>>, String>),
+    Case(u64, Result<Option<Box<CaseView>>, String>),
+    Candidates(u64, Result<Vec<actions::Candidate>, String>),
+    Spos(u64, Result<Vec<(String, String)>, String>),
+    /// A write finished: the audit id and what was done, or why nothing was written.
+    Acted(Result<(i64, &'static str, bool), String>),
     /// Another process wrote the database.
     DataChanged,
     /// The worker could not open the database at all.
     Fatal(String),
 }
 
+/// What the worker needs to know.
+pub struct Config {
+    pub db: PathBuf,
+    pub policy: Policy,
+    pub as_of: NaiveDate,
+    /// Who is acting, for the audit trail.
+    pub actor: String,
+}
+
 /// Runs the worker loop until the request channel closes.
-pub fn run(
-    db: PathBuf,
-    policy: Policy,
-    as_of: NaiveDate,
-    requests: Receiver<Request>,
-    responses: UnboundedSender<Response>,
-) {
-    let store = match Store::open(&db, OpenMode::Existing) {
+pub fn run(cfg: Config, requests: Receiver<Request>, responses: UnboundedSender<Response>) {
+    let Config {
+        db,
+        policy,
+        as_of,
+        actor,
+    } = cfg;
+    let mut store = match Store::open(&db, OpenMode::Existing) {
         Ok(s) => s,
         Err(e) => {
             let _ = responses.send(Response::Fatal(e.to_string()));
@@ -113,11 +188,21 @@ pub fn run(
         // Coalesce: keep only the newest request of each slot.
         let mut batch = vec![first];
         while let Ok(r) = requests.try_recv() {
-            batch.retain(|b| b.slot() != r.slot());
+            if r.slot().is_some() {
+                batch.retain(|b| b.slot() != r.slot());
+            }
             batch.push(r);
         }
         for r in batch {
-            let answer = answer(&store, &policy, as_of, r);
+            let answer = match r {
+                Request::Act(act) => {
+                    let res = perform(&mut store, &policy, as_of, &actor, act);
+                    // Our own write changes data_version too; the screen refreshes itself.
+                    version = store.data_version().ok();
+                    res
+                }
+                r => answer(&store, &policy, as_of, r),
+            };
             if responses.send(answer).is_err() {
                 return;
             }
@@ -181,11 +266,91 @@ pub fn answer(store: &Store, policy: &Policy, as_of: NaiveDate, r: Request) -> R
             .map_err(|e| err(store, e));
             Response::Staffing(generation, result)
         }
-        Request::Case { generation, crn } => Response::Case(
+        Request::Case { generation, crn } => {
+            let result = (|| {
+                let Some(detail) = read::case_detail(conn, policy, &crn)? else {
+                    return Ok(None);
+                };
+                Ok(Some(Box::new(CaseView {
+                    detail,
+                    notes: actions::notes(conn, &crn)?,
+                    history: actions::audit_log(conn, Some(&crn), None)?,
+                })))
+            })()
+            .map_err(|e| err(store, e));
+            Response::Case(generation, result)
+        }
+        Request::Candidates { generation, crn } => Response::Candidates(
             generation,
-            read::case_detail(conn, policy, &crn)
-                .map(|d| d.map(Box::new))
-                .map_err(|e| err(store, e)),
+            actions::case_facts(conn, &crn)
+                .and_then(|c| actions::candidates(conn, policy, as_of, &c))
+                .map_err(|e| e.to_string()),
         ),
+        Request::Spos { generation, pdu } => {
+            let result = (|| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT staff_code, name FROM practitioners
+                      WHERE pdu = ?1 AND grade = 'SPO' AND status IN ('in_post', 'detached_in')
+                      ORDER BY staff_code",
+                )?;
+                let rows = stmt.query_map([&pdu], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<rusqlite::Result<Vec<(String, String)>>>()
+            })()
+            .map_err(|e| err(store, e));
+            Response::Spos(generation, result)
+        }
+        Request::Act(_) => Response::Acted(Err("writes go through perform".into())),
     }
+}
+
+/// Runs one write against the store.
+pub fn perform(
+    store: &mut Store,
+    policy: &Policy,
+    as_of: NaiveDate,
+    actor: &str,
+    act: Act,
+) -> Response {
+    if store.is_read_only() {
+        return Response::Acted(Err(actions::ActionError::ReadOnly.to_string()));
+    }
+    let words = act.done_words();
+    let undoable = !matches!(act, Act::Undo { .. });
+    let conn = store.conn_mut();
+    let result = match act {
+        Act::Allocate {
+            crn,
+            staff_code,
+            reason,
+            confirmed,
+        } => actions::allocate(
+            conn,
+            policy,
+            as_of,
+            actor,
+            &crn,
+            &staff_code,
+            reason,
+            None,
+            confirmed,
+        ),
+        Act::Oversight {
+            crn,
+            by,
+            kind,
+            note,
+            sensitive,
+        } => actions::record_oversight(conn, as_of, actor, &crn, &by, kind, &note, sensitive),
+        Act::Note {
+            crn,
+            text,
+            sensitive,
+        } => actions::add_note(conn, actor, &crn, &text, sensitive),
+        Act::Undo { audit_id } => actions::undo(conn, actor, audit_id),
+    };
+    Response::Acted(
+        result
+            .map(|d| (d.audit_id, words, undoable))
+            .map_err(|e| e.to_string()),
+    )
 }
