@@ -203,11 +203,24 @@ pub fn region_totals(pdus: &[PduSummary]) -> Vec<RegionSummary> {
         .collect()
 }
 
+/// SQL: the row's `pdu` is in scope: `?1` one PDU, `?2` one region, both NULL for all.
+const SCOPE: &str =
+    "(?1 IS NULL OR pdu = ?1) AND (?2 IS NULL OR pdu IN (SELECT code FROM pdus WHERE region = ?2))";
+
 /// Staffing per PDU and establishment grade, from the establishment and practitioners.
 pub fn staffing(
     conn: &Connection,
     policy: &Policy,
     pdu: Option<&str>,
+) -> Result<BTreeMap<String, Vec<GradeStaffing>>> {
+    staffing_in(conn, policy, pdu, None)
+}
+
+fn staffing_in(
+    conn: &Connection,
+    policy: &Policy,
+    pdu: Option<&str>,
+    region: Option<&str>,
 ) -> Result<BTreeMap<String, Vec<GradeStaffing>>> {
     let hours = policy.capacity.default_hours;
     let mut out: BTreeMap<String, BTreeMap<Grade, GradeStaffing>> = BTreeMap::new();
@@ -219,10 +232,10 @@ pub fn staffing(
         long_term_sick_fte: 0.0,
         vacancy_rate: None,
     };
-    let mut stmt = conn.prepare_cached(
-        "SELECT pdu, grade, target_fte FROM establishment WHERE (?1 IS NULL OR pdu = ?1)",
-    )?;
-    let mut rows = stmt.query([pdu])?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT pdu, grade, target_fte FROM establishment WHERE {SCOPE}"
+    ))?;
+    let mut rows = stmt.query([pdu, region])?;
     while let Some(r) = rows.next()? {
         let Some(grade) = r.get::<_, String>(1)?.parse::<Grade>().ok() else {
             continue;
@@ -234,12 +247,12 @@ pub fn staffing(
             .or_insert_with(|| blank(grade.establishment_grade()));
         g.target_fte += r.get::<_, f64>(2)?;
     }
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT pdu, grade, status, sum(contracted_hours) FROM practitioners
-          WHERE (?1 IS NULL OR pdu = ?1) AND status <> 'left'
-          GROUP BY pdu, grade, status",
-    )?;
-    let mut rows = stmt.query([pdu])?;
+          WHERE {SCOPE} AND status <> 'left'
+          GROUP BY pdu, grade, status"
+    ))?;
+    let mut rows = stmt.query([pdu, region])?;
     while let Some(r) = rows.next()? {
         let (Some(grade), Some(status)) = (
             r.get::<_, String>(1)?.parse::<Grade>().ok(),
@@ -311,16 +324,18 @@ fn caseloads(
     conn: &Connection,
     policy: &Policy,
     pdu: Option<&str>,
+    region: Option<&str>,
 ) -> Result<HashMap<String, (u64, u64, f64)>> {
     let points: HashMap<String, f64> = policy.all_tier_points().into_iter().collect();
     let sql = format!(
         "SELECT c.allocated_to, c.tier, count(*), sum({HIGH_RISK}) FROM cases c
           WHERE c.allocated_to IS NOT NULL
-            AND (?1 IS NULL OR c.allocated_to IN (SELECT staff_code FROM practitioners WHERE pdu = ?1))
+            AND ((?1 IS NULL AND ?2 IS NULL)
+                 OR c.allocated_to IN (SELECT staff_code FROM practitioners WHERE {SCOPE}))
           GROUP BY c.allocated_to, c.tier"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query([pdu])?;
+    let mut rows = stmt.query([pdu, region])?;
     let mut out: HashMap<String, (u64, u64, f64)> = HashMap::new();
     while let Some(r) = rows.next()? {
         let n: i64 = r.get(2)?;
@@ -342,12 +357,23 @@ pub fn practitioners(
     pdu: Option<&str>,
     sort: PractitionerSort,
 ) -> Result<Vec<PractitionerRow>> {
-    let loads = caseloads(conn, policy, pdu)?;
-    let mut stmt = conn.prepare_cached(
+    practitioners_in(conn, policy, as_of, pdu, None, sort)
+}
+
+fn practitioners_in(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    pdu: Option<&str>,
+    region: Option<&str>,
+    sort: PractitionerSort,
+) -> Result<Vec<PractitionerRow>> {
+    let loads = caseloads(conn, policy, pdu, region)?;
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT staff_code, name, grade, pdu, team, status, contracted_hours, start_date
-           FROM practitioners WHERE (?1 IS NULL OR pdu = ?1) AND status <> 'left'",
-    )?;
-    let mut rows = stmt.query([pdu])?;
+           FROM practitioners WHERE {SCOPE} AND status <> 'left'"
+    ))?;
+    let mut rows = stmt.query([pdu, region])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let (Some(grade), Some(status), Some(start_date)) = (
@@ -417,8 +443,15 @@ pub fn pdu_summaries(
                 sum({cod}) AS contacts_overdue,
                 sum({cod} AND (COALESCE(c.rosh, '') IN ('HIGH', 'VERY_HIGH') OR c.mappa_level >= 2)) AS hr_contacts_overdue
            FROM cases c
-          WHERE (:region IS NULL OR c.pdu IN (SELECT code FROM pdus WHERE region = :region))
+          {scope}
           GROUP BY c.pdu",
+        // A literal "no filter" lets SQLite search the PDU index for one region instead
+        // of scanning every case (an `:region IS NULL OR` defeats the index).
+        scope = if region.is_some() {
+            "WHERE c.pdu IN (SELECT code FROM pdus WHERE region = :region)"
+        } else {
+            ""
+        },
         req = oversight_required_sql(),
         ovd = oversight_overdue_sql(),
         cod = contact_overdue_sql(),
@@ -437,8 +470,9 @@ pub fn pdu_summaries(
             counts.insert(r.get(0)?, v);
         }
     }
-    let staffing = staffing(conn, policy, None)?;
-    let practitioners = practitioners(conn, policy, as_of, None, PractitionerSort::Capacity)?;
+    let staffing = staffing_in(conn, policy, None, region)?;
+    let practitioners =
+        practitioners_in(conn, policy, as_of, None, region, PractitionerSort::Capacity)?;
     let mut people: HashMap<&str, (u64, u64)> = HashMap::new();
     for p in &practitioners {
         let e = people.entry(p.pdu.as_str()).or_default();
