@@ -126,6 +126,16 @@ pub enum Command {
         #[arg(long)]
         show_sensitive: bool,
     },
+    /// Write a consistent copy of the database (safe while others use it)
+    Backup {
+        /// Where to write the copy; an existing file is never overwritten
+        path: PathBuf,
+    },
+    /// Check the database: integrity, schema version, references
+    Check {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Print the per-PDU summary
     Summary {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -361,6 +371,66 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             };
             write_stdout(&text)?;
             Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Backup { path }) => {
+            if !ctx.db.exists() {
+                return Err(crate::store::StoreError::Missing(ctx.db.clone()).into());
+            }
+            let start = std::time::Instant::now();
+            let pages = crate::store::maintenance::backup(&ctx.db, path)?;
+            eprintln!(
+                "casewatch: backed up {} to {} ({pages} pages, checked) in {:.1}s",
+                ctx.db.display(),
+                path.display(),
+                start.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Check { format }) => {
+            let r = crate::store::maintenance::check(&ctx.db)?;
+            let text = match format {
+                Format::Json => format!("{}\n", serde_json::to_string_pretty(&r)?),
+                Format::Text => {
+                    let integrity = r
+                        .integrity
+                        .iter()
+                        .map(|l| crate::text::sanitize(l).into_owned())
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    format!(
+                        "database: {}\ncasewatch file: {}\nschema: version {} (this casewatch knows up to {}){}\nintegrity: {}\nforeign keys: {}\njournal: {}\nresult: {}\n",
+                        r.path.display(),
+                        if r.casewatch_file { "yes" } else { "NO" },
+                        r.schema_version,
+                        r.schema_supported,
+                        if r.schema_version > r.schema_supported {
+                            " NEWER: upgrade casewatch"
+                        } else if r.schema_version < r.schema_supported {
+                            " older: the next write migrates it"
+                        } else {
+                            ""
+                        },
+                        integrity,
+                        if r.foreign_key_problems == 0 {
+                            "ok".to_string()
+                        } else {
+                            format!("{} dangling references", r.foreign_key_problems)
+                        },
+                        r.journal_mode,
+                        if r.healthy() {
+                            "healthy"
+                        } else {
+                            "PROBLEMS FOUND"
+                        }
+                    )
+                }
+            };
+            write_stdout(&text)?;
+            Ok(if r.healthy() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Some(Command::Summary { format, region }) => {
             let store = open_for_reading(&ctx)?;

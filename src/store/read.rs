@@ -471,8 +471,14 @@ pub fn pdu_summaries(
         }
     }
     let staffing = staffing_in(conn, policy, None, region)?;
-    let practitioners =
-        practitioners_in(conn, policy, as_of, None, region, PractitionerSort::Capacity)?;
+    let practitioners = practitioners_in(
+        conn,
+        policy,
+        as_of,
+        None,
+        region,
+        PractitionerSort::Capacity,
+    )?;
     let mut people: HashMap<&str, (u64, u64)> = HashMap::new();
     for p in &practitioners {
         let e = people.entry(p.pdu.as_str()).or_default();

@@ -1,0 +1,179 @@
+//! Backups and health checks: `casewatch backup` and `casewatch check`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use serde::Serialize;
+
+use super::{APPLICATION_ID, SCHEMA_VERSION, StoreError, classify, create_private_file};
+
+/// Copies the live database to `dest` with SQLite's online backup, which gives a consistent
+/// copy while other processes keep reading and writing. The copy is written beside `dest`
+/// and renamed into place, readable by its owner only, and checked before it is kept.
+pub fn backup(src: &Path, dest: &Path) -> Result<u64, StoreError> {
+    if dest.exists() {
+        return Err(StoreError::Create(
+            dest.to_path_buf(),
+            std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "the file exists; choose a new name (backups never overwrite)",
+            ),
+        ));
+    }
+    let conn = Connection::open_with_flags(src, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| classify(src, e))?;
+    conn.busy_timeout(super::BUSY_TIMEOUT)
+        .map_err(|e| classify(src, e))?;
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "backup.db".into());
+    let tmp = dest.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    create_private_file(&tmp)?;
+    let result = (|| {
+        let mut out = Connection::open(&tmp).map_err(|e| classify(&tmp, e))?;
+        {
+            let b =
+                rusqlite::backup::Backup::new(&conn, &mut out).map_err(|e| classify(&tmp, e))?;
+            // Small steps with pauses let writers in while a large database is copied.
+            b.run_to_completion(4096, Duration::from_millis(5), None)
+                .map_err(|e| classify(src, e))?;
+        }
+        let ok: String = out
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(|e| classify(&tmp, e))?;
+        if ok != "ok" {
+            return Err(StoreError::NotADatabase(tmp.clone(), ok));
+        }
+        let pages: i64 = out
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .map_err(|e| classify(&tmp, e))?;
+        out.execute_batch("PRAGMA journal_mode = DELETE;")
+            .map_err(|e| classify(&tmp, e))?;
+        Ok(pages.max(0) as u64)
+    })();
+    match result {
+        Ok(pages) => {
+            std::fs::rename(&tmp, dest).map_err(|e| StoreError::Create(dest.to_path_buf(), e))?;
+            Ok(pages)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// What `casewatch check` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub path: PathBuf,
+    pub casewatch_file: bool,
+    pub schema_version: i64,
+    pub schema_supported: i64,
+    pub integrity: Vec<String>,
+    pub foreign_key_problems: u64,
+    pub journal_mode: String,
+}
+
+impl CheckReport {
+    pub fn healthy(&self) -> bool {
+        self.casewatch_file
+            && self.schema_version <= self.schema_supported
+            && self.integrity == ["ok"]
+            && self.foreign_key_problems == 0
+    }
+}
+
+/// Runs the integrity, schema and reference checks, reading only.
+pub fn check(path: &Path) -> Result<CheckReport, StoreError> {
+    if !path.exists() {
+        return Err(StoreError::Missing(path.to_path_buf()));
+    }
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| classify(path, e))?;
+    conn.busy_timeout(super::BUSY_TIMEOUT)
+        .map_err(|e| classify(path, e))?;
+    let err = |e| classify(path, e);
+    let app_id: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(err)?;
+    let schema_version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(err)?;
+    let mut stmt = conn.prepare("PRAGMA integrity_check").map_err(err)?;
+    let integrity = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(err)?
+        .take(20)
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(err)?;
+    let mut stmt = conn.prepare("PRAGMA foreign_key_check").map_err(err)?;
+    let foreign_key_problems = stmt.query_map([], |_| Ok(())).map_err(err)?.count() as u64;
+    let journal_mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(err)?;
+    Ok(CheckReport {
+        path: path.to_path_buf(),
+        casewatch_file: app_id == APPLICATION_ID,
+        schema_version,
+        schema_supported: SCHEMA_VERSION,
+        integrity,
+        foreign_key_problems,
+        journal_mode,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{OpenMode, Store};
+
+    #[test]
+    fn a_backup_is_a_checked_private_copy_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src.db");
+        let s = Store::open(&src, OpenMode::CreateIfMissing).unwrap();
+        s.conn()
+            .execute(
+                "INSERT INTO pdus (code, name, region) VALUES ('P', 'P', 'R')",
+                [],
+            )
+            .unwrap();
+        let dest = dir.path().join("copy.db");
+        assert!(backup(&src, &dest).unwrap() > 0);
+        let copy = Store::open(&dest, OpenMode::Existing).unwrap();
+        let n: i64 = copy
+            .conn()
+            .query_row("SELECT count(*) FROM pdus", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let m = std::fs::metadata(&dest).unwrap().permissions().mode();
+            assert_eq!(m & 0o777, 0o600);
+        }
+        assert!(backup(&src, &dest).is_err());
+        let report = check(&dest).unwrap();
+        assert!(report.healthy(), "{report:?}");
+    }
+
+    #[test]
+    fn check_reports_a_broken_reference() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.db");
+        let s = Store::open(&p, OpenMode::CreateIfMissing).unwrap();
+        s.conn()
+            .execute_batch(
+                "PRAGMA foreign_keys = OFF;
+                 INSERT INTO teams (code, pdu, name) VALUES ('T', 'NOPE', 'T');",
+            )
+            .unwrap();
+        let r = check(&p).unwrap();
+        assert_eq!(r.foreign_key_problems, 1);
+        assert!(!r.healthy());
+    }
+}
