@@ -116,6 +116,12 @@ impl Store {
             }
             Err(e) => return Err(classify(path, e)),
         };
+        // SQLite quietly opens a write-protected file read-only even when asked for
+        // read-write: ask it what it did.
+        let read_only = read_only
+            || conn
+                .is_readonly(rusqlite::MAIN_DB)
+                .map_err(|e| classify(path, e))?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),

@@ -229,6 +229,8 @@ pub struct Model {
     // Actions
     pub popup: Option<Popup>,
     pub mask: bool,
+    /// The database could only be opened for reading: actions are refused.
+    pub read_only: bool,
     /// The audit id of this session's last action and when it was done, for undo.
     pub last_action: Option<(i64, std::time::Instant)>,
     // Case view
@@ -296,6 +298,7 @@ impl Model {
             staffing: StaffingView::default(),
             popup: None,
             mask: false,
+            read_only: false,
             last_action: None,
             case: None,
             case_loading: false,
@@ -582,6 +585,10 @@ impl Model {
                 self.message = Some("database changed: refreshed".into());
                 return self.refresh();
             }
+            Response::ReadOnly => {
+                self.read_only = true;
+                self.message = Some("the database is read-only: you can look, not act".into());
+            }
             Response::Fatal(e) => {
                 self.overview_error = Some(e);
                 self.overview_loading = false;
@@ -715,6 +722,12 @@ impl Model {
             Action::PrevTab => self.set_tab((self.tab + TABS.len() - 1) % TABS.len()),
             Action::Sort | Action::ReverseSort => self.sort(action == Action::ReverseSort),
             Action::NextRegion => self.next_region(),
+            Action::Allocate | Action::Oversight | Action::Note | Action::Undo
+                if self.read_only =>
+            {
+                self.message = Some("read-only database: actions are refused".into());
+                Vec::new()
+            }
             Action::Allocate => self.open_allocate(),
             Action::Oversight => self.open_oversight(),
             Action::Note => {

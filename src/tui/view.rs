@@ -132,6 +132,12 @@ fn draw_header(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         Span::raw(format!(" │ {region} │ as of {} │ ", fmt_date(m.as_of))),
         Span::styled(clean(&m.db_label), theme.dim()),
     ];
+    if m.read_only {
+        spans.push(Span::styled(" │ READ-ONLY", theme.bad()));
+    }
+    if m.mask {
+        spans.push(Span::raw(" │ names masked"));
+    }
     if loading(m) {
         spans.push(Span::raw(" │ loading…"));
     }

@@ -143,6 +143,8 @@ pub enum Response {
     DataChanged,
     /// The worker could not open the database at all.
     Fatal(String),
+    /// The database file could only be opened for reading.
+    ReadOnly,
 }
 
 /// What the worker needs to know.
@@ -169,6 +171,9 @@ pub fn run(cfg: Config, requests: Receiver<Request>, responses: UnboundedSender<
             return;
         }
     };
+    if store.is_read_only() && responses.send(Response::ReadOnly).is_err() {
+        return;
+    }
     let mut version = store.data_version().ok();
     loop {
         let first = match requests.recv_timeout(CHANGE_POLL) {
