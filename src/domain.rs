@@ -700,3 +700,29 @@ mod tests {
         assert!(parse_code("pdu", "").is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // Parsers see every cell of every import file: they must refuse, never panic.
+        #[test]
+        fn parsers_never_panic(s in any::<String>(), t in any::<String>()) {
+            let _ = s.parse::<Tier>();
+            let _ = s.parse::<Crn>();
+            let _ = s.parse::<Grade>();
+            let _ = Rosh::parse_optional(&s);
+            let _ = Mappa::parse(&s, &t);
+            let _ = parse_date("d", &s);
+            let _ = parse_code("c", &s);
+        }
+
+        #[test]
+        fn every_valid_tier_round_trips(band in 0u8..4, level in 0u8..4, s in any::<bool>()) {
+            let t = Tier::new(char::from(b'A' + band), level, s).unwrap();
+            prop_assert_eq!(t.to_string().parse::<Tier>().unwrap(), t);
+        }
+    }
+}

@@ -102,3 +102,31 @@ mod tests {
         assert_eq!(initials(""), "");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn sanitised_text_never_holds_a_control_escape_or_bidi_character(s in ".*", raw in proptest::collection::vec(any::<char>(), 0..64)) {
+            let joined: String = raw.into_iter().collect();
+            for input in [s.as_str(), joined.as_str()] {
+                let out = sanitize(input);
+                prop_assert!(!out.chars().any(is_unsafe));
+                let esc = char::from(0x1b);
+                prop_assert!(!out.contains(esc));
+                // One placeholder per replaced character: nothing is dropped or merged.
+                prop_assert_eq!(out.chars().count(), input.chars().count());
+            }
+        }
+
+        #[test]
+        fn quoted_values_are_short_and_safe(s in any::<String>(), n in 0usize..80) {
+            let q = quote_value(&s, n);
+            prop_assert!(q.chars().count() <= n + 1);
+            prop_assert!(!q.chars().any(is_unsafe));
+        }
+    }
+}
