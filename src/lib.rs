@@ -10,6 +10,7 @@ pub mod demo;
 pub mod domain;
 pub mod policy;
 pub mod report;
+pub mod rules;
 pub mod store;
 pub mod text;
 pub mod tui;

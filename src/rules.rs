@@ -1,0 +1,795 @@
+//! Alert rules: parsing and checking a rules file, and evaluating rules against metrics.
+//!
+//! Evaluation is a pure function from metrics to alerts: the same metrics and rules always give
+//! the same alerts in the same order. Gathering metrics from the database is `alerts`' job.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::config::line_col;
+use crate::text::sanitize;
+
+pub const DEFAULT_RULES: &str = include_str!("../assets/rules.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Warning => "warning",
+        }
+    }
+    fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "critical" => Some(Severity::Critical),
+            "high" => Some(Severity::High),
+            "warning" => Some(Severity::Warning),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Case,
+    Practitioner,
+    Pdu,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Case => "case",
+            Scope::Practitioner => "practitioner",
+            Scope::Pdu => "pdu",
+        }
+    }
+    fn parse(s: &str) -> Option<Scope> {
+        match s {
+            "case" => Some(Scope::Case),
+            "practitioner" => Some(Scope::Practitioner),
+            "pdu" => Some(Scope::Pdu),
+            _ => None,
+        }
+    }
+
+    /// The metrics a rule of this scope may test.
+    pub fn metrics(self) -> &'static [&'static str] {
+        match self {
+            Scope::Case => &[
+                "unallocated",
+                "days_unallocated",
+                "mappa_category",
+                "mappa_level",
+                "multi_agency",
+                "rosh_level",
+                "no_rosh",
+                "high_risk",
+                "contact_overdue_days",
+                "oversight_overdue_days",
+            ],
+            Scope::Practitioner => &["capacity_pct", "caseload", "high_risk_cases", "trainee"],
+            Scope::Pdu => &[
+                "cases",
+                "unallocated",
+                "unallocated_share",
+                "unallocated_mappa",
+                "unallocated_high_rosh",
+                "no_rosh",
+                "vacancy_rate",
+                "region_vacancy_rate",
+                "vacancy_above_region",
+                "oversight_required",
+                "oversight_overdue",
+                "oversight_overdue_share",
+                "contacts_overdue",
+                "high_risk_contacts_overdue",
+                "over_capacity",
+            ],
+        }
+    }
+
+    fn metric(self, name: &str) -> Option<&'static str> {
+        self.metrics().iter().copied().find(|m| *m == name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Op {
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    Eq,
+}
+
+impl Op {
+    fn parse(s: &str) -> Option<Op> {
+        match s {
+            ">" => Some(Op::Gt),
+            ">=" => Some(Op::Ge),
+            "<" => Some(Op::Lt),
+            "<=" => Some(Op::Le),
+            "==" | "=" => Some(Op::Eq),
+            _ => None,
+        }
+    }
+    fn test(self, a: f64, b: f64) -> bool {
+        match self {
+            Op::Gt => a > b,
+            Op::Ge => a >= b,
+            Op::Lt => a < b,
+            Op::Le => a <= b,
+            Op::Eq => (a - b).abs() < 1e-9,
+        }
+    }
+}
+
+/// A condition: a test of one metric, or all / any of several conditions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Cond {
+    Test {
+        metric: &'static str,
+        op: Op,
+        value: f64,
+    },
+    All(Vec<Cond>),
+    Any(Vec<Cond>),
+}
+
+impl Cond {
+    fn holds(&self, m: &BTreeMap<&'static str, f64>) -> bool {
+        match self {
+            Cond::Test { metric, op, value } => m.get(metric).is_some_and(|v| op.test(*v, *value)),
+            Cond::All(cs) => cs.iter().all(|c| c.holds(m)),
+            Cond::Any(cs) => cs.iter().any(|c| c.holds(m)),
+        }
+    }
+    fn metrics(&self, out: &mut Vec<&'static str>) {
+        match self {
+            Cond::Test { metric, .. } => {
+                if !out.contains(metric) {
+                    out.push(metric)
+                }
+            }
+            Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| c.metrics(out)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rule {
+    pub id: String,
+    pub severity: Severity,
+    pub scope: Scope,
+    pub message: String,
+    pub enabled: bool,
+    pub cond: Cond,
+}
+
+/// A checked set of rules, in file order (defaults first, then the user's additions).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rules {
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{path}:{line}:{column}: {message}")]
+pub struct RulesError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    rule: Vec<Spanned<RawRule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: Spanned<String>,
+    severity: Spanned<String>,
+    scope: Spanned<String>,
+    message: String,
+    #[serde(default)]
+    enabled: Option<bool>,
+    all: Option<Vec<Spanned<RawCond>>>,
+    any: Option<Vec<Spanned<RawCond>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCond {
+    metric: Option<Spanned<String>>,
+    op: Option<Spanned<String>>,
+    value: Option<Spanned<toml::Value>>,
+    all: Option<Vec<Spanned<RawCond>>>,
+    any: Option<Vec<Spanned<RawCond>>>,
+}
+
+struct Parser<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Parser<'_> {
+    fn err(&self, at: usize, message: String) -> RulesError {
+        let (line, column) = line_col(self.text, at);
+        RulesError {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    }
+
+    fn conds(
+        &self,
+        scope: Scope,
+        list: Vec<Spanned<RawCond>>,
+        at: usize,
+    ) -> Result<Vec<Cond>, RulesError> {
+        if list.is_empty() {
+            return Err(self.err(at, "an empty all/any list".into()));
+        }
+        list.into_iter().map(|c| self.cond(scope, c)).collect()
+    }
+
+    fn cond(&self, scope: Scope, c: Spanned<RawCond>) -> Result<Cond, RulesError> {
+        let at = c.span().start;
+        let c = c.into_inner();
+        match (c.metric, c.all, c.any) {
+            (Some(metric), None, None) => {
+                let name = scope.metric(metric.get_ref()).ok_or_else(|| {
+                    self.err(
+                        metric.span().start,
+                        format!(
+                            "unknown metric '{}' for a {} rule; known: {}",
+                            sanitize(metric.get_ref()),
+                            scope.as_str(),
+                            scope.metrics().join(", ")
+                        ),
+                    )
+                })?;
+                let op =
+                    c.op.ok_or_else(|| self.err(at, format!("the test of {name} has no op")))?;
+                let op_v = Op::parse(op.get_ref()).ok_or_else(|| {
+                    self.err(
+                        op.span().start,
+                        format!("unknown op '{}'; use > >= < <= ==", sanitize(op.get_ref())),
+                    )
+                })?;
+                let value = c
+                    .value
+                    .ok_or_else(|| self.err(at, format!("the test of {name} has no value")))?;
+                let v = match value.get_ref() {
+                    toml::Value::Integer(i) => *i as f64,
+                    toml::Value::Float(f) if f.is_finite() => *f,
+                    other => {
+                        return Err(self.err(
+                            value.span().start,
+                            format!(
+                                "bad threshold for {name}: expected a number, got {}",
+                                sanitize(&other.to_string())
+                            ),
+                        ));
+                    }
+                };
+                Ok(Cond::Test {
+                    metric: name,
+                    op: op_v,
+                    value: v,
+                })
+            }
+            (None, Some(all), None) => Ok(Cond::All(self.conds(scope, all, at)?)),
+            (None, None, Some(any)) => Ok(Cond::Any(self.conds(scope, any, at)?)),
+            _ => Err(self.err(
+                at,
+                "a test needs exactly one of: metric (with op and value), all, any".into(),
+            )),
+        }
+    }
+
+    fn parse(&self) -> Result<Vec<Rule>, RulesError> {
+        let raw: RawFile = toml::from_str(self.text).map_err(|e| {
+            let at = e.span().map_or(0, |s| s.start);
+            self.err(at, sanitize(e.message()).into_owned())
+        })?;
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut out = Vec::new();
+        for r in raw.rule {
+            let at = r.span().start;
+            let r = r.into_inner();
+            let id = r.id.get_ref().trim().to_string();
+            if id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(self.err(
+                    r.id.span().start,
+                    format!(
+                        "rule id '{}' must be letters, digits, '-' or '_'",
+                        sanitize(&id)
+                    ),
+                ));
+            }
+            if !seen.insert(id.clone()) {
+                return Err(self.err(r.id.span().start, format!("duplicate rule id '{id}'")));
+            }
+            let severity = Severity::parse(r.severity.get_ref()).ok_or_else(|| {
+                self.err(
+                    r.severity.span().start,
+                    format!(
+                        "unknown severity '{}'; use critical, high or warning",
+                        sanitize(r.severity.get_ref())
+                    ),
+                )
+            })?;
+            let scope = Scope::parse(r.scope.get_ref()).ok_or_else(|| {
+                self.err(
+                    r.scope.span().start,
+                    format!(
+                        "unknown scope '{}'; use case, practitioner or pdu",
+                        sanitize(r.scope.get_ref())
+                    ),
+                )
+            })?;
+            let cond = match (r.all, r.any) {
+                (Some(all), None) => Cond::All(self.conds(scope, all, at)?),
+                (None, Some(any)) => Cond::Any(self.conds(scope, any, at)?),
+                _ => {
+                    return Err(self.err(
+                        at,
+                        format!("rule '{id}' needs exactly one of `all` or `any`"),
+                    ));
+                }
+            };
+            // Placeholders must name metrics of the scope, so a typo shows now, not at 3 a.m.
+            for name in placeholders(&r.message) {
+                if scope.metric(name).is_none() {
+                    return Err(self.err(
+                        at,
+                        format!(
+                            "rule '{id}': message placeholder {{{}}} is not a {} metric",
+                            sanitize(name),
+                            scope.as_str()
+                        ),
+                    ));
+                }
+            }
+            out.push(Rule {
+                id,
+                severity,
+                scope,
+                message: r.message,
+                enabled: r.enabled.unwrap_or(true),
+                cond,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn placeholders(template: &str) -> impl Iterator<Item = &str> {
+    template
+        .split('{')
+        .skip(1)
+        .filter_map(|part| part.split_once('}').map(|(name, _)| name))
+}
+
+impl Rules {
+    /// Parses one rules file's text.
+    pub fn parse(path: &Path, text: &str) -> Result<Vec<Rule>, RulesError> {
+        Parser { path, text }.parse()
+    }
+
+    /// The shipped defaults, overridden and extended by the user's file if given.
+    pub fn load(user: Option<&Path>) -> Result<Rules, RulesError> {
+        let mut rules = Rules::parse(Path::new("assets/rules.toml"), DEFAULT_RULES)?;
+        if let Some(path) = user {
+            let text = std::fs::read_to_string(path).map_err(|e| RulesError {
+                path: path.to_path_buf(),
+                line: 1,
+                column: 1,
+                message: format!("cannot read: {e}"),
+            })?;
+            for r in Rules::parse(path, &text)? {
+                match rules.iter_mut().find(|d| d.id == r.id) {
+                    Some(d) => *d = r,
+                    None => rules.push(r),
+                }
+            }
+        }
+        Ok(Rules { rules })
+    }
+
+    pub fn defaults() -> Rules {
+        // The embedded file is checked by a unit test.
+        Rules::load(None).unwrap_or_else(|e| panic!("embedded rules.toml is invalid: {e}"))
+    }
+}
+
+/// Something rules are evaluated for: a case, a practitioner or a PDU, with its metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subject {
+    pub scope: Scope,
+    pub pdu: String,
+    pub crn: Option<String>,
+    pub staff_code: Option<String>,
+    pub metrics: BTreeMap<&'static str, f64>,
+}
+
+/// A rule that holds for a subject.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// Stable across runs: `rule:pdu:crn-or-staff-code`.
+    pub key: String,
+    pub rule: String,
+    pub severity: Severity,
+    pub scope: Scope,
+    pub pdu: String,
+    pub crn: Option<String>,
+    pub staff_code: Option<String>,
+    pub message: String,
+    /// The values of the metrics the rule tested and its message names.
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// Formats a metric for a message: rates and shares as percentages, counts as integers.
+pub fn format_metric(name: &str, v: f64) -> String {
+    if name.ends_with("_rate") || name.ends_with("_share") || name == "vacancy_above_region" {
+        format!("{:.0}%", v * 100.0)
+    } else if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+fn render(template: &str, m: &BTreeMap<&'static str, f64>) -> String {
+    let mut out = template.to_string();
+    for (k, v) in m {
+        let ph = format!("{{{k}}}");
+        if out.contains(&ph) {
+            out = out.replace(&ph, &format_metric(k, *v));
+        }
+    }
+    out
+}
+
+/// Evaluates every enabled rule against every subject of its scope. Pure and deterministic:
+/// alerts come sorted by severity (critical first), PDU, rule and key.
+pub fn evaluate(subjects: &[Subject], rules: &Rules) -> Vec<Alert> {
+    let mut out = Vec::new();
+    for rule in rules.rules.iter().filter(|r| r.enabled) {
+        let mut names = Vec::new();
+        rule.cond.metrics(&mut names);
+        names.extend(placeholders(&rule.message).filter_map(|p| rule.scope.metric(p)));
+        for s in subjects.iter().filter(|s| s.scope == rule.scope) {
+            if !rule.cond.holds(&s.metrics) {
+                continue;
+            }
+            let who = s.crn.as_deref().or(s.staff_code.as_deref()).unwrap_or("-");
+            out.push(Alert {
+                key: format!("{}:{}:{}", rule.id, s.pdu, who),
+                rule: rule.id.clone(),
+                severity: rule.severity,
+                scope: rule.scope,
+                pdu: s.pdu.clone(),
+                crn: s.crn.clone(),
+                staff_code: s.staff_code.clone(),
+                message: render(&rule.message, &s.metrics),
+                metrics: names
+                    .iter()
+                    .filter_map(|n| s.metrics.get(n).map(|v| (n.to_string(), *v)))
+                    .collect(),
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.pdu.cmp(&b.pdu))
+            .then_with(|| a.rule.cmp(&b.rule))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    out.dedup_by(|a, b| a.key == b.key);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject(scope: Scope, pdu: &str, crn: Option<&str>, m: &[(&'static str, f64)]) -> Subject {
+        Subject {
+            scope,
+            pdu: pdu.into(),
+            crn: crn.map(String::from),
+            staff_code: None,
+            metrics: m.iter().copied().collect(),
+        }
+    }
+
+    fn case(m: &[(&'static str, f64)]) -> Vec<Alert> {
+        let mut all: Vec<(&'static str, f64)> =
+            Scope::Case.metrics().iter().map(|k| (*k, 0.0)).collect();
+        for (k, v) in m {
+            all.retain(|(n, _)| n != k);
+            all.push((k, *v));
+        }
+        evaluate(
+            &[subject(Scope::Case, "P", Some("X000001"), &all)],
+            &Rules::defaults(),
+        )
+    }
+
+    fn rules_fired(a: &[Alert]) -> Vec<&str> {
+        a.iter().map(|a| a.rule.as_str()).collect()
+    }
+
+    #[test]
+    fn the_embedded_rules_parse() {
+        let r = Rules::defaults();
+        assert_eq!(r.rules.len(), 10);
+        assert!(r.rules.iter().any(|r| r.id == "organisational-alert"));
+    }
+
+    #[test]
+    fn unallocated_mappa_case_raises_critical_alert() {
+        let a = case(&[
+            ("unallocated", 1.0),
+            ("mappa_category", 2.0),
+            ("mappa_level", 1.0),
+        ]);
+        assert_eq!(rules_fired(&a), ["unallocated-mappa"]);
+        assert_eq!(a[0].severity, Severity::Critical);
+        assert_eq!(a[0].key, "unallocated-mappa:P:X000001");
+        assert!(a[0].message.contains("category 2"));
+    }
+
+    #[test]
+    fn unallocated_high_rosh_case_is_critical_only_after_two_days() {
+        assert!(
+            case(&[
+                ("unallocated", 1.0),
+                ("rosh_level", 3.0),
+                ("days_unallocated", 2.0)
+            ])
+            .is_empty()
+        );
+        let a = case(&[
+            ("unallocated", 1.0),
+            ("rosh_level", 4.0),
+            ("days_unallocated", 3.0),
+        ]);
+        assert_eq!(rules_fired(&a), ["unallocated-high-rosh"]);
+    }
+
+    #[test]
+    fn overdue_contact_on_a_high_risk_or_mappa_level_two_case_is_critical() {
+        let a = case(&[("contact_overdue_days", 4.0), ("rosh_level", 3.0)]);
+        assert_eq!(rules_fired(&a), ["high-risk-contact-overdue"]);
+        let a = case(&[
+            ("contact_overdue_days", 4.0),
+            ("rosh_level", 1.0),
+            ("multi_agency", 1.0),
+        ]);
+        assert_eq!(rules_fired(&a), ["high-risk-contact-overdue"]);
+        assert!(case(&[("contact_overdue_days", 4.0), ("rosh_level", 2.0)]).is_empty());
+    }
+
+    #[test]
+    fn a_case_with_no_rosh_assessment_is_high() {
+        let a = case(&[("no_rosh", 1.0)]);
+        assert_eq!(rules_fired(&a), ["no-rosh-assessment"]);
+        assert_eq!(a[0].severity, Severity::High);
+    }
+
+    #[test]
+    fn overdue_oversight_on_a_high_risk_case_is_high() {
+        let a = case(&[("oversight_overdue_days", 10.0), ("high_risk", 1.0)]);
+        assert_eq!(rules_fired(&a), ["high-risk-oversight-overdue"]);
+        assert!(case(&[("oversight_overdue_days", 10.0)]).is_empty());
+    }
+
+    fn pdu(m: &[(&'static str, f64)]) -> Vec<Alert> {
+        let mut all: Vec<(&'static str, f64)> =
+            Scope::Pdu.metrics().iter().map(|k| (*k, 0.0)).collect();
+        for (k, v) in m {
+            all.retain(|(n, _)| n != k);
+            all.push((k, *v));
+        }
+        evaluate(&[subject(Scope::Pdu, "P", None, &all)], &Rules::defaults())
+    }
+
+    #[test]
+    fn pdu_unallocated_share_above_five_percent_is_high() {
+        assert_eq!(
+            rules_fired(&pdu(&[("unallocated_share", 0.06)])),
+            ["pdu-unallocated-share"]
+        );
+        assert!(pdu(&[("unallocated_share", 0.05)]).is_empty());
+    }
+
+    #[test]
+    fn vacancy_above_thirty_is_high_and_above_forty_critical() {
+        assert_eq!(
+            rules_fired(&pdu(&[("vacancy_rate", 0.31)])),
+            ["pdu-vacancy-high"]
+        );
+        assert_eq!(
+            rules_fired(&pdu(&[("vacancy_rate", 0.43)])),
+            ["pdu-vacancy-critical"]
+        );
+        assert!(pdu(&[("vacancy_rate", 0.30)]).is_empty());
+    }
+
+    #[test]
+    fn organisational_alert_needs_all_three_conditions() {
+        let hfkcw = [
+            ("unallocated_mappa", 58.0),
+            ("vacancy_above_region", 0.20),
+            ("oversight_overdue_share", 0.8),
+        ];
+        assert!(rules_fired(&pdu(&hfkcw)).contains(&"organisational-alert"));
+        for drop in 0..3 {
+            let mut m = hfkcw.to_vec();
+            m[drop].1 = 0.0;
+            assert!(
+                !rules_fired(&pdu(&m)).contains(&"organisational-alert"),
+                "fired without {}",
+                m[drop].0
+            );
+        }
+        let high_rosh = [
+            ("unallocated_high_rosh", 5.0),
+            ("vacancy_above_region", 0.15),
+            ("oversight_overdue_share", 0.6),
+        ];
+        assert!(rules_fired(&pdu(&high_rosh)).contains(&"organisational-alert"));
+    }
+
+    #[test]
+    fn practitioners_over_120_or_trainees_over_100_warn() {
+        let p = |m: &[(&'static str, f64)]| {
+            evaluate(
+                &[Subject {
+                    scope: Scope::Practitioner,
+                    pdu: "P".into(),
+                    crn: None,
+                    staff_code: Some("S1".into()),
+                    metrics: m.iter().copied().collect(),
+                }],
+                &Rules::defaults(),
+            )
+        };
+        assert_eq!(
+            p(&[
+                ("capacity_pct", 121.0),
+                ("trainee", 0.0),
+                ("caseload", 30.0)
+            ])
+            .len(),
+            1
+        );
+        assert!(
+            p(&[
+                ("capacity_pct", 110.0),
+                ("trainee", 0.0),
+                ("caseload", 30.0)
+            ])
+            .is_empty()
+        );
+        let t = p(&[
+            ("capacity_pct", 101.0),
+            ("trainee", 1.0),
+            ("caseload", 10.0),
+        ]);
+        assert_eq!(t[0].severity, Severity::Warning);
+        assert_eq!(t[0].key, "practitioner-over-capacity:P:S1");
+    }
+
+    fn err_of(text: &str) -> RulesError {
+        Rules::parse(Path::new("user.toml"), text).unwrap_err()
+    }
+
+    #[test]
+    fn an_unknown_metric_is_refused_with_its_line() {
+        let e = err_of(
+            "[[rule]]\nid = \"x\"\nseverity = \"high\"\nscope = \"pdu\"\nmessage = \"m\"\nall = [\n  { metric = \"vacancy\", op = \">\", value = 1 },\n]\n",
+        );
+        assert_eq!(e.line, 7, "{e}");
+        assert!(e.message.contains("unknown metric 'vacancy'"), "{e}");
+        assert!(e.to_string().starts_with("user.toml:7:"));
+    }
+
+    #[test]
+    fn a_bad_threshold_a_duplicate_id_and_a_bad_severity_are_refused() {
+        let base = |extra: &str| {
+            format!(
+                "[[rule]]\nid = \"x\"\nseverity = \"high\"\nscope = \"pdu\"\nmessage = \"m\"\nall = [{{ metric = \"cases\", op = \">\", value = {extra} }}]\n"
+            )
+        };
+        let e = err_of(&base("\"lots\""));
+        assert!(e.message.contains("bad threshold"), "{e}");
+        assert_eq!(e.line, 6);
+        let twice = format!("{}{}", base("1"), base("2"));
+        let e = err_of(&twice);
+        assert!(e.message.contains("duplicate rule id 'x'"), "{e}");
+        assert_eq!(e.line, 8);
+        let e = err_of(&base("1").replace("\"high\"", "\"urgent\""));
+        assert!(e.message.contains("unknown severity"), "{e}");
+        let e = err_of(&base("1").replace("message = \"m\"", "message = \"{vacancy}\""));
+        assert!(e.message.contains("placeholder"), "{e}");
+    }
+
+    #[test]
+    fn a_user_file_overrides_by_id_and_adds_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("rules.toml");
+        std::fs::write(
+            &p,
+            "[[rule]]\nid = \"pdu-vacancy-high\"\nseverity = \"high\"\nscope = \"pdu\"\nmessage = \"v\"\nenabled = false\nall = [{ metric = \"vacancy_rate\", op = \">\", value = 0.3 }]\n\n[[rule]]\nid = \"mine\"\nseverity = \"warning\"\nscope = \"pdu\"\nmessage = \"{cases} cases\"\nall = [{ metric = \"cases\", op = \">\", value = 10 }]\n",
+        )
+        .unwrap();
+        let r = Rules::load(Some(&p)).unwrap();
+        assert_eq!(r.rules.len(), 11);
+        assert!(
+            !r.rules
+                .iter()
+                .find(|r| r.id == "pdu-vacancy-high")
+                .unwrap()
+                .enabled
+        );
+        let a = evaluate(
+            &[subject(
+                Scope::Pdu,
+                "P",
+                None,
+                &[("cases", 11.0), ("vacancy_rate", 0.35)],
+            )],
+            &r,
+        );
+        assert_eq!(rules_fired(&a), ["mine"]);
+        assert_eq!(a[0].message, "11 cases");
+    }
+
+    #[test]
+    fn evaluation_is_deterministic_and_sorted_critical_first() {
+        let subjects = vec![
+            subject(Scope::Pdu, "B", None, &[("vacancy_rate", 0.35)]),
+            subject(Scope::Pdu, "A", None, &[("vacancy_rate", 0.45)]),
+        ];
+        let a = evaluate(&subjects, &Rules::defaults());
+        let b = evaluate(&subjects, &Rules::defaults());
+        assert_eq!(a, b);
+        assert_eq!(a[0].severity, Severity::Critical);
+        assert_eq!(a[0].pdu, "A");
+    }
+}
