@@ -7,6 +7,8 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod export;
+pub mod import;
 pub mod policy;
 pub mod report;
 pub mod store;
