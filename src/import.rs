@@ -1076,7 +1076,8 @@ pub fn import_file(
             errors,
         });
     }
-    if opts.dry_run {
+    if opts.dry_run || counts.inserted + counts.updated == 0 {
+        // Nothing to change: leave even the file's change counter alone.
         tx.rollback()?;
     } else {
         // Marks the database as holding real data, so `demo` will not replace it unasked.
