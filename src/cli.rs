@@ -249,6 +249,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 /// Runs an import and reports it. A rejected file lists its problems and exits with 2.
 fn import(ctx: &Settings, file: &Path, opts: &ImportOptions) -> Result<ExitCode> {
     use std::io::IsTerminal;
+    // An unreadable file must not leave a new empty database behind.
+    std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
     let db = ctx.db.display().to_string();
     let db = crate::text::sanitize(&db);
     // The store is kept for its connection; an in-memory one serves a dry run with no file.

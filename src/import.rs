@@ -1078,10 +1078,6 @@ pub fn import_file(
         FileFormat::Csv => read_csv(&mut run, reader, opts, total, progress)?,
         FileFormat::Jsonl => read_jsonl(&mut run, reader, opts, total, progress).map_err(io)??,
     }
-    if run.counts.rows == 0 && run.errors.is_empty() {
-        run.errors
-            .push(RowError::new(1, "-", "the file holds no rows", None));
-    }
     let Run {
         tx, errors, counts, ..
     } = run;

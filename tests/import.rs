@@ -437,3 +437,47 @@ fn a_kill_mid_import_leaves_the_database_as_it_was() {
     // Reopening recovers: the region is intact and none of the big file is there.
     assert_eq!(pdu(&summary(&db, home), "LAM")["cases"], 4);
 }
+
+#[test]
+fn json_lines_problems_are_located_and_a_header_alone_imports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = region(home);
+    let f = home.join("contacts.jsonl");
+    std::fs::write(
+        &f,
+        "{\"crn\":\"X100002\",\"date\":\"2026-11-21\",\"kind\":\"video\"}\n\
+         {\"crn\":\"X100002\",\"date\":\"2026-11-22\",\"kind\":\"carrier_pigeon\"}\n\
+         {\"crn\":\"X100002\",\"da",
+    )
+    .unwrap();
+    rejected(
+        &db,
+        f.to_str().unwrap(),
+        "contacts",
+        home,
+        &[
+            "contacts.jsonl:2:kind: expected one of face_to_face",
+            "(got 'carrier_pigeon')",
+            "contacts.jsonl:3:-: not a JSON object",
+        ],
+    );
+    let h = home.join("header.csv");
+    std::fs::write(&h, "crn,date,kind,staff_code\r\n").unwrap();
+    let before = std::fs::read(&db).unwrap();
+    let o = import(&db, h.to_str().unwrap(), "contacts", home, &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("imported 0 contacts rows"));
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    // A missing file is an error that creates no database.
+    let nodb = home.join("none.db");
+    let o = import(
+        nodb.to_str().unwrap(),
+        "/nonexistent.csv",
+        "pdus",
+        home,
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!nodb.exists());
+}
