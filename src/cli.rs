@@ -12,6 +12,8 @@ use crate::actions::{self, ActionError};
 use crate::demo::{self, DemoOptions};
 use crate::domain::parse_date;
 use crate::domain::{AllocationReason, OversightKind};
+use crate::export::{ExportFormat, View};
+use crate::import::{FileFormat, ImportOptions, Kind};
 use crate::policy::Policy;
 use crate::store::{OpenMode, Store, read};
 
@@ -135,6 +137,36 @@ pub enum Command {
     Check {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// Import a CSV or JSON Lines file; all or nothing (see README, "Import and export")
+    Import {
+        /// The file to import (.csv, or .jsonl/.ndjson/.json for JSON Lines)
+        file: PathBuf,
+        /// What the file holds
+        #[arg(long, value_enum)]
+        kind: Kind,
+        /// File format [default: from the extension; CSV unless .jsonl/.ndjson/.json]
+        #[arg(long, value_enum)]
+        format: Option<FileFormat>,
+        /// Check everything and report what would change; write nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Skip columns that are not part of the contract instead of rejecting the file
+        #[arg(long)]
+        ignore_unknown: bool,
+    },
+    /// Export a list as CSV or JSON Lines, in the import field names
+    Export {
+        #[arg(value_enum)]
+        view: View,
+        /// Only this PDU
+        #[arg(long, value_name = "CODE")]
+        pdu: Option<String>,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+        /// Write to this file (created owner-readable only) instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Print the per-PDU summary
     Summary {
@@ -432,6 +464,46 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Some(Command::Import {
+            file,
+            kind,
+            format,
+            dry_run,
+            ignore_unknown,
+        }) => {
+            let opts = ImportOptions {
+                kind: *kind,
+                format: *format,
+                dry_run: *dry_run,
+                ignore_unknown: *ignore_unknown,
+            };
+            import(&ctx, file, &opts)
+        }
+        Some(Command::Export {
+            view,
+            pdu,
+            format,
+            out,
+        }) => {
+            let store = open_for_reading(&ctx)?;
+            let text = crate::export::export(
+                store.conn(),
+                &ctx.policy,
+                ctx.as_of,
+                *view,
+                pdu.as_deref(),
+                *format,
+            )?;
+            match out {
+                Some(path) => {
+                    crate::export::write_private(path, text.as_bytes())
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("casewatch: wrote {}", path.display());
+                }
+                None => write_stdout(&text)?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Summary { format, region }) => {
             let store = open_for_reading(&ctx)?;
             summary(&ctx, &store, *format, region.as_deref())
@@ -461,6 +533,111 @@ fn action_error(e: ActionError, what: &str) -> anyhow::Error {
             anyhow::anyhow!("{what} not done, nothing written: {w}. Pass --yes to go ahead")
         }
         e => anyhow::anyhow!("{what} refused, nothing written: {e}"),
+    }
+}
+
+/// Runs an import and reports it. A rejected file lists its problems and exits with 2.
+fn import(ctx: &Settings, file: &Path, opts: &ImportOptions) -> Result<ExitCode> {
+    use std::io::IsTerminal;
+    // An unreadable file must not leave a new empty database behind.
+    std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let db = ctx.db.display().to_string();
+    let db = crate::text::sanitize(&db);
+    // The store is kept for its connection; an in-memory one serves a dry run with no file.
+    let mut created = false;
+    let mut store = None;
+    let mut conn = if ctx.db.exists() {
+        store = Some(Store::open(&ctx.db, OpenMode::Existing)?);
+        None
+    } else if opts.dry_run {
+        eprintln!("casewatch: no database at {db}; dry run against an empty one (nothing created)");
+        let mut c = rusqlite::Connection::open_in_memory()?;
+        crate::store::migrate(&mut c, 0)?;
+        c.execute_batch("PRAGMA foreign_keys = ON;")?;
+        Some(c)
+    } else {
+        store = Some(Store::open(&ctx.db, OpenMode::CreateIfMissing)?);
+        created = true;
+        eprintln!("casewatch: no database at {db}; created an empty one (schema only)");
+        None
+    };
+    let conn_ref = match (&mut conn, &mut store) {
+        (Some(c), _) => c,
+        (None, Some(s)) => s.conn_mut(),
+        (None, None) => anyhow::bail!("internal error: no database connection"),
+    };
+    let bar = (std::io::stderr().is_terminal()).then(|| {
+        let b =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} importing {bytes}/{total_bytes} [{bar:30}] {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let mut progress = |done: u64, total: u64| {
+        // Small files finish before a bar would be seen.
+        if let Some(b) = bar.as_ref().filter(|_| total > 4 << 20) {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    };
+    let started = std::time::Instant::now();
+    let result = crate::import::import_file(conn_ref, file, opts, &mut progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let shown = file.display().to_string();
+    let shown = crate::text::sanitize(&shown);
+    match result {
+        Ok(c) => {
+            let what = if opts.dry_run {
+                "dry run, nothing written; would import"
+            } else {
+                "imported"
+            };
+            write_stdout(&format!(
+                "{what} {} {} rows from {shown} in {:.1}s: {} inserted, {} updated, {} unchanged, {} skipped\n",
+                c.rows,
+                opts.kind.name(),
+                started.elapsed().as_secs_f64(),
+                c.inserted,
+                c.updated,
+                c.unchanged,
+                c.skipped
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ crate::import::ImportError::Invalid { .. }) => {
+            for line in e.report_lines() {
+                eprintln!("{line}");
+            }
+            drop(store);
+            let mut note = "the database is unchanged";
+            if created {
+                // The file was rejected: leave no trace of the database made for it.
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = ctx.db.as_os_str().to_owned();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(PathBuf::from(p));
+                }
+                note = "the empty database created for it was removed";
+            }
+            eprintln!(
+                "casewatch: rejected {shown}: {}; nothing was imported and {note}",
+                match &e {
+                    crate::import::ImportError::Invalid { errors, .. } if errors.len() == 1 =>
+                        "1 problem".to_string(),
+                    crate::import::ImportError::Invalid { errors, .. } =>
+                        format!("{} problems", errors.len()),
+                    _ => String::new(),
+                }
+            );
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

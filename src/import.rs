@@ -1,0 +1,1410 @@
+//! Validated, all-or-nothing import of CSV and JSON Lines files.
+//!
+//! Every row is parsed through the domain types and checked against the database inside one
+//! transaction. Rows are written as they pass, but the transaction is committed only if the
+//! whole file was clean (and this is not a dry run): a rejected file, a dry run, or a process
+//! killed half way all leave the database exactly as it was.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::domain::{
+    Case, CaseType, Contact, Crn, Establishment, Grade, Mappa, OversightKind, OversightRecord,
+    ParseError, Pdu, PpfStatus, Practitioner, PractitionerStatus, Rating, Rosh, Tier, fmt_date,
+    parse_code, parse_date,
+};
+use crate::text::{is_unsafe, quote_value};
+
+/// How many problems a rejected import lists before "... and N more".
+pub const MAX_REPORTED: usize = 20;
+
+/// Longest accepted name, note or region, in characters.
+const MAX_TEXT: usize = 200;
+const MAX_NOTE: usize = 4000;
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Kind {
+    Pdus,
+    Establishment,
+    Practitioners,
+    Cases,
+    Contacts,
+    Oversight,
+}
+
+/// File format, from `--format` or the extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FileFormat {
+    Csv,
+    Jsonl,
+}
+
+impl FileFormat {
+    /// `.jsonl`, `.ndjson` and `.json` are JSON Lines; everything else is CSV.
+    pub fn from_path(path: &Path) -> FileFormat {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("jsonl" | "ndjson" | "json") => FileFormat::Jsonl,
+            _ => FileFormat::Csv,
+        }
+    }
+}
+
+impl Kind {
+    /// The header contract, in documented order: (column, value required).
+    pub fn columns(self) -> &'static [(&'static str, bool)] {
+        match self {
+            Kind::Pdus => &[
+                ("code", true),
+                ("name", true),
+                ("region", true),
+                ("ppf_status", false),
+                ("rating", false),
+                ("score", false),
+                ("score_max", false),
+                ("inspected_on", false),
+            ],
+            Kind::Establishment => &[("pdu", true), ("grade", true), ("target_fte", true)],
+            Kind::Practitioners => &[
+                ("staff_code", true),
+                ("name", true),
+                ("grade", true),
+                ("pdu", true),
+                ("team", false),
+                ("contracted_hours", true),
+                ("start_date", true),
+                ("status", true),
+            ],
+            Kind::Cases => &[
+                ("crn", true),
+                ("name", true),
+                ("pdu", true),
+                ("team", false),
+                ("tier", true),
+                ("rosh", false),
+                ("mappa_category", false),
+                ("mappa_level", false),
+                ("case_type", true),
+                ("sentence_date", true),
+                ("release_date", false),
+                ("allocated_to", false),
+                ("allocated_on", false),
+                ("unallocated_since", false),
+            ],
+            Kind::Contacts => &[
+                ("crn", true),
+                ("date", true),
+                ("kind", true),
+                ("staff_code", false),
+            ],
+            Kind::Oversight => &[
+                ("crn", true),
+                ("date", true),
+                ("spo_staff_code", true),
+                ("kind", true),
+                ("note", false),
+            ],
+        }
+    }
+
+    /// Read-only columns that `casewatch export` adds to rows of this kind (counts, due
+    /// dates). Import ignores them, so an export re-imports without `--ignore-unknown`.
+    pub fn derived_columns(self) -> &'static [&'static str] {
+        match self {
+            Kind::Pdus => &[
+                "cases",
+                "unallocated",
+                "unallocated_mappa",
+                "unallocated_high_rosh",
+                "mappa_cases",
+                "no_rosh",
+                "oversight_required",
+                "oversight_overdue",
+                "contacts_overdue",
+                "high_risk_contacts_overdue",
+                "target_fte",
+                "in_post_fte",
+                "vacancy_rate",
+                "vacancy_by_grade",
+                "practitioners",
+                "over_capacity",
+            ],
+            Kind::Practitioners => &["caseload", "high_risk_cases", "points", "capacity_pct"],
+            Kind::Cases => &["last_contact", "last_oversight", "days", "due"],
+            _ => &[],
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Pdus => "pdus",
+            Kind::Establishment => "establishment",
+            Kind::Practitioners => "practitioners",
+            Kind::Cases => "cases",
+            Kind::Contacts => "contacts",
+            Kind::Oversight => "oversight",
+        }
+    }
+
+    /// Keyed kinds are upserts; the others are appended with exact duplicates skipped.
+    pub fn is_keyed(self) -> bool {
+        !matches!(self, Kind::Contacts | Kind::Oversight)
+    }
+}
+
+/// One problem in a file, located by line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub line: u64,
+    /// A column name, or `-` for the line as a whole.
+    pub column: String,
+    pub message: String,
+    /// The offending value, raw; sanitised when displayed.
+    pub value: Option<String>,
+}
+
+impl RowError {
+    fn new(line: u64, column: &str, message: impl Into<String>, value: Option<&str>) -> Self {
+        RowError {
+            line,
+            column: column.to_string(),
+            message: message.into(),
+            value: value.map(str::to_string),
+        }
+    }
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}",
+            self.line,
+            quote_value(&self.column, 40),
+            self.message
+        )?;
+        if let Some(v) = &self.value {
+            write!(f, " (got '{}')", quote_value(v, 60))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    /// The file was rejected; nothing was written.
+    #[error("{} problem(s) in {}; nothing was imported", .errors.len(), .file.display())]
+    Invalid {
+        file: PathBuf,
+        errors: Vec<RowError>,
+    },
+    #[error("database error during import: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl ImportError {
+    /// The report for a rejected file: up to [`MAX_REPORTED`] lines `FILE:LINE:COLUMN: ...`,
+    /// then a count of the rest.
+    pub fn report_lines(&self) -> Vec<String> {
+        let ImportError::Invalid { file, errors } = self else {
+            return vec![crate::text::sanitize(&self.to_string()).into_owned()];
+        };
+        let f = crate::text::sanitize(&file.display().to_string()).into_owned();
+        let mut out: Vec<String> = errors
+            .iter()
+            .take(MAX_REPORTED)
+            .map(|e| format!("{f}:{e}"))
+            .collect();
+        if errors.len() > MAX_REPORTED {
+            out.push(format!("... and {} more", errors.len() - MAX_REPORTED));
+        }
+        out
+    }
+}
+
+/// What an import did (or, for a dry run, would do).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub rows: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// Exact duplicates of contacts or oversight already recorded.
+    pub skipped: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub kind: Kind,
+    pub format: Option<FileFormat>,
+    pub dry_run: bool,
+    pub ignore_unknown: bool,
+}
+
+/// Called with (bytes read, total bytes) now and then, for a progress bar.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// A parsed, checked row, ready to write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Pdu(Pdu),
+    Establishment(Establishment),
+    Practitioner(Practitioner),
+    Case(Case),
+    Contact(Contact),
+    Oversight(OversightRecord),
+}
+
+impl Record {
+    /// The key a file may hold only once, for keyed kinds.
+    fn key(&self) -> Option<String> {
+        match self {
+            Record::Pdu(p) => Some(p.code.clone()),
+            Record::Establishment(e) => Some(format!("{} {}", e.pdu, e.grade)),
+            Record::Practitioner(p) => Some(p.staff_code.clone()),
+            Record::Case(c) => Some(c.crn.to_string()),
+            Record::Contact(_) | Record::Oversight(_) => None,
+        }
+    }
+}
+
+/// The cells of one row, aligned with [`Kind::columns`], plus the problems found so far.
+pub struct Row<'a> {
+    kind: Kind,
+    line: u64,
+    vals: Vec<&'a str>,
+    errors: Vec<RowError>,
+}
+
+impl<'a> Row<'a> {
+    pub fn new(kind: Kind, line: u64, vals: Vec<&'a str>) -> Row<'a> {
+        Row {
+            kind,
+            line,
+            vals,
+            errors: Vec::new(),
+        }
+    }
+
+    fn raw(&self, col: &str) -> &'a str {
+        self.kind
+            .columns()
+            .iter()
+            .position(|(c, _)| *c == col)
+            .and_then(|i| self.vals.get(i).copied())
+            .unwrap_or("")
+    }
+
+    fn fail(&mut self, col: &str, message: impl Into<String>, value: &str) {
+        let v = (!value.is_empty()).then_some(value);
+        self.errors
+            .push(RowError::new(self.line, col, message.into(), v));
+    }
+
+    fn parse_err(&mut self, col: &str, e: ParseError) {
+        self.fail(col, format!("expected {}", e.expected), &e.value);
+    }
+
+    /// A required value: empty is an error.
+    fn req<T>(
+        &mut self,
+        col: &str,
+        parse: impl FnOnce(&str) -> Result<T, ParseError>,
+    ) -> Option<T> {
+        let v = self.raw(col);
+        if v.trim().is_empty() {
+            self.fail(col, "a value is required", "");
+            return None;
+        }
+        match parse(v) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.parse_err(col, e);
+                None
+            }
+        }
+    }
+
+    /// An optional value: empty is `None`; `Err(())` marks a bad value already reported.
+    fn opt<T>(
+        &mut self,
+        col: &str,
+        parse: impl FnOnce(&str) -> Result<T, ParseError>,
+    ) -> Result<Option<T>, ()> {
+        let v = self.raw(col);
+        if v.trim().is_empty() {
+            return Ok(None);
+        }
+        match parse(v) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) => {
+                self.parse_err(col, e);
+                Err(())
+            }
+        }
+    }
+
+    fn text(
+        &mut self,
+        col: &'static str,
+        required: bool,
+        max: usize,
+        newlines: bool,
+    ) -> Option<String> {
+        let v = self.raw(col);
+        let t = v.trim();
+        if t.is_empty() {
+            if required {
+                self.fail(col, "a value is required", "");
+                return None;
+            }
+            return Some(String::new());
+        }
+        match check_text(t, max, newlines) {
+            Ok(()) => Some(t.to_string()),
+            Err(why) => {
+                self.fail(col, why, v);
+                None
+            }
+        }
+    }
+}
+
+/// Rejects what a name must not hold. The data contract is UTF-8 text: C0 and C1 control
+/// characters (terminal escape sequences start with one), bidirectional overrides and
+/// invisible format characters are refused rather than stored, because every screen, report
+/// and export would otherwise carry them to someone's terminal or spreadsheet.
+pub fn check_text(s: &str, max_chars: usize, allow_newlines: bool) -> Result<(), String> {
+    if let Some(c) = s
+        .chars()
+        .find(|&c| is_unsafe(c) && !(allow_newlines && matches!(c, '\n' | '\t')))
+    {
+        let what = if c.is_control() {
+            "a control character"
+        } else {
+            "an invisible or bidirectional formatting character"
+        };
+        return Err(format!("contains {what} (U+{:04X}), not allowed", c as u32));
+    }
+    if s.chars().count() > max_chars {
+        return Err(format!("longer than {max_chars} characters"));
+    }
+    Ok(())
+}
+
+fn err(field: &'static str, value: &str, expected: &'static str) -> ParseError {
+    ParseError {
+        field,
+        value: value.to_string(),
+        expected,
+    }
+}
+
+fn parse_fte(
+    field: &'static str,
+    s: &str,
+    max: f64,
+    expected: &'static str,
+) -> Result<f64, ParseError> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=max).contains(&v) => Ok(v),
+        _ => Err(err(field, s, expected)),
+    }
+}
+
+fn parse_u32(field: &'static str, s: &str) -> Result<u32, ParseError> {
+    s.trim()
+        .parse::<u32>()
+        .map_err(|_| err(field, s, "a whole number 0 or more"))
+}
+
+/// What the database already holds that rows refer to.
+pub struct Refs {
+    pdus: HashSet<String>,
+    practitioners: HashSet<String>,
+}
+
+impl Refs {
+    pub fn load(conn: &Connection) -> rusqlite::Result<Refs> {
+        let set = |sql: &str| -> rusqlite::Result<HashSet<String>> {
+            let mut stmt = conn.prepare(sql)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect()
+        };
+        Ok(Refs {
+            pdus: set("SELECT code FROM pdus")?,
+            practitioners: set("SELECT staff_code FROM practitioners")?,
+        })
+    }
+}
+
+fn case_exists(conn: &Connection, crn: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM cases WHERE crn = ?1")?
+        .query_row([crn], |_| Ok(()))
+        .optional()
+        .map(|o| o.is_some())
+}
+
+/// Parses and checks one row. `Err` holds every problem found in it.
+pub fn validate(
+    row: &mut Row<'_>,
+    conn: &Connection,
+    refs: &Refs,
+) -> Result<Record, Vec<RowError>> {
+    let rec = match row.kind {
+        Kind::Pdus => validate_pdu(row),
+        Kind::Establishment => validate_establishment(row, refs),
+        Kind::Practitioners => validate_practitioner(row, refs),
+        Kind::Cases => validate_case(row, refs),
+        Kind::Contacts => validate_contact(row, conn).map_err(|e| vec![db_problem(row.line, e)]),
+        Kind::Oversight => validate_oversight(row, conn).map_err(|e| vec![db_problem(row.line, e)]),
+    };
+    match (rec, row.errors.is_empty()) {
+        (Ok(Some(r)), true) => Ok(r),
+        (Err(e), _) => Err(e),
+        _ => Err(std::mem::take(&mut row.errors)),
+    }
+}
+
+fn db_problem(line: u64, e: rusqlite::Error) -> RowError {
+    RowError::new(line, "-", format!("database error: {e}"), None)
+}
+
+type Checked = Result<Option<Record>, Vec<RowError>>;
+
+fn validate_pdu(row: &mut Row<'_>) -> Checked {
+    let code = row.req("code", |s| parse_code("code", s));
+    let name = row.text("name", true, MAX_TEXT, false);
+    let region = row.text("region", true, MAX_TEXT, false);
+    let ppf = row.opt("ppf_status", str::parse::<PpfStatus>);
+    let rating = row.opt("rating", str::parse::<Rating>);
+    let score = row.opt("score", |s| parse_u32("score", s));
+    let score_max = row.opt("score_max", |s| parse_u32("score_max", s));
+    let inspected_on = row.opt("inspected_on", |s| parse_date("inspected_on", s));
+    if let (Ok(Some(s)), Ok(Some(m))) = (score, score_max)
+        && s > m
+    {
+        let v = row.raw("score");
+        row.fail("score", format!("greater than score_max {m}"), v);
+    }
+    let (
+        Some(code),
+        Some(name),
+        Some(region),
+        Ok(ppf_status),
+        Ok(rating),
+        Ok(score),
+        Ok(score_max),
+        Ok(inspected_on),
+    ) = (
+        code,
+        name,
+        region,
+        ppf,
+        rating,
+        score,
+        score_max,
+        inspected_on,
+    )
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Record::Pdu(Pdu {
+        code,
+        name,
+        region,
+        ppf_status,
+        rating,
+        score,
+        score_max,
+        inspected_on,
+    })))
+}
+
+fn pdu_ref(row: &mut Row<'_>, refs: &Refs, col: &'static str) -> Option<String> {
+    let code = row.req(col, |s| parse_code(col, s))?;
+    if refs.pdus.contains(&code) {
+        Some(code)
+    } else {
+        let v = row.raw(col);
+        row.fail(col, "no such PDU in the database (import pdus first)", v);
+        None
+    }
+}
+
+fn validate_establishment(row: &mut Row<'_>, refs: &Refs) -> Checked {
+    let pdu = pdu_ref(row, refs, "pdu");
+    let grade = row.req("grade", str::parse::<Grade>);
+    let target = row.req("target_fte", |s| {
+        parse_fte(
+            "target_fte",
+            s,
+            10_000.0,
+            "a number of posts (FTE) from 0 to 10000",
+        )
+    });
+    let (Some(pdu), Some(grade), Some(target_fte)) = (pdu, grade, target) else {
+        return Ok(None);
+    };
+    Ok(Some(Record::Establishment(Establishment {
+        pdu,
+        grade,
+        target_fte,
+    })))
+}
+
+fn validate_practitioner(row: &mut Row<'_>, refs: &Refs) -> Checked {
+    let staff_code = row.req("staff_code", |s| parse_code("staff_code", s));
+    let name = row.text("name", true, MAX_TEXT, false);
+    let grade = row.req("grade", str::parse::<Grade>);
+    let pdu = pdu_ref(row, refs, "pdu");
+    let team = row.opt("team", |s| parse_code("team", s));
+    let hours = row.req("contracted_hours", |s| {
+        parse_fte("contracted_hours", s, 100.0, "weekly hours from 0 to 100")
+    });
+    let start = row.req("start_date", |s| parse_date("start_date", s));
+    let status = row.req("status", str::parse::<PractitionerStatus>);
+    let (
+        Some(staff_code),
+        Some(name),
+        Some(grade),
+        Some(pdu),
+        Ok(team),
+        Some(contracted_hours),
+        Some(start_date),
+        Some(status),
+    ) = (staff_code, name, grade, pdu, team, hours, start, status)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Record::Practitioner(Practitioner {
+        staff_code,
+        name,
+        grade,
+        pdu,
+        team,
+        contracted_hours,
+        start_date,
+        status,
+    })))
+}
+
+fn validate_case(row: &mut Row<'_>, refs: &Refs) -> Checked {
+    let crn = row.req("crn", str::parse::<Crn>);
+    let name = row.text("name", true, MAX_TEXT, false);
+    let pdu = pdu_ref(row, refs, "pdu");
+    let team = row.opt("team", |s| parse_code("team", s));
+    let tier = row.req("tier", str::parse::<Tier>);
+    let rosh = match Rosh::parse_optional(row.raw("rosh")) {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            row.parse_err("rosh", e);
+            Err(())
+        }
+    };
+    let mappa = match Mappa::parse(row.raw("mappa_category"), row.raw("mappa_level")) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            let col = e.field;
+            let v = if col == "mappa_category" {
+                row.raw("mappa_category")
+            } else {
+                row.raw("mappa_level")
+            };
+            row.fail(col, format!("expected {}", e.expected), v);
+            None
+        }
+    };
+    let case_type = row.req("case_type", str::parse::<CaseType>);
+    let sentence = row.req("sentence_date", |s| parse_date("sentence_date", s));
+    let release = row.opt("release_date", |s| parse_date("release_date", s));
+    let allocated_to = match row.opt("allocated_to", |s| parse_code("allocated_to", s)) {
+        Ok(Some(code)) if !refs.practitioners.contains(&code) => {
+            let v = row.raw("allocated_to");
+            row.fail(
+                "allocated_to",
+                "no such practitioner in the database (import practitioners first)",
+                v,
+            );
+            Err(())
+        }
+        other => other,
+    };
+    let allocated_on = row.opt("allocated_on", |s| parse_date("allocated_on", s));
+    let unallocated_since = row.opt("unallocated_since", |s| parse_date("unallocated_since", s));
+    let (
+        Some(crn),
+        Some(name),
+        Some(pdu),
+        Ok(team),
+        Some(tier),
+        Ok(rosh),
+        Some(mappa),
+        Some(case_type),
+        Some(sentence_date),
+        Ok(release_date),
+        Ok(allocated_to),
+        Ok(allocated_on),
+        Ok(unallocated_since),
+    ) = (
+        crn,
+        name,
+        pdu,
+        team,
+        tier,
+        rosh,
+        mappa,
+        case_type,
+        sentence,
+        release,
+        allocated_to,
+        allocated_on,
+        unallocated_since,
+    )
+    else {
+        return Ok(None);
+    };
+    let case = Case {
+        crn,
+        name,
+        pdu,
+        team,
+        tier,
+        rosh,
+        mappa,
+        case_type,
+        sentence_date,
+        release_date,
+        allocated_to,
+        allocated_on,
+        unallocated_since,
+    };
+    if let Err(e) = case.check_allocation() {
+        let v = row.raw(e.field);
+        row.fail(e.field, format!("expected {}", e.expected), v);
+        return Ok(None);
+    }
+    Ok(Some(Record::Case(case)))
+}
+
+fn crn_ref(row: &mut Row<'_>, conn: &Connection) -> rusqlite::Result<Option<Crn>> {
+    let Some(crn) = row.req("crn", str::parse::<Crn>) else {
+        return Ok(None);
+    };
+    if case_exists(conn, crn.as_str())? {
+        Ok(Some(crn))
+    } else {
+        let v = row.raw("crn");
+        row.fail(
+            "crn",
+            "no such case in the database (import cases first)",
+            v,
+        );
+        Ok(None)
+    }
+}
+
+fn validate_contact(row: &mut Row<'_>, conn: &Connection) -> rusqlite::Result<Option<Record>> {
+    let crn = crn_ref(row, conn)?;
+    let date = row.req("date", |s| parse_date("date", s));
+    let kind = row.req("kind", str::parse::<crate::domain::ContactKind>);
+    let staff = row.opt("staff_code", |s| parse_code("staff_code", s));
+    let (Some(crn), Some(date), Some(kind), Ok(staff_code)) = (crn, date, kind, staff) else {
+        return Ok(None);
+    };
+    Ok(Some(Record::Contact(Contact {
+        crn,
+        date,
+        kind,
+        staff_code,
+    })))
+}
+
+fn validate_oversight(row: &mut Row<'_>, conn: &Connection) -> rusqlite::Result<Option<Record>> {
+    let crn = crn_ref(row, conn)?;
+    let date = row.req("date", |s| parse_date("date", s));
+    let spo = row.req("spo_staff_code", |s| parse_code("spo_staff_code", s));
+    let kind = row.req("kind", str::parse::<OversightKind>);
+    let note = row.text("note", false, MAX_NOTE, true);
+    let (Some(crn), Some(date), Some(spo_staff_code), Some(kind), Some(note)) =
+        (crn, date, spo, kind, note)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Record::Oversight(OversightRecord {
+        crn,
+        date,
+        spo_staff_code,
+        kind,
+        note,
+    })))
+}
+
+enum Outcome {
+    Inserted,
+    Updated,
+    Unchanged,
+    Skipped,
+}
+
+fn d(date: NaiveDate) -> String {
+    fmt_date(date)
+}
+
+fn od(date: Option<NaiveDate>) -> Option<String> {
+    date.map(fmt_date)
+}
+
+fn exists(tx: &Transaction<'_>, sql: &str, key: &[&dyn rusqlite::ToSql]) -> rusqlite::Result<bool> {
+    tx.prepare_cached(sql)?
+        .query_row(key, |_| Ok(()))
+        .optional()
+        .map(|o| o.is_some())
+}
+
+/// Inserts a keyed row, or updates it when any value differs. `vals` binds `?1..?n` in both
+/// statements, the key first.
+///
+/// Plain INSERT and UPDATE rather than `ON CONFLICT DO UPDATE`: an upsert makes SQLite copy
+/// every page it touches into a statement journal, which made a million-row import ten times
+/// slower.
+fn upsert(
+    tx: &Transaction<'_>,
+    existed: bool,
+    insert_sql: &str,
+    update_sql: &str,
+    vals: &[&dyn rusqlite::ToSql],
+) -> rusqlite::Result<Outcome> {
+    if !existed {
+        tx.prepare_cached(insert_sql)?.execute(vals)?;
+        return Ok(Outcome::Inserted);
+    }
+    match tx.prepare_cached(update_sql)?.execute(vals)? {
+        0 => Ok(Outcome::Unchanged),
+        _ => Ok(Outcome::Updated),
+    }
+}
+
+/// Writes one record; upserts report whether anything changed.
+fn write(tx: &Transaction<'_>, rec: &Record, existed: bool) -> rusqlite::Result<Outcome> {
+    match rec {
+        Record::Pdu(p) => upsert(
+            tx,
+            existed,
+            "INSERT INTO pdus (code, name, region, ppf_status, rating, score, score_max, inspected_on)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "UPDATE pdus SET name = ?2, region = ?3, ppf_status = ?4, rating = ?5, score = ?6,
+                    score_max = ?7, inspected_on = ?8
+              WHERE code = ?1
+                AND (name, region, ppf_status, rating, score, score_max, inspected_on)
+                    IS NOT (?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                p.code,
+                p.name,
+                p.region,
+                p.ppf_status.map(|s| s.as_str()),
+                p.rating.map(|r| r.as_str()),
+                p.score,
+                p.score_max,
+                od(p.inspected_on),
+            ],
+        ),
+        Record::Establishment(e) => upsert(
+            tx,
+            existed,
+            "INSERT INTO establishment (pdu, grade, target_fte) VALUES (?1, ?2, ?3)",
+            "UPDATE establishment SET target_fte = ?3
+              WHERE pdu = ?1 AND grade = ?2 AND target_fte IS NOT ?3",
+            params![e.pdu, e.grade.as_str(), e.target_fte],
+        ),
+        Record::Practitioner(p) => upsert(
+            tx,
+            existed,
+            "INSERT INTO practitioners (staff_code, name, grade, pdu, team, contracted_hours, start_date, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "UPDATE practitioners SET name = ?2, grade = ?3, pdu = ?4, team = ?5,
+                    contracted_hours = ?6, start_date = ?7, status = ?8
+              WHERE staff_code = ?1
+                AND (name, grade, pdu, team, contracted_hours, start_date, status)
+                    IS NOT (?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                p.staff_code,
+                p.name,
+                p.grade.as_str(),
+                p.pdu,
+                p.team,
+                p.contracted_hours,
+                d(p.start_date),
+                p.status.as_str(),
+            ],
+        ),
+        Record::Case(c) => upsert(
+            tx,
+            existed,
+            "INSERT INTO cases (crn, name, pdu, team, tier, rosh, mappa_category, mappa_level,
+                case_type, sentence_date, release_date, allocated_to, allocated_on, unallocated_since)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            "UPDATE cases SET name = ?2, pdu = ?3, team = ?4, tier = ?5, rosh = ?6,
+                    mappa_category = ?7, mappa_level = ?8, case_type = ?9, sentence_date = ?10,
+                    release_date = ?11, allocated_to = ?12, allocated_on = ?13,
+                    unallocated_since = ?14
+              WHERE crn = ?1
+                AND (name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type,
+                     sentence_date, release_date, allocated_to, allocated_on, unallocated_since)
+                    IS NOT (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![
+                c.crn.as_str(),
+                c.name,
+                c.pdu,
+                c.team,
+                c.tier.to_string(),
+                c.rosh.map(|r| r.as_str()),
+                c.mappa.category,
+                c.mappa.level,
+                c.case_type.as_str(),
+                d(c.sentence_date),
+                od(c.release_date),
+                c.allocated_to,
+                od(c.allocated_on),
+                od(c.unallocated_since),
+            ],
+        ),
+        Record::Contact(c) => {
+            let date = d(c.date);
+            if exists(
+                tx,
+                "SELECT 1 FROM contacts WHERE crn = ?1 AND date = ?2 AND kind = ?3 AND staff_code IS ?4",
+                &[&c.crn.as_str(), &date, &c.kind.as_str(), &c.staff_code],
+            )? {
+                return Ok(Outcome::Skipped);
+            }
+            tx.prepare_cached(
+                "INSERT INTO contacts (crn, date, kind, staff_code) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![c.crn.as_str(), date, c.kind.as_str(), c.staff_code])?;
+            Ok(Outcome::Inserted)
+        }
+        Record::Oversight(o) => {
+            let date = d(o.date);
+            if exists(
+                tx,
+                "SELECT 1 FROM oversight WHERE crn = ?1 AND date = ?2 AND spo_staff_code = ?3
+                   AND kind = ?4 AND note = ?5",
+                &[
+                    &o.crn.as_str(),
+                    &date,
+                    &o.spo_staff_code,
+                    &o.kind.as_str(),
+                    &o.note,
+                ],
+            )? {
+                return Ok(Outcome::Skipped);
+            }
+            tx.prepare_cached(
+                "INSERT INTO oversight (crn, date, spo_staff_code, kind, note) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                o.crn.as_str(),
+                date,
+                o.spo_staff_code,
+                o.kind.as_str(),
+                o.note
+            ])?;
+            Ok(Outcome::Inserted)
+        }
+    }
+}
+
+/// Maps a header to the contract: for each contract column, its index in the header.
+fn map_header(
+    kind: Kind,
+    header: &[String],
+    ignore_unknown: bool,
+    line: u64,
+    errors: &mut Vec<RowError>,
+) -> Vec<Option<usize>> {
+    let cols = kind.columns();
+    let mut idx = vec![None; cols.len()];
+    for (i, h) in header.iter().enumerate() {
+        let name = h.trim();
+        match cols.iter().position(|(c, _)| *c == name) {
+            Some(j) if idx[j].is_some() => errors.push(RowError::new(
+                line,
+                name,
+                "column appears twice in the header",
+                None,
+            )),
+            Some(j) => idx[j] = Some(i),
+            None if ignore_unknown || kind.derived_columns().contains(&name) => {}
+            None => errors.push(RowError::new(
+                line,
+                name,
+                format!(
+                    "unknown column for --kind {} (expected {}; --ignore-unknown skips it)",
+                    kind.name(),
+                    cols.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(",")
+                ),
+                Some(h),
+            )),
+        }
+    }
+    for ((c, required), i) in cols.iter().zip(&idx) {
+        if *required && i.is_none() {
+            errors.push(RowError::new(
+                line,
+                c,
+                "required column is missing from the header",
+                None,
+            ));
+        }
+    }
+    idx
+}
+
+/// Drives validation and writing over a file, row by row.
+struct Run<'c> {
+    kind: Kind,
+    tx: Transaction<'c>,
+    refs: Refs,
+    seen: HashMap<String, u64>,
+    /// Keys already in the database, in the form of [`Record::key`].
+    existing: HashSet<String>,
+    errors: Vec<RowError>,
+    counts: Counts,
+}
+
+impl Run<'_> {
+    fn row(&mut self, mut row: Row<'_>) -> rusqlite::Result<()> {
+        self.counts.rows += 1;
+        let line = row.line;
+        match validate(&mut row, &self.tx, &self.refs) {
+            Err(es) => self.errors.extend(es),
+            Ok(rec) => {
+                let mut existed = false;
+                if let Some(key) = rec.key() {
+                    if let Some(first) = self.seen.get(&key) {
+                        let col = self.kind.columns()[0].0;
+                        self.errors.push(RowError::new(
+                            line,
+                            col,
+                            format!(
+                                "duplicate key: also on line {first}; a file may hold each key once"
+                            ),
+                            Some(&key),
+                        ));
+                        return Ok(());
+                    }
+                    existed = self.existing.contains(&key);
+                    self.seen.insert(key, line);
+                }
+                // Once the file is known to be bad, writing is wasted work: keep validating.
+                if self.errors.is_empty() {
+                    match write(&self.tx, &rec, existed)? {
+                        Outcome::Inserted => self.counts.inserted += 1,
+                        Outcome::Updated => self.counts.updated += 1,
+                        Outcome::Unchanged => self.counts.unchanged += 1,
+                        Outcome::Skipped => self.counts.skipped += 1,
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The keys of a keyed kind already stored, read once: cheaper than a lookup per row.
+fn existing_keys(conn: &Connection, kind: Kind) -> rusqlite::Result<HashSet<String>> {
+    let sql = match kind {
+        Kind::Pdus => "SELECT code FROM pdus",
+        Kind::Establishment => "SELECT pdu || ' ' || grade FROM establishment",
+        Kind::Practitioners => "SELECT staff_code FROM practitioners",
+        Kind::Cases => "SELECT crn FROM cases",
+        Kind::Contacts | Kind::Oversight => return Ok(HashSet::new()),
+    };
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    rows.collect()
+}
+
+/// Imports `path` into `conn` in one transaction. Returns the counts, or `Invalid` with every
+/// problem found (and nothing written).
+pub fn import_file(
+    conn: &mut Connection,
+    path: &Path,
+    opts: &ImportOptions,
+    progress: Progress<'_>,
+) -> Result<Counts, ImportError> {
+    let io = |e| ImportError::Io(path.to_path_buf(), e);
+    let file = File::open(path).map_err(io)?;
+    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    // A UTF-8 byte order mark (Excel writes one) is not part of the first column's name.
+    if reader.fill_buf().map_err(io)?.starts_with(b"\xEF\xBB\xBF") {
+        reader.consume(3);
+    }
+    let format = opts.format.unwrap_or_else(|| FileFormat::from_path(path));
+    // A large file touches most of the cases table and its indexes; the default 2 MB page
+    // cache makes every lookup a read, and each upsert writes a statement journal, which
+    // belongs in memory rather than a temporary file. Memory is only taken as it is used.
+    conn.execute_batch("PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;")?;
+    // Immediate: take the write lock first, so the references loaded below cannot change
+    // under the import.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let refs = Refs::load(&tx)?;
+    let existing = existing_keys(&tx, opts.kind)?;
+    let mut run = Run {
+        kind: opts.kind,
+        tx,
+        refs,
+        seen: HashMap::new(),
+        existing,
+        errors: Vec::new(),
+        counts: Counts::default(),
+    };
+    match format {
+        FileFormat::Csv => read_csv(&mut run, reader, opts, total, progress)?,
+        FileFormat::Jsonl => read_jsonl(&mut run, reader, opts, total, progress).map_err(io)??,
+    }
+    let Run {
+        tx, errors, counts, ..
+    } = run;
+    if !errors.is_empty() {
+        tx.rollback()?;
+        return Err(ImportError::Invalid {
+            file: path.to_path_buf(),
+            errors,
+        });
+    }
+    if opts.dry_run || counts.inserted + counts.updated == 0 {
+        // Nothing to change: leave even the file's change counter alone.
+        tx.rollback()?;
+    } else {
+        // Marks the database as holding real data, so `demo` will not replace it unasked.
+        crate::store::set_meta(&tx, "origin", "import")?;
+        tx.commit()?;
+    }
+    Ok(counts)
+}
+
+fn read_csv(
+    run: &mut Run<'_>,
+    reader: impl std::io::Read,
+    opts: &ImportOptions,
+    total: u64,
+    progress: Progress<'_>,
+) -> Result<(), ImportError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        // Field counts are checked here, to name the line of a truncated row.
+        .flexible(true)
+        .from_reader(reader);
+    let mut rec = csv::StringRecord::new();
+    let mut header: Option<(Vec<Option<usize>>, usize)> = None;
+    loop {
+        let line = rdr.position().line();
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(line, |p| p.line());
+                let msg = match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => "not valid UTF-8 text".to_string(),
+                    _ => format!("unreadable CSV: {e}"),
+                };
+                run.errors.push(RowError::new(line, "-", msg, None));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+                continue;
+            }
+        }
+        let line = rec.position().map_or(line, |p| p.line());
+        let Some((idx, width)) = &header else {
+            let names: Vec<String> = rec.iter().map(str::to_string).collect();
+            let idx = map_header(run.kind, &names, opts.ignore_unknown, line, &mut run.errors);
+            header = Some((idx, names.len()));
+            if !run.errors.is_empty() {
+                // With a wrong header every row would fail the same way: report just that.
+                return Ok(());
+            }
+            continue;
+        };
+        if rec.len() == 1 && rec.get(0).is_some_and(|f| f.trim().is_empty()) {
+            continue; // a blank line
+        }
+        if rec.len() != *width {
+            run.errors.push(RowError::new(
+                line,
+                "-",
+                format!(
+                    "expected {width} fields as in the header, found {} (truncated or malformed line)",
+                    rec.len()
+                ),
+                None,
+            ));
+            continue;
+        }
+        let vals: Vec<&str> = idx
+            .iter()
+            .map(|i| i.and_then(|i| rec.get(i)).unwrap_or(""))
+            .collect();
+        run.row(Row::new(run.kind, line, vals))?;
+        if run.counts.rows.is_multiple_of(16384) {
+            progress(rdr.position().byte(), total);
+        }
+    }
+    if header.is_none() {
+        run.errors.push(RowError::new(
+            1,
+            "-",
+            "the file is empty (no header row)",
+            None,
+        ));
+    }
+    progress(total, total);
+    Ok(())
+}
+
+/// JSON Lines: one object a line with the CSV column names; strings, numbers or null.
+fn read_jsonl(
+    run: &mut Run<'_>,
+    reader: impl BufRead,
+    opts: &ImportOptions,
+    total: u64,
+    progress: Progress<'_>,
+) -> std::io::Result<Result<(), ImportError>> {
+    let cols = run.kind.columns();
+    let mut bytes = 0u64;
+    for (n, line) in reader.split(b'\n').enumerate() {
+        let line_no = n as u64 + 1;
+        let raw = line?;
+        bytes += raw.len() as u64 + 1;
+        let Ok(text) = std::str::from_utf8(&raw) else {
+            run.errors
+                .push(RowError::new(line_no, "-", "not valid UTF-8 text", None));
+            continue;
+        };
+        let text = text.trim_end_matches('\r');
+        if text.trim().is_empty() {
+            continue;
+        }
+        let obj = match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
+            Ok(o) => o,
+            Err(e) => {
+                run.errors.push(RowError::new(
+                    line_no,
+                    "-",
+                    format!("not a JSON object on one line ({e})"),
+                    None,
+                ));
+                continue;
+            }
+        };
+        let mut vals: Vec<String> = vec![String::new(); cols.len()];
+        let mut ok = true;
+        for (k, v) in &obj {
+            let Some(j) = cols.iter().position(|(c, _)| c == k) else {
+                if !opts.ignore_unknown && !run.kind.derived_columns().contains(&k.as_str()) {
+                    run.errors.push(RowError::new(
+                        line_no,
+                        k,
+                        format!("unknown field for --kind {}", run.kind.name()),
+                        None,
+                    ));
+                    ok = false;
+                }
+                continue;
+            };
+            vals[j] = match v {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) => n.to_string(),
+                other => {
+                    run.errors.push(RowError::new(
+                        line_no,
+                        k,
+                        "expected a string, a number or null",
+                        Some(&other.to_string()),
+                    ));
+                    ok = false;
+                    String::new()
+                }
+            };
+        }
+        for (c, required) in cols {
+            if *required && !obj.contains_key(*c) {
+                run.errors
+                    .push(RowError::new(line_no, c, "required field is missing", None));
+                ok = false;
+            }
+        }
+        if !ok {
+            continue;
+        }
+        let refs: Vec<&str> = vals.iter().map(String::as_str).collect();
+        if let Err(e) = run.row(Row::new(run.kind, line_no, refs)) {
+            return Ok(Err(e.into()));
+        }
+        if run.counts.rows.is_multiple_of(16384) {
+            progress(bytes.min(total), total);
+        }
+    }
+    progress(total, total);
+    Ok(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{OpenMode, Store};
+
+    fn db() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("t.db"), OpenMode::CreateIfMissing).unwrap();
+        s.conn()
+            .execute_batch(
+                "INSERT INTO pdus (code, name, region) VALUES ('P1', 'One', 'R');
+                 INSERT INTO practitioners VALUES ('S1', 'Ann', 'PO', 'P1', NULL, 37, '2020-01-01', 'in_post');",
+            )
+            .unwrap();
+        (dir, s)
+    }
+
+    fn check(s: &Store, kind: Kind, vals: &[&str]) -> Result<Record, Vec<RowError>> {
+        let refs = Refs::load(s.conn()).unwrap();
+        let mut row = Row::new(kind, 2, vals.to_vec());
+        validate(&mut row, s.conn(), &refs)
+    }
+
+    const CASE: [&str; 14] = [
+        "x000001",
+        "Ann Example",
+        "P1",
+        "",
+        "b2",
+        "high",
+        "",
+        "",
+        "COMMUNITY",
+        "2026-01-01",
+        "",
+        "S1",
+        "2026-01-05",
+        "",
+    ];
+
+    #[test]
+    fn a_good_case_row_parses_to_canonical_values() {
+        let (_d, s) = db();
+        let Record::Case(c) = check(&s, Kind::Cases, &CASE).unwrap() else {
+            panic!()
+        };
+        assert_eq!(c.crn.as_str(), "X000001");
+        assert_eq!(c.tier.to_string(), "B2");
+        assert_eq!(c.rosh, Some(Rosh::High));
+        assert_eq!(c.allocated_to.as_deref(), Some("S1"));
+    }
+
+    #[test]
+    fn every_bad_cell_of_a_row_is_reported_with_its_column() {
+        let (_d, s) = db();
+        let mut v = CASE;
+        v[4] = "E9";
+        v[9] = "2026-02-30";
+        v[11] = "NOBODY";
+        let errs = check(&s, Kind::Cases, &v).unwrap_err();
+        let cols: Vec<&str> = errs.iter().map(|e| e.column.as_str()).collect();
+        assert_eq!(cols, ["tier", "sentence_date", "allocated_to"]);
+        assert!(errs[2].to_string().contains("no such practitioner"));
+        assert!(errs[1].to_string().starts_with("2:sentence_date:"));
+        assert!(errs[1].to_string().ends_with("(got '2026-02-30')"));
+    }
+
+    #[test]
+    fn allocation_fields_must_agree_and_pdu_must_exist() {
+        let (_d, s) = db();
+        let mut v = CASE;
+        v[12] = "";
+        let errs = check(&s, Kind::Cases, &v).unwrap_err();
+        assert_eq!(errs[0].column, "allocated_on");
+        let mut v = CASE;
+        v[2] = "NOPE";
+        let errs = check(&s, Kind::Cases, &v).unwrap_err();
+        assert_eq!(errs[0].column, "pdu");
+    }
+
+    #[test]
+    fn control_characters_and_bidi_overrides_in_names_are_rejected() {
+        let (_d, s) = db();
+        for bad in ["Ann\u{1b}[31m", "Ann\u{202E}", "Ann\u{9b}", "A\nB"] {
+            let mut v = CASE;
+            v[1] = bad;
+            let errs = check(&s, Kind::Cases, &v).unwrap_err();
+            assert_eq!(errs[0].column, "name", "{bad:?}");
+            let shown = errs[0].to_string();
+            assert!(!shown.chars().any(is_unsafe), "{shown:?}");
+        }
+        let mut v = CASE;
+        v[1] = "Zoë O'Brien-Ng";
+        assert!(check(&s, Kind::Cases, &v).is_ok());
+    }
+
+    #[test]
+    fn unknown_grades_and_negative_fte_are_rejected() {
+        let (_d, s) = db();
+        let errs = check(&s, Kind::Establishment, &["P1", "ACO", "-1"]).unwrap_err();
+        let cols: Vec<&str> = errs.iter().map(|e| e.column.as_str()).collect();
+        assert_eq!(cols, ["grade", "target_fte"]);
+        assert!(check(&s, Kind::Establishment, &["P1", "pso", "12.5"]).is_ok());
+    }
+
+    #[test]
+    fn contacts_need_a_known_case() {
+        let (_d, s) = db();
+        let errs = check(&s, Kind::Contacts, &["X999999", "2026-01-01", "video", ""]).unwrap_err();
+        assert!(errs[0].message.contains("no such case"));
+    }
+
+    #[test]
+    fn headers_report_unknown_twice_and_missing_columns() {
+        let mut errors = Vec::new();
+        let h: Vec<String> = ["crn", "date", "colour", "date"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        map_header(Kind::Contacts, &h, false, 1, &mut errors);
+        let cols: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
+        assert_eq!(cols, ["colour", "date", "kind"]);
+        errors.clear();
+        map_header(Kind::Contacts, &h, true, 1, &mut errors);
+        assert_eq!(errors.len(), 2);
+    }
+
+    #[test]
+    fn reports_stop_at_twenty_and_count_the_rest() {
+        let errors = (1..=25)
+            .map(|i| RowError::new(i, "crn", "bad", Some("\u{1b}x")))
+            .collect();
+        let e = ImportError::Invalid {
+            file: "f.csv".into(),
+            errors,
+        };
+        let lines = e.report_lines();
+        assert_eq!(lines.len(), 21);
+        assert_eq!(lines[0], "f.csv:1:crn: bad (got '␛x')");
+        assert_eq!(lines[20], "... and 5 more");
+    }
+}

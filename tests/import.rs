@@ -1,0 +1,483 @@
+//! End-to-end tests of `casewatch import` and `casewatch export`: the real binary on real
+//! files, with the database bytes compared before and after every rejected import.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const AS_OF: &str = "2026-11-23";
+const KINDS: [&str; 6] = [
+    "pdus",
+    "establishment",
+    "practitioners",
+    "cases",
+    "contacts",
+    "oversight",
+];
+
+fn cmd(home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_casewatch"));
+    // Keep the user's own data and config dirs out of it.
+    c.env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env_remove("CASEWATCH_DB");
+    c
+}
+
+fn casewatch(args: &[&str], home: &Path) -> Output {
+    cmd(home).args(args).output().expect("run casewatch")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn data(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn import(db: &str, file: &str, kind: &str, home: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["--db", db, "import", file, "--kind", kind];
+    args.extend_from_slice(extra);
+    casewatch(&args, home)
+}
+
+/// A database holding the tiny two-PDU region of `tests/data/region`.
+fn region(dir: &Path) -> String {
+    let db = dir.join("region.db").to_str().unwrap().to_string();
+    for kind in KINDS {
+        let o = import(&db, &data(&format!("region/{kind}.csv")), kind, dir, &[]);
+        assert!(o.status.success(), "{kind}: {}", text(&o.stderr));
+    }
+    db
+}
+
+fn summary(db: &str, home: &Path) -> serde_json::Value {
+    let o = casewatch(
+        &["--db", db, "--as-of", AS_OF, "summary", "--format", "json"],
+        home,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn pdu<'a>(doc: &'a serde_json::Value, code: &str) -> &'a serde_json::Value {
+    doc["pdus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["code"] == code)
+        .unwrap()
+}
+
+#[test]
+fn a_hand_written_region_imports_into_a_new_database_and_the_summary_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("region.db");
+    let o = import(
+        db.to_str().unwrap(),
+        &data("region/pdus.csv"),
+        "pdus",
+        dir.path(),
+        &[],
+    );
+    assert!(
+        text(&o.stderr).contains("created an empty one"),
+        "{}",
+        text(&o.stderr)
+    );
+    let db = region(dir.path());
+    let o = import(
+        &db,
+        &data("region/contacts.jsonl"),
+        "contacts",
+        dir.path(),
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("2 inserted"),
+        "{}",
+        text(&o.stdout)
+    );
+
+    let doc = summary(&db, dir.path());
+    assert_eq!(doc["pdus"].as_array().unwrap().len(), 2);
+    let lam = pdu(&doc, "LAM");
+    assert_eq!(lam["cases"], 4);
+    assert_eq!(lam["unallocated"], 2);
+    assert_eq!(lam["unallocated_mappa"], 1);
+    assert_eq!(lam["unallocated_high_rosh"], 1);
+    assert_eq!(lam["no_rosh"], 1);
+    assert_eq!(lam["rating"], "inadequate");
+    assert_eq!(lam["ppf_status"], "red");
+    assert_eq!(lam["score"], 3);
+    assert_eq!(lam["target_fte"], 8.0);
+    // 37 + 37 + 18.5 hours in post against 8 posts of 37 hours.
+    assert!((lam["in_post_fte"].as_f64().unwrap() - 2.5).abs() < 1e-9);
+    // X100002 (HIGH) last overseen in February: overdue.
+    assert_eq!(lam["oversight_required"], 1);
+    assert_eq!(lam["oversight_overdue"], 1);
+    // X100003 (LOW) last seen 2026-10-01, more than 42 days before the as-of date.
+    assert_eq!(lam["contacts_overdue"], 1);
+    let new = pdu(&doc, "NEW");
+    assert_eq!(new["cases"], 3);
+    assert_eq!(new["unallocated_mappa"], 1);
+    assert_eq!(new["mappa_cases"], 2);
+    assert_eq!(new["oversight_overdue"], 2);
+    // The SPO, the NQO and the long-term sick PO fill posts: 3 of 6.
+    assert!((new["vacancy_rate"].as_f64().unwrap() - 0.5).abs() < 1e-9);
+    assert_eq!(new["high_risk_contacts_overdue"], 1);
+}
+
+/// Imports a file that must be rejected; checks exit code 2, the message, and that the
+/// database file is byte for byte what it was.
+fn rejected(db: &str, file: &str, kind: &str, home: &Path, expect: &[&str]) -> String {
+    let before = std::fs::read(db).unwrap();
+    let o = import(db, file, kind, home, &[]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for e in expect {
+        assert!(err.contains(e), "expected {e:?} in:\n{err}");
+    }
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert_eq!(
+        std::fs::read(db).unwrap(),
+        before,
+        "{file} changed the database"
+    );
+    err
+}
+
+#[test]
+fn bad_files_are_rejected_with_their_line_and_leave_the_database_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = region(home);
+    let bad = |f: &str| data(&format!("bad/{f}"));
+    rejected(
+        &db,
+        &bad("bad_date.csv"),
+        "cases",
+        home,
+        &["bad_date.csv:3:sentence_date:", "(got '2026-02-30')"],
+    );
+    rejected(
+        &db,
+        &bad("unknown_grade.csv"),
+        "practitioners",
+        home,
+        &["unknown_grade.csv:3:grade:", "(got 'ACO')"],
+    );
+    rejected(
+        &db,
+        &bad("crn_twice.csv"),
+        "cases",
+        home,
+        &["crn_twice.csv:4:crn:", "also on line 2", "X300001"],
+    );
+    rejected(
+        &db,
+        &bad("dangling_practitioner.csv"),
+        "cases",
+        home,
+        &[
+            "dangling_practitioner.csv:2:allocated_to:",
+            "no such practitioner",
+        ],
+    );
+    rejected(
+        &db,
+        &bad("truncated.csv"),
+        "cases",
+        home,
+        &["truncated.csv:3:", "found 9"],
+    );
+    rejected(
+        &db,
+        &bad("wrong_header.csv"),
+        "cases",
+        home,
+        &[
+            "wrong_header.csv:1:full_name: unknown column",
+            "wrong_header.csv:1:name: required column is missing",
+        ],
+    );
+    let err = rejected(
+        &db,
+        &bad("control_chars.csv"),
+        "cases",
+        home,
+        &[
+            "control_chars.csv:2:name: contains a control character (U+001B)",
+            "control_chars.csv:3:name:",
+            "(got 'Hal␛[2J Price')",
+        ],
+    );
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{202E}'),
+        "{err:?}"
+    );
+    // A contact for a case nobody imported.
+    let orphan = home.join("orphan.csv");
+    std::fs::write(&orphan, "crn,date,kind\nX999999,2026-01-01,video\n").unwrap();
+    rejected(
+        &db,
+        orphan.to_str().unwrap(),
+        "contacts",
+        home,
+        &["orphan.csv:2:crn: no such case"],
+    );
+}
+
+#[test]
+fn windows_line_endings_and_a_byte_order_mark_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = region(dir.path());
+    let o = import(&db, &data("ok/bom_crlf.csv"), "cases", dir.path(), &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("2 inserted"),
+        "{}",
+        text(&o.stdout)
+    );
+    assert_eq!(pdu(&summary(&db, dir.path()), "NEW")["cases"], 4);
+}
+
+#[test]
+fn re_importing_the_same_files_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = region(dir.path());
+    let before = std::fs::read(&db).unwrap();
+    for kind in KINDS {
+        let o = import(
+            &db,
+            &data(&format!("region/{kind}.csv")),
+            kind,
+            dir.path(),
+            &[],
+        );
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let out = text(&o.stdout);
+        assert!(out.contains("0 inserted, 0 updated"), "{kind}: {out}");
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+}
+
+#[test]
+fn a_changed_row_is_an_update_and_a_dry_run_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = region(dir.path());
+    let changed = dir.path().join("pdus.csv");
+    let src = std::fs::read_to_string(data("region/pdus.csv")).unwrap();
+    std::fs::write(
+        &changed,
+        src.replace("Lambeth,London,red", "Lambeth,London,amber"),
+    )
+    .unwrap();
+    let before = std::fs::read(&db).unwrap();
+    let o = import(
+        &db,
+        changed.to_str().unwrap(),
+        "pdus",
+        dir.path(),
+        &["--dry-run"],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("would import"), "{out}");
+    assert!(out.contains("1 updated, 1 unchanged"), "{out}");
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    let o = import(&db, changed.to_str().unwrap(), "pdus", dir.path(), &[]);
+    assert!(text(&o.stdout).contains("1 updated"));
+    assert_eq!(pdu(&summary(&db, dir.path()), "LAM")["ppf_status"], "amber");
+}
+
+#[test]
+fn a_rejected_import_into_a_new_path_leaves_no_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("new.db");
+    let o = import(
+        db.to_str().unwrap(),
+        &data("bad/wrong_header.csv"),
+        "cases",
+        dir.path(),
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!db.exists());
+}
+
+#[test]
+fn exports_re_import_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = region(home);
+    for (view, kind) in [
+        ("unallocated", "cases"),
+        ("mappa", "cases"),
+        ("oversight-overdue", "cases"),
+        ("contacts-overdue", "cases"),
+        ("practitioners", "practitioners"),
+        ("summary", "pdus"),
+    ] {
+        for (format, ext) in [("csv", "csv"), ("json", "jsonl")] {
+            let out = home.join(format!("{view}.{ext}"));
+            let o = casewatch(
+                &[
+                    "--db",
+                    &db,
+                    "--as-of",
+                    AS_OF,
+                    "export",
+                    view,
+                    "--format",
+                    format,
+                    "--out",
+                    out.to_str().unwrap(),
+                ],
+                home,
+            );
+            assert!(o.status.success(), "{view}: {}", text(&o.stderr));
+            let before = std::fs::read(&db).unwrap();
+            let o = import(&db, out.to_str().unwrap(), kind, home, &[]);
+            let stdout = text(&o.stdout);
+            assert!(o.status.success(), "{view} {format}: {}", text(&o.stderr));
+            assert!(stdout.contains("0 inserted, 0 updated"), "{view}: {stdout}");
+            assert!(!stdout.contains(" 0 unchanged"), "{view}: {stdout}");
+            assert_eq!(std::fs::read(&db).unwrap(), before);
+        }
+    }
+    let o = casewatch(
+        &[
+            "--db",
+            &db,
+            "--as-of",
+            AS_OF,
+            "export",
+            "unallocated",
+            "--pdu",
+            "LAM",
+        ],
+        home,
+    );
+    let csv = text(&o.stdout);
+    assert!(csv.starts_with("crn,name,pdu,team,tier,rosh,"), "{csv}");
+    // Highest risk first, as on screen.
+    let crns: Vec<&str> = csv.lines().skip(1).map(|l| &l[..7]).collect();
+    assert_eq!(crns, ["X100001", "X100004"]);
+}
+
+/// Writes a cases file of `n` rows for PDU LAM.
+fn big_cases(path: &Path, n: u32) {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(
+        w,
+        "crn,name,pdu,tier,case_type,sentence_date,unallocated_since"
+    )
+    .unwrap();
+    for i in 0..n {
+        writeln!(
+            w,
+            "Y{i:06},Test Person,LAM,B2,COMMUNITY,2026-01-01,2026-01-02"
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_kill_mid_import_leaves_the_database_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = region(home);
+    let file: PathBuf = home.join("big.csv");
+    big_cases(&file, 200_000);
+    // Time a whole import of the same file into a copy, then kill the real one half way.
+    let copy = home.join("copy.db");
+    std::fs::copy(&db, &copy).unwrap();
+    let started = std::time::Instant::now();
+    let o = import(
+        copy.to_str().unwrap(),
+        file.to_str().unwrap(),
+        "cases",
+        home,
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let full = started.elapsed();
+    let before = std::fs::read(&db).unwrap();
+    let mut child = cmd(home)
+        .args([
+            "--db",
+            &db,
+            "import",
+            file.to_str().unwrap(),
+            "--kind",
+            "cases",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(full / 2);
+    if child.try_wait().unwrap().is_some() {
+        eprintln!("import finished before the kill; nothing to check on this machine");
+        return;
+    }
+    // SIGKILL: no destructors, no rollback; only SQLite's journal protects the file.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    // Reopening recovers: the region is intact and none of the big file is there.
+    assert_eq!(pdu(&summary(&db, home), "LAM")["cases"], 4);
+}
+
+#[test]
+fn json_lines_problems_are_located_and_a_header_alone_imports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = region(home);
+    let f = home.join("contacts.jsonl");
+    std::fs::write(
+        &f,
+        "{\"crn\":\"X100002\",\"date\":\"2026-11-21\",\"kind\":\"video\"}\n\
+         {\"crn\":\"X100002\",\"date\":\"2026-11-22\",\"kind\":\"carrier_pigeon\"}\n\
+         {\"crn\":\"X100002\",\"da",
+    )
+    .unwrap();
+    rejected(
+        &db,
+        f.to_str().unwrap(),
+        "contacts",
+        home,
+        &[
+            "contacts.jsonl:2:kind: expected one of face_to_face",
+            "(got 'carrier_pigeon')",
+            "contacts.jsonl:3:-: not a JSON object",
+        ],
+    );
+    let h = home.join("header.csv");
+    std::fs::write(&h, "crn,date,kind,staff_code\r\n").unwrap();
+    let before = std::fs::read(&db).unwrap();
+    let o = import(&db, h.to_str().unwrap(), "contacts", home, &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("imported 0 contacts rows"));
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    // A missing file is an error that creates no database.
+    let nodb = home.join("none.db");
+    let o = import(
+        nodb.to_str().unwrap(),
+        "/nonexistent.csv",
+        "pdus",
+        home,
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!nodb.exists());
+}
