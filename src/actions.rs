@@ -594,6 +594,13 @@ impl AuditRow {
                 a["note"].as_str().unwrap_or("")
             ),
             "note" => format!("note: {}", a["note"].as_str().unwrap_or("")),
+            "import" => format!(
+                "import of {} ({}): {} inserted, {} updated",
+                a["file"].as_str().unwrap_or("?"),
+                a["kind"].as_str().unwrap_or("?"),
+                a["inserted"],
+                a["updated"]
+            ),
             "undo" => format!(
                 "undo of #{} ({})",
                 self.subject.as_deref().unwrap_or("?"),

@@ -476,6 +476,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 format: *format,
                 dry_run: *dry_run,
                 ignore_unknown: *ignore_unknown,
+                actor: actor(&cli),
             };
             import(&ctx, file, &opts)
         }

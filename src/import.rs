@@ -252,6 +252,8 @@ pub struct ImportOptions {
     pub format: Option<FileFormat>,
     pub dry_run: bool,
     pub ignore_unknown: bool,
+    /// Who is importing, for the audit trail.
+    pub actor: String,
 }
 
 /// Called with (bytes read, total bytes) now and then, for a progress bar.
@@ -1094,6 +1096,30 @@ pub fn import_file(
     } else {
         // Marks the database as holding real data, so `demo` will not replace it unasked.
         crate::store::set_meta(&tx, "origin", "import")?;
+        // The audit row goes in with the rows it describes, or not at all.
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let after = serde_json::json!({
+            "file": file_name,
+            "kind": opts.kind.name(),
+            "rows": counts.rows,
+            "inserted": counts.inserted,
+            "updated": counts.updated,
+            "unchanged": counts.unchanged,
+            "skipped": counts.skipped,
+        });
+        crate::actions::record_audit(
+            &tx,
+            &opts.actor,
+            "import",
+            None,
+            Some(opts.kind.name()),
+            None,
+            Some(&after),
+            None,
+        )?;
         tx.commit()?;
     }
     Ok(counts)
