@@ -42,6 +42,8 @@ pub enum ActionError {
     EmptyNote,
     #[error("the note is longer than {0} characters")]
     NoteTooLong(usize),
+    #[error("no open alert with that key in the last recorded run (see `casewatch alerts`)")]
+    UnknownAlert,
     #[error("there is nothing to undo")]
     NothingToUndo,
     #[error("that action was already undone")]
@@ -600,6 +602,11 @@ impl AuditRow {
                 a["kind"].as_str().unwrap_or("?"),
                 a["inserted"],
                 a["updated"]
+            ),
+            "acknowledge" => format!(
+                "acknowledged alert {}: {}",
+                self.subject.as_deref().unwrap_or("?"),
+                a["note"].as_str().unwrap_or("")
             ),
             "undo" => format!(
                 "undo of #{} ({})",

@@ -44,6 +44,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub mask: bool,
 
+    /// Alert rules overriding or adding to the defaults by id
+    /// [default: $XDG_CONFIG_HOME/casewatch/rules.toml if present]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub rules: Option<PathBuf>,
+
     /// Who is acting, for the audit trail [default: the operating-system user]
     #[arg(long = "as", global = true, value_name = "USER")]
     pub actor: Option<String>,
@@ -128,6 +133,27 @@ pub enum Command {
         #[arg(long)]
         show_sensitive: bool,
     },
+    /// Evaluate the alert rules: the nightly review. Exit 0, or 3 when there is a new
+    /// critical alert, 2 on error
+    Alerts {
+        #[arg(long, value_enum, default_value_t = AlertFormat::Text)]
+        format: AlertFormat,
+        /// Write the report to this file (owner-readable only) instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Store this run (metrics snapshot and alerts) for comparison and trends
+        #[arg(long)]
+        record: bool,
+        /// Only this region
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Acknowledge an alert of the last recorded run (by its key) with a note
+    Ack {
+        key: String,
+        #[arg(long)]
+        note: String,
+    },
     /// Write a consistent copy of the database (safe while others use it)
     Backup {
         /// Where to write the copy; an existing file is never overwritten
@@ -196,6 +222,13 @@ fn parse_oversight_kind(s: &str) -> Result<OversightKind, String> {
 
 fn parse_since(s: &str) -> Result<NaiveDate, String> {
     parse_date("--since", s).map_err(|e| crate::text::sanitize(&e.to_string()).into_owned())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlertFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -404,6 +437,62 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             write_stdout(&text)?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Alerts {
+            format,
+            out,
+            record,
+            region,
+        }) => {
+            let rules = load_rules(&cli)?;
+            let mut store = if *record {
+                open_for_writing(&ctx)?
+            } else {
+                open_for_reading(&ctx)?
+            };
+            let classify = |e| crate::store::classify(&ctx.db, e);
+            let (mut review, pdus) = crate::alerts::run(
+                store.conn(),
+                &ctx.policy,
+                &rules,
+                ctx.as_of,
+                region.as_deref(),
+            )
+            .map_err(classify)?;
+            if *record {
+                crate::alerts::record(store.conn_mut(), &mut review, &pdus, &actor(&cli))
+                    .map_err(classify)?;
+            }
+            let text = match format {
+                AlertFormat::Text => crate::report::alerts_text(&review),
+                AlertFormat::Json => format!("{}\n", serde_json::to_string_pretty(&review)?),
+                AlertFormat::Markdown => crate::report::alerts_markdown(&review, &pdus),
+            };
+            match out {
+                Some(path) => {
+                    crate::export::write_private(path, text.as_bytes())
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!(
+                        "casewatch: {} alerts ({} new critical) written to {}",
+                        review.alerts.len(),
+                        review.counts.new_critical,
+                        path.display()
+                    );
+                }
+                None => write_stdout(&text)?,
+            }
+            Ok(if review.has_new_critical() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Some(Command::Ack { key, note }) => {
+            let mut store = open_for_writing(&ctx)?;
+            let id = crate::alerts::acknowledge(store.conn_mut(), &actor(&cli), key, note)
+                .map_err(|e| action_error(e, "acknowledge"))?;
+            eprintln!("casewatch: acknowledged (audit #{id})");
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Backup { path }) => {
             if !ctx.db.exists() {
                 return Err(crate::store::StoreError::Missing(ctx.db.clone()).into());
@@ -510,6 +599,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             summary(&ctx, &store, *format, region.as_deref())
         }
     }
+}
+
+/// The rules in force: defaults, overridden by the user's file. A broken file stops the run
+/// with its line number; nothing is evaluated with half a rule set.
+fn load_rules(cli: &Cli) -> Result<crate::rules::Rules> {
+    let user = cli
+        .rules
+        .clone()
+        .or_else(|| crate::config::user_config_file("rules.toml"));
+    Ok(crate::rules::Rules::load(user.as_deref())?)
 }
 
 fn actor(cli: &Cli) -> String {

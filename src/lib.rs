@@ -4,6 +4,7 @@
 //! terminal; `tui` is the only module that knows ratatui.
 
 pub mod actions;
+pub mod alerts;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -993,3 +993,69 @@ pub fn regions(conn: &Connection) -> Result<Vec<(String, u64)>> {
 pub fn date_or_dash(d: Option<NaiveDate>) -> String {
     d.map(fmt_date).unwrap_or_else(|| "-".into())
 }
+
+/// A case that some case-scope alert rule could fire for, with its overdue dates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseAlertRow {
+    pub crn: String,
+    pub pdu: String,
+    pub unallocated_since: Option<NaiveDate>,
+    pub allocated: bool,
+    pub mappa: Mappa,
+    pub rosh: Option<Rosh>,
+    /// Due date of the contact, only when it is overdue.
+    pub contact_due: Option<NaiveDate>,
+    /// Due date of the oversight check, only when it is overdue.
+    pub oversight_due: Option<NaiveDate>,
+}
+
+/// The cases the case-scope rules look at: unallocated, without a RoSH assessment, or high
+/// risk with an overdue contact or oversight check. One pass over the cases table, so the
+/// nightly run never loads every case.
+pub fn case_alert_rows(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    region: Option<&str>,
+) -> Result<Vec<CaseAlertRow>> {
+    let t = policy.thresholds(as_of);
+    let cod = contact_overdue_sql();
+    let ovd = oversight_overdue_sql();
+    let sql = format!(
+        "SELECT c.crn, c.pdu, c.unallocated_since, c.allocated_to IS NOT NULL AS allocated,
+                c.mappa_category, c.mappa_level, c.rosh,
+                CASE WHEN {cod} THEN {contact_day} END AS contact_due,
+                CASE WHEN {ovd} THEN {oversight_day} END AS oversight_due
+           FROM cases c
+          WHERE ({scope})
+            AND (c.allocated_to IS NULL OR c.rosh IS NULL
+                 OR ({HIGH_RISK} AND ({cod} OR {ovd})))
+          ORDER BY c.pdu, c.crn",
+        contact_day = CaseList::ContactsOverdue.day_sql(),
+        oversight_day = CaseList::OversightOverdue.day_sql(),
+        scope = if region.is_some() {
+            "c.pdu IN (SELECT code FROM pdus WHERE region = :region)"
+        } else {
+            "1"
+        },
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    bind_list_params(&mut stmt, policy, &t, "", "")?;
+    bind_named(&mut stmt, ":region", &region)?;
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(CaseAlertRow {
+            crn: r.get("crn")?,
+            pdu: r.get("pdu")?,
+            unallocated_since: date_col(r, "unallocated_since")?,
+            allocated: r.get("allocated")?,
+            mappa: Mappa::new(r.get("mappa_category")?, r.get("mappa_level")?)
+                .unwrap_or(Mappa::NONE),
+            rosh: parse_col(r, "rosh")?,
+            contact_due: date_col(r, "contact_due")?,
+            oversight_due: date_col(r, "oversight_due")?,
+        });
+    }
+    Ok(out)
+}

@@ -5,7 +5,7 @@
 pub const APPLICATION_ID: i32 = 0x4373_5774;
 
 /// Migration `i` takes a database from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&[&str]] = &[&[V1_TABLES, V1_INDEXES], &[V_ACTIONS]];
+pub const MIGRATIONS: &[&[&str]] = &[&[V1_TABLES, V1_INDEXES], &[V_ACTIONS], &[V_ALERTS]];
 
 /// The newest schema version this binary knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -178,4 +178,49 @@ CREATE TABLE notes (
     sensitive INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX notes_crn ON notes(crn, id);
+"#;
+
+/// Recorded nightly runs: a snapshot of every PDU's metrics and the alerts with their status
+/// against the run before, and acknowledgements (which outlive runs).
+pub const V_ALERTS: &str = r#"
+CREATE TABLE alert_runs (
+    id          INTEGER PRIMARY KEY,
+    as_of       TEXT NOT NULL UNIQUE,
+    recorded_at TEXT NOT NULL,
+    actor       TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE run_pdu_metrics (
+    run_id  INTEGER NOT NULL REFERENCES alert_runs(id) ON DELETE CASCADE,
+    pdu     TEXT NOT NULL,
+    metrics TEXT NOT NULL,
+    PRIMARY KEY (run_id, pdu)
+) STRICT;
+
+CREATE TABLE run_alerts (
+    run_id     INTEGER NOT NULL REFERENCES alert_runs(id) ON DELETE CASCADE,
+    key        TEXT NOT NULL,
+    rule       TEXT NOT NULL,
+    severity   TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    pdu        TEXT NOT NULL,
+    crn        TEXT,
+    staff_code TEXT,
+    status     TEXT NOT NULL CHECK (status IN ('new', 'ongoing', 'resolved')),
+    first_seen TEXT NOT NULL,
+    message    TEXT NOT NULL,
+    metrics    TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
+) STRICT;
+CREATE INDEX run_alerts_pdu ON run_alerts(run_id, pdu);
+
+CREATE TABLE alert_acks (
+    id      INTEGER PRIMARY KEY,
+    key     TEXT NOT NULL,
+    at      TEXT NOT NULL,
+    actor   TEXT NOT NULL,
+    note    TEXT NOT NULL,
+    metrics TEXT NOT NULL
+) STRICT;
+CREATE INDEX alert_acks_key ON alert_acks(key, id);
 "#;

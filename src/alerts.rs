@@ -1,0 +1,548 @@
+//! The nightly alert review: gathers metrics from the read models, evaluates the rules,
+//! compares with the last recorded run (new, ongoing, resolved), records runs, and handles
+//! acknowledgements. Evaluation itself is in `rules` and is pure.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::actions::{ActionError, record_audit};
+use crate::domain::{Grade, Rosh, fmt_date};
+use crate::policy::Policy;
+use crate::rules::{Alert, Rules, Scope, Severity, Subject, evaluate};
+use crate::store::read::{self, PduSummary, PractitionerSort};
+
+/// Everything a run needs: the PDU summaries (also the trend snapshot) and the subjects.
+pub struct Gathered {
+    pub pdus: Vec<PduSummary>,
+    pub subjects: Vec<Subject>,
+}
+
+fn rosh_level(r: Option<Rosh>) -> f64 {
+    match r {
+        None => 0.0,
+        Some(Rosh::Low) => 1.0,
+        Some(Rosh::Medium) => 2.0,
+        Some(Rosh::High) => 3.0,
+        Some(Rosh::VeryHigh) => 4.0,
+    }
+}
+
+fn b(v: bool) -> f64 {
+    if v { 1.0 } else { 0.0 }
+}
+
+/// Reads the metrics of every PDU, practitioner and candidate case (of one region, or all).
+pub fn gather(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    region: Option<&str>,
+) -> rusqlite::Result<Gathered> {
+    let pdus = read::pdu_summaries(conn, policy, as_of, region)?;
+    let regions: HashMap<String, Option<f64>> = read::region_totals(&pdus)
+        .into_iter()
+        .map(|r| (r.region, r.vacancy_rate))
+        .collect();
+    let mut subjects = Vec::new();
+    for p in &pdus {
+        let region_vac = regions.get(&p.region).copied().flatten().unwrap_or(0.0);
+        let vac = p.vacancy_rate.unwrap_or(0.0);
+        let metrics: BTreeMap<&'static str, f64> = [
+            ("cases", p.cases as f64),
+            ("unallocated", p.unallocated as f64),
+            ("unallocated_share", p.unallocated_share()),
+            ("unallocated_mappa", p.unallocated_mappa as f64),
+            ("unallocated_high_rosh", p.unallocated_high_rosh as f64),
+            ("no_rosh", p.no_rosh as f64),
+            ("vacancy_rate", vac),
+            ("region_vacancy_rate", region_vac),
+            ("vacancy_above_region", vac - region_vac),
+            ("oversight_required", p.oversight_required as f64),
+            ("oversight_overdue", p.oversight_overdue as f64),
+            ("oversight_overdue_share", p.oversight_overdue_share()),
+            ("contacts_overdue", p.contacts_overdue as f64),
+            (
+                "high_risk_contacts_overdue",
+                p.high_risk_contacts_overdue as f64,
+            ),
+            ("over_capacity", p.over_capacity as f64),
+        ]
+        .into_iter()
+        .collect();
+        subjects.push(Subject {
+            scope: Scope::Pdu,
+            pdu: p.code.clone(),
+            crn: None,
+            staff_code: None,
+            metrics,
+        });
+    }
+    let codes: std::collections::HashSet<&str> = pdus.iter().map(|p| p.code.as_str()).collect();
+    for p in read::practitioners(conn, policy, as_of, None, PractitionerSort::Capacity)? {
+        if !codes.contains(p.pdu.as_str()) {
+            continue;
+        }
+        let Some(cap) = p.capacity_pct else { continue };
+        subjects.push(Subject {
+            scope: Scope::Practitioner,
+            pdu: p.pdu.clone(),
+            crn: None,
+            staff_code: Some(p.staff_code.clone()),
+            metrics: [
+                ("capacity_pct", (cap * 10.0).round() / 10.0),
+                ("caseload", p.caseload as f64),
+                ("high_risk_cases", p.high_risk_cases as f64),
+                ("trainee", b(matches!(p.grade, Grade::Pqip | Grade::Nqo))),
+            ]
+            .into_iter()
+            .collect(),
+        });
+    }
+    for c in read::case_alert_rows(conn, policy, as_of, region)? {
+        let days = |d: Option<NaiveDate>| d.map_or(0.0, |d| (as_of - d).num_days().max(0) as f64);
+        subjects.push(Subject {
+            scope: Scope::Case,
+            pdu: c.pdu.clone(),
+            crn: Some(c.crn.clone()),
+            staff_code: None,
+            metrics: [
+                ("unallocated", b(!c.allocated)),
+                (
+                    "days_unallocated",
+                    if c.allocated {
+                        0.0
+                    } else {
+                        days(c.unallocated_since)
+                    },
+                ),
+                ("mappa_category", f64::from(c.mappa.category)),
+                ("mappa_level", f64::from(c.mappa.level)),
+                ("multi_agency", b(c.mappa.is_multi_agency())),
+                ("rosh_level", rosh_level(c.rosh)),
+                ("no_rosh", b(c.rosh.is_none())),
+                (
+                    "high_risk",
+                    b(c.rosh.is_some_and(Rosh::is_high) || c.mappa.is_mappa()),
+                ),
+                ("contact_overdue_days", days(c.contact_due)),
+                ("oversight_overdue_days", days(c.oversight_due)),
+            ]
+            .into_iter()
+            .collect(),
+        });
+    }
+    Ok(Gathered { pdus, subjects })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    New,
+    Ongoing,
+    Resolved,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Ongoing => "ongoing",
+            Status::Resolved => "resolved",
+        }
+    }
+}
+
+/// An alert as the review reports it. The JSON field names are a stable contract.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewedAlert {
+    pub key: String,
+    pub rule: String,
+    pub severity: Severity,
+    pub scope: Scope,
+    pub pdu: String,
+    pub crn: Option<String>,
+    pub staff_code: Option<String>,
+    pub status: Status,
+    pub first_seen: String,
+    pub message: String,
+    pub metrics: BTreeMap<String, f64>,
+    pub acknowledged: bool,
+    /// Acknowledged before, but a metric has since got worse.
+    pub reopened: bool,
+}
+
+/// A whole review: what `casewatch alerts` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct Review {
+    pub as_of: String,
+    pub run_id: Option<i64>,
+    /// The recorded run compared against, if any.
+    pub previous: Option<String>,
+    pub counts: Counts,
+    pub alerts: Vec<ReviewedAlert>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
+    pub critical: u64,
+    pub high: u64,
+    pub warning: u64,
+    pub new: u64,
+    pub new_critical: u64,
+    pub resolved: u64,
+    pub acknowledged: u64,
+}
+
+impl Review {
+    pub fn has_new_critical(&self) -> bool {
+        self.counts.new_critical > 0
+    }
+}
+
+struct PrevAlert {
+    rule: String,
+    severity: String,
+    scope: String,
+    pdu: String,
+    crn: Option<String>,
+    staff_code: Option<String>,
+    first_seen: String,
+    message: String,
+    metrics: String,
+}
+
+fn severity_of(s: &str) -> Severity {
+    match s {
+        "critical" => Severity::Critical,
+        "high" => Severity::High,
+        _ => Severity::Warning,
+    }
+}
+
+fn scope_of(s: &str) -> Scope {
+    match s {
+        "case" => Scope::Case,
+        "practitioner" => Scope::Practitioner,
+        _ => Scope::Pdu,
+    }
+}
+
+/// The latest recorded run strictly before `as_of`, and its open (not resolved) alerts.
+fn previous_run(
+    conn: &Connection,
+    as_of: &str,
+) -> rusqlite::Result<Option<(String, HashMap<String, PrevAlert>)>> {
+    let Some((id, prev_as_of)) = conn
+        .query_row(
+            "SELECT id, as_of FROM alert_runs WHERE as_of < ?1 ORDER BY as_of DESC LIMIT 1",
+            [as_of],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, rule, severity, scope, pdu, crn, staff_code, first_seen, message, metrics
+           FROM run_alerts WHERE run_id = ?1 AND status <> 'resolved'",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            PrevAlert {
+                rule: r.get(1)?,
+                severity: r.get(2)?,
+                scope: r.get(3)?,
+                pdu: r.get(4)?,
+                crn: r.get(5)?,
+                staff_code: r.get(6)?,
+                first_seen: r.get(7)?,
+                message: r.get(8)?,
+                metrics: r.get(9)?,
+            },
+        ))
+    })?;
+    Ok(Some((prev_as_of, rows.collect::<rusqlite::Result<_>>()?)))
+}
+
+/// The latest acknowledgement of each key, with the metric values it was given at.
+fn acks(conn: &Connection) -> rusqlite::Result<HashMap<String, BTreeMap<String, f64>>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, metrics FROM alert_acks a
+          WHERE id = (SELECT max(id) FROM alert_acks b WHERE b.key = a.key)",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (k, m) = row?;
+        out.insert(k, serde_json::from_str(&m).unwrap_or_default());
+    }
+    Ok(out)
+}
+
+/// Whether any metric got worse since the acknowledgement (a count or rate grew).
+fn worsened(now: &BTreeMap<String, f64>, then: &BTreeMap<String, f64>) -> bool {
+    now.iter()
+        .any(|(k, v)| then.get(k).is_some_and(|t| *v > *t + 1e-9))
+}
+
+/// Compares current alerts with the previous run and the acknowledgements.
+pub fn review(conn: &Connection, as_of: NaiveDate, alerts: Vec<Alert>) -> rusqlite::Result<Review> {
+    let as_of_s = fmt_date(as_of);
+    let prev = previous_run(conn, &as_of_s)?;
+    let acks = acks(conn)?;
+    let (previous, mut prev_alerts) = match prev {
+        Some((d, m)) => (Some(d), m),
+        None => (None, HashMap::new()),
+    };
+    let mut out = Vec::with_capacity(alerts.len());
+    for a in alerts {
+        let (status, first_seen) = match prev_alerts.remove(&a.key) {
+            Some(p) => (Status::Ongoing, p.first_seen),
+            None => (Status::New, as_of_s.clone()),
+        };
+        let (acknowledged, reopened) = match acks.get(&a.key) {
+            Some(then) if worsened(&a.metrics, then) => (false, true),
+            Some(_) => (true, false),
+            None => (false, false),
+        };
+        out.push(ReviewedAlert {
+            key: a.key,
+            rule: a.rule,
+            severity: a.severity,
+            scope: a.scope,
+            pdu: a.pdu,
+            crn: a.crn,
+            staff_code: a.staff_code,
+            status,
+            first_seen,
+            message: a.message,
+            metrics: a.metrics,
+            acknowledged,
+            reopened,
+        });
+    }
+    let mut resolved: Vec<ReviewedAlert> = prev_alerts
+        .into_iter()
+        .map(|(key, p)| ReviewedAlert {
+            key,
+            rule: p.rule,
+            severity: severity_of(&p.severity),
+            scope: scope_of(&p.scope),
+            pdu: p.pdu,
+            crn: p.crn,
+            staff_code: p.staff_code,
+            status: Status::Resolved,
+            first_seen: p.first_seen,
+            message: p.message,
+            metrics: serde_json::from_str(&p.metrics).unwrap_or_default(),
+            acknowledged: false,
+            reopened: false,
+        })
+        .collect();
+    resolved.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.pdu.cmp(&b.pdu))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    out.extend(resolved);
+    let mut counts = Counts::default();
+    for a in &out {
+        if a.status == Status::Resolved {
+            counts.resolved += 1;
+            continue;
+        }
+        match a.severity {
+            Severity::Critical => counts.critical += 1,
+            Severity::High => counts.high += 1,
+            Severity::Warning => counts.warning += 1,
+        }
+        if a.status == Status::New {
+            counts.new += 1;
+            if a.severity == Severity::Critical {
+                counts.new_critical += 1;
+            }
+        }
+        if a.acknowledged {
+            counts.acknowledged += 1;
+        }
+    }
+    Ok(Review {
+        as_of: as_of_s,
+        run_id: None,
+        previous,
+        counts,
+        alerts: out,
+    })
+}
+
+/// Gathers, evaluates and reviews in one go (reading only).
+pub fn run(
+    conn: &Connection,
+    policy: &Policy,
+    rules: &Rules,
+    as_of: NaiveDate,
+    region: Option<&str>,
+) -> rusqlite::Result<(Review, Vec<PduSummary>)> {
+    let g = gather(conn, policy, as_of, region)?;
+    let alerts = evaluate(&g.subjects, rules);
+    Ok((review(conn, as_of, alerts)?, g.pdus))
+}
+
+/// Records a review as the run for its as-of date, in one transaction. Recording the same
+/// date again replaces that date's run, so nothing is ever duplicated.
+pub fn record(
+    conn: &mut Connection,
+    review: &mut Review,
+    pdus: &[PduSummary],
+    actor: &str,
+) -> rusqlite::Result<i64> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute("DELETE FROM alert_runs WHERE as_of = ?1", [&review.as_of])?;
+    tx.execute(
+        "INSERT INTO alert_runs (as_of, recorded_at, actor) VALUES (?1, ?2, ?3)",
+        params![
+            review.as_of,
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            actor
+        ],
+    )?;
+    let run_id = tx.last_insert_rowid();
+    {
+        let mut ins =
+            tx.prepare("INSERT INTO run_pdu_metrics (run_id, pdu, metrics) VALUES (?1, ?2, ?3)")?;
+        for p in pdus {
+            let m = json!({
+                "unallocated": p.unallocated,
+                "unallocated_mappa": p.unallocated_mappa,
+                "unallocated_high_rosh": p.unallocated_high_rosh,
+                "vacancy_rate": p.vacancy_rate,
+                "oversight_overdue": p.oversight_overdue,
+                "oversight_required": p.oversight_required,
+                "high_risk_contacts_overdue": p.high_risk_contacts_overdue,
+                "cases": p.cases,
+            });
+            ins.execute(params![run_id, p.code, m.to_string()])?;
+        }
+        let mut ins = tx.prepare(
+            "INSERT INTO run_alerts (run_id, key, rule, severity, scope, pdu, crn, staff_code,
+                                     status, first_seen, message, metrics)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?;
+        for a in &review.alerts {
+            ins.execute(params![
+                run_id,
+                a.key,
+                a.rule,
+                a.severity.as_str(),
+                a.scope.as_str(),
+                a.pdu,
+                a.crn,
+                a.staff_code,
+                a.status.as_str(),
+                a.first_seen,
+                a.message,
+                serde_json::to_string(&a.metrics).unwrap_or_else(|_| "{}".into()),
+            ])?;
+        }
+    }
+    tx.commit()?;
+    review.run_id = Some(run_id);
+    Ok(run_id)
+}
+
+/// Acknowledges an alert of the latest recorded run with a note. It stays listed, marked,
+/// until a metric gets worse.
+pub fn acknowledge(
+    conn: &mut Connection,
+    actor: &str,
+    key: &str,
+    note: &str,
+) -> Result<i64, ActionError> {
+    let note = note.trim();
+    if note.is_empty() {
+        return Err(ActionError::EmptyNote);
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: Option<(String, Option<String>)> = tx
+        .query_row(
+            "SELECT a.metrics, a.crn FROM run_alerts a
+               JOIN alert_runs r ON r.id = a.run_id
+              WHERE a.key = ?1 AND a.status <> 'resolved'
+              ORDER BY r.as_of DESC LIMIT 1",
+            [key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((metrics, crn)) = found else {
+        return Err(ActionError::UnknownAlert);
+    };
+    tx.execute(
+        "INSERT INTO alert_acks (key, at, actor, note, metrics) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            key,
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            actor,
+            note,
+            metrics
+        ],
+    )?;
+    let after = json!({"note": note, "metrics": serde_json::from_str::<serde_json::Value>(&metrics).unwrap_or_default()});
+    let id = record_audit(
+        &tx,
+        actor,
+        "acknowledge",
+        crn.as_deref(),
+        Some(key),
+        None,
+        Some(&after),
+        None,
+    )?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// Recorded values of one PDU over the runs, oldest first, for trend lines.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Trend {
+    pub as_of: Vec<String>,
+    pub unallocated: Vec<f64>,
+    pub unallocated_mappa: Vec<f64>,
+    pub vacancy_rate: Vec<f64>,
+    pub oversight_overdue: Vec<f64>,
+}
+
+/// Trends of every PDU over the last `runs` recorded runs.
+pub fn trends(conn: &Connection, runs: u32) -> rusqlite::Result<HashMap<String, Trend>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.as_of, m.pdu, m.metrics FROM run_pdu_metrics m
+           JOIN alert_runs r ON r.id = m.run_id
+          WHERE r.id IN (SELECT id FROM alert_runs ORDER BY as_of DESC LIMIT ?1)
+          ORDER BY r.as_of",
+    )?;
+    let rows = stmt.query_map([runs], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out: HashMap<String, Trend> = HashMap::new();
+    for row in rows {
+        let (as_of, pdu, m) = row?;
+        let v: serde_json::Value = serde_json::from_str(&m).unwrap_or_default();
+        let t = out.entry(pdu).or_default();
+        let f = |k: &str| v[k].as_f64().unwrap_or(0.0);
+        t.as_of.push(as_of);
+        t.unallocated.push(f("unallocated"));
+        t.unallocated_mappa.push(f("unallocated_mappa"));
+        t.vacancy_rate.push(f("vacancy_rate"));
+        t.oversight_overdue.push(f("oversight_overdue"));
+    }
+    Ok(out)
+}

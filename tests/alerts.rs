@@ -1,0 +1,269 @@
+//! The nightly review through the real binary: rules, recording, statuses, exit codes, acks.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn casewatch(args: &[&str], home: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_casewatch"))
+        .args(args)
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env_remove("CASEWATCH_DB")
+        .output()
+        .expect("run casewatch")
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)))
+}
+
+fn demo(dir: &Path) -> String {
+    let db = dir.join("a.db").to_str().unwrap().to_string();
+    let o = casewatch(
+        &[
+            "--as-of",
+            "2026-11-23",
+            "demo",
+            "--cases",
+            "20000",
+            "--db",
+            &db,
+        ],
+        dir,
+    );
+    assert!(o.status.success());
+    db
+}
+
+fn alerts(db: &str, as_of: &str, extra: &[&str], home: &Path) -> Output {
+    let mut args = vec!["--db", db, "--as-of", as_of, "alerts", "--format", "json"];
+    args.extend_from_slice(extra);
+    casewatch(&args, home)
+}
+
+#[test]
+fn the_organisational_alert_fires_for_hfkcw_and_not_for_pdus_rated_better() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let o = alerts(&db, "2026-11-23", &[], dir.path());
+    assert_eq!(o.status.code(), Some(3), "new critical alerts exit 3");
+    let doc = json(&o);
+    assert_eq!(doc["as_of"], "2026-11-23");
+    assert!(doc["run_id"].is_null());
+    let org: Vec<&str> = doc["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["rule"] == "organisational-alert")
+        .map(|a| a["pdu"].as_str().unwrap())
+        .collect();
+    assert_eq!(org, ["HFKCW"]);
+    let a = doc["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["rule"] == "unallocated-mappa")
+        .unwrap();
+    for field in [
+        "rule",
+        "severity",
+        "scope",
+        "pdu",
+        "crn",
+        "staff_code",
+        "status",
+        "first_seen",
+        "message",
+        "metrics",
+    ] {
+        assert!(a.get(field).is_some(), "missing {field}");
+    }
+    assert_eq!(a["severity"], "critical");
+    assert_eq!(a["status"], "new");
+    assert!(a["staff_code"].is_null());
+}
+
+#[test]
+fn recording_twice_a_day_duplicates_nothing_and_allocation_resolves_mappa_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let first = json(&alerts(&db, "2026-11-23", &["--record"], dir.path()));
+    let again = alerts(&db, "2026-11-23", &["--record"], dir.path());
+    assert_eq!(again.status.code(), Some(3));
+    let again = json(&again);
+    assert_eq!(first["alerts"], again["alerts"]);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let runs: i64 = conn
+        .query_row("SELECT count(*) FROM alert_runs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(runs, 1);
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM run_alerts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows as usize, again["alerts"].as_array().unwrap().len());
+
+    // Allocate every unallocated MAPPA case in HFKCW, as a PDU would, directly in SQLite.
+    let po: String = conn
+        .query_row(
+            "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let n = conn
+        .execute(
+            "UPDATE cases SET allocated_to = ?1, allocated_on = '2026-11-24', unallocated_since = NULL
+              WHERE pdu = 'HFKCW' AND allocated_to IS NULL AND mappa_category > 0",
+            [&po],
+        )
+        .unwrap();
+    assert_eq!(n, 58);
+    let next = json(&alerts(&db, "2026-11-24", &["--record"], dir.path()));
+    assert_eq!(next["previous"], "2026-11-23");
+    let mappa: Vec<&serde_json::Value> = next["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["rule"] == "unallocated-mappa" && a["pdu"] == "HFKCW")
+        .collect();
+    assert_eq!(mappa.len(), 58);
+    assert!(mappa.iter().all(|a| a["status"] == "resolved"));
+    let ongoing = next["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["status"] == "ongoing")
+        .unwrap();
+    assert_eq!(ongoing["first_seen"], "2026-11-23");
+}
+
+#[test]
+fn acknowledged_alerts_stay_marked_until_they_get_worse() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    alerts(&db, "2026-11-23", &["--record"], dir.path());
+    let key = "organisational-alert:HFKCW:-";
+    let o = casewatch(
+        &["--db", &db, "ack", key, "--note", "head of PDU briefed"],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let find = |doc: &serde_json::Value| {
+        doc["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["key"] == key)
+            .cloned()
+            .unwrap()
+    };
+    let a = find(&json(&alerts(&db, "2026-11-23", &[], dir.path())));
+    assert_eq!(a["acknowledged"], true);
+    // One more unallocated MAPPA case: worse, so the alert reopens.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE cases SET allocated_to = NULL, allocated_on = NULL, unallocated_since = '2026-11-20'
+          WHERE crn = (SELECT crn FROM cases WHERE pdu = 'HFKCW' AND mappa_category > 0
+                         AND allocated_to IS NOT NULL ORDER BY crn LIMIT 1)",
+        [],
+    )
+    .unwrap();
+    let a = find(&json(&alerts(&db, "2026-11-23", &[], dir.path())));
+    assert_eq!(a["acknowledged"], false);
+    assert_eq!(a["reopened"], true);
+    let o = casewatch(
+        &["--db", &db, "ack", "no-such-key", "--note", "x"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let o = casewatch(&["--db", &db, "audit", "--format", "json"], dir.path());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\"acknowledge\""));
+}
+
+#[test]
+fn a_broken_rules_file_is_refused_with_its_line_and_nothing_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nid = \"mine\"\nseverity = \"high\"\nscope = \"pdu\"\nmessage = \"m\"\nall = [\n  { metric = \"vacancies\", op = \">\", value = 3 },\n]\n",
+    )
+    .unwrap();
+    let o = casewatch(
+        &[
+            "--db",
+            &db,
+            "--rules",
+            rules.to_str().unwrap(),
+            "alerts",
+            "--record",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("rules.toml:7:"), "{e}");
+    assert!(e.contains("unknown metric 'vacancies'"), "{e}");
+    let runs: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM alert_runs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(runs, 0);
+}
+
+#[test]
+fn no_new_critical_alert_exits_zero_and_markdown_puts_organisational_alerts_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.db");
+    let empty = empty.to_str().unwrap();
+    assert!(
+        casewatch(&["--db", empty, "init"], dir.path())
+            .status
+            .success()
+    );
+    let o = alerts(empty, "2026-11-23", &["--record"], dir.path());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(json(&o)["alerts"].as_array().unwrap().len(), 0);
+
+    let db = demo(dir.path());
+    let out = dir.path().join("review.md");
+    let o = casewatch(
+        &[
+            "--db",
+            &db,
+            "--as-of",
+            "2026-11-23",
+            "alerts",
+            "--format",
+            "markdown",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let md = std::fs::read_to_string(&out).unwrap();
+    let org = md.find("## Organisational alerts").unwrap();
+    let by = md.find("## By PDU").unwrap();
+    assert!(org < by);
+    assert!(md[org..by].contains("HFKCW"));
+    // HFKCW is the worst PDU, so it comes first.
+    assert!(
+        md[by..].starts_with("## By PDU\n\n### HFKCW"),
+        "{}",
+        &md[by..by + 80]
+    );
+}
