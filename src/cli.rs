@@ -575,10 +575,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             format,
             out,
         }) => {
+            let rules = load_rules(&cli)?;
             let store = open_for_reading(&ctx)?;
             let text = crate::export::export(
                 store.conn(),
                 &ctx.policy,
+                &rules,
                 ctx.as_of,
                 *view,
                 pdu.as_deref(),

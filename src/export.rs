@@ -23,6 +23,8 @@ pub enum View {
     ContactsOverdue,
     Practitioners,
     Summary,
+    /// The alerts of a review at the as-of date, against the last recorded run.
+    Alerts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -79,6 +81,20 @@ pub const PRACTITIONER_COLUMNS: &[&str] = &[
     "capacity_pct",
 ];
 
+pub const ALERT_COLUMNS: &[&str] = &[
+    "key",
+    "rule",
+    "severity",
+    "scope",
+    "pdu",
+    "crn",
+    "staff_code",
+    "status",
+    "first_seen",
+    "acknowledged",
+    "message",
+];
+
 pub const SUMMARY_COLUMNS: &[&str] = &[
     "code",
     "name",
@@ -125,9 +141,11 @@ fn int(v: impl Into<i64>) -> Value {
 type Table = (&'static [&'static str], Vec<Vec<Value>>);
 
 /// Builds the export of `view` and formats it.
+#[allow(clippy::too_many_arguments)]
 pub fn export(
     conn: &Connection,
     policy: &Policy,
+    rules: &crate::rules::Rules,
     as_of: NaiveDate,
     view: View,
     pdu: Option<&str>,
@@ -153,6 +171,7 @@ pub fn export(
         View::ContactsOverdue => cases(conn, policy, as_of, &codes, CaseList::ContactsOverdue)?,
         View::Practitioners => practitioners(conn, policy, as_of, pdu)?,
         View::Summary => summary(conn, policy, as_of, pdu)?,
+        View::Alerts => alerts(conn, policy, rules, as_of, pdu)?,
     };
     match format {
         ExportFormat::Csv => to_csv(&table),
@@ -209,6 +228,37 @@ fn cases(
         }
     }
     Ok((CASE_COLUMNS, rows))
+}
+
+fn alerts(
+    conn: &Connection,
+    policy: &Policy,
+    rules: &crate::rules::Rules,
+    as_of: NaiveDate,
+    pdu: Option<&str>,
+) -> Result<Table, ExportError> {
+    let (review, _) = crate::alerts::run(conn, policy, rules, as_of, None)?;
+    let rows = review
+        .alerts
+        .into_iter()
+        .filter(|a| pdu.is_none_or(|p| a.pdu == p))
+        .map(|a| {
+            vec![
+                s(a.key),
+                s(a.rule),
+                s(a.severity.as_str()),
+                s(a.scope.as_str()),
+                s(a.pdu),
+                os(a.crn),
+                os(a.staff_code),
+                s(a.status.as_str()),
+                s(a.first_seen),
+                Value::Bool(a.acknowledged),
+                s(a.message),
+            ]
+        })
+        .collect();
+    Ok((ALERT_COLUMNS, rows))
 }
 
 fn practitioners(
