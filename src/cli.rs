@@ -299,6 +299,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         None => {
             crate::tui::check_terminal()?;
+            // A broken rules file is reported before the screen switches.
+            load_rules(&cli)?;
             // Open (and on first run create) before the screen switches, so errors print
             // plainly.
             let store = open_for_reading(&ctx)?;
@@ -308,6 +310,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 db: ctx.db.clone(),
                 as_of: ctx.as_of,
                 policy: ctx.policy.clone(),
+                rules: load_rules(&cli)?,
                 color: !(cli.no_color || no_color),
                 mask: cli.mask,
                 actor: actor(&cli),

@@ -15,6 +15,9 @@ use crate::text::sanitize;
 
 pub const DEFAULT_RULES: &str = include_str!("../assets/rules.toml");
 
+/// The rule in the spirit of the inspectorate's HFKCW alert; reports put it first.
+pub const ORGANISATIONAL: &str = "organisational-alert";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -511,9 +514,13 @@ pub fn evaluate(subjects: &[Subject], rules: &Rules) -> Vec<Alert> {
             });
         }
     }
+    // Critical first; within a severity the organisational alert, then PDU-wide alerts,
+    // then practitioners, then cases.
     out.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
+            .then_with(|| (a.rule != ORGANISATIONAL).cmp(&(b.rule != ORGANISATIONAL)))
+            .then_with(|| b.scope.cmp(&a.scope))
             .then_with(|| a.pdu.cmp(&b.pdu))
             .then_with(|| a.rule.cmp(&b.rule))
             .then_with(|| a.key.cmp(&b.key))

@@ -8,7 +8,7 @@ use casewatch::policy::Policy;
 use casewatch::store::{OpenMode, Store};
 use casewatch::tui::app::{Model, Msg};
 use casewatch::tui::view::view;
-use casewatch::tui::worker::{Request, answer};
+use casewatch::tui::worker::{Env, Request, answer};
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -43,11 +43,19 @@ fn fixture(dir: &Path) -> PathBuf {
 
 /// Feeds a message, then runs every request it produced through the store and feeds the
 /// answers back, as the event loop does.
+fn env() -> Env {
+    Env {
+        policy: Policy::defaults(),
+        rules: casewatch::rules::Rules::defaults(),
+        as_of: as_of(),
+    }
+}
+
 fn drive(m: &mut Model, store: &Store, msg: Msg) {
-    let policy = Policy::defaults();
+    let env = env();
     let mut pending: Vec<Request> = m.update(msg);
     while let Some(r) = pending.pop() {
-        let resp = answer(store, &policy, as_of(), r);
+        let resp = answer(store, &env, r);
         pending.extend(m.update(Msg::Loaded(resp)));
     }
 }
@@ -58,10 +66,10 @@ fn key(c: KeyCode) -> Msg {
 
 fn start(store: &Store, w: u16, h: u16) -> Model {
     let mut m = Model::new("fixture.db".into(), as_of(), false, (w, h));
-    let policy = Policy::defaults();
+    let env = env();
     let mut pending = m.refresh();
     while let Some(r) = pending.pop() {
-        pending.extend(m.update(Msg::Loaded(answer(store, &policy, as_of(), r))));
+        pending.extend(m.update(Msg::Loaded(answer(store, &env, r))));
     }
     m
 }
@@ -104,6 +112,9 @@ fn screens(w: u16, h: u16) -> Vec<(&'static str, String)> {
     out.push(("case_detail", render(&m)));
     drive(&mut m, &store, key(KeyCode::Char('?')));
     out.push(("help", render(&m)));
+    drive(&mut m, &store, key(KeyCode::Char('x')));
+    drive(&mut m, &store, key(KeyCode::Char('!')));
+    out.push(("alerts", render(&m)));
     out
 }
 

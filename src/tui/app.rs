@@ -8,7 +8,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::keymap::{self, Action, Context};
 use super::worker::{Act, CaseView, OverviewData, Request, Response, StaffingData};
 use crate::actions::{Candidate, UNDO_WINDOW};
+use crate::alerts::{ReviewedAlert, Status as AlertStatus};
 use crate::domain::{AllocationReason, OversightKind};
+use crate::rules::Severity;
 use crate::store::read::{CaseList, CaseRow, CaseSort, PageQuery, PduSummary};
 
 /// Messages into the update function.
@@ -34,6 +36,7 @@ pub enum Screen {
     Overview,
     Pdu { code: String, name: String },
     Case { crn: String },
+    Alerts,
 }
 
 /// PDU status on the overview, in words (and a glyph), never by colour alone.
@@ -61,18 +64,35 @@ impl Status {
     }
 }
 
-/// The overview's status for a PDU: ALERT when someone may be at risk now (an unallocated
-/// MAPPA case, or 40%+ vacancy), WARN for other gaps (unallocated high-RoSH cases, 30%+
-/// vacancy, half of required oversight overdue).
-pub fn pdu_status(p: &PduSummary) -> Status {
-    let vac = p.vacancy_rate.unwrap_or(0.0);
-    if p.unallocated_mappa > 0 || vac >= 0.40 {
-        Status::Alert
-    } else if p.unallocated_high_rosh > 0 || vac >= 0.30 || p.oversight_overdue_share() >= 0.5 {
-        Status::Warn
-    } else {
-        Status::Ok
+/// A PDU's status from its open alerts: ALERT with any critical alert (someone may be at
+/// risk now), WARN with any high one, OK otherwise (warnings alone do not change it).
+pub fn status_from_alerts(alerts: &[ReviewedAlert], pdu: &str) -> Status {
+    alerts
+        .iter()
+        .filter(|a| a.pdu == pdu && a.status != AlertStatus::Resolved)
+        .map(|a| match a.severity {
+            Severity::Critical => Status::Alert,
+            Severity::High => Status::Warn,
+            Severity::Warning => Status::Ok,
+        })
+        .max()
+        .unwrap_or(Status::Ok)
+}
+
+/// Open alerts of a PDU by severity: (critical, high, warning).
+pub fn alert_counts(alerts: &[ReviewedAlert], pdu: &str) -> (usize, usize, usize) {
+    let mut c = (0, 0, 0);
+    for a in alerts
+        .iter()
+        .filter(|a| a.pdu == pdu && a.status != AlertStatus::Resolved)
+    {
+        match a.severity {
+            Severity::Critical => c.0 += 1,
+            Severity::High => c.1 += 1,
+            Severity::Warning => c.2 += 1,
+        }
     }
+    c
 }
 
 /// Overview sort columns, cycled with `s`.
@@ -188,6 +208,13 @@ pub enum Popup {
     Allocate(AllocatePopup),
     Oversight(OversightPopup),
     Note(NotePopup),
+    Ack(AckPopup),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AckPopup {
+    pub key: String,
+    pub note: String,
 }
 
 fn cycle<T: Copy + PartialEq>(all: &[T], cur: T, step: i64) -> T {
@@ -226,6 +253,9 @@ pub struct Model {
     pub tab: usize,
     pub tables: [CaseTable; 4],
     pub staffing: StaffingView,
+    // Alerts view
+    pub alerts_selected: usize,
+    pub alerts_filter: String,
     // Actions
     pub popup: Option<Popup>,
     pub mask: bool,
@@ -267,7 +297,7 @@ fn list_index(list: CaseList) -> usize {
 }
 
 /// Lines of the screen that are not table rows (header, tabs, table header, hint bar...).
-pub const CHROME_ROWS: u16 = 8;
+pub const CHROME_ROWS: u16 = 9;
 
 /// How many table rows fit on a screen of this height.
 pub fn visible_rows(height: u16) -> u64 {
@@ -296,6 +326,8 @@ impl Model {
             tab: 0,
             tables: Default::default(),
             staffing: StaffingView::default(),
+            alerts_selected: 0,
+            alerts_filter: String::new(),
             popup: None,
             mask: false,
             read_only: false,
@@ -322,6 +354,7 @@ impl Model {
             Screen::Overview => Context::Overview,
             Screen::Pdu { .. } => Context::Pdu,
             Screen::Case { .. } => Context::Case,
+            Screen::Alerts => Context::Alerts,
         }
     }
 
@@ -354,7 +387,7 @@ impl Model {
             let vac = (p.vacancy_rate.unwrap_or(0.0) * 1000.0) as i64;
             match self.overview_sort {
                 OverviewSort::Status => (
-                    pdu_status(p) as i64,
+                    status_from_alerts(&o.alerts, &p.code) as i64,
                     p.unallocated_mappa as i64,
                     p.unallocated as i64,
                 ),
@@ -385,6 +418,28 @@ impl Model {
         idx
     }
 
+    /// Alerts view rows after the filter, as indexes into `overview.alerts`.
+    pub fn alert_rows(&self) -> Vec<usize> {
+        let Some(o) = &self.overview else {
+            return Vec::new();
+        };
+        let f = self.alerts_filter.to_lowercase();
+        (0..o.alerts.len())
+            .filter(|&i| {
+                let a = &o.alerts[i];
+                f.is_empty()
+                    || a.key.to_lowercase().contains(&f)
+                    || a.message.to_lowercase().contains(&f)
+            })
+            .collect()
+    }
+
+    fn selected_alert(&self) -> Option<&ReviewedAlert> {
+        let o = self.overview.as_ref()?;
+        let rows = self.alert_rows();
+        rows.get(self.alerts_selected).map(|&i| &o.alerts[i])
+    }
+
     /// The requests needed to show the current screen from scratch.
     pub fn refresh(&mut self) -> Vec<Request> {
         let mut out = Vec::new();
@@ -398,6 +453,7 @@ impl Model {
                 }
             }
             Screen::Case { crn } => out.push(self.request_case(&crn)),
+            Screen::Alerts => out.push(self.request_overview()),
         }
         out
     }
@@ -581,6 +637,12 @@ impl Model {
                 }
                 return out;
             }
+            Response::Exported(result) => {
+                self.message = Some(match result {
+                    Ok(path) => format!("exported to {path}"),
+                    Err(e) => format!("export failed: {e}"),
+                });
+            }
             Response::DataChanged => {
                 self.message = Some("database changed: refreshed".into());
                 return self.refresh();
@@ -633,6 +695,7 @@ impl Model {
         match self.screen() {
             Screen::Overview => Some(&mut self.overview_filter),
             Screen::Pdu { .. } if self.tab < 4 => Some(&mut self.tables[self.tab].filter),
+            Screen::Alerts => Some(&mut self.alerts_filter),
             _ => None,
         }
     }
@@ -685,6 +748,10 @@ impl Model {
                     .into_iter()
                     .collect()
             }
+            Screen::Alerts => {
+                self.alerts_selected = 0;
+                Vec::new()
+            }
             Screen::Case { .. } => Vec::new(),
         }
     }
@@ -728,6 +795,57 @@ impl Model {
                 self.message = Some("read-only database: actions are refused".into());
                 Vec::new()
             }
+            Action::Acknowledge if self.read_only => {
+                self.message = Some("read-only database: actions are refused".into());
+                Vec::new()
+            }
+            Action::ShowAlerts => {
+                if self.screen() != &Screen::Alerts {
+                    self.stack.push(Screen::Alerts);
+                    self.alerts_selected = 0;
+                }
+                self.refresh()
+            }
+            Action::Acknowledge => {
+                match self.selected_alert() {
+                    Some(a) if a.status == AlertStatus::Resolved => {
+                        self.message = Some("a resolved alert needs no acknowledgement".into());
+                    }
+                    Some(a) => {
+                        let key = a.key.clone();
+                        self.popup = Some(Popup::Ack(AckPopup {
+                            key,
+                            note: String::new(),
+                        }));
+                    }
+                    None => {}
+                }
+                Vec::new()
+            }
+            Action::Export => {
+                use crate::export::View;
+                let req = match self.screen() {
+                    Screen::Overview => Some(Request::Export {
+                        view: View::Summary,
+                        pdu: None,
+                    }),
+                    Screen::Pdu { code, .. } => Some(Request::Export {
+                        view: [
+                            View::Unallocated,
+                            View::Mappa,
+                            View::OversightOverdue,
+                            View::ContactsOverdue,
+                            View::Practitioners,
+                        ][self.tab.min(4)],
+                        pdu: Some(code.clone()),
+                    }),
+                    _ => None,
+                };
+                if req.is_some() {
+                    self.message = Some("exporting…".into());
+                }
+                req.into_iter().collect()
+            }
             Action::Allocate => self.open_allocate(),
             Action::Oversight => self.open_oversight(),
             Action::Note => {
@@ -757,6 +875,7 @@ impl Model {
     pub fn focused_crn(&self) -> Option<String> {
         match self.screen() {
             Screen::Case { crn } => Some(crn.clone()),
+            Screen::Alerts => self.selected_alert().and_then(|a| a.crn.clone()),
             Screen::Pdu { .. } if self.tab < 4 => {
                 self.tables[self.tab].selected_row().map(|r| r.crn.clone())
             }
@@ -891,6 +1010,23 @@ impl Model {
                     _ => {}
                 }
             }
+            Popup::Ack(p) => match k.code {
+                KeyCode::Backspace => {
+                    p.note.pop();
+                }
+                KeyCode::Char(c) => push_text(&mut p.note, c, k.modifiers),
+                KeyCode::Enter => {
+                    if p.note.trim().is_empty() {
+                        self.message = Some("type a note first".into());
+                        return Vec::new();
+                    }
+                    return vec![Request::Act(Act::Ack {
+                        key: p.key.clone(),
+                        note: p.note.clone(),
+                    })];
+                }
+                _ => {}
+            },
             Popup::Note(p) => match k.code {
                 KeyCode::Tab => p.sensitive = !p.sensitive,
                 KeyCode::Backspace => {
@@ -1019,6 +1155,29 @@ impl Model {
                 self.staffing = StaffingView::default();
                 self.refresh()
             }
+            Screen::Alerts => {
+                let Some(a) = self.selected_alert().cloned() else {
+                    return Vec::new();
+                };
+                if let Some(crn) = a.crn.clone() {
+                    self.stack.push(Screen::Case { crn });
+                    self.case = None;
+                    self.case_scroll = 0;
+                } else {
+                    let code = a.pdu.clone();
+                    let name = self
+                        .overview
+                        .as_ref()
+                        .and_then(|o| o.pdus.iter().find(|p| p.code == code))
+                        .map(|p| p.name.clone())
+                        .unwrap_or_default();
+                    self.stack.push(Screen::Pdu { code, name });
+                    self.tab = if a.staff_code.is_some() { 4 } else { 0 };
+                    self.tables = Default::default();
+                    self.staffing = StaffingView::default();
+                }
+                self.refresh()
+            }
             Screen::Pdu { .. } if self.tab < 4 => {
                 let Some(crn) = self.tables[self.tab].selected_row().map(|r| r.crn.clone()) else {
                     return Vec::new();
@@ -1060,6 +1219,11 @@ impl Model {
                 t.selected = step(t.selected, n);
                 self.clamp_scroll();
                 self.page_if_needed()
+            }
+            Screen::Alerts => {
+                let n = self.alert_rows().len() as u64;
+                self.alerts_selected = step(self.alerts_selected as u64, n) as usize;
+                Vec::new()
             }
             Screen::Case { .. } => {
                 let s = i64::from(self.case_scroll).saturating_add(delta.clamp(-1000, 1000));
@@ -1105,6 +1269,7 @@ impl Model {
                     parts.push(TABS[self.tab].to_string());
                 }
                 Screen::Case { crn } => parts.push(crn.clone()),
+                Screen::Alerts => parts.push("Alerts".to_string()),
             }
         }
         crate::text::sanitize(&parts.join(" › ")).into_owned()
@@ -1156,6 +1321,24 @@ mod tests {
         }
     }
 
+    fn alert(pdu: &str, severity: Severity) -> ReviewedAlert {
+        ReviewedAlert {
+            key: format!("r:{pdu}:-"),
+            rule: "r".into(),
+            severity,
+            scope: crate::rules::Scope::Pdu,
+            pdu: pdu.into(),
+            crn: None,
+            staff_code: None,
+            status: AlertStatus::New,
+            first_seen: "2026-01-01".into(),
+            message: "m".into(),
+            metrics: Default::default(),
+            acknowledged: false,
+            reopened: false,
+        }
+    }
+
     fn model_with_overview() -> Model {
         let mut m = Model::new("t.db".into(), NaiveDate::default(), false, (120, 40));
         let reqs = m.refresh();
@@ -1173,6 +1356,11 @@ mod tests {
                     summary("HFKCW", 58, 0.43),
                     summary("BBB", 0, 0.35),
                 ],
+                alerts: vec![
+                    alert("HFKCW", Severity::Critical),
+                    alert("BBB", Severity::High),
+                ],
+                trends: Default::default(),
             }),
         )));
         m
@@ -1394,6 +1582,32 @@ mod tests {
             "{reqs:?}"
         );
         assert!(m.update(key('u')).is_empty(), "only once");
+    }
+
+    #[test]
+    fn bang_opens_alerts_from_anywhere_and_a_acknowledges_with_a_note() {
+        let mut m = model_with_overview();
+        m.update(code(KeyCode::Enter));
+        m.update(key('!'));
+        assert_eq!(m.screen(), &Screen::Alerts);
+        assert_eq!(m.breadcrumbs(), "Overview › HFKCW › Unallocated › Alerts");
+        m.update(key('A'));
+        for c in "briefed".chars() {
+            m.update(key(c));
+        }
+        let reqs = m.update(code(KeyCode::Enter));
+        assert!(
+            matches!(&reqs[..], [Request::Act(Act::Ack { key, note })] if key == "r:HFKCW:-" && note == "briefed"),
+            "{reqs:?}"
+        );
+        assert_eq!(
+            status_from_alerts(&m.overview.as_ref().unwrap().alerts, "BBB"),
+            Status::Warn
+        );
+        assert_eq!(
+            status_from_alerts(&m.overview.as_ref().unwrap().alerts, "AAA"),
+            Status::Ok
+        );
     }
 
     #[test]

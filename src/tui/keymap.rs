@@ -29,6 +29,9 @@ pub enum Action {
     Note,
     Undo,
     Mask,
+    ShowAlerts,
+    Acknowledge,
+    Export,
 }
 
 /// Where a binding applies.
@@ -37,6 +40,7 @@ pub enum Context {
     Overview,
     Pdu,
     Case,
+    Alerts,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -76,8 +80,15 @@ pub struct Binding {
     pub hint: bool,
 }
 
-const ALL: &[Context] = &[Context::Overview, Context::Pdu, Context::Case];
-const LISTS: &[Context] = &[Context::Overview, Context::Pdu];
+const ALL: &[Context] = &[
+    Context::Overview,
+    Context::Pdu,
+    Context::Case,
+    Context::Alerts,
+];
+const LISTS: &[Context] = &[Context::Overview, Context::Pdu, Context::Alerts];
+const TABLES: &[Context] = &[Context::Overview, Context::Pdu];
+const ALERTS: &[Context] = &[Context::Alerts];
 const PDU: &[Context] = &[Context::Pdu];
 const OVERVIEW: &[Context] = &[Context::Overview];
 const CASES: &[Context] = &[Context::Pdu, Context::Case];
@@ -183,7 +194,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[k('s')],
         label: "s",
         action: Action::Sort,
-        context: LISTS,
+        context: TABLES,
         help: "next sort column",
         hint: true,
     },
@@ -191,7 +202,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[k('S')],
         label: "S",
         action: Action::ReverseSort,
-        context: LISTS,
+        context: TABLES,
         help: "reverse the sort",
         hint: false,
     },
@@ -244,6 +255,30 @@ pub const BINDINGS: &[Binding] = &[
         hint: false,
     },
     Binding {
+        keys: &[k('!')],
+        label: "!",
+        action: Action::ShowAlerts,
+        context: ALL,
+        help: "alerts of the region, critical first",
+        hint: true,
+    },
+    Binding {
+        keys: &[k('A')],
+        label: "A",
+        action: Action::Acknowledge,
+        context: ALERTS,
+        help: "acknowledge the selected alert with a note",
+        hint: true,
+    },
+    Binding {
+        keys: &[k('e')],
+        label: "e",
+        action: Action::Export,
+        context: TABLES,
+        help: "export the table on screen to a CSV file here",
+        hint: false,
+    },
+    Binding {
         keys: &[k('r'), code(KeyCode::F(5))],
         label: "r",
         action: Action::Refresh,
@@ -283,6 +318,8 @@ impl Binding {
             Action::Allocate => "allocate",
             Action::Oversight => "oversight",
             Action::Note => "note",
+            Action::ShowAlerts => "alerts",
+            Action::Acknowledge => "acknowledge",
             _ => self.help,
         }
     }

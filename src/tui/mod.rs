@@ -25,6 +25,7 @@ pub struct Options {
     pub db: PathBuf,
     pub as_of: NaiveDate,
     pub policy: Policy,
+    pub rules: crate::rules::Rules,
     pub color: bool,
     /// Names shown as initials.
     pub mask: bool,
@@ -119,8 +120,11 @@ async fn event_loop(opts: Options) -> Result<()> {
     let (resp_tx, mut resp_rx) = mpsc::unbounded_channel();
     let cfg = worker::Config {
         db: opts.db.clone(),
-        policy: opts.policy.clone(),
-        as_of: opts.as_of,
+        env: worker::Env {
+            policy: opts.policy.clone(),
+            rules: opts.rules.clone(),
+            as_of: opts.as_of,
+        },
         actor: opts.actor.clone(),
     };
     let worker = tokio::task::spawn_blocking(move || {

@@ -7,8 +7,11 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
-use super::app::{Input, Model, Popup, Screen, Status, TABS, pdu_status, visible_rows};
+use super::app::{
+    Input, Model, Popup, Screen, Status, TABS, alert_counts, status_from_alerts, visible_rows,
+};
 use super::keymap;
+use crate::alerts::Status as AlertStatus;
 use crate::domain::fmt_date;
 use crate::report::pct;
 use crate::store::read::{CaseList, CaseRow, GradeStaffing, PduSummary, date_or_dash};
@@ -103,6 +106,7 @@ pub fn view(m: &Model, f: &mut Frame<'_>) {
         Screen::Overview => draw_overview(m, f, body, &theme),
         Screen::Pdu { .. } => draw_pdu(m, f, body, &theme),
         Screen::Case { .. } => draw_case(m, f, body, &theme),
+        Screen::Alerts => draw_alerts(m, f, body, &theme),
     }
     draw_status(m, f, status, &theme);
     draw_hints(m, f, hints, &theme);
@@ -118,6 +122,7 @@ fn loading(m: &Model) -> bool {
         Screen::Pdu { .. } if m.tab == 4 => m.staffing.loading,
         Screen::Pdu { .. } => m.tables[m.tab].loading,
         Screen::Case { .. } => m.case_loading,
+        Screen::Alerts => m.overview_loading,
     }
 }
 
@@ -148,6 +153,7 @@ fn draw_status(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     let line = if m.input == Input::Filter {
         let text = match m.screen() {
             Screen::Overview => m.overview_filter.clone(),
+            Screen::Alerts => m.alerts_filter.clone(),
             _ => m.tables[m.tab.min(3)].filter.clone(),
         };
         Line::from(vec![
@@ -160,6 +166,7 @@ fn draw_status(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     } else {
         let filter = match m.screen() {
             Screen::Overview => m.overview_filter.clone(),
+            Screen::Alerts => m.alerts_filter.clone(),
             Screen::Pdu { .. } if m.tab < 4 => m.tables[m.tab].filter.clone(),
             _ => String::new(),
         };
@@ -274,7 +281,7 @@ fn draw_overview(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         .iter()
         .map(|&i| {
             let p = &o.pdus[i];
-            let st = pdu_status(p);
+            let st = status_from_alerts(&o.alerts, &p.code);
             let mut cells = vec![
                 Cell::from(format!("{} {}", st.glyph(), st.word())).style(theme.status(st)),
                 Cell::from(clean(&p.code)),
@@ -344,13 +351,15 @@ fn draw_overview(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
 }
 
 fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
-    let [head, tabs, body] = Layout::vertical([
+    let [head, trend, tabs, body] = Layout::vertical([
+        Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(1),
     ])
     .areas(area);
     let (code, name) = m.current_pdu().unwrap_or(("?", "?"));
+    f.render_widget(Paragraph::new(trend_line(m, code, theme)), trend);
     let summary = m
         .overview
         .as_ref()
@@ -361,17 +370,18 @@ fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         clean(code)
     };
     let mut spans = vec![Span::styled(title, theme.header())];
-    if let Some(p) = summary {
-        let st = pdu_status(p);
+    if let (Some(p), Some(o)) = (summary, &m.overview) {
+        let st = status_from_alerts(&o.alerts, &p.code);
+        let (crit, high, warn) = alert_counts(&o.alerts, &p.code);
         spans.push(Span::raw(" │ "));
         spans.push(Span::styled(
             format!("{} {}", st.glyph(), st.word()),
             theme.status(st),
         ));
         spans.push(Span::raw(format!(
-            " │ vacancy {} │ {}",
+            " │ {crit} critical, {high} high, {warn} warning │ vacancy {} │ {}",
             pct(p.vacancy_rate),
-            rating_text(p, true)
+            rating_text(p, area.width >= FULL_WIDTH)
         )));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), head);
@@ -513,6 +523,136 @@ fn draw_case_table(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
             total,
             t.sort.label(),
             if t.reverse { " (reversed)" } else { "" }
+        ))
+        .style(theme.dim()),
+        foot,
+    );
+}
+
+/// A sparkline in text: one block character per value, scaled between the series' min and max.
+pub fn spark(values: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+    values
+        .iter()
+        .map(|v| {
+            if hi - lo < 1e-9 {
+                BARS[3]
+            } else {
+                BARS[(((v - lo) / (hi - lo)) * 7.0).round() as usize]
+            }
+        })
+        .collect()
+}
+
+/// The PDU's trends over the recorded nightly runs.
+fn trend_line(m: &Model, code: &str, theme: &Theme) -> Line<'static> {
+    let trend = m.overview.as_ref().and_then(|o| o.trends.get(code));
+    let Some(t) = trend.filter(|t| !t.as_of.is_empty()) else {
+        return Line::styled(
+            "trends: none recorded yet (`casewatch alerts --record` nightly)",
+            theme.dim(),
+        );
+    };
+    let last = |v: &[f64]| v.last().copied().unwrap_or(0.0);
+    Line::from(vec![
+        Span::styled(format!("trend ({} runs) ", t.as_of.len()), theme.dim()),
+        Span::raw(format!(
+            "unallocated {} {:.0} · MAPPA {} {:.0} · vacancy {} {:.0}% · oversight overdue {} {:.0}",
+            spark(&t.unallocated),
+            last(&t.unallocated),
+            spark(&t.unallocated_mappa),
+            last(&t.unallocated_mappa),
+            spark(&t.vacancy_rate),
+            last(&t.vacancy_rate) * 100.0,
+            spark(&t.oversight_overdue),
+            last(&t.oversight_overdue),
+        )),
+    ])
+}
+
+fn draw_alerts(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    if let Some(e) = &m.overview_error {
+        return error_block(f, area, e, theme);
+    }
+    let Some(o) = &m.overview else {
+        f.render_widget(Paragraph::new("Loading alerts…"), area);
+        return;
+    };
+    let rows_idx = m.alert_rows();
+    let wide = area.width >= FULL_WIDTH;
+    let rows: Vec<Row> = rows_idx
+        .iter()
+        .map(|&i| {
+            let a = &o.alerts[i];
+            let sev = match a.severity {
+                crate::rules::Severity::Critical => Status::Alert,
+                crate::rules::Severity::High => Status::Warn,
+                crate::rules::Severity::Warning => Status::Ok,
+            };
+            let mut status = match a.status {
+                AlertStatus::New => "NEW".to_string(),
+                AlertStatus::Ongoing => format!("since {}", a.first_seen),
+                AlertStatus::Resolved => "RESOLVED".to_string(),
+            };
+            if a.acknowledged {
+                status.push_str(" ack");
+            }
+            if a.reopened {
+                status.push_str(" REOPENED");
+            }
+            let mut cells = vec![
+                Cell::from(a.severity.as_str().to_uppercase()).style(theme.status(sev)),
+                Cell::from(status),
+                Cell::from(clean(&a.pdu)),
+                Cell::from(clean(
+                    a.crn.as_deref().or(a.staff_code.as_deref()).unwrap_or("-"),
+                )),
+            ];
+            if wide {
+                cells.push(Cell::from(clean(&a.rule)));
+            }
+            cells.push(Cell::from(clean(&a.message)));
+            Row::new(cells)
+        })
+        .collect();
+    let mut head = vec!["Severity", "Status", "PDU", "Subject"];
+    let mut widths = vec![
+        Constraint::Length(8),
+        Constraint::Length(if wide { 20 } else { 16 }),
+        Constraint::Length(6),
+        Constraint::Length(9),
+    ];
+    if wide {
+        head.push("Rule");
+        widths.push(Constraint::Length(27));
+    }
+    head.push("Message");
+    widths.push(Constraint::Min(10));
+    let [table_area, foot] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let mut state = TableState::default().with_selected(Some(m.alerts_selected));
+    f.render_stateful_widget(
+        Table::new(rows, widths)
+            .header(Row::new(head).style(theme.header()))
+            .row_highlight_style(theme.selected())
+            .highlight_symbol("▶")
+            .column_spacing(1),
+        table_area,
+        &mut state,
+    );
+    let new = o
+        .alerts
+        .iter()
+        .filter(|a| a.status == AlertStatus::New)
+        .count();
+    f.render_widget(
+        Paragraph::new(format!(
+            "{} alerts in {} · {new} new since the last recorded run · Enter opens · A acknowledges",
+            rows_idx.len(),
+            clean(&o.region)
         ))
         .style(theme.dim()),
         foot,
@@ -910,6 +1050,18 @@ fn draw_popup(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
             ]));
             foot.push(Line::raw("type the note · Enter record · Esc cancel"));
             (" Record management oversight ", p.selected)
+        }
+        Popup::Ack(p) => {
+            head.push(Line::raw(format!("Alert {}", clean(&p.key))));
+            foot.push(Line::from(vec![
+                Span::styled("Note: ", theme.header()),
+                Span::raw(clean(&p.note)),
+                Span::styled("█", theme.dim()),
+            ]));
+            foot.push(Line::raw(
+                "it stays listed, marked, until it gets worse · Enter acknowledge · Esc cancel",
+            ));
+            (" Acknowledge alert ", 0)
         }
         Popup::Note(p) => {
             head.push(Line::raw(format!(

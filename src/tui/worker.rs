@@ -9,9 +9,13 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use tokio::sync::mpsc::UnboundedSender;
 
+use std::collections::HashMap;
+
 use crate::actions;
+use crate::alerts::{ReviewedAlert, Trend};
 use crate::domain::{AllocationReason, OversightKind};
 use crate::policy::Policy;
+use crate::rules::Rules;
 use crate::store::read::{
     self, CaseDetail, CaseList, CaseRow, GradeStaffing, Page, PageQuery, PduSummary,
     PractitionerRow, PractitionerSort,
@@ -53,6 +57,11 @@ pub enum Request {
     },
     /// A write. Never coalesced or dropped.
     Act(Act),
+    /// Export a table to a CSV file in the working directory.
+    Export {
+        view: crate::export::View,
+        pdu: Option<String>,
+    },
 }
 
 /// A triage action from the screen.
@@ -79,6 +88,10 @@ pub enum Act {
     Undo {
         audit_id: i64,
     },
+    Ack {
+        key: String,
+        note: String,
+    },
 }
 
 impl Act {
@@ -88,6 +101,7 @@ impl Act {
             Act::Oversight { .. } => "oversight recorded",
             Act::Note { .. } => "note added",
             Act::Undo { .. } => "undone",
+            Act::Ack { .. } => "acknowledged",
         }
     }
 }
@@ -110,7 +124,7 @@ impl Request {
             Request::Case { .. } => Some((3, None)),
             Request::Candidates { .. } => Some((4, None)),
             Request::Spos { .. } => Some((5, None)),
-            Request::Act(_) => None,
+            Request::Act(_) | Request::Export { .. } => None,
         }
     }
 }
@@ -120,6 +134,10 @@ pub struct OverviewData {
     pub region: String,
     pub regions: Vec<String>,
     pub pdus: Vec<PduSummary>,
+    /// The region's alerts, reviewed against the last recorded run.
+    pub alerts: Vec<ReviewedAlert>,
+    /// Recorded runs per PDU, oldest first.
+    pub trends: HashMap<String, Trend>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +157,8 @@ pub enum Response {
     Spos(u64, Result<Vec<(String, String)>, String>),
     /// A write finished: the audit id and what was done, or why nothing was written.
     Acted(Result<(i64, &'static str, bool), String>),
+    /// An export finished: where it went, or why not.
+    Exported(Result<String, String>),
     /// Another process wrote the database.
     DataChanged,
     /// The worker could not open the database at all.
@@ -150,20 +170,25 @@ pub enum Response {
 /// What the worker needs to know.
 pub struct Config {
     pub db: PathBuf,
-    pub policy: Policy,
-    pub as_of: NaiveDate,
+    pub env: Env,
     /// Who is acting, for the audit trail.
     pub actor: String,
 }
 
+/// What every query needs besides the database.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub policy: Policy,
+    pub rules: Rules,
+    pub as_of: NaiveDate,
+}
+
+/// How many recorded runs the trend lines show.
+pub const TREND_RUNS: u32 = 30;
+
 /// Runs the worker loop until the request channel closes.
 pub fn run(cfg: Config, requests: Receiver<Request>, responses: UnboundedSender<Response>) {
-    let Config {
-        db,
-        policy,
-        as_of,
-        actor,
-    } = cfg;
+    let Config { db, env, actor } = cfg;
     let mut store = match Store::open(&db, OpenMode::Existing) {
         Ok(s) => s,
         Err(e) => {
@@ -201,12 +226,12 @@ pub fn run(cfg: Config, requests: Receiver<Request>, responses: UnboundedSender<
         for r in batch {
             let answer = match r {
                 Request::Act(act) => {
-                    let res = perform(&mut store, &policy, as_of, &actor, act);
+                    let res = perform(&mut store, &env, &actor, act);
                     // Our own write changes data_version too; the screen refreshes itself.
                     version = store.data_version().ok();
                     res
                 }
-                r => answer(&store, &policy, as_of, r),
+                r => answer(&store, &env, r),
             };
             if responses.send(answer).is_err() {
                 return;
@@ -220,8 +245,9 @@ fn err(store: &Store, e: rusqlite::Error) -> String {
 }
 
 /// Runs one request against the store.
-pub fn answer(store: &Store, policy: &Policy, as_of: NaiveDate, r: Request) -> Response {
+pub fn answer(store: &Store, env: &Env, r: Request) -> Response {
     let conn = store.conn();
+    let (policy, as_of) = (&env.policy, env.as_of);
     match r {
         Request::Overview { generation, region } => {
             let result = (|| {
@@ -230,11 +256,14 @@ pub fn answer(store: &Store, policy: &Policy, as_of: NaiveDate, r: Request) -> R
                     .filter(|r| regions.contains(r))
                     .or_else(|| regions.first().cloned())
                     .unwrap_or_default();
-                let pdus = read::pdu_summaries(conn, policy, as_of, Some(&region))?;
+                let (review, pdus) =
+                    crate::alerts::run(conn, policy, &env.rules, as_of, Some(&region))?;
                 Ok(OverviewData {
                     region,
                     regions,
                     pdus,
+                    alerts: review.alerts,
+                    trends: crate::alerts::trends(conn, TREND_RUNS)?,
                 })
             })()
             .map_err(|e| err(store, e));
@@ -305,22 +334,64 @@ pub fn answer(store: &Store, policy: &Policy, as_of: NaiveDate, r: Request) -> R
             Response::Spos(generation, result)
         }
         Request::Act(_) => Response::Acted(Err("writes go through perform".into())),
+        Request::Export { view, pdu } => Response::Exported(export_to_file(store, env, view, pdu)),
     }
 }
 
+/// Writes a CSV of `view` next to where casewatch was started, never over an existing file.
+fn export_to_file(
+    store: &Store,
+    env: &Env,
+    view: crate::export::View,
+    pdu: Option<String>,
+) -> Result<String, String> {
+    let text = crate::export::export(
+        store.conn(),
+        &env.policy,
+        &env.rules,
+        env.as_of,
+        view,
+        pdu.as_deref(),
+        crate::export::ExportFormat::Csv,
+    )
+    .map_err(|e| e.to_string())?;
+    use clap::ValueEnum;
+    let view_name = view
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_else(|| "export".into());
+    let stem = format!(
+        "casewatch-{}-{}-{}",
+        pdu.as_deref().unwrap_or("all"),
+        view_name,
+        crate::domain::fmt_date(env.as_of)
+    );
+    for n in 0..100 {
+        let name = if n == 0 {
+            format!("{stem}.csv")
+        } else {
+            format!("{stem}-{n}.csv")
+        };
+        let path = std::path::PathBuf::from(&name);
+        if path.exists() {
+            continue;
+        }
+        crate::export::write_private(&path, text.as_bytes())
+            .map_err(|e| format!("cannot write {name}: {e}"))?;
+        let full = std::fs::canonicalize(&path).unwrap_or(path);
+        return Ok(full.display().to_string());
+    }
+    Err("too many exports with the same name here; move some away".into())
+}
+
 /// Runs one write against the store.
-pub fn perform(
-    store: &mut Store,
-    policy: &Policy,
-    as_of: NaiveDate,
-    actor: &str,
-    act: Act,
-) -> Response {
+pub fn perform(store: &mut Store, env: &Env, actor: &str, act: Act) -> Response {
+    let (policy, as_of) = (&env.policy, env.as_of);
     if store.is_read_only() {
         return Response::Acted(Err(actions::ActionError::ReadOnly.to_string()));
     }
     let words = act.done_words();
-    let undoable = !matches!(act, Act::Undo { .. });
+    let undoable = !matches!(act, Act::Undo { .. } | Act::Ack { .. });
     let conn = store.conn_mut();
     let result = match act {
         Act::Allocate {
@@ -352,6 +423,8 @@ pub fn perform(
             sensitive,
         } => actions::add_note(conn, actor, &crn, &text, sensitive),
         Act::Undo { audit_id } => actions::undo(conn, actor, audit_id),
+        Act::Ack { key, note } => crate::alerts::acknowledge(conn, actor, &key, &note)
+            .map(|audit_id| actions::Done { audit_id }),
     };
     Response::Acted(
         result
