@@ -1,21 +1,13 @@
 //! Triage actions through the real binary: allocate, refuse, audit.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn casewatch(args: &[&str], home: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_casewatch"))
-        .args(args)
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env_remove("CASEWATCH_DB")
-        .output()
-        .expect("run casewatch")
-}
+mod common;
+use common::casewatch;
 
 fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    common::stderr(o)
 }
 
 fn unallocated_mappa(db: &str, home: &Path) -> u64 {
@@ -159,4 +151,116 @@ fn unknown_reasons_and_crns_are_refused_by_the_argument_parser() {
     let o = casewatch(&["note", "123", "--text", "x"], dir.path());
     assert_eq!(o.status.code(), Some(2));
     assert!(err(&o).contains("six digits"), "{}", err(&o));
+}
+
+#[test]
+fn oversight_from_the_command_line_clears_the_case_from_the_overdue_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("o.db");
+    let db = db_path.to_str().unwrap();
+    let o = casewatch(
+        &[
+            "--as-of",
+            "2026-11-01",
+            "demo",
+            "--cases",
+            "4000",
+            "--db",
+            db,
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let overdue = |home: &Path| -> Vec<String> {
+        let o = casewatch(
+            &[
+                "--db",
+                db,
+                "--as-of",
+                "2026-11-01",
+                "export",
+                "oversight-overdue",
+                "--pdu",
+                "HFKCW",
+                "--format",
+                "json",
+            ],
+            home,
+        );
+        assert!(o.status.success(), "{}", err(&o));
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["crn"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let before = overdue(dir.path());
+    let crn = before.first().expect("HFKCW has overdue oversight").clone();
+    let spo: String = rusqlite::Connection::open(&db_path)
+        .unwrap()
+        .query_row(
+            "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'SPO' AND status = 'in_post' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let o = casewatch(
+        &[
+            "--db",
+            db,
+            "--as-of",
+            "2026-11-01",
+            "oversight",
+            &crn,
+            "--by",
+            &spo,
+            "--kind",
+            "periodic",
+            "--note",
+            "reviewed",
+            "--sensitive",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let after = overdue(dir.path());
+    assert_eq!(after.len(), before.len() - 1);
+    assert!(!after.contains(&crn));
+    // A practitioner who is not an SPO is refused, with nothing written.
+    let po: String = rusqlite::Connection::open(&db_path)
+        .unwrap()
+        .query_row(
+            "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let o = casewatch(
+        &[
+            "--db",
+            db,
+            "oversight",
+            &after[0],
+            "--by",
+            &po,
+            "--kind",
+            "periodic",
+            "--note",
+            "x",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("SPO"), "{}", err(&o));
+    // The sensitive note does not show in the audit output unless asked for.
+    let o = casewatch(&["--db", db, "audit", "--crn", &crn], dir.path());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("[sensitive: hidden]") && !text.contains("reviewed"),
+        "{text}"
+    );
 }

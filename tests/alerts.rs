@@ -1,18 +1,10 @@
 //! The nightly review through the real binary: rules, recording, statuses, exit codes, acks.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn casewatch(args: &[&str], home: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_casewatch"))
-        .args(args)
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env_remove("CASEWATCH_DB")
-        .output()
-        .expect("run casewatch")
-}
+mod common;
+use common::casewatch;
 
 fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout)

@@ -1,23 +1,9 @@
 //! End-to-end tests of the headless commands: the real binary on real SQLite files.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn casewatch(args: &[&str], home: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_casewatch"))
-        .args(args)
-        // Keep the user's own data and config dirs out of it.
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env_remove("CASEWATCH_DB")
-        .output()
-        .expect("run casewatch")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{casewatch, stderr};
 
 #[test]
 fn demo_then_summary_json_shows_hfkcw_as_published() {

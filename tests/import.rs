@@ -2,7 +2,10 @@
 //! files, with the database bytes compared before and after every rejected import.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+use common::{casewatch, cmd};
 
 const AS_OF: &str = "2026-11-23";
 const KINDS: [&str; 6] = [
@@ -13,20 +16,6 @@ const KINDS: [&str; 6] = [
     "contacts",
     "oversight",
 ];
-
-fn cmd(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_casewatch"));
-    // Keep the user's own data and config dirs out of it.
-    c.env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env_remove("CASEWATCH_DB");
-    c
-}
-
-fn casewatch(args: &[&str], home: &Path) -> Output {
-    cmd(home).args(args).output().expect("run casewatch")
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
