@@ -422,15 +422,11 @@ fn practitioners_in(
     Ok(out)
 }
 
-/// The per-PDU summary for every PDU (or one region), in PDU code order.
-pub fn pdu_summaries(
-    conn: &Connection,
-    policy: &Policy,
-    as_of: NaiveDate,
-    region: Option<&str>,
-) -> Result<Vec<PduSummary>> {
-    let t = policy.thresholds(as_of);
-    let sql = format!(
+/// The per-PDU aggregate behind [`pdu_summaries`], with named parameters (`:region` only
+/// when `by_region`). Public so that benchmarks can run the very same SQL in the `sqlite3`
+/// shell.
+pub fn pdu_summary_sql(by_region: bool) -> String {
+    format!(
         "SELECT c.pdu AS pdu,
                 count(*) AS cases,
                 sum(c.allocated_to IS NULL) AS unallocated,
@@ -447,7 +443,7 @@ pub fn pdu_summaries(
           GROUP BY c.pdu",
         // A literal "no filter" lets SQLite search the PDU index for one region instead
         // of scanning every case (an `:region IS NULL OR` defeats the index).
-        scope = if region.is_some() {
+        scope = if by_region {
             "WHERE c.pdu IN (SELECT code FROM pdus WHERE region = :region)"
         } else {
             ""
@@ -455,7 +451,18 @@ pub fn pdu_summaries(
         req = oversight_required_sql(),
         ovd = oversight_overdue_sql(),
         cod = contact_overdue_sql(),
-    );
+    )
+}
+
+/// The per-PDU summary for every PDU (or one region), in PDU code order.
+pub fn pdu_summaries(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    region: Option<&str>,
+) -> Result<Vec<PduSummary>> {
+    let t = policy.thresholds(as_of);
+    let sql = pdu_summary_sql(region.is_some());
     let mut counts: HashMap<String, [u64; 10]> = HashMap::new();
     {
         let mut stmt = conn.prepare_cached(&sql)?;
