@@ -161,7 +161,9 @@ fn screen_ops(size: u64, db: &Path, rows: &mut Vec<Row>) {
     let store = Store::open(db, OpenMode::Existing).unwrap();
     let conn = store.conn();
 
-    let d = time(5, || read::pdu_summaries(conn, &policy, as_of(), Some("London")).unwrap());
+    let d = time(5, || {
+        read::pdu_summaries(conn, &policy, as_of(), Some("London")).unwrap()
+    });
     let shell = shell_time(db, &overview_sql_for_shell(&policy), 5);
     rows.push(Row {
         size,
@@ -206,8 +208,15 @@ fn screen_ops(size: u64, db: &Path, rows: &mut Vec<Row>) {
             ..PageQuery::default()
         };
         let d = time(20, || {
-            read::case_list_page(conn, &policy, as_of(), &largest.code, CaseList::Unallocated, &q)
-                .unwrap()
+            read::case_list_page(
+                conn,
+                &policy,
+                as_of(),
+                &largest.code,
+                CaseList::Unallocated,
+                &q,
+            )
+            .unwrap()
         });
         rows.push(Row {
             size,
@@ -266,7 +275,9 @@ fn nightly(size: u64, db: &Path, rows: &mut Vec<Row>) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let d = time(3, || {
         Command::new(bin())
-            .args(["--as-of", AS_OF, "alerts", "--record", "--format", "json", "--db"])
+            .args([
+                "--as-of", AS_OF, "alerts", "--record", "--format", "json", "--db",
+            ])
             .arg(&copy)
             .output()
             .unwrap()
@@ -317,7 +328,13 @@ fn cold_start(size: u64, db: &Path, rows: &mut Vec<Row>) {
             }
         });
         let first = loop {
-            if parser.lock().unwrap().screen().contents().contains("PDUs ·") {
+            if parser
+                .lock()
+                .unwrap()
+                .screen()
+                .contents()
+                .contains("PDUs ·")
+            {
                 break t.elapsed();
             }
             if t.elapsed() > Duration::from_secs(60) {
@@ -379,7 +396,10 @@ fn main() {
     println!("\n| cases | measure | median | reference |");
     println!("|---:|---|---:|---|");
     for r in &rows {
-        println!("| {} | {} | {} | {} |", r.size, r.what, r.value, r.reference);
+        println!(
+            "| {} | {} | {} | {} |",
+            r.size, r.what, r.value, r.reference
+        );
     }
     println!(
         "\nmachine: {} cores; sqlite3 shell: {}",
@@ -387,7 +407,11 @@ fn main() {
         Command::new("sqlite3")
             .arg("--version")
             .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().next().unwrap_or("?").to_string())
+            .map(|o| String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .next()
+                .unwrap_or("?")
+                .to_string())
             .unwrap_or_else(|_| "not installed".into())
     );
 }

@@ -381,7 +381,68 @@ pub fn review(conn: &Connection, as_of: NaiveDate, alerts: Vec<Alert>) -> rusqli
     })
 }
 
-/// Gathers, evaluates and reviews in one go (reading only).
+/// What the overview cache holds for one as-of date, policy, rules and region.
+#[derive(Serialize, serde::Deserialize)]
+struct Cached {
+    pdus: Vec<PduSummary>,
+    alerts: Vec<Alert>,
+}
+
+/// A stable fingerprint (FNV-1a) of what the cached figures depend on besides the data.
+fn fingerprint(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// The PDU summaries and evaluated alerts, from the overview cache when the data has not
+/// changed since they were computed, else computed and (where the file is writable) cached.
+pub fn evaluate_cached(
+    conn: &Connection,
+    policy: &Policy,
+    rules: &Rules,
+    as_of: NaiveDate,
+    region: Option<&str>,
+) -> rusqlite::Result<(Vec<PduSummary>, Vec<Alert>)> {
+    let key = format!(
+        "{}|{}|{}|{}",
+        env!("CARGO_PKG_VERSION"),
+        fmt_date(as_of),
+        region.unwrap_or("*"),
+        fingerprint(&[&format!("{policy:?}"), &format!("{rules:?}")])
+    );
+    let hit: Option<String> = conn
+        .query_row(
+            "SELECT body FROM overview_cache WHERE key = ?1",
+            [&key],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(c) = hit.and_then(|b| serde_json::from_str::<Cached>(&b).ok()) {
+        return Ok((c.pdus, c.alerts));
+    }
+    let g = gather(conn, policy, as_of, region)?;
+    let alerts = evaluate(&g.subjects, rules);
+    let c = Cached {
+        pdus: g.pdus,
+        alerts,
+    };
+    if let Ok(body) = serde_json::to_string(&c) {
+        // A read-only file or a busy writer just means no cache this time.
+        let _ = conn.execute(
+            "INSERT OR REPLACE INTO overview_cache (key, body) VALUES (?1, ?2)",
+            params![key, body],
+        );
+    }
+    Ok((c.pdus, c.alerts))
+}
+
+/// Gathers, evaluates and reviews in one go.
 pub fn run(
     conn: &Connection,
     policy: &Policy,
@@ -389,9 +450,8 @@ pub fn run(
     as_of: NaiveDate,
     region: Option<&str>,
 ) -> rusqlite::Result<(Review, Vec<PduSummary>)> {
-    let g = gather(conn, policy, as_of, region)?;
-    let alerts = evaluate(&g.subjects, rules);
-    Ok((review(conn, as_of, alerts)?, g.pdus))
+    let (pdus, alerts) = evaluate_cached(conn, policy, rules, as_of, region)?;
+    Ok((review(conn, as_of, alerts)?, pdus))
 }
 
 /// Records a review as the run for its as-of date, in one transaction. Recording the same
@@ -545,4 +605,65 @@ pub fn trends(conn: &Connection, runs: u32) -> rusqlite::Result<HashMap<String, 
         t.oversight_overdue.push(f("oversight_overdue"));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::{DemoOptions, build};
+    use crate::store::{OpenMode, Store};
+
+    #[test]
+    fn the_overview_cache_is_used_until_the_data_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.db");
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        build(
+            &p,
+            &DemoOptions {
+                cases: 2000,
+                seed: 4,
+                anchor: as_of,
+            },
+            false,
+        )
+        .unwrap();
+        let s = Store::open(&p, OpenMode::Existing).unwrap();
+        let (policy, rules) = (Policy::defaults(), Rules::defaults());
+        let count = |s: &Store| -> i64 {
+            s.conn()
+                .query_row("SELECT count(*) FROM overview_cache", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(count(&s), 0);
+        let (pdus, alerts) =
+            evaluate_cached(s.conn(), &policy, &rules, as_of, Some("London")).unwrap();
+        assert_eq!(count(&s), 1);
+        let again = evaluate_cached(s.conn(), &policy, &rules, as_of, Some("London")).unwrap();
+        for (a, b) in pdus.iter().zip(&again.0) {
+            assert_eq!(a, b);
+        }
+        for (a, b) in alerts.iter().zip(&again.1) {
+            assert_eq!(a, b);
+        }
+        assert_eq!((pdus.len(), alerts.len()), (again.0.len(), again.1.len()));
+        let hfkcw = |p: &[PduSummary]| p.iter().find(|p| p.code == "HFKCW").unwrap().unallocated;
+        // Any write to the data empties the cache, and the next read sees the change.
+        let changed = s
+            .conn()
+            .execute(
+                "UPDATE cases SET allocated_to = NULL, allocated_on = NULL, unallocated_since = '2026-10-30'
+                  WHERE crn = (SELECT crn FROM cases WHERE pdu = 'HFKCW' AND allocated_to IS NOT NULL LIMIT 1)",
+                [],
+            )
+            .unwrap();
+        assert_eq!(changed, 1);
+        assert_eq!(count(&s), 0);
+        let (after, _) = evaluate_cached(s.conn(), &policy, &rules, as_of, Some("London")).unwrap();
+        assert_eq!(hfkcw(&after), hfkcw(&pdus) + 1);
+        // Another as-of date is another entry.
+        let next = as_of.succ_opt().unwrap();
+        evaluate_cached(s.conn(), &policy, &rules, next, Some("London")).unwrap();
+        assert_eq!(count(&s), 2);
+    }
 }

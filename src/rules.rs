@@ -448,7 +448,7 @@ pub struct Subject {
 }
 
 /// A rule that holds for a subject.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// Stable across runs: `rule:pdu:crn-or-staff-code`.
     pub key: String,

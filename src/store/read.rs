@@ -90,7 +90,7 @@ fn parse_col<T: std::str::FromStr>(row: &Row<'_>, idx: &str) -> Result<Option<T>
 }
 
 /// Staffing of one grade in one PDU.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct GradeStaffing {
     pub grade: Grade,
     pub target_fte: f64,
@@ -108,7 +108,7 @@ fn vacancy(target: f64, in_post: f64) -> Option<f64> {
 }
 
 /// Everything the overview and the PDU-scope alert rules need about one PDU.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct PduSummary {
     pub code: String,
     pub name: String,
