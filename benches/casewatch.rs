@@ -274,6 +274,8 @@ fn nightly(size: u64, db: &Path, rows: &mut Vec<Row>) {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let d = time(3, || {
+        // Each run starts as the nightly job does after a day of writes: nothing cached.
+        clear_cache(&copy);
         Command::new(bin())
             .args([
                 "--as-of", AS_OF, "alerts", "--record", "--format", "json", "--db",
@@ -291,13 +293,21 @@ fn nightly(size: u64, db: &Path, rows: &mut Vec<Row>) {
     let _ = std::fs::remove_file(&copy);
 }
 
+fn clear_cache(db: &Path) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.busy_timeout(Duration::from_secs(10)).unwrap();
+    let _ = c.execute("DELETE FROM overview_cache", []);
+}
+
 /// Process start to the first overview frame with data, in a real pseudo-terminal; and the
-/// TUI's peak memory after paging the largest table.
+/// TUI's peak memory after paging the largest table. The first run starts with an empty
+/// overview cache (as after a write); the others find it filled (as after the nightly run).
 fn cold_start(size: u64, db: &Path, rows: &mut Vec<Row>) {
     use portable_pty::{CommandBuilder, PtySize, native_pty_system};
     let mut starts = Vec::new();
     let mut peak_kb = 0u64;
-    for _ in 0..3 {
+    clear_cache(db);
+    for _ in 0..4 {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: 40,
@@ -364,11 +374,15 @@ fn cold_start(size: u64, db: &Path, rows: &mut Vec<Row>) {
         let _ = writer.write_all(b"q");
         let _ = child.wait();
     }
+    let uncached = starts.remove(0);
     rows.push(Row {
         size,
-        what: "cold start to first complete overview (pty)",
+        what: "cold start to first complete overview (pty), overview cached",
         value: ms(median(starts)),
-        reference: "target < 200 ms at 1M".into(),
+        reference: format!(
+            "median of 3; with the cache empty (first open after a write): {}; target < 200 ms at 1M",
+            ms(uncached)
+        ),
     });
     rows.push(Row {
         size,
