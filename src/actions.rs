@@ -54,9 +54,47 @@ pub enum ActionError {
     NeedsConfirmation(String),
     #[error("the database is open read-only; no change was made")]
     ReadOnly,
+    #[error(
+        "the database stayed locked by another writer through {0} attempts; nothing was written, try again"
+    )]
+    Busy(u32),
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
 }
+
+impl ActionError {
+    /// Another connection held the write lock past the busy timeout.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, ActionError::Sqlite(e) if matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        ))
+    }
+}
+
+/// Runs a write, retrying a bounded number of times while another writer holds the lock
+/// (each attempt already waits for the connection's busy timeout). A write that still cannot
+/// get the lock fails with [`ActionError::Busy`], having written nothing.
+pub fn with_retry<T>(
+    attempts: u32,
+    mut write: impl FnMut() -> Result<T, ActionError>,
+) -> Result<T, ActionError> {
+    let attempts = attempts.max(1);
+    for attempt in 1..=attempts {
+        match write() {
+            Err(e) if e.is_busy() => {
+                if attempt < attempts {
+                    std::thread::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)));
+                }
+            }
+            other => return other,
+        }
+    }
+    Err(ActionError::Busy(attempts))
+}
+
+/// How many times the command line tries a write before giving up.
+pub const WRITE_ATTEMPTS: u32 = 3;
 
 /// Notes longer than this are refused (they belong in the case management system).
 pub const MAX_NOTE: usize = 4000;
@@ -911,6 +949,26 @@ mod tests {
         let hidden = log[0].clone().redact(false);
         assert_eq!(hidden.after["note"], "[sensitive: hidden]");
         assert_eq!(log[0].clone().redact(true).after["note"], "reviewed");
+    }
+
+    #[test]
+    fn a_write_blocked_by_another_writer_gives_up_clearly_and_writes_nothing() {
+        let (dir, mut s) = fixture();
+        s.conn()
+            .busy_timeout(std::time::Duration::from_millis(20))
+            .unwrap();
+        let other = Connection::open(dir.path().join("a.db")).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE;").unwrap();
+        let e = with_retry(2, || {
+            add_note(s.conn_mut(), "a", "X000001", "blocked", false)
+        })
+        .unwrap_err();
+        assert!(matches!(e, ActionError::Busy(2)), "{e}");
+        assert!(e.to_string().contains("nothing was written"));
+        other.execute_batch("ROLLBACK;").unwrap();
+        assert_eq!(count(&s, "SELECT count(*) FROM notes"), 0);
+        with_retry(2, || add_note(s.conn_mut(), "a", "X000001", "now", false)).unwrap();
+        assert_eq!(count(&s, "SELECT count(*) FROM notes"), 1);
     }
 
     #[test]

@@ -352,17 +352,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             yes,
         }) => {
             let mut store = open_for_writing(&ctx)?;
-            let done = actions::allocate(
-                store.conn_mut(),
-                &ctx.policy,
-                ctx.as_of,
-                &actor(&cli),
-                crn,
-                staff_code,
-                *reason,
-                note.as_deref(),
-                *yes,
-            )
+            let who = actor(&cli);
+            let done = actions::with_retry(actions::WRITE_ATTEMPTS, || {
+                actions::allocate(
+                    store.conn_mut(),
+                    &ctx.policy,
+                    ctx.as_of,
+                    &who,
+                    crn,
+                    staff_code,
+                    *reason,
+                    note.as_deref(),
+                    *yes,
+                )
+            })
             .map_err(|e| action_error(e, "allocate"))?;
             eprintln!("casewatch: allocated (audit #{})", done.audit_id);
             Ok(ExitCode::SUCCESS)
@@ -375,16 +378,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             sensitive,
         }) => {
             let mut store = open_for_writing(&ctx)?;
-            let done = actions::record_oversight(
-                store.conn_mut(),
-                ctx.as_of,
-                &actor(&cli),
-                crn,
-                by,
-                *kind,
-                note,
-                *sensitive,
-            )
+            let who = actor(&cli);
+            let done = actions::with_retry(actions::WRITE_ATTEMPTS, || {
+                actions::record_oversight(
+                    store.conn_mut(),
+                    ctx.as_of,
+                    &who,
+                    crn,
+                    by,
+                    *kind,
+                    note,
+                    *sensitive,
+                )
+            })
             .map_err(|e| action_error(e, "oversight"))?;
             eprintln!("casewatch: oversight recorded (audit #{})", done.audit_id);
             Ok(ExitCode::SUCCESS)
@@ -395,8 +401,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             sensitive,
         }) => {
             let mut store = open_for_writing(&ctx)?;
-            let done = actions::add_note(store.conn_mut(), &actor(&cli), crn, text, *sensitive)
-                .map_err(|e| action_error(e, "note"))?;
+            let who = actor(&cli);
+            let done = actions::with_retry(actions::WRITE_ATTEMPTS, || {
+                actions::add_note(store.conn_mut(), &who, crn, text, *sensitive)
+            })
+            .map_err(|e| action_error(e, "note"))?;
             eprintln!("casewatch: note added (audit #{})", done.audit_id);
             Ok(ExitCode::SUCCESS)
         }
@@ -491,8 +500,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Ack { key, note }) => {
             let mut store = open_for_writing(&ctx)?;
-            let id = crate::alerts::acknowledge(store.conn_mut(), &actor(&cli), key, note)
-                .map_err(|e| action_error(e, "acknowledge"))?;
+            let who = actor(&cli);
+            let id = actions::with_retry(actions::WRITE_ATTEMPTS, || {
+                crate::alerts::acknowledge(store.conn_mut(), &who, key, note)
+            })
+            .map_err(|e| action_error(e, "acknowledge"))?;
             eprintln!("casewatch: acknowledged (audit #{id})");
             Ok(ExitCode::SUCCESS)
         }

@@ -393,7 +393,8 @@ pub fn perform(store: &mut Store, env: &Env, actor: &str, act: Act) -> Response 
     let words = act.done_words();
     let undoable = !matches!(act, Act::Undo { .. } | Act::Ack { .. });
     let conn = store.conn_mut();
-    let result = match act {
+    // Another writer (the nightly job, an import) may hold the lock for a moment.
+    let result = actions::with_retry(actions::WRITE_ATTEMPTS, || match act.clone() {
         Act::Allocate {
             crn,
             staff_code,
@@ -425,7 +426,7 @@ pub fn perform(store: &mut Store, env: &Env, actor: &str, act: Act) -> Response 
         Act::Undo { audit_id } => actions::undo(conn, actor, audit_id),
         Act::Ack { key, note } => crate::alerts::acknowledge(conn, actor, &key, &note)
             .map(|audit_id| actions::Done { audit_id }),
-    };
+    });
     Response::Acted(
         result
             .map(|d| (d.audit_id, words, undoable))
