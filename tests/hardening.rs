@@ -149,3 +149,66 @@ fn a_killed_demo_rebuild_leaves_a_whole_database() {
         );
     }
 }
+
+/// The nightly run killed at random moments: the database stays whole, and the run for the
+/// day is either absent or complete, never half recorded.
+#[test]
+fn a_killed_nightly_run_records_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("n.db");
+    build_demo(&db, "9", "20000");
+    // The reference: a complete run recorded on a copy.
+    let reference = dir.path().join("ref.db");
+    std::fs::copy(&db, &reference).unwrap();
+    let o = bin()
+        .args([
+            "--as-of",
+            "2026-11-01",
+            "alerts",
+            "--record",
+            "--format",
+            "json",
+            "--db",
+        ])
+        .arg(&reference)
+        .output()
+        .unwrap();
+    assert!(matches!(o.status.code(), Some(0 | 3)));
+    let count = |p: &Path| -> (i64, i64) {
+        let c = rusqlite::Connection::open(p).unwrap();
+        c.query_row(
+            "SELECT (SELECT count(*) FROM alert_runs), (SELECT count(*) FROM run_alerts)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    let (_, full) = count(&reference);
+    assert!(full > 0);
+    for delay_ms in [20u64, 60, 120, 200, 350] {
+        let mut child = bin()
+            .args([
+                "--as-of",
+                "2026-11-01",
+                "alerts",
+                "--record",
+                "--format",
+                "json",
+                "--db",
+            ])
+            .arg(&db)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(integrity(&db), "ok", "after a kill at {delay_ms} ms");
+        let (runs, alerts) = count(&db);
+        assert!(
+            (runs, alerts) == (0, 0) || (runs, alerts) == (1, full),
+            "kill at {delay_ms} ms left {runs} runs with {alerts} alerts (a whole run has {full})"
+        );
+    }
+}

@@ -105,3 +105,81 @@ fn overview_drill_into_hfkcw_help_and_quit() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+/// SIGTERM and SIGHUP end the screen cleanly: the alternate screen is left, the cursor shown,
+/// and the process exits instead of hanging or dying with the terminal in raw mode.
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sig.db");
+    let built = std::process::Command::new(env!("CARGO_BIN_EXE_casewatch"))
+        .args(["--as-of", "2026-11-01", "demo", "--cases", "2000", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(built.status.success());
+    for signal in ["TERM", "HUP"] {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: 24,
+                cols: 80,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_casewatch"));
+        cmd.args(["--as-of", "2026-11-01", "--db"]);
+        cmd.arg(&db);
+        cmd.env("TERM", "xterm-256color");
+        let mut child = pty.slave.spawn_command(cmd).unwrap();
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let raw = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let r2 = raw.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                r2.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let start = Instant::now();
+        while !String::from_utf8_lossy(&raw.lock().unwrap()).contains("HFKCW") {
+            assert!(start.elapsed() < Duration::from_secs(20), "never drew");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let pid = child.process_id().unwrap();
+        let ok = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let start = Instant::now();
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "SIG{signal} did not end it"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "SIG{signal}: {status:?}");
+        std::thread::sleep(Duration::from_millis(100));
+        let out = raw.lock().unwrap().clone();
+        let tail = String::from_utf8_lossy(&out);
+        let left = tail.rfind("\x1b[?1049l").expect("alternate screen left");
+        let entered = tail.rfind("\x1b[?1049h").expect("alternate screen entered");
+        assert!(
+            left > entered,
+            "SIG{signal}: left the alternate screen last"
+        );
+        assert!(
+            tail.rfind("\x1b[?25h") > tail.rfind("\x1b[?25l"),
+            "SIG{signal}: the cursor is shown again"
+        );
+    }
+}
