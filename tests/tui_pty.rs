@@ -31,17 +31,23 @@ impl Screen {
     }
 }
 
-#[test]
-fn overview_drill_into_hfkcw_help_and_quit() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("e2e.db");
+/// Builds a demo database of `cases` cases in `dir`.
+fn demo_db(dir: &std::path::Path, cases: &str) -> std::path::PathBuf {
+    let db = dir.join("screen.db");
     let built = std::process::Command::new(env!("CARGO_BIN_EXE_casewatch"))
-        .args(["--as-of", "2026-11-01", "demo", "--cases", "4000", "--db"])
+        .args(["--as-of", "2026-11-01", "demo", "--cases", cases, "--db"])
         .arg(&db)
         .output()
         .unwrap();
     assert!(built.status.success());
+    db
+}
 
+type Child = Box<dyn portable_pty::Child + Send + Sync>;
+type Master = Box<dyn portable_pty::MasterPty + Send>;
+
+/// Starts the screen on `db` in an 80x24 pseudo-terminal.
+fn open_screen(db: &std::path::Path, home: &std::path::Path) -> (Child, Master) {
     let pty = native_pty_system()
         .openpty(PtySize {
             rows: 24,
@@ -52,13 +58,21 @@ fn overview_drill_into_hfkcw_help_and_quit() {
         .unwrap();
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_casewatch"));
     cmd.args(["--as-of", "2026-11-01", "--db"]);
-    cmd.arg(&db);
+    cmd.arg(db);
     cmd.env("TERM", "xterm-256color");
-    cmd.env("HOME", dir.path());
-    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    cmd.env("HOME", home);
+    let child = pty.slave.spawn_command(cmd).unwrap();
     drop(pty.slave);
-    let mut reader = pty.master.try_clone_reader().unwrap();
-    let mut writer = pty.master.take_writer().unwrap();
+    (child, pty.master)
+}
+
+#[test]
+fn overview_drill_into_hfkcw_help_and_quit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path(), "4000");
+    let (mut child, master) = open_screen(&db, dir.path());
+    let mut reader = master.try_clone_reader().unwrap();
+    let mut writer = master.take_writer().unwrap();
     let parser = Arc::new(Mutex::new(vt100::Parser::new(24, 80, 0)));
     let p2 = parser.clone();
     std::thread::spawn(move || {
@@ -111,29 +125,10 @@ fn overview_drill_into_hfkcw_help_and_quit() {
 #[test]
 fn sigterm_and_sighup_restore_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("sig.db");
-    let built = std::process::Command::new(env!("CARGO_BIN_EXE_casewatch"))
-        .args(["--as-of", "2026-11-01", "demo", "--cases", "2000", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(built.status.success());
+    let db = demo_db(dir.path(), "2000");
     for signal in ["TERM", "HUP"] {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: 24,
-                cols: 80,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_casewatch"));
-        cmd.args(["--as-of", "2026-11-01", "--db"]);
-        cmd.arg(&db);
-        cmd.env("TERM", "xterm-256color");
-        let mut child = pty.slave.spawn_command(cmd).unwrap();
-        drop(pty.slave);
-        let mut reader = pty.master.try_clone_reader().unwrap();
+        let (mut child, master) = open_screen(&db, dir.path());
+        let mut reader = master.try_clone_reader().unwrap();
         let raw = Arc::new(Mutex::new(Vec::<u8>::new()));
         let r2 = raw.clone();
         std::thread::spawn(move || {

@@ -876,17 +876,12 @@ fn draw_case(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         lines.push(Line::raw("  none on record"));
     }
     for o in &c.oversight {
-        let note = if o.sensitive {
-            "[sensitive note hidden]".to_string()
-        } else {
-            clean(&o.note)
-        };
         lines.push(Line::raw(format!(
             "  {} {} {}: {}",
             fmt_date(o.date),
             clean(&o.spo_staff_code),
             clean(&o.kind),
-            note
+            note_text(&o.note, o.sensitive)
         )));
     }
     lines.push(Line::raw(""));
@@ -895,16 +890,11 @@ fn draw_case(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         lines.push(Line::raw("  none"));
     }
     for n in &cv.notes {
-        let text = if n.sensitive {
-            "[sensitive note hidden]".to_string()
-        } else {
-            clean(&n.text)
-        };
         lines.push(Line::raw(format!(
             "  {} {}: {}",
             clean(&n.at),
             clean(&n.author),
-            text
+            note_text(&n.text, n.sensitive)
         )));
     }
     lines.push(Line::raw(""));
@@ -928,6 +918,15 @@ fn draw_case(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
             .scroll((m.case_scroll, 0)),
         area,
     );
+}
+
+/// A note as lists show it: sensitive text stays hidden.
+fn note_text(text: &str, sensitive: bool) -> String {
+    if sensitive {
+        "[sensitive note hidden]".to_string()
+    } else {
+        clean(text)
+    }
 }
 
 /// A person's name as the screen may show it: sanitised, and initials only when masked.
