@@ -13,7 +13,7 @@ use crate::actions::{ActionError, record_audit};
 use crate::domain::{Grade, Rosh, fmt_date};
 use crate::policy::Policy;
 use crate::rules::{Alert, Rules, Scope, Severity, Subject, evaluate};
-use crate::store::read::{self, PduSummary, PractitionerSort};
+use crate::store::read::{self, PduSummary};
 
 /// Everything a run needs: the PDU summaries (also the trend snapshot) and the subjects.
 pub struct Gathered {
@@ -42,7 +42,7 @@ pub fn gather(
     as_of: NaiveDate,
     region: Option<&str>,
 ) -> rusqlite::Result<Gathered> {
-    let pdus = read::pdu_summaries(conn, policy, as_of, region)?;
+    let (pdus, practitioners) = read::pdu_summaries_and_practitioners(conn, policy, as_of, region)?;
     let regions: HashMap<String, Option<f64>> = read::region_totals(&pdus)
         .into_iter()
         .map(|r| (r.region, r.vacancy_rate))
@@ -81,11 +81,7 @@ pub fn gather(
             metrics,
         });
     }
-    let codes: std::collections::HashSet<&str> = pdus.iter().map(|p| p.code.as_str()).collect();
-    for p in read::practitioners(conn, policy, as_of, None, PractitionerSort::Capacity)? {
-        if !codes.contains(p.pdu.as_str()) {
-            continue;
-        }
+    for p in practitioners {
         let Some(cap) = p.capacity_pct else { continue };
         subjects.push(Subject {
             scope: Scope::Practitioner,
@@ -494,7 +490,10 @@ pub fn record(
                                      status, first_seen, message, metrics)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?;
-        for a in &review.alerts {
+        // In key order: appends to the clustered table instead of page splits all over it.
+        let mut by_key: Vec<&ReviewedAlert> = review.alerts.iter().collect();
+        by_key.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        for a in by_key {
             ins.execute(params![
                 run_id,
                 a.key,

@@ -474,14 +474,30 @@ pub fn format_metric(name: &str, v: f64) -> String {
     }
 }
 
+/// Fills `{metric}` placeholders in one pass (the nightly run renders one message per alert,
+/// a hundred thousand at national scale); unknown names stay as written.
 fn render(template: &str, m: &BTreeMap<&'static str, f64>) -> String {
-    let mut out = template.to_string();
-    for (k, v) in m {
-        let ph = format!("{{{k}}}");
-        if out.contains(&ph) {
-            out = out.replace(&ph, &format_metric(k, *v));
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                match m.get_key_value(name) {
+                    Some((k, v)) => out.push_str(&format_metric(k, *v)),
+                    None => out.push_str(&rest[open..open + close + 2]),
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
         }
     }
+    out.push_str(rest);
     out
 }
 
@@ -554,6 +570,26 @@ mod tests {
             &[subject(Scope::Case, "P", Some("X000001"), &all)],
             &Rules::defaults(),
         )
+    }
+
+    #[test]
+    fn messages_fill_known_placeholders_and_keep_the_rest_as_written() {
+        let m: BTreeMap<&'static str, f64> = [("unallocated", 58.0), ("vacancy_rate", 0.43)]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            render(
+                "{unallocated} cases, vacancy {vacancy_rate}{unallocated}",
+                &m
+            ),
+            "58 cases, vacancy 43%58"
+        );
+        assert_eq!(
+            render("{nope} and {unallocated", &m),
+            "{nope} and {unallocated"
+        );
+        assert_eq!(render("}{}{", &m), "}{}{");
+        assert_eq!(render("", &m), "");
     }
 
     fn rules_fired(a: &[Alert]) -> Vec<&str> {

@@ -20,6 +20,11 @@ type Result<T> = rusqlite::Result<T>;
 /// SQL: the case is high risk (HIGH/VERY_HIGH RoSH or MAPPA).
 const HIGH_RISK: &str = "(COALESCE(c.rosh, '') IN ('HIGH', 'VERY_HIGH') OR c.mappa_category > 0)";
 
+/// SQL: the partial index `cases_alert_candidates` covers these cases; repeated word for word
+/// so that SQLite sees the query needs no other row.
+const ALERT_CANDIDATE: &str =
+    "allocated_to IS NULL OR rosh IS NULL OR rosh IN ('HIGH', 'VERY_HIGH') OR mappa_category > 0";
+
 /// SQL: the threshold date for this case's contact interval.
 const CONTACT_THRESHOLD: &str = "(CASE
     WHEN c.rosh = 'VERY_HIGH' OR (c.mappa_category > 0 AND c.mappa_level >= 2) THEN :c_vh
@@ -204,8 +209,8 @@ pub fn region_totals(pdus: &[PduSummary]) -> Vec<RegionSummary> {
 }
 
 /// SQL: the row's `pdu` is in scope: `?1` one PDU, `?2` one region, both NULL for all.
-const SCOPE: &str =
-    "(?1 IS NULL OR pdu = ?1) AND (?2 IS NULL OR pdu IN (SELECT code FROM pdus WHERE region = ?2))";
+/// Written as one `IN` list so that SQLite walks the PDU index for just those PDUs.
+const SCOPE: &str = "pdu IN (SELECT code FROM pdus WHERE (?1 IS NULL OR code = ?1) AND (?2 IS NULL OR region = ?2))";
 
 /// Staffing per PDU and establishment grade, from the establishment and practitioners.
 pub fn staffing(
@@ -319,7 +324,7 @@ pub enum PractitionerSort {
     Caseload,
 }
 
-/// Caseload points per practitioner, from tier counts (one indexed scan).
+/// Caseload points per practitioner, from the caseload tally (cases per practitioner and tier).
 fn caseloads(
     conn: &Connection,
     policy: &Policy,
@@ -327,26 +332,52 @@ fn caseloads(
     region: Option<&str>,
 ) -> Result<HashMap<String, (u64, u64, f64)>> {
     let points: HashMap<String, f64> = policy.all_tier_points().into_iter().collect();
-    let sql = format!(
-        "SELECT c.allocated_to, c.tier, count(*), sum({HIGH_RISK}) FROM cases c
-          WHERE c.allocated_to IS NOT NULL
-            AND ((?1 IS NULL AND ?2 IS NULL)
-                 OR c.allocated_to IN (SELECT staff_code FROM practitioners WHERE {SCOPE}))
-          GROUP BY c.allocated_to, c.tier"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    // Two shapes: an `OR` between "everyone" and "these practitioners" would make SQLite
+    // test every tally row against the scope instead of seeking each practitioner's rows.
+    let mut stmt = if pdu.is_none() && region.is_none() {
+        conn.prepare_cached(
+            "SELECT staff_code, tier, n, high FROM tally_caseload WHERE ?1 IS NULL AND ?2 IS NULL",
+        )?
+    } else {
+        conn.prepare_cached(&format!(
+            "SELECT t.staff_code, t.tier, t.n, t.high
+               FROM practitioners p JOIN tally_caseload t ON t.staff_code = p.staff_code
+              WHERE {SCOPE}"
+        ))?
+    };
     let mut rows = stmt.query([pdu, region])?;
     let mut out: HashMap<String, (u64, u64, f64)> = HashMap::new();
+    // Rows come grouped by practitioner: add up one practitioner, then store it once, so
+    // that tens of thousands of tally rows cost no allocation each.
+    let mut current: Option<(String, (u64, u64, f64))> = None;
     while let Some(r) = rows.next()? {
-        let n: i64 = r.get(2)?;
-        let high: i64 = r.get::<_, Option<i64>>(3)?.unwrap_or(0);
-        let tier: String = r.get(1)?;
-        let e = out.entry(r.get(0)?).or_default();
-        e.0 += n as u64;
-        e.1 += high as u64;
-        e.2 += points.get(tier.as_str()).copied().unwrap_or(0.0) * n as f64;
+        let staff = r.get_ref(0)?.as_str()?;
+        let tier = r.get_ref(1)?.as_str()?;
+        let n = r.get::<_, i64>(2)?.max(0) as u64;
+        let high = r.get::<_, i64>(3)?.max(0) as u64;
+        if current.as_ref().is_none_or(|(s, _)| s != staff) {
+            if let Some((s, v)) = current.take() {
+                add_load(out.entry(s).or_default(), v);
+            }
+            current = Some((staff.to_string(), (0, 0, 0.0)));
+        }
+        if let Some((_, v)) = current.as_mut() {
+            add_load(
+                v,
+                (n, high, points.get(tier).copied().unwrap_or(0.0) * n as f64),
+            );
+        }
+    }
+    if let Some((s, v)) = current {
+        add_load(out.entry(s).or_default(), v);
     }
     Ok(out)
+}
+
+fn add_load(to: &mut (u64, u64, f64), v: (u64, u64, f64)) {
+    to.0 += v.0;
+    to.1 += v.1;
+    to.2 += v.2;
 }
 
 /// Practitioners of a PDU (or every PDU) with their caseload and capacity %, leavers left out.
@@ -387,10 +418,15 @@ fn practitioners_in(
         let contracted_hours: f64 = r.get("contracted_hours")?;
         let (caseload, high_risk_cases, points) =
             loads.get(&staff_code).copied().unwrap_or_default();
-        let available = policy.available_points(grade, contracted_hours, start_date, as_of);
-        let capacity_pct = available
-            .filter(|a| *a > 0.0 && status.works_cases())
-            .map(|a| points / a * 100.0);
+        let capacity_pct = capacity_pct(
+            policy,
+            grade,
+            status,
+            contracted_hours,
+            start_date,
+            as_of,
+            points,
+        );
         out.push(PractitionerRow {
             staff_code,
             name: r.get("name")?,
@@ -422,10 +458,97 @@ fn practitioners_in(
     Ok(out)
 }
 
-/// The per-PDU aggregate behind [`pdu_summaries`], with named parameters (`:region` only
-/// when `by_region`). Public so that benchmarks can run the very same SQL in the `sqlite3`
-/// shell.
+/// A practitioner's load as a share of what they can carry, `None` for grades with no
+/// nominal target (SPOs), no available hours, or not working cases.
+fn capacity_pct(
+    policy: &Policy,
+    grade: Grade,
+    status: PractitionerStatus,
+    contracted_hours: f64,
+    start_date: NaiveDate,
+    as_of: NaiveDate,
+    points: f64,
+) -> Option<f64> {
+    policy
+        .available_points(grade, contracted_hours, start_date, as_of)
+        .filter(|a| *a > 0.0 && status.works_cases())
+        .map(|a| points / a * 100.0)
+}
+
+/// Per PDU: practitioners working cases, and how many of them are over capacity. The
+/// overview's share of [`practitioners_in`], without names or sorting.
+fn pdu_people(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    region: Option<&str>,
+) -> Result<People> {
+    let loads = caseloads(conn, policy, None, region)?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT staff_code, pdu, grade, status, contracted_hours, start_date
+           FROM practitioners WHERE {SCOPE} AND status <> 'left'"
+    ))?;
+    let mut rows = stmt.query([None, region])?;
+    let mut out = People::new();
+    while let Some(r) = rows.next()? {
+        let text = |i| -> Result<&str> { Ok(r.get_ref(i)?.as_str()?) };
+        let (Ok(grade), Ok(status), Ok(start_date)) = (
+            text(2)?.parse::<Grade>(),
+            text(3)?.parse::<PractitionerStatus>(),
+            NaiveDate::parse_from_str(text(5)?, "%Y-%m-%d"),
+        ) else {
+            continue;
+        };
+        let points = loads.get(text(0)?).map_or(0.0, |l| l.2);
+        let over = capacity_pct(policy, grade, status, r.get(4)?, start_date, as_of, points)
+            .is_some_and(|c| c > 100.0);
+        let pdu = text(1)?;
+        let e = match out.get_mut(pdu) {
+            Some(e) => e,
+            None => out.entry(pdu.to_string()).or_default(),
+        };
+        e.0 += u64::from(status.works_cases());
+        e.1 += u64::from(over);
+    }
+    Ok(out)
+}
+
+/// The per-PDU counts behind [`pdu_summaries`], read from the tallies the store keeps with
+/// every write (see `schema::V_TALLIES`): a few rows per PDU and day instead of every case.
+/// Named parameters (`:region` only when `by_region`). Public so that benchmarks can run the
+/// very same SQL in the `sqlite3` shell.
 pub fn pdu_summary_sql(by_region: bool) -> String {
+    format!(
+        "SELECT t.pdu AS pdu, t.cases, t.unallocated, t.unallocated_mappa, t.unallocated_high,
+                t.mappa, t.no_rosh,
+                (SELECT sum(o.n) FROM tally_oversight o
+                  WHERE o.pdu = t.pdu AND (o.pending OR o.high)) AS oversight_required,
+                (SELECT sum(o.n) FROM tally_oversight o
+                  WHERE o.pdu = t.pdu
+                    AND o.since < (CASE WHEN o.pending THEN :o_alloc WHEN o.high THEN :o_hr
+                                        ELSE '' END)) AS oversight_overdue,
+                (SELECT sum(k.n) FROM tally_contact k
+                  WHERE k.pdu = t.pdu AND NOT (:custody_exempt AND k.custody)
+                    AND k.since < {band}) AS contacts_overdue,
+                (SELECT sum(k.n) FROM tally_contact k
+                  WHERE k.pdu = t.pdu AND k.high AND NOT (:custody_exempt AND k.custody)
+                    AND k.since < {band}) AS hr_contacts_overdue
+           FROM tally_pdu t
+          {scope}",
+        band = "(CASE k.band WHEN 'vh' THEN :c_vh WHEN 'h' THEN :c_h WHEN 'm' THEN :c_m
+                             WHEN 'l' THEN :c_l ELSE :c_u END)",
+        scope = if by_region {
+            "WHERE t.pdu IN (SELECT code FROM pdus WHERE region = :region)"
+        } else {
+            ""
+        },
+    )
+}
+
+/// The same counts as [`pdu_summary_sql`], aggregated live from every case row: the
+/// definition the tallies must agree with (tests compare them), and the "before" of the
+/// benchmarks.
+pub fn pdu_summary_live_sql(by_region: bool) -> String {
     format!(
         "SELECT c.pdu AS pdu,
                 count(*) AS cases,
@@ -454,6 +577,30 @@ pub fn pdu_summary_sql(by_region: bool) -> String {
     )
 }
 
+/// Runs either summary SQL: PDU code to its ten counts.
+pub fn pdu_counts(
+    conn: &Connection,
+    sql: &str,
+    policy: &Policy,
+    as_of: NaiveDate,
+    region: Option<&str>,
+) -> Result<HashMap<String, [u64; 10]>> {
+    let t = policy.thresholds(as_of);
+    let mut counts = HashMap::new();
+    let mut stmt = conn.prepare_cached(sql)?;
+    bind_thresholds(&mut stmt, &t)?;
+    bind_named(&mut stmt, ":region", &region)?;
+    let mut rows = stmt.raw_query();
+    while let Some(r) = rows.next()? {
+        let mut v = [0u64; 10];
+        for (i, slot) in v.iter_mut().enumerate() {
+            *slot = r.get::<_, Option<i64>>(i + 1)?.unwrap_or(0).max(0) as u64;
+        }
+        counts.insert(r.get(0)?, v);
+    }
+    Ok(counts)
+}
+
 /// The per-PDU summary for every PDU (or one region), in PDU code order.
 pub fn pdu_summaries(
     conn: &Connection,
@@ -461,23 +608,18 @@ pub fn pdu_summaries(
     as_of: NaiveDate,
     region: Option<&str>,
 ) -> Result<Vec<PduSummary>> {
-    let t = policy.thresholds(as_of);
-    let sql = pdu_summary_sql(region.is_some());
-    let mut counts: HashMap<String, [u64; 10]> = HashMap::new();
-    {
-        let mut stmt = conn.prepare_cached(&sql)?;
-        bind_thresholds(&mut stmt, &t)?;
-        bind_named(&mut stmt, ":region", &region)?;
-        let mut rows = stmt.raw_query();
-        while let Some(r) = rows.next()? {
-            let mut v = [0u64; 10];
-            for (i, slot) in v.iter_mut().enumerate() {
-                *slot = r.get::<_, Option<i64>>(i + 1)?.unwrap_or(0).max(0) as u64;
-            }
-            counts.insert(r.get(0)?, v);
-        }
-    }
-    let staffing = staffing_in(conn, policy, None, region)?;
+    let people = pdu_people(conn, policy, as_of, region)?;
+    summaries_with(conn, policy, as_of, region, &people)
+}
+
+/// The per-PDU summaries and every practitioner in scope (most loaded first), reading the
+/// practitioners once: what the nightly run needs.
+pub fn pdu_summaries_and_practitioners(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    region: Option<&str>,
+) -> Result<(Vec<PduSummary>, Vec<PractitionerRow>)> {
     let practitioners = practitioners_in(
         conn,
         policy,
@@ -486,16 +628,34 @@ pub fn pdu_summaries(
         region,
         PractitionerSort::Capacity,
     )?;
-    let mut people: HashMap<&str, (u64, u64)> = HashMap::new();
+    let mut people: HashMap<String, (u64, u64)> = HashMap::new();
     for p in &practitioners {
-        let e = people.entry(p.pdu.as_str()).or_default();
-        if p.status.works_cases() {
-            e.0 += 1;
-        }
-        if p.capacity_pct.is_some_and(|c| c > 100.0) {
-            e.1 += 1;
-        }
+        let e = people.entry(p.pdu.clone()).or_default();
+        e.0 += u64::from(p.status.works_cases());
+        e.1 += u64::from(p.capacity_pct.is_some_and(|c| c > 100.0));
     }
+    let pdus = summaries_with(conn, policy, as_of, region, &people)?;
+    Ok((pdus, practitioners))
+}
+
+/// Per PDU: (practitioners working cases, over capacity).
+type People = HashMap<String, (u64, u64)>;
+
+fn summaries_with(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    region: Option<&str>,
+    people: &People,
+) -> Result<Vec<PduSummary>> {
+    let counts = pdu_counts(
+        conn,
+        &pdu_summary_sql(region.is_some()),
+        policy,
+        as_of,
+        region,
+    )?;
+    let staffing = staffing_in(conn, policy, None, region)?;
     let mut stmt = conn.prepare_cached(
         "SELECT code, name, region, ppf_status, rating, score, score_max, inspected_on
            FROM pdus WHERE (?1 IS NULL OR region = ?1) ORDER BY code",
@@ -1016,6 +1176,31 @@ pub struct CaseAlertRow {
     pub oversight_due: Option<NaiveDate>,
 }
 
+/// The SQL behind [`case_alert_rows`] (`:region` only when `by_region`).
+fn case_alert_sql(by_region: bool) -> String {
+    let cod = contact_overdue_sql();
+    let ovd = oversight_overdue_sql();
+    format!(
+        "SELECT c.crn, c.pdu, c.unallocated_since, c.allocated_to IS NOT NULL AS allocated,
+                c.mappa_category, c.mappa_level, c.rosh,
+                CASE WHEN {cod} THEN {contact_day} END AS contact_due,
+                CASE WHEN {ovd} THEN {oversight_day} END AS oversight_due
+           FROM cases c
+          WHERE ({scope})
+            AND ({ALERT_CANDIDATE})
+            AND (c.allocated_to IS NULL OR c.rosh IS NULL
+                 OR ({HIGH_RISK} AND ({cod} OR {ovd})))
+          ORDER BY c.pdu, c.crn",
+        contact_day = CaseList::ContactsOverdue.day_sql(),
+        oversight_day = CaseList::OversightOverdue.day_sql(),
+        scope = if by_region {
+            "c.pdu IN (SELECT code FROM pdus WHERE region = :region)"
+        } else {
+            "1"
+        },
+    )
+}
+
 /// The cases the case-scope rules look at: unallocated, without a RoSH assessment, or high
 /// risk with an overdue contact or oversight check. One pass over the cases table, so the
 /// nightly run never loads every case.
@@ -1026,26 +1211,7 @@ pub fn case_alert_rows(
     region: Option<&str>,
 ) -> Result<Vec<CaseAlertRow>> {
     let t = policy.thresholds(as_of);
-    let cod = contact_overdue_sql();
-    let ovd = oversight_overdue_sql();
-    let sql = format!(
-        "SELECT c.crn, c.pdu, c.unallocated_since, c.allocated_to IS NOT NULL AS allocated,
-                c.mappa_category, c.mappa_level, c.rosh,
-                CASE WHEN {cod} THEN {contact_day} END AS contact_due,
-                CASE WHEN {ovd} THEN {oversight_day} END AS oversight_due
-           FROM cases c
-          WHERE ({scope})
-            AND (c.allocated_to IS NULL OR c.rosh IS NULL
-                 OR ({HIGH_RISK} AND ({cod} OR {ovd})))
-          ORDER BY c.pdu, c.crn",
-        contact_day = CaseList::ContactsOverdue.day_sql(),
-        oversight_day = CaseList::OversightOverdue.day_sql(),
-        scope = if region.is_some() {
-            "c.pdu IN (SELECT code FROM pdus WHERE region = :region)"
-        } else {
-            "1"
-        },
-    );
+    let sql = case_alert_sql(region.is_some());
     let mut stmt = conn.prepare_cached(&sql)?;
     bind_list_params(&mut stmt, policy, &t, "", "")?;
     bind_named(&mut stmt, ":region", &region)?;
@@ -1065,4 +1231,245 @@ pub fn case_alert_rows(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::{DemoOptions, build};
+    use crate::store::{OpenMode, Store, schema};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use rusqlite::params;
+
+    fn anchor() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()
+    }
+
+    fn demo(cases: u64) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.db");
+        let opts = DemoOptions {
+            cases,
+            seed: 11,
+            anchor: anchor(),
+        };
+        build(&p, &opts, false).unwrap();
+        let s = Store::open(&p, OpenMode::Existing).unwrap();
+        (dir, s)
+    }
+
+    fn non_zero(m: HashMap<String, [u64; 10]>) -> BTreeMap<String, [u64; 10]> {
+        m.into_iter()
+            .filter(|(_, v)| v.iter().any(|n| *n > 0))
+            .collect()
+    }
+
+    /// Every row of a query as text; unbound parameters are NULL.
+    fn table(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().unwrap() {
+            let cells: Vec<String> = (0..n)
+                .map(|i| match r.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    v => format!("{v:?}"),
+                })
+                .collect();
+            out.push(cells.join("|"));
+        }
+        out
+    }
+
+    const LIVE_CASELOAD: &str = "SELECT allocated_to, tier, count(*),
+            sum(COALESCE(rosh, '') IN ('HIGH', 'VERY_HIGH') OR mappa_category > 0)
+       FROM cases WHERE allocated_to IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2";
+    const TALLY_CASELOAD: &str =
+        "SELECT staff_code, tier, n, high FROM tally_caseload ORDER BY 1, 2";
+
+    /// The tallies give every count the live aggregate gives, for several dates and scopes.
+    fn assert_tallies_agree(conn: &Connection, policy: &Policy, when: &str) {
+        for days in [-40i64, 0, 25] {
+            let as_of = anchor() + chrono::Duration::days(days);
+            for region in [None, Some("London")] {
+                let r = region.is_some();
+                let tally = pdu_counts(conn, &pdu_summary_sql(r), policy, as_of, region).unwrap();
+                let live =
+                    pdu_counts(conn, &pdu_summary_live_sql(r), policy, as_of, region).unwrap();
+                assert!(!live.is_empty());
+                assert_eq!(
+                    non_zero(tally),
+                    non_zero(live),
+                    "{when}: as of {as_of}, region {region:?}"
+                );
+            }
+        }
+        assert_eq!(
+            table(conn, TALLY_CASELOAD),
+            table(conn, LIVE_CASELOAD),
+            "{when}"
+        );
+        let empty: i64 = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM tally_contact WHERE n <= 0)
+                      + (SELECT count(*) FROM tally_oversight WHERE n <= 0)
+                      + (SELECT count(*) FROM tally_caseload WHERE n <= 0)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(empty, 0, "{when}: emptied buckets are pruned");
+    }
+
+    fn random_date(rng: &mut ChaCha8Rng) -> String {
+        fmt_date(anchor() - chrono::Duration::days(rng.random_range(0..400)))
+    }
+
+    /// One random write of the kinds casewatch and other tools make to cases.
+    fn random_write(conn: &Connection, rng: &mut ChaCha8Rng, staff: &[String], pdus: &[String]) {
+        let crn: String = conn
+            .query_row(
+                "SELECT crn FROM cases ORDER BY rowid LIMIT 1 OFFSET ?1",
+                [rng.random_range(0..2000)],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let rosh = [
+            None,
+            Some("LOW"),
+            Some("MEDIUM"),
+            Some("HIGH"),
+            Some("VERY_HIGH"),
+        ];
+        let mappa = [(0, 0), (1, 1), (1, 2), (2, 3), (3, 1), (4, 2)];
+        match rng.random_range(0..10) {
+            0 => {
+                let r = rosh[rng.random_range(0..rosh.len())];
+                conn.execute("UPDATE cases SET rosh = ?2 WHERE crn = ?1", params![crn, r])
+            }
+            1 => {
+                let (c, l) = mappa[rng.random_range(0..mappa.len())];
+                conn.execute(
+                    "UPDATE cases SET mappa_category = ?2, mappa_level = ?3 WHERE crn = ?1",
+                    params![crn, c, l],
+                )
+            }
+            2 => {
+                let s = &staff[rng.random_range(0..staff.len())];
+                conn.execute(
+                    "UPDATE cases SET allocated_to = ?2, allocated_on = ?3, unallocated_since = NULL
+                      WHERE crn = ?1",
+                    params![crn, s, random_date(rng)],
+                )
+            }
+            3 => conn.execute(
+                "UPDATE cases SET allocated_to = NULL, allocated_on = NULL, unallocated_since = ?2
+                  WHERE crn = ?1",
+                params![crn, random_date(rng)],
+            ),
+            4 => conn.execute(
+                "INSERT INTO contacts (crn, date, kind) VALUES (?1, ?2, 'face_to_face')",
+                params![crn, random_date(rng)],
+            ),
+            5 => conn.execute(
+                "INSERT INTO oversight (crn, date, spo_staff_code, kind) VALUES (?1, ?2, 'X', 'review')",
+                params![crn, random_date(rng)],
+            ),
+            6 => conn.execute(
+                "DELETE FROM contacts WHERE id = (SELECT max(id) FROM contacts WHERE crn = ?1)",
+                params![crn],
+            ),
+            7 => {
+                let t = ["A3", "B2S", "C1", "D0", "A0S"][rng.random_range(0..5)];
+                let k = ["COMMUNITY", "LICENCE", "CUSTODY"][rng.random_range(0..3)];
+                conn.execute(
+                    "UPDATE cases SET tier = ?2, case_type = ?3 WHERE crn = ?1",
+                    params![crn, t, k],
+                )
+            }
+            8 => {
+                let p = &pdus[rng.random_range(0..pdus.len())];
+                conn.execute("UPDATE cases SET pdu = ?2 WHERE crn = ?1", params![crn, p])
+            }
+            _ => {
+                // A case leaves (with its history) and a new one arrives unallocated.
+                for t in ["contacts", "oversight", "allocations", "notes"] {
+                    conn.execute(&format!("DELETE FROM {t} WHERE crn = ?1"), [&crn])
+                        .unwrap();
+                }
+                conn.execute("DELETE FROM cases WHERE crn = ?1", [&crn]).unwrap();
+                let p = &pdus[rng.random_range(0..pdus.len())];
+                conn.execute(
+                    "INSERT INTO cases (crn, name, pdu, tier, rosh, case_type, sentence_date,
+                                        unallocated_since)
+                     VALUES (?1, 'N', ?2, 'B1', ?3, 'COMMUNITY', '2026-01-01', ?4)",
+                    params![
+                        format!("Z{:06}", rng.random_range(0..1_000_000)),
+                        p,
+                        rosh[rng.random_range(0..rosh.len())],
+                        random_date(rng)
+                    ],
+                )
+            }
+        }
+        .unwrap();
+    }
+
+    #[test]
+    fn the_tallies_agree_with_the_live_aggregate_through_every_kind_of_write() {
+        let (_dir, s) = demo(3000);
+        let conn = s.conn();
+        let policy = Policy::defaults();
+        assert_tallies_agree(conn, &policy, "freshly built");
+        let column = |sql: &str| -> Vec<String> {
+            let mut stmt = conn.prepare(sql).unwrap();
+            let v = stmt.query_map([], |r| r.get(0)).unwrap();
+            v.map(|r| r.unwrap()).collect()
+        };
+        let staff = column("SELECT staff_code FROM practitioners ORDER BY rowid LIMIT 40");
+        let pdus = column("SELECT code FROM pdus ORDER BY code LIMIT 4");
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for round in 0..6 {
+            for _ in 0..60 {
+                random_write(conn, &mut rng, &staff, &pdus);
+            }
+            assert_tallies_agree(conn, &policy, &format!("after round {round}"));
+        }
+        // A rebuild from scratch gives the very rows the triggers kept.
+        let tallies = |conn: &Connection| -> Vec<Vec<String>> {
+            [
+                "SELECT * FROM tally_pdu WHERE cases > 0 ORDER BY 1",
+                "SELECT * FROM tally_contact ORDER BY 1, 2, 3, 4, 5",
+                "SELECT * FROM tally_oversight ORDER BY 1, 2, 3, 4",
+                TALLY_CASELOAD,
+            ]
+            .iter()
+            .map(|q| table(conn, q))
+            .collect()
+        };
+        let before = tallies(conn);
+        conn.execute_batch(schema::TALLY_REBUILD).unwrap();
+        let after = tallies(conn);
+        assert_eq!(before, after);
+    }
+
+    #[test]
+    fn the_nightly_case_scan_reads_only_the_candidate_index() {
+        let (_dir, s) = demo(1000);
+        assert!(schema::V_ALERT_CANDIDATES.contains(&format!("WHERE {ALERT_CANDIDATE};")));
+        for by_region in [false, true] {
+            let plan = table(
+                s.conn(),
+                &format!("EXPLAIN QUERY PLAN {}", case_alert_sql(by_region)),
+            )
+            .join("\n");
+            assert!(
+                plan.contains("COVERING INDEX cases_alert_candidates")
+                    && !plan.contains("TEMP B-TREE"),
+                "{plan}"
+            );
+        }
+    }
 }

@@ -10,6 +10,12 @@ pub const MIGRATIONS: &[&[&str]] = &[
     &[V_ACTIONS],
     &[V_ALERTS],
     &[V_OVERVIEW_CACHE],
+    &[
+        V_TALLIES,
+        TALLY_REBUILD,
+        V_ALERT_CANDIDATES,
+        V_RUN_ALERTS_CLUSTERED,
+    ],
 ];
 
 /// The newest schema version this binary knows.
@@ -258,3 +264,245 @@ CREATE TRIGGER overview_cache_oversight_insert AFTER INSERT ON oversight BEGIN D
 CREATE TRIGGER overview_cache_oversight_update AFTER UPDATE ON oversight BEGIN DELETE FROM overview_cache; END;
 CREATE TRIGGER overview_cache_oversight_delete AFTER DELETE ON oversight BEGIN DELETE FROM overview_cache; END;
 "#;
+
+/// The tally keys of one case row `c` (a table alias or a subquery over `NEW`/`OLD`): which
+/// per-PDU counters, contact and oversight buckets and caseload it counts towards. The
+/// expressions mirror the live definitions in `store::read` (tested against them).
+macro_rules! tally_keys {
+    () => {
+        "SELECT c.pdu AS pdu, c.allocated_to AS allocated_to, c.tier AS tier,
+                c.allocated_to IS NULL AS unallocated,
+                c.allocated_to IS NULL AND c.mappa_category > 0 AS unallocated_mappa,
+                c.allocated_to IS NULL AND COALESCE(c.rosh, '') IN ('HIGH', 'VERY_HIGH') AS unallocated_high,
+                c.mappa_category > 0 AS mappa,
+                c.rosh IS NULL AS no_rosh,
+                CASE WHEN c.rosh = 'VERY_HIGH' OR (c.mappa_category > 0 AND c.mappa_level >= 2) THEN 'vh'
+                     WHEN c.rosh = 'HIGH' THEN 'h' WHEN c.rosh = 'MEDIUM' THEN 'm'
+                     WHEN c.rosh = 'LOW' THEN 'l' ELSE 'u' END AS band,
+                c.case_type = 'CUSTODY' AS custody,
+                COALESCE(c.rosh, '') IN ('HIGH', 'VERY_HIGH') OR c.mappa_level >= 2 AS contact_high,
+                max(COALESCE(c.last_contact, ''), c.allocated_on) AS contact_since,
+                COALESCE(c.last_oversight, '') < c.allocated_on AS pending,
+                COALESCE(c.rosh, '') IN ('HIGH', 'VERY_HIGH') OR c.mappa_category > 0 AS high_risk,
+                CASE WHEN COALESCE(c.last_oversight, '') < c.allocated_on THEN c.allocated_on
+                     ELSE c.last_oversight END AS oversight_since"
+    };
+}
+
+/// One case row as a subquery named `c`, from a trigger's `NEW` or `OLD`.
+macro_rules! trigger_row {
+    ($r:literal) => {
+        concat!(
+            "(SELECT ",
+            $r,
+            ".pdu AS pdu, ",
+            $r,
+            ".tier AS tier, ",
+            $r,
+            ".rosh AS rosh, ",
+            $r,
+            ".mappa_category AS mappa_category, ",
+            $r,
+            ".mappa_level AS mappa_level, ",
+            $r,
+            ".case_type AS case_type, ",
+            $r,
+            ".allocated_to AS allocated_to, ",
+            $r,
+            ".allocated_on AS allocated_on, ",
+            $r,
+            ".last_contact AS last_contact, ",
+            $r,
+            ".last_oversight AS last_oversight) AS c"
+        )
+    };
+}
+
+/// Adds (`$sign` = `1`) or takes away (`-1`) one case row's counts.
+macro_rules! tally_apply {
+    ($r:literal, $sign:literal) => {
+        concat!(
+            "INSERT INTO tally_pdu (pdu, cases, unallocated, unallocated_mappa, unallocated_high, mappa, no_rosh)
+             SELECT pdu, ", $sign, ", ", $sign, " * unallocated, ", $sign, " * unallocated_mappa, ",
+                    $sign, " * unallocated_high, ", $sign, " * mappa, ", $sign, " * no_rosh
+               FROM (", tally_keys!(), " FROM ", trigger_row!($r), ") WHERE true
+             ON CONFLICT (pdu) DO UPDATE SET cases = cases + excluded.cases,
+                unallocated = unallocated + excluded.unallocated,
+                unallocated_mappa = unallocated_mappa + excluded.unallocated_mappa,
+                unallocated_high = unallocated_high + excluded.unallocated_high,
+                mappa = mappa + excluded.mappa, no_rosh = no_rosh + excluded.no_rosh;
+             INSERT INTO tally_contact (pdu, band, custody, high, since, n)
+             SELECT pdu, band, custody, contact_high, contact_since, ", $sign, "
+               FROM (", tally_keys!(), " FROM ", trigger_row!($r), ") WHERE allocated_to IS NOT NULL
+             ON CONFLICT DO UPDATE SET n = n + excluded.n;
+             INSERT INTO tally_oversight (pdu, pending, high, since, n)
+             SELECT pdu, pending, high_risk, oversight_since, ", $sign, "
+               FROM (", tally_keys!(), " FROM ", trigger_row!($r), ") WHERE allocated_to IS NOT NULL
+             ON CONFLICT DO UPDATE SET n = n + excluded.n;
+             INSERT INTO tally_caseload (staff_code, tier, n, high)
+             SELECT allocated_to, tier, ", $sign, ", ", $sign, " * high_risk
+               FROM (", tally_keys!(), " FROM ", trigger_row!($r), ") WHERE allocated_to IS NOT NULL
+             ON CONFLICT DO UPDATE SET n = n + excluded.n, high = high + excluded.high;"
+        )
+    };
+}
+
+/// Drops the buckets a removal emptied, so that the tallies stay as small as the data.
+macro_rules! tally_prune {
+    ($r:literal) => {
+        concat!(
+            "DELETE FROM tally_contact WHERE n = 0 AND (pdu, band, custody, high, since) IN
+               (SELECT pdu, band, custody, contact_high, contact_since FROM (",
+            tally_keys!(),
+            " FROM ",
+            trigger_row!($r),
+            "));
+             DELETE FROM tally_oversight WHERE n = 0 AND (pdu, pending, high, since) IN
+               (SELECT pdu, pending, high_risk, oversight_since FROM (",
+            tally_keys!(),
+            " FROM ",
+            trigger_row!($r),
+            "));
+             DELETE FROM tally_caseload WHERE n = 0 AND (staff_code, tier) IN
+               (SELECT allocated_to, tier FROM (",
+            tally_keys!(),
+            " FROM ",
+            trigger_row!($r),
+            "));"
+        )
+    };
+}
+
+/// The three triggers that keep the tallies with every write to `cases`.
+macro_rules! tally_triggers {
+    () => {
+        concat!(
+            "CREATE TRIGGER tally_cases_insert AFTER INSERT ON cases BEGIN ",
+            tally_apply!("NEW", "1"),
+            " END;
+            CREATE TRIGGER tally_cases_delete AFTER DELETE ON cases BEGIN ",
+            tally_apply!("OLD", "-1"),
+            tally_prune!("OLD"),
+            " END;
+            CREATE TRIGGER tally_cases_update AFTER UPDATE OF pdu, tier, rosh, mappa_category,
+                mappa_level, case_type, allocated_to, allocated_on, last_contact, last_oversight
+                ON cases BEGIN ",
+            tally_apply!("OLD", "-1"),
+            tally_prune!("OLD"),
+            tally_apply!("NEW", "1"),
+            " END;"
+        )
+    };
+}
+
+/// Counters kept with every write to `cases`, so that the overview and the nightly run read a
+/// few thousand tally rows instead of every case: per-PDU counts, and histograms of the date
+/// each allocated case's contact and oversight clocks run from. "Overdue" depends on the as-of
+/// date and the policy, so it is not stored: it is the sum of the buckets older than the
+/// threshold, computed at read time.
+pub const V_TALLIES: &str = concat!(
+    "CREATE TABLE tally_pdu (
+        pdu               TEXT PRIMARY KEY,
+        cases             INTEGER NOT NULL,
+        unallocated       INTEGER NOT NULL,
+        unallocated_mappa INTEGER NOT NULL,
+        unallocated_high  INTEGER NOT NULL,
+        mappa             INTEGER NOT NULL,
+        no_rosh           INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE tally_contact (
+        pdu     TEXT NOT NULL,
+        band    TEXT NOT NULL,
+        custody INTEGER NOT NULL,
+        high    INTEGER NOT NULL,
+        since   TEXT NOT NULL,
+        n       INTEGER NOT NULL,
+        PRIMARY KEY (pdu, band, custody, high, since)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE tally_oversight (
+        pdu     TEXT NOT NULL,
+        pending INTEGER NOT NULL,
+        high    INTEGER NOT NULL,
+        since   TEXT NOT NULL,
+        n       INTEGER NOT NULL,
+        PRIMARY KEY (pdu, pending, high, since)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE tally_caseload (
+        staff_code TEXT NOT NULL,
+        tier       TEXT NOT NULL,
+        n          INTEGER NOT NULL,
+        high       INTEGER NOT NULL,
+        PRIMARY KEY (staff_code, tier)
+    ) STRICT, WITHOUT ROWID;
+    ",
+    tally_triggers!()
+);
+
+/// The tally triggers alone, for bulk loads that drop them, load, and rebuild.
+pub const TALLY_TRIGGERS: &str = tally_triggers!();
+
+/// Drops the tally triggers (a bulk load then calls [`TALLY_REBUILD`] and [`TALLY_TRIGGERS`]
+/// in the same transaction).
+pub const TALLY_TRIGGERS_DROP: &str = "DROP TRIGGER tally_cases_insert;
+    DROP TRIGGER tally_cases_delete;
+    DROP TRIGGER tally_cases_update;";
+
+/// Recomputes every tally from the cases in one pass each.
+pub const TALLY_REBUILD: &str = concat!(
+    "DELETE FROM tally_pdu; DELETE FROM tally_contact; DELETE FROM tally_oversight;
+     DELETE FROM tally_caseload;
+     INSERT INTO tally_pdu (pdu, cases, unallocated, unallocated_mappa, unallocated_high, mappa, no_rosh)
+     SELECT pdu, count(*), sum(unallocated), sum(unallocated_mappa), sum(unallocated_high),
+            sum(mappa), sum(no_rosh)
+       FROM (", tally_keys!(), " FROM cases c) GROUP BY pdu;
+     INSERT INTO tally_contact (pdu, band, custody, high, since, n)
+     SELECT pdu, band, custody, contact_high, contact_since, count(*)
+       FROM (", tally_keys!(), " FROM cases c WHERE c.allocated_to IS NOT NULL)
+      GROUP BY 1, 2, 3, 4, 5;
+     INSERT INTO tally_oversight (pdu, pending, high, since, n)
+     SELECT pdu, pending, high_risk, oversight_since, count(*)
+       FROM (", tally_keys!(), " FROM cases c WHERE c.allocated_to IS NOT NULL)
+      GROUP BY 1, 2, 3, 4;
+     INSERT INTO tally_caseload (staff_code, tier, n, high)
+     SELECT allocated_to, tier, count(*), sum(high_risk)
+       FROM (", tally_keys!(), " FROM cases c WHERE c.allocated_to IS NOT NULL)
+      GROUP BY 1, 2;"
+);
+
+/// The cases the nightly rules look at one by one (unallocated, no RoSH, or high risk), with
+/// every column they read, so that the run walks this index alone instead of every case.
+/// Its `WHERE` must stay word for word the one `store::read::case_alert_rows` repeats.
+pub const V_ALERT_CANDIDATES: &str = "
+CREATE INDEX cases_alert_candidates ON cases(pdu, crn, allocated_to, allocated_on, last_contact,
+    last_oversight, rosh, mappa_category, mappa_level, case_type, unallocated_since)
+    WHERE allocated_to IS NULL OR rosh IS NULL OR rosh IN ('HIGH', 'VERY_HIGH') OR mappa_category > 0;
+-- Without statistics for it SQLite would keep walking the older, analysed PDU index.
+ANALYZE cases_alert_candidates;
+";
+
+/// Run alerts stored in key order without a separate rowid table: the nightly run writes a
+/// hundred thousand of them at national scale, and each now costs two B-tree inserts, not three.
+pub const V_RUN_ALERTS_CLUSTERED: &str = "
+CREATE TABLE run_alerts_clustered (
+    run_id     INTEGER NOT NULL REFERENCES alert_runs(id) ON DELETE CASCADE,
+    key        TEXT NOT NULL,
+    rule       TEXT NOT NULL,
+    severity   TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    pdu        TEXT NOT NULL,
+    crn        TEXT,
+    staff_code TEXT,
+    status     TEXT NOT NULL CHECK (status IN ('new', 'ongoing', 'resolved')),
+    first_seen TEXT NOT NULL,
+    message    TEXT NOT NULL,
+    metrics    TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
+) STRICT, WITHOUT ROWID;
+INSERT INTO run_alerts_clustered
+     SELECT run_id, key, rule, severity, scope, pdu, crn, staff_code, status, first_seen,
+            message, metrics
+       FROM run_alerts;
+DROP TABLE run_alerts;
+ALTER TABLE run_alerts_clustered RENAME TO run_alerts;
+CREATE INDEX run_alerts_pdu ON run_alerts(run_id, pdu);
+";
