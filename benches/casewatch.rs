@@ -1,9 +1,9 @@
 //! `cargo bench`: casewatch's performance figures, each the median of several runs, with the
 //! `sqlite3` shell running the same work in the same run as the reference where one exists.
 //!
-//! Sizes: `CASEWATCH_BENCH_SIZES` (default `10000,100000,1000000`). Demo databases are built
-//! once into `target/bench-data/` and reused. Benchmarks print figures; none fails on a
-//! timing.
+//! Sizes: `CASEWATCH_BENCH_SIZES` (default `10000,40000,100000,1000000`). Demo databases are
+//! built (and timed) into `target/bench-data/` on every run, or reused with
+//! `CASEWATCH_BENCH_REUSE=1`. Benchmarks print figures; none fails on a timing.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -74,7 +74,8 @@ fn data_dir() -> PathBuf {
 fn demo_db(size: u64, rows: &mut Vec<Row>) -> PathBuf {
     let path = data_dir().join(format!("demo-{size}.db"));
     let runs = if size >= 1_000_000 { 1 } else { 3 };
-    if !path.exists() || std::env::var_os("CASEWATCH_BENCH_REBUILD").is_some() {
+    // Reused only when asked (CASEWATCH_BENCH_REUSE), so that every run prints a generation time.
+    if !path.exists() || std::env::var_os("CASEWATCH_BENCH_REUSE").is_none() {
         let tmp = data_dir().join(format!("gen-{size}.db"));
         let d = time(runs, || {
             let o = Command::new(bin())
@@ -97,27 +98,35 @@ fn demo_db(size: u64, rows: &mut Vec<Row>) -> PathBuf {
     path
 }
 
-/// The overview SQL with its parameters written in, for the sqlite3 shell.
-fn overview_sql_for_shell(policy: &Policy) -> String {
+/// Binds the overview's parameters in the sqlite3 shell (`.param set`), for London.
+fn shell_params(policy: &Policy) -> String {
     let t = policy.thresholds(as_of());
-    read::pdu_summary_sql(true)
-        .replace(":c_vh", &format!("'{}'", t.contact_very_high))
-        .replace(":c_h", &format!("'{}'", t.contact_high))
-        .replace(":c_m", &format!("'{}'", t.contact_medium))
-        .replace(":c_l", &format!("'{}'", t.contact_low))
-        .replace(":c_u", &format!("'{}'", t.contact_unknown))
-        .replace(":custody_exempt", if t.custody_exempt { "1" } else { "0" })
-        .replace(":o_alloc", &format!("'{}'", t.oversight_after_allocation))
-        .replace(":o_hr", &format!("'{}'", t.oversight_high_risk))
-        .replace(":region", "'London'")
+    let mut p = String::new();
+    for (k, v) in [
+        (":c_vh", &t.contact_very_high),
+        (":c_h", &t.contact_high),
+        (":c_m", &t.contact_medium),
+        (":c_l", &t.contact_low),
+        (":c_u", &t.contact_unknown),
+        (":o_alloc", &t.oversight_after_allocation),
+        (":o_hr", &t.oversight_high_risk),
+    ] {
+        p.push_str(&format!(".param set {k} '{v}'\n"));
+    }
+    p.push_str(&format!(
+        ".param set :custody_exempt {}\n.param set :region 'London'\n.param set ?1 NULL\n.param set ?2 'London'\n",
+        i32::from(t.custody_exempt)
+    ));
+    p
 }
 
 fn shell_time(db: &Path, sql: &str, runs: usize) -> Option<Duration> {
     if !have_sqlite3() {
         return None;
     }
-    // The shell's own timer, so process start-up is not counted against it.
-    let script = format!(".timer on\n{sql};\n");
+    // The shell's own timer, so process start-up is not counted against it; rows are
+    // formatted and written to /dev/null; the figure is the sum over the statements.
+    let script = format!(".timer on\n.output /dev/null\n{sql}\n");
     let times: Vec<Duration> = (0..runs)
         .filter_map(|_| {
             let mut child = Command::new("sqlite3")
@@ -129,14 +138,11 @@ fn shell_time(db: &Path, sql: &str, runs: usize) -> Option<Duration> {
             child.stdin.take()?.write_all(script.as_bytes()).ok()?;
             let out = child.wait_with_output().ok()?;
             let text = String::from_utf8_lossy(&out.stdout);
-            let real = text
+            let real: f64 = text
                 .lines()
-                .rev()
-                .find(|l| l.starts_with("Run Time: real"))?
-                .split_whitespace()
-                .nth(3)?
-                .parse::<f64>()
-                .ok()?;
+                .filter(|l| l.starts_with("Run Time: real"))
+                .filter_map(|l| l.split_whitespace().nth(3)?.parse::<f64>().ok())
+                .sum();
             Some(Duration::from_secs_f64(real))
         })
         .collect();
@@ -161,21 +167,33 @@ fn screen_ops(size: u64, db: &Path, rows: &mut Vec<Row>) {
     let store = Store::open(db, OpenMode::Existing).unwrap();
     let conn = store.conn();
 
-    let d = time(5, || {
+    let d = time(7, || {
         read::pdu_summaries(conn, &policy, as_of(), Some("London")).unwrap()
     });
-    let shell = shell_time(db, &overview_sql_for_shell(&policy), 5);
+    let params = shell_params(&policy);
+    let same: String = read::overview_statements()
+        .iter()
+        .map(|q| format!("{q};\n"))
+        .collect();
+    let shell = shell_time(db, &format!("{params}{same}"), 7);
+    let live = shell_time(
+        db,
+        &format!("{params}{};", read::pdu_summary_live_sql(true)),
+        3,
+    );
     rows.push(Row {
         size,
-        what: "overview refresh (London: case aggregate + staffing + capacity)",
+        what: "overview refresh (London, every per-PDU metric)",
         value: ms(d),
-        reference: match shell {
-            Some(s) => format!(
-                "sqlite3 shell, the same case-aggregate SQL alone: {}; ratio {:.2}",
+        reference: match (shell, live) {
+            (Some(s), Some(l)) => format!(
+                "sqlite3 shell, the same {} statements: {}; ratio {:.2}; before (live aggregate of the case counts alone, in the shell): {}",
+                read::overview_statements().len(),
                 ms(s),
-                d.as_secs_f64() / s.as_secs_f64()
+                d.as_secs_f64() / s.as_secs_f64(),
+                ms(l)
             ),
-            None => "sqlite3 not installed".into(),
+            _ => "sqlite3 not installed".into(),
         },
     });
 
@@ -392,10 +410,126 @@ fn cold_start(size: u64, db: &Path, rows: &mut Vec<Row>) {
     });
 }
 
+/// Writes one query's rows as a CSV file with a header.
+fn write_csv(conn: &rusqlite::Connection, sql: &str, path: &Path) {
+    let mut stmt = conn.prepare(sql).unwrap();
+    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(&names).unwrap();
+    let mut rows = stmt.raw_query();
+    while let Some(r) = rows.next().unwrap() {
+        let cells: Vec<String> = (0..names.len())
+            .map(|i| match r.get_ref(i).unwrap() {
+                rusqlite::types::ValueRef::Null => String::new(),
+                rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                rusqlite::types::ValueRef::Real(f) => f.to_string(),
+                v => v.as_str().unwrap().to_string(),
+            })
+            .collect();
+        w.write_record(&cells).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+fn process(args: &[&std::ffi::OsStr]) -> Duration {
+    let t = Instant::now();
+    let o = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    let d = t.elapsed();
+    assert!(
+        o.status.success(),
+        "{:?}: {}",
+        args,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    d
+}
+
+/// `casewatch import` of every case of the demo database as CSV into a database holding its
+/// PDUs and practitioners, against the sqlite3 shell's `.import` of the same file.
+fn import(size: u64, db: &Path, rows: &mut Vec<Row>) {
+    let dir = data_dir().join(format!("import-{size}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let (pdus, staff, cases) = (
+        dir.join("pdus.csv"),
+        dir.join("practitioners.csv"),
+        dir.join("cases.csv"),
+    );
+    write_csv(
+        &conn,
+        "SELECT code, name, region, ppf_status, rating, score, score_max, inspected_on FROM pdus",
+        &pdus,
+    );
+    write_csv(
+        &conn,
+        "SELECT staff_code, name, grade, pdu, team, contracted_hours, start_date, status FROM practitioners",
+        &staff,
+    );
+    write_csv(
+        &conn,
+        "SELECT crn, name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type, sentence_date, release_date, allocated_to, allocated_on, unallocated_since FROM cases",
+        &cases,
+    );
+    let base = dir.join("base.db");
+    let target = dir.join("target.db");
+    for f in [&base, &target] {
+        let _ = std::fs::remove_file(f);
+    }
+    let b = std::ffi::OsStr::new(bin());
+    let os = |p: &Path| p.as_os_str().to_owned();
+    for (file, kind) in [(&pdus, "pdus"), (&staff, "practitioners")] {
+        process(&[
+            b,
+            "--db".as_ref(),
+            &os(&base),
+            "import".as_ref(),
+            &os(file),
+            "--kind".as_ref(),
+            kind.as_ref(),
+        ]);
+    }
+    let runs = if size >= 1_000_000 { 3 } else { 5 };
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for _ in 0..runs {
+        std::fs::copy(&base, &target).unwrap();
+        ours.push(process(&[
+            b,
+            "--db".as_ref(),
+            &os(&target),
+            "import".as_ref(),
+            &os(&cases),
+            "--kind".as_ref(),
+            "cases".as_ref(),
+        ]));
+        if have_sqlite3() {
+            let raw = dir.join("raw.db");
+            let _ = std::fs::remove_file(&raw);
+            let cmd = format!(".import --csv {} cases_raw", cases.display());
+            theirs.push(process(&["sqlite3".as_ref(), &os(&raw), cmd.as_ref()]));
+        }
+    }
+    let (d, s) = (median(ours), (!theirs.is_empty()).then(|| median(theirs)));
+    rows.push(Row {
+        size,
+        what: "import of every case row from CSV (process)",
+        value: ms(d),
+        reference: match s {
+            Some(s) => format!(
+                "sqlite3 shell `.import --csv` of the same file into a new table (process): {}; ratio {:.2}; median of {runs}",
+                ms(s),
+                d.as_secs_f64() / s.as_secs_f64()
+            ),
+            None => "sqlite3 not installed".into(),
+        },
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing useful: run small.
     let sizes: Vec<u64> = std::env::var("CASEWATCH_BENCH_SIZES")
-        .unwrap_or_else(|_| "10000,100000,1000000".into())
+        .unwrap_or_else(|_| "10000,40000,100000,1000000".into())
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
@@ -406,6 +540,7 @@ fn main() {
         screen_ops(size, &db, &mut rows);
         nightly(size, &db, &mut rows);
         cold_start(size, &db, &mut rows);
+        import(size, &db, &mut rows);
     }
     println!("\n| cases | measure | median | reference |");
     println!("|---:|---|---:|---|");

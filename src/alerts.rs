@@ -397,7 +397,8 @@ fn fingerprint(parts: &[&str]) -> String {
 }
 
 /// The PDU summaries and evaluated alerts, from the overview cache when the data has not
-/// changed since they were computed, else computed and (where the file is writable) cached.
+/// changed since they were computed, else computed and (for a region, where the file is
+/// writable) cached.
 pub fn evaluate_cached(
     conn: &Connection,
     policy: &Policy,
@@ -428,7 +429,12 @@ pub fn evaluate_cached(
         pdus: g.pdus,
         alerts,
     };
-    if let Ok(body) = serde_json::to_string(&c) {
+    // Only a region's figures (the screen's) are kept: the national scope is the nightly
+    // run's, computed once a day, and at a million cases writing its hundred thousand
+    // alerts into the cache would cost that run more than a later read could save.
+    if region.is_some()
+        && let Ok(body) = serde_json::to_string(&c)
+    {
         // A read-only file or a busy writer just means no cache this time.
         let _ = conn.execute(
             "INSERT OR REPLACE INTO overview_cache (key, body) VALUES (?1, ?2)",

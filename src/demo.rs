@@ -808,6 +808,7 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
             tx.execute_batch(sql)?;
         }
     }
+    store::tally::rebuild(&tx)?;
     tx.execute_batch(&format!(
         "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
     ))?;

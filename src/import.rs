@@ -1112,7 +1112,7 @@ pub fn import_file(
         // Marks the database as holding real data, so `demo` will not replace it unasked.
         crate::store::set_meta(&tx, "origin", "import")?;
         if bulk {
-            tx.execute_batch(crate::store::schema::TALLY_REBUILD)?;
+            crate::store::tally::rebuild(&tx)?;
             tx.execute_batch(crate::store::schema::TALLY_TRIGGERS)?;
         }
         // The audit row goes in with the rows it describes, or not at all.

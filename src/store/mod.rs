@@ -4,6 +4,7 @@
 pub mod maintenance;
 pub mod read;
 pub mod schema;
+pub mod tally;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -239,6 +240,9 @@ pub fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
         if to == 1 {
             tx.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID};"))?;
             set_meta(&tx, "origin", "empty")?;
+        }
+        if to == schema::TALLIES_VERSION {
+            tally::rebuild(&tx)?;
         }
         tx.execute_batch(&format!("PRAGMA user_version = {to};"))?;
         tx.commit()?;

@@ -212,6 +212,52 @@ pub fn region_totals(pdus: &[PduSummary]) -> Vec<RegionSummary> {
 /// Written as one `IN` list so that SQLite walks the PDU index for just those PDUs.
 const SCOPE: &str = "pdu IN (SELECT code FROM pdus WHERE (?1 IS NULL OR code = ?1) AND (?2 IS NULL OR region = ?2))";
 
+fn establishment_sql() -> String {
+    format!("SELECT pdu, grade, target_fte FROM establishment WHERE {SCOPE}")
+}
+
+fn staff_hours_sql() -> String {
+    format!(
+        "SELECT pdu, grade, status, sum(contracted_hours) FROM practitioners
+          WHERE {SCOPE} AND status <> 'left'
+          GROUP BY pdu, grade, status"
+    )
+}
+
+fn caseload_sql() -> String {
+    format!(
+        "SELECT t.staff_code, t.tier, t.n, t.high
+           FROM practitioners p JOIN tally_caseload t ON t.staff_code = p.staff_code
+          WHERE {SCOPE}"
+    )
+}
+
+fn people_sql() -> String {
+    format!(
+        "SELECT staff_code, pdu, grade, status, contracted_hours, start_date
+           FROM practitioners WHERE {SCOPE} AND status <> 'left'"
+    )
+}
+
+const PDUS_SQL: &str =
+    "SELECT code, name, region, ppf_status, rating, score, score_max, inspected_on
+   FROM pdus WHERE (?1 IS NULL OR region = ?1) ORDER BY code";
+
+/// Every statement [`pdu_summaries`] runs for one region, in order, with its parameters
+/// still to bind: the tally counts (named, `:region`), then staffing, caseloads,
+/// practitioners (`?1` PDU, `?2` region) and the PDUs (`?1` region). Public so that
+/// benchmarks can run exactly this work in the `sqlite3` shell.
+pub fn overview_statements() -> Vec<String> {
+    vec![
+        pdu_summary_sql(true),
+        establishment_sql(),
+        staff_hours_sql(),
+        caseload_sql(),
+        people_sql(),
+        PDUS_SQL.replace("?1", "?2"),
+    ]
+}
+
 /// Staffing per PDU and establishment grade, from the establishment and practitioners.
 pub fn staffing(
     conn: &Connection,
@@ -237,9 +283,7 @@ fn staffing_in(
         long_term_sick_fte: 0.0,
         vacancy_rate: None,
     };
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT pdu, grade, target_fte FROM establishment WHERE {SCOPE}"
-    ))?;
+    let mut stmt = conn.prepare_cached(&establishment_sql())?;
     let mut rows = stmt.query([pdu, region])?;
     while let Some(r) = rows.next()? {
         let Some(grade) = r.get::<_, String>(1)?.parse::<Grade>().ok() else {
@@ -252,11 +296,7 @@ fn staffing_in(
             .or_insert_with(|| blank(grade.establishment_grade()));
         g.target_fte += r.get::<_, f64>(2)?;
     }
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT pdu, grade, status, sum(contracted_hours) FROM practitioners
-          WHERE {SCOPE} AND status <> 'left'
-          GROUP BY pdu, grade, status"
-    ))?;
+    let mut stmt = conn.prepare_cached(&staff_hours_sql())?;
     let mut rows = stmt.query([pdu, region])?;
     while let Some(r) = rows.next()? {
         let (Some(grade), Some(status)) = (
@@ -339,11 +379,7 @@ fn caseloads(
             "SELECT staff_code, tier, n, high FROM tally_caseload WHERE ?1 IS NULL AND ?2 IS NULL",
         )?
     } else {
-        conn.prepare_cached(&format!(
-            "SELECT t.staff_code, t.tier, t.n, t.high
-               FROM practitioners p JOIN tally_caseload t ON t.staff_code = p.staff_code
-              WHERE {SCOPE}"
-        ))?
+        conn.prepare_cached(&caseload_sql())?
     };
     let mut rows = stmt.query([pdu, region])?;
     let mut out: HashMap<String, (u64, u64, f64)> = HashMap::new();
@@ -484,10 +520,7 @@ fn pdu_people(
     region: Option<&str>,
 ) -> Result<People> {
     let loads = caseloads(conn, policy, None, region)?;
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT staff_code, pdu, grade, status, contracted_hours, start_date
-           FROM practitioners WHERE {SCOPE} AND status <> 'left'"
-    ))?;
+    let mut stmt = conn.prepare_cached(&people_sql())?;
     let mut rows = stmt.query([None, region])?;
     let mut out = People::new();
     while let Some(r) = rows.next()? {
@@ -656,10 +689,7 @@ fn summaries_with(
         region,
     )?;
     let staffing = staffing_in(conn, policy, None, region)?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT code, name, region, ppf_status, rating, score, score_max, inspected_on
-           FROM pdus WHERE (?1 IS NULL OR region = ?1) ORDER BY code",
-    )?;
+    let mut stmt = conn.prepare_cached(PDUS_SQL)?;
     let mut rows = stmt.query([region])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -1450,7 +1480,7 @@ mod tests {
             .collect()
         };
         let before = tallies(conn);
-        conn.execute_batch(schema::TALLY_REBUILD).unwrap();
+        crate::store::tally::rebuild(conn).unwrap();
         let after = tallies(conn);
         assert_eq!(before, after);
     }

@@ -10,13 +10,12 @@ pub const MIGRATIONS: &[&[&str]] = &[
     &[V_ACTIONS],
     &[V_ALERTS],
     &[V_OVERVIEW_CACHE],
-    &[
-        V_TALLIES,
-        TALLY_REBUILD,
-        V_ALERT_CANDIDATES,
-        V_RUN_ALERTS_CLUSTERED,
-    ],
+    // Then `store::tally::rebuild` fills the tallies (see `migrate`).
+    &[V_TALLIES, V_ALERT_CANDIDATES, V_RUN_ALERTS_CLUSTERED],
 ];
+
+/// The version that introduced the tallies: reaching it fills them from the cases.
+pub const TALLIES_VERSION: i64 = 5;
 
 /// The newest schema version this binary knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -441,33 +440,15 @@ pub const V_TALLIES: &str = concat!(
 /// The tally triggers alone, for bulk loads that drop them, load, and rebuild.
 pub const TALLY_TRIGGERS: &str = tally_triggers!();
 
-/// Drops the tally triggers (a bulk load then calls [`TALLY_REBUILD`] and [`TALLY_TRIGGERS`]
+/// Drops the tally triggers (a bulk load then calls `store::tally::rebuild` and [`TALLY_TRIGGERS`]
 /// in the same transaction).
 pub const TALLY_TRIGGERS_DROP: &str = "DROP TRIGGER tally_cases_insert;
     DROP TRIGGER tally_cases_delete;
     DROP TRIGGER tally_cases_update;";
 
-/// Recomputes every tally from the cases in one pass each.
-pub const TALLY_REBUILD: &str = concat!(
-    "DELETE FROM tally_pdu; DELETE FROM tally_contact; DELETE FROM tally_oversight;
-     DELETE FROM tally_caseload;
-     INSERT INTO tally_pdu (pdu, cases, unallocated, unallocated_mappa, unallocated_high, mappa, no_rosh)
-     SELECT pdu, count(*), sum(unallocated), sum(unallocated_mappa), sum(unallocated_high),
-            sum(mappa), sum(no_rosh)
-       FROM (", tally_keys!(), " FROM cases c) GROUP BY pdu;
-     INSERT INTO tally_contact (pdu, band, custody, high, since, n)
-     SELECT pdu, band, custody, contact_high, contact_since, count(*)
-       FROM (", tally_keys!(), " FROM cases c WHERE c.allocated_to IS NOT NULL)
-      GROUP BY 1, 2, 3, 4, 5;
-     INSERT INTO tally_oversight (pdu, pending, high, since, n)
-     SELECT pdu, pending, high_risk, oversight_since, count(*)
-       FROM (", tally_keys!(), " FROM cases c WHERE c.allocated_to IS NOT NULL)
-      GROUP BY 1, 2, 3, 4;
-     INSERT INTO tally_caseload (staff_code, tier, n, high)
-     SELECT allocated_to, tier, count(*), sum(high_risk)
-       FROM (", tally_keys!(), " FROM cases c WHERE c.allocated_to IS NOT NULL)
-      GROUP BY 1, 2;"
-);
+/// Every case row with its tally keys, for `store::tally::rebuild`: the very expressions the
+/// triggers use.
+pub const TALLY_KEYS: &str = concat!(tally_keys!(), " FROM cases c");
 
 /// The cases the nightly rules look at one by one (unallocated, no RoSH, or high risk), with
 /// every column they read, so that the run walks this index alone instead of every case.
