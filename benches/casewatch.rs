@@ -317,13 +317,30 @@ fn clear_cache(db: &Path) {
     let _ = c.execute("DELETE FROM overview_cache", []);
 }
 
-/// Process start to the first overview frame with data, in a real pseudo-terminal; and the
-/// TUI's peak memory after paging the largest table. The first run starts with an empty
-/// overview cache (as after a write); the others find it filled (as after the nightly run).
+/// Process start to the first overview frame with data, in a real pseudo-terminal, with the
+/// previous night's run recorded; and the TUI's peak memory after paging the largest table.
+/// The first run starts with an empty overview cache (as after a write); the others find it
+/// filled by that first one.
 fn cold_start(size: u64, db: &Path, rows: &mut Vec<Row>) {
     use portable_pty::{CommandBuilder, PtySize, native_pty_system};
     let mut starts = Vec::new();
     let mut peak_kb = 0u64;
+    // The morning state: last night's run is recorded, so the screen also compares with it.
+    let day_before = (as_of() - chrono::Duration::days(1)).to_string();
+    let o = Command::new(bin())
+        .args([
+            "--as-of",
+            &day_before,
+            "alerts",
+            "--record",
+            "--format",
+            "json",
+            "--db",
+        ])
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(o.status.code().is_some_and(|c| c == 0 || c == 3));
     clear_cache(db);
     for _ in 0..4 {
         let pty = native_pty_system()

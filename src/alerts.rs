@@ -227,10 +227,12 @@ fn scope_of(s: &str) -> Scope {
     }
 }
 
-/// The latest recorded run strictly before `as_of`, and its open (not resolved) alerts.
+/// The latest recorded run strictly before `as_of`, and its open (not resolved) alerts (of
+/// one region's PDUs, or all).
 fn previous_run(
     conn: &Connection,
     as_of: &str,
+    region: Option<&str>,
 ) -> rusqlite::Result<Option<(String, HashMap<String, PrevAlert>)>> {
     let Some((id, prev_as_of)) = conn
         .query_row(
@@ -244,9 +246,11 @@ fn previous_run(
     };
     let mut stmt = conn.prepare_cached(
         "SELECT key, rule, severity, scope, pdu, crn, staff_code, first_seen, message, metrics
-           FROM run_alerts WHERE run_id = ?1 AND status <> 'resolved'",
+           FROM run_alerts
+          WHERE run_id = ?1 AND status <> 'resolved'
+            AND (?2 IS NULL OR pdu IN (SELECT code FROM pdus WHERE region = ?2))",
     )?;
-    let rows = stmt.query_map([id], |r| {
+    let rows = stmt.query_map(params![id, region], |r| {
         Ok((
             r.get::<_, String>(0)?,
             PrevAlert {
@@ -286,10 +290,16 @@ fn worsened(now: &BTreeMap<String, f64>, then: &BTreeMap<String, f64>) -> bool {
         .any(|(k, v)| then.get(k).is_some_and(|t| *v > *t + 1e-9))
 }
 
-/// Compares current alerts with the previous run and the acknowledgements.
-pub fn review(conn: &Connection, as_of: NaiveDate, alerts: Vec<Alert>) -> rusqlite::Result<Review> {
+/// Compares current alerts (of one region, or all) with the same scope of the previous run
+/// and the acknowledgements.
+pub fn review(
+    conn: &Connection,
+    as_of: NaiveDate,
+    alerts: Vec<Alert>,
+    region: Option<&str>,
+) -> rusqlite::Result<Review> {
     let as_of_s = fmt_date(as_of);
-    let prev = previous_run(conn, &as_of_s)?;
+    let prev = previous_run(conn, &as_of_s, region)?;
     let acks = acks(conn)?;
     let (previous, mut prev_alerts) = match prev {
         Some((d, m)) => (Some(d), m),
@@ -453,7 +463,7 @@ pub fn run(
     region: Option<&str>,
 ) -> rusqlite::Result<(Review, Vec<PduSummary>)> {
     let (pdus, alerts) = evaluate_cached(conn, policy, rules, as_of, region)?;
-    Ok((review(conn, as_of, alerts)?, pdus))
+    Ok((review(conn, as_of, alerts, region)?, pdus))
 }
 
 /// Records a review as the run for its as-of date, in one transaction. Recording the same
@@ -670,5 +680,41 @@ mod tests {
         let next = as_of.succ_opt().unwrap();
         evaluate_cached(s.conn(), &policy, &rules, next, Some("London")).unwrap();
         assert_eq!(count(&s), 2);
+    }
+
+    #[test]
+    fn a_region_review_compares_with_that_region_of_the_last_run_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.db");
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let opts = DemoOptions {
+            cases: 2000,
+            seed: 4,
+            anchor: as_of,
+        };
+        build(&p, &opts, false).unwrap();
+        let mut s = Store::open(&p, OpenMode::Existing).unwrap();
+        // A PDU in another region with an unallocated MAPPA case: alerts of its own.
+        s.conn()
+            .execute_batch(
+                "INSERT INTO pdus (code, name, region) VALUES ('NRT', 'North Town', 'North');
+                 INSERT INTO cases (crn, name, pdu, tier, rosh, mappa_category, mappa_level,
+                                    case_type, sentence_date, unallocated_since)
+                 VALUES ('N000001', 'N', 'NRT', 'A3', 'HIGH', 1, 2, 'LICENCE', '2026-01-01',
+                         '2026-09-01');",
+            )
+            .unwrap();
+        let (policy, rules) = (Policy::defaults(), Rules::defaults());
+        let (mut national, pdus) = run(s.conn(), &policy, &rules, as_of, None).unwrap();
+        assert!(national.alerts.iter().any(|a| a.pdu == "NRT"));
+        record(s.conn_mut(), &mut national, &pdus, "t").unwrap();
+        let next = as_of + chrono::Duration::days(1);
+        let (london, _) = run(s.conn(), &policy, &rules, next, Some("London")).unwrap();
+        assert!(!london.alerts.is_empty());
+        assert!(
+            london.alerts.iter().all(|a| a.pdu != "NRT"),
+            "another region's alerts are neither listed nor resolved"
+        );
+        assert!(london.alerts.iter().any(|a| a.status == Status::Ongoing));
     }
 }
