@@ -1,12 +1,18 @@
 //! Faults and concurrency, with real processes on a real database file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use rusqlite::OptionalExtension;
+
+/// The real binary, kept away from the user's own config and data.
 fn bin() -> Command {
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hardening-home");
     let mut c = Command::new(env!("CARGO_BIN_EXE_casewatch"));
-    c.env_remove("CASEWATCH_DB");
+    c.env_remove("CASEWATCH_DB")
+        .env("XDG_CONFIG_HOME", scratch.join("config"))
+        .env("XDG_DATA_HOME", scratch.join("data"));
     c
 }
 
@@ -211,4 +217,323 @@ fn a_killed_nightly_run_records_all_or_nothing() {
             "kill at {delay_ms} ms left {runs} runs with {alerts} alerts (a whole run has {full})"
         );
     }
+}
+
+/// A small deterministic generator (splitmix64), so every kill schedule is reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A delay in `0..=max`, with microsecond resolution.
+    fn delay(&mut self, max: Duration) -> Duration {
+        let us = max.as_micros().max(1) as u64;
+        Duration::from_micros(self.next() % (us + 1))
+    }
+}
+
+/// Starts `cmd`, sends SIGKILL after `delay`, reaps it. Returns whether the kill reached a
+/// process that was still running (otherwise it had already finished on its own).
+fn kill_after(mut cmd: Command, delay: Duration) -> bool {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let running = child.try_wait().unwrap().is_none();
+    let _ = child.kill(); // SIGKILL: no destructors, no rollback
+    let _ = child.wait();
+    running
+}
+
+/// The longest of `runs` complete runs of `cmd`, which must succeed.
+fn time_whole_run(runs: usize, mut cmd: impl FnMut(usize) -> Command) -> Duration {
+    (0..runs)
+        .map(|i| {
+            let started = Instant::now();
+            let o = cmd(i).output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            started.elapsed()
+        })
+        .max()
+        .unwrap()
+}
+
+fn count(c: &rusqlite::Connection, sql: &str, p: impl rusqlite::Params) -> i64 {
+    c.query_row(sql, p, |r| r.get(0)).unwrap()
+}
+
+/// Copies a closed database file (no `-wal` beside it) to `to`.
+fn copy_db(from: &Path, to: &Path) -> PathBuf {
+    std::fs::copy(from, to).unwrap();
+    to.to_path_buf()
+}
+
+const KILL_AS_OF: &str = "2026-11-01";
+
+fn allocate_cmd(db: &Path, crn: &str, staff: &str, reason: &str, note: &str) -> Command {
+    let mut c = bin();
+    c.arg("--db")
+        .arg(db)
+        .args([
+            "--as-of", KILL_AS_OF, "--as", "killtest", "allocate", crn, staff,
+        ])
+        .args(["--reason", reason, "--note", note, "--yes"]);
+    c
+}
+
+/// `casewatch allocate` killed with SIGKILL at 20 reproducible random moments across its run,
+/// alternately allocating an unallocated case and reallocating an allocated one. After every
+/// kill the file passes `integrity_check`, and the case is moved if and only if its audit row,
+/// its note and (for a reallocation) its history row are there, each exactly once; a case
+/// that did not move is exactly as it was.
+#[test]
+fn a_killed_allocation_is_all_or_nothing() {
+    const KILLS: usize = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    build_demo(&db, "11", "20000");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    // The PDU with the most practitioners in post; the target is one of its POs.
+    let (pdu, staff): (String, String) = c
+        .query_row(
+            "SELECT pdu, min(staff_code) FROM practitioners
+              WHERE status = 'in_post' AND grade = 'PO'
+              GROUP BY pdu ORDER BY count(*) DESC, pdu LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let crns = |sql: &str| -> Vec<String> {
+        let mut st = c.prepare(sql).unwrap();
+        st.query_map(rusqlite::params![pdu, staff], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let unallocated = crns(
+        "SELECT crn FROM cases WHERE pdu = ?1 AND allocated_to IS NULL AND ?2 IS NOT NULL
+          ORDER BY crn LIMIT 11",
+    );
+    let allocated = crns(
+        "SELECT crn FROM cases WHERE pdu = ?1 AND allocated_to IS NOT NULL AND allocated_to <> ?2
+          ORDER BY crn LIMIT 11",
+    );
+    assert!(unallocated.len() == 11 && allocated.len() == 11);
+    drop(c);
+
+    // How long a whole allocation takes here, on a copy, so the kills spread over it.
+    let copy = copy_db(&db, &dir.path().join("timing.db"));
+    let whole = time_whole_run(2, |i| {
+        let (crn, reason) = if i == 0 {
+            (&unallocated[10], "initial_allocation")
+        } else {
+            (&allocated[10], "caseload_adjustment")
+        };
+        allocate_cmd(&copy, crn, &staff, reason, "timing")
+    });
+
+    let mut rng = Rng(0xA110_C0DE);
+    let (mut landed, mut committed) = (0, 0);
+    for i in 0..KILLS {
+        let realloc = i % 2 == 1;
+        let (crn, reason) = if realloc {
+            (&allocated[i / 2], "caseload_adjustment")
+        } else {
+            (&unallocated[i / 2], "initial_allocation")
+        };
+        let case_row =
+            |c: &rusqlite::Connection| -> (Option<String>, Option<String>, Option<String>) {
+                c.query_row(
+                "SELECT allocated_to, allocated_on, unallocated_since FROM cases WHERE crn = ?1",
+                [crn],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+            };
+        let before = case_row(&rusqlite::Connection::open(&db).unwrap());
+        let note = format!("kill test {i}");
+        let delay = rng.delay(whole.mul_f64(1.3));
+        if kill_after(allocate_cmd(&db, crn, &staff, reason, &note), delay) {
+            landed += 1;
+        }
+
+        assert_eq!(integrity(&db), "ok", "kill {i} at {delay:?}");
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let after = case_row(&c);
+        let moved = after.0.as_deref() == Some(staff.as_str());
+        let audits = count(
+            &c,
+            "SELECT count(*) FROM audit WHERE crn = ?1 AND action IN ('allocate', 'reallocate')",
+            [crn],
+        );
+        let notes = count(
+            &c,
+            "SELECT count(*) FROM notes WHERE crn = ?1 AND text = ?2",
+            rusqlite::params![crn, note],
+        );
+        let history = count(
+            &c,
+            "SELECT count(*) FROM allocations WHERE crn = ?1 AND to_date = ?2",
+            [crn.as_str(), KILL_AS_OF],
+        );
+        let m = i64::from(moved);
+        assert_eq!(
+            (audits, notes, history),
+            (m, m, if realloc { m } else { 0 }),
+            "kill {i} at {delay:?}: moved {moved} but audit/note/history rows disagree"
+        );
+        if moved {
+            committed += 1;
+            let audit_after: String = c
+                .query_row(
+                    "SELECT after FROM audit WHERE crn = ?1 AND action IN ('allocate', 'reallocate')",
+                    [crn],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(
+                audit_after.contains(&note),
+                "kill {i}: the audit row is not this allocation's"
+            );
+            assert_eq!(after.1.as_deref(), Some(KILL_AS_OF));
+            assert_eq!(after.2, None);
+        } else {
+            assert_eq!(after, before, "kill {i} at {delay:?}: a half-changed case");
+        }
+        // Nothing else was written: the whole trail holds exactly the committed allocations.
+        assert_eq!(count(&c, "SELECT count(*) FROM audit", []), committed);
+        assert_eq!(count(&c, "SELECT count(*) FROM notes", []), committed);
+    }
+    eprintln!(
+        "allocate: {KILLS} kills over 0..{:?}, {landed} while running, {committed} committed",
+        whole.mul_f64(1.3)
+    );
+    assert!(landed > 0, "no kill reached a running allocation");
+}
+
+/// Writes a cases file of `rows` new cases for `pdu`, with CRNs `{letter}{batch:02}{n:04}`.
+fn cases_file(path: &Path, letter: char, batch: usize, rows: usize, pdu: &str) {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(
+        w,
+        "crn,name,pdu,tier,rosh,mappa_category,mappa_level,case_type,sentence_date,unallocated_since"
+    )
+    .unwrap();
+    for n in 0..rows {
+        let (rosh, cat, level) = [("HIGH", 1, 2), ("LOW", 0, 0), ("", 0, 0)][n % 3];
+        writeln!(
+            w,
+            "{letter}{batch:02}{n:04},Test Person {n},{pdu},B2,{rosh},{cat},{level},COMMUNITY,2026-01-01,2026-01-02"
+        )
+        .unwrap();
+    }
+}
+
+/// `casewatch import` of a 5,000-row cases file killed with SIGKILL at 20 reproducible random
+/// moments across its run, a new file each time. After every kill the file passes
+/// `integrity_check` and holds all of that file's rows with one audit row, or none of them and
+/// no audit row; the earlier imports are all still there.
+#[test]
+fn a_killed_import_is_all_or_nothing() {
+    const KILLS: usize = 20;
+    const ROWS: usize = 5000;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("i.db");
+    build_demo(&db, "12", "20000");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let base = count(&c, "SELECT count(*) FROM cases", []);
+    let pdu: String = c
+        .query_row("SELECT min(code) FROM pdus", [], |r| r.get(0))
+        .unwrap();
+    // A CRN letter the demo does not use, so the imported rows are all new.
+    let letter = ('A'..='Z')
+        .rev()
+        .find(|l| {
+            c.query_row(
+                "SELECT 1 FROM cases WHERE substr(crn, 1, 1) = ?1 LIMIT 1",
+                [l.to_string()],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .unwrap()
+            .is_none()
+        })
+        .unwrap();
+    drop(c);
+    let import_cmd = |db: &Path, file: &Path| {
+        let mut c = bin();
+        c.arg("--db")
+            .arg(db)
+            .args(["--as", "killtest", "import"])
+            .arg(file)
+            .args(["--kind", "cases"]);
+        c
+    };
+    let files: Vec<PathBuf> = (0..=KILLS)
+        .map(|i| {
+            let f = dir.path().join(format!("cases{i}.csv"));
+            cases_file(&f, letter, i, ROWS, &pdu);
+            f
+        })
+        .collect();
+    let copy = copy_db(&db, &dir.path().join("timing.db"));
+    let whole = time_whole_run(1, |_| import_cmd(&copy, &files[KILLS]));
+
+    let mut rng = Rng(0x1A9_0127);
+    let (mut landed, mut committed) = (0i64, 0i64);
+    for (i, file) in files[..KILLS].iter().enumerate() {
+        let delay = rng.delay(whole.mul_f64(1.3));
+        if kill_after(import_cmd(&db, file), delay) {
+            landed += 1;
+        }
+        assert_eq!(integrity(&db), "ok", "kill {i} at {delay:?}");
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let prefix = format!("{letter}{i:02}%");
+        let here = count(
+            &c,
+            "SELECT count(*) FROM cases WHERE crn LIKE ?1",
+            [&prefix],
+        );
+        assert!(
+            here == 0 || here == ROWS as i64,
+            "kill {i} at {delay:?} left {here} of {ROWS} rows"
+        );
+        let imported = here == ROWS as i64;
+        committed += i64::from(imported);
+        let audits = count(&c, "SELECT count(*) FROM audit WHERE action = 'import'", []);
+        assert_eq!(
+            audits, committed,
+            "kill {i} at {delay:?}: audit rows vs imports"
+        );
+        assert_eq!(
+            count(&c, "SELECT count(*) FROM cases", []),
+            base + committed * ROWS as i64,
+            "kill {i} at {delay:?}: earlier imports changed"
+        );
+        let origin: String = c
+            .query_row("SELECT value FROM meta WHERE key = 'origin'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(
+            origin == "import",
+            committed > 0,
+            "kill {i}: origin {origin}"
+        );
+    }
+    eprintln!(
+        "import: {KILLS} kills over 0..{:?}, {landed} while running, {committed} committed",
+        whole.mul_f64(1.3)
+    );
+    assert!(landed > 0, "no kill reached a running import");
 }
