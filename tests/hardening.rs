@@ -6,13 +6,20 @@ use std::time::{Duration, Instant};
 
 use rusqlite::OptionalExtension;
 
-/// The real binary, kept away from the user's own config and data.
-fn bin() -> Command {
+const BIN: &str = env!("CARGO_BIN_EXE_casewatch");
+
+/// Keeps a command away from the user's own config and data.
+fn isolate(c: &mut Command) -> &mut Command {
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hardening-home");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_casewatch"));
     c.env_remove("CASEWATCH_DB")
         .env("XDG_CONFIG_HOME", scratch.join("config"))
-        .env("XDG_DATA_HOME", scratch.join("data"));
+        .env("XDG_DATA_HOME", scratch.join("data"))
+}
+
+/// The real binary.
+fn bin() -> Command {
+    let mut c = Command::new(BIN);
+    isolate(&mut c);
     c
 }
 
@@ -536,4 +543,303 @@ fn a_killed_import_is_all_or_nothing() {
         whole.mul_f64(1.3)
     );
     assert!(landed > 0, "no kill reached a running import");
+}
+
+/// The unit of `ulimit -f` in this `sh` (512 bytes in POSIX shells), measured: a file written
+/// under a limit of 2 units stops at 2 units, and the write past it fails.
+fn ulimit_unit(dir: &Path) -> u64 {
+    let probe = dir.join("probe");
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 2; head -c 100000 /dev/zero > \"$0\"")
+        .arg(&probe)
+        .output()
+        .unwrap();
+    let len = std::fs::metadata(&probe).unwrap().len();
+    std::fs::remove_file(&probe).unwrap();
+    assert!(
+        !o.status.success() && len > 0 && len < 100_000 && len.is_multiple_of(2),
+        "ulimit -f did not limit a write here (wrote {len} bytes, {:?}); the full-disk test needs it",
+        o.status
+    );
+    len / 2
+}
+
+/// Runs casewatch with `args` in a process that may write no file past `limit` bytes:
+/// SIGXFSZ is ignored (which survives exec), so a write past it fails with EFBIG, as a write
+/// to a full disk fails with ENOSPC.
+fn with_file_limit(unit: u64, limit: u64, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {}; exec \"$0\" \"$@\"",
+            limit / unit
+        ))
+        .arg(BIN)
+        .args(args);
+    isolate(&mut c).output().unwrap()
+}
+
+/// Every table's rows, hashed in rowid order, with the schema version: equal fingerprints
+/// mean equal content whatever SQLite did to the file's bytes.
+fn fingerprint(db: &Path) -> Vec<(String, i64, u64)> {
+    use std::hash::{Hash, Hasher};
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut tables: Vec<String> = {
+        let mut st = c
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                  ORDER BY name",
+            )
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    tables.push("PRAGMA user_version".into());
+    tables
+        .into_iter()
+        .map(|t| {
+            let sql = if t.starts_with("PRAGMA") {
+                t.clone()
+            } else {
+                format!("SELECT * FROM \"{t}\" ORDER BY rowid")
+            };
+            let mut st = c.prepare(&sql).unwrap();
+            let cols = st.column_count();
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            let mut n = 0i64;
+            let mut rows = st.query([]).unwrap();
+            while let Some(r) = rows.next().unwrap() {
+                n += 1;
+                for i in 0..cols {
+                    format!("{:?}", r.get_ref(i).unwrap()).hash(&mut h);
+                }
+            }
+            (t, n, h.finish())
+        })
+        .collect()
+}
+
+fn listing(dir: &Path) -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Checks a failed write: exit 2, one line on stderr that names `file` and says the disk is
+/// full or the write failed, and nothing new in `dir` but the database's own `-wal`/`-shm`.
+fn assert_failed_write(
+    what: &str,
+    o: &std::process::Output,
+    file: &Path,
+    dir: &Path,
+    before: &std::collections::BTreeSet<String>,
+) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{what}: not one line: {err}"
+    );
+    let named = format!("casewatch: error: cannot write {}: ", file.display());
+    assert!(
+        err.starts_with(&named),
+        "{what}: does not name the file: {err}"
+    );
+    assert!(
+        err.contains("is full") || err.contains("write failed") || err.contains("size limit"),
+        "{what}: does not say why: {err}"
+    );
+    let new: Vec<String> = listing(dir)
+        .difference(before)
+        .filter(|f| !f.ends_with(".db-wal") && !f.ends_with(".db-shm"))
+        .cloned()
+        .collect();
+    assert!(new.is_empty(), "{what} left {new:?} behind");
+}
+
+/// A full disk, simulated with a file-size limit on the real process, during every kind of
+/// write: each fails with exit 2 and one line naming the file, the database passes
+/// `integrity_check` and holds exactly what it held, and no half-written file is left.
+#[test]
+fn a_full_disk_fails_clearly_and_leaves_everything_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let unit = ulimit_unit(d);
+    let db = d.join("f.db");
+    build_demo(&db, "13", "20000");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let (crn, staff): (String, String) = c
+        .query_row(
+            "SELECT c.crn, p.staff_code FROM cases c JOIN practitioners p ON p.pdu = c.pdu
+              WHERE c.allocated_to IS NULL AND p.status = 'in_post' AND p.grade = 'PO'
+              ORDER BY c.crn, p.staff_code LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let pdu: String = c
+        .query_row("SELECT min(code) FROM pdus", [], |r| r.get(0))
+        .unwrap();
+    drop(c);
+    let big = d.join("big.csv");
+    cases_file(&big, 'Z', 0, 5000, &pdu);
+    let held = fingerprint(&db);
+    let db_size = std::fs::metadata(&db).unwrap().len();
+    // SQLite's shared-memory index beside a WAL database is 32 KiB; the limits leave room
+    // for it (and nothing much more), far below what each write needs.
+    const SMALL: u64 = 40 << 10;
+
+    let os = |v: &[&str]| -> Vec<std::ffi::OsString> { v.iter().map(Into::into).collect() };
+    let with_db = |rest: &[&str]| -> Vec<std::ffi::OsString> {
+        let mut v = os(&["--db"]);
+        v.push(db.clone().into_os_string());
+        v.extend(os(&["--as-of", "2026-11-01", "--as", "fulltest"]));
+        v.extend(os(rest));
+        v
+    };
+    let big_s = big.to_str().unwrap();
+    let new_db = d.join("new.db");
+    let backup = d.join("copy.db");
+    let out = d.join("overdue.csv");
+    let cases: Vec<(&str, Vec<std::ffi::OsString>, &Path, u64)> = vec![
+        (
+            "import",
+            with_db(&["import", big_s, "--kind", "cases"]),
+            &db,
+            SMALL,
+        ),
+        (
+            "alerts --record",
+            with_db(&["alerts", "--record", "--format", "json"]),
+            &db,
+            SMALL,
+        ),
+        (
+            "allocate",
+            with_db(&[
+                "allocate",
+                &crn,
+                &staff,
+                "--reason",
+                "initial_allocation",
+                "--note",
+                "full disk",
+                "--yes",
+            ]),
+            &db,
+            SMALL,
+        ),
+        (
+            "demo rebuild",
+            with_db(&["demo", "--cases", "20000", "--seed", "14"]),
+            &db,
+            db_size / 2,
+        ),
+        (
+            "demo into a new file",
+            {
+                let mut v = os(&["--as-of", "2026-11-01", "demo", "--cases", "20000", "--db"]);
+                v.push(new_db.clone().into_os_string());
+                v
+            },
+            &new_db,
+            db_size / 2,
+        ),
+        (
+            "backup",
+            {
+                let mut v = with_db(&["backup"]);
+                v.push(backup.clone().into_os_string());
+                v
+            },
+            &backup,
+            db_size / 2,
+        ),
+        (
+            "export --out",
+            {
+                let mut v = with_db(&["export", "oversight-overdue", "--out"]);
+                v.push(out.clone().into_os_string());
+                v
+            },
+            &out,
+            // The export is about 350 KiB.
+            SMALL,
+        ),
+    ];
+    for (what, args, file, limit) in &cases {
+        let before = listing(d);
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        let o = with_file_limit(unit, *limit, &args);
+        assert_failed_write(what, &o, file, d, &before);
+        assert_eq!(integrity(&db), "ok", "{what}");
+        assert!(fingerprint(&db) == held, "{what} changed the database");
+    }
+    assert!(!new_db.exists() && !backup.exists() && !out.exists());
+
+    // An export over an existing file that fails half way keeps the old file whole.
+    std::fs::write(&out, "the old export\n").unwrap();
+    let before = listing(d);
+    let mut args = with_db(&["export", "oversight-overdue", "--out"]);
+    args.push(out.clone().into_os_string());
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let o = with_file_limit(unit, SMALL, &args);
+    assert_failed_write("export over a file", &o, &out, d, &before);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "the old export\n");
+
+    // The same commands without the limit succeed: the limit, not the command, failed them.
+    let o = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["--as-of", "2026-11-01", "import", big_s, "--kind", "cases"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fingerprint(&db) != held);
+}
+
+/// Writing an export to a device that is always full (`/dev/full`), as a file or as
+/// standard output, is a clear one-line error with exit 2.
+#[test]
+fn an_export_to_a_full_device_is_a_clear_error() {
+    let full = Path::new("/dev/full");
+    if !full.exists() {
+        eprintln!("no /dev/full on this system; skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    build_demo(&db, "15", "2000");
+    let o = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["--as-of", "2026-11-01", "export", "unallocated", "--out"])
+        .arg(full)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "casewatch: error: cannot write /dev/full: the disk is full; nothing was written there"
+    );
+    assert!(full.exists(), "/dev/full was replaced");
+    let o = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["--as-of", "2026-11-01", "export", "unallocated"])
+        .stdout(std::fs::File::create(full).unwrap())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "casewatch: error: cannot write to standard output: the disk is full"
+    );
 }
