@@ -247,10 +247,12 @@ pub struct Settings {
 
 impl Cli {
     fn context(&self) -> Result<Settings> {
-        let policy_path = self
-            .policy
-            .clone()
-            .or_else(|| crate::config::user_config_file("policy.toml"));
+        let policy_path = crate::config::user_override(
+            self.policy.as_deref(),
+            "--policy",
+            "policy.toml",
+            &mut warn,
+        )?;
         let policy = Policy::load(policy_path.as_deref())?;
         Ok(Settings {
             db: self
@@ -303,8 +305,9 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
     match &cli.command {
         None => {
             crate::tui::check_terminal()?;
-            // A broken rules file is reported before the screen switches.
-            load_rules(cli)?;
+            // A broken rules file (or a warning about one) is printed before the screen
+            // switches; nothing is written to stderr once it has.
+            let rules = load_rules(cli)?;
             // Open (and on first run create) before the screen switches, so errors print
             // plainly.
             let store = open_for_reading(ctx)?;
@@ -314,7 +317,7 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
                 db: ctx.db.clone(),
                 as_of: ctx.as_of,
                 policy: ctx.policy.clone(),
-                rules: load_rules(cli)?,
+                rules,
                 color: !(cli.no_color || no_color),
                 mask: cli.mask,
                 actor: actor(cli),
@@ -625,11 +628,14 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
 /// The rules in force: defaults, overridden by the user's file. A broken file stops the run
 /// with its line number; nothing is evaluated with half a rule set.
 fn load_rules(cli: &Cli) -> Result<crate::rules::Rules> {
-    let user = cli
-        .rules
-        .clone()
-        .or_else(|| crate::config::user_config_file("rules.toml"));
+    let user =
+        crate::config::user_override(cli.rules.as_deref(), "--rules", "rules.toml", &mut warn)?;
     Ok(crate::rules::Rules::load(user.as_deref())?)
+}
+
+/// A warning on stderr, one line; only ever called before the triage screen starts.
+fn warn(message: &str) {
+    eprintln!("casewatch: warning: {message}");
 }
 
 fn actor(cli: &Cli) -> String {

@@ -843,3 +843,169 @@ fn an_export_to_a_full_device_is_a_clear_error() {
         "casewatch: error: cannot write to standard output: the disk is full"
     );
 }
+
+/// A config dir whose `casewatch/policy.toml` and `casewatch/rules.toml` are links to files
+/// that are gone.
+fn dangling_config(dir: &Path) -> PathBuf {
+    let config = dir.join("config");
+    std::fs::create_dir_all(config.join("casewatch")).unwrap();
+    for name in ["policy.toml", "rules.toml"] {
+        std::os::unix::fs::symlink(
+            dir.join(format!("deleted-{name}")),
+            config.join("casewatch").join(name),
+        )
+        .unwrap();
+    }
+    config
+}
+
+/// A user override in the XDG config dir that is a dangling link gives one warning line per
+/// file on stderr and the built-in defaults: the output is exactly that of a run with no
+/// user files. An explicit `--policy` or `--rules` that does not exist is an error, and a
+/// nightly run given one records nothing.
+#[test]
+fn a_missing_user_file_warns_and_uses_the_defaults_but_an_explicit_one_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let db = d.join("p.db");
+    build_demo(&db, "16", "2000");
+    let config = dangling_config(d);
+    let run = |config: Option<&Path>, args: &[&str]| {
+        let mut c = bin();
+        if let Some(config) = config {
+            c.env("XDG_CONFIG_HOME", config);
+        }
+        c.arg("--db")
+            .arg(&db)
+            .args(["--as-of", "2026-11-01"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let warning = |name: &str| {
+        format!(
+            "casewatch: warning: {}: not found; using built-in defaults",
+            config.join("casewatch").join(name).display()
+        )
+    };
+    let summary = ["summary", "--format", "json"];
+    let plain = run(None, &summary);
+    assert!(plain.status.success());
+    assert!(plain.stderr.is_empty());
+    let o = run(Some(&config), &summary);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        warning("policy.toml") + "\n"
+    );
+    assert_eq!(o.stdout, plain.stdout, "not the defaults");
+
+    let alerts = ["alerts", "--format", "json"];
+    let plain = run(None, &alerts);
+    assert!(matches!(plain.status.code(), Some(0 | 3)));
+    let o = run(Some(&config), &alerts);
+    assert_eq!(o.status.code(), plain.status.code());
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!("{}\n{}\n", warning("policy.toml"), warning("rules.toml"))
+    );
+    assert_eq!(o.stdout, plain.stdout, "not the default rules");
+
+    // Named explicitly, a missing file stops the run before anything is read or written.
+    let held = fingerprint(&db);
+    for (flag, name) in [("--policy", "policy.toml"), ("--rules", "rules.toml")] {
+        let missing = d.join(format!("no-{name}"));
+        let missing = missing.to_str().unwrap();
+        let o = run(None, &[flag, missing, "alerts", "--record"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert_eq!(
+            err,
+            format!(
+                "casewatch: error: {missing}: not found (given with {flag}); an explicit file must exist, so nothing was done\n"
+            )
+        );
+        assert!(o.stdout.is_empty());
+    }
+    assert!(
+        fingerprint(&db) == held,
+        "a refused run wrote to the database"
+    );
+}
+
+/// In a terminal, the warning about a missing user file is printed before the triage
+/// screen takes over the terminal, and never inside it.
+#[test]
+fn the_warning_comes_before_the_screen_and_never_inside_it() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    build_demo(&db, "17", "2000");
+    let config = dangling_config(dir.path());
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.args(["--as-of", "2026-11-01", "--db"]);
+    cmd.arg(&db);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("HOME", dir.path());
+    cmd.env("XDG_CONFIG_HOME", &config);
+    cmd.env_remove("CASEWATCH_DB");
+    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let mut writer = pty.master.take_writer().unwrap();
+    let raw = Arc::new(Mutex::new(Vec::new()));
+    let sink = raw.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let started = Instant::now();
+    while find(&raw.lock().unwrap(), b"HFKCW").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the screen never showed the overview"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    writer.write_all(b"q").unwrap();
+    writer.flush().unwrap();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    let raw = raw.lock().unwrap().clone();
+    let enter = find(&raw, b"\x1b[?1049h").expect("the screen never entered the alternate screen");
+    let warning = b"policy.toml: not found; using built-in defaults";
+    let at = find(&raw, warning).expect("no warning in the terminal");
+    assert!(
+        at < enter,
+        "the warning was printed after the screen started"
+    );
+    assert!(
+        find(&raw[enter..], b"warning").is_none(),
+        "a warning was written inside the screen"
+    );
+    assert!(find(&raw, b"rules.toml: not found").is_some_and(|r| r < enter));
+}
