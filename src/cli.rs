@@ -247,10 +247,12 @@ pub struct Settings {
 
 impl Cli {
     fn context(&self) -> Result<Settings> {
-        let policy_path = self
-            .policy
-            .clone()
-            .or_else(|| crate::config::user_config_file("policy.toml"));
+        let policy_path = crate::config::user_override(
+            self.policy.as_deref(),
+            "--policy",
+            "policy.toml",
+            &mut warn,
+        )?;
         let policy = Policy::load(policy_path.as_deref())?;
         Ok(Settings {
             db: self
@@ -290,30 +292,35 @@ fn write_stdout(s: &str) -> Result<()> {
     match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
         // A closed pipe (`| head`) is not an error worth reporting.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => r.context("cannot write to standard output"),
+        r => r.map_err(|e| anyhow::anyhow!("cannot write to standard output: {}", io_why(&e))),
     }
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let ctx = cli.context()?;
+    dispatch(&cli, &ctx).map_err(|e| explain_write_failure(e, &cli, &ctx))
+}
+
+fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
     match &cli.command {
         None => {
             crate::tui::check_terminal()?;
-            // A broken rules file is reported before the screen switches.
-            load_rules(&cli)?;
+            // A broken rules file (or a warning about one) is printed before the screen
+            // switches; nothing is written to stderr once it has.
+            let rules = load_rules(cli)?;
             // Open (and on first run create) before the screen switches, so errors print
             // plainly.
-            let store = open_for_reading(&ctx)?;
+            let store = open_for_reading(ctx)?;
             drop(store);
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
             crate::tui::run(crate::tui::Options {
                 db: ctx.db.clone(),
                 as_of: ctx.as_of,
                 policy: ctx.policy.clone(),
-                rules: load_rules(&cli)?,
+                rules,
                 color: !(cli.no_color || no_color),
                 mask: cli.mask,
-                actor: actor(&cli),
+                actor: actor(cli),
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -351,8 +358,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             note,
             yes,
         }) => {
-            let mut store = open_for_writing(&ctx)?;
-            let who = actor(&cli);
+            let mut store = open_for_writing(ctx)?;
+            let who = actor(cli);
             let done = actions::with_retry(actions::WRITE_ATTEMPTS, || {
                 actions::allocate(
                     store.conn_mut(),
@@ -377,8 +384,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             note,
             sensitive,
         }) => {
-            let mut store = open_for_writing(&ctx)?;
-            let who = actor(&cli);
+            let mut store = open_for_writing(ctx)?;
+            let who = actor(cli);
             let done = actions::with_retry(actions::WRITE_ATTEMPTS, || {
                 actions::record_oversight(
                     store.conn_mut(),
@@ -400,8 +407,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             text,
             sensitive,
         }) => {
-            let mut store = open_for_writing(&ctx)?;
-            let who = actor(&cli);
+            let mut store = open_for_writing(ctx)?;
+            let who = actor(cli);
             let done = actions::with_retry(actions::WRITE_ATTEMPTS, || {
                 actions::add_note(store.conn_mut(), &who, crn, text, *sensitive)
             })
@@ -415,7 +422,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             format,
             show_sensitive,
         }) => {
-            let store = open_for_reading(&ctx)?;
+            let store = open_for_reading(ctx)?;
             let rows: Vec<actions::AuditRow> =
                 actions::audit_log(store.conn(), crn.as_deref(), *since)
                     .map_err(|e| crate::store::classify(store.path(), e))?
@@ -455,11 +462,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             record,
             region,
         }) => {
-            let rules = load_rules(&cli)?;
+            let rules = load_rules(cli)?;
             let mut store = if *record {
-                open_for_writing(&ctx)?
+                open_for_writing(ctx)?
             } else {
-                open_for_reading(&ctx)?
+                open_for_reading(ctx)?
             };
             let classify = |e| crate::store::classify(&ctx.db, e);
             let (mut review, pdus) = crate::alerts::run(
@@ -471,7 +478,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             )
             .map_err(classify)?;
             if *record {
-                crate::alerts::record(store.conn_mut(), &mut review, &pdus, &actor(&cli))
+                crate::alerts::record(store.conn_mut(), &mut review, &pdus, &actor(cli))
                     .map_err(classify)?;
             }
             let text = match format {
@@ -482,7 +489,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             match out {
                 Some(path) => {
                     crate::export::write_private(path, text.as_bytes())
-                        .with_context(|| format!("cannot write {}", path.display()))?;
+                        .map_err(|e| file_write_error(path, e))?;
                     eprintln!(
                         "casewatch: {} alerts ({} new critical) written to {}",
                         review.alerts.len(),
@@ -499,8 +506,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Some(Command::Ack { key, note }) => {
-            let mut store = open_for_writing(&ctx)?;
-            let who = actor(&cli);
+            let mut store = open_for_writing(ctx)?;
+            let who = actor(cli);
             let id = actions::with_retry(actions::WRITE_ATTEMPTS, || {
                 crate::alerts::acknowledge(store.conn_mut(), &who, key, note)
             })
@@ -580,9 +587,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 format: *format,
                 dry_run: *dry_run,
                 ignore_unknown: *ignore_unknown,
-                actor: actor(&cli),
+                actor: actor(cli),
             };
-            import(&ctx, file, &opts)
+            import(ctx, file, &opts)
         }
         Some(Command::Export {
             view,
@@ -590,8 +597,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             format,
             out,
         }) => {
-            let rules = load_rules(&cli)?;
-            let store = open_for_reading(&ctx)?;
+            let rules = load_rules(cli)?;
+            let store = open_for_reading(ctx)?;
             let text = crate::export::export(
                 store.conn(),
                 &ctx.policy,
@@ -604,7 +611,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             match out {
                 Some(path) => {
                     crate::export::write_private(path, text.as_bytes())
-                        .with_context(|| format!("cannot write {}", path.display()))?;
+                        .map_err(|e| file_write_error(path, e))?;
                     eprintln!("casewatch: wrote {}", path.display());
                 }
                 None => write_stdout(&text)?,
@@ -612,8 +619,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Summary { format, region }) => {
-            let store = open_for_reading(&ctx)?;
-            summary(&ctx, &store, *format, region.as_deref())
+            let store = open_for_reading(ctx)?;
+            summary(ctx, &store, *format, region.as_deref())
         }
     }
 }
@@ -621,11 +628,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 /// The rules in force: defaults, overridden by the user's file. A broken file stops the run
 /// with its line number; nothing is evaluated with half a rule set.
 fn load_rules(cli: &Cli) -> Result<crate::rules::Rules> {
-    let user = cli
-        .rules
-        .clone()
-        .or_else(|| crate::config::user_config_file("rules.toml"));
+    let user =
+        crate::config::user_override(cli.rules.as_deref(), "--rules", "rules.toml", &mut warn)?;
     Ok(crate::rules::Rules::load(user.as_deref())?)
+}
+
+/// A warning on stderr, one line; only ever called before the triage screen starts.
+fn warn(message: &str) {
+    eprintln!("casewatch: warning: {message}");
 }
 
 fn actor(cli: &Cli) -> String {
@@ -646,11 +656,112 @@ fn open_for_writing(ctx: &Settings) -> Result<Store> {
 
 fn action_error(e: ActionError, what: &str) -> anyhow::Error {
     match e {
+        // Said with the file by `explain_write_failure`.
+        ActionError::Sqlite(s) if write_failure(&s).is_some() => s.into(),
         ActionError::NeedsConfirmation(w) => {
             anyhow::anyhow!("{what} not done, nothing written: {w}. Pass --yes to go ahead")
         }
         e => anyhow::anyhow!("{what} refused, nothing written: {e}"),
     }
+}
+
+/// What kind of failed write a SQLite error is, if it is one: a full disk (or a quota or
+/// file-size limit), or an I/O error other than a failed read.
+fn write_failure(e: &rusqlite::Error) -> Option<&'static str> {
+    let rusqlite::Error::SqliteFailure(f, _) = e else {
+        return None;
+    };
+    match f.code {
+        rusqlite::ErrorCode::DiskFull => {
+            Some("the disk is full (or a quota or file size limit was reached)")
+        }
+        rusqlite::ErrorCode::SystemIoFailure
+            if !matches!(
+                f.extended_code,
+                rusqlite::ffi::SQLITE_IOERR_READ | rusqlite::ffi::SQLITE_IOERR_SHORT_READ
+            ) =>
+        {
+            Some(
+                "the write failed (disk I/O error: the disk may be full, over a quota or file size limit, or failing)",
+            )
+        }
+        _ => None,
+    }
+}
+
+/// The SQLite error behind `e`, looking through the error types commands return.
+fn sqlite_error(e: &anyhow::Error) -> Option<&rusqlite::Error> {
+    use crate::store::StoreError;
+    e.chain().find_map(|c| {
+        if let Some(s) = c.downcast_ref::<rusqlite::Error>() {
+            Some(s)
+        } else if let Some(StoreError::Sqlite(_, s)) = c.downcast_ref::<StoreError>() {
+            Some(s)
+        } else if let Some(crate::demo::DemoError::Store(StoreError::Sqlite(_, s))) =
+            c.downcast_ref()
+        {
+            Some(s)
+        } else if let Some(crate::import::ImportError::Sqlite(s)) = c.downcast_ref() {
+            Some(s)
+        } else if let Some(ActionError::Sqlite(s)) = c.downcast_ref() {
+            Some(s)
+        } else if let Some(crate::export::ExportError::Sqlite(s)) = c.downcast_ref() {
+            Some(s)
+        } else {
+            None
+        }
+    })
+}
+
+/// A database write that failed for lack of space or an I/O error, said in one line with
+/// the file it was writing and what that left behind; any other error passes unchanged.
+fn explain_write_failure(e: anyhow::Error, cli: &Cli, ctx: &Settings) -> anyhow::Error {
+    let Some(why) = sqlite_error(&e).and_then(write_failure) else {
+        return e;
+    };
+    let (file, left) = match &cli.command {
+        // Reading commands: an I/O error there is not a failed write of theirs.
+        None
+        | Some(
+            Command::Summary { .. }
+            | Command::Audit { .. }
+            | Command::Check { .. }
+            | Command::Export { .. }
+            | Command::Alerts { record: false, .. },
+        ) => return e,
+        Some(Command::Backup { path }) => (path.as_path(), "no backup was kept"),
+        Some(Command::Demo { .. }) if ctx.db.exists() => {
+            (ctx.db.as_path(), "the existing database is unchanged")
+        }
+        Some(Command::Demo { .. }) => (ctx.db.as_path(), "no database was created"),
+        // An import that created the database removes it again when it fails.
+        _ if !ctx.db.exists() => (ctx.db.as_path(), "nothing was written"),
+        _ => (
+            ctx.db.as_path(),
+            "nothing was written; the database holds what it held before",
+        ),
+    };
+    anyhow::anyhow!("cannot write {}: {why}; {left}", file.display())
+}
+
+/// Why a write failed, in words: a full disk, a quota or size limit, or what the system said.
+fn io_why(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::StorageFull => "the disk is full".into(),
+        ErrorKind::FileTooLarge => "the file size limit was reached".into(),
+        ErrorKind::QuotaExceeded => "the disk quota is exhausted".into(),
+        _ => format!("the write failed ({e})"),
+    }
+}
+
+/// A file that could not be written, in one line; `write_private` leaves no half file.
+fn file_write_error(path: &Path, e: std::io::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot write {}: {}; nothing was written there",
+        path.display(),
+        io_why(&e)
+    )
 }
 
 /// Runs an import and reports it. A rejected file lists its problems and exits with 2.
@@ -735,11 +846,7 @@ fn import(ctx: &Settings, file: &Path, opts: &ImportOptions) -> Result<ExitCode>
             let mut note = "the database is unchanged";
             if created {
                 // The file was rejected: leave no trace of the database made for it.
-                for suffix in ["", "-wal", "-shm"] {
-                    let mut p = ctx.db.as_os_str().to_owned();
-                    p.push(suffix);
-                    let _ = std::fs::remove_file(PathBuf::from(p));
-                }
+                remove_database_files(&ctx.db);
                 note = "the empty database created for it was removed";
             }
             eprintln!(
@@ -754,7 +861,23 @@ fn import(ctx: &Settings, file: &Path, opts: &ImportOptions) -> Result<ExitCode>
             );
             Ok(ExitCode::from(2))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            drop(store);
+            if created {
+                // A write failed (a full disk, say): leave no trace of the database made
+                // for the file either.
+                remove_database_files(&ctx.db);
+            }
+            Err(e.into())
+        }
+    }
+}
+
+fn remove_database_files(db: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
     }
 }
 

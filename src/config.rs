@@ -9,6 +9,12 @@ use serde::de::DeserializeOwned;
 /// A user's configuration file could not be read or did not fit.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error("{path}: {why} (given with {flag}); an explicit file must exist, so nothing was done")]
+    Unusable {
+        path: PathBuf,
+        flag: String,
+        why: String,
+    },
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -35,10 +41,63 @@ pub fn default_db_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("casewatch.db"))
 }
 
-/// A user override file in the XDG config dir, if one exists.
-pub fn user_config_file(name: &str) -> Option<PathBuf> {
-    let p = project_dirs()?.config_dir().join(name);
-    p.is_file().then_some(p)
+/// The user override file to read for `name` (`policy.toml`, `rules.toml`).
+///
+/// A path given with `flag` must be a readable file: a nightly job pointed at a policy must
+/// not quietly run on the defaults. Otherwise the file in the XDG config dir is used if there
+/// is one; an entry there that cannot be read (a dangling link, a directory, no permission)
+/// is passed to `warn` as one line and skipped, so the built-in defaults apply. Nothing there
+/// at all is the normal case and says nothing.
+pub fn user_override(
+    explicit: Option<&Path>,
+    flag: &str,
+    name: &str,
+    warn: &mut dyn FnMut(&str),
+) -> Result<Option<PathBuf>, ConfigError> {
+    if let Some(path) = explicit {
+        return match readable_file(path) {
+            Ok(()) => Ok(Some(path.to_path_buf())),
+            Err(why) => Err(ConfigError::Unusable {
+                path: path.to_path_buf(),
+                flag: flag.to_string(),
+                why,
+            }),
+        };
+    }
+    let Some(path) = project_dirs().map(|d| d.config_dir().join(name)) else {
+        return Ok(None);
+    };
+    Ok(xdg_override(&path, warn))
+}
+
+/// The XDG override at `path` if it can be read; a warning and `None` if an entry is there
+/// that cannot be; `None` if there is nothing there.
+fn xdg_override(path: &Path, warn: &mut dyn FnMut(&str)) -> Option<PathBuf> {
+    // Not even a dangling link: no override, the usual case.
+    std::fs::symlink_metadata(path).ok()?;
+    match readable_file(path) {
+        Ok(()) => Some(path.to_path_buf()),
+        Err(why) => {
+            let shown = crate::text::sanitize(&path.display().to_string()).into_owned();
+            warn(&format!("{shown}: {why}; using built-in defaults"));
+            None
+        }
+    }
+}
+
+/// Whether `path` (through any links) is a regular file this process can open for reading;
+/// if not, why, in words.
+fn readable_file(path: &Path) -> Result<(), String> {
+    let words = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => "not found".to_string(),
+        std::io::ErrorKind::PermissionDenied => "cannot be read (permission denied)".to_string(),
+        _ => format!("cannot be read ({e})"),
+    };
+    let meta = std::fs::metadata(path).map_err(words)?;
+    if !meta.is_file() {
+        return Err("not a file".into());
+    }
+    std::fs::File::open(path).map(drop).map_err(words)
 }
 
 /// Converts a byte offset in `text` to a 1-based line and column.
@@ -155,6 +214,69 @@ mod tests {
         std::fs::write(&p, "[a]\ny = 5\n").unwrap();
         let t: T = load_layered("d.toml", "[a]\nx = 1\ny = 2\n", Some(&p)).unwrap();
         assert_eq!((t.a.x, t.a.y), (1, 5));
+    }
+
+    #[test]
+    fn an_explicit_file_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.toml");
+        let mut warned = Vec::new();
+        let e = user_override(Some(&missing), "--policy", "policy.toml", &mut |w| {
+            warned.push(w.to_string())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("nope.toml: not found (given with --policy)"),
+            "{e}"
+        );
+        assert!(warned.is_empty());
+        let e = user_override(Some(dir.path()), "--rules", "rules.toml", &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(": not a file (given with --rules)"), "{e}");
+        let file = dir.path().join("p.toml");
+        std::fs::write(&file, "").unwrap();
+        let found = user_override(Some(&file), "--policy", "policy.toml", &mut |_| {}).unwrap();
+        assert_eq!(found.as_deref(), Some(file.as_path()));
+    }
+
+    #[test]
+    fn an_unreadable_xdg_entry_warns_once_and_gives_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut warned = Vec::new();
+        let mut warn = |w: &str| warned.push(w.to_string());
+        // Nothing there: no override and no warning.
+        assert_eq!(
+            xdg_override(&dir.path().join("policy.toml"), &mut warn),
+            None
+        );
+        // A dangling link and a directory: no override, one warning each.
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("rules.toml");
+            std::os::unix::fs::symlink(dir.path().join("gone.toml"), &link).unwrap();
+            assert_eq!(xdg_override(&link, &mut warn), None);
+        }
+        let sub = dir.path().join("sub.toml");
+        std::fs::create_dir(&sub).unwrap();
+        assert_eq!(xdg_override(&sub, &mut warn), None);
+        // A readable file is used.
+        let ok = dir.path().join("ok.toml");
+        std::fs::write(&ok, "").unwrap();
+        assert_eq!(xdg_override(&ok, &mut warn), Some(ok.clone()));
+        let expect_link = usize::from(cfg!(unix));
+        assert_eq!(warned.len(), expect_link + 1, "{warned:?}");
+        if cfg!(unix) {
+            assert!(
+                warned[0].ends_with("rules.toml: not found; using built-in defaults"),
+                "{warned:?}"
+            );
+        }
+        assert!(
+            warned[expect_link].ends_with("sub.toml: not a file; using built-in defaults"),
+            "{warned:?}"
+        );
     }
 
     #[test]

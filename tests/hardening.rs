@@ -1,12 +1,25 @@
 //! Faults and concurrency, with real processes on a real database file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use rusqlite::OptionalExtension;
+
+const BIN: &str = env!("CARGO_BIN_EXE_casewatch");
+
+/// Keeps a command away from the user's own config and data.
+fn isolate(c: &mut Command) -> &mut Command {
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hardening-home");
+    c.env_remove("CASEWATCH_DB")
+        .env("XDG_CONFIG_HOME", scratch.join("config"))
+        .env("XDG_DATA_HOME", scratch.join("data"))
+}
+
+/// The real binary.
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_casewatch"));
-    c.env_remove("CASEWATCH_DB");
+    let mut c = Command::new(BIN);
+    isolate(&mut c);
     c
 }
 
@@ -211,4 +224,788 @@ fn a_killed_nightly_run_records_all_or_nothing() {
             "kill at {delay_ms} ms left {runs} runs with {alerts} alerts (a whole run has {full})"
         );
     }
+}
+
+/// A small deterministic generator (splitmix64), so every kill schedule is reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A delay in `0..=max`, with microsecond resolution.
+    fn delay(&mut self, max: Duration) -> Duration {
+        let us = max.as_micros().max(1) as u64;
+        Duration::from_micros(self.next() % (us + 1))
+    }
+}
+
+/// Starts `cmd`, sends SIGKILL after `delay`, reaps it. Returns whether the kill reached a
+/// process that was still running (otherwise it had already finished on its own).
+fn kill_after(mut cmd: Command, delay: Duration) -> bool {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let running = child.try_wait().unwrap().is_none();
+    let _ = child.kill(); // SIGKILL: no destructors, no rollback
+    let _ = child.wait();
+    running
+}
+
+/// The longest of `runs` complete runs of `cmd`, which must succeed.
+fn time_whole_run(runs: usize, mut cmd: impl FnMut(usize) -> Command) -> Duration {
+    (0..runs)
+        .map(|i| {
+            let started = Instant::now();
+            let o = cmd(i).output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            started.elapsed()
+        })
+        .max()
+        .unwrap()
+}
+
+fn count(c: &rusqlite::Connection, sql: &str, p: impl rusqlite::Params) -> i64 {
+    c.query_row(sql, p, |r| r.get(0)).unwrap()
+}
+
+/// Copies a closed database file (no `-wal` beside it) to `to`.
+fn copy_db(from: &Path, to: &Path) -> PathBuf {
+    std::fs::copy(from, to).unwrap();
+    to.to_path_buf()
+}
+
+const KILL_AS_OF: &str = "2026-11-01";
+
+fn allocate_cmd(db: &Path, crn: &str, staff: &str, reason: &str, note: &str) -> Command {
+    let mut c = bin();
+    c.arg("--db")
+        .arg(db)
+        .args([
+            "--as-of", KILL_AS_OF, "--as", "killtest", "allocate", crn, staff,
+        ])
+        .args(["--reason", reason, "--note", note, "--yes"]);
+    c
+}
+
+/// `casewatch allocate` killed with SIGKILL at 20 reproducible random moments across its run,
+/// alternately allocating an unallocated case and reallocating an allocated one. After every
+/// kill the file passes `integrity_check`, and the case is moved if and only if its audit row,
+/// its note and (for a reallocation) its history row are there, each exactly once; a case
+/// that did not move is exactly as it was.
+#[test]
+fn a_killed_allocation_is_all_or_nothing() {
+    const KILLS: usize = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    build_demo(&db, "11", "20000");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    // The PDU with the most practitioners in post; the target is one of its POs.
+    let (pdu, staff): (String, String) = c
+        .query_row(
+            "SELECT pdu, min(staff_code) FROM practitioners
+              WHERE status = 'in_post' AND grade = 'PO'
+              GROUP BY pdu ORDER BY count(*) DESC, pdu LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let crns = |sql: &str| -> Vec<String> {
+        let mut st = c.prepare(sql).unwrap();
+        st.query_map(rusqlite::params![pdu, staff], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let unallocated = crns(
+        "SELECT crn FROM cases WHERE pdu = ?1 AND allocated_to IS NULL AND ?2 IS NOT NULL
+          ORDER BY crn LIMIT 11",
+    );
+    let allocated = crns(
+        "SELECT crn FROM cases WHERE pdu = ?1 AND allocated_to IS NOT NULL AND allocated_to <> ?2
+          ORDER BY crn LIMIT 11",
+    );
+    assert!(unallocated.len() == 11 && allocated.len() == 11);
+    drop(c);
+
+    // How long a whole allocation takes here, on a copy, so the kills spread over it.
+    let copy = copy_db(&db, &dir.path().join("timing.db"));
+    let whole = time_whole_run(2, |i| {
+        let (crn, reason) = if i == 0 {
+            (&unallocated[10], "initial_allocation")
+        } else {
+            (&allocated[10], "caseload_adjustment")
+        };
+        allocate_cmd(&copy, crn, &staff, reason, "timing")
+    });
+
+    let mut rng = Rng(0xA110_C0DE);
+    let (mut landed, mut committed) = (0, 0);
+    for i in 0..KILLS {
+        let realloc = i % 2 == 1;
+        let (crn, reason) = if realloc {
+            (&allocated[i / 2], "caseload_adjustment")
+        } else {
+            (&unallocated[i / 2], "initial_allocation")
+        };
+        let case_row =
+            |c: &rusqlite::Connection| -> (Option<String>, Option<String>, Option<String>) {
+                c.query_row(
+                "SELECT allocated_to, allocated_on, unallocated_since FROM cases WHERE crn = ?1",
+                [crn],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+            };
+        let before = case_row(&rusqlite::Connection::open(&db).unwrap());
+        let note = format!("kill test {i}");
+        let delay = rng.delay(whole.mul_f64(1.3));
+        if kill_after(allocate_cmd(&db, crn, &staff, reason, &note), delay) {
+            landed += 1;
+        }
+
+        assert_eq!(integrity(&db), "ok", "kill {i} at {delay:?}");
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let after = case_row(&c);
+        let moved = after.0.as_deref() == Some(staff.as_str());
+        let audits = count(
+            &c,
+            "SELECT count(*) FROM audit WHERE crn = ?1 AND action IN ('allocate', 'reallocate')",
+            [crn],
+        );
+        let notes = count(
+            &c,
+            "SELECT count(*) FROM notes WHERE crn = ?1 AND text = ?2",
+            rusqlite::params![crn, note],
+        );
+        let history = count(
+            &c,
+            "SELECT count(*) FROM allocations WHERE crn = ?1 AND to_date = ?2",
+            [crn.as_str(), KILL_AS_OF],
+        );
+        let m = i64::from(moved);
+        assert_eq!(
+            (audits, notes, history),
+            (m, m, if realloc { m } else { 0 }),
+            "kill {i} at {delay:?}: moved {moved} but audit/note/history rows disagree"
+        );
+        if moved {
+            committed += 1;
+            let audit_after: String = c
+                .query_row(
+                    "SELECT after FROM audit WHERE crn = ?1 AND action IN ('allocate', 'reallocate')",
+                    [crn],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(
+                audit_after.contains(&note),
+                "kill {i}: the audit row is not this allocation's"
+            );
+            assert_eq!(after.1.as_deref(), Some(KILL_AS_OF));
+            assert_eq!(after.2, None);
+        } else {
+            assert_eq!(after, before, "kill {i} at {delay:?}: a half-changed case");
+        }
+        // Nothing else was written: the whole trail holds exactly the committed allocations.
+        assert_eq!(count(&c, "SELECT count(*) FROM audit", []), committed);
+        assert_eq!(count(&c, "SELECT count(*) FROM notes", []), committed);
+    }
+    eprintln!(
+        "allocate: {KILLS} kills over 0..{:?}, {landed} while running, {committed} committed",
+        whole.mul_f64(1.3)
+    );
+    assert!(landed > 0, "no kill reached a running allocation");
+}
+
+/// Writes a cases file of `rows` new cases for `pdu`, with CRNs `{letter}{batch:02}{n:04}`.
+fn cases_file(path: &Path, letter: char, batch: usize, rows: usize, pdu: &str) {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(
+        w,
+        "crn,name,pdu,tier,rosh,mappa_category,mappa_level,case_type,sentence_date,unallocated_since"
+    )
+    .unwrap();
+    for n in 0..rows {
+        let (rosh, cat, level) = [("HIGH", 1, 2), ("LOW", 0, 0), ("", 0, 0)][n % 3];
+        writeln!(
+            w,
+            "{letter}{batch:02}{n:04},Test Person {n},{pdu},B2,{rosh},{cat},{level},COMMUNITY,2026-01-01,2026-01-02"
+        )
+        .unwrap();
+    }
+}
+
+/// `casewatch import` of a 5,000-row cases file killed with SIGKILL at 20 reproducible random
+/// moments across its run, a new file each time. After every kill the file passes
+/// `integrity_check` and holds all of that file's rows with one audit row, or none of them and
+/// no audit row; the earlier imports are all still there.
+#[test]
+fn a_killed_import_is_all_or_nothing() {
+    const KILLS: usize = 20;
+    const ROWS: usize = 5000;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("i.db");
+    build_demo(&db, "12", "20000");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let base = count(&c, "SELECT count(*) FROM cases", []);
+    let pdu: String = c
+        .query_row("SELECT min(code) FROM pdus", [], |r| r.get(0))
+        .unwrap();
+    // A CRN letter the demo does not use, so the imported rows are all new.
+    let letter = ('A'..='Z')
+        .rev()
+        .find(|l| {
+            c.query_row(
+                "SELECT 1 FROM cases WHERE substr(crn, 1, 1) = ?1 LIMIT 1",
+                [l.to_string()],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .unwrap()
+            .is_none()
+        })
+        .unwrap();
+    drop(c);
+    let import_cmd = |db: &Path, file: &Path| {
+        let mut c = bin();
+        c.arg("--db")
+            .arg(db)
+            .args(["--as", "killtest", "import"])
+            .arg(file)
+            .args(["--kind", "cases"]);
+        c
+    };
+    let files: Vec<PathBuf> = (0..=KILLS)
+        .map(|i| {
+            let f = dir.path().join(format!("cases{i}.csv"));
+            cases_file(&f, letter, i, ROWS, &pdu);
+            f
+        })
+        .collect();
+    let copy = copy_db(&db, &dir.path().join("timing.db"));
+    let whole = time_whole_run(1, |_| import_cmd(&copy, &files[KILLS]));
+
+    let mut rng = Rng(0x1A9_0127);
+    let (mut landed, mut committed) = (0i64, 0i64);
+    for (i, file) in files[..KILLS].iter().enumerate() {
+        let delay = rng.delay(whole.mul_f64(1.3));
+        if kill_after(import_cmd(&db, file), delay) {
+            landed += 1;
+        }
+        assert_eq!(integrity(&db), "ok", "kill {i} at {delay:?}");
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let prefix = format!("{letter}{i:02}%");
+        let here = count(
+            &c,
+            "SELECT count(*) FROM cases WHERE crn LIKE ?1",
+            [&prefix],
+        );
+        assert!(
+            here == 0 || here == ROWS as i64,
+            "kill {i} at {delay:?} left {here} of {ROWS} rows"
+        );
+        let imported = here == ROWS as i64;
+        committed += i64::from(imported);
+        let audits = count(&c, "SELECT count(*) FROM audit WHERE action = 'import'", []);
+        assert_eq!(
+            audits, committed,
+            "kill {i} at {delay:?}: audit rows vs imports"
+        );
+        assert_eq!(
+            count(&c, "SELECT count(*) FROM cases", []),
+            base + committed * ROWS as i64,
+            "kill {i} at {delay:?}: earlier imports changed"
+        );
+        let origin: String = c
+            .query_row("SELECT value FROM meta WHERE key = 'origin'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(
+            origin == "import",
+            committed > 0,
+            "kill {i}: origin {origin}"
+        );
+    }
+    eprintln!(
+        "import: {KILLS} kills over 0..{:?}, {landed} while running, {committed} committed",
+        whole.mul_f64(1.3)
+    );
+    assert!(landed > 0, "no kill reached a running import");
+}
+
+/// The unit of `ulimit -f` in this `sh` (512 bytes in POSIX shells), measured: a file written
+/// under a limit of 2 units stops at 2 units, and the write past it fails.
+fn ulimit_unit(dir: &Path) -> u64 {
+    let probe = dir.join("probe");
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 2; head -c 100000 /dev/zero > \"$0\"")
+        .arg(&probe)
+        .output()
+        .unwrap();
+    let len = std::fs::metadata(&probe).unwrap().len();
+    std::fs::remove_file(&probe).unwrap();
+    assert!(
+        !o.status.success() && len > 0 && len < 100_000 && len.is_multiple_of(2),
+        "ulimit -f did not limit a write here (wrote {len} bytes, {:?}); the full-disk test needs it",
+        o.status
+    );
+    len / 2
+}
+
+/// Runs casewatch with `args` in a process that may write no file past `limit` bytes:
+/// SIGXFSZ is ignored (which survives exec), so a write past it fails with EFBIG, as a write
+/// to a full disk fails with ENOSPC.
+fn with_file_limit(unit: u64, limit: u64, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {}; exec \"$0\" \"$@\"",
+            limit / unit
+        ))
+        .arg(BIN)
+        .args(args);
+    isolate(&mut c).output().unwrap()
+}
+
+/// Every table's rows, hashed in rowid order, with the schema version: equal fingerprints
+/// mean equal content whatever SQLite did to the file's bytes.
+fn fingerprint(db: &Path) -> Vec<(String, i64, u64)> {
+    use std::hash::{Hash, Hasher};
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut tables: Vec<String> = {
+        let mut st = c
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                  ORDER BY name",
+            )
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    tables.push("PRAGMA user_version".into());
+    tables
+        .into_iter()
+        .map(|t| {
+            let sql = if t.starts_with("PRAGMA") {
+                t.clone()
+            } else {
+                format!("SELECT * FROM \"{t}\" ORDER BY rowid")
+            };
+            let mut st = c.prepare(&sql).unwrap();
+            let cols = st.column_count();
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            let mut n = 0i64;
+            let mut rows = st.query([]).unwrap();
+            while let Some(r) = rows.next().unwrap() {
+                n += 1;
+                for i in 0..cols {
+                    format!("{:?}", r.get_ref(i).unwrap()).hash(&mut h);
+                }
+            }
+            (t, n, h.finish())
+        })
+        .collect()
+}
+
+fn listing(dir: &Path) -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Checks a failed write: exit 2, one line on stderr that names `file` and says the disk is
+/// full or the write failed, and nothing new in `dir` but the database's own `-wal`/`-shm`.
+fn assert_failed_write(
+    what: &str,
+    o: &std::process::Output,
+    file: &Path,
+    dir: &Path,
+    before: &std::collections::BTreeSet<String>,
+) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{what}: not one line: {err}"
+    );
+    let named = format!("casewatch: error: cannot write {}: ", file.display());
+    assert!(
+        err.starts_with(&named),
+        "{what}: does not name the file: {err}"
+    );
+    assert!(
+        err.contains("is full") || err.contains("write failed") || err.contains("size limit"),
+        "{what}: does not say why: {err}"
+    );
+    let new: Vec<String> = listing(dir)
+        .difference(before)
+        .filter(|f| !f.ends_with(".db-wal") && !f.ends_with(".db-shm"))
+        .cloned()
+        .collect();
+    assert!(new.is_empty(), "{what} left {new:?} behind");
+}
+
+/// A full disk, simulated with a file-size limit on the real process, during every kind of
+/// write: each fails with exit 2 and one line naming the file, the database passes
+/// `integrity_check` and holds exactly what it held, and no half-written file is left.
+#[test]
+fn a_full_disk_fails_clearly_and_leaves_everything_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let unit = ulimit_unit(d);
+    let db = d.join("f.db");
+    build_demo(&db, "13", "20000");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let (crn, staff): (String, String) = c
+        .query_row(
+            "SELECT c.crn, p.staff_code FROM cases c JOIN practitioners p ON p.pdu = c.pdu
+              WHERE c.allocated_to IS NULL AND p.status = 'in_post' AND p.grade = 'PO'
+              ORDER BY c.crn, p.staff_code LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let pdu: String = c
+        .query_row("SELECT min(code) FROM pdus", [], |r| r.get(0))
+        .unwrap();
+    drop(c);
+    let big = d.join("big.csv");
+    cases_file(&big, 'Z', 0, 5000, &pdu);
+    let held = fingerprint(&db);
+    let db_size = std::fs::metadata(&db).unwrap().len();
+    // SQLite's shared-memory index beside a WAL database is 32 KiB; the limits leave room
+    // for it (and nothing much more), far below what each write needs.
+    const SMALL: u64 = 40 << 10;
+
+    let os = |v: &[&str]| -> Vec<std::ffi::OsString> { v.iter().map(Into::into).collect() };
+    let with_db = |rest: &[&str]| -> Vec<std::ffi::OsString> {
+        let mut v = os(&["--db"]);
+        v.push(db.clone().into_os_string());
+        v.extend(os(&["--as-of", "2026-11-01", "--as", "fulltest"]));
+        v.extend(os(rest));
+        v
+    };
+    let big_s = big.to_str().unwrap();
+    let new_db = d.join("new.db");
+    let backup = d.join("copy.db");
+    let out = d.join("overdue.csv");
+    let cases: Vec<(&str, Vec<std::ffi::OsString>, &Path, u64)> = vec![
+        (
+            "import",
+            with_db(&["import", big_s, "--kind", "cases"]),
+            &db,
+            SMALL,
+        ),
+        (
+            "alerts --record",
+            with_db(&["alerts", "--record", "--format", "json"]),
+            &db,
+            SMALL,
+        ),
+        (
+            "allocate",
+            with_db(&[
+                "allocate",
+                &crn,
+                &staff,
+                "--reason",
+                "initial_allocation",
+                "--note",
+                "full disk",
+                "--yes",
+            ]),
+            &db,
+            SMALL,
+        ),
+        (
+            "demo rebuild",
+            with_db(&["demo", "--cases", "20000", "--seed", "14"]),
+            &db,
+            db_size / 2,
+        ),
+        (
+            "demo into a new file",
+            {
+                let mut v = os(&["--as-of", "2026-11-01", "demo", "--cases", "20000", "--db"]);
+                v.push(new_db.clone().into_os_string());
+                v
+            },
+            &new_db,
+            db_size / 2,
+        ),
+        (
+            "backup",
+            {
+                let mut v = with_db(&["backup"]);
+                v.push(backup.clone().into_os_string());
+                v
+            },
+            &backup,
+            db_size / 2,
+        ),
+        (
+            "export --out",
+            {
+                let mut v = with_db(&["export", "oversight-overdue", "--out"]);
+                v.push(out.clone().into_os_string());
+                v
+            },
+            &out,
+            // The export is about 350 KiB.
+            SMALL,
+        ),
+    ];
+    for (what, args, file, limit) in &cases {
+        let before = listing(d);
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        let o = with_file_limit(unit, *limit, &args);
+        assert_failed_write(what, &o, file, d, &before);
+        assert_eq!(integrity(&db), "ok", "{what}");
+        assert!(fingerprint(&db) == held, "{what} changed the database");
+    }
+    assert!(!new_db.exists() && !backup.exists() && !out.exists());
+
+    // An export over an existing file that fails half way keeps the old file whole.
+    std::fs::write(&out, "the old export\n").unwrap();
+    let before = listing(d);
+    let mut args = with_db(&["export", "oversight-overdue", "--out"]);
+    args.push(out.clone().into_os_string());
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let o = with_file_limit(unit, SMALL, &args);
+    assert_failed_write("export over a file", &o, &out, d, &before);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "the old export\n");
+
+    // The same commands without the limit succeed: the limit, not the command, failed them.
+    let o = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["--as-of", "2026-11-01", "import", big_s, "--kind", "cases"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(fingerprint(&db) != held);
+}
+
+/// Writing an export to a device that is always full (`/dev/full`), as a file or as
+/// standard output, is a clear one-line error with exit 2.
+#[test]
+fn an_export_to_a_full_device_is_a_clear_error() {
+    let full = Path::new("/dev/full");
+    if !full.exists() {
+        eprintln!("no /dev/full on this system; skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    build_demo(&db, "15", "2000");
+    let o = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["--as-of", "2026-11-01", "export", "unallocated", "--out"])
+        .arg(full)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "casewatch: error: cannot write /dev/full: the disk is full; nothing was written there"
+    );
+    assert!(full.exists(), "/dev/full was replaced");
+    let o = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["--as-of", "2026-11-01", "export", "unallocated"])
+        .stdout(std::fs::File::create(full).unwrap())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "casewatch: error: cannot write to standard output: the disk is full"
+    );
+}
+
+/// A config dir whose `casewatch/policy.toml` and `casewatch/rules.toml` are links to files
+/// that are gone.
+fn dangling_config(dir: &Path) -> PathBuf {
+    let config = dir.join("config");
+    std::fs::create_dir_all(config.join("casewatch")).unwrap();
+    for name in ["policy.toml", "rules.toml"] {
+        std::os::unix::fs::symlink(
+            dir.join(format!("deleted-{name}")),
+            config.join("casewatch").join(name),
+        )
+        .unwrap();
+    }
+    config
+}
+
+/// A user override in the XDG config dir that is a dangling link gives one warning line per
+/// file on stderr and the built-in defaults: the output is exactly that of a run with no
+/// user files. An explicit `--policy` or `--rules` that does not exist is an error, and a
+/// nightly run given one records nothing.
+#[test]
+fn a_missing_user_file_warns_and_uses_the_defaults_but_an_explicit_one_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let db = d.join("p.db");
+    build_demo(&db, "16", "2000");
+    let config = dangling_config(d);
+    let run = |config: Option<&Path>, args: &[&str]| {
+        let mut c = bin();
+        if let Some(config) = config {
+            c.env("XDG_CONFIG_HOME", config);
+        }
+        c.arg("--db")
+            .arg(&db)
+            .args(["--as-of", "2026-11-01"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let warning = |name: &str| {
+        format!(
+            "casewatch: warning: {}: not found; using built-in defaults",
+            config.join("casewatch").join(name).display()
+        )
+    };
+    let summary = ["summary", "--format", "json"];
+    let plain = run(None, &summary);
+    assert!(plain.status.success());
+    assert!(plain.stderr.is_empty());
+    let o = run(Some(&config), &summary);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        warning("policy.toml") + "\n"
+    );
+    assert_eq!(o.stdout, plain.stdout, "not the defaults");
+
+    let alerts = ["alerts", "--format", "json"];
+    let plain = run(None, &alerts);
+    assert!(matches!(plain.status.code(), Some(0 | 3)));
+    let o = run(Some(&config), &alerts);
+    assert_eq!(o.status.code(), plain.status.code());
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!("{}\n{}\n", warning("policy.toml"), warning("rules.toml"))
+    );
+    assert_eq!(o.stdout, plain.stdout, "not the default rules");
+
+    // Named explicitly, a missing file stops the run before anything is read or written.
+    let held = fingerprint(&db);
+    for (flag, name) in [("--policy", "policy.toml"), ("--rules", "rules.toml")] {
+        let missing = d.join(format!("no-{name}"));
+        let missing = missing.to_str().unwrap();
+        let o = run(None, &[flag, missing, "alerts", "--record"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert_eq!(
+            err,
+            format!(
+                "casewatch: error: {missing}: not found (given with {flag}); an explicit file must exist, so nothing was done\n"
+            )
+        );
+        assert!(o.stdout.is_empty());
+    }
+    assert!(
+        fingerprint(&db) == held,
+        "a refused run wrote to the database"
+    );
+}
+
+/// In a terminal, the warning about a missing user file is printed before the triage
+/// screen takes over the terminal, and never inside it.
+#[test]
+fn the_warning_comes_before_the_screen_and_never_inside_it() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    build_demo(&db, "17", "2000");
+    let config = dangling_config(dir.path());
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.args(["--as-of", "2026-11-01", "--db"]);
+    cmd.arg(&db);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("HOME", dir.path());
+    cmd.env("XDG_CONFIG_HOME", &config);
+    cmd.env_remove("CASEWATCH_DB");
+    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let mut writer = pty.master.take_writer().unwrap();
+    let raw = Arc::new(Mutex::new(Vec::new()));
+    let sink = raw.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let started = Instant::now();
+    while find(&raw.lock().unwrap(), b"HFKCW").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the screen never showed the overview"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    writer.write_all(b"q").unwrap();
+    writer.flush().unwrap();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    let raw = raw.lock().unwrap().clone();
+    let enter = find(&raw, b"\x1b[?1049h").expect("the screen never entered the alternate screen");
+    let warning = b"policy.toml: not found; using built-in defaults";
+    let at = find(&raw, warning).expect("no warning in the terminal");
+    assert!(
+        at < enter,
+        "the warning was printed after the screen started"
+    );
+    assert!(
+        find(&raw[enter..], b"warning").is_none(),
+        "a warning was written inside the screen"
+    );
+    assert!(find(&raw, b"rules.toml: not found").is_some_and(|r| r < enter));
 }

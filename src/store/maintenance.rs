@@ -60,7 +60,12 @@ pub fn backup(src: &Path, dest: &Path) -> Result<u64, StoreError> {
             Ok(pages)
         }
         Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
+            // A failed write (a full disk) can leave the copy's journal behind as well.
+            for suffix in ["", "-journal", "-wal", "-shm"] {
+                let mut side = tmp.as_os_str().to_owned();
+                side.push(suffix);
+                let _ = std::fs::remove_file(PathBuf::from(side));
+            }
             Err(e)
         }
     }
