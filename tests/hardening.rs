@@ -604,7 +604,13 @@ fn fingerprint(db: &Path) -> Vec<(String, i64, u64)> {
             let sql = if t.starts_with("PRAGMA") {
                 t.clone()
             } else {
-                format!("SELECT * FROM \"{t}\" ORDER BY rowid")
+                // Every column as the order: some tables have no rowid (WITHOUT ROWID).
+                let n = c
+                    .prepare(&format!("SELECT * FROM \"{t}\""))
+                    .unwrap()
+                    .column_count();
+                let order: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+                format!("SELECT * FROM \"{t}\" ORDER BY {}", order.join(", "))
             };
             let mut st = c.prepare(&sql).unwrap();
             let cols = st.column_count();
