@@ -580,46 +580,10 @@ fn with_file_limit(unit: u64, limit: u64, args: &[&std::ffi::OsStr]) -> std::pro
     isolate(&mut c).output().unwrap()
 }
 
-/// Every table's rows, hashed in rowid order, with the schema version: equal fingerprints
-/// mean equal content whatever SQLite did to the file's bytes.
+/// The database's content (every table's rows and the schema version), whatever SQLite did
+/// to the file's bytes.
 fn fingerprint(db: &Path) -> Vec<(String, i64, u64)> {
-    use std::hash::{Hash, Hasher};
-    let c = rusqlite::Connection::open(db).unwrap();
-    let mut tables: Vec<String> = {
-        let mut st = c
-            .prepare(
-                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-                  ORDER BY name",
-            )
-            .unwrap();
-        st.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
-    tables.push("PRAGMA user_version".into());
-    tables
-        .into_iter()
-        .map(|t| {
-            let sql = if t.starts_with("PRAGMA") {
-                t.clone()
-            } else {
-                format!("SELECT * FROM \"{t}\" ORDER BY rowid")
-            };
-            let mut st = c.prepare(&sql).unwrap();
-            let cols = st.column_count();
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            let mut n = 0i64;
-            let mut rows = st.query([]).unwrap();
-            while let Some(r) = rows.next().unwrap() {
-                n += 1;
-                for i in 0..cols {
-                    format!("{:?}", r.get_ref(i).unwrap()).hash(&mut h);
-                }
-            }
-            (t, n, h.finish())
-        })
-        .collect()
+    casewatch::fuzzcheck::fingerprint(&rusqlite::Connection::open(db).unwrap()).unwrap()
 }
 
 fn listing(dir: &Path) -> std::collections::BTreeSet<String> {
