@@ -775,7 +775,20 @@ fn import(ctx: &Settings, file: &Path, opts: &ImportOptions) -> Result<ExitCode>
     let mut created = false;
     let mut store = None;
     let mut conn = if ctx.db.exists() {
-        store = Some(Store::open(&ctx.db, OpenMode::Existing)?);
+        let s = Store::open(&ctx.db, OpenMode::Existing)?;
+        if s.is_read_only() {
+            // A dry run writes too, then rolls back.
+            anyhow::bail!(
+                "import refused, nothing was imported: {}{}",
+                ActionError::ReadOnly,
+                if opts.dry_run {
+                    " (a dry run needs write access too: it writes, then rolls back)"
+                } else {
+                    ""
+                }
+            );
+        }
+        store = Some(s);
         None
     } else if opts.dry_run {
         eprintln!("casewatch: no database at {db}; dry run against an empty one (nothing created)");

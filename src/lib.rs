@@ -10,6 +10,8 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod export;
+#[doc(hidden)]
+pub mod fuzzcheck;
 pub mod import;
 pub mod policy;
 pub mod report;

@@ -10,7 +10,8 @@ use std::borrow::Cow;
 /// format characters).
 pub const PLACEHOLDER: char = '\u{FFFD}';
 
-/// Whether `c` must never reach a terminal as itself.
+/// Whether `c` must never reach a terminal as itself: every control character (Unicode
+/// category Cc), every format character (Cf) and the line and paragraph separators (Zl, Zp).
 pub fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(
@@ -20,6 +21,13 @@ pub fn is_unsafe(c: char) -> bool {
             // zero-width and invisible format characters, line and paragraph separators
             | '\u{200B}'..='\u{200D}' | '\u{2028}' | '\u{2029}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
             | '\u{00AD}' | '\u{FFF9}'..='\u{FFFB}'
+            // the rest of Cf (Unicode 16): deprecated shaping controls, prepended
+            // concatenation marks, the Mongolian vowel separator, format controls of
+            // historic scripts, musical formatting and the invisible tag characters
+            | '\u{206A}'..='\u{206F}' | '\u{0600}'..='\u{0605}' | '\u{06DD}' | '\u{070F}'
+            | '\u{0890}'..='\u{0891}' | '\u{08E2}' | '\u{180E}' | '\u{110BD}' | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}' | '\u{E0020}'..='\u{E007F}'
         )
 }
 
@@ -79,6 +87,14 @@ mod tests {
     fn bidi_overrides_and_c1_controls_are_replaced() {
         let s = sanitize("abc\u{202E}fed\u{2066}\u{9b}31m");
         assert_eq!(s, "abc\u{FFFD}fed\u{FFFD}\u{FFFD}31m");
+    }
+
+    #[test]
+    fn every_invisible_format_character_is_replaced() {
+        // Tags (invisible ASCII look-alikes), a prepended concatenation mark found by the
+        // fuzzer, deprecated shaping controls and the Mongolian vowel separator.
+        let s = sanitize("a\u{E0041}\u{E007F}b\u{0603}c\u{206A}d\u{180E}e");
+        assert_eq!(s, "a\u{FFFD}\u{FFFD}b\u{FFFD}c\u{FFFD}d\u{FFFD}e");
     }
 
     #[test]
