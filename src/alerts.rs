@@ -199,18 +199,6 @@ impl Review {
     }
 }
 
-struct PrevAlert {
-    rule: String,
-    severity: String,
-    scope: String,
-    pdu: String,
-    crn: Option<String>,
-    staff_code: Option<String>,
-    first_seen: String,
-    message: String,
-    metrics: String,
-}
-
 fn severity_of(s: &str) -> Severity {
     match s {
         "critical" => Severity::Critical,
@@ -227,13 +215,17 @@ fn scope_of(s: &str) -> Scope {
     }
 }
 
-/// The latest recorded run strictly before `as_of`, and its open (not resolved) alerts (of
-/// one region's PDUs, or all).
+/// A recorded run: its id, its as-of date, and each open alert's key and first-seen date.
+type PreviousRun = (i64, String, HashMap<String, String>);
+
+/// The latest recorded run strictly before `as_of`: its id, date, and the first-seen date of
+/// each of its open (not resolved) alerts (of one region's PDUs, or all). Only keys are read
+/// here: most alerts carry on, and the few that resolved are read whole by [`resolved_alert`].
 fn previous_run(
     conn: &Connection,
     as_of: &str,
     region: Option<&str>,
-) -> rusqlite::Result<Option<(String, HashMap<String, PrevAlert>)>> {
+) -> rusqlite::Result<Option<PreviousRun>> {
     let Some((id, prev_as_of)) = conn
         .query_row(
             "SELECT id, as_of FROM alert_runs WHERE as_of < ?1 ORDER BY as_of DESC LIMIT 1",
@@ -244,29 +236,50 @@ fn previous_run(
     else {
         return Ok(None);
     };
+    // Two shapes, so that a region's review seeks its PDUs in the covering index instead of
+    // testing every alert of the run.
+    let mut stmt = match region {
+        Some(_) => conn.prepare_cached(
+            "SELECT key, first_seen FROM run_alerts
+              WHERE run_id = ?1 AND status <> 'resolved'
+                AND pdu IN (SELECT code FROM pdus WHERE region = ?2)",
+        )?,
+        None => conn.prepare_cached(
+            "SELECT key, first_seen FROM run_alerts
+              WHERE run_id = ?1 AND status <> 'resolved' AND ?2 IS NULL",
+        )?,
+    };
+    let rows = stmt.query_map(params![id, region], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(Some((
+        id,
+        prev_as_of,
+        rows.collect::<rusqlite::Result<_>>()?,
+    )))
+}
+
+/// An alert of run `run_id` that is no longer raised, as the review lists it.
+fn resolved_alert(conn: &Connection, run_id: i64, key: &str) -> rusqlite::Result<ReviewedAlert> {
     let mut stmt = conn.prepare_cached(
         "SELECT key, rule, severity, scope, pdu, crn, staff_code, first_seen, message, metrics
-           FROM run_alerts
-          WHERE run_id = ?1 AND status <> 'resolved'
-            AND (?2 IS NULL OR pdu IN (SELECT code FROM pdus WHERE region = ?2))",
+           FROM run_alerts WHERE run_id = ?1 AND key = ?2",
     )?;
-    let rows = stmt.query_map(params![id, region], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            PrevAlert {
-                rule: r.get(1)?,
-                severity: r.get(2)?,
-                scope: r.get(3)?,
-                pdu: r.get(4)?,
-                crn: r.get(5)?,
-                staff_code: r.get(6)?,
-                first_seen: r.get(7)?,
-                message: r.get(8)?,
-                metrics: r.get(9)?,
-            },
-        ))
-    })?;
-    Ok(Some((prev_as_of, rows.collect::<rusqlite::Result<_>>()?)))
+    stmt.query_row(params![run_id, key], |r| {
+        Ok(ReviewedAlert {
+            key: r.get(0)?,
+            rule: r.get(1)?,
+            severity: severity_of(r.get_ref(2)?.as_str()?),
+            scope: scope_of(r.get_ref(3)?.as_str()?),
+            pdu: r.get(4)?,
+            crn: r.get(5)?,
+            staff_code: r.get(6)?,
+            status: Status::Resolved,
+            first_seen: r.get(7)?,
+            message: r.get(8)?,
+            metrics: serde_json::from_str(r.get_ref(9)?.as_str()?).unwrap_or_default(),
+            acknowledged: false,
+            reopened: false,
+        })
+    })
 }
 
 /// The latest acknowledgement of each key, with the metric values it was given at.
@@ -301,14 +314,14 @@ pub fn review(
     let as_of_s = fmt_date(as_of);
     let prev = previous_run(conn, &as_of_s, region)?;
     let acks = acks(conn)?;
-    let (previous, mut prev_alerts) = match prev {
-        Some((d, m)) => (Some(d), m),
-        None => (None, HashMap::new()),
+    let (run_id, previous, mut prev_alerts) = match prev {
+        Some((id, d, m)) => (Some(id), Some(d), m),
+        None => (None, None, HashMap::new()),
     };
     let mut out = Vec::with_capacity(alerts.len());
     for a in alerts {
         let (status, first_seen) = match prev_alerts.remove(&a.key) {
-            Some(p) => (Status::Ongoing, p.first_seen),
+            Some(first_seen) => (Status::Ongoing, first_seen),
             None => (Status::New, as_of_s.clone()),
         };
         let (acknowledged, reopened) = match acks.get(&a.key) {
@@ -332,24 +345,12 @@ pub fn review(
             reopened,
         });
     }
-    let mut resolved: Vec<ReviewedAlert> = prev_alerts
-        .into_iter()
-        .map(|(key, p)| ReviewedAlert {
-            key,
-            rule: p.rule,
-            severity: severity_of(&p.severity),
-            scope: scope_of(&p.scope),
-            pdu: p.pdu,
-            crn: p.crn,
-            staff_code: p.staff_code,
-            status: Status::Resolved,
-            first_seen: p.first_seen,
-            message: p.message,
-            metrics: serde_json::from_str(&p.metrics).unwrap_or_default(),
-            acknowledged: false,
-            reopened: false,
-        })
-        .collect();
+    let mut resolved = Vec::with_capacity(prev_alerts.len());
+    if let Some(run_id) = run_id {
+        for key in prev_alerts.keys() {
+            resolved.push(resolved_alert(conn, run_id, key)?);
+        }
+    }
     resolved.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

@@ -1071,14 +1071,14 @@ pub fn import_file(
     // under the import.
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     // A large load into cases (or their contacts and oversight) would update the tallies
-    // row by row; dropping their triggers and recounting once at the end is several times
-    // faster. Both happen inside this transaction, so a failure or a kill leaves the
+    // and empty the overview cache row by row (and make SQLite journal each statement);
+    // dropping those triggers and recounting once at the end is several times faster. Both happen inside this transaction, so a failure or a kill leaves the
     // triggers and tallies exactly as they were.
     let bulk = total >= BULK_BYTES
         && !opts.dry_run
         && matches!(opts.kind, Kind::Cases | Kind::Contacts | Kind::Oversight);
     if bulk {
-        tx.execute_batch(crate::store::schema::TALLY_TRIGGERS_DROP)?;
+        tx.execute_batch(crate::store::schema::BULK_TRIGGERS_DROP)?;
     }
     let refs = Refs::load(&tx)?;
     let existing = existing_keys(&tx, opts.kind)?;
@@ -1113,7 +1113,7 @@ pub fn import_file(
         crate::store::set_meta(&tx, "origin", "import")?;
         if bulk {
             crate::store::tally::rebuild(&tx)?;
-            tx.execute_batch(crate::store::schema::TALLY_TRIGGERS)?;
+            tx.execute_batch(crate::store::schema::BULK_TRIGGERS_RESTORE)?;
         }
         // The audit row goes in with the rows it describes, or not at all.
         let file_name = path
@@ -1456,12 +1456,13 @@ mod tests {
     #[test]
     fn a_bulk_load_recounts_the_tallies_and_puts_their_triggers_back() {
         let (dir, mut s) = db();
-        let triggers = |s: &Store| -> i64 {
+        let triggers = |s: &Store| -> (i64, i64) {
             s.conn()
                 .query_row(
-                    "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'tally_%'",
+                    "SELECT sum(name LIKE 'tally_%'), sum(name LIKE 'overview_cache_%')
+                       FROM sqlite_schema WHERE type = 'trigger'",
                     [],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .unwrap()
         };
@@ -1504,7 +1505,7 @@ mod tests {
             )
             .is_err()
         );
-        assert_eq!(triggers(&s), 3);
+        assert_eq!(triggers(&s), (3, 18));
         let policy = crate::policy::Policy::defaults();
         let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         let counts = |sql: String| {

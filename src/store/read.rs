@@ -84,12 +84,15 @@ fn bind_named(stmt: &mut Statement<'_>, name: &str, value: &dyn ToSql) -> Result
     Ok(())
 }
 
-fn date_col(row: &Row<'_>, idx: &str) -> Result<Option<NaiveDate>> {
+fn date_col<I: rusqlite::RowIndex>(row: &Row<'_>, idx: I) -> Result<Option<NaiveDate>> {
     let s: Option<String> = row.get(idx)?;
     Ok(s.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()))
 }
 
-fn parse_col<T: std::str::FromStr>(row: &Row<'_>, idx: &str) -> Result<Option<T>> {
+fn parse_col<T: std::str::FromStr, I: rusqlite::RowIndex>(
+    row: &Row<'_>,
+    idx: I,
+) -> Result<Option<T>> {
     let s: Option<String> = row.get(idx)?;
     Ok(s.and_then(|s| s.parse().ok()))
 }
@@ -443,15 +446,16 @@ fn practitioners_in(
     let mut rows = stmt.query([pdu, region])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
+        // Columns by position (see the SELECT above).
         let (Some(grade), Some(status), Some(start_date)) = (
-            parse_col::<Grade>(r, "grade")?,
-            parse_col::<PractitionerStatus>(r, "status")?,
-            date_col(r, "start_date")?,
+            parse_col::<Grade, _>(r, 2)?,
+            parse_col::<PractitionerStatus, _>(r, 5)?,
+            date_col(r, 7)?,
         ) else {
             continue;
         };
-        let staff_code: String = r.get("staff_code")?;
-        let contracted_hours: f64 = r.get("contracted_hours")?;
+        let staff_code: String = r.get(0)?;
+        let contracted_hours: f64 = r.get(6)?;
         let (caseload, high_risk_cases, points) =
             loads.get(&staff_code).copied().unwrap_or_default();
         let capacity_pct = capacity_pct(
@@ -465,10 +469,10 @@ fn practitioners_in(
         );
         out.push(PractitionerRow {
             staff_code,
-            name: r.get("name")?,
+            name: r.get(1)?,
             grade,
-            pdu: r.get("pdu")?,
-            team: r.get("team")?,
+            pdu: r.get(3)?,
+            team: r.get(4)?,
             status,
             contracted_hours,
             start_date,
@@ -1248,16 +1252,17 @@ pub fn case_alert_rows(
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
+        // By position: tens of thousands of rows, and a lookup by name costs a string
+        // compare per column per row.
         out.push(CaseAlertRow {
-            crn: r.get("crn")?,
-            pdu: r.get("pdu")?,
-            unallocated_since: date_col(r, "unallocated_since")?,
-            allocated: r.get("allocated")?,
-            mappa: Mappa::new(r.get("mappa_category")?, r.get("mappa_level")?)
-                .unwrap_or(Mappa::NONE),
-            rosh: parse_col(r, "rosh")?,
-            contact_due: date_col(r, "contact_due")?,
-            oversight_due: date_col(r, "oversight_due")?,
+            crn: r.get(0)?,
+            pdu: r.get(1)?,
+            unallocated_since: date_col(r, 2)?,
+            allocated: r.get(3)?,
+            mappa: Mappa::new(r.get(4)?, r.get(5)?).unwrap_or(Mappa::NONE),
+            rosh: parse_col(r, 6)?,
+            contact_due: date_col(r, 7)?,
+            oversight_due: date_col(r, 8)?,
         });
     }
     Ok(out)

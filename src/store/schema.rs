@@ -235,11 +235,29 @@ CREATE TABLE alert_acks (
 CREATE INDEX alert_acks_key ON alert_acks(key, id);
 "#;
 
+/// The overview-cache triggers on the tables bulk loads write (dropped and put back by
+/// them, like the tally triggers).
+macro_rules! overview_cache_bulk_triggers {
+    () => {
+        "CREATE TRIGGER overview_cache_cases_insert AFTER INSERT ON cases BEGIN DELETE FROM overview_cache; END;
+CREATE TRIGGER overview_cache_cases_update AFTER UPDATE ON cases BEGIN DELETE FROM overview_cache; END;
+CREATE TRIGGER overview_cache_cases_delete AFTER DELETE ON cases BEGIN DELETE FROM overview_cache; END;
+CREATE TRIGGER overview_cache_contacts_insert AFTER INSERT ON contacts BEGIN DELETE FROM overview_cache; END;
+CREATE TRIGGER overview_cache_contacts_update AFTER UPDATE ON contacts BEGIN DELETE FROM overview_cache; END;
+CREATE TRIGGER overview_cache_contacts_delete AFTER DELETE ON contacts BEGIN DELETE FROM overview_cache; END;
+CREATE TRIGGER overview_cache_oversight_insert AFTER INSERT ON oversight BEGIN DELETE FROM overview_cache; END;
+CREATE TRIGGER overview_cache_oversight_update AFTER UPDATE ON oversight BEGIN DELETE FROM overview_cache; END;
+CREATE TRIGGER overview_cache_oversight_delete AFTER DELETE ON oversight BEGIN DELETE FROM overview_cache; END;
+"
+    };
+}
+
 /// The overview and its alerts, computed once per as-of date, policy and rules, and thrown
 /// away by any change to the data they come from. At a million cases the live aggregate takes
 /// about a second; reading this takes milliseconds. Deleting from an empty table costs next
 /// to nothing, so the triggers barely touch bulk writes.
-pub const V_OVERVIEW_CACHE: &str = r#"
+pub const V_OVERVIEW_CACHE: &str = concat!(
+    r#"
 CREATE TABLE overview_cache (
     key  TEXT PRIMARY KEY,
     body TEXT NOT NULL
@@ -253,16 +271,9 @@ CREATE TRIGGER overview_cache_establishment_delete AFTER DELETE ON establishment
 CREATE TRIGGER overview_cache_practitioners_insert AFTER INSERT ON practitioners BEGIN DELETE FROM overview_cache; END;
 CREATE TRIGGER overview_cache_practitioners_update AFTER UPDATE ON practitioners BEGIN DELETE FROM overview_cache; END;
 CREATE TRIGGER overview_cache_practitioners_delete AFTER DELETE ON practitioners BEGIN DELETE FROM overview_cache; END;
-CREATE TRIGGER overview_cache_cases_insert AFTER INSERT ON cases BEGIN DELETE FROM overview_cache; END;
-CREATE TRIGGER overview_cache_cases_update AFTER UPDATE ON cases BEGIN DELETE FROM overview_cache; END;
-CREATE TRIGGER overview_cache_cases_delete AFTER DELETE ON cases BEGIN DELETE FROM overview_cache; END;
-CREATE TRIGGER overview_cache_contacts_insert AFTER INSERT ON contacts BEGIN DELETE FROM overview_cache; END;
-CREATE TRIGGER overview_cache_contacts_update AFTER UPDATE ON contacts BEGIN DELETE FROM overview_cache; END;
-CREATE TRIGGER overview_cache_contacts_delete AFTER DELETE ON contacts BEGIN DELETE FROM overview_cache; END;
-CREATE TRIGGER overview_cache_oversight_insert AFTER INSERT ON oversight BEGIN DELETE FROM overview_cache; END;
-CREATE TRIGGER overview_cache_oversight_update AFTER UPDATE ON oversight BEGIN DELETE FROM overview_cache; END;
-CREATE TRIGGER overview_cache_oversight_delete AFTER DELETE ON oversight BEGIN DELETE FROM overview_cache; END;
-"#;
+"#,
+    overview_cache_bulk_triggers!()
+);
 
 /// The tally keys of one case row `c` (a table alias or a subquery over `NEW`/`OLD`): which
 /// per-PDU counters, contact and oversight buckets and caseload it counts towards. The
@@ -437,14 +448,29 @@ pub const V_TALLIES: &str = concat!(
     tally_triggers!()
 );
 
-/// The tally triggers alone, for bulk loads that drop them, load, and rebuild.
-pub const TALLY_TRIGGERS: &str = tally_triggers!();
-
-/// Drops the tally triggers (a bulk load then calls `store::tally::rebuild` and [`TALLY_TRIGGERS`]
-/// in the same transaction).
-pub const TALLY_TRIGGERS_DROP: &str = "DROP TRIGGER tally_cases_insert;
+/// Drops the triggers a bulk load would otherwise fire for every row: the tallies' and the
+/// overview cache's on cases, contacts and oversight. The load then calls
+/// `store::tally::rebuild` and [`BULK_TRIGGERS_RESTORE`] in the same transaction.
+pub const BULK_TRIGGERS_DROP: &str = "DROP TRIGGER tally_cases_insert;
     DROP TRIGGER tally_cases_delete;
-    DROP TRIGGER tally_cases_update;";
+    DROP TRIGGER tally_cases_update;
+    DROP TRIGGER overview_cache_cases_insert;
+    DROP TRIGGER overview_cache_cases_update;
+    DROP TRIGGER overview_cache_cases_delete;
+    DROP TRIGGER overview_cache_contacts_insert;
+    DROP TRIGGER overview_cache_contacts_update;
+    DROP TRIGGER overview_cache_contacts_delete;
+    DROP TRIGGER overview_cache_oversight_insert;
+    DROP TRIGGER overview_cache_oversight_update;
+    DROP TRIGGER overview_cache_oversight_delete;";
+
+/// Puts back what [`BULK_TRIGGERS_DROP`] took away, emptying the cache the load made stale.
+pub const BULK_TRIGGERS_RESTORE: &str = concat!(
+    "DELETE FROM overview_cache;\n",
+    tally_triggers!(),
+    "\n",
+    overview_cache_bulk_triggers!()
+);
 
 /// Every case row with its tally keys, for `store::tally::rebuild`: the very expressions the
 /// triggers use.
@@ -485,5 +511,6 @@ INSERT INTO run_alerts_clustered
        FROM run_alerts;
 DROP TABLE run_alerts;
 ALTER TABLE run_alerts_clustered RENAME TO run_alerts;
-CREATE INDEX run_alerts_pdu ON run_alerts(run_id, pdu);
+-- Covers what a region's review reads of the last run (the key comes with the table's key).
+CREATE INDEX run_alerts_pdu ON run_alerts(run_id, pdu, status, first_seen);
 ";

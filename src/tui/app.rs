@@ -2,6 +2,8 @@
 //! and `update` is the only place the model changes. It never touches SQLite: it returns the
 //! requests it wants run.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -243,6 +245,9 @@ pub struct Model {
     pub message: Option<String>,
     // Overview
     pub overview: Option<OverviewData>,
+    /// Per PDU: status and open alerts by severity, counted once when the overview arrives
+    /// (a national region has tens of thousands of alerts; sorting and drawing look these up).
+    pub pdu_alerts: HashMap<String, (Status, (usize, usize, usize))>,
     pub overview_loading: bool,
     pub overview_error: Option<String>,
     pub overview_selected: usize,
@@ -305,6 +310,16 @@ pub fn visible_rows(height: u16) -> u64 {
 }
 
 impl Model {
+    /// A PDU's status from its open alerts (OK when it has none).
+    pub fn pdu_status(&self, pdu: &str) -> Status {
+        self.pdu_alerts.get(pdu).map_or(Status::Ok, |a| a.0)
+    }
+
+    /// A PDU's open alerts by severity: (critical, high, warning).
+    pub fn pdu_alert_counts(&self, pdu: &str) -> (usize, usize, usize) {
+        self.pdu_alerts.get(pdu).map_or((0, 0, 0), |a| a.1)
+    }
+
     pub fn new(db_label: String, as_of: NaiveDate, color: bool, size: (u16, u16)) -> Model {
         Model {
             db_label,
@@ -312,6 +327,7 @@ impl Model {
             color,
             size,
             stack: vec![Screen::Overview],
+            pdu_alerts: HashMap::new(),
             input: Input::Normal,
             help: false,
             quit: false,
@@ -387,7 +403,7 @@ impl Model {
             let vac = (p.vacancy_rate.unwrap_or(0.0) * 1000.0) as i64;
             match self.overview_sort {
                 OverviewSort::Status => (
-                    status_from_alerts(&o.alerts, &p.code) as i64,
+                    self.pdu_status(&p.code) as i64,
                     p.unallocated_mappa as i64,
                     p.unallocated as i64,
                 ),
@@ -540,6 +556,14 @@ impl Model {
                 match result {
                     Ok(d) => {
                         self.overview_error = None;
+                        self.pdu_alerts = d
+                            .pdus
+                            .iter()
+                            .map(|p| {
+                                let st = status_from_alerts(&d.alerts, &p.code);
+                                (p.code.clone(), (st, alert_counts(&d.alerts, &p.code)))
+                            })
+                            .collect();
                         self.overview = Some(d);
                         let n = self.overview_rows().len();
                         self.overview_selected = self.overview_selected.min(n.saturating_sub(1));

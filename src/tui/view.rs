@@ -7,9 +7,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
-use super::app::{
-    Input, Model, Popup, Screen, Status, TABS, alert_counts, status_from_alerts, visible_rows,
-};
+use super::app::{Input, Model, Popup, Screen, Status, TABS, visible_rows};
 use super::keymap;
 use crate::alerts::Status as AlertStatus;
 use crate::domain::fmt_date;
@@ -281,7 +279,7 @@ fn draw_overview(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         .iter()
         .map(|&i| {
             let p = &o.pdus[i];
-            let st = status_from_alerts(&o.alerts, &p.code);
+            let st = m.pdu_status(&p.code);
             let mut cells = vec![
                 Cell::from(format!("{} {}", st.glyph(), st.word())).style(theme.status(st)),
                 Cell::from(clean(&p.code)),
@@ -370,9 +368,9 @@ fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         clean(code)
     };
     let mut spans = vec![Span::styled(title, theme.header())];
-    if let (Some(p), Some(o)) = (summary, &m.overview) {
-        let st = status_from_alerts(&o.alerts, &p.code);
-        let (crit, high, warn) = alert_counts(&o.alerts, &p.code);
+    if let Some(p) = summary {
+        let st = m.pdu_status(&p.code);
+        let (crit, high, warn) = m.pdu_alert_counts(&p.code);
         spans.push(Span::raw(" │ "));
         spans.push(Span::styled(
             format!("{} {}", st.glyph(), st.word()),
