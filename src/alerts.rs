@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use serde_json::json;
 
@@ -311,8 +311,18 @@ pub fn review(
     alerts: Vec<Alert>,
     region: Option<&str>,
 ) -> rusqlite::Result<Review> {
+    let prev = previous_run(conn, &fmt_date(as_of), region)?;
+    review_against(conn, as_of, alerts, prev)
+}
+
+/// [`review`] with the previous run already read.
+fn review_against(
+    conn: &Connection,
+    as_of: NaiveDate,
+    alerts: Vec<Alert>,
+    prev: Option<PreviousRun>,
+) -> rusqlite::Result<Review> {
     let as_of_s = fmt_date(as_of);
-    let prev = previous_run(conn, &as_of_s, region)?;
     let acks = acks(conn)?;
     let (run_id, previous, mut prev_alerts) = match prev {
         Some((id, d, m)) => (Some(id), Some(d), m),
@@ -463,8 +473,36 @@ pub fn run(
     as_of: NaiveDate,
     region: Option<&str>,
 ) -> rusqlite::Result<(Review, Vec<PduSummary>)> {
-    let (pdus, alerts) = evaluate_cached(conn, policy, rules, as_of, region)?;
-    Ok((review(conn, as_of, alerts, region)?, pdus))
+    let as_of_s = fmt_date(as_of);
+    // The last run's keys do not depend on today's data: read them on a second connection
+    // while this one gathers and evaluates (the machine has two cores; the nightly run at a
+    // million cases reads a hundred thousand keys).
+    let path = conn
+        .path()
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from);
+    let (evaluated, prefetched) = std::thread::scope(|s| {
+        let prefetch = path.map(|p| {
+            let as_of_s = &as_of_s;
+            s.spawn(move || -> rusqlite::Result<Option<PreviousRun>> {
+                let c = Connection::open_with_flags(
+                    p,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                c.busy_timeout(std::time::Duration::from_secs(5))?;
+                previous_run(&c, as_of_s, region)
+            })
+        });
+        let evaluated = evaluate_cached(conn, policy, rules, as_of, region);
+        (evaluated, prefetch.and_then(|h| h.join().ok()))
+    });
+    let (pdus, alerts) = evaluated?;
+    let prev = match prefetched {
+        Some(Ok(prev)) => prev,
+        // No second connection (an in-memory database) or it failed: read it here.
+        _ => previous_run(conn, &as_of_s, region)?,
+    };
+    Ok((review_against(conn, as_of, alerts, prev)?, pdus))
 }
 
 /// Records a review as the run for its as-of date, in one transaction. Recording the same
@@ -502,29 +540,53 @@ pub fn record(
             });
             ins.execute(params![run_id, p.code, m.to_string()])?;
         }
-        let mut ins = tx.prepare(
-            "INSERT INTO run_alerts (run_id, key, rule, severity, scope, pdu, crn, staff_code,
-                                     status, first_seen, message, metrics)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )?;
-        // In key order: appends to the clustered table instead of page splits all over it.
+        // In key order: appends to the clustered table instead of page splits all over it;
+        // and many rows per statement, since each statement has a fixed cost.
         let mut by_key: Vec<&ReviewedAlert> = review.alerts.iter().collect();
         by_key.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        for a in by_key {
-            ins.execute(params![
-                run_id,
-                a.key,
-                a.rule,
-                a.severity.as_str(),
-                a.scope.as_str(),
-                a.pdu,
-                a.crn,
-                a.staff_code,
-                a.status.as_str(),
-                a.first_seen,
-                a.message,
-                serde_json::to_string(&a.metrics).unwrap_or_else(|_| "{}".into()),
-            ])?;
+        const ROWS: usize = 64;
+        let insert = |n: usize| {
+            let one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            format!(
+                "INSERT INTO run_alerts (run_id, key, rule, severity, scope, pdu, crn, staff_code,
+                                         status, first_seen, message, metrics)
+                 VALUES {}",
+                vec![one; n].join(", ")
+            )
+        };
+        let mut full = tx.prepare(&insert(ROWS))?;
+        for chunk in by_key.chunks(ROWS) {
+            let metrics: Vec<String> = chunk
+                .iter()
+                .map(|a| serde_json::to_string(&a.metrics).unwrap_or_else(|_| "{}".into()))
+                .collect();
+            let labels: Vec<[&str; 3]> = chunk
+                .iter()
+                .map(|a| [a.severity.as_str(), a.scope.as_str(), a.status.as_str()])
+                .collect();
+            let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 12);
+            for ((a, m), l) in chunk.iter().zip(&metrics).zip(&labels) {
+                values.extend([
+                    &run_id as &dyn rusqlite::ToSql,
+                    &a.key,
+                    &a.rule,
+                    &l[0],
+                    &l[1],
+                    &a.pdu,
+                    &a.crn,
+                    &a.staff_code,
+                    &l[2],
+                    &a.first_seen,
+                    &a.message,
+                    m,
+                ]);
+            }
+            if chunk.len() == ROWS {
+                full.execute(values.as_slice())?;
+            } else {
+                tx.prepare(&insert(chunk.len()))?
+                    .execute(values.as_slice())?;
+            }
         }
     }
     tx.commit()?;
@@ -709,6 +771,15 @@ mod tests {
         let (mut national, pdus) = run(s.conn(), &policy, &rules, as_of, None).unwrap();
         assert!(national.alerts.iter().any(|a| a.pdu == "NRT"));
         record(s.conn_mut(), &mut national, &pdus, "t").unwrap();
+        // Stored in statements of many rows: every alert once, whatever the remainder.
+        assert!(national.alerts.len() > 64 && national.alerts.len() % 64 != 0);
+        let stored: usize = s
+            .conn()
+            .query_row("SELECT count(DISTINCT key) FROM run_alerts", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(stored, national.alerts.len());
         let next = as_of + chrono::Duration::days(1);
         let (london, _) = run(s.conn(), &policy, &rules, next, Some("London")).unwrap();
         assert!(!london.alerts.is_empty());
