@@ -1128,3 +1128,101 @@ fn the_screen_the_nightly_run_an_import_and_allocations_at_once_lose_nothing() {
             .collect::<Vec<_>>()
     );
 }
+
+/// Reading never waits for a writer: while another process holds the write lock (a long
+/// import or nightly run), the screen opens with its figures and the reading commands
+/// answer at once, instead of after the 5 s busy timeout.
+#[test]
+fn readers_do_not_wait_for_a_writer() {
+    const AT_ONCE: Duration = Duration::from_millis(2500);
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = home.join("r.db");
+    common::build_demo(home, &db, "3000", "32");
+    let writer = Connection::open(&db).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    for (what, args) in [
+        ("summary", vec!["summary", "--format", "json"]),
+        (
+            "alerts --region London",
+            vec!["alerts", "--region", "London", "--format", "json"],
+        ),
+        ("export unallocated", vec!["export", "unallocated"]),
+    ] {
+        let mut all = vec!["--db", db.to_str().unwrap(), "--as-of", AS_OF];
+        all.extend(args);
+        let started = Instant::now();
+        let o = common::casewatch(&all, home);
+        let took = started.elapsed();
+        assert!(
+            matches!(o.status.code(), Some(0 | 3)),
+            "{what}: {}",
+            common::stderr(&o)
+        );
+        assert!(
+            took < AT_ONCE,
+            "{what} took {took:?} while another process held the write lock"
+        );
+    }
+
+    let args = ["--as-of", AS_OF, "--mask", "--db", db.to_str().unwrap()].map(OsStr::new);
+    let mut screen = Screen::open(home, &args, 120, 40);
+    let started = Instant::now();
+    screen
+        .wait_until(Duration::from_secs(20), |t| t.contains("18 PDUs"))
+        .unwrap_or_else(|t| panic!("the overview never showed:\n{t}"));
+    let took = started.elapsed();
+    assert!(
+        took < AT_ONCE,
+        "the screen took {took:?} to show the overview while another process held the write lock"
+    );
+    writer.execute_batch("ROLLBACK").unwrap();
+    screen.send(b"q");
+    assert!(screen.wait_exit(Duration::from_secs(10)).success());
+}
+
+/// The overview cache is written by readers (the screen, `alerts --region`); while another
+/// process holds the write lock it is skipped at once, and the connection keeps its busy
+/// timeout for the writes that follow.
+#[test]
+fn the_overview_cache_is_skipped_not_waited_for_while_another_process_writes() {
+    use casewatch::store::{OpenMode, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("o.db");
+    common::build_demo(dir.path(), &db, "3000", "33");
+    let store = Store::open(&db, OpenMode::Existing).unwrap();
+    let (policy, rules) = (
+        casewatch::policy::Policy::defaults(),
+        casewatch::rules::Rules::defaults(),
+    );
+    let as_of = casewatch::domain::parse_date("as_of", AS_OF).unwrap();
+    let busy_timeout = |c: &Connection| -> i64 {
+        c.query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(busy_timeout(store.conn()), 5000);
+    let cached = |c: &Connection| count(c, "SELECT count(*) FROM overview_cache", []);
+
+    let writer = Connection::open(&db).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = Instant::now();
+    let (pdus, _) =
+        casewatch::alerts::evaluate_cached(store.conn(), &policy, &rules, as_of, Some("London"))
+            .unwrap();
+    let took = started.elapsed();
+    assert_eq!(pdus.len(), 18);
+    assert!(took < Duration::from_secs(2), "waited {took:?} for a cache");
+    assert_eq!(
+        cached(store.conn()),
+        0,
+        "no cache while another process writes"
+    );
+    assert_eq!(busy_timeout(store.conn()), 5000, "the busy timeout is kept");
+    writer.execute_batch("ROLLBACK").unwrap();
+
+    casewatch::alerts::evaluate_cached(store.conn(), &policy, &rules, as_of, Some("London"))
+        .unwrap();
+    assert_eq!(cached(store.conn()), 1, "cached once the file is free");
+    assert_eq!(busy_timeout(store.conn()), 5000);
+}
