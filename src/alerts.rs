@@ -456,11 +456,19 @@ pub fn evaluate_cached(
     if region.is_some()
         && let Ok(body) = serde_json::to_string(&c)
     {
-        // A read-only file or a busy writer just means no cache this time.
-        let _ = conn.execute(
-            "INSERT OR REPLACE INTO overview_cache (key, body) VALUES (?1, ?2)",
-            params![key, body],
-        );
+        // A read-only file or a busy writer just means no cache this time: a reader (the
+        // screen, `alerts --region`) must not wait out the busy timeout behind a long import
+        // or nightly run for a cache, so the write is tried once, without waiting.
+        let wait: i64 = conn
+            .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+            .unwrap_or(0);
+        if conn.pragma_update(None, "busy_timeout", 0).is_ok() {
+            let _ = conn.execute(
+                "INSERT OR REPLACE INTO overview_cache (key, body) VALUES (?1, ?2)",
+                params![key, body],
+            );
+            let _ = conn.pragma_update(None, "busy_timeout", wait);
+        }
     }
     Ok((c.pdus, c.alerts))
 }

@@ -478,8 +478,17 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             )
             .map_err(classify)?;
             if *record {
-                crate::alerts::record(store.conn_mut(), &mut review, &pdus, &actor(cli))
-                    .map_err(classify)?;
+                record_retrying(
+                    store.conn_mut(),
+                    &mut review,
+                    &pdus,
+                    &actor(cli),
+                    actions::WRITE_ATTEMPTS,
+                )
+                .map_err(|e| match e {
+                    ActionError::Sqlite(s) => classify(s).into(),
+                    e => anyhow::anyhow!("the run was not recorded: {e}"),
+                })?;
             }
             let text = match format {
                 AlertFormat::Text => crate::report::alerts_text(&review),
@@ -826,10 +835,21 @@ fn import(ctx: &Settings, file: &Path, opts: &ImportOptions) -> Result<ExitCode>
         }
     };
     let started = std::time::Instant::now();
-    let result = crate::import::import_file(conn_ref, file, opts, &mut progress);
+    let result = import_retrying(conn_ref, file, opts, &mut progress, actions::WRITE_ATTEMPTS);
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    let result = match result {
+        Ok(r) => r,
+        // Another writer kept the lock through every attempt: nothing was written.
+        Err(e) => {
+            drop(store);
+            if created {
+                remove_database_files(&ctx.db);
+            }
+            anyhow::bail!("import not done: {e}");
+        }
+    };
     let shown = file.display().to_string();
     let shown = crate::text::sanitize(&shown);
     match result {
@@ -886,6 +906,48 @@ fn import(ctx: &Settings, file: &Path, opts: &ImportOptions) -> Result<ExitCode>
     }
 }
 
+/// Imports `file`, trying again while another writer (the nightly run, another import, a
+/// triage action) holds the lock past the busy timeout: `attempts` tries in all, as for the
+/// triage writes. `Err` only when the lock never came; the import then wrote nothing (its
+/// transaction starts by taking the lock): [`ActionError::Busy`].
+fn import_retrying(
+    conn: &mut rusqlite::Connection,
+    file: &Path,
+    opts: &ImportOptions,
+    progress: crate::import::Progress<'_>,
+    attempts: u32,
+) -> Result<Result<crate::import::Counts, crate::import::ImportError>, ActionError> {
+    use crate::import::ImportError;
+    actions::with_retry(attempts, || {
+        match crate::import::import_file(conn, file, opts, &mut *progress) {
+            Err(ImportError::Sqlite(e)) if is_busy(&e) => Err(ActionError::Sqlite(e)),
+            r => Ok(r),
+        }
+    })
+}
+
+/// Records the nightly run, trying again while another writer holds the lock, like
+/// [`import_retrying`]; [`ActionError::Busy`] when the lock never came (nothing recorded).
+fn record_retrying(
+    conn: &mut rusqlite::Connection,
+    review: &mut crate::alerts::Review,
+    pdus: &[crate::store::read::PduSummary],
+    actor: &str,
+    attempts: u32,
+) -> Result<i64, ActionError> {
+    actions::with_retry(attempts, || {
+        crate::alerts::record(conn, review, pdus, actor).map_err(ActionError::Sqlite)
+    })
+}
+
+/// Another connection held the write lock past the busy timeout.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 fn remove_database_files(db: &Path) {
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let mut p = db.as_os_str().to_owned();
@@ -936,4 +998,87 @@ fn summary(
     };
     write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small demo database, opened with a short busy timeout, and a second connection to
+    /// the same file holding the write lock, as a long import or nightly run would.
+    fn locked_store() -> (tempfile::TempDir, Store, rusqlite::Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("l.db");
+        let opts = DemoOptions {
+            cases: 1000,
+            seed: 3,
+            anchor: parse_date("d", "2026-11-01").unwrap(),
+        };
+        demo::build(&db, &opts, false).unwrap();
+        let store = Store::open(&db, OpenMode::Existing).unwrap();
+        store
+            .conn()
+            .busy_timeout(std::time::Duration::from_millis(20))
+            .unwrap();
+        let other = rusqlite::Connection::open(&db).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE;").unwrap();
+        (dir, store, other)
+    }
+
+    fn count(s: &Store, sql: &str) -> i64 {
+        s.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn an_import_blocked_by_another_writer_gives_up_clearly_and_writes_nothing() {
+        let (dir, mut s, other) = locked_store();
+        let crn: String = s
+            .conn()
+            .query_row("SELECT min(crn) FROM cases", [], |r| r.get(0))
+            .unwrap();
+        let file = dir.path().join("contacts.csv");
+        std::fs::write(
+            &file,
+            format!("crn,date,kind,staff_code\n{crn},2026-10-30,telephone,LOCKTEST\n"),
+        )
+        .unwrap();
+        let opts = ImportOptions {
+            kind: Kind::Contacts,
+            format: None,
+            dry_run: false,
+            ignore_unknown: false,
+            actor: "t".into(),
+        };
+        let contacts = count(&s, "SELECT count(*) FROM contacts");
+        let e = import_retrying(s.conn_mut(), &file, &opts, &mut |_, _| {}, 2).unwrap_err();
+        assert!(matches!(e, ActionError::Busy(2)), "{e}");
+        let said = format!("import not done: {e}");
+        assert!(said.contains("nothing was written") && !said.contains("database is locked"));
+        assert_eq!(count(&s, "SELECT count(*) FROM contacts"), contacts);
+        assert_eq!(count(&s, "SELECT count(*) FROM audit"), 0);
+        other.execute_batch("ROLLBACK;").unwrap();
+        let done = import_retrying(s.conn_mut(), &file, &opts, &mut |_, _| {}, 2)
+            .unwrap()
+            .unwrap();
+        assert_eq!(done.inserted, 1);
+        assert_eq!(count(&s, "SELECT count(*) FROM contacts"), contacts + 1);
+    }
+
+    #[test]
+    fn a_nightly_run_blocked_by_another_writer_gives_up_clearly_and_records_nothing() {
+        let (_dir, mut s, other) = locked_store();
+        let as_of = parse_date("d", "2026-11-02").unwrap();
+        let (policy, rules) = (Policy::defaults(), crate::rules::Rules::defaults());
+        let (mut review, pdus) =
+            crate::alerts::run(s.conn(), &policy, &rules, as_of, None).unwrap();
+        let e = record_retrying(s.conn_mut(), &mut review, &pdus, "t", 2).unwrap_err();
+        assert!(matches!(e, ActionError::Busy(2)), "{e}");
+        assert!(e.to_string().contains("nothing was written"));
+        assert_eq!(review.run_id, None);
+        assert_eq!(count(&s, "SELECT count(*) FROM alert_runs"), 0);
+        other.execute_batch("ROLLBACK;").unwrap();
+        let id = record_retrying(s.conn_mut(), &mut review, &pdus, "t", 2).unwrap();
+        assert_eq!(review.run_id, Some(id));
+        assert_eq!(count(&s, "SELECT count(*) FROM alert_runs"), 1);
+    }
 }

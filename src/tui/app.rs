@@ -474,6 +474,16 @@ impl Model {
         out
     }
 
+    /// After a write (this screen's or another process's): the current screen, and the
+    /// overview's figures too, which the header, status and trend line of a PDU show.
+    fn refresh_all(&mut self) -> Vec<Request> {
+        let mut out = self.refresh();
+        if !matches!(self.screen(), Screen::Overview | Screen::Alerts) {
+            out.push(self.request_overview());
+        }
+        out
+    }
+
     fn request_overview(&mut self) -> Request {
         let generation = self.next_generation();
         self.gen_overview = generation;
@@ -655,11 +665,7 @@ impl Model {
                     }
                 }
                 // Counts, lists and the case all change with a write.
-                let mut out = self.refresh();
-                if !matches!(self.screen(), Screen::Overview) {
-                    out.push(self.request_overview());
-                }
-                return out;
+                return self.refresh_all();
             }
             Response::Exported(result) => {
                 self.message = Some(match result {
@@ -669,7 +675,7 @@ impl Model {
             }
             Response::DataChanged => {
                 self.message = Some("database changed: refreshed".into());
-                return self.refresh();
+                return self.refresh_all();
             }
             Response::ReadOnly => {
                 self.read_only = true;
@@ -1632,6 +1638,35 @@ mod tests {
             status_from_alerts(&m.overview.as_ref().unwrap().alerts, "AAA"),
             Status::Ok
         );
+    }
+
+    #[test]
+    fn a_write_by_another_process_refreshes_the_list_and_the_figures_above_it() {
+        let mut m = model_with_overview();
+        m.update(code(KeyCode::Enter));
+        let reqs = m.update(Msg::Loaded(Response::DataChanged));
+        assert!(
+            matches!(
+                &reqs[..],
+                [
+                    Request::Page {
+                        list: CaseList::Unallocated,
+                        ..
+                    },
+                    Request::Overview {
+                        region: Some(_),
+                        ..
+                    }
+                ]
+            ),
+            "{reqs:?}"
+        );
+        m.stack.truncate(1);
+        let reqs = m.update(Msg::Loaded(Response::DataChanged));
+        assert!(matches!(&reqs[..], [Request::Overview { .. }]), "{reqs:?}");
+        m.update(key('!'));
+        let reqs = m.update(Msg::Loaded(Response::DataChanged));
+        assert!(matches!(&reqs[..], [Request::Overview { .. }]), "{reqs:?}");
     }
 
     #[test]
