@@ -336,8 +336,7 @@ fn clear_cache(db: &Path) {
 
 /// Process start to the first overview frame with data, in a real pseudo-terminal, with the
 /// previous night's run recorded; and the TUI's peak memory after paging the largest table.
-/// The first run starts with an empty overview cache (as after a write); the others find it
-/// filled by that first one.
+/// Three runs start with an empty overview cache (as after a write), three find it filled.
 fn cold_start(size: u64, db: &Path, rows: &mut Vec<Row>) {
     use portable_pty::{CommandBuilder, PtySize, native_pty_system};
     let mut starts = Vec::new();
@@ -358,8 +357,13 @@ fn cold_start(size: u64, db: &Path, rows: &mut Vec<Row>) {
         .output()
         .unwrap();
     assert!(o.status.code().is_some_and(|c| c == 0 || c == 3));
-    clear_cache(db);
-    for _ in 0..4 {
+    let mut cold = Vec::new();
+    for run in 0..6 {
+        // Even runs find the cache emptied (as after a write), odd ones filled by the run
+        // before (as on any later open).
+        if run % 2 == 0 {
+            clear_cache(db);
+        }
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: 40,
@@ -404,7 +408,11 @@ fn cold_start(size: u64, db: &Path, rows: &mut Vec<Row>) {
             }
             std::thread::sleep(Duration::from_millis(2));
         };
-        starts.push(first);
+        if run % 2 == 0 {
+            cold.push(first);
+        } else {
+            starts.push(first);
+        }
         // Open the worst PDU and page through it before reading peak memory.
         let _ = writer.write_all(b"\r");
         std::thread::sleep(Duration::from_millis(500));
@@ -426,15 +434,17 @@ fn cold_start(size: u64, db: &Path, rows: &mut Vec<Row>) {
         let _ = writer.write_all(b"q");
         let _ = child.wait();
     }
-    let uncached = starts.remove(0);
     rows.push(Row {
         size,
         what: "cold start to first complete overview (pty), overview cached",
         value: ms(median(starts)),
-        reference: format!(
-            "median of 3; with the cache empty (first open after a write): {}; target < 200 ms at 1M",
-            ms(uncached)
-        ),
+        reference: "median of 3; target < 200 ms at 1M".into(),
+    });
+    rows.push(Row {
+        size,
+        what: "cold start to first complete overview (pty), first open after a write",
+        value: ms(median(cold)),
+        reference: "median of 3, the overview cache empty; a \"loading…\" frame comes at once; target < 200 ms at 1M".into(),
     });
     rows.push(Row {
         size,

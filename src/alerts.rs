@@ -399,7 +399,7 @@ fn review_against(
 }
 
 /// What the overview cache holds for one as-of date, policy, rules and region.
-#[derive(Serialize, serde::Deserialize)]
+#[derive(Clone, Serialize, serde::Deserialize)]
 struct Cached {
     pdus: Vec<PduSummary>,
     alerts: Vec<Alert>,
@@ -417,6 +417,82 @@ fn fingerprint(parts: &[&str]) -> String {
     format!("{h:016x}")
 }
 
+/// The overview cache's key: the version, as-of date, region and what else the figures
+/// depend on besides the data.
+fn cache_key(policy: &Policy, rules: &Rules, as_of: NaiveDate, region: Option<&str>) -> String {
+    format!(
+        "{}|{}|{}|{}",
+        env!("CARGO_PKG_VERSION"),
+        fmt_date(as_of),
+        region.unwrap_or("*"),
+        fingerprint(&[&format!("{policy:?}"), &format!("{rules:?}")])
+    )
+}
+
+/// Figures computed for a region that the overview cache does not hold yet. The screen's
+/// worker answers first and stores them after, so the first frame does not wait for a
+/// write of several megabytes.
+pub struct CacheFill {
+    key: String,
+    cached: Cached,
+}
+
+impl CacheFill {
+    /// Writes the figures into the overview cache. A read-only file or a busy writer just
+    /// means no cache this time: a reader (the screen, `alerts --region`) must not wait out
+    /// the busy timeout behind a long import or nightly run for a cache, so the write is
+    /// tried once, without waiting.
+    pub fn store(self, conn: &Connection) {
+        let Ok(body) = serde_json::to_string(&self.cached) else {
+            return;
+        };
+        let wait: i64 = conn
+            .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+            .unwrap_or(0);
+        if conn.pragma_update(None, "busy_timeout", 0).is_ok() {
+            let _ = conn.execute(
+                "INSERT OR REPLACE INTO overview_cache (key, body) VALUES (?1, ?2)",
+                params![self.key, body],
+            );
+            let _ = conn.pragma_update(None, "busy_timeout", wait);
+        }
+    }
+}
+
+/// From the cache, or computed; computed figures of a region come with what to cache.
+fn evaluate_or_cached(
+    conn: &Connection,
+    policy: &Policy,
+    rules: &Rules,
+    as_of: NaiveDate,
+    region: Option<&str>,
+) -> rusqlite::Result<(Vec<PduSummary>, Vec<Alert>, Option<CacheFill>)> {
+    let key = cache_key(policy, rules, as_of, region);
+    let hit: Option<String> = conn
+        .query_row(
+            "SELECT body FROM overview_cache WHERE key = ?1",
+            [&key],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(c) = hit.and_then(|b| serde_json::from_str::<Cached>(&b).ok()) {
+        return Ok((c.pdus, c.alerts, None));
+    }
+    let g = gather(conn, policy, as_of, region)?;
+    let alerts = evaluate(&g.subjects, rules);
+    // Only a region's figures (the screen's) are kept: the national scope is the nightly
+    // run's, computed once a day, and at a million cases writing its hundred thousand
+    // alerts into the cache would cost that run more than a later read could save.
+    let fill = region.is_some().then(|| CacheFill {
+        key,
+        cached: Cached {
+            pdus: g.pdus.clone(),
+            alerts: alerts.clone(),
+        },
+    });
+    Ok((g.pdus, alerts, fill))
+}
+
 /// The PDU summaries and evaluated alerts, from the overview cache when the data has not
 /// changed since they were computed, else computed and (for a region, where the file is
 /// writable) cached.
@@ -427,50 +503,11 @@ pub fn evaluate_cached(
     as_of: NaiveDate,
     region: Option<&str>,
 ) -> rusqlite::Result<(Vec<PduSummary>, Vec<Alert>)> {
-    let key = format!(
-        "{}|{}|{}|{}",
-        env!("CARGO_PKG_VERSION"),
-        fmt_date(as_of),
-        region.unwrap_or("*"),
-        fingerprint(&[&format!("{policy:?}"), &format!("{rules:?}")])
-    );
-    let hit: Option<String> = conn
-        .query_row(
-            "SELECT body FROM overview_cache WHERE key = ?1",
-            [&key],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(c) = hit.and_then(|b| serde_json::from_str::<Cached>(&b).ok()) {
-        return Ok((c.pdus, c.alerts));
+    let (pdus, alerts, fill) = evaluate_or_cached(conn, policy, rules, as_of, region)?;
+    if let Some(fill) = fill {
+        fill.store(conn);
     }
-    let g = gather(conn, policy, as_of, region)?;
-    let alerts = evaluate(&g.subjects, rules);
-    let c = Cached {
-        pdus: g.pdus,
-        alerts,
-    };
-    // Only a region's figures (the screen's) are kept: the national scope is the nightly
-    // run's, computed once a day, and at a million cases writing its hundred thousand
-    // alerts into the cache would cost that run more than a later read could save.
-    if region.is_some()
-        && let Ok(body) = serde_json::to_string(&c)
-    {
-        // A read-only file or a busy writer just means no cache this time: a reader (the
-        // screen, `alerts --region`) must not wait out the busy timeout behind a long import
-        // or nightly run for a cache, so the write is tried once, without waiting.
-        let wait: i64 = conn
-            .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
-            .unwrap_or(0);
-        if conn.pragma_update(None, "busy_timeout", 0).is_ok() {
-            let _ = conn.execute(
-                "INSERT OR REPLACE INTO overview_cache (key, body) VALUES (?1, ?2)",
-                params![key, body],
-            );
-            let _ = conn.pragma_update(None, "busy_timeout", wait);
-        }
-    }
-    Ok((c.pdus, c.alerts))
+    Ok((pdus, alerts))
 }
 
 /// Gathers, evaluates and reviews in one go.
@@ -481,6 +518,22 @@ pub fn run(
     as_of: NaiveDate,
     region: Option<&str>,
 ) -> rusqlite::Result<(Review, Vec<PduSummary>)> {
+    let (review, pdus, fill) = run_deferring_cache(conn, policy, rules, as_of, region)?;
+    if let Some(fill) = fill {
+        fill.store(conn);
+    }
+    Ok((review, pdus))
+}
+
+/// [`run`], leaving the overview-cache write (if any) to the caller, to do once it has
+/// answered.
+pub fn run_deferring_cache(
+    conn: &Connection,
+    policy: &Policy,
+    rules: &Rules,
+    as_of: NaiveDate,
+    region: Option<&str>,
+) -> rusqlite::Result<(Review, Vec<PduSummary>, Option<CacheFill>)> {
     let as_of_s = fmt_date(as_of);
     // The last run's keys do not depend on today's data: read them on a second connection
     // while this one gathers and evaluates (the machine has two cores; the nightly run at a
@@ -501,16 +554,16 @@ pub fn run(
                 previous_run(&c, as_of_s, region)
             })
         });
-        let evaluated = evaluate_cached(conn, policy, rules, as_of, region);
+        let evaluated = evaluate_or_cached(conn, policy, rules, as_of, region);
         (evaluated, prefetch.and_then(|h| h.join().ok()))
     });
-    let (pdus, alerts) = evaluated?;
+    let (pdus, alerts, fill) = evaluated?;
     let prev = match prefetched {
         Some(Ok(prev)) => prev,
         // No second connection (an in-memory database) or it failed: read it here.
         _ => previous_run(conn, &as_of_s, region)?,
     };
-    Ok((review_against(conn, as_of, alerts, prev)?, pdus))
+    Ok((review_against(conn, as_of, alerts, prev)?, pdus, fill))
 }
 
 /// Records a review as the run for its as-of date, in one transaction. Recording the same

@@ -31,8 +31,12 @@ fn overview_drill_into_hfkcw_help_and_quit() {
     let db = demo_db(dir.path(), "4000");
     let mut screen = open_screen(&db, dir.path());
 
-    let s = screen.wait_for("HFKCW");
-    assert!(s.contains("18 PDUs"), "{s}");
+    // The footer is written after the table rows: wait for both, not a frame half drawn.
+    let s = screen
+        .wait_until(std::time::Duration::from_secs(20), |t| {
+            t.contains("HFKCW") && t.contains("18 PDUs")
+        })
+        .unwrap_or_else(|t| panic!("timed out waiting for the overview; screen:\n{t}"));
     let first = s.lines().find(|l| l.contains("HFKCW")).unwrap();
     assert!(first.contains("ALERT"), "HFKCW must be flagged: {first}");
 

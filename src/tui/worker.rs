@@ -12,7 +12,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use std::collections::HashMap;
 
 use crate::actions;
-use crate::alerts::{ReviewedAlert, Trend};
+use crate::alerts::{CacheFill, ReviewedAlert, Trend};
 use crate::domain::{AllocationReason, OversightKind};
 use crate::policy::Policy;
 use crate::rules::Rules;
@@ -231,7 +231,17 @@ pub fn run(cfg: Config, requests: Receiver<Request>, responses: UnboundedSender<
                     version = store.data_version().ok();
                     res
                 }
-                r => answer(&store, &env, r),
+                r => {
+                    let (answer, fill) = answer_first(&store, &env, r);
+                    if responses.send(answer).is_err() {
+                        return;
+                    }
+                    // The screen draws while the cache is written.
+                    if let Some(fill) = fill {
+                        fill.store(store.conn());
+                    }
+                    continue;
+                }
             };
             if responses.send(answer).is_err() {
                 return;
@@ -246,18 +256,34 @@ fn err(store: &Store, e: rusqlite::Error) -> String {
 
 /// Runs one request against the store.
 pub fn answer(store: &Store, env: &Env, r: Request) -> Response {
+    let (response, fill) = answer_first(store, env, r);
+    if let Some(fill) = fill {
+        fill.store(store.conn());
+    }
+    response
+}
+
+/// Runs one request; an overview computed afresh comes with the cache write to do once the
+/// screen has it.
+fn answer_first(store: &Store, env: &Env, r: Request) -> (Response, Option<CacheFill>) {
     let conn = store.conn();
-    let (policy, as_of) = (&env.policy, env.as_of);
     match r {
         Request::Overview { generation, region } => {
+            let mut fill = None;
             let result = (|| {
                 let regions: Vec<String> = read::regions(conn)?.into_iter().map(|r| r.0).collect();
                 let region = region
                     .filter(|r| regions.contains(r))
                     .or_else(|| regions.first().cloned())
                     .unwrap_or_default();
-                let (review, pdus) =
-                    crate::alerts::run(conn, policy, &env.rules, as_of, Some(&region))?;
+                let (review, pdus, to_cache) = crate::alerts::run_deferring_cache(
+                    conn,
+                    &env.policy,
+                    &env.rules,
+                    env.as_of,
+                    Some(&region),
+                )?;
+                fill = to_cache;
                 Ok(OverviewData {
                     region,
                     regions,
@@ -267,8 +293,17 @@ pub fn answer(store: &Store, env: &Env, r: Request) -> Response {
                 })
             })()
             .map_err(|e| err(store, e));
-            Response::Overview(generation, result)
+            (Response::Overview(generation, result), fill)
         }
+        r => (answer_other(store, env, r), None),
+    }
+}
+
+fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
+    let conn = store.conn();
+    let (policy, as_of) = (&env.policy, env.as_of);
+    match r {
+        Request::Overview { .. } => answer(store, env, r),
         Request::Page {
             generation,
             pdu,
