@@ -337,8 +337,77 @@ fn clear_cache(db: &Path) {
 /// Process start to the first overview frame with data, in a real pseudo-terminal, with the
 /// previous night's run recorded; and the TUI's peak memory after paging the largest table.
 /// Three runs start with an empty overview cache (as after a write), three find it filled.
+type Screen = Arc<Mutex<vt100::Parser>>;
+
+/// Starts `cmd` in a 120x40 pseudo-terminal whose output a thread feeds to a terminal
+/// emulator; returns the child, the emulated screen, the keyboard, and the start time.
+fn spawn_in_pty(
+    mut cmd: portable_pty::CommandBuilder,
+) -> (
+    Box<dyn portable_pty::Child + Send + Sync>,
+    Screen,
+    Box<dyn Write + Send>,
+    Instant,
+) {
+    use portable_pty::{PtySize, native_pty_system};
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 40,
+            cols: 120,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    cmd.env("TERM", "xterm-256color");
+    let t = Instant::now();
+    let child = pty.slave.spawn_command(cmd).unwrap();
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let writer = pty.master.take_writer().unwrap();
+    let parser = Arc::new(Mutex::new(vt100::Parser::new(40, 120, 0)));
+    let p2 = parser.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16384];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            p2.lock().unwrap().process(&buf[..n]);
+        }
+    });
+    (child, parser, writer, t)
+}
+
+/// Peak resident memory of a process so far, in kB.
+fn peak_rss_kb(pid: Option<u32>) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Waits up to `limit` for the screen to satisfy `done`; the time since `t`, or `None`.
+fn wait_for(
+    screen: &Screen,
+    t: Instant,
+    limit: Duration,
+    done: impl Fn(&str) -> bool,
+) -> Option<Duration> {
+    loop {
+        if done(&screen.lock().unwrap().screen().contents()) {
+            return Some(t.elapsed());
+        }
+        if t.elapsed() > limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 fn cold_start(size: u64, db: &Path, rows: &mut Vec<Row>) {
-    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use portable_pty::CommandBuilder;
     let mut starts = Vec::new();
     let mut peak_kb = 0u64;
     // The morning state: last night's run is recorded, so the screen also compares with it.
@@ -364,50 +433,15 @@ fn cold_start(size: u64, db: &Path, rows: &mut Vec<Row>) {
         if run % 2 == 0 {
             clear_cache(db);
         }
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: 40,
-                cols: 120,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
         let mut cmd = CommandBuilder::new(bin());
         cmd.args(["--as-of", AS_OF, "--db"]);
         cmd.arg(db);
-        cmd.env("TERM", "xterm-256color");
-        let t = Instant::now();
-        let mut child = pty.slave.spawn_command(cmd).unwrap();
-        drop(pty.slave);
+        let (mut child, parser, mut writer, t) = spawn_in_pty(cmd);
         let pid = child.process_id();
-        let mut reader = pty.master.try_clone_reader().unwrap();
-        let mut writer = pty.master.take_writer().unwrap();
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(40, 120, 0)));
-        let p2 = parser.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 16384];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                p2.lock().unwrap().process(&buf[..n]);
-            }
-        });
-        let first = loop {
-            if parser
-                .lock()
-                .unwrap()
-                .screen()
-                .contents()
-                .contains("PDUs ·")
-            {
-                break t.elapsed();
-            }
-            if t.elapsed() > Duration::from_secs(60) {
-                break Duration::from_secs(60);
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        };
+        let first = wait_for(&parser, t, Duration::from_secs(60), |s| {
+            s.contains("PDUs ·")
+        })
+        .unwrap_or(Duration::from_secs(60));
         if run % 2 == 0 {
             cold.push(first);
         } else {
@@ -421,16 +455,7 @@ fn cold_start(size: u64, db: &Path, rows: &mut Vec<Row>) {
             std::thread::sleep(Duration::from_millis(30));
         }
         std::thread::sleep(Duration::from_millis(300));
-        if let Some(pid) = pid
-            && let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            && let Some(kb) = status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-        {
-            peak_kb = peak_kb.max(kb);
-        }
+        peak_kb = peak_kb.max(peak_rss_kb(pid).unwrap_or(0));
         let _ = writer.write_all(b"q");
         let _ = child.wait();
     }
@@ -451,6 +476,77 @@ fn cold_start(size: u64, db: &Path, rows: &mut Vec<Row>) {
         what: "TUI peak resident memory",
         value: format!("{:.0} MB", peak_kb as f64 / 1024.0),
         reference: "target < 150 MB at 1M".into(),
+    });
+}
+
+/// Another terminal viewer of the same file, where installed: VisiData (`pip install
+/// visidata`), which opens a SQLite file as its list of tables and reads every table in the
+/// background to count its rows. Measured in the same pseudo-terminal: its first screen,
+/// the moment it has read every case, and its peak memory by then.
+fn other_viewer(size: u64, db: &Path, rows: &mut Vec<Row>) {
+    let version = Command::new("vd")
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let Some(version) = version else {
+        rows.push(Row {
+            size,
+            what: "VisiData, the same file (pty)",
+            value: "-".into(),
+            reference: "not installed (`pip install visidata`)".into(),
+        });
+        return;
+    };
+    let runs = if size >= 1_000_000 { 1 } else { 3 };
+    let (mut first, mut all, mut peak_kb) = (Vec::new(), Vec::new(), 0u64);
+    let count = size.to_string();
+    for _ in 0..runs {
+        let mut cmd = portable_pty::CommandBuilder::new("vd");
+        cmd.arg(db);
+        let (mut child, screen, _keys, t) = spawn_in_pty(cmd);
+        let limit = Duration::from_secs(300);
+        first.push(
+            wait_for(&screen, t, limit, |s| {
+                s.lines().any(|l| l.trim_start().starts_with("cases "))
+            })
+            .unwrap_or(limit),
+        );
+        // Its list of tables gives each one's row count, growing as it reads.
+        all.push(
+            wait_for(&screen, t, limit, |s| {
+                s.lines().any(|l| {
+                    l.trim_start().starts_with("cases ")
+                        && l.split(|c: char| !c.is_ascii_digit()).any(|w| w == count)
+                })
+            })
+            .unwrap_or(limit),
+        );
+        peak_kb = peak_kb.max(peak_rss_kb(child.process_id()).unwrap_or(0));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let median_of = format!("median of {runs}");
+    rows.push(Row {
+        size,
+        what: "VisiData, the same file (pty): first screen, its list of tables",
+        value: ms(median(first)),
+        reference: format!(
+            "{version}; compare casewatch's first complete overview above; {median_of}"
+        ),
+    });
+    rows.push(Row {
+        size,
+        what: "VisiData: every case read (its row count of `cases` complete)",
+        value: ms(median(all)),
+        reference: format!("casewatch reads only the rows on screen; {median_of}"),
+    });
+    rows.push(Row {
+        size,
+        what: "VisiData: peak resident memory by then",
+        value: format!("{:.0} MB", peak_kb as f64 / 1024.0),
+        reference: "compare casewatch's TUI peak memory above".into(),
     });
 }
 
@@ -535,6 +631,32 @@ fn import(size: u64, db: &Path, rows: &mut Vec<Row>) {
     let runs = if size >= 1_000_000 { 3 } else { 5 };
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
+    let mut like = Vec::new();
+    // The shell loading the same file into casewatch's own schema, as casewatch's bulk path
+    // does (foreign keys and the same triggers off, one transaction), with no validation and
+    // no tally recount: what SQLite itself costs for these rows and indexes.
+    let script = dir.join("load.sql");
+    std::fs::write(
+        &script,
+        format!(
+            "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;
+BEGIN;
+{drop}
+.import --csv --schema temp {csv} stage
+INSERT INTO cases (crn, name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type,
+    sentence_date, release_date, allocated_to, allocated_on, unallocated_since)
+SELECT crn, name, pdu, nullif(team, ''), tier, nullif(rosh, ''), mappa_category, mappa_level,
+    case_type, sentence_date, nullif(release_date, ''), nullif(allocated_to, ''),
+    nullif(allocated_on, ''), nullif(unallocated_since, '') FROM temp.stage;
+{restore}
+COMMIT;
+",
+            drop = casewatch::store::schema::BULK_TRIGGERS_DROP,
+            csv = cases.display(),
+            restore = casewatch::store::schema::BULK_TRIGGERS_RESTORE,
+        ),
+    )
+    .unwrap();
     for _ in 0..runs {
         std::fs::copy(&base, &target).unwrap();
         ours.push(process(&[
@@ -551,20 +673,34 @@ fn import(size: u64, db: &Path, rows: &mut Vec<Row>) {
             let _ = std::fs::remove_file(&raw);
             let cmd = format!(".import --csv {} cases_raw", cases.display());
             theirs.push(process(&["sqlite3".as_ref(), &os(&raw), cmd.as_ref()]));
+            std::fs::copy(&base, &target).unwrap();
+            let read = format!(".read {}", script.display());
+            like.push(process(&[
+                "sqlite3".as_ref(),
+                "-bail".as_ref(),
+                &os(&target),
+                read.as_ref(),
+            ]));
         }
     }
-    let (d, s) = (median(ours), (!theirs.is_empty()).then(|| median(theirs)));
+    let d = median(ours);
+    let ratio = |s: Duration| d.as_secs_f64() / s.as_secs_f64();
     rows.push(Row {
         size,
         what: "import of every case row from CSV (process)",
         value: ms(d),
-        reference: match s {
-            Some(s) => format!(
-                "sqlite3 shell `.import --csv` of the same file into a new table (process): {}; ratio {:.2}; median of {runs}",
+        reference: if theirs.is_empty() {
+            "sqlite3 not installed".into()
+        } else {
+            let (s, l) = (median(theirs), median(like));
+            format!(
+                "sqlite3 shell `.import --csv` of the same file into a new table (process): {}; ratio {:.2}. \
+                 The shell loading it into casewatch's schema (same indexes, same triggers off; no validation, no tally recount): {}; ratio {:.2}; median of {runs}",
                 ms(s),
-                d.as_secs_f64() / s.as_secs_f64()
-            ),
-            None => "sqlite3 not installed".into(),
+                ratio(s),
+                ms(l),
+                ratio(l)
+            )
         },
     });
     let _ = std::fs::remove_dir_all(&dir);
@@ -584,6 +720,7 @@ fn main() {
         screen_ops(size, &db, &mut rows);
         nightly(size, &db, &mut rows);
         cold_start(size, &db, &mut rows);
+        other_viewer(size, &db, &mut rows);
         import(size, &db, &mut rows);
     }
     println!("\n| cases | measure | median | reference |");

@@ -15,6 +15,7 @@ use rusqlite::{Connection, params};
 
 use crate::domain::{Grade, Rosh};
 use crate::policy::Policy;
+use crate::store::batch::BatchInsert;
 use crate::store::{self, APPLICATION_ID, SCHEMA_VERSION, StoreError, schema};
 
 /// London's share of the national caseload is about 17%: the default is that share.
@@ -414,21 +415,22 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
             "INSERT INTO practitioners (staff_code, name, grade, pdu, team, contracted_hours, start_date, status)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
-        let mut ins_case = tx.prepare(
-            "INSERT INTO cases (crn, name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type,
-                                sentence_date, release_date, allocated_to, allocated_on, unallocated_since,
-                                last_contact, last_oversight)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-        )?;
-        let mut ins_contact = tx.prepare(
-            "INSERT INTO contacts (crn, date, kind, staff_code) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        let mut ins_oversight = tx.prepare(
-            "INSERT INTO oversight (crn, date, spo_staff_code, kind, note) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        let mut ins_alloc = tx.prepare(
-            "INSERT INTO allocations (crn, staff_code, from_date, to_date, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
+        // Many rows to a statement: see `BatchInsert`. Flushed after the loop.
+        let mut ins_case = BatchInsert::new(
+            &tx,
+            "cases",
+            "crn, name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type, \
+             sentence_date, release_date, allocated_to, allocated_on, unallocated_since, \
+             last_contact, last_oversight",
+        );
+        let mut ins_contact = BatchInsert::new(&tx, "contacts", "crn, date, kind, staff_code");
+        let mut ins_oversight =
+            BatchInsert::new(&tx, "oversight", "crn, date, spo_staff_code, kind, note");
+        let mut ins_alloc = BatchInsert::new(
+            &tx,
+            "allocations",
+            "crn, staff_code, from_date, to_date, reason",
+        );
 
         let crn_letter_offset = opts.seed % 26;
         let crn_offset = opts.seed.wrapping_mul(2_654_435_761) % 1_000_000;
@@ -671,7 +673,7 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
                         if rng.random_bool(0.15) {
                             let prev = &holders[any.pick(&mut rng).unwrap_or(h)];
                             let from = (alloc_ago + rng.random_range(30..400)).min(sentence_ago);
-                            ins_alloc.execute(params![
+                            ins_alloc.push(params![
                                 crn,
                                 prev.staff_code,
                                 dates.ago(from),
@@ -702,7 +704,7 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
                                 last_contact = Some(dates.ago(ago));
                                 let kind = ["face_to_face", "telephone", "video", "home_visit"]
                                     [rng.random_range(0..4)];
-                                ins_contact.execute(params![
+                                ins_contact.push(params![
                                     crn,
                                     dates.ago(ago),
                                     kind,
@@ -710,7 +712,7 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
                                 ])?;
                                 stats.contacts += 1;
                                 if ago + interval < alloc_ago {
-                                    ins_contact.execute(params![
+                                    ins_contact.push(params![
                                         crn,
                                         dates.ago(ago + interval),
                                         "face_to_face",
@@ -754,7 +756,7 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
                                 } else {
                                     "periodic"
                                 };
-                                ins_oversight.execute(params![
+                                ins_oversight.push(params![
                                     crn,
                                     dates.ago(w),
                                     spo,
@@ -766,7 +768,7 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
                         }
                     }
                 }
-                ins_case.execute(params![
+                ins_case.push(params![
                     crn,
                     name(&mut rng),
                     p.code,
@@ -786,6 +788,14 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
                 ])?;
                 stats.cases += 1;
             }
+        }
+        for batch in [
+            &mut ins_case,
+            &mut ins_contact,
+            &mut ins_oversight,
+            &mut ins_alloc,
+        ] {
+            batch.flush()?;
         }
         let meta = [
             ("origin", "demo".to_string()),

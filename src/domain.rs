@@ -43,13 +43,29 @@ pub fn parse_date(field: &'static str, s: &str) -> Result<NaiveDate, ParseError>
     if !shape_ok {
         return Err(ParseError::new(field, s, "a date YYYY-MM-DD"));
     }
-    NaiveDate::parse_from_str(t, "%Y-%m-%d")
-        .map_err(|_| ParseError::new(field, s, "a real calendar date YYYY-MM-DD"))
+    // The shape is checked, so the digits are read directly: `parse_from_str` interprets
+    // its pattern on every call, and an import parses millions of dates.
+    let num = |r: std::ops::Range<usize>| {
+        t.as_bytes()[r]
+            .iter()
+            .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'))
+    };
+    i32::try_from(num(0..4))
+        .ok()
+        .and_then(|y| NaiveDate::from_ymd_opt(y, num(5..7), num(8..10)))
+        .ok_or_else(|| ParseError::new(field, s, "a real calendar date YYYY-MM-DD"))
 }
 
 /// Formats a date the one way the database and files store it.
 pub fn fmt_date(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    use chrono::Datelike;
+    // Not `format("%Y-%m-%d")`: that parses the pattern on every call, and bulk writes
+    // format millions of dates. Years outside 0..=9999 keep chrono's own spelling.
+    if (0..=9999).contains(&d.year()) {
+        format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+    } else {
+        d.format("%Y-%m-%d").to_string()
+    }
 }
 
 macro_rules! text_enum {
@@ -593,6 +609,43 @@ pub struct OversightRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_read_as_chrono_reads_them() {
+        for t in [
+            "2026-01-09",
+            "0000-01-01",
+            "2024-02-29",
+            "2023-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-04-31",
+            "9999-12-31",
+            " 2026-01-09 ",
+        ] {
+            assert_eq!(
+                parse_date("d", t).ok(),
+                NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").ok(),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn dates_are_written_as_chrono_writes_them() {
+        for (y, m, d) in [
+            (2026, 1, 9),
+            (1, 12, 31),
+            (999, 2, 28),
+            (9999, 12, 31),
+            (2024, 2, 29),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            assert_eq!(fmt_date(date), date.format("%Y-%m-%d").to_string());
+        }
+        let far = NaiveDate::from_ymd_opt(12345, 1, 1).unwrap();
+        assert_eq!(fmt_date(far), far.format("%Y-%m-%d").to_string());
+    }
 
     #[test]
     fn tier_parses_every_band_level_and_unsupervised_marker() {

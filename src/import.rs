@@ -5,7 +5,9 @@
 //! whole file was clean (and this is not a dry run): a rejected file, a dry run, or a process
 //! killed half way all leave the database exactly as it was.
 
-use std::collections::{HashMap, HashSet};
+// Keys are CRNs and codes from the file: Fx hashing is several times cheaper than SipHash,
+// and a file can only slow its own import.
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -19,6 +21,7 @@ use crate::domain::{
     ParseError, Pdu, PpfStatus, Practitioner, PractitionerStatus, Rating, Rosh, Tier, fmt_date,
     parse_code, parse_date,
 };
+use crate::store::batch::BatchInsert;
 use crate::text::{is_unsafe, quote_value};
 
 /// How many problems a rejected import lists before "... and N more".
@@ -213,6 +216,15 @@ pub enum ImportError {
     },
     #[error("database error during import: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// Rows of `table` would refer to rows of `parent` that do not exist.
+    #[error(
+        "the import would leave {rows} row(s) of {table} referring to a missing row of {parent}; nothing was imported"
+    )]
+    BrokenReference {
+        table: &'static str,
+        parent: String,
+        rows: u64,
+    },
 }
 
 impl ImportError {
@@ -986,9 +998,20 @@ struct Run<'c> {
     existing: HashSet<String>,
     errors: Vec<RowError>,
     counts: Counts,
+    /// New cases not yet written: they go in [`CASE_BATCH`] to a statement.
+    new_cases: Vec<Case>,
 }
 
 impl Run<'_> {
+    /// Writes the new cases held back for a batch.
+    fn flush(&mut self) -> rusqlite::Result<()> {
+        if self.errors.is_empty() {
+            insert_cases(&self.tx, &self.new_cases)?;
+        }
+        self.new_cases.clear();
+        Ok(())
+    }
+
     fn row(&mut self, mut row: Row<'_>) -> rusqlite::Result<()> {
         self.counts.rows += 1;
         let line = row.line;
@@ -1013,18 +1036,60 @@ impl Run<'_> {
                     self.seen.insert(key, line);
                 }
                 // Once the file is known to be bad, writing is wasted work: keep validating.
-                if self.errors.is_empty() {
-                    match write(&self.tx, &rec, existed)? {
+                if !self.errors.is_empty() {
+                    return Ok(());
+                }
+                match rec {
+                    Record::Case(case) if !existed => {
+                        self.new_cases.push(case);
+                        self.counts.inserted += 1;
+                        if self.new_cases.len() == CASE_BATCH {
+                            self.flush()?;
+                        }
+                    }
+                    rec => match write(&self.tx, &rec, existed)? {
                         Outcome::Inserted => self.counts.inserted += 1,
                         Outcome::Updated => self.counts.updated += 1,
                         Outcome::Unchanged => self.counts.unchanged += 1,
                         Outcome::Skipped => self.counts.skipped += 1,
-                    }
+                    },
                 }
             }
         }
         Ok(())
     }
+}
+
+/// New cases held back to be written this many to a statement (see [`BatchInsert`]).
+const CASE_BATCH: usize = BatchInsert::ROWS;
+
+/// Inserts new cases.
+fn insert_cases(tx: &Transaction<'_>, cases: &[Case]) -> rusqlite::Result<()> {
+    let mut batch = BatchInsert::new(
+        tx,
+        "cases",
+        "crn, name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type, \
+         sentence_date, release_date, allocated_to, allocated_on, unallocated_since",
+    );
+    for c in cases {
+        batch.push(params![
+            c.crn.as_str(),
+            c.name,
+            c.pdu,
+            c.team,
+            c.tier.to_string(),
+            c.rosh.map(|r| r.as_str()),
+            c.mappa.category,
+            c.mappa.level,
+            c.case_type.as_str(),
+            d(c.sentence_date),
+            od(c.release_date),
+            c.allocated_to,
+            od(c.allocated_on),
+            od(c.unallocated_since),
+        ])?;
+    }
+    batch.flush()
 }
 
 /// The keys of a keyed kind already stored, read once: cheaper than a lookup per row.
@@ -1034,11 +1099,35 @@ fn existing_keys(conn: &Connection, kind: Kind) -> rusqlite::Result<HashSet<Stri
         Kind::Establishment => "SELECT pdu || ' ' || grade FROM establishment",
         Kind::Practitioners => "SELECT staff_code FROM practitioners",
         Kind::Cases => "SELECT crn FROM cases",
-        Kind::Contacts | Kind::Oversight => return Ok(HashSet::new()),
+        Kind::Contacts | Kind::Oversight => return Ok(HashSet::default()),
     };
     let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
     rows.collect()
+}
+
+/// SQLite's foreign-key check of the table a bulk load wrote, which it skipped row by row.
+fn check_references(tx: &Transaction<'_>, kind: Kind) -> Result<(), ImportError> {
+    let table = match kind {
+        Kind::Cases => "cases",
+        Kind::Contacts => "contacts",
+        Kind::Oversight => "oversight",
+        _ => return Ok(()),
+    };
+    let mut stmt = tx.prepare(&format!("PRAGMA foreign_key_check({table})"))?;
+    let mut parents = std::collections::BTreeMap::<String, u64>::new();
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        *parents.entry(r.get::<_, String>(2)?).or_default() += 1;
+    }
+    match parents.into_iter().next() {
+        None => Ok(()),
+        Some((parent, rows)) => Err(ImportError::BrokenReference {
+            table,
+            parent,
+            rows,
+        }),
+    }
 }
 
 /// Files from this size up are loaded with the tallies recounted once at the end (about
@@ -1057,6 +1146,38 @@ pub fn import_file(
     let io = |e| ImportError::Io(path.to_path_buf(), e);
     let file = File::open(path).map_err(io)?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    // A large load into cases (or their contacts and oversight) would update the tallies
+    // and empty the overview cache row by row (and make SQLite journal each statement);
+    // dropping those triggers and recounting once at the end is several times faster.
+    let bulk = total >= BULK_BYTES
+        && !opts.dry_run
+        && matches!(opts.kind, Kind::Cases | Kind::Contacts | Kind::Oversight);
+    if !bulk {
+        return import_opened(conn, path, file, total, opts, progress, false);
+    }
+    // SQLite checks a foreign key per statement, which makes every multi-row INSERT keep a
+    // statement journal (a third of a large import). Every row's references are checked
+    // before it is written, against references read under the write lock, and the whole
+    // table is checked once before the commit; so the per-statement check goes for the load.
+    // (The pragma cannot change inside a transaction, hence out here.)
+    conn.execute_batch("PRAGMA foreign_keys = OFF;")?;
+    let result = import_opened(conn, path, file, total, opts, progress, true);
+    let restored = conn.execute_batch("PRAGMA foreign_keys = ON;");
+    let counts = result?;
+    restored?;
+    Ok(counts)
+}
+
+fn import_opened(
+    conn: &mut Connection,
+    path: &Path,
+    file: File,
+    total: u64,
+    opts: &ImportOptions,
+    progress: Progress<'_>,
+    bulk: bool,
+) -> Result<Counts, ImportError> {
+    let io = |e| ImportError::Io(path.to_path_buf(), e);
     let mut reader = BufReader::with_capacity(1 << 20, file);
     // A UTF-8 byte order mark (Excel writes one) is not part of the first column's name.
     if reader.fill_buf().map_err(io)?.starts_with(b"\xEF\xBB\xBF") {
@@ -1070,13 +1191,8 @@ pub fn import_file(
     // Immediate: take the write lock first, so the references loaded below cannot change
     // under the import.
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    // A large load into cases (or their contacts and oversight) would update the tallies
-    // and empty the overview cache row by row (and make SQLite journal each statement);
-    // dropping those triggers and recounting once at the end is several times faster. Both happen inside this transaction, so a failure or a kill leaves the
+    // Dropped and recounted inside this transaction, so a failure or a kill leaves the
     // triggers and tallies exactly as they were.
-    let bulk = total >= BULK_BYTES
-        && !opts.dry_run
-        && matches!(opts.kind, Kind::Cases | Kind::Contacts | Kind::Oversight);
     if bulk {
         tx.execute_batch(crate::store::schema::BULK_TRIGGERS_DROP)?;
     }
@@ -1086,7 +1202,8 @@ pub fn import_file(
         kind: opts.kind,
         tx,
         refs,
-        seen: HashMap::new(),
+        seen: HashMap::default(),
+        new_cases: Vec::with_capacity(CASE_BATCH),
         existing,
         errors: Vec::new(),
         counts: Counts::default(),
@@ -1095,6 +1212,7 @@ pub fn import_file(
         FileFormat::Csv => read_csv(&mut run, reader, opts, total, progress)?,
         FileFormat::Jsonl => read_jsonl(&mut run, reader, opts, total, progress).map_err(io)??,
     }
+    run.flush()?;
     let Run {
         tx, errors, counts, ..
     } = run;
@@ -1112,6 +1230,7 @@ pub fn import_file(
         // Marks the database as holding real data, so `demo` will not replace it unasked.
         crate::store::set_meta(&tx, "origin", "import")?;
         if bulk {
+            check_references(&tx, opts.kind)?;
             crate::store::tally::rebuild(&tx)?;
             tx.execute_batch(crate::store::schema::BULK_TRIGGERS_RESTORE)?;
         }
@@ -1526,5 +1645,80 @@ mod tests {
             .unwrap();
         let tally = counts(crate::store::read::pdu_summary_sql(false));
         assert_eq!(tally["P1"][..3], [3, 2, 0]);
+        // The load turned SQLite's per-statement key check off; it is on again, after a
+        // good file and after a rejected one.
+        let fk: i64 = s
+            .conn()
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+    }
+
+    #[test]
+    fn new_cases_go_in_batches_and_every_row_lands_once() {
+        let (dir, mut s) = db();
+        let header = "crn,name,pdu,team,tier,rosh,mappa_category,mappa_level,case_type,sentence_date,release_date,allocated_to,allocated_on,unallocated_since\n";
+        // Two full batches and a remainder, with an update of a stored case in between.
+        s.conn()
+            .execute_batch(
+                "INSERT INTO cases (crn, name, pdu, tier, case_type, sentence_date, unallocated_since)
+                 VALUES ('X900000', 'Old', 'P1', 'C1', 'COMMUNITY', '2026-01-01', '2026-01-02')",
+            )
+            .unwrap();
+        let mut body = String::from(header);
+        for i in 0..(2 * CASE_BATCH + 5) {
+            body.push_str(&format!(
+                "X{i:06},N{i},P1,,B2,MEDIUM,0,0,COMMUNITY,2026-01-01,,S1,2026-01-05,\n"
+            ));
+            if i == CASE_BATCH + 3 {
+                body.push_str("X900000,New,P1,,C1,,0,0,COMMUNITY,2026-01-01,,,,2026-01-02\n");
+            }
+        }
+        let path = dir.path().join("cases.csv");
+        std::fs::write(&path, body).unwrap();
+        let opts = ImportOptions {
+            kind: Kind::Cases,
+            format: None,
+            dry_run: false,
+            ignore_unknown: false,
+            actor: "t".into(),
+        };
+        let counts = import_file(s.conn_mut(), &path, &opts, &mut |_, _| {}).unwrap();
+        assert_eq!(
+            (counts.inserted, counts.updated),
+            (2 * CASE_BATCH as u64 + 5, 1)
+        );
+        let (n, distinct, last, old): (i64, i64, String, String) = s
+            .conn()
+            .query_row(
+                "SELECT count(*), count(DISTINCT crn), max(crn),
+                        (SELECT name FROM cases WHERE crn = 'X900000')
+                   FROM cases WHERE crn < 'X900000'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!((n, distinct), (2 * CASE_BATCH as i64 + 5, n));
+        assert_eq!((last.as_str(), old.as_str()), ("X000132", "New"));
+    }
+
+    #[test]
+    fn a_reference_broken_behind_the_checks_refuses_the_commit() {
+        let (_dir, s) = db();
+        s.conn()
+            .execute_batch(
+                "PRAGMA foreign_keys = OFF;
+                 INSERT INTO cases (crn, name, pdu, tier, case_type, sentence_date, unallocated_since)
+                 VALUES ('X000001', 'A', 'NOPE', 'C1', 'COMMUNITY', '2026-01-01', '2026-01-02');",
+            )
+            .unwrap();
+        let tx = s.conn().unchecked_transaction().unwrap();
+        let e = check_references(&tx, Kind::Cases).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("1 row(s) of cases referring to a missing row of pdus"),
+            "{e}"
+        );
+        assert!(check_references(&tx, Kind::Contacts).is_ok());
     }
 }

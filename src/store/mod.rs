@@ -1,6 +1,7 @@
 //! The SQLite store: opening and checking the file, migrations, and the read models every
 //! screen, alert and report uses.
 
+pub mod batch;
 pub mod maintenance;
 pub mod read;
 pub mod schema;
