@@ -11,6 +11,7 @@ use rusqlite::{Connection, params};
 // these keys come from our own database, not from an adversary choosing collisions.
 use rustc_hash::FxHashMap as HashMap;
 
+use super::batch::BatchInsert;
 use super::schema;
 
 /// Small strings seen many times (PDU codes, dates, tiers, staff codes), numbered once.
@@ -82,41 +83,38 @@ pub fn rebuild(conn: &Connection) -> rusqlite::Result<()> {
     let w = |i: u32| words.name(i);
     let mut rows: Vec<_> = pdus.into_iter().collect();
     rows.sort_unstable_by(|a, b| w(a.0).cmp(w(b.0)));
-    let mut ins = conn.prepare(
-        "INSERT INTO tally_pdu (pdu, cases, unallocated, unallocated_mappa, unallocated_high,
-                                mappa, no_rosh) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
+    let mut ins = BatchInsert::new(
+        conn,
+        "tally_pdu",
+        "pdu, cases, unallocated, unallocated_mappa, unallocated_high, mappa, no_rosh",
+    );
     for (pdu, c) in rows {
-        ins.execute(params![w(pdu), c[0], c[1], c[2], c[3], c[4], c[5]])?;
+        ins.push(params![w(pdu), c[0], c[1], c[2], c[3], c[4], c[5]])?;
     }
+    ins.flush()?;
     let mut rows: Vec<_> = contact.into_iter().collect();
     rows.sort_unstable_by(|(a, _), (b, _)| {
         (w(a.0), w(a.1), a.2, a.3, w(a.4)).cmp(&(w(b.0), w(b.1), b.2, b.3, w(b.4)))
     });
-    let mut ins = conn.prepare(
-        "INSERT INTO tally_contact (pdu, band, custody, high, since, n)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
+    let mut ins = BatchInsert::new(conn, "tally_contact", "pdu, band, custody, high, since, n");
     for ((pdu, band, custody, high, since), n) in rows {
-        ins.execute(params![w(pdu), w(band), custody, high, w(since), n])?;
+        ins.push(params![w(pdu), w(band), custody, high, w(since), n])?;
     }
+    ins.flush()?;
     let mut rows: Vec<_> = oversight.into_iter().collect();
     rows.sort_unstable_by(|(a, _), (b, _)| {
         (w(a.0), a.1, a.2, w(a.3)).cmp(&(w(b.0), b.1, b.2, w(b.3)))
     });
-    let mut ins = conn.prepare(
-        "INSERT INTO tally_oversight (pdu, pending, high, since, n) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
+    let mut ins = BatchInsert::new(conn, "tally_oversight", "pdu, pending, high, since, n");
     for ((pdu, pending, high, since), n) in rows {
-        ins.execute(params![w(pdu), pending, high, w(since), n])?;
+        ins.push(params![w(pdu), pending, high, w(since), n])?;
     }
+    ins.flush()?;
     let mut rows: Vec<_> = caseload.into_iter().collect();
     rows.sort_unstable_by(|(a, _), (b, _)| (w(a.0), w(a.1)).cmp(&(w(b.0), w(b.1))));
-    let mut ins = conn.prepare(
-        "INSERT INTO tally_caseload (staff_code, tier, n, high) VALUES (?1, ?2, ?3, ?4)",
-    )?;
+    let mut ins = BatchInsert::new(conn, "tally_caseload", "staff_code, tier, n, high");
     for ((staff, tier), (n, high)) in rows {
-        ins.execute(params![w(staff), w(tier), n, high])?;
+        ins.push(params![w(staff), w(tier), n, high])?;
     }
-    Ok(())
+    ins.flush()
 }
