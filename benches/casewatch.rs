@@ -516,9 +516,10 @@ fn other_viewer(size: u64, db: &Path, rows: &mut Vec<Row>) {
         // Its list of tables gives each one's row count, growing as it reads.
         all.push(
             wait_for(&screen, t, limit, |s| {
+                // ` cases  ║ 1000000 │ 18 │ …`: the first column after the name.
                 s.lines().any(|l| {
                     l.trim_start().starts_with("cases ")
-                        && l.split(|c: char| !c.is_ascii_digit()).any(|w| w == count)
+                        && l.split(['║', '│']).nth(1).map(str::trim) == Some(count.as_str())
                 })
             })
             .unwrap_or(limit),
