@@ -560,11 +560,14 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
 
             let n_unalloc = ((n * p.unallocated).round() as u64).max(p.unallocated_mappa);
             for k in 0..p.cases {
-                // CRNs: a letter and a permutation of 0..1e6, so they look scattered but never
-                // collide.
+                // CRNs: a letter and six digits counting up from a start the seed picks (so
+                // they never collide), as CRNs are issued in order. Counting up in the order
+                // rows are written makes the CRN index, and the sorts that build the contact
+                // and oversight indexes, work on rows already in order: a scattered order
+                // made a million-case build take 10.8 s instead of 8.2 s.
                 let letter =
                     char::from(b'A' + ((case_index / 1_000_000 + crn_letter_offset) % 26) as u8);
-                let digits = ((case_index % 1_000_000) * 7919 + crn_offset) % 1_000_000;
+                let digits = (case_index % 1_000_000 + crn_offset) % 1_000_000;
                 case_index += 1;
                 let crn = format!("{letter}{digits:06}");
                 let forced_mappa = k < p.unallocated_mappa;
