@@ -6,7 +6,7 @@
 //! million-row loads of `import` and `demo` it was a fifth of the time.
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, Statement, ToSql};
+use rusqlite::{CachedStatement, Connection, ToSql};
 
 /// One value held back: text and blobs live in the batch's arena, so that holding a row
 /// allocates nothing.
@@ -33,8 +33,9 @@ pub struct BatchInsert<'c> {
     columns: usize,
     cells: Vec<Cell>,
     arena: Vec<u8>,
-    /// The statement for a full batch, prepared once.
-    full: Option<Statement<'c>>,
+    /// The statement for a full batch, taken from the connection's statement cache once
+    /// (and given back when the batch is dropped, for the next batch of the same shape).
+    full: Option<CachedStatement<'c>>,
 }
 
 impl<'c> BatchInsert<'c> {
@@ -123,7 +124,7 @@ impl<'c> BatchInsert<'c> {
         let mut partial;
         let stmt = if rows == Self::ROWS {
             if self.full.is_none() {
-                self.full = Some(self.conn.prepare(&sql())?);
+                self.full = Some(self.conn.prepare_cached(&sql())?);
             }
             self.full.as_mut().expect("prepared just above")
         } else {
