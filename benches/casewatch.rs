@@ -73,7 +73,7 @@ fn data_dir() -> PathBuf {
 /// The demo database of `size` cases, built (and timed) unless it is already there.
 fn demo_db(size: u64, rows: &mut Vec<Row>) -> PathBuf {
     let path = data_dir().join(format!("demo-{size}.db"));
-    let runs = if size >= 1_000_000 { 1 } else { 3 };
+    let runs = 3;
     // Reused only when asked (CASEWATCH_BENCH_REUSE), so that every run prints a generation time.
     if !path.exists() || std::env::var_os("CASEWATCH_BENCH_REUSE").is_none() {
         let tmp = data_dir().join(format!("gen-{size}.db"));
@@ -499,7 +499,7 @@ fn other_viewer(size: u64, db: &Path, rows: &mut Vec<Row>) {
         });
         return;
     };
-    let runs = if size >= 1_000_000 { 1 } else { 3 };
+    let runs = 3;
     let (mut first, mut all, mut peak_kb) = (Vec::new(), Vec::new(), 0u64);
     let count = size.to_string();
     for _ in 0..runs {
