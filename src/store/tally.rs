@@ -37,84 +37,187 @@ impl Interner {
     }
 }
 
+/// One case's place in the tallies: the columns of `schema::TALLY_KEYS`.
+pub struct CaseKeys<'a> {
+    pub pdu: &'a str,
+    pub allocated_to: Option<&'a str>,
+    pub tier: &'a str,
+    /// unallocated, unallocated_mappa, unallocated_high, mappa, no_rosh
+    pub flags: [bool; 5],
+    pub band: &'a str,
+    pub custody: bool,
+    pub contact_high: bool,
+    pub contact_since: &'a str,
+    pub pending: bool,
+    pub high_risk: bool,
+    pub oversight_since: &'a str,
+}
+
+impl<'a> CaseKeys<'a> {
+    /// The keys of a case with no contacts or oversight on record, computed here as the
+    /// triggers compute them in SQL (a test holds the two to the same answers). `dates` holds
+    /// the case's `allocated_on` as text.
+    pub fn of_new_case(
+        c: &'a crate::domain::Case,
+        tier: &'a str,
+        allocated_on: &'a str,
+    ) -> CaseKeys<'a> {
+        use crate::domain::{CaseType, Rosh};
+        let unallocated = c.allocated_to.is_none();
+        let high_rosh = matches!(c.rosh, Some(Rosh::High | Rosh::VeryHigh));
+        let mappa = c.mappa.category > 0;
+        let band = match c.rosh {
+            Some(Rosh::VeryHigh) => "vh",
+            _ if mappa && c.mappa.level >= 2 => "vh",
+            Some(Rosh::High) => "h",
+            Some(Rosh::Medium) => "m",
+            Some(Rosh::Low) => "l",
+            None => "u",
+        };
+        CaseKeys {
+            pdu: &c.pdu,
+            allocated_to: c.allocated_to.as_deref(),
+            tier,
+            flags: [
+                unallocated,
+                unallocated && mappa,
+                unallocated && high_rosh,
+                mappa,
+                c.rosh.is_none(),
+            ],
+            band,
+            custody: c.case_type == CaseType::Custody,
+            contact_high: high_rosh || c.mappa.level >= 2,
+            // max('', allocated_on), and '' < allocated_on, with no contact or oversight.
+            contact_since: allocated_on,
+            pending: true,
+            high_risk: high_rosh || mappa,
+            oversight_since: allocated_on,
+        }
+    }
+}
+
+/// The four tallies, summed in memory and written at once.
+#[derive(Default)]
+pub struct Tallies {
+    words: Interner,
+    pdus: HashMap<u32, [i64; 6]>,
+    contact: HashMap<(u32, u32, bool, bool, u32), i64>,
+    oversight: HashMap<(u32, bool, bool, u32), i64>,
+    caseload: HashMap<(u32, u32), (i64, i64)>,
+}
+
+impl Tallies {
+    /// Counts one case.
+    pub fn add(&mut self, k: &CaseKeys<'_>) {
+        let words = &mut self.words;
+        let pdu = words.id(k.pdu);
+        let counts = self.pdus.entry(pdu).or_default();
+        counts[0] += 1;
+        for (slot, flag) in counts[1..].iter_mut().zip(k.flags) {
+            *slot += i64::from(flag);
+        }
+        let Some(staff) = k.allocated_to else {
+            return;
+        };
+        let staff = words.id(staff);
+        let band = words.id(k.band);
+        let contact_since = words.id(k.contact_since);
+        *self
+            .contact
+            .entry((pdu, band, k.custody, k.contact_high, contact_since))
+            .or_default() += 1;
+        let oversight_since = words.id(k.oversight_since);
+        *self
+            .oversight
+            .entry((pdu, k.pending, k.high_risk, oversight_since))
+            .or_default() += 1;
+        let tier = words.id(k.tier);
+        let load = self.caseload.entry((staff, tier)).or_default();
+        load.0 += 1;
+        load.1 += i64::from(k.high_risk);
+    }
+
+    /// Replaces every tally in the database with these sums.
+    pub fn write(self, conn: &Connection) -> rusqlite::Result<()> {
+        let Tallies {
+            words,
+            pdus,
+            contact,
+            oversight,
+            caseload,
+        } = self;
+        conn.execute_batch(
+            "DELETE FROM tally_pdu; DELETE FROM tally_contact; DELETE FROM tally_oversight;
+             DELETE FROM tally_caseload;",
+        )?;
+        let w = |i: u32| words.name(i);
+        let mut rows: Vec<_> = pdus.into_iter().collect();
+        rows.sort_unstable_by(|a, b| w(a.0).cmp(w(b.0)));
+        let mut ins = BatchInsert::new(
+            conn,
+            "tally_pdu",
+            "pdu, cases, unallocated, unallocated_mappa, unallocated_high, mappa, no_rosh",
+        );
+        for (pdu, c) in rows {
+            ins.push(params![w(pdu), c[0], c[1], c[2], c[3], c[4], c[5]])?;
+        }
+        ins.flush()?;
+        let mut rows: Vec<_> = contact.into_iter().collect();
+        rows.sort_unstable_by(|(a, _), (b, _)| {
+            (w(a.0), w(a.1), a.2, a.3, w(a.4)).cmp(&(w(b.0), w(b.1), b.2, b.3, w(b.4)))
+        });
+        let mut ins = BatchInsert::new(conn, "tally_contact", "pdu, band, custody, high, since, n");
+        for ((pdu, band, custody, high, since), n) in rows {
+            ins.push(params![w(pdu), w(band), custody, high, w(since), n])?;
+        }
+        ins.flush()?;
+        let mut rows: Vec<_> = oversight.into_iter().collect();
+        rows.sort_unstable_by(|(a, _), (b, _)| {
+            (w(a.0), a.1, a.2, w(a.3)).cmp(&(w(b.0), b.1, b.2, w(b.3)))
+        });
+        let mut ins = BatchInsert::new(conn, "tally_oversight", "pdu, pending, high, since, n");
+        for ((pdu, pending, high, since), n) in rows {
+            ins.push(params![w(pdu), pending, high, w(since), n])?;
+        }
+        ins.flush()?;
+        let mut rows: Vec<_> = caseload.into_iter().collect();
+        rows.sort_unstable_by(|(a, _), (b, _)| (w(a.0), w(a.1)).cmp(&(w(b.0), w(b.1))));
+        let mut ins = BatchInsert::new(conn, "tally_caseload", "staff_code, tier, n, high");
+        for ((staff, tier), (n, high)) in rows {
+            ins.push(params![w(staff), w(tier), n, high])?;
+        }
+        ins.flush()
+    }
+}
+
 /// Empties and refills every tally from the cases table.
 pub fn rebuild(conn: &Connection) -> rusqlite::Result<()> {
-    let mut words = Interner::default();
-    let mut pdus: HashMap<u32, [i64; 6]> = HashMap::default();
-    let mut contact: HashMap<(u32, u32, bool, bool, u32), i64> = HashMap::default();
-    let mut oversight: HashMap<(u32, bool, bool, u32), i64> = HashMap::default();
-    let mut caseload: HashMap<(u32, u32), (i64, i64)> = HashMap::default();
+    let mut tallies = Tallies::default();
     {
         let mut stmt = conn.prepare(schema::TALLY_KEYS)?;
         let mut rows = stmt.raw_query();
         while let Some(r) = rows.next()? {
             let text = |i| -> rusqlite::Result<&str> { Ok(r.get_ref(i)?.as_str()?) };
             let flag = |i| -> rusqlite::Result<bool> { Ok(r.get::<_, Option<i64>>(i)? == Some(1)) };
-            let pdu = words.id(text(0)?);
-            let counts = pdus.entry(pdu).or_default();
-            counts[0] += 1;
-            for (slot, col) in counts[1..].iter_mut().zip(3..) {
-                *slot += i64::from(flag(col)?);
-            }
-            let Some(staff) = r.get_ref(1)?.as_str_or_null()? else {
-                continue;
-            };
-            let staff = words.id(staff);
-            let band = words.id(text(8)?);
-            let contact_since = words.id(text(11)?);
-            *contact
-                .entry((pdu, band, flag(9)?, flag(10)?, contact_since))
-                .or_default() += 1;
-            let high_risk = flag(13)?;
-            let oversight_since = words.id(text(14)?);
-            *oversight
-                .entry((pdu, flag(12)?, high_risk, oversight_since))
-                .or_default() += 1;
-            let tier = words.id(text(2)?);
-            let load = caseload.entry((staff, tier)).or_default();
-            load.0 += 1;
-            load.1 += i64::from(high_risk);
+            let allocated_to = r.get_ref(1)?.as_str_or_null()?;
+            // Unallocated cases have no contact or oversight clock: those columns are NULL.
+            let or_none =
+                |i| -> rusqlite::Result<&str> { Ok(r.get_ref(i)?.as_str_or_null()?.unwrap_or("")) };
+            tallies.add(&CaseKeys {
+                pdu: text(0)?,
+                allocated_to,
+                tier: text(2)?,
+                flags: [flag(3)?, flag(4)?, flag(5)?, flag(6)?, flag(7)?],
+                band: text(8)?,
+                custody: flag(9)?,
+                contact_high: flag(10)?,
+                contact_since: or_none(11)?,
+                pending: flag(12)?,
+                high_risk: flag(13)?,
+                oversight_since: or_none(14)?,
+            });
         }
     }
-    conn.execute_batch(
-        "DELETE FROM tally_pdu; DELETE FROM tally_contact; DELETE FROM tally_oversight;
-         DELETE FROM tally_caseload;",
-    )?;
-    let w = |i: u32| words.name(i);
-    let mut rows: Vec<_> = pdus.into_iter().collect();
-    rows.sort_unstable_by(|a, b| w(a.0).cmp(w(b.0)));
-    let mut ins = BatchInsert::new(
-        conn,
-        "tally_pdu",
-        "pdu, cases, unallocated, unallocated_mappa, unallocated_high, mappa, no_rosh",
-    );
-    for (pdu, c) in rows {
-        ins.push(params![w(pdu), c[0], c[1], c[2], c[3], c[4], c[5]])?;
-    }
-    ins.flush()?;
-    let mut rows: Vec<_> = contact.into_iter().collect();
-    rows.sort_unstable_by(|(a, _), (b, _)| {
-        (w(a.0), w(a.1), a.2, a.3, w(a.4)).cmp(&(w(b.0), w(b.1), b.2, b.3, w(b.4)))
-    });
-    let mut ins = BatchInsert::new(conn, "tally_contact", "pdu, band, custody, high, since, n");
-    for ((pdu, band, custody, high, since), n) in rows {
-        ins.push(params![w(pdu), w(band), custody, high, w(since), n])?;
-    }
-    ins.flush()?;
-    let mut rows: Vec<_> = oversight.into_iter().collect();
-    rows.sort_unstable_by(|(a, _), (b, _)| {
-        (w(a.0), a.1, a.2, w(a.3)).cmp(&(w(b.0), b.1, b.2, w(b.3)))
-    });
-    let mut ins = BatchInsert::new(conn, "tally_oversight", "pdu, pending, high, since, n");
-    for ((pdu, pending, high, since), n) in rows {
-        ins.push(params![w(pdu), pending, high, w(since), n])?;
-    }
-    ins.flush()?;
-    let mut rows: Vec<_> = caseload.into_iter().collect();
-    rows.sort_unstable_by(|(a, _), (b, _)| (w(a.0), w(a.1)).cmp(&(w(b.0), w(b.1))));
-    let mut ins = BatchInsert::new(conn, "tally_caseload", "staff_code, tier, n, high");
-    for ((staff, tier), (n, high)) in rows {
-        ins.push(params![w(staff), w(tier), n, high])?;
-    }
-    ins.flush()
+    tallies.write(conn)
 }
