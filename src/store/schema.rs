@@ -277,7 +277,8 @@ CREATE TRIGGER overview_cache_practitioners_delete AFTER DELETE ON practitioners
 
 /// The tally keys of one case row `c` (a table alias or a subquery over `NEW`/`OLD`): which
 /// per-PDU counters, contact and oversight buckets and caseload it counts towards. The
-/// expressions mirror the live definitions in `store::read` (tested against them).
+/// expressions mirror the live definitions in `store::read` (tested against them), and
+/// `store::tally::CaseKeys::of_new_case` repeats them for new cases (tested against these).
 macro_rules! tally_keys {
     () => {
         "SELECT c.pdu AS pdu, c.allocated_to AS allocated_to, c.tier AS tier,
