@@ -880,37 +880,30 @@ fn write(tx: &Transaction<'_>, rec: &Record, existed: bool) -> rusqlite::Result<
                 p.status.as_str(),
             ],
         ),
-        Record::Case(c) => upsert(
-            tx,
-            existed,
-            "INSERT INTO cases (crn, name, pdu, team, tier, rosh, mappa_category, mappa_level,
-                case_type, sentence_date, release_date, allocated_to, allocated_on, unallocated_since)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            "UPDATE cases SET name = ?2, pdu = ?3, team = ?4, tier = ?5, rosh = ?6,
-                    mappa_category = ?7, mappa_level = ?8, case_type = ?9, sentence_date = ?10,
-                    release_date = ?11, allocated_to = ?12, allocated_on = ?13,
-                    unallocated_since = ?14
-              WHERE crn = ?1
-                AND (name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type,
-                     sentence_date, release_date, allocated_to, allocated_on, unallocated_since)
-                    IS NOT (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            params![
-                c.crn.as_str(),
-                c.name,
-                c.pdu,
-                c.team,
-                c.tier.to_string(),
-                c.rosh.map(|r| r.as_str()),
-                c.mappa.category,
-                c.mappa.level,
-                c.case_type.as_str(),
-                d(c.sentence_date),
-                od(c.release_date),
-                c.allocated_to,
-                od(c.allocated_on),
-                od(c.unallocated_since),
-            ],
-        ),
+        Record::Case(c) if !existed => {
+            insert_cases(tx, std::slice::from_ref(c))?;
+            Ok(Outcome::Inserted)
+        }
+        Record::Case(c) => with_case_values(c, |values| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE cases SET name = ?2, pdu = ?3, team = ?4, tier = ?5, rosh = ?6,
+                            mappa_category = ?7, mappa_level = ?8, case_type = ?9,
+                            sentence_date = ?10, release_date = ?11, allocated_to = ?12,
+                            allocated_on = ?13, unallocated_since = ?14
+                      WHERE crn = ?1
+                        AND (name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type,
+                             sentence_date, release_date, allocated_to, allocated_on,
+                             unallocated_since)
+                            IS NOT (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                )?
+                .execute(values)?;
+            Ok(if changed == 0 {
+                Outcome::Unchanged
+            } else {
+                Outcome::Updated
+            })
+        }),
         Record::Contact(c) => {
             let date = d(c.date);
             if exists(
@@ -1015,8 +1008,8 @@ struct Run<'c, 'r> {
     counts: Counts,
     /// New cases not yet written: they go in [`CASE_BATCH`] to a statement.
     new_cases: Vec<Case>,
-    /// Set when the tallies are to be counted from the rows as they are read instead of
-    /// recounted from the table afterwards (see [`load_csv_in_parallel`]); then filled.
+    /// The tallies when they were counted from the rows as they were read instead of being
+    /// recounted from the table afterwards (see [`load_csv_in_parallel`]).
     tallies: Option<Tallies>,
 }
 
@@ -1100,24 +1093,30 @@ fn insert_cases(tx: &Transaction<'_>, cases: &[Case]) -> rusqlite::Result<()> {
          sentence_date, release_date, allocated_to, allocated_on, unallocated_since",
     );
     for c in cases {
-        batch.push(params![
-            c.crn.as_str(),
-            c.name,
-            c.pdu,
-            c.team,
-            c.tier.to_string(),
-            c.rosh.map(|r| r.as_str()),
-            c.mappa.category,
-            c.mappa.level,
-            c.case_type.as_str(),
-            d(c.sentence_date),
-            od(c.release_date),
-            c.allocated_to,
-            od(c.allocated_on),
-            od(c.unallocated_since),
-        ])?;
+        with_case_values(c, |values| batch.push(values))?;
     }
     batch.flush()
+}
+
+/// Calls `f` with a case's values in the order of [`insert_cases`]'s columns (the key
+/// first), its tier and dates as the text stored.
+fn with_case_values<R>(c: &Case, f: impl FnOnce(&[&dyn rusqlite::ToSql]) -> R) -> R {
+    f(params![
+        c.crn.as_str(),
+        c.name,
+        c.pdu,
+        c.team,
+        c.tier.to_string(),
+        c.rosh.map(|r| r.as_str()),
+        c.mappa.category,
+        c.mappa.level,
+        c.case_type.as_str(),
+        d(c.sentence_date),
+        od(c.release_date),
+        c.allocated_to,
+        od(c.allocated_on),
+        od(c.unallocated_since),
+    ])
 }
 
 /// The keys of a keyed kind already stored, read once: cheaper than a lookup per row.
@@ -1245,10 +1244,8 @@ fn import_opened(
             // Cases loaded in bulk into an empty table are all new: their tallies can be
             // counted from the rows on the reading thread, sparing the recount's pass over
             // the table. (Any other load recounts from the table.)
-            if bulk && opts.kind == Kind::Cases && run.existing.is_empty() {
-                run.tallies = Some(Tallies::default());
-            }
-            load_csv_in_parallel(&mut run, path, reader, opts, total, progress)?
+            let count_tallies = bulk && opts.kind == Kind::Cases && run.existing.is_empty();
+            load_csv_in_parallel(&mut run, path, reader, opts, total, progress, count_tallies)?
         }
         FileFormat::Jsonl => read_jsonl(&mut run, reader, opts, total, progress).map_err(io)??,
     }
@@ -1431,9 +1428,10 @@ fn load_csv_in_parallel(
     opts: &ImportOptions,
     total: u64,
     progress: Progress<'_>,
+    count_tallies: bool,
 ) -> Result<(), ImportError> {
     let (kind, refs) = (run.kind, run.refs);
-    let mut tallies = run.tallies.take();
+    let mut tallies = count_tallies.then(Tallies::default);
     std::thread::scope(|scope| {
         let (send, receive) = std::sync::mpsc::sync_channel::<Handoff>(8);
         let reading = scope.spawn(move || {
