@@ -62,7 +62,22 @@ pub fn fmt_date(d: NaiveDate) -> String {
     // Not `format("%Y-%m-%d")`: that parses the pattern on every call, and bulk writes
     // format millions of dates. Years outside 0..=9999 keep chrono's own spelling.
     if (0..=9999).contains(&d.year()) {
-        format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+        let (y, m, day) = (d.year() as u32, d.month(), d.day());
+        let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+        let mut s = String::with_capacity(10);
+        s.extend([
+            digit(y / 1000),
+            digit(y / 100),
+            digit(y / 10),
+            digit(y),
+            '-',
+            digit(m / 10),
+            digit(m),
+            '-',
+            digit(day / 10),
+            digit(day),
+        ]);
+        s
     } else {
         d.format("%Y-%m-%d").to_string()
     }
@@ -307,6 +322,18 @@ impl Tier {
         format!("{}{}", self.band(), self.level)
     }
 
+    /// The tier as written, e.g. `B2` or `B2S`, without formatting (bulk writes name
+    /// millions of tiers).
+    pub fn as_str(self) -> &'static str {
+        const NAMES: [&str; 32] = [
+            "A0", "A1", "A2", "A3", "B0", "B1", "B2", "B3", "C0", "C1", "C2", "C3", "D0", "D1",
+            "D2", "D3", "A0S", "A1S", "A2S", "A3S", "B0S", "B1S", "B2S", "B3S", "C0S", "C1S",
+            "C2S", "C3S", "D0S", "D1S", "D2S", "D3S",
+        ];
+        let i = usize::from(self.band - b'A') * 4 + usize::from(self.level);
+        NAMES[i + if self.unsupervised { 16 } else { 0 }]
+    }
+
     /// 15 for A3 down to 0 for D0: higher is more demanding.
     pub fn rank(self) -> u8 {
         (b'D' - self.band) * 4 + self.level
@@ -315,13 +342,7 @@ impl Tier {
 
 impl fmt::Display for Tier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}{}{}",
-            self.band(),
-            self.level,
-            if self.unsupervised { "S" } else { "" }
-        )
+        f.write_str(self.as_str())
     }
 }
 
@@ -645,6 +666,10 @@ mod tests {
         }
         let far = NaiveDate::from_ymd_opt(12345, 1, 1).unwrap();
         assert_eq!(fmt_date(far), far.format("%Y-%m-%d").to_string());
+        let first = NaiveDate::from_ymd_opt(0, 1, 1).unwrap();
+        for date in first.iter_days().step_by(97).take(40_000) {
+            assert_eq!(fmt_date(date), date.format("%Y-%m-%d").to_string());
+        }
     }
 
     #[test]
@@ -659,6 +684,17 @@ mod tests {
         assert_eq!(d.base(), "D0");
         for bad in ["E1", "A4", "A", "A3X", "", "33", "A3SS"] {
             assert!(bad.parse::<Tier>().is_err(), "{bad} should be rejected");
+        }
+        // Every tier's name is its band, level and marker, and reads back as that tier.
+        for band in ['A', 'B', 'C', 'D'] {
+            for level in 0..=3 {
+                for unsupervised in [false, true] {
+                    let t = Tier::new(band, level, unsupervised).unwrap();
+                    let s = if unsupervised { "S" } else { "" };
+                    assert_eq!(t.as_str(), format!("{band}{level}{s}"));
+                    assert_eq!(t.as_str().parse::<Tier>().unwrap(), t);
+                }
+            }
         }
     }
 

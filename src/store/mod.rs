@@ -2,6 +2,7 @@
 //! screen, alert and report uses.
 
 pub mod batch;
+pub mod checks;
 pub mod maintenance;
 pub mod read;
 pub mod schema;
