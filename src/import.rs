@@ -1279,7 +1279,16 @@ fn import_opened(
         kind: opts.kind,
         tx: &tx,
         refs: &refs,
-        seen: HashMap::default(),
+        // Sized once for the rows the file can hold (no keyed row is under 64 bytes), rather
+        // than grown and rehashed twenty times over a national file.
+        seen: HashMap::with_capacity_and_hasher(
+            if bulk && opts.kind == Kind::Cases {
+                (total / 64) as usize
+            } else {
+                0
+            },
+            Default::default(),
+        ),
         new_cases: case_inserts(&tx),
         tallies: None,
         existing,

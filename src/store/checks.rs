@@ -41,7 +41,8 @@ pub fn first_violation(
     if checks.is_empty() {
         return Ok(None);
     }
-    let broken = |e: &str| format!("NOT coalesce(({e}), 1)");
+    // `IS FALSE` is the CHECK's own test: NULL passes, and text counts as its number.
+    let broken = |e: &str| format!("({e}) IS FALSE");
     let any = checks
         .iter()
         .map(|e| broken(e))
@@ -258,5 +259,28 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(first_violation(&conn, "t", 0).unwrap(), None);
+    }
+
+    #[test]
+    fn a_row_is_reported_exactly_when_sqlite_itself_would_refuse_it() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (v ANY CHECK (v))")
+            .unwrap();
+        for v in [
+            "'abc'", "'1'", "'0'", "' 2'", "'0.0'", "NULL", "0", "2", "-0.5", "x'00'",
+        ] {
+            conn.execute_batch("PRAGMA ignore_check_constraints = OFF")
+                .unwrap();
+            let refused = conn
+                .execute_batch(&format!("INSERT INTO t VALUES ({v})"))
+                .is_err();
+            conn.execute_batch(&format!(
+                "DELETE FROM t; PRAGMA ignore_check_constraints = ON; INSERT INTO t VALUES ({v});"
+            ))
+            .unwrap();
+            let found = first_violation(&conn, "t", 0).unwrap().is_some();
+            assert_eq!(found, refused, "{v}");
+            conn.execute_batch("DELETE FROM t").unwrap();
+        }
     }
 }
