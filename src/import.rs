@@ -1103,7 +1103,7 @@ fn case_inserts<'t>(tx: &'t Transaction<'_>) -> BatchInsert<'t> {
     )
 }
 
-/// Calls `f` with a case's values in the order of [`insert_cases`]'s columns (the key
+/// Calls `f` with a case's values in the order of [`case_inserts`]'s columns (the key
 /// first), its tier and dates as the text stored.
 fn with_case_values<R>(c: &Case, f: impl FnOnce(&[&dyn rusqlite::ToSql]) -> R) -> R {
     f(params![
