@@ -1644,6 +1644,20 @@ mod tests {
     use super::*;
     use crate::store::{OpenMode, Store};
 
+    /// The columns of a cases file, as a first line.
+    const CASES_HEADER: &str = "crn,name,pdu,team,tier,rosh,mappa_category,mappa_level,case_type,sentence_date,release_date,allocated_to,allocated_on,unallocated_since\n";
+
+    /// A real (not dry-run) import of `kind`.
+    fn opts(kind: Kind) -> ImportOptions {
+        ImportOptions {
+            kind,
+            format: None,
+            dry_run: false,
+            ignore_unknown: false,
+            actor: "t".into(),
+        }
+    }
+
     fn db() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("t.db"), OpenMode::CreateIfMissing).unwrap();
@@ -1794,14 +1808,7 @@ mod tests {
                 )
                 .unwrap()
         };
-        let opts = |kind| ImportOptions {
-            kind,
-            format: None,
-            dry_run: false,
-            ignore_unknown: false,
-            actor: "t".into(),
-        };
-        let header = "crn,name,pdu,team,tier,rosh,mappa_category,mappa_level,case_type,sentence_date,release_date,allocated_to,allocated_on,unallocated_since\n";
+        let header = CASES_HEADER;
         let cases = dir.path().join("cases.csv");
         std::fs::write(
             &cases,
@@ -1872,7 +1879,7 @@ mod tests {
     #[test]
     fn a_row_breaking_a_check_behind_the_validation_refuses_the_commit() {
         let (dir, mut s) = db();
-        let header = "crn,name,pdu,team,tier,rosh,mappa_category,mappa_level,case_type,sentence_date,release_date,allocated_to,allocated_on,unallocated_since\n";
+        let header = CASES_HEADER;
         let cases = dir.path().join("cases.csv");
         std::fs::write(
             &cases,
@@ -1882,13 +1889,7 @@ mod tests {
             ),
         )
         .unwrap();
-        let opts = ImportOptions {
-            kind: Kind::Cases,
-            format: None,
-            dry_run: false,
-            ignore_unknown: false,
-            actor: "t".into(),
-        };
+        let opts = opts(Kind::Cases);
         // Stands in for a validation bug: a value the CHECKs refuse reaches the table. (A
         // change of temp_store would drop the trigger: set it first as the import sets it.)
         s.conn()
@@ -1965,7 +1966,7 @@ mod tests {
     #[test]
     fn new_cases_go_in_batches_and_every_row_lands_once() {
         let (dir, mut s) = db();
-        let header = "crn,name,pdu,team,tier,rosh,mappa_category,mappa_level,case_type,sentence_date,release_date,allocated_to,allocated_on,unallocated_since\n";
+        let header = CASES_HEADER;
         // Rows handed between the threads in two full handoffs and a remainder, written in
         // full batches and a remainder, with an update of a stored case in between.
         const N: usize = 2 * HANDOFF_ROWS + 5;
@@ -1986,13 +1987,7 @@ mod tests {
         }
         let path = dir.path().join("cases.csv");
         std::fs::write(&path, body).unwrap();
-        let opts = ImportOptions {
-            kind: Kind::Cases,
-            format: None,
-            dry_run: false,
-            ignore_unknown: false,
-            actor: "t".into(),
-        };
+        let opts = opts(Kind::Cases);
         let counts = import_file(s.conn_mut(), &path, &opts, &mut |_, _| {}).unwrap();
         assert_eq!((counts.inserted, counts.updated), (N as u64, 1));
         let (n, distinct, last, old): (i64, i64, String, String) = s
@@ -2013,7 +2008,7 @@ mod tests {
     #[test]
     fn problems_found_on_both_threads_are_reported_in_line_order_and_nothing_is_written() {
         let (dir, mut s) = db();
-        let header = "crn,name,pdu,team,tier,rosh,mappa_category,mappa_level,case_type,sentence_date,release_date,allocated_to,allocated_on,unallocated_since\n";
+        let header = CASES_HEADER;
         let mut body = String::from(header);
         for i in 0..2500 {
             let line = i + 2;
@@ -2026,13 +2021,7 @@ mod tests {
         }
         let path = dir.path().join("cases.csv");
         std::fs::write(&path, body).unwrap();
-        let opts = ImportOptions {
-            kind: Kind::Cases,
-            format: None,
-            dry_run: false,
-            ignore_unknown: false,
-            actor: "t".into(),
-        };
+        let opts = opts(Kind::Cases);
         let Err(ImportError::Invalid { errors, .. }) =
             import_file(s.conn_mut(), &path, &opts, &mut |_, _| {})
         else {
@@ -2093,13 +2082,7 @@ mod tests {
         }
         let path = dir.path().join("cases.csv");
         std::fs::write(&path, body).unwrap();
-        let opts = ImportOptions {
-            kind: Kind::Cases,
-            format: None,
-            dry_run: false,
-            ignore_unknown: false,
-            actor: "t".into(),
-        };
+        let opts = opts(Kind::Cases);
         import_file(s.conn_mut(), &path, &opts, &mut |_, _| {}).unwrap();
         let dump = |s: &Store| -> Vec<String> {
             [

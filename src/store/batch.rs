@@ -171,7 +171,7 @@ impl DeferredIndexes {
             .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         for (name, _) in &indexes {
-            conn.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+            conn.execute_batch(&format!("DROP INDEX {}", super::quote_ident(name)))?;
         }
         Ok(DeferredIndexes {
             table: table.to_owned(),
@@ -187,8 +187,8 @@ impl DeferredIndexes {
             conn.execute_batch(sql)?;
         }
         conn.execute_batch(&format!(
-            "PRAGMA analysis_limit = 1000; ANALYZE \"{}\";",
-            self.table.replace('"', "\"\"")
+            "PRAGMA analysis_limit = 1000; ANALYZE {};",
+            super::quote_ident(&self.table)
         ))
     }
 }

@@ -48,7 +48,7 @@ pub fn first_violation(
         .map(|e| broken(e))
         .collect::<Vec<_>>()
         .join(" OR ");
-    let table_q = quote_ident(table);
+    let table_q = super::quote_ident(table);
     let rowid: Option<i64> = conn
         .query_row(
             &format!("SELECT rowid FROM {table_q} WHERE rowid > ?1 AND ({any}) LIMIT 1"),
@@ -77,10 +77,6 @@ pub fn first_violation(
         rowid,
         check: checks.join(" AND "),
     }))
-}
-
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// The text inside each `CHECK ( ... )` of a `CREATE TABLE` statement. Strings, quoted
