@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::actions::{ActionError, record_audit};
 use crate::domain::{Grade, Rosh, fmt_date};
+use crate::incidents::{self, Ack, Incident, PduStatus, PrevIncident, Silence};
 use crate::policy::Policy;
 use crate::rules::{Alert, Rules, Scope, Severity, Subject, evaluate};
 use crate::store::read::{self, PduSummary};
@@ -43,14 +44,65 @@ pub fn gather(
     region: Option<&str>,
 ) -> rusqlite::Result<Gathered> {
     let (pdus, practitioners) = read::pdu_summaries_and_practitioners(conn, policy, as_of, region)?;
+    let cases = read::case_alert_rows(conn, policy, as_of, region)?;
+    Ok(subjects_of(pdus, practitioners, cases, as_of, None))
+}
+
+/// [`gather`] for the morning worklist of one PDU: its region's PDU figures (a PDU's
+/// vacancy is judged against its region's), and that PDU's practitioners and cases only.
+pub fn gather_pdu(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    region: &str,
+    pdu: &str,
+) -> rusqlite::Result<Gathered> {
+    let (pdus, practitioners) =
+        read::pdu_summaries_and_practitioners(conn, policy, as_of, Some(region))?;
+    let practitioners = practitioners.into_iter().filter(|p| p.pdu == pdu).collect();
+    let cases = read::case_alert_rows_of_pdu(conn, policy, as_of, pdu)?;
+    Ok(subjects_of(pdus, practitioners, cases, as_of, Some(pdu)))
+}
+
+/// Per PDU, from its unallocated cases: the longest an unallocated MAPPA case has waited,
+/// and how many HIGH/VERY_HIGH RoSH cases have waited more than 2 days.
+#[derive(Default, Clone, Copy)]
+struct Waiting {
+    oldest_mappa_days: f64,
+    high_rosh_over_2_days: f64,
+}
+
+fn subjects_of(
+    pdus: Vec<PduSummary>,
+    practitioners: Vec<read::PractitionerRow>,
+    cases: Vec<read::CaseAlertRow>,
+    as_of: NaiveDate,
+    only_pdu: Option<&str>,
+) -> Gathered {
     let regions: HashMap<String, Option<f64>> = read::region_totals(&pdus)
         .into_iter()
         .map(|r| (r.region, r.vacancy_rate))
         .collect();
+    let days = |d: Option<NaiveDate>| d.map_or(0.0, |d| (as_of - d).num_days().max(0) as f64);
+    let mut waiting: HashMap<&str, Waiting> = HashMap::new();
+    for c in cases.iter().filter(|c| !c.allocated) {
+        let w = waiting.entry(c.pdu.as_str()).or_default();
+        let d = days(c.unallocated_since);
+        if c.mappa.is_mappa() {
+            w.oldest_mappa_days = w.oldest_mappa_days.max(d);
+        }
+        if c.rosh.is_some_and(Rosh::is_high) && d > 2.0 {
+            w.high_rosh_over_2_days += 1.0;
+        }
+    }
     let mut subjects = Vec::new();
-    for p in &pdus {
+    for p in pdus
+        .iter()
+        .filter(|p| only_pdu.is_none_or(|only| p.code == only))
+    {
         let region_vac = regions.get(&p.region).copied().flatten().unwrap_or(0.0);
         let vac = p.vacancy_rate.unwrap_or(0.0);
+        let w = waiting.get(p.code.as_str()).copied().unwrap_or_default();
         let metrics: BTreeMap<&'static str, f64> = [
             ("cases", p.cases as f64),
             ("unallocated", p.unallocated as f64),
@@ -70,6 +122,8 @@ pub fn gather(
                 p.high_risk_contacts_overdue as f64,
             ),
             ("over_capacity", p.over_capacity as f64),
+            ("oldest_unallocated_mappa_days", w.oldest_mappa_days),
+            ("unallocated_high_rosh_waiting", w.high_rosh_over_2_days),
         ]
         .into_iter()
         .collect();
@@ -98,8 +152,7 @@ pub fn gather(
             .collect(),
         });
     }
-    for c in read::case_alert_rows(conn, policy, as_of, region)? {
-        let days = |d: Option<NaiveDate>| d.map_or(0.0, |d| (as_of - d).num_days().max(0) as f64);
+    for c in cases {
         subjects.push(Subject {
             scope: Scope::Case,
             pdu: c.pdu.clone(),
@@ -131,7 +184,7 @@ pub fn gather(
             .collect(),
         });
     }
-    Ok(Gathered { pdus, subjects })
+    Gathered { pdus, subjects }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -167,8 +220,10 @@ pub struct ReviewedAlert {
     pub message: String,
     pub metrics: BTreeMap<String, f64>,
     pub acknowledged: bool,
-    /// Acknowledged before, but a metric has since got worse.
+    /// Acknowledged before, but materially worse since (see `incidents::materially_worse`).
     pub reopened: bool,
+    /// Covered by a silence until this date (exclusive); still listed and counted.
+    pub silenced_until: Option<String>,
 }
 
 /// A whole review: what `casewatch alerts` prints.
@@ -179,6 +234,10 @@ pub struct Review {
     /// The recorded run compared against, if any.
     pub previous: Option<String>,
     pub counts: Counts,
+    /// Each PDU's place on the status ladder, worst first.
+    pub statuses: Vec<PduStatus>,
+    /// The alerts grouped by PDU and rule, worst first.
+    pub incidents: Vec<Incident>,
     pub alerts: Vec<ReviewedAlert>,
 }
 
@@ -188,15 +247,73 @@ pub struct Counts {
     pub high: u64,
     pub warning: u64,
     pub new: u64,
+    /// New critical alerts that no silence covers: what exit code 3 reports.
     pub new_critical: u64,
     pub resolved: u64,
     pub acknowledged: u64,
+    pub incidents: u64,
+    pub new_incidents: u64,
+    pub escalated: u64,
+    pub silenced: u64,
 }
 
 impl Review {
+    /// Something critical is new: a new critical incident, or a new member of one (a newly
+    /// unallocated MAPPA case still wakes someone when its incident was acknowledged), and
+    /// no silence covers it.
     pub fn has_new_critical(&self) -> bool {
         self.counts.new_critical > 0
     }
+
+    /// Keeps only what concerns one PDU.
+    pub fn scope_to_pdu(&mut self, pdu: &str) {
+        self.alerts.retain(|a| a.pdu == pdu);
+        self.incidents.retain(|i| i.pdu == pdu);
+        self.statuses.retain(|p| p.pdu == pdu);
+        self.counts = count(&self.alerts, &self.incidents);
+    }
+
+    pub fn status_of(&self, pdu: &str) -> Option<&PduStatus> {
+        self.statuses.iter().find(|p| p.pdu == pdu)
+    }
+}
+
+fn count(alerts: &[ReviewedAlert], incidents: &[Incident]) -> Counts {
+    let mut counts = Counts::default();
+    let silenced_incident: std::collections::HashSet<(&str, &str)> = incidents
+        .iter()
+        .filter(|i| i.silenced_until.is_some())
+        .map(|i| (i.rule.as_str(), i.pdu.as_str()))
+        .collect();
+    for a in alerts {
+        if a.status == Status::Resolved {
+            counts.resolved += 1;
+            continue;
+        }
+        match a.severity {
+            Severity::Critical => counts.critical += 1,
+            Severity::High => counts.high += 1,
+            Severity::Warning => counts.warning += 1,
+        }
+        if a.status == Status::New {
+            counts.new += 1;
+            let silenced = a.silenced_until.is_some()
+                || silenced_incident.contains(&(a.rule.as_str(), a.pdu.as_str()));
+            if a.severity == Severity::Critical && !silenced {
+                counts.new_critical += 1;
+            }
+        }
+        if a.acknowledged {
+            counts.acknowledged += 1;
+        }
+    }
+    for i in incidents.iter().filter(|i| i.status != Status::Resolved) {
+        counts.incidents += 1;
+        counts.new_incidents += u64::from(i.status == Status::New);
+        counts.escalated += u64::from(i.escalated);
+        counts.silenced += u64::from(i.silenced_until.is_some());
+    }
+    counts
 }
 
 fn severity_of(s: &str) -> Severity {
@@ -215,8 +332,14 @@ fn scope_of(s: &str) -> Scope {
     }
 }
 
-/// A recorded run: its id, its as-of date, and each open alert's key and first-seen date.
-type PreviousRun = (i64, String, HashMap<String, String>);
+/// A recorded run: its id, its as-of date, each open alert's key and first-seen date, and
+/// its open incidents.
+pub struct PreviousRun {
+    id: i64,
+    as_of: String,
+    alerts: HashMap<String, String>,
+    incidents: HashMap<String, PrevIncident>,
+}
 
 /// The latest recorded run strictly before `as_of`: its id, date, and the first-seen date of
 /// each of its open (not resolved) alerts (of one region's PDUs, or all). Only keys are read
@@ -250,11 +373,29 @@ fn previous_run(
         )?,
     };
     let rows = stmt.query_map(params![id, region], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(Some((
+    let alerts = rows.collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, first_seen, nights FROM run_incidents
+          WHERE run_id = ?1 AND count > 0
+            AND (?2 IS NULL OR pdu IN (SELECT code FROM pdus WHERE region = ?2))",
+    )?;
+    let incidents = stmt
+        .query_map(params![id, region], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                PrevIncident {
+                    first_seen: r.get(1)?,
+                    nights: r.get::<_, i64>(2)?.clamp(1, i64::from(u32::MAX)) as u32,
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(PreviousRun {
         id,
-        prev_as_of,
-        rows.collect::<rusqlite::Result<_>>()?,
-    )))
+        as_of: prev_as_of,
+        alerts,
+        incidents,
+    }))
 }
 
 /// An alert of run `run_id` that is no longer raised, as the review lists it.
@@ -278,66 +419,82 @@ fn resolved_alert(conn: &Connection, run_id: i64, key: &str) -> rusqlite::Result
             metrics: serde_json::from_str(r.get_ref(9)?.as_str()?).unwrap_or_default(),
             acknowledged: false,
             reopened: false,
+            silenced_until: None,
         })
     })
 }
 
 /// The latest acknowledgement of each key, with the metric values it was given at.
-fn acks(conn: &Connection) -> rusqlite::Result<HashMap<String, BTreeMap<String, f64>>> {
+fn acks(conn: &Connection) -> rusqlite::Result<HashMap<String, Ack>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT key, metrics FROM alert_acks a
+        "SELECT key, metrics, as_of FROM alert_acks a
           WHERE id = (SELECT max(id) FROM alert_acks b WHERE b.key = a.key)",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
+    })?;
     let mut out = HashMap::new();
     for row in rows {
-        let (k, m) = row?;
-        out.insert(k, serde_json::from_str(&m).unwrap_or_default());
+        let (k, m, as_of) = row?;
+        out.insert(
+            k,
+            Ack {
+                metrics: serde_json::from_str(&m).unwrap_or_default(),
+                as_of,
+            },
+        );
     }
     Ok(out)
 }
 
-/// Whether any metric got worse since the acknowledgement (a count or rate grew).
-fn worsened(now: &BTreeMap<String, f64>, then: &BTreeMap<String, f64>) -> bool {
-    now.iter()
-        .any(|(k, v)| then.get(k).is_some_and(|t| *v > *t + 1e-9))
+/// Silences not removed (active or not: the caller asks each whether it is active).
+pub fn silences(conn: &Connection) -> rusqlite::Result<Vec<Silence>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, rule, pdu, crn, starts, until, reason, created_by, created_at
+           FROM silences WHERE removed_at IS NULL ORDER BY until, id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Silence {
+            id: r.get(0)?,
+            rule: r.get(1)?,
+            pdu: r.get(2)?,
+            crn: r.get(3)?,
+            starts: r.get(4)?,
+            until: r.get(5)?,
+            reason: r.get(6)?,
+            created_by: r.get(7)?,
+            created_at: r.get(8)?,
+        })
+    })?;
+    rows.collect()
 }
 
-/// Compares current alerts (of one region, or all) with the same scope of the previous run
-/// and the acknowledgements.
-pub fn review(
-    conn: &Connection,
-    as_of: NaiveDate,
-    alerts: Vec<Alert>,
-    region: Option<&str>,
-) -> rusqlite::Result<Review> {
-    let prev = previous_run(conn, &fmt_date(as_of), region)?;
-    review_against(conn, as_of, alerts, prev)
-}
-
-/// [`review`] with the previous run already read.
+/// Compares current alerts with the previous run (already read, of the same scope), marks
+/// acknowledgements and silences, groups incidents and sets each PDU's status.
 fn review_against(
     conn: &Connection,
+    rules: &Rules,
     as_of: NaiveDate,
+    pdus: &[PduSummary],
     alerts: Vec<Alert>,
     prev: Option<PreviousRun>,
 ) -> rusqlite::Result<Review> {
     let as_of_s = fmt_date(as_of);
     let acks = acks(conn)?;
-    let (run_id, previous, mut prev_alerts) = match prev {
-        Some((id, d, m)) => (Some(id), Some(d), m),
-        None => (None, None, HashMap::new()),
+    let silences = silences(conn)?;
+    let (run_id, previous, mut prev_alerts, prev_incidents) = match prev {
+        Some(p) => (Some(p.id), Some(p.as_of), p.alerts, p.incidents),
+        None => (None, None, HashMap::new(), HashMap::new()),
     };
     let mut out = Vec::with_capacity(alerts.len());
     for a in alerts {
         let (status, first_seen) = match prev_alerts.remove(&a.key) {
             Some(first_seen) => (Status::Ongoing, first_seen),
             None => (Status::New, as_of_s.clone()),
-        };
-        let (acknowledged, reopened) = match acks.get(&a.key) {
-            Some(then) if worsened(&a.metrics, then) => (false, true),
-            Some(_) => (true, false),
-            None => (false, false),
         };
         out.push(ReviewedAlert {
             key: a.key,
@@ -351,8 +508,9 @@ fn review_against(
             first_seen,
             message: a.message,
             metrics: a.metrics,
-            acknowledged,
-            reopened,
+            acknowledged: false,
+            reopened: false,
+            silenced_until: None,
         });
     }
     let mut resolved = Vec::with_capacity(prev_alerts.len());
@@ -368,32 +526,31 @@ fn review_against(
             .then_with(|| a.key.cmp(&b.key))
     });
     out.extend(resolved);
-    let mut counts = Counts::default();
-    for a in &out {
-        if a.status == Status::Resolved {
-            counts.resolved += 1;
-            continue;
-        }
-        match a.severity {
-            Severity::Critical => counts.critical += 1,
-            Severity::High => counts.high += 1,
-            Severity::Warning => counts.warning += 1,
-        }
-        if a.status == Status::New {
-            counts.new += 1;
-            if a.severity == Severity::Critical {
-                counts.new_critical += 1;
-            }
-        }
-        if a.acknowledged {
-            counts.acknowledged += 1;
-        }
-    }
+    let cx = incidents::Context {
+        as_of,
+        rules,
+        previous: &prev_incidents,
+        acks: &acks,
+        silences: &silences,
+    };
+    incidents::mark_members(&mut out, &cx);
+    let incidents = incidents::group(&out, &cx);
+    let mut statuses = incidents::pdu_statuses(
+        pdus.iter().map(|p| p.code.as_str()),
+        out.iter()
+            .filter(|a| a.scope == Scope::Pdu && a.status != Status::Resolved)
+            .map(|a| (a.pdu.as_str(), a.rule.as_str(), a.message.as_str())),
+        rules,
+    );
+    statuses.sort_by(|a, b| b.status.cmp(&a.status).then_with(|| a.pdu.cmp(&b.pdu)));
+    let counts = count(&out, &incidents);
     Ok(Review {
         as_of: as_of_s,
         run_id: None,
         previous,
         counts,
+        statuses,
+        incidents,
         alerts: out,
     })
 }
@@ -510,6 +667,18 @@ pub fn evaluate_cached(
     Ok((pdus, alerts))
 }
 
+/// Each PDU's status from evaluated (not reviewed) alerts, in the order of `pdus`.
+pub fn statuses_of(pdus: &[PduSummary], alerts: &[Alert], rules: &Rules) -> Vec<PduStatus> {
+    incidents::pdu_statuses(
+        pdus.iter().map(|p| p.code.as_str()),
+        alerts
+            .iter()
+            .filter(|a| a.scope == Scope::Pdu)
+            .map(|a| (a.pdu.as_str(), a.rule.as_str(), a.message.as_str())),
+        rules,
+    )
+}
+
 /// Gathers, evaluates and reviews in one go.
 pub fn run(
     conn: &Connection,
@@ -563,7 +732,11 @@ pub fn run_deferring_cache(
         // No second connection (an in-memory database) or it failed: read it here.
         _ => previous_run(conn, &as_of_s, region)?,
     };
-    Ok((review_against(conn, as_of, alerts, prev)?, pdus, fill))
+    Ok((
+        review_against(conn, rules, as_of, &pdus, alerts, prev)?,
+        pdus,
+        fill,
+    ))
 }
 
 /// Records a review as the run for its as-of date, in one transaction. Recording the same
@@ -589,7 +762,9 @@ pub fn record(
         let mut ins =
             tx.prepare("INSERT INTO run_pdu_metrics (run_id, pdu, metrics) VALUES (?1, ?2, ?3)")?;
         for p in pdus {
+            let status = review.status_of(&p.code).map(|s| s.status.as_str());
             let m = json!({
+                "status": status,
                 "unallocated": p.unallocated,
                 "unallocated_mappa": p.unallocated_mappa,
                 "unallocated_high_rosh": p.unallocated_high_rosh,
@@ -649,14 +824,34 @@ pub fn record(
                     .execute(values.as_slice())?;
             }
         }
+        let mut ins = tx.prepare(
+            "INSERT INTO run_incidents (run_id, key, rule, severity, pdu, count, first_seen,
+                                        nights, message, metrics)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        for i in review.incidents.iter().filter(|i| i.count > 0) {
+            ins.execute(params![
+                run_id,
+                i.key,
+                i.rule,
+                i.severity.as_str(),
+                i.pdu,
+                i.count as i64,
+                i.first_seen,
+                i.nights,
+                i.message,
+                serde_json::to_string(&i.metrics).unwrap_or_else(|_| "{}".into()),
+            ])?;
+        }
     }
     tx.commit()?;
     review.run_id = Some(run_id);
     Ok(run_id)
 }
 
-/// Acknowledges an alert of the latest recorded run with a note. It stays listed, marked,
-/// until a metric gets worse.
+/// Acknowledges an open incident (`rule:pdu`) or alert (`rule:pdu:who`) of the latest
+/// recorded run with a note. It stays listed, marked, until it is materially worse (a count
+/// up, a rate up by the margin) or resolves; an acknowledgement never covers a return.
 pub fn acknowledge(
     conn: &mut Connection,
     actor: &str,
@@ -668,13 +863,25 @@ pub fn acknowledge(
         return Err(ActionError::EmptyNote);
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let latest: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT id, as_of FROM alert_runs ORDER BY as_of DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((run_id, run_as_of)) = latest else {
+        return Err(ActionError::UnknownAlert);
+    };
     let found: Option<(String, Option<String>)> = tx
         .query_row(
-            "SELECT a.metrics, a.crn FROM run_alerts a
-               JOIN alert_runs r ON r.id = a.run_id
-              WHERE a.key = ?1 AND a.status <> 'resolved'
-              ORDER BY r.as_of DESC LIMIT 1",
-            [key],
+            "SELECT metrics, crn FROM run_alerts
+              WHERE run_id = ?1 AND key = ?2 AND status <> 'resolved'
+             UNION ALL
+             SELECT metrics, NULL FROM run_incidents
+              WHERE run_id = ?1 AND key = ?2 AND count > 0
+             LIMIT 1",
+            params![run_id, key],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
@@ -682,16 +889,18 @@ pub fn acknowledge(
         return Err(ActionError::UnknownAlert);
     };
     tx.execute(
-        "INSERT INTO alert_acks (key, at, actor, note, metrics) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO alert_acks (key, at, actor, note, metrics, as_of)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             key,
             chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             actor,
             note,
-            metrics
+            metrics,
+            run_as_of
         ],
     )?;
-    let after = json!({"note": note, "metrics": serde_json::from_str::<serde_json::Value>(&metrics).unwrap_or_default()});
+    let after = json!({"note": note, "run": run_as_of, "metrics": serde_json::from_str::<serde_json::Value>(&metrics).unwrap_or_default()});
     let id = record_audit(
         &tx,
         actor,
@@ -704,6 +913,301 @@ pub fn acknowledge(
     )?;
     tx.commit()?;
     Ok(id)
+}
+
+/// What a new silence covers and why.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SilenceRequest {
+    pub rule: Option<String>,
+    pub pdu: Option<String>,
+    pub crn: Option<String>,
+    pub until: Option<NaiveDate>,
+    pub reason: String,
+}
+
+/// The longest a silence may run: a quarter, so that nothing is hidden and forgotten.
+pub const MAX_SILENCE_DAYS: i64 = 90;
+
+/// Why a silence was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SilenceError {
+    #[error("a silence needs at least one matcher: rule=ID, pdu=CODE or crn=CRN")]
+    NoMatcher,
+    #[error("a silence needs --until DATE (at most {MAX_SILENCE_DAYS} days ahead)")]
+    NoExpiry,
+    #[error("--until {0} is not after {1}: a silence must end in the future")]
+    Past(String, String),
+    #[error("--until {0} is more than {MAX_SILENCE_DAYS} days after {1}")]
+    TooFar(String, String),
+    #[error("a silence needs --reason TEXT")]
+    NoReason,
+    #[error("unknown rule '{0}' in the matcher")]
+    UnknownRule(String),
+    #[error("unknown PDU '{0}' in the matcher")]
+    UnknownPdu(String),
+    #[error("no case {0} in the database")]
+    UnknownCase(String),
+    #[error("no silence #{0} in force")]
+    UnknownSilence(i64),
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Records a silence after checking it, with its audit entry, in one transaction.
+pub fn add_silence(
+    conn: &mut Connection,
+    rules: &Rules,
+    actor: &str,
+    as_of: NaiveDate,
+    req: &SilenceRequest,
+) -> Result<i64, SilenceError> {
+    if req.rule.is_none() && req.pdu.is_none() && req.crn.is_none() {
+        return Err(SilenceError::NoMatcher);
+    }
+    let until = req.until.ok_or(SilenceError::NoExpiry)?;
+    if until <= as_of {
+        return Err(SilenceError::Past(fmt_date(until), fmt_date(as_of)));
+    }
+    if (until - as_of).num_days() > MAX_SILENCE_DAYS {
+        return Err(SilenceError::TooFar(fmt_date(until), fmt_date(as_of)));
+    }
+    let reason = req.reason.trim();
+    if reason.is_empty() {
+        return Err(SilenceError::NoReason);
+    }
+    if let Some(r) = &req.rule
+        && rules.rule(r).is_none()
+    {
+        return Err(SilenceError::UnknownRule(
+            crate::text::sanitize(r).into_owned(),
+        ));
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if let Some(p) = &req.pdu {
+        let known: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pdus WHERE code = ?1)",
+            [p],
+            |r| r.get(0),
+        )?;
+        if !known {
+            return Err(SilenceError::UnknownPdu(
+                crate::text::sanitize(p).into_owned(),
+            ));
+        }
+    }
+    if let Some(c) = &req.crn {
+        let known: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM cases WHERE crn = ?1)",
+            [c],
+            |r| r.get(0),
+        )?;
+        if !known {
+            return Err(SilenceError::UnknownCase(
+                crate::text::sanitize(c).into_owned(),
+            ));
+        }
+    }
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    tx.execute(
+        "INSERT INTO silences (rule, pdu, crn, starts, until, reason, created_by, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            req.rule,
+            req.pdu,
+            req.crn,
+            fmt_date(as_of),
+            fmt_date(until),
+            reason,
+            actor,
+            now
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    let after = json!({"id": id, "rule": req.rule, "pdu": req.pdu, "crn": req.crn,
+                       "starts": fmt_date(as_of), "until": fmt_date(until), "reason": reason});
+    record_audit(
+        &tx,
+        actor,
+        "silence",
+        req.crn.as_deref(),
+        Some(&format!("silence:{id}")),
+        None,
+        Some(&after),
+        None,
+    )?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// Removes a silence before its end (kept in the table, marked, and audited).
+pub fn remove_silence(conn: &mut Connection, actor: &str, id: i64) -> Result<(), SilenceError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let changed = tx.execute(
+        "UPDATE silences SET removed_by = ?2, removed_at = ?3 WHERE id = ?1 AND removed_at IS NULL",
+        params![id, actor, now],
+    )?;
+    if changed == 0 {
+        return Err(SilenceError::UnknownSilence(id));
+    }
+    let crn: Option<String> =
+        tx.query_row("SELECT crn FROM silences WHERE id = ?1", [id], |r| r.get(0))?;
+    record_audit(
+        &tx,
+        actor,
+        "unsilence",
+        crn.as_deref(),
+        Some(&format!("silence:{id}")),
+        None,
+        Some(&json!({"id": id})),
+        None,
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The morning worklist of one PDU, with its status and incidents.
+#[derive(Debug, Clone, Serialize)]
+pub struct PduReview {
+    pub as_of: String,
+    pub pdu: String,
+    pub name: String,
+    pub region: String,
+    pub status: crate::rules::Level,
+    pub status_reasons: Vec<String>,
+    pub incidents: Vec<Incident>,
+    /// The first `limit` actions, ranked.
+    pub actions: Vec<incidents::WorkItem>,
+    /// How many actions of each task there are in all (shown and not).
+    pub totals: BTreeMap<&'static str, u64>,
+    /// Actions not shown.
+    pub more: u64,
+}
+
+/// The worklist of a review's PDUs from the subjects it was gathered from.
+pub fn pdu_review(
+    review: &Review,
+    subjects: &[Subject],
+    summary: &PduSummary,
+    limit: usize,
+) -> PduReview {
+    let staffing: Vec<(&str, &str, &str, f64)> = review
+        .alerts
+        .iter()
+        .filter(|a| {
+            a.pdu == summary.code && a.scope == Scope::Practitioner && a.status != Status::Resolved
+        })
+        .filter_map(|a| {
+            Some((
+                a.staff_code.as_deref()?,
+                a.pdu.as_str(),
+                a.message.as_str(),
+                a.metrics.get("capacity_pct").copied().unwrap_or(100.0),
+            ))
+        })
+        .collect();
+    let mine: Vec<Subject> = subjects
+        .iter()
+        .filter(|s| s.pdu == summary.code && s.scope == Scope::Case)
+        .cloned()
+        .collect();
+    let mut items = incidents::worklist(&mine, &staffing);
+    let totals = incidents::task_counts(&items);
+    let more = items.len().saturating_sub(limit) as u64;
+    items.truncate(limit);
+    let status = review.status_of(&summary.code);
+    PduReview {
+        as_of: review.as_of.clone(),
+        pdu: summary.code.clone(),
+        name: summary.name.clone(),
+        region: summary.region.clone(),
+        status: status.map_or(crate::rules::Level::Ok, |s| s.status),
+        status_reasons: status.map(|s| s.status_reasons.clone()).unwrap_or_default(),
+        incidents: review
+            .incidents
+            .iter()
+            .filter(|i| i.pdu == summary.code)
+            .cloned()
+            .collect(),
+        actions: items,
+        totals,
+        more,
+    }
+}
+
+/// Gathers, evaluates and reviews one PDU only (against its region's figures and its part
+/// of the last recorded run), and ranks its worklist. Cheap enough for every morning at a
+/// million cases: one PDU's cases are read, not the region's.
+pub fn review_pdu(
+    conn: &Connection,
+    policy: &Policy,
+    rules: &Rules,
+    as_of: NaiveDate,
+    pdu: &str,
+    limit: usize,
+) -> rusqlite::Result<Option<PduReview>> {
+    let region: Option<String> = conn
+        .query_row("SELECT region FROM pdus WHERE code = ?1", [pdu], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(region) = region else {
+        return Ok(None);
+    };
+    let g = gather_pdu(conn, policy, as_of, &region, pdu)?;
+    let alerts = evaluate(&g.subjects, rules);
+    let prev = previous_run_of_pdu(conn, &fmt_date(as_of), pdu)?;
+    let mine: Vec<PduSummary> = g.pdus.iter().filter(|p| p.code == pdu).cloned().collect();
+    let review = review_against(conn, rules, as_of, &mine, alerts, prev)?;
+    Ok(mine
+        .first()
+        .map(|summary| pdu_review(&review, &g.subjects, summary, limit)))
+}
+
+/// [`previous_run`] limited to one PDU's alerts and incidents.
+fn previous_run_of_pdu(
+    conn: &Connection,
+    as_of: &str,
+    pdu: &str,
+) -> rusqlite::Result<Option<PreviousRun>> {
+    let Some((id, prev_as_of)) = conn
+        .query_row(
+            "SELECT id, as_of FROM alert_runs WHERE as_of < ?1 ORDER BY as_of DESC LIMIT 1",
+            [as_of],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, first_seen FROM run_alerts
+          WHERE run_id = ?1 AND pdu = ?2 AND status <> 'resolved'",
+    )?;
+    let alerts = stmt
+        .query_map(params![id, pdu], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, first_seen, nights FROM run_incidents
+          WHERE run_id = ?1 AND pdu = ?2 AND count > 0",
+    )?;
+    let incidents = stmt
+        .query_map(params![id, pdu], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                PrevIncident {
+                    first_seen: r.get(1)?,
+                    nights: r.get::<_, i64>(2)?.clamp(1, i64::from(u32::MAX)) as u32,
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(PreviousRun {
+        id,
+        as_of: prev_as_of,
+        alerts,
+        incidents,
+    }))
 }
 
 /// Recorded values of one PDU over the runs, oldest first, for trend lines.

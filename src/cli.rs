@@ -628,8 +628,9 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Summary { format, region }) => {
+            let rules = load_rules(cli)?;
             let store = open_for_reading(ctx)?;
-            summary(ctx, &store, *format, region.as_deref())
+            summary(ctx, &store, &rules, *format, region.as_deref())
         }
     }
 }
@@ -972,11 +973,30 @@ fn init(path: &Path) -> Result<()> {
 fn summary(
     ctx: &Settings,
     store: &Store,
+    rules: &crate::rules::Rules,
     format: Format,
     region: Option<&str>,
 ) -> Result<ExitCode> {
-    let pdus = read::pdu_summaries(store.conn(), &ctx.policy, ctx.as_of, region)
-        .map_err(|e| crate::store::classify(store.path(), e))?;
+    let (mut pdus, alerts) =
+        crate::alerts::evaluate_cached(store.conn(), &ctx.policy, rules, ctx.as_of, region)
+            .map_err(|e| crate::store::classify(store.path(), e))?;
+    let statuses = crate::alerts::statuses_of(&pdus, &alerts, rules);
+    let level = |code: &str| {
+        statuses
+            .iter()
+            .find(|s| s.pdu == code)
+            .map_or(crate::rules::Level::Ok, |s| s.status)
+    };
+    // Worst first, so that the unit in trouble is the first line anyone reads.
+    pdus.sort_by(|a, b| {
+        level(&b.code)
+            .cmp(&level(&a.code))
+            .then_with(|| a.code.cmp(&b.code))
+    });
+    let statuses: Vec<_> = pdus
+        .iter()
+        .filter_map(|p| statuses.iter().find(|s| s.pdu == p.code).cloned())
+        .collect();
     if let Some(r) = region
         && pdus.is_empty()
     {
@@ -985,13 +1005,21 @@ fn summary(
     let regions = read::region_totals(&pdus);
     let db = store.path().display().to_string();
     let text = match format {
-        Format::Text => crate::report::summary_text(ctx.as_of, &db, &regions, &pdus),
+        Format::Text => crate::report::summary_text(ctx.as_of, &db, &regions, &pdus, &statuses),
         Format::Json => {
             let doc = crate::report::SummaryDoc {
                 as_of: crate::domain::fmt_date(ctx.as_of),
                 database: db,
                 regions: &regions,
-                pdus: &pdus,
+                pdus: pdus
+                    .iter()
+                    .zip(&statuses)
+                    .map(|(summary, s)| crate::report::PduWithStatus {
+                        summary,
+                        status: s.status,
+                        status_reasons: &s.status_reasons,
+                    })
+                    .collect(),
             };
             let mut s = serde_json::to_string_pretty(&doc)?;
             s.push('\n');

@@ -664,7 +664,16 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
                 };
                 match picked {
                     None => {
-                        let max_wait = if p.code == "HFKCW" { 240 } else { 90 };
+                        // A MAPPA case is allocated at the next allocation meeting in a unit
+                        // that works: it waits a day or two. Only where MAPPA allocation has
+                        // stalled (three or more waiting) do they wait for weeks.
+                        let max_wait = if p.code == "HFKCW" {
+                            240
+                        } else if forced_mappa && p.unallocated_mappa < 3 {
+                            3
+                        } else {
+                            90
+                        };
                         unallocated_since =
                             Some(dates.ago(rng.random_range(0..max_wait).min(sentence_ago)));
                     }

@@ -13,6 +13,7 @@ pub mod export;
 #[doc(hidden)]
 pub mod fuzzcheck;
 pub mod import;
+pub mod incidents;
 pub mod policy;
 pub mod report;
 pub mod rules;

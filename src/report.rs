@@ -3,6 +3,8 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::incidents::PduStatus;
+use crate::rules::Level;
 use crate::store::read::{PduSummary, RegionSummary};
 use crate::text::sanitize;
 
@@ -12,7 +14,16 @@ pub struct SummaryDoc<'a> {
     pub as_of: String,
     pub database: String,
     pub regions: &'a [RegionSummary],
-    pub pdus: &'a [PduSummary],
+    pub pdus: Vec<PduWithStatus<'a>>,
+}
+
+/// A PDU's summary with its place on the status ladder and the reasons, in words.
+#[derive(Debug, Serialize)]
+pub struct PduWithStatus<'a> {
+    #[serde(flatten)]
+    pub summary: &'a PduSummary,
+    pub status: Level,
+    pub status_reasons: &'a [String],
 }
 
 pub fn pct(v: Option<f64>) -> String {
@@ -26,6 +37,7 @@ pub fn summary_text(
     database: &str,
     regions: &[RegionSummary],
     pdus: &[PduSummary],
+    statuses: &[PduStatus],
 ) -> String {
     use std::fmt::Write;
     let mut s = String::new();
@@ -37,13 +49,23 @@ pub fn summary_text(
     );
     let _ = writeln!(
         s,
-        "{:<7} {:>6} {:>6} {:>5} {:>5} {:>5} {:>12} {:>9} {:>5} {:<5} rating",
-        "PDU", "cases", "unall", "MAPPA", "highR", "vac", "oversight", "contacts", "over", "PPF",
+        "{:<12} {:<7} {:>6} {:>6} {:>5} {:>5} {:>5} {:>12} {:>9} {:>5} {:<5} rating",
+        "status",
+        "PDU",
+        "cases",
+        "unall",
+        "MAPPA",
+        "highR",
+        "vac",
+        "oversight",
+        "contacts",
+        "over",
+        "PPF",
     );
     let _ = writeln!(
         s,
-        "{:<7} {:>6} {:>6} {:>5} {:>5} {:>5} {:>12} {:>9} {:>5} {:<5}",
-        "", "", "", "unall", "unall", "", "overdue/req", "HR ovrd", ">100%", ""
+        "{:<12} {:<7} {:>6} {:>6} {:>5} {:>5} {:>5} {:>12} {:>9} {:>5} {:<5}",
+        "", "", "", "", "unall", "unall", "", "overdue/req", "HR ovrd", ">100%", ""
     );
     for p in pdus {
         let rating = match (p.rating, p.score, p.score_max) {
@@ -51,9 +73,14 @@ pub fn summary_text(
             (Some(r), _, _) => r.label().to_string(),
             _ => "not inspected".into(),
         };
+        let level = statuses
+            .iter()
+            .find(|x| x.pdu == p.code)
+            .map_or(Level::Ok, |x| x.status);
         let _ = writeln!(
             s,
-            "{:<7} {:>6} {:>6} {:>5} {:>5} {:>5} {:>12} {:>9} {:>5} {:<5} {}",
+            "{:<12} {:<7} {:>6} {:>6} {:>5} {:>5} {:>5} {:>12} {:>9} {:>5} {:<5} {}",
+            level.label(),
             sanitize(&p.code),
             p.cases,
             p.unallocated,

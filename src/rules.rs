@@ -44,6 +44,54 @@ impl Severity {
     }
 }
 
+/// A PDU's place on the status ladder, worst last so that `max` picks the worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Level {
+    #[serde(rename = "ok")]
+    Ok,
+    #[serde(rename = "warning")]
+    Warning,
+    #[serde(rename = "critical")]
+    Critical,
+    #[serde(rename = "organisational-alert")]
+    OrganisationalAlert,
+}
+
+impl Level {
+    pub const ALL: [Level; 4] = [
+        Level::OrganisationalAlert,
+        Level::Critical,
+        Level::Warning,
+        Level::Ok,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Ok => "ok",
+            Level::Warning => "warning",
+            Level::Critical => "critical",
+            Level::OrganisationalAlert => "organisational-alert",
+        }
+    }
+    /// The word and glyph every output shows, so that a level never rests on colour.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::OrganisationalAlert => "▲▲ ORG ALERT",
+            Level::Critical => "▲ CRITICAL",
+            Level::Warning => "● WARN",
+            Level::Ok => "✓ OK",
+        }
+    }
+    fn parse(s: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -107,6 +155,8 @@ impl Scope {
                 "contacts_overdue",
                 "high_risk_contacts_overdue",
                 "over_capacity",
+                "oldest_unallocated_mappa_days",
+                "unallocated_high_rosh_waiting",
             ],
         }
     }
@@ -182,7 +232,12 @@ impl Cond {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rule {
     pub id: String,
+    /// What one alert of the rule is about, as a plural noun phrase ("unallocated MAPPA
+    /// cases"): an incident reads "58 unallocated MAPPA cases".
+    pub title: String,
     pub severity: Severity,
+    /// For a PDU-scope rule: the status its firing puts the PDU at, at least.
+    pub status: Option<Level>,
     pub scope: Scope,
     pub message: String,
     pub enabled: bool,
@@ -193,6 +248,43 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rules {
     pub rules: Vec<Rule>,
+    pub lifecycle: Lifecycle,
+}
+
+/// When an acknowledged incident reopens and when an open one is escalated.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lifecycle {
+    /// A rate (a share or a vacancy rate) reopens an acknowledgement only when it has risen
+    /// by at least this much (0.02 = 2 percentage points): never on the jitter of a share
+    /// whose denominator moved.
+    #[serde(default = "default_margin")]
+    pub reopen_rate_margin: f64,
+    /// A critical incident open this many recorded nights in a row is escalated to the head
+    /// of PDU, acknowledged or not.
+    #[serde(default = "default_escalate")]
+    pub escalate_after_nights: u32,
+}
+
+fn default_margin() -> f64 {
+    0.02
+}
+fn default_escalate() -> u32 {
+    3
+}
+
+impl Default for Lifecycle {
+    fn default() -> Lifecycle {
+        Lifecycle {
+            reopen_rate_margin: default_margin(),
+            escalate_after_nights: default_escalate(),
+        }
+    }
+}
+
+/// Whether a metric is a rate or share (a fraction) rather than a count or a number of days.
+pub fn is_rate(name: &str) -> bool {
+    name.ends_with("_rate") || name.ends_with("_share") || name == "vacancy_above_region"
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -209,14 +301,17 @@ pub struct RulesError {
 struct RawFile {
     #[serde(default)]
     rule: Vec<Spanned<RawRule>>,
+    lifecycle: Option<Spanned<Lifecycle>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRule {
     id: Spanned<String>,
+    title: Option<String>,
     severity: Spanned<String>,
     scope: Spanned<String>,
+    status: Option<Spanned<String>>,
     message: String,
     #[serde(default)]
     enabled: Option<bool>,
@@ -317,11 +412,34 @@ impl Parser<'_> {
         }
     }
 
-    fn parse(&self) -> Result<Vec<Rule>, RulesError> {
+    fn parse(&self) -> Result<(Vec<Rule>, Option<Lifecycle>), RulesError> {
         let raw: RawFile = toml::from_str(self.text).map_err(|e| {
             let at = e.span().map_or(0, |s| s.start);
             self.err(at, sanitize(e.message()).into_owned())
         })?;
+        let lifecycle = match raw.lifecycle {
+            Some(l) => {
+                let at = l.span().start;
+                let l = l.into_inner();
+                if !(l.reopen_rate_margin.is_finite()
+                    && (0.0..=1.0).contains(&l.reopen_rate_margin))
+                {
+                    return Err(self.err(
+                        at,
+                        "lifecycle.reopen_rate_margin must be a fraction from 0 to 1 (0.02 = 2 points)"
+                            .into(),
+                    ));
+                }
+                if l.escalate_after_nights == 0 {
+                    return Err(self.err(
+                        at,
+                        "lifecycle.escalate_after_nights must be at least 1".into(),
+                    ));
+                }
+                Some(l)
+            }
+            None => None,
+        };
         let mut seen: HashSet<String> = HashSet::new();
         let mut out = Vec::new();
         for r in raw.rule {
@@ -362,6 +480,26 @@ impl Parser<'_> {
                     ),
                 )
             })?;
+            let status = match r.status {
+                None => None,
+                Some(st) if scope == Scope::Pdu => {
+                    Some(Level::parse(st.get_ref()).filter(|l| *l != Level::Ok).ok_or_else(|| {
+                        self.err(
+                            st.span().start,
+                            format!(
+                                "unknown status '{}'; use organisational-alert, critical or warning",
+                                sanitize(st.get_ref())
+                            ),
+                        )
+                    })?)
+                }
+                Some(st) => {
+                    return Err(self.err(
+                        st.span().start,
+                        format!("rule '{id}': only a pdu rule can set a PDU's status"),
+                    ));
+                }
+            };
             let cond = match (r.all, r.any) {
                 (Some(all), None) => Cond::All(self.conds(scope, all, at)?),
                 (None, Some(any)) => Cond::Any(self.conds(scope, any, at)?),
@@ -385,16 +523,22 @@ impl Parser<'_> {
                     ));
                 }
             }
+            let title = r
+                .title
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty());
             out.push(Rule {
+                title: title.unwrap_or_else(|| id.clone()),
                 id,
                 severity,
+                status,
                 scope,
                 message: r.message,
                 enabled: r.enabled.unwrap_or(true),
                 cond,
             });
         }
-        Ok(out)
+        Ok((out, lifecycle))
     }
 }
 
@@ -408,12 +552,17 @@ fn placeholders(template: &str) -> impl Iterator<Item = &str> {
 impl Rules {
     /// Parses one rules file's text.
     pub fn parse(path: &Path, text: &str) -> Result<Vec<Rule>, RulesError> {
-        Parser { path, text }.parse()
+        Parser { path, text }.parse().map(|(rules, _)| rules)
     }
 
     /// The shipped defaults, overridden and extended by the user's file if given.
     pub fn load(user: Option<&Path>) -> Result<Rules, RulesError> {
-        let mut rules = Rules::parse(Path::new("assets/rules.toml"), DEFAULT_RULES)?;
+        let (mut rules, lifecycle) = Parser {
+            path: Path::new("assets/rules.toml"),
+            text: DEFAULT_RULES,
+        }
+        .parse()?;
+        let mut lifecycle = lifecycle.unwrap_or_default();
         if let Some(path) = user {
             let text = std::fs::read_to_string(path).map_err(|e| RulesError {
                 path: path.to_path_buf(),
@@ -421,19 +570,48 @@ impl Rules {
                 column: 1,
                 message: format!("cannot read: {e}"),
             })?;
-            for r in Rules::parse(path, &text)? {
+            let (user_rules, user_lifecycle) = Parser { path, text: &text }.parse()?;
+            for r in user_rules {
                 match rules.iter_mut().find(|d| d.id == r.id) {
                     Some(d) => *d = r,
                     None => rules.push(r),
                 }
             }
+            if let Some(l) = user_lifecycle {
+                lifecycle = l;
+            }
         }
-        Ok(Rules { rules })
+        Ok(Rules { rules, lifecycle })
     }
 
     pub fn defaults() -> Rules {
         // The embedded file is checked by a unit test.
         Rules::load(None).unwrap_or_else(|e| panic!("embedded rules.toml is invalid: {e}"))
+    }
+
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// A PDU's status from the PDU-scope alerts it has now (`(rule, message)` pairs): the
+    /// worst level any of their rules sets, and the messages of the rules at that level, in
+    /// words. Case and practitioner alerts never move it: they are the worklist.
+    pub fn pdu_status<'a>(
+        &self,
+        fired: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> (Level, Vec<String>) {
+        let mut level = Level::Ok;
+        let mut reasons: Vec<(Level, String)> = Vec::new();
+        for (rule, message) in fired {
+            let Some(l) = self.rule(rule).and_then(|r| r.status) else {
+                continue;
+            };
+            level = level.max(l);
+            reasons.push((l, message.to_string()));
+        }
+        // Worst first; the lesser reasons still say what else is wrong.
+        reasons.sort_by(|a, b| b.0.cmp(&a.0));
+        (level, reasons.into_iter().map(|(_, m)| m).collect())
     }
 }
 
@@ -465,7 +643,7 @@ pub struct Alert {
 
 /// Formats a metric for a message: rates and shares as percentages, counts as integers.
 pub fn format_metric(name: &str, v: f64) -> String {
-    if name.ends_with("_rate") || name.ends_with("_share") || name == "vacancy_above_region" {
+    if is_rate(name) {
         format!("{:.0}%", v * 100.0)
     } else if v.fract() == 0.0 {
         format!("{v:.0}")
@@ -653,8 +831,25 @@ mod tests {
     #[test]
     fn the_embedded_rules_parse() {
         let r = Rules::defaults();
-        assert_eq!(r.rules.len(), 10);
-        assert!(r.rules.iter().any(|r| r.id == "organisational-alert"));
+        assert_eq!(r.rules.len(), 14);
+        assert_eq!(
+            r.rule("organisational-alert").unwrap().status,
+            Some(Level::OrganisationalAlert)
+        );
+        assert_eq!(
+            r.rule("unallocated-mappa").unwrap().title,
+            "unallocated MAPPA cases"
+        );
+        assert_eq!(r.lifecycle, Lifecycle::default());
+        // Every PDU rule places the PDU on the ladder; no other scope may.
+        for rule in &r.rules {
+            assert_eq!(
+                rule.status.is_some(),
+                rule.scope == Scope::Pdu,
+                "{}",
+                rule.id
+            );
+        }
     }
 
     #[test]
@@ -726,25 +921,87 @@ mod tests {
     }
 
     #[test]
-    fn pdu_unallocated_share_above_five_percent_is_high() {
+    fn pdu_unallocated_share_above_two_percent_warns() {
         assert_eq!(
-            rules_fired(&pdu(&[("unallocated_share", 0.06)])),
+            rules_fired(&pdu(&[("unallocated_share", 0.021)])),
             ["pdu-unallocated-share"]
         );
-        assert!(pdu(&[("unallocated_share", 0.05)]).is_empty());
+        assert!(pdu(&[("unallocated_share", 0.02)]).is_empty());
+    }
+
+    fn status_of(m: &[(&'static str, f64)]) -> (Level, Vec<String>) {
+        let fired = pdu(m);
+        Rules::defaults().pdu_status(fired.iter().map(|a| (a.rule.as_str(), a.message.as_str())))
     }
 
     #[test]
-    fn vacancy_above_thirty_is_high_and_above_forty_critical() {
+    fn the_ladder_takes_the_worst_pdu_rule_and_says_why_worst_first() {
+        assert_eq!(status_of(&[]), (Level::Ok, vec![]));
+        let (l, why) = status_of(&[("vacancy_rate", 0.25), ("oversight_overdue_share", 0.5)]);
+        assert_eq!(l, Level::Warning);
+        assert_eq!(why.len(), 2);
+        let (l, why) = status_of(&[
+            ("vacancy_rate", 0.25),
+            ("unallocated_mappa", 3.0),
+            ("oldest_unallocated_mappa_days", 1.0),
+        ]);
+        assert_eq!(l, Level::Critical);
+        assert!(why[0].starts_with("3 MAPPA cases unallocated"), "{why:?}");
+        assert_eq!(why[1], "vacancy rate 25%");
+        let (l, why) = status_of(&[
+            ("unallocated_mappa", 58.0),
+            ("vacancy_rate", 0.43),
+            ("vacancy_above_region", 0.20),
+            ("oversight_overdue_share", 0.83),
+        ]);
+        assert_eq!(l, Level::OrganisationalAlert);
+        assert!(
+            why[0].starts_with("ORGANISATIONAL ALERT: 58 MAPPA"),
+            "{why:?}"
+        );
+    }
+
+    #[test]
+    fn one_mappa_case_waiting_a_day_or_two_leaves_the_pdu_ok_then_warns_then_is_critical() {
+        let at = |days: f64| {
+            status_of(&[
+                ("unallocated_mappa", 1.0),
+                ("oldest_unallocated_mappa_days", days),
+            ])
+            .0
+        };
+        assert_eq!(at(2.0), Level::Ok);
+        assert_eq!(at(3.0), Level::Warning);
+        assert_eq!(at(7.0), Level::Warning);
+        assert_eq!(at(8.0), Level::Critical);
+    }
+
+    #[test]
+    fn a_status_on_a_case_rule_and_an_unknown_status_are_refused() {
+        let e = err_of(
+            "[[rule]]\nid = \"x\"\nseverity = \"high\"\nscope = \"case\"\nstatus = \"critical\"\nmessage = \"m\"\nall = [{ metric = \"unallocated\", op = \"==\", value = 1 }]\n",
+        );
+        assert!(e.message.contains("only a pdu rule"), "{e}");
+        assert_eq!(e.line, 5);
+        let e = err_of(
+            "[[rule]]\nid = \"x\"\nseverity = \"high\"\nscope = \"pdu\"\nstatus = \"ok\"\nmessage = \"m\"\nall = [{ metric = \"cases\", op = \">\", value = 1 }]\n",
+        );
+        assert!(e.message.contains("unknown status 'ok'"), "{e}");
+        let e = err_of("[lifecycle]\nescalate_after_nights = 0\n");
+        assert!(e.message.contains("at least 1"), "{e}");
+    }
+
+    #[test]
+    fn vacancy_above_twenty_warns_and_above_forty_is_critical() {
         assert_eq!(
-            rules_fired(&pdu(&[("vacancy_rate", 0.31)])),
+            rules_fired(&pdu(&[("vacancy_rate", 0.21)])),
             ["pdu-vacancy-high"]
         );
         assert_eq!(
             rules_fired(&pdu(&[("vacancy_rate", 0.43)])),
             ["pdu-vacancy-critical"]
         );
-        assert!(pdu(&[("vacancy_rate", 0.30)]).is_empty());
+        assert!(pdu(&[("vacancy_rate", 0.20)]).is_empty());
     }
 
     #[test]
@@ -856,7 +1113,7 @@ mod tests {
         )
         .unwrap();
         let r = Rules::load(Some(&p)).unwrap();
-        assert_eq!(r.rules.len(), 11);
+        assert_eq!(r.rules.len(), 15);
         assert!(
             !r.rules
                 .iter()
@@ -878,15 +1135,24 @@ mod tests {
     }
 
     #[test]
-    fn evaluation_is_deterministic_and_sorted_critical_first() {
+    fn evaluation_is_sorted_critical_first_then_by_pdu_and_keyed_stably() {
         let subjects = vec![
             subject(Scope::Pdu, "B", None, &[("vacancy_rate", 0.35)]),
             subject(Scope::Pdu, "A", None, &[("vacancy_rate", 0.45)]),
+            subject(Scope::Pdu, "C", None, &[("vacancy_rate", 0.25)]),
         ];
-        let a = evaluate(&subjects, &Rules::defaults());
-        let b = evaluate(&subjects, &Rules::defaults());
-        assert_eq!(a, b);
-        assert_eq!(a[0].severity, Severity::Critical);
-        assert_eq!(a[0].pdu, "A");
+        let keys = |a: &[Alert]| -> Vec<(String, Severity)> {
+            a.iter().map(|a| (a.key.clone(), a.severity)).collect()
+        };
+        let expected = vec![
+            ("pdu-vacancy-critical:A:-".to_string(), Severity::Critical),
+            ("pdu-vacancy-high:B:-".to_string(), Severity::High),
+            ("pdu-vacancy-high:C:-".to_string(), Severity::High),
+        ];
+        assert_eq!(keys(&evaluate(&subjects, &Rules::defaults())), expected);
+        // The order of the input does not matter.
+        let mut reversed = subjects.clone();
+        reversed.reverse();
+        assert_eq!(keys(&evaluate(&reversed, &Rules::defaults())), expected);
     }
 }

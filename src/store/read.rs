@@ -1211,7 +1211,24 @@ pub struct CaseAlertRow {
 }
 
 /// The SQL behind [`case_alert_rows`] (`:region` only when `by_region`).
+#[cfg(test)]
 fn case_alert_sql(by_region: bool) -> String {
+    case_alert_sql_within(if by_region {
+        Within::Region
+    } else {
+        Within::All
+    })
+}
+
+/// Which cases a case-alert read covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Within {
+    All,
+    Region,
+    Pdu,
+}
+
+fn case_alert_sql_within(within: Within) -> String {
     let cod = contact_overdue_sql();
     let ovd = oversight_overdue_sql();
     format!(
@@ -1227,10 +1244,10 @@ fn case_alert_sql(by_region: bool) -> String {
           ORDER BY c.pdu, c.crn",
         contact_day = CaseList::ContactsOverdue.day_sql(),
         oversight_day = CaseList::OversightOverdue.day_sql(),
-        scope = if by_region {
-            "c.pdu IN (SELECT code FROM pdus WHERE region = :region)"
-        } else {
-            "1"
+        scope = match within {
+            Within::Region => "c.pdu IN (SELECT code FROM pdus WHERE region = :region)",
+            Within::Pdu => "c.pdu = :pdu",
+            Within::All => "1",
         },
     )
 }
@@ -1244,11 +1261,40 @@ pub fn case_alert_rows(
     as_of: NaiveDate,
     region: Option<&str>,
 ) -> Result<Vec<CaseAlertRow>> {
+    case_alert_rows_within(conn, policy, as_of, region, None)
+}
+
+/// [`case_alert_rows`] of one PDU only (the morning worklist of `review --pdu`).
+pub fn case_alert_rows_of_pdu(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    pdu: &str,
+) -> Result<Vec<CaseAlertRow>> {
+    case_alert_rows_within(conn, policy, as_of, None, Some(pdu))
+}
+
+fn case_alert_rows_within(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    region: Option<&str>,
+    pdu: Option<&str>,
+) -> Result<Vec<CaseAlertRow>> {
     let t = policy.thresholds(as_of);
-    let sql = case_alert_sql(region.is_some());
+    let within = match (pdu, region) {
+        (Some(_), _) => Within::Pdu,
+        (None, Some(_)) => Within::Region,
+        (None, None) => Within::All,
+    };
+    let sql = case_alert_sql_within(within);
     let mut stmt = conn.prepare_cached(&sql)?;
     bind_list_params(&mut stmt, policy, &t, "", "")?;
-    bind_named(&mut stmt, ":region", &region)?;
+    match within {
+        Within::Pdu => bind_named(&mut stmt, ":pdu", &pdu)?,
+        Within::Region => bind_named(&mut stmt, ":region", &region)?,
+        Within::All => {}
+    }
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {

@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[&[&str]] = &[
     &[V_OVERVIEW_CACHE],
     // Then `store::tally::rebuild` fills the tallies (see `migrate`).
     &[V_TALLIES, V_ALERT_CANDIDATES, V_RUN_ALERTS_CLUSTERED],
+    &[V_INCIDENTS],
 ];
 
 /// The version that introduced the tallies: reaching it fills them from the cases.
@@ -514,4 +515,41 @@ DROP TABLE run_alerts;
 ALTER TABLE run_alerts_clustered RENAME TO run_alerts;
 -- Covers what a region's review reads of the last run (the key comes with the table's key).
 CREATE INDEX run_alerts_pdu ON run_alerts(run_id, pdu, status, first_seen);
+";
+
+/// Version 6: incidents (alerts grouped by PDU and rule) recorded per run, silences, and the
+/// run an acknowledgement was given against (so an acknowledgement of an incident that has
+/// since resolved does not cover its return).
+pub const V_INCIDENTS: &str = "
+CREATE TABLE run_incidents (
+    run_id     INTEGER NOT NULL REFERENCES alert_runs(id) ON DELETE CASCADE,
+    key        TEXT NOT NULL,
+    rule       TEXT NOT NULL,
+    severity   TEXT NOT NULL,
+    pdu        TEXT NOT NULL,
+    count      INTEGER NOT NULL CHECK (count >= 0),
+    first_seen TEXT NOT NULL,
+    nights     INTEGER NOT NULL CHECK (nights >= 1),
+    message    TEXT NOT NULL,
+    metrics    TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE silences (
+    id         INTEGER PRIMARY KEY,
+    rule       TEXT,
+    pdu        TEXT,
+    crn        TEXT,
+    starts     TEXT NOT NULL,
+    until      TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    removed_by TEXT,
+    removed_at TEXT,
+    CHECK (rule IS NOT NULL OR pdu IS NOT NULL OR crn IS NOT NULL),
+    CHECK (until > starts)
+) STRICT;
+
+ALTER TABLE alert_acks ADD COLUMN as_of TEXT;
 ";

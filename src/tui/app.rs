@@ -1366,6 +1366,7 @@ mod tests {
             metrics: Default::default(),
             acknowledged: false,
             reopened: false,
+            silenced_until: None,
         }
     }
 
