@@ -534,7 +534,7 @@ fn review_against(
         silences: &silences,
     };
     incidents::mark_members(&mut out, &cx);
-    let incidents = incidents::group(&out, &cx);
+    let mut incidents = incidents::group(&out, &cx);
     let mut statuses = incidents::pdu_statuses(
         pdus.iter().map(|p| p.code.as_str()),
         out.iter()
@@ -543,6 +543,13 @@ fn review_against(
         rules,
     );
     statuses.sort_by(|a, b| b.status.cmp(&a.status).then_with(|| a.pdu.cmp(&b.pdu)));
+    let level: HashMap<&str, crate::rules::Level> = statuses
+        .iter()
+        .map(|s| (s.pdu.as_str(), s.status))
+        .collect();
+    incidents::sort_incidents(&mut incidents, rules, |pdu| {
+        level.get(pdu).copied().unwrap_or(crate::rules::Level::Ok)
+    });
     let counts = count(&out, &incidents);
     Ok(Review {
         as_of: as_of_s,
@@ -677,6 +684,22 @@ pub fn statuses_of(pdus: &[PduSummary], alerts: &[Alert], rules: &Rules) -> Vec<
             .map(|a| (a.pdu.as_str(), a.rule.as_str(), a.message.as_str())),
         rules,
     )
+}
+
+/// Gathers (never from the overview cache), evaluates and reviews, keeping the subjects for
+/// the worklists: the nightly run and the morning report.
+pub fn run_full(
+    conn: &Connection,
+    policy: &Policy,
+    rules: &Rules,
+    as_of: NaiveDate,
+    region: Option<&str>,
+) -> rusqlite::Result<(Review, Gathered)> {
+    let g = gather(conn, policy, as_of, region)?;
+    let alerts = evaluate(&g.subjects, rules);
+    let prev = previous_run(conn, &fmt_date(as_of), region)?;
+    let review = review_against(conn, rules, as_of, &g.pdus, alerts, prev)?;
+    Ok((review, g))
 }
 
 /// Gathers, evaluates and reviews in one go.
@@ -1084,55 +1107,65 @@ pub struct PduReview {
     pub more: u64,
 }
 
-/// The worklist of a review's PDUs from the subjects it was gathered from.
-pub fn pdu_review(
+/// The worklists of the given PDUs (in that order) from the review and the subjects it was
+/// gathered from.
+pub fn pdu_reviews(
     review: &Review,
     subjects: &[Subject],
-    summary: &PduSummary,
+    pdus: &[PduSummary],
     limit: usize,
-) -> PduReview {
-    let staffing: Vec<(&str, &str, &str, f64)> = review
+) -> Vec<PduReview> {
+    let mut cases: HashMap<&str, Vec<&Subject>> = HashMap::new();
+    for s in subjects.iter().filter(|s| s.scope == Scope::Case) {
+        cases.entry(s.pdu.as_str()).or_default().push(s);
+    }
+    let mut staffing: HashMap<&str, Vec<(&str, &str, &str, f64)>> = HashMap::new();
+    for a in review
         .alerts
         .iter()
-        .filter(|a| {
-            a.pdu == summary.code && a.scope == Scope::Practitioner && a.status != Status::Resolved
-        })
-        .filter_map(|a| {
-            Some((
-                a.staff_code.as_deref()?,
+        .filter(|a| a.scope == Scope::Practitioner && a.status != Status::Resolved)
+    {
+        if let Some(staff) = a.staff_code.as_deref() {
+            staffing.entry(a.pdu.as_str()).or_default().push((
+                staff,
                 a.pdu.as_str(),
                 a.message.as_str(),
                 a.metrics.get("capacity_pct").copied().unwrap_or(100.0),
-            ))
-        })
-        .collect();
-    let mine: Vec<Subject> = subjects
-        .iter()
-        .filter(|s| s.pdu == summary.code && s.scope == Scope::Case)
-        .cloned()
-        .collect();
-    let mut items = incidents::worklist(&mine, &staffing);
-    let totals = incidents::task_counts(&items);
-    let more = items.len().saturating_sub(limit) as u64;
-    items.truncate(limit);
-    let status = review.status_of(&summary.code);
-    PduReview {
-        as_of: review.as_of.clone(),
-        pdu: summary.code.clone(),
-        name: summary.name.clone(),
-        region: summary.region.clone(),
-        status: status.map_or(crate::rules::Level::Ok, |s| s.status),
-        status_reasons: status.map(|s| s.status_reasons.clone()).unwrap_or_default(),
-        incidents: review
-            .incidents
-            .iter()
-            .filter(|i| i.pdu == summary.code)
-            .cloned()
-            .collect(),
-        actions: items,
-        totals,
-        more,
+            ));
+        }
     }
+    let mut incidents_of: HashMap<&str, Vec<Incident>> = HashMap::new();
+    for i in &review.incidents {
+        incidents_of
+            .entry(i.pdu.as_str())
+            .or_default()
+            .push(i.clone());
+    }
+    pdus.iter()
+        .map(|summary| {
+            let code = summary.code.as_str();
+            let mut items = incidents::worklist(
+                cases.get(code).into_iter().flatten().copied(),
+                staffing.get(code).map_or(&[][..], |v| v.as_slice()),
+            );
+            let totals = incidents::task_counts(&items);
+            let more = items.len().saturating_sub(limit) as u64;
+            items.truncate(limit);
+            let status = review.status_of(code);
+            PduReview {
+                as_of: review.as_of.clone(),
+                pdu: summary.code.clone(),
+                name: summary.name.clone(),
+                region: summary.region.clone(),
+                status: status.map_or(crate::rules::Level::Ok, |s| s.status),
+                status_reasons: status.map(|s| s.status_reasons.clone()).unwrap_or_default(),
+                incidents: incidents_of.remove(code).unwrap_or_default(),
+                actions: items,
+                totals,
+                more,
+            }
+        })
+        .collect()
 }
 
 /// Gathers, evaluates and reviews one PDU only (against its region's figures and its part
@@ -1159,9 +1192,7 @@ pub fn review_pdu(
     let prev = previous_run_of_pdu(conn, &fmt_date(as_of), pdu)?;
     let mine: Vec<PduSummary> = g.pdus.iter().filter(|p| p.code == pdu).cloned().collect();
     let review = review_against(conn, rules, as_of, &mine, alerts, prev)?;
-    Ok(mine
-        .first()
-        .map(|summary| pdu_review(&review, &g.subjects, summary, limit)))
+    Ok(pdu_reviews(&review, &g.subjects, &mine, limit).pop())
 }
 
 /// [`previous_run`] limited to one PDU's alerts and incidents.

@@ -147,12 +147,56 @@ pub enum Command {
         /// Only this region
         #[arg(long)]
         region: Option<String>,
+        /// Show only this PDU's statuses, incidents and alerts (a recorded run still covers
+        /// every PDU evaluated)
+        #[arg(long, value_name = "CODE")]
+        pdu: Option<String>,
+        /// Text output: list every alert instead of one line per incident
+        #[arg(long)]
+        members: bool,
     },
-    /// Acknowledge an alert of the last recorded run (by its key) with a note
+    /// Acknowledge an open incident (rule:PDU) or alert (rule:PDU:CRN) of the last recorded
+    /// run with a note
     Ack {
         key: String,
         #[arg(long)]
         note: String,
+    },
+    /// Silence incidents or alerts until a date (at most 90 days ahead): still counted and
+    /// listed, shown as silenced, and they wake nobody (exit 3) until then
+    Silence {
+        /// One or more of rule=ID, pdu=CODE, crn=CRN (all must match)
+        #[arg(required = true, value_name = "MATCHER")]
+        matchers: Vec<String>,
+        /// The first day the silence no longer applies, YYYY-MM-DD
+        #[arg(long, value_name = "DATE", value_parser = parse_until)]
+        until: Option<NaiveDate>,
+        /// Why (required; audited)
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// List the silences in force (and, with --all, expired ones not removed)
+    Silences {
+        #[arg(long)]
+        all: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Remove a silence before its end (audited)
+    Unsilence { id: i64 },
+    /// The morning worklist: each PDU's status, incidents and ordered actions
+    Review {
+        /// Only this PDU (fast: reads only its cases)
+        #[arg(long, value_name = "CODE")]
+        pdu: Option<String>,
+        /// Only this region
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long, value_enum, default_value_t = AlertFormat::Text)]
+        format: AlertFormat,
+        /// Actions listed per PDU
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
     },
     /// Write a consistent copy of the database (safe while others use it)
     Backup {
@@ -218,6 +262,45 @@ fn parse_reason(s: &str) -> Result<AllocationReason, String> {
 fn parse_oversight_kind(s: &str) -> Result<OversightKind, String> {
     s.parse()
         .map_err(|e: crate::domain::ParseError| crate::text::sanitize(&e.to_string()).into_owned())
+}
+
+fn parse_until(s: &str) -> Result<NaiveDate, String> {
+    parse_date("--until", s).map_err(|e| crate::text::sanitize(&e.to_string()).into_owned())
+}
+
+/// Reads `rule=ID`, `pdu=CODE` and `crn=CRN` matchers.
+fn parse_matchers(list: &[String]) -> Result<crate::alerts::SilenceRequest> {
+    let mut req = crate::alerts::SilenceRequest::default();
+    for m in list {
+        let Some((k, v)) = m.split_once('=') else {
+            anyhow::bail!(
+                "matcher '{}': expected rule=ID, pdu=CODE or crn=CRN",
+                crate::text::quote_value(m, 60)
+            );
+        };
+        let v = v.trim();
+        if v.is_empty() {
+            anyhow::bail!("matcher '{}' has no value", crate::text::quote_value(m, 60));
+        }
+        let slot = match k.trim() {
+            "rule" => &mut req.rule,
+            "pdu" => &mut req.pdu,
+            "crn" => &mut req.crn,
+            other => anyhow::bail!(
+                "unknown matcher '{}': use rule=ID, pdu=CODE or crn=CRN",
+                crate::text::quote_value(other, 40)
+            ),
+        };
+        if slot.is_some() {
+            anyhow::bail!("matcher '{}' given twice", k.trim());
+        }
+        *slot = Some(if k.trim() == "crn" {
+            parse_crn(v).map_err(|e| anyhow::anyhow!("matcher crn: {e}"))?
+        } else {
+            v.to_string()
+        });
+    }
+    Ok(req)
 }
 
 fn parse_since(s: &str) -> Result<NaiveDate, String> {
@@ -461,6 +544,8 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             out,
             record,
             region,
+            pdu,
+            members,
         }) => {
             let rules = load_rules(cli)?;
             let mut store = if *record {
@@ -469,7 +554,10 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
                 open_for_reading(ctx)?
             };
             let classify = |e| crate::store::classify(&ctx.db, e);
-            let (mut review, pdus) = crate::alerts::run(
+            if let Some(code) = pdu {
+                known_pdu(&store, code)?;
+            }
+            let (mut review, gathered) = crate::alerts::run_full(
                 store.conn(),
                 &ctx.policy,
                 &rules,
@@ -481,7 +569,7 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
                 record_retrying(
                     store.conn_mut(),
                     &mut review,
-                    &pdus,
+                    &gathered.pdus,
                     &actor(cli),
                     actions::WRITE_ATTEMPTS,
                 )
@@ -490,18 +578,27 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
                     e => anyhow::anyhow!("the run was not recorded: {e}"),
                 })?;
             }
+            let mut pdus = gathered.pdus.clone();
+            if let Some(code) = pdu {
+                review.scope_to_pdu(code);
+                pdus.retain(|p| &p.code == code);
+            }
             let text = match format {
-                AlertFormat::Text => crate::report::alerts_text(&review),
+                AlertFormat::Text => crate::report::alerts_text(&review, *members),
                 AlertFormat::Json => format!("{}\n", serde_json::to_string_pretty(&review)?),
-                AlertFormat::Markdown => crate::report::alerts_markdown(&review, &pdus),
+                AlertFormat::Markdown => {
+                    let reviews =
+                        crate::alerts::pdu_reviews(&review, &gathered.subjects, &pdus, 10);
+                    crate::report::morning_markdown(&review, &reviews)
+                }
             };
             match out {
                 Some(path) => {
                     crate::export::write_private(path, text.as_bytes())
                         .map_err(|e| file_write_error(path, e))?;
                     eprintln!(
-                        "casewatch: {} alerts ({} new critical) written to {}",
-                        review.alerts.len(),
+                        "casewatch: {} incidents ({} new critical alerts) written to {}",
+                        review.counts.incidents,
                         review.counts.new_critical,
                         path.display()
                     );
@@ -513,6 +610,150 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Some(Command::Silence {
+            matchers,
+            until,
+            reason,
+        }) => {
+            let rules = load_rules(cli)?;
+            let mut req = parse_matchers(matchers)?;
+            req.until = *until;
+            req.reason = reason.clone().unwrap_or_default();
+            // Checked before the database is opened for writing: a bad request writes nothing.
+            if req.until.is_none() {
+                anyhow::bail!("{}", crate::alerts::SilenceError::NoExpiry);
+            }
+            if req.reason.trim().is_empty() {
+                anyhow::bail!("{}", crate::alerts::SilenceError::NoReason);
+            }
+            let mut store = open_for_writing(ctx)?;
+            let who = actor(cli);
+            let id = crate::alerts::add_silence(store.conn_mut(), &rules, &who, ctx.as_of, &req)
+                .map_err(|e| match e {
+                    crate::alerts::SilenceError::Sqlite(s) => {
+                        crate::store::classify(&ctx.db, s).into()
+                    }
+                    e => anyhow::anyhow!("{e}; nothing was written"),
+                })?;
+            eprintln!(
+                "casewatch: silence #{id} until {} (audited)",
+                req.until.map(crate::domain::fmt_date).unwrap_or_default()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Silences { all, format }) => {
+            let store = open_for_reading(ctx)?;
+            let as_of = crate::domain::fmt_date(ctx.as_of);
+            let list: Vec<crate::incidents::Silence> = crate::alerts::silences(store.conn())
+                .map_err(|e| crate::store::classify(&ctx.db, e))?
+                .into_iter()
+                .filter(|s| *all || s.active_on(&as_of))
+                .collect();
+            let text = match format {
+                Format::Json => format!("{}\n", serde_json::to_string_pretty(&list)?),
+                Format::Text => {
+                    let mut t = String::new();
+                    if list.is_empty() {
+                        t.push_str("no silences in force\n");
+                    }
+                    for s in &list {
+                        let state = if s.active_on(&as_of) {
+                            "in force"
+                        } else if s.until.as_str() <= as_of.as_str() {
+                            "expired"
+                        } else {
+                            "not started"
+                        };
+                        t.push_str(&format!(
+                            "#{} {} until {} ({state}) by {}: {}\n",
+                            s.id,
+                            crate::text::sanitize(&s.matchers()),
+                            s.until,
+                            crate::text::sanitize(&s.created_by),
+                            crate::text::sanitize(&s.reason)
+                        ));
+                    }
+                    t
+                }
+            };
+            write_stdout(&text)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Unsilence { id }) => {
+            let mut store = open_for_writing(ctx)?;
+            crate::alerts::remove_silence(store.conn_mut(), &actor(cli), *id).map_err(
+                |e| match e {
+                    crate::alerts::SilenceError::Sqlite(s) => {
+                        crate::store::classify(&ctx.db, s).into()
+                    }
+                    e => anyhow::anyhow!("{e}; nothing was written"),
+                },
+            )?;
+            eprintln!("casewatch: silence #{id} removed (audited)");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Review {
+            pdu,
+            region,
+            format,
+            limit,
+        }) => {
+            let rules = load_rules(cli)?;
+            let store = open_for_reading(ctx)?;
+            let classify = |e| crate::store::classify(&ctx.db, e);
+            let text = match pdu {
+                Some(code) => {
+                    let Some(p) = crate::alerts::review_pdu(
+                        store.conn(),
+                        &ctx.policy,
+                        &rules,
+                        ctx.as_of,
+                        code,
+                        *limit,
+                    )
+                    .map_err(classify)?
+                    else {
+                        anyhow::bail!("no PDU '{}'", crate::text::quote_value(code, 40));
+                    };
+                    match format {
+                        AlertFormat::Text => crate::report::review_text(&p),
+                        AlertFormat::Json => format!("{}\n", serde_json::to_string_pretty(&p)?),
+                        AlertFormat::Markdown => crate::report::pdu_section_markdown(&p, *limit),
+                    }
+                }
+                None => {
+                    let (review, g) = crate::alerts::run_full(
+                        store.conn(),
+                        &ctx.policy,
+                        &rules,
+                        ctx.as_of,
+                        region.as_deref(),
+                    )
+                    .map_err(classify)?;
+                    let reviews = crate::alerts::pdu_reviews(&review, &g.subjects, &g.pdus, *limit);
+                    match format {
+                        AlertFormat::Text => {
+                            let mut order: Vec<&crate::alerts::PduReview> =
+                                reviews.iter().collect();
+                            order.sort_by(|a, b| {
+                                b.status.cmp(&a.status).then_with(|| a.pdu.cmp(&b.pdu))
+                            });
+                            order
+                                .into_iter()
+                                .map(crate::report::review_text)
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        }
+                        AlertFormat::Json => {
+                            format!("{}\n", serde_json::to_string_pretty(&reviews)?)
+                        }
+                        AlertFormat::Markdown => crate::report::morning_markdown(&review, &reviews),
+                    }
+                }
+            };
+            write_stdout(&text)?;
+            Ok(ExitCode::SUCCESS)
         }
         Some(Command::Ack { key, note }) => {
             let mut store = open_for_writing(ctx)?;
@@ -737,6 +978,8 @@ fn explain_write_failure(e: anyhow::Error, cli: &Cli, ctx: &Settings) -> anyhow:
             | Command::Audit { .. }
             | Command::Check { .. }
             | Command::Export { .. }
+            | Command::Silences { .. }
+            | Command::Review { .. }
             | Command::Alerts { record: false, .. },
         ) => return e,
         Some(Command::Backup { path }) => (path.as_path(), "no backup was kept"),
@@ -967,6 +1210,22 @@ fn init(path: &Path) -> Result<()> {
         );
     }
     Store::open(path, OpenMode::CreateIfMissing)?;
+    Ok(())
+}
+
+/// Refuses a PDU code the database does not hold, in words.
+fn known_pdu(store: &Store, code: &str) -> Result<()> {
+    let known: bool = store
+        .conn()
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM pdus WHERE code = ?1)",
+            [code],
+            |r| r.get(0),
+        )
+        .map_err(|e| crate::store::classify(store.path(), e))?;
+    if !known {
+        anyhow::bail!("no PDU '{}'", crate::text::quote_value(code, 40));
+    }
     Ok(())
 }
 

@@ -101,7 +101,7 @@ pub fn materially_worse(
     margin: f64,
 ) -> bool {
     now.iter().any(|(k, v)| {
-        if k.ends_with("_days") {
+        if is_days(k) {
             return false;
         }
         let Some(t) = then.get(k) else { return false };
@@ -116,13 +116,18 @@ pub fn materially_worse(
     })
 }
 
+/// Whether a metric counts days (waiting, overdue): an age, not a size.
+fn is_days(name: &str) -> bool {
+    name.starts_with("days_") || name.ends_with("_days")
+}
+
 /// How long an alert's problem has lasted: the largest `*_days` metric it carries (days
 /// unallocated, overdue), else the days since it was first seen.
 pub fn member_age(a: &ReviewedAlert, as_of: NaiveDate) -> i64 {
     let days = a
         .metrics
         .iter()
-        .filter(|(k, _)| k.ends_with("_days"))
+        .filter(|(k, _)| is_days(k))
         .map(|(_, v)| *v as i64)
         .max();
     days.unwrap_or_else(|| {
@@ -319,17 +324,18 @@ pub fn group(alerts: &[ReviewedAlert], cx: &Context<'_>) -> Vec<Incident> {
             metrics,
         });
     }
-    sort_incidents(&mut out, cx.rules);
     out
 }
 
-/// Open first; then PDU status rank of the rule, severity, the organisational alert,
-/// PDU-wide before grouped, the most members, PDU and rule.
-pub fn sort_incidents(out: &mut [Incident], rules: &Rules) {
+/// Open first; then the worst PDU first (`pdu_level`), the PDU, the status rank of the
+/// rule, severity, PDU-wide before grouped, the most members, and rule.
+pub fn sort_incidents(out: &mut [Incident], rules: &Rules, pdu_level: impl Fn(&str) -> Level) {
     let level = |i: &Incident| rules.rule(&i.rule).and_then(|r| r.status);
     out.sort_by(|a, b| {
         (a.status == Status::Resolved)
             .cmp(&(b.status == Status::Resolved))
+            .then_with(|| pdu_level(&b.pdu).cmp(&pdu_level(&a.pdu)))
+            .then_with(|| a.pdu.cmp(&b.pdu))
             .then_with(|| level(b).cmp(&level(a)))
             .then_with(|| b.severity.cmp(&a.severity))
             .then_with(|| b.scope.cmp(&a.scope))
@@ -457,9 +463,12 @@ fn risk_words(m: &BTreeMap<&'static str, f64>) -> String {
 
 /// The ordered worklist of the given subjects (one PDU's, or more) and the practitioners
 /// the practitioner-scope rules flagged (`staffing`: staff code, PDU, message, capacity %).
-pub fn worklist(subjects: &[Subject], staffing: &[(&str, &str, &str, f64)]) -> Vec<WorkItem> {
+pub fn worklist<'a>(
+    subjects: impl IntoIterator<Item = &'a Subject>,
+    staffing: &[(&str, &str, &str, f64)],
+) -> Vec<WorkItem> {
     let mut out = Vec::new();
-    for s in subjects.iter().filter(|s| s.scope == Scope::Case) {
+    for s in subjects.into_iter().filter(|s| s.scope == Scope::Case) {
         let m = &s.metrics;
         let g = |k: &str| m.get(k).copied().unwrap_or(0.0);
         let crn = s.crn.clone();

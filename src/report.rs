@@ -112,8 +112,9 @@ pub fn summary_text(
     s
 }
 
-use crate::alerts::{Review, ReviewedAlert, Status};
-use crate::rules::{Scope, Severity};
+use crate::alerts::{PduReview, Review, ReviewedAlert, Status};
+use crate::incidents::{Incident, Task, WorkItem};
+use crate::rules::ORGANISATIONAL;
 
 fn status_word(a: &ReviewedAlert) -> String {
     let mut s = match a.status {
@@ -134,168 +135,278 @@ fn subject(a: &ReviewedAlert) -> &str {
     a.crn.as_deref().or(a.staff_code.as_deref()).unwrap_or("")
 }
 
-/// One line per alert, critical first; then the counts.
-pub fn alerts_text(r: &Review) -> String {
-    use std::fmt::Write;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "casewatch alerts as of {}{}",
+/// The lifecycle state of an incident in words.
+pub fn incident_state(i: &Incident) -> String {
+    let mut w = vec![match i.status {
+        Status::New => "NEW".to_string(),
+        Status::Ongoing => format!("since {} ({} nights)", i.first_seen, i.nights),
+        Status::Resolved => "RESOLVED".to_string(),
+    }];
+    if i.escalated {
+        w.push("ESCALATED".into());
+    }
+    if i.acknowledged {
+        w.push("acknowledged".into());
+    }
+    if i.reopened {
+        w.push("REOPENED (worse since acknowledged)".into());
+    }
+    if let Some(u) = &i.silenced_until {
+        w.push(format!("silenced until {u}"));
+    }
+    w.join(", ")
+}
+
+/// How many PDUs stand at each level, worst first: "1 org alert · 3 critical · 6 warning · 8 ok".
+pub fn level_counts(statuses: &[PduStatus]) -> String {
+    Level::ALL
+        .iter()
+        .map(|l| {
+            let n = statuses.iter().filter(|s| s.status == *l).count();
+            let word = match l {
+                Level::OrganisationalAlert => "org alert",
+                other => other.as_str(),
+            };
+            format!("{n} {word}")
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+fn header(r: &Review) -> String {
+    format!(
+        "as of {}{}",
         r.as_of,
         r.previous
             .as_deref()
             .map(|p| format!(" (compared with the run of {p})"))
             .unwrap_or_else(|| " (no earlier recorded run)".into())
-    );
-    for a in &r.alerts {
-        let _ = writeln!(
-            s,
-            "{:<8} {:<7} {:<28} {:<9} {} [{}] key={}",
-            a.severity.as_str().to_uppercase(),
-            sanitize(&a.pdu),
-            a.rule,
-            sanitize(subject(a)),
-            sanitize(&a.message),
-            status_word(a),
-            sanitize(&a.key)
-        );
+    )
+}
+
+/// Incidents one a line, worst first (or with `members`, every alert); then the counts.
+pub fn alerts_text(r: &Review, members: bool) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "casewatch alerts {}", header(r));
+    let _ = writeln!(s, "PDUs: {}", level_counts(&r.statuses));
+    if members {
+        for a in &r.alerts {
+            let _ = writeln!(
+                s,
+                "{:<8} {:<7} {:<28} {:<9} {} [{}] key={}",
+                a.severity.as_str().to_uppercase(),
+                sanitize(&a.pdu),
+                a.rule,
+                sanitize(subject(a)),
+                sanitize(&a.message),
+                status_word(a),
+                sanitize(&a.key)
+            );
+        }
+    } else {
+        for i in &r.incidents {
+            let _ = writeln!(
+                s,
+                "{:<8} {:<7} {} [{}] key={}",
+                i.severity.as_str().to_uppercase(),
+                sanitize(&i.pdu),
+                sanitize(&i.message),
+                incident_state(i),
+                sanitize(&i.key)
+            );
+        }
     }
     let c = &r.counts;
     let _ = writeln!(
         s,
-        "{} critical ({} new), {} high, {} warning; {} new in all, {} resolved, {} acknowledged",
-        c.critical, c.new_critical, c.high, c.warning, c.new, c.resolved, c.acknowledged
-    );
-    s
-}
-
-/// The morning report: headline counts, organisational alerts first, then PDU by PDU.
-pub fn alerts_markdown(r: &Review, pdus: &[PduSummary]) -> String {
-    use std::collections::BTreeMap;
-    use std::fmt::Write;
-    let md = |t: &str| sanitize(t).replace('|', "\\|");
-    let name = |code: &str| {
-        pdus.iter()
-            .find(|p| p.code == code)
-            .map(|p| md(&p.name))
-            .unwrap_or_default()
-    };
-    let mut s = String::new();
-    let c = &r.counts;
-    let _ = writeln!(s, "# casewatch morning review, {}\n", r.as_of);
-    let _ = writeln!(
-        s,
-        "**{} critical** ({} new), **{} high**, {} warning; {} resolved since {}; {} acknowledged.\n",
+        "{} incidents ({} new, {} escalated, {} silenced) of {} alerts: {} critical ({} new), {} high, {} warning; {} resolved, {} acknowledged",
+        c.incidents,
+        c.new_incidents,
+        c.escalated,
+        c.silenced,
+        c.critical + c.high + c.warning,
         c.critical,
         c.new_critical,
         c.high,
         c.warning,
         c.resolved,
-        r.previous.as_deref().unwrap_or("the first recorded run"),
         c.acknowledged
     );
-    let _ = writeln!(s, "## Organisational alerts\n");
-    let org: Vec<&ReviewedAlert> = r
-        .alerts
+    s
+}
+
+fn md(t: &str) -> String {
+    sanitize(t)
+        .replace('|', "\\|")
+        .replace('*', "\\*")
+        .replace('_', "\\_")
+}
+
+fn action_line(n: usize, w: &WorkItem) -> String {
+    let who = w.crn.as_deref().or(w.staff_code.as_deref()).unwrap_or("-");
+    let how_long = match w.task {
+        Task::Allocate => format!("waiting {} days", w.days),
+        Task::Staffing => format!("{} points over", w.days),
+        _ => format!("{} days overdue", w.days),
+    };
+    format!(
+        "{n}. **{}** {}: {}; {} ({how_long})",
+        w.task.as_str(),
+        md(who),
+        w.what,
+        md(&w.why)
+    )
+}
+
+fn totals_words(p: &PduReview) -> String {
+    p.totals
         .iter()
-        .filter(|a| a.rule == "organisational-alert")
-        .collect();
-    if org.is_empty() {
-        let _ = writeln!(s, "None.\n");
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One PDU's section of the morning report: its status and why, its open incidents one a
+/// line, and its top actions. Fits a 40-line screen.
+pub fn pdu_section_markdown(p: &PduReview, actions: usize) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\n### {} {}: {}",
+        md(&p.pdu),
+        md(&p.name),
+        p.status.label()
+    );
+    if p.status_reasons.is_empty() {
+        let _ = writeln!(s, "No PDU rule holds.");
+    } else {
+        let reasons: Vec<String> = p.status_reasons.iter().map(|r| md(r)).collect();
+        let _ = writeln!(s, "Why: {}.", reasons.join("; "));
     }
-    for a in org {
+    for i in p.incidents.iter().filter(|i| i.status != Status::Resolved) {
         let _ = writeln!(
             s,
-            "- **{}** {}: {} ({})",
-            md(&a.pdu),
-            name(&a.pdu),
-            md(&a.message),
-            status_word(a)
+            "- {} {} ({})",
+            i.severity.as_str(),
+            md(&i.message),
+            incident_state(i)
         );
     }
-    let mut by_pdu: BTreeMap<&str, Vec<&ReviewedAlert>> = BTreeMap::new();
-    for a in &r.alerts {
-        by_pdu.entry(a.pdu.as_str()).or_default().push(a);
+    let shown = p.actions.len().min(actions);
+    let total = shown as u64 + p.more + (p.actions.len() - shown) as u64;
+    if total == 0 {
+        let _ = writeln!(s, "No actions.");
+    } else {
+        let _ = writeln!(s, "Top {shown} of {total} actions ({}):", totals_words(p));
+        for (n, w) in p.actions.iter().take(actions).enumerate() {
+            let _ = writeln!(s, "{}", action_line(n + 1, w));
+        }
     }
-    // Worst PDUs first.
-    let mut order: Vec<(&str, Vec<&ReviewedAlert>)> = by_pdu.into_iter().collect();
-    let weight = |v: &Vec<&ReviewedAlert>| {
-        let crit = v
-            .iter()
-            .filter(|a| a.severity == Severity::Critical && a.status != Status::Resolved)
-            .count();
-        let high = v
-            .iter()
-            .filter(|a| a.severity == Severity::High && a.status != Status::Resolved)
-            .count();
-        (std::cmp::Reverse(crit), std::cmp::Reverse(high))
-    };
-    order.sort_by_key(|(code, v)| (weight(v), code.to_string()));
-    let _ = writeln!(s, "\n## By PDU\n");
-    for (code, list) in order {
-        let _ = writeln!(s, "### {} {}\n", md(code), name(code));
-        let _ = writeln!(s, "| severity | rule | open | new | resolved |");
-        let _ = writeln!(s, "|---|---|---:|---:|---:|");
-        let mut rules: BTreeMap<(std::cmp::Reverse<Severity>, &str), (u64, u64, u64)> =
-            BTreeMap::new();
-        for a in &list {
-            let e = rules
-                .entry((std::cmp::Reverse(a.severity), a.rule.as_str()))
-                .or_default();
-            match a.status {
-                Status::Resolved => e.2 += 1,
-                Status::New => {
-                    e.0 += 1;
-                    e.1 += 1
-                }
-                Status::Ongoing => e.0 += 1,
-            }
-        }
-        for ((sev, rule), (open, new, resolved)) in rules {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {open} | {new} | {resolved} |",
-                sev.0.as_str(),
-                md(rule)
-            );
-        }
-        let mut critical_cases: Vec<&&ReviewedAlert> = list
-            .iter()
-            .filter(|a| {
-                a.scope == Scope::Case
-                    && a.severity == Severity::Critical
-                    && a.status != Status::Resolved
-            })
-            .collect();
-        // Unallocated MAPPA first, then unallocated high RoSH, then the rest.
-        critical_cases.sort_by_key(|a| {
-            (
-                a.rule != "unallocated-mappa",
-                a.rule != "unallocated-high-rosh",
-                a.rule.clone(),
-                a.key.clone(),
-            )
-        });
-        if !critical_cases.is_empty() {
-            let _ = writeln!(s, "\nCritical cases:\n");
-            for a in critical_cases.iter().take(60) {
-                let _ = writeln!(
-                    s,
-                    "- {} {} ({})",
-                    md(subject(a)),
-                    md(&a.message),
-                    status_word(a)
-                );
-            }
-            if critical_cases.len() > 60 {
-                let _ = writeln!(
-                    s,
-                    "- … and {} more: `casewatch alerts --format json`",
-                    critical_cases.len() - 60
-                );
-            }
-        }
-        let _ = writeln!(s);
+    s
+}
+
+/// The morning report: organisational alerts and escalations first, then PDU by PDU, worst
+/// status first, each with its incidents and its top 10 actions.
+pub fn morning_markdown(r: &Review, reviews: &[PduReview]) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let c = &r.counts;
+    let _ = writeln!(s, "# casewatch morning review, {}\n", r.as_of);
+    let _ = writeln!(
+        s,
+        "PDUs: **{}**. {} open incidents ({} new, {} escalated, {} silenced); {} resolved alerts since {}.\n",
+        level_counts(&r.statuses),
+        c.incidents,
+        c.new_incidents,
+        c.escalated,
+        c.silenced,
+        c.resolved,
+        r.previous.as_deref().unwrap_or("no earlier run"),
+    );
+    let _ = writeln!(s, "## Organisational alerts and escalations\n");
+    let mut any = false;
+    for i in r
+        .incidents
+        .iter()
+        .filter(|i| i.status != Status::Resolved && (i.rule == ORGANISATIONAL || i.escalated))
+    {
+        any = true;
+        let _ = writeln!(
+            s,
+            "- **{}** {} ({})",
+            md(&i.pdu),
+            md(&i.message),
+            incident_state(i)
+        );
+    }
+    if !any {
+        let _ = writeln!(s, "None.");
+    }
+    let _ = writeln!(s, "\n## By PDU, worst first");
+    let mut order: Vec<&PduReview> = reviews.iter().collect();
+    order.sort_by(|a, b| b.status.cmp(&a.status).then_with(|| a.pdu.cmp(&b.pdu)));
+    for p in order {
+        s.push_str(&pdu_section_markdown(p, 10));
+    }
+    s
+}
+
+/// The worklist of one PDU as plain text, for the terminal.
+pub fn review_text(p: &PduReview) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} {}: {} (as of {})",
+        sanitize(&p.pdu),
+        sanitize(&p.name),
+        p.status.label(),
+        p.as_of
+    );
+    for r in &p.status_reasons {
+        let _ = writeln!(s, "  because {}", sanitize(r));
+    }
+    let open: Vec<&Incident> = p
+        .incidents
+        .iter()
+        .filter(|i| i.status != Status::Resolved)
+        .collect();
+    let _ = writeln!(s, "Incidents ({}):", open.len());
+    for i in open {
+        let _ = writeln!(
+            s,
+            "  {:<8} {} [{}] key={}",
+            i.severity.as_str().to_uppercase(),
+            sanitize(&i.message),
+            incident_state(i),
+            sanitize(&i.key)
+        );
+    }
+    let total: u64 = p.totals.values().sum();
+    let _ = writeln!(
+        s,
+        "Today: {} of {} actions ({})",
+        p.actions.len(),
+        total,
+        totals_words(p)
+    );
+    for (n, w) in p.actions.iter().enumerate() {
+        let who = w.crn.as_deref().or(w.staff_code.as_deref()).unwrap_or("-");
+        let _ = writeln!(
+            s,
+            "{:>3}. {:<8} {:<8} {:>4}d  {}: {}",
+            n + 1,
+            w.task.as_str(),
+            sanitize(who),
+            w.days,
+            w.what,
+            sanitize(&w.why)
+        );
+    }
+    if p.more > 0 {
+        let _ = writeln!(s, "  … and {} more (--limit N shows more)", p.more);
     }
     s
 }
