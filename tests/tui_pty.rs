@@ -38,12 +38,35 @@ fn overview_drill_into_hfkcw_help_and_quit() {
         })
         .unwrap_or_else(|t| panic!("timed out waiting for the overview; screen:\n{t}"));
     let first = s.lines().find(|l| l.contains("HFKCW")).unwrap();
-    assert!(first.contains("ALERT"), "HFKCW must be flagged: {first}");
+    assert!(
+        first.contains("▲▲ ORG ALERT"),
+        "HFKCW must be flagged: {first}"
+    );
+    assert!(
+        s.contains("org alert ·"),
+        "the footer counts PDUs per level: {s}"
+    );
 
+    // Enter opens the PDU on Today, its ranked worklist; 2 is the unallocated list.
     screen.send(b"\r");
+    let s = screen.wait_for("more not shown");
+    assert!(s.contains("Overview › HFKCW › Today"), "{s}");
+    assert!(s.contains("[1 Today]"), "{s}");
+    screen.send(b"2");
     let s = screen.wait_for("row 1 of");
     assert!(s.contains("Overview › HFKCW › Unallocated"), "{s}");
-    assert!(s.contains("[1 Unalloc"), "{s}");
+    assert!(s.contains("[2 Unal"), "{s}");
+
+    // ! lists HFKCW's incidents; Enter lists the first one's alerts; Esc goes back.
+    screen.send(b"!");
+    let s = screen.wait_for("incidents · HFKCW");
+    assert!(s.contains("Alerts of HFKCW"), "{s}");
+    screen.send(b"\r");
+    screen.wait_for("oldest first");
+    screen.send(b"\x1b");
+    screen.wait_for("incidents · HFKCW");
+    screen.send(b"\x1b");
+    screen.wait_for("row 1 of");
 
     screen.send(b"?");
     let s = screen.wait_for("Help: keys");

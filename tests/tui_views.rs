@@ -98,23 +98,40 @@ fn screens(w: u16, h: u16) -> Vec<(&'static str, String)> {
     let mut m = start(&store, w, h);
     let mut out = vec![("overview", render(&m))];
     drive(&mut m, &store, key(KeyCode::Enter));
-    out.push(("pdu_unallocated", render(&m)));
+    out.push(("pdu_today", render(&m)));
     drive(&mut m, &store, key(KeyCode::Char('2')));
-    out.push(("pdu_mappa", render(&m)));
+    out.push(("pdu_unallocated", render(&m)));
     drive(&mut m, &store, key(KeyCode::Char('3')));
-    out.push(("pdu_oversight", render(&m)));
+    out.push(("pdu_mappa", render(&m)));
     drive(&mut m, &store, key(KeyCode::Char('4')));
-    out.push(("pdu_contacts", render(&m)));
+    out.push(("pdu_oversight", render(&m)));
     drive(&mut m, &store, key(KeyCode::Char('5')));
+    out.push(("pdu_contacts", render(&m)));
+    drive(&mut m, &store, key(KeyCode::Char('6')));
     out.push(("pdu_staffing", render(&m)));
-    drive(&mut m, &store, key(KeyCode::Char('1')));
+    drive(&mut m, &store, key(KeyCode::Char('2')));
     drive(&mut m, &store, key(KeyCode::Enter));
     out.push(("case_detail", render(&m)));
     drive(&mut m, &store, key(KeyCode::Char('?')));
     out.push(("help", render(&m)));
     drive(&mut m, &store, key(KeyCode::Char('x')));
+    // From a case of HFKCW: HFKCW's incidents; w widens to the region.
     drive(&mut m, &store, key(KeyCode::Char('!')));
     out.push(("alerts", render(&m)));
+    drive(&mut m, &store, key(KeyCode::Char('w')));
+    // The fifth: HFKCW's unallocated MAPPA cases, an incident of many alerts.
+    for _ in 0..4 {
+        drive(&mut m, &store, key(KeyCode::Char('j')));
+    }
+    out.push(("alerts_region", render(&m)));
+    drive(&mut m, &store, key(KeyCode::Enter));
+    out.push(("incident_members", render(&m)));
+    drive(&mut m, &store, key(KeyCode::Esc));
+    drive(&mut m, &store, key(KeyCode::Char('S')));
+    for c in "agreed with the ACO".chars() {
+        drive(&mut m, &store, key(KeyCode::Char(c)));
+    }
+    out.push(("silence_form", render(&m)));
     out
 }
 
@@ -137,12 +154,16 @@ fn overview_has_18_pdus_with_hfkcw_flagged_first() {
     let s = &screens(120, 40)[0].1;
     let first_row = s.lines().nth(3).unwrap();
     assert!(
-        first_row.contains("ALERT") && first_row.contains("HFKCW"),
+        first_row.contains("ORG ALERT") && first_row.contains("HFKCW"),
         "{s}"
     );
     let rows = s
         .lines()
-        .filter(|l| l.contains(" OK") || l.contains("WARN") || l.contains("ALERT"))
+        .filter(|l| {
+            ["✓ OK", "● WARN", "▲ CRITICAL", "▲▲ ORG ALERT"]
+                .iter()
+                .any(|w| l.contains(w))
+        })
         .count();
     assert_eq!(rows, 18, "{s}");
 }

@@ -8,11 +8,12 @@ use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::keymap::{self, Action, Context};
-use super::worker::{Act, CaseView, OverviewData, Request, Response, StaffingData};
+use super::worker::{Act, CaseView, OverviewData, Request, Response, StaffingData, TodayData};
 use crate::actions::{Candidate, UNDO_WINDOW};
 use crate::alerts::{ReviewedAlert, Status as AlertStatus};
 use crate::domain::{AllocationReason, OversightKind};
-use crate::rules::Severity;
+use crate::incidents::Incident;
+use crate::rules::{Level, Severity};
 use crate::store::read::{CaseList, CaseRow, CaseSort, PageQuery, PduSummary};
 
 /// Messages into the update function.
@@ -23,62 +24,91 @@ pub enum Msg {
     Loaded(Response),
 }
 
-/// The PDU view's tabs.
-pub const TABS: [&str; 5] = [
+/// The PDU view's tabs: what to do first this morning, the four case lists, staffing.
+pub const TABS: [&str; 6] = [
+    "Today",
     "Unallocated",
     "MAPPA",
     "Oversight overdue",
     "Contacts overdue",
     "Staffing",
 ];
+/// The Today tab: the PDU's ranked worklist.
+pub const TODAY: usize = 0;
+/// The Staffing tab.
+pub const STAFFING: usize = 5;
+
+/// The case table (index into `Model::tables`) a tab shows, if it shows one.
+pub fn table_of(tab: usize) -> Option<usize> {
+    (1..=4).contains(&tab).then(|| tab - 1)
+}
 
 /// Screens, stacked: the stack is the breadcrumb trail.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Screen {
     Overview,
-    Pdu { code: String, name: String },
-    Case { crn: String },
+    Pdu {
+        code: String,
+        name: String,
+    },
+    Case {
+        crn: String,
+    },
+    /// Incidents, of one PDU or the whole region (see `Model::alerts_scope`).
     Alerts,
+    /// The member alerts of one incident.
+    Members {
+        incident: String,
+    },
 }
 
-/// PDU status on the overview, in words (and a glyph), never by colour alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Status {
-    Ok,
-    Warn,
-    Alert,
+/// A PDU's place on the status ladder, with what put it there, from the review's statuses
+/// (PDU rules only: a case alert somewhere never makes a whole PDU critical).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PduInfo {
+    pub status: Level,
+    /// The first reason, if any rule fired.
+    pub reason: Option<String>,
+    /// Open alerts by severity: (critical, high, warning).
+    pub counts: (usize, usize, usize),
 }
 
-impl Status {
-    pub fn word(self) -> &'static str {
-        match self {
-            Status::Alert => "ALERT",
-            Status::Warn => "WARN",
-            Status::Ok => "OK",
-        }
+/// The incident's state in one word (with a glyph), the most pressing first: never colour
+/// alone.
+pub fn incident_word(i: &Incident) -> &'static str {
+    use AlertStatus as S;
+    if i.status == S::Resolved {
+        "✓ resolved"
+    } else if i.escalated {
+        "▲ ESCALATED"
+    } else if i.reopened {
+        "↺ REOPENED"
+    } else if i.silenced_until.is_some() {
+        "◌ SILENCED"
+    } else if i.acknowledged {
+        "✎ ACK"
+    } else if i.status == S::New {
+        "● NEW"
+    } else {
+        "  ongoing"
     }
-    pub fn glyph(self) -> &'static str {
-        match self {
-            Status::Alert => "▲",
-            Status::Warn => "●",
-            Status::Ok => "✓",
-        }
-    }
 }
 
-/// A PDU's status from its open alerts: ALERT with any critical alert (someone may be at
-/// risk now), WARN with any high one, OK otherwise (warnings alone do not change it).
-pub fn status_from_alerts(alerts: &[ReviewedAlert], pdu: &str) -> Status {
-    alerts
-        .iter()
-        .filter(|a| a.pdu == pdu && a.status != AlertStatus::Resolved)
-        .map(|a| match a.severity {
-            Severity::Critical => Status::Alert,
-            Severity::High => Status::Warn,
-            Severity::Warning => Status::Ok,
-        })
-        .max()
-        .unwrap_or(Status::Ok)
+/// A member alert's state in one word.
+pub fn member_word(a: &ReviewedAlert) -> &'static str {
+    if a.status == AlertStatus::Resolved {
+        "✓ resolved"
+    } else if a.reopened {
+        "↺ REOPENED"
+    } else if a.silenced_until.is_some() {
+        "◌ SILENCED"
+    } else if a.acknowledged {
+        "✎ ACK"
+    } else if a.status == AlertStatus::New {
+        "● NEW"
+    } else {
+        "  ongoing"
+    }
 }
 
 /// Open alerts of a PDU by severity: (critical, high, warning).
@@ -166,6 +196,15 @@ impl CaseTable {
     }
 }
 
+/// The Today tab: the PDU's ranked worklist.
+#[derive(Debug, Clone, Default)]
+pub struct TodayView {
+    pub data: Option<TodayData>,
+    pub selected: usize,
+    pub loading: bool,
+    pub error: Option<String>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct StaffingView {
     pub data: Option<StaffingData>,
@@ -211,12 +250,38 @@ pub enum Popup {
     Oversight(OversightPopup),
     Note(NotePopup),
     Ack(AckPopup),
+    Silence(SilencePopup),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AckPopup {
     pub key: String,
+    /// What is acknowledged, in words.
+    pub what: String,
     pub note: String,
+    /// Why the last attempt wrote nothing.
+    pub error: Option<String>,
+}
+
+/// Which field of the silence form takes the typing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SilenceField {
+    Until,
+    Reason,
+}
+
+/// The silence form: an incident (rule and PDU), or one case's alert of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SilencePopup {
+    pub rule: String,
+    pub pdu: String,
+    pub crn: Option<String>,
+    /// YYYY-MM-DD, as typed.
+    pub until: String,
+    pub reason: String,
+    pub field: SilenceField,
+    /// Why the last attempt wrote nothing, in words.
+    pub error: Option<String>,
 }
 
 fn cycle<T: Copy + PartialEq>(all: &[T], cur: T, step: i64) -> T {
@@ -247,7 +312,9 @@ pub struct Model {
     pub overview: Option<OverviewData>,
     /// Per PDU: status and open alerts by severity, counted once when the overview arrives
     /// (a national region has tens of thousands of alerts; sorting and drawing look these up).
-    pub pdu_alerts: HashMap<String, (Status, (usize, usize, usize))>,
+    pub pdu_info: HashMap<String, PduInfo>,
+    /// Alert key to its index in `overview.alerts`, for an incident's members.
+    pub alert_index: HashMap<String, usize>,
     pub overview_loading: bool,
     pub overview_error: Option<String>,
     pub overview_selected: usize,
@@ -256,11 +323,17 @@ pub struct Model {
     pub overview_filter: String,
     // PDU view
     pub tab: usize,
+    pub today: TodayView,
     pub tables: [CaseTable; 4],
     pub staffing: StaffingView,
-    // Alerts view
+    // Alerts view: incidents, then one incident's members
     pub alerts_selected: usize,
     pub alerts_filter: String,
+    /// The PDU the incidents are limited to; None for the whole region.
+    pub alerts_scope: Option<String>,
+    /// The PDU the alerts view was opened from, which `w` goes back to.
+    pub alerts_home: Option<String>,
+    pub members_selected: usize,
     // Actions
     pub popup: Option<Popup>,
     pub mask: bool,
@@ -278,6 +351,7 @@ pub struct Model {
     gen_overview: u64,
     gen_pages: [u64; 4],
     gen_staffing: u64,
+    gen_today: u64,
     gen_case: u64,
     gen_popup: u64,
 }
@@ -301,8 +375,9 @@ fn list_index(list: CaseList) -> usize {
     }
 }
 
-/// Lines of the screen that are not table rows (header, tabs, table header, hint bar...).
-pub const CHROME_ROWS: u16 = 9;
+/// Lines of the screen that are not table rows (header, status, tabs, table header, hint
+/// bar...).
+pub const CHROME_ROWS: u16 = 10;
 
 /// How many table rows fit on a screen of this height.
 pub fn visible_rows(height: u16) -> u64 {
@@ -310,14 +385,32 @@ pub fn visible_rows(height: u16) -> u64 {
 }
 
 impl Model {
-    /// A PDU's status from its open alerts (OK when it has none).
-    pub fn pdu_status(&self, pdu: &str) -> Status {
-        self.pdu_alerts.get(pdu).map_or(Status::Ok, |a| a.0)
+    /// A PDU's place on the status ladder (OK when no PDU rule holds).
+    pub fn pdu_status(&self, pdu: &str) -> Level {
+        self.pdu_info.get(pdu).map_or(Level::Ok, |a| a.status)
+    }
+
+    /// The first reason for a PDU's status, if any.
+    pub fn pdu_reason(&self, pdu: &str) -> Option<&str> {
+        self.pdu_info.get(pdu).and_then(|a| a.reason.as_deref())
     }
 
     /// A PDU's open alerts by severity: (critical, high, warning).
     pub fn pdu_alert_counts(&self, pdu: &str) -> (usize, usize, usize) {
-        self.pdu_alerts.get(pdu).map_or((0, 0, 0), |a| a.1)
+        self.pdu_info.get(pdu).map_or((0, 0, 0), |a| a.counts)
+    }
+
+    /// How many PDUs of the overview stand at each level, worst first.
+    pub fn level_counts(&self) -> [(Level, usize); 4] {
+        let pdus = self.overview.as_ref().map_or(&[][..], |o| &o.pdus[..]);
+        Level::ALL.map(|l| {
+            (
+                l,
+                pdus.iter()
+                    .filter(|p| self.pdu_status(&p.code) == l)
+                    .count(),
+            )
+        })
     }
 
     pub fn new(db_label: String, as_of: NaiveDate, color: bool, size: (u16, u16)) -> Model {
@@ -327,7 +420,8 @@ impl Model {
             color,
             size,
             stack: vec![Screen::Overview],
-            pdu_alerts: HashMap::new(),
+            pdu_info: HashMap::new(),
+            alert_index: HashMap::new(),
             input: Input::Normal,
             help: false,
             quit: false,
@@ -339,11 +433,15 @@ impl Model {
             overview_sort: OverviewSort::Status,
             overview_reverse: false,
             overview_filter: String::new(),
-            tab: 0,
+            tab: TODAY,
+            today: TodayView::default(),
             tables: Default::default(),
             staffing: StaffingView::default(),
             alerts_selected: 0,
             alerts_filter: String::new(),
+            alerts_scope: None,
+            alerts_home: None,
+            members_selected: 0,
             popup: None,
             mask: false,
             read_only: false,
@@ -356,6 +454,7 @@ impl Model {
             gen_overview: 0,
             gen_pages: [0; 4],
             gen_staffing: 0,
+            gen_today: 0,
             gen_case: 0,
             gen_popup: 0,
         }
@@ -371,6 +470,7 @@ impl Model {
             Screen::Pdu { .. } => Context::Pdu,
             Screen::Case { .. } => Context::Case,
             Screen::Alerts => Context::Alerts,
+            Screen::Members { .. } => Context::Members,
         }
     }
 
@@ -434,26 +534,66 @@ impl Model {
         idx
     }
 
-    /// Alerts view rows after the filter, as indexes into `overview.alerts`.
-    pub fn alert_rows(&self) -> Vec<usize> {
+    /// Incident rows after scope and filter, as indexes into `overview.incidents`: open
+    /// before resolved, then the PDU's place on the status ladder, then severity (the
+    /// review's own order breaks ties).
+    pub fn incident_rows(&self) -> Vec<usize> {
         let Some(o) = &self.overview else {
             return Vec::new();
         };
         let f = self.alerts_filter.to_lowercase();
-        (0..o.alerts.len())
+        let mut idx: Vec<usize> = (0..o.incidents.len())
             .filter(|&i| {
-                let a = &o.alerts[i];
-                f.is_empty()
-                    || a.key.to_lowercase().contains(&f)
-                    || a.message.to_lowercase().contains(&f)
+                let a = &o.incidents[i];
+                self.alerts_scope.as_ref().is_none_or(|p| *p == a.pdu)
+                    && (f.is_empty()
+                        || a.key.to_lowercase().contains(&f)
+                        || a.message.to_lowercase().contains(&f))
             })
+            .collect();
+        let resolved = |i: &Incident| i.status == AlertStatus::Resolved;
+        idx.sort_by(|&a, &b| {
+            let (a, b) = (&o.incidents[a], &o.incidents[b]);
+            resolved(a)
+                .cmp(&resolved(b))
+                .then_with(|| self.pdu_status(&b.pdu).cmp(&self.pdu_status(&a.pdu)))
+                .then_with(|| b.severity.cmp(&a.severity))
+        });
+        idx
+    }
+
+    pub fn selected_incident(&self) -> Option<&Incident> {
+        let o = self.overview.as_ref()?;
+        if let Some(Screen::Members { incident }) = self.stack.last() {
+            return o.incidents.iter().find(|i| i.key == *incident);
+        }
+        let rows = self.incident_rows();
+        rows.get(self.alerts_selected).map(|&i| &o.incidents[i])
+    }
+
+    /// The member alerts of the incident on screen, oldest first, as indexes into
+    /// `overview.alerts`.
+    pub fn member_rows(&self) -> Vec<usize> {
+        let Some(Screen::Members { incident }) = self.stack.last() else {
+            return Vec::new();
+        };
+        let Some(i) = self
+            .overview
+            .as_ref()
+            .and_then(|o| o.incidents.iter().find(|i| i.key == *incident))
+        else {
+            return Vec::new();
+        };
+        i.members
+            .iter()
+            .filter_map(|k| self.alert_index.get(k).copied())
             .collect()
     }
 
-    fn selected_alert(&self) -> Option<&ReviewedAlert> {
+    pub fn selected_member(&self) -> Option<&ReviewedAlert> {
         let o = self.overview.as_ref()?;
-        let rows = self.alert_rows();
-        rows.get(self.alerts_selected).map(|&i| &o.alerts[i])
+        let rows = self.member_rows();
+        rows.get(self.members_selected).map(|&i| &o.alerts[i])
     }
 
     /// The requests needed to show the current screen from scratch.
@@ -461,15 +601,13 @@ impl Model {
         let mut out = Vec::new();
         match self.screen().clone() {
             Screen::Overview => out.push(self.request_overview()),
-            Screen::Pdu { code, .. } => {
-                if self.tab == 4 {
-                    out.push(self.request_staffing(&code));
-                } else {
-                    out.extend(self.request_page(&code, self.tab, true));
-                }
-            }
+            Screen::Pdu { code, .. } => match table_of(self.tab) {
+                Some(t) => out.extend(self.request_page(&code, t, true)),
+                None if self.tab == STAFFING => out.push(self.request_staffing(&code)),
+                None => out.push(self.request_today(&code)),
+            },
             Screen::Case { crn } => out.push(self.request_case(&crn)),
-            Screen::Alerts => out.push(self.request_overview()),
+            Screen::Alerts | Screen::Members { .. } => out.push(self.request_overview()),
         }
         out
     }
@@ -478,7 +616,10 @@ impl Model {
     /// overview's figures too, which the header, status and trend line of a PDU show.
     fn refresh_all(&mut self) -> Vec<Request> {
         let mut out = self.refresh();
-        if !matches!(self.screen(), Screen::Overview | Screen::Alerts) {
+        if !matches!(
+            self.screen(),
+            Screen::Overview | Screen::Alerts | Screen::Members { .. }
+        ) {
             out.push(self.request_overview());
         }
         out
@@ -499,6 +640,16 @@ impl Model {
         self.gen_staffing = generation;
         self.staffing.loading = true;
         Request::Staffing {
+            generation,
+            pdu: pdu.to_string(),
+        }
+    }
+
+    fn request_today(&mut self, pdu: &str) -> Request {
+        let generation = self.next_generation();
+        self.gen_today = generation;
+        self.today.loading = true;
+        Request::Today {
             generation,
             pdu: pdu.to_string(),
         }
@@ -566,17 +717,34 @@ impl Model {
                 match result {
                     Ok(d) => {
                         self.overview_error = None;
-                        self.pdu_alerts = d
+                        let statuses: HashMap<&str, &crate::incidents::PduStatus> =
+                            d.statuses.iter().map(|s| (s.pdu.as_str(), s)).collect();
+                        self.pdu_info = d
                             .pdus
                             .iter()
                             .map(|p| {
-                                let st = status_from_alerts(&d.alerts, &p.code);
-                                (p.code.clone(), (st, alert_counts(&d.alerts, &p.code)))
+                                let st = statuses.get(p.code.as_str());
+                                let info = PduInfo {
+                                    status: st.map_or(Level::Ok, |s| s.status),
+                                    reason: st.and_then(|s| s.status_reasons.first().cloned()),
+                                    counts: alert_counts(&d.alerts, &p.code),
+                                };
+                                (p.code.clone(), info)
                             })
+                            .collect();
+                        self.alert_index = d
+                            .alerts
+                            .iter()
+                            .enumerate()
+                            .map(|(i, a)| (a.key.clone(), i))
                             .collect();
                         self.overview = Some(d);
                         let n = self.overview_rows().len();
                         self.overview_selected = self.overview_selected.min(n.saturating_sub(1));
+                        let n = self.incident_rows().len();
+                        self.alerts_selected = self.alerts_selected.min(n.saturating_sub(1));
+                        let n = self.member_rows().len();
+                        self.members_selected = self.members_selected.min(n.saturating_sub(1));
                     }
                     Err(e) => self.overview_error = Some(e),
                 }
@@ -611,6 +779,21 @@ impl Model {
                         self.staffing.selected = self.staffing.selected.min(n.saturating_sub(1));
                     }
                     Err(e) => self.staffing.error = Some(e),
+                }
+            }
+            Response::Today(generation, result) if generation == self.gen_today => {
+                self.today.loading = false;
+                match result {
+                    Ok(Some(d)) => {
+                        self.today.error = None;
+                        let n = d.actions.len();
+                        self.today.data = Some(d);
+                        self.today.selected = self.today.selected.min(n.saturating_sub(1));
+                    }
+                    Ok(None) => {
+                        self.today.error = Some("this PDU is no longer in the database".into())
+                    }
+                    Err(e) => self.today.error = Some(e),
                 }
             }
             Response::Case(generation, result) if generation == self.gen_case => {
@@ -657,9 +840,13 @@ impl Model {
                         });
                     }
                     Err(e) => {
-                        if let Some(Popup::Allocate(p)) = &mut self.popup {
-                            p.error = Some(e.clone());
-                            p.confirming = false;
+                        match &mut self.popup {
+                            Some(Popup::Allocate(p)) => {
+                                p.error = Some(e.clone());
+                                p.confirming = false;
+                            }
+                            Some(Popup::Ack(p)) => p.error = Some(e.clone()),
+                            _ => {}
                         }
                         self.message = Some(format!("nothing written: {e}"));
                     }
@@ -667,6 +854,25 @@ impl Model {
                 // Counts, lists and the case all change with a write.
                 return self.refresh_all();
             }
+            Response::Silenced(result) => match result {
+                Ok(id) => {
+                    let until = match &self.popup {
+                        Some(Popup::Silence(p)) => p.until.clone(),
+                        _ => String::new(),
+                    };
+                    self.popup = None;
+                    self.message = Some(format!(
+                        "silenced until {until} (silence #{id}): still listed and counted"
+                    ));
+                    return self.refresh_all();
+                }
+                Err(e) => {
+                    if let Some(Popup::Silence(p)) = &mut self.popup {
+                        p.error = Some(e.clone());
+                    }
+                    self.message = Some(format!("nothing written: {e}"));
+                }
+            },
             Response::Exported(result) => {
                 self.message = Some(match result {
                     Ok(path) => format!("exported to {path}"),
@@ -724,7 +930,7 @@ impl Model {
     fn filter_text(&mut self) -> Option<&mut String> {
         match self.screen() {
             Screen::Overview => Some(&mut self.overview_filter),
-            Screen::Pdu { .. } if self.tab < 4 => Some(&mut self.tables[self.tab].filter),
+            Screen::Pdu { .. } => table_of(self.tab).map(|t| &mut self.tables[t].filter),
             Screen::Alerts => Some(&mut self.alerts_filter),
             _ => None,
         }
@@ -771,18 +977,19 @@ impl Model {
                 Vec::new()
             }
             Screen::Pdu { code, .. } => {
-                let t = &mut self.tables[self.tab];
+                let Some(i) = table_of(self.tab) else {
+                    return Vec::new();
+                };
+                let t = &mut self.tables[i];
                 t.selected = 0;
                 t.scroll = 0;
-                self.request_page(&code, self.tab, true)
-                    .into_iter()
-                    .collect()
+                self.request_page(&code, i, true).into_iter().collect()
             }
             Screen::Alerts => {
                 self.alerts_selected = 0;
                 Vec::new()
             }
-            Screen::Case { .. } => Vec::new(),
+            Screen::Case { .. } | Screen::Members { .. } => Vec::new(),
         }
     }
 
@@ -825,31 +1032,44 @@ impl Model {
                 self.message = Some("read-only database: actions are refused".into());
                 Vec::new()
             }
-            Action::Acknowledge if self.read_only => {
+            Action::Acknowledge | Action::Silence if self.read_only => {
                 self.message = Some("read-only database: actions are refused".into());
                 Vec::new()
             }
             Action::ShowAlerts => {
-                if self.screen() != &Screen::Alerts {
+                if !matches!(self.screen(), Screen::Alerts | Screen::Members { .. }) {
+                    let home = self.current_pdu().map(|(code, _)| code.to_string());
+                    self.alerts_scope = home.clone();
+                    self.alerts_home = home;
                     self.stack.push(Screen::Alerts);
                     self.alerts_selected = 0;
                 }
                 self.refresh()
             }
+            Action::Widen => {
+                self.message = Some(match (&self.alerts_scope, &self.alerts_home) {
+                    (Some(_), _) => {
+                        self.alerts_scope = None;
+                        "all incidents of the region; w again for this PDU only".into()
+                    }
+                    (None, Some(home)) => {
+                        self.alerts_scope = Some(home.clone());
+                        format!(
+                            "incidents of {} only; w widens",
+                            crate::text::sanitize(home)
+                        )
+                    }
+                    (None, None) => "already the whole region (opened from the overview)".into(),
+                });
+                self.alerts_selected = 0;
+                Vec::new()
+            }
             Action::Acknowledge => {
-                match self.selected_alert() {
-                    Some(a) if a.status == AlertStatus::Resolved => {
-                        self.message = Some("a resolved alert needs no acknowledgement".into());
-                    }
-                    Some(a) => {
-                        let key = a.key.clone();
-                        self.popup = Some(Popup::Ack(AckPopup {
-                            key,
-                            note: String::new(),
-                        }));
-                    }
-                    None => {}
-                }
+                self.open_ack();
+                Vec::new()
+            }
+            Action::Silence => {
+                self.open_silence();
                 Vec::new()
             }
             Action::Export => {
@@ -859,14 +1079,14 @@ impl Model {
                         view: View::Summary,
                         pdu: None,
                     }),
-                    Screen::Pdu { code, .. } => Some(Request::Export {
+                    Screen::Pdu { code, .. } if self.tab != TODAY => Some(Request::Export {
                         view: [
                             View::Unallocated,
                             View::Mappa,
                             View::OversightOverdue,
                             View::ContactsOverdue,
                             View::Practitioners,
-                        ][self.tab.min(4)],
+                        ][(self.tab - 1).min(4)],
                         pdu: Some(code.clone()),
                     }),
                     _ => None,
@@ -905,12 +1125,76 @@ impl Model {
     pub fn focused_crn(&self) -> Option<String> {
         match self.screen() {
             Screen::Case { crn } => Some(crn.clone()),
-            Screen::Alerts => self.selected_alert().and_then(|a| a.crn.clone()),
-            Screen::Pdu { .. } if self.tab < 4 => {
-                self.tables[self.tab].selected_row().map(|r| r.crn.clone())
-            }
+            Screen::Members { .. } => self.selected_member().and_then(|a| a.crn.clone()),
+            Screen::Pdu { .. } if self.tab == TODAY => self
+                .today
+                .data
+                .as_ref()
+                .and_then(|d| d.actions.get(self.today.selected))
+                .and_then(|w| w.crn.clone()),
+            Screen::Pdu { .. } => table_of(self.tab)
+                .and_then(|t| self.tables[t].selected_row())
+                .map(|r| r.crn.clone()),
             _ => None,
         }
+    }
+
+    /// Opens the acknowledgement form for the selected incident (or member).
+    fn open_ack(&mut self) {
+        let (key, what, resolved) = match self.screen() {
+            Screen::Alerts => match self.selected_incident() {
+                Some(i) => (
+                    i.key.clone(),
+                    format!("incident {} ({} open)", i.key, i.count),
+                    i.status == AlertStatus::Resolved,
+                ),
+                None => return,
+            },
+            Screen::Members { .. } => match self.selected_member() {
+                Some(a) => (
+                    a.key.clone(),
+                    format!("alert {}", a.key),
+                    a.status == AlertStatus::Resolved,
+                ),
+                None => return,
+            },
+            _ => return,
+        };
+        if resolved {
+            self.message = Some("a resolved alert needs no acknowledgement".into());
+            return;
+        }
+        self.popup = Some(Popup::Ack(AckPopup {
+            key,
+            what,
+            note: String::new(),
+            error: None,
+        }));
+    }
+
+    /// Opens the silence form for the selected incident, or for the selected member's case.
+    fn open_silence(&mut self) {
+        let (rule, pdu, crn) = match self.screen() {
+            Screen::Alerts => match self.selected_incident() {
+                Some(i) => (i.rule.clone(), i.pdu.clone(), None),
+                None => return,
+            },
+            Screen::Members { .. } => match self.selected_member() {
+                Some(a) => (a.rule.clone(), a.pdu.clone(), a.crn.clone()),
+                None => return,
+            },
+            _ => return,
+        };
+        let until = crate::domain::fmt_date(self.as_of + chrono::Duration::days(7));
+        self.popup = Some(Popup::Silence(SilencePopup {
+            rule,
+            pdu,
+            crn,
+            until,
+            reason: String::new(),
+            field: SilenceField::Reason,
+            error: None,
+        }));
     }
 
     fn open_allocate(&mut self) -> Vec<Request> {
@@ -1040,6 +1324,52 @@ impl Model {
                     _ => {}
                 }
             }
+            Popup::Silence(p) => match k.code {
+                KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
+                    p.field = match p.field {
+                        SilenceField::Until => SilenceField::Reason,
+                        SilenceField::Reason => SilenceField::Until,
+                    };
+                }
+                KeyCode::Backspace => {
+                    match p.field {
+                        SilenceField::Until => p.until.pop(),
+                        SilenceField::Reason => p.reason.pop(),
+                    };
+                }
+                KeyCode::Char(c) => match p.field {
+                    SilenceField::Until => {
+                        if (c.is_ascii_digit() || c == '-') && p.until.len() < 10 {
+                            p.until.push(c);
+                        }
+                    }
+                    SilenceField::Reason => push_text(&mut p.reason, c, k.modifiers),
+                },
+                KeyCode::Enter => {
+                    let Ok(until) = NaiveDate::parse_from_str(p.until.trim(), "%Y-%m-%d") else {
+                        p.error = Some(format!(
+                            "until must be a date like {}",
+                            crate::domain::fmt_date(self.as_of + chrono::Duration::days(7))
+                        ));
+                        p.field = SilenceField::Until;
+                        return Vec::new();
+                    };
+                    if p.reason.trim().is_empty() {
+                        p.error = Some("type a reason: why nobody need be woken until then".into());
+                        p.field = SilenceField::Reason;
+                        return Vec::new();
+                    }
+                    p.error = None;
+                    return vec![Request::Act(Act::Silence {
+                        rule: p.rule.clone(),
+                        pdu: p.pdu.clone(),
+                        crn: p.crn.clone(),
+                        until,
+                        reason: p.reason.clone(),
+                    })];
+                }
+                _ => {}
+            },
             Popup::Ack(p) => match k.code {
                 KeyCode::Backspace => {
                     p.note.pop();
@@ -1047,6 +1377,7 @@ impl Model {
                 KeyCode::Char(c) => push_text(&mut p.note, c, k.modifiers),
                 KeyCode::Enter => {
                     if p.note.trim().is_empty() {
+                        p.error = Some("type a note first".into());
                         self.message = Some("type a note first".into());
                         return Vec::new();
                     }
@@ -1123,8 +1454,9 @@ impl Model {
                 ));
                 Vec::new()
             }
-            Screen::Pdu { code, .. } if self.tab < 4 => {
-                let t = &mut self.tables[self.tab];
+            Screen::Pdu { code, .. } if table_of(self.tab).is_some() => {
+                let i = table_of(self.tab).unwrap_or(0);
+                let t = &mut self.tables[i];
                 if reverse {
                     t.reverse = !t.reverse;
                 } else {
@@ -1139,9 +1471,7 @@ impl Model {
                     t.sort.label(),
                     if t.reverse { " (reversed)" } else { "" }
                 ));
-                self.request_page(&code, self.tab, true)
-                    .into_iter()
-                    .collect()
+                self.request_page(&code, i, true).into_iter().collect()
             }
             _ => Vec::new(),
         }
@@ -1157,8 +1487,13 @@ impl Model {
 
     fn back(&mut self) -> Vec<Request> {
         if self.stack.len() > 1 {
+            // Back from an incident's members is instant: the incidents are loaded.
+            let instant = matches!(self.screen(), Screen::Members { .. });
             self.stack.pop();
             self.case_scroll = 0;
+            if instant {
+                return Vec::new();
+            }
             return self.refresh();
         }
         // On the overview, Esc clears a kept filter.
@@ -1180,13 +1515,22 @@ impl Model {
                     code: p.code.clone(),
                     name: p.name.clone(),
                 });
-                self.tab = 0;
+                self.tab = TODAY;
+                self.today = TodayView::default();
                 self.tables = Default::default();
                 self.staffing = StaffingView::default();
                 self.refresh()
             }
             Screen::Alerts => {
-                let Some(a) = self.selected_alert().cloned() else {
+                let Some(key) = self.selected_incident().map(|i| i.key.clone()) else {
+                    return Vec::new();
+                };
+                self.stack.push(Screen::Members { incident: key });
+                self.members_selected = 0;
+                Vec::new()
+            }
+            Screen::Members { .. } => {
+                let Some(a) = self.selected_member().cloned() else {
                     return Vec::new();
                 };
                 if let Some(crn) = a.crn.clone() {
@@ -1202,14 +1546,41 @@ impl Model {
                         .map(|p| p.name.clone())
                         .unwrap_or_default();
                     self.stack.push(Screen::Pdu { code, name });
-                    self.tab = if a.staff_code.is_some() { 4 } else { 0 };
+                    self.tab = if a.staff_code.is_some() {
+                        STAFFING
+                    } else {
+                        TODAY
+                    };
+                    self.today = TodayView::default();
                     self.tables = Default::default();
                     self.staffing = StaffingView::default();
                 }
                 self.refresh()
             }
-            Screen::Pdu { .. } if self.tab < 4 => {
-                let Some(crn) = self.tables[self.tab].selected_row().map(|r| r.crn.clone()) else {
+            Screen::Pdu { .. } if self.tab == TODAY => {
+                let Some(w) = self
+                    .today
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.actions.get(self.today.selected))
+                    .cloned()
+                else {
+                    return Vec::new();
+                };
+                match w.crn {
+                    Some(crn) => {
+                        self.stack.push(Screen::Case { crn });
+                        self.case = None;
+                        self.case_scroll = 0;
+                        self.refresh()
+                    }
+                    // A staffing line: the Staffing tab shows the practitioner.
+                    None => self.set_tab(STAFFING),
+                }
+            }
+            Screen::Pdu { .. } if table_of(self.tab).is_some() => {
+                let t = table_of(self.tab).unwrap_or(0);
+                let Some(crn) = self.tables[t].selected_row().map(|r| r.crn.clone()) else {
                     return Vec::new();
                 };
                 self.stack.push(Screen::Case { crn });
@@ -1234,7 +1605,12 @@ impl Model {
                 self.overview_selected = step(self.overview_selected as u64, n) as usize;
                 Vec::new()
             }
-            Screen::Pdu { .. } if self.tab == 4 => {
+            Screen::Pdu { .. } if self.tab == TODAY => {
+                let n = self.today.data.as_ref().map_or(0, |d| d.actions.len()) as u64;
+                self.today.selected = step(self.today.selected as u64, n) as usize;
+                Vec::new()
+            }
+            Screen::Pdu { .. } if self.tab == STAFFING => {
                 let n = self
                     .staffing
                     .data
@@ -1244,15 +1620,20 @@ impl Model {
                 Vec::new()
             }
             Screen::Pdu { .. } => {
-                let t = &mut self.tables[self.tab];
+                let t = &mut self.tables[table_of(self.tab).unwrap_or(0)];
                 let n = t.total.unwrap_or(0);
                 t.selected = step(t.selected, n);
                 self.clamp_scroll();
                 self.page_if_needed()
             }
             Screen::Alerts => {
-                let n = self.alert_rows().len() as u64;
+                let n = self.incident_rows().len() as u64;
                 self.alerts_selected = step(self.alerts_selected as u64, n) as usize;
+                Vec::new()
+            }
+            Screen::Members { .. } => {
+                let n = self.member_rows().len() as u64;
+                self.members_selected = step(self.members_selected as u64, n) as usize;
                 Vec::new()
             }
             Screen::Case { .. } => {
@@ -1277,13 +1658,10 @@ impl Model {
 
     fn page_if_needed(&mut self) -> Vec<Request> {
         if let Screen::Pdu { code, .. } = self.screen().clone()
-            && self.tab < 4
-            && !self.tables[self.tab].loading
+            && let Some(t) = table_of(self.tab)
+            && !self.tables[t].loading
         {
-            return self
-                .request_page(&code, self.tab, false)
-                .into_iter()
-                .collect();
+            return self.request_page(&code, t, false).into_iter().collect();
         }
         Vec::new()
     }
@@ -1299,7 +1677,11 @@ impl Model {
                     parts.push(TABS[self.tab].to_string());
                 }
                 Screen::Case { crn } => parts.push(crn.clone()),
-                Screen::Alerts => parts.push("Alerts".to_string()),
+                Screen::Alerts => parts.push(match &self.alerts_scope {
+                    Some(p) => format!("Alerts of {p}"),
+                    None => "Alerts (region)".to_string(),
+                }),
+                Screen::Members { incident } => parts.push(incident.clone()),
             }
         }
         crate::text::sanitize(&parts.join(" › ")).into_owned()
@@ -1370,6 +1752,39 @@ mod tests {
         }
     }
 
+    fn incident(pdu: &str, rule: &str, severity: Severity, members: &[&str]) -> Incident {
+        Incident {
+            key: format!("{rule}:{pdu}"),
+            rule: rule.into(),
+            severity,
+            scope: crate::rules::Scope::Case,
+            pdu: pdu.into(),
+            status: AlertStatus::New,
+            count: members.len() as u64,
+            new_members: members.len() as u64,
+            resolved_members: 0,
+            first_seen: "2026-01-01".into(),
+            nights: 1,
+            oldest_days: 3,
+            acknowledged: false,
+            reopened: false,
+            silenced_until: None,
+            escalated: false,
+            message: format!("{rule} in {pdu}"),
+            worst: None,
+            members: members.iter().map(|m| m.to_string()).collect(),
+            metrics: Default::default(),
+        }
+    }
+
+    fn status(pdu: &str, status: Level, reason: &str) -> crate::incidents::PduStatus {
+        crate::incidents::PduStatus {
+            pdu: pdu.into(),
+            status,
+            status_reasons: vec![reason.into()],
+        }
+    }
+
     fn model_with_overview() -> Model {
         let mut m = Model::new("t.db".into(), NaiveDate::default(), false, (120, 40));
         let reqs = m.refresh();
@@ -1390,6 +1805,36 @@ mod tests {
                 alerts: vec![
                     alert("HFKCW", Severity::Critical),
                     alert("BBB", Severity::High),
+                    // A critical case alert in AAA: it does not make AAA critical.
+                    ReviewedAlert {
+                        key: "case-rule:AAA:X000009".into(),
+                        crn: Some("X000009".into()),
+                        scope: crate::rules::Scope::Case,
+                        ..alert("AAA", Severity::Critical)
+                    },
+                ],
+                statuses: vec![
+                    status(
+                        "HFKCW",
+                        Level::OrganisationalAlert,
+                        "ORGANISATIONAL ALERT: 58 MAPPA",
+                    ),
+                    status("BBB", Level::Warning, "vacancy 35%"),
+                    crate::incidents::PduStatus {
+                        pdu: "AAA".into(),
+                        status: Level::Ok,
+                        status_reasons: vec![],
+                    },
+                ],
+                incidents: vec![
+                    incident(
+                        "AAA",
+                        "case-rule",
+                        Severity::Critical,
+                        &["case-rule:AAA:X000009"],
+                    ),
+                    incident("BBB", "r", Severity::High, &["r:BBB:-"]),
+                    incident("HFKCW", "r", Severity::Critical, &["r:HFKCW:-"]),
                 ],
                 trends: Default::default(),
             }),
@@ -1416,16 +1861,22 @@ mod tests {
     }
 
     #[test]
-    fn enter_opens_the_selected_pdu_and_asks_for_its_first_page() {
+    fn enter_opens_the_selected_pdu_on_today_and_2_asks_for_the_first_page() {
         let mut m = model_with_overview();
         let reqs = m.update(code(KeyCode::Enter));
         assert_eq!(m.current_pdu().map(|p| p.0), Some("HFKCW"));
+        assert!(
+            matches!(&reqs[..], [Request::Today { pdu, .. }] if pdu == "HFKCW"),
+            "{reqs:?}"
+        );
+        assert_eq!(m.breadcrumbs(), "Overview › HFKCW › Today");
+        let reqs = m.update(key('2'));
         assert!(matches!(
             &reqs[..],
             [Request::Page { list: CaseList::Unallocated, query, .. }] if query.offset == 0
         ));
         assert_eq!(m.breadcrumbs(), "Overview › HFKCW › Unallocated");
-        m.update(key('3'));
+        m.update(key('4'));
         assert_eq!(m.breadcrumbs(), "Overview › HFKCW › Oversight overdue");
         m.update(code(KeyCode::Esc));
         assert_eq!(m.screen(), &Screen::Overview);
@@ -1435,6 +1886,7 @@ mod tests {
     fn stale_answers_are_dropped() {
         let mut m = model_with_overview();
         m.update(code(KeyCode::Enter));
+        m.update(key('2'));
         let old = m.gen_pages[0];
         // A newer request supersedes the first.
         let reqs = m.update(key('s'));
@@ -1486,7 +1938,8 @@ mod tests {
     #[test]
     fn moving_past_the_loaded_window_asks_for_the_next_page() {
         let mut m = model_with_overview();
-        let reqs = m.update(code(KeyCode::Enter));
+        m.update(code(KeyCode::Enter));
+        let reqs = m.update(key('2'));
         let Request::Page {
             generation, query, ..
         } = &reqs[0]
@@ -1621,30 +2074,169 @@ mod tests {
         m.update(code(KeyCode::Enter));
         m.update(key('!'));
         assert_eq!(m.screen(), &Screen::Alerts);
-        assert_eq!(m.breadcrumbs(), "Overview › HFKCW › Unallocated › Alerts");
+        assert_eq!(
+            m.breadcrumbs(),
+            "Overview › HFKCW › Today › Alerts of HFKCW"
+        );
         m.update(key('A'));
         for c in "briefed".chars() {
             m.update(key(c));
         }
         let reqs = m.update(code(KeyCode::Enter));
         assert!(
-            matches!(&reqs[..], [Request::Act(Act::Ack { key, note })] if key == "r:HFKCW:-" && note == "briefed"),
+            matches!(&reqs[..], [Request::Act(Act::Ack { key, note })] if key == "r:HFKCW" && note == "briefed"),
             "{reqs:?}"
         );
+        // A refusal stays in the form, in words.
+        m.update(Msg::Loaded(Response::Acted(Err("no open alert".into()))));
+        assert!(
+            matches!(&m.popup, Some(Popup::Ack(p)) if p.error.as_deref() == Some("no open alert"))
+        );
+    }
+
+    #[test]
+    fn overview_status_comes_from_the_review_statuses_not_from_any_critical_alert() {
+        let m = model_with_overview();
+        // AAA has an open critical case alert, and no PDU rule holds for it.
+        assert_eq!(m.pdu_status("AAA"), Level::Ok);
+        assert_eq!(m.pdu_status("HFKCW"), Level::OrganisationalAlert);
+        assert_eq!(m.pdu_status("BBB"), Level::Warning);
+        assert_eq!(m.pdu_alert_counts("AAA"), (1, 0, 0));
+        assert_eq!(m.pdu_reason("BBB"), Some("vacancy 35%"));
         assert_eq!(
-            status_from_alerts(&m.overview.as_ref().unwrap().alerts, "BBB"),
-            Status::Warn
+            m.level_counts(),
+            [
+                (Level::OrganisationalAlert, 1),
+                (Level::Critical, 0),
+                (Level::Warning, 1),
+                (Level::Ok, 1)
+            ]
+        );
+    }
+
+    fn incident_keys(m: &Model) -> Vec<String> {
+        let o = m.overview.as_ref().unwrap();
+        m.incident_rows()
+            .iter()
+            .map(|&i| o.incidents[i].key.clone())
+            .collect()
+    }
+
+    #[test]
+    fn alerts_from_a_pdu_show_its_incidents_and_w_widens_to_the_region_worst_first() {
+        let mut m = model_with_overview();
+        m.update(code(KeyCode::Enter));
+        m.update(key('!'));
+        assert_eq!(m.alerts_scope.as_deref(), Some("HFKCW"));
+        assert_eq!(incident_keys(&m), ["r:HFKCW"]);
+        m.update(key('w'));
+        assert_eq!(m.alerts_scope, None);
+        // The PDU's status first: AAA's critical incident comes after BBB's high one,
+        // because BBB is at WARN and AAA is OK.
+        assert_eq!(incident_keys(&m), ["r:HFKCW", "r:BBB", "case-rule:AAA"]);
+        m.update(key('w'));
+        assert_eq!(incident_keys(&m), ["r:HFKCW"]);
+        // From the overview there is no PDU: the whole region, and w says so.
+        let mut m = model_with_overview();
+        m.update(key('!'));
+        assert_eq!(m.alerts_scope, None);
+        assert_eq!(incident_keys(&m).len(), 3);
+        m.update(key('w'));
+        assert_eq!(incident_keys(&m).len(), 3);
+        assert!(m.message.as_deref().unwrap_or("").contains("whole region"));
+    }
+
+    #[test]
+    fn enter_on_an_incident_lists_its_members_and_esc_goes_back() {
+        let mut m = model_with_overview();
+        m.update(key('!'));
+        m.update(key('G'));
+        assert_eq!(m.selected_incident().unwrap().key, "case-rule:AAA");
+        let reqs = m.update(code(KeyCode::Enter));
+        assert!(reqs.is_empty(), "the members are already loaded");
+        assert_eq!(
+            m.screen(),
+            &Screen::Members {
+                incident: "case-rule:AAA".into()
+            }
         );
         assert_eq!(
-            status_from_alerts(&m.overview.as_ref().unwrap().alerts, "AAA"),
-            Status::Ok
+            m.breadcrumbs(),
+            "Overview › Alerts (region) › case-rule:AAA"
         );
+        assert_eq!(m.selected_member().unwrap().key, "case-rule:AAA:X000009");
+        assert_eq!(m.focused_crn().as_deref(), Some("X000009"));
+        // A acknowledges the member, not the incident.
+        m.update(key('A'));
+        assert!(matches!(&m.popup, Some(Popup::Ack(p)) if p.key == "case-rule:AAA:X000009"));
+        m.update(code(KeyCode::Esc));
+        // Enter on a member opens its case.
+        m.update(code(KeyCode::Enter));
+        assert_eq!(
+            m.screen(),
+            &Screen::Case {
+                crn: "X000009".into()
+            }
+        );
+        m.update(code(KeyCode::Esc));
+        m.update(code(KeyCode::Esc));
+        assert_eq!(m.screen(), &Screen::Alerts);
+        assert_eq!(m.selected_incident().unwrap().key, "case-rule:AAA");
+    }
+
+    #[test]
+    fn s_silences_the_selected_incident_with_a_date_and_a_reason() {
+        let mut m = model_with_overview();
+        m.as_of = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        m.update(key('!'));
+        m.update(key('S'));
+        let Some(Popup::Silence(p)) = &m.popup else {
+            panic!("{:?}", m.popup)
+        };
+        assert_eq!(
+            (p.until.as_str(), p.field),
+            ("2026-11-08", SilenceField::Reason)
+        );
+        // No reason: refused in the form, nothing sent.
+        assert!(m.update(code(KeyCode::Enter)).is_empty());
+        assert!(matches!(&m.popup, Some(Popup::Silence(p)) if p.error.is_some()));
+        for c in "agreed with ACO".chars() {
+            m.update(key(c));
+        }
+        // A bad date: refused in the form.
+        m.update(code(KeyCode::Tab));
+        for _ in 0..3 {
+            m.update(code(KeyCode::Backspace));
+        }
+        assert!(m.update(code(KeyCode::Enter)).is_empty());
+        assert!(
+            matches!(&m.popup, Some(Popup::Silence(p)) if p.error.as_deref().unwrap_or("").contains("date"))
+        );
+        for c in "-20".chars() {
+            m.update(key(c));
+        }
+        let reqs = m.update(code(KeyCode::Enter));
+        assert!(
+            matches!(&reqs[..], [Request::Act(Act::Silence { rule, pdu, crn: None, until, reason })]
+                if rule == "r" && pdu == "HFKCW" && until.to_string() == "2026-11-20" && reason == "agreed with ACO"),
+            "{reqs:?}"
+        );
+        // The library's refusal is shown in the form.
+        m.update(Msg::Loaded(Response::Silenced(Err("too far".into()))));
+        assert!(
+            matches!(&m.popup, Some(Popup::Silence(p)) if p.error.as_deref() == Some("too far"))
+        );
+        let reqs = m.update(Msg::Loaded(Response::Silenced(Ok(4))));
+        assert!(m.popup.is_none());
+        assert!(m.message.as_deref().unwrap_or("").contains("silence #4"));
+        assert!(matches!(&reqs[..], [Request::Overview { .. }]), "{reqs:?}");
     }
 
     #[test]
     fn a_write_by_another_process_refreshes_the_list_and_the_figures_above_it() {
         let mut m = model_with_overview();
         m.update(code(KeyCode::Enter));
+        m.update(key('2'));
         let reqs = m.update(Msg::Loaded(Response::DataChanged));
         assert!(
             matches!(

@@ -31,6 +31,8 @@ pub enum Action {
     Mask,
     ShowAlerts,
     Acknowledge,
+    Silence,
+    Widen,
     Export,
 }
 
@@ -41,6 +43,8 @@ pub enum Context {
     Pdu,
     Case,
     Alerts,
+    /// One incident's member alerts.
+    Members,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -85,10 +89,18 @@ const ALL: &[Context] = &[
     Context::Pdu,
     Context::Case,
     Context::Alerts,
+    Context::Members,
 ];
 const LISTS: &[Context] = &[Context::Overview, Context::Pdu, Context::Alerts];
+const OPENABLE: &[Context] = &[
+    Context::Overview,
+    Context::Pdu,
+    Context::Alerts,
+    Context::Members,
+];
 const TABLES: &[Context] = &[Context::Overview, Context::Pdu];
-const ALERTS: &[Context] = &[Context::Alerts];
+const ALERTS: &[Context] = &[Context::Alerts, Context::Members];
+const INCIDENTS: &[Context] = &[Context::Alerts];
 const PDU: &[Context] = &[Context::Pdu];
 const OVERVIEW: &[Context] = &[Context::Overview];
 const CASES: &[Context] = &[Context::Pdu, Context::Case];
@@ -146,8 +158,8 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[code(KeyCode::Enter)],
         label: "Enter",
         action: Action::Open,
-        context: LISTS,
-        help: "open the selected PDU or case",
+        context: OPENABLE,
+        help: "open the selected PDU, case, or an incident's alerts",
         hint: true,
     },
     Binding {
@@ -159,11 +171,11 @@ pub const BINDINGS: &[Binding] = &[
         hint: true,
     },
     Binding {
-        keys: &[k('1'), k('2'), k('3'), k('4'), k('5')],
-        label: "1-5",
+        keys: &[k('1'), k('2'), k('3'), k('4'), k('5'), k('6')],
+        label: "1-6",
         action: Action::Tab(0),
         context: PDU,
-        help: "Unallocated, MAPPA, Oversight, Contacts, Staffing",
+        help: "Today, Unallocated, MAPPA, Oversight, Contacts, Staffing",
         hint: true,
     },
     Binding {
@@ -259,7 +271,15 @@ pub const BINDINGS: &[Binding] = &[
         label: "!",
         action: Action::ShowAlerts,
         context: ALL,
-        help: "alerts of the region, critical first",
+        help: "incidents, worst first (of this PDU when opened from one)",
+        hint: true,
+    },
+    Binding {
+        keys: &[k('w')],
+        label: "w",
+        action: Action::Widen,
+        context: INCIDENTS,
+        help: "widen to the whole region, or back to the PDU",
         hint: true,
     },
     Binding {
@@ -267,7 +287,15 @@ pub const BINDINGS: &[Binding] = &[
         label: "A",
         action: Action::Acknowledge,
         context: ALERTS,
-        help: "acknowledge the selected alert with a note",
+        help: "acknowledge the selected incident or alert with a note",
+        hint: true,
+    },
+    Binding {
+        keys: &[k('S')],
+        label: "S",
+        action: Action::Silence,
+        context: ALERTS,
+        help: "silence the selected incident (or the case's alert) until a date",
         hint: true,
     },
     Binding {
@@ -319,7 +347,9 @@ impl Binding {
             Action::Oversight => "oversight",
             Action::Note => "note",
             Action::ShowAlerts => "alerts",
-            Action::Acknowledge => "acknowledge",
+            Action::Acknowledge => "ack",
+            Action::Silence => "silence",
+            Action::Widen => "widen",
             _ => self.help,
         }
     }

@@ -7,11 +7,15 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
-use super::app::{Input, Model, Popup, Screen, Status, TABS, visible_rows};
+use super::app::{
+    Input, Model, Popup, STAFFING, Screen, SilenceField, TABS, TODAY, incident_word, member_word,
+    table_of, visible_rows,
+};
 use super::keymap;
 use crate::alerts::Status as AlertStatus;
 use crate::domain::fmt_date;
 use crate::report::pct;
+use crate::rules::{Level, Severity};
 use crate::store::read::{CaseList, CaseRow, GradeStaffing, PduSummary, date_or_dash};
 use crate::text::sanitize;
 
@@ -30,18 +34,31 @@ struct Theme {
 }
 
 impl Theme {
-    fn status(&self, s: Status) -> Style {
+    fn status(&self, s: Level) -> Style {
         if !self.color {
             return match s {
-                Status::Alert => Style::new().add_modifier(Modifier::BOLD),
+                Level::OrganisationalAlert | Level::Critical => {
+                    Style::new().add_modifier(Modifier::BOLD)
+                }
                 _ => Style::new(),
             };
         }
         match s {
-            Status::Alert => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-            Status::Warn => Style::new().fg(Color::Yellow),
-            Status::Ok => Style::new().fg(Color::Green),
+            Level::OrganisationalAlert => Style::new()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
+            Level::Critical => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            Level::Warning => Style::new().fg(Color::Yellow),
+            Level::Ok => Style::new().fg(Color::Green),
         }
+    }
+    fn severity(&self, s: Severity) -> Style {
+        self.status(match s {
+            Severity::Critical => Level::Critical,
+            Severity::High => Level::Warning,
+            Severity::Warning => Level::Ok,
+        })
     }
     fn header(&self) -> Style {
         let s = Style::new().add_modifier(Modifier::BOLD);
@@ -105,6 +122,7 @@ pub fn view(m: &Model, f: &mut Frame<'_>) {
         Screen::Pdu { .. } => draw_pdu(m, f, body, &theme),
         Screen::Case { .. } => draw_case(m, f, body, &theme),
         Screen::Alerts => draw_alerts(m, f, body, &theme),
+        Screen::Members { .. } => draw_members(m, f, body, &theme),
     }
     draw_status(m, f, status, &theme);
     draw_hints(m, f, hints, &theme);
@@ -117,10 +135,11 @@ pub fn view(m: &Model, f: &mut Frame<'_>) {
 fn loading(m: &Model) -> bool {
     match m.screen() {
         Screen::Overview => m.overview_loading,
-        Screen::Pdu { .. } if m.tab == 4 => m.staffing.loading,
-        Screen::Pdu { .. } => m.tables[m.tab].loading,
+        Screen::Pdu { .. } if m.tab == STAFFING => m.staffing.loading,
+        Screen::Pdu { .. } if m.tab == TODAY => m.today.loading,
+        Screen::Pdu { .. } => m.tables[table_of(m.tab).unwrap_or(0)].loading,
         Screen::Case { .. } => m.case_loading,
-        Screen::Alerts => m.overview_loading,
+        Screen::Alerts | Screen::Members { .. } => m.overview_loading,
     }
 }
 
@@ -152,7 +171,9 @@ fn draw_status(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         let text = match m.screen() {
             Screen::Overview => m.overview_filter.clone(),
             Screen::Alerts => m.alerts_filter.clone(),
-            _ => m.tables[m.tab.min(3)].filter.clone(),
+            _ => table_of(m.tab)
+                .map(|t| m.tables[t].filter.clone())
+                .unwrap_or_default(),
         };
         Line::from(vec![
             Span::styled("filter: ", theme.header()),
@@ -165,7 +186,9 @@ fn draw_status(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         let filter = match m.screen() {
             Screen::Overview => m.overview_filter.clone(),
             Screen::Alerts => m.alerts_filter.clone(),
-            Screen::Pdu { .. } if m.tab < 4 => m.tables[m.tab].filter.clone(),
+            Screen::Pdu { .. } => table_of(m.tab)
+                .map(|t| m.tables[t].filter.clone())
+                .unwrap_or_default(),
             _ => String::new(),
         };
         if filter.is_empty() {
@@ -193,6 +216,10 @@ fn draw_hints(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         let mut hints: Vec<&keymap::Binding> = keymap::bindings_for(m.context_for_hints())
             .filter(|b| b.hint)
             .collect();
+        // On the incidents, `!` would lead where the screen already is.
+        if matches!(m.screen(), Screen::Alerts | Screen::Members { .. }) {
+            hints.retain(|b| b.action != keymap::Action::ShowAlerts);
+        }
         hints.sort_by_key(|b| !matches!(b.action, keymap::Action::Help | keymap::Action::Quit));
         let mut used = 0usize;
         for b in hints {
@@ -281,7 +308,7 @@ fn draw_overview(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
             let p = &o.pdus[i];
             let st = m.pdu_status(&p.code);
             let mut cells = vec![
-                Cell::from(format!("{} {}", st.glyph(), st.word())).style(theme.status(st)),
+                Cell::from(st.label()).style(theme.status(st)),
                 Cell::from(clean(&p.code)),
             ];
             if wide {
@@ -305,7 +332,7 @@ fn draw_overview(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
             Row::new(cells)
         })
         .collect();
-    let mut widths = vec![Constraint::Length(8), Constraint::Length(6)];
+    let mut widths = vec![Constraint::Length(12), Constraint::Length(6)];
     if wide {
         widths.push(Constraint::Min(16));
     }
@@ -329,11 +356,30 @@ fn draw_overview(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         .column_spacing(1);
     let mut state = TableState::default().with_selected(Some(m.overview_selected));
     f.render_stateful_widget(table, table_area, &mut state);
+    // PDUs per level first, in words: the one line a reader of the screen needs.
+    let mut spans = Vec::new();
+    for (i, (level, n)) in m.level_counts().into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", theme.dim()));
+        }
+        let word = match level {
+            Level::OrganisationalAlert => "org alert",
+            Level::Critical => "critical",
+            Level::Warning => "warn",
+            Level::Ok => "ok",
+        };
+        let style = if n > 0 {
+            theme.status(level)
+        } else {
+            theme.dim()
+        };
+        spans.push(Span::styled(format!("{n} {word}"), style));
+    }
     let totals = crate::store::read::region_totals(&o.pdus);
     if let Some(t) = totals.first() {
-        f.render_widget(
-            Paragraph::new(format!(
-                "{} PDUs · {} cases · {} unallocated ({} MAPPA) · vacancy {} · oversight overdue {}/{}",
+        let rest = if wide {
+            format!(
+                " │ {} PDUs · {} cases · {} unallocated ({} MAPPA) · vacancy {} · oversight overdue {}/{}",
                 t.pdus,
                 t.cases,
                 t.unallocated,
@@ -341,15 +387,29 @@ fn draw_overview(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
                 pct(t.vacancy_rate),
                 t.oversight_overdue,
                 t.oversight_required
-            ))
-            .style(theme.dim()),
-            foot,
-        );
+            )
+        } else {
+            format!(
+                " │ {} PDUs · {} unalloc ({} MAPPA) · vac {}",
+                t.pdus,
+                t.unallocated,
+                t.unallocated_mappa,
+                pct(t.vacancy_rate)
+            )
+        };
+        spans.push(Span::styled(rest, theme.dim()));
     }
+    f.render_widget(Paragraph::new(Line::from(spans)), foot);
+}
+
+/// `s` sanitised and cut to `width` characters, with `…` when cut.
+fn fit(s: &str, width: usize) -> String {
+    crate::text::quote_value(s, width.saturating_sub(1).max(1))
 }
 
 fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
-    let [head, trend, tabs, body] = Layout::vertical([
+    let [head, status, trend, tabs, body] = Layout::vertical([
+        Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -369,31 +429,50 @@ fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     };
     let mut spans = vec![Span::styled(title, theme.header())];
     if let Some(p) = summary {
-        let st = m.pdu_status(&p.code);
         let (crit, high, warn) = m.pdu_alert_counts(&p.code);
-        spans.push(Span::raw(" │ "));
-        spans.push(Span::styled(
-            format!("{} {}", st.glyph(), st.word()),
-            theme.status(st),
-        ));
         spans.push(Span::raw(format!(
-            " │ {crit} critical, {high} high, {warn} warning │ vacancy {} │ {}",
+            " │ alerts {crit} critical, {high} high, {warn} warning │ vacancy {} │ {}",
             pct(p.vacancy_rate),
             rating_text(p, area.width >= FULL_WIDTH)
         )));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), head);
+    // The status on a line of its own, with the first reason, cut to the width.
+    if summary.is_some() {
+        let st = m.pdu_status(code);
+        let label = st.label();
+        let reason = m.pdu_reason(code).unwrap_or(match st {
+            Level::Ok => "no PDU rule holds",
+            _ => "",
+        });
+        let room = usize::from(area.width).saturating_sub(label.chars().count() + 3);
+        let line = if st == Level::OrganisationalAlert {
+            // The rule's message already says ORGANISATIONAL ALERT.
+            let reason = reason
+                .strip_prefix("ORGANISATIONAL ALERT: ")
+                .unwrap_or(reason);
+            Line::from(vec![
+                Span::styled(label, theme.status(st)),
+                Span::styled(format!(": {}", fit(reason, room)), theme.bad()),
+            ])
+        } else {
+            Line::from(vec![
+                Span::styled(label, theme.status(st)),
+                Span::raw(format!(": {}", fit(reason, room))),
+            ])
+        };
+        f.render_widget(Paragraph::new(line), status);
+    }
     let mut tab_spans = Vec::new();
     for (i, t) in TABS.iter().enumerate() {
-        let count = if i < 4 {
-            m.tables[i]
+        let count = match table_of(i) {
+            Some(k) => m.tables[k]
                 .total
                 .map(|n| format!(" ({n})"))
-                .unwrap_or_default()
-        } else {
-            String::new()
+                .unwrap_or_default(),
+            None => String::new(),
         };
-        let short = ["Unalloc", "MAPPA", "Oversight", "Contacts", "Staffing"];
+        let short = ["Today", "Unal", "MAPPA", "Ovsgt", "Cont", "Staff"];
         let t = if area.width >= FULL_WIDTH {
             t
         } else {
@@ -410,11 +489,106 @@ fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         }
     }
     f.render_widget(Paragraph::new(Line::from(tab_spans)), tabs);
-    if m.tab == 4 {
-        draw_staffing(m, f, body, theme);
-    } else {
-        draw_case_table(m, f, body, theme);
+    match m.tab {
+        TODAY => draw_today(m, f, body, theme),
+        STAFFING => draw_staffing(m, f, body, theme),
+        _ => draw_case_table(m, f, body, theme),
     }
+}
+
+/// The Today tab: the ranked worklist, then what else is waiting, per task.
+fn draw_today(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    if let Some(e) = &m.today.error {
+        return error_block(f, area, e, theme);
+    }
+    let Some(d) = &m.today.data else {
+        f.render_widget(Paragraph::new("Loading this morning's worklist…"), area);
+        return;
+    };
+    let [table_area, foot] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(3)]).areas(area);
+    if d.actions.is_empty() {
+        f.render_widget(
+            Paragraph::new("Nothing on the worklist: no unallocated high-risk case, no high-risk contact or oversight overdue, nobody over capacity."),
+            table_area,
+        );
+    } else {
+        let wide = area.width >= FULL_WIDTH;
+        let rows: Vec<Row> = d
+            .actions
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                Row::new(vec![
+                    Cell::from(format!("{:>2}", i + 1)),
+                    Cell::from(w.task.as_str()),
+                    Cell::from(clean(
+                        w.crn.as_deref().or(w.staff_code.as_deref()).unwrap_or("-"),
+                    )),
+                    Cell::from(clean(&w.what)),
+                    Cell::from(clean(&w.why)),
+                    Cell::from(w.days.to_string()),
+                ])
+            })
+            .collect();
+        let what = d
+            .actions
+            .iter()
+            .map(|w| w.what.chars().count())
+            .max()
+            .unwrap_or(4)
+            .clamp(4, 34) as u16;
+        let widths = [
+            Constraint::Length(2),
+            Constraint::Length(8),
+            Constraint::Length(9),
+            if wide {
+                Constraint::Length(what)
+            } else {
+                Constraint::Fill(2)
+            },
+            Constraint::Fill(3),
+            Constraint::Length(4),
+        ];
+        let mut state = TableState::default().with_selected(Some(m.today.selected));
+        f.render_stateful_widget(
+            Table::new(rows, widths)
+                .header(
+                    Row::new(["#", "Task", "Subject", "What", "Why", "Days"]).style(theme.header()),
+                )
+                .row_highlight_style(theme.selected())
+                .highlight_symbol("▶")
+                .column_spacing(1),
+            table_area,
+            &mut state,
+        );
+    }
+    // What is not on screen, per task.
+    let mut rest = Vec::new();
+    for (task, total) in &d.totals {
+        let shown = d
+            .actions
+            .iter()
+            .filter(|w| w.task.as_str() == *task)
+            .count() as u64;
+        rest.push(format!("{task} {}", total.saturating_sub(shown)));
+    }
+    let (what, why) = d
+        .actions
+        .get(m.today.selected)
+        .map(|w| (clean(&w.what), clean(&w.why)))
+        .unwrap_or_default();
+    f.render_widget(
+        Paragraph::new(vec![
+            Line::styled(
+                format!("{} more not shown: {}", d.more, rest.join(" · ")),
+                theme.dim(),
+            ),
+            Line::raw(format!("▶ {what}: {why}")),
+        ])
+        .wrap(Wrap { trim: false }),
+        foot,
+    );
 }
 
 fn rosh_text(r: &CaseRow) -> &'static str {
@@ -422,11 +596,12 @@ fn rosh_text(r: &CaseRow) -> &'static str {
 }
 
 fn draw_case_table(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
-    let t = &m.tables[m.tab];
+    let k = table_of(m.tab).unwrap_or(0);
+    let t = &m.tables[k];
     if let Some(e) = &t.error {
         return error_block(f, area, e, theme);
     }
-    let list = CaseList::ALL[m.tab];
+    let list = CaseList::ALL[k];
     let wide = area.width >= FULL_WIDTH;
     let page = visible_rows(m.size.1);
     let total = t.total.unwrap_or(0);
@@ -571,6 +746,64 @@ fn trend_line(m: &Model, code: &str, theme: &Theme) -> Line<'static> {
     ])
 }
 
+/// Rows a paragraph of these lines takes when wrapped to `width` (a little generous: word
+/// wrap can leave a line short).
+fn wrapped_rows(lines: &[String], width: u16) -> u16 {
+    let w = usize::from(width.max(1));
+    lines
+        .iter()
+        .map(|l| {
+            // Greedy word wrap, as the paragraph does it; a word longer than the width
+            // breaks over rows of its own.
+            let (mut rows, mut used) = (1u16, 0usize);
+            for word in l.split(' ') {
+                let n = word.chars().count();
+                let need = if used == 0 { n } else { used + 1 + n };
+                if need <= w {
+                    used = need;
+                    continue;
+                }
+                if used > 0 {
+                    rows += 1;
+                }
+                rows += (n.div_ceil(w) as u16).saturating_sub(1);
+                used = if n % w == 0 { w } else { n % w };
+            }
+            rows
+        })
+        .sum()
+}
+
+/// A pane under a list with the selected item in full: a top border with a title, then the
+/// lines wrapped. Takes at most half of `area`; returns what is left above it.
+fn detail_pane(
+    f: &mut Frame<'_>,
+    area: Rect,
+    title: &str,
+    lines: Vec<String>,
+    theme: &Theme,
+) -> Rect {
+    let want = wrapped_rows(&lines, area.width) + 1;
+    let h = want.min(area.height / 2).max(2);
+    let [top, pane] = Layout::vertical([Constraint::Min(1), Constraint::Length(h)]).areas(area);
+    let text: Vec<Line> = lines.into_iter().map(Line::raw).collect();
+    f.render_widget(
+        Paragraph::new(text)
+            .block(
+                Block::default()
+                    .borders(Borders::TOP)
+                    .title(Span::styled(title.to_string(), theme.header())),
+            )
+            .wrap(Wrap { trim: false }),
+        pane,
+    );
+    top
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
 fn draw_alerts(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     if let Some(e) = &m.overview_error {
         return error_block(f, area, e, theme);
@@ -579,58 +812,95 @@ fn draw_alerts(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         f.render_widget(Paragraph::new("Loading alerts…"), area);
         return;
     };
-    let rows_idx = m.alert_rows();
+    let rows_idx = m.incident_rows();
     let wide = area.width >= FULL_WIDTH;
+    // The selected incident in full, so that no message is ever cut short for good.
+    let top = match m.selected_incident() {
+        Some(i) => {
+            let mut lines = vec![clean(&i.message)];
+            lines.push(format!(
+                "first seen {} · {} night{} · oldest {} days · {} open, +{} new, -{} resolved",
+                clean(&i.first_seen),
+                i.nights,
+                if i.nights == 1 { "" } else { "s" },
+                i.oldest_days,
+                i.count,
+                i.new_members,
+                i.resolved_members
+            ));
+            lines.push(format!(
+                "escalated: {} · acknowledged: {}{} · {} · PDU status {}",
+                yes_no(i.escalated),
+                yes_no(i.acknowledged),
+                if i.reopened {
+                    " (REOPENED: worse since)"
+                } else {
+                    ""
+                },
+                match &i.silenced_until {
+                    Some(d) => format!("silenced until {}", clean(d)),
+                    None => "not silenced".into(),
+                },
+                m.pdu_status(&i.pdu).label()
+            ));
+            if let Some(w) = i.worst.as_ref().filter(|w| **w != i.message) {
+                lines.push(format!("oldest: {}", clean(w)));
+            }
+            detail_pane(
+                f,
+                area,
+                &format!(" {} ", fit(&i.key, usize::from(area.width / 2))),
+                lines,
+                theme,
+            )
+        }
+        None => area,
+    };
     let rows: Vec<Row> = rows_idx
         .iter()
-        .map(|&i| {
-            let a = &o.alerts[i];
-            let sev = match a.severity {
-                crate::rules::Severity::Critical => Status::Alert,
-                crate::rules::Severity::High => Status::Warn,
-                crate::rules::Severity::Warning => Status::Ok,
-            };
-            let mut status = match a.status {
-                AlertStatus::New => "NEW".to_string(),
-                AlertStatus::Ongoing => format!("since {}", a.first_seen),
-                AlertStatus::Resolved => "RESOLVED".to_string(),
-            };
-            if a.acknowledged {
-                status.push_str(" ack");
-            }
-            if a.reopened {
-                status.push_str(" REOPENED");
-            }
+        .map(|&k| {
+            let i = &o.incidents[k];
             let mut cells = vec![
-                Cell::from(a.severity.as_str().to_uppercase()).style(theme.status(sev)),
-                Cell::from(status),
-                Cell::from(clean(&a.pdu)),
-                Cell::from(clean(
-                    a.crn.as_deref().or(a.staff_code.as_deref()).unwrap_or("-"),
-                )),
+                Cell::from(incident_word(i)).style(if i.escalated || i.reopened {
+                    theme.bad()
+                } else {
+                    Style::new()
+                }),
+                Cell::from(i.severity.as_str().to_uppercase()).style(theme.severity(i.severity)),
+                Cell::from(clean(&i.pdu)),
             ];
             if wide {
-                cells.push(Cell::from(clean(&a.rule)));
+                let st = m.pdu_status(&i.pdu);
+                cells.push(Cell::from(st.label()).style(theme.status(st)));
             }
-            cells.push(Cell::from(clean(&a.message)));
+            cells.extend([
+                Cell::from(i.count.to_string()),
+                Cell::from(format!("+{}/-{}", i.new_members, i.resolved_members)),
+                Cell::from(i.oldest_days.to_string()),
+                Cell::from(clean(&i.message)),
+            ]);
             Row::new(cells)
         })
         .collect();
-    let mut head = vec!["Severity", "Status", "PDU", "Subject"];
+    let mut head = vec!["Status", "Severity", "PDU"];
     let mut widths = vec![
+        Constraint::Length(11),
         Constraint::Length(8),
-        Constraint::Length(if wide { 20 } else { 16 }),
         Constraint::Length(6),
-        Constraint::Length(9),
     ];
     if wide {
-        head.push("Rule");
-        widths.push(Constraint::Length(27));
+        head.push("PDU status");
+        widths.push(Constraint::Length(12));
     }
-    head.push("Message");
-    widths.push(Constraint::Min(10));
+    head.extend(["Open", "+new/-res", "Days", "Message"]);
+    widths.extend([
+        Constraint::Length(4),
+        Constraint::Length(9),
+        Constraint::Length(4),
+        Constraint::Min(10),
+    ]);
     let [table_area, foot] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(top);
     let mut state = TableState::default().with_selected(Some(m.alerts_selected));
     f.render_stateful_widget(
         Table::new(rows, widths)
@@ -641,16 +911,133 @@ fn draw_alerts(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         table_area,
         &mut state,
     );
-    let new = o
-        .alerts
+    let shown: Vec<_> = rows_idx.iter().map(|&k| &o.incidents[k]).collect();
+    let new = shown
         .iter()
-        .filter(|a| a.status == AlertStatus::New)
+        .filter(|i| i.status == AlertStatus::New)
         .count();
+    let escalated = shown.iter().filter(|i| i.escalated).count();
+    let scope = match &m.alerts_scope {
+        Some(p) => clean(p),
+        None => format!("all {}", clean(&o.region)),
+    };
     f.render_widget(
         Paragraph::new(format!(
-            "{} alerts in {} · {new} new since the last recorded run · Enter opens · A acknowledges",
+            "{} incidents · {scope} · {new} new · {escalated} escalated · Enter shows its alerts",
             rows_idx.len(),
-            clean(&o.region)
+        ))
+        .style(theme.dim()),
+        foot,
+    );
+}
+
+/// One incident's member alerts, oldest first, with the selected one in full below.
+fn draw_members(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    let Some(o) = &m.overview else {
+        f.render_widget(Paragraph::new("Loading alerts…"), area);
+        return;
+    };
+    let Some(inc) = m.selected_incident() else {
+        f.render_widget(
+            Paragraph::new("This incident is no longer open. Esc goes back."),
+            area,
+        );
+        return;
+    };
+    let rows_idx = m.member_rows();
+    let top = match m.selected_member() {
+        Some(a) => {
+            let mut lines = vec![clean(&a.message)];
+            lines.push(format!(
+                "{} · first seen {} · acknowledged: {}{} · {}",
+                clean(
+                    a.crn
+                        .as_deref()
+                        .or(a.staff_code.as_deref())
+                        .unwrap_or("the PDU")
+                ),
+                clean(&a.first_seen),
+                yes_no(a.acknowledged),
+                if a.reopened {
+                    " (REOPENED: worse since)"
+                } else {
+                    ""
+                },
+                match &a.silenced_until {
+                    Some(d) => format!("silenced until {}", clean(d)),
+                    None => "not silenced".into(),
+                },
+            ));
+            detail_pane(
+                f,
+                area,
+                &format!(" {} ", fit(&a.key, usize::from(area.width / 2))),
+                lines,
+                theme,
+            )
+        }
+        None => area,
+    };
+    let [head_area, table_area, foot] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(top);
+    f.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(incident_word(inc), theme.bad()),
+            Span::raw(format!(
+                " {} {} in {}: {} open, oldest {} days",
+                inc.severity.as_str().to_uppercase(),
+                clean(&inc.rule),
+                clean(&inc.pdu),
+                inc.count,
+                inc.oldest_days
+            )),
+        ])),
+        head_area,
+    );
+    let rows: Vec<Row> = rows_idx
+        .iter()
+        .map(|&k| {
+            let a = &o.alerts[k];
+            Row::new(vec![
+                Cell::from(member_word(a)),
+                Cell::from(clean(
+                    a.crn
+                        .as_deref()
+                        .or(a.staff_code.as_deref())
+                        .unwrap_or("PDU"),
+                )),
+                Cell::from(clean(&a.first_seen)),
+                Cell::from(clean(&a.message)),
+            ])
+        })
+        .collect();
+    let mut state = TableState::default().with_selected(Some(m.members_selected));
+    f.render_stateful_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(11),
+                Constraint::Length(9),
+                Constraint::Length(10),
+                Constraint::Min(10),
+            ],
+        )
+        .header(Row::new(["Status", "Subject", "First seen", "Message"]).style(theme.header()))
+        .row_highlight_style(theme.selected())
+        .highlight_symbol("▶")
+        .column_spacing(1),
+        table_area,
+        &mut state,
+    );
+    f.render_widget(
+        Paragraph::new(format!(
+            "{} alert{}, oldest first · Enter opens the case · A acknowledges this one · S silences it",
+            rows_idx.len(),
+            if rows_idx.len() == 1 { "" } else { "s" }
         ))
         .style(theme.dim()),
         foot,
@@ -1049,16 +1436,69 @@ fn draw_popup(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
             (" Record management oversight ", p.selected)
         }
         Popup::Ack(p) => {
-            head.push(Line::raw(format!("Alert {}", clean(&p.key))));
+            head.push(Line::raw(clean(&p.what)));
             foot.push(Line::from(vec![
                 Span::styled("Note: ", theme.header()),
                 Span::raw(clean(&p.note)),
                 Span::styled("█", theme.dim()),
             ]));
+            if let Some(e) = &p.error {
+                foot.push(Line::styled(
+                    format!("Not acknowledged: {}", clean(e)),
+                    theme.bad(),
+                ));
+            }
             foot.push(Line::raw(
                 "it stays listed, marked, until it gets worse · Enter acknowledge · Esc cancel",
             ));
-            (" Acknowledge alert ", 0)
+            (" Acknowledge ", 0)
+        }
+        Popup::Silence(p) => {
+            head.push(Line::raw(match &p.crn {
+                Some(crn) => format!(
+                    "Rule {} in PDU {}, case {} only",
+                    clean(&p.rule),
+                    clean(&p.pdu),
+                    clean(crn)
+                ),
+                None => format!(
+                    "Rule {} in PDU {} (the whole incident)",
+                    clean(&p.rule),
+                    clean(&p.pdu)
+                ),
+            }));
+            let field = |label: &str, value: &str, on: bool| {
+                let mut spans = vec![
+                    Span::styled(if on { "▶ " } else { "  " }, theme.header()),
+                    Span::styled(label.to_string(), theme.header()),
+                    Span::raw(clean(value)),
+                ];
+                if on {
+                    spans.push(Span::styled("█", theme.dim()));
+                }
+                Line::from(spans)
+            };
+            foot.push(field(
+                "Until (YYYY-MM-DD): ",
+                &p.until,
+                p.field == SilenceField::Until,
+            ));
+            foot.push(field(
+                "Reason: ",
+                &p.reason,
+                p.field == SilenceField::Reason,
+            ));
+            if let Some(e) = &p.error {
+                foot.push(Line::styled(
+                    format!("Not silenced: {}", clean(e)),
+                    theme.bad(),
+                ));
+            }
+            foot.push(Line::raw(
+                "still listed and counted, marked SILENCED; it wakes nobody until then (90 days at most)",
+            ));
+            foot.push(Line::raw("Tab next field · Enter silence · Esc cancel"));
+            (" Silence ", 0)
         }
         Popup::Note(p) => {
             head.push(Line::raw(format!(
@@ -1106,17 +1546,42 @@ fn draw_popup(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
 fn draw_help(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     let ctx = m.context_for_hints();
     let mut lines: Vec<Line> = Vec::new();
-    // Only the keys that work here, so the list fits 80x24.
-    for b in keymap::bindings_for(ctx) {
-        lines.push(Line::from(vec![
+    // Only the keys that work here, so the list fits 80x24; two short ones share a line.
+    let all: Vec<&keymap::Binding> = keymap::bindings_for(ctx).collect();
+    let short = |b: &keymap::Binding| b.help.chars().count() <= 24;
+    let mut i = 0;
+    while i < all.len() {
+        let b = all[i];
+        let mut spans = vec![
             Span::styled(format!("{:<8}", b.label), theme.header()),
             Span::raw(b.help.to_string()),
+        ];
+        i += 1;
+        if short(b)
+            && let Some(next) = all.get(i).filter(|n| short(n))
+        {
+            spans[1] = Span::raw(format!("{:<26}", b.help));
+            spans.push(Span::styled(format!("{:<8}", next.label), theme.header()));
+            spans.push(Span::raw(next.help.to_string()));
+            i += 1;
+        }
+        lines.push(Line::from(spans));
+    }
+    lines.push(Line::styled("PDU status, worst first:", theme.header()));
+    for (level, words) in [
+        (
+            Level::OrganisationalAlert,
+            "the unit cannot keep people safe: act now",
+        ),
+        (Level::Critical, "a PDU rule says act today"),
+        (Level::Warning, "a gap to watch"),
+        (Level::Ok, "no PDU rule holds (case alerts never set it)"),
+    ] {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {:<14}", level.label()), theme.status(level)),
+            Span::raw(words),
         ]));
     }
-    lines.push(Line::raw(""));
-    lines.push(Line::raw(
-        "Status: ▲ ALERT someone may be at risk now · ● WARN a gap · ✓ OK",
-    ));
     lines.push(Line::raw("Any key closes this help."));
     let w = area.width.saturating_sub(4).min(72);
     let hgt = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));

@@ -14,7 +14,9 @@ use std::collections::HashMap;
 use crate::actions;
 use crate::alerts::{CacheFill, ReviewedAlert, Trend};
 use crate::domain::{AllocationReason, OversightKind};
+use crate::incidents::{Incident, PduStatus, WorkItem};
 use crate::policy::Policy;
+use crate::rules::Level;
 use crate::rules::Rules;
 use crate::store::read::{
     self, CaseDetail, CaseList, CaseRow, GradeStaffing, Page, PageQuery, PduSummary,
@@ -55,6 +57,11 @@ pub enum Request {
         generation: u64,
         pdu: String,
     },
+    /// The morning worklist of a PDU (the Today tab).
+    Today {
+        generation: u64,
+        pdu: String,
+    },
     /// A write. Never coalesced or dropped.
     Act(Act),
     /// Export a table to a CSV file in the working directory.
@@ -92,6 +99,14 @@ pub enum Act {
         key: String,
         note: String,
     },
+    /// A silence of an incident (rule and PDU), or of one case's alert of it.
+    Silence {
+        rule: String,
+        pdu: String,
+        crn: Option<String>,
+        until: NaiveDate,
+        reason: String,
+    },
 }
 
 impl Act {
@@ -102,6 +117,7 @@ impl Act {
             Act::Note { .. } => "note added",
             Act::Undo { .. } => "undone",
             Act::Ack { .. } => "acknowledged",
+            Act::Silence { .. } => "silenced",
         }
     }
 }
@@ -124,6 +140,7 @@ impl Request {
             Request::Case { .. } => Some((3, None)),
             Request::Candidates { .. } => Some((4, None)),
             Request::Spos { .. } => Some((5, None)),
+            Request::Today { .. } => Some((6, None)),
             Request::Act(_) | Request::Export { .. } => None,
         }
     }
@@ -136,6 +153,10 @@ pub struct OverviewData {
     pub pdus: Vec<PduSummary>,
     /// The region's alerts, reviewed against the last recorded run.
     pub alerts: Vec<ReviewedAlert>,
+    /// Each PDU's place on the status ladder, worst first.
+    pub statuses: Vec<PduStatus>,
+    /// The region's alerts grouped by PDU and rule, worst first.
+    pub incidents: Vec<Incident>,
     /// Recorded runs per PDU, oldest first.
     pub trends: HashMap<String, Trend>,
 }
@@ -146,6 +167,23 @@ pub struct StaffingData {
     pub practitioners: Vec<PractitionerRow>,
 }
 
+/// A PDU's morning worklist, as the Today tab shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TodayData {
+    pub pdu: String,
+    pub status: Level,
+    pub status_reasons: Vec<String>,
+    /// The first actions, ranked.
+    pub actions: Vec<WorkItem>,
+    /// How many actions of each task there are in all.
+    pub totals: Vec<(&'static str, u64)>,
+    /// Actions not shown.
+    pub more: u64,
+}
+
+/// How many worklist lines the Today tab asks for.
+pub const TODAY_LIMIT: usize = 20;
+
 /// Answers, carrying the generation of the request so stale ones can be dropped.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Response {
@@ -155,8 +193,11 @@ pub enum Response {
     Case(u64, Result<Option<Box<CaseView>>, String>),
     Candidates(u64, Result<Vec<actions::Candidate>, String>),
     Spos(u64, Result<Vec<(String, String)>, String>),
+    Today(u64, Result<Option<TodayData>, String>),
     /// A write finished: the audit id and what was done, or why nothing was written.
     Acted(Result<(i64, &'static str, bool), String>),
+    /// A silence was recorded (its id), or why not, in words.
+    Silenced(Result<i64, String>),
     /// An export finished: where it went, or why not.
     Exported(Result<String, String>),
     /// Another process wrote the database.
@@ -289,6 +330,8 @@ fn answer_first(store: &Store, env: &Env, r: Request) -> (Response, Option<Cache
                     regions,
                     pdus,
                     alerts: review.alerts,
+                    statuses: review.statuses,
+                    incidents: review.incidents,
                     trends: crate::alerts::trends(conn, TREND_RUNS)?,
                 })
             })()
@@ -368,6 +411,21 @@ fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
             .map_err(|e| err(store, e));
             Response::Spos(generation, result)
         }
+        Request::Today { generation, pdu } => Response::Today(
+            generation,
+            crate::alerts::review_pdu(conn, policy, &env.rules, as_of, &pdu, TODAY_LIMIT)
+                .map(|r| {
+                    r.map(|r| TodayData {
+                        pdu: r.pdu,
+                        status: r.status,
+                        status_reasons: r.status_reasons,
+                        actions: r.actions,
+                        totals: r.totals.into_iter().collect(),
+                        more: r.more,
+                    })
+                })
+                .map_err(|e| err(store, e)),
+        ),
         Request::Act(_) => Response::Acted(Err("writes go through perform".into())),
         Request::Export { view, pdu } => Response::Exported(export_to_file(store, env, view, pdu)),
     }
@@ -419,11 +477,38 @@ fn export_to_file(
     Err("too many exports with the same name here; move some away".into())
 }
 
+/// A refusal worded for the command line (`--until DATE`), reworded for the form's fields.
+fn form_words(e: &str) -> String {
+    e.replace("--until DATE", "an until date")
+        .replace("--until ", "until ")
+        .replace("--reason TEXT", "a reason")
+}
+
 /// Runs one write against the store.
 pub fn perform(store: &mut Store, env: &Env, actor: &str, act: Act) -> Response {
     let (policy, as_of) = (&env.policy, env.as_of);
     if store.is_read_only() {
         return Response::Acted(Err(actions::ActionError::ReadOnly.to_string()));
+    }
+    if let Act::Silence {
+        rule,
+        pdu,
+        crn,
+        until,
+        reason,
+    } = act
+    {
+        let req = crate::alerts::SilenceRequest {
+            rule: Some(rule),
+            pdu: Some(pdu),
+            crn,
+            until: Some(until),
+            reason,
+        };
+        return Response::Silenced(
+            crate::alerts::add_silence(store.conn_mut(), &env.rules, actor, as_of, &req)
+                .map_err(|e| form_words(&e.to_string())),
+        );
     }
     let words = act.done_words();
     let undoable = !matches!(act, Act::Undo { .. } | Act::Ack { .. });
@@ -461,6 +546,7 @@ pub fn perform(store: &mut Store, env: &Env, actor: &str, act: Act) -> Response 
         Act::Undo { audit_id } => actions::undo(conn, actor, audit_id),
         Act::Ack { key, note } => crate::alerts::acknowledge(conn, actor, &key, &note)
             .map(|audit_id| actions::Done { audit_id }),
+        Act::Silence { .. } => unreachable!("silences are recorded above"),
     });
     Response::Acted(
         result
