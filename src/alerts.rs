@@ -1388,9 +1388,11 @@ mod tests {
         assert!(national.alerts.len() > 64 && national.alerts.len() % 64 != 0);
         let stored: usize = s
             .conn()
-            .query_row("SELECT count(DISTINCT key) FROM run_alerts", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT count(DISTINCT key) FROM run_alerts WHERE run_id = ?1",
+                [national.run_id],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(stored, national.alerts.len());
         let next = as_of + chrono::Duration::days(1);
