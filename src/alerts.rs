@@ -702,6 +702,23 @@ pub fn run_full(
     Ok((review, g))
 }
 
+/// Records a run for `as_of` from PDU figures alone (no case or practitioner alerts): the
+/// demo's synthetic history of earlier nights, so that trends, "since" dates and escalation
+/// mean something the first time anyone opens it.
+pub fn record_pdu_night(
+    conn: &mut Connection,
+    rules: &Rules,
+    as_of: NaiveDate,
+    pdus: Vec<PduSummary>,
+    actor: &str,
+) -> rusqlite::Result<i64> {
+    let g = subjects_of(pdus, Vec::new(), Vec::new(), as_of, None);
+    let alerts = evaluate(&g.subjects, rules);
+    let prev = previous_run(conn, &fmt_date(as_of), None)?;
+    let mut review = review_against(conn, rules, as_of, &g.pdus, alerts, prev)?;
+    record(conn, &mut review, &g.pdus, actor)
+}
+
 /// Gathers, evaluates and reviews in one go.
 pub fn run(
     conn: &Connection,
@@ -1371,9 +1388,11 @@ mod tests {
         assert!(national.alerts.len() > 64 && national.alerts.len() % 64 != 0);
         let stored: usize = s
             .conn()
-            .query_row("SELECT count(DISTINCT key) FROM run_alerts", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT count(DISTINCT key) FROM run_alerts WHERE run_id = ?1",
+                [national.run_id],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(stored, national.alerts.len());
         let next = as_of + chrono::Duration::days(1);

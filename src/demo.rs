@@ -361,6 +361,7 @@ pub fn build(path: &Path, opts: &DemoOptions, force: bool) -> Result<DemoStats, 
     let result = (|| {
         let mut conn = Connection::open(&tmp).map_err(|e| store::classify(&tmp, e))?;
         let stats = fill(&mut conn, opts).map_err(|e| store::classify(&tmp, e))?;
+        record_history(&mut conn, opts).map_err(|e| store::classify(&tmp, e))?;
         conn.execute_batch("PRAGMA journal_mode = WAL;")
             .map_err(|e| store::classify(&tmp, e))?;
         conn.close().map_err(|(_, e)| store::classify(&tmp, e))?;
@@ -381,6 +382,72 @@ pub fn build(path: &Path, opts: &DemoOptions, force: bool) -> Result<DemoStats, 
     }
     std::fs::rename(&tmp, path).map_err(|e| DemoError::Io(path.to_path_buf(), e))?;
     Ok(stats)
+}
+
+/// Nights of recorded history a demo database starts with.
+pub const HISTORY_NIGHTS: i64 = 60;
+
+/// Above this many cases (the national benchmark builds) the last nights are synthetic
+/// too: a real run of a million cases costs a second or more each.
+const REAL_NIGHTS_UP_TO: u64 = 100_000;
+
+/// Records a plausible history of nightly runs before the anchor date: HFKCW sliding over
+/// two months from a stretched unit into the organisational alert (it fires about three
+/// weeks before the anchor), the other PDUs steady with day-to-day jitter in their shares.
+/// Nights up to three before the anchor are synthesized from PDU figures alone; the last two
+/// (London-sized builds) are real runs over the cases, so the first `alerts` run the user
+/// makes shows what is new since last night.
+fn record_history(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<()> {
+    let policy = Policy::defaults();
+    let rules = crate::rules::Rules::defaults();
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x6869_7374);
+    let today = crate::store::read::pdu_summaries(conn, &policy, opts.anchor, None)?;
+    let real_nights = if opts.cases <= REAL_NIGHTS_UP_TO {
+        2
+    } else {
+        0
+    };
+    for k in (real_nights + 1..=HISTORY_NIGHTS).rev() {
+        let as_of = opts.anchor - chrono::Duration::days(k);
+        // 0 two months ago, 1 on the last synthesized night.
+        let f = (HISTORY_NIGHTS - k) as f64 / (HISTORY_NIGHTS - real_nights - 1).max(1) as f64;
+        let pdus: Vec<_> = today
+            .iter()
+            .map(|p| {
+                let mut p = p.clone();
+                let scale =
+                    |v: u64, from: f64| (v as f64 * (from + (1.0 - from) * f)).round() as u64;
+                if p.code == "HFKCW" {
+                    p.unallocated = scale(p.unallocated, 0.35);
+                    p.unallocated_mappa = scale(p.unallocated_mappa, 0.2);
+                    p.unallocated_high_rosh = scale(p.unallocated_high_rosh, 0.3);
+                    p.high_risk_contacts_overdue = scale(p.high_risk_contacts_overdue, 0.4);
+                    let share = p.oversight_overdue_share();
+                    p.oversight_overdue =
+                        (p.oversight_required as f64 * (0.45 + (share - 0.45) * f)).round() as u64;
+                    let vac = p.vacancy_rate.unwrap_or(0.0);
+                    let then = 0.28 + (vac - 0.28) * f;
+                    p.in_post_fte = p.target_fte * (1.0 - then);
+                    p.vacancy_rate = Some(then);
+                } else {
+                    let wobble = (p.oversight_required as f64 * 0.006).round() as i64;
+                    let d = rng.random_range(-wobble..=wobble);
+                    p.oversight_overdue = (p.oversight_overdue as i64 + d)
+                        .clamp(0, p.oversight_required as i64)
+                        as u64;
+                    p.unallocated = (p.unallocated as i64 + rng.random_range(-1..=1)).max(0) as u64;
+                }
+                p
+            })
+            .collect();
+        crate::alerts::record_pdu_night(conn, &rules, as_of, pdus, "demo")?;
+    }
+    for k in (1..=real_nights).rev() {
+        let as_of = opts.anchor - chrono::Duration::days(k);
+        let (mut review, g) = crate::alerts::run_full(conn, &policy, &rules, as_of, None)?;
+        crate::alerts::record(conn, &mut review, &g.pdus, "demo")?;
+    }
+    Ok(())
 }
 
 /// Fills an empty connection: tables, rows, then indexes and triggers.

@@ -330,7 +330,7 @@ pub fn morning_markdown(r: &Review, reviews: &[PduReview]) -> String {
     for i in r
         .incidents
         .iter()
-        .filter(|i| i.status != Status::Resolved && (i.rule == ORGANISATIONAL || i.escalated))
+        .filter(|i| i.status != Status::Resolved && i.rule == ORGANISATIONAL)
     {
         any = true;
         let _ = writeln!(
@@ -339,6 +339,37 @@ pub fn morning_markdown(r: &Review, reviews: &[PduReview]) -> String {
             md(&i.pdu),
             md(&i.message),
             incident_state(i)
+        );
+    }
+    // Escalations, one line for all PDUs (worst first); each is spelled out in its PDU's
+    // section below.
+    let mut escalated: Vec<(&str, usize)> = Vec::new();
+    for i in r
+        .incidents
+        .iter()
+        .filter(|i| i.status != Status::Resolved && i.escalated)
+    {
+        match escalated.iter_mut().find(|(p, _)| *p == i.pdu) {
+            Some(e) => e.1 += 1,
+            None => escalated.push((&i.pdu, 1)),
+        }
+    }
+    if !escalated.is_empty() {
+        any = true;
+        let list: Vec<String> = escalated
+            .iter()
+            .map(|(p, n)| format!("{} {n}", md(p)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "- Escalated (critical, open {}+ nights), incidents by PDU: {}",
+            r.incidents
+                .iter()
+                .filter(|i| i.escalated)
+                .map(|i| i.nights)
+                .min()
+                .unwrap_or(0),
+            list.join(", ")
         );
     }
     if !any {

@@ -26,6 +26,11 @@ fn demo(dir: &Path) -> String {
         dir,
     );
     assert!(o.status.success());
+    // These tests are about runs from scratch: without the demo's recorded history.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("PRAGMA foreign_keys = ON; DELETE FROM alert_runs;")
+        .unwrap();
     db
 }
 
@@ -248,13 +253,13 @@ fn no_new_critical_alert_exits_zero_and_markdown_puts_organisational_alerts_firs
         String::from_utf8_lossy(&o.stderr)
     );
     let md = std::fs::read_to_string(&out).unwrap();
-    let org = md.find("## Organisational alerts").unwrap();
+    let org = md.find("## Organisational alerts and escalations").unwrap();
     let by = md.find("## By PDU").unwrap();
     assert!(org < by);
     assert!(md[org..by].contains("HFKCW"));
     // HFKCW is the worst PDU, so it comes first.
     assert!(
-        md[by..].starts_with("## By PDU\n\n### HFKCW"),
+        md[by..].starts_with("## By PDU, worst first\n\n### HFKCW"),
         "{}",
         &md[by..by + 80]
     );

@@ -643,6 +643,9 @@ fn the_screen_the_nightly_run_an_import_and_allocations_at_once_lose_nothing() {
     common::build_demo(home, &db, "3000", "31");
     let c = Connection::open(&db).unwrap();
     c.busy_timeout(Duration::from_secs(5)).unwrap();
+    // The rounds count their own nightly runs from none: without the demo's history.
+    c.execute_batch("PRAGMA foreign_keys = ON; DELETE FROM alert_runs;")
+        .unwrap();
     let pdus = count(&c, "SELECT count(*) FROM pdus", []);
     let all_crns = strings(&c, "SELECT crn FROM cases ORDER BY crn", []);
     assert!(all_crns.len() >= CONTACT_ROWS);
@@ -932,7 +935,11 @@ fn the_screen_the_nightly_run_an_import_and_allocations_at_once_lose_nothing() {
             "round {round}: contacts lost or doubled"
         );
         assert_eq!(
-            count(&c, "SELECT count(*) FROM alert_runs", []),
+            count(
+                &c,
+                "SELECT count(*) FROM alert_runs WHERE actor <> 'demo'",
+                []
+            ),
             round as i64 + 1
         );
         let integrity: String = c

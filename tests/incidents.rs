@@ -1,0 +1,469 @@
+//! Signal over noise, through the real binary: the PDU status ladder, incidents and their
+//! lifecycle (acknowledge, silence, reopen, escalate), the morning worklist and report.
+
+use std::path::Path;
+use std::process::Output;
+
+mod common;
+use common::casewatch;
+
+const ANCHOR: &str = "2026-11-23";
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {} {}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The default demo (40,000 London cases, with its recorded history) as of `ANCHOR`.
+fn demo(dir: &Path) -> String {
+    let db = dir.join("i.db").to_str().unwrap().to_string();
+    let o = casewatch(&["--as-of", ANCHOR, "demo", "--db", &db], dir);
+    assert!(o.status.success(), "{}", err(&o));
+    db
+}
+
+fn run(db: &str, as_of: &str, extra: &[&str], home: &Path) -> Output {
+    let mut args = vec!["--db", db, "--as-of", as_of];
+    args.extend_from_slice(extra);
+    casewatch(&args, home)
+}
+
+fn sql<T: rusqlite::types::FromSql>(db: &str, q: &str) -> T {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(q, [], |r| r.get(0))
+        .unwrap()
+}
+
+fn exec(db: &str, q: &str) -> usize {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .execute(q, [])
+        .unwrap()
+}
+
+fn incident<'a>(doc: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
+    doc["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == key)
+        .unwrap_or_else(|| panic!("no incident {key}"))
+}
+
+/// One more HFKCW MAPPA case loses its practitioner.
+const UNALLOCATE_ONE_MAPPA: &str = "UPDATE cases SET allocated_to = NULL, allocated_on = NULL,
+        unallocated_since = '2026-11-22'
+  WHERE crn = (SELECT crn FROM cases WHERE pdu = 'HFKCW' AND mappa_category > 0
+                 AND allocated_to IS NOT NULL ORDER BY crn LIMIT 1)";
+
+#[test]
+fn a_fresh_demo_puts_hfkcw_alone_at_organisational_alert_and_spreads_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let doc = json(&run(
+        &db,
+        ANCHOR,
+        &["summary", "--format", "json"],
+        dir.path(),
+    ));
+    let pdus = doc["pdus"].as_array().unwrap();
+    assert_eq!(pdus.len(), 18);
+    let at = |level: &str| -> Vec<&str> {
+        pdus.iter()
+            .filter(|p| p["status"] == level)
+            .map(|p| p["code"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(at("organisational-alert"), ["HFKCW"]);
+    assert!(at("ok").len() >= 4, "ok: {:?}", at("ok"));
+    assert!(at("critical").len() <= 6, "critical: {:?}", at("critical"));
+    // Worst first, and every status but ok says why in words.
+    assert_eq!(pdus[0]["code"], "HFKCW");
+    for p in pdus {
+        let reasons = p["status_reasons"].as_array().unwrap();
+        assert_eq!(reasons.is_empty(), p["status"] == "ok", "{}", p["code"]);
+    }
+    let why = pdus[0]["status_reasons"][0].as_str().unwrap();
+    assert!(why.starts_with("ORGANISATIONAL ALERT: 58 MAPPA"), "{why}");
+}
+
+#[test]
+fn hfkcw_groups_its_alerts_into_a_few_incidents_and_the_morning_report_fits() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let o = run(
+        &db,
+        ANCHOR,
+        &["alerts", "--format", "json", "--pdu", "HFKCW"],
+        dir.path(),
+    );
+    let doc = json(&o);
+    let incidents = doc["incidents"].as_array().unwrap();
+    assert!(incidents.len() <= 15, "{} incidents", incidents.len());
+    assert!(incidents.iter().all(|i| i["pdu"] == "HFKCW"));
+    assert!(
+        doc["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["pdu"] == "HFKCW")
+    );
+    let mappa = incident(&doc, "unallocated-mappa:HFKCW");
+    assert_eq!(mappa["count"], 58);
+    assert_eq!(mappa["members"].as_array().unwrap().len(), 58);
+    for field in [
+        "key",
+        "rule",
+        "severity",
+        "pdu",
+        "status",
+        "count",
+        "new_members",
+        "resolved_members",
+        "first_seen",
+        "oldest_days",
+        "acknowledged",
+        "silenced_until",
+        "escalated",
+        "message",
+        "members",
+    ] {
+        assert!(mappa.get(field).is_some(), "missing {field}");
+    }
+    // The demo's history: seen on the two nights before, so ongoing, escalated, aged.
+    assert_eq!(mappa["status"], "ongoing");
+    assert_eq!(mappa["escalated"], true);
+    assert!(mappa["oldest_days"].as_i64().unwrap() > 100);
+    // The organisational alert is first, as an incident of one.
+    assert_eq!(incidents[0]["key"], "organisational-alert:HFKCW");
+    assert_eq!(incidents[0]["count"], 1);
+    assert!(incidents[0]["first_seen"].as_str().unwrap() < "2026-11-10");
+
+    // Text lists incidents, one line each; --members lists every alert.
+    let text = String::from_utf8_lossy(
+        &run(&db, ANCHOR, &["alerts", "--pdu", "HFKCW"], dir.path()).stdout,
+    )
+    .into_owned();
+    assert!(text.lines().count() <= 20, "{text}");
+    let members = run(
+        &db,
+        ANCHOR,
+        &["alerts", "--pdu", "HFKCW", "--members"],
+        dir.path(),
+    );
+    assert!(String::from_utf8_lossy(&members.stdout).lines().count() > 500);
+
+    let md = String::from_utf8_lossy(
+        &run(&db, ANCHOR, &["alerts", "--format", "markdown"], dir.path()).stdout,
+    )
+    .into_owned();
+    assert!(md.lines().count() <= 400, "{} lines", md.lines().count());
+    let org = md.find("## Organisational alerts and escalations").unwrap();
+    let by = md.find("## By PDU").unwrap();
+    assert!(org < by && md[org..by].contains("HFKCW"));
+    let sections: Vec<&str> = md[by..].split("\n### ").skip(1).collect();
+    assert_eq!(sections.len(), 18);
+    assert!(sections[0].starts_with("HFKCW"), "{}", sections[0]);
+    for s in &sections {
+        assert!(s.lines().count() <= 40, "{s}");
+    }
+    assert!(sections[0].contains("1. **allocate**"), "{}", sections[0]);
+}
+
+#[test]
+fn an_acknowledged_organisational_alert_ignores_jitter_and_reopens_on_one_more_mappa_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let key = "organisational-alert:HFKCW";
+    assert!(
+        run(&db, ANCHOR, &["alerts", "--record"], dir.path())
+            .status
+            .code()
+            != Some(2)
+    );
+    let o = run(
+        &db,
+        ANCHOR,
+        &["ack", key, "--note", "head of PDU briefed"],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    // Next night only the oversight share moves, by a tenth of a point: still acknowledged.
+    exec(
+        &db,
+        "INSERT INTO oversight (crn, date, spo_staff_code, kind)
+         SELECT crn, '2026-11-24', 'S1', 'periodic' FROM cases
+          WHERE pdu = 'HFKCW' AND allocated_to IS NOT NULL AND mappa_category > 0
+          ORDER BY crn LIMIT 1",
+    );
+    let doc = json(&run(
+        &db,
+        "2026-11-24",
+        &["alerts", "--record", "--format", "json"],
+        dir.path(),
+    ));
+    let org = incident(&doc, key);
+    assert_eq!(org["acknowledged"], true, "{org}");
+    assert_eq!(org["reopened"], false);
+    // One more unallocated MAPPA case: materially worse, so it reopens.
+    assert_eq!(exec(&db, UNALLOCATE_ONE_MAPPA), 1);
+    let o = run(
+        &db,
+        "2026-11-25",
+        &["alerts", "--format", "json"],
+        dir.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "a newly unallocated MAPPA case wakes someone"
+    );
+    let doc = json(&o);
+    let org = incident(&doc, key);
+    assert_eq!(org["acknowledged"], false);
+    assert_eq!(org["reopened"], true);
+    assert_eq!(incident(&doc, "unallocated-mappa:HFKCW")["new_members"], 1);
+    let audit = run(&db, ANCHOR, &["audit", "--format", "json"], dir.path());
+    assert!(String::from_utf8_lossy(&audit.stdout).contains("\"acknowledge\""));
+}
+
+#[test]
+fn a_silence_hides_an_incident_until_its_date_then_it_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let o = run(
+        &db,
+        ANCHOR,
+        &[
+            "silence",
+            "rule=unallocated-mappa",
+            "pdu=HFKCW",
+            "--until",
+            "2026-11-26",
+            "--reason",
+            "allocation panel booked for all 58",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let listed = run(&db, ANCHOR, &["silences"], dir.path());
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("rule=unallocated-mappa pdu=HFKCW until 2026-11-26"),
+        "{listed}"
+    );
+    let doc = json(&run(
+        &db,
+        "2026-11-25",
+        &["alerts", "--format", "json"],
+        dir.path(),
+    ));
+    let i = incident(&doc, "unallocated-mappa:HFKCW");
+    assert_eq!(i["silenced_until"], "2026-11-26");
+    assert_eq!(i["count"], 58, "a silenced incident is still counted");
+    // A new member of a silenced incident wakes nobody.
+    assert_eq!(exec(&db, UNALLOCATE_ONE_MAPPA), 1);
+    let doc = json(&run(
+        &db,
+        "2026-11-25",
+        &["alerts", "--format", "json", "--pdu", "HFKCW"],
+        dir.path(),
+    ));
+    let new_mappa: Vec<_> = doc["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["rule"] == "unallocated-mappa" && a["status"] == "new")
+        .collect();
+    assert_eq!(new_mappa.len(), 1);
+    assert_eq!(new_mappa[0]["silenced_until"], "2026-11-26");
+    // On its date it has ended by itself.
+    let doc = json(&run(
+        &db,
+        "2026-11-26",
+        &["alerts", "--format", "json"],
+        dir.path(),
+    ));
+    assert!(incident(&doc, "unallocated-mappa:HFKCW")["silenced_until"].is_null());
+    let quiet = run(&db, "2026-11-26", &["silences"], dir.path());
+    assert!(String::from_utf8_lossy(&quiet.stdout).contains("no silences in force"));
+    // Removing one is audited.
+    let o = run(&db, ANCHOR, &["unsilence", "1"], dir.path());
+    assert!(o.status.success(), "{}", err(&o));
+    let audit = String::from_utf8_lossy(
+        &run(&db, ANCHOR, &["audit", "--format", "json"], dir.path()).stdout,
+    )
+    .into_owned();
+    assert!(audit.contains("\"silence\"") && audit.contains("\"unsilence\""));
+}
+
+#[test]
+fn a_critical_incident_open_three_recorded_nights_is_escalated() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    // Without the demo's history.
+    exec(&db, "PRAGMA foreign_keys = ON");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("PRAGMA foreign_keys = ON; DELETE FROM alert_runs;")
+        .unwrap();
+    assert_eq!(sql::<i64>(&db, "SELECT count(*) FROM run_incidents"), 0);
+    let key = "unallocated-mappa:HFKCW";
+    for (night, as_of, escalated) in [
+        (1, "2026-11-23", false),
+        (2, "2026-11-24", false),
+        (3, "2026-11-25", true),
+    ] {
+        let doc = json(&run(
+            &db,
+            as_of,
+            &["alerts", "--record", "--format", "json"],
+            dir.path(),
+        ));
+        let i = incident(&doc, key);
+        assert_eq!(i["nights"], night);
+        assert_eq!(i["escalated"], escalated, "night {night}");
+        assert_eq!(i["first_seen"], "2026-11-23");
+    }
+    // A warning-level incident is never escalated.
+    let doc = json(&run(
+        &db,
+        "2026-11-25",
+        &["alerts", "--format", "json"],
+        dir.path(),
+    ));
+    assert_eq!(
+        incident(&doc, "practitioner-over-capacity:HFKCW")["escalated"],
+        false
+    );
+}
+
+#[test]
+fn bad_silences_and_acknowledgements_are_refused_in_one_line_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let audit_before: i64 = sql(&db, "SELECT count(*) FROM audit");
+    for (args, why) in [
+        (vec!["silence", "pdu=HFKCW", "--reason", "r"], "--until"),
+        (
+            vec![
+                "silence",
+                "pdu=HFKCW",
+                "--until",
+                "2026-11-20",
+                "--reason",
+                "r",
+            ],
+            "must end in the future",
+        ),
+        (
+            vec![
+                "silence",
+                "pdu=HFKCW",
+                "--until",
+                "2027-03-01",
+                "--reason",
+                "r",
+            ],
+            "more than 90 days",
+        ),
+        (
+            vec!["silence", "pdu=HFKCW", "--until", "2026-11-30"],
+            "--reason",
+        ),
+        (
+            vec![
+                "silence",
+                "rule=no-such-rule",
+                "--until",
+                "2026-11-30",
+                "--reason",
+                "r",
+            ],
+            "unknown rule 'no-such-rule'",
+        ),
+        (
+            vec![
+                "silence",
+                "pdu=ZZZ",
+                "--until",
+                "2026-11-30",
+                "--reason",
+                "r",
+            ],
+            "unknown PDU 'ZZZ'",
+        ),
+        (
+            vec![
+                "silence",
+                "team=A",
+                "--until",
+                "2026-11-30",
+                "--reason",
+                "r",
+            ],
+            "unknown matcher",
+        ),
+        (
+            vec!["ack", "unallocated-mappa:BAR", "--note", "n"],
+            "no open alert",
+        ),
+        (vec!["unsilence", "99"], "no silence #99"),
+    ] {
+        let o = run(&db, ANCHOR, &args, dir.path());
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", err(&o));
+        let e = err(&o);
+        assert!(e.contains(why), "{args:?}: {e}");
+        assert_eq!(e.trim_end().lines().count(), 1, "{e}");
+    }
+    assert_eq!(sql::<i64>(&db, "SELECT count(*) FROM silences"), 0);
+    assert_eq!(sql::<i64>(&db, "SELECT count(*) FROM audit"), audit_before);
+}
+
+#[test]
+fn the_worklist_puts_unallocated_mappa_cases_first_then_high_rosh_by_days_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let doc = json(&run(
+        &db,
+        ANCHOR,
+        &[
+            "review", "--pdu", "HFKCW", "--format", "json", "--limit", "80",
+        ],
+        dir.path(),
+    ));
+    assert_eq!(doc["status"], "organisational-alert");
+    let actions = doc["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 80);
+    assert!(doc["more"].as_u64().unwrap() > 100);
+    // 58 MAPPA allocations, longest waiting first, then HIGH/VERY_HIGH ones.
+    assert!(
+        actions[..58]
+            .iter()
+            .all(|a| a["task"] == "allocate" && a["why"].as_str().unwrap().contains("MAPPA"))
+    );
+    let days: Vec<i64> = actions[..58]
+        .iter()
+        .map(|a| a["days"].as_i64().unwrap())
+        .collect();
+    assert!(days.windows(2).all(|w| w[0] >= w[1]), "{days:?}");
+    assert_eq!(actions[58]["task"], "allocate");
+    assert!(!actions[58]["why"].as_str().unwrap().contains("MAPPA"));
+    let text =
+        String::from_utf8_lossy(&run(&db, ANCHOR, &["review", "--pdu", "BAR"], dir.path()).stdout)
+            .into_owned();
+    assert!(text.starts_with("BAR Barnet: ✓ OK"), "{text}");
+    let o = run(&db, ANCHOR, &["review", "--pdu", "NOPE"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("no PDU 'NOPE'"), "{}", err(&o));
+}
