@@ -610,7 +610,7 @@ impl Rules {
             reasons.push((l, message.to_string()));
         }
         // Worst first; the lesser reasons still say what else is wrong.
-        reasons.sort_by(|a, b| b.0.cmp(&a.0));
+        reasons.sort_by_key(|r| std::cmp::Reverse(r.0));
         (level, reasons.into_iter().map(|(_, m)| m).collect())
     }
 }
