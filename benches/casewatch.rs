@@ -1,7 +1,8 @@
 //! `cargo bench`: casewatch's performance figures, each the median of several runs, with the
 //! `sqlite3` shell running the same work in the same run as the reference where one exists.
 //!
-//! Sizes: `CASEWATCH_BENCH_SIZES` (default `10000,40000,100000,1000000`). Demo databases are
+//! Sizes: `CASEWATCH_BENCH_SIZES` (default `10000,40000,100000,1000000` under `cargo bench`,
+//! and 2,000 cases alone under `cargo test --benches`, which only checks it runs). Demo databases are
 //! built (and timed) into `target/bench-data/` on every run, or reused with
 //! `CASEWATCH_BENCH_REUSE=1`. Benchmarks print figures; none fails on a timing.
 
@@ -802,10 +803,22 @@ COMMIT;
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The sizes run as a test (`cargo test --benches`, which passes no `--bench`).
+const TEST_SIZES: &str = "2000";
+
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --benches` passes nothing useful: run small.
+    // `cargo bench` passes --bench; `cargo test --benches` does not: there the bench only
+    // has to show that it runs, so it runs one tiny size (seconds, not the minutes a million
+    // cases take in a debug build). CASEWATCH_BENCH_SIZES chooses the sizes either way.
+    let benching = std::env::args().any(|a| a == "--bench");
     let sizes: Vec<u64> = std::env::var("CASEWATCH_BENCH_SIZES")
-        .unwrap_or_else(|_| "10000,40000,100000,1000000".into())
+        .unwrap_or_else(|_| {
+            if benching {
+                "10000,40000,100000,1000000".into()
+            } else {
+                TEST_SIZES.into()
+            }
+        })
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();

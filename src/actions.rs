@@ -50,6 +50,10 @@ pub enum ActionError {
     AlreadyUndone,
     #[error("too late to undo: actions can be undone for {} minutes", UNDO_WINDOW.num_minutes())]
     UndoExpired,
+    #[error(
+        "the case's allocation has changed since that action (another user or an import); undoing it would overwrite that change, so nothing was undone"
+    )]
+    ChangedSince,
     #[error("this action needs confirming: {0}")]
     NeedsConfirmation(String),
     #[error("the database is open read-only; no change was made")]
@@ -547,6 +551,27 @@ pub fn undo(conn: &mut Connection, actor: &str, audit_id: i64) -> Result<Done, A
     let crn = crn.ok_or(ActionError::NothingToUndo)?;
     match action.as_str() {
         "allocate" | "reallocate" => {
+            // Only while the case is still as this action left it: a later allocation (by
+            // another user, or an import) must not be silently thrown away.
+            let changed_later: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM audit a WHERE a.crn = ?1 AND a.id > ?2
+                   AND a.action IN ('allocate', 'reallocate')
+                   AND NOT EXISTS (SELECT 1 FROM audit u
+                                    WHERE u.action = 'undo' AND u.subject = CAST(a.id AS TEXT)))",
+                params![crn, audit_id],
+                |r| r.get(0),
+            )?;
+            let now: (Option<String>, Option<String>) = tx.query_row(
+                "SELECT allocated_to, allocated_on FROM cases WHERE crn = ?1",
+                [&crn],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if changed_later
+                || now.0.as_deref() != after["allocated_to"].as_str()
+                || now.1.as_deref() != after["allocated_on"].as_str()
+            {
+                return Err(ActionError::ChangedSince);
+            }
             tx.execute(
                 "UPDATE cases SET allocated_to = ?2, allocated_on = ?3, unallocated_since = ?4
                   WHERE crn = ?1",

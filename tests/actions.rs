@@ -264,3 +264,216 @@ fn oversight_from_the_command_line_clears_the_case_from_the_overdue_list() {
         "{text}"
     );
 }
+
+/// Undo, through the library the screen's `u` calls.
+mod undo {
+    use casewatch::actions::{self, ActionError, UNDO_WINDOW};
+    use casewatch::domain::{AllocationReason, OversightKind};
+    use casewatch::policy::Policy;
+    use casewatch::store::{OpenMode, Store};
+    use chrono::NaiveDate;
+    use rusqlite::{Connection, OptionalExtension};
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    /// One PDU with an SPO and two POs; case X000001 unallocated, X000002 allocated to PO1
+    /// and last overseen on 2026-09-01.
+    fn fixture() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("u.db"), OpenMode::CreateIfMissing).unwrap();
+        s.conn()
+            .execute_batch(
+                "INSERT INTO pdus (code, name, region) VALUES ('P', 'P', 'R');
+                 INSERT INTO practitioners VALUES
+                   ('SPO1', 'S One', 'SPO', 'P', NULL, 37, '2015-01-01', 'in_post'),
+                   ('PO1', 'P One', 'PO', 'P', NULL, 37, '2015-01-01', 'in_post'),
+                   ('PO2', 'P Two', 'PO', 'P', NULL, 37, '2015-01-01', 'in_post');
+                 INSERT INTO cases (crn, name, pdu, tier, rosh, case_type, sentence_date, unallocated_since)
+                   VALUES ('X000001', 'N', 'P', 'D1', 'LOW', 'COMMUNITY', '2026-01-01', '2026-10-01');
+                 INSERT INTO cases (crn, name, pdu, tier, rosh, case_type, sentence_date, allocated_to, allocated_on)
+                   VALUES ('X000002', 'M', 'P', 'D1', 'LOW', 'COMMUNITY', '2026-01-01', 'PO1', '2026-02-01');
+                 INSERT INTO oversight (crn, date, spo_staff_code, kind, note, sensitive)
+                   VALUES ('X000002', '2026-09-01', 'SPO1', 'periodic', 'earlier', 0);",
+            )
+            .unwrap();
+        (dir, s)
+    }
+
+    fn one<T: rusqlite::types::FromSql>(c: &Connection, sql: &str) -> T {
+        c.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    fn undos(c: &Connection) -> i64 {
+        one(c, "SELECT count(*) FROM audit WHERE action = 'undo'")
+    }
+
+    #[test]
+    fn undoing_a_note_removes_it_once_and_is_audited() {
+        let (_d, mut s) = fixture();
+        let done = actions::add_note(s.conn_mut(), "a", "X000002", "a note", false).unwrap();
+        assert_eq!(one::<i64>(s.conn(), "SELECT count(*) FROM notes"), 1);
+        actions::undo(s.conn_mut(), "a", done.audit_id).unwrap();
+        assert_eq!(one::<i64>(s.conn(), "SELECT count(*) FROM notes"), 0);
+        assert_eq!(undos(s.conn()), 1);
+        assert!(matches!(
+            actions::undo(s.conn_mut(), "a", done.audit_id),
+            Err(ActionError::AlreadyUndone)
+        ));
+        assert_eq!(undos(s.conn()), 1, "a refused undo is not audited");
+    }
+
+    /// Undoing an oversight record deletes it, and the case's last oversight date goes back
+    /// to the one before it (the `oversight_ad` trigger), not to nothing and not to the
+    /// undone date.
+    #[test]
+    fn undoing_an_oversight_restores_the_cases_last_oversight_date() {
+        let (_d, mut s) = fixture();
+        let last = |s: &Store| -> Option<String> {
+            one(
+                s.conn(),
+                "SELECT last_oversight FROM cases WHERE crn = 'X000002'",
+            )
+        };
+        assert_eq!(last(&s).as_deref(), Some("2026-09-01"));
+        let done = actions::record_oversight(
+            s.conn_mut(),
+            day("2026-11-01"),
+            "a",
+            "X000002",
+            "SPO1",
+            OversightKind::Periodic,
+            "reviewed",
+            false,
+        )
+        .unwrap();
+        assert_eq!(last(&s).as_deref(), Some("2026-11-01"));
+        actions::undo(s.conn_mut(), "a", done.audit_id).unwrap();
+        assert_eq!(
+            one::<i64>(s.conn(), "SELECT count(*) FROM oversight"),
+            1,
+            "the undone record is still there"
+        );
+        assert_eq!(
+            last(&s).as_deref(),
+            Some("2026-09-01"),
+            "the case still counts the undone oversight"
+        );
+        assert_eq!(undos(s.conn()), 1);
+    }
+
+    /// An action can be undone for `UNDO_WINDOW` after it was made, and not after: an
+    /// expired undo changes nothing and is not audited.
+    #[test]
+    fn an_undo_after_the_window_is_refused_and_changes_nothing() {
+        let (_d, mut s) = fixture();
+        // Two notes whose audit rows say they were written 1 minute short of the window
+        // and 1 minute past it (the trail takes inserts; only its rows cannot change).
+        let mut ids = Vec::new();
+        for (text, age) in [
+            ("recent", UNDO_WINDOW - chrono::Duration::minutes(1)),
+            ("old", UNDO_WINDOW + chrono::Duration::minutes(1)),
+        ] {
+            let c = s.conn();
+            c.execute(
+                "INSERT INTO notes (crn, at, author, text, sensitive)
+                 VALUES ('X000002', '2026-11-01T00:00:00Z', 'a', ?1, 0)",
+                [text],
+            )
+            .unwrap();
+            let note = c.last_insert_rowid();
+            let at = (chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            c.execute(
+                "INSERT INTO audit (at, actor, action, crn, after) VALUES (?1, 'a', 'note', 'X000002', ?2)",
+                rusqlite::params![at, serde_json::json!({"note_id": note, "note": text}).to_string()],
+            )
+            .unwrap();
+            ids.push(c.last_insert_rowid());
+        }
+        assert!(matches!(
+            actions::undo(s.conn_mut(), "a", ids[1]),
+            Err(ActionError::UndoExpired)
+        ));
+        assert_eq!(undos(s.conn()), 0);
+        assert_eq!(
+            one::<i64>(s.conn(), "SELECT count(*) FROM notes WHERE text = 'old'"),
+            1,
+            "an expired undo removed the note"
+        );
+        actions::undo(s.conn_mut(), "a", ids[0]).unwrap();
+        assert_eq!(
+            one::<i64>(s.conn(), "SELECT count(*) FROM notes WHERE text = 'recent'"),
+            0
+        );
+    }
+
+    /// Someone allocates a case; another user (another connection) then reallocates it; the
+    /// first one's undo must not silently throw the second allocation away: it is refused
+    /// and the case, its history and the trail stay as the second user left them.
+    #[test]
+    fn undo_after_another_writer_changed_the_case_does_not_undo_their_change() {
+        let (d, mut s) = fixture();
+        let p = Policy::defaults();
+        let mine = actions::allocate(
+            s.conn_mut(),
+            &p,
+            day("2026-11-01"),
+            "me",
+            "X000001",
+            "PO1",
+            AllocationReason::InitialAllocation,
+            None,
+            true,
+        )
+        .unwrap();
+        let mut other = Store::open(&d.path().join("u.db"), OpenMode::Existing).unwrap();
+        actions::allocate(
+            other.conn_mut(),
+            &p,
+            day("2026-11-01"),
+            "someone else",
+            "X000001",
+            "PO2",
+            AllocationReason::CaseloadAdjustment,
+            None,
+            true,
+        )
+        .unwrap();
+        let state = |c: &Connection| -> (Option<String>, i64) {
+            (
+                c.query_row(
+                    "SELECT allocated_to FROM cases WHERE crn = 'X000001'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .unwrap()
+                .flatten(),
+                one(c, "SELECT count(*) FROM allocations WHERE crn = 'X000001'"),
+            )
+        };
+        let before = state(s.conn());
+        assert_eq!(before, (Some("PO2".into()), 1));
+        let r = actions::undo(s.conn_mut(), "me", mine.audit_id);
+        assert!(
+            matches!(r, Err(ActionError::ChangedSince)),
+            "the undo went through over another user's later change: {r:?}"
+        );
+        assert_eq!(
+            state(s.conn()),
+            before,
+            "the other user's allocation was undone"
+        );
+        assert_eq!(undos(s.conn()), 0);
+        // Once the other user's change is undone, the case is as this action left it again,
+        // and this action can be undone.
+        let theirs: i64 = one(
+            s.conn(),
+            "SELECT max(id) FROM audit WHERE action = 'reallocate'",
+        );
+        actions::undo(other.conn_mut(), "someone else", theirs).unwrap();
+        actions::undo(s.conn_mut(), "me", mine.audit_id).unwrap();
+        assert_eq!(state(s.conn()), (None, 0));
+    }
+}

@@ -264,3 +264,119 @@ fn no_new_critical_alert_exits_zero_and_markdown_puts_organisational_alerts_firs
         &md[by..by + 80]
     );
 }
+
+/// Reviews across three recorded nights: an alert raised every night stays `ongoing` with
+/// the date it was first seen; one raised on the second night is `new` then and `ongoing`
+/// from its own first date; one that stops is `resolved` once and then gone; and one that
+/// comes back after resolving is `new` again, with its new date, not its old one.
+#[test]
+fn three_recorded_nights_carry_first_seen_and_resolve_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let crns = |sql: &str| -> Vec<String> {
+        let mut st = conn.prepare(sql).unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let unallocated = crns(
+        "SELECT crn FROM cases WHERE pdu = 'HFKCW' AND allocated_to IS NULL
+           AND mappa_category > 0 ORDER BY crn LIMIT 2",
+    );
+    let (stays, comes_back) = (&unallocated[0], &unallocated[1]);
+    let later = &crns(
+        "SELECT crn FROM cases WHERE pdu = 'HFKCW' AND allocated_to IS NOT NULL
+           AND mappa_category > 0 ORDER BY crn LIMIT 1",
+    )[0];
+    let po: String = conn
+        .query_row(
+            "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO'
+              AND status = 'in_post' ORDER BY staff_code LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let allocate = |crn: &str| {
+        conn.execute(
+            "UPDATE cases SET allocated_to = ?2, allocated_on = '2026-11-23', unallocated_since = NULL
+              WHERE crn = ?1",
+            [crn, po.as_str()],
+        )
+        .unwrap();
+    };
+    let unallocate = |crn: &str| {
+        conn.execute(
+            "UPDATE cases SET allocated_to = NULL, allocated_on = NULL, unallocated_since = '2026-11-01'
+              WHERE crn = ?1",
+            [crn],
+        )
+        .unwrap();
+    };
+    let night = |as_of: &str| -> serde_json::Value {
+        let o = alerts(&db, as_of, &["--record"], dir.path());
+        assert!(matches!(o.status.code(), Some(0 | 3)), "{as_of}");
+        json(&o)
+    };
+    // The unallocated-MAPPA alert of `crn`, if the review lists it: (status, first_seen).
+    let mappa = |doc: &serde_json::Value, crn: &str| -> Vec<(String, String)> {
+        doc["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["rule"] == "unallocated-mappa" && a["crn"] == crn)
+            .map(|a| {
+                (
+                    a["status"].as_str().unwrap().to_string(),
+                    a["first_seen"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let pair = |s: &str, d: &str| vec![(s.to_string(), d.to_string())];
+
+    let first = night("2026-11-23");
+    assert!(first["previous"].is_null());
+    assert_eq!(mappa(&first, stays), pair("new", "2026-11-23"));
+    assert_eq!(mappa(&first, comes_back), pair("new", "2026-11-23"));
+    assert!(mappa(&first, later).is_empty());
+
+    allocate(comes_back);
+    unallocate(later);
+    let second = night("2026-11-24");
+    assert_eq!(second["previous"], "2026-11-23");
+    assert_eq!(mappa(&second, stays), pair("ongoing", "2026-11-23"));
+    assert_eq!(mappa(&second, comes_back), pair("resolved", "2026-11-23"));
+    assert_eq!(mappa(&second, later), pair("new", "2026-11-24"));
+
+    unallocate(comes_back);
+    let third = night("2026-11-25");
+    assert_eq!(third["previous"], "2026-11-24");
+    assert_eq!(mappa(&third, stays), pair("ongoing", "2026-11-23"));
+    assert_eq!(mappa(&third, later), pair("ongoing", "2026-11-24"));
+    assert_eq!(
+        mappa(&third, comes_back),
+        pair("new", "2026-11-25"),
+        "an alert that came back after resolving is new again, listed once"
+    );
+    // Nothing resolved on the second night is resolved again on the third.
+    let resolved_again = third["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["status"] == "resolved")
+        .filter(|a| {
+            second["alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|b| b["status"] == "resolved" && b["key"] == a["key"])
+        })
+        .count();
+    assert_eq!(resolved_again, 0);
+    let runs: i64 = conn
+        .query_row("SELECT count(*) FROM alert_runs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(runs, 3);
+}

@@ -171,3 +171,130 @@ fn an_unknown_flag_is_refused_with_usage() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--frobnicate"));
 }
+
+/// The mode bits of `p`.
+fn mode(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Runs casewatch with `args` under `umask 022`, which alone would make new files
+/// world-readable: a file that comes out 0600 does so because casewatch made it so.
+fn with_open_umask(home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("umask 022; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_casewatch"))
+        .args(args)
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env_remove("CASEWATCH_DB")
+        .output()
+        .unwrap();
+    assert!(
+        matches!(o.status.code(), Some(0 | 3)),
+        "{args:?}: {}",
+        stderr(&o)
+    );
+    o
+}
+
+/// The database, exports, reports (`alerts --out`), backups and, while the database is open,
+/// its `-wal` and `-shm` files are all created readable by their owner only, whatever the
+/// umask: they hold the names and risk levels of people under supervision.
+#[test]
+fn every_file_casewatch_writes_is_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let p = |name: &str| home.join(name).to_str().unwrap().to_string();
+    let db = p("m.db");
+    with_open_umask(
+        home,
+        &[
+            "--as-of",
+            "2026-11-01",
+            "demo",
+            "--cases",
+            "2000",
+            "--db",
+            &db,
+        ],
+    );
+    let (export, report, backup) = (p("e.csv"), p("r.json"), p("b.db"));
+    let with_db = |rest: &[&str]| -> Vec<String> {
+        ["--db", &db, "--as-of", "2026-11-01"]
+            .iter()
+            .chain(rest)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    for args in [
+        with_db(&["export", "unallocated", "--out", &export]),
+        with_db(&["alerts", "--format", "json", "--out", &report]),
+        with_db(&["backup", &backup]),
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        with_open_umask(home, &args);
+    }
+    for f in [&db, &export, &report, &backup] {
+        assert_eq!(mode(std::path::Path::new(f)), 0o600, "{f}");
+    }
+    assert!(std::fs::metadata(&report).unwrap().len() > 0);
+
+    // The -wal and -shm files exist while a connection is open: the screen keeps one.
+    let probe = home.join("umask-probe");
+    std::fs::File::create(&probe).unwrap();
+    assert_ne!(
+        mode(&probe) & 0o044,
+        0,
+        "this test's umask already hides new files from others, so it cannot tell whether \
+         casewatch does: run it under umask 022"
+    );
+    let args = ["--as-of", "2026-11-01", "--db", &db].map(std::ffi::OsStr::new);
+    let mut screen = common::Screen::open(home, &args, 120, 40);
+    screen.wait_for("18 PDUs");
+    for side in ["-wal", "-shm"] {
+        let f = std::path::PathBuf::from(format!("{db}{side}"));
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+    screen.send(b"q");
+    assert!(
+        screen
+            .wait_exit(std::time::Duration::from_secs(10))
+            .success()
+    );
+}
+
+/// `casewatch check` exits 0 and says "healthy" on a sound database, and exits 1 naming the
+/// problem when a reference dangles (written by another SQLite client with foreign keys off).
+#[test]
+fn check_exits_0_on_a_healthy_database_and_1_on_a_dangling_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    common::build_demo(dir.path(), &db, "2000", "3");
+    let check = || casewatch(&["--db", db.to_str().unwrap(), "check"], dir.path());
+    let o = check();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.contains("result: healthy"), "{out}");
+    assert!(out.contains("foreign keys: ok"), "{out}");
+
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         UPDATE cases SET allocated_to = 'NOBODY1'
+           WHERE crn = (SELECT min(crn) FROM cases WHERE allocated_to IS NOT NULL);",
+    )
+    .unwrap();
+    drop(c);
+    let o = check();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert!(out.contains("result: PROBLEMS FOUND"), "{out}");
+    assert!(out.contains("1 dangling references"), "{out}");
+}

@@ -120,61 +120,128 @@ fn concurrent_writers_lose_nothing_and_never_report_a_lock() {
     assert_eq!(integrity(&db), "ok");
 }
 
-/// A demo rebuild killed at random moments leaves the old database whole, or the new one
-/// complete: never a mixture, never a corrupt file.
+/// A demo rebuild killed at moments spread over its whole run (scaled to how long a whole
+/// rebuild takes here, up to its last steps: closing and renaming the new file into place)
+/// leaves the old database whole, or the new one complete: never a mixture, never a corrupt
+/// file, and never the half-built `.NAME.building-PID` file in the target's place.
 #[test]
 fn a_killed_demo_rebuild_leaves_a_whole_database() {
+    const CASES: &str = "20000";
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("k.db");
     build_demo(&db, "1", "2000");
-    for (i, delay_ms) in [5u64, 40, 120, 300, 700].into_iter().enumerate() {
-        let mut child = bin()
-            .args([
-                "--as-of",
-                "2026-11-01",
-                "demo",
-                "--cases",
-                "60000",
-                "--seed",
-            ])
-            .arg((100 + i).to_string())
+    let demo = |db: &Path, seed: &str| {
+        let mut c = bin();
+        c.args(["--as-of", "2026-11-01", "demo", "--cases", CASES, "--seed"])
+            .arg(seed)
             .arg("--db")
-            .arg(&db)
+            .arg(db);
+        c
+    };
+    let whole = time_whole_run(3, |i| demo(&dir.path().join(format!("timing{i}.db")), "99"));
+    for i in 0..3 {
+        std::fs::remove_file(dir.path().join(format!("timing{i}.db"))).unwrap();
+    }
+    let leftovers = || -> Vec<String> {
+        listing(dir.path())
+            .into_iter()
+            .filter(|f| f.starts_with(".k.db.building-"))
+            .collect()
+    };
+    let mut old_seed = "1".to_string();
+    let (mut kept_old, mut replaced, mut mid_build) = (0, 0, 0);
+    // Late ones too: past the measured run, so that on a slower moment the rebuild still
+    // completes at least once.
+    let fractions = [
+        0.05, 0.2, 0.4, 0.6, 0.75, 0.85, 0.9, 0.95, 1.0, 1.05, 1.5, 3.0,
+    ];
+    for (i, f) in fractions.into_iter().enumerate() {
+        let seed = (100 + i).to_string();
+        let delay = whole.mul_f64(f);
+        let mut child = demo(&db, &seed)
+            .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
+        let pid = child.id();
+        std::thread::sleep(delay);
+        let running = child.try_wait().unwrap().is_none();
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
-        assert_eq!(integrity(&db), "ok", "after a kill at {delay_ms} ms");
+        let what = format!("kill {i} at {f} of the run ({delay:?}), running {running}");
+        assert_eq!(integrity(&db), "ok", "{what}");
         let c = rusqlite::Connection::open(&db).unwrap();
-        let (seed, cases): (String, i64) = c
+        let (in_place, cases): (String, i64) = c
             .query_row(
                 "SELECT (SELECT value FROM meta WHERE key = 'demo_seed'), (SELECT count(*) FROM cases)",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .unwrap();
-        let expected: i64 = if seed == "1" { 2000 } else { 60000 };
-        assert_eq!(
-            cases, expected,
-            "seed {seed} with {cases} cases is a mixture"
-        );
+            .unwrap_or_else(|e| panic!("{what}: the target is not a whole demo database: {e}"));
+        drop(c);
+        let mine = format!(".k.db.building-{pid}");
+        if in_place == seed {
+            assert_eq!(cases, CASES.parse::<i64>().unwrap(), "{what}: incomplete");
+            assert!(
+                !leftovers().contains(&mine),
+                "{what}: the new database is in place but its building file is left too"
+            );
+            replaced += 1;
+            old_seed = seed;
+        } else {
+            assert_eq!(
+                in_place, old_seed,
+                "{what}: neither the old nor the new database"
+            );
+            let expected = if old_seed == "1" { 2000 } else { 20000 };
+            assert_eq!(
+                cases, expected,
+                "{what}: seed {in_place} with {cases} cases is a mixture"
+            );
+            assert!(
+                running,
+                "{what}: the rebuild exited without replacing the database"
+            );
+            kept_old += 1;
+            // Its half-built file, under its own name: the kill fell inside the build.
+            mid_build += i32::from(leftovers().contains(&mine));
+        }
+        // Whatever a killed build left behind is under its own name, never the target's.
+        for f in leftovers() {
+            let _ = std::fs::remove_file(dir.path().join(f));
+        }
     }
+    eprintln!(
+        "demo rebuild: {} kills over 0..{:?}: {kept_old} kept the old database ({mid_build} \
+         inside the build), {replaced} found the new one in place",
+        fractions.len(),
+        whole.mul_f64(3.0)
+    );
+    assert!(
+        kept_old >= 2,
+        "only {kept_old} kills landed before the rename: the interrupted build was hardly tested"
+    );
+    assert!(
+        mid_build >= 1,
+        "no kill fell inside the build (none left its building file)"
+    );
+    assert!(
+        replaced >= 1,
+        "no rebuild completed: the rename step was never reached"
+    );
 }
 
-/// The nightly run killed at random moments: the database stays whole, and the run for the
-/// day is either absent or complete, never half recorded.
+/// The nightly run killed at moments spread over its whole run (scaled to how long a whole
+/// run takes here): the database stays whole, and the run for the day is either absent or
+/// complete, never half recorded.
 #[test]
 fn a_killed_nightly_run_records_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("n.db");
     build_demo(&db, "9", "20000");
-    // The reference: a complete run recorded on a copy.
-    let reference = dir.path().join("ref.db");
-    std::fs::copy(&db, &reference).unwrap();
-    let o = bin()
-        .args([
+    let nightly = |db: &Path| {
+        let mut c = bin();
+        c.args([
             "--as-of",
             "2026-11-01",
             "alerts",
@@ -183,10 +250,9 @@ fn a_killed_nightly_run_records_all_or_nothing() {
             "json",
             "--db",
         ])
-        .arg(&reference)
-        .output()
-        .unwrap();
-    assert!(matches!(o.status.code(), Some(0 | 3)));
+        .arg(db);
+        c
+    };
     let count = |p: &Path| -> (i64, i64) {
         let c = rusqlite::Connection::open(p).unwrap();
         c.query_row(
@@ -199,34 +265,58 @@ fn a_killed_nightly_run_records_all_or_nothing() {
         )
         .unwrap()
     };
-    let (_, full) = count(&reference);
+    let pristine = copy_db(&db, &dir.path().join("pristine.db"));
+    // The reference: complete runs recorded on copies, timed.
+    let mut times = Vec::new();
+    let mut full = 0;
+    for i in 0..3 {
+        let reference = copy_db(&db, &dir.path().join(format!("ref{i}.db")));
+        let started = Instant::now();
+        let o = nightly(&reference).output().unwrap();
+        times.push(started.elapsed());
+        assert!(matches!(o.status.code(), Some(0 | 3)));
+        full = count(&reference).1;
+    }
+    times.sort();
+    let whole = times[1];
     assert!(full > 0);
-    for delay_ms in [20u64, 60, 120, 200, 350] {
-        let mut child = bin()
-            .args([
-                "--as-of",
-                "2026-11-01",
-                "alerts",
-                "--record",
-                "--format",
-                "json",
-                "--db",
-            ])
-            .arg(&db)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
-        assert_eq!(integrity(&db), "ok", "after a kill at {delay_ms} ms");
+    let (mut before_commit, mut recorded) = (0, 0);
+    let fractions = [0.1, 0.3, 0.5, 0.7, 0.85, 0.95, 1.3, 3.0];
+    for f in fractions {
+        let delay = whole.mul_f64(f);
+        let running = kill_after(nightly(&db), delay);
+        assert_eq!(integrity(&db), "ok", "after a kill at {delay:?}");
         let (runs, alerts) = count(&db);
         assert!(
             (runs, alerts) == (0, 0) || (runs, alerts) == (1, full),
-            "kill at {delay_ms} ms left {runs} runs with {alerts} alerts (a whole run has {full})"
+            "kill at {delay:?} left {runs} runs with {alerts} alerts (a whole run has {full})"
         );
+        if runs == 0 && running {
+            before_commit += 1;
+        }
+        if runs == 1 {
+            recorded += 1;
+            // Start the next kill from no recorded run (the file and its WAL replaced).
+            for side in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{side}", db.display()));
+            }
+            copy_db(&pristine, &db);
+        }
     }
+    eprintln!(
+        "nightly: {} kills over 0..{:?}: {before_commit} before the commit, {recorded} found \
+         the run recorded",
+        fractions.len(),
+        whole.mul_f64(3.0)
+    );
+    assert!(
+        before_commit >= 1,
+        "no kill landed before the nightly run committed: nothing was tested"
+    );
+    assert!(
+        recorded >= 1,
+        "no nightly run completed: 'all' was not tested"
+    );
 }
 
 /// A small deterministic generator (splitmix64), so every kill schedule is reproducible.
@@ -432,7 +522,14 @@ fn a_killed_allocation_is_all_or_nothing() {
         whole.mul_f64(1.3),
         landed - after_commit
     );
-    assert!(landed > 0, "no kill reached a running allocation");
+    assert!(
+        landed - after_commit >= 1,
+        "no kill reached an allocation before it committed: the all-or-nothing promise was not tested"
+    );
+    assert!(
+        committed >= 1,
+        "no allocation committed: the kills never let one complete, so 'all' was not tested"
+    );
 }
 
 /// Writes a cases file of `rows` new cases for `pdu`, with CRNs `{letter}{batch:02}{n:04}`.
@@ -554,7 +651,14 @@ fn a_killed_import_is_all_or_nothing() {
         whole.mul_f64(1.3),
         landed - after_commit
     );
-    assert!(landed > 0, "no kill reached a running import");
+    assert!(
+        landed - after_commit >= 1,
+        "no kill reached an import before it committed: the all-or-nothing promise was not tested"
+    );
+    assert!(
+        committed >= 1,
+        "no import committed: the kills never let one complete, so 'all' was not tested"
+    );
 }
 
 /// The unit of `ulimit -f` in this `sh` (512 bytes in POSIX shells), measured: a file written
@@ -784,10 +888,10 @@ fn a_full_disk_fails_clearly_and_leaves_everything_as_it_was() {
 #[test]
 fn an_export_to_a_full_device_is_a_clear_error() {
     let full = Path::new("/dev/full");
-    if !full.exists() {
-        eprintln!("no /dev/full on this system; skipped");
-        return;
-    }
+    assert!(
+        full.exists(),
+        "no /dev/full here: this test needs Linux's always-full device and cannot check anything without it"
+    );
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("e.db");
     build_demo(&db, "15", "2000");
@@ -1061,12 +1165,13 @@ fn a_read_only_database_refuses_writes_in_words_and_stays_as_it_was() {
     )
     .unwrap();
     std::fs::set_permissions(&csv, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
-    let Some(prefix) = unprivileged(&dir, &db) else {
-        eprintln!(
-            "skipped: this process is root and cannot run casewatch as an unprivileged user here, so a file mode cannot make the database read-only"
-        );
-        return;
-    };
+    let prefix = unprivileged(&dir, &db).unwrap_or_else(|| {
+        panic!(
+            "this process is root and cannot run casewatch as an unprivileged user here (it needs \
+             `setpriv` from util-linux, which `.ci/run` installs, and a path `nobody` can \
+             reach), so a file mode cannot make the database read-only: nothing was checked"
+        )
+    });
     let run = |args: &[&str]| {
         let mut c = Command::new(&prefix[0]);
         c.args(&prefix[1..]).arg("--db").arg(&db).args(args);

@@ -380,6 +380,110 @@ fn big_cases(path: &Path, n: u32) {
     }
 }
 
+/// Where a SIGKILL found an import.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Killed {
+    /// Still running, its transaction not committed: the database must be as it was.
+    BeforeCommit,
+    /// Still running (closing the file) but committed: the whole file must be there.
+    AfterCommit,
+    /// Already exited: the kill tested nothing.
+    AfterExit,
+}
+
+/// The database's logical content: every table's rows (in a fixed order) and the schema
+/// version. In WAL mode an interrupted write leaves the main file's bytes alone whatever it
+/// did, so the bytes prove nothing; the rows do.
+fn content(db: &str) -> Vec<(String, i64, u64)> {
+    casewatch::fuzzcheck::fingerprint(&rusqlite::Connection::open(db).unwrap()).unwrap()
+}
+
+/// Every table, index and trigger, with its SQL, in name order.
+fn schema(db: &str) -> Vec<(String, String, Option<String>)> {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut st = c
+        .prepare("SELECT type, name, sql FROM sqlite_schema ORDER BY type, name")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn integrity(db: &str) -> String {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Imports `file` into `db` and SIGKILLs the process at each fraction of the time a whole
+/// import of it takes here (measured on a copy), each time on a fresh copy of `pristine`.
+/// `check` is run on the database after every kill that reached a running process, and says
+/// whether the import had committed. Returns, per kill, the fraction and its outcome.
+fn kill_imports_at(
+    home: &Path,
+    pristine: &str,
+    file: &Path,
+    fractions: &[f64],
+    check: impl Fn(f64, &str) -> bool,
+) -> Vec<(f64, Killed)> {
+    let db = home.join("killed.db").to_str().unwrap().to_string();
+    let copy = home.join("timing.db");
+    let mut times: Vec<std::time::Duration> = (0..3)
+        .map(|_| {
+            std::fs::copy(pristine, &copy).unwrap();
+            let started = std::time::Instant::now();
+            let o = import(
+                copy.to_str().unwrap(),
+                file.to_str().unwrap(),
+                "cases",
+                home,
+                &[],
+            );
+            assert!(o.status.success(), "{}", text(&o.stderr));
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    let full = times[1];
+    fractions
+        .iter()
+        .map(|&f| {
+            for side in ["-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{db}{side}"));
+            }
+            std::fs::copy(pristine, &db).unwrap();
+            let mut child = cmd(home)
+                .args([
+                    "--db",
+                    &db,
+                    "import",
+                    file.to_str().unwrap(),
+                    "--kind",
+                    "cases",
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(full.mul_f64(f));
+            let running = child.try_wait().unwrap().is_none();
+            // SIGKILL: no destructors, no rollback; only SQLite's journal protects the file.
+            child.kill().unwrap();
+            child.wait().unwrap();
+            let outcome = if !running {
+                Killed::AfterExit
+            } else if check(f, &db) {
+                Killed::AfterCommit
+            } else {
+                Killed::BeforeCommit
+            };
+            (f, outcome)
+        })
+        .collect()
+}
+
 #[test]
 fn a_kill_mid_import_leaves_the_database_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
@@ -387,44 +491,114 @@ fn a_kill_mid_import_leaves_the_database_as_it_was() {
     let db = region(home);
     let file: PathBuf = home.join("big.csv");
     big_cases(&file, 200_000);
-    // Time a whole import of the same file into a copy, then kill the real one half way.
-    let copy = home.join("copy.db");
-    std::fs::copy(&db, &copy).unwrap();
-    let started = std::time::Instant::now();
-    let o = import(
-        copy.to_str().unwrap(),
-        file.to_str().unwrap(),
-        "cases",
-        home,
-        &[],
+    let before = content(&db);
+    let cases = |db: &str| -> i64 {
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM cases", [], |r| r.get(0))
+            .unwrap()
+    };
+    let base = cases(&db);
+    let outcomes = kill_imports_at(home, &db, &file, &[0.3, 0.5, 0.7, 0.9], |f, killed| {
+        assert_eq!(integrity(killed), "ok", "kill at {f} of the run");
+        match cases(killed) - base {
+            // Compared row by row: the file's bytes would match whatever the import wrote
+            // to the WAL beside it.
+            0 => {
+                assert!(
+                    content(killed) == before,
+                    "a kill at {f} of the run changed the database"
+                );
+                // Reopening recovers: the region is intact and none of the big file is there.
+                assert_eq!(pdu(&summary(killed, home), "LAM")["cases"], 4);
+                false
+            }
+            200_000 => true,
+            n => panic!("a kill at {f} of the run left {n} new cases: a part of the import"),
+        }
+    });
+    eprintln!("kills mid-import (fraction of the run, outcome): {outcomes:?}");
+    assert!(
+        outcomes.iter().any(|&(_, k)| k == Killed::BeforeCommit),
+        "no kill landed before the import committed ({outcomes:?}): nothing was tested"
     );
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    let full = started.elapsed();
-    let before = std::fs::read(&db).unwrap();
-    let mut child = cmd(home)
-        .args([
-            "--db",
-            &db,
-            "import",
-            file.to_str().unwrap(),
-            "--kind",
-            "cases",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(full / 2);
-    if child.try_wait().unwrap().is_some() {
-        eprintln!("import finished before the kill; nothing to check on this machine");
-        return;
+}
+
+/// A large (over 4 MB) import into an empty cases table takes the bulk path, which drops
+/// the table's indexes and triggers and builds them again at the end, all in one
+/// transaction. Killed at any moment, the database keeps every index and trigger, holds no
+/// case, and passes `integrity_check`.
+#[test]
+fn a_kill_during_a_bulk_import_into_an_empty_table_keeps_the_indexes_and_adds_no_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = home.join("empty.db").to_str().unwrap().to_string();
+    for kind in ["pdus", "establishment", "practitioners"] {
+        let o = import(&db, &data(&format!("region/{kind}.csv")), kind, home, &[]);
+        assert!(o.status.success(), "{kind}: {}", text(&o.stderr));
     }
-    // SIGKILL: no destructors, no rollback; only SQLite's journal protects the file.
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert_eq!(std::fs::read(&db).unwrap(), before);
-    // Reopening recovers: the region is intact and none of the big file is there.
-    assert_eq!(pdu(&summary(&db, home), "LAM")["cases"], 4);
+    let file: PathBuf = home.join("bulk.csv");
+    big_cases(&file, 100_000);
+    assert!(
+        std::fs::metadata(&file).unwrap().len() >= 4 << 20,
+        "the file is under 4 MB: the bulk path is not taken"
+    );
+    let shape = schema(&db);
+    assert!(
+        shape
+            .iter()
+            .any(|(t, _, sql)| t == "index" && sql.as_deref().is_some_and(|s| s.contains("cases"))),
+        "no index on cases to lose: {shape:?}"
+    );
+    let before = content(&db);
+    let outcomes = kill_imports_at(
+        home,
+        &db,
+        &file,
+        &[0.2, 0.4, 0.6, 0.75, 0.85],
+        |f, killed| {
+            assert_eq!(integrity(killed), "ok", "kill at {f} of the run");
+            let now = schema(killed);
+            let lost: Vec<&str> = shape
+                .iter()
+                .filter(|x| !now.contains(x))
+                .map(|x| x.1.as_str())
+                .collect();
+            let gained: Vec<&str> = now
+                .iter()
+                .filter(|x| !shape.contains(x))
+                .map(|x| x.1.as_str())
+                .collect();
+            assert!(
+                lost.is_empty() && gained.is_empty(),
+                "kill at {f}: the schema lost {lost:?} and gained {gained:?}"
+            );
+            let cases: i64 = rusqlite::Connection::open(killed)
+                .unwrap()
+                .query_row("SELECT count(*) FROM cases", [], |r| r.get(0))
+                .unwrap();
+            match cases {
+                0 => {
+                    assert!(
+                        content(killed) == before,
+                        "kill at {f} changed the database"
+                    );
+                    false
+                }
+                100_000 => true,
+                n => panic!("kill at {f} left {n} cases: a part of the import"),
+            }
+        },
+    );
+    eprintln!("kills mid-bulk-import (fraction of the run, outcome): {outcomes:?}");
+    let before_commit = outcomes
+        .iter()
+        .filter(|&&(_, k)| k == Killed::BeforeCommit)
+        .count();
+    assert!(
+        before_commit >= 2,
+        "only {before_commit} kills landed before the import committed ({outcomes:?}): too few to test"
+    );
 }
 
 #[test]
