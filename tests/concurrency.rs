@@ -517,9 +517,9 @@ fn contacts_file(path: &Path, crns: &[String], date: &str, tag: &str) {
     w.flush().unwrap();
 }
 
-/// The count the screen shows on its Unallocated tab, e.g. `[1 Unallocated (57)]`.
+/// The count the screen shows on its Unallocated tab, e.g. `[2 Unallocated (57)]`.
 fn tab_count(screen: &str) -> Option<i64> {
-    let at = screen.find("1 Unallocated (")? + "1 Unallocated (".len();
+    let at = screen.find("2 Unallocated (")? + "2 Unallocated (".len();
     let digits: String = screen[at..]
         .chars()
         .take_while(char::is_ascii_digit)
@@ -704,6 +704,9 @@ fn the_screen_the_nightly_run_an_import_and_allocations_at_once_lose_nothing() {
     screen.wait_for(PDU);
     screen.send(format!("/{PDU}\r").as_bytes());
     screen.send(b"\r");
+    // The PDU opens on Today; 2 is the unallocated list.
+    screen.wait_for(&format!("Overview › {PDU} › Today"));
+    screen.send(b"2");
     screen.wait_for(&format!("Overview › {PDU} › Unallocated"));
     let s = screen.wait_for("row 1 of");
     assert_eq!(tab_count(&s), Some(unallocated_at_start), "{s}");
