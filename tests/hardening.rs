@@ -1300,8 +1300,11 @@ fn a_read_only_database_refuses_writes_in_words_and_stays_as_it_was() {
         };
         wait_for("READ-ONLY");
         wait_for("HFKCW");
-        // Into the first PDU's unallocated cases, then "add a note".
+        // Into the first PDU (it opens on Today), its unallocated cases, then "add a note".
         writer.write_all(b"\r").unwrap();
+        writer.flush().unwrap();
+        wait_for("› Today");
+        writer.write_all(b"2").unwrap();
         writer.flush().unwrap();
         wait_for("row 1 of");
         writer.write_all(b"n").unwrap();

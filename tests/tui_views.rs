@@ -252,7 +252,7 @@ fn a_practitioner_over_capacity_is_flagged_over_on_the_staffing_tab() {
     let store = Store::open(&db, OpenMode::Existing).unwrap();
     let mut m = start(&store, 160, 60);
     drive(&mut m, &store, key(KeyCode::Enter));
-    drive(&mut m, &store, key(KeyCode::Char('5')));
+    drive(&mut m, &store, key(KeyCode::Char('6')));
     let s = render(&m);
     let row = s
         .lines()
@@ -302,10 +302,12 @@ fn mask_mode_shows_initials_and_no_full_name_on_screen() {
     drive(&mut m, &store, key(KeyCode::Char('m')));
     assert!(m.mask, "m did not switch mask mode on");
     drive(&mut m, &store, key(KeyCode::Enter));
-    let mut shown = vec![("unallocated", render(&m))];
-    drive(&mut m, &store, key(KeyCode::Char('5')));
+    let mut shown = vec![("today", render(&m))];
+    drive(&mut m, &store, key(KeyCode::Char('2')));
+    shown.push(("unallocated", render(&m)));
+    drive(&mut m, &store, key(KeyCode::Char('6')));
     shown.push(("staffing", render(&m)));
-    drive(&mut m, &store, key(KeyCode::Char('1')));
+    drive(&mut m, &store, key(KeyCode::Char('2')));
     drive(&mut m, &store, key(KeyCode::Enter));
     shown.push(("case detail", render(&m)));
     for (what, s) in &shown {
@@ -324,7 +326,7 @@ fn mask_mode_shows_initials_and_no_full_name_on_screen() {
             }
         }
     }
-    let detail = &shown[2].1;
+    let detail = &shown[3].1;
     assert!(detail.contains(&crn), "{detail}");
     // The hostile name, masked too.
     assert!(!detail.contains("Evil"), "{detail}");
@@ -378,6 +380,7 @@ fn sensitive_notes_and_oversight_are_hidden_on_the_case_screen() {
     .unwrap();
     let mut m = start(&store, 160, 80);
     drive(&mut m, &store, key(KeyCode::Enter));
+    drive(&mut m, &store, key(KeyCode::Char('2')));
     drive(&mut m, &store, key(KeyCode::Enter));
     let s = render(&m);
     assert!(s.contains(&crn), "not the case:\n{s}");
