@@ -686,20 +686,67 @@ pub fn statuses_of(pdus: &[PduSummary], alerts: &[Alert], rules: &Rules) -> Vec<
     )
 }
 
-/// Gathers (never from the overview cache), evaluates and reviews, keeping the subjects for
-/// the worklists: the nightly run and the morning report.
+/// What the nightly run produced: the review, the PDU figures it was judged on, and (when
+/// asked for) each PDU's worklist.
+pub struct FullRun {
+    pub review: Review,
+    pub pdus: Vec<PduSummary>,
+    pub worklists: Vec<PduReview>,
+}
+
+/// Gathers (never from the overview cache), evaluates and reviews; with `worklist_limit`,
+/// also ranks each PDU's worklist. The subjects (a few hundred bytes for each case an alert
+/// could concern) are dropped before this returns, so recording and printing a national run
+/// do not hold them too.
 pub fn run_full(
     conn: &Connection,
     policy: &Policy,
     rules: &Rules,
     as_of: NaiveDate,
     region: Option<&str>,
-) -> rusqlite::Result<(Review, Gathered)> {
-    let g = gather(conn, policy, as_of, region)?;
-    let alerts = evaluate(&g.subjects, rules);
-    let prev = previous_run(conn, &fmt_date(as_of), region)?;
+    worklist_limit: Option<usize>,
+) -> rusqlite::Result<FullRun> {
+    let as_of_s = fmt_date(as_of);
+    // The last run's keys do not depend on today's data: read them on a second connection
+    // while this one gathers and evaluates.
+    let (evaluated, prefetched) = std::thread::scope(|s| {
+        let prefetch = second_connection(conn).map(|c| {
+            let as_of_s = &as_of_s;
+            s.spawn(move || previous_run(&c, as_of_s, region))
+        });
+        let evaluated = gather(conn, policy, as_of, region).map(|g| {
+            let alerts = evaluate(&g.subjects, rules);
+            (g, alerts)
+        });
+        (evaluated, prefetch.and_then(|h| h.join().ok()))
+    });
+    let (g, alerts) = evaluated?;
+    let prev = match prefetched {
+        Some(Ok(prev)) => prev,
+        _ => previous_run(conn, &as_of_s, region)?,
+    };
     let review = review_against(conn, rules, as_of, &g.pdus, alerts, prev)?;
-    Ok((review, g))
+    let worklists = match worklist_limit {
+        Some(limit) => pdu_reviews(&review, &g.subjects, &g.pdus, limit),
+        None => Vec::new(),
+    };
+    Ok(FullRun {
+        review,
+        pdus: g.pdus,
+        worklists,
+    })
+}
+
+/// A read-only second connection to the same file, when it is a file.
+fn second_connection(conn: &Connection) -> Option<Connection> {
+    let path = conn.path().filter(|p| !p.is_empty())?;
+    let c = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    c.busy_timeout(std::time::Duration::from_secs(5)).ok()?;
+    Some(c)
 }
 
 /// Records a run for `as_of` from PDU figures alone (no case or practitioner alerts): the

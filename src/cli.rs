@@ -557,19 +557,25 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             if let Some(code) = pdu {
                 known_pdu(&store, code)?;
             }
-            let (mut review, gathered) = crate::alerts::run_full(
+            let markdown = *format == AlertFormat::Markdown;
+            let crate::alerts::FullRun {
+                mut review,
+                pdus: gathered,
+                worklists,
+            } = crate::alerts::run_full(
                 store.conn(),
                 &ctx.policy,
                 &rules,
                 ctx.as_of,
                 region.as_deref(),
+                markdown.then_some(10),
             )
             .map_err(classify)?;
             if *record {
                 record_retrying(
                     store.conn_mut(),
                     &mut review,
-                    &gathered.pdus,
+                    &gathered,
                     &actor(cli),
                     actions::WRITE_ATTEMPTS,
                 )
@@ -578,19 +584,15 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
                     e => anyhow::anyhow!("the run was not recorded: {e}"),
                 })?;
             }
-            let mut pdus = gathered.pdus.clone();
+            let mut worklists = worklists;
             if let Some(code) = pdu {
                 review.scope_to_pdu(code);
-                pdus.retain(|p| &p.code == code);
+                worklists.retain(|w| &w.pdu == code);
             }
             let text = match format {
                 AlertFormat::Text => crate::report::alerts_text(&review, *members),
                 AlertFormat::Json => format!("{}\n", serde_json::to_string_pretty(&review)?),
-                AlertFormat::Markdown => {
-                    let reviews =
-                        crate::alerts::pdu_reviews(&review, &gathered.subjects, &pdus, 10);
-                    crate::report::morning_markdown(&review, &reviews)
-                }
+                AlertFormat::Markdown => crate::report::morning_markdown(&review, &worklists),
             };
             match out {
                 Some(path) => {
@@ -723,15 +725,19 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
                     }
                 }
                 None => {
-                    let (review, g) = crate::alerts::run_full(
+                    let crate::alerts::FullRun {
+                        review,
+                        worklists: reviews,
+                        ..
+                    } = crate::alerts::run_full(
                         store.conn(),
                         &ctx.policy,
                         &rules,
                         ctx.as_of,
                         region.as_deref(),
+                        Some(*limit),
                     )
                     .map_err(classify)?;
-                    let reviews = crate::alerts::pdu_reviews(&review, &g.subjects, &g.pdus, *limit);
                     match format {
                         AlertFormat::Text => {
                             let mut order: Vec<&crate::alerts::PduReview> =

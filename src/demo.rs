@@ -444,8 +444,8 @@ fn record_history(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result
     }
     for k in (1..=real_nights).rev() {
         let as_of = opts.anchor - chrono::Duration::days(k);
-        let (mut review, g) = crate::alerts::run_full(conn, &policy, &rules, as_of, None)?;
-        crate::alerts::record(conn, &mut review, &g.pdus, "demo")?;
+        let mut run = crate::alerts::run_full(conn, &policy, &rules, as_of, None, None)?;
+        crate::alerts::record(conn, &mut run.review, &run.pdus, "demo")?;
     }
     Ok(())
 }
