@@ -42,7 +42,9 @@ pub enum ActionError {
     EmptyNote,
     #[error("the note is longer than {0} characters")]
     NoteTooLong(usize),
-    #[error("no open alert with that key in the last recorded run (see `casewatch alerts`)")]
+    #[error(
+        "no open incident or alert with that key in the last recorded run (see `casewatch alerts`)"
+    )]
     UnknownAlert,
     #[error("there is nothing to undo")]
     NothingToUndo,

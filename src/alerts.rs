@@ -332,22 +332,52 @@ fn scope_of(s: &str) -> Scope {
     }
 }
 
-/// A recorded run: its id, its as-of date, each open alert's key and first-seen date, and
-/// its open incidents.
+/// A recorded run: its id, its as-of date, each open alert's key and first-seen date, its
+/// open incidents, and their stored rows (to read what resolved).
 pub struct PreviousRun {
-    id: i64,
     as_of: String,
     alerts: HashMap<String, String>,
     incidents: HashMap<String, PrevIncident>,
+    stored: HashMap<String, StoredIncident>,
 }
 
-/// The latest recorded run strictly before `as_of`: its id, date, and the first-seen date of
-/// each of its open (not resolved) alerts (of one region's PDUs, or all). Only keys are read
-/// here: most alerts carry on, and the few that resolved are read whole by [`resolved_alert`].
+/// An incident's row of a recorded run: what its members need besides themselves.
+struct StoredIncident {
+    rule: String,
+    severity: Severity,
+    scope: Scope,
+    pdu: String,
+    members: String,
+}
+
+/// One member as a run stores it inside its incident: who (the CRN, the staff code, or `-`
+/// for a PDU-wide alert), first seen, status, message, metrics.
+type StoredMember = (String, String, String, String, BTreeMap<String, f64>);
+
+/// Which part of a run a review compares with.
+#[derive(Clone, Copy)]
+enum RunScope<'a> {
+    All,
+    Region(&'a str),
+    Pdu(&'a str),
+}
+
+/// The latest recorded run strictly before `as_of`: its id, date, the first-seen date of
+/// each of its open alerts and its open incidents (of one region's PDUs, one PDU, or all).
+/// Members are read for their key, date and status only; the few that resolved are read
+/// whole by [`resolved_alerts`].
 fn previous_run(
     conn: &Connection,
     as_of: &str,
     region: Option<&str>,
+) -> rusqlite::Result<Option<PreviousRun>> {
+    previous_run_in(conn, as_of, region.map_or(RunScope::All, RunScope::Region))
+}
+
+fn previous_run_in(
+    conn: &Connection,
+    as_of: &str,
+    scope: RunScope<'_>,
 ) -> rusqlite::Result<Option<PreviousRun>> {
     let Some((id, prev_as_of)) = conn
         .query_row(
@@ -359,69 +389,109 @@ fn previous_run(
     else {
         return Ok(None);
     };
-    // Two shapes, so that a region's review seeks its PDUs in the covering index instead of
-    // testing every alert of the run.
-    let mut stmt = match region {
-        Some(_) => conn.prepare_cached(
-            "SELECT key, first_seen FROM run_alerts
-              WHERE run_id = ?1 AND status <> 'resolved'
-                AND pdu IN (SELECT code FROM pdus WHERE region = ?2)",
-        )?,
-        None => conn.prepare_cached(
-            "SELECT key, first_seen FROM run_alerts
-              WHERE run_id = ?1 AND status <> 'resolved' AND ?2 IS NULL",
-        )?,
+    let (region, pdu) = match scope {
+        RunScope::All => (None, None),
+        RunScope::Region(r) => (Some(r), None),
+        RunScope::Pdu(p) => (None, Some(p)),
     };
-    let rows = stmt.query_map(params![id, region], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let alerts = rows.collect::<rusqlite::Result<_>>()?;
     let mut stmt = conn.prepare_cached(
-        "SELECT key, first_seen, nights FROM run_incidents
+        "SELECT key, first_seen, nights, rule, severity, scope, pdu, members FROM run_incidents
           WHERE run_id = ?1 AND count > 0
-            AND (?2 IS NULL OR pdu IN (SELECT code FROM pdus WHERE region = ?2))",
+            AND (?2 IS NULL OR pdu IN (SELECT code FROM pdus WHERE region = ?2))
+            AND (?3 IS NULL OR pdu = ?3)",
     )?;
-    let incidents = stmt
-        .query_map(params![id, region], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                PrevIncident {
-                    first_seen: r.get(1)?,
-                    nights: r.get::<_, i64>(2)?.clamp(1, i64::from(u32::MAX)) as u32,
-                },
-            ))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut rows = stmt.query(params![id, region, pdu])?;
+    let mut alerts = HashMap::new();
+    let mut incidents = HashMap::new();
+    let mut stored = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let key: String = r.get(0)?;
+        let inc = StoredIncident {
+            rule: r.get(3)?,
+            severity: severity_of(r.get_ref(4)?.as_str()?),
+            scope: scope_of(r.get_ref(5)?.as_str()?),
+            pdu: r.get(6)?,
+            members: r.get(7)?,
+        };
+        // Who, when and whether open: the message and metrics are skipped, not copied.
+        let members: Vec<(
+            String,
+            String,
+            String,
+            serde::de::IgnoredAny,
+            serde::de::IgnoredAny,
+        )> = serde_json::from_str(&inc.members).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        for (who, first_seen, status, _, _) in members {
+            if status != Status::Resolved.as_str() {
+                alerts.insert(format!("{}:{}:{who}", inc.rule, inc.pdu), first_seen);
+            }
+        }
+        incidents.insert(
+            key.clone(),
+            PrevIncident {
+                first_seen: r.get(1)?,
+                nights: r.get::<_, i64>(2)?.clamp(1, i64::from(u32::MAX)) as u32,
+            },
+        );
+        stored.insert(key, inc);
+    }
     Ok(Some(PreviousRun {
-        id,
         as_of: prev_as_of,
         alerts,
         incidents,
+        stored,
     }))
 }
 
-/// An alert of run `run_id` that is no longer raised, as the review lists it.
-fn resolved_alert(conn: &Connection, run_id: i64, key: &str) -> rusqlite::Result<ReviewedAlert> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT key, rule, severity, scope, pdu, crn, staff_code, first_seen, message, metrics
-           FROM run_alerts WHERE run_id = ?1 AND key = ?2",
-    )?;
-    stmt.query_row(params![run_id, key], |r| {
-        Ok(ReviewedAlert {
-            key: r.get(0)?,
-            rule: r.get(1)?,
-            severity: severity_of(r.get_ref(2)?.as_str()?),
-            scope: scope_of(r.get_ref(3)?.as_str()?),
-            pdu: r.get(4)?,
-            crn: r.get(5)?,
-            staff_code: r.get(6)?,
-            status: Status::Resolved,
-            first_seen: r.get(7)?,
-            message: r.get(8)?,
-            metrics: serde_json::from_str(r.get_ref(9)?.as_str()?).unwrap_or_default(),
-            acknowledged: false,
-            reopened: false,
-            silenced_until: None,
-        })
-    })
+/// The alerts of the previous run that are no longer raised (`keys`), as the review lists
+/// them, from their incidents' stored members (each incident parsed once).
+fn resolved_alerts(
+    stored: &HashMap<String, StoredIncident>,
+    keys: HashMap<String, String>,
+) -> Vec<ReviewedAlert> {
+    let mut by_incident: HashMap<&str, Vec<String>> = HashMap::new();
+    for key in keys.keys() {
+        if let Some((incident, _)) = key.rsplit_once(':') {
+            by_incident.entry(incident).or_default().push(key.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for (incident, wanted) in by_incident {
+        let Some(inc) = stored.get(incident) else {
+            continue;
+        };
+        let members: Vec<StoredMember> = serde_json::from_str(&inc.members).unwrap_or_default();
+        for (who, first_seen, _, message, metrics) in members {
+            let key = format!("{}:{}:{who}", inc.rule, inc.pdu);
+            if !wanted.contains(&key) {
+                continue;
+            }
+            let (crn, staff_code) = match inc.scope {
+                Scope::Case => (Some(who), None),
+                Scope::Practitioner => (None, Some(who)),
+                Scope::Pdu => (None, None),
+            };
+            out.push(ReviewedAlert {
+                key,
+                rule: inc.rule.clone(),
+                severity: inc.severity,
+                scope: inc.scope,
+                pdu: inc.pdu.clone(),
+                crn,
+                staff_code,
+                status: Status::Resolved,
+                first_seen,
+                message,
+                metrics,
+                acknowledged: false,
+                reopened: false,
+                silenced_until: None,
+            });
+        }
+    }
+    out
 }
 
 /// The latest acknowledgement of each key, with the metric values it was given at.
@@ -486,9 +556,9 @@ fn review_against(
     let as_of_s = fmt_date(as_of);
     let acks = acks(conn)?;
     let silences = silences(conn)?;
-    let (run_id, previous, mut prev_alerts, prev_incidents) = match prev {
-        Some(p) => (Some(p.id), Some(p.as_of), p.alerts, p.incidents),
-        None => (None, None, HashMap::new(), HashMap::new()),
+    let (previous, mut prev_alerts, prev_incidents, stored) = match prev {
+        Some(p) => (Some(p.as_of), p.alerts, p.incidents, p.stored),
+        None => (None, HashMap::new(), HashMap::new(), HashMap::new()),
     };
     let mut out = Vec::with_capacity(alerts.len());
     for a in alerts {
@@ -513,12 +583,8 @@ fn review_against(
             silenced_until: None,
         });
     }
-    let mut resolved = Vec::with_capacity(prev_alerts.len());
-    if let Some(run_id) = run_id {
-        for key in prev_alerts.keys() {
-            resolved.push(resolved_alert(conn, run_id, key)?);
-        }
-    }
+    let mut resolved = resolved_alerts(&stored, prev_alerts);
+    drop(stored);
     resolved.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -745,7 +811,9 @@ fn second_connection(conn: &Connection) -> Option<Connection> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .ok()?;
-    c.busy_timeout(std::time::Duration::from_secs(5)).ok()?;
+    // A reader of a WAL database does not wait for writers; it is only ever busy behind an
+    // exclusive lock (the demo build's), and then the caller reads on its own connection.
+    c.busy_timeout(std::time::Duration::from_millis(50)).ok()?;
     Some(c)
 }
 
@@ -794,21 +862,10 @@ pub fn run_deferring_cache(
     // The last run's keys do not depend on today's data: read them on a second connection
     // while this one gathers and evaluates (the machine has two cores; the nightly run at a
     // million cases reads a hundred thousand keys).
-    let path = conn
-        .path()
-        .filter(|p| !p.is_empty())
-        .map(std::path::PathBuf::from);
     let (evaluated, prefetched) = std::thread::scope(|s| {
-        let prefetch = path.map(|p| {
+        let prefetch = second_connection(conn).map(|c| {
             let as_of_s = &as_of_s;
-            s.spawn(move || -> rusqlite::Result<Option<PreviousRun>> {
-                let c = Connection::open_with_flags(
-                    p,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                c.busy_timeout(std::time::Duration::from_secs(5))?;
-                previous_run(&c, as_of_s, region)
-            })
+            s.spawn(move || previous_run(&c, as_of_s, region))
         });
         let evaluated = evaluate_or_cached(conn, policy, rules, as_of, region);
         (evaluated, prefetch.and_then(|h| h.join().ok()))
@@ -863,71 +920,48 @@ pub fn record(
             });
             ins.execute(params![run_id, p.code, m.to_string()])?;
         }
-        // In key order: appends to the clustered table instead of page splits all over it;
-        // and many rows per statement, since each statement has a fixed cost.
-        let mut by_key: Vec<&ReviewedAlert> = review.alerts.iter().collect();
-        by_key.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        const ROWS: usize = 64;
-        let insert = |n: usize| {
-            let one = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-            format!(
-                "INSERT INTO run_alerts (run_id, key, rule, severity, scope, pdu, crn, staff_code,
-                                         status, first_seen, message, metrics)
-                 VALUES {}",
-                vec![one; n].join(", ")
-            )
-        };
-        let mut full = tx.prepare(&insert(ROWS))?;
-        for chunk in by_key.chunks(ROWS) {
-            let metrics: Vec<String> = chunk
-                .iter()
-                .map(|a| serde_json::to_string(&a.metrics).unwrap_or_else(|_| "{}".into()))
-                .collect();
-            let labels: Vec<[&str; 3]> = chunk
-                .iter()
-                .map(|a| [a.severity.as_str(), a.scope.as_str(), a.status.as_str()])
-                .collect();
-            let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 12);
-            for ((a, m), l) in chunk.iter().zip(&metrics).zip(&labels) {
-                values.extend([
-                    &run_id as &dyn rusqlite::ToSql,
-                    &a.key,
-                    &a.rule,
-                    &l[0],
-                    &l[1],
-                    &a.pdu,
-                    &a.crn,
-                    &a.staff_code,
-                    &l[2],
-                    &a.first_seen,
-                    &a.message,
-                    m,
-                ]);
-            }
-            if chunk.len() == ROWS {
-                full.execute(values.as_slice())?;
-            } else {
-                tx.prepare(&insert(chunk.len()))?
-                    .execute(values.as_slice())?;
-            }
+        // One row per incident, its members inside it as JSON (see schema::V_INCIDENTS).
+        let mut members: HashMap<(&str, &str), Vec<&ReviewedAlert>> = HashMap::new();
+        for a in &review.alerts {
+            members
+                .entry((a.rule.as_str(), a.pdu.as_str()))
+                .or_default()
+                .push(a);
         }
         let mut ins = tx.prepare(
-            "INSERT INTO run_incidents (run_id, key, rule, severity, pdu, count, first_seen,
-                                        nights, message, metrics)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO run_incidents (run_id, key, rule, severity, scope, pdu, count,
+                                        first_seen, nights, message, metrics, members)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?;
-        for i in review.incidents.iter().filter(|i| i.count > 0) {
+        for i in &review.incidents {
+            let stored: Vec<(&str, &str, &str, &str, &BTreeMap<String, f64>)> = members
+                .get(&(i.rule.as_str(), i.pdu.as_str()))
+                .into_iter()
+                .flatten()
+                .map(|a| {
+                    let who = a.crn.as_deref().or(a.staff_code.as_deref()).unwrap_or("-");
+                    (
+                        who,
+                        a.first_seen.as_str(),
+                        a.status.as_str(),
+                        a.message.as_str(),
+                        &a.metrics,
+                    )
+                })
+                .collect();
             ins.execute(params![
                 run_id,
                 i.key,
                 i.rule,
                 i.severity.as_str(),
+                i.scope.as_str(),
                 i.pdu,
                 i.count as i64,
                 i.first_seen,
                 i.nights,
                 i.message,
                 serde_json::to_string(&i.metrics).unwrap_or_else(|_| "{}".into()),
+                serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into()),
             ])?;
         }
     }
@@ -960,18 +994,37 @@ pub fn acknowledge(
     let Some((run_id, run_as_of)) = latest else {
         return Err(ActionError::UnknownAlert);
     };
-    let found: Option<(String, Option<String>)> = tx
+    // An incident (`rule:pdu`) is a row; an alert (`rule:pdu:who`) is a member of one.
+    let (incident, who) = match key.splitn(3, ':').collect::<Vec<_>>()[..] {
+        [rule, pdu] => (format!("{rule}:{pdu}"), None),
+        [rule, pdu, who] => (format!("{rule}:{pdu}"), Some(who)),
+        _ => return Err(ActionError::UnknownAlert),
+    };
+    let row: Option<(String, String, String)> = tx
         .query_row(
-            "SELECT metrics, crn FROM run_alerts
-              WHERE run_id = ?1 AND key = ?2 AND status <> 'resolved'
-             UNION ALL
-             SELECT metrics, NULL FROM run_incidents
-              WHERE run_id = ?1 AND key = ?2 AND count > 0
-             LIMIT 1",
-            params![run_id, key],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            "SELECT metrics, scope, members FROM run_incidents
+              WHERE run_id = ?1 AND key = ?2 AND count > 0",
+            params![run_id, incident],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
+    let found: Option<(String, Option<String>)> = match (row, who) {
+        (None, _) => None,
+        (Some((metrics, _, _)), None) => Some((metrics, None)),
+        (Some((_, scope, members)), Some(who)) => {
+            let members: Vec<StoredMember> = serde_json::from_str(&members).unwrap_or_default();
+            members
+                .into_iter()
+                .find(|m| m.0 == who && m.2 != Status::Resolved.as_str())
+                .map(|m| {
+                    let crn = (scope == Scope::Case.as_str()).then(|| m.0.clone());
+                    (
+                        serde_json::to_string(&m.4).unwrap_or_else(|_| "{}".into()),
+                        crn,
+                    )
+                })
+        }
+    };
     let Some((metrics, crn)) = found else {
         return Err(ActionError::UnknownAlert);
     };
@@ -1253,56 +1306,10 @@ pub fn review_pdu(
     };
     let g = gather_pdu(conn, policy, as_of, &region, pdu)?;
     let alerts = evaluate(&g.subjects, rules);
-    let prev = previous_run_of_pdu(conn, &fmt_date(as_of), pdu)?;
+    let prev = previous_run_in(conn, &fmt_date(as_of), RunScope::Pdu(pdu))?;
     let mine: Vec<PduSummary> = g.pdus.iter().filter(|p| p.code == pdu).cloned().collect();
     let review = review_against(conn, rules, as_of, &mine, alerts, prev)?;
     Ok(pdu_reviews(&review, &g.subjects, &mine, limit).pop())
-}
-
-/// [`previous_run`] limited to one PDU's alerts and incidents.
-fn previous_run_of_pdu(
-    conn: &Connection,
-    as_of: &str,
-    pdu: &str,
-) -> rusqlite::Result<Option<PreviousRun>> {
-    let Some((id, prev_as_of)) = conn
-        .query_row(
-            "SELECT id, as_of FROM alert_runs WHERE as_of < ?1 ORDER BY as_of DESC LIMIT 1",
-            [as_of],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-        )
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let mut stmt = conn.prepare_cached(
-        "SELECT key, first_seen FROM run_alerts
-          WHERE run_id = ?1 AND pdu = ?2 AND status <> 'resolved'",
-    )?;
-    let alerts = stmt
-        .query_map(params![id, pdu], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT key, first_seen, nights FROM run_incidents
-          WHERE run_id = ?1 AND pdu = ?2 AND count > 0",
-    )?;
-    let incidents = stmt
-        .query_map(params![id, pdu], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                PrevIncident {
-                    first_seen: r.get(1)?,
-                    nights: r.get::<_, i64>(2)?.clamp(1, i64::from(u32::MAX)) as u32,
-                },
-            ))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(Some(PreviousRun {
-        id,
-        as_of: prev_as_of,
-        alerts,
-        incidents,
-    }))
 }
 
 /// Recorded values of one PDU over the runs, oldest first, for trend lines.

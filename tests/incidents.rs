@@ -416,7 +416,7 @@ fn bad_silences_and_acknowledgements_are_refused_in_one_line_and_write_nothing()
         ),
         (
             vec!["ack", "unallocated-mappa:BAR", "--note", "n"],
-            "no open alert",
+            "no open incident or alert",
         ),
         (vec!["unsilence", "99"], "no silence #99"),
     ] {

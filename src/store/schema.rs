@@ -517,23 +517,52 @@ ALTER TABLE run_alerts_clustered RENAME TO run_alerts;
 CREATE INDEX run_alerts_pdu ON run_alerts(run_id, pdu, status, first_seen);
 ";
 
-/// Version 6: incidents (alerts grouped by PDU and rule) recorded per run, silences, and the
-/// run an acknowledgement was given against (so an acknowledgement of an incident that has
-/// since resolved does not cover its return).
+/// Version 6: a run's alerts are stored inside their incidents (alerts grouped by PDU and
+/// rule), one row per incident with its members as JSON: a national run has a hundred and
+/// fifty thousand alerts in seven hundred incidents, and writing seven hundred rows is
+/// several times cheaper than a hundred and fifty thousand (see BENCHMARKS.md). The old
+/// per-alert table's runs are carried over, and a view of the same name and columns reads
+/// members as rows for ad hoc SQL. Also silences, and the run an acknowledgement was given
+/// against (so an acknowledgement of an incident that has since resolved does not cover its
+/// return).
 pub const V_INCIDENTS: &str = "
 CREATE TABLE run_incidents (
     run_id     INTEGER NOT NULL REFERENCES alert_runs(id) ON DELETE CASCADE,
     key        TEXT NOT NULL,
     rule       TEXT NOT NULL,
     severity   TEXT NOT NULL,
+    scope      TEXT NOT NULL,
     pdu        TEXT NOT NULL,
     count      INTEGER NOT NULL CHECK (count >= 0),
     first_seen TEXT NOT NULL,
-    nights     INTEGER NOT NULL CHECK (nights >= 1),
+    nights     INTEGER NOT NULL CHECK (nights >= 0),
     message    TEXT NOT NULL,
     metrics    TEXT NOT NULL,
+    -- [[who, first_seen, status, message, metrics], ...]: who is the CRN, the staff code or '-'
+    members    TEXT NOT NULL,
     PRIMARY KEY (run_id, key)
 ) STRICT, WITHOUT ROWID;
+
+INSERT INTO run_incidents (run_id, key, rule, severity, scope, pdu, count, first_seen, nights,
+                           message, metrics, members)
+SELECT run_id, rule || ':' || pdu, rule, max(severity), max(scope), pdu,
+       sum(status <> 'resolved'), min(first_seen), 1, '', '{}',
+       json_group_array(json_array(coalesce(crn, staff_code, '-'), first_seen, status, message,
+                                   json(metrics)))
+  FROM run_alerts GROUP BY run_id, rule, pdu;
+DROP TABLE run_alerts;
+
+CREATE VIEW run_alerts AS
+SELECT i.run_id,
+       i.rule || ':' || i.pdu || ':' || json_extract(m.value, '$[0]') AS key,
+       i.rule, i.severity, i.scope, i.pdu,
+       CASE i.scope WHEN 'case' THEN json_extract(m.value, '$[0]') END AS crn,
+       CASE i.scope WHEN 'practitioner' THEN json_extract(m.value, '$[0]') END AS staff_code,
+       json_extract(m.value, '$[2]') AS status,
+       json_extract(m.value, '$[1]') AS first_seen,
+       json_extract(m.value, '$[3]') AS message,
+       json(json_extract(m.value, '$[4]')) AS metrics
+  FROM run_incidents i, json_each(i.members) m;
 
 CREATE TABLE silences (
     id         INTEGER PRIMARY KEY,
