@@ -354,6 +354,24 @@ struct StoredIncident {
 /// for a PDU-wide alert), first seen, status, message, metrics.
 type StoredMember = (String, String, String, String, BTreeMap<String, f64>);
 
+/// The head of a [`StoredMember`]: who, first seen and status, the rest skipped.
+type MemberHead = (
+    String,
+    String,
+    String,
+    serde::de::IgnoredAny,
+    serde::de::IgnoredAny,
+);
+
+/// [`StoredMember`] borrowed from a review, for writing.
+type StoredMemberRef<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a BTreeMap<String, f64>,
+);
+
 /// Which part of a run a review compares with.
 #[derive(Clone, Copy)]
 enum RunScope<'a> {
@@ -934,7 +952,7 @@ pub fn record(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?;
         for i in &review.incidents {
-            let stored: Vec<(&str, &str, &str, &str, &BTreeMap<String, f64>)> = members
+            let stored: Vec<StoredMemberRef<'_>> = members
                 .get(&(i.rule.as_str(), i.pdu.as_str()))
                 .into_iter()
                 .flatten()
