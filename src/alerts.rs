@@ -432,13 +432,7 @@ fn previous_run_in(
             members: r.get(7)?,
         };
         // Who, when and whether open: the message and metrics are skipped, not copied.
-        let members: Vec<(
-            String,
-            String,
-            String,
-            serde::de::IgnoredAny,
-            serde::de::IgnoredAny,
-        )> = serde_json::from_str(&inc.members).map_err(|e| {
+        let members: Vec<MemberHead> = serde_json::from_str(&inc.members).map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e))
         })?;
         for (who, first_seen, status, _, _) in members {
