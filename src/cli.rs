@@ -589,14 +589,24 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
                 review.scope_to_pdu(code);
                 worklists.retain(|w| &w.pdu == code);
             }
+            // JSON is streamed (tens of megabytes for a national run); the rest is small.
             let text = match format {
-                AlertFormat::Text => crate::report::alerts_text(&review, *members),
-                AlertFormat::Json => format!("{}\n", serde_json::to_string_pretty(&review)?),
-                AlertFormat::Markdown => crate::report::morning_markdown(&review, &worklists),
+                AlertFormat::Text => Some(crate::report::alerts_text(&review, *members)),
+                AlertFormat::Json => None,
+                AlertFormat::Markdown => Some(crate::report::morning_markdown(&review, &worklists)),
+            };
+            let write = |w: &mut dyn Write| -> std::io::Result<()> {
+                match &text {
+                    Some(t) => w.write_all(t.as_bytes()),
+                    None => {
+                        serde_json::to_writer_pretty(&mut *w, &review)?;
+                        w.write_all(b"\n")
+                    }
+                }
             };
             match out {
                 Some(path) => {
-                    crate::export::write_private(path, text.as_bytes())
+                    crate::export::write_private_with(path, write)
                         .map_err(|e| file_write_error(path, e))?;
                     eprintln!(
                         "casewatch: {} incidents ({} new critical alerts) written to {}",
@@ -605,7 +615,16 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
                         path.display()
                     );
                 }
-                None => write_stdout(&text)?,
+                None => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    match write(&mut out).and_then(|()| out.flush()) {
+                        // A closed pipe (`| head`) is not an error worth reporting.
+                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                        r => r.map_err(|e| {
+                            anyhow::anyhow!("cannot write to standard output: {}", io_why(&e))
+                        })?,
+                    }
+                }
             }
             Ok(if review.has_new_critical() {
                 ExitCode::from(3)

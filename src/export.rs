@@ -376,11 +376,21 @@ fn to_jsonl((cols, rows): &Table) -> String {
 /// a full disk or a failed write leaves the old file (or none), never half a file. A device
 /// or pipe (`/dev/stdout`, a FIFO) is written directly: there is nothing to rename.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_private_with(path, |w| w.write_all(bytes))
+}
+
+/// [`write_private`] of what `write` writes, streamed (a national run's JSON is tens of
+/// megabytes: it is not built in memory first).
+pub fn write_private_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     use std::io::Write;
     let target = match std::fs::metadata(path) {
         Ok(m) if !m.is_file() => {
-            let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
-            f.write_all(bytes)?;
+            let mut f =
+                std::io::BufWriter::new(std::fs::OpenOptions::new().write(true).open(path)?);
+            write(&mut f)?;
             return f.flush();
         }
         // Through a symbolic link to the file it names, as writing in place would.
@@ -404,8 +414,10 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let result = opts.open(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
+    let result = opts.open(&tmp).and_then(|f| {
+        let mut w = std::io::BufWriter::new(f);
+        write(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         drop(f);
         std::fs::rename(&tmp, &target)
