@@ -13,7 +13,7 @@ use crate::actions::{ActionError, record_audit};
 use crate::domain::{Grade, Rosh, fmt_date};
 use crate::incidents::{self, Ack, Incident, PduStatus, PrevIncident, Silence};
 use crate::policy::Policy;
-use crate::rules::{Alert, Rules, Scope, Severity, Subject, evaluate};
+use crate::rules::{Alert, Metrics, Rules, Scope, Severity, Subject, evaluate};
 use crate::store::read::{self, PduSummary};
 
 /// Everything a run needs: the PDU summaries (also the trend snapshot) and the subjects.
@@ -218,7 +218,7 @@ pub struct ReviewedAlert {
     pub status: Status,
     pub first_seen: String,
     pub message: String,
-    pub metrics: BTreeMap<String, f64>,
+    pub metrics: Metrics,
     pub acknowledged: bool,
     /// Acknowledged before, but materially worse since (see `incidents::materially_worse`).
     pub reopened: bool,
@@ -352,7 +352,7 @@ struct StoredIncident {
 
 /// One member as a run stores it inside its incident: who (the CRN, the staff code, or `-`
 /// for a PDU-wide alert), first seen, status, message, metrics.
-type StoredMember = (String, String, String, String, BTreeMap<String, f64>);
+type StoredMember = (String, String, String, String, Metrics);
 
 /// The head of a [`StoredMember`]: who, first seen and status, the rest skipped.
 type MemberHead = (
@@ -369,7 +369,7 @@ type StoredMemberRef<'a> = (
     &'a str,
     &'a str,
     &'a str,
-    &'a BTreeMap<String, f64>,
+    &'a Metrics,
 );
 
 /// Which part of a run a review compares with.

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::alerts::{ReviewedAlert, Status};
 use crate::domain::parse_date;
-use crate::rules::{Level, Rules, Scope, Severity, Subject, is_rate};
+use crate::rules::{Level, Metrics, Rules, Scope, Severity, Subject, is_rate};
 
 /// An incident's key: `rule:pdu`.
 pub fn incident_key(rule: &str, pdu: &str) -> String {
@@ -30,7 +30,7 @@ pub struct PrevIncident {
 /// date of the run it acknowledged (absent for acknowledgements older than incidents).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Ack {
-    pub metrics: BTreeMap<String, f64>,
+    pub metrics: Metrics,
     pub as_of: Option<String>,
 }
 
@@ -96,8 +96,8 @@ pub fn silenced_until<'a>(
 /// percentage of capacity by at least `margin` x 100 points. Days waiting or overdue only
 /// say the same problem has aged, not that it has grown, and float jitter never counts.
 pub fn materially_worse(
-    now: &BTreeMap<String, f64>,
-    then: &BTreeMap<String, f64>,
+    now: &Metrics,
+    then: &Metrics,
     margin: f64,
 ) -> bool {
     now.iter().any(|(k, v)| {
@@ -167,7 +167,7 @@ pub struct Incident {
     /// The values an acknowledgement is measured against: the count, and for a PDU-scope
     /// rule the metrics it tested.
     #[serde(skip)]
-    pub metrics: BTreeMap<String, f64>,
+    pub metrics: Metrics,
 }
 
 /// Everything the grouping needs besides the alerts.
@@ -262,10 +262,10 @@ pub fn group(alerts: &[ReviewedAlert], cx: &Context<'_>) -> Vec<Incident> {
             .rule(rule)
             .map_or_else(|| rule.to_string(), |r| r.title.clone());
         let oldest_days = open.first().map_or(0, |(_, d)| *d);
-        let mut metrics: BTreeMap<String, f64> = BTreeMap::new();
+        let mut metrics = Metrics::default();
         let message = if first.scope == Scope::Pdu {
             if let Some((a, _)) = open.first() {
-                metrics.extend(a.metrics.iter().map(|(k, v)| (k.clone(), *v)));
+                metrics = a.metrics.clone();
             }
             open.first()
                 .map_or_else(|| first.message.clone(), |(a, _)| a.message.clone())
@@ -281,7 +281,7 @@ pub fn group(alerts: &[ReviewedAlert], cx: &Context<'_>) -> Vec<Incident> {
             }
             m
         };
-        metrics.insert("count".into(), count as f64);
+        metrics.insert("count", count as f64);
         let ack = if count == 0 {
             None
         } else {
