@@ -13,7 +13,7 @@ use crate::actions::{ActionError, record_audit};
 use crate::domain::{Grade, Rosh, fmt_date};
 use crate::incidents::{self, Ack, Incident, PduStatus, PrevIncident, Silence};
 use crate::policy::Policy;
-use crate::rules::{Alert, Metrics, Rules, Scope, Severity, Subject, evaluate};
+use crate::rules::{Alert, Metrics, Rules, Scope, Severity, Subject, SubjectMetrics, evaluate};
 use crate::store::read::{self, PduSummary};
 
 /// Everything a run needs: the PDU summaries (also the trend snapshot) and the subjects.
@@ -95,7 +95,7 @@ fn subjects_of(
             w.high_rosh_over_2_days += 1.0;
         }
     }
-    let mut subjects = Vec::new();
+    let mut subjects = Vec::with_capacity(pdus.len() + practitioners.len() + cases.len());
     for p in pdus
         .iter()
         .filter(|p| only_pdu.is_none_or(|only| p.code == only))
@@ -103,30 +103,31 @@ fn subjects_of(
         let region_vac = regions.get(&p.region).copied().flatten().unwrap_or(0.0);
         let vac = p.vacancy_rate.unwrap_or(0.0);
         let w = waiting.get(p.code.as_str()).copied().unwrap_or_default();
-        let metrics: BTreeMap<&'static str, f64> = [
-            ("cases", p.cases as f64),
-            ("unallocated", p.unallocated as f64),
-            ("unallocated_share", p.unallocated_share()),
-            ("unallocated_mappa", p.unallocated_mappa as f64),
-            ("unallocated_high_rosh", p.unallocated_high_rosh as f64),
-            ("no_rosh", p.no_rosh as f64),
-            ("vacancy_rate", vac),
-            ("region_vacancy_rate", region_vac),
-            ("vacancy_above_region", vac - region_vac),
-            ("oversight_required", p.oversight_required as f64),
-            ("oversight_overdue", p.oversight_overdue as f64),
-            ("oversight_overdue_share", p.oversight_overdue_share()),
-            ("contacts_overdue", p.contacts_overdue as f64),
-            (
-                "high_risk_contacts_overdue",
-                p.high_risk_contacts_overdue as f64,
-            ),
-            ("over_capacity", p.over_capacity as f64),
-            ("oldest_unallocated_mappa_days", w.oldest_mappa_days),
-            ("unallocated_high_rosh_waiting", w.high_rosh_over_2_days),
-        ]
-        .into_iter()
-        .collect();
+        let metrics = SubjectMetrics::of(
+            Scope::Pdu,
+            [
+                ("cases", p.cases as f64),
+                ("unallocated", p.unallocated as f64),
+                ("unallocated_share", p.unallocated_share()),
+                ("unallocated_mappa", p.unallocated_mappa as f64),
+                ("unallocated_high_rosh", p.unallocated_high_rosh as f64),
+                ("no_rosh", p.no_rosh as f64),
+                ("vacancy_rate", vac),
+                ("region_vacancy_rate", region_vac),
+                ("vacancy_above_region", vac - region_vac),
+                ("oversight_required", p.oversight_required as f64),
+                ("oversight_overdue", p.oversight_overdue as f64),
+                ("oversight_overdue_share", p.oversight_overdue_share()),
+                ("contacts_overdue", p.contacts_overdue as f64),
+                (
+                    "high_risk_contacts_overdue",
+                    p.high_risk_contacts_overdue as f64,
+                ),
+                ("over_capacity", p.over_capacity as f64),
+                ("oldest_unallocated_mappa_days", w.oldest_mappa_days),
+                ("unallocated_high_rosh_waiting", w.high_rosh_over_2_days),
+            ],
+        );
         subjects.push(Subject {
             scope: Scope::Pdu,
             pdu: p.code.clone(),
@@ -142,14 +143,15 @@ fn subjects_of(
             pdu: p.pdu.clone(),
             crn: None,
             staff_code: Some(p.staff_code.clone()),
-            metrics: [
-                ("capacity_pct", (cap * 10.0).round() / 10.0),
-                ("caseload", p.caseload as f64),
-                ("high_risk_cases", p.high_risk_cases as f64),
-                ("trainee", b(matches!(p.grade, Grade::Pqip | Grade::Nqo))),
-            ]
-            .into_iter()
-            .collect(),
+            metrics: SubjectMetrics::of(
+                Scope::Practitioner,
+                [
+                    ("capacity_pct", (cap * 10.0).round() / 10.0),
+                    ("caseload", p.caseload as f64),
+                    ("high_risk_cases", p.high_risk_cases as f64),
+                    ("trainee", b(matches!(p.grade, Grade::Pqip | Grade::Nqo))),
+                ],
+            ),
         });
     }
     for c in cases {
@@ -158,30 +160,31 @@ fn subjects_of(
             pdu: c.pdu.clone(),
             crn: Some(c.crn.clone()),
             staff_code: None,
-            metrics: [
-                ("unallocated", b(!c.allocated)),
-                (
-                    "days_unallocated",
-                    if c.allocated {
-                        0.0
-                    } else {
-                        days(c.unallocated_since)
-                    },
-                ),
-                ("mappa_category", f64::from(c.mappa.category)),
-                ("mappa_level", f64::from(c.mappa.level)),
-                ("multi_agency", b(c.mappa.is_multi_agency())),
-                ("rosh_level", rosh_level(c.rosh)),
-                ("no_rosh", b(c.rosh.is_none())),
-                (
-                    "high_risk",
-                    b(c.rosh.is_some_and(Rosh::is_high) || c.mappa.is_mappa()),
-                ),
-                ("contact_overdue_days", days(c.contact_due)),
-                ("oversight_overdue_days", days(c.oversight_due)),
-            ]
-            .into_iter()
-            .collect(),
+            metrics: SubjectMetrics::of(
+                Scope::Case,
+                [
+                    ("unallocated", b(!c.allocated)),
+                    (
+                        "days_unallocated",
+                        if c.allocated {
+                            0.0
+                        } else {
+                            days(c.unallocated_since)
+                        },
+                    ),
+                    ("mappa_category", f64::from(c.mappa.category)),
+                    ("mappa_level", f64::from(c.mappa.level)),
+                    ("multi_agency", b(c.mappa.is_multi_agency())),
+                    ("rosh_level", rosh_level(c.rosh)),
+                    ("no_rosh", b(c.rosh.is_none())),
+                    (
+                        "high_risk",
+                        b(c.rosh.is_some_and(Rosh::is_high) || c.mappa.is_mappa()),
+                    ),
+                    ("contact_overdue_days", days(c.contact_due)),
+                    ("oversight_overdue_days", days(c.oversight_due)),
+                ],
+            ),
         });
     }
     Gathered { pdus, subjects }
@@ -364,13 +367,7 @@ type MemberHead = (
 );
 
 /// [`StoredMember`] borrowed from a review, for writing.
-type StoredMemberRef<'a> = (
-    &'a str,
-    &'a str,
-    &'a str,
-    &'a str,
-    &'a Metrics,
-);
+type StoredMemberRef<'a> = (&'a str, &'a str, &'a str, &'a str, &'a Metrics);
 
 /// Which part of a run a review compares with.
 #[derive(Clone, Copy)]
@@ -799,18 +796,21 @@ pub fn run_full(
         (evaluated, prefetch.and_then(|h| h.join().ok()))
     });
     let (g, alerts) = evaluated?;
+    let work = worklist_limit.map(|limit| case_work(&g.subjects, limit));
+    let Gathered { pdus, subjects } = g;
+    drop(subjects);
     let prev = match prefetched {
         Some(Ok(prev)) => prev,
         _ => previous_run(conn, &as_of_s, region)?,
     };
-    let review = review_against(conn, rules, as_of, &g.pdus, alerts, prev)?;
-    let worklists = match worklist_limit {
-        Some(limit) => pdu_reviews(&review, &g.subjects, &g.pdus, limit),
-        None => Vec::new(),
+    let review = review_against(conn, rules, as_of, &pdus, alerts, prev)?;
+    let worklists = match (work, worklist_limit) {
+        (Some(work), Some(limit)) => pdu_reviews_from(&review, work, &pdus, limit),
+        _ => Vec::new(),
     };
     Ok(FullRun {
         review,
-        pdus: g.pdus,
+        pdus,
         worklists,
     })
 }
@@ -1236,6 +1236,29 @@ pub struct PduReview {
     pub more: u64,
 }
 
+/// One PDU's case actions, ranked and cut to the limit, with the count per task of all.
+pub struct CaseWork {
+    items: Vec<incidents::WorkItem>,
+    totals: BTreeMap<&'static str, u64>,
+}
+
+/// Each PDU's case actions from the subjects, so that the subjects need not outlive this.
+pub fn case_work(subjects: &[Subject], limit: usize) -> HashMap<String, CaseWork> {
+    let mut cases: HashMap<&str, Vec<&Subject>> = HashMap::new();
+    for s in subjects.iter().filter(|s| s.scope == Scope::Case) {
+        cases.entry(s.pdu.as_str()).or_default().push(s);
+    }
+    cases
+        .into_iter()
+        .map(|(pdu, subjects)| {
+            let mut items = incidents::worklist(subjects, &[]);
+            let totals = incidents::task_counts(&items);
+            items.truncate(limit);
+            (pdu.to_string(), CaseWork { items, totals })
+        })
+        .collect()
+}
+
 /// The worklists of the given PDUs (in that order) from the review and the subjects it was
 /// gathered from.
 pub fn pdu_reviews(
@@ -1244,10 +1267,17 @@ pub fn pdu_reviews(
     pdus: &[PduSummary],
     limit: usize,
 ) -> Vec<PduReview> {
-    let mut cases: HashMap<&str, Vec<&Subject>> = HashMap::new();
-    for s in subjects.iter().filter(|s| s.scope == Scope::Case) {
-        cases.entry(s.pdu.as_str()).or_default().push(s);
-    }
+    pdu_reviews_from(review, case_work(subjects, limit), pdus, limit)
+}
+
+/// [`pdu_reviews`] from case actions ranked before (see [`case_work`]): the staffing actions
+/// come from the review's practitioner alerts, and always rank after every case action.
+pub fn pdu_reviews_from(
+    review: &Review,
+    mut work: HashMap<String, CaseWork>,
+    pdus: &[PduSummary],
+    limit: usize,
+) -> Vec<PduReview> {
     let mut staffing: HashMap<&str, Vec<(&str, &str, &str, f64)>> = HashMap::new();
     for a in review
         .alerts
@@ -1273,13 +1303,24 @@ pub fn pdu_reviews(
     pdus.iter()
         .map(|summary| {
             let code = summary.code.as_str();
-            let mut items = incidents::worklist(
-                cases.get(code).into_iter().flatten().copied(),
+            let CaseWork {
+                mut items,
+                mut totals,
+            } = work.remove(code).unwrap_or(CaseWork {
+                items: Vec::new(),
+                totals: incidents::task_counts(&[]),
+            });
+            let staff = incidents::worklist(
+                std::iter::empty(),
                 staffing.get(code).map_or(&[][..], |v| v.as_slice()),
             );
-            let totals = incidents::task_counts(&items);
-            let more = items.len().saturating_sub(limit) as u64;
+            for (task, n) in incidents::task_counts(&staff) {
+                *totals.entry(task).or_default() += n;
+            }
+            items.extend(staff);
             items.truncate(limit);
+            let all: u64 = totals.values().sum();
+            let more = all.saturating_sub(items.len() as u64);
             let status = review.status_of(code);
             PduReview {
                 as_of: review.as_of.clone(),

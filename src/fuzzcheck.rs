@@ -6,7 +6,6 @@
 //! Not part of the public interface.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
@@ -270,11 +269,10 @@ pub fn rules_parser(data: &[u8]) {
                 pdu: "P".into(),
                 crn: (scope == Scope::Case).then(|| "X000001".into()),
                 staff_code: (scope == Scope::Practitioner).then(|| "S1".into()),
-                metrics: scope
-                    .metrics()
-                    .iter()
-                    .map(|&m| (m, v))
-                    .collect::<BTreeMap<_, _>>(),
+                metrics: crate::rules::SubjectMetrics::of(
+                    scope,
+                    scope.metrics().iter().map(|&m| (m, v)),
+                ),
             })
             .collect();
         let alerts = crate::rules::evaluate(&subjects, &rules);

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::alerts::{ReviewedAlert, Status};
 use crate::domain::parse_date;
-use crate::rules::{Level, Metrics, Rules, Scope, Severity, Subject, is_rate};
+use crate::rules::{Level, Metrics, Rules, Scope, Severity, Subject, SubjectMetrics, is_rate};
 
 /// An incident's key: `rule:pdu`.
 pub fn incident_key(rule: &str, pdu: &str) -> String {
@@ -95,11 +95,7 @@ pub fn silenced_until<'a>(
 /// or level went up by at least one, a rate (share, vacancy) by at least `margin`, a
 /// percentage of capacity by at least `margin` x 100 points. Days waiting or overdue only
 /// say the same problem has aged, not that it has grown, and float jitter never counts.
-pub fn materially_worse(
-    now: &Metrics,
-    then: &Metrics,
-    margin: f64,
-) -> bool {
+pub fn materially_worse(now: &Metrics, then: &Metrics, margin: f64) -> bool {
     now.iter().any(|(k, v)| {
         if is_days(k) {
             return false;
@@ -443,8 +439,8 @@ fn rosh_word(level: f64) -> &'static str {
     }
 }
 
-fn risk_words(m: &BTreeMap<&'static str, f64>) -> String {
-    let g = |k: &str| m.get(k).copied().unwrap_or(0.0);
+fn risk_words(m: &SubjectMetrics) -> String {
+    let g = |k: &str| m.get(k).unwrap_or(0.0);
     let rosh = g("rosh_level");
     let mut s = if rosh > 0.0 {
         format!("RoSH {}", rosh_word(rosh))
@@ -470,7 +466,7 @@ pub fn worklist<'a>(
     let mut out = Vec::new();
     for s in subjects.into_iter().filter(|s| s.scope == Scope::Case) {
         let m = &s.metrics;
-        let g = |k: &str| m.get(k).copied().unwrap_or(0.0);
+        let g = |k: &str| m.get(k).unwrap_or(0.0);
         let crn = s.crn.clone();
         let risk_rank = (g("mappa_level") * 10.0 + g("rosh_level")) as u32;
         let high_risk = g("high_risk") > 0.0;

@@ -165,6 +165,10 @@ impl Scope {
     fn metric(self, name: &str) -> Option<&'static str> {
         self.metrics().iter().copied().find(|m| *m == name)
     }
+
+    fn metric_index(self, name: &str) -> Option<usize> {
+        self.metrics().iter().position(|m| *m == name)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -203,6 +207,8 @@ impl Op {
 pub enum Cond {
     Test {
         metric: &'static str,
+        /// The metric's place in its scope's list (see [`SubjectMetrics`]).
+        index: usize,
         op: Op,
         value: f64,
     },
@@ -211,9 +217,11 @@ pub enum Cond {
 }
 
 impl Cond {
-    fn holds(&self, m: &BTreeMap<&'static str, f64>) -> bool {
+    fn holds(&self, m: &SubjectMetrics) -> bool {
         match self {
-            Cond::Test { metric, op, value } => m.get(metric).is_some_and(|v| op.test(*v, *value)),
+            Cond::Test {
+                index, op, value, ..
+            } => m.at(*index).is_some_and(|v| op.test(v, *value)),
             Cond::All(cs) => cs.iter().all(|c| c.holds(m)),
             Cond::Any(cs) => cs.iter().any(|c| c.holds(m)),
         }
@@ -400,6 +408,7 @@ impl Parser<'_> {
                 };
                 Ok(Cond::Test {
                     metric: name,
+                    index: scope.metric_index(name).unwrap_or(0),
                     op: op_v,
                     value: v,
                 })
@@ -623,7 +632,57 @@ pub struct Subject {
     pub pdu: String,
     pub crn: Option<String>,
     pub staff_code: Option<String>,
-    pub metrics: BTreeMap<&'static str, f64>,
+    pub metrics: SubjectMetrics,
+}
+
+/// The most metrics any scope has.
+const MAX_METRICS: usize = 17;
+
+/// A subject's metric values, by their place in its scope's list ([`Scope::metrics`]); a
+/// metric not given is absent (NaN inside, which no test holds for). Inline, not a map: a
+/// national run holds a hundred and seventy thousand subjects.
+#[derive(Debug, Clone)]
+pub struct SubjectMetrics {
+    names: &'static [&'static str],
+    values: [f64; MAX_METRICS],
+}
+
+impl SubjectMetrics {
+    /// The given metrics of `scope`; names the scope does not have are ignored.
+    pub fn of<'a>(scope: Scope, given: impl IntoIterator<Item = (&'a str, f64)>) -> SubjectMetrics {
+        let mut m = SubjectMetrics {
+            names: scope.metrics(),
+            values: [f64::NAN; MAX_METRICS],
+        };
+        for (name, v) in given {
+            if let Some(i) = scope.metric_index(name) {
+                m.values[i] = v;
+            }
+        }
+        m
+    }
+    fn at(&self, index: usize) -> Option<f64> {
+        self.values.get(index).copied().filter(|v| !v.is_nan())
+    }
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.at(self.names.iter().position(|n| *n == name)?)
+    }
+    /// The name as the scope spells it (static), with its value.
+    fn get_key_value(&self, name: &str) -> Option<(&'static str, f64)> {
+        let i = self.names.iter().position(|n| *n == name)?;
+        Some((self.names[i], self.at(i)?))
+    }
+}
+
+impl PartialEq for SubjectMetrics {
+    fn eq(&self, other: &SubjectMetrics) -> bool {
+        self.names == other.names
+            && self
+                .values
+                .iter()
+                .zip(&other.values)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+    }
 }
 
 /// Metric values by name, as an alert carries them: a short list kept sorted by name (a map
@@ -644,7 +703,10 @@ impl Metrics {
     /// Sets a value, replacing the one of the same name.
     pub fn insert(&mut self, name: impl Into<Cow<'static, str>>, value: f64) {
         let name = name.into();
-        match self.0.binary_search_by(|(k, _)| k.as_ref().cmp(name.as_ref())) {
+        match self
+            .0
+            .binary_search_by(|(k, _)| k.as_ref().cmp(name.as_ref()))
+        {
             Ok(i) => self.0[i].1 = value,
             Err(i) => self.0.insert(i, (name, value)),
         }
@@ -719,7 +781,7 @@ pub fn format_metric(name: &str, v: f64) -> String {
 
 /// Fills `{metric}` placeholders in one pass (the nightly run renders one message per alert,
 /// a hundred thousand at national scale); unknown names stay as written.
-fn render(template: &str, m: &BTreeMap<&'static str, f64>) -> String {
+fn render(template: &str, m: &SubjectMetrics) -> String {
     let mut out = String::with_capacity(template.len() + 16);
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -729,7 +791,7 @@ fn render(template: &str, m: &BTreeMap<&'static str, f64>) -> String {
             Some(close) => {
                 let name = &after[..close];
                 match m.get_key_value(name) {
-                    Some((k, v)) => out.push_str(&format_metric(k, *v)),
+                    Some((k, v)) => out.push_str(&format_metric(k, v)),
                     None => out.push_str(&rest[open..open + close + 2]),
                 }
                 rest = &after[close + 1..];
@@ -805,7 +867,7 @@ fn fire(subjects: &[Subject], rules: &Rules) -> Vec<Alert> {
                 message: render(&rule.message, &s.metrics),
                 metrics: names
                     .iter()
-                    .filter_map(|n| s.metrics.get(n).map(|v| (Cow::Borrowed(*n), *v)))
+                    .filter_map(|n| s.metrics.get(n).map(|v| (Cow::Borrowed(*n), v)))
                     .collect(),
             });
         }
@@ -823,7 +885,7 @@ mod tests {
             pdu: pdu.into(),
             crn: crn.map(String::from),
             staff_code: None,
-            metrics: m.iter().copied().collect(),
+            metrics: SubjectMetrics::of(scope, m.iter().copied()),
         }
     }
 
@@ -871,9 +933,7 @@ mod tests {
 
     #[test]
     fn messages_fill_known_placeholders_and_keep_the_rest_as_written() {
-        let m: BTreeMap<&'static str, f64> = [("unallocated", 58.0), ("vacancy_rate", 0.43)]
-            .into_iter()
-            .collect();
+        let m = SubjectMetrics::of(Scope::Pdu, [("unallocated", 58.0), ("vacancy_rate", 0.43)]);
         assert_eq!(
             render(
                 "{unallocated} cases, vacancy {vacancy_rate}{unallocated}",
@@ -891,6 +951,27 @@ mod tests {
 
     fn rules_fired(a: &[Alert]) -> Vec<&str> {
         a.iter().map(|a| a.rule.as_str()).collect()
+    }
+
+    #[test]
+    fn every_scope_fits_the_inline_metric_values() {
+        for scope in [Scope::Case, Scope::Practitioner, Scope::Pdu] {
+            assert!(scope.metrics().len() <= MAX_METRICS, "{scope:?}");
+            // Every metric round-trips, and one not given is absent.
+            let m = SubjectMetrics::of(
+                scope,
+                scope
+                    .metrics()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (*n, i as f64)),
+            );
+            for (i, n) in scope.metrics().iter().enumerate() {
+                assert_eq!(m.get(n), Some(i as f64));
+            }
+            assert_eq!(SubjectMetrics::of(scope, []).get(scope.metrics()[0]), None);
+            assert_eq!(m.get("no_such_metric"), None);
+        }
     }
 
     #[test]
@@ -1103,7 +1184,7 @@ mod tests {
                     pdu: "P".into(),
                     crn: None,
                     staff_code: Some("S1".into()),
-                    metrics: m.iter().copied().collect(),
+                    metrics: SubjectMetrics::of(Scope::Practitioner, m.iter().copied()),
                 }],
                 &Rules::defaults(),
             )
