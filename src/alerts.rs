@@ -79,11 +79,30 @@ fn subjects_of(
     as_of: NaiveDate,
     only_pdu: Option<&str>,
 ) -> Gathered {
-    let regions: HashMap<String, Option<f64>> = read::region_totals(&pdus)
+    let mut subjects = unit_subjects(&pdus, practitioners, &cases, as_of, only_pdu);
+    subjects.reserve_exact(cases.len());
+    subjects.extend(cases.iter().map(|c| case_subject(c, as_of)));
+    Gathered { pdus, subjects }
+}
+
+/// The days from a date to the as-of date (0 for none or a later date).
+fn days_to(as_of: NaiveDate, d: Option<NaiveDate>) -> f64 {
+    d.map_or(0.0, |d| (as_of - d).num_days().max(0) as f64)
+}
+
+/// The PDU and practitioner subjects; the PDUs' waiting figures come from their cases.
+fn unit_subjects(
+    pdus: &[PduSummary],
+    practitioners: Vec<read::PractitionerRow>,
+    cases: &[read::CaseAlertRow],
+    as_of: NaiveDate,
+    only_pdu: Option<&str>,
+) -> Vec<Subject> {
+    let regions: HashMap<String, Option<f64>> = read::region_totals(pdus)
         .into_iter()
         .map(|r| (r.region, r.vacancy_rate))
         .collect();
-    let days = |d: Option<NaiveDate>| d.map_or(0.0, |d| (as_of - d).num_days().max(0) as f64);
+    let days = |d: Option<NaiveDate>| days_to(as_of, d);
     let mut waiting: HashMap<&str, Waiting> = HashMap::new();
     for c in cases.iter().filter(|c| !c.allocated) {
         let w = waiting.entry(c.pdu.as_str()).or_default();
@@ -95,7 +114,7 @@ fn subjects_of(
             w.high_rosh_over_2_days += 1.0;
         }
     }
-    let mut subjects = Vec::with_capacity(pdus.len() + practitioners.len() + cases.len());
+    let mut subjects = Vec::with_capacity(pdus.len() + practitioners.len());
     for p in pdus
         .iter()
         .filter(|p| only_pdu.is_none_or(|only| p.code == only))
@@ -154,40 +173,43 @@ fn subjects_of(
             ),
         });
     }
-    for c in cases {
-        subjects.push(Subject {
-            scope: Scope::Case,
-            pdu: c.pdu.clone(),
-            crn: Some(c.crn.clone()),
-            staff_code: None,
-            metrics: SubjectMetrics::of(
-                Scope::Case,
-                [
-                    ("unallocated", b(!c.allocated)),
-                    (
-                        "days_unallocated",
-                        if c.allocated {
-                            0.0
-                        } else {
-                            days(c.unallocated_since)
-                        },
-                    ),
-                    ("mappa_category", f64::from(c.mappa.category)),
-                    ("mappa_level", f64::from(c.mappa.level)),
-                    ("multi_agency", b(c.mappa.is_multi_agency())),
-                    ("rosh_level", rosh_level(c.rosh)),
-                    ("no_rosh", b(c.rosh.is_none())),
-                    (
-                        "high_risk",
-                        b(c.rosh.is_some_and(Rosh::is_high) || c.mappa.is_mappa()),
-                    ),
-                    ("contact_overdue_days", days(c.contact_due)),
-                    ("oversight_overdue_days", days(c.oversight_due)),
-                ],
-            ),
-        });
+    subjects
+}
+
+/// A case's subject.
+fn case_subject(c: &read::CaseAlertRow, as_of: NaiveDate) -> Subject {
+    let days = |d: Option<NaiveDate>| days_to(as_of, d);
+    Subject {
+        scope: Scope::Case,
+        pdu: c.pdu.clone(),
+        crn: Some(c.crn.clone()),
+        staff_code: None,
+        metrics: SubjectMetrics::of(
+            Scope::Case,
+            [
+                ("unallocated", b(!c.allocated)),
+                (
+                    "days_unallocated",
+                    if c.allocated {
+                        0.0
+                    } else {
+                        days(c.unallocated_since)
+                    },
+                ),
+                ("mappa_category", f64::from(c.mappa.category)),
+                ("mappa_level", f64::from(c.mappa.level)),
+                ("multi_agency", b(c.mappa.is_multi_agency())),
+                ("rosh_level", rosh_level(c.rosh)),
+                ("no_rosh", b(c.rosh.is_none())),
+                (
+                    "high_risk",
+                    b(c.rosh.is_some_and(Rosh::is_high) || c.mappa.is_mappa()),
+                ),
+                ("contact_overdue_days", days(c.contact_due)),
+                ("oversight_overdue_days", days(c.oversight_due)),
+            ],
+        ),
     }
-    Gathered { pdus, subjects }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -338,19 +360,20 @@ fn scope_of(s: &str) -> Scope {
 /// A recorded run: its id, its as-of date, each open alert's key and first-seen date, its
 /// open incidents, and their stored rows (to read what resolved).
 pub struct PreviousRun {
+    id: i64,
     as_of: String,
     alerts: HashMap<String, String>,
     incidents: HashMap<String, PrevIncident>,
     stored: HashMap<String, StoredIncident>,
 }
 
-/// An incident's row of a recorded run: what its members need besides themselves.
+/// An incident's row of a recorded run: what its members need besides themselves (the
+/// members are read again for the few incidents that have some resolved).
 struct StoredIncident {
     rule: String,
     severity: Severity,
     scope: Scope,
     pdu: String,
-    members: String,
 }
 
 /// One member as a run stores it inside its incident: who (the CRN, the staff code, or `-`
@@ -426,12 +449,16 @@ fn previous_run_in(
             severity: severity_of(r.get_ref(4)?.as_str()?),
             scope: scope_of(r.get_ref(5)?.as_str()?),
             pdu: r.get(6)?,
-            members: r.get(7)?,
         };
         // Who, when and whether open: the message and metrics are skipped, not copied.
-        let members: Vec<MemberHead> = serde_json::from_str(&inc.members).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e))
-        })?;
+        let members: Vec<MemberHead> =
+            serde_json::from_str(r.get_ref(7)?.as_str()?).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    7,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?;
         for (who, first_seen, status, _, _) in members {
             if status != Status::Resolved.as_str() {
                 alerts.insert(format!("{}:{}:{who}", inc.rule, inc.pdu), first_seen);
@@ -447,6 +474,7 @@ fn previous_run_in(
         stored.insert(key, inc);
     }
     Ok(Some(PreviousRun {
+        id,
         as_of: prev_as_of,
         alerts,
         incidents,
@@ -457,9 +485,11 @@ fn previous_run_in(
 /// The alerts of the previous run that are no longer raised (`keys`), as the review lists
 /// them, from their incidents' stored members (each incident parsed once).
 fn resolved_alerts(
+    conn: &Connection,
+    run_id: i64,
     stored: &HashMap<String, StoredIncident>,
     keys: HashMap<String, String>,
-) -> Vec<ReviewedAlert> {
+) -> rusqlite::Result<Vec<ReviewedAlert>> {
     let mut by_incident: HashMap<&str, Vec<String>> = HashMap::new();
     for key in keys.keys() {
         if let Some((incident, _)) = key.rsplit_once(':') {
@@ -471,7 +501,10 @@ fn resolved_alerts(
         let Some(inc) = stored.get(incident) else {
             continue;
         };
-        let members: Vec<StoredMember> = serde_json::from_str(&inc.members).unwrap_or_default();
+        let text: String = conn
+            .prepare_cached("SELECT members FROM run_incidents WHERE run_id = ?1 AND key = ?2")?
+            .query_row(params![run_id, incident], |r| r.get(0))?;
+        let members: Vec<StoredMember> = serde_json::from_str(&text).unwrap_or_default();
         for (who, first_seen, _, message, metrics) in members {
             let key = format!("{}:{}:{who}", inc.rule, inc.pdu);
             if !wanted.contains(&key) {
@@ -500,7 +533,7 @@ fn resolved_alerts(
             });
         }
     }
-    out
+    Ok(out)
 }
 
 /// The latest acknowledgement of each key, with the metric values it was given at.
@@ -565,12 +598,18 @@ fn review_against(
     let as_of_s = fmt_date(as_of);
     let acks = acks(conn)?;
     let silences = silences(conn)?;
-    let (previous, mut prev_alerts, prev_incidents, stored) = match prev {
-        Some(p) => (Some(p.as_of), p.alerts, p.incidents, p.stored),
-        None => (None, HashMap::new(), HashMap::new(), HashMap::new()),
+    let (run_id, previous, mut prev_alerts, prev_incidents, stored) = match prev {
+        Some(p) => (p.id, Some(p.as_of), p.alerts, p.incidents, p.stored),
+        None => (0, None, HashMap::new(), HashMap::new(), HashMap::new()),
     };
+    // Taken from the back and the source shrunk as it goes, so that the two lists (a hundred
+    // thousand alerts nationally) are never both whole in memory; reversed after.
+    let mut alerts = alerts;
     let mut out = Vec::with_capacity(alerts.len());
-    for a in alerts {
+    while let Some(a) = alerts.pop() {
+        if alerts.len().is_multiple_of(16_384) {
+            alerts.shrink_to_fit();
+        }
         let (status, first_seen) = match prev_alerts.remove(&a.key) {
             Some(first_seen) => (Status::Ongoing, first_seen),
             None => (Status::New, as_of_s.clone()),
@@ -592,7 +631,8 @@ fn review_against(
             silenced_until: None,
         });
     }
-    let mut resolved = resolved_alerts(&stored, prev_alerts);
+    out.reverse();
+    let mut resolved = resolved_alerts(conn, run_id, &stored, prev_alerts)?;
     drop(stored);
     resolved.sort_by(|a, b| {
         b.severity
@@ -789,16 +829,18 @@ pub fn run_full(
             let as_of_s = &as_of_s;
             s.spawn(move || previous_run(&c, as_of_s, region))
         });
-        let evaluated = gather(conn, policy, as_of, region).map(|g| {
-            let alerts = evaluate(&g.subjects, rules);
-            (g, alerts)
-        });
+        let evaluated = evaluate_in_parts(
+            conn,
+            policy,
+            rules,
+            as_of,
+            region,
+            worklist_limit,
+            CASES_AT_A_TIME,
+        );
         (evaluated, prefetch.and_then(|h| h.join().ok()))
     });
-    let (g, alerts) = evaluated?;
-    let work = worklist_limit.map(|limit| case_work(&g.subjects, limit));
-    let Gathered { pdus, subjects } = g;
-    drop(subjects);
+    let (pdus, alerts, work) = evaluated?;
     let prev = match prefetched {
         Some(Ok(prev)) => prev,
         _ => previous_run(conn, &as_of_s, region)?,
@@ -813,6 +855,69 @@ pub fn run_full(
         pdus,
         worklists,
     })
+}
+
+/// What [`evaluate_in_parts`] gives: the PDU figures, the alerts in order, and each PDU's
+/// case actions when asked for.
+type Evaluated = (
+    Vec<PduSummary>,
+    Vec<Alert>,
+    Option<HashMap<String, CaseWork>>,
+);
+
+/// Cases evaluated at a time by [`evaluate_in_parts`]: enough to keep both cores busy, few
+/// enough that their subjects are a few megabytes.
+const CASES_AT_A_TIME: usize = 40_000;
+
+/// Gathers and evaluates like [`gather`] and [`evaluate`], but makes the cases' subjects a
+/// part at a time, so that a national run never holds them all (with the case actions of
+/// each PDU's worklist, when `worklist_limit` asks for them).
+fn evaluate_in_parts(
+    conn: &Connection,
+    policy: &Policy,
+    rules: &Rules,
+    as_of: NaiveDate,
+    region: Option<&str>,
+    worklist_limit: Option<usize>,
+    part_size: usize,
+) -> rusqlite::Result<Evaluated> {
+    let (pdus, practitioners) = read::pdu_summaries_and_practitioners(conn, policy, as_of, region)?;
+    let cases = read::case_alert_rows(conn, policy, as_of, region)?;
+    let mut alerts = crate::rules::evaluate_unsorted(
+        &unit_subjects(&pdus, practitioners, &cases, as_of, None),
+        rules,
+    );
+    let mut items: HashMap<String, Vec<incidents::WorkItem>> = HashMap::new();
+    for part in cases.chunks(part_size.max(1)) {
+        let subjects: Vec<Subject> = part.iter().map(|c| case_subject(c, as_of)).collect();
+        alerts.extend(crate::rules::evaluate_unsorted(&subjects, rules));
+        if worklist_limit.is_some() {
+            for w in incidents::worklist(&subjects, &[]) {
+                match items.get_mut(w.pdu.as_str()) {
+                    Some(v) => v.push(w),
+                    None => {
+                        items.insert(w.pdu.clone(), vec![w]);
+                    }
+                }
+            }
+        }
+    }
+    drop(cases);
+    crate::rules::sort_alerts(&mut alerts);
+    // Grown a part at a time, it may hold twice the room it needs.
+    alerts.shrink_to_fit();
+    let work = worklist_limit.map(|limit| {
+        items
+            .into_iter()
+            .map(|(pdu, mut items)| {
+                incidents::rank(&mut items);
+                let totals = incidents::task_counts(&items);
+                items.truncate(limit);
+                (pdu, CaseWork { items, totals })
+            })
+            .collect()
+    });
+    Ok((pdus, alerts, work))
 }
 
 /// A read-only second connection to the same file, when it is a file.
@@ -1463,6 +1568,40 @@ mod tests {
         let next = as_of.succ_opt().unwrap();
         evaluate_cached(s.conn(), &policy, &rules, next, Some("London")).unwrap();
         assert_eq!(count(&s), 2);
+    }
+
+    #[test]
+    fn evaluating_cases_a_part_at_a_time_gives_the_alerts_and_worklists_of_all_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("parts.db");
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let opts = DemoOptions {
+            cases: 3000,
+            seed: 9,
+            anchor: as_of,
+        };
+        build(&p, &opts, false).unwrap();
+        let s = Store::open(&p, OpenMode::Existing).unwrap();
+        let (policy, rules) = (Policy::defaults(), Rules::defaults());
+        let g = gather(s.conn(), &policy, as_of, None).unwrap();
+        let whole = evaluate(&g.subjects, &rules);
+        let cases = g.subjects.iter().filter(|x| x.scope == Scope::Case).count();
+        assert!(cases > 250, "{cases} candidate cases");
+        let review = review_against(s.conn(), &rules, as_of, &g.pdus, whole.clone(), None).unwrap();
+        let expected = pdu_reviews(&review, &g.subjects, &g.pdus, 15);
+        // Parts that split PDUs and leave a remainder.
+        for part in [97, 1000, usize::MAX] {
+            let (pdus, alerts, work) =
+                evaluate_in_parts(s.conn(), &policy, &rules, as_of, None, Some(15), part).unwrap();
+            assert_eq!(pdus, g.pdus);
+            assert_eq!(alerts, whole, "parts of {part}");
+            let got = pdu_reviews_from(&review, work.unwrap(), &pdus, 15);
+            assert_eq!(got.len(), expected.len());
+            for (a, b) in got.iter().zip(&expected) {
+                assert_eq!(a.actions, b.actions, "{}", a.pdu);
+                assert_eq!((&a.totals, a.more), (&b.totals, b.more), "{}", a.pdu);
+            }
+        }
     }
 
     #[test]

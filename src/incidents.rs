@@ -539,14 +539,19 @@ pub fn worklist<'a>(
             risk: 0,
         });
     }
-    out.sort_by(|a, b| {
+    rank(&mut out);
+    out
+}
+
+/// Orders worklist lines by priority, then risk, then CRN or staff code.
+pub fn rank(items: &mut [WorkItem]) {
+    items.sort_by(|a, b| {
         b.priority
             .cmp(&a.priority)
             .then_with(|| b.risk.cmp(&a.risk))
             .then_with(|| a.crn.cmp(&b.crn))
             .then_with(|| a.staff_code.cmp(&b.staff_code))
     });
-    out
 }
 
 /// How many lines of each task a worklist holds.
