@@ -64,12 +64,14 @@ pub fn gather_pdu(
     Ok(subjects_of(pdus, practitioners, cases, as_of, Some(pdu)))
 }
 
-/// Per PDU, from its unallocated cases: the longest an unallocated MAPPA case has waited,
-/// and how many HIGH/VERY_HIGH RoSH cases have waited more than 2 days.
+/// Per PDU, from its unallocated cases: the longest an unallocated MAPPA case and an
+/// unallocated HIGH/VERY_HIGH RoSH case have waited, and how many of the latter have waited
+/// more than 2 days.
 #[derive(Default, Clone, Copy)]
-struct Waiting {
-    oldest_mappa_days: f64,
-    high_rosh_over_2_days: f64,
+pub struct Waiting {
+    pub oldest_mappa_days: f64,
+    pub oldest_high_rosh_days: f64,
+    pub high_rosh_over_2_days: f64,
 }
 
 fn subjects_of(
@@ -85,6 +87,40 @@ fn subjects_of(
     Gathered { pdus, subjects }
 }
 
+/// Each PDU's [`Waiting`] figures from its unallocated cases.
+pub fn waiting_of(cases: &[read::CaseAlertRow], as_of: NaiveDate) -> HashMap<String, Waiting> {
+    let mut waiting: HashMap<String, Waiting> = HashMap::new();
+    for c in cases.iter().filter(|c| !c.allocated) {
+        let w = match waiting.get_mut(&c.pdu) {
+            Some(w) => w,
+            None => waiting.entry(c.pdu.clone()).or_default(),
+        };
+        let d = days_to(as_of, c.unallocated_since);
+        if c.mappa.is_mappa() {
+            w.oldest_mappa_days = w.oldest_mappa_days.max(d);
+        }
+        if c.rosh.is_some_and(Rosh::is_high) {
+            w.oldest_high_rosh_days = w.oldest_high_rosh_days.max(d);
+            if d > 2.0 {
+                w.high_rosh_over_2_days += 1.0;
+            }
+        }
+    }
+    waiting
+}
+
+/// [`waiting_of`] the cases in the database now (the demo's history scales it back).
+pub fn waiting_now(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+) -> rusqlite::Result<HashMap<String, Waiting>> {
+    Ok(waiting_of(
+        &read::case_alert_rows(conn, policy, as_of, None)?,
+        as_of,
+    ))
+}
+
 /// The days from a date to the as-of date (0 for none or a later date).
 fn days_to(as_of: NaiveDate, d: Option<NaiveDate>) -> f64 {
     d.map_or(0.0, |d| (as_of - d).num_days().max(0) as f64)
@@ -98,22 +134,19 @@ fn unit_subjects(
     as_of: NaiveDate,
     only_pdu: Option<&str>,
 ) -> Vec<Subject> {
+    unit_subjects_waiting(pdus, practitioners, &waiting_of(cases, as_of), only_pdu)
+}
+
+fn unit_subjects_waiting(
+    pdus: &[PduSummary],
+    practitioners: Vec<read::PractitionerRow>,
+    waiting: &HashMap<String, Waiting>,
+    only_pdu: Option<&str>,
+) -> Vec<Subject> {
     let regions: HashMap<String, Option<f64>> = read::region_totals(pdus)
         .into_iter()
         .map(|r| (r.region, r.vacancy_rate))
         .collect();
-    let days = |d: Option<NaiveDate>| days_to(as_of, d);
-    let mut waiting: HashMap<&str, Waiting> = HashMap::new();
-    for c in cases.iter().filter(|c| !c.allocated) {
-        let w = waiting.entry(c.pdu.as_str()).or_default();
-        let d = days(c.unallocated_since);
-        if c.mappa.is_mappa() {
-            w.oldest_mappa_days = w.oldest_mappa_days.max(d);
-        }
-        if c.rosh.is_some_and(Rosh::is_high) && d > 2.0 {
-            w.high_rosh_over_2_days += 1.0;
-        }
-    }
     let mut subjects = Vec::with_capacity(pdus.len() + practitioners.len());
     for p in pdus
         .iter()
@@ -121,7 +154,7 @@ fn unit_subjects(
     {
         let region_vac = regions.get(&p.region).copied().flatten().unwrap_or(0.0);
         let vac = p.vacancy_rate.unwrap_or(0.0);
-        let w = waiting.get(p.code.as_str()).copied().unwrap_or_default();
+        let w = waiting.get(&p.code).copied().unwrap_or_default();
         let metrics = SubjectMetrics::of(
             Scope::Pdu,
             [
@@ -145,6 +178,7 @@ fn unit_subjects(
                 ("over_capacity", p.over_capacity as f64),
                 ("oldest_unallocated_mappa_days", w.oldest_mappa_days),
                 ("unallocated_high_rosh_waiting", w.high_rosh_over_2_days),
+                ("oldest_unallocated_high_rosh_days", w.oldest_high_rosh_days),
             ],
         );
         subjects.push(Subject {
@@ -942,13 +976,14 @@ pub fn record_pdu_night(
     rules: &Rules,
     as_of: NaiveDate,
     pdus: Vec<PduSummary>,
+    waiting: &HashMap<String, Waiting>,
     actor: &str,
 ) -> rusqlite::Result<i64> {
-    let g = subjects_of(pdus, Vec::new(), Vec::new(), as_of, None);
-    let alerts = evaluate(&g.subjects, rules);
+    let subjects = unit_subjects_waiting(&pdus, Vec::new(), waiting, None);
+    let alerts = evaluate(&subjects, rules);
     let prev = previous_run(conn, &fmt_date(as_of), None)?;
-    let mut review = review_against(conn, rules, as_of, &g.pdus, alerts, prev)?;
-    record(conn, &mut review, &g.pdus, actor)
+    let mut review = review_against(conn, rules, as_of, &pdus, alerts, prev)?;
+    record(conn, &mut review, &pdus, actor)
 }
 
 /// Gathers, evaluates and reviews in one go.

@@ -402,6 +402,7 @@ fn record_history(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result
     let rules = crate::rules::Rules::defaults();
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x6869_7374);
     let today = crate::store::read::pdu_summaries(conn, &policy, opts.anchor, None)?;
+    let waiting_today = crate::alerts::waiting_now(conn, &policy, opts.anchor)?;
     let real_nights = if opts.cases <= REAL_NIGHTS_UP_TO {
         2
     } else {
@@ -440,7 +441,24 @@ fn record_history(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result
                 p
             })
             .collect();
-        crate::alerts::record_pdu_night(conn, &rules, as_of, pdus, "demo")?;
+        // Waits counted back from today's: a case waiting 30 days today waited 20 ten nights
+        // ago (and HFKCW's grew with its backlog).
+        let waiting: std::collections::HashMap<String, crate::alerts::Waiting> = waiting_today
+            .iter()
+            .map(|(pdu, w)| {
+                let back = |d: f64| (d - k as f64).max(0.0);
+                let mut w = crate::alerts::Waiting {
+                    oldest_mappa_days: back(w.oldest_mappa_days),
+                    oldest_high_rosh_days: back(w.oldest_high_rosh_days),
+                    high_rosh_over_2_days: w.high_rosh_over_2_days,
+                };
+                if pdu == "HFKCW" {
+                    w.high_rosh_over_2_days = (w.high_rosh_over_2_days * (0.3 + 0.7 * f)).round();
+                }
+                (pdu.clone(), w)
+            })
+            .collect();
+        crate::alerts::record_pdu_night(conn, &rules, as_of, pdus, &waiting, "demo")?;
     }
     for k in (1..=real_nights).rev() {
         let as_of = opts.anchor - chrono::Duration::days(k);
@@ -738,6 +756,9 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
                             240
                         } else if forced_mappa && p.unallocated_mappa < 3 {
                             3
+                        } else if rosh.is_some_and(Rosh::is_high) && p.unallocated < 0.02 {
+                            // Nor does a high-RoSH case wait long where allocation keeps up.
+                            8
                         } else {
                             90
                         };

@@ -139,7 +139,7 @@ fn subject(a: &ReviewedAlert) -> &str {
 pub fn incident_state(i: &Incident) -> String {
     let mut w = vec![match i.status {
         Status::New => "NEW".to_string(),
-        Status::Ongoing => format!("since {} ({} nights)", i.first_seen, i.nights),
+        Status::Ongoing => format!("since {}, {} nights", i.first_seen, i.nights),
         Status::Resolved => "RESOLVED".to_string(),
     }];
     if i.escalated {
