@@ -189,7 +189,14 @@ pub fn alerts_text(r: &Review, members: bool) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let _ = writeln!(s, "casewatch alerts {}", header(r));
-    let _ = writeln!(s, "PDUs: {}", level_counts(&r.statuses));
+    match &r.statuses[..] {
+        [one] => {
+            let _ = writeln!(s, "{}: {}", sanitize(&one.pdu), one.status.label());
+        }
+        all => {
+            let _ = writeln!(s, "PDUs: {}", level_counts(all));
+        }
+    }
     if members {
         for a in &r.alerts {
             let _ = writeln!(
