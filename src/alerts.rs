@@ -1551,21 +1551,23 @@ mod tests {
     use crate::demo::{DemoOptions, build};
     use crate::store::{OpenMode, Store};
 
+    /// A demo database of `cases` as of 2026-11-01, in a directory kept while the test runs.
+    fn demo(cases: u64, seed: u64) -> (tempfile::TempDir, std::path::PathBuf, NaiveDate) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.db");
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let opts = DemoOptions {
+            cases,
+            seed,
+            anchor: as_of,
+        };
+        build(&p, &opts, false).unwrap();
+        (dir, p, as_of)
+    }
+
     #[test]
     fn the_overview_cache_is_used_until_the_data_changes() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("c.db");
-        let as_of = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
-        build(
-            &p,
-            &DemoOptions {
-                cases: 2000,
-                seed: 4,
-                anchor: as_of,
-            },
-            false,
-        )
-        .unwrap();
+        let (_dir, p, as_of) = demo(2000, 4);
         let s = Store::open(&p, OpenMode::Existing).unwrap();
         let (policy, rules) = (Policy::defaults(), Rules::defaults());
         let count = |s: &Store| -> i64 {
@@ -1607,15 +1609,7 @@ mod tests {
 
     #[test]
     fn evaluating_cases_a_part_at_a_time_gives_the_alerts_and_worklists_of_all_at_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("parts.db");
-        let as_of = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
-        let opts = DemoOptions {
-            cases: 3000,
-            seed: 9,
-            anchor: as_of,
-        };
-        build(&p, &opts, false).unwrap();
+        let (_dir, p, as_of) = demo(3000, 9);
         let s = Store::open(&p, OpenMode::Existing).unwrap();
         let (policy, rules) = (Policy::defaults(), Rules::defaults());
         let g = gather(s.conn(), &policy, as_of, None).unwrap();
@@ -1641,15 +1635,7 @@ mod tests {
 
     #[test]
     fn a_region_review_compares_with_that_region_of_the_last_run_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("r.db");
-        let as_of = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
-        let opts = DemoOptions {
-            cases: 2000,
-            seed: 4,
-            anchor: as_of,
-        };
-        build(&p, &opts, false).unwrap();
+        let (_dir, p, as_of) = demo(2000, 4);
         let mut s = Store::open(&p, OpenMode::Existing).unwrap();
         // A PDU in another region with an unallocated MAPPA case: alerts of its own.
         s.conn()
