@@ -396,9 +396,59 @@ fn scope_of(s: &str) -> Scope {
 pub struct PreviousRun {
     id: i64,
     as_of: String,
-    alerts: HashMap<String, String>,
+    alerts: PrevAlerts,
     incidents: HashMap<String, PrevIncident>,
     stored: HashMap<String, StoredIncident>,
+}
+
+/// The open alerts of a recorded run, by a 64-bit hash of their key, with their first-seen
+/// date and the incident that holds them: a national run has over a hundred thousand, and
+/// their keys need not be kept (two keys of one run sharing a hash is a chance of about one
+/// in a billion, and would only make one of them look new).
+#[derive(Default)]
+struct PrevAlerts {
+    by_hash: HashMap<u64, (u32, u32)>,
+    dates: Vec<String>,
+    date_index: HashMap<String, u32>,
+    incidents: Vec<String>,
+}
+
+impl PrevAlerts {
+    fn hash(key: &str) -> u64 {
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one(key)
+    }
+    fn add_incident(&mut self, key: &str) -> u32 {
+        self.incidents.push(key.to_string());
+        (self.incidents.len() - 1) as u32
+    }
+    fn insert(&mut self, key: &str, first_seen: String, incident: u32) {
+        let date = match self.date_index.get(&first_seen) {
+            Some(i) => *i,
+            None => {
+                let i = self.dates.len() as u32;
+                self.date_index.insert(first_seen.clone(), i);
+                self.dates.push(first_seen);
+                i
+            }
+        };
+        self.by_hash.insert(Self::hash(key), (date, incident));
+    }
+    /// The first-seen date of an open alert of that run, taken out of the set.
+    fn take(&mut self, key: &str) -> Option<String> {
+        let (date, _) = self.by_hash.remove(&Self::hash(key))?;
+        self.dates.get(date as usize).cloned()
+    }
+    fn contains(&self, key: &str) -> bool {
+        self.by_hash.contains_key(&Self::hash(key))
+    }
+    /// The incidents that still hold alerts not taken: those that resolved.
+    fn incidents_left(&self) -> std::collections::BTreeSet<&str> {
+        self.by_hash
+            .values()
+            .filter_map(|(_, i)| self.incidents.get(*i as usize).map(String::as_str))
+            .collect()
+    }
 }
 
 /// An incident's row of a recorded run: what its members need besides themselves (the
@@ -473,7 +523,7 @@ fn previous_run_in(
             AND (?3 IS NULL OR pdu = ?3)",
     )?;
     let mut rows = stmt.query(params![id, region, pdu])?;
-    let mut alerts = HashMap::new();
+    let mut alerts = PrevAlerts::default();
     let mut incidents = HashMap::new();
     let mut stored = HashMap::new();
     while let Some(r) = rows.next()? {
@@ -493,9 +543,10 @@ fn previous_run_in(
                     Box::new(e),
                 )
             })?;
+        let at = alerts.add_incident(&key);
         for (who, first_seen, status, _, _) in members {
             if status != Status::Resolved.as_str() {
-                alerts.insert(format!("{}:{}:{who}", inc.rule, inc.pdu), first_seen);
+                alerts.insert(&format!("{}:{}:{who}", inc.rule, inc.pdu), first_seen, at);
             }
         }
         incidents.insert(
@@ -522,16 +573,10 @@ fn resolved_alerts(
     conn: &Connection,
     run_id: i64,
     stored: &HashMap<String, StoredIncident>,
-    keys: HashMap<String, String>,
+    left: PrevAlerts,
 ) -> rusqlite::Result<Vec<ReviewedAlert>> {
-    let mut by_incident: HashMap<&str, Vec<String>> = HashMap::new();
-    for key in keys.keys() {
-        if let Some((incident, _)) = key.rsplit_once(':') {
-            by_incident.entry(incident).or_default().push(key.clone());
-        }
-    }
     let mut out = Vec::new();
-    for (incident, wanted) in by_incident {
+    for incident in left.incidents_left() {
         let Some(inc) = stored.get(incident) else {
             continue;
         };
@@ -541,7 +586,7 @@ fn resolved_alerts(
         let members: Vec<StoredMember> = serde_json::from_str(&text).unwrap_or_default();
         for (who, first_seen, _, message, metrics) in members {
             let key = format!("{}:{}:{who}", inc.rule, inc.pdu);
-            if !wanted.contains(&key) {
+            if !left.contains(&key) {
                 continue;
             }
             let (crn, staff_code) = match inc.scope {
@@ -634,7 +679,13 @@ fn review_against(
     let silences = silences(conn)?;
     let (run_id, previous, mut prev_alerts, prev_incidents, stored) = match prev {
         Some(p) => (p.id, Some(p.as_of), p.alerts, p.incidents, p.stored),
-        None => (0, None, HashMap::new(), HashMap::new(), HashMap::new()),
+        None => (
+            0,
+            None,
+            PrevAlerts::default(),
+            HashMap::new(),
+            HashMap::new(),
+        ),
     };
     // Taken from the back and the source shrunk as it goes, so that the two lists (a hundred
     // thousand alerts nationally) are never both whole in memory; reversed after.
@@ -644,7 +695,7 @@ fn review_against(
         if alerts.len().is_multiple_of(16_384) {
             alerts.shrink_to_fit();
         }
-        let (status, first_seen) = match prev_alerts.remove(&a.key) {
+        let (status, first_seen) = match prev_alerts.take(&a.key) {
             Some(first_seen) => (Status::Ongoing, first_seen),
             None => (Status::New, as_of_s.clone()),
         };
