@@ -303,46 +303,60 @@ fn nightly(size: u64, db: &Path, rows: &mut Vec<Row>) {
     };
     // The morning after a night on record: each timed run records the next night, compared
     // with the one before (as the cron job does), after a day of writes (nothing cached).
+    // Under GNU time when it is installed, for each night's peak memory.
     night(as_of() - chrono::Duration::days(1));
+    let gnu_time = Path::new("/usr/bin/time").exists();
     let mut runs = Vec::new();
+    let mut peaks = Vec::new();
     for n in 0..3 {
         clear_cache(&copy);
+        let day = (as_of() + chrono::Duration::days(n)).to_string();
+        let mut c = if gnu_time {
+            let mut c = Command::new("/usr/bin/time");
+            c.args(["-f", "%M", bin()]);
+            c
+        } else {
+            Command::new(bin())
+        };
+        c.args([
+            "--as-of", &day, "alerts", "--record", "--format", "json", "--db",
+        ])
+        .arg(&copy)
+        .stdout(std::process::Stdio::null());
         let t = Instant::now();
-        let o = night(as_of() + chrono::Duration::days(n));
+        let o = c.output().unwrap();
         runs.push(t.elapsed());
         assert!(o.status.code().is_some_and(|c| c == 0 || c == 3));
+        if gnu_time {
+            peaks.extend(
+                String::from_utf8_lossy(&o.stderr)
+                    .lines()
+                    .last()
+                    .and_then(|l| l.trim().parse::<u64>().ok()),
+            );
+        }
     }
     let d = median(runs);
     rows.push(Row {
         size,
         what: "nightly `alerts --record` (process)",
         value: ms(d),
-        reference: "three consecutive nights, each after the one before it; target <= 1.5 s at 1M"
+        reference: "three consecutive nights from the demo's as-of date, each after the one before it; target <= 1.5 s at 1M"
             .into(),
     });
-    // Peak memory of one more night, from GNU time when it is installed.
-    let peak = Command::new("/usr/bin/time")
-        .args(["-f", "%M", bin(), "--as-of"])
-        .arg((as_of() + chrono::Duration::days(3)).to_string())
-        .args(["alerts", "--record", "--format", "json", "--db"])
-        .arg(&copy)
-        .stdout(std::process::Stdio::null())
-        .output()
-        .ok()
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stderr)
-                .lines()
-                .last()
-                .and_then(|l| l.trim().parse::<u64>().ok())
-        });
     rows.push(Row {
         size,
         what: "nightly `alerts --record` peak memory",
-        value: peak.map_or_else(
-            || "n/a (no /usr/bin/time)".into(),
-            |kb| format!("{} MB", kb / 1024),
+        value: peaks
+            .first()
+            .map_or_else(|| "n/a (no /usr/bin/time)".into(), |kb| format!("{} MB", kb / 1024)),
+        reference: format!(
+            "maximum resident set on the as-of date's night; the most of the three nights (more overdue each night on this static demo): {}; target <= 150 MB at 1M",
+            peaks
+                .iter()
+                .max()
+                .map_or_else(|| "n/a".into(), |kb| format!("{} MB", kb / 1024))
         ),
-        reference: "maximum resident set; target <= 150 MB at 1M".into(),
     });
     // The morning worklist of the PDU in trouble.
     let mut reviews = Vec::new();
