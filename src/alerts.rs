@@ -618,26 +618,24 @@ fn resolved_alerts(
 /// The latest acknowledgement of each key, with the metric values it was given at.
 fn acks(conn: &Connection) -> rusqlite::Result<HashMap<String, Ack>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT key, metrics, as_of FROM alert_acks a
+        "SELECT key, metrics, as_of, actor, note FROM alert_acks a
           WHERE id = (SELECT max(id) FROM alert_acks b WHERE b.key = a.key)",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
+            Ack {
+                metrics: serde_json::from_str(r.get_ref(1)?.as_str()?).unwrap_or_default(),
+                as_of: r.get(2)?,
+                by: r.get(3)?,
+                note: r.get(4)?,
+            },
         ))
     })?;
     let mut out = HashMap::new();
     for row in rows {
-        let (k, m, as_of) = row?;
-        out.insert(
-            k,
-            Ack {
-                metrics: serde_json::from_str(&m).unwrap_or_default(),
-                as_of,
-            },
-        );
+        let (k, ack) = row?;
+        out.insert(k, ack);
     }
     Ok(out)
 }

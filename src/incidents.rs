@@ -32,6 +32,9 @@ pub struct PrevIncident {
 pub struct Ack {
     pub metrics: Metrics,
     pub as_of: Option<String>,
+    /// Who acknowledged it (who owns it now), and their note.
+    pub by: String,
+    pub note: String,
 }
 
 /// A silence: matchers (absent = any) and the date it ends (exclusive).
@@ -153,6 +156,10 @@ pub struct Incident {
     pub acknowledged: bool,
     /// Acknowledged before, and materially worse since.
     pub reopened: bool,
+    /// Who acknowledged it last (its owner) and their note, while that acknowledgement covers
+    /// it (also once reopened, so that the owner is asked first).
+    pub acknowledged_by: Option<String>,
+    pub ack_note: Option<String>,
     pub silenced_until: Option<String>,
     pub escalated: bool,
     pub message: String,
@@ -310,6 +317,8 @@ pub fn group(alerts: &[ReviewedAlert], cx: &Context<'_>) -> Vec<Incident> {
             oldest_days,
             acknowledged: ack.is_some() && !reopened,
             reopened,
+            acknowledged_by: ack.map(|a| a.by.clone()),
+            ack_note: ack.map(|a| a.note.clone()),
             silenced_until: silenced,
             escalated: first.severity == Severity::Critical
                 && count > 0

@@ -146,7 +146,10 @@ pub fn incident_state(i: &Incident) -> String {
         w.push("ESCALATED".into());
     }
     if i.acknowledged {
-        w.push("acknowledged".into());
+        w.push(match &i.acknowledged_by {
+            Some(by) => format!("acknowledged by {}", sanitize(by)),
+            None => "acknowledged".into(),
+        });
     }
     if i.reopened {
         w.push("REOPENED (worse since acknowledged)".into());

@@ -215,6 +215,13 @@ fn an_acknowledged_organisational_alert_ignores_jitter_and_reopens_on_one_more_m
     let org = incident(&doc, key);
     assert_eq!(org["acknowledged"], true, "{org}");
     assert_eq!(org["reopened"], false);
+    // Its owner and note travel with it.
+    assert_eq!(org["ack_note"], "head of PDU briefed");
+    assert!(
+        org["acknowledged_by"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty())
+    );
     // One more unallocated MAPPA case: materially worse, so it reopens.
     assert_eq!(exec(&db, UNALLOCATE_ONE_MAPPA), 1);
     let o = run(

@@ -1768,6 +1768,8 @@ mod tests {
             oldest_days: 3,
             acknowledged: false,
             reopened: false,
+            acknowledged_by: None,
+            ack_note: None,
             silenced_until: None,
             escalated: false,
             message: format!("{rule} in {pdu}"),

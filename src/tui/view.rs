@@ -829,9 +829,13 @@ fn draw_alerts(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
                 i.resolved_members
             ));
             lines.push(format!(
-                "escalated: {} · acknowledged: {}{} · {} · PDU status {}",
+                "escalated: {} · acknowledged: {}{}{} · {} · PDU status {}",
                 yes_no(i.escalated),
                 yes_no(i.acknowledged),
+                match (&i.acknowledged_by, &i.ack_note) {
+                    (Some(by), Some(note)) => format!(" by {}: {}", clean(by), clean(note)),
+                    _ => String::new(),
+                },
                 if i.reopened {
                     " (REOPENED: worse since)"
                 } else {
