@@ -1294,6 +1294,15 @@ pub enum SilenceError {
     Sqlite(#[from] rusqlite::Error),
 }
 
+/// Whether the database holds a PDU with this code.
+pub fn pdu_exists(conn: &Connection, code: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pdus WHERE code = ?1)",
+        [code],
+        |r| r.get(0),
+    )
+}
+
 /// Records a silence after checking it, with its audit entry, in one transaction.
 pub fn add_silence(
     conn: &mut Connection,
@@ -1324,29 +1333,23 @@ pub fn add_silence(
         ));
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if let Some(p) = &req.pdu {
-        let known: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM pdus WHERE code = ?1)",
-            [p],
-            |r| r.get(0),
-        )?;
-        if !known {
-            return Err(SilenceError::UnknownPdu(
-                crate::text::sanitize(p).into_owned(),
-            ));
-        }
+    if let Some(p) = &req.pdu
+        && !pdu_exists(&tx, p)?
+    {
+        return Err(SilenceError::UnknownPdu(
+            crate::text::sanitize(p).into_owned(),
+        ));
     }
-    if let Some(c) = &req.crn {
-        let known: bool = tx.query_row(
+    if let Some(c) = &req.crn
+        && !tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM cases WHERE crn = ?1)",
             [c],
             |r| r.get(0),
-        )?;
-        if !known {
-            return Err(SilenceError::UnknownCase(
-                crate::text::sanitize(c).into_owned(),
-            ));
-        }
+        )?
+    {
+        return Err(SilenceError::UnknownCase(
+            crate::text::sanitize(c).into_owned(),
+        ));
     }
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     tx.execute(

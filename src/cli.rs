@@ -1240,13 +1240,7 @@ fn init(path: &Path) -> Result<()> {
 
 /// Refuses a PDU code the database does not hold, in words.
 fn known_pdu(store: &Store, code: &str) -> Result<()> {
-    let known: bool = store
-        .conn()
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM pdus WHERE code = ?1)",
-            [code],
-            |r| r.get(0),
-        )
+    let known = crate::alerts::pdu_exists(store.conn(), code)
         .map_err(|e| crate::store::classify(store.path(), e))?;
     if !known {
         anyhow::bail!("no PDU '{}'", crate::text::quote_value(code, 40));
