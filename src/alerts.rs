@@ -905,14 +905,8 @@ pub fn run_full(
     worklist_limit: Option<usize>,
 ) -> rusqlite::Result<FullRun> {
     let as_of_s = fmt_date(as_of);
-    // The last run's keys do not depend on today's data: read them on a second connection
-    // while this one gathers and evaluates.
-    let (evaluated, prefetched) = std::thread::scope(|s| {
-        let prefetch = second_connection(conn).map(|c| {
-            let as_of_s = &as_of_s;
-            s.spawn(move || previous_run(&c, as_of_s, region))
-        });
-        let evaluated = evaluate_in_parts(
+    let (evaluated, prev) = alongside_previous_run(conn, &as_of_s, region, || {
+        evaluate_in_parts(
             conn,
             policy,
             rules,
@@ -920,14 +914,9 @@ pub fn run_full(
             region,
             worklist_limit,
             CASES_AT_A_TIME,
-        );
-        (evaluated, prefetch.and_then(|h| h.join().ok()))
-    });
+        )
+    })?;
     let (pdus, alerts, work) = evaluated?;
-    let prev = match prefetched {
-        Some(Ok(prev)) => prev,
-        _ => previous_run(conn, &as_of_s, region)?,
-    };
     let review = review_against(conn, rules, as_of, &pdus, alerts, prev)?;
     let worklists = match (work, worklist_limit) {
         (Some(work), Some(limit)) => pdu_reviews_from(&review, work, &pdus, limit),
@@ -1003,6 +992,28 @@ fn evaluate_in_parts(
     Ok((pdus, alerts, work))
 }
 
+/// Runs `work` on this connection while the previous run is read on a second one (the last
+/// run's keys do not depend on today's data, and the machine has two cores). Without a second
+/// connection (an in-memory database), or if it failed, the previous run is read here after.
+fn alongside_previous_run<T: Send>(
+    conn: &Connection,
+    as_of: &str,
+    region: Option<&str>,
+    work: impl FnOnce() -> T,
+) -> rusqlite::Result<(T, Option<PreviousRun>)> {
+    let (done, prefetched) = std::thread::scope(|s| {
+        let prefetch =
+            second_connection(conn).map(|c| s.spawn(move || previous_run(&c, as_of, region)));
+        let done = work();
+        (done, prefetch.and_then(|h| h.join().ok()))
+    });
+    let prev = match prefetched {
+        Some(Ok(prev)) => prev,
+        _ => previous_run(conn, as_of, region)?,
+    };
+    Ok((done, prev))
+}
+
 /// A read-only second connection to the same file, when it is a file.
 fn second_connection(conn: &Connection) -> Option<Connection> {
     let path = conn.path().filter(|p| !p.is_empty())?;
@@ -1060,23 +1071,10 @@ pub fn run_deferring_cache(
     region: Option<&str>,
 ) -> rusqlite::Result<(Review, Vec<PduSummary>, Option<CacheFill>)> {
     let as_of_s = fmt_date(as_of);
-    // The last run's keys do not depend on today's data: read them on a second connection
-    // while this one gathers and evaluates (the machine has two cores; the nightly run at a
-    // million cases reads a hundred thousand keys).
-    let (evaluated, prefetched) = std::thread::scope(|s| {
-        let prefetch = second_connection(conn).map(|c| {
-            let as_of_s = &as_of_s;
-            s.spawn(move || previous_run(&c, as_of_s, region))
-        });
-        let evaluated = evaluate_or_cached(conn, policy, rules, as_of, region);
-        (evaluated, prefetch.and_then(|h| h.join().ok()))
-    });
+    let (evaluated, prev) = alongside_previous_run(conn, &as_of_s, region, || {
+        evaluate_or_cached(conn, policy, rules, as_of, region)
+    })?;
     let (pdus, alerts, fill) = evaluated?;
-    let prev = match prefetched {
-        Some(Ok(prev)) => prev,
-        // No second connection (an in-memory database) or it failed: read it here.
-        _ => previous_run(conn, &as_of_s, region)?,
-    };
     Ok((
         review_against(conn, rules, as_of, &pdus, alerts, prev)?,
         pdus,
