@@ -202,6 +202,7 @@ fn screen_ops(size: u64, db: &Path, rows: &mut Vec<Row>) {
         policy: policy.clone(),
         rules: Rules::defaults(),
         as_of: as_of(),
+        me: None,
     };
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     let mut m = Model::new("bench".into(), as_of(), false, (120, 40));

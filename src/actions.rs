@@ -10,10 +10,14 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::domain::{
-    AllocationReason, Grade, Mappa, OversightKind, PractitionerStatus, Rosh, Tier,
+    AllocationReason, Grade, Mappa, OversightKind, PractitionerStatus, Rosh, Tier, fmt_date,
 };
+use crate::eligibility::{CaseRisk, Officer};
 use crate::policy::Policy;
 use crate::store::read;
+
+/// What sensitive text shows as where it is not asked for.
+pub const SENSITIVE_HIDDEN: &str = "[sensitive: hidden]";
 
 /// How long after an action the TUI still offers to undo it.
 pub const UNDO_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
@@ -56,6 +60,26 @@ pub enum ActionError {
         "the case's allocation has changed since that action (another user or an import); undoing it would overwrite that change, so nothing was undone"
     )]
     ChangedSince,
+    #[error("{0}; nothing was written")]
+    Changed(Changed),
+    #[error(
+        "the case is already allocated to {0}: an initial allocation is for an unallocated case; give the reason for reallocating (see --reason)"
+    )]
+    NotInitial(String),
+    #[error(
+        "an allocation needs its rationale (--note TEXT): why this officer, so the decision is on record"
+    )]
+    RationaleNeeded,
+    #[error(
+        "the write would be dated {as_of}, after today ({today}); check --as-of (writes are dated with it)"
+    )]
+    FutureDate { as_of: NaiveDate, today: NaiveDate },
+    #[error("{what} {why} at character {at}; type plain text")]
+    BadText {
+        what: String,
+        why: String,
+        at: usize,
+    },
     #[error("this action needs confirming: {0}")]
     NeedsConfirmation(String),
     #[error("the database is open read-only; no change was made")]
@@ -151,7 +175,9 @@ pub fn record_audit(
     Ok(tx.last_insert_rowid())
 }
 
-fn check_note(text: &str) -> Result<String, ActionError> {
+/// Checks free text typed by a user (notes, rationales, acknowledgements, silence reasons):
+/// the same rules as imported text, so nothing stored can act on someone's terminal later.
+pub fn check_text(what: &str, text: &str) -> Result<String, ActionError> {
     let t = text.trim();
     if t.is_empty() {
         return Err(ActionError::EmptyNote);
@@ -159,14 +185,136 @@ fn check_note(text: &str) -> Result<String, ActionError> {
     if t.chars().count() > MAX_NOTE {
         return Err(ActionError::NoteTooLong(MAX_NOTE));
     }
+    if let Err(why) = crate::import::check_text(t, MAX_NOTE, true) {
+        let at = t
+            .chars()
+            .position(|c| crate::text::is_unsafe(c) && !matches!(c, '\n' | '\t'))
+            .map_or(0, |p| p + 1);
+        return Err(ActionError::BadText {
+            what: what.to_string(),
+            why,
+            at,
+        });
+    }
     Ok(t.to_string())
 }
 
+fn check_note(text: &str) -> Result<String, ActionError> {
+    check_text("the note", text)
+}
+
+/// The machine's today: no write may be dated after it, whatever `--as-of` says.
+pub fn machine_today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// Refuses a write dated after the machine's today (a mistyped `--as-of` would otherwise
+/// hide a case's next oversight for years).
+pub fn check_write_date(as_of: NaiveDate) -> Result<(), ActionError> {
+    let today = machine_today();
+    if as_of > today {
+        return Err(ActionError::FutureDate { as_of, today });
+    }
+    Ok(())
+}
+
+/// Who holds a case, as a form or the command line read it. A write that states what it
+/// expects is refused when the case no longer matches, so nobody's change is overwritten.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Holding {
+    pub allocated_to: Option<String>,
+    pub allocated_on: Option<NaiveDate>,
+}
+
+impl Holding {
+    pub fn unallocated() -> Holding {
+        Holding {
+            allocated_to: None,
+            allocated_on: None,
+        }
+    }
+
+    /// Only the holder (for `--was` on the command line, which knows no dates).
+    pub fn held_by(staff_code: &str) -> Holding {
+        Holding {
+            allocated_to: Some(staff_code.to_string()),
+            allocated_on: None,
+        }
+    }
+
+    /// Whether the case as it is now still matches this expectation (a missing date
+    /// matches any date).
+    pub fn matches(&self, now: &Holding) -> bool {
+        let same_holder = match (&self.allocated_to, &now.allocated_to) {
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            (None, None) => true,
+            _ => false,
+        };
+        same_holder && (self.allocated_on.is_none() || self.allocated_on == now.allocated_on)
+    }
+
+    pub fn words(&self) -> String {
+        match (&self.allocated_to, self.allocated_on) {
+            (Some(s), Some(on)) => format!("allocated to {s} since {}", fmt_date(on)),
+            (Some(s), None) => format!("allocated to {s}"),
+            (None, _) => "unallocated".into(),
+        }
+    }
+}
+
+/// The latest change to a case's allocation, from the audit: who, when, what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Changed {
+    pub expected: String,
+    pub now: Holding,
+    /// "alice at 2026-12-04T17:20:03Z (allocate, initial_allocation)", or how else it changed.
+    pub by: String,
+}
+
+impl std::fmt::Display for Changed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the case changed since it was read: it was {}, it is now {} ({})",
+            self.expected,
+            self.now.words(),
+            self.by
+        )
+    }
+}
+
+/// Who last changed the case's allocation, in words, from the audit trail. An import or
+/// another program leaves no per-case audit row; say so rather than guess.
+pub fn last_change_words(conn: &Connection, crn: &str) -> rusqlite::Result<String> {
+    let row: Option<(String, String, String, Option<String>)> = conn
+        .query_row(
+            "SELECT actor, at, action, reason FROM audit
+              WHERE crn = ?1 AND action IN ('allocate', 'reallocate', 'undo')
+              ORDER BY id DESC LIMIT 1",
+            [crn],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    Ok(match row {
+        Some((actor, at, action, reason)) => format!(
+            "by {} at {}: {}{}",
+            crate::text::quote_value(&actor, 40),
+            at,
+            action,
+            reason
+                .map(|r| format!(", {}", crate::text::quote_value(&r, 40)))
+                .unwrap_or_default()
+        ),
+        None => "changed by an import or another program; no audit entry names who".into(),
+    })
+}
+
 /// What the case is, as an allocation needs it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CaseFacts {
     pub crn: String,
     pub pdu: String,
+    pub team: Option<String>,
     pub tier: Option<Tier>,
     pub rosh: Option<Rosh>,
     pub mappa: Mappa,
@@ -177,7 +325,22 @@ pub struct CaseFacts {
 
 impl CaseFacts {
     pub fn is_high_risk(&self) -> bool {
-        self.rosh.is_some_and(Rosh::is_high) || self.mappa.is_mappa()
+        self.risk().is_high_risk()
+    }
+
+    pub fn risk(&self) -> CaseRisk {
+        CaseRisk {
+            tier: self.tier,
+            rosh: self.rosh,
+            mappa: self.mappa,
+        }
+    }
+
+    pub fn holding(&self) -> Holding {
+        Holding {
+            allocated_to: self.allocated_to.clone(),
+            allocated_on: self.allocated_on,
+        }
     }
 }
 
@@ -187,19 +350,20 @@ fn parse_date_opt(s: Option<String>) -> Option<NaiveDate> {
 
 pub fn case_facts(conn: &Connection, crn: &str) -> Result<CaseFacts, ActionError> {
     conn.query_row(
-        "SELECT crn, pdu, tier, rosh, mappa_category, mappa_level, allocated_to, allocated_on,
-                unallocated_since FROM cases WHERE crn = ?1",
+        "SELECT crn, pdu, team, tier, rosh, mappa_category, mappa_level, allocated_to,
+                allocated_on, unallocated_since FROM cases WHERE crn = ?1",
         [crn],
         |r| {
             Ok(CaseFacts {
                 crn: r.get(0)?,
                 pdu: r.get(1)?,
-                tier: r.get::<_, String>(2)?.parse().ok(),
-                rosh: r.get::<_, Option<String>>(3)?.and_then(|s| s.parse().ok()),
-                mappa: Mappa::new(r.get(4)?, r.get(5)?).unwrap_or(Mappa::NONE),
-                allocated_to: r.get(6)?,
-                allocated_on: parse_date_opt(r.get(7)?),
-                unallocated_since: parse_date_opt(r.get(8)?),
+                team: r.get(2)?,
+                tier: r.get::<_, String>(3)?.parse().ok(),
+                rosh: r.get::<_, Option<String>>(4)?.and_then(|s| s.parse().ok()),
+                mappa: Mappa::new(r.get(5)?, r.get(6)?).unwrap_or(Mappa::NONE),
+                allocated_to: r.get(7)?,
+                allocated_on: parse_date_opt(r.get(8)?),
+                unallocated_since: parse_date_opt(r.get(9)?),
             })
         },
     )
@@ -213,17 +377,122 @@ pub struct Candidate {
     pub staff_code: String,
     pub name: String,
     pub grade: Grade,
+    pub team: Option<String>,
     pub status: PractitionerStatus,
+    pub contracted_hours: f64,
     pub caseload: u64,
+    pub high_risk_cases: u64,
     pub capacity_now: Option<f64>,
     pub capacity_after: Option<f64>,
+    /// Why the allocation rules say this officer should not hold this case; empty when
+    /// suitable.
+    pub not_suitable: Vec<String>,
     /// Reasons to think twice, in words; empty when none.
     pub warnings: Vec<String>,
+    /// The date this officer stopped managing the case, when they managed it before.
+    pub previously_managed_until: Option<NaiveDate>,
 }
 
-/// Practitioners of the case's PDU who can take cases, least loaded first, with the warnings
-/// an allocation to each would raise.
+impl Candidate {
+    pub fn is_suitable(&self) -> bool {
+        self.not_suitable.is_empty()
+    }
+
+    /// Everything an SPO must confirm before this allocation is written.
+    pub fn to_confirm(&self) -> Vec<String> {
+        self.not_suitable
+            .iter()
+            .chain(&self.warnings)
+            .cloned()
+            .collect()
+    }
+}
+
+/// The allocation picker's content: the case as read, who holds it now, and the officers
+/// of its PDU it could go to: suitable ones first (best fit first), then the rest.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Picker {
+    pub case: CaseFacts,
+    /// The current holder, on a reallocation (not offered again).
+    pub holder: Option<Candidate>,
+    pub candidates: Vec<Candidate>,
+    /// How many candidates at the front are suitable.
+    pub suitable: usize,
+    /// Whether the allocation must carry a rationale (`allocation.rationale_required`).
+    pub rationale_required: bool,
+}
+
+/// Staff who managed the case before, with the date each stopped (latest first).
+fn previous_holders(conn: &Connection, crn: &str) -> rusqlite::Result<Vec<(String, NaiveDate)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT staff_code, max(to_date) FROM allocations WHERE crn = ?1
+          GROUP BY staff_code ORDER BY max(to_date) DESC",
+    )?;
+    let rows = stmt.query_map([crn], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (s, d) = r?;
+        if let Some(d) = parse_date_opt(Some(d)) {
+            out.push((s, d));
+        }
+    }
+    Ok(out)
+}
+
+/// Every practitioner of the case's PDU who works cases, judged against the allocation
+/// rules: suitable officers first (a previous holder of the case first, then least loaded
+/// after taking it), then the rest (least serious reason first, then least loaded). Grades
+/// never offered cases (SPOs) are left out.
 pub fn candidates(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    case: &CaseFacts,
+) -> Result<Picker, ActionError> {
+    let all = assess_all(conn, policy, as_of, case)?;
+    let previous = previous_holders(conn, &case.crn)?;
+    let mut holder = None;
+    let mut list = Vec::new();
+    for c in all {
+        if case.allocated_to.as_deref() == Some(c.staff_code.as_str()) {
+            holder = Some(c);
+        } else if policy.allocation.offered(c.grade) {
+            list.push(c);
+        }
+    }
+    for c in &mut list {
+        c.previously_managed_until = previous
+            .iter()
+            .find(|(s, _)| *s == c.staff_code)
+            .map(|(_, d)| *d);
+    }
+    let load = |c: &Candidate| c.capacity_after.unwrap_or(f64::MAX);
+    list.sort_by(|a, b| {
+        b.is_suitable()
+            .cmp(&a.is_suitable())
+            .then_with(|| {
+                b.previously_managed_until
+                    .is_some()
+                    .cmp(&a.previously_managed_until.is_some())
+            })
+            .then_with(|| a.not_suitable.len().cmp(&b.not_suitable.len()))
+            .then_with(|| load(a).total_cmp(&load(b)))
+            .then_with(|| a.staff_code.cmp(&b.staff_code))
+    });
+    let suitable = list.iter().take_while(|c| c.is_suitable()).count();
+    Ok(Picker {
+        case: case.clone(),
+        holder,
+        candidates: list,
+        suitable,
+        rationale_required: policy.allocation.rationale_required,
+    })
+}
+
+/// Every working practitioner of the case's PDU (any grade), assessed for this case.
+fn assess_all(
     conn: &Connection,
     policy: &Policy,
     as_of: NaiveDate,
@@ -237,7 +506,8 @@ pub fn candidates(
         Some(&case.pdu),
         read::PractitionerSort::Capacity,
     )?;
-    let mut out: Vec<Candidate> = rows
+    let risk = case.risk();
+    Ok(rows
         .into_iter()
         .filter(|p| p.status.works_cases())
         .map(|p| {
@@ -246,58 +516,56 @@ pub fn candidates(
             let capacity_after = available
                 .filter(|a| *a > 0.0)
                 .map(|a| (p.points + points) / a * 100.0);
-            let mut c = Candidate {
+            let verdict = policy.allocation.assess(
+                &risk,
+                &Officer {
+                    staff_code: &p.staff_code,
+                    grade: p.grade,
+                    caseload: p.caseload,
+                    capacity_now: p.capacity_pct,
+                    capacity_after,
+                },
+            );
+            Candidate {
                 staff_code: p.staff_code,
                 name: p.name,
                 grade: p.grade,
+                team: p.team,
                 status: p.status,
+                contracted_hours: p.contracted_hours,
                 caseload: p.caseload,
+                high_risk_cases: p.high_risk_cases,
                 capacity_now: p.capacity_pct,
                 capacity_after,
-                warnings: Vec::new(),
-            };
-            c.warnings = allocation_warnings(case, &c);
-            c
+                not_suitable: verdict.not_suitable,
+                warnings: verdict.warnings,
+                previously_managed_until: None,
+            }
         })
-        .collect();
-    out.sort_by(|a, b| {
-        a.capacity_now
-            .unwrap_or(f64::MAX)
-            .total_cmp(&b.capacity_now.unwrap_or(f64::MAX))
-            .then_with(|| a.staff_code.cmp(&b.staff_code))
-    });
-    Ok(out)
+        .collect())
 }
 
-/// Warnings, in words, for giving this case to this practitioner.
-pub fn allocation_warnings(case: &CaseFacts, c: &Candidate) -> Vec<String> {
-    let mut w = Vec::new();
-    if case.is_high_risk() && matches!(c.grade, Grade::Pso | Grade::Pqip) {
-        let what = if case.mappa.is_mappa() {
-            format!("a MAPPA category {} case", case.mappa.category)
-        } else {
-            format!(
-                "a {} RoSH case",
-                case.rosh.map(Rosh::as_str).unwrap_or("high")
-            )
-        };
-        w.push(format!(
-            "this is {what} and {} is a {}: high-risk cases are for probation officers",
-            c.staff_code, c.grade
-        ));
+/// Whether the oversight form should start on kind `allocation`: the case was (re)allocated
+/// within the high-risk oversight interval and no allocation oversight is recorded since.
+pub fn allocation_oversight_due(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    case: &CaseFacts,
+) -> Result<bool, ActionError> {
+    let Some(on) = case.allocated_on else {
+        return Ok(false);
+    };
+    if (as_of - on).num_days() > i64::from(policy.oversight.high_risk_interval_days) {
+        return Ok(false);
     }
-    if let Some(after) = c.capacity_after
-        && after > 100.0
-    {
-        w.push(format!(
-            "{} would be at {after:.0}% of capacity (now {})",
-            c.staff_code,
-            c.capacity_now
-                .map(|n| format!("{n:.0}%"))
-                .unwrap_or_else(|| "-".into())
-        ));
-    }
-    w
+    let done: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM oversight
+                         WHERE crn = ?1 AND kind = 'allocation' AND date >= ?2)",
+        params![case.crn, fmt_date(on)],
+        |r| r.get(0),
+    )?;
+    Ok(!done)
 }
 
 /// The result of a write: the audit row that records it.
@@ -306,34 +574,77 @@ pub struct Done {
     pub audit_id: i64,
 }
 
+/// One allocation, as the screen or the command line asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Allocation {
+    pub crn: String,
+    pub staff_code: String,
+    pub reason: AllocationReason,
+    /// The rationale (HMPPS's "allocation notes and SPO oversight"), kept as a note on the
+    /// case and in the audit.
+    pub note: Option<String>,
+    pub sensitive: bool,
+    /// Who held the case when the form opened (or as `--was` states); `None` states nothing.
+    pub expect: Option<Holding>,
+    /// The SPO has seen and accepted the warnings.
+    pub confirmed: bool,
+}
+
+/// The staff code as stored, matched case-insensitively (like CRNs).
+pub fn resolve_staff_code(conn: &Connection, code: &str) -> Result<String, ActionError> {
+    conn.query_row(
+        "SELECT staff_code FROM practitioners WHERE staff_code = ?1 COLLATE NOCASE
+          ORDER BY staff_code = ?1 DESC LIMIT 1",
+        [code.trim()],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| ActionError::UnknownPractitioner(crate::text::quote_value(code, 20)))
+}
+
 /// Allocates (or reallocates) a case. Refuses unknown cases and practitioners, practitioners
-/// of another PDU or unavailable ones. When the allocation raises warnings, `confirmed` must
-/// be set or nothing is written.
-#[allow(clippy::too_many_arguments)]
+/// of another PDU or unavailable ones, a case that no longer matches what the caller read
+/// (`expect`), an initial allocation of a case someone holds, and a write dated after today.
+/// When the officer is not suitable or the allocation raises warnings, `confirmed` must be
+/// set or nothing is written.
 pub fn allocate(
     conn: &mut Connection,
     policy: &Policy,
     as_of: NaiveDate,
     actor: &str,
-    crn: &str,
-    staff_code: &str,
-    reason: AllocationReason,
-    note: Option<&str>,
-    confirmed: bool,
+    req: &Allocation,
 ) -> Result<Done, ActionError> {
-    let note = note.map(check_note).transpose()?;
+    check_write_date(as_of)?;
+    let note = req
+        .note
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| check_text("the rationale", n))
+        .transpose()?;
+    if note.is_none()
+        && (policy.allocation.rationale_required || req.reason == AllocationReason::Other)
+    {
+        return Err(ActionError::RationaleNeeded);
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let crn = req.crn.as_str();
     let case = case_facts(&tx, crn)?;
-    let (staff_pdu, status): (String, String) = tx
-        .query_row(
-            "SELECT pdu, status FROM practitioners WHERE staff_code = ?1",
-            [staff_code],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?
-        .ok_or_else(|| {
-            ActionError::UnknownPractitioner(crate::text::quote_value(staff_code, 20))
-        })?;
+    if let Some(expect) = &req.expect
+        && !expect.matches(&case.holding())
+    {
+        return Err(ActionError::Changed(Changed {
+            expected: expect.words(),
+            now: case.holding(),
+            by: last_change_words(&tx, crn)?,
+        }));
+    }
+    let staff_code = resolve_staff_code(&tx, &req.staff_code)?;
+    let staff_code = staff_code.as_str();
+    let (staff_pdu, status): (String, String) = tx.query_row(
+        "SELECT pdu, status FROM practitioners WHERE staff_code = ?1",
+        [staff_code],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     if staff_pdu != case.pdu {
         return Err(ActionError::OtherPdu {
             staff: staff_code.into(),
@@ -350,28 +661,22 @@ pub fn allocate(
     if case.allocated_to.as_deref() == Some(staff_code) {
         return Err(ActionError::AlreadyAllocated(staff_code.into()));
     }
-    let cands = candidates(&tx, policy, as_of, &case)?;
-    let warnings = cands
-        .iter()
-        .find(|c| c.staff_code == staff_code)
-        .map(|c| c.warnings.clone())
-        .unwrap_or_default();
-    if !warnings.is_empty() && !confirmed {
-        return Err(ActionError::NeedsConfirmation(warnings.join("; ")));
+    if let (AllocationReason::InitialAllocation, Some(holder)) = (req.reason, &case.allocated_to) {
+        return Err(ActionError::NotInitial(holder.clone()));
     }
-    let on = crate::domain::fmt_date(as_of);
+    let assessed = assess_all(&tx, policy, as_of, &case)?;
+    let chosen = assessed.iter().find(|c| c.staff_code == staff_code);
+    let to_confirm = chosen.map(Candidate::to_confirm).unwrap_or_default();
+    if !to_confirm.is_empty() && !req.confirmed {
+        return Err(ActionError::NeedsConfirmation(to_confirm.join("; ")));
+    }
+    let on = fmt_date(as_of);
     let mut history_id = None;
     if let (Some(prev), Some(prev_on)) = (&case.allocated_to, case.allocated_on) {
         tx.execute(
             "INSERT INTO allocations (crn, staff_code, from_date, to_date, reason)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                crn,
-                prev,
-                crate::domain::fmt_date(prev_on),
-                on,
-                reason.as_str()
-            ],
+            params![crn, prev, fmt_date(prev_on), on, req.reason.as_str()],
         )?;
         history_id = Some(tx.last_insert_rowid());
     }
@@ -383,15 +688,15 @@ pub fn allocate(
     let mut note_id = None;
     if let Some(text) = &note {
         tx.execute(
-            "INSERT INTO notes (crn, at, author, text, sensitive) VALUES (?1, ?2, ?3, ?4, 0)",
-            params![crn, now(), actor, text],
+            "INSERT INTO notes (crn, at, author, text, sensitive) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![crn, now(), actor, text, req.sensitive],
         )?;
         note_id = Some(tx.last_insert_rowid());
     }
     let before = json!({
         "allocated_to": case.allocated_to,
-        "allocated_on": case.allocated_on.map(crate::domain::fmt_date),
-        "unallocated_since": case.unallocated_since.map(crate::domain::fmt_date),
+        "allocated_on": case.allocated_on.map(fmt_date),
+        "unallocated_since": case.unallocated_since.map(fmt_date),
     });
     let after = json!({
         "allocated_to": staff_code,
@@ -400,7 +705,11 @@ pub fn allocate(
         "history_id": history_id,
         "note_id": note_id,
         "note": note,
-        "warnings": warnings,
+        "sensitive": note.is_some() && req.sensitive,
+        "grade": chosen.map(|c| c.grade.as_str()),
+        "not_suitable": chosen.map(|c| c.not_suitable.clone()).unwrap_or_default(),
+        "warnings": chosen.map(|c| c.warnings.clone()).unwrap_or_default(),
+        "confirmed": !to_confirm.is_empty(),
     });
     let action = if case.allocated_to.is_some() {
         "reallocate"
@@ -415,61 +724,82 @@ pub fn allocate(
         Some(staff_code),
         Some(&before),
         Some(&after),
-        Some(reason.as_str()),
+        Some(req.reason.as_str()),
     )?;
     tx.commit()?;
     Ok(Done { audit_id })
 }
 
-/// Records an SPO's management oversight of a case, dated `as_of`.
-#[allow(clippy::too_many_arguments)]
+/// One management-oversight entry, as the screen or the command line asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OversightEntry {
+    pub crn: String,
+    /// Staff code of the SPO (matched case-insensitively).
+    pub by: String,
+    pub kind: OversightKind,
+    pub note: String,
+    pub sensitive: bool,
+    /// Who held the case when the form opened; `None` states nothing.
+    pub expect: Option<Holding>,
+}
+
+/// Records an SPO's management oversight of a case, dated `as_of` (never after today).
 pub fn record_oversight(
     conn: &mut Connection,
     as_of: NaiveDate,
     actor: &str,
-    crn: &str,
-    by: &str,
-    kind: OversightKind,
-    note: &str,
-    sensitive: bool,
+    e: &OversightEntry,
 ) -> Result<Done, ActionError> {
-    let note = check_note(note)?;
+    check_write_date(as_of)?;
+    let note = check_note(&e.note)?;
+    let crn = e.crn.as_str();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let case = case_facts(&tx, crn)?;
+    if let Some(expect) = &e.expect
+        && !expect.matches(&case.holding())
+    {
+        return Err(ActionError::Changed(Changed {
+            expected: expect.words(),
+            now: case.holding(),
+            by: last_change_words(&tx, crn)?,
+        }));
+    }
+    let by = resolve_staff_code(&tx, &e.by)?;
     let (grade, pdu): (String, String) = tx
         .query_row(
             "SELECT grade, pdu FROM practitioners WHERE staff_code = ?1 AND status <> 'left'",
-            [by],
+            [&by],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?
-        .ok_or_else(|| ActionError::UnknownPractitioner(crate::text::quote_value(by, 20)))?;
+        .ok_or_else(|| ActionError::UnknownPractitioner(crate::text::quote_value(&by, 20)))?;
     let grade: Grade = grade.parse().unwrap_or(Grade::Pso);
     if grade != Grade::Spo {
-        return Err(ActionError::NotSpo(by.into(), grade));
+        return Err(ActionError::NotSpo(by, grade));
     }
     if pdu != case.pdu {
         return Err(ActionError::OtherPdu {
-            staff: by.into(),
+            staff: by,
             staff_pdu: pdu,
             case_pdu: case.pdu,
         });
     }
-    let date = crate::domain::fmt_date(as_of);
+    let date = fmt_date(as_of);
+    let kind = e.kind;
     tx.execute(
         "INSERT INTO oversight (crn, date, spo_staff_code, kind, note, sensitive)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![crn, date, by, kind.as_str(), note, sensitive],
+        params![crn, date, by, kind.as_str(), note, e.sensitive],
     )?;
     let id = tx.last_insert_rowid();
     let after = json!({"oversight_id": id, "date": date, "by": by, "kind": kind.as_str(),
-                       "note": note, "sensitive": sensitive});
+                       "note": note, "sensitive": e.sensitive});
     let audit_id = record_audit(
         &tx,
         actor,
         "oversight",
         Some(crn),
-        Some(by),
+        Some(&by),
         None,
         Some(&after),
         None,
@@ -634,8 +964,13 @@ pub struct AuditRow {
 impl AuditRow {
     /// Hides the text of sensitive notes unless asked.
     pub fn redact(mut self, show_sensitive: bool) -> AuditRow {
-        if !show_sensitive && self.after["sensitive"].as_bool() == Some(true) {
-            self.after["note"] = Value::String("[sensitive: hidden]".into());
+        if !show_sensitive {
+            // An undo carries the undone action's values in `before`: hide both sides.
+            for v in [&mut self.before, &mut self.after] {
+                if v["sensitive"].as_bool() == Some(true) && v.get("note").is_some() {
+                    v["note"] = Value::String(SENSITIVE_HIDDEN.into());
+                }
+            }
         }
         self
     }
@@ -778,22 +1113,38 @@ mod tests {
         s.conn().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
+    fn req(crn: &str, staff: &str, reason: AllocationReason, confirmed: bool) -> Allocation {
+        Allocation {
+            crn: crn.into(),
+            staff_code: staff.into(),
+            reason,
+            note: Some("why this officer".into()),
+            sensitive: false,
+            expect: None,
+            confirmed,
+        }
+    }
+
+    fn entry(crn: &str, by: &str, note: &str, sensitive: bool) -> OversightEntry {
+        OversightEntry {
+            crn: crn.into(),
+            by: by.into(),
+            kind: OversightKind::Periodic,
+            note: note.into(),
+            sensitive,
+            expect: None,
+        }
+    }
+
+    const ON: &str = "2026-11-01";
+
     #[test]
     fn allocating_an_unallocated_mappa_case_is_audited_in_the_same_transaction() {
         let (_d, mut s) = fixture();
         let p = Policy::defaults();
-        let done = allocate(
-            s.conn_mut(),
-            &p,
-            d("2026-11-01"),
-            "alice",
-            "X000001",
-            "PO1",
-            AllocationReason::InitialAllocation,
-            Some("urgent"),
-            false,
-        )
-        .unwrap();
+        let mut r = req("X000001", "PO1", AllocationReason::InitialAllocation, false);
+        r.note = Some("urgent".into());
+        let done = allocate(s.conn_mut(), &p, d(ON), "alice", &r).unwrap();
         let (to, on): (String, String) = s
             .conn()
             .query_row(
@@ -802,7 +1153,7 @@ mod tests {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
-        assert_eq!((to.as_str(), on.as_str()), ("PO1", "2026-11-01"));
+        assert_eq!((to.as_str(), on.as_str()), ("PO1", ON));
         let log = audit_log(s.conn(), Some("X000001"), None).unwrap();
         assert_eq!(log.len(), 1);
         assert_eq!(log[0].id, done.audit_id);
@@ -810,26 +1161,33 @@ mod tests {
         assert_eq!(log[0].action, "allocate");
         assert_eq!(log[0].before["allocated_to"], Value::Null);
         assert_eq!(log[0].after["allocated_to"], "PO1");
+        assert_eq!(log[0].after["note"], "urgent");
         assert_eq!(log[0].reason.as_deref(), Some("initial_allocation"));
         assert_eq!(count(&s, "SELECT count(*) FROM notes"), 1);
+    }
+
+    #[test]
+    fn an_allocation_needs_its_rationale() {
+        let (_d, mut s) = fixture();
+        let p = Policy::defaults();
+        let mut r = req("X000001", "PO1", AllocationReason::InitialAllocation, false);
+        r.note = None;
+        let e = allocate(s.conn_mut(), &p, d(ON), "a", &r).unwrap_err();
+        assert!(matches!(e, ActionError::RationaleNeeded), "{e}");
+        assert_eq!(count(&s, "SELECT count(*) FROM audit"), 0);
     }
 
     #[test]
     fn a_high_risk_case_to_a_pso_needs_confirming_and_writes_nothing_until_then() {
         let (_d, mut s) = fixture();
         let p = Policy::defaults();
-        let e = allocate(
-            s.conn_mut(),
-            &p,
-            d("2026-11-01"),
-            "a",
+        let r = req(
             "X000001",
             "PSO1",
             AllocationReason::InitialAllocation,
-            None,
             false,
-        )
-        .unwrap_err();
+        );
+        let e = allocate(s.conn_mut(), &p, d(ON), "a", &r).unwrap_err();
         assert!(
             matches!(&e, ActionError::NeedsConfirmation(w) if w.contains("MAPPA")),
             "{e}"
@@ -839,18 +1197,36 @@ mod tests {
             count(&s, "SELECT count(*) FROM cases WHERE allocated_to IS NULL"),
             1
         );
-        allocate(
-            s.conn_mut(),
-            &p,
-            d("2026-11-01"),
-            "a",
-            "X000001",
-            "PSO1",
-            AllocationReason::InitialAllocation,
-            None,
-            true,
-        )
-        .unwrap();
+        let r = req("X000001", "PSO1", AllocationReason::InitialAllocation, true);
+        allocate(s.conn_mut(), &p, d(ON), "a", &r).unwrap();
+        let log = audit_log(s.conn(), Some("X000001"), None).unwrap();
+        assert_eq!(log[0].after["confirmed"], true);
+        assert!(
+            log[0].after["not_suitable"][0]
+                .as_str()
+                .unwrap()
+                .contains("MAPPA")
+        );
+    }
+
+    #[test]
+    fn an_spo_is_never_offered_and_the_command_line_must_confirm_one() {
+        let (_d, mut s) = fixture();
+        let p = Policy::defaults();
+        let case = case_facts(s.conn(), "X000002").unwrap();
+        let picker = candidates(s.conn(), &p, d(ON), &case).unwrap();
+        assert!(picker.candidates.iter().all(|c| c.staff_code != "SPO1"));
+        let r = req(
+            "X000002",
+            "spo1",
+            AllocationReason::CaseloadAdjustment,
+            false,
+        );
+        let e = allocate(s.conn_mut(), &p, d(ON), "a", &r).unwrap_err();
+        assert!(
+            matches!(&e, ActionError::NeedsConfirmation(w) if w.contains("do not hold cases")),
+            "{e}"
+        );
     }
 
     #[test]
@@ -861,13 +1237,9 @@ mod tests {
             allocate(
                 s.conn_mut(),
                 &p,
-                d("2026-11-01"),
+                d(ON),
                 "a",
-                crn,
-                staff,
-                AllocationReason::Other,
-                None,
-                true,
+                &req(crn, staff, AllocationReason::Other, true),
             )
             .unwrap_err()
         };
@@ -896,25 +1268,108 @@ mod tests {
     }
 
     #[test]
+    fn a_write_that_expects_an_older_state_is_refused_and_says_who_changed_it() {
+        let (_d, mut s) = fixture();
+        let p = Policy::defaults();
+        // The form opened while the case was unallocated; a colleague allocated it since.
+        let seen = case_facts(s.conn(), "X000001").unwrap().holding();
+        allocate(
+            s.conn_mut(),
+            &p,
+            d(ON),
+            "colleague",
+            &req("X000001", "PO1", AllocationReason::InitialAllocation, false),
+        )
+        .unwrap();
+        let mut mine = req("X000001", "PSO1", AllocationReason::InitialAllocation, true);
+        mine.expect = Some(seen);
+        let e = allocate(s.conn_mut(), &p, d(ON), "me", &mine).unwrap_err();
+        let ActionError::Changed(c) = &e else {
+            panic!("{e}");
+        };
+        assert_eq!(c.now.allocated_to.as_deref(), Some("PO1"));
+        let words = e.to_string();
+        assert!(
+            words.contains("colleague") && words.contains("PO1"),
+            "{words}"
+        );
+        assert_eq!(count(&s, "SELECT count(*) FROM audit"), 1);
+        // Without a stated expectation, an initial allocation of a held case is refused too.
+        mine.expect = None;
+        let e = allocate(s.conn_mut(), &p, d(ON), "me", &mine).unwrap_err();
+        assert!(
+            matches!(e, ActionError::NotInitial(ref h) if h == "PO1"),
+            "{e}"
+        );
+        // Oversight states the holder it saw as well.
+        let mut ov = entry("X000001", "SPO1", "reviewed", false);
+        ov.expect = Some(Holding::unallocated());
+        let e = record_oversight(s.conn_mut(), d(ON), "me", &ov).unwrap_err();
+        assert!(matches!(e, ActionError::Changed(_)), "{e}");
+        assert_eq!(count(&s, "SELECT count(*) FROM audit"), 1);
+    }
+
+    #[test]
+    fn writes_dated_after_today_and_hostile_text_are_refused() {
+        let (_d, mut s) = fixture();
+        let p = Policy::defaults();
+        let future = machine_today() + chrono::Duration::days(1);
+        let e = record_oversight(
+            s.conn_mut(),
+            future,
+            "a",
+            &entry("X000002", "SPO1", "ok", false),
+        )
+        .unwrap_err();
+        assert!(matches!(e, ActionError::FutureDate { .. }), "{e}");
+        let r = req("X000001", "PO1", AllocationReason::InitialAllocation, false);
+        let e = allocate(s.conn_mut(), &p, future, "a", &r).unwrap_err();
+        assert!(matches!(e, ActionError::FutureDate { .. }), "{e}");
+        for bad in ["evil \u{1b}[2J", "text \u{202e}reversed", "bell\u{7}"] {
+            let e = add_note(s.conn_mut(), "a", "X000001", bad, false).unwrap_err();
+            assert!(
+                matches!(&e, ActionError::BadText { at, .. } if *at > 0),
+                "{bad:?}: {e}"
+            );
+        }
+        assert_eq!(count(&s, "SELECT count(*) FROM audit"), 0);
+        // Staff codes match whatever their case, like CRNs.
+        record_oversight(
+            s.conn_mut(),
+            d(ON),
+            "a",
+            &entry("X000002", "spo1", "multi-line\nnote", false),
+        )
+        .unwrap();
+    }
+
+    #[test]
     fn reallocation_keeps_the_history_and_undo_restores_it() {
         let (_d, mut s) = fixture();
         let p = Policy::defaults();
         let done = allocate(
             s.conn_mut(),
             &p,
-            d("2026-11-01"),
+            d(ON),
             "a",
-            "X000002",
-            "PO1",
-            AllocationReason::CaseloadAdjustment,
-            None,
-            false,
+            &req(
+                "X000002",
+                "PO1",
+                AllocationReason::CaseloadAdjustment,
+                false,
+            ),
         )
         .unwrap();
         let detail = read::case_detail(s.conn(), &p, "X000002").unwrap().unwrap();
         assert_eq!(detail.allocations.len(), 2, "current and previous");
         assert_eq!(detail.allocations[1].staff_code, "PSO1");
         assert_eq!(detail.allocations[1].reason, "caseload_adjustment");
+        // The previous holder is offered first when the case comes round again.
+        let case = case_facts(s.conn(), "X000002").unwrap();
+        let picker = candidates(s.conn(), &p, d(ON), &case).unwrap();
+        assert_eq!(picker.holder.as_ref().unwrap().staff_code, "PO1");
+        assert_eq!(picker.candidates[0].staff_code, "PSO1");
+        assert!(picker.candidates[0].previously_managed_until.is_some());
         undo(s.conn_mut(), "a", done.audit_id).unwrap();
         let back: String = s
             .conn()
@@ -942,25 +1397,17 @@ mod tests {
         let (_d, mut s) = fixture();
         let e = record_oversight(
             s.conn_mut(),
-            d("2026-11-01"),
+            d(ON),
             "a",
-            "X000002",
-            "PO1",
-            OversightKind::Periodic,
-            "n",
-            false,
+            &entry("X000002", "PO1", "n", false),
         )
         .unwrap_err();
         assert!(matches!(e, ActionError::NotSpo(..)));
         record_oversight(
             s.conn_mut(),
-            d("2026-11-01"),
+            d(ON),
             "a",
-            "X000002",
-            "SPO1",
-            OversightKind::Periodic,
-            "reviewed",
-            true,
+            &entry("X000002", "SPO1", "reviewed", true),
         )
         .unwrap();
         let last: String = s
@@ -971,11 +1418,23 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(last, "2026-11-01");
+        assert_eq!(last, ON);
         let log = audit_log(s.conn(), None, None).unwrap();
         let hidden = log[0].clone().redact(false);
-        assert_eq!(hidden.after["note"], "[sensitive: hidden]");
+        assert_eq!(hidden.after["note"], SENSITIVE_HIDDEN);
         assert_eq!(log[0].clone().redact(true).after["note"], "reviewed");
+    }
+
+    #[test]
+    fn an_undone_sensitive_note_stays_hidden_on_both_sides_of_the_undo() {
+        let (_d, mut s) = fixture();
+        let done = add_note(s.conn_mut(), "a", "X000001", "secret words", true).unwrap();
+        undo(s.conn_mut(), "a", done.audit_id).unwrap();
+        let log = audit_log(s.conn(), Some("X000001"), None).unwrap();
+        let shown =
+            serde_json::to_string(&log.into_iter().map(|r| r.redact(false)).collect::<Vec<_>>())
+                .unwrap();
+        assert!(!shown.contains("secret words"), "{shown}");
     }
 
     #[test]
@@ -1013,26 +1472,23 @@ mod tests {
     }
 
     #[test]
-    fn candidates_are_least_loaded_first_with_warnings_in_words() {
+    fn suitable_officers_come_first_and_the_rest_say_why_not() {
         let (_d, s) = fixture();
         let p = Policy::defaults();
         let case = case_facts(s.conn(), "X000001").unwrap();
-        let c = candidates(s.conn(), &p, d("2026-11-01"), &case).unwrap();
-        let codes: Vec<&str> = c.iter().map(|c| c.staff_code.as_str()).collect();
-        assert!(!codes.contains(&"GONE") && !codes.contains(&"QPO"));
-        assert_eq!(codes[0], "PO1");
-        let pso = c.iter().find(|c| c.staff_code == "PSO1").unwrap();
+        let picker = candidates(s.conn(), &p, d(ON), &case).unwrap();
+        let codes: Vec<&str> = picker
+            .candidates
+            .iter()
+            .map(|c| c.staff_code.as_str())
+            .collect();
+        assert_eq!(codes, ["PO1", "PSO1"], "no leaver, no other PDU, no SPO");
+        assert_eq!(picker.suitable, 1);
+        let pso = &picker.candidates[1];
         assert!(
-            pso.warnings
-                .iter()
-                .any(|w| w.contains("probation officers"))
+            pso.not_suitable.iter().any(|w| w.contains("MAPPA")),
+            "{pso:?}"
         );
-        assert!(
-            c.iter()
-                .find(|c| c.staff_code == "PO1")
-                .unwrap()
-                .warnings
-                .is_empty()
-        );
+        assert!(picker.candidates[0].is_suitable());
     }
 }

@@ -210,6 +210,24 @@ fn unit_subjects_waiting(
     subjects
 }
 
+/// The case-scope alerts that fire on one case today, worst first (for its detail view).
+pub fn case_alerts(d: &read::CaseDetail, rules: &Rules, as_of: NaiveDate) -> Vec<Alert> {
+    let overdue = |due: &Option<crate::policy::Due>| {
+        due.as_ref().filter(|x| x.is_overdue(as_of)).map(|x| x.date)
+    };
+    let row = read::CaseAlertRow {
+        crn: d.crn.clone(),
+        pdu: d.pdu.clone(),
+        unallocated_since: d.unallocated_since,
+        allocated: d.allocated_to.is_some(),
+        mappa: d.mappa,
+        rosh: d.rosh,
+        contact_due: overdue(&d.contact_due),
+        oversight_due: overdue(&d.oversight_due),
+    };
+    evaluate(&[case_subject(&row, as_of)], rules)
+}
+
 /// A case's subject.
 fn case_subject(c: &read::CaseAlertRow, as_of: NaiveDate) -> Subject {
     let days = |d: Option<NaiveDate>| days_to(as_of, d);
@@ -1178,10 +1196,8 @@ pub fn acknowledge(
     key: &str,
     note: &str,
 ) -> Result<i64, ActionError> {
-    let note = note.trim();
-    if note.is_empty() {
-        return Err(ActionError::EmptyNote);
-    }
+    let note = crate::actions::check_text("the note", note)?;
+    let note = note.as_str();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let latest: Option<(i64, String)> = tx
         .query_row(
@@ -1288,6 +1304,8 @@ pub enum SilenceError {
     UnknownCase(String),
     #[error("no silence #{0} in force")]
     UnknownSilence(i64),
+    #[error("{0}")]
+    BadReason(String),
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
 }
@@ -1312,6 +1330,7 @@ pub fn add_silence(
     if req.rule.is_none() && req.pdu.is_none() && req.crn.is_none() {
         return Err(SilenceError::NoMatcher);
     }
+    crate::actions::check_write_date(as_of).map_err(|e| SilenceError::BadReason(e.to_string()))?;
     let until = req.until.ok_or(SilenceError::NoExpiry)?;
     if until <= as_of {
         return Err(SilenceError::Past(fmt_date(until), fmt_date(as_of)));
@@ -1319,10 +1338,12 @@ pub fn add_silence(
     if (until - as_of).num_days() > MAX_SILENCE_DAYS {
         return Err(SilenceError::TooFar(fmt_date(until), fmt_date(as_of)));
     }
-    let reason = req.reason.trim();
-    if reason.is_empty() {
+    if req.reason.trim().is_empty() {
         return Err(SilenceError::NoReason);
     }
+    let reason = crate::actions::check_text("the reason", &req.reason)
+        .map_err(|e| SilenceError::BadReason(e.to_string()))?;
+    let reason = reason.as_str();
     if let Some(r) = &req.rule
         && rules.rule(r).is_none()
     {

@@ -84,14 +84,23 @@ pub enum Command {
         crn: String,
         /// Staff code of the practitioner
         staff_code: String,
-        /// initial_allocation, transfer_in, officer_left, change_in_tier_or_risk,
-        /// caseload_adjustment, risk_to_staff or other
+        /// initial_allocation (an unallocated case), transfer_in, officer_left,
+        /// caseload_adjustment, change_in_tier_or_risk, risk_to_staff, change_of_address or
+        /// other (needs --note)
         #[arg(long, value_parser = parse_reason)]
         reason: AllocationReason,
-        /// A note recorded with the allocation
+        /// The allocation rationale, kept as a note on the case and in the audit
         #[arg(long)]
         note: Option<String>,
-        /// Allocate even when it raises a warning (high-risk case to a PSO/PQiP, over 100%)
+        /// The rationale is sensitive: hidden in lists and outputs unless asked for
+        #[arg(long, requires = "note")]
+        sensitive: bool,
+        /// Who you expect holds the case now (a staff code, or `unallocated`); if it has
+        /// changed, nothing is written
+        #[arg(long, value_name = "STAFF|unallocated")]
+        was: Option<String>,
+        /// Allocate even when the officer is not suitable under the allocation rules or it
+        /// raises a warning (over 100% of capacity)
         #[arg(long)]
         yes: bool,
     },
@@ -439,22 +448,29 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             staff_code,
             reason,
             note,
+            sensitive,
+            was,
             yes,
         }) => {
             let mut store = open_for_writing(ctx)?;
             let who = actor(cli);
+            let req = actions::Allocation {
+                crn: crn.clone(),
+                staff_code: staff_code.clone(),
+                reason: *reason,
+                note: note.clone(),
+                sensitive: *sensitive,
+                expect: was.as_deref().map(|w| {
+                    if w.trim().eq_ignore_ascii_case("unallocated") {
+                        actions::Holding::unallocated()
+                    } else {
+                        actions::Holding::held_by(w.trim())
+                    }
+                }),
+                confirmed: *yes,
+            };
             let done = actions::with_retry(actions::WRITE_ATTEMPTS, || {
-                actions::allocate(
-                    store.conn_mut(),
-                    &ctx.policy,
-                    ctx.as_of,
-                    &who,
-                    crn,
-                    staff_code,
-                    *reason,
-                    note.as_deref(),
-                    *yes,
-                )
+                actions::allocate(store.conn_mut(), &ctx.policy, ctx.as_of, &who, &req)
             })
             .map_err(|e| action_error(e, "allocate"))?;
             eprintln!("casewatch: allocated (audit #{})", done.audit_id);
@@ -469,17 +485,16 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
         }) => {
             let mut store = open_for_writing(ctx)?;
             let who = actor(cli);
+            let entry = actions::OversightEntry {
+                crn: crn.clone(),
+                by: by.clone(),
+                kind: *kind,
+                note: note.clone(),
+                sensitive: *sensitive,
+                expect: None,
+            };
             let done = actions::with_retry(actions::WRITE_ATTEMPTS, || {
-                actions::record_oversight(
-                    store.conn_mut(),
-                    ctx.as_of,
-                    &who,
-                    crn,
-                    by,
-                    *kind,
-                    note,
-                    *sensitive,
-                )
+                actions::record_oversight(store.conn_mut(), ctx.as_of, &who, &entry)
             })
             .map_err(|e| action_error(e, "oversight"))?;
             eprintln!("casewatch: oversight recorded (audit #{})", done.audit_id);

@@ -276,13 +276,14 @@ text_enum! {
 
 text_enum! {
     /// Why a case was allocated (or reallocated), as HMPPS's allocation service records it.
-    AllocationReason, "reason", "one of initial_allocation, transfer_in, officer_left, change_in_tier_or_risk, caseload_adjustment, risk_to_staff, other" {
+    AllocationReason, "reason", "one of initial_allocation, transfer_in, officer_left, caseload_adjustment, change_in_tier_or_risk, risk_to_staff, change_of_address, other" {
         InitialAllocation => "initial_allocation",
         TransferIn => "transfer_in",
         OfficerLeft => "officer_left",
         ChangeInTierOrRisk => "change_in_tier_or_risk",
         CaseloadAdjustment => "caseload_adjustment",
         RiskToStaff => "risk_to_staff",
+        ChangeOfAddress => "change_of_address",
         Other => "other",
     }
 }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod eligibility;
 pub mod export;
 #[doc(hidden)]
 pub mod fuzzcheck;

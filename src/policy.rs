@@ -20,6 +20,10 @@ pub struct Policy {
     pub contact: ContactPolicy,
     pub oversight: OversightPolicy,
     pub capacity: CapacityPolicy,
+    pub allocation: crate::eligibility::AllocationPolicy,
+    /// Operating-system user -> staff code (`[me]`): who is acting, for forms' defaults.
+    #[serde(default)]
+    pub me: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -177,6 +181,7 @@ impl Policy {
                 return Err(format!("capacity.nominal_target.{k}: expected 0 or more"));
             }
         }
+        self.allocation.validate()?;
         for r in &cap.reductions {
             r.grade
                 .parse::<Grade>()
@@ -186,6 +191,15 @@ impl Policy {
             }
         }
         Ok(())
+    }
+
+    /// The staff code `[me]` maps this operating-system user (or `--as` name) to.
+    pub fn staff_code_of(&self, user: &str) -> Option<String> {
+        self.me
+            .iter()
+            .find(|(u, _)| u.eq_ignore_ascii_case(user.trim()))
+            .map(|(_, code)| code.trim().to_string())
+            .filter(|c| !c.is_empty())
     }
 
     /// Days allowed between contacts for a case of this risk, and the rule in words.

@@ -88,6 +88,8 @@ fn allocating_an_unallocated_mappa_case_is_counted_and_audited() {
             &other,
             "--reason",
             "initial_allocation",
+            "--note",
+            "rationale",
             "--yes",
         ],
         dir.path(),
@@ -117,6 +119,8 @@ fn allocating_an_unallocated_mappa_case_is_counted_and_audited() {
             &po,
             "--reason",
             "initial_allocation",
+            "--note",
+            "rationale",
             "--yes",
         ],
         dir.path(),
@@ -341,11 +345,14 @@ mod undo {
             s.conn_mut(),
             day("2026-11-01"),
             "a",
-            "X000002",
-            "SPO1",
-            OversightKind::Periodic,
-            "reviewed",
-            false,
+            &actions::OversightEntry {
+                crn: "X000002".into(),
+                by: "SPO1".into(),
+                kind: OversightKind::Periodic,
+                note: "reviewed".into(),
+                sensitive: false,
+                expect: None,
+            },
         )
         .unwrap();
         assert_eq!(last(&s).as_deref(), Some("2026-11-01"));
@@ -420,11 +427,15 @@ mod undo {
             &p,
             day("2026-11-01"),
             "me",
-            "X000001",
-            "PO1",
-            AllocationReason::InitialAllocation,
-            None,
-            true,
+            &actions::Allocation {
+                crn: "X000001".into(),
+                staff_code: "PO1".into(),
+                reason: AllocationReason::InitialAllocation,
+                note: Some("rationale".into()),
+                sensitive: false,
+                expect: None,
+                confirmed: true,
+            },
         )
         .unwrap();
         let mut other = Store::open(&d.path().join("u.db"), OpenMode::Existing).unwrap();
@@ -433,11 +444,15 @@ mod undo {
             &p,
             day("2026-11-01"),
             "someone else",
-            "X000001",
-            "PO2",
-            AllocationReason::CaseloadAdjustment,
-            None,
-            true,
+            &actions::Allocation {
+                crn: "X000001".into(),
+                staff_code: "PO2".into(),
+                reason: AllocationReason::CaseloadAdjustment,
+                note: Some("rationale".into()),
+                sensitive: false,
+                expect: None,
+                confirmed: true,
+            },
         )
         .unwrap();
         let state = |c: &Connection| -> (Option<String>, i64) {

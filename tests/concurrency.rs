@@ -546,7 +546,10 @@ fn first_candidate(screen: &str) -> String {
         .iter()
         .position(|l| l.contains("Staff") && l.contains("Grade") && l.contains("After"))
         .unwrap_or_else(|| panic!("no picker on screen:\n{screen}"));
-    lines[head + 1]
+    lines[head + 1..]
+        .iter()
+        .find(|l| !l.contains("──"))
+        .unwrap_or_else(|| panic!("no candidate on screen:\n{screen}"))
         .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
         .split_whitespace()
         .next()
@@ -741,16 +744,21 @@ fn the_screen_the_nightly_run_an_import_and_allocations_at_once_lose_nothing() {
         screen.send(b"a");
         let picker = screen
             .wait_until(Duration::from_secs(20), |t| {
-                t.contains(&format!("Case {screen_crn}. Reason"))
+                t.contains(&format!("Case {screen_crn} ·"))
                     && t.contains("Enter allocate")
                     && !t.contains("loading practitioners")
             })
             .unwrap_or_else(|t| panic!("round {round}: no allocation picker:\n{t}"));
         let screen_staff = first_candidate(&picker);
-        let warned = picker.contains("WARNING:");
+        // The rationale first (Tab, type it), then a confirmation if the choice needs one.
+        let rationale = format!("screen rationale {round}");
+        screen.send(b"\t");
+        screen.send(rationale.as_bytes());
+        screen.wait_for(&rationale);
+        let warned = picker.contains("WARNING:") || picker.contains("NOT SUITABLE:");
         if warned {
             screen.send(b"\r");
-            screen.wait_for("Enter again to allocate despite the warning");
+            screen.wait_for("Enter again to allocate despite the above");
         }
         let screen_alloc = Allocation::new(
             &c,
@@ -758,7 +766,7 @@ fn the_screen_the_nightly_run_an_import_and_allocations_at_once_lose_nothing() {
             &screen_staff,
             "conc-screen",
             "initial_allocation",
-            None,
+            Some(rationale),
         );
         assert_eq!(screen_alloc.before.0, None);
 
@@ -1003,7 +1011,7 @@ fn the_screen_the_nightly_run_an_import_and_allocations_at_once_lose_nothing() {
             cli_staff[round % cli_staff.len()],
             "conc-probe",
             "initial_allocation",
-            None,
+            Some(format!("probe rationale {round}")),
         );
         let o = common::cmd(home).args(a.args(&db)).output().unwrap();
         assert!(o.status.success(), "{}", common::stderr(&o));

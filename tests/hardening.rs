@@ -1192,6 +1192,8 @@ fn a_read_only_database_refuses_writes_in_words_and_stays_as_it_was() {
                 &staff,
                 "--reason",
                 "initial_allocation",
+                "--note",
+                "rationale",
                 "--yes",
             ],
         ),

@@ -48,6 +48,7 @@ fn env() -> Env {
         policy: Policy::defaults(),
         rules: casewatch::rules::Rules::defaults(),
         as_of: as_of(),
+        me: None,
     }
 }
 
@@ -338,7 +339,7 @@ fn mask_mode_shows_initials_and_no_full_name_on_screen() {
 /// Sensitive notes and sensitive oversight records stay hidden on the case screen (in the
 /// lists and in the history from the audit trail), while ordinary ones are shown.
 #[test]
-fn sensitive_notes_and_oversight_are_hidden_on_the_case_screen() {
+fn sensitive_text_shows_only_in_the_case_detail_marked_and_never_while_masked() {
     use casewatch::domain::OversightKind;
     let dir = tempfile::tempdir().unwrap();
     let db = fixture(dir.path());
@@ -360,22 +361,28 @@ fn sensitive_notes_and_oversight_are_hidden_on_the_case_screen() {
         conn,
         as_of(),
         "tester",
-        &crn,
-        &spo,
-        OversightKind::Periodic,
-        "secretoversight safeguarding",
-        true,
+        &casewatch::actions::OversightEntry {
+            crn: crn.clone(),
+            by: spo.clone(),
+            kind: OversightKind::Periodic,
+            note: "secretoversight safeguarding".into(),
+            sensitive: true,
+            expect: None,
+        },
     )
     .unwrap();
     casewatch::actions::record_oversight(
         conn,
         as_of(),
         "tester",
-        &crn,
-        &spo,
-        OversightKind::Periodic,
-        "plain oversight words",
-        false,
+        &casewatch::actions::OversightEntry {
+            crn: crn.clone(),
+            by: spo.clone(),
+            kind: OversightKind::Periodic,
+            note: "plain oversight words".into(),
+            sensitive: false,
+            expect: None,
+        },
     )
     .unwrap();
     let mut m = start(&store, 160, 80);
@@ -387,13 +394,33 @@ fn sensitive_notes_and_oversight_are_hidden_on_the_case_screen() {
     // The ordinary ones are there, in the lists and in the history: the screen shows notes.
     assert!(s.matches("plain note words").count() >= 2, "{s}");
     assert!(s.matches("plain oversight words").count() >= 2, "{s}");
+    // Sensitive text shows only here, in the case detail, marked, and once each: never in
+    // the history's lines.
+    for secret in ["secretnote disclosure", "secretoversight safeguarding"] {
+        assert_eq!(
+            s.matches(&format!("[SENSITIVE] {secret}")).count(),
+            1,
+            "{secret:?}:\n{s}"
+        );
+        assert_eq!(s.matches(secret).count(), 1, "{secret:?} shown twice:\n{s}");
+    }
+    // Masked (the screen may be shared), it is hidden as well.
+    drive(&mut m, &store, key(KeyCode::Char('m')));
+    let s = render(&m);
     for secret in [
         "secretnote",
         "secretoversight",
         "disclosure",
         "safeguarding",
     ] {
-        assert!(!s.contains(secret), "the screen shows {secret:?}:\n{s}");
+        assert!(
+            !s.contains(secret),
+            "the masked screen shows {secret:?}:\n{s}"
+        );
     }
-    assert_eq!(s.matches("[sensitive note hidden]").count(), 2, "{s}");
+    assert_eq!(
+        s.matches("[sensitive note hidden while masked]").count(),
+        2,
+        "{s}"
+    );
 }

@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::keymap::{self, Action, Context};
 use super::worker::{Act, CaseView, OverviewData, Request, Response, StaffingData, TodayData};
-use crate::actions::{Candidate, UNDO_WINDOW};
+use crate::actions::{self, Candidate, UNDO_WINDOW};
 use crate::alerts::{ReviewedAlert, Status as AlertStatus};
 use crate::domain::{AllocationReason, OversightKind};
 use crate::incidents::Incident;
@@ -213,16 +213,68 @@ pub struct StaffingView {
     pub error: Option<String>,
 }
 
-/// The allocation picker.
+/// Which part of the allocation form takes the keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocateFocus {
+    /// j/k, g/G, PgUp/PgDn move; letters are commands.
+    List,
+    /// Typing narrows the list (`/`).
+    Filter,
+    /// Typing writes the rationale (Tab).
+    Rationale,
+}
+
+/// The allocation picker: suitable officers first (best fit preselected), then the rest
+/// with the reason each is not suitable; a reason from the list and a rationale.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AllocatePopup {
     pub crn: String,
-    pub candidates: Option<Vec<Candidate>>,
+    /// The case as read when the form (re)opened, who holds it, and the officers.
+    pub picker: Option<Box<actions::Picker>>,
+    /// Index into [`AllocatePopup::visible`].
     pub selected: usize,
+    pub filter: String,
+    pub focus: AllocateFocus,
     pub reason: AllocationReason,
-    /// Set after the first Enter on a choice that raises warnings: Enter again allocates.
+    pub note: String,
+    pub sensitive: bool,
+    /// Set after the first Enter on a choice that needs confirming: Enter again allocates.
     pub confirming: bool,
     pub error: Option<String>,
+    /// What changed since the form opened, when a write found the case changed.
+    pub changed: Option<String>,
+}
+
+/// Rows a page key moves in the picker.
+pub const PICKER_PAGE: usize = 10;
+
+impl AllocatePopup {
+    /// Indexes of the candidates the filter lets through (staff code, name, grade or team).
+    pub fn visible(&self) -> Vec<usize> {
+        let Some(p) = &self.picker else {
+            return Vec::new();
+        };
+        let f = self.filter.trim().to_lowercase();
+        p.candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                f.is_empty()
+                    || c.staff_code.to_lowercase().contains(&f)
+                    || c.name.to_lowercase().contains(&f)
+                    || c.grade.as_str().to_lowercase() == f
+                    || c.team
+                        .as_deref()
+                        .is_some_and(|t| t.to_lowercase().contains(&f))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    pub fn chosen(&self) -> Option<&Candidate> {
+        let i = *self.visible().get(self.selected)?;
+        self.picker.as_ref()?.candidates.get(i)
+    }
 }
 
 /// The oversight form: which SPO, what kind, the note.
@@ -230,10 +282,14 @@ pub struct AllocatePopup {
 pub struct OversightPopup {
     pub crn: String,
     pub spos: Option<Vec<(String, String)>>,
+    /// The case as read when the form (re)opened.
+    pub case: Option<Box<actions::CaseFacts>>,
     pub selected: usize,
     pub kind: OversightKind,
     pub note: String,
     pub sensitive: bool,
+    /// Why the last attempt wrote nothing, or what changed since the form opened.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -282,6 +338,94 @@ pub struct SilencePopup {
     pub field: SilenceField,
     /// Why the last attempt wrote nothing, in words.
     pub error: Option<String>,
+}
+
+/// Keys of the allocation form. Letters are commands on the list and text in the filter and
+/// the rationale; arrows always work.
+fn allocate_key(p: &mut AllocatePopup, k: KeyEvent) -> Vec<Request> {
+    let n = p.visible().len();
+    let last = n.saturating_sub(1);
+    let before = p.selected;
+    let typing = p.focus != AllocateFocus::List;
+    match k.code {
+        KeyCode::Down => p.selected = (p.selected + 1).min(last),
+        KeyCode::Up => p.selected = p.selected.saturating_sub(1),
+        KeyCode::PageDown => p.selected = (p.selected + PICKER_PAGE).min(last),
+        KeyCode::PageUp => p.selected = p.selected.saturating_sub(PICKER_PAGE),
+        KeyCode::Home => p.selected = 0,
+        KeyCode::End => p.selected = last,
+        KeyCode::Right => p.reason = cycle(AllocationReason::ALL, p.reason, 1),
+        KeyCode::Left => p.reason = cycle(AllocationReason::ALL, p.reason, -1),
+        KeyCode::Tab | KeyCode::BackTab => {
+            p.focus = match p.focus {
+                AllocateFocus::Rationale => AllocateFocus::List,
+                _ => AllocateFocus::Rationale,
+            };
+        }
+        KeyCode::Enter if p.focus == AllocateFocus::Filter => p.focus = AllocateFocus::List,
+        KeyCode::Enter => return allocate_submit(p),
+        KeyCode::Backspace if typing => {
+            if p.focus == AllocateFocus::Filter {
+                p.filter.pop();
+                p.selected = 0;
+            } else {
+                p.note.pop();
+            }
+        }
+        KeyCode::Char(c) if typing => {
+            if p.focus == AllocateFocus::Filter {
+                push_text(&mut p.filter, c, k.modifiers);
+                p.selected = 0;
+            } else {
+                push_text(&mut p.note, c, k.modifiers);
+            }
+        }
+        KeyCode::Char('j') => p.selected = (p.selected + 1).min(last),
+        KeyCode::Char('k') => p.selected = p.selected.saturating_sub(1),
+        KeyCode::Char('g') => p.selected = 0,
+        KeyCode::Char('G') => p.selected = last,
+        KeyCode::Char('l') => p.reason = cycle(AllocationReason::ALL, p.reason, 1),
+        KeyCode::Char('h') => p.reason = cycle(AllocationReason::ALL, p.reason, -1),
+        KeyCode::Char('s') => p.sensitive = !p.sensitive,
+        KeyCode::Char('/') => {
+            p.focus = AllocateFocus::Filter;
+        }
+        _ => {}
+    }
+    if p.selected != before {
+        p.confirming = false;
+    }
+    Vec::new()
+}
+
+/// Enter in the allocation form: asks for what is missing, then for confirmation when the
+/// choice needs it, then writes, stating who held the case when the form opened.
+fn allocate_submit(p: &mut AllocatePopup) -> Vec<Request> {
+    let (Some(picker), Some(c)) = (p.picker.as_ref(), p.chosen()) else {
+        return Vec::new();
+    };
+    if p.note.trim().is_empty()
+        && (picker.rationale_required || p.reason == AllocationReason::Other)
+    {
+        p.error = Some("write the rationale first: why this officer (Tab to type it)".into());
+        p.focus = AllocateFocus::Rationale;
+        return Vec::new();
+    }
+    if !c.to_confirm().is_empty() && !p.confirming {
+        p.confirming = true;
+        return Vec::new();
+    }
+    let req = actions::Allocation {
+        crn: p.crn.clone(),
+        staff_code: c.staff_code.clone(),
+        reason: p.reason,
+        note: Some(p.note.clone()).filter(|n| !n.trim().is_empty()),
+        sensitive: p.sensitive,
+        expect: Some(picker.case.holding()),
+        confirmed: p.confirming,
+    };
+    p.error = None;
+    vec![Request::Act(Act::Allocate(req))]
 }
 
 fn cycle<T: Copy + PartialEq>(all: &[T], cur: T, step: i64) -> T {
@@ -339,8 +483,11 @@ pub struct Model {
     pub mask: bool,
     /// The database could only be opened for reading: actions are refused.
     pub read_only: bool,
-    /// The audit id of this session's last action and when it was done, for undo.
-    pub last_action: Option<(i64, std::time::Instant)>,
+    /// The audit id of this session's last action, when it was done and what it was, for
+    /// undo.
+    pub last_action: Option<(i64, std::time::Instant, String)>,
+    /// `u` was pressed once and asked; `u` again undoes, any other key keeps the action.
+    pub undo_armed: bool,
     // Case view
     pub case: Option<Box<CaseView>>,
     pub case_loading: bool,
@@ -446,6 +593,7 @@ impl Model {
             mask: false,
             read_only: false,
             last_action: None,
+            undo_armed: false,
             case: None,
             case_loading: false,
             case_error: None,
@@ -812,7 +960,16 @@ impl Model {
             Response::Candidates(generation, result) if generation == self.gen_popup => {
                 if let Some(Popup::Allocate(p)) = &mut self.popup {
                     match result {
-                        Ok(c) => p.candidates = Some(c),
+                        Ok(picker) => {
+                            // The best fit is first; a reallocation is not an initial one.
+                            if picker.case.allocated_to.is_some()
+                                && p.reason == AllocationReason::InitialAllocation
+                            {
+                                p.reason = AllocationReason::CaseloadAdjustment;
+                            }
+                            p.picker = Some(picker);
+                            p.selected = 0;
+                        }
                         Err(e) => p.error = Some(e),
                     }
                 }
@@ -820,7 +977,19 @@ impl Model {
             Response::Spos(generation, result) if generation == self.gen_popup => {
                 if let Some(Popup::Oversight(p)) = &mut self.popup {
                     match result {
-                        Ok(s) => p.spos = Some(s),
+                        Ok(form) => {
+                            p.selected = form
+                                .me
+                                .as_ref()
+                                .and_then(|me| form.spos.iter().position(|(c, _)| c == me))
+                                .unwrap_or(0);
+                            if form.allocation_due {
+                                p.kind = OversightKind::Allocation;
+                            }
+                            let form = *form;
+                            p.spos = Some(form.spos);
+                            p.case = Some(Box::new(form.case));
+                        }
                         Err(e) => {
                             self.message = Some(e);
                             self.popup = None;
@@ -828,16 +997,57 @@ impl Model {
                     }
                 }
             }
+            Response::Conflict(what) => {
+                // Nothing was written: show what changed and reopen the form on the case as
+                // it is now, keeping what was typed.
+                let generation = self.next_generation();
+                self.gen_popup = generation;
+                self.message = Some(format!("nothing written: {what}"));
+                let mut reqs = self.refresh_all();
+                match &mut self.popup {
+                    Some(Popup::Allocate(p)) => {
+                        p.changed = Some(what);
+                        p.picker = None;
+                        p.confirming = false;
+                        p.error = None;
+                        reqs.push(Request::Candidates {
+                            generation,
+                            crn: p.crn.clone(),
+                        });
+                    }
+                    Some(Popup::Oversight(p)) => {
+                        p.error = Some(what);
+                        p.spos = None;
+                        p.case = None;
+                        if let Some((pdu, _)) = self.stack.iter().rev().find_map(|s| match s {
+                            Screen::Pdu { code, .. } => Some((code.clone(), ())),
+                            _ => None,
+                        }) {
+                            reqs.push(Request::Spos {
+                                generation,
+                                pdu,
+                                crn: p.crn.clone(),
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+                return reqs;
+            }
             Response::Acted(result) => {
                 match result {
-                    Ok((audit_id, words, undoable)) => {
+                    Ok(done) => {
                         self.popup = None;
-                        self.last_action = undoable.then(|| (audit_id, std::time::Instant::now()));
-                        self.message = Some(if undoable {
+                        self.undo_armed = false;
+                        let (audit_id, words) = (done.audit_id, done.words);
+                        self.message = Some(if done.undoable {
                             format!("{words} (audit #{audit_id}); u undoes")
                         } else {
                             format!("{words} (audit #{audit_id})")
                         });
+                        self.last_action = done
+                            .undoable
+                            .then(|| (audit_id, std::time::Instant::now(), done.what));
                     }
                     Err(e) => {
                         match &mut self.popup {
@@ -845,6 +1055,7 @@ impl Model {
                                 p.error = Some(e.clone());
                                 p.confirming = false;
                             }
+                            Some(Popup::Oversight(p)) => p.error = Some(e.clone()),
                             Some(Popup::Ack(p)) => p.error = Some(e.clone()),
                             _ => {}
                         }
@@ -922,8 +1133,12 @@ impl Model {
         }
         self.message = None;
         let Some(action) = keymap::action_for(&k, self.context()) else {
+            self.undo_armed = false;
             return Vec::new();
         };
+        if action != Action::Undo {
+            self.undo_armed = false;
+        }
         self.act(action)
     }
 
@@ -1205,11 +1420,16 @@ impl Model {
         self.gen_popup = generation;
         self.popup = Some(Popup::Allocate(AllocatePopup {
             crn: crn.clone(),
-            candidates: None,
+            picker: None,
             selected: 0,
+            filter: String::new(),
+            focus: AllocateFocus::List,
             reason: AllocationReason::InitialAllocation,
+            note: String::new(),
+            sensitive: false,
             confirming: false,
             error: None,
+            changed: None,
         }));
         vec![Request::Candidates { generation, crn }]
     }
@@ -1222,19 +1442,37 @@ impl Model {
         let generation = self.next_generation();
         self.gen_popup = generation;
         self.popup = Some(Popup::Oversight(OversightPopup {
-            crn,
+            crn: crn.clone(),
             spos: None,
+            case: None,
             selected: 0,
             kind: OversightKind::Periodic,
             note: String::new(),
             sensitive: false,
+            error: None,
         }));
-        vec![Request::Spos { generation, pdu }]
+        vec![Request::Spos {
+            generation,
+            pdu,
+            crn,
+        }]
     }
 
     fn undo(&mut self) -> Vec<Request> {
         match self.last_action.take() {
-            Some((audit_id, at)) if at.elapsed() < UNDO_WINDOW.to_std().unwrap_or_default() => {
+            Some((audit_id, at, what))
+                if at.elapsed() < UNDO_WINDOW.to_std().unwrap_or_default() =>
+            {
+                if !self.undo_armed {
+                    // Say what would be undone and ask once.
+                    self.message = Some(format!(
+                        "undo the {what} (audit #{audit_id})? u again to undo; any other key keeps it"
+                    ));
+                    self.undo_armed = true;
+                    self.last_action = Some((audit_id, at, what));
+                    return Vec::new();
+                }
+                self.undo_armed = false;
                 vec![Request::Act(Act::Undo { audit_id })]
             }
             Some(_) => {
@@ -1253,46 +1491,21 @@ impl Model {
             return Vec::new();
         };
         if k.code == KeyCode::Esc {
+            // Esc first leaves the picker's filter, then closes the form.
+            if let Popup::Allocate(p) = popup
+                && p.focus == AllocateFocus::Filter
+            {
+                p.focus = AllocateFocus::List;
+                p.filter.clear();
+                p.selected = 0;
+                return Vec::new();
+            }
             self.popup = None;
             self.message = Some("cancelled; nothing written".into());
             return Vec::new();
         }
         match popup {
-            Popup::Allocate(p) => {
-                let n = p.candidates.as_ref().map_or(0, Vec::len);
-                match k.code {
-                    KeyCode::Down | KeyCode::Char('j') if n > 0 => {
-                        p.selected = (p.selected + 1).min(n - 1);
-                        p.confirming = false;
-                    }
-                    KeyCode::Up | KeyCode::Char('k') => {
-                        p.selected = p.selected.saturating_sub(1);
-                        p.confirming = false;
-                    }
-                    KeyCode::Right | KeyCode::Tab | KeyCode::Char('l') => {
-                        p.reason = cycle(AllocationReason::ALL, p.reason, 1);
-                    }
-                    KeyCode::Left | KeyCode::BackTab | KeyCode::Char('h') => {
-                        p.reason = cycle(AllocationReason::ALL, p.reason, -1);
-                    }
-                    KeyCode::Enter => {
-                        let Some(c) = p.candidates.as_ref().and_then(|c| c.get(p.selected)) else {
-                            return Vec::new();
-                        };
-                        if !c.warnings.is_empty() && !p.confirming {
-                            p.confirming = true;
-                            return Vec::new();
-                        }
-                        return vec![Request::Act(Act::Allocate {
-                            crn: p.crn.clone(),
-                            staff_code: c.staff_code.clone(),
-                            reason: p.reason,
-                            confirmed: p.confirming,
-                        })];
-                    }
-                    _ => {}
-                }
-            }
+            Popup::Allocate(p) => return allocate_key(p, k),
             Popup::Oversight(p) => {
                 let n = p.spos.as_ref().map_or(0, Vec::len);
                 match k.code {
@@ -1310,16 +1523,18 @@ impl Model {
                             return Vec::new();
                         };
                         if p.note.trim().is_empty() {
+                            p.error = Some("type a note first".into());
                             self.message = Some("type a note first".into());
                             return Vec::new();
                         }
-                        return vec![Request::Act(Act::Oversight {
+                        return vec![Request::Act(Act::Oversight(actions::OversightEntry {
                             crn: p.crn.clone(),
                             by: by.clone(),
                             kind: p.kind,
                             note: p.note.clone(),
                             sensitive: p.sensitive,
-                        })];
+                            expect: p.case.as_ref().map(|c| c.holding()),
+                        }))];
                     }
                     _ => {}
                 }
@@ -1991,17 +2206,43 @@ mod tests {
         assert_eq!(m.tables[0].selected, 9_999);
     }
 
-    fn candidate(code: &str, warnings: &[&str]) -> Candidate {
+    fn candidate(code: &str, not_suitable: &[&str]) -> Candidate {
         Candidate {
             staff_code: code.into(),
             name: "N".into(),
             grade: crate::domain::Grade::Po,
+            team: Some("North A".into()),
             status: crate::domain::PractitionerStatus::InPost,
+            contracted_hours: 37.0,
             caseload: 1,
+            high_risk_cases: 0,
             capacity_now: Some(50.0),
             capacity_after: Some(60.0),
-            warnings: warnings.iter().map(|w| w.to_string()).collect(),
+            not_suitable: not_suitable.iter().map(|w| w.to_string()).collect(),
+            warnings: Vec::new(),
+            previously_managed_until: None,
         }
+    }
+
+    fn picker(allocated_to: Option<&str>, list: Vec<Candidate>) -> Box<actions::Picker> {
+        let suitable = list.iter().take_while(|c| c.is_suitable()).count();
+        Box::new(actions::Picker {
+            case: actions::CaseFacts {
+                crn: "X000001".into(),
+                pdu: "P".into(),
+                team: None,
+                tier: "A2".parse().ok(),
+                rosh: Some(crate::domain::Rosh::VeryHigh),
+                mappa: crate::domain::Mappa::new(1, 2).unwrap(),
+                allocated_to: allocated_to.map(str::to_string),
+                allocated_on: allocated_to.map(|_| NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()),
+                unallocated_since: None,
+            },
+            holder: None,
+            candidates: list,
+            suitable,
+            rationale_required: true,
+        })
     }
 
     fn model_on_a_case() -> Model {
@@ -2013,34 +2254,112 @@ mod tests {
         m
     }
 
-    #[test]
-    fn a_warning_needs_a_second_enter_before_anything_is_written() {
-        let mut m = model_on_a_case();
+    fn open_picker(m: &mut Model, p: Box<actions::Picker>) {
         let reqs = m.update(key('a'));
         let Some(Request::Candidates { generation, crn }) = reqs.first().cloned() else {
             panic!("{reqs:?}")
         };
         assert_eq!(crn, "X000001");
-        m.update(Msg::Loaded(Response::Candidates(
-            generation,
-            Ok(vec![candidate("PSO1", &["a PSO"]), candidate("PO1", &[])]),
-        )));
+        m.update(Msg::Loaded(Response::Candidates(generation, Ok(p))));
+    }
+
+    fn type_text(m: &mut Model, text: &str) {
+        for c in text.chars() {
+            m.update(key(c));
+        }
+    }
+
+    #[test]
+    fn the_rationale_is_asked_for_and_an_unsuitable_choice_needs_a_second_enter() {
+        let mut m = model_on_a_case();
+        open_picker(
+            &mut m,
+            picker(
+                None,
+                vec![candidate("PO1", &[]), candidate("PSO1", &["a PSO"])],
+            ),
+        );
+        // Enter without a rationale asks for it and moves the typing there.
+        assert!(m.update(code(KeyCode::Enter)).is_empty());
+        assert!(
+            matches!(&m.popup, Some(Popup::Allocate(p)) if p.focus == AllocateFocus::Rationale)
+        );
+        type_text(&mut m, "knows the family; jk");
+        // Letters went into the rationale, not the list.
+        assert!(matches!(&m.popup, Some(Popup::Allocate(p)) if p.selected == 0));
+        m.update(code(KeyCode::Down));
         assert!(
             m.update(code(KeyCode::Enter)).is_empty(),
-            "first Enter only warns"
+            "first Enter on an unsuitable officer only asks"
         );
         let reqs = m.update(code(KeyCode::Enter));
         assert!(
-            matches!(&reqs[..], [Request::Act(Act::Allocate { staff_code, confirmed: true, .. })] if staff_code == "PSO1"),
+            matches!(&reqs[..], [Request::Act(Act::Allocate(a))]
+                if a.staff_code == "PSO1" && a.confirmed
+                    && a.note.as_deref() == Some("knows the family; jk")
+                    && a.expect == Some(actions::Holding::unallocated())),
             "{reqs:?}"
         );
-        // Moving to a choice without warnings allocates on the first Enter.
-        m.update(key('j'));
+        // A suitable officer goes on the first Enter.
+        m.update(code(KeyCode::Up));
         let reqs = m.update(code(KeyCode::Enter));
         assert!(
-            matches!(&reqs[..], [Request::Act(Act::Allocate { staff_code, confirmed: false, .. })] if staff_code == "PO1"),
+            matches!(&reqs[..], [Request::Act(Act::Allocate(a))] if a.staff_code == "PO1" && !a.confirmed),
             "{reqs:?}"
         );
+    }
+
+    #[test]
+    fn the_picker_filters_pages_and_esc_leaves_the_filter_before_the_form() {
+        let mut m = model_on_a_case();
+        let list: Vec<Candidate> = (0..30)
+            .map(|i| candidate(&format!("PO{i:02}"), &[]))
+            .collect();
+        open_picker(&mut m, picker(None, list));
+        m.update(code(KeyCode::PageDown));
+        m.update(key('G'));
+        assert!(matches!(&m.popup, Some(Popup::Allocate(p)) if p.selected == 29));
+        m.update(key('/'));
+        type_text(&mut m, "po2");
+        assert!(matches!(&m.popup, Some(Popup::Allocate(p)) if p.visible().len() == 10));
+        m.update(code(KeyCode::Esc));
+        assert!(
+            matches!(&m.popup, Some(Popup::Allocate(p)) if p.filter.is_empty() && p.focus == AllocateFocus::List)
+        );
+        m.update(code(KeyCode::Esc));
+        assert!(m.popup.is_none());
+    }
+
+    #[test]
+    fn a_conflict_keeps_the_form_open_says_what_changed_and_reloads_the_case() {
+        let mut m = model_on_a_case();
+        open_picker(&mut m, picker(None, vec![candidate("PO1", &[])]));
+        m.update(code(KeyCode::Tab));
+        type_text(&mut m, "why");
+        let reqs = m.update(code(KeyCode::Enter));
+        assert!(matches!(&reqs[..], [Request::Act(Act::Allocate(_))]));
+        let reqs = m.update(Msg::Loaded(Response::Conflict(
+            "the case changed since it was read: it was unallocated, it is now allocated to PO9 (by bob)".into(),
+        )));
+        let Some(Popup::Allocate(p)) = &m.popup else {
+            panic!("the form stays open")
+        };
+        assert!(p.changed.as_deref().unwrap_or("").contains("bob"));
+        assert!(p.picker.is_none() && p.note == "why");
+        let Some(Request::Candidates { generation, .. }) = reqs
+            .iter()
+            .find(|r| matches!(r, Request::Candidates { .. }))
+            .cloned()
+        else {
+            panic!("{reqs:?}")
+        };
+        // On the fresh state the form is a reallocation and the reason is no longer initial.
+        m.update(Msg::Loaded(Response::Candidates(
+            generation,
+            Ok(picker(Some("PO9"), vec![candidate("PO1", &[])])),
+        )));
+        assert!(matches!(&m.popup, Some(Popup::Allocate(p))
+            if p.reason != AllocationReason::InitialAllocation && p.picker.is_some()));
     }
 
     #[test]
@@ -2060,8 +2379,25 @@ mod tests {
     fn a_done_action_can_be_undone_once() {
         let mut m = model_on_a_case();
         assert!(m.update(key('u')).is_empty(), "nothing to undo yet");
-        m.update(Msg::Loaded(Response::Acted(Ok((7, "allocated", true)))));
+        m.update(Msg::Loaded(Response::Acted(Ok(
+            super::super::worker::Acted {
+                audit_id: 7,
+                words: "allocated",
+                undoable: true,
+                what: "allocation of X000001 to PO1".into(),
+            },
+        ))));
         assert!(m.message.as_deref().unwrap_or("").contains("audit #7"));
+        // The first u says what it would undo and asks.
+        assert!(m.update(key('u')).is_empty());
+        assert!(
+            m.message
+                .as_deref()
+                .unwrap_or("")
+                .contains("allocation of X000001 to PO1"),
+            "{:?}",
+            m.message
+        );
         let reqs = m.update(key('u'));
         assert!(
             matches!(&reqs[..], [Request::Act(Act::Undo { audit_id: 7 })]),

@@ -124,6 +124,7 @@ async fn event_loop(opts: Options) -> Result<()> {
             policy: opts.policy.clone(),
             rules: opts.rules.clone(),
             as_of: opts.as_of,
+            me: opts.policy.staff_code_of(&opts.actor),
         },
         actor: opts.actor.clone(),
     };

@@ -8,10 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
 use super::app::{
-    Input, Model, Popup, STAFFING, Screen, SilenceField, TABS, TODAY, incident_word, member_word,
-    table_of, visible_rows,
+    AllocateFocus, AllocatePopup, Input, Model, Popup, STAFFING, Screen, SilenceField, TABS, TODAY,
+    incident_word, member_word, table_of, visible_rows,
 };
 use super::keymap;
+use crate::actions;
 use crate::alerts::Status as AlertStatus;
 use crate::domain::fmt_date;
 use crate::report::pct;
@@ -1218,8 +1219,46 @@ fn draw_case(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         )));
     }
     lines.push(Line::raw(""));
+    lines.push(h("Alert rules firing on this case"));
+    if cv.alerts.is_empty() {
+        lines.push(Line::raw("  none"));
+    }
+    for a in &cv.alerts {
+        let line = format!(
+            "  {} {}: {}",
+            a.severity.as_str().to_uppercase(),
+            clean(&a.rule),
+            clean(&a.message)
+        );
+        lines.push(if a.severity == Severity::Critical {
+            Line::styled(line, theme.bad())
+        } else {
+            Line::raw(line)
+        });
+    }
+    lines.push(Line::raw(""));
     lines.push(h("What is due"));
     for (what, due) in [("Contact", &c.contact_due), ("Oversight", &c.oversight_due)] {
+        if what == "Contact" && due.is_none() && c.allocated_to.is_none() {
+            // Nothing falls due without a practitioner; say what would, and how long it
+            // has been, so the gap reads in days rather than as "none due".
+            let (days, why) = cv.contact_rule;
+            let seen = match c.last_contact {
+                Some(d) => format!(
+                    "not seen for {} days (last contact {})",
+                    (m.as_of - d).num_days(),
+                    fmt_date(d)
+                ),
+                None => "no contact on record".into(),
+            };
+            lines.push(Line::styled(
+                format!(
+                    "  Contact: none due while unallocated; would be due every {days} days ({why}); {seen}"
+                ),
+                theme.bad(),
+            ));
+            continue;
+        }
         match due {
             Some(d) if d.is_overdue(m.as_of) => lines.push(Line::styled(
                 format!(
@@ -1270,7 +1309,7 @@ fn draw_case(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
             fmt_date(o.date),
             clean(&o.spo_staff_code),
             clean(&o.kind),
-            note_text(&o.note, o.sensitive)
+            detail_note(m, &o.note, o.sensitive)
         )));
     }
     lines.push(Line::raw(""));
@@ -1283,7 +1322,7 @@ fn draw_case(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
             "  {} {}: {}",
             clean(&n.at),
             clean(&n.author),
-            note_text(&n.text, n.sensitive)
+            detail_note(m, &n.text, n.sensitive)
         )));
     }
     lines.push(Line::raw(""));
@@ -1309,12 +1348,13 @@ fn draw_case(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     );
 }
 
-/// A note as lists show it: sensitive text stays hidden.
-fn note_text(text: &str, sensitive: bool) -> String {
-    if sensitive {
-        "[sensitive note hidden]".to_string()
-    } else {
-        clean(text)
+/// A note in the case detail, the one place sensitive text is shown: marked, and hidden
+/// while names are masked (the screen may be shared).
+fn detail_note(m: &Model, text: &str, sensitive: bool) -> String {
+    match (sensitive, m.mask) {
+        (false, _) => clean(text),
+        (true, false) => format!("[SENSITIVE] {}", clean(text)),
+        (true, true) => "[sensitive note hidden while masked]".to_string(),
     }
 }
 
@@ -1325,6 +1365,216 @@ fn person(m: &Model, name: &str) -> String {
     } else {
         clean(name)
     }
+}
+
+/// Where the "not suitable" divider goes among the visible rows, if anywhere.
+fn divider_at(p: &AllocatePopup, picker: &actions::Picker) -> Option<usize> {
+    let visible = p.visible();
+    let first_unsuitable = visible.iter().position(|&i| i >= picker.suitable)?;
+    Some(first_unsuitable)
+}
+
+/// A capacity figure, already in percent.
+fn cap_pct(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.0}%")).unwrap_or_else(|| "-".into())
+}
+
+/// The allocation form: the case and its holder, the officers (suitable first, then the
+/// rest below a divider with their reason), the reason, the rationale and the keys.
+#[allow(clippy::too_many_arguments)]
+fn allocate_form<'a>(
+    m: &Model,
+    p: &'a AllocatePopup,
+    wide: bool,
+    theme: &Theme,
+    head: &mut Vec<Line<'a>>,
+    list: &mut Vec<Line<'a>>,
+    foot: &mut Vec<Line<'a>>,
+) {
+    let (name_w, team_w) = if wide { (20, 14) } else { (12, 8) };
+    let on = |f: AllocateFocus| if p.focus == f { "▶ " } else { "  " };
+    match &p.picker {
+        Some(pk) => {
+            let c = &pk.case;
+            let risk = format!(
+                "tier {}, RoSH {}{}",
+                c.tier.map(|t| t.as_str()).unwrap_or("-"),
+                c.rosh.map(|r| r.as_str()).unwrap_or("none"),
+                if c.mappa.is_mappa() {
+                    format!(", MAPPA cat {} level {}", c.mappa.category, c.mappa.level)
+                } else {
+                    String::new()
+                }
+            );
+            head.push(Line::raw(format!("Case {} · {risk}", clean(&c.crn))));
+            head.push(Line::raw(match (&pk.holder, &c.allocated_to) {
+                (Some(h), _) => format!(
+                    "Held by {} {} ({}, {} cases, {}) since {}: this is a REALLOCATION",
+                    clean(&h.staff_code),
+                    person(m, &h.name),
+                    h.grade,
+                    h.caseload,
+                    cap_pct(h.capacity_now),
+                    c.allocated_on
+                        .map(crate::domain::fmt_date)
+                        .unwrap_or_else(|| "-".into())
+                ),
+                (None, Some(code)) => format!("Held by {}: this is a REALLOCATION", clean(code)),
+                (None, None) => format!(
+                    "Unallocated since {}",
+                    c.unallocated_since
+                        .map(crate::domain::fmt_date)
+                        .unwrap_or_else(|| "-".into())
+                ),
+            }));
+        }
+        None => head.push(Line::raw(format!("Case {}", clean(&p.crn)))),
+    }
+    head.push(Line::raw(format!(
+        "Reason (←/→): {}",
+        p.reason.as_str().replace('_', " ")
+    )));
+    head.push(Line::raw(format!(
+        "{}Find (/): {}",
+        on(AllocateFocus::Filter),
+        clean(&p.filter)
+    )));
+    head.push(Line::styled(
+        format!(
+            "   {:<9} {:<name_w$} {:<5} {:<team_w$} {:>5} {:>5} {:>4} {:>5} {:>5}",
+            "Staff", "Name", "Grade", "Team", "Hours", "Cases", "High", "Now", "After"
+        ),
+        theme.header(),
+    ));
+    let Some(pk) = &p.picker else {
+        list.push(Line::raw("loading practitioners…"));
+        return;
+    };
+    let visible = p.visible();
+    if visible.is_empty() {
+        list.push(Line::raw(if pk.candidates.is_empty() {
+            "no practitioner of this PDU can take cases"
+        } else {
+            "no officer matches the filter"
+        }));
+    }
+    let divider = divider_at(p, pk);
+    if divider == Some(0) {
+        list.push(Line::styled(
+            "── no suitable officer: every one below breaks a rule (see why) ──",
+            theme.bad(),
+        ));
+    }
+    for (row, &i) in visible.iter().enumerate() {
+        let Some(c) = pk.candidates.get(i) else {
+            continue;
+        };
+        if divider == Some(row) && row > 0 {
+            list.push(Line::styled(
+                "── not suitable under the allocation rules ──",
+                theme.dim(),
+            ));
+        }
+        let mark = if !c.is_suitable() {
+            "✗"
+        } else if c.previously_managed_until.is_some() {
+            "↺"
+        } else if !c.warnings.is_empty() {
+            "!"
+        } else {
+            " "
+        };
+        let name: String = person(m, &c.name).chars().take(name_w).collect();
+        let team: String = clean(c.team.as_deref().unwrap_or("-"))
+            .chars()
+            .take(team_w)
+            .collect();
+        // The pointer says which row is chosen without relying on the highlight's colour.
+        let pointer = if row == p.selected { "▶" } else { " " };
+        let line = format!(
+            "{pointer}{mark} {:<9} {:<name_w$} {:<5} {:<team_w$} {:>5.1} {:>5} {:>4} {:>5} {:>5}",
+            clean(&c.staff_code),
+            name,
+            c.grade.as_str(),
+            team,
+            c.contracted_hours,
+            c.caseload,
+            c.high_risk_cases,
+            cap_pct(c.capacity_now),
+            cap_pct(c.capacity_after)
+        );
+        list.push(if row == p.selected {
+            Line::styled(line, theme.selected())
+        } else if c.is_suitable() {
+            Line::raw(line)
+        } else {
+            Line::styled(line, theme.dim())
+        });
+    }
+    if let Some(changed) = &p.changed {
+        // Said first, in full (the foot wraps): nothing was written and the list below is
+        // the case as it is now.
+        foot.push(Line::styled(
+            format!("CHANGED, nothing written: {}", clean(changed)),
+            theme.bad(),
+        ));
+    }
+    if let Some(c) = p.chosen() {
+        if let Some(until) = c.previously_managed_until {
+            foot.push(Line::raw(format!(
+                "Previously managed by {} (until {})",
+                clean(&c.staff_code),
+                crate::domain::fmt_date(until)
+            )));
+        }
+        for w in &c.not_suitable {
+            foot.push(Line::styled(
+                format!("NOT SUITABLE: {}", clean(w)),
+                theme.bad(),
+            ));
+        }
+        for w in &c.warnings {
+            foot.push(Line::styled(format!("WARNING: {}", clean(w)), theme.bad()));
+        }
+    }
+    foot.push(Line::from(vec![
+        Span::styled(
+            format!("{}Rationale (Tab): ", on(AllocateFocus::Rationale)),
+            theme.header(),
+        ),
+        Span::raw(clean(&p.note)),
+        Span::styled(
+            if p.focus == AllocateFocus::Rationale {
+                "█"
+            } else {
+                ""
+            },
+            theme.dim(),
+        ),
+        Span::raw(format!(
+            "  · sensitive (s): {}",
+            if p.sensitive { "yes" } else { "no" }
+        )),
+    ]));
+    if let Some(e) = &p.error {
+        foot.push(Line::styled(
+            format!("Not allocated: {}", clean(e)),
+            theme.bad(),
+        ));
+    }
+    foot.push(Line::raw(if p.confirming {
+        "Enter again to allocate despite the above · Esc cancel"
+    } else {
+        match p.focus {
+            AllocateFocus::List => {
+                "j/k g/G PgUp/PgDn choose · / find · ←/→ reason · Tab rationale · s sensitive · Enter allocate · Esc cancel"
+            }
+            AllocateFocus::Filter => "type to find · Enter back to the list · Esc clear",
+            AllocateFocus::Rationale => {
+                "type the rationale · ↑/↓ choose · ←/→ reason · Tab back to the list · Enter allocate · Esc cancel"
+            }
+        }
+    }));
 }
 
 fn popup_rect(area: Rect, w: u16, h: u16) -> Rect {
@@ -1345,69 +1595,18 @@ fn draw_popup(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     let mut head: Vec<Line> = Vec::new();
     let mut list: Vec<Line> = Vec::new();
     let mut foot: Vec<Line> = Vec::new();
+    // The picker's columns need more than 78 columns; other forms keep to 78.
+    let wide = matches!(popup, Popup::Allocate(_)) && area.width >= 100;
     let (title, selected) = match popup {
         Popup::Allocate(p) => {
-            head.push(Line::raw(format!(
-                "Case {}. Reason (←/→): {}",
-                clean(&p.crn),
-                p.reason
-            )));
-            head.push(Line::styled(
-                format!(
-                    "{:<10} {:<20} {:<5} {:>5} {:>6} {:>6}",
-                    "Staff", "Name", "Grade", "Cases", "Now", "After"
-                ),
-                theme.header(),
-            ));
-            match &p.candidates {
-                None => list.push(Line::raw("loading practitioners…")),
-                Some(c) if c.is_empty() => {
-                    list.push(Line::raw("no practitioner of this PDU can take cases"))
-                }
-                Some(c) => {
-                    for (i, cand) in c.iter().enumerate() {
-                        let pc = |v: Option<f64>| {
-                            v.map(|v| format!("{v:.0}%")).unwrap_or_else(|| "-".into())
-                        };
-                        let mark = if cand.warnings.is_empty() { " " } else { "!" };
-                        let line = format!(
-                            "{mark}{:<9} {:<20} {:<5} {:>5} {:>6} {:>6}",
-                            clean(&cand.staff_code),
-                            person(m, &cand.name).chars().take(20).collect::<String>(),
-                            cand.grade.as_str(),
-                            cand.caseload,
-                            pc(cand.capacity_now),
-                            pc(cand.capacity_after)
-                        );
-                        list.push(if i == p.selected {
-                            Line::styled(line, theme.selected())
-                        } else {
-                            Line::raw(line)
-                        });
-                    }
-                }
-            }
-            let warn = p
-                .candidates
-                .as_ref()
-                .and_then(|c| c.get(p.selected))
-                .map(|c| c.warnings.clone())
-                .unwrap_or_default();
-            for w in &warn {
-                foot.push(Line::styled(format!("WARNING: {}", clean(w)), theme.bad()));
-            }
-            if let Some(e) = &p.error {
-                foot.push(Line::styled(
-                    format!("Not allocated: {}", clean(e)),
-                    theme.bad(),
-                ));
-            }
-            foot.push(Line::raw(if p.confirming {
-                "Enter again to allocate despite the warning · Esc cancel"
-            } else {
-                "j/k choose · ←/→ reason · Enter allocate · Esc cancel"
-            }));
-            (" Allocate ", p.selected)
+            allocate_form(m, p, wide, theme, &mut head, &mut list, &mut foot);
+            let sel = p.selected
+                + usize::from(
+                    p.picker
+                        .as_ref()
+                        .is_some_and(|pk| divider_at(p, pk).is_some_and(|d| p.selected >= d)),
+                );
+            (" Allocate ", sel)
         }
         Popup::Oversight(p) => {
             head.push(Line::raw(format!(
@@ -1436,7 +1635,15 @@ fn draw_popup(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
                 Span::raw(clean(&p.note)),
                 Span::styled("█", theme.dim()),
             ]));
-            foot.push(Line::raw("type the note · Enter record · Esc cancel"));
+            if let Some(e) = &p.error {
+                foot.push(Line::styled(
+                    format!("Not recorded: {}", clean(e)),
+                    theme.bad(),
+                ));
+            }
+            foot.push(Line::raw(
+                "type the note · ↑/↓ SPO · ←/→ kind · Tab sensitive · Enter record · Esc cancel",
+            ));
             (" Record management oversight ", p.selected)
         }
         Popup::Ack(p) => {
@@ -1519,7 +1726,7 @@ fn draw_popup(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
             (" Add a note ", 0)
         }
     };
-    let width = 78u16.min(area.width.saturating_sub(2));
+    let width = if wide { 112 } else { 78 }.min(area.width.saturating_sub(2));
     let inner_w = usize::from(width.saturating_sub(2)).max(1);
     // Rows a wrapped line takes.
     let rows = |ls: &[Line]| -> u16 {

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use crate::actions;
 use crate::alerts::{CacheFill, ReviewedAlert, Trend};
-use crate::domain::{AllocationReason, OversightKind};
+
 use crate::incidents::{Incident, PduStatus, WorkItem};
 use crate::policy::Policy;
 use crate::rules::Level;
@@ -52,10 +52,11 @@ pub enum Request {
         generation: u64,
         crn: String,
     },
-    /// The SPOs of a PDU, for recording oversight.
+    /// The SPOs of a PDU and the case as it is, for recording oversight.
     Spos {
         generation: u64,
         pdu: String,
+        crn: String,
     },
     /// The morning worklist of a PDU (the Today tab).
     Today {
@@ -74,19 +75,8 @@ pub enum Request {
 /// A triage action from the screen.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Act {
-    Allocate {
-        crn: String,
-        staff_code: String,
-        reason: AllocationReason,
-        confirmed: bool,
-    },
-    Oversight {
-        crn: String,
-        by: String,
-        kind: OversightKind,
-        note: String,
-        sensitive: bool,
-    },
+    Allocate(actions::Allocation),
+    Oversight(actions::OversightEntry),
     Note {
         crn: String,
         text: String,
@@ -110,10 +100,22 @@ pub enum Act {
 }
 
 impl Act {
+    /// What the write is, in words, for the status line and for `u` to say what it undoes.
+    pub fn what(&self) -> String {
+        match self {
+            Act::Allocate(a) => format!("allocation of {} to {}", a.crn, a.staff_code),
+            Act::Oversight(o) => format!("oversight of {} by {}", o.crn, o.by),
+            Act::Note { crn, .. } => format!("note on {crn}"),
+            Act::Undo { audit_id } => format!("undo of audit #{audit_id}"),
+            Act::Ack { key, .. } => format!("acknowledgement of {key}"),
+            Act::Silence { rule, pdu, .. } => format!("silence of {rule}:{pdu}"),
+        }
+    }
+
     fn done_words(&self) -> &'static str {
         match self {
-            Act::Allocate { .. } => "allocated",
-            Act::Oversight { .. } => "oversight recorded",
+            Act::Allocate(_) => "allocated",
+            Act::Oversight(_) => "oversight recorded",
             Act::Note { .. } => "note added",
             Act::Undo { .. } => "undone",
             Act::Ack { .. } => "acknowledged",
@@ -126,6 +128,10 @@ impl Act {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseView {
     pub detail: CaseDetail,
+    /// The case-scope alert rules that fire on it today, worst first.
+    pub alerts: Vec<crate::rules::Alert>,
+    /// How often the case must be seen, and the rule in words (said even while unallocated).
+    pub contact_rule: (u32, &'static str),
     pub notes: Vec<actions::NoteRow>,
     pub history: Vec<actions::AuditRow>,
 }
@@ -191,11 +197,14 @@ pub enum Response {
     Page(u64, CaseList, Result<Page<CaseRow>, String>),
     Staffing(u64, Result<StaffingData, String>),
     Case(u64, Result<Option<Box<CaseView>>, String>),
-    Candidates(u64, Result<Vec<actions::Candidate>, String>),
-    Spos(u64, Result<Vec<(String, String)>, String>),
+    Candidates(u64, Result<Box<actions::Picker>, String>),
+    Spos(u64, Result<Box<SpoForm>, String>),
     Today(u64, Result<Option<TodayData>, String>),
     /// A write finished: the audit id and what was done, or why nothing was written.
-    Acted(Result<(i64, &'static str, bool), String>),
+    Acted(Result<Acted, String>),
+    /// A write found the case changed since its form opened: nothing was written; what
+    /// changed and who did it, in words.
+    Conflict(String),
     /// A silence was recorded (its id), or why not, in words.
     Silenced(Result<i64, String>),
     /// An export finished: where it went, or why not.
@@ -206,6 +215,30 @@ pub enum Response {
     Fatal(String),
     /// The database file could only be opened for reading.
     ReadOnly,
+}
+
+/// A finished write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Acted {
+    pub audit_id: i64,
+    /// "allocated", "note added"...
+    pub words: &'static str,
+    pub undoable: bool,
+    /// What was written, for `u` to say what it undoes.
+    pub what: String,
+}
+
+/// What the oversight form opens on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpoForm {
+    /// Staff code and name of each SPO of the PDU who works.
+    pub spos: Vec<(String, String)>,
+    pub case: actions::CaseFacts,
+    /// The acting user's staff code (`[me]` in the policy), when they are one of `spos`.
+    pub me: Option<String>,
+    /// The case was allocated within the high-risk oversight interval and has no
+    /// allocation oversight since: the form starts on kind `allocation`.
+    pub allocation_due: bool,
 }
 
 /// What the worker needs to know.
@@ -222,6 +255,8 @@ pub struct Env {
     pub policy: Policy,
     pub rules: Rules,
     pub as_of: NaiveDate,
+    /// The acting user's staff code, from `[me]` in the policy.
+    pub me: Option<String>,
 }
 
 /// How many recorded runs the trend lines show.
@@ -384,6 +419,8 @@ fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
                     return Ok(None);
                 };
                 Ok(Some(Box::new(CaseView {
+                    alerts: crate::alerts::case_alerts(&detail, &env.rules, as_of),
+                    contact_rule: policy.contact_interval(detail.rosh, detail.mappa),
                     detail,
                     notes: actions::notes(conn, &crn)?,
                     history: actions::audit_log(conn, Some(&crn), None)?,
@@ -396,19 +433,37 @@ fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
             generation,
             actions::case_facts(conn, &crn)
                 .and_then(|c| actions::candidates(conn, policy, as_of, &c))
+                .map(Box::new)
                 .map_err(|e| e.to_string()),
         ),
-        Request::Spos { generation, pdu } => {
-            let result = (|| {
+        Request::Spos {
+            generation,
+            pdu,
+            crn,
+        } => {
+            let result = (|| -> Result<Box<SpoForm>, actions::ActionError> {
                 let mut stmt = conn.prepare_cached(
                     "SELECT staff_code, name FROM practitioners
                       WHERE pdu = ?1 AND grade = 'SPO' AND status IN ('in_post', 'detached_in')
                       ORDER BY staff_code",
                 )?;
                 let rows = stmt.query_map([&pdu], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                rows.collect::<rusqlite::Result<Vec<(String, String)>>>()
+                let spos = rows.collect::<rusqlite::Result<Vec<(String, String)>>>()?;
+                let case = actions::case_facts(conn, &crn)?;
+                let me = env.me.as_ref().and_then(|m| {
+                    spos.iter()
+                        .find(|(code, _)| code.eq_ignore_ascii_case(m))
+                        .map(|(code, _)| code.clone())
+                });
+                let allocation_due = actions::allocation_oversight_due(conn, policy, as_of, &case)?;
+                Ok(Box::new(SpoForm {
+                    spos,
+                    case,
+                    me,
+                    allocation_due,
+                }))
             })()
-            .map_err(|e| err(store, e));
+            .map_err(|e| e.to_string());
             Response::Spos(generation, result)
         }
         Request::Today { generation, pdu } => Response::Today(
@@ -511,33 +566,13 @@ pub fn perform(store: &mut Store, env: &Env, actor: &str, act: Act) -> Response 
         );
     }
     let words = act.done_words();
+    let what = act.what();
     let undoable = !matches!(act, Act::Undo { .. } | Act::Ack { .. });
     let conn = store.conn_mut();
     // Another writer (the nightly job, an import) may hold the lock for a moment.
     let result = actions::with_retry(actions::WRITE_ATTEMPTS, || match act.clone() {
-        Act::Allocate {
-            crn,
-            staff_code,
-            reason,
-            confirmed,
-        } => actions::allocate(
-            conn,
-            policy,
-            as_of,
-            actor,
-            &crn,
-            &staff_code,
-            reason,
-            None,
-            confirmed,
-        ),
-        Act::Oversight {
-            crn,
-            by,
-            kind,
-            note,
-            sensitive,
-        } => actions::record_oversight(conn, as_of, actor, &crn, &by, kind, &note, sensitive),
+        Act::Allocate(a) => actions::allocate(conn, policy, as_of, actor, &a),
+        Act::Oversight(o) => actions::record_oversight(conn, as_of, actor, &o),
         Act::Note {
             crn,
             text,
@@ -548,9 +583,14 @@ pub fn perform(store: &mut Store, env: &Env, actor: &str, act: Act) -> Response 
             .map(|audit_id| actions::Done { audit_id }),
         Act::Silence { .. } => unreachable!("silences are recorded above"),
     });
-    Response::Acted(
-        result
-            .map(|d| (d.audit_id, words, undoable))
-            .map_err(|e| e.to_string()),
-    )
+    match result {
+        Ok(d) => Response::Acted(Ok(Acted {
+            audit_id: d.audit_id,
+            words,
+            undoable,
+            what,
+        })),
+        Err(actions::ActionError::Changed(c)) => Response::Conflict(c.to_string()),
+        Err(e) => Response::Acted(Err(e.to_string())),
+    }
 }
