@@ -1466,7 +1466,7 @@ impl Model {
                 if !self.undo_armed {
                     // Say what would be undone and ask once.
                     self.message = Some(format!(
-                        "undo the {what} (audit #{audit_id})? u again to undo; any other key keeps it"
+                        "undo the {what}? u again undoes; any other key keeps it"
                     ));
                     self.undo_armed = true;
                     self.last_action = Some((audit_id, at, what));
@@ -2305,6 +2305,41 @@ mod tests {
         let reqs = m.update(code(KeyCode::Enter));
         assert!(
             matches!(&reqs[..], [Request::Act(Act::Allocate(a))] if a.staff_code == "PO1" && !a.confirmed),
+            "{reqs:?}"
+        );
+    }
+
+    #[test]
+    fn the_oversight_form_starts_on_me_and_on_allocation_when_that_is_due() {
+        let mut m = model_on_a_case();
+        let reqs = m.update(key('o'));
+        let Some(Request::Spos {
+            generation, crn, ..
+        }) = reqs.first().cloned()
+        else {
+            panic!("{reqs:?}")
+        };
+        let case = picker(Some("PO1"), Vec::new()).case;
+        m.update(Msg::Loaded(Response::Spos(
+            generation,
+            Ok(Box::new(super::super::worker::SpoForm {
+                spos: vec![("SPO1".into(), "A".into()), ("SPO2".into(), "B".into())],
+                case,
+                me: Some("SPO2".into()),
+                allocation_due: true,
+            })),
+        )));
+        let Some(Popup::Oversight(p)) = &m.popup else {
+            panic!("no form")
+        };
+        assert_eq!(crn, "X000001");
+        assert_eq!(p.selected, 1, "the acting SPO is chosen");
+        assert_eq!(p.kind, OversightKind::Allocation);
+        type_text(&mut m, "reviewed the plan");
+        let reqs = m.update(code(KeyCode::Enter));
+        assert!(
+            matches!(&reqs[..], [Request::Act(Act::Oversight(o))]
+                if o.by == "SPO2" && o.expect.as_ref().and_then(|h| h.allocated_to.as_deref()) == Some("PO1")),
             "{reqs:?}"
         );
     }

@@ -1208,6 +1208,32 @@ fn draw_case(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
             theme.bad(),
         )),
     }
+    // The current allocation's reason and rationale, from the audit trail (an allocation
+    // made by an import has none).
+    let undone: Vec<&str> = cv
+        .history
+        .iter()
+        .filter(|r| r.action == "undo")
+        .filter_map(|r| r.subject.as_deref())
+        .collect();
+    if c.allocated_to.is_some()
+        && let Some(r) = cv.history.iter().rev().find(|r| {
+            matches!(r.action.as_str(), "allocate" | "reallocate")
+                && !undone.contains(&r.id.to_string().as_str())
+        })
+    {
+        let rationale = r.after["note"].as_str().unwrap_or("");
+        let sensitive = r.after["sensitive"].as_bool() == Some(true);
+        lines.push(Line::raw(format!(
+            "  reason: {} · rationale: {}",
+            clean(&r.reason.as_deref().unwrap_or("-").replace('_', " ")),
+            if rationale.is_empty() {
+                "none recorded".to_string()
+            } else {
+                detail_note(m, rationale, sensitive)
+            }
+        )));
+    }
     for a in c.allocations.iter().filter(|a| a.to_date.is_some()) {
         lines.push(Line::raw(format!(
             "  before: {} {} from {} to {} ({})",
