@@ -71,7 +71,9 @@ pub enum Command {
         /// Random seed: the same seed and as-of date give the same content
         #[arg(long, default_value_t = demo::DEFAULT_SEED)]
         seed: u64,
-        /// Replace a database that is not a demo database
+        /// Replace an existing file that is not an untouched demo database: one holding
+        /// audit entries, acknowledgements or recorded runs, a database of another origin, or
+        /// a file that is not casewatch's (a directory is never replaced)
         #[arg(long)]
         force: bool,
     },
@@ -1228,7 +1230,8 @@ fn remove_database_files(db: &Path) {
 }
 
 fn init(path: &Path) -> Result<()> {
-    if path.exists() {
+    // A directory, an empty file or a foreign one is refused as such, not as "exists".
+    if crate::store::inspect_file(path)? != crate::store::FileState::Missing {
         anyhow::bail!(
             "{} already exists; init only creates new databases",
             path.display()
