@@ -372,13 +372,24 @@ pub fn open_for_reading(ctx: &Settings) -> Result<Store> {
     Ok(Store::open(&ctx.db, OpenMode::Existing)?)
 }
 
-fn write_stdout(s: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+/// Writes a headless command's output to standard output: every command's goes through
+/// here. On a terminal, strings from the database are shown with control characters, escape
+/// sequences and bidi overrides made visible (as on the screen); to a file or a pipe they are
+/// written as stored, byte for byte, so that CSV and JSON round-trip ([`TerminalSafe`]).
+///
+/// [`TerminalSafe`]: crate::text::TerminalSafe
+fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = crate::text::TerminalSafe::to(&stdout, std::io::BufWriter::new(stdout.lock()));
+    match write(&mut out).and_then(|()| out.flush()) {
         // A closed pipe (`| head`) is not an error worth reporting.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => r.map_err(|e| anyhow::anyhow!("cannot write to standard output: {}", io_why(&e))),
     }
+}
+
+fn write_stdout(s: &str) -> Result<()> {
+    to_stdout(|w| w.write_all(s.as_bytes()))
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -617,16 +628,7 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
                         path.display()
                     );
                 }
-                None => {
-                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                    match write(&mut out).and_then(|()| out.flush()) {
-                        // A closed pipe (`| head`) is not an error worth reporting.
-                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                        r => r.map_err(|e| {
-                            anyhow::anyhow!("cannot write to standard output: {}", io_why(&e))
-                        })?,
-                    }
-                }
+                None => to_stdout(write)?,
             }
             Ok(if review.has_new_critical() {
                 ExitCode::from(3)

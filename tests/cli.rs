@@ -647,3 +647,141 @@ fn a_file_that_is_not_a_casewatch_database_is_refused_and_left_as_it_was() {
         }
     }
 }
+
+/// A demo database in which another SQLite client wrote an escape sequence and a bidi
+/// override into a case's name and a bidi override into HFKCW's name; the case's CRN.
+fn hostile_names(home: &std::path::Path) -> (std::path::PathBuf, String) {
+    let db = home.join("hostile.db");
+    common::build_demo(home, &db, "1000", "4");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let crn: String = c
+        .query_row(
+            "SELECT min(crn) FROM cases WHERE allocated_to IS NULL AND pdu = 'HFKCW'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    c.execute(
+        "UPDATE cases SET name = ?1 WHERE crn = ?2",
+        rusqlite::params![HOSTILE_CASE_NAME, crn],
+    )
+    .unwrap();
+    c.execute(
+        "UPDATE pdus SET name = ?1 WHERE code = 'HFKCW'",
+        [HOSTILE_PDU_NAME],
+    )
+    .unwrap();
+    (db, crn)
+}
+
+const HOSTILE_CASE_NAME: &str = "Ann\u{1b}[2J\u{1b}]0;owned\u{7}Lee\u{202E}cba";
+const HOSTILE_PDU_NAME: &str = "Hammersmith\u{202E}retsnimtseW";
+
+/// The headless outputs that show the planted names, with the text each must hold written
+/// to a pipe (as stored: CSV raw, JSON with its own escapes) and to a terminal.
+fn hostile_outputs(db: &str) -> Vec<(Vec<String>, &'static str, &'static str)> {
+    let args = |rest: &[&str]| -> Vec<String> {
+        ["--db", db, "--as-of", "2026-11-01"]
+            .iter()
+            .chain(rest)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    vec![
+        (
+            args(&["export", "unallocated", "--pdu", "HFKCW"]),
+            HOSTILE_CASE_NAME,
+            "Ann␛[2J␛]0;owned␇Lee\u{FFFD}cba",
+        ),
+        (
+            args(&[
+                "export",
+                "unallocated",
+                "--pdu",
+                "HFKCW",
+                "--format",
+                "json",
+            ]),
+            "Ann\\u001b[2J\\u001b]0;owned\\u0007Lee\u{202E}cba",
+            "Ann\\u001b[2J\\u001b]0;owned\\u0007Lee\u{FFFD}cba",
+        ),
+        (
+            args(&["summary", "--format", "json"]),
+            HOSTILE_PDU_NAME,
+            "Hammersmith\u{FFFD}retsnimtseW",
+        ),
+        (
+            args(&["review", "--pdu", "HFKCW", "--format", "json"]),
+            HOSTILE_PDU_NAME,
+            "Hammersmith\u{FFFD}retsnimtseW",
+        ),
+    ]
+}
+
+/// To a pipe (or a file), headless outputs are the stored bytes: an export of a name holding
+/// an escape sequence and a bidi override carries them as stored, so CSV and JSON round-trip.
+#[test]
+fn headless_outputs_to_a_pipe_keep_stored_strings_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let (db, crn) = hostile_names(home);
+    for (args, piped, _) in hostile_outputs(db.to_str().unwrap()) {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = casewatch(&args, home);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let out = String::from_utf8(o.stdout).unwrap();
+        assert!(out.contains(piped), "{args:?}: {out}");
+    }
+    // The CSV parses back to the stored name.
+    let o = casewatch(
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "--as-of",
+            "2026-11-01",
+            "export",
+            "unallocated",
+        ],
+        home,
+    );
+    let mut rows = csv::Reader::from_reader(&o.stdout[..]);
+    let names: Vec<String> = rows
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[0] == crn.as_str())
+        .map(|r| r[1].to_string())
+        .collect();
+    assert_eq!(names, [HOSTILE_CASE_NAME]);
+}
+
+/// To a terminal, the same outputs show the stored strings with control characters, escape
+/// sequences and bidi overrides made visible, as the screen does: not one ESC, BEL or
+/// override reaches the terminal.
+#[test]
+fn headless_outputs_to_a_terminal_make_stored_control_characters_visible() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let (db, _) = hostile_names(home);
+    for (args, _, shown) in hostile_outputs(db.to_str().unwrap()) {
+        let os: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+        let mut screen = common::Screen::open(home, &os, 250, 50);
+        let status = screen.wait_exit(std::time::Duration::from_secs(20));
+        assert_eq!(status.exit_code(), 0, "{args:?}");
+        // The output is read from the terminal by another thread: give it time to arrive.
+        let start = std::time::Instant::now();
+        let raw = loop {
+            let raw = String::from_utf8_lossy(&screen.raw()).into_owned();
+            if raw.contains(shown) || start.elapsed() > std::time::Duration::from_secs(10) {
+                break raw;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(raw.contains(shown), "{args:?}: {raw:?}");
+        for bad in ['\u{1b}', '\u{7}', '\u{202E}'] {
+            assert!(
+                !raw.contains(bad),
+                "{args:?}: {bad:?} reached the terminal: {raw:?}"
+            );
+        }
+    }
+}
