@@ -71,7 +71,9 @@ pub enum Command {
         /// Random seed: the same seed and as-of date give the same content
         #[arg(long, default_value_t = demo::DEFAULT_SEED)]
         seed: u64,
-        /// Replace a database that is not a demo database
+        /// Replace an existing file that is not an untouched demo database: one holding
+        /// audit entries, acknowledgements or recorded runs, a database of another origin, or
+        /// a file that is not casewatch's (a directory is never replaced)
         #[arg(long)]
         force: bool,
     },
@@ -379,13 +381,24 @@ pub fn open_for_reading(ctx: &Settings) -> Result<Store> {
     Ok(Store::open(&ctx.db, OpenMode::Existing)?)
 }
 
-fn write_stdout(s: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+/// Writes a headless command's output to standard output: every command's goes through
+/// here. On a terminal, strings from the database are shown with control characters, escape
+/// sequences and bidi overrides made visible (as on the screen); to a file or a pipe they are
+/// written as stored, byte for byte, so that CSV and JSON round-trip ([`TerminalSafe`]).
+///
+/// [`TerminalSafe`]: crate::text::TerminalSafe
+fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = crate::text::TerminalSafe::to(&stdout, std::io::BufWriter::new(stdout.lock()));
+    match write(&mut out).and_then(|()| out.flush()) {
         // A closed pipe (`| head`) is not an error worth reporting.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => r.map_err(|e| anyhow::anyhow!("cannot write to standard output: {}", io_why(&e))),
     }
+}
+
+fn write_stdout(s: &str) -> Result<()> {
+    to_stdout(|w| w.write_all(s.as_bytes()))
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -630,16 +643,7 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
                         path.display()
                     );
                 }
-                None => {
-                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                    match write(&mut out).and_then(|()| out.flush()) {
-                        // A closed pipe (`| head`) is not an error worth reporting.
-                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                        r => r.map_err(|e| {
-                            anyhow::anyhow!("cannot write to standard output: {}", io_why(&e))
-                        })?,
-                    }
-                }
+                None => to_stdout(write)?,
             }
             Ok(if review.has_new_critical() {
                 ExitCode::from(3)
@@ -1243,7 +1247,8 @@ fn remove_database_files(db: &Path) {
 }
 
 fn init(path: &Path) -> Result<()> {
-    if path.exists() {
+    // A directory, an empty file or a foreign one is refused as such, not as "exists".
+    if crate::store::inspect_file(path)? != crate::store::FileState::Missing {
         anyhow::bail!(
             "{} already exists; init only creates new databases",
             path.display()

@@ -36,10 +36,10 @@ pub struct DemoOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    #[error(
-        "refusing to overwrite {0}: it is not a casewatch demo database ({1}); pass --force to replace it"
-    )]
+    #[error("refusing to replace {0}: {1}; pass --force to replace it")]
     NotDemo(PathBuf, String),
+    #[error("{0} holds {1} that would be lost; pass --force to replace it")]
+    UserWrites(PathBuf, UserWrites),
     #[error("--cases must be at least 1000 (got {0})")]
     TooSmall(u64),
     #[error(transparent)]
@@ -317,39 +317,144 @@ impl Picker {
     }
 }
 
-/// Reads what kind of database is at `path` without changing it: `Some("demo")`, another
-/// origin, or an error for a file that is not a casewatch database.
-fn existing_origin(path: &Path) -> Result<String, String> {
-    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| e.to_string())?;
-    let app: i32 = conn
-        .query_row("PRAGMA application_id", [], |r| r.get(0))
-        .map_err(|e| format!("not a SQLite database: {e}"))?;
-    if app != APPLICATION_ID {
-        return Err("not a casewatch database".into());
-    }
-    store::meta(&conn, "origin")
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| "no origin recorded".into())
+/// What a replaced database would lose: the writes people made in it. The demo's own
+/// synthetic nights are not counted (see [`DEMO_RUNS_THROUGH`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserWrites {
+    pub audit: u64,
+    pub acks: u64,
+    pub runs: u64,
 }
 
-/// Builds a demo database at `path`. An existing database there is replaced only if it is
-/// itself a demo database, or `force` is set.
+impl UserWrites {
+    pub fn any(&self) -> bool {
+        self.audit + self.acks + self.runs > 0
+    }
+}
+
+impl std::fmt::Display for UserWrites {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = |k: u64, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
+        write!(
+            f,
+            "{}, {} and {}",
+            n(self.audit, "audit entry", "audit entries"),
+            n(self.acks, "acknowledgement", "acknowledgements"),
+            n(self.runs, "recorded nightly run", "recorded nightly runs")
+        )
+    }
+}
+
+/// The `meta` key under which a demo build notes the id of the last nightly run it recorded
+/// itself (its synthetic history, recorded with actor `demo`). A run recorded later (by
+/// `alerts --record`) gets a higher id, and one recorded again for a date the demo covered
+/// replaces the demo's row with a new, higher id; so the runs a person recorded are those
+/// with a higher id or another actor. A database built before the key existed is judged by
+/// the actor alone.
+pub const DEMO_RUNS_THROUGH: &str = "demo_runs_through";
+
+/// Counts what people wrote into a casewatch database: audit entries, acknowledgements and
+/// nightly runs not recorded by the demo generator. Tables an older schema lacks count 0.
+pub fn user_writes(conn: &Connection) -> rusqlite::Result<UserWrites> {
+    let has = |table: &str| -> rusqlite::Result<bool> {
+        conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
+            [table],
+            |r| r.get(0),
+        )
+    };
+    let count = |table: &str, sql: &str, p: &[&dyn rusqlite::ToSql]| -> rusqlite::Result<u64> {
+        if !has(table)? {
+            return Ok(0);
+        }
+        conn.query_row(sql, p, |r| r.get::<_, i64>(0))
+            .map(|n| n.max(0) as u64)
+    };
+    let through: i64 = if has("meta")? {
+        store::meta(conn, DEMO_RUNS_THROUGH)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(i64::MAX)
+    } else {
+        i64::MAX
+    };
+    Ok(UserWrites {
+        audit: count("audit", "SELECT count(*) FROM audit", &[])?,
+        acks: count("alert_acks", "SELECT count(*) FROM alert_acks", &[])?,
+        runs: count(
+            "alert_runs",
+            "SELECT count(*) FROM alert_runs WHERE actor <> 'demo' OR id > ?1",
+            &[&through],
+        )?,
+    })
+}
+
+/// Whether the file at `path` may be replaced by a demo build without `--force`, reading it
+/// only: nothing there, or a demo database nobody has written to. Anything else (a database
+/// holding audit entries, acknowledgements or recorded runs, a casewatch database of another
+/// origin, an empty file, a foreign SQLite file, a text file) is refused, saying why.
+fn check_replaceable(path: &Path) -> Result<(), DemoError> {
+    let refuse = |why: String| Err(DemoError::NotDemo(path.to_path_buf(), why));
+    match store::inspect_file(path) {
+        Ok(store::FileState::Missing) => return Ok(()),
+        Ok(store::FileState::Sqlite) => {}
+        Err(StoreError::Empty(_)) => {
+            return refuse("it is empty (0 bytes), not a casewatch database".into());
+        }
+        Err(StoreError::NotADatabase(_, why)) => {
+            return refuse(format!("it is not a SQLite database ({why})"));
+        }
+        Err(StoreError::NotCasewatch(_)) => {
+            return refuse("it is a SQLite database but not a casewatch one".into());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let read = || -> rusqlite::Result<Result<(Option<String>, UserWrites), String>> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(store::BUSY_TIMEOUT)?;
+        let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        if app != APPLICATION_ID {
+            return Ok(Err("it is a SQLite database but not a casewatch one".into()));
+        }
+        let origin = store::meta(&conn, "origin")?;
+        Ok(Ok((origin, user_writes(&conn)?)))
+    };
+    let (origin, writes) = match read() {
+        Ok(Ok(found)) => found,
+        Ok(Err(why)) => return refuse(why),
+        Err(e) => return Err(store::classify(path, e).into()),
+    };
+    match origin.as_deref() {
+        Some("demo") if !writes.any() => Ok(()),
+        Some("demo") => Err(DemoError::UserWrites(path.to_path_buf(), writes)),
+        other => {
+            let mut why = format!(
+                "it is a casewatch database but not a demo one (origin: {})",
+                other.map_or_else(|| "none recorded".into(), crate::text::sanitize)
+            );
+            if writes.any() {
+                why.push_str(&format!(" and holds {writes} that would be lost"));
+            }
+            refuse(why)
+        }
+    }
+}
+
+/// Builds a demo database at `path`. An existing file there is replaced only if it is a demo
+/// database nobody has written to (see [`check_replaceable`]), or `force` is set; a
+/// directory, device or pipe is never replaced.
 pub fn build(path: &Path, opts: &DemoOptions, force: bool) -> Result<DemoStats, DemoError> {
     if opts.cases < 1000 {
         return Err(DemoError::TooSmall(opts.cases));
     }
-    if path.exists() && !force {
-        match existing_origin(path) {
-            Ok(o) if o == "demo" => {}
-            Ok(o) => {
-                return Err(DemoError::NotDemo(
-                    path.to_path_buf(),
-                    format!("origin: {o}"),
-                ));
-            }
-            Err(why) => return Err(DemoError::NotDemo(path.to_path_buf(), why)),
-        }
+    if !force {
+        check_replaceable(path)?;
+    } else if let Err(e @ (StoreError::Directory(_) | StoreError::NotAFile(_))) =
+        store::inspect_file(path)
+    {
+        return Err(e.into());
     }
     let file_name = path
         .file_name()
@@ -465,7 +570,8 @@ fn record_history(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result
         let mut run = crate::alerts::run_full(conn, &policy, &rules, as_of, None, None)?;
         crate::alerts::record(conn, &mut run.review, &run.pdus, "demo")?;
     }
-    Ok(())
+    let last: Option<i64> = conn.query_row("SELECT max(id) FROM alert_runs", [], |r| r.get(0))?;
+    store::set_meta(conn, DEMO_RUNS_THROUGH, &last.unwrap_or(0).to_string())
 }
 
 /// Fills an empty connection: tables, rows, then indexes and triggers.
@@ -1078,6 +1184,42 @@ mod tests {
         build(&p, &opts, true).unwrap();
         let s = Store::open(&p, OpenMode::Existing).unwrap();
         assert_eq!(s.meta("origin").unwrap().as_deref(), Some("demo"));
+    }
+
+    #[test]
+    fn the_demo_history_is_not_a_users_writes_but_a_run_recorded_later_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.db");
+        let opts = DemoOptions {
+            cases: 1000,
+            seed: 1,
+            anchor: anchor(),
+        };
+        build(&p, &opts, false).unwrap();
+        let mut s = Store::open(&p, OpenMode::Existing).unwrap();
+        let runs: i64 = s
+            .conn()
+            .query_row("SELECT count(*) FROM alert_runs", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(runs, HISTORY_NIGHTS);
+        assert_eq!(user_writes(s.conn()).unwrap(), UserWrites::default());
+        // Even under the demo's own actor name, a run recorded after the build is a user's.
+        let (policy, rules) = (Policy::defaults(), crate::rules::Rules::defaults());
+        let mut run =
+            crate::alerts::run_full(s.conn(), &policy, &rules, anchor(), None, None).unwrap();
+        crate::alerts::record(s.conn_mut(), &mut run.review, &run.pdus, "demo").unwrap();
+        let w = user_writes(s.conn()).unwrap();
+        assert_eq!((w.audit, w.acks, w.runs), (0, 0, 1));
+        drop(s);
+        let e = build(&p, &opts, false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{} holds 0 audit entries, 0 acknowledgements and 1 recorded nightly run that \
+                 would be lost; pass --force to replace it",
+                p.display()
+            )
+        );
     }
 
     #[test]

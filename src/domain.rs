@@ -497,7 +497,8 @@ impl fmt::Display for Crn {
     }
 }
 
-/// Checks a code (PDU code, staff code, team code): 1-20 of `A-Z a-z 0-9 _ -`.
+/// Checks a code (PDU code, staff code): 1-20 of `A-Z a-z 0-9 _ -`. Teams are names, not
+/// codes (see `import`).
 pub fn parse_code(field: &'static str, s: &str) -> Result<String, ParseError> {
     let t = s.trim();
     if !t.is_empty()

@@ -374,7 +374,8 @@ fn to_jsonl((cols, rows): &Table) -> String {
 ///
 /// A file is written beside `path` and renamed into place once it is complete and synced, so
 /// a full disk or a failed write leaves the old file (or none), never half a file. A device
-/// or pipe (`/dev/stdout`, a FIFO) is written directly: there is nothing to rename.
+/// or pipe (`/dev/stdout`, a FIFO) is written directly: there is nothing to rename (and a
+/// terminal gets what standard output would, see [`crate::text::TerminalSafe`]).
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_private_with(path, |w| w.write_all(bytes))
 }
@@ -388,10 +389,11 @@ pub fn write_private_with(
     use std::io::Write;
     let target = match std::fs::metadata(path) {
         Ok(m) if !m.is_file() => {
-            let mut f =
-                std::io::BufWriter::new(std::fs::OpenOptions::new().write(true).open(path)?);
-            write(&mut f)?;
-            return f.flush();
+            // `--out /dev/tty` is a terminal too: shown as standard output would be.
+            let f = std::fs::OpenOptions::new().write(true).open(path)?;
+            let mut w = crate::text::TerminalSafe::to(&f, std::io::BufWriter::new(&f));
+            write(&mut w)?;
+            return w.flush();
         }
         // Through a symbolic link to the file it names, as writing in place would.
         Ok(_) => std::fs::canonicalize(path)?,

@@ -30,6 +30,8 @@ pub const MAX_REPORTED: usize = 20;
 
 /// Longest accepted name, note or region, in characters.
 const MAX_TEXT: usize = 200;
+/// Team names are short ("North A", "Hackney & City 2"): longer is a column mix-up.
+const MAX_TEAM: usize = 60;
 const MAX_NOTE: usize = 4000;
 
 /// What a file holds.
@@ -381,6 +383,18 @@ impl<'a> Row<'a> {
         }
     }
 
+    /// The optional `team` column: a name, not a code. Extracts name teams with spaces and
+    /// punctuation ("North A", "Hackney & City 2", "St. Mary's/West"), so anything a name may
+    /// hold is accepted, trimmed, up to [`MAX_TEAM`] characters; control, bidi and invisible
+    /// characters are refused as in names. Empty is none.
+    fn team(&mut self) -> Result<Option<String>, ()> {
+        match self.text("team", false, MAX_TEAM, false) {
+            Some(t) if t.is_empty() => Ok(None),
+            Some(t) => Ok(Some(t)),
+            None => Err(()),
+        }
+    }
+
     fn text(
         &mut self,
         col: &'static str,
@@ -609,7 +623,7 @@ fn validate_practitioner(row: &mut Row<'_>, refs: &Refs) -> Checked {
     let name = row.text("name", true, MAX_TEXT, false);
     let grade = row.req("grade", str::parse::<Grade>);
     let pdu = pdu_ref(row, refs, "pdu");
-    let team = row.opt("team", |s| parse_code("team", s));
+    let team = row.team();
     let hours = row.req("contracted_hours", |s| {
         parse_fte("contracted_hours", s, 100.0, "weekly hours from 0 to 100")
     });
@@ -644,7 +658,7 @@ fn validate_case(row: &mut Row<'_>, refs: &Refs) -> Checked {
     let crn = row.req("crn", str::parse::<Crn>);
     let name = row.text("name", true, MAX_TEXT, false);
     let pdu = pdu_ref(row, refs, "pdu");
-    let team = row.opt("team", |s| parse_code("team", s));
+    let team = row.team();
     let tier = row.req("tier", str::parse::<Tier>);
     let rosh = match Rosh::parse_optional(row.raw("rosh")) {
         Ok(r) => Ok(r),
@@ -1747,6 +1761,68 @@ mod tests {
         let mut v = CASE;
         v[1] = "Zoë O'Brien-Ng";
         assert!(check(&s, Kind::Cases, &v).is_ok());
+    }
+
+    #[test]
+    fn teams_are_names_with_spaces_and_punctuation_trimmed() {
+        let (_d, s) = db();
+        for (given, stored) in [
+            ("North A", Some("North A")),
+            ("  Hackney & City 2 ", Some("Hackney & City 2")),
+            ("O'Brien's", Some("O'Brien's")),
+            ("Team 3 (Court)", Some("Team 3 (Court)")),
+            ("St. Mary's/West", Some("St. Mary's/West")),
+            ("Court, North", Some("Court, North")),
+            ("   ", None),
+        ] {
+            let mut v = CASE;
+            v[3] = given;
+            let Record::Case(c) = check(&s, Kind::Cases, &v).unwrap() else {
+                panic!()
+            };
+            assert_eq!(c.team.as_deref(), stored, "{given:?}");
+            let p = ["S2", "Bo", "PO", "P1", given, "37", "2020-01-01", "in_post"];
+            let Record::Practitioner(p) = check(&s, Kind::Practitioners, &p).unwrap() else {
+                panic!()
+            };
+            assert_eq!(p.team.as_deref(), stored, "{given:?}");
+        }
+    }
+
+    #[test]
+    fn a_team_with_control_or_bidi_characters_or_too_long_is_rejected_like_a_name() {
+        let (_d, s) = db();
+        let long = "T".repeat(MAX_TEAM + 1);
+        for (bad, why) in [
+            (
+                "North\u{1b}[2J",
+                "contains a control character (U+001B), not allowed",
+            ),
+            (
+                "North\u{202E}A",
+                "contains an invisible or bidirectional formatting character",
+            ),
+            ("North\tA", "contains a control character (U+0009)"),
+            (long.as_str(), "longer than 60 characters"),
+        ] {
+            let mut v = CASE;
+            v[3] = bad;
+            let errs = check(&s, Kind::Cases, &v).unwrap_err();
+            assert_eq!(errs.len(), 1, "{bad:?}");
+            let shown = errs[0].to_string();
+            assert!(shown.starts_with("2:team: "), "{shown}");
+            assert!(shown.contains(why), "{shown}");
+            assert!(!shown.chars().any(is_unsafe), "{shown:?}");
+            let p = ["S2", "Bo", "PO", "P1", bad, "37", "2020-01-01", "in_post"];
+            let errs = check(&s, Kind::Practitioners, &p).unwrap_err();
+            assert_eq!(errs[0].column, "team", "{bad:?}");
+        }
+        let mut v = CASE;
+        v[3] = &long[1..];
+        assert!(
+            check(&s, Kind::Cases, &v).is_ok(),
+            "60 characters are enough"
+        );
     }
 
     #[test]

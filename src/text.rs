@@ -53,6 +53,108 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
     )
 }
 
+/// [`sanitize`] for a whole output stream: line breaks (`\n`) are the output's own structure
+/// and stay; every other unsafe character is replaced, `\r` and tabs included.
+pub fn sanitize_output(s: &str) -> Cow<'_, str> {
+    let bad = |c: char| c != '\n' && is_unsafe(c);
+    if !s.chars().any(bad) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| if bad(c) { placeholder(c) } else { c })
+            .collect(),
+    )
+}
+
+/// Where a headless command's output goes, and so what it must look like. On a terminal
+/// strings from the database are shown with control characters, escape sequences and bidi
+/// overrides made visible, as on the screen; to a file or a pipe they are written as stored,
+/// byte for byte, so that CSV and JSON round-trip. Every headless output is written through
+/// this one writer, which asks the destination which it is.
+pub struct TerminalSafe<W: std::io::Write> {
+    inner: W,
+    terminal: bool,
+    /// The start of a UTF-8 character whose remaining bytes have not been written yet.
+    pending: Vec<u8>,
+}
+
+impl<W: std::io::Write> TerminalSafe<W> {
+    /// Writes to `inner`, made safe if `destination` is a terminal.
+    pub fn to(destination: &impl std::io::IsTerminal, inner: W) -> TerminalSafe<W> {
+        TerminalSafe::new(inner, destination.is_terminal())
+    }
+
+    /// Writes to `inner`, made safe if `terminal` (for tests; see [`TerminalSafe::to`]).
+    pub fn new(inner: W, terminal: bool) -> TerminalSafe<W> {
+        TerminalSafe {
+            inner,
+            terminal,
+            pending: Vec::new(),
+        }
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        self.terminal
+    }
+
+    /// Writes what has been held back, made safe. A character cut short is kept for the
+    /// next write, or, at the end of the output (`at_end`), shown as a placeholder, as is any
+    /// byte that is not UTF-8.
+    fn write_pending(&mut self, at_end: bool) -> std::io::Result<()> {
+        let bytes = std::mem::take(&mut self.pending);
+        let mut rest = &bytes[..];
+        let placeholder = PLACEHOLDER.to_string();
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(s) => return self.inner.write_all(sanitize_output(s).as_bytes()),
+                Err(e) => {
+                    let (good, after) = rest.split_at(e.valid_up_to());
+                    // The prefix was just found to be UTF-8.
+                    let good = std::str::from_utf8(good).unwrap_or_default();
+                    self.inner.write_all(sanitize_output(good).as_bytes())?;
+                    match e.error_len() {
+                        None if !at_end => {
+                            self.pending = after.to_vec();
+                            return Ok(());
+                        }
+                        None => return self.inner.write_all(placeholder.as_bytes()),
+                        Some(n) => {
+                            self.inner.write_all(placeholder.as_bytes())?;
+                            rest = &after[n..];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for TerminalSafe<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.terminal {
+            return self.inner.write(buf);
+        }
+        // The common case, whole characters with nothing held back, needs no copy.
+        if self.pending.is_empty()
+            && let Ok(s) = std::str::from_utf8(buf)
+        {
+            self.inner.write_all(sanitize_output(s).as_bytes())?;
+            return Ok(buf.len());
+        }
+        self.pending.extend_from_slice(buf);
+        self.write_pending(false)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.terminal {
+            self.write_pending(true)?;
+        }
+        self.inner.flush()
+    }
+}
+
 /// Sanitises and shortens a value quoted in an error message, so that one huge or hostile
 /// cell cannot flood a terminal.
 pub fn quote_value(s: &str, max_chars: usize) -> String {
@@ -112,6 +214,44 @@ mod tests {
         assert_eq!(quote_value("\u{1b}abcdef", 3), "␛ab…");
     }
 
+    /// Everything written through a [`TerminalSafe`] with the flag given, in pieces of `step`
+    /// bytes.
+    fn through(bytes: &[u8], terminal: bool, step: usize) -> Vec<u8> {
+        use std::io::Write;
+        let mut w = TerminalSafe::new(Vec::new(), terminal);
+        for chunk in bytes.chunks(step) {
+            w.write_all(chunk).unwrap();
+        }
+        w.flush().unwrap();
+        w.inner
+    }
+
+    #[test]
+    fn to_a_terminal_stored_strings_are_made_visible_and_line_breaks_kept() {
+        let stored = "crn,name\nX000001,Ann\u{1b}[2J\u{202E}Lee\r\tZoë\n";
+        for step in [1, 2, 3, 7, 1000] {
+            let shown = String::from_utf8(through(stored.as_bytes(), true, step)).unwrap();
+            assert_eq!(
+                shown, "crn,name\nX000001,Ann␛[2J\u{FFFD}Lee␍␉Zoë\n",
+                "{step}"
+            );
+        }
+    }
+
+    #[test]
+    fn to_a_file_or_pipe_the_bytes_are_written_as_stored() {
+        let stored = "X000001,Ann\u{1b}[2J\u{202E}Lee\r\n".as_bytes();
+        for step in [1, 5, 1000] {
+            assert_eq!(through(stored, false, step), stored);
+        }
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_reach_a_terminal_as_placeholders() {
+        let shown = through(b"a\xffb\xe2\x80", true, 1);
+        assert_eq!(String::from_utf8(shown).unwrap(), "a\u{FFFD}b\u{FFFD}");
+    }
+
     #[test]
     fn initials_of_a_name() {
         assert_eq!(initials("Jorvan  Quellick-Ash"), "J.Q.");
@@ -136,6 +276,20 @@ mod properties {
                 // One placeholder per replaced character: nothing is dropped or merged.
                 prop_assert_eq!(out.chars().count(), input.chars().count());
             }
+        }
+
+        #[test]
+        fn a_stream_cut_anywhere_reaches_a_terminal_as_the_whole_would(s in any::<String>(), step in 1usize..9) {
+            use std::io::Write;
+            let mut w = TerminalSafe::new(Vec::new(), true);
+            for chunk in s.as_bytes().chunks(step) {
+                w.write_all(chunk).unwrap();
+            }
+            w.flush().unwrap();
+            let shown = String::from_utf8(w.inner).unwrap();
+            let whole = sanitize_output(&s);
+            prop_assert_eq!(shown.as_str(), whole.as_ref());
+            prop_assert!(!shown.chars().any(|c| c != '\n' && is_unsafe(c)));
         }
 
         #[test]

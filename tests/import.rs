@@ -644,3 +644,171 @@ fn json_lines_problems_are_located_and_a_header_alone_imports_nothing() {
     assert_eq!(o.status.code(), Some(2));
     assert!(!nodb.exists());
 }
+
+/// Team names as real extracts spell them.
+const TEAMS: [&str; 6] = [
+    "North A",
+    "Hackney & City 2",
+    "O'Brien's",
+    "Team 3 (Court)",
+    "St. Mary's/West",
+    "Court, North \"B\"",
+];
+
+/// The `team` of each row of an export, by its key (the first column), read as CSV or JSON
+/// Lines.
+fn teams_in(export: &[u8], json: bool) -> Vec<(String, String)> {
+    if json {
+        text(export)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let key = v.get("crn").or_else(|| v.get("staff_code")).unwrap();
+                (
+                    key.as_str().unwrap().to_string(),
+                    v["team"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    } else {
+        let mut r = csv::Reader::from_reader(export);
+        let col = r
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == "team")
+            .unwrap();
+        r.records()
+            .map(|rec| {
+                let rec = rec.unwrap();
+                (rec[0].to_string(), rec[col].to_string())
+            })
+            .collect()
+    }
+}
+
+/// A team is a name: spaces and punctuation (commas and quotes too) are accepted in both the
+/// practitioners and the cases file, surrounding spaces trimmed, and they come back out of
+/// `export` (CSV and JSON Lines) as imported, and re-import unchanged.
+#[test]
+fn team_names_with_spaces_and_punctuation_import_and_round_trip_through_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = region(home);
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut staff =
+        String::from("staff_code,name,grade,pdu,team,contracted_hours,start_date,status\n");
+    let mut cases = String::from(
+        "crn,name,pdu,team,tier,rosh,mappa_category,mappa_level,case_type,sentence_date,\
+         release_date,allocated_to,allocated_on,unallocated_since\n",
+    );
+    for (i, team) in TEAMS.iter().enumerate() {
+        // Surrounding spaces are not part of the name.
+        let padded = quote(&format!("  {team} "));
+        staff.push_str(&format!(
+            "LAMT{i},Staff {i},PO,LAM,{padded},37,2020-01-01,in_post\n"
+        ));
+        cases.push_str(&format!(
+            "X77000{i},Case {i},LAM,{padded},B2,HIGH,,,COMMUNITY,2026-01-01,,,,2026-10-01\n"
+        ));
+    }
+    let (staff_file, cases_file) = (home.join("staff.csv"), home.join("cases.csv"));
+    std::fs::write(&staff_file, staff).unwrap();
+    std::fs::write(&cases_file, cases).unwrap();
+    for (file, kind) in [(&staff_file, "practitioners"), (&cases_file, "cases")] {
+        let o = import(&db, file.to_str().unwrap(), kind, home, &[]);
+        assert!(o.status.success(), "{kind}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stdout).contains("6 inserted"),
+            "{}",
+            text(&o.stdout)
+        );
+    }
+    for (view, kind, prefix) in [
+        ("practitioners", "practitioners", "LAMT"),
+        ("unallocated", "cases", "X77000"),
+    ] {
+        for (format, ext) in [("csv", "csv"), ("json", "jsonl")] {
+            let out = home.join(format!("{view}.{ext}"));
+            let o = casewatch(
+                &[
+                    "--db",
+                    &db,
+                    "--as-of",
+                    AS_OF,
+                    "export",
+                    view,
+                    "--pdu",
+                    "LAM",
+                    "--format",
+                    format,
+                    "--out",
+                    out.to_str().unwrap(),
+                ],
+                home,
+            );
+            assert!(o.status.success(), "{view}: {}", text(&o.stderr));
+            let mut got: Vec<(String, String)> =
+                teams_in(&std::fs::read(&out).unwrap(), format == "json")
+                    .into_iter()
+                    .filter(|(k, _)| k.starts_with(prefix))
+                    .collect();
+            got.sort();
+            let want: Vec<(String, String)> = TEAMS
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (format!("{prefix}{i}"), t.to_string()))
+                .collect();
+            assert_eq!(got, want, "{view} {format}");
+            let o = import(&db, out.to_str().unwrap(), kind, home, &[]);
+            assert!(o.status.success(), "{view} {format}: {}", text(&o.stderr));
+            assert!(
+                text(&o.stdout).contains("0 inserted, 0 updated"),
+                "{view} {format}: {}",
+                text(&o.stdout)
+            );
+        }
+    }
+}
+
+/// A team holding an escape sequence is refused like a name: its line and column, the value
+/// shown with the escape made visible, and nothing imported.
+#[test]
+fn a_team_with_an_escape_character_is_refused_with_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = region(home);
+    let staff = home.join("staff.csv");
+    std::fs::write(
+        &staff,
+        "staff_code,name,grade,pdu,team,contracted_hours,start_date,status\n\
+         LAMT1,Staff One,PO,LAM,North A,37,2020-01-01,in_post\n\
+         LAMT2,Staff Two,PO,LAM,North\u{1b}[2J B,37,2020-01-01,in_post\n",
+    )
+    .unwrap();
+    let err = rejected(
+        &db,
+        staff.to_str().unwrap(),
+        "practitioners",
+        home,
+        &[
+            "staff.csv:3:team: contains a control character (U+001B), not allowed (got 'North␛[2J B')",
+        ],
+    );
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    let cases = home.join("cases.csv");
+    std::fs::write(
+        &cases,
+        "crn,name,pdu,team,tier,rosh,mappa_category,mappa_level,case_type,sentence_date,\
+         release_date,allocated_to,allocated_on,unallocated_since\n\
+         X200001,Case One,LAM,North\u{202E}A,B2,HIGH,,,COMMUNITY,2026-01-01,,,,2026-10-01\n",
+    )
+    .unwrap();
+    rejected(
+        &db,
+        cases.to_str().unwrap(),
+        "cases",
+        home,
+        &["cases.csv:2:team: contains an invisible or bidirectional formatting character (U+202E)"],
+    );
+}

@@ -6,12 +6,18 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
-use super::{APPLICATION_ID, SCHEMA_VERSION, StoreError, classify, create_private_file};
+use super::{
+    APPLICATION_ID, FileState, SCHEMA_VERSION, StoreError, classify, create_private_file,
+    inspect_file,
+};
 
 /// Copies the live database to `dest` with SQLite's online backup, which gives a consistent
 /// copy while other processes keep reading and writing. The copy is written beside `dest`
 /// and renamed into place, readable by its owner only, and checked before it is kept.
 pub fn backup(src: &Path, dest: &Path) -> Result<u64, StoreError> {
+    if inspect_file(src)? == FileState::Missing {
+        return Err(StoreError::Missing(src.to_path_buf()));
+    }
     if dest.exists() {
         return Err(StoreError::Create(
             dest.to_path_buf(),
@@ -25,6 +31,13 @@ pub fn backup(src: &Path, dest: &Path) -> Result<u64, StoreError> {
         .map_err(|e| classify(src, e))?;
     conn.busy_timeout(super::BUSY_TIMEOUT)
         .map_err(|e| classify(src, e))?;
+    // A backup is of a casewatch database; another program's file is not copied as one.
+    let app_id: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(|e| classify(src, e))?;
+    if super::is_foreign(&conn, app_id).map_err(|e| classify(src, e))? {
+        return Err(StoreError::NotCasewatch(src.to_path_buf()));
+    }
     let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -94,8 +107,11 @@ impl CheckReport {
 
 /// Runs the integrity, schema and reference checks, reading only.
 pub fn check(path: &Path) -> Result<CheckReport, StoreError> {
-    if !path.exists() {
-        return Err(StoreError::Missing(path.to_path_buf()));
+    // A SQLite file of another program is reported ("casewatch file: NO"), not refused.
+    match inspect_file(path) {
+        Ok(FileState::Missing) => return Err(StoreError::Missing(path.to_path_buf())),
+        Ok(FileState::Sqlite) | Err(StoreError::NotCasewatch(_)) => {}
+        Err(e) => return Err(e),
     }
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| classify(path, e))?;

@@ -33,6 +33,14 @@ pub enum StoreError {
     NotADatabase(PathBuf, String),
     #[error("{0} is a SQLite database but not a casewatch one; refusing to touch it")]
     NotCasewatch(PathBuf),
+    #[error("{0} is a directory, not a database file")]
+    Directory(PathBuf),
+    #[error("{0} is not a regular file (a device, pipe or socket), not a database file")]
+    NotAFile(PathBuf),
+    #[error("{0} is empty (0 bytes): not a casewatch database; remove it or give another --db")]
+    Empty(PathBuf),
+    #[error("cannot read {0}: {1}")]
+    Unreadable(PathBuf, std::io::Error),
     #[error(
         "{path} has schema version {found}, newer than this casewatch knows ({supported}); upgrade casewatch. The file was not modified"
     )]
@@ -71,10 +79,20 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Creates an empty file readable by its owner only: the data is about real people.
+/// Creates an empty file readable by its owner only: the data is about real people. Missing
+/// parent directories are created for the owner only too (existing ones are left alone).
 pub fn create_private_file(path: &Path) -> Result<(), StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Create(dir.to_path_buf(), e))?;
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(dir)
+            .map_err(|e| StoreError::Create(dir.to_path_buf(), e))?;
     }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -86,6 +104,61 @@ pub fn create_private_file(path: &Path) -> Result<(), StoreError> {
     opts.open(path)
         .map(drop)
         .map_err(|e| StoreError::Create(path.to_path_buf(), e))
+}
+
+/// The 16 bytes every SQLite database file starts with.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// What [`inspect_file`] found at a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileState {
+    /// Nothing there (a new database may be created).
+    Missing,
+    /// A regular file with a SQLite header, and no application id other than casewatch's
+    /// (an older or freshly created casewatch file may still have none).
+    Sqlite,
+}
+
+/// Looks at `path` before SQLite does, reading at most its first 100 bytes and writing
+/// nothing: a directory, a device or pipe, an empty (0-byte) file, a file that is not SQLite
+/// at all (a text file, say) or a SQLite file stamped with another program's application id
+/// is refused with a plain message naming it. SQLite itself would take a 0-byte file for an
+/// empty database and write a schema into it, and says only "disk I/O error" of a directory.
+pub fn inspect_file(path: &Path) -> Result<FileState, StoreError> {
+    use std::io::Read;
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileState::Missing),
+        Err(e) => return Err(StoreError::Unreadable(path.to_path_buf(), e)),
+    };
+    if meta.is_dir() {
+        return Err(StoreError::Directory(path.to_path_buf()));
+    }
+    if !meta.is_file() {
+        return Err(StoreError::NotAFile(path.to_path_buf()));
+    }
+    if meta.len() == 0 {
+        return Err(StoreError::Empty(path.to_path_buf()));
+    }
+    let mut header = Vec::with_capacity(100);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(100).read_to_end(&mut header))
+        .map_err(|e| StoreError::Unreadable(path.to_path_buf(), e))?;
+    if !header.starts_with(SQLITE_MAGIC) {
+        return Err(StoreError::NotADatabase(
+            path.to_path_buf(),
+            "it does not start with the SQLite file header".into(),
+        ));
+    }
+    // The application id is bytes 68-71, big-endian. Zero is checked again once SQLite has
+    // the file (the tables tell a foreign file from a new one).
+    if let Some(id) = header.get(68..72) {
+        let id = i32::from_be_bytes([id[0], id[1], id[2], id[3]]);
+        if id != 0 && id != APPLICATION_ID {
+            return Err(StoreError::NotCasewatch(path.to_path_buf()));
+        }
+    }
+    Ok(FileState::Sqlite)
 }
 
 /// Maps a SQLite error to the message a user should see.
@@ -105,8 +178,7 @@ impl Store {
     /// Opens `path`, checks it is a casewatch database this binary can read, and brings an
     /// older schema up to date. A newer schema or a foreign file is refused unmodified.
     pub fn open(path: &Path, mode: OpenMode) -> Result<Store, StoreError> {
-        let exists = path.exists();
-        if !exists {
+        if inspect_file(path)? == FileState::Missing {
             match mode {
                 OpenMode::Existing => return Err(StoreError::Missing(path.to_path_buf())),
                 OpenMode::CreateIfMissing => create_private_file(path)?,
@@ -155,15 +227,7 @@ impl Store {
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(err)?;
-        let has_tables: bool = self
-            .conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(err)?;
-        if app_id != APPLICATION_ID && (app_id != 0 || has_tables) {
+        if is_foreign(&self.conn, app_id).map_err(err)? {
             return Err(StoreError::NotCasewatch(path));
         }
         if version > SCHEMA_VERSION {
@@ -212,6 +276,22 @@ impl Store {
             .query_row("PRAGMA data_version", [], |r| r.get(0))
             .map_err(|e| classify(&self.path, e))
     }
+}
+
+/// Whether an open SQLite file belongs to another program: stamped with another application
+/// id, or with none but holding tables (a new casewatch file has neither).
+pub(crate) fn is_foreign(conn: &Connection, app_id: i32) -> rusqlite::Result<bool> {
+    if app_id == APPLICATION_ID {
+        return Ok(false);
+    }
+    if app_id != 0 {
+        return Ok(true);
+    }
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table')",
+        [],
+        |r| r.get(0),
+    )
 }
 
 fn is_cant_open(e: &rusqlite::Error) -> bool {
@@ -329,6 +409,45 @@ mod tests {
             .unwrap();
         let e = Store::open(&other, OpenMode::Existing).unwrap_err();
         assert!(matches!(e, StoreError::NotCasewatch(_)), "{e}");
+    }
+
+    #[test]
+    fn an_empty_file_a_directory_and_a_text_file_are_refused_before_sqlite_sees_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.db");
+        std::fs::File::create(&empty).unwrap();
+        for mode in [OpenMode::Existing, OpenMode::CreateIfMissing] {
+            let e = Store::open(&empty, mode).unwrap_err();
+            assert!(matches!(e, StoreError::Empty(_)), "{e}");
+            assert!(e.to_string().contains("empty.db is empty (0 bytes)"), "{e}");
+        }
+        assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+        assert!(!dir.path().join("empty.db-wal").exists());
+
+        let e = Store::open(dir.path(), OpenMode::CreateIfMissing).unwrap_err();
+        assert!(matches!(e, StoreError::Directory(_)), "{e}");
+        assert!(
+            e.to_string()
+                .ends_with("is a directory, not a database file")
+        );
+
+        let text = dir.path().join("text.db");
+        std::fs::write(&text, "hello\n").unwrap();
+        let e = Store::open(&text, OpenMode::Existing).unwrap_err();
+        assert!(matches!(e, StoreError::NotADatabase(..)), "{e}");
+
+        // Another program's application id is read from the header, without opening it.
+        let other = dir.path().join("other.db");
+        Connection::open(&other)
+            .unwrap()
+            .execute_batch("PRAGMA application_id = 1234;")
+            .unwrap();
+        let e = Store::open(&other, OpenMode::Existing).unwrap_err();
+        assert!(matches!(e, StoreError::NotCasewatch(_)), "{e}");
+        assert_eq!(
+            inspect_file(&dir.path().join("none.db")).unwrap(),
+            FileState::Missing
+        );
     }
 
     #[test]
