@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod export;
+pub mod filter;
 #[doc(hidden)]
 pub mod fuzzcheck;
 pub mod import;
