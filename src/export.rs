@@ -187,7 +187,7 @@ pub fn export_names(
         View::OversightOverdue => list(CaseList::OversightOverdue)?,
         View::ContactsOverdue => list(CaseList::ContactsOverdue)?,
         View::Practitioners => practitioners(conn, policy, as_of, pdu, mask)?,
-        View::Summary => summary(conn, policy, as_of, pdu)?,
+        View::Summary => summary(conn, policy, as_of, pdu.map(|p| vec![p.to_string()]))?,
         View::Alerts => alerts(conn, policy, rules, as_of, pdu)?,
     };
     let n = table.1.len() as u64;
@@ -251,6 +251,18 @@ fn cases(
         })?;
     }
     Ok((CASE_COLUMNS, rows))
+}
+
+/// The overview as the screen shows it: the summary of these PDUs, in this order, as CSV,
+/// and the number of rows.
+pub fn summary_csv(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    codes: &[String],
+) -> Result<(String, u64), ExportError> {
+    let table = summary(conn, policy, as_of, Some(codes.to_vec()))?;
+    Ok((to_csv(&table)?, table.1.len() as u64))
 }
 
 /// Writes one PDU's case list as CSV to `out`, row by row as SQLite reads it: exactly the
@@ -344,15 +356,26 @@ fn practitioners(
     Ok((PRACTITIONER_COLUMNS, rows))
 }
 
+/// The summary of the PDUs `codes` names, in that order (every PDU, in code order, for
+/// `None`).
 fn summary(
     conn: &Connection,
     policy: &Policy,
     as_of: NaiveDate,
-    pdu: Option<&str>,
+    codes: Option<Vec<String>>,
 ) -> Result<Table, ExportError> {
-    let rows = read::pdu_summaries(conn, policy, as_of, None)?
+    let mut all = read::pdu_summaries(conn, policy, as_of, None)?;
+    if let Some(codes) = codes {
+        let place: std::collections::HashMap<&str, usize> = codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_str(), i))
+            .collect();
+        all.retain(|p| place.contains_key(p.code.as_str()));
+        all.sort_by_key(|p| place.get(p.code.as_str()).copied());
+    }
+    let rows = all
         .into_iter()
-        .filter(|p| pdu.is_none_or(|c| c == p.code))
         .map(|p| {
             vec![
                 s(p.code),
@@ -589,6 +612,19 @@ mod tests {
                 assert_eq!(full[i], m[i]);
             }
         }
+    }
+
+    #[test]
+    fn the_overview_export_has_the_pdus_on_screen_in_their_order() {
+        let (_dir, s) = demo();
+        let codes: Vec<String> = ["LAM", "HFKCW", "BAR"].map(String::from).to_vec();
+        let (csv, n) = summary_csv(s.conn(), &Policy::defaults(), as_of(), &codes).unwrap();
+        assert_eq!(n, 3);
+        let got: Vec<String> = csv::Reader::from_reader(csv.as_bytes())
+            .records()
+            .map(|r| r.unwrap()[0].to_string())
+            .collect();
+        assert_eq!(got, codes);
     }
 
     #[test]

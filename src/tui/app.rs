@@ -1596,17 +1596,22 @@ impl Model {
         }
     }
 
-    /// What `e` writes: the table on screen, as it is shown (for a case table: its list,
-    /// filter, toggle, sort and order), with names masked when the screen masks them.
+    /// What `e` writes: the table on screen, as it is shown (the overview's PDUs after its
+    /// filter and sort; a case table's list, filter, toggle, sort and order), with names
+    /// masked when the screen masks them.
     fn export_request(&self) -> Option<Request> {
         use crate::export::View;
         let mask = self.mask;
         match self.screen() {
-            Screen::Overview => Some(Request::Export {
-                view: View::Summary,
-                pdu: None,
-                mask,
-            }),
+            Screen::Overview => {
+                let o = self.overview.as_ref()?;
+                let codes = self
+                    .overview_rows()
+                    .into_iter()
+                    .map(|i| o.pdus[i].code.clone())
+                    .collect();
+                Some(Request::ExportSummary { codes })
+            }
             Screen::Pdu { code, .. } => match table_of(self.tab) {
                 Some(t) => {
                     let list = CaseList::ALL[t];
@@ -2729,6 +2734,25 @@ mod tests {
             "exported 105 rows (full names) to ./casewatch-HFKCW-practitioners-2026-11-01.csv"
         );
         assert!(words.chars().count() <= 80);
+    }
+
+    #[test]
+    fn e_on_the_overview_exports_its_pdus_as_filtered_and_sorted() {
+        let mut m = model_with_overview();
+        m.update(key('s'));
+        let reqs = m.update(key('e'));
+        assert!(
+            matches!(&reqs[..], [Request::ExportSummary { codes }] if codes == &["AAA", "BBB", "HFKCW"]),
+            "{reqs:?}"
+        );
+        m.update(key('/'));
+        typed(&mut m, "b");
+        m.update(code(KeyCode::Enter));
+        let reqs = m.update(key('e'));
+        assert!(
+            matches!(&reqs[..], [Request::ExportSummary { codes }] if codes == &["BBB"]),
+            "{reqs:?}"
+        );
     }
 
     #[test]

@@ -71,6 +71,10 @@ pub enum Request {
         /// Names as initials, as mask mode shows them.
         mask: bool,
     },
+    /// Export the overview as the screen shows it: these PDUs, in this order.
+    ExportSummary {
+        codes: Vec<String>,
+    },
     /// Export a case table as the screen shows it: same list, filter, sort and order.
     ExportCases {
         pdu: String,
@@ -150,7 +154,10 @@ impl Request {
             Request::Candidates { .. } => Some((4, None)),
             Request::Spos { .. } => Some((5, None)),
             Request::Today { .. } => Some((6, None)),
-            Request::Act(_) | Request::Export { .. } | Request::ExportCases { .. } => None,
+            Request::Act(_)
+            | Request::Export { .. }
+            | Request::ExportSummary { .. }
+            | Request::ExportCases { .. } => None,
         }
     }
 }
@@ -449,6 +456,9 @@ fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
         Request::Export { view, pdu, mask } => {
             Response::Exported(export_to_file(store, env, view, pdu, mask))
         }
+        Request::ExportSummary { codes } => {
+            Response::Exported(export_summary_to_file(store, env, &codes))
+        }
         Request::ExportCases {
             pdu,
             list,
@@ -485,6 +495,20 @@ fn export_to_file(
         path: shown_path(path),
         rows,
         masked: matches!(view, View::Practitioners).then_some(mask),
+    })
+}
+
+/// Writes the overview's PDUs, as the screen lists them, next to where casewatch was started.
+fn export_summary_to_file(store: &Store, env: &Env, codes: &[String]) -> Result<Exported, String> {
+    let (text, rows) = crate::export::summary_csv(store.conn(), &env.policy, env.as_of, codes)
+        .map_err(|e| e.to_string())?;
+    let path = free_export_path(env, None, crate::export::View::Summary)?;
+    crate::export::write_private(&path, text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(Exported {
+        path: shown_path(path),
+        rows,
+        masked: None,
     })
 }
 
