@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::domain::fmt_date;
@@ -151,6 +151,22 @@ pub fn export(
     pdu: Option<&str>,
     format: ExportFormat,
 ) -> Result<String, ExportError> {
+    export_names(conn, policy, rules, as_of, view, pdu, format, false).map(|(text, _)| text)
+}
+
+/// [`export`], with people's names as the screen's initials when `mask` is set (the
+/// screen's mask mode, for exports made in shared spaces), and the number of rows.
+#[allow(clippy::too_many_arguments)]
+pub fn export_names(
+    conn: &Connection,
+    policy: &Policy,
+    rules: &crate::rules::Rules,
+    as_of: NaiveDate,
+    view: View,
+    pdu: Option<&str>,
+    format: ExportFormat,
+    mask: bool,
+) -> Result<(String, u64), ExportError> {
     let codes: Vec<String> = {
         let mut stmt = conn.prepare("SELECT code FROM pdus ORDER BY code")?;
         let all = stmt
@@ -164,19 +180,55 @@ pub fn export(
             None => all,
         }
     };
+    let list = |l| cases(conn, policy, as_of, &codes, l, mask);
     let table = match view {
-        View::Unallocated => cases(conn, policy, as_of, &codes, CaseList::Unallocated)?,
-        View::Mappa => cases(conn, policy, as_of, &codes, CaseList::Mappa)?,
-        View::OversightOverdue => cases(conn, policy, as_of, &codes, CaseList::OversightOverdue)?,
-        View::ContactsOverdue => cases(conn, policy, as_of, &codes, CaseList::ContactsOverdue)?,
-        View::Practitioners => practitioners(conn, policy, as_of, pdu)?,
-        View::Summary => summary(conn, policy, as_of, pdu)?,
+        View::Unallocated => list(CaseList::Unallocated)?,
+        View::Mappa => list(CaseList::Mappa)?,
+        View::OversightOverdue => list(CaseList::OversightOverdue)?,
+        View::ContactsOverdue => list(CaseList::ContactsOverdue)?,
+        View::Practitioners => practitioners(conn, policy, as_of, pdu, mask)?,
+        View::Summary => summary(conn, policy, as_of, pdu.map(|p| vec![p.to_string()]))?,
         View::Alerts => alerts(conn, policy, rules, as_of, pdu)?,
     };
-    match format {
-        ExportFormat::Csv => to_csv(&table),
-        ExportFormat::Json => Ok(to_jsonl(&table)),
+    let n = table.1.len() as u64;
+    let text = match format {
+        ExportFormat::Csv => to_csv(&table)?,
+        ExportFormat::Json => to_jsonl(&table),
+    };
+    Ok((text, n))
+}
+
+/// A person's name as written to a file: as stored, or masked as the screen masks it.
+fn name(n: String, mask: bool) -> Value {
+    if mask {
+        s(crate::text::masked_name(&n))
+    } else {
+        s(n)
     }
+}
+
+/// One case-list row as export cells, in [`CASE_COLUMNS`] order.
+fn case_cells(r: read::CaseRow, e: read::CaseExtra, mask: bool) -> Vec<Value> {
+    vec![
+        s(r.crn),
+        name(r.name, mask),
+        s(r.pdu),
+        os(r.team),
+        s(r.tier),
+        os(r.rosh.map(|x| x.as_str())),
+        int(r.mappa.category),
+        int(r.mappa.level),
+        os(r.case_type.map(|x| x.as_str())),
+        os(e.sentence_date),
+        os(e.release_date),
+        os(r.allocated_to),
+        date(r.allocated_on),
+        date(r.unallocated_since),
+        os(e.last_contact),
+        os(e.last_oversight),
+        r.days.map_or(Value::Null, Value::from),
+        date(r.due),
+    ]
 }
 
 fn cases(
@@ -185,49 +237,63 @@ fn cases(
     as_of: NaiveDate,
     codes: &[String],
     list: CaseList,
+    mask: bool,
 ) -> Result<Table, ExportError> {
     let q = PageQuery {
         limit: i64::MAX as u64,
         ..PageQuery::default()
     };
     let mut rows = Vec::new();
-    let mut extra = conn.prepare_cached(
-        "SELECT sentence_date, release_date, last_contact, last_oversight FROM cases WHERE crn = ?1",
-    )?;
     for code in codes {
-        for r in read::case_list_rows(conn, policy, as_of, code, list, &q)? {
-            type Extra = (String, Option<String>, Option<String>, Option<String>);
-            let e: Option<Extra> = extra
-                .query_row([&r.crn], |x| {
-                    Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?))
-                })
-                .optional()?;
-            let Some((sentence, release, last_contact, last_oversight)) = e else {
-                continue;
-            };
-            rows.push(vec![
-                s(r.crn),
-                s(r.name),
-                s(r.pdu),
-                os(r.team),
-                s(r.tier),
-                os(r.rosh.map(|x| x.as_str())),
-                int(r.mappa.category),
-                int(r.mappa.level),
-                os(r.case_type.map(|x| x.as_str())),
-                s(sentence),
-                os(release),
-                os(r.allocated_to),
-                date(r.allocated_on),
-                date(r.unallocated_since),
-                os(last_contact),
-                os(last_oversight),
-                r.days.map_or(Value::Null, Value::from),
-                date(r.due),
-            ]);
-        }
+        read::case_list_each(conn, policy, as_of, code, list, &q, |r, e| {
+            rows.push(case_cells(r, e, mask));
+            Ok::<_, ExportError>(())
+        })?;
     }
     Ok((CASE_COLUMNS, rows))
+}
+
+/// The overview as the screen shows it: the summary of these PDUs, in this order, as CSV,
+/// and the number of rows.
+pub fn summary_csv(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    codes: &[String],
+) -> Result<(String, u64), ExportError> {
+    let table = summary(conn, policy, as_of, Some(codes.to_vec()))?;
+    Ok((to_csv(&table)?, table.1.len() as u64))
+}
+
+/// Writes one PDU's case list as CSV to `out`, row by row as SQLite reads it: exactly the
+/// rows a screen with this query shows (list, filter, sort and order), names masked as the
+/// screen masks them when `mask` is set. Returns how many rows were written.
+#[allow(clippy::too_many_arguments)]
+pub fn write_case_list(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    pdu: &str,
+    list: CaseList,
+    q: &PageQuery,
+    mask: bool,
+    out: &mut dyn std::io::Write,
+) -> Result<u64, ExportError> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(CASE_COLUMNS.iter())?;
+    let q = PageQuery {
+        offset: 0,
+        limit: i64::MAX as u64,
+        ..q.clone()
+    };
+    let mut n = 0u64;
+    read::case_list_each(conn, policy, as_of, pdu, list, &q, |r, e| {
+        w.write_record(case_cells(r, e, mask).iter().map(cell))?;
+        n += 1;
+        Ok::<_, ExportError>(())
+    })?;
+    w.flush().map_err(csv::Error::from)?;
+    Ok(n)
 }
 
 fn alerts(
@@ -266,13 +332,14 @@ fn practitioners(
     policy: &Policy,
     as_of: NaiveDate,
     pdu: Option<&str>,
+    mask: bool,
 ) -> Result<Table, ExportError> {
     let rows = read::practitioners(conn, policy, as_of, pdu, PractitionerSort::Capacity)?
         .into_iter()
         .map(|p| {
             vec![
                 s(p.staff_code),
-                s(p.name),
+                name(p.name, mask),
                 s(p.grade.as_str()),
                 s(p.pdu),
                 os(p.team),
@@ -289,15 +356,26 @@ fn practitioners(
     Ok((PRACTITIONER_COLUMNS, rows))
 }
 
+/// The summary of the PDUs `codes` names, in that order (every PDU, in code order, for
+/// `None`).
 fn summary(
     conn: &Connection,
     policy: &Policy,
     as_of: NaiveDate,
-    pdu: Option<&str>,
+    codes: Option<Vec<String>>,
 ) -> Result<Table, ExportError> {
-    let rows = read::pdu_summaries(conn, policy, as_of, None)?
+    let mut all = read::pdu_summaries(conn, policy, as_of, None)?;
+    if let Some(codes) = codes {
+        let place: std::collections::HashMap<&str, usize> = codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_str(), i))
+            .collect();
+        all.retain(|p| place.contains_key(p.code.as_str()));
+        all.sort_by_key(|p| place.get(p.code.as_str()).copied());
+    }
+    let rows = all
         .into_iter()
-        .filter(|p| pdu.is_none_or(|c| c == p.code))
         .map(|p| {
             vec![
                 s(p.code),
@@ -428,4 +506,155 @@ pub fn write_private_with(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::{DemoOptions, build};
+    use crate::store::read::CaseSort;
+    use crate::store::{OpenMode, Store};
+
+    fn as_of() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()
+    }
+
+    fn demo() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.db");
+        let opts = DemoOptions {
+            cases: 3000,
+            seed: 11,
+            anchor: as_of(),
+        };
+        build(&p, &opts, false).unwrap();
+        let s = Store::open(&p, OpenMode::Existing).unwrap();
+        (dir, s)
+    }
+
+    /// The CSV's records, without the header.
+    fn records(bytes: &[u8]) -> Vec<csv::StringRecord> {
+        let mut r = csv::Reader::from_reader(bytes);
+        assert_eq!(
+            r.headers().unwrap().iter().collect::<Vec<_>>(),
+            CASE_COLUMNS
+        );
+        r.records().map(|x| x.unwrap()).collect()
+    }
+
+    fn write(s: &Store, list: CaseList, q: &PageQuery, mask: bool) -> (u64, Vec<u8>) {
+        let mut out = Vec::new();
+        let n = write_case_list(
+            s.conn(),
+            &Policy::defaults(),
+            as_of(),
+            "HFKCW",
+            list,
+            q,
+            mask,
+            &mut out,
+        )
+        .unwrap();
+        (n, out)
+    }
+
+    #[test]
+    fn a_filtered_export_has_exactly_the_rows_the_screen_shows_in_its_order() {
+        let (_dir, s) = demo();
+        let q = PageQuery {
+            sort: CaseSort::Days,
+            reverse: true,
+            filter: crate::filter::parse("rosh:high+ tier:A").unwrap(),
+            // The screen's window: the export takes the whole table, not the page.
+            offset: 5,
+            limit: 10,
+        };
+        for list in CaseList::ALL {
+            let whole = PageQuery {
+                offset: 0,
+                limit: u64::MAX,
+                ..q.clone()
+            };
+            let want: Vec<String> = read::case_list_rows(
+                s.conn(),
+                &Policy::defaults(),
+                as_of(),
+                "HFKCW",
+                list,
+                &whole,
+            )
+            .unwrap()
+            .into_iter()
+            .map(|r| r.crn)
+            .collect();
+            let (n, bytes) = write(&s, list, &q, false);
+            let got: Vec<String> = records(&bytes).iter().map(|r| r[0].to_string()).collect();
+            assert_eq!(got, want, "{list:?}");
+            assert_eq!(n, want.len() as u64);
+            let unfiltered = write(&s, list, &PageQuery::default(), false).0;
+            assert!(n < unfiltered, "{list:?}: the filter must bite");
+        }
+    }
+
+    #[test]
+    fn a_masked_export_writes_initials_and_no_full_name() {
+        let (_dir, s) = demo();
+        let (_, plain) = write(&s, CaseList::Mappa, &PageQuery::default(), false);
+        let (n, masked) = write(&s, CaseList::Mappa, &PageQuery::default(), true);
+        let plain = records(&plain);
+        assert!(n > 10);
+        assert_eq!(plain.len() as u64, n);
+        let text = String::from_utf8(masked.clone()).unwrap();
+        for (full, m) in plain.iter().zip(records(&masked)) {
+            assert_eq!(full[0], m[0], "same rows, same order");
+            assert_eq!(&m[1], crate::text::masked_name(&full[1]));
+            assert!(!text.contains(&full[1]), "{} leaked", &full[1]);
+            // Only the name column differs.
+            for i in (0..CASE_COLUMNS.len()).filter(|i| *i != 1) {
+                assert_eq!(full[i], m[i]);
+            }
+        }
+    }
+
+    #[test]
+    fn the_overview_export_has_the_pdus_on_screen_in_their_order() {
+        let (_dir, s) = demo();
+        let codes: Vec<String> = ["LAM", "HFKCW", "BAR"].map(String::from).to_vec();
+        let (csv, n) = summary_csv(s.conn(), &Policy::defaults(), as_of(), &codes).unwrap();
+        assert_eq!(n, 3);
+        let got: Vec<String> = csv::Reader::from_reader(csv.as_bytes())
+            .records()
+            .map(|r| r.unwrap()[0].to_string())
+            .collect();
+        assert_eq!(got, codes);
+    }
+
+    #[test]
+    fn masked_practitioner_exports_write_initials() {
+        let (_dir, s) = demo();
+        let rules = crate::rules::Rules::defaults();
+        let run = |mask| {
+            export_names(
+                s.conn(),
+                &Policy::defaults(),
+                &rules,
+                as_of(),
+                View::Practitioners,
+                Some("HFKCW"),
+                ExportFormat::Csv,
+                mask,
+            )
+            .unwrap()
+        };
+        let ((plain, n), (masked, m)) = (run(false), run(true));
+        assert_eq!(n, m);
+        let names: Vec<String> = csv::Reader::from_reader(plain.as_bytes())
+            .records()
+            .map(|r| r.unwrap()[1].to_string())
+            .collect();
+        assert_eq!(names.len() as u64, n);
+        for name in names {
+            assert!(!masked.contains(&name), "{name} leaked");
+        }
+    }
 }

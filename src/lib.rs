@@ -11,6 +11,7 @@ pub mod demo;
 pub mod domain;
 pub mod eligibility;
 pub mod export;
+pub mod filter;
 #[doc(hidden)]
 pub mod fuzzcheck;
 pub mod import;

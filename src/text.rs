@@ -174,6 +174,12 @@ pub fn initials(name: &str) -> String {
         .collect()
 }
 
+/// A name as mask mode shows it, on the screen and in its exports: the initials of the
+/// sanitised name, so both read the same.
+pub fn masked_name(name: &str) -> String {
+    initials(&sanitize(name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

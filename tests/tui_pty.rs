@@ -114,3 +114,117 @@ fn sigterm_and_sighup_restore_the_terminal() {
         );
     }
 }
+
+/// The number after "row N of " on the screen.
+fn rows_of(screen: &str) -> u64 {
+    let line = screen
+        .lines()
+        .find(|l| l.starts_with("row "))
+        .expect("a row count");
+    let at = line.find(" of ").expect("a row count");
+    line[at + 4..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a row count")
+}
+
+/// A column filter narrows the table in the real binary; `e` writes exactly those rows, in
+/// the screen's order, with names masked when the screen masks them; Esc clears the filter
+/// before it leaves the PDU.
+#[test]
+fn a_filtered_masked_table_exports_as_shown_and_esc_clears_the_filter_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo_db(dir.path(), "4000");
+    let mut screen = open_screen(&db, dir.path());
+    screen.wait_for("18 PDUs");
+    screen.send(b"\r");
+    screen.wait_for("more not shown");
+    screen.send(b"2");
+    let all = rows_of(&screen.wait_for("row 1 of"));
+
+    screen.send(b"/");
+    screen.send(b"rosh:high+ foo:bar");
+    let s = screen.wait_for("'foo:bar' not applied: unknown key");
+    assert!(s.contains("filter: rosh:high+ foo:bar"), "{s}");
+    for _ in 0.." foo:bar".len() {
+        screen.send(b"\x7f");
+    }
+    screen.send(b"\r");
+    let s = screen.wait_for("(Esc clears)");
+    let shown = rows_of(&s);
+    assert!(0 < shown && shown < all, "{shown} of {all}");
+
+    screen.send(b"m");
+    screen.send(b"e");
+    let s = screen.wait_for("exported");
+    assert!(
+        s.contains(&format!(
+            "exported {shown} rows (initials) to ./casewatch-HFKCW-unallocated-2026-11-01.csv"
+        )),
+        "{s}"
+    );
+    let file = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "csv"))
+        .expect("the export in the working directory");
+    let masked = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        masked.lines().count() as u64,
+        shown + 1,
+        "a header and the rows"
+    );
+
+    // The same list unmasked, from the command line: same rows, same order, no full name.
+    let o = common::casewatch(
+        &[
+            "--as-of",
+            "2026-11-01",
+            "--db",
+            db.to_str().unwrap(),
+            "export",
+            "unallocated",
+            "--pdu",
+            "HFKCW",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let full = String::from_utf8(o.stdout).unwrap();
+    let crns = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap_or("").to_string())
+            .collect()
+    };
+    let names: std::collections::HashMap<String, String> = full
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut cells = l.split(',');
+            Some((cells.next()?.to_string(), cells.next()?.to_string()))
+        })
+        .collect();
+    let got = crns(&masked);
+    let all_crns = crns(&full);
+    let mut in_order = all_crns.iter().filter(|c| got.contains(c));
+    assert!(
+        got.iter().all(|c| in_order.next() == Some(c)),
+        "the screen's order"
+    );
+    for crn in &got {
+        let name = &names[crn];
+        assert!(!masked.contains(name.as_str()), "{name} written in full");
+    }
+
+    // Esc clears the filter and stays; the next Esc leaves.
+    screen.send(b"\x1b");
+    let s = screen.wait_for("filter cleared");
+    assert_eq!(rows_of(&s), all, "{s}");
+    screen.send(b"\x1b");
+    screen.wait_for("18 PDUs");
+    screen.send(b"q");
+    let status = screen.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+}

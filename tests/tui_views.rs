@@ -136,6 +136,50 @@ fn screens(w: u16, h: u16) -> Vec<(&'static str, String)> {
     out
 }
 
+/// The case tables' filter, the MAPPA toggle and the PDU's help.
+fn table_screens(w: u16, h: u16) -> Vec<(&'static str, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fixture(dir.path());
+    let store = Store::open(&db, OpenMode::Existing).unwrap();
+    let mut m = start(&store, w, h);
+    let mut out = Vec::new();
+    drive(&mut m, &store, key(KeyCode::Enter));
+    drive(&mut m, &store, key(KeyCode::Char('3')));
+    drive(&mut m, &store, key(KeyCode::Char('U')));
+    out.push(("pdu_mappa_unallocated_only", render(&m)));
+    drive(&mut m, &store, key(KeyCode::Char('U')));
+    drive(&mut m, &store, key(KeyCode::Char('2')));
+    drive(&mut m, &store, key(KeyCode::Char('/')));
+    for c in "rosh:high+ tier:a foo:bar".chars() {
+        drive(&mut m, &store, key(KeyCode::Char(c)));
+    }
+    out.push(("pdu_filter_bad_term", render(&m)));
+    for _ in 0.." foo:bar".len() {
+        drive(&mut m, &store, key(KeyCode::Backspace));
+    }
+    drive(&mut m, &store, key(KeyCode::Enter));
+    out.push(("pdu_filter_kept", render(&m)));
+    drive(&mut m, &store, key(KeyCode::Char('?')));
+    out.push(("pdu_help", render(&m)));
+    drive(&mut m, &store, key(KeyCode::PageDown));
+    out.push(("pdu_help_scrolled", render(&m)));
+    out
+}
+
+#[test]
+fn tables_at_120x40() {
+    for (name, screen) in table_screens(120, 40) {
+        insta::assert_snapshot!(format!("120x40_{name}"), screen);
+    }
+}
+
+#[test]
+fn tables_at_80x24() {
+    for (name, screen) in table_screens(80, 24) {
+        insta::assert_snapshot!(format!("80x24_{name}"), screen);
+    }
+}
+
 #[test]
 fn views_at_120x40() {
     for (name, screen) in screens(120, 40) {

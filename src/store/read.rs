@@ -7,12 +7,14 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
+use rusqlite::types::Value;
 use rusqlite::{Connection, Row, Statement, ToSql};
 use serde::Serialize;
 
 use crate::domain::{
     CaseType, Grade, Mappa, PpfStatus, PractitionerStatus, Rating, Rosh, Tier, fmt_date,
 };
+use crate::filter::{CaseFilter, MappaTerm, Term};
 use crate::policy::{Due, Policy, Thresholds};
 
 type Result<T> = rusqlite::Result<T>;
@@ -819,13 +821,13 @@ impl CaseSort {
     }
 }
 
-/// One page request: sort, filter text, window.
+/// One page request: sort, filter, window.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PageQuery {
     pub sort: CaseSort,
     pub reverse: bool,
-    /// Matches CRN, name or team, case-insensitively; empty for none.
-    pub filter: String,
+    /// Every term must hold (see [`crate::filter`]); empty for none.
+    pub filter: CaseFilter,
     pub offset: u64,
     pub limit: u64,
 }
@@ -878,13 +880,9 @@ fn bind_list_params(
     policy: &Policy,
     t: &Thresholds,
     pdu: &str,
-    filter: &str,
 ) -> Result<()> {
     bind_thresholds(stmt, t)?;
     bind_named(stmt, ":pdu", &pdu)?;
-    let pattern = like_pattern(filter.trim());
-    bind_named(stmt, ":filter", &pattern)?;
-    bind_named(stmt, ":nofilter", &filter.trim().is_empty())?;
     let c = &policy.contact;
     bind_named(stmt, ":d_vh", &c.very_high)?;
     bind_named(stmt, ":d_h", &c.high)?;
@@ -904,8 +902,91 @@ fn bind_list_params(
     Ok(())
 }
 
-const FILTER_SQL: &str = "(:nofilter OR c.crn LIKE :filter ESCAPE '\\'
-    OR c.name LIKE :filter ESCAPE '\\' OR COALESCE(c.team, '') LIKE :filter ESCAPE '\\')";
+/// The SQL of a filter (`1` for none) and the values of its parameters, `:f0`, `:f1`, ... in
+/// order. Only the shape of the filter reaches the SQL text; every value typed is bound, so
+/// no text from the user is ever part of a statement.
+fn filter_sql(filter: &CaseFilter) -> (String, Vec<Value>) {
+    let mut values: Vec<Value> = Vec::new();
+    let mut param = |v: Value| {
+        values.push(v);
+        format!(":f{}", values.len() - 1)
+    };
+    let mut parts = Vec::new();
+    for term in &filter.terms {
+        parts.push(match term {
+            Term::Text(w) => {
+                let p = param(Value::Text(like_pattern(w)));
+                format!(
+                    "(c.crn LIKE {p} ESCAPE '\\' OR c.name LIKE {p} ESCAPE '\\'
+                      OR COALESCE(c.team, '') LIKE {p} ESCAPE '\\')"
+                )
+            }
+            Term::Team(w) => {
+                let p = param(Value::Text(like_pattern(w)));
+                format!("COALESCE(c.team, '') LIKE {p} ESCAPE '\\'")
+            }
+            Term::Rosh(levels) => {
+                let mut any = Vec::new();
+                let named: Vec<String> = levels
+                    .iter()
+                    .flatten()
+                    .map(|r| param(Value::Text(r.as_str().to_string())))
+                    .collect();
+                if !named.is_empty() {
+                    any.push(format!("c.rosh IN ({})", named.join(", ")));
+                }
+                if levels.contains(&None) {
+                    any.push("c.rosh IS NULL".to_string());
+                }
+                if any.is_empty() {
+                    "0".to_string()
+                } else {
+                    format!("({})", any.join(" OR "))
+                }
+            }
+            Term::Mappa(m) => match *m {
+                MappaTerm::Any => "c.mappa_category > 0".to_string(),
+                MappaTerm::None => "c.mappa_category = 0".to_string(),
+                MappaTerm::Level(n) => format!(
+                    "(c.mappa_category > 0 AND c.mappa_level = {})",
+                    param(Value::Integer(n.into()))
+                ),
+                MappaTerm::LevelAtLeast(n) => format!(
+                    "(c.mappa_category > 0 AND c.mappa_level >= {})",
+                    param(Value::Integer(n.into()))
+                ),
+                MappaTerm::Category(n) => {
+                    format!("c.mappa_category = {}", param(Value::Integer(n.into())))
+                }
+            },
+            Term::Tier(t) => {
+                // `A` and `A3` are prefixes (band; level with its unsupervised `S`), `A3S` is
+                // a whole tier. The parser admits only A-D, 0-3 and S: nothing to escape.
+                let pattern = if t.len() == 3 {
+                    t.clone()
+                } else {
+                    format!("{t}%")
+                };
+                format!("c.tier LIKE {}", param(Value::Text(pattern)))
+            }
+            Term::Allocated(true) => "c.allocated_to IS NOT NULL".to_string(),
+            Term::Allocated(false) => "c.allocated_to IS NULL".to_string(),
+        });
+    }
+    let sql = if parts.is_empty() {
+        "1".to_string()
+    } else {
+        parts.join(" AND ")
+    };
+    (sql, values)
+}
+
+fn bind_filter(stmt: &mut Statement<'_>, values: &[Value]) -> Result<()> {
+    for (i, v) in values.iter().enumerate() {
+        bind_named(stmt, &format!(":f{i}"), v)?;
+    }
+    Ok(())
+}
 
 /// Counts the rows of a list (with its filter).
 pub fn case_list_count(
@@ -914,15 +995,17 @@ pub fn case_list_count(
     as_of: NaiveDate,
     pdu: &str,
     list: CaseList,
-    filter: &str,
+    filter: &CaseFilter,
 ) -> Result<u64> {
     let t = policy.thresholds(as_of);
+    let (filter_sql, values) = filter_sql(filter);
     let sql = format!(
-        "SELECT count(*) FROM cases c WHERE c.pdu = :pdu AND {} AND {FILTER_SQL}",
+        "SELECT count(*) FROM cases c WHERE c.pdu = :pdu AND {} AND {filter_sql}",
         list.condition()
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    bind_list_params(&mut stmt, policy, &t, pdu, filter)?;
+    bind_list_params(&mut stmt, policy, &t, pdu)?;
+    bind_filter(&mut stmt, &values)?;
     let mut rows = stmt.raw_query();
     match rows.next()? {
         Some(r) => Ok(r.get::<_, i64>(0)?.max(0) as u64),
@@ -958,6 +1041,35 @@ pub fn case_list_rows(
     list: CaseList,
     q: &PageQuery,
 ) -> Result<Vec<CaseRow>> {
+    let mut out = Vec::new();
+    case_list_each(conn, policy, as_of, pdu, list, q, |row, _| {
+        out.push(row);
+        Ok::<_, rusqlite::Error>(())
+    })?;
+    Ok(out)
+}
+
+/// The case fields a list row does not carry, which exports write, as stored.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CaseExtra {
+    pub sentence_date: Option<String>,
+    pub release_date: Option<String>,
+    pub last_contact: Option<String>,
+    pub last_oversight: Option<String>,
+}
+
+/// Hands each row of a page (with [`CaseExtra`]) to `each` as SQLite reads it, so that an
+/// export of a whole list never holds it in memory. Same selection and order as
+/// [`case_list_rows`]; the MAPPA list puts unallocated cases first, whatever the sort.
+pub fn case_list_each<E: From<rusqlite::Error>>(
+    conn: &Connection,
+    policy: &Policy,
+    as_of: NaiveDate,
+    pdu: &str,
+    list: CaseList,
+    q: &PageQuery,
+    mut each: impl FnMut(CaseRow, CaseExtra) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
     let t = policy.thresholds(as_of);
     let (asc, desc) = if q.reverse {
         ("DESC", "ASC")
@@ -972,18 +1084,27 @@ pub fn case_list_rows(
         CaseSort::Name => format!("c.name {asc}, c.crn {asc}"),
         CaseSort::Tier => format!("c.tier {asc}, c.risk_rank {desc}, c.crn {asc}"),
     };
+    // An unallocated MAPPA case is the gap the list exists for: it leads in every sort.
+    let first = if list == CaseList::Mappa {
+        "(c.allocated_to IS NULL) DESC, "
+    } else {
+        ""
+    };
+    let (filter_sql, values) = filter_sql(&q.filter);
     let sql = format!(
         "SELECT c.crn, c.name, c.pdu, c.team, c.tier, c.rosh, c.mappa_category, c.mappa_level,
-                c.case_type, c.allocated_to, c.allocated_on, c.unallocated_since, {day} AS day
+                c.case_type, c.allocated_to, c.allocated_on, c.unallocated_since, {day} AS day,
+                c.sentence_date, c.release_date, c.last_contact, c.last_oversight
            FROM cases c
-          WHERE c.pdu = :pdu AND {cond} AND {FILTER_SQL}
-          ORDER BY {order}
+          WHERE c.pdu = :pdu AND {cond} AND {filter_sql}
+          ORDER BY {first}{order}
           LIMIT :limit OFFSET :offset",
         day = list.day_sql(),
         cond = list.condition(),
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    bind_list_params(&mut stmt, policy, &t, pdu, &q.filter)?;
+    bind_list_params(&mut stmt, policy, &t, pdu)?;
+    bind_filter(&mut stmt, &values)?;
     bind_named(&mut stmt, ":limit", &(q.limit.min(i64::MAX as u64) as i64))?;
     bind_named(
         &mut stmt,
@@ -991,28 +1112,34 @@ pub fn case_list_rows(
         &(q.offset.min(i64::MAX as u64) as i64),
     )?;
     let mut rows = stmt.raw_query();
-    let mut out = Vec::new();
+    let overdue_list = matches!(list, CaseList::OversightOverdue | CaseList::ContactsOverdue);
     while let Some(r) = rows.next()? {
-        let day = date_col(r, "day")?;
-        let overdue_list = matches!(list, CaseList::OversightOverdue | CaseList::ContactsOverdue);
-        out.push(CaseRow {
-            crn: r.get("crn")?,
-            name: r.get("name")?,
-            pdu: r.get("pdu")?,
-            team: r.get("team")?,
-            tier: r.get("tier")?,
-            rosh: parse_col(r, "rosh")?,
-            mappa: Mappa::new(r.get("mappa_category")?, r.get("mappa_level")?)
-                .unwrap_or(Mappa::NONE),
-            case_type: parse_col(r, "case_type")?,
-            allocated_to: r.get("allocated_to")?,
-            allocated_on: date_col(r, "allocated_on")?,
-            unallocated_since: date_col(r, "unallocated_since")?,
+        // Columns by position (see the SELECT above).
+        let day = date_col(r, 12)?;
+        let row = CaseRow {
+            crn: r.get(0)?,
+            name: r.get(1)?,
+            pdu: r.get(2)?,
+            team: r.get(3)?,
+            tier: r.get(4)?,
+            rosh: parse_col(r, 5)?,
+            mappa: Mappa::new(r.get(6)?, r.get(7)?).unwrap_or(Mappa::NONE),
+            case_type: parse_col(r, 8)?,
+            allocated_to: r.get(9)?,
+            allocated_on: date_col(r, 10)?,
+            unallocated_since: date_col(r, 11)?,
             days: day.map(|d| (as_of - d).num_days()),
             due: if overdue_list { day } else { None },
-        });
+        };
+        let extra = CaseExtra {
+            sentence_date: r.get(13)?,
+            release_date: r.get(14)?,
+            last_contact: r.get(15)?,
+            last_oversight: r.get(16)?,
+        };
+        each(row, extra)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A contact on record.
@@ -1289,7 +1416,7 @@ fn case_alert_rows_within(
     };
     let sql = case_alert_sql_within(within);
     let mut stmt = conn.prepare_cached(&sql)?;
-    bind_list_params(&mut stmt, policy, &t, "", "")?;
+    bind_list_params(&mut stmt, policy, &t, "")?;
     match within {
         Within::Pdu => bind_named(&mut stmt, ":pdu", &pdu)?,
         Within::Region => bind_named(&mut stmt, ":region", &region)?,
@@ -1534,6 +1661,144 @@ mod tests {
         crate::store::tally::rebuild(conn).unwrap();
         let after = tallies(conn);
         assert_eq!(before, after);
+    }
+
+    fn all_rows(s: &Store, pdu: &str, list: CaseList, q: &PageQuery) -> Vec<CaseRow> {
+        let q = PageQuery {
+            limit: u64::MAX,
+            offset: 0,
+            ..q.clone()
+        };
+        case_list_rows(s.conn(), &Policy::defaults(), anchor(), pdu, list, &q).unwrap()
+    }
+
+    fn filtered(text: &str) -> PageQuery {
+        PageQuery {
+            filter: crate::filter::parse(text).unwrap(),
+            ..PageQuery::default()
+        }
+    }
+
+    /// Each column term selects in SQL exactly the rows a plain Rust test of the unfiltered
+    /// list selects, in the same order, and the count agrees.
+    #[test]
+    fn every_filter_term_selects_what_it_says_in_sql() {
+        let (_dir, s) = demo(3000);
+        let policy = Policy::defaults();
+        type Pred = fn(&CaseRow) -> bool;
+        let cases: [(&str, Pred); 14] = [
+            ("rosh:VERY_HIGH", |r| r.rosh == Some(Rosh::VeryHigh)),
+            ("rosh:high+", |r| r.rosh.is_some_and(Rosh::is_high)),
+            ("rosh:none", |r| r.rosh.is_none()),
+            ("mappa:2", |r| r.mappa.is_mappa() && r.mappa.level == 2),
+            ("mappa:2+", |r| r.mappa.is_mappa() && r.mappa.level >= 2),
+            ("mappa:c1", |r| r.mappa.category == 1),
+            ("mappa:any", |r| r.mappa.is_mappa()),
+            ("mappa:none", |r| !r.mappa.is_mappa()),
+            ("tier:a", |r| r.tier.starts_with('A')),
+            ("tier:B2", |r| r.tier.starts_with("B2")),
+            ("team:t1", |r| {
+                r.team
+                    .as_deref()
+                    .is_some_and(|t| t.to_lowercase().contains("t1"))
+            }),
+            ("unallocated", |r| r.allocated_to.is_none()),
+            ("allocated", |r| r.allocated_to.is_some()),
+            ("rosh:high+ unallocated tier:A", |r| {
+                r.rosh.is_some_and(Rosh::is_high)
+                    && r.allocated_to.is_none()
+                    && r.tier.starts_with('A')
+            }),
+        ];
+        let pdu = "HFKCW";
+        for list in CaseList::ALL {
+            let every = all_rows(&s, pdu, list, &PageQuery::default());
+            for (text, keep) in &cases {
+                let want: Vec<&str> = every
+                    .iter()
+                    .filter(|r| keep(r))
+                    .map(|r| r.crn.as_str())
+                    .collect();
+                let q = filtered(text);
+                let got = all_rows(&s, pdu, list, &q);
+                let got: Vec<&str> = got.iter().map(|r| r.crn.as_str()).collect();
+                assert_eq!(got, want, "{list:?} {text}");
+                let n = case_list_count(s.conn(), &policy, anchor(), pdu, list, &q.filter).unwrap();
+                assert_eq!(n, want.len() as u64, "{list:?} {text}");
+            }
+        }
+        // The demo has rows for the terms that matter most, or the test proves little.
+        let unal = all_rows(
+            &s,
+            pdu,
+            CaseList::Unallocated,
+            &filtered("rosh:high+ mappa:any"),
+        );
+        assert!(!unal.is_empty());
+    }
+
+    #[test]
+    fn filter_words_are_bound_text_never_sql() {
+        let (_dir, s) = demo(1000);
+        let q = all_rows(&s, "HFKCW", CaseList::Unallocated, &PageQuery::default());
+        let first = &q[0];
+        // A word matches the CRN, any part of the name, or the team, in any case.
+        let surname = first.name.split_whitespace().last().unwrap().to_lowercase();
+        for word in [first.crn.to_lowercase(), surname] {
+            let got = all_rows(&s, "HFKCW", CaseList::Unallocated, &filtered(&word));
+            assert!(got.iter().any(|r| r.crn == first.crn), "{word}");
+        }
+        // Quotes, wildcards and SQL are looked for literally, and find nothing.
+        for hostile in [
+            "%",
+            "_",
+            "x' OR '1'='1",
+            "\"'; DROP TABLE cases; --\"",
+            "team:%",
+        ] {
+            let got = all_rows(&s, "HFKCW", CaseList::Unallocated, &filtered(hostile));
+            assert!(got.is_empty(), "{hostile}: {}", got.len());
+        }
+        let n: i64 = s
+            .conn()
+            .query_row("SELECT count(*) FROM cases", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1000);
+    }
+
+    #[test]
+    fn the_mappa_list_puts_unallocated_cases_first_in_every_sort() {
+        let (_dir, s) = demo(3000);
+        for sort in CaseSort::ALL {
+            for reverse in [false, true] {
+                let q = PageQuery {
+                    sort,
+                    reverse,
+                    ..PageQuery::default()
+                };
+                let rows = all_rows(&s, "HFKCW", CaseList::Mappa, &q);
+                let flags: Vec<bool> = rows.iter().map(|r| r.allocated_to.is_none()).collect();
+                let unal = flags.iter().filter(|u| **u).count();
+                assert!(unal > 0 && unal < flags.len(), "both kinds in the demo");
+                assert!(
+                    flags[..unal].iter().all(|u| *u),
+                    "{sort:?} reverse {reverse}"
+                );
+                // Within the unallocated cases, the chosen sort still holds.
+                let plain = all_rows(
+                    &s,
+                    "HFKCW",
+                    CaseList::Mappa,
+                    &PageQuery {
+                        filter: crate::filter::parse("unallocated").unwrap(),
+                        ..q.clone()
+                    },
+                );
+                let a: Vec<&str> = rows[..unal].iter().map(|r| r.crn.as_str()).collect();
+                let b: Vec<&str> = plain.iter().map(|r| r.crn.as_str()).collect();
+                assert_eq!(a, b, "{sort:?} reverse {reverse}");
+            }
+        }
     }
 
     #[test]

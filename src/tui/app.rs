@@ -12,6 +12,7 @@ use super::worker::{Act, CaseView, OverviewData, Request, Response, StaffingData
 use crate::actions::{self, Candidate, UNDO_WINDOW};
 use crate::alerts::{ReviewedAlert, Status as AlertStatus};
 use crate::domain::{AllocationReason, OversightKind};
+use crate::filter::{CaseFilter, Term};
 use crate::incidents::Incident;
 use crate::rules::{Level, Severity};
 use crate::store::read::{CaseList, CaseRow, CaseSort, PageQuery, PduSummary};
@@ -181,12 +182,82 @@ pub struct CaseTable {
     pub rows: Vec<CaseRow>,
     pub sort: CaseSort,
     pub reverse: bool,
+    /// The filter as typed.
     pub filter: String,
+    /// The terms of `filter` that parse: what the rows show.
+    pub applied: CaseFilter,
+    /// The first term of `filter` that does not parse, and why, in words: it is not applied.
+    pub filter_error: Option<String>,
+    /// MAPPA tab: only the unallocated cases (`U`).
+    pub unallocated_only: bool,
     pub loading: bool,
     pub error: Option<String>,
 }
 
 impl CaseTable {
+    /// The filter the rows of `list` are read with: the applied filter, and the MAPPA tab's
+    /// "unallocated only" toggle.
+    pub fn query_filter(&self, list: CaseList) -> CaseFilter {
+        if list == CaseList::Mappa && self.unallocated_only {
+            self.applied.clone().and(Term::Allocated(false))
+        } else {
+            self.applied.clone()
+        }
+    }
+
+    /// The query of the whole table as the screen orders it, for an export.
+    pub fn whole_query(&self, list: CaseList) -> PageQuery {
+        PageQuery {
+            sort: self.sort,
+            reverse: self.reverse,
+            filter: self.query_filter(list),
+            offset: 0,
+            limit: u64::MAX,
+        }
+    }
+
+    /// What is kept of a table while its PDU is not on screen: filter, sort, toggle and
+    /// place, not the rows (they are read afresh on return).
+    fn kept(self) -> CaseTable {
+        CaseTable {
+            selected: self.selected,
+            scroll: self.scroll,
+            sort: self.sort,
+            reverse: self.reverse,
+            filter: self.filter,
+            applied: self.applied,
+            filter_error: self.filter_error,
+            unallocated_only: self.unallocated_only,
+            ..CaseTable::default()
+        }
+    }
+
+    /// Reads the typed filter: applies the terms that parse, names the first that does not.
+    /// Whether the applied filter changed.
+    fn apply_filter(&mut self) -> bool {
+        let (f, e) = crate::filter::parse_lenient(&self.filter);
+        self.filter_error = e.map(|e| e.to_string());
+        if f == self.applied {
+            return false;
+        }
+        self.applied = f;
+        true
+    }
+
+    /// Clears the filter; whether there was one to clear.
+    fn clear_filter(&mut self) -> bool {
+        let had = !self.filter.is_empty() || !self.applied.is_empty();
+        self.filter.clear();
+        self.filter_error = None;
+        let changed = !self.applied.is_empty();
+        self.applied = CaseFilter::default();
+        if changed {
+            self.selected = 0;
+            self.scroll = 0;
+        }
+        had
+    }
+
     pub fn row(&self, i: u64) -> Option<&CaseRow> {
         i.checked_sub(self.loaded_offset)
             .and_then(|k| self.rows.get(k as usize))
@@ -450,6 +521,8 @@ pub struct Model {
     pub stack: Vec<Screen>,
     pub input: Input,
     pub help: bool,
+    /// First line of the help overlay shown, when it is taller than the screen.
+    pub help_scroll: u16,
     pub quit: bool,
     pub message: Option<String>,
     // Overview
@@ -469,6 +542,10 @@ pub struct Model {
     pub tab: usize,
     pub today: TodayView,
     pub tables: [CaseTable; 4],
+    /// The PDU `tables` belong to.
+    pub tables_pdu: Option<String>,
+    /// Other PDUs' tables as they were left (filter, sort, toggle, place), for this session.
+    pub kept_tables: HashMap<String, [CaseTable; 4]>,
     pub staffing: StaffingView,
     // Alerts view: incidents, then one incident's members
     pub alerts_selected: usize,
@@ -511,6 +588,39 @@ fn push_text(field: &mut String, c: char, mods: KeyModifiers) {
     {
         field.push(c);
     }
+}
+
+/// The status line's words for a finished export: how many rows, whether names were masked,
+/// and where: the whole path when it fits `width`, else the file's name in the working
+/// directory (where exports are always written), so that the line is never cut.
+pub fn exported_words(x: &super::worker::Exported, width: u16) -> String {
+    let rows = if x.rows == 1 { "row" } else { "rows" };
+    let names = match x.masked {
+        Some(true) => ", names masked as initials,",
+        Some(false) => ", full names,",
+        None => "",
+    };
+    let long = format!("exported {} {rows}{names} to {}", x.rows, x.path);
+    if long.chars().count() <= usize::from(width) {
+        return long;
+    }
+    let name = std::path::Path::new(&x.path)
+        .file_name()
+        .map_or_else(|| x.path.clone(), |n| n.to_string_lossy().into_owned());
+    let names = match x.masked {
+        Some(true) => " (initials)",
+        Some(false) => " (full names)",
+        None => "",
+    };
+    format!("exported {} {rows}{names} to ./{name}", x.rows)
+}
+
+/// How many lines the help overlay of `ctx` is taller than a screen `height` high can show.
+pub fn help_overflow(ctx: Context, height: u16) -> u16 {
+    let lines = super::view::help_line_count(ctx);
+    // Two border lines, and the popup leaves a line above and below.
+    let room = usize::from(height.saturating_sub(4));
+    lines.saturating_sub(room).min(usize::from(u16::MAX)) as u16
 }
 
 fn list_index(list: CaseList) -> usize {
@@ -571,6 +681,7 @@ impl Model {
             alert_index: HashMap::new(),
             input: Input::Normal,
             help: false,
+            help_scroll: 0,
             quit: false,
             message: None,
             overview: None,
@@ -583,6 +694,8 @@ impl Model {
             tab: TODAY,
             today: TodayView::default(),
             tables: Default::default(),
+            tables_pdu: None,
+            kept_tables: HashMap::new(),
             staffing: StaffingView::default(),
             alerts_selected: 0,
             alerts_filter: String::new(),
@@ -838,7 +951,7 @@ impl Model {
             query: PageQuery {
                 sort: t.sort,
                 reverse: t.reverse,
-                filter: t.filter.clone(),
+                filter: t.query_filter(list),
                 offset: t.scroll.saturating_sub(page),
                 limit: page * 3,
             },
@@ -1086,7 +1199,7 @@ impl Model {
             },
             Response::Exported(result) => {
                 self.message = Some(match result {
-                    Ok(path) => format!("exported to {path}"),
+                    Ok(x) => exported_words(&x, self.size.0),
                     Err(e) => format!("export failed: {e}"),
                 });
             }
@@ -1124,7 +1237,24 @@ impl Model {
             return self.filter_key(k);
         }
         if self.help {
-            // Any key closes help; q still quits.
+            // Moves scroll a help taller than the screen; any other key closes it, q still
+            // quits.
+            let most = help_overflow(self.context(), self.size.1);
+            let page = self.size.1.saturating_sub(6).max(1);
+            let step: Option<i32> = match keymap::action_for(&k, self.context()) {
+                Some(Action::Down) => Some(1),
+                Some(Action::Up) => Some(-1),
+                Some(Action::PageDown) => Some(i32::from(page)),
+                Some(Action::PageUp) => Some(-i32::from(page)),
+                _ => None,
+            };
+            if let Some(step) = step
+                && most > 0
+            {
+                let s = (i32::from(self.help_scroll) + step).clamp(0, i32::from(most));
+                self.help_scroll = s as u16;
+                return Vec::new();
+            }
             self.help = false;
             if keymap::action_for(&k, self.context()) == Some(Action::Quit) {
                 self.quit = true;
@@ -1196,6 +1326,10 @@ impl Model {
                     return Vec::new();
                 };
                 let t = &mut self.tables[i];
+                // A bad term is named in the filter line and not applied.
+                if !t.apply_filter() {
+                    return Vec::new();
+                }
                 t.selected = 0;
                 t.scroll = 0;
                 self.request_page(&code, i, true).into_iter().collect()
@@ -1216,6 +1350,7 @@ impl Model {
             }
             Action::Help => {
                 self.help = true;
+                self.help_scroll = 0;
                 Vec::new()
             }
             Action::Refresh => {
@@ -1288,29 +1423,13 @@ impl Model {
                 Vec::new()
             }
             Action::Export => {
-                use crate::export::View;
-                let req = match self.screen() {
-                    Screen::Overview => Some(Request::Export {
-                        view: View::Summary,
-                        pdu: None,
-                    }),
-                    Screen::Pdu { code, .. } if self.tab != TODAY => Some(Request::Export {
-                        view: [
-                            View::Unallocated,
-                            View::Mappa,
-                            View::OversightOverdue,
-                            View::ContactsOverdue,
-                            View::Practitioners,
-                        ][(self.tab - 1).min(4)],
-                        pdu: Some(code.clone()),
-                    }),
-                    _ => None,
-                };
+                let req = self.export_request();
                 if req.is_some() {
                     self.message = Some("exporting…".into());
                 }
                 req.into_iter().collect()
             }
+            Action::UnallocatedOnly => self.toggle_unallocated_only(),
             Action::Allocate => self.open_allocate(),
             Action::Oversight => self.open_oversight(),
             Action::Note => {
@@ -1692,6 +1811,80 @@ impl Model {
         }
     }
 
+    /// What `e` writes: the table on screen, as it is shown (the overview's PDUs after its
+    /// filter and sort; a case table's list, filter, toggle, sort and order), with names
+    /// masked when the screen masks them.
+    fn export_request(&self) -> Option<Request> {
+        use crate::export::View;
+        let mask = self.mask;
+        match self.screen() {
+            Screen::Overview => {
+                let o = self.overview.as_ref()?;
+                let codes = self
+                    .overview_rows()
+                    .into_iter()
+                    .map(|i| o.pdus[i].code.clone())
+                    .collect();
+                Some(Request::ExportSummary { codes })
+            }
+            Screen::Pdu { code, .. } => match table_of(self.tab) {
+                Some(t) => {
+                    let list = CaseList::ALL[t];
+                    Some(Request::ExportCases {
+                        pdu: code.clone(),
+                        list,
+                        query: self.tables[t].whole_query(list),
+                        mask,
+                    })
+                }
+                None if self.tab == STAFFING => Some(Request::Export {
+                    view: View::Practitioners,
+                    pdu: Some(code.clone()),
+                    mask,
+                }),
+                None => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// `U` on the MAPPA tab: only the unallocated MAPPA cases, or all of them again.
+    fn toggle_unallocated_only(&mut self) -> Vec<Request> {
+        let mappa = list_index(CaseList::Mappa);
+        let Screen::Pdu { code, .. } = self.screen().clone() else {
+            return Vec::new();
+        };
+        if table_of(self.tab) != Some(mappa) {
+            self.message = Some("U works on the MAPPA tab (3)".into());
+            return Vec::new();
+        }
+        let t = &mut self.tables[mappa];
+        t.unallocated_only = !t.unallocated_only;
+        t.selected = 0;
+        t.scroll = 0;
+        self.message = Some(if t.unallocated_only {
+            "MAPPA: unallocated cases only; U shows all".into()
+        } else {
+            "MAPPA: all cases, unallocated first; U shows only those".into()
+        });
+        self.request_page(&code, mappa, true).into_iter().collect()
+    }
+
+    /// Brings in the case tables of `pdu`: as this session left them if it was open
+    /// before, else fresh. The tables on screen are kept for their own PDU.
+    fn show_tables_of(&mut self, pdu: &str) {
+        if self.tables_pdu.as_deref() == Some(pdu) {
+            return;
+        }
+        let incoming = self.kept_tables.remove(pdu).unwrap_or_default();
+        let outgoing = std::mem::replace(&mut self.tables, incoming);
+        if let Some(prev) = self.tables_pdu.replace(pdu.to_string()) {
+            self.kept_tables.insert(prev, outgoing.map(CaseTable::kept));
+        }
+        // An answer still on its way is for the other PDU's tables.
+        self.gen_pages = [0; 4];
+    }
+
     fn set_tab(&mut self, tab: usize) -> Vec<Request> {
         if !matches!(self.screen(), Screen::Pdu { .. }) || tab >= TABS.len() {
             return Vec::new();
@@ -1701,6 +1894,24 @@ impl Model {
     }
 
     fn back(&mut self) -> Vec<Request> {
+        // A kept filter is cleared first; the next Esc leaves the view.
+        match self.screen().clone() {
+            Screen::Pdu { code, .. } => {
+                if let Some(i) = table_of(self.tab)
+                    && self.tables[i].clear_filter()
+                {
+                    self.message = Some("filter cleared; Esc again goes back".into());
+                    return self.request_page(&code, i, true).into_iter().collect();
+                }
+            }
+            Screen::Alerts if !self.alerts_filter.is_empty() => {
+                self.alerts_filter.clear();
+                self.alerts_selected = 0;
+                self.message = Some("filter cleared; Esc again goes back".into());
+                return Vec::new();
+            }
+            _ => {}
+        }
         if self.stack.len() > 1 {
             // Back from an incident's members is instant: the incidents are loaded.
             let instant = matches!(self.screen(), Screen::Members { .. });
@@ -1726,13 +1937,14 @@ impl Model {
                     return Vec::new();
                 };
                 let p = &o.pdus[i];
+                let code = p.code.clone();
                 self.stack.push(Screen::Pdu {
-                    code: p.code.clone(),
+                    code: code.clone(),
                     name: p.name.clone(),
                 });
                 self.tab = TODAY;
                 self.today = TodayView::default();
-                self.tables = Default::default();
+                self.show_tables_of(&code);
                 self.staffing = StaffingView::default();
                 self.refresh()
             }
@@ -1760,6 +1972,7 @@ impl Model {
                         .and_then(|o| o.pdus.iter().find(|p| p.code == code))
                         .map(|p| p.name.clone())
                         .unwrap_or_default();
+                    self.show_tables_of(&code);
                     self.stack.push(Screen::Pdu { code, name });
                     self.tab = if a.staff_code.is_some() {
                         STAFFING
@@ -1767,7 +1980,6 @@ impl Model {
                         TODAY
                     };
                     self.today = TodayView::default();
-                    self.tables = Default::default();
                     self.staffing = StaffingView::default();
                 }
                 self.refresh()
@@ -2633,6 +2845,308 @@ mod tests {
         m.update(key('!'));
         let reqs = m.update(Msg::Loaded(Response::DataChanged));
         assert!(matches!(&reqs[..], [Request::Overview { .. }]), "{reqs:?}");
+    }
+
+    fn typed(m: &mut Model, text: &str) -> Vec<Request> {
+        let mut reqs = Vec::new();
+        for c in text.chars() {
+            reqs.extend(m.update(key(c)));
+        }
+        reqs
+    }
+
+    /// The filter of the one page request in `reqs`.
+    fn asked_filter(reqs: &[Request]) -> Option<CaseFilter> {
+        match reqs {
+            [Request::Page { query, .. }] => Some(query.filter.clone()),
+            _ => None,
+        }
+    }
+
+    fn parsed(text: &str) -> CaseFilter {
+        crate::filter::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_filter_with_a_bad_term_is_said_in_words_and_not_applied() {
+        let mut m = model_with_overview();
+        m.update(code(KeyCode::Enter));
+        m.update(key('2'));
+        m.update(key('/'));
+        let reqs = typed(&mut m, "rosh:high+");
+        assert_eq!(
+            asked_filter(&reqs[reqs.len() - 1..]),
+            Some(parsed("rosh:high+"))
+        );
+        // An unknown key: the error in words, and only the good terms asked for.
+        let reqs = typed(&mut m, " foo:bar");
+        assert_eq!(
+            asked_filter(&reqs[reqs.len() - 1..]),
+            Some(parsed("rosh:high+")),
+            "{reqs:?}"
+        );
+        let t = &m.tables[0];
+        assert!(
+            t.filter_error
+                .as_deref()
+                .is_some_and(|e| e.contains("foo:bar") && e.contains("unknown key")),
+            "{:?}",
+            t.filter_error
+        );
+        assert_eq!(t.applied, parsed("rosh:high+"));
+        // Mended, it applies.
+        for _ in 0..8 {
+            m.update(code(KeyCode::Backspace));
+        }
+        let reqs = typed(&mut m, " mappa:2");
+        assert_eq!(
+            asked_filter(&reqs[reqs.len() - 1..]),
+            Some(parsed("rosh:high+ mappa:2"))
+        );
+        assert_eq!(m.tables[0].filter_error, None);
+    }
+
+    #[test]
+    fn esc_clears_a_kept_filter_then_leaves_the_view() {
+        let mut m = model_with_overview();
+        m.update(code(KeyCode::Enter));
+        m.update(key('2'));
+        m.update(key('/'));
+        typed(&mut m, "unallocated");
+        m.update(code(KeyCode::Enter));
+        assert_eq!(m.input, Input::Normal);
+        let reqs = m.update(code(KeyCode::Esc));
+        assert_eq!(asked_filter(&reqs), Some(CaseFilter::default()), "{reqs:?}");
+        assert!(matches!(m.screen(), Screen::Pdu { .. }), "still on the PDU");
+        assert_eq!(m.tables[0].filter, "");
+        m.update(code(KeyCode::Esc));
+        assert_eq!(m.screen(), &Screen::Overview);
+        // The same on the incidents: the first Esc clears the filter.
+        m.update(key('!'));
+        m.update(key('/'));
+        typed(&mut m, "hf");
+        m.update(code(KeyCode::Enter));
+        m.update(code(KeyCode::Esc));
+        assert_eq!(
+            (m.screen(), m.alerts_filter.as_str()),
+            (&Screen::Alerts, "")
+        );
+        m.update(code(KeyCode::Esc));
+        assert_eq!(m.screen(), &Screen::Overview);
+    }
+
+    #[test]
+    fn each_tab_keeps_its_filter_sort_and_place_and_each_pdu_its_tabs() {
+        let mut m = model_with_overview();
+        m.update(code(KeyCode::Enter));
+        m.update(key('2'));
+        m.update(key('/'));
+        typed(&mut m, "tier:A");
+        m.update(code(KeyCode::Enter));
+        m.update(key('3'));
+        m.update(key('s'));
+        m.update(key('S'));
+        m.tables[1].selected = 4;
+        // Back to 2: its own filter, the default sort.
+        let reqs = m.update(key('2'));
+        let [Request::Page { query, .. }] = &reqs[..] else {
+            panic!("{reqs:?}")
+        };
+        assert_eq!(
+            (query.filter.clone(), query.sort, query.reverse),
+            (parsed("tier:A"), CaseSort::Risk, false)
+        );
+        // And 3: its sort, reversed, no filter, its row.
+        let reqs = m.update(key('3'));
+        let [Request::Page { query, .. }] = &reqs[..] else {
+            panic!("{reqs:?}")
+        };
+        assert_eq!(
+            (query.filter.clone(), query.sort, query.reverse),
+            (CaseFilter::default(), CaseSort::Days, true)
+        );
+        assert_eq!(m.tables[1].selected, 4);
+        // Another PDU starts afresh...
+        m.update(code(KeyCode::Esc));
+        assert_eq!(m.screen(), &Screen::Overview);
+        m.update(key('j'));
+        m.update(code(KeyCode::Enter));
+        assert_eq!(m.current_pdu().map(|p| p.0), Some("BBB"));
+        assert_eq!(m.tables[0].filter, "");
+        assert_eq!(m.tables[1].sort, CaseSort::Risk);
+        // ...and the first comes back as it was left, without its old rows.
+        m.update(code(KeyCode::Esc));
+        m.update(key('k'));
+        m.update(code(KeyCode::Enter));
+        assert_eq!(m.current_pdu().map(|p| p.0), Some("HFKCW"));
+        assert_eq!(
+            (m.tables[0].filter.as_str(), &m.tables[0].applied),
+            ("tier:A", &parsed("tier:A"))
+        );
+        assert_eq!(
+            (m.tables[1].sort, m.tables[1].reverse, m.tables[1].selected),
+            (CaseSort::Days, true, 4)
+        );
+        assert_eq!(m.tables[0].total, None);
+    }
+
+    #[test]
+    fn an_answer_for_the_last_pdu_does_not_land_in_the_next() {
+        let mut m = model_with_overview();
+        m.update(code(KeyCode::Enter));
+        let reqs = m.update(key('2'));
+        let [Request::Page { generation, .. }] = &reqs[..] else {
+            panic!("{reqs:?}")
+        };
+        let generation = *generation;
+        m.update(code(KeyCode::Esc));
+        m.update(key('j'));
+        m.update(code(KeyCode::Enter));
+        m.update(Msg::Loaded(Response::Page(
+            generation,
+            CaseList::Unallocated,
+            Ok(Page {
+                total: 7,
+                offset: 0,
+                rows: vec![],
+            }),
+        )));
+        assert_eq!(m.tables[0].total, None);
+    }
+
+    #[test]
+    fn capital_u_shows_only_unallocated_mappa_cases_and_back() {
+        let mut m = model_with_overview();
+        m.update(code(KeyCode::Enter));
+        m.update(key('2'));
+        assert!(m.update(key('U')).is_empty(), "not on the MAPPA tab");
+        assert!(m.message.as_deref().unwrap_or("").contains("MAPPA tab"));
+        m.update(key('3'));
+        m.update(key('/'));
+        typed(&mut m, "rosh:high");
+        m.update(code(KeyCode::Enter));
+        let reqs = m.update(key('U'));
+        assert_eq!(
+            asked_filter(&reqs),
+            Some(parsed("rosh:high unallocated")),
+            "the toggle adds to the filter"
+        );
+        assert!(m.tables[1].unallocated_only);
+        assert!(
+            m.message
+                .as_deref()
+                .unwrap_or("")
+                .contains("unallocated cases only")
+        );
+        let reqs = m.update(key('U'));
+        assert_eq!(asked_filter(&reqs), Some(parsed("rosh:high")));
+    }
+
+    #[test]
+    fn e_exports_the_case_table_as_shown_and_masked_when_the_screen_is() {
+        let mut m = model_with_overview();
+        m.update(code(KeyCode::Enter));
+        m.update(key('3'));
+        m.update(key('/'));
+        typed(&mut m, "tier:A");
+        m.update(code(KeyCode::Enter));
+        m.update(key('U'));
+        m.update(key('s'));
+        m.update(key('m'));
+        let reqs = m.update(key('e'));
+        let [
+            Request::ExportCases {
+                pdu,
+                list,
+                query,
+                mask,
+            },
+        ] = &reqs[..]
+        else {
+            panic!("{reqs:?}")
+        };
+        assert_eq!(
+            (pdu.as_str(), *list, *mask),
+            ("HFKCW", CaseList::Mappa, true)
+        );
+        assert_eq!(query.filter, parsed("tier:A unallocated"));
+        assert_eq!(
+            (query.sort, query.offset, query.limit),
+            (CaseSort::Days, 0, u64::MAX)
+        );
+        // The staffing tab exports its practitioners, masked too.
+        m.update(key('6'));
+        let reqs = m.update(key('e'));
+        assert!(
+            matches!(&reqs[..], [Request::Export { view: crate::export::View::Practitioners, pdu: Some(p), mask: true }] if p == "HFKCW"),
+            "{reqs:?}"
+        );
+        // The status line says how many rows, whether masked, and where.
+        m.update(Msg::Loaded(Response::Exported(Ok(
+            super::super::worker::Exported {
+                path: "/tmp/x.csv".into(),
+                rows: 65,
+                masked: Some(true),
+            },
+        ))));
+        assert_eq!(
+            m.message.as_deref(),
+            Some("exported 65 rows, names masked as initials, to /tmp/x.csv")
+        );
+        // On a narrow screen the file's name, in the working directory, so nothing is cut.
+        let x = super::super::worker::Exported {
+            path: "/home/spo/some/long/folder/casewatch-HFKCW-practitioners-2026-11-01.csv".into(),
+            rows: 105,
+            masked: Some(false),
+        };
+        let words = exported_words(&x, 80);
+        assert_eq!(
+            words,
+            "exported 105 rows (full names) to ./casewatch-HFKCW-practitioners-2026-11-01.csv"
+        );
+        assert!(words.chars().count() <= 80);
+    }
+
+    #[test]
+    fn e_on_the_overview_exports_its_pdus_as_filtered_and_sorted() {
+        let mut m = model_with_overview();
+        m.update(key('s'));
+        let reqs = m.update(key('e'));
+        assert!(
+            matches!(&reqs[..], [Request::ExportSummary { codes }] if codes == &["AAA", "BBB", "HFKCW"]),
+            "{reqs:?}"
+        );
+        m.update(key('/'));
+        typed(&mut m, "b");
+        m.update(code(KeyCode::Enter));
+        let reqs = m.update(key('e'));
+        assert!(
+            matches!(&reqs[..], [Request::ExportSummary { codes }] if codes == &["BBB"]),
+            "{reqs:?}"
+        );
+    }
+
+    #[test]
+    fn a_help_taller_than_the_screen_scrolls_and_other_keys_close_it() {
+        let mut m = model_with_overview();
+        m.update(Msg::Resize(80, 24));
+        m.update(code(KeyCode::Enter));
+        m.update(key('?'));
+        assert!(
+            help_overflow(Context::Pdu, 24) > 0,
+            "the PDU help is taller than 24 lines"
+        );
+        m.update(key('j'));
+        assert!(m.help);
+        assert_eq!(m.help_scroll, 1);
+        m.update(key('G'));
+        assert!(!m.help, "keys other than moves close it");
+        // At 120x40 it fits, and any key closes it, as before.
+        m.update(Msg::Resize(120, 40));
+        assert_eq!(help_overflow(Context::Pdu, 40), 0);
+        m.update(key('?'));
+        m.update(key('j'));
+        assert!(!m.help);
     }
 
     #[test]

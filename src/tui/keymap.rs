@@ -34,6 +34,8 @@ pub enum Action {
     Silence,
     Widen,
     Export,
+    /// The MAPPA tab: only unallocated cases, or all.
+    UnallocatedOnly,
 }
 
 /// Where a binding applies.
@@ -91,7 +93,8 @@ const ALL: &[Context] = &[
     Context::Alerts,
     Context::Members,
 ];
-const LISTS: &[Context] = &[Context::Overview, Context::Pdu, Context::Alerts];
+/// Lists filtered by text alone (a PDU's case tables take column terms too).
+const TEXT_LISTS: &[Context] = &[Context::Overview, Context::Alerts];
 const OPENABLE: &[Context] = &[
     Context::Overview,
     Context::Pdu,
@@ -198,9 +201,25 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[k('/')],
         label: "/",
         action: Action::Filter,
-        context: LISTS,
-        help: "filter (CRN, name, team); Enter keeps, Esc clears",
+        context: TEXT_LISTS,
+        help: "filter; Enter keeps it, Esc clears it",
         hint: true,
+    },
+    Binding {
+        keys: &[k('/')],
+        label: "/",
+        action: Action::Filter,
+        context: PDU,
+        help: "filter the cases (terms below); Enter keeps it, Esc clears it",
+        hint: true,
+    },
+    Binding {
+        keys: &[k('U')],
+        label: "U",
+        action: Action::UnallocatedOnly,
+        context: PDU,
+        help: "MAPPA tab: unallocated cases only, or all",
+        hint: false,
     },
     Binding {
         keys: &[k('s')],
@@ -295,7 +314,7 @@ pub const BINDINGS: &[Binding] = &[
         label: "S",
         action: Action::Silence,
         context: ALERTS,
-        help: "silence the selected incident (or the case's alert) until a date",
+        help: "silence the incident (or the case's alert) until a date",
         hint: true,
     },
     Binding {
@@ -303,7 +322,7 @@ pub const BINDINGS: &[Binding] = &[
         label: "e",
         action: Action::Export,
         context: TABLES,
-        help: "export the table on screen to a CSV file here",
+        help: "export the table as shown (filter, sort, masking) to a CSV",
         hint: false,
     },
     Binding {
@@ -398,6 +417,43 @@ mod tests {
             Some(Action::Tab(2))
         );
         assert_eq!(action_for(&ev(KeyCode::Char('3')), Context::Overview), None);
+    }
+
+    #[test]
+    fn capital_u_toggles_unallocated_only_and_small_u_still_undoes() {
+        let shifted = KeyEvent::new(KeyCode::Char('U'), KeyModifiers::SHIFT);
+        assert_eq!(
+            action_for(&shifted, Context::Pdu),
+            Some(Action::UnallocatedOnly)
+        );
+        assert_eq!(
+            action_for(&ev(KeyCode::Char('u')), Context::Pdu),
+            Some(Action::Undo)
+        );
+        // Where U means nothing, it does nothing.
+        assert_eq!(action_for(&shifted, Context::Overview), None);
+    }
+
+    #[test]
+    fn no_key_means_two_things_on_one_screen() {
+        for ctx in [
+            Context::Overview,
+            Context::Pdu,
+            Context::Case,
+            Context::Alerts,
+            Context::Members,
+        ] {
+            let keys: Vec<(KeyCode, KeyModifiers)> = bindings_for(ctx)
+                .flat_map(|b| {
+                    b.keys
+                        .iter()
+                        .map(|k| (k.code, k.mods - KeyModifiers::SHIFT))
+                })
+                .collect();
+            for (i, a) in keys.iter().enumerate() {
+                assert!(!keys[i + 1..].contains(a), "{ctx:?}: {a:?} is bound twice");
+            }
+        }
     }
 
     #[test]

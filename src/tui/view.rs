@@ -168,45 +168,59 @@ fn draw_header(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
 }
 
 fn draw_status(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    let table = match m.screen() {
+        Screen::Pdu { .. } => table_of(m.tab).map(|t| &m.tables[t]),
+        _ => None,
+    };
+    let text = match m.screen() {
+        Screen::Overview => m.overview_filter.clone(),
+        Screen::Alerts => m.alerts_filter.clone(),
+        _ => table.map(|t| t.filter.clone()).unwrap_or_default(),
+    };
+    // A term that cannot be read is said in words, and the rows are those of the last
+    // filter that could.
+    let error = table.and_then(|t| t.filter_error.as_deref());
     let line = if m.input == Input::Filter {
-        let text = match m.screen() {
-            Screen::Overview => m.overview_filter.clone(),
-            Screen::Alerts => m.alerts_filter.clone(),
-            _ => table_of(m.tab)
-                .map(|t| m.tables[t].filter.clone())
-                .unwrap_or_default(),
-        };
-        Line::from(vec![
+        let mut spans = vec![
             Span::styled("filter: ", theme.header()),
             Span::raw(clean(&text)),
             Span::styled("█", theme.dim()),
-        ])
+        ];
+        // The error, if any, is on the hint line below, where it has the whole width.
+        if error.is_none() && text.is_empty() && table.is_some() {
+            spans.push(Span::styled(
+                "  e.g. smith rosh:high+ mappa:2 tier:A team:x unallocated",
+                theme.dim(),
+            ));
+        }
+        Line::from(spans)
     } else if let Some(msg) = &m.message {
         Line::from(Span::styled(clean(msg), theme.dim()))
+    } else if let Some(e) = error {
+        // The error first: on a narrow screen the end of the line is cut.
+        Line::from(vec![
+            Span::styled(format!("✗ {}", clean(e)), theme.bad()),
+            Span::raw(format!(" · filter: {}", clean(&text))),
+        ])
+    } else if text.is_empty() {
+        Line::default()
     } else {
-        let filter = match m.screen() {
-            Screen::Overview => m.overview_filter.clone(),
-            Screen::Alerts => m.alerts_filter.clone(),
-            Screen::Pdu { .. } => table_of(m.tab)
-                .map(|t| m.tables[t].filter.clone())
-                .unwrap_or_default(),
-            _ => String::new(),
-        };
-        if filter.is_empty() {
-            Line::default()
-        } else {
-            Line::from(format!(
-                "filter: {} (Esc in filter mode clears)",
-                clean(&filter)
-            ))
-        }
+        Line::from(format!("filter: {} (Esc clears)", clean(&text)))
     };
     f.render_widget(Paragraph::new(line), area);
 }
 
 fn draw_hints(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     let mut spans = Vec::new();
-    if m.input == Input::Filter {
+    let filter_error = match m.screen() {
+        Screen::Pdu { .. } => table_of(m.tab).and_then(|t| m.tables[t].filter_error.as_deref()),
+        _ => None,
+    };
+    if m.input == Input::Filter
+        && let Some(e) = filter_error
+    {
+        spans.push(Span::styled(format!("✗ {}", clean(e)), theme.bad()));
+    } else if m.input == Input::Filter {
         spans.push(Span::raw(
             "typing a filter: Enter keep · Esc clear · Backspace delete",
         ));
@@ -474,12 +488,20 @@ fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
             None => String::new(),
         };
         let short = ["Today", "Unal", "MAPPA", "Ovsgt", "Cont", "Staff"];
-        let t = if area.width >= FULL_WIDTH {
-            t
-        } else {
-            &short[i]
+        let wide = area.width >= FULL_WIDTH;
+        let t = if wide { t } else { &short[i] };
+        // The MAPPA toggle in words on the tab itself, so the count reads right.
+        let only = match table_of(i) {
+            Some(k) if m.tables[k].unallocated_only && CaseList::ALL[k] == CaseList::Mappa => {
+                if wide {
+                    " unallocated only"
+                } else {
+                    " unal"
+                }
+            }
+            _ => "",
         };
-        let label = format!(" {} {t}{count} ", i + 1);
+        let label = format!(" {} {t}{only}{count} ", i + 1);
         if i == m.tab {
             tab_spans.push(Span::styled(
                 format!("[{}]", label.trim()),
@@ -607,10 +629,17 @@ fn draw_case_table(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     let page = visible_rows(m.size.1);
     let total = t.total.unwrap_or(0);
     if t.total == Some(0) {
-        let msg = if t.filter.is_empty() {
-            format!("No cases in {}.", list.title())
+        let only = if list == CaseList::Mappa && t.unallocated_only {
+            " (unallocated only; U shows all)"
         } else {
-            format!("No cases match the filter '{}'.", clean(&t.filter))
+            ""
+        };
+        let msg = if t.applied.is_empty() {
+            format!("No cases in {}{only}.", list.title())
+        } else if t.filter_error.is_some() {
+            format!("No cases match the filter's good terms{only} (see the filter line).")
+        } else {
+            format!("No cases match the filter '{}'{only}.", clean(&t.filter))
         };
         f.render_widget(Paragraph::new(msg), area);
         return;
@@ -628,13 +657,16 @@ fn draw_case_table(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         }
     };
     use crate::store::read::CaseSort as C;
+    // Narrow screens drop the "Allocated to" column; the MAPPA list, which puts unallocated
+    // cases first, shows allocation in place of the case type.
+    let alloc_for_type = list == CaseList::Mappa && !wide;
     let mut head = vec![
         sort_mark("CRN", C::Crn),
         sort_mark("Name", C::Name),
         sort_mark("Tier", C::Tier),
         sort_mark("RoSH", C::Risk),
         "MAPPA".into(),
-        "Type".into(),
+        if alloc_for_type { "Allocated" } else { "Type" }.into(),
         sort_mark(days_label, C::Days),
     ];
     if wide {
@@ -654,7 +686,14 @@ fn draw_case_table(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
                         Style::new()
                     }),
                     Cell::from(r.mappa.to_string()),
-                    Cell::from(r.case_type.map(|c| c.as_str()).unwrap_or("-")),
+                    if alloc_for_type {
+                        match &r.allocated_to {
+                            Some(s) => Cell::from(clean(s)),
+                            None => Cell::from("UNALLOC").style(theme.bad()),
+                        }
+                    } else {
+                        Cell::from(r.case_type.map(|c| c.as_str()).unwrap_or("-"))
+                    },
                     Cell::from(r.days.map(|d| d.to_string()).unwrap_or_else(|| "-".into())),
                 ];
                 if wide {
@@ -690,9 +729,14 @@ fn draw_case_table(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     let mut state =
         TableState::default().with_selected(Some((t.selected - t.scroll.min(t.selected)) as usize));
     f.render_stateful_widget(table, table_area, &mut state);
+    let mappa = match list {
+        CaseList::Mappa if t.unallocated_only => " · unallocated only (U: all)",
+        CaseList::Mappa => " · unallocated first (U: only those)",
+        _ => "",
+    };
     f.render_widget(
         Paragraph::new(format!(
-            "row {} of {} · sorted by {}{}",
+            "row {} of {} · sorted by {}{}{mappa}",
             if total == 0 { 0 } else { t.selected + 1 },
             total,
             t.sort.label(),
@@ -1387,7 +1431,7 @@ fn detail_note(m: &Model, text: &str, sensitive: bool) -> String {
 /// A person's name as the screen may show it: sanitised, and initials only when masked.
 fn person(m: &Model, name: &str) -> String {
     if m.mask {
-        crate::text::initials(&clean(name))
+        crate::text::masked_name(name)
     } else {
         clean(name)
     }
@@ -1780,10 +1824,20 @@ fn draw_popup(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     f.render_widget(Paragraph::new(foot).wrap(Wrap { trim: false }), foot_area);
 }
 
-fn draw_help(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
-    let ctx = m.context_for_hints();
+/// The filter terms of a PDU's case tables, for the help overlay (each line under 70
+/// characters, so no line wraps and the overlay's height is its line count).
+const FILTER_HELP: [&str; 5] = [
+    "  words        each must be in the CRN, name or team (any case)",
+    "  rosh:high    or low, medium, very_high; high+ is high or above; none",
+    "  mappa:2      level 2 (2+ is 2 or 3); mappa:c1 category 1; any; none",
+    "  tier:A       band A; tier:A3 (with A3S); team:north team contains it",
+    "  unallocated  allocated    e.g.  rosh:high+ mappa:any unallocated",
+];
+
+/// The help overlay's lines for a screen: its keys (only those that work there, two short
+/// ones to a line), the case tables' filter terms on a PDU, the status ladder.
+fn help_lines(ctx: keymap::Context, theme: &Theme, scrolls: bool) -> Vec<Line<'static>> {
     let mut lines: Vec<Line> = Vec::new();
-    // Only the keys that work here, so the list fits 80x24; two short ones share a line.
     let all: Vec<&keymap::Binding> = keymap::bindings_for(ctx).collect();
     let short = |b: &keymap::Binding| b.help.chars().count() <= 24;
     let mut i = 0;
@@ -1804,6 +1858,13 @@ fn draw_help(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         }
         lines.push(Line::from(spans));
     }
+    if ctx == keymap::Context::Pdu {
+        lines.push(Line::styled(
+            "Filter terms, all must hold (\"quotes\" keep spaces):",
+            theme.header(),
+        ));
+        lines.extend(FILTER_HELP.iter().map(|l| Line::raw(*l)));
+    }
     lines.push(Line::styled("PDU status, worst first:", theme.header()));
     for (level, words) in [
         (
@@ -1819,25 +1880,83 @@ fn draw_help(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
             Span::raw(words),
         ]));
     }
-    lines.push(Line::raw("Any key closes this help."));
+    lines.push(Line::raw(if scrolls {
+        "j/k scroll; any other key closes this help."
+    } else {
+        "Any key closes this help."
+    }));
+    lines
+}
+
+/// How many lines the help overlay of `ctx` has (the model scrolls it when the screen is
+/// shorter).
+pub fn help_line_count(ctx: keymap::Context) -> usize {
+    help_lines(ctx, &Theme { color: false }, false).len()
+}
+
+fn draw_help(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    let ctx = m.context_for_hints();
+    let scrolls = super::app::help_overflow(ctx, area.height) > 0;
+    let lines = help_lines(ctx, theme, scrolls);
+    let total = lines.len() as u16;
     let w = area.width.saturating_sub(4).min(72);
-    let hgt = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let hgt = (total + 2).min(area.height.saturating_sub(2));
     let popup = Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height.saturating_sub(hgt)) / 2,
         width: w,
         height: hgt,
     };
+    let shown = hgt.saturating_sub(2);
+    let scroll = m.help_scroll.min(total.saturating_sub(shown));
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Help: keys ")
+        .title_alignment(Alignment::Center);
+    if total > shown {
+        // Taller than the screen: say where we are and how to see the rest, in words.
+        let more = if scroll + shown < total {
+            format!(" j/↓ more ({}-{} of {total}) ", scroll + 1, scroll + shown)
+        } else {
+            format!(" k/↑ back ({}-{} of {total}) ", scroll + 1, scroll + shown)
+        };
+        block = block.title_bottom(Line::from(more).alignment(Alignment::Center));
+    }
     f.render_widget(Clear, popup);
     f.render_widget(
         Paragraph::new(lines)
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(" Help: keys ")
-                    .title_alignment(Alignment::Center),
-            )
-            .wrap(Wrap { trim: false }),
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
         popup,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keymap::Context;
+
+    /// The model scrolls the help by its line count, so no line may wrap: each fits the
+    /// overlay's 70 inner columns.
+    #[test]
+    fn no_help_line_wraps() {
+        for ctx in [
+            Context::Overview,
+            Context::Pdu,
+            Context::Case,
+            Context::Alerts,
+            Context::Members,
+        ] {
+            for scrolls in [false, true] {
+                for line in help_lines(ctx, &Theme { color: false }, scrolls) {
+                    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+                    assert!(
+                        unicode_width::UnicodeWidthStr::width(text.trim_end()) <= 70,
+                        "{ctx:?}: {text}"
+                    );
+                }
+            }
+        }
+    }
 }

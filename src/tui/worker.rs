@@ -69,6 +69,19 @@ pub enum Request {
     Export {
         view: crate::export::View,
         pdu: Option<String>,
+        /// Names as initials, as mask mode shows them.
+        mask: bool,
+    },
+    /// Export the overview as the screen shows it: these PDUs, in this order.
+    ExportSummary {
+        codes: Vec<String>,
+    },
+    /// Export a case table as the screen shows it: same list, filter, sort and order.
+    ExportCases {
+        pdu: String,
+        list: CaseList,
+        query: PageQuery,
+        mask: bool,
     },
 }
 
@@ -147,7 +160,10 @@ impl Request {
             Request::Candidates { .. } => Some((4, None)),
             Request::Spos { .. } => Some((5, None)),
             Request::Today { .. } => Some((6, None)),
-            Request::Act(_) | Request::Export { .. } => None,
+            Request::Act(_)
+            | Request::Export { .. }
+            | Request::ExportSummary { .. }
+            | Request::ExportCases { .. } => None,
         }
     }
 }
@@ -208,7 +224,7 @@ pub enum Response {
     /// A silence was recorded (its id), or why not, in words.
     Silenced(Result<i64, String>),
     /// An export finished: where it went, or why not.
-    Exported(Result<String, String>),
+    Exported(Result<Exported, String>),
     /// Another process wrote the database.
     DataChanged,
     /// The worker could not open the database at all.
@@ -239,6 +255,16 @@ pub struct SpoForm {
     /// The case was allocated within the high-risk oversight interval and has no
     /// allocation oversight since: the form starts on kind `allocation`.
     pub allocation_due: bool,
+}
+
+/// A written export, for the status line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exported {
+    /// The file, as an absolute path when it can be resolved.
+    pub path: String,
+    pub rows: u64,
+    /// Whether names were written as initials; `None` when the table holds no names.
+    pub masked: Option<bool>,
 }
 
 /// What the worker needs to know.
@@ -482,7 +508,18 @@ fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
                 .map_err(|e| err(store, e)),
         ),
         Request::Act(_) => Response::Acted(Err("writes go through perform".into())),
-        Request::Export { view, pdu } => Response::Exported(export_to_file(store, env, view, pdu)),
+        Request::Export { view, pdu, mask } => {
+            Response::Exported(export_to_file(store, env, view, pdu, mask))
+        }
+        Request::ExportSummary { codes } => {
+            Response::Exported(export_summary_to_file(store, env, &codes))
+        }
+        Request::ExportCases {
+            pdu,
+            list,
+            query,
+            mask,
+        } => Response::Exported(export_cases_to_file(store, env, &pdu, list, &query, mask)),
     }
 }
 
@@ -492,8 +529,10 @@ fn export_to_file(
     env: &Env,
     view: crate::export::View,
     pdu: Option<String>,
-) -> Result<String, String> {
-    let text = crate::export::export(
+    mask: bool,
+) -> Result<Exported, String> {
+    use crate::export::View;
+    let (text, rows) = crate::export::export_names(
         store.conn(),
         &env.policy,
         &env.rules,
@@ -501,8 +540,79 @@ fn export_to_file(
         view,
         pdu.as_deref(),
         crate::export::ExportFormat::Csv,
+        mask,
     )
     .map_err(|e| e.to_string())?;
+    let path = free_export_path(env, pdu.as_deref(), view)?;
+    crate::export::write_private(&path, text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(Exported {
+        path: shown_path(path),
+        rows,
+        masked: matches!(view, View::Practitioners).then_some(mask),
+    })
+}
+
+/// Writes the overview's PDUs, as the screen lists them, next to where casewatch was started.
+fn export_summary_to_file(store: &Store, env: &Env, codes: &[String]) -> Result<Exported, String> {
+    let (text, rows) = crate::export::summary_csv(store.conn(), &env.policy, env.as_of, codes)
+        .map_err(|e| e.to_string())?;
+    let path = free_export_path(env, None, crate::export::View::Summary)?;
+    crate::export::write_private(&path, text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(Exported {
+        path: shown_path(path),
+        rows,
+        masked: None,
+    })
+}
+
+/// Writes a PDU's case table as the screen shows it, streamed row by row from SQLite.
+fn export_cases_to_file(
+    store: &Store,
+    env: &Env,
+    pdu: &str,
+    list: CaseList,
+    query: &PageQuery,
+    mask: bool,
+) -> Result<Exported, String> {
+    use crate::export::View;
+    let view = match list {
+        CaseList::Unallocated => View::Unallocated,
+        CaseList::Mappa => View::Mappa,
+        CaseList::OversightOverdue => View::OversightOverdue,
+        CaseList::ContactsOverdue => View::ContactsOverdue,
+    };
+    let path = free_export_path(env, Some(pdu), view)?;
+    let mut rows = 0;
+    crate::export::write_private_with(&path, |w| {
+        rows = crate::export::write_case_list(
+            store.conn(),
+            &env.policy,
+            env.as_of,
+            pdu,
+            list,
+            query,
+            mask,
+            w,
+        )
+        .map_err(std::io::Error::other)?;
+        Ok(())
+    })
+    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(Exported {
+        path: shown_path(path),
+        rows,
+        masked: Some(mask),
+    })
+}
+
+/// `casewatch-PDU-VIEW-DATE.csv` in the working directory, numbered past any that exist.
+fn free_export_path(
+    env: &Env,
+    pdu: Option<&str>,
+    view: crate::export::View,
+) -> Result<PathBuf, String> {
     use clap::ValueEnum;
     let view_name = view
         .to_possible_value()
@@ -510,7 +620,7 @@ fn export_to_file(
         .unwrap_or_else(|| "export".into());
     let stem = format!(
         "casewatch-{}-{}-{}",
-        pdu.as_deref().unwrap_or("all"),
+        pdu.unwrap_or("all"),
         view_name,
         crate::domain::fmt_date(env.as_of)
     );
@@ -520,16 +630,19 @@ fn export_to_file(
         } else {
             format!("{stem}-{n}.csv")
         };
-        let path = std::path::PathBuf::from(&name);
-        if path.exists() {
-            continue;
+        let path = PathBuf::from(&name);
+        if !path.exists() {
+            return Ok(path);
         }
-        crate::export::write_private(&path, text.as_bytes())
-            .map_err(|e| format!("cannot write {name}: {e}"))?;
-        let full = std::fs::canonicalize(&path).unwrap_or(path);
-        return Ok(full.display().to_string());
     }
     Err("too many exports with the same name here; move some away".into())
+}
+
+fn shown_path(path: PathBuf) -> String {
+    std::fs::canonicalize(&path)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// A refusal worded for the command line (`--until DATE`), reworded for the form's fields.
