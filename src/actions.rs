@@ -309,6 +309,26 @@ pub fn last_change_words(conn: &Connection, crn: &str) -> rusqlite::Result<Strin
     })
 }
 
+/// The case, read inside the write's transaction, refused when it no longer matches what
+/// the caller stated it read.
+fn case_as_expected(
+    conn: &Connection,
+    crn: &str,
+    expect: Option<&Holding>,
+) -> Result<CaseFacts, ActionError> {
+    let case = case_facts(conn, crn)?;
+    if let Some(expect) = expect
+        && !expect.matches(&case.holding())
+    {
+        return Err(ActionError::Changed(Changed {
+            expected: expect.words(),
+            now: case.holding(),
+            by: last_change_words(conn, crn)?,
+        }));
+    }
+    Ok(case)
+}
+
 /// What the case is, as an allocation needs it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CaseFacts {
@@ -628,16 +648,7 @@ pub fn allocate(
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let crn = req.crn.as_str();
-    let case = case_facts(&tx, crn)?;
-    if let Some(expect) = &req.expect
-        && !expect.matches(&case.holding())
-    {
-        return Err(ActionError::Changed(Changed {
-            expected: expect.words(),
-            now: case.holding(),
-            by: last_change_words(&tx, crn)?,
-        }));
-    }
+    let case = case_as_expected(&tx, crn, req.expect.as_ref())?;
     let staff_code = resolve_staff_code(&tx, &req.staff_code)?;
     let staff_code = staff_code.as_str();
     let (staff_pdu, status): (String, String) = tx.query_row(
@@ -754,16 +765,7 @@ pub fn record_oversight(
     let note = check_note(&e.note)?;
     let crn = e.crn.as_str();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let case = case_facts(&tx, crn)?;
-    if let Some(expect) = &e.expect
-        && !expect.matches(&case.holding())
-    {
-        return Err(ActionError::Changed(Changed {
-            expected: expect.words(),
-            now: case.holding(),
-            by: last_change_words(&tx, crn)?,
-        }));
-    }
+    let case = case_as_expected(&tx, crn, e.expect.as_ref())?;
     let by = resolve_staff_code(&tx, &e.by)?;
     let (grade, pdu): (String, String) = tx
         .query_row(
