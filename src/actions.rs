@@ -5,16 +5,16 @@
 //! the trail is append-only even for other SQLite clients.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::domain::{
-    AllocationReason, Grade, Mappa, OversightKind, PractitionerStatus, Rosh, Tier, fmt_date,
-};
+use crate::domain::{AllocationReason, Grade, OversightKind, PractitionerStatus, fmt_date};
 use crate::eligibility::{CaseRisk, Officer};
 use crate::policy::Policy;
 use crate::store::read;
+use crate::store::triage::{self as db, Added, AuditEntry};
+pub use crate::store::triage::{AuditRow, CaseFacts, NoteRow};
 
 /// What sensitive text shows as where it is not asked for.
 pub const SENSITIVE_HIDDEN: &str = "[sensitive: hidden]";
@@ -146,33 +146,9 @@ fn now() -> String {
     Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Appends one audit row. Call inside the transaction that makes the change.
-#[allow(clippy::too_many_arguments)]
-pub fn record_audit(
-    tx: &Transaction<'_>,
-    actor: &str,
-    action: &str,
-    crn: Option<&str>,
-    subject: Option<&str>,
-    before: Option<&Value>,
-    after: Option<&Value>,
-    reason: Option<&str>,
-) -> rusqlite::Result<i64> {
-    tx.execute(
-        "INSERT INTO audit (at, actor, action, crn, subject, before, after, reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            now(),
-            actor,
-            action,
-            crn,
-            subject,
-            before.map(Value::to_string),
-            after.map(Value::to_string),
-            reason
-        ],
-    )?;
-    Ok(tx.last_insert_rowid())
+/// Appends one audit row, stamped now. Call inside the transaction that makes the change.
+pub fn record_audit(conn: &Connection, entry: &AuditEntry<'_>) -> rusqlite::Result<i64> {
+    db::append_audit(conn, &now(), entry)
 }
 
 /// Checks free text typed by a user (notes, rationales, acknowledgements, silence reasons):
@@ -286,17 +262,13 @@ impl std::fmt::Display for Changed {
 /// Who last changed the case's allocation, in words, from the audit trail. An import or
 /// another program leaves no per-case audit row; say so rather than guess.
 pub fn last_change_words(conn: &Connection, crn: &str) -> rusqlite::Result<String> {
-    let row: Option<(String, String, String, Option<String>)> = conn
-        .query_row(
-            "SELECT actor, at, action, reason FROM audit
-              WHERE crn = ?1 AND action IN ('allocate', 'reallocate', 'undo')
-              ORDER BY id DESC LIMIT 1",
-            [crn],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
-    Ok(match row {
-        Some((actor, at, action, reason)) => format!(
+    Ok(match db::last_allocation_change(conn, crn)? {
+        Some(db::LastChange {
+            actor,
+            at,
+            action,
+            reason,
+        }) => format!(
             "by {} at {}: {}{}",
             crate::text::quote_value(&actor, 40),
             at,
@@ -329,20 +301,6 @@ fn case_as_expected(
     Ok(case)
 }
 
-/// What the case is, as an allocation needs it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CaseFacts {
-    pub crn: String,
-    pub pdu: String,
-    pub team: Option<String>,
-    pub tier: Option<Tier>,
-    pub rosh: Option<Rosh>,
-    pub mappa: Mappa,
-    pub allocated_to: Option<String>,
-    pub allocated_on: Option<NaiveDate>,
-    pub unallocated_since: Option<NaiveDate>,
-}
-
 impl CaseFacts {
     pub fn is_high_risk(&self) -> bool {
         self.risk().is_high_risk()
@@ -364,31 +322,8 @@ impl CaseFacts {
     }
 }
 
-fn parse_date_opt(s: Option<String>) -> Option<NaiveDate> {
-    s.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
-}
-
 pub fn case_facts(conn: &Connection, crn: &str) -> Result<CaseFacts, ActionError> {
-    conn.query_row(
-        "SELECT crn, pdu, team, tier, rosh, mappa_category, mappa_level, allocated_to,
-                allocated_on, unallocated_since FROM cases WHERE crn = ?1",
-        [crn],
-        |r| {
-            Ok(CaseFacts {
-                crn: r.get(0)?,
-                pdu: r.get(1)?,
-                team: r.get(2)?,
-                tier: r.get::<_, String>(3)?.parse().ok(),
-                rosh: r.get::<_, Option<String>>(4)?.and_then(|s| s.parse().ok()),
-                mappa: Mappa::new(r.get(5)?, r.get(6)?).unwrap_or(Mappa::NONE),
-                allocated_to: r.get(7)?,
-                allocated_on: parse_date_opt(r.get(8)?),
-                unallocated_since: parse_date_opt(r.get(9)?),
-            })
-        },
-    )
-    .optional()?
-    .ok_or(ActionError::UnknownCase)
+    db::case_facts(conn, crn)?.ok_or(ActionError::UnknownCase)
 }
 
 /// One practitioner a case could go to, with capacity now and after taking it.
@@ -442,25 +377,6 @@ pub struct Picker {
     pub rationale_required: bool,
 }
 
-/// Staff who managed the case before, with the date each stopped (latest first).
-fn previous_holders(conn: &Connection, crn: &str) -> rusqlite::Result<Vec<(String, NaiveDate)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT staff_code, max(to_date) FROM allocations WHERE crn = ?1
-          GROUP BY staff_code ORDER BY max(to_date) DESC",
-    )?;
-    let rows = stmt.query_map([crn], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })?;
-    let mut out = Vec::new();
-    for r in rows {
-        let (s, d) = r?;
-        if let Some(d) = parse_date_opt(Some(d)) {
-            out.push((s, d));
-        }
-    }
-    Ok(out)
-}
-
 /// Every practitioner of the case's PDU who works cases, judged against the allocation
 /// rules: suitable officers first (a previous holder of the case first, then least loaded
 /// after taking it), then the rest (least serious reason first, then least loaded). Grades
@@ -472,7 +388,7 @@ pub fn candidates(
     case: &CaseFacts,
 ) -> Result<Picker, ActionError> {
     let all = assess_all(conn, policy, as_of, case)?;
-    let previous = previous_holders(conn, &case.crn)?;
+    let previous = db::previous_holders(conn, &case.crn)?;
     let mut holder = None;
     let mut list = Vec::new();
     for c in all {
@@ -579,13 +495,7 @@ pub fn allocation_oversight_due(
     if (as_of - on).num_days() > i64::from(policy.oversight.high_risk_interval_days) {
         return Ok(false);
     }
-    let done: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM oversight
-                         WHERE crn = ?1 AND kind = 'allocation' AND date >= ?2)",
-        params![case.crn, fmt_date(on)],
-        |r| r.get(0),
-    )?;
-    Ok(!done)
+    Ok(!db::allocation_oversight_since(conn, &case.crn, on)?)
 }
 
 /// The result of a write: the audit row that records it.
@@ -612,14 +522,8 @@ pub struct Allocation {
 
 /// The staff code as stored, matched case-insensitively (like CRNs).
 pub fn resolve_staff_code(conn: &Connection, code: &str) -> Result<String, ActionError> {
-    conn.query_row(
-        "SELECT staff_code FROM practitioners WHERE staff_code = ?1 COLLATE NOCASE
-          ORDER BY staff_code = ?1 DESC LIMIT 1",
-        [code.trim()],
-        |r| r.get(0),
-    )
-    .optional()?
-    .ok_or_else(|| ActionError::UnknownPractitioner(crate::text::quote_value(code, 20)))
+    db::staff_code_as_stored(conn, code.trim())?
+        .ok_or_else(|| ActionError::UnknownPractitioner(crate::text::quote_value(code, 20)))
 }
 
 /// Allocates (or reallocates) a case. Refuses unknown cases and practitioners, practitioners
@@ -651,11 +555,9 @@ pub fn allocate(
     let case = case_as_expected(&tx, crn, req.expect.as_ref())?;
     let staff_code = resolve_staff_code(&tx, &req.staff_code)?;
     let staff_code = staff_code.as_str();
-    let (staff_pdu, status): (String, String) = tx.query_row(
-        "SELECT pdu, status FROM practitioners WHERE staff_code = ?1",
-        [staff_code],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let (staff_pdu, status, _) = db::practitioner_post(&tx, staff_code)?.ok_or_else(|| {
+        ActionError::UnknownPractitioner(crate::text::quote_value(staff_code, 20))
+    })?;
     if staff_pdu != case.pdu {
         return Err(ActionError::OtherPdu {
             staff: staff_code.into(),
@@ -684,26 +586,20 @@ pub fn allocate(
     let on = fmt_date(as_of);
     let mut history_id = None;
     if let (Some(prev), Some(prev_on)) = (&case.allocated_to, case.allocated_on) {
-        tx.execute(
-            "INSERT INTO allocations (crn, staff_code, from_date, to_date, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![crn, prev, fmt_date(prev_on), on, req.reason.as_str()],
-        )?;
-        history_id = Some(tx.last_insert_rowid());
+        history_id = Some(db::close_allocation(
+            &tx,
+            crn,
+            prev,
+            prev_on,
+            as_of,
+            req.reason.as_str(),
+        )?);
     }
-    tx.execute(
-        "UPDATE cases SET allocated_to = ?2, allocated_on = ?3, unallocated_since = NULL
-          WHERE crn = ?1",
-        params![crn, staff_code, on],
-    )?;
-    let mut note_id = None;
-    if let Some(text) = &note {
-        tx.execute(
-            "INSERT INTO notes (crn, at, author, text, sensitive) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![crn, now(), actor, text, req.sensitive],
-        )?;
-        note_id = Some(tx.last_insert_rowid());
-    }
+    db::set_holder(&tx, crn, Some(staff_code), Some(&on), None)?;
+    let note_id = note
+        .as_deref()
+        .map(|text| db::insert_note(&tx, crn, &now(), actor, text, req.sensitive))
+        .transpose()?;
     let before = json!({
         "allocated_to": case.allocated_to,
         "allocated_on": case.allocated_on.map(fmt_date),
@@ -729,13 +625,15 @@ pub fn allocate(
     };
     let audit_id = record_audit(
         &tx,
-        actor,
-        action,
-        Some(crn),
-        Some(staff_code),
-        Some(&before),
-        Some(&after),
-        Some(req.reason.as_str()),
+        &AuditEntry {
+            actor,
+            action,
+            crn: Some(crn),
+            subject: Some(staff_code),
+            before: Some(&before),
+            after: Some(&after),
+            reason: Some(req.reason.as_str()),
+        },
     )?;
     tx.commit()?;
     Ok(Done { audit_id })
@@ -767,13 +665,9 @@ pub fn record_oversight(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let case = case_as_expected(&tx, crn, e.expect.as_ref())?;
     let by = resolve_staff_code(&tx, &e.by)?;
-    let (grade, pdu): (String, String) = tx
-        .query_row(
-            "SELECT grade, pdu FROM practitioners WHERE staff_code = ?1 AND status <> 'left'",
-            [&by],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?
+    let (pdu, grade) = db::practitioner_post(&tx, &by)?
+        .filter(|(_, status, _)| status != "left")
+        .map(|(pdu, _, grade)| (pdu, grade))
         .ok_or_else(|| ActionError::UnknownPractitioner(crate::text::quote_value(&by, 20)))?;
     let grade: Grade = grade.parse().unwrap_or(Grade::Pso);
     if grade != Grade::Spo {
@@ -788,23 +682,30 @@ pub fn record_oversight(
     }
     let date = fmt_date(as_of);
     let kind = e.kind;
-    tx.execute(
-        "INSERT INTO oversight (crn, date, spo_staff_code, kind, note, sensitive)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![crn, date, by, kind.as_str(), note, e.sensitive],
+    let id = db::insert_oversight(
+        &tx,
+        &db::NewOversight {
+            crn,
+            date: as_of,
+            by: &by,
+            kind: kind.as_str(),
+            note: &note,
+            sensitive: e.sensitive,
+        },
     )?;
-    let id = tx.last_insert_rowid();
     let after = json!({"oversight_id": id, "date": date, "by": by, "kind": kind.as_str(),
                        "note": note, "sensitive": e.sensitive});
     let audit_id = record_audit(
         &tx,
-        actor,
-        "oversight",
-        Some(crn),
-        Some(&by),
-        None,
-        Some(&after),
-        None,
+        &AuditEntry {
+            actor,
+            action: "oversight",
+            crn: Some(crn),
+            subject: Some(&by),
+            before: None,
+            after: Some(&after),
+            reason: None,
+        },
     )?;
     tx.commit()?;
     Ok(Done { audit_id })
@@ -821,55 +722,32 @@ pub fn add_note(
     let text = check_note(text)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     case_facts(&tx, crn)?;
-    tx.execute(
-        "INSERT INTO notes (crn, at, author, text, sensitive) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![crn, now(), actor, text, sensitive],
-    )?;
-    let id = tx.last_insert_rowid();
+    let id = db::insert_note(&tx, crn, &now(), actor, &text, sensitive)?;
     let after = json!({"note_id": id, "note": text, "sensitive": sensitive});
     let audit_id = record_audit(
         &tx,
-        actor,
-        "note",
-        Some(crn),
-        None,
-        None,
-        Some(&after),
-        None,
+        &AuditEntry {
+            actor,
+            action: "note",
+            crn: Some(crn),
+            subject: None,
+            before: None,
+            after: Some(&after),
+            reason: None,
+        },
     )?;
     tx.commit()?;
     Ok(Done { audit_id })
 }
 
-/// at, action, crn, before, after
-type AuditCore = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
 /// Reverses the action recorded by `audit_id` (allocation, oversight or note), if it is
 /// recent and not already undone. The undo is itself audited.
 pub fn undo(conn: &mut Connection, actor: &str, audit_id: i64) -> Result<Done, ActionError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let row: Option<AuditCore> = tx
-        .query_row(
-            "SELECT at, action, crn, before, after FROM audit WHERE id = ?1",
-            [audit_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
-        .optional()?;
-    let Some((at, action, crn, before, after)) = row else {
+    let Some((at, action, crn, before, after)) = db::audit_core(&tx, audit_id)? else {
         return Err(ActionError::NothingToUndo);
     };
-    let undone: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM audit WHERE action = 'undo' AND subject = ?1)",
-        [audit_id.to_string()],
-        |r| r.get(0),
-    )?;
-    if undone {
+    if db::is_undone(&tx, audit_id)? {
         return Err(ActionError::AlreadyUndone);
     }
     let when = DateTime::parse_from_rfc3339(&at).map_err(|_| ActionError::NothingToUndo)?;
@@ -887,80 +765,54 @@ pub fn undo(conn: &mut Connection, actor: &str, audit_id: i64) -> Result<Done, A
         "allocate" | "reallocate" => {
             // Only while the case is still as this action left it: a later allocation (by
             // another user, or an import) must not be silently thrown away.
-            let changed_later: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM audit a WHERE a.crn = ?1 AND a.id > ?2
-                   AND a.action IN ('allocate', 'reallocate')
-                   AND NOT EXISTS (SELECT 1 FROM audit u
-                                    WHERE u.action = 'undo' AND u.subject = CAST(a.id AS TEXT)))",
-                params![crn, audit_id],
-                |r| r.get(0),
-            )?;
-            let now: (Option<String>, Option<String>) = tx.query_row(
-                "SELECT allocated_to, allocated_on FROM cases WHERE crn = ?1",
-                [&crn],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+            let changed_later = db::allocated_again_after(&tx, &crn, audit_id)?;
+            let now = db::holder_as_stored(&tx, &crn)?;
             if changed_later
                 || now.0.as_deref() != after["allocated_to"].as_str()
                 || now.1.as_deref() != after["allocated_on"].as_str()
             {
                 return Err(ActionError::ChangedSince);
             }
-            tx.execute(
-                "UPDATE cases SET allocated_to = ?2, allocated_on = ?3, unallocated_since = ?4
-                  WHERE crn = ?1",
-                params![
-                    crn,
-                    before["allocated_to"].as_str(),
-                    before["allocated_on"].as_str(),
-                    before["unallocated_since"].as_str()
-                ],
+            db::set_holder(
+                &tx,
+                &crn,
+                before["allocated_to"].as_str(),
+                before["allocated_on"].as_str(),
+                before["unallocated_since"].as_str(),
             )?;
             if let Some(h) = after["history_id"].as_i64() {
-                tx.execute("DELETE FROM allocations WHERE id = ?1", [h])?;
+                db::delete_added(&tx, Added::AllocationHistory, h)?;
             }
             if let Some(n) = after["note_id"].as_i64() {
-                tx.execute("DELETE FROM notes WHERE id = ?1", [n])?;
+                db::delete_added(&tx, Added::Note, n)?;
             }
         }
         "oversight" => {
             if let Some(id) = after["oversight_id"].as_i64() {
-                tx.execute("DELETE FROM oversight WHERE id = ?1", [id])?;
+                db::delete_added(&tx, Added::Oversight, id)?;
             }
         }
         "note" => {
             if let Some(id) = after["note_id"].as_i64() {
-                tx.execute("DELETE FROM notes WHERE id = ?1", [id])?;
+                db::delete_added(&tx, Added::Note, id)?;
             }
         }
         _ => return Err(ActionError::NothingToUndo),
     }
     let audit_id = record_audit(
         &tx,
-        actor,
-        "undo",
-        Some(&crn),
-        Some(&audit_id.to_string()),
-        Some(&after),
-        Some(&before),
-        Some(&action),
+        &AuditEntry {
+            actor,
+            action: "undo",
+            crn: Some(&crn),
+            subject: Some(&audit_id.to_string()),
+            before: Some(&after),
+            after: Some(&before),
+            reason: Some(&action),
+        },
     )?;
     tx.commit()?;
     Ok(Done { audit_id })
-}
-
-/// One audit row, as `casewatch audit` and the case detail show it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AuditRow {
-    pub id: i64,
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub crn: Option<String>,
-    pub subject: Option<String>,
-    pub before: Value,
-    pub after: Value,
-    pub reason: Option<String>,
 }
 
 impl AuditRow {
@@ -1020,31 +872,9 @@ impl AuditRow {
     }
 }
 
-/// A note on a case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NoteRow {
-    pub id: i64,
-    pub at: String,
-    pub author: String,
-    pub text: String,
-    pub sensitive: bool,
-}
-
 /// Notes on a case, newest first.
 pub fn notes(conn: &Connection, crn: &str) -> rusqlite::Result<Vec<NoteRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, at, author, text, sensitive FROM notes WHERE crn = ?1 ORDER BY id DESC",
-    )?;
-    let rows = stmt.query_map([crn], |r| {
-        Ok(NoteRow {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            author: r.get(2)?,
-            text: r.get(3)?,
-            sensitive: r.get::<_, i64>(4)? != 0,
-        })
-    })?;
-    rows.collect()
+    db::notes(conn, crn)
 }
 
 /// The audit trail, oldest first, optionally for one case and from a date.
@@ -1053,29 +883,7 @@ pub fn audit_log(
     crn: Option<&str>,
     since: Option<NaiveDate>,
 ) -> rusqlite::Result<Vec<AuditRow>> {
-    let since = since.map(crate::domain::fmt_date);
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, at, actor, action, crn, subject, before, after, reason FROM audit
-          WHERE (?1 IS NULL OR crn = ?1) AND (?2 IS NULL OR at >= ?2) ORDER BY id",
-    )?;
-    let rows = stmt.query_map(params![crn, since], |r| {
-        let json = |s: Option<String>| {
-            s.and_then(|s| serde_json::from_str(&s).ok())
-                .unwrap_or(Value::Null)
-        };
-        Ok(AuditRow {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            crn: r.get(4)?,
-            subject: r.get(5)?,
-            before: json(r.get(6)?),
-            after: json(r.get(7)?),
-            reason: r.get(8)?,
-        })
-    })?;
-    rows.collect()
+    db::audit_log(conn, crn, since)
 }
 
 #[cfg(test)]

@@ -1258,13 +1258,15 @@ pub fn acknowledge(
     let after = json!({"note": note, "run": run_as_of, "metrics": serde_json::from_str::<serde_json::Value>(&metrics).unwrap_or_default()});
     let id = record_audit(
         &tx,
-        actor,
-        "acknowledge",
-        crn.as_deref(),
-        Some(key),
-        None,
-        Some(&after),
-        None,
+        &crate::store::triage::AuditEntry {
+            actor,
+            action: "acknowledge",
+            crn: crn.as_deref(),
+            subject: Some(key),
+            before: None,
+            after: Some(&after),
+            reason: None,
+        },
     )?;
     tx.commit()?;
     Ok(id)
@@ -1390,13 +1392,15 @@ pub fn add_silence(
                        "starts": fmt_date(as_of), "until": fmt_date(until), "reason": reason});
     record_audit(
         &tx,
-        actor,
-        "silence",
-        req.crn.as_deref(),
-        Some(&format!("silence:{id}")),
-        None,
-        Some(&after),
-        None,
+        &crate::store::triage::AuditEntry {
+            actor,
+            action: "silence",
+            crn: req.crn.as_deref(),
+            subject: Some(&format!("silence:{id}")),
+            before: None,
+            after: Some(&after),
+            reason: None,
+        },
     )?;
     tx.commit()?;
     Ok(id)
@@ -1417,13 +1421,15 @@ pub fn remove_silence(conn: &mut Connection, actor: &str, id: i64) -> Result<(),
         tx.query_row("SELECT crn FROM silences WHERE id = ?1", [id], |r| r.get(0))?;
     record_audit(
         &tx,
-        actor,
-        "unsilence",
-        crn.as_deref(),
-        Some(&format!("silence:{id}")),
-        None,
-        Some(&json!({"id": id})),
-        None,
+        &crate::store::triage::AuditEntry {
+            actor,
+            action: "unsilence",
+            crn: crn.as_deref(),
+            subject: Some(&format!("silence:{id}")),
+            before: None,
+            after: Some(&json!({"id": id})),
+            reason: None,
+        },
     )?;
     tx.commit()?;
     Ok(())

@@ -1375,13 +1375,15 @@ fn import_opened(
         });
         crate::actions::record_audit(
             &tx,
-            &opts.actor,
-            "import",
-            None,
-            Some(opts.kind.name()),
-            None,
-            Some(&after),
-            None,
+            &crate::store::triage::AuditEntry {
+                actor: &opts.actor,
+                action: "import",
+                crn: None,
+                subject: Some(opts.kind.name()),
+                before: None,
+                after: Some(&after),
+                reason: None,
+            },
         )?;
         tx.commit()?;
     }

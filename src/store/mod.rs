@@ -7,6 +7,7 @@ pub mod maintenance;
 pub mod read;
 pub mod schema;
 pub mod tally;
+pub mod triage;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,0 +1,372 @@
+//! The statements behind the triage actions (allocate, oversight, notes, undo) and the audit
+//! trail. `actions` decides; this module only reads and writes rows, inside whatever
+//! transaction the caller holds (a `Transaction` derefs to a `Connection`). A second backend
+//! implements the same functions.
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, OptionalExtension, Result, params};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::domain::{Mappa, Rosh, Tier, fmt_date};
+
+/// What the case is, as an allocation needs it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseFacts {
+    pub crn: String,
+    pub pdu: String,
+    pub team: Option<String>,
+    pub tier: Option<Tier>,
+    pub rosh: Option<Rosh>,
+    pub mappa: Mappa,
+    pub allocated_to: Option<String>,
+    pub allocated_on: Option<NaiveDate>,
+    pub unallocated_since: Option<NaiveDate>,
+}
+
+/// One audit row, as `casewatch audit` and the case detail show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub crn: Option<String>,
+    pub subject: Option<String>,
+    pub before: Value,
+    pub after: Value,
+    pub reason: Option<String>,
+}
+
+/// A note on a case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoteRow {
+    pub id: i64,
+    pub at: String,
+    pub author: String,
+    pub text: String,
+    pub sensitive: bool,
+}
+
+/// One audit entry to append: who did what to which case, the values before and after.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditEntry<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub crn: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub before: Option<&'a Value>,
+    pub after: Option<&'a Value>,
+    pub reason: Option<&'a str>,
+}
+
+fn parse_date_opt(s: Option<String>) -> Option<NaiveDate> {
+    s.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
+}
+
+/// Appends one audit row, stamped `at` (UTC, RFC 3339); returns its id.
+pub fn append_audit(conn: &Connection, at: &str, e: &AuditEntry<'_>) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO audit (at, actor, action, crn, subject, before, after, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            at,
+            e.actor,
+            e.action,
+            e.crn,
+            e.subject,
+            e.before.map(Value::to_string),
+            e.after.map(Value::to_string),
+            e.reason
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Who last changed a case's allocation, from the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastChange {
+    pub actor: String,
+    pub at: String,
+    pub action: String,
+    pub reason: Option<String>,
+}
+
+/// The latest allocation change of a case in the audit.
+pub fn last_allocation_change(conn: &Connection, crn: &str) -> Result<Option<LastChange>> {
+    conn.query_row(
+        "SELECT actor, at, action, reason FROM audit
+          WHERE crn = ?1 AND action IN ('allocate', 'reallocate', 'undo')
+          ORDER BY id DESC LIMIT 1",
+        [crn],
+        |r| {
+            Ok(LastChange {
+                actor: r.get(0)?,
+                at: r.get(1)?,
+                action: r.get(2)?,
+                reason: r.get(3)?,
+            })
+        },
+    )
+    .optional()
+}
+
+pub fn case_facts(conn: &Connection, crn: &str) -> Result<Option<CaseFacts>> {
+    conn.query_row(
+        "SELECT crn, pdu, team, tier, rosh, mappa_category, mappa_level, allocated_to,
+                allocated_on, unallocated_since FROM cases WHERE crn = ?1",
+        [crn],
+        |r| {
+            Ok(CaseFacts {
+                crn: r.get(0)?,
+                pdu: r.get(1)?,
+                team: r.get(2)?,
+                tier: r.get::<_, String>(3)?.parse().ok(),
+                rosh: r.get::<_, Option<String>>(4)?.and_then(|s| s.parse().ok()),
+                mappa: Mappa::new(r.get(5)?, r.get(6)?).unwrap_or(Mappa::NONE),
+                allocated_to: r.get(7)?,
+                allocated_on: parse_date_opt(r.get(8)?),
+                unallocated_since: parse_date_opt(r.get(9)?),
+            })
+        },
+    )
+    .optional()
+}
+
+/// Staff who managed the case before, with the date each stopped (latest first).
+pub fn previous_holders(conn: &Connection, crn: &str) -> Result<Vec<(String, NaiveDate)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT staff_code, max(to_date) FROM allocations WHERE crn = ?1
+          GROUP BY staff_code ORDER BY max(to_date) DESC",
+    )?;
+    let rows = stmt.query_map([crn], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (s, d) = r?;
+        if let Some(d) = parse_date_opt(Some(d)) {
+            out.push((s, d));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether an allocation oversight of the case is recorded on or after `since`.
+pub fn allocation_oversight_since(conn: &Connection, crn: &str, since: NaiveDate) -> Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM oversight
+                         WHERE crn = ?1 AND kind = 'allocation' AND date >= ?2)",
+        params![crn, fmt_date(since)],
+        |r| r.get(0),
+    )
+}
+
+/// The staff code as stored, matched case-insensitively (an exact match first).
+pub fn staff_code_as_stored(conn: &Connection, code: &str) -> Result<Option<String>> {
+    conn.query_row(
+        "SELECT staff_code FROM practitioners WHERE staff_code = ?1 COLLATE NOCASE
+          ORDER BY staff_code = ?1 DESC LIMIT 1",
+        [code],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// A practitioner's PDU, status and grade as stored.
+pub fn practitioner_post(
+    conn: &Connection,
+    staff_code: &str,
+) -> Result<Option<(String, String, String)>> {
+    conn.query_row(
+        "SELECT pdu, status, grade FROM practitioners WHERE staff_code = ?1",
+        [staff_code],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .optional()
+}
+
+/// Records a past allocation in the case's history; returns its id.
+pub fn close_allocation(
+    conn: &Connection,
+    crn: &str,
+    staff_code: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    reason: &str,
+) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO allocations (crn, staff_code, from_date, to_date, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![crn, staff_code, fmt_date(from), fmt_date(to), reason],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Sets who holds a case (all three as stored text; `None` clears).
+pub fn set_holder(
+    conn: &Connection,
+    crn: &str,
+    allocated_to: Option<&str>,
+    allocated_on: Option<&str>,
+    unallocated_since: Option<&str>,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE cases SET allocated_to = ?2, allocated_on = ?3, unallocated_since = ?4
+          WHERE crn = ?1",
+        params![crn, allocated_to, allocated_on, unallocated_since],
+    )
+    .map(drop)
+}
+
+/// Adds a note to a case; returns its id.
+pub fn insert_note(
+    conn: &Connection,
+    crn: &str,
+    at: &str,
+    author: &str,
+    text: &str,
+    sensitive: bool,
+) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO notes (crn, at, author, text, sensitive) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![crn, at, author, text, sensitive],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// One oversight record to add.
+#[derive(Debug, Clone, Copy)]
+pub struct NewOversight<'a> {
+    pub crn: &'a str,
+    pub date: NaiveDate,
+    pub by: &'a str,
+    pub kind: &'a str,
+    pub note: &'a str,
+    pub sensitive: bool,
+}
+
+/// Adds an oversight record; returns its id.
+pub fn insert_oversight(conn: &Connection, o: &NewOversight<'_>) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO oversight (crn, date, spo_staff_code, kind, note, sensitive)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![o.crn, fmt_date(o.date), o.by, o.kind, o.note, o.sensitive],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// What an undo needs of an audit row: at, action, crn, before and after (JSON text).
+pub type AuditCore = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+pub fn audit_core(conn: &Connection, id: i64) -> Result<Option<AuditCore>> {
+    conn.query_row(
+        "SELECT at, action, crn, before, after FROM audit WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    )
+    .optional()
+}
+
+/// Whether the audit row `id` has been undone.
+pub fn is_undone(conn: &Connection, id: i64) -> Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM audit WHERE action = 'undo' AND subject = ?1)",
+        [id.to_string()],
+        |r| r.get(0),
+    )
+}
+
+/// Whether a later allocation of the case (not itself undone) follows audit row `id`.
+pub fn allocated_again_after(conn: &Connection, crn: &str, id: i64) -> Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM audit a WHERE a.crn = ?1 AND a.id > ?2
+           AND a.action IN ('allocate', 'reallocate')
+           AND NOT EXISTS (SELECT 1 FROM audit u
+                            WHERE u.action = 'undo' AND u.subject = CAST(a.id AS TEXT)))",
+        params![crn, id],
+        |r| r.get(0),
+    )
+}
+
+/// The case's holder and allocation date as stored.
+pub fn holder_as_stored(conn: &Connection, crn: &str) -> Result<(Option<String>, Option<String>)> {
+    conn.query_row(
+        "SELECT allocated_to, allocated_on FROM cases WHERE crn = ?1",
+        [crn],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+/// Removes a row an undone action added: an allocation history row, a note or an oversight
+/// record.
+pub fn delete_added(conn: &Connection, what: Added, id: i64) -> Result<()> {
+    let sql = match what {
+        Added::AllocationHistory => "DELETE FROM allocations WHERE id = ?1",
+        Added::Note => "DELETE FROM notes WHERE id = ?1",
+        Added::Oversight => "DELETE FROM oversight WHERE id = ?1",
+    };
+    conn.execute(sql, [id]).map(drop)
+}
+
+/// The kinds of row an action adds and its undo removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    AllocationHistory,
+    Note,
+    Oversight,
+}
+
+/// Notes on a case, newest first.
+pub fn notes(conn: &Connection, crn: &str) -> Result<Vec<NoteRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, author, text, sensitive FROM notes WHERE crn = ?1 ORDER BY id DESC",
+    )?;
+    let rows = stmt.query_map([crn], |r| {
+        Ok(NoteRow {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            author: r.get(2)?,
+            text: r.get(3)?,
+            sensitive: r.get::<_, i64>(4)? != 0,
+        })
+    })?;
+    rows.collect()
+}
+
+/// The audit trail, oldest first, optionally for one case and from a date.
+pub fn audit_log(
+    conn: &Connection,
+    crn: Option<&str>,
+    since: Option<NaiveDate>,
+) -> Result<Vec<AuditRow>> {
+    let since = since.map(fmt_date);
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, actor, action, crn, subject, before, after, reason FROM audit
+          WHERE (?1 IS NULL OR crn = ?1) AND (?2 IS NULL OR at >= ?2) ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![crn, since], |r| {
+        let json = |s: Option<String>| {
+            s.and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or(Value::Null)
+        };
+        Ok(AuditRow {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            crn: r.get(4)?,
+            subject: r.get(5)?,
+            before: json(r.get(6)?),
+            after: json(r.get(7)?),
+            reason: r.get(8)?,
+        })
+    })?;
+    rows.collect()
+}
