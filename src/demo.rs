@@ -16,6 +16,7 @@ use rusqlite::{Connection, params};
 use crate::domain::{Grade, Rosh};
 use crate::policy::Policy;
 use crate::store::batch::BatchInsert;
+use crate::store::load;
 use crate::store::{self, APPLICATION_ID, SCHEMA_VERSION, StoreError, schema};
 
 /// London's share of the national caseload is about 17%: the default is that share.
@@ -595,33 +596,15 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
         oversight: 0,
     };
     {
-        let mut ins_pdu = tx.prepare(
-            "INSERT INTO pdus (code, name, region, ppf_status, rating, score, score_max, inspected_on)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
-        let mut ins_team = tx.prepare("INSERT INTO teams (code, pdu, name) VALUES (?1, ?2, ?3)")?;
-        let mut ins_est =
-            tx.prepare("INSERT INTO establishment (pdu, grade, target_fte) VALUES (?1, ?2, ?3)")?;
-        let mut ins_prac = tx.prepare(
-            "INSERT INTO practitioners (staff_code, name, grade, pdu, team, contracted_hours, start_date, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
+        let mut ins_pdu = tx.prepare(load::INSERT_PDU)?;
+        let mut ins_team = tx.prepare(load::INSERT_TEAM)?;
+        let mut ins_est = tx.prepare(load::INSERT_ESTABLISHMENT)?;
+        let mut ins_prac = tx.prepare(load::INSERT_PRACTITIONER)?;
         // Many rows to a statement: see `BatchInsert`. Flushed after the loop.
-        let mut ins_case = BatchInsert::new(
-            &tx,
-            "cases",
-            "crn, name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type, \
-             sentence_date, release_date, allocated_to, allocated_on, unallocated_since, \
-             last_contact, last_oversight",
-        );
-        let mut ins_contact = BatchInsert::new(&tx, "contacts", "crn, date, kind, staff_code");
-        let mut ins_oversight =
-            BatchInsert::new(&tx, "oversight", "crn, date, spo_staff_code, kind, note");
-        let mut ins_alloc = BatchInsert::new(
-            &tx,
-            "allocations",
-            "crn, staff_code, from_date, to_date, reason",
-        );
+        let mut ins_case = BatchInsert::new(&tx, "cases", load::CASE_COLUMNS_WITH_LAST);
+        let mut ins_contact = BatchInsert::new(&tx, "contacts", load::CONTACT_COLUMNS);
+        let mut ins_oversight = BatchInsert::new(&tx, "oversight", load::OVERSIGHT_COLUMNS);
+        let mut ins_alloc = BatchInsert::new(&tx, "allocations", load::ALLOCATION_COLUMNS);
 
         let crn_letter_offset = opts.seed % 26;
         let crn_offset = opts.seed.wrapping_mul(2_654_435_761) % 1_000_000;

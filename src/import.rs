@@ -22,6 +22,7 @@ use crate::domain::{
     parse_code, parse_date,
 };
 use crate::store::batch::BatchInsert;
+use crate::store::load;
 use crate::store::tally::{CaseKeys, Tallies};
 use crate::text::{is_unsafe, quote_value};
 
@@ -856,13 +857,8 @@ fn write(tx: &Transaction<'_>, rec: &Record, existed: bool) -> rusqlite::Result<
         Record::Pdu(p) => upsert(
             tx,
             existed,
-            "INSERT INTO pdus (code, name, region, ppf_status, rating, score, score_max, inspected_on)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            "UPDATE pdus SET name = ?2, region = ?3, ppf_status = ?4, rating = ?5, score = ?6,
-                    score_max = ?7, inspected_on = ?8
-              WHERE code = ?1
-                AND (name, region, ppf_status, rating, score, score_max, inspected_on)
-                    IS NOT (?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            load::INSERT_PDU,
+            load::UPDATE_PDU_IF_CHANGED,
             params![
                 p.code,
                 p.name,
@@ -877,21 +873,15 @@ fn write(tx: &Transaction<'_>, rec: &Record, existed: bool) -> rusqlite::Result<
         Record::Establishment(e) => upsert(
             tx,
             existed,
-            "INSERT INTO establishment (pdu, grade, target_fte) VALUES (?1, ?2, ?3)",
-            "UPDATE establishment SET target_fte = ?3
-              WHERE pdu = ?1 AND grade = ?2 AND target_fte IS NOT ?3",
+            load::INSERT_ESTABLISHMENT,
+            load::UPDATE_ESTABLISHMENT_IF_CHANGED,
             params![e.pdu, e.grade.as_str(), e.target_fte],
         ),
         Record::Practitioner(p) => upsert(
             tx,
             existed,
-            "INSERT INTO practitioners (staff_code, name, grade, pdu, team, contracted_hours, start_date, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            "UPDATE practitioners SET name = ?2, grade = ?3, pdu = ?4, team = ?5,
-                    contracted_hours = ?6, start_date = ?7, status = ?8
-              WHERE staff_code = ?1
-                AND (name, grade, pdu, team, contracted_hours, start_date, status)
-                    IS NOT (?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            load::INSERT_PRACTITIONER,
+            load::UPDATE_PRACTITIONER_IF_CHANGED,
             params![
                 p.staff_code,
                 p.name,
@@ -911,17 +901,7 @@ fn write(tx: &Transaction<'_>, rec: &Record, existed: bool) -> rusqlite::Result<
         }
         Record::Case(c) => with_case_values(c, |values| {
             let changed = tx
-                .prepare_cached(
-                    "UPDATE cases SET name = ?2, pdu = ?3, team = ?4, tier = ?5, rosh = ?6,
-                            mappa_category = ?7, mappa_level = ?8, case_type = ?9,
-                            sentence_date = ?10, release_date = ?11, allocated_to = ?12,
-                            allocated_on = ?13, unallocated_since = ?14
-                      WHERE crn = ?1
-                        AND (name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type,
-                             sentence_date, release_date, allocated_to, allocated_on,
-                             unallocated_since)
-                            IS NOT (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                )?
+                .prepare_cached(load::UPDATE_CASE_IF_CHANGED)?
                 .execute(values)?;
             Ok(if changed == 0 {
                 Outcome::Unchanged
@@ -1109,12 +1089,7 @@ impl Run<'_, '_, '_> {
 
 /// New cases, written many to a statement once [`BatchInsert::flush`] is called.
 fn case_inserts<'t>(tx: &'t Transaction<'_>) -> BatchInsert<'t> {
-    BatchInsert::new(
-        tx,
-        "cases",
-        "crn, name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type, \
-         sentence_date, release_date, allocated_to, allocated_on, unallocated_since",
-    )
+    BatchInsert::new(tx, "cases", load::CASE_COLUMNS)
 }
 
 /// Calls `f` with a case's values in the order of [`case_inserts`]'s columns (the key

@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod checks;
+pub mod load;
 pub mod maintenance;
 pub mod read;
 pub mod schema;
