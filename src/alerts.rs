@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use serde::Serialize;
 use serde_json::json;
 
@@ -15,6 +15,7 @@ use crate::incidents::{self, Ack, Incident, PduStatus, PrevIncident, Silence};
 use crate::policy::Policy;
 use crate::rules::{Alert, Metrics, Rules, Scope, Severity, Subject, SubjectMetrics, evaluate};
 use crate::store::read::{self, PduSummary};
+use crate::store::runs;
 
 /// Everything a run needs: the PDU summaries (also the trend snapshot) and the subjects.
 pub struct Gathered {
@@ -519,13 +520,10 @@ fn previous_run_in(
     as_of: &str,
     scope: RunScope<'_>,
 ) -> rusqlite::Result<Option<PreviousRun>> {
-    let Some((id, prev_as_of)) = conn
-        .query_row(
-            "SELECT id, as_of FROM alert_runs WHERE as_of < ?1 ORDER BY as_of DESC LIMIT 1",
-            [as_of],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-        )
-        .optional()?
+    let Some(runs::RunHead {
+        id,
+        as_of: prev_as_of,
+    }) = runs::run_before(conn, as_of)?
     else {
         return Ok(None);
     };
@@ -534,48 +532,36 @@ fn previous_run_in(
         RunScope::Region(r) => (Some(r), None),
         RunScope::Pdu(p) => (None, Some(p)),
     };
-    let mut stmt = conn.prepare_cached(
-        "SELECT key, first_seen, nights, rule, severity, scope, pdu, members FROM run_incidents
-          WHERE run_id = ?1 AND count > 0
-            AND (?2 IS NULL OR pdu IN (SELECT code FROM pdus WHERE region = ?2))
-            AND (?3 IS NULL OR pdu = ?3)",
-    )?;
-    let mut rows = stmt.query(params![id, region, pdu])?;
     let mut alerts = PrevAlerts::default();
     let mut incidents = HashMap::new();
     let mut stored = HashMap::new();
-    while let Some(r) = rows.next()? {
-        let key: String = r.get(0)?;
+    runs::for_each_open_incident(conn, id, region, pdu, |r| {
         let inc = StoredIncident {
-            rule: r.get(3)?,
-            severity: severity_of(r.get_ref(4)?.as_str()?),
-            scope: scope_of(r.get_ref(5)?.as_str()?),
-            pdu: r.get(6)?,
+            rule: r.rule.to_string(),
+            severity: severity_of(r.severity),
+            scope: scope_of(r.scope),
+            pdu: r.pdu.to_string(),
         };
         // Who, when and whether open: the message and metrics are skipped, not copied.
-        let members: Vec<MemberHead> =
-            serde_json::from_str(r.get_ref(7)?.as_str()?).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    7,
-                    rusqlite::types::Type::Text,
-                    Box::new(e),
-                )
-            })?;
-        let at = alerts.add_incident(&key);
+        let members: Vec<MemberHead> = serde_json::from_str(r.members).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        let at = alerts.add_incident(r.key);
         for (who, first_seen, status, _, _) in members {
             if status != Status::Resolved.as_str() {
                 alerts.insert(&format!("{}:{}:{who}", inc.rule, inc.pdu), first_seen, at);
             }
         }
         incidents.insert(
-            key.clone(),
+            r.key.to_string(),
             PrevIncident {
-                first_seen: r.get(1)?,
-                nights: r.get::<_, i64>(2)?.clamp(1, i64::from(u32::MAX)) as u32,
+                first_seen: r.first_seen.to_string(),
+                nights: r.nights.clamp(1, i64::from(u32::MAX)) as u32,
             },
         );
-        stored.insert(key, inc);
-    }
+        stored.insert(r.key.to_string(), inc);
+        Ok(())
+    })?;
     Ok(Some(PreviousRun {
         id,
         as_of: prev_as_of,
@@ -598,9 +584,7 @@ fn resolved_alerts(
         let Some(inc) = stored.get(incident) else {
             continue;
         };
-        let text: String = conn
-            .prepare_cached("SELECT members FROM run_incidents WHERE run_id = ?1 AND key = ?2")?
-            .query_row(params![run_id, incident], |r| r.get(0))?;
+        let text = runs::incident_members(conn, run_id, incident)?;
         let members: Vec<StoredMember> = serde_json::from_str(&text).unwrap_or_default();
         for (who, first_seen, _, message, metrics) in members {
             let key = format!("{}:{}:{who}", inc.rule, inc.pdu);
@@ -635,49 +619,12 @@ fn resolved_alerts(
 
 /// The latest acknowledgement of each key, with the metric values it was given at.
 fn acks(conn: &Connection) -> rusqlite::Result<HashMap<String, Ack>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT key, metrics, as_of, actor, note FROM alert_acks a
-          WHERE id = (SELECT max(id) FROM alert_acks b WHERE b.key = a.key)",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            Ack {
-                metrics: serde_json::from_str(r.get_ref(1)?.as_str()?).unwrap_or_default(),
-                as_of: r.get(2)?,
-                by: r.get(3)?,
-                note: r.get(4)?,
-            },
-        ))
-    })?;
-    let mut out = HashMap::new();
-    for row in rows {
-        let (k, ack) = row?;
-        out.insert(k, ack);
-    }
-    Ok(out)
+    Ok(runs::latest_acks(conn)?.into_iter().collect())
 }
 
 /// Silences not removed (active or not: the caller asks each whether it is active).
 pub fn silences(conn: &Connection) -> rusqlite::Result<Vec<Silence>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, rule, pdu, crn, starts, until, reason, created_by, created_at
-           FROM silences WHERE removed_at IS NULL ORDER BY until, id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Silence {
-            id: r.get(0)?,
-            rule: r.get(1)?,
-            pdu: r.get(2)?,
-            crn: r.get(3)?,
-            starts: r.get(4)?,
-            until: r.get(5)?,
-            reason: r.get(6)?,
-            created_by: r.get(7)?,
-            created_at: r.get(8)?,
-        })
-    })?;
-    rows.collect()
+    runs::silences(conn)
 }
 
 /// Compares current alerts with the previous run (already read, of the same scope), marks
@@ -826,16 +773,7 @@ impl CacheFill {
         let Ok(body) = serde_json::to_string(&self.cached) else {
             return;
         };
-        let wait: i64 = conn
-            .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
-            .unwrap_or(0);
-        if conn.pragma_update(None, "busy_timeout", 0).is_ok() {
-            let _ = conn.execute(
-                "INSERT OR REPLACE INTO overview_cache (key, body) VALUES (?1, ?2)",
-                params![self.key, body],
-            );
-            let _ = conn.pragma_update(None, "busy_timeout", wait);
-        }
+        runs::cache_overview_nowait(conn, &self.key, &body);
     }
 }
 
@@ -848,13 +786,7 @@ fn evaluate_or_cached(
     region: Option<&str>,
 ) -> rusqlite::Result<(Vec<PduSummary>, Vec<Alert>, Option<CacheFill>)> {
     let key = cache_key(policy, rules, as_of, region);
-    let hit: Option<String> = conn
-        .query_row(
-            "SELECT body FROM overview_cache WHERE key = ?1",
-            [&key],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let hit = runs::cached_overview(conn, &key)?;
     if let Some(c) = hit.and_then(|b| serde_json::from_str::<Cached>(&b).ok()) {
         return Ok((c.pdus, c.alerts, None));
     }
@@ -1109,20 +1041,14 @@ pub fn record(
     actor: &str,
 ) -> rusqlite::Result<i64> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute("DELETE FROM alert_runs WHERE as_of = ?1", [&review.as_of])?;
-    tx.execute(
-        "INSERT INTO alert_runs (as_of, recorded_at, actor) VALUES (?1, ?2, ?3)",
-        params![
-            review.as_of,
-            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            actor
-        ],
+    let run_id = runs::begin_run(
+        &tx,
+        &review.as_of,
+        &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        actor,
     )?;
-    let run_id = tx.last_insert_rowid();
     {
-        let mut ins =
-            tx.prepare("INSERT INTO run_pdu_metrics (run_id, pdu, metrics) VALUES (?1, ?2, ?3)")?;
-        for p in pdus {
+        let metrics = pdus.iter().map(|p| {
             let status = review.status_of(&p.code).map(|s| s.status.as_str());
             let m = json!({
                 "status": status,
@@ -1135,8 +1061,9 @@ pub fn record(
                 "high_risk_contacts_overdue": p.high_risk_contacts_overdue,
                 "cases": p.cases,
             });
-            ins.execute(params![run_id, p.code, m.to_string()])?;
-        }
+            (p.code.as_str(), m.to_string())
+        });
+        runs::insert_pdu_metrics(&tx, run_id, metrics)?;
         // One row per incident, its members inside it as JSON (see schema::V_INCIDENTS).
         let mut members: HashMap<(&str, &str), Vec<&ReviewedAlert>> = HashMap::new();
         for a in &review.alerts {
@@ -1145,11 +1072,6 @@ pub fn record(
                 .or_default()
                 .push(a);
         }
-        let mut ins = tx.prepare(
-            "INSERT INTO run_incidents (run_id, key, rule, severity, scope, pdu, count,
-                                        first_seen, nights, message, metrics, members)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )?;
         for i in &review.incidents {
             let stored: Vec<StoredMemberRef<'_>> = members
                 .get(&(i.rule.as_str(), i.pdu.as_str()))
@@ -1166,20 +1088,25 @@ pub fn record(
                     )
                 })
                 .collect();
-            ins.execute(params![
+            let metrics = serde_json::to_string(&i.metrics).unwrap_or_else(|_| "{}".into());
+            let members = serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into());
+            runs::insert_incident(
+                &tx,
                 run_id,
-                i.key,
-                i.rule,
-                i.severity.as_str(),
-                i.scope.as_str(),
-                i.pdu,
-                i.count as i64,
-                i.first_seen,
-                i.nights,
-                i.message,
-                serde_json::to_string(&i.metrics).unwrap_or_else(|_| "{}".into()),
-                serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into()),
-            ])?;
+                &runs::NewIncident {
+                    key: &i.key,
+                    rule: &i.rule,
+                    severity: i.severity.as_str(),
+                    scope: i.scope.as_str(),
+                    pdu: &i.pdu,
+                    count: i.count as i64,
+                    first_seen: &i.first_seen,
+                    nights: i.nights,
+                    message: &i.message,
+                    metrics: &metrics,
+                    members: &members,
+                },
+            )?;
         }
     }
     tx.commit()?;
@@ -1199,14 +1126,11 @@ pub fn acknowledge(
     let note = crate::actions::check_text("the note", note)?;
     let note = note.as_str();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let latest: Option<(i64, String)> = tx
-        .query_row(
-            "SELECT id, as_of FROM alert_runs ORDER BY as_of DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let Some((run_id, run_as_of)) = latest else {
+    let Some(runs::RunHead {
+        id: run_id,
+        as_of: run_as_of,
+    }) = runs::latest_run(&tx)?
+    else {
         return Err(ActionError::UnknownAlert);
     };
     // An incident (`rule:pdu`) is a row; an alert (`rule:pdu:who`) is a member of one.
@@ -1215,18 +1139,11 @@ pub fn acknowledge(
         [rule, pdu, who] => (format!("{rule}:{pdu}"), Some(who)),
         _ => return Err(ActionError::UnknownAlert),
     };
-    let row: Option<(String, String, String)> = tx
-        .query_row(
-            "SELECT metrics, scope, members FROM run_incidents
-              WHERE run_id = ?1 AND key = ?2 AND count > 0",
-            params![run_id, incident],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
+    let row = runs::open_incident(&tx, run_id, &incident)?;
     let found: Option<(String, Option<String>)> = match (row, who) {
         (None, _) => None,
-        (Some((metrics, _, _)), None) => Some((metrics, None)),
-        (Some((_, scope, members)), Some(who)) => {
+        (Some(runs::OpenIncident { metrics, .. }), None) => Some((metrics, None)),
+        (Some(runs::OpenIncident { scope, members, .. }), Some(who)) => {
             let members: Vec<StoredMember> = serde_json::from_str(&members).unwrap_or_default();
             members
                 .into_iter()
@@ -1243,17 +1160,16 @@ pub fn acknowledge(
     let Some((metrics, crn)) = found else {
         return Err(ActionError::UnknownAlert);
     };
-    tx.execute(
-        "INSERT INTO alert_acks (key, at, actor, note, metrics, as_of)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
+    runs::insert_ack(
+        &tx,
+        &runs::NewAck {
             key,
-            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            at: &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             actor,
             note,
-            metrics,
-            run_as_of
-        ],
+            metrics: &metrics,
+            as_of: &run_as_of,
+        },
     )?;
     let after = json!({"note": note, "run": run_as_of, "metrics": serde_json::from_str::<serde_json::Value>(&metrics).unwrap_or_default()});
     let id = record_audit(
@@ -1314,11 +1230,7 @@ pub enum SilenceError {
 
 /// Whether the database holds a PDU with this code.
 pub fn pdu_exists(conn: &Connection, code: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM pdus WHERE code = ?1)",
-        [code],
-        |r| r.get(0),
-    )
+    runs::pdu_exists(conn, code)
 }
 
 /// Records a silence after checking it, with its audit entry, in one transaction.
@@ -1362,32 +1274,27 @@ pub fn add_silence(
         ));
     }
     if let Some(c) = &req.crn
-        && !tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM cases WHERE crn = ?1)",
-            [c],
-            |r| r.get(0),
-        )?
+        && !runs::case_exists(&tx, c)?
     {
         return Err(SilenceError::UnknownCase(
             crate::text::sanitize(c).into_owned(),
         ));
     }
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    tx.execute(
-        "INSERT INTO silences (rule, pdu, crn, starts, until, reason, created_by, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            req.rule,
-            req.pdu,
-            req.crn,
-            fmt_date(as_of),
-            fmt_date(until),
-            reason,
-            actor,
-            now
-        ],
+    let id = runs::insert_silence(
+        &tx,
+        &Silence {
+            id: 0,
+            rule: req.rule.clone(),
+            pdu: req.pdu.clone(),
+            crn: req.crn.clone(),
+            starts: fmt_date(as_of),
+            until: fmt_date(until),
+            reason: reason.to_string(),
+            created_by: actor.to_string(),
+            created_at: now,
+        },
     )?;
-    let id = tx.last_insert_rowid();
     let after = json!({"id": id, "rule": req.rule, "pdu": req.pdu, "crn": req.crn,
                        "starts": fmt_date(as_of), "until": fmt_date(until), "reason": reason});
     record_audit(
@@ -1410,15 +1317,9 @@ pub fn add_silence(
 pub fn remove_silence(conn: &mut Connection, actor: &str, id: i64) -> Result<(), SilenceError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let changed = tx.execute(
-        "UPDATE silences SET removed_by = ?2, removed_at = ?3 WHERE id = ?1 AND removed_at IS NULL",
-        params![id, actor, now],
-    )?;
-    if changed == 0 {
+    let Some(crn) = runs::remove_silence(&tx, id, actor, &now)? else {
         return Err(SilenceError::UnknownSilence(id));
-    }
-    let crn: Option<String> =
-        tx.query_row("SELECT crn FROM silences WHERE id = ?1", [id], |r| r.get(0))?;
+    };
     record_audit(
         &tx,
         &crate::store::triage::AuditEntry {
@@ -1566,12 +1467,7 @@ pub fn review_pdu(
     pdu: &str,
     limit: usize,
 ) -> rusqlite::Result<Option<PduReview>> {
-    let region: Option<String> = conn
-        .query_row("SELECT region FROM pdus WHERE code = ?1", [pdu], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    let Some(region) = region else {
+    let Some(region) = runs::region_of(conn, pdu)? else {
         return Ok(None);
     };
     let g = gather_pdu(conn, policy, as_of, &region, pdu)?;
@@ -1593,32 +1489,18 @@ pub struct Trend {
 }
 
 /// Trends of every PDU over the last `runs` recorded runs.
-pub fn trends(conn: &Connection, runs: u32) -> rusqlite::Result<HashMap<String, Trend>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT r.as_of, m.pdu, m.metrics FROM run_pdu_metrics m
-           JOIN alert_runs r ON r.id = m.run_id
-          WHERE r.id IN (SELECT id FROM alert_runs ORDER BY as_of DESC LIMIT ?1)
-          ORDER BY r.as_of",
-    )?;
-    let rows = stmt.query_map([runs], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
+pub fn trends(conn: &Connection, count: u32) -> rusqlite::Result<HashMap<String, Trend>> {
     let mut out: HashMap<String, Trend> = HashMap::new();
-    for row in rows {
-        let (as_of, pdu, m) = row?;
-        let v: serde_json::Value = serde_json::from_str(&m).unwrap_or_default();
-        let t = out.entry(pdu).or_default();
+    runs::for_each_recent_pdu_metrics(conn, count, |as_of, pdu, m| {
+        let v: serde_json::Value = serde_json::from_str(m).unwrap_or_default();
+        let t = out.entry(pdu.to_string()).or_default();
         let f = |k: &str| v[k].as_f64().unwrap_or(0.0);
-        t.as_of.push(as_of);
+        t.as_of.push(as_of.to_string());
         t.unallocated.push(f("unallocated"));
         t.unallocated_mappa.push(f("unallocated_mappa"));
         t.vacancy_rate.push(f("vacancy_rate"));
         t.oversight_overdue.push(f("oversight_overdue"));
-    }
+    })?;
     Ok(out)
 }
 

@@ -6,6 +6,7 @@ pub mod checks;
 pub mod load;
 pub mod maintenance;
 pub mod read;
+pub mod runs;
 pub mod schema;
 pub mod tally;
 pub mod triage;

@@ -1,0 +1,361 @@
+//! The statements behind the nightly review: recorded runs and their incidents,
+//! acknowledgements, silences, the overview cache and the trends. `alerts` decides what a
+//! night means; this module only reads and writes its rows, inside whatever transaction the
+//! caller holds.
+
+use rusqlite::{Connection, OptionalExtension, Result, params};
+
+use crate::incidents::{Ack, Silence};
+
+/// A recorded run: its id and as-of date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunHead {
+    pub id: i64,
+    pub as_of: String,
+}
+
+/// The latest recorded run.
+pub fn latest_run(conn: &Connection) -> Result<Option<RunHead>> {
+    conn.query_row(
+        "SELECT id, as_of FROM alert_runs ORDER BY as_of DESC LIMIT 1",
+        [],
+        |r| {
+            Ok(RunHead {
+                id: r.get(0)?,
+                as_of: r.get(1)?,
+            })
+        },
+    )
+    .optional()
+}
+
+/// The latest run recorded strictly before `as_of`.
+pub fn run_before(conn: &Connection, as_of: &str) -> Result<Option<RunHead>> {
+    conn.query_row(
+        "SELECT id, as_of FROM alert_runs WHERE as_of < ?1 ORDER BY as_of DESC LIMIT 1",
+        [as_of],
+        |r| {
+            Ok(RunHead {
+                id: r.get(0)?,
+                as_of: r.get(1)?,
+            })
+        },
+    )
+    .optional()
+}
+
+/// One open incident of a run as stored, borrowed from SQLite's row (its members are JSON).
+#[derive(Debug, Clone, Copy)]
+pub struct IncidentRow<'a> {
+    pub key: &'a str,
+    pub first_seen: &'a str,
+    pub nights: i64,
+    pub rule: &'a str,
+    pub severity: &'a str,
+    pub scope: &'a str,
+    pub pdu: &'a str,
+    pub members: &'a str,
+}
+
+/// Calls `each` with every open incident of run `run_id`, of one region's PDUs, one PDU, or
+/// all (both `None`). Rows are lent, not copied: a national run has thousands.
+pub fn for_each_open_incident(
+    conn: &Connection,
+    run_id: i64,
+    region: Option<&str>,
+    pdu: Option<&str>,
+    mut each: impl FnMut(IncidentRow<'_>) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, first_seen, nights, rule, severity, scope, pdu, members FROM run_incidents
+          WHERE run_id = ?1 AND count > 0
+            AND (?2 IS NULL OR pdu IN (SELECT code FROM pdus WHERE region = ?2))
+            AND (?3 IS NULL OR pdu = ?3)",
+    )?;
+    let mut rows = stmt.query(params![run_id, region, pdu])?;
+    while let Some(r) = rows.next()? {
+        each(IncidentRow {
+            key: r.get_ref(0)?.as_str()?,
+            first_seen: r.get_ref(1)?.as_str()?,
+            nights: r.get(2)?,
+            rule: r.get_ref(3)?.as_str()?,
+            severity: r.get_ref(4)?.as_str()?,
+            scope: r.get_ref(5)?.as_str()?,
+            pdu: r.get_ref(6)?.as_str()?,
+            members: r.get_ref(7)?.as_str()?,
+        })?;
+    }
+    Ok(())
+}
+
+/// The members (JSON) of one incident of a run.
+pub fn incident_members(conn: &Connection, run_id: i64, key: &str) -> Result<String> {
+    conn.prepare_cached("SELECT members FROM run_incidents WHERE run_id = ?1 AND key = ?2")?
+        .query_row(params![run_id, key], |r| r.get(0))
+}
+
+/// An open incident's metrics, scope and members (JSON), as an acknowledgement needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenIncident {
+    pub metrics: String,
+    pub scope: String,
+    pub members: String,
+}
+
+pub fn open_incident(conn: &Connection, run_id: i64, key: &str) -> Result<Option<OpenIncident>> {
+    conn.query_row(
+        "SELECT metrics, scope, members FROM run_incidents
+          WHERE run_id = ?1 AND key = ?2 AND count > 0",
+        params![run_id, key],
+        |r| {
+            Ok(OpenIncident {
+                metrics: r.get(0)?,
+                scope: r.get(1)?,
+                members: r.get(2)?,
+            })
+        },
+    )
+    .optional()
+}
+
+/// The latest acknowledgement of each key, with the metric values it was given at.
+pub fn latest_acks(conn: &Connection) -> Result<Vec<(String, Ack)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, metrics, as_of, actor, note FROM alert_acks a
+          WHERE id = (SELECT max(id) FROM alert_acks b WHERE b.key = a.key)",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            Ack {
+                metrics: serde_json::from_str(r.get_ref(1)?.as_str()?).unwrap_or_default(),
+                as_of: r.get(2)?,
+                by: r.get(3)?,
+                note: r.get(4)?,
+            },
+        ))
+    })?;
+    rows.collect()
+}
+
+/// One acknowledgement to record.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAck<'a> {
+    pub key: &'a str,
+    pub at: &'a str,
+    pub actor: &'a str,
+    pub note: &'a str,
+    /// The metric values (JSON) it was given at.
+    pub metrics: &'a str,
+    /// The run it acknowledges.
+    pub as_of: &'a str,
+}
+
+pub fn insert_ack(conn: &Connection, a: &NewAck<'_>) -> Result<()> {
+    conn.execute(
+        "INSERT INTO alert_acks (key, at, actor, note, metrics, as_of)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![a.key, a.at, a.actor, a.note, a.metrics, a.as_of],
+    )
+    .map(drop)
+}
+
+/// Silences not removed (active or not: the caller asks each whether it is active).
+pub fn silences(conn: &Connection) -> Result<Vec<Silence>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, rule, pdu, crn, starts, until, reason, created_by, created_at
+           FROM silences WHERE removed_at IS NULL ORDER BY until, id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Silence {
+            id: r.get(0)?,
+            rule: r.get(1)?,
+            pdu: r.get(2)?,
+            crn: r.get(3)?,
+            starts: r.get(4)?,
+            until: r.get(5)?,
+            reason: r.get(6)?,
+            created_by: r.get(7)?,
+            created_at: r.get(8)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Records a silence (its `id` is ignored); returns the new id.
+pub fn insert_silence(conn: &Connection, s: &Silence) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO silences (rule, pdu, crn, starts, until, reason, created_by, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            s.rule,
+            s.pdu,
+            s.crn,
+            s.starts,
+            s.until,
+            s.reason,
+            s.created_by,
+            s.created_at
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Marks a silence in force as removed (kept in the table). `None` when there was no such
+/// silence in force; otherwise the CRN it matched, if any.
+pub fn remove_silence(
+    conn: &Connection,
+    id: i64,
+    by: &str,
+    at: &str,
+) -> Result<Option<Option<String>>> {
+    let changed = conn.execute(
+        "UPDATE silences SET removed_by = ?2, removed_at = ?3 WHERE id = ?1 AND removed_at IS NULL",
+        params![id, by, at],
+    )?;
+    if changed == 0 {
+        return Ok(None);
+    }
+    conn.query_row("SELECT crn FROM silences WHERE id = ?1", [id], |r| r.get(0))
+        .map(Some)
+}
+
+/// Whether the database holds a PDU with this code.
+pub fn pdu_exists(conn: &Connection, code: &str) -> Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pdus WHERE code = ?1)",
+        [code],
+        |r| r.get(0),
+    )
+}
+
+/// Whether the database holds a case with this CRN.
+pub fn case_exists(conn: &Connection, crn: &str) -> Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM cases WHERE crn = ?1)",
+        [crn],
+        |r| r.get(0),
+    )
+}
+
+/// The region of a PDU, `None` for an unknown code.
+pub fn region_of(conn: &Connection, pdu: &str) -> Result<Option<String>> {
+    conn.query_row("SELECT region FROM pdus WHERE code = ?1", [pdu], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
+/// A cached overview body (JSON), if one is kept under `key`.
+pub fn cached_overview(conn: &Connection, key: &str) -> Result<Option<String>> {
+    conn.query_row(
+        "SELECT body FROM overview_cache WHERE key = ?1",
+        [key],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Keeps an overview body under `key`, trying once without waiting for a busy writer: a
+/// reader must not wait out the busy timeout behind a long import or nightly run for a
+/// cache. A read-only file or a busy writer just means no cache this time.
+pub fn cache_overview_nowait(conn: &Connection, key: &str, body: &str) {
+    let wait: i64 = conn
+        .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+        .unwrap_or(0);
+    if conn.pragma_update(None, "busy_timeout", 0).is_ok() {
+        let _ = conn.execute(
+            "INSERT OR REPLACE INTO overview_cache (key, body) VALUES (?1, ?2)",
+            params![key, body],
+        );
+        let _ = conn.pragma_update(None, "busy_timeout", wait);
+    }
+}
+
+/// Starts the run for `as_of`, replacing a run already recorded for that date (and, by
+/// cascade, its rows); returns the new run's id.
+pub fn begin_run(conn: &Connection, as_of: &str, recorded_at: &str, actor: &str) -> Result<i64> {
+    conn.execute("DELETE FROM alert_runs WHERE as_of = ?1", [as_of])?;
+    conn.execute(
+        "INSERT INTO alert_runs (as_of, recorded_at, actor) VALUES (?1, ?2, ?3)",
+        params![as_of, recorded_at, actor],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Writes a run's PDU metrics: one row per PDU, its metrics as JSON.
+pub fn insert_pdu_metrics<'a>(
+    conn: &Connection,
+    run_id: i64,
+    rows: impl IntoIterator<Item = (&'a str, String)>,
+) -> Result<()> {
+    let mut ins = conn
+        .prepare_cached("INSERT INTO run_pdu_metrics (run_id, pdu, metrics) VALUES (?1, ?2, ?3)")?;
+    for (pdu, metrics) in rows {
+        ins.execute(params![run_id, pdu, metrics])?;
+    }
+    Ok(())
+}
+
+/// One incident of a run to record, its members as JSON (see `schema::V_INCIDENTS`).
+#[derive(Debug, Clone, Copy)]
+pub struct NewIncident<'a> {
+    pub key: &'a str,
+    pub rule: &'a str,
+    pub severity: &'a str,
+    pub scope: &'a str,
+    pub pdu: &'a str,
+    pub count: i64,
+    pub first_seen: &'a str,
+    pub nights: u32,
+    pub message: &'a str,
+    pub metrics: &'a str,
+    pub members: &'a str,
+}
+
+pub fn insert_incident(conn: &Connection, run_id: i64, i: &NewIncident<'_>) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO run_incidents (run_id, key, rule, severity, scope, pdu, count,
+                                    first_seen, nights, message, metrics, members)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        run_id,
+        i.key,
+        i.rule,
+        i.severity,
+        i.scope,
+        i.pdu,
+        i.count,
+        i.first_seen,
+        i.nights,
+        i.message,
+        i.metrics,
+        i.members,
+    ])
+    .map(drop)
+}
+
+/// Calls `each(as_of, pdu, metrics JSON)` for the PDU metrics of the last `runs` recorded
+/// runs, oldest first.
+pub fn for_each_recent_pdu_metrics(
+    conn: &Connection,
+    runs: u32,
+    mut each: impl FnMut(&str, &str, &str),
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.as_of, m.pdu, m.metrics FROM run_pdu_metrics m
+           JOIN alert_runs r ON r.id = m.run_id
+          WHERE r.id IN (SELECT id FROM alert_runs ORDER BY as_of DESC LIMIT ?1)
+          ORDER BY r.as_of",
+    )?;
+    let mut rows = stmt.query([runs])?;
+    while let Some(r) = rows.next()? {
+        each(
+            r.get_ref(0)?.as_str()?,
+            r.get_ref(1)?.as_str()?,
+            r.get_ref(2)?.as_str()?,
+        );
+    }
+    Ok(())
+}
