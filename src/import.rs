@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, Transaction, params};
 
 use crate::domain::{
     Case, CaseType, Contact, Crn, Establishment, Grade, Mappa, OversightKind, OversightRecord,
@@ -478,23 +478,11 @@ pub struct Refs {
 
 impl Refs {
     pub fn load(conn: &Connection) -> rusqlite::Result<Refs> {
-        let set = |sql: &str| -> rusqlite::Result<HashSet<String>> {
-            let mut stmt = conn.prepare(sql)?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            rows.collect()
-        };
         Ok(Refs {
-            pdus: set("SELECT code FROM pdus")?,
-            practitioners: set("SELECT staff_code FROM practitioners")?,
+            pdus: load::keys(conn, load::Keyed::Pdus)?,
+            practitioners: load::keys(conn, load::Keyed::Practitioners)?,
         })
     }
-}
-
-fn case_exists(conn: &Connection, crn: &str) -> rusqlite::Result<bool> {
-    conn.prepare_cached("SELECT 1 FROM cases WHERE crn = ?1")?
-        .query_row([crn], |_| Ok(()))
-        .optional()
-        .map(|o| o.is_some())
 }
 
 /// Parses and checks one row. `Err` holds every problem found in it.
@@ -757,7 +745,7 @@ fn crn_ref(row: &mut Row<'_>, conn: &Connection) -> rusqlite::Result<Option<Crn>
     let Some(crn) = row.req("crn", str::parse::<Crn>) else {
         return Ok(None);
     };
-    if case_exists(conn, crn.as_str())? {
+    if load::case_exists(conn, crn.as_str())? {
         Ok(Some(crn))
     } else {
         let v = row.raw("crn");
@@ -819,13 +807,6 @@ fn d(date: NaiveDate) -> String {
 
 fn od(date: Option<NaiveDate>) -> Option<String> {
     date.map(fmt_date)
-}
-
-fn exists(tx: &Transaction<'_>, sql: &str, key: &[&dyn rusqlite::ToSql]) -> rusqlite::Result<bool> {
-    tx.prepare_cached(sql)?
-        .query_row(key, |_| Ok(()))
-        .optional()
-        .map(|o| o.is_some())
 }
 
 /// Inserts a keyed row, or updates it when any value differs. `vals` binds `?1..?n` in both
@@ -911,46 +892,32 @@ fn write(tx: &Transaction<'_>, rec: &Record, existed: bool) -> rusqlite::Result<
         }),
         Record::Contact(c) => {
             let date = d(c.date);
-            if exists(
-                tx,
-                "SELECT 1 FROM contacts WHERE crn = ?1 AND date = ?2 AND kind = ?3 AND staff_code IS ?4",
-                &[&c.crn.as_str(), &date, &c.kind.as_str(), &c.staff_code],
-            )? {
-                return Ok(Outcome::Skipped);
-            }
-            tx.prepare_cached(
-                "INSERT INTO contacts (crn, date, kind, staff_code) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![c.crn.as_str(), date, c.kind.as_str(), c.staff_code])?;
-            Ok(Outcome::Inserted)
+            let row = load::ContactRow {
+                crn: c.crn.as_str(),
+                date: &date,
+                kind: c.kind.as_str(),
+                staff_code: c.staff_code.as_deref(),
+            };
+            Ok(if load::insert_contact_once(tx, &row)? {
+                Outcome::Inserted
+            } else {
+                Outcome::Skipped
+            })
         }
         Record::Oversight(o) => {
             let date = d(o.date);
-            if exists(
-                tx,
-                "SELECT 1 FROM oversight WHERE crn = ?1 AND date = ?2 AND spo_staff_code = ?3
-                   AND kind = ?4 AND note = ?5",
-                &[
-                    &o.crn.as_str(),
-                    &date,
-                    &o.spo_staff_code,
-                    &o.kind.as_str(),
-                    &o.note,
-                ],
-            )? {
-                return Ok(Outcome::Skipped);
-            }
-            tx.prepare_cached(
-                "INSERT INTO oversight (crn, date, spo_staff_code, kind, note) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                o.crn.as_str(),
-                date,
-                o.spo_staff_code,
-                o.kind.as_str(),
-                o.note
-            ])?;
-            Ok(Outcome::Inserted)
+            let row = load::OversightRow {
+                crn: o.crn.as_str(),
+                date: &date,
+                spo_staff_code: &o.spo_staff_code,
+                kind: o.kind.as_str(),
+                note: &o.note,
+            };
+            Ok(if load::insert_oversight_once(tx, &row)? {
+                Outcome::Inserted
+            } else {
+                Outcome::Skipped
+            })
         }
     }
 }
@@ -1115,24 +1082,22 @@ fn with_case_values<R>(c: &Case, f: impl FnOnce(&[&dyn rusqlite::ToSql]) -> R) -
 
 /// The keys of a keyed kind already stored, read once: cheaper than a lookup per row.
 fn existing_keys(conn: &Connection, kind: Kind) -> rusqlite::Result<HashSet<String>> {
-    let sql = match kind {
-        Kind::Pdus => "SELECT code FROM pdus",
-        Kind::Establishment => "SELECT pdu || ' ' || grade FROM establishment",
-        Kind::Practitioners => "SELECT staff_code FROM practitioners",
-        Kind::Cases => "SELECT crn FROM cases",
+    let table = match kind {
+        Kind::Pdus => load::Keyed::Pdus,
+        Kind::Establishment => load::Keyed::Establishment,
+        Kind::Practitioners => load::Keyed::Practitioners,
+        Kind::Cases => load::Keyed::Cases,
         Kind::Contacts | Kind::Oversight => return Ok(HashSet::default()),
     };
-    let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-    rows.collect()
+    load::keys(conn, table)
 }
 
 /// The table a kind that may be loaded in bulk is written to.
-fn bulk_table(kind: Kind) -> Option<&'static str> {
+fn bulk_table(kind: Kind) -> Option<load::BulkTable> {
     match kind {
-        Kind::Cases => Some("cases"),
-        Kind::Contacts => Some("contacts"),
-        Kind::Oversight => Some("oversight"),
+        Kind::Cases => Some(load::BulkTable::Cases),
+        Kind::Contacts => Some(load::BulkTable::Contacts),
+        Kind::Oversight => Some(load::BulkTable::Oversight),
         _ => None,
     }
 }
@@ -1142,16 +1107,10 @@ fn check_references(tx: &Transaction<'_>, kind: Kind) -> Result<(), ImportError>
     let Some(table) = bulk_table(kind) else {
         return Ok(());
     };
-    let mut stmt = tx.prepare(&format!("PRAGMA foreign_key_check({table})"))?;
-    let mut parents = std::collections::BTreeMap::<String, u64>::new();
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        *parents.entry(r.get::<_, String>(2)?).or_default() += 1;
-    }
-    match parents.into_iter().next() {
+    match load::broken_reference(tx, table)? {
         None => Ok(()),
         Some((parent, rows)) => Err(ImportError::BrokenReference {
-            table,
+            table: table.name(),
             parent,
             rows,
         }),
@@ -1174,10 +1133,10 @@ fn check_constraints(
     } else {
         after_rowid
     };
-    match crate::store::checks::first_violation(tx, table, after_rowid)? {
+    match crate::store::checks::first_violation(tx, table.name(), after_rowid)? {
         None => Ok(()),
         Some(v) => Err(ImportError::BrokenCheck {
-            table,
+            table: table.name(),
             check: v.check,
             rowid: v.rowid,
         }),
@@ -1216,10 +1175,9 @@ pub fn import_file(
     // (The pragma cannot change inside a transaction, hence out here.)
     // Likewise SQLite's CHECK constraints, a sixth of the load: every row was validated
     // against stricter rules, and the rows written are checked against them once at the end.
-    conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA ignore_check_constraints = ON;")?;
+    load::per_row_checks(conn, false)?;
     let result = import_opened(conn, path, file, total, opts, progress, true);
-    let restored =
-        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA ignore_check_constraints = OFF;");
+    let restored = load::per_row_checks(conn, true);
     let counts = result?;
     restored?;
     Ok(counts)
@@ -1244,7 +1202,7 @@ fn import_opened(
     // A large file touches most of the cases table and its indexes; the default 2 MB page
     // cache makes every lookup a read, and each upsert writes a statement journal, which
     // belongs in memory rather than a temporary file. Memory is only taken as it is used.
-    conn.execute_batch("PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;")?;
+    load::large_load_cache(conn)?;
     // Immediate: take the write lock first, so the references loaded below cannot change
     // under the import.
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -1268,11 +1226,7 @@ fn import_opened(
     };
     // Rows above this one are the load's own, for the checks before the commit.
     let last_rowid_before = match bulk_table(opts.kind) {
-        Some(table) if bulk => tx.query_row(
-            &format!("SELECT coalesce(max(rowid), 0) FROM {table}"),
-            [],
-            |r| r.get(0),
-        )?,
+        Some(table) if bulk => load::last_rowid(&tx, table)?,
         _ => 0,
     };
     let mut run = Run {

@@ -1,5 +1,8 @@
 //! The statements that load reference data and cases: shared by `import` (real extracts) and
-//! `demo` (synthetic data), so the two write the very same rows.
+//! `demo` (synthetic data), so the two write the very same rows; and the few reads an import
+//! needs around them.
+
+use rusqlite::{Connection, OptionalExtension, Result, params};
 
 /// A PDU, every column.
 pub const INSERT_PDU: &str =
@@ -62,3 +65,153 @@ pub const CONTACT_COLUMNS: &str = "crn, date, kind, staff_code";
 pub const OVERSIGHT_COLUMNS: &str = "crn, date, spo_staff_code, kind, note";
 
 pub const ALLOCATION_COLUMNS: &str = "crn, staff_code, from_date, to_date, reason";
+
+/// A table whose keys an import reads once, to tell new rows from updates and to check
+/// references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keyed {
+    Pdus,
+    /// `pdu grade`, one space between.
+    Establishment,
+    Practitioners,
+    Cases,
+}
+
+/// Every key of a table, read once: cheaper than a lookup per row.
+pub fn keys<S: FromIterator<String>>(conn: &Connection, table: Keyed) -> Result<S> {
+    let sql = match table {
+        Keyed::Pdus => "SELECT code FROM pdus",
+        Keyed::Establishment => "SELECT pdu || ' ' || grade FROM establishment",
+        Keyed::Practitioners => "SELECT staff_code FROM practitioners",
+        Keyed::Cases => "SELECT crn FROM cases",
+    };
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    rows.collect()
+}
+
+/// Whether a case with this CRN is stored.
+pub fn case_exists(conn: &Connection, crn: &str) -> Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM cases WHERE crn = ?1")?
+        .query_row([crn], |_| Ok(()))
+        .optional()
+        .map(|o| o.is_some())
+}
+
+/// One contact as an extract carries it (dates as stored text).
+#[derive(Debug, Clone, Copy)]
+pub struct ContactRow<'a> {
+    pub crn: &'a str,
+    pub date: &'a str,
+    pub kind: &'a str,
+    pub staff_code: Option<&'a str>,
+}
+
+/// Adds a contact unless the very same one is stored; `false` when it was (skipped).
+pub fn insert_contact_once(conn: &Connection, c: &ContactRow<'_>) -> Result<bool> {
+    let seen = conn
+        .prepare_cached(
+            "SELECT 1 FROM contacts WHERE crn = ?1 AND date = ?2 AND kind = ?3 AND staff_code IS ?4",
+        )?
+        .query_row(params![c.crn, c.date, c.kind, c.staff_code], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if seen {
+        return Ok(false);
+    }
+    conn.prepare_cached(
+        "INSERT INTO contacts (crn, date, kind, staff_code) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![c.crn, c.date, c.kind, c.staff_code])?;
+    Ok(true)
+}
+
+/// One oversight record as an extract carries it (dates as stored text).
+#[derive(Debug, Clone, Copy)]
+pub struct OversightRow<'a> {
+    pub crn: &'a str,
+    pub date: &'a str,
+    pub spo_staff_code: &'a str,
+    pub kind: &'a str,
+    pub note: &'a str,
+}
+
+/// Adds an oversight record unless the very same one is stored; `false` when it was.
+pub fn insert_oversight_once(conn: &Connection, o: &OversightRow<'_>) -> Result<bool> {
+    let seen = conn
+        .prepare_cached(
+            "SELECT 1 FROM oversight WHERE crn = ?1 AND date = ?2 AND spo_staff_code = ?3
+               AND kind = ?4 AND note = ?5",
+        )?
+        .query_row(
+            params![o.crn, o.date, o.spo_staff_code, o.kind, o.note],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if seen {
+        return Ok(false);
+    }
+    conn.prepare_cached(
+        "INSERT INTO oversight (crn, date, spo_staff_code, kind, note) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![o.crn, o.date, o.spo_staff_code, o.kind, o.note])?;
+    Ok(true)
+}
+
+/// A table a bulk load writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkTable {
+    Cases,
+    Contacts,
+    Oversight,
+}
+
+impl BulkTable {
+    pub fn name(self) -> &'static str {
+        match self {
+            BulkTable::Cases => "cases",
+            BulkTable::Contacts => "contacts",
+            BulkTable::Oversight => "oversight",
+        }
+    }
+}
+
+/// The highest rowid of a table (0 when empty): rows above it are a load's own.
+pub fn last_rowid(conn: &Connection, table: BulkTable) -> Result<i64> {
+    conn.query_row(
+        &format!("SELECT coalesce(max(rowid), 0) FROM {}", table.name()),
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// SQLite's foreign-key check of a table a bulk load wrote: the first parent table with
+/// missing rows and how many rows point at it.
+pub fn broken_reference(conn: &Connection, table: BulkTable) -> Result<Option<(String, u64)>> {
+    let mut stmt = conn.prepare(&format!("PRAGMA foreign_key_check({})", table.name()))?;
+    let mut parents = std::collections::BTreeMap::<String, u64>::new();
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        *parents.entry(r.get::<_, String>(2)?).or_default() += 1;
+    }
+    Ok(parents.into_iter().next())
+}
+
+/// Turns SQLite's per-statement foreign-key and CHECK enforcement off for a bulk load whose
+/// rows are checked before they are written and once again, whole, before the commit (see
+/// `import`); `on` turns them back. Outside any transaction: the pragmas cannot change
+/// inside one.
+pub fn per_row_checks(conn: &Connection, on: bool) -> Result<()> {
+    conn.execute_batch(if on {
+        "PRAGMA foreign_keys = ON; PRAGMA ignore_check_constraints = OFF;"
+    } else {
+        "PRAGMA foreign_keys = OFF; PRAGMA ignore_check_constraints = ON;"
+    })
+}
+
+/// A large load touches most of the cases table and its indexes: a 256 MB page cache (taken
+/// only as used) and statement journals in memory.
+pub fn large_load_cache(conn: &Connection) -> Result<()> {
+    conn.execute_batch("PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;")
+}
