@@ -168,10 +168,7 @@ pub fn export_names(
     mask: bool,
 ) -> Result<(String, u64), ExportError> {
     let codes: Vec<String> = {
-        let mut stmt = conn.prepare("SELECT code FROM pdus ORDER BY code")?;
-        let all = stmt
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let all = read::pdu_codes(conn)?;
         match pdu {
             Some(p) if !all.iter().any(|c| c == p) => {
                 return Err(ExportError::UnknownPdu(crate::text::quote_value(p, 40)));

@@ -1308,6 +1308,13 @@ pub fn case_detail(conn: &Connection, policy: &Policy, crn: &str) -> Result<Opti
     Ok(Some(d))
 }
 
+/// Every PDU code, in order.
+pub fn pdu_codes(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT code FROM pdus ORDER BY code")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    rows.collect()
+}
+
 /// Regions present in the database, largest first (the default region is the first).
 pub fn regions(conn: &Connection) -> Result<Vec<(String, u64)>> {
     let mut stmt = conn.prepare_cached(
