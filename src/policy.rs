@@ -222,6 +222,10 @@ impl Policy {
 
     /// When the next contact is due. `None` when no contact is due: the case is unallocated
     /// (the allocation itself is the gap) or in custody (exempt by default).
+    ///
+    /// The case lists, counts, overview and nightly run ask the same in SQL (`store::read`);
+    /// `store::read::due_dates::the_sql_and_the_rust_rule_agree_on_every_due_date` holds the
+    /// two (and [`Policy::oversight_due`]'s) to the same answer.
     pub fn contact_due(
         &self,
         case_type: CaseType,

@@ -38,6 +38,11 @@ const CONTACT_THRESHOLD: &str = "(CASE
 /// SQL: the date contact is counted from (last contact since allocation, else allocation).
 const CONTACT_BASE: &str = "max(COALESCE(c.last_contact, ''), c.allocated_on)";
 
+// The SQL below (with `CaseList::day_sql`, `Policy::thresholds` and the tally keys in
+// `schema`) says again what `Policy::contact_due` and `Policy::oversight_due` say in Rust.
+// The property test `due_dates::the_sql_and_the_rust_rule_agree_on_every_due_date` holds the
+// two to the same answer: change one, and it fails until the other says the same.
+
 fn contact_overdue_sql() -> String {
     format!(
         "(c.allocated_to IS NOT NULL AND NOT (:custody_exempt AND c.case_type = 'CUSTODY')
@@ -1447,6 +1452,11 @@ fn case_alert_rows_within(
     }
     Ok(out)
 }
+
+/// Holds the SQL definitions of "due" above to `Policy::contact_due` and
+/// `Policy::oversight_due` (a property test over random cases, dates and policies).
+#[cfg(test)]
+mod due_dates;
 
 #[cfg(test)]
 mod tests {

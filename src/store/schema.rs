@@ -278,7 +278,8 @@ CREATE TRIGGER overview_cache_practitioners_delete AFTER DELETE ON practitioners
 
 /// The tally keys of one case row `c` (a table alias or a subquery over `NEW`/`OLD`): which
 /// per-PDU counters, contact and oversight buckets and caseload it counts towards. The
-/// expressions mirror the live definitions in `store::read` (tested against them), and
+/// expressions mirror the live definitions in `store::read` (tested against them, and the
+/// overview they sum to against the Rust rule in `store::read::due_dates`), and
 /// `store::tally::CaseKeys::of_new_case` repeats them for new cases (tested against these).
 macro_rules! tally_keys {
     () => {
