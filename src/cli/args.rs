@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::demo;
 use crate::domain::parse_date;
@@ -59,199 +59,265 @@ fn parse_as_of(s: &str) -> Result<NaiveDate, String> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// (Re)build a demo database of synthetic London probation data
-    Demo {
-        /// Number of cases; above 60,000 the other regions of England and Wales are added
-        #[arg(long, default_value_t = demo::DEFAULT_CASES)]
-        cases: u64,
-        /// Random seed: the same seed and as-of date give the same content
-        #[arg(long, default_value_t = demo::DEFAULT_SEED)]
-        seed: u64,
-        /// Replace an existing file that is not an untouched demo database: one holding
-        /// audit entries, acknowledgements or recorded runs, a database of another origin, or
-        /// a file that is not casewatch's (a directory is never replaced)
-        #[arg(long)]
-        force: bool,
-    },
+    Demo(DemoArgs),
     /// Create an empty database (schema only) for loading your own data
     Init,
     /// Allocate (or reallocate) a case to a practitioner of its PDU
-    Allocate {
-        /// Case reference number, e.g. X123456
-        #[arg(value_parser = parse_crn)]
-        crn: String,
-        /// Staff code of the practitioner
-        staff_code: String,
-        /// initial_allocation (an unallocated case), transfer_in, officer_left,
-        /// caseload_adjustment, change_in_tier_or_risk, risk_to_staff, change_of_address or
-        /// other (needs --note)
-        #[arg(long, value_parser = parse_reason)]
-        reason: AllocationReason,
-        /// The allocation rationale, kept as a note on the case and in the audit
-        #[arg(long)]
-        note: Option<String>,
-        /// The rationale is sensitive: hidden in lists and outputs unless asked for
-        #[arg(long, requires = "note")]
-        sensitive: bool,
-        /// Who you expect holds the case now (a staff code, or `unallocated`); if it has
-        /// changed, nothing is written
-        #[arg(long, value_name = "STAFF|unallocated")]
-        was: Option<String>,
-        /// Allocate even when the officer is not suitable under the allocation rules or it
-        /// raises a warning (over 100% of capacity)
-        #[arg(long)]
-        yes: bool,
-    },
+    Allocate(AllocateArgs),
     /// Record an SPO's management oversight of a case (dated --as-of)
-    Oversight {
-        #[arg(value_parser = parse_crn)]
-        crn: String,
-        /// Staff code of the SPO
-        #[arg(long)]
-        by: String,
-        /// allocation, periodic, risk_change, transfer or other
-        #[arg(long, value_parser = parse_oversight_kind)]
-        kind: OversightKind,
-        #[arg(long)]
-        note: String,
-        /// Hide the note in lists and exports unless asked for
-        #[arg(long)]
-        sensitive: bool,
-    },
+    Oversight(OversightArgs),
     /// Add a note to a case
-    Note {
-        #[arg(value_parser = parse_crn)]
-        crn: String,
-        #[arg(long)]
-        text: String,
-        #[arg(long)]
-        sensitive: bool,
-    },
+    Note(NoteArgs),
     /// Show the audit trail of every write
-    Audit {
-        #[arg(long, value_parser = parse_crn)]
-        crn: Option<String>,
-        /// Only entries on or after this date (YYYY-MM-DD)
-        #[arg(long, value_parser = parse_since)]
-        since: Option<NaiveDate>,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Include the text of sensitive notes
-        #[arg(long)]
-        show_sensitive: bool,
-    },
+    Audit(AuditArgs),
     /// Evaluate the alert rules: the nightly review. Exit 0, or 3 when there is a new
     /// critical alert, 2 on error
-    Alerts {
-        #[arg(long, value_enum, default_value_t = AlertFormat::Text)]
-        format: AlertFormat,
-        /// Write the report to this file (owner-readable only) instead of standard output
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// Store this run (metrics snapshot and alerts) for comparison and trends
-        #[arg(long)]
-        record: bool,
-        /// Only this region
-        #[arg(long)]
-        region: Option<String>,
-        /// Show only this PDU's statuses, incidents and alerts (a recorded run still covers
-        /// every PDU evaluated)
-        #[arg(long, value_name = "CODE")]
-        pdu: Option<String>,
-        /// Text output: list every alert instead of one line per incident
-        #[arg(long)]
-        members: bool,
-    },
+    Alerts(AlertsArgs),
     /// Acknowledge an open incident (rule:PDU) or alert (rule:PDU:CRN) of the last recorded
     /// run with a note
-    Ack {
-        key: String,
-        #[arg(long)]
-        note: String,
-    },
+    Ack(AckArgs),
     /// Silence incidents or alerts until a date (at most 90 days ahead): still counted and
     /// listed, shown as silenced, and they wake nobody (exit 3) until then
-    Silence {
-        /// One or more of rule=ID, pdu=CODE, crn=CRN (all must match)
-        #[arg(required = true, value_name = "MATCHER")]
-        matchers: Vec<String>,
-        /// The first day the silence no longer applies, YYYY-MM-DD
-        #[arg(long, value_name = "DATE", value_parser = parse_until)]
-        until: Option<NaiveDate>,
-        /// Why (required; audited)
-        #[arg(long)]
-        reason: Option<String>,
-    },
+    Silence(SilenceArgs),
     /// List the silences in force (and, with --all, expired ones not removed)
-    Silences {
-        #[arg(long)]
-        all: bool,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-    },
+    Silences(SilencesArgs),
     /// Remove a silence before its end (audited)
-    Unsilence { id: i64 },
+    Unsilence(UnsilenceArgs),
     /// The morning worklist: each PDU's status, incidents and ordered actions
-    Review {
-        /// Only this PDU (fast: reads only its cases)
-        #[arg(long, value_name = "CODE")]
-        pdu: Option<String>,
-        /// Only this region
-        #[arg(long)]
-        region: Option<String>,
-        #[arg(long, value_enum, default_value_t = AlertFormat::Text)]
-        format: AlertFormat,
-        /// Actions listed per PDU
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
-    },
+    Review(ReviewArgs),
     /// Write a consistent copy of the database (safe while others use it)
-    Backup {
-        /// Where to write the copy; an existing file is never overwritten
-        path: PathBuf,
-    },
+    Backup(BackupArgs),
     /// Check the database: integrity, schema version, references
-    Check {
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-    },
+    Check(CheckArgs),
     /// Import a CSV or JSON Lines file; all or nothing (see README, "Import and export")
-    Import {
-        /// The file to import (.csv, or .jsonl/.ndjson/.json for JSON Lines)
-        file: PathBuf,
-        /// What the file holds
-        #[arg(long, value_enum)]
-        kind: Kind,
-        /// File format [default: from the extension; CSV unless .jsonl/.ndjson/.json]
-        #[arg(long, value_enum)]
-        format: Option<FileFormat>,
-        /// Check everything and report what would change; write nothing
-        #[arg(long)]
-        dry_run: bool,
-        /// Skip columns that are not part of the contract instead of rejecting the file
-        #[arg(long)]
-        ignore_unknown: bool,
-    },
+    Import(ImportArgs),
     /// Export a list as CSV or JSON Lines, in the import field names
-    Export {
-        #[arg(value_enum)]
-        view: View,
-        /// Only this PDU
-        #[arg(long, value_name = "CODE")]
-        pdu: Option<String>,
-        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
-        format: ExportFormat,
-        /// Write to this file (created owner-readable only) instead of standard output
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-    },
+    Export(ExportArgs),
     /// Print the per-PDU summary
-    Summary {
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Only this region (e.g. London)
-        #[arg(long)]
-        region: Option<String>,
-    },
+    Summary(SummaryArgs),
+}
+
+/// The arguments of `casewatch demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of cases; above 60,000 the other regions of England and Wales are added
+    #[arg(long, default_value_t = demo::DEFAULT_CASES)]
+    pub cases: u64,
+    /// Random seed: the same seed and as-of date give the same content
+    #[arg(long, default_value_t = demo::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Replace an existing file that is not an untouched demo database: one holding
+    /// audit entries, acknowledgements or recorded runs, a database of another origin, or
+    /// a file that is not casewatch's (a directory is never replaced)
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The arguments of `casewatch allocate`.
+#[derive(Debug, Args)]
+pub struct AllocateArgs {
+    /// Case reference number, e.g. X123456
+    #[arg(value_parser = parse_crn)]
+    pub crn: String,
+    /// Staff code of the practitioner
+    pub staff_code: String,
+    /// initial_allocation (an unallocated case), transfer_in, officer_left,
+    /// caseload_adjustment, change_in_tier_or_risk, risk_to_staff, change_of_address or
+    /// other (needs --note)
+    #[arg(long, value_parser = parse_reason)]
+    pub reason: AllocationReason,
+    /// The allocation rationale, kept as a note on the case and in the audit
+    #[arg(long)]
+    pub note: Option<String>,
+    /// The rationale is sensitive: hidden in lists and outputs unless asked for
+    #[arg(long, requires = "note")]
+    pub sensitive: bool,
+    /// Who you expect holds the case now (a staff code, or `unallocated`); if it has
+    /// changed, nothing is written
+    #[arg(long, value_name = "STAFF|unallocated")]
+    pub was: Option<String>,
+    /// Allocate even when the officer is not suitable under the allocation rules or it
+    /// raises a warning (over 100% of capacity)
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// The arguments of `casewatch oversight`.
+#[derive(Debug, Args)]
+pub struct OversightArgs {
+    #[arg(value_parser = parse_crn)]
+    pub crn: String,
+    /// Staff code of the SPO
+    #[arg(long)]
+    pub by: String,
+    /// allocation, periodic, risk_change, transfer or other
+    #[arg(long, value_parser = parse_oversight_kind)]
+    pub kind: OversightKind,
+    #[arg(long)]
+    pub note: String,
+    /// Hide the note in lists and exports unless asked for
+    #[arg(long)]
+    pub sensitive: bool,
+}
+
+/// The arguments of `casewatch note`.
+#[derive(Debug, Args)]
+pub struct NoteArgs {
+    #[arg(value_parser = parse_crn)]
+    pub crn: String,
+    #[arg(long)]
+    pub text: String,
+    #[arg(long)]
+    pub sensitive: bool,
+}
+
+/// The arguments of `casewatch audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[arg(long, value_parser = parse_crn)]
+    pub crn: Option<String>,
+    /// Only entries on or after this date (YYYY-MM-DD)
+    #[arg(long, value_parser = parse_since)]
+    pub since: Option<NaiveDate>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Include the text of sensitive notes
+    #[arg(long)]
+    pub show_sensitive: bool,
+}
+
+/// The arguments of `casewatch alerts`.
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    #[arg(long, value_enum, default_value_t = AlertFormat::Text)]
+    pub format: AlertFormat,
+    /// Write the report to this file (owner-readable only) instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Store this run (metrics snapshot and alerts) for comparison and trends
+    #[arg(long)]
+    pub record: bool,
+    /// Only this region
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Show only this PDU's statuses, incidents and alerts (a recorded run still covers
+    /// every PDU evaluated)
+    #[arg(long, value_name = "CODE")]
+    pub pdu: Option<String>,
+    /// Text output: list every alert instead of one line per incident
+    #[arg(long)]
+    pub members: bool,
+}
+
+/// The arguments of `casewatch ack`.
+#[derive(Debug, Args)]
+pub struct AckArgs {
+    pub key: String,
+    #[arg(long)]
+    pub note: String,
+}
+
+/// The arguments of `casewatch silence`.
+#[derive(Debug, Args)]
+pub struct SilenceArgs {
+    /// One or more of rule=ID, pdu=CODE, crn=CRN (all must match)
+    #[arg(required = true, value_name = "MATCHER")]
+    pub matchers: Vec<String>,
+    /// The first day the silence no longer applies, YYYY-MM-DD
+    #[arg(long, value_name = "DATE", value_parser = parse_until)]
+    pub until: Option<NaiveDate>,
+    /// Why (required; audited)
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+/// The arguments of `casewatch silences`.
+#[derive(Debug, Args)]
+pub struct SilencesArgs {
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// The arguments of `casewatch unsilence`.
+#[derive(Debug, Args)]
+pub struct UnsilenceArgs {
+    pub id: i64,
+}
+
+/// The arguments of `casewatch review`.
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// Only this PDU (fast: reads only its cases)
+    #[arg(long, value_name = "CODE")]
+    pub pdu: Option<String>,
+    /// Only this region
+    #[arg(long)]
+    pub region: Option<String>,
+    #[arg(long, value_enum, default_value_t = AlertFormat::Text)]
+    pub format: AlertFormat,
+    /// Actions listed per PDU
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+/// The arguments of `casewatch backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy; an existing file is never overwritten
+    pub path: PathBuf,
+}
+
+/// The arguments of `casewatch check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// The arguments of `casewatch import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file to import (.csv, or .jsonl/.ndjson/.json for JSON Lines)
+    pub file: PathBuf,
+    /// What the file holds
+    #[arg(long, value_enum)]
+    pub kind: Kind,
+    /// File format [default: from the extension; CSV unless .jsonl/.ndjson/.json]
+    #[arg(long, value_enum)]
+    pub format: Option<FileFormat>,
+    /// Check everything and report what would change; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Skip columns that are not part of the contract instead of rejecting the file
+    #[arg(long)]
+    pub ignore_unknown: bool,
+}
+
+/// The arguments of `casewatch export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(value_enum)]
+    pub view: View,
+    /// Only this PDU
+    #[arg(long, value_name = "CODE")]
+    pub pdu: Option<String>,
+    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    pub format: ExportFormat,
+    /// Write to this file (created owner-readable only) instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// The arguments of `casewatch summary`.
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Only this region (e.g. London)
+    #[arg(long)]
+    pub region: Option<String>,
 }
 
 pub(super) fn parse_crn(s: &str) -> Result<String, String> {

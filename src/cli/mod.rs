@@ -1,6 +1,7 @@
 //! Command-line interface: runs the command the arguments name ([`args`] defines them).
 
 mod args;
+mod triage;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -150,7 +151,7 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Demo { cases, seed, force }) => {
+        Some(Command::Demo(args::DemoArgs { cases, seed, force })) => {
             let opts = DemoOptions {
                 cases: *cases,
                 seed: *seed,
@@ -177,125 +178,18 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             eprintln!("casewatch: created empty database {}", ctx.db.display());
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Allocate {
-            crn,
-            staff_code,
-            reason,
-            note,
-            sensitive,
-            was,
-            yes,
-        }) => {
-            let mut store = open_for_writing(ctx)?;
-            let who = actor(cli);
-            let req = actions::Allocation {
-                crn: crn.clone(),
-                staff_code: staff_code.clone(),
-                reason: *reason,
-                note: note.clone(),
-                sensitive: *sensitive,
-                expect: was.as_deref().map(|w| {
-                    if w.trim().eq_ignore_ascii_case("unallocated") {
-                        actions::Holding::unallocated()
-                    } else {
-                        actions::Holding::held_by(w.trim())
-                    }
-                }),
-                confirmed: *yes,
-            };
-            let done = actions::with_retry(actions::WRITE_ATTEMPTS, || {
-                actions::allocate(store.conn_mut(), &ctx.policy, ctx.as_of, &who, &req)
-            })
-            .map_err(|e| action_error(e, "allocate"))?;
-            eprintln!("casewatch: allocated (audit #{})", done.audit_id);
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Oversight {
-            crn,
-            by,
-            kind,
-            note,
-            sensitive,
-        }) => {
-            let mut store = open_for_writing(ctx)?;
-            let who = actor(cli);
-            let entry = actions::OversightEntry {
-                crn: crn.clone(),
-                by: by.clone(),
-                kind: *kind,
-                note: note.clone(),
-                sensitive: *sensitive,
-                expect: None,
-            };
-            let done = actions::with_retry(actions::WRITE_ATTEMPTS, || {
-                actions::record_oversight(store.conn_mut(), ctx.as_of, &who, &entry)
-            })
-            .map_err(|e| action_error(e, "oversight"))?;
-            eprintln!("casewatch: oversight recorded (audit #{})", done.audit_id);
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Note {
-            crn,
-            text,
-            sensitive,
-        }) => {
-            let mut store = open_for_writing(ctx)?;
-            let who = actor(cli);
-            let done = actions::with_retry(actions::WRITE_ATTEMPTS, || {
-                actions::add_note(store.conn_mut(), &who, crn, text, *sensitive)
-            })
-            .map_err(|e| action_error(e, "note"))?;
-            eprintln!("casewatch: note added (audit #{})", done.audit_id);
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Audit {
-            crn,
-            since,
-            format,
-            show_sensitive,
-        }) => {
-            let store = open_for_reading(ctx)?;
-            let rows: Vec<actions::AuditRow> =
-                actions::audit_log(store.conn(), crn.as_deref(), *since)
-                    .map_err(|e| crate::store::classify(store.path(), e))?
-                    .into_iter()
-                    .map(|r| r.redact(*show_sensitive))
-                    .collect();
-            let text = match format {
-                Format::Json => {
-                    let mut s = serde_json::to_string_pretty(&rows)?;
-                    s.push('\n');
-                    s
-                }
-                Format::Text => {
-                    let mut s = String::new();
-                    for r in &rows {
-                        s.push_str(&format!(
-                            "#{} {} {} {} {}\n",
-                            r.id,
-                            r.at,
-                            crate::text::sanitize(&r.actor),
-                            r.crn.as_deref().unwrap_or("-"),
-                            crate::text::sanitize(&r.describe())
-                        ));
-                    }
-                    if rows.is_empty() {
-                        s.push_str("no audit entries\n");
-                    }
-                    s
-                }
-            };
-            write_stdout(&text)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Alerts {
+        Some(Command::Allocate(a)) => triage::allocate(cli, ctx, a),
+        Some(Command::Oversight(a)) => triage::oversight(cli, ctx, a),
+        Some(Command::Note(a)) => triage::note(cli, ctx, a),
+        Some(Command::Audit(a)) => triage::audit(ctx, a),
+        Some(Command::Alerts(args::AlertsArgs {
             format,
             out,
             record,
             region,
             pdu,
             members,
-        }) => {
+        })) => {
             let rules = load_rules(cli)?;
             let mut store = if *record {
                 open_for_writing(ctx)?
@@ -372,11 +266,11 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        Some(Command::Silence {
+        Some(Command::Silence(args::SilenceArgs {
             matchers,
             until,
             reason,
-        }) => {
+        })) => {
             let rules = load_rules(cli)?;
             let mut req = parse_matchers(matchers)?;
             req.until = *until;
@@ -403,7 +297,7 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Silences { all, format }) => {
+        Some(Command::Silences(args::SilencesArgs { all, format })) => {
             let store = open_for_reading(ctx)?;
             let as_of = crate::domain::fmt_date(ctx.as_of);
             let list: Vec<crate::incidents::Silence> = crate::alerts::silences(store.conn())
@@ -441,7 +335,7 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             write_stdout(&text)?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Unsilence { id }) => {
+        Some(Command::Unsilence(args::UnsilenceArgs { id })) => {
             let mut store = open_for_writing(ctx)?;
             crate::alerts::remove_silence(store.conn_mut(), &actor(cli), *id).map_err(
                 |e| match e {
@@ -454,12 +348,12 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             eprintln!("casewatch: silence #{id} removed (audited)");
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Review {
+        Some(Command::Review(args::ReviewArgs {
             pdu,
             region,
             format,
             limit,
-        }) => {
+        })) => {
             let rules = load_rules(cli)?;
             let store = open_for_reading(ctx)?;
             let classify = |e| crate::store::classify(&ctx.db, e);
@@ -520,17 +414,8 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             write_stdout(&text)?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Ack { key, note }) => {
-            let mut store = open_for_writing(ctx)?;
-            let who = actor(cli);
-            let id = actions::with_retry(actions::WRITE_ATTEMPTS, || {
-                crate::alerts::acknowledge(store.conn_mut(), &who, key, note)
-            })
-            .map_err(|e| action_error(e, "acknowledge"))?;
-            eprintln!("casewatch: acknowledged (audit #{id})");
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Backup { path }) => {
+        Some(Command::Ack(a)) => triage::ack(cli, ctx, a),
+        Some(Command::Backup(args::BackupArgs { path })) => {
             if !ctx.db.exists() {
                 return Err(crate::store::StoreError::Missing(ctx.db.clone()).into());
             }
@@ -544,7 +429,7 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Check { format }) => {
+        Some(Command::Check(args::CheckArgs { format })) => {
             let r = crate::store::maintenance::check(&ctx.db)?;
             let text = match format {
                 Format::Json => format!("{}\n", serde_json::to_string_pretty(&r)?),
@@ -590,13 +475,13 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        Some(Command::Import {
+        Some(Command::Import(args::ImportArgs {
             file,
             kind,
             format,
             dry_run,
             ignore_unknown,
-        }) => {
+        })) => {
             let opts = ImportOptions {
                 kind: *kind,
                 format: *format,
@@ -606,12 +491,12 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             };
             import(ctx, file, &opts)
         }
-        Some(Command::Export {
+        Some(Command::Export(args::ExportArgs {
             view,
             pdu,
             format,
             out,
-        }) => {
+        })) => {
             let rules = load_rules(cli)?;
             let store = open_for_reading(ctx)?;
             let text = crate::export::export(
@@ -633,7 +518,7 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Summary { format, region }) => {
+        Some(Command::Summary(args::SummaryArgs { format, region })) => {
             let rules = load_rules(cli)?;
             let store = open_for_reading(ctx)?;
             summary(ctx, &store, &rules, *format, region.as_deref())
@@ -739,19 +624,19 @@ fn explain_write_failure(e: anyhow::Error, cli: &Cli, ctx: &Settings) -> anyhow:
         // Reading commands: an I/O error there is not a failed write of theirs.
         None
         | Some(
-            Command::Summary { .. }
-            | Command::Audit { .. }
-            | Command::Check { .. }
-            | Command::Export { .. }
-            | Command::Silences { .. }
-            | Command::Review { .. }
-            | Command::Alerts { record: false, .. },
+            Command::Summary(_)
+            | Command::Audit(_)
+            | Command::Check(_)
+            | Command::Export(_)
+            | Command::Silences(_)
+            | Command::Review(_)
+            | Command::Alerts(args::AlertsArgs { record: false, .. }),
         ) => return e,
-        Some(Command::Backup { path }) => (path.as_path(), "no backup was kept"),
-        Some(Command::Demo { .. }) if ctx.db.exists() => {
+        Some(Command::Backup(args::BackupArgs { path })) => (path.as_path(), "no backup was kept"),
+        Some(Command::Demo(_)) if ctx.db.exists() => {
             (ctx.db.as_path(), "the existing database is unchanged")
         }
-        Some(Command::Demo { .. }) => (ctx.db.as_path(), "no database was created"),
+        Some(Command::Demo(args::DemoArgs { .. })) => (ctx.db.as_path(), "no database was created"),
         // An import that created the database removes it again when it fails.
         _ if !ctx.db.exists() => (ctx.db.as_path(), "nothing was written"),
         _ => (
