@@ -1,5 +1,6 @@
 //! Command-line interface: runs the command the arguments name ([`args`] defines them).
 
+mod alerts;
 mod args;
 mod triage;
 
@@ -17,41 +18,6 @@ use crate::demo::{self, DemoOptions};
 use crate::import::ImportOptions;
 use crate::policy::Policy;
 use crate::store::{OpenMode, Store, read};
-
-/// Reads `rule=ID`, `pdu=CODE` and `crn=CRN` matchers.
-fn parse_matchers(list: &[String]) -> Result<crate::alerts::SilenceRequest> {
-    let mut req = crate::alerts::SilenceRequest::default();
-    for m in list {
-        let Some((k, v)) = m.split_once('=') else {
-            anyhow::bail!(
-                "matcher '{}': expected rule=ID, pdu=CODE or crn=CRN",
-                crate::text::quote_value(m, 60)
-            );
-        };
-        let v = v.trim();
-        if v.is_empty() {
-            anyhow::bail!("matcher '{}' has no value", crate::text::quote_value(m, 60));
-        }
-        let slot = match k.trim() {
-            "rule" => &mut req.rule,
-            "pdu" => &mut req.pdu,
-            "crn" => &mut req.crn,
-            other => anyhow::bail!(
-                "unknown matcher '{}': use rule=ID, pdu=CODE or crn=CRN",
-                crate::text::quote_value(other, 40)
-            ),
-        };
-        if slot.is_some() {
-            anyhow::bail!("matcher '{}' given twice", k.trim());
-        }
-        *slot = Some(if k.trim() == "crn" {
-            args::parse_crn(v).map_err(|e| anyhow::anyhow!("matcher crn: {e}"))?
-        } else {
-            v.to_string()
-        });
-    }
-    Ok(req)
-}
 
 /// Resolved global settings every command needs.
 pub struct Settings {
@@ -182,238 +148,11 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
         Some(Command::Oversight(a)) => triage::oversight(cli, ctx, a),
         Some(Command::Note(a)) => triage::note(cli, ctx, a),
         Some(Command::Audit(a)) => triage::audit(ctx, a),
-        Some(Command::Alerts(args::AlertsArgs {
-            format,
-            out,
-            record,
-            region,
-            pdu,
-            members,
-        })) => {
-            let rules = load_rules(cli)?;
-            let mut store = if *record {
-                open_for_writing(ctx)?
-            } else {
-                open_for_reading(ctx)?
-            };
-            let classify = |e| crate::store::classify(&ctx.db, e);
-            if let Some(code) = pdu {
-                known_pdu(&store, code)?;
-            }
-            let markdown = *format == AlertFormat::Markdown;
-            let crate::alerts::FullRun {
-                mut review,
-                pdus: gathered,
-                worklists,
-            } = crate::alerts::run_full(
-                store.conn(),
-                &ctx.policy,
-                &rules,
-                ctx.as_of,
-                region.as_deref(),
-                markdown.then_some(10),
-            )
-            .map_err(classify)?;
-            if *record {
-                record_retrying(
-                    store.conn_mut(),
-                    &mut review,
-                    &gathered,
-                    &actor(cli),
-                    actions::WRITE_ATTEMPTS,
-                )
-                .map_err(|e| match e {
-                    ActionError::Sqlite(s) => classify(s).into(),
-                    e => anyhow::anyhow!("the run was not recorded: {e}"),
-                })?;
-            }
-            let mut worklists = worklists;
-            if let Some(code) = pdu {
-                review.scope_to_pdu(code);
-                worklists.retain(|w| &w.pdu == code);
-            }
-            // JSON is streamed (tens of megabytes for a national run); the rest is small.
-            let text = match format {
-                AlertFormat::Text => Some(crate::report::alerts_text(&review, *members)),
-                AlertFormat::Json => None,
-                AlertFormat::Markdown => Some(crate::report::morning_markdown(&review, &worklists)),
-            };
-            let write = |w: &mut dyn Write| -> std::io::Result<()> {
-                match &text {
-                    Some(t) => w.write_all(t.as_bytes()),
-                    None => {
-                        serde_json::to_writer_pretty(&mut *w, &review)?;
-                        w.write_all(b"\n")
-                    }
-                }
-            };
-            match out {
-                Some(path) => {
-                    crate::export::write_private_with(path, write)
-                        .map_err(|e| file_write_error(path, e))?;
-                    eprintln!(
-                        "casewatch: {} incidents ({} new critical alerts) written to {}",
-                        review.counts.incidents,
-                        review.counts.new_critical,
-                        path.display()
-                    );
-                }
-                None => to_stdout(write)?,
-            }
-            Ok(if review.has_new_critical() {
-                ExitCode::from(3)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
-        Some(Command::Silence(args::SilenceArgs {
-            matchers,
-            until,
-            reason,
-        })) => {
-            let rules = load_rules(cli)?;
-            let mut req = parse_matchers(matchers)?;
-            req.until = *until;
-            req.reason = reason.clone().unwrap_or_default();
-            // Checked before the database is opened for writing: a bad request writes nothing.
-            if req.until.is_none() {
-                anyhow::bail!("{}", crate::alerts::SilenceError::NoExpiry);
-            }
-            if req.reason.trim().is_empty() {
-                anyhow::bail!("{}", crate::alerts::SilenceError::NoReason);
-            }
-            let mut store = open_for_writing(ctx)?;
-            let who = actor(cli);
-            let id = crate::alerts::add_silence(store.conn_mut(), &rules, &who, ctx.as_of, &req)
-                .map_err(|e| match e {
-                    crate::alerts::SilenceError::Sqlite(s) => {
-                        crate::store::classify(&ctx.db, s).into()
-                    }
-                    e => anyhow::anyhow!("{e}; nothing was written"),
-                })?;
-            eprintln!(
-                "casewatch: silence #{id} until {} (audited)",
-                req.until.map(crate::domain::fmt_date).unwrap_or_default()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Silences(args::SilencesArgs { all, format })) => {
-            let store = open_for_reading(ctx)?;
-            let as_of = crate::domain::fmt_date(ctx.as_of);
-            let list: Vec<crate::incidents::Silence> = crate::alerts::silences(store.conn())
-                .map_err(|e| crate::store::classify(&ctx.db, e))?
-                .into_iter()
-                .filter(|s| *all || s.active_on(&as_of))
-                .collect();
-            let text = match format {
-                Format::Json => format!("{}\n", serde_json::to_string_pretty(&list)?),
-                Format::Text => {
-                    let mut t = String::new();
-                    if list.is_empty() {
-                        t.push_str("no silences in force\n");
-                    }
-                    for s in &list {
-                        let state = if s.active_on(&as_of) {
-                            "in force"
-                        } else if s.until.as_str() <= as_of.as_str() {
-                            "expired"
-                        } else {
-                            "not started"
-                        };
-                        t.push_str(&format!(
-                            "#{} {} until {} ({state}) by {}: {}\n",
-                            s.id,
-                            crate::text::sanitize(&s.matchers()),
-                            s.until,
-                            crate::text::sanitize(&s.created_by),
-                            crate::text::sanitize(&s.reason)
-                        ));
-                    }
-                    t
-                }
-            };
-            write_stdout(&text)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Unsilence(args::UnsilenceArgs { id })) => {
-            let mut store = open_for_writing(ctx)?;
-            crate::alerts::remove_silence(store.conn_mut(), &actor(cli), *id).map_err(
-                |e| match e {
-                    crate::alerts::SilenceError::Sqlite(s) => {
-                        crate::store::classify(&ctx.db, s).into()
-                    }
-                    e => anyhow::anyhow!("{e}; nothing was written"),
-                },
-            )?;
-            eprintln!("casewatch: silence #{id} removed (audited)");
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Review(args::ReviewArgs {
-            pdu,
-            region,
-            format,
-            limit,
-        })) => {
-            let rules = load_rules(cli)?;
-            let store = open_for_reading(ctx)?;
-            let classify = |e| crate::store::classify(&ctx.db, e);
-            let text = match pdu {
-                Some(code) => {
-                    let Some(p) = crate::alerts::review_pdu(
-                        store.conn(),
-                        &ctx.policy,
-                        &rules,
-                        ctx.as_of,
-                        code,
-                        *limit,
-                    )
-                    .map_err(classify)?
-                    else {
-                        anyhow::bail!("no PDU '{}'", crate::text::quote_value(code, 40));
-                    };
-                    match format {
-                        AlertFormat::Text => crate::report::review_text(&p),
-                        AlertFormat::Json => format!("{}\n", serde_json::to_string_pretty(&p)?),
-                        AlertFormat::Markdown => crate::report::pdu_section_markdown(&p, *limit),
-                    }
-                }
-                None => {
-                    let crate::alerts::FullRun {
-                        review,
-                        worklists: reviews,
-                        ..
-                    } = crate::alerts::run_full(
-                        store.conn(),
-                        &ctx.policy,
-                        &rules,
-                        ctx.as_of,
-                        region.as_deref(),
-                        Some(*limit),
-                    )
-                    .map_err(classify)?;
-                    match format {
-                        AlertFormat::Text => {
-                            let mut order: Vec<&crate::alerts::PduReview> =
-                                reviews.iter().collect();
-                            order.sort_by(|a, b| {
-                                b.status.cmp(&a.status).then_with(|| a.pdu.cmp(&b.pdu))
-                            });
-                            order
-                                .into_iter()
-                                .map(crate::report::review_text)
-                                .collect::<Vec<_>>()
-                                .join("\n")
-                        }
-                        AlertFormat::Json => {
-                            format!("{}\n", serde_json::to_string_pretty(&reviews)?)
-                        }
-                        AlertFormat::Markdown => crate::report::morning_markdown(&review, &reviews),
-                    }
-                }
-            };
-            write_stdout(&text)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Some(Command::Alerts(a)) => alerts::alerts(cli, ctx, a),
+        Some(Command::Silence(a)) => alerts::silence(cli, ctx, a),
+        Some(Command::Silences(a)) => alerts::silences(ctx, a),
+        Some(Command::Unsilence(a)) => alerts::unsilence(cli, ctx, a),
+        Some(Command::Review(a)) => alerts::review(cli, ctx, a),
         Some(Command::Ack(a)) => triage::ack(cli, ctx, a),
         Some(Command::Backup(args::BackupArgs { path })) => {
             if !ctx.db.exists() {
@@ -822,20 +561,6 @@ fn import_retrying(
     })
 }
 
-/// Records the nightly run, trying again while another writer holds the lock, like
-/// [`import_retrying`]; [`ActionError::Busy`] when the lock never came (nothing recorded).
-fn record_retrying(
-    conn: &mut rusqlite::Connection,
-    review: &mut crate::alerts::Review,
-    pdus: &[crate::store::read::PduSummary],
-    actor: &str,
-    attempts: u32,
-) -> Result<i64, ActionError> {
-    actions::with_retry(attempts, || {
-        crate::alerts::record(conn, review, pdus, actor).map_err(ActionError::Sqlite)
-    })
-}
-
 /// Another connection held the write lock past the busy timeout.
 fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
@@ -942,7 +667,7 @@ mod tests {
 
     /// A small demo database, opened with a short busy timeout, and a second connection to
     /// the same file holding the write lock, as a long import or nightly run would.
-    fn locked_store() -> (tempfile::TempDir, Store, rusqlite::Connection) {
+    pub(super) fn locked_store() -> (tempfile::TempDir, Store, rusqlite::Connection) {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("l.db");
         let opts = DemoOptions {
@@ -961,7 +686,7 @@ mod tests {
         (dir, store, other)
     }
 
-    fn count(s: &Store, sql: &str) -> i64 {
+    pub(super) fn count(s: &Store, sql: &str) -> i64 {
         s.conn().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
@@ -998,29 +723,5 @@ mod tests {
             .unwrap();
         assert_eq!(done.inserted, 1);
         assert_eq!(count(&s, "SELECT count(*) FROM contacts"), contacts + 1);
-    }
-
-    #[test]
-    fn a_nightly_run_blocked_by_another_writer_gives_up_clearly_and_records_nothing() {
-        let (_dir, mut s, other) = locked_store();
-        let as_of = parse_date("d", "2026-11-02").unwrap();
-        let (policy, rules) = (Policy::defaults(), crate::rules::Rules::defaults());
-        let (mut review, pdus) =
-            crate::alerts::run(s.conn(), &policy, &rules, as_of, None).unwrap();
-        let e = record_retrying(s.conn_mut(), &mut review, &pdus, "t", 2).unwrap_err();
-        assert!(matches!(e, ActionError::Busy(2)), "{e}");
-        assert!(e.to_string().contains("nothing was written"));
-        assert_eq!(review.run_id, None);
-        assert_eq!(
-            count(&s, "SELECT count(*) FROM alert_runs WHERE actor <> 'demo'"),
-            0
-        );
-        other.execute_batch("ROLLBACK;").unwrap();
-        let id = record_retrying(s.conn_mut(), &mut review, &pdus, "t", 2).unwrap();
-        assert_eq!(review.run_id, Some(id));
-        assert_eq!(
-            count(&s, "SELECT count(*) FROM alert_runs WHERE actor <> 'demo'"),
-            1
-        );
     }
 }
