@@ -10,8 +10,8 @@ use super::args::{
     self, AlertFormat, AlertsArgs, Format, ReviewArgs, SilenceArgs, SilencesArgs, UnsilenceArgs,
 };
 use super::{
-    Cli, Settings, actor, file_write_error, known_pdu, load_rules, open_for_reading,
-    open_for_writing, to_stdout, write_stdout,
+    Cli, Settings, actor, file_write_error, load_rules, open_for_reading, open_for_writing,
+    to_stdout, write_stdout,
 };
 use crate::actions::{self, ActionError};
 use crate::alerts::SilenceError;
@@ -229,6 +229,16 @@ pub(super) fn unsilence(cli: &Cli, ctx: &Settings, a: &UnsilenceArgs) -> Result<
     Ok(ExitCode::SUCCESS)
 }
 
+/// Refuses a PDU code the database does not hold, in words.
+fn known_pdu(store: &crate::store::Store, code: &str) -> Result<()> {
+    let known = crate::alerts::pdu_exists(store.conn(), code)
+        .map_err(|e| crate::store::classify(store.path(), e))?;
+    if !known {
+        anyhow::bail!("no PDU '{}'", crate::text::quote_value(code, 40));
+    }
+    Ok(())
+}
+
 /// A refused silence or unsilence says that nothing was written; a database error is said
 /// with the file.
 fn silence_error(ctx: &Settings, e: SilenceError) -> anyhow::Error {
@@ -276,7 +286,7 @@ fn parse_matchers(list: &[String]) -> Result<crate::alerts::SilenceRequest> {
 /// Records the nightly run, trying again while another writer holds the lock, like
 /// [`import_retrying`]; [`ActionError::Busy`] when the lock never came (nothing recorded).
 ///
-/// [`import_retrying`]: super::import_retrying
+/// [`import_retrying`]: super::data::import_retrying
 fn record_retrying(
     conn: &mut rusqlite::Connection,
     review: &mut crate::alerts::Review,
@@ -297,8 +307,8 @@ mod tests {
 
     #[test]
     fn a_nightly_run_blocked_by_another_writer_gives_up_clearly_and_records_nothing() {
-        let (_dir, mut s, other) = super::super::tests::locked_store();
-        let count = super::super::tests::count;
+        let (_dir, mut s, other) = super::super::test_support::locked_store();
+        let count = super::super::test_support::count;
         let as_of = parse_date("d", "2026-11-02").unwrap();
         let (policy, rules) = (Policy::defaults(), crate::rules::Rules::defaults());
         let (mut review, pdus) =

@@ -2,22 +2,22 @@
 
 mod alerts;
 mod args;
+mod data;
 mod triage;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::NaiveDate;
 
 pub use args::{AlertFormat, Cli, Command, Format};
 
 use crate::actions::{self, ActionError};
 use crate::demo::{self, DemoOptions};
-use crate::import::ImportOptions;
 use crate::policy::Policy;
-use crate::store::{OpenMode, Store, read};
+use crate::store::{OpenMode, Store};
 
 /// Resolved global settings every command needs.
 pub struct Settings {
@@ -94,175 +94,52 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     dispatch(&cli, &ctx).map_err(|e| explain_write_failure(e, &cli, &ctx))
 }
 
+/// Runs the command: one function each, grouped by theme in [`triage`], [`alerts`] and
+/// [`data`]; with none, the triage screen.
 fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
     match &cli.command {
-        None => {
-            crate::tui::check_terminal()?;
-            // A broken rules file (or a warning about one) is printed before the screen
-            // switches; nothing is written to stderr once it has.
-            let rules = load_rules(cli)?;
-            // Open (and on first run create) before the screen switches, so errors print
-            // plainly.
-            let store = open_for_reading(ctx)?;
-            drop(store);
-            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-            crate::tui::run(crate::tui::Options {
-                db: ctx.db.clone(),
-                as_of: ctx.as_of,
-                policy: ctx.policy.clone(),
-                rules,
-                color: !(cli.no_color || no_color),
-                mask: cli.mask,
-                actor: actor(cli),
-            })?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Demo(args::DemoArgs { cases, seed, force })) => {
-            let opts = DemoOptions {
-                cases: *cases,
-                seed: *seed,
-                anchor: ctx.as_of,
-            };
-            let start = std::time::Instant::now();
-            let stats = demo::build(&ctx.db, &opts, *force)?;
-            eprintln!(
-                "casewatch: built demo database {} in {:.1}s: {} PDUs, {} practitioners, {} cases, {} contacts, {} oversight records (synthetic; seed {}, as of {})",
-                ctx.db.display(),
-                start.elapsed().as_secs_f64(),
-                stats.pdus,
-                stats.practitioners,
-                stats.cases,
-                stats.contacts,
-                stats.oversight,
-                opts.seed,
-                crate::domain::fmt_date(opts.anchor)
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Init) => {
-            init(&ctx.db)?;
-            eprintln!("casewatch: created empty database {}", ctx.db.display());
-            Ok(ExitCode::SUCCESS)
-        }
+        None => screen(cli, ctx),
+        Some(Command::Demo(a)) => data::demo(ctx, a),
+        Some(Command::Init) => data::init(ctx),
         Some(Command::Allocate(a)) => triage::allocate(cli, ctx, a),
         Some(Command::Oversight(a)) => triage::oversight(cli, ctx, a),
         Some(Command::Note(a)) => triage::note(cli, ctx, a),
         Some(Command::Audit(a)) => triage::audit(ctx, a),
         Some(Command::Alerts(a)) => alerts::alerts(cli, ctx, a),
+        Some(Command::Ack(a)) => triage::ack(cli, ctx, a),
         Some(Command::Silence(a)) => alerts::silence(cli, ctx, a),
         Some(Command::Silences(a)) => alerts::silences(ctx, a),
         Some(Command::Unsilence(a)) => alerts::unsilence(cli, ctx, a),
         Some(Command::Review(a)) => alerts::review(cli, ctx, a),
-        Some(Command::Ack(a)) => triage::ack(cli, ctx, a),
-        Some(Command::Backup(args::BackupArgs { path })) => {
-            if !ctx.db.exists() {
-                return Err(crate::store::StoreError::Missing(ctx.db.clone()).into());
-            }
-            let start = std::time::Instant::now();
-            let pages = crate::store::maintenance::backup(&ctx.db, path)?;
-            eprintln!(
-                "casewatch: backed up {} to {} ({pages} pages, checked) in {:.1}s",
-                ctx.db.display(),
-                path.display(),
-                start.elapsed().as_secs_f64()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Check(args::CheckArgs { format })) => {
-            let r = crate::store::maintenance::check(&ctx.db)?;
-            let text = match format {
-                Format::Json => format!("{}\n", serde_json::to_string_pretty(&r)?),
-                Format::Text => {
-                    let integrity = r
-                        .integrity
-                        .iter()
-                        .map(|l| crate::text::sanitize(l).into_owned())
-                        .collect::<Vec<_>>()
-                        .join("; ");
-                    format!(
-                        "database: {}\ncasewatch file: {}\nschema: version {} (this casewatch knows up to {}){}\nintegrity: {}\nforeign keys: {}\njournal: {}\nresult: {}\n",
-                        r.path.display(),
-                        if r.casewatch_file { "yes" } else { "NO" },
-                        r.schema_version,
-                        r.schema_supported,
-                        if r.schema_version > r.schema_supported {
-                            " NEWER: upgrade casewatch"
-                        } else if r.schema_version < r.schema_supported {
-                            " older: the next write migrates it"
-                        } else {
-                            ""
-                        },
-                        integrity,
-                        if r.foreign_key_problems == 0 {
-                            "ok".to_string()
-                        } else {
-                            format!("{} dangling references", r.foreign_key_problems)
-                        },
-                        r.journal_mode,
-                        if r.healthy() {
-                            "healthy"
-                        } else {
-                            "PROBLEMS FOUND"
-                        }
-                    )
-                }
-            };
-            write_stdout(&text)?;
-            Ok(if r.healthy() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
-        Some(Command::Import(args::ImportArgs {
-            file,
-            kind,
-            format,
-            dry_run,
-            ignore_unknown,
-        })) => {
-            let opts = ImportOptions {
-                kind: *kind,
-                format: *format,
-                dry_run: *dry_run,
-                ignore_unknown: *ignore_unknown,
-                actor: actor(cli),
-            };
-            import(ctx, file, &opts)
-        }
-        Some(Command::Export(args::ExportArgs {
-            view,
-            pdu,
-            format,
-            out,
-        })) => {
-            let rules = load_rules(cli)?;
-            let store = open_for_reading(ctx)?;
-            let text = crate::export::export(
-                store.conn(),
-                &ctx.policy,
-                &rules,
-                ctx.as_of,
-                *view,
-                pdu.as_deref(),
-                *format,
-            )?;
-            match out {
-                Some(path) => {
-                    crate::export::write_private(path, text.as_bytes())
-                        .map_err(|e| file_write_error(path, e))?;
-                    eprintln!("casewatch: wrote {}", path.display());
-                }
-                None => write_stdout(&text)?,
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Summary(args::SummaryArgs { format, region })) => {
-            let rules = load_rules(cli)?;
-            let store = open_for_reading(ctx)?;
-            summary(ctx, &store, &rules, *format, region.as_deref())
-        }
+        Some(Command::Backup(a)) => data::backup(ctx, a),
+        Some(Command::Check(a)) => data::check(ctx, a),
+        Some(Command::Import(a)) => data::import(cli, ctx, a),
+        Some(Command::Export(a)) => data::export(cli, ctx, a),
+        Some(Command::Summary(a)) => data::summary(cli, ctx, a),
     }
+}
+
+/// With no command: the triage screen on the database.
+fn screen(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
+    crate::tui::check_terminal()?;
+    // A broken rules file (or a warning about one) is printed before the screen
+    // switches; nothing is written to stderr once it has.
+    let rules = load_rules(cli)?;
+    // Open (and on first run create) before the screen switches, so errors print
+    // plainly.
+    let store = open_for_reading(ctx)?;
+    drop(store);
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    crate::tui::run(crate::tui::Options {
+        db: ctx.db.clone(),
+        as_of: ctx.as_of,
+        policy: ctx.policy.clone(),
+        rules,
+        color: !(cli.no_color || no_color),
+        mask: cli.mask,
+        actor: actor(cli),
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The rules in force: defaults, overridden by the user's file. A broken file stops the run
@@ -371,11 +248,11 @@ fn explain_write_failure(e: anyhow::Error, cli: &Cli, ctx: &Settings) -> anyhow:
             | Command::Review(_)
             | Command::Alerts(args::AlertsArgs { record: false, .. }),
         ) => return e,
-        Some(Command::Backup(args::BackupArgs { path })) => (path.as_path(), "no backup was kept"),
+        Some(Command::Backup(a)) => (a.path.as_path(), "no backup was kept"),
         Some(Command::Demo(_)) if ctx.db.exists() => {
             (ctx.db.as_path(), "the existing database is unchanged")
         }
-        Some(Command::Demo(args::DemoArgs { .. })) => (ctx.db.as_path(), "no database was created"),
+        Some(Command::Demo(_)) => (ctx.db.as_path(), "no database was created"),
         // An import that created the database removes it again when it fails.
         _ if !ctx.db.exists() => (ctx.db.as_path(), "nothing was written"),
         _ => (
@@ -406,264 +283,12 @@ fn file_write_error(path: &Path, e: std::io::Error) -> anyhow::Error {
     )
 }
 
-/// Runs an import and reports it. A rejected file lists its problems and exits with 2.
-fn import(ctx: &Settings, file: &Path, opts: &ImportOptions) -> Result<ExitCode> {
-    use std::io::IsTerminal;
-    // An unreadable file must not leave a new empty database behind.
-    std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let db = ctx.db.display().to_string();
-    let db = crate::text::sanitize(&db);
-    // The store is kept for its connection; an in-memory one serves a dry run with no file.
-    let mut created = false;
-    let mut store = None;
-    let mut conn = if ctx.db.exists() {
-        let s = Store::open(&ctx.db, OpenMode::Existing)?;
-        if s.is_read_only() {
-            // A dry run writes too, then rolls back.
-            anyhow::bail!(
-                "import refused, nothing was imported: {}{}",
-                ActionError::ReadOnly,
-                if opts.dry_run {
-                    " (a dry run needs write access too: it writes, then rolls back)"
-                } else {
-                    ""
-                }
-            );
-        }
-        store = Some(s);
-        None
-    } else if opts.dry_run {
-        eprintln!("casewatch: no database at {db}; dry run against an empty one (nothing created)");
-        let mut c = rusqlite::Connection::open_in_memory()?;
-        crate::store::migrate(&mut c, 0)?;
-        c.execute_batch("PRAGMA foreign_keys = ON;")?;
-        Some(c)
-    } else {
-        store = Some(Store::open(&ctx.db, OpenMode::CreateIfMissing)?);
-        created = true;
-        eprintln!("casewatch: no database at {db}; created an empty one (schema only)");
-        None
-    };
-    let conn_ref = match (&mut conn, &mut store) {
-        (Some(c), _) => c,
-        (None, Some(s)) => s.conn_mut(),
-        (None, None) => anyhow::bail!("internal error: no database connection"),
-    };
-    let bar = (std::io::stderr().is_terminal()).then(|| {
-        let b =
-            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} importing {bytes}/{total_bytes} [{bar:30}] {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    });
-    let mut progress = |done: u64, total: u64| {
-        // Small files finish before a bar would be seen.
-        if let Some(b) = bar.as_ref().filter(|_| total > 4 << 20) {
-            b.set_length(total);
-            b.set_position(done);
-        }
-    };
-    let started = std::time::Instant::now();
-    let result = import_retrying(conn_ref, file, opts, &mut progress, actions::WRITE_ATTEMPTS);
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
-    // Closed before the time is taken: closing checkpoints the WAL into the file (after a
-    // large load, hundreds of megabytes), and the user waits for that too.
-    drop(conn);
-    drop(store);
-    let elapsed = started.elapsed();
-    let result = match result {
-        Ok(r) => r,
-        // Another writer kept the lock through every attempt: nothing was written.
-        Err(e) => {
-            if created {
-                remove_database_files(&ctx.db);
-            }
-            anyhow::bail!("import not done: {e}");
-        }
-    };
-    let shown = file.display().to_string();
-    let shown = crate::text::sanitize(&shown);
-    match result {
-        Ok(c) => {
-            let what = if opts.dry_run {
-                "dry run, nothing written; would import"
-            } else {
-                "imported"
-            };
-            write_stdout(&format!(
-                "{what} {} {} rows from {shown} in {:.1}s: {} inserted, {} updated, {} unchanged, {} skipped\n",
-                c.rows,
-                opts.kind.name(),
-                elapsed.as_secs_f64(),
-                c.inserted,
-                c.updated,
-                c.unchanged,
-                c.skipped
-            ))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e @ crate::import::ImportError::Invalid { .. }) => {
-            for line in e.report_lines() {
-                eprintln!("{line}");
-            }
-            let mut note = "the database is unchanged";
-            if created {
-                // The file was rejected: leave no trace of the database made for it.
-                remove_database_files(&ctx.db);
-                note = "the empty database created for it was removed";
-            }
-            eprintln!(
-                "casewatch: rejected {shown}: {}; nothing was imported and {note}",
-                match &e {
-                    crate::import::ImportError::Invalid { errors, .. } if errors.len() == 1 =>
-                        "1 problem".to_string(),
-                    crate::import::ImportError::Invalid { errors, .. } =>
-                        format!("{} problems", errors.len()),
-                    _ => String::new(),
-                }
-            );
-            Ok(ExitCode::from(2))
-        }
-        Err(e) => {
-            if created {
-                // A write failed (a full disk, say): leave no trace of the database made
-                // for the file either.
-                remove_database_files(&ctx.db);
-            }
-            Err(e.into())
-        }
-    }
-}
-
-/// Imports `file`, trying again while another writer (the nightly run, another import, a
-/// triage action) holds the lock past the busy timeout: `attempts` tries in all, as for the
-/// triage writes. `Err` only when the lock never came; the import then wrote nothing (its
-/// transaction starts by taking the lock): [`ActionError::Busy`].
-fn import_retrying(
-    conn: &mut rusqlite::Connection,
-    file: &Path,
-    opts: &ImportOptions,
-    progress: crate::import::Progress<'_>,
-    attempts: u32,
-) -> Result<Result<crate::import::Counts, crate::import::ImportError>, ActionError> {
-    use crate::import::ImportError;
-    actions::with_retry(attempts, || {
-        match crate::import::import_file(conn, file, opts, &mut *progress) {
-            Err(ImportError::Sqlite(e)) if is_busy(&e) => Err(ActionError::Sqlite(e)),
-            r => Ok(r),
-        }
-    })
-}
-
-/// Another connection held the write lock past the busy timeout.
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
-}
-
-fn remove_database_files(db: &Path) {
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut p = db.as_os_str().to_owned();
-        p.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(p));
-    }
-}
-
-fn init(path: &Path) -> Result<()> {
-    // A directory, an empty file or a foreign one is refused as such, not as "exists".
-    if crate::store::inspect_file(path)? != crate::store::FileState::Missing {
-        anyhow::bail!(
-            "{} already exists; init only creates new databases",
-            path.display()
-        );
-    }
-    Store::open(path, OpenMode::CreateIfMissing)?;
-    Ok(())
-}
-
-/// Refuses a PDU code the database does not hold, in words.
-fn known_pdu(store: &Store, code: &str) -> Result<()> {
-    let known = crate::alerts::pdu_exists(store.conn(), code)
-        .map_err(|e| crate::store::classify(store.path(), e))?;
-    if !known {
-        anyhow::bail!("no PDU '{}'", crate::text::quote_value(code, 40));
-    }
-    Ok(())
-}
-
-fn summary(
-    ctx: &Settings,
-    store: &Store,
-    rules: &crate::rules::Rules,
-    format: Format,
-    region: Option<&str>,
-) -> Result<ExitCode> {
-    let (mut pdus, alerts) =
-        crate::alerts::evaluate_cached(store.conn(), &ctx.policy, rules, ctx.as_of, region)
-            .map_err(|e| crate::store::classify(store.path(), e))?;
-    let statuses = crate::alerts::statuses_of(&pdus, &alerts, rules);
-    let level = |code: &str| {
-        statuses
-            .iter()
-            .find(|s| s.pdu == code)
-            .map_or(crate::rules::Level::Ok, |s| s.status)
-    };
-    // Worst first, so that the unit in trouble is the first line anyone reads.
-    pdus.sort_by(|a, b| {
-        level(&b.code)
-            .cmp(&level(&a.code))
-            .then_with(|| a.code.cmp(&b.code))
-    });
-    let statuses: Vec<_> = pdus
-        .iter()
-        .filter_map(|p| statuses.iter().find(|s| s.pdu == p.code).cloned())
-        .collect();
-    if let Some(r) = region
-        && pdus.is_empty()
-    {
-        anyhow::bail!("no PDUs in region '{}'", crate::text::quote_value(r, 60));
-    }
-    let regions = read::region_totals(&pdus);
-    let db = store.path().display().to_string();
-    let text = match format {
-        Format::Text => crate::report::summary_text(ctx.as_of, &db, &regions, &pdus, &statuses),
-        Format::Json => {
-            let doc = crate::report::SummaryDoc {
-                as_of: crate::domain::fmt_date(ctx.as_of),
-                database: db,
-                regions: &regions,
-                pdus: pdus
-                    .iter()
-                    .zip(&statuses)
-                    .map(|(summary, s)| crate::report::PduWithStatus {
-                        summary,
-                        status: s.status,
-                        status_reasons: &s.status_reasons,
-                    })
-                    .collect(),
-            };
-            let mut s = serde_json::to_string_pretty(&doc)?;
-            s.push('\n');
-            s
-        }
-    };
-    write_stdout(&text)?;
-    Ok(ExitCode::SUCCESS)
-}
-
+/// What the commands' tests share.
 #[cfg(test)]
-mod tests {
+mod test_support {
     use super::*;
+    use crate::demo::{self, DemoOptions};
     use crate::domain::parse_date;
-    use crate::import::Kind;
 
     /// A small demo database, opened with a short busy timeout, and a second connection to
     /// the same file holding the write lock, as a long import or nightly run would.
@@ -688,40 +313,5 @@ mod tests {
 
     pub(super) fn count(s: &Store, sql: &str) -> i64 {
         s.conn().query_row(sql, [], |r| r.get(0)).unwrap()
-    }
-
-    #[test]
-    fn an_import_blocked_by_another_writer_gives_up_clearly_and_writes_nothing() {
-        let (dir, mut s, other) = locked_store();
-        let crn: String = s
-            .conn()
-            .query_row("SELECT min(crn) FROM cases", [], |r| r.get(0))
-            .unwrap();
-        let file = dir.path().join("contacts.csv");
-        std::fs::write(
-            &file,
-            format!("crn,date,kind,staff_code\n{crn},2026-10-30,telephone,LOCKTEST\n"),
-        )
-        .unwrap();
-        let opts = ImportOptions {
-            kind: Kind::Contacts,
-            format: None,
-            dry_run: false,
-            ignore_unknown: false,
-            actor: "t".into(),
-        };
-        let contacts = count(&s, "SELECT count(*) FROM contacts");
-        let e = import_retrying(s.conn_mut(), &file, &opts, &mut |_, _| {}, 2).unwrap_err();
-        assert!(matches!(e, ActionError::Busy(2)), "{e}");
-        let said = format!("import not done: {e}");
-        assert!(said.contains("nothing was written") && !said.contains("database is locked"));
-        assert_eq!(count(&s, "SELECT count(*) FROM contacts"), contacts);
-        assert_eq!(count(&s, "SELECT count(*) FROM audit"), 0);
-        other.execute_batch("ROLLBACK;").unwrap();
-        let done = import_retrying(s.conn_mut(), &file, &opts, &mut |_, _| {}, 2)
-            .unwrap()
-            .unwrap();
-        assert_eq!(done.inserted, 1);
-        assert_eq!(count(&s, "SELECT count(*) FROM contacts"), contacts + 1);
     }
 }
