@@ -136,15 +136,7 @@ pub(super) fn review(cli: &Cli, ctx: &Settings, a: &ReviewArgs) -> Result<ExitCo
             )
             .map_err(classify)?;
             match a.format {
-                AlertFormat::Text => {
-                    let mut order: Vec<&crate::alerts::PduReview> = reviews.iter().collect();
-                    order.sort_by(|x, y| y.status.cmp(&x.status).then_with(|| x.pdu.cmp(&y.pdu)));
-                    order
-                        .into_iter()
-                        .map(crate::report::review_text)
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                }
+                AlertFormat::Text => crate::report::reviews_text(&reviews),
                 AlertFormat::Json => {
                     format!("{}\n", serde_json::to_string_pretty(&reviews)?)
                 }
@@ -191,30 +183,7 @@ pub(super) fn silences(ctx: &Settings, a: &SilencesArgs) -> Result<ExitCode> {
         .collect();
     let text = match a.format {
         Format::Json => format!("{}\n", serde_json::to_string_pretty(&list)?),
-        Format::Text => {
-            let mut t = String::new();
-            if list.is_empty() {
-                t.push_str("no silences in force\n");
-            }
-            for s in &list {
-                let state = if s.active_on(&as_of) {
-                    "in force"
-                } else if s.until.as_str() <= as_of.as_str() {
-                    "expired"
-                } else {
-                    "not started"
-                };
-                t.push_str(&format!(
-                    "#{} {} until {} ({state}) by {}: {}\n",
-                    s.id,
-                    crate::text::sanitize(&s.matchers()),
-                    s.until,
-                    crate::text::sanitize(&s.created_by),
-                    crate::text::sanitize(&s.reason)
-                ));
-            }
-            t
-        }
+        Format::Text => crate::report::silences_text(&list, ctx.as_of),
     };
     write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)

@@ -73,40 +73,7 @@ pub(super) fn check(ctx: &Settings, a: &CheckArgs) -> Result<ExitCode> {
     let r = crate::store::maintenance::check(&ctx.db)?;
     let text = match a.format {
         Format::Json => format!("{}\n", serde_json::to_string_pretty(&r)?),
-        Format::Text => {
-            let integrity = r
-                .integrity
-                .iter()
-                .map(|l| crate::text::sanitize(l).into_owned())
-                .collect::<Vec<_>>()
-                .join("; ");
-            format!(
-                "database: {}\ncasewatch file: {}\nschema: version {} (this casewatch knows up to {}){}\nintegrity: {}\nforeign keys: {}\njournal: {}\nresult: {}\n",
-                r.path.display(),
-                if r.casewatch_file { "yes" } else { "NO" },
-                r.schema_version,
-                r.schema_supported,
-                if r.schema_version > r.schema_supported {
-                    " NEWER: upgrade casewatch"
-                } else if r.schema_version < r.schema_supported {
-                    " older: the next write migrates it"
-                } else {
-                    ""
-                },
-                integrity,
-                if r.foreign_key_problems == 0 {
-                    "ok".to_string()
-                } else {
-                    format!("{} dangling references", r.foreign_key_problems)
-                },
-                r.journal_mode,
-                if r.healthy() {
-                    "healthy"
-                } else {
-                    "PROBLEMS FOUND"
-                }
-            )
-        }
+        Format::Text => crate::report::check_text(&r),
     };
     write_stdout(&text)?;
     Ok(if r.healthy() {
@@ -339,20 +306,12 @@ fn import_outcome(
     let shown = crate::text::sanitize(&shown);
     match result {
         Ok(c) => {
-            let what = if opts.dry_run {
-                "dry run, nothing written; would import"
-            } else {
-                "imported"
-            };
-            write_stdout(&format!(
-                "{what} {} {} rows from {shown} in {:.1}s: {} inserted, {} updated, {} unchanged, {} skipped\n",
-                c.rows,
+            write_stdout(&crate::report::import_text(
+                opts.dry_run,
                 opts.kind.name(),
+                &file.display().to_string(),
                 elapsed.as_secs_f64(),
-                c.inserted,
-                c.updated,
-                c.unchanged,
-                c.skipped
+                &c,
             ))?;
             Ok(ExitCode::SUCCESS)
         }

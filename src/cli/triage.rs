@@ -93,23 +93,7 @@ pub(super) fn audit(ctx: &Settings, a: &AuditArgs) -> Result<ExitCode> {
             s.push('\n');
             s
         }
-        Format::Text => {
-            let mut s = String::new();
-            for r in &rows {
-                s.push_str(&format!(
-                    "#{} {} {} {} {}\n",
-                    r.id,
-                    r.at,
-                    crate::text::sanitize(&r.actor),
-                    r.crn.as_deref().unwrap_or("-"),
-                    crate::text::sanitize(&r.describe())
-                ));
-            }
-            if rows.is_empty() {
-                s.push_str("no audit entries\n");
-            }
-            s
-        }
+        Format::Text => crate::report::audit_text(&rows),
     };
     write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
