@@ -1,7 +1,15 @@
-//! Command-line interface: runs the command the arguments name ([`args`] defines them).
+//! Command-line interface: runs the command the arguments name.
+//!
+//! [`args`] defines the arguments; one function per command does the work, grouped by theme
+//! in `triage` (allocate, oversight, note, ack, audit), `alerts` (alerts, review, silence,
+//! silences, unsilence) and `data` (demo, init, import, export, backup, check, summary).
+//! The commands gather data, have [`crate::report`] turn it into text, and write it. This
+//! module holds what they share: the resolved [`Settings`], opening the database for reading
+//! or writing, the one writer to standard output, who is acting, and the words for a failed
+//! write.
 
 mod alerts;
-mod args;
+pub mod args;
 mod data;
 mod triage;
 
@@ -89,13 +97,14 @@ fn write_stdout(s: &str) -> Result<()> {
     to_stdout(|w| w.write_all(s.as_bytes()))
 }
 
+/// Runs the command `cli` names (the triage screen if none) and gives its exit code; a failed
+/// database write is said with the file and what it left behind.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let ctx = cli.context()?;
     dispatch(&cli, &ctx).map_err(|e| explain_write_failure(e, &cli, &ctx))
 }
 
-/// Runs the command: one function each, grouped by theme in [`triage`], [`alerts`] and
-/// [`data`]; with none, the triage screen.
+/// One function per command; with none, the triage screen.
 fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
     match &cli.command {
         None => screen(cli, ctx),
