@@ -1,4 +1,7 @@
-//! Headless reports: the per-PDU summary as text or JSON.
+//! Headless reports: what the commands print, built from data as text (pure functions, no
+//! I/O). The per-PDU summary, the nightly alerts, the morning worklist, the database check,
+//! the audit trail, the silences and an import's counts; JSON output is the serde of the
+//! commands' own structs and of the documents defined here.
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -386,12 +389,26 @@ pub fn morning_markdown(r: &Review, reviews: &[PduReview]) -> String {
         let _ = writeln!(s, "None.");
     }
     let _ = writeln!(s, "\n## By PDU, worst first");
-    let mut order: Vec<&PduReview> = reviews.iter().collect();
-    order.sort_by(|a, b| b.status.cmp(&a.status).then_with(|| a.pdu.cmp(&b.pdu)));
-    for p in order {
+    for p in worst_first(reviews) {
         s.push_str(&pdu_section_markdown(p, 10));
     }
     s
+}
+
+/// The PDUs' worklists, worst status first, then by PDU code.
+fn worst_first(reviews: &[PduReview]) -> Vec<&PduReview> {
+    let mut order: Vec<&PduReview> = reviews.iter().collect();
+    order.sort_by(|a, b| b.status.cmp(&a.status).then_with(|| a.pdu.cmp(&b.pdu)));
+    order
+}
+
+/// Every PDU's worklist as plain text, worst status first, a blank line between PDUs.
+pub fn reviews_text(reviews: &[PduReview]) -> String {
+    worst_first(reviews)
+        .into_iter()
+        .map(review_text)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The worklist of one PDU as plain text, for the terminal.
@@ -450,4 +467,271 @@ pub fn review_text(p: &PduReview) -> String {
         let _ = writeln!(s, "  … and {} more (--limit N shows more)", p.more);
     }
     s
+}
+
+/// What `casewatch check` found, one line per check, then the verdict.
+pub fn check_text(r: &crate::store::maintenance::CheckReport) -> String {
+    let integrity = r
+        .integrity
+        .iter()
+        .map(|l| sanitize(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("; ");
+    format!(
+        "database: {}\ncasewatch file: {}\nschema: version {} (this casewatch knows up to {}){}\nintegrity: {}\nforeign keys: {}\njournal: {}\nresult: {}\n",
+        r.path.display(),
+        if r.casewatch_file { "yes" } else { "NO" },
+        r.schema_version,
+        r.schema_supported,
+        if r.schema_version > r.schema_supported {
+            " NEWER: upgrade casewatch"
+        } else if r.schema_version < r.schema_supported {
+            " older: the next write migrates it"
+        } else {
+            ""
+        },
+        integrity,
+        if r.foreign_key_problems == 0 {
+            "ok".to_string()
+        } else {
+            format!("{} dangling references", r.foreign_key_problems)
+        },
+        r.journal_mode,
+        if r.healthy() {
+            "healthy"
+        } else {
+            "PROBLEMS FOUND"
+        }
+    )
+}
+
+/// The audit trail, one line per entry: id, time, actor, CRN and what was done.
+pub fn audit_text(rows: &[crate::actions::AuditRow]) -> String {
+    let mut s = String::new();
+    for r in rows {
+        s.push_str(&format!(
+            "#{} {} {} {} {}\n",
+            r.id,
+            r.at,
+            sanitize(&r.actor),
+            r.crn.as_deref().unwrap_or("-"),
+            sanitize(&r.describe())
+        ));
+    }
+    if rows.is_empty() {
+        s.push_str("no audit entries\n");
+    }
+    s
+}
+
+/// The silences, one line each, with whether each is in force on `as_of`.
+pub fn silences_text(list: &[crate::incidents::Silence], as_of: NaiveDate) -> String {
+    let as_of = crate::domain::fmt_date(as_of);
+    let mut t = String::new();
+    if list.is_empty() {
+        t.push_str("no silences in force\n");
+    }
+    for s in list {
+        let state = if s.active_on(&as_of) {
+            "in force"
+        } else if s.until.as_str() <= as_of.as_str() {
+            "expired"
+        } else {
+            "not started"
+        };
+        t.push_str(&format!(
+            "#{} {} until {} ({state}) by {}: {}\n",
+            s.id,
+            sanitize(&s.matchers()),
+            s.until,
+            sanitize(&s.created_by),
+            sanitize(&s.reason)
+        ));
+    }
+    t
+}
+
+/// What an import did (or, for a dry run, would do): one line with the counts. `file` is
+/// shown as given (sanitised here); `kind` names what the file holds.
+pub fn import_text(
+    dry_run: bool,
+    kind: &str,
+    file: &str,
+    seconds: f64,
+    c: &crate::import::Counts,
+) -> String {
+    let what = if dry_run {
+        "dry run, nothing written; would import"
+    } else {
+        "imported"
+    };
+    format!(
+        "{what} {} {kind} rows from {} in {seconds:.1}s: {} inserted, {} updated, {} unchanged, {} skipped\n",
+        c.rows,
+        sanitize(file),
+        c.inserted,
+        c.updated,
+        c.unchanged,
+        c.skipped
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::parse_date;
+
+    fn day(s: &str) -> NaiveDate {
+        parse_date("d", s).unwrap()
+    }
+
+    fn check_report() -> crate::store::maintenance::CheckReport {
+        crate::store::maintenance::CheckReport {
+            path: "/data/c.db".into(),
+            casewatch_file: true,
+            schema_version: 5,
+            schema_supported: 5,
+            integrity: vec!["ok".into()],
+            foreign_key_problems: 0,
+            journal_mode: "wal".into(),
+        }
+    }
+
+    #[test]
+    fn a_healthy_check_says_so_line_by_line() {
+        assert_eq!(
+            check_text(&check_report()),
+            "database: /data/c.db\ncasewatch file: yes\nschema: version 5 (this casewatch knows up to 5)\nintegrity: ok\nforeign keys: ok\njournal: wal\nresult: healthy\n"
+        );
+    }
+
+    #[test]
+    fn a_check_with_problems_names_each_and_says_problems_found() {
+        let mut r = check_report();
+        r.casewatch_file = false;
+        r.schema_version = 6;
+        r.integrity = vec!["row 3 missing\x1b[31m".into(), "page 7".into()];
+        r.foreign_key_problems = 2;
+        let t = check_text(&r);
+        assert!(t.contains("casewatch file: NO\n"), "{t}");
+        assert!(t.contains("version 6 (this casewatch knows up to 5) NEWER: upgrade casewatch\n"));
+        assert!(
+            t.contains("integrity: row 3 missing\u{241b}[31m; page 7\n"),
+            "{t}"
+        );
+        assert!(t.contains("foreign keys: 2 dangling references\n"));
+        assert!(t.ends_with("result: PROBLEMS FOUND\n"));
+        r.schema_version = 4;
+        assert!(
+            check_text(&r)
+                .contains("(this casewatch knows up to 5) older: the next write migrates it\n")
+        );
+    }
+
+    #[test]
+    fn the_audit_trail_is_one_line_an_entry_or_says_it_is_empty() {
+        assert_eq!(audit_text(&[]), "no audit entries\n");
+        let row = crate::actions::AuditRow {
+            id: 7,
+            at: "2026-11-01T09:00:00Z".into(),
+            actor: "ann\x07".into(),
+            action: "note".into(),
+            crn: None,
+            subject: None,
+            before: serde_json::Value::Null,
+            after: serde_json::json!({"note": "called"}),
+            reason: None,
+        };
+        assert_eq!(
+            audit_text(&[row]),
+            "#7 2026-11-01T09:00:00Z ann\u{2407} - note: called\n"
+        );
+    }
+
+    fn silence(id: i64, starts: &str, until: &str) -> crate::incidents::Silence {
+        crate::incidents::Silence {
+            id,
+            rule: Some("pdu-vacancy-critical".into()),
+            pdu: Some("BAR".into()),
+            crn: None,
+            starts: starts.into(),
+            until: until.into(),
+            reason: "known".into(),
+            created_by: "spo".into(),
+            created_at: "2026-10-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn silences_are_listed_with_their_state_on_the_day() {
+        assert_eq!(
+            silences_text(&[], day("2026-11-01")),
+            "no silences in force\n"
+        );
+        let list = [
+            silence(1, "2026-10-01", "2026-11-10"),
+            silence(2, "2026-10-01", "2026-11-01"),
+            silence(3, "2026-11-05", "2026-11-10"),
+        ];
+        assert_eq!(
+            silences_text(&list, day("2026-11-01")),
+            "#1 rule=pdu-vacancy-critical pdu=BAR until 2026-11-10 (in force) by spo: known\n\
+             #2 rule=pdu-vacancy-critical pdu=BAR until 2026-11-01 (expired) by spo: known\n\
+             #3 rule=pdu-vacancy-critical pdu=BAR until 2026-11-10 (not started) by spo: known\n"
+        );
+    }
+
+    #[test]
+    fn an_import_reports_its_counts_and_a_dry_run_says_nothing_was_written() {
+        let c = crate::import::Counts {
+            rows: 10,
+            inserted: 4,
+            updated: 3,
+            unchanged: 2,
+            skipped: 1,
+        };
+        assert_eq!(
+            import_text(false, "contacts", "in.csv", 1.24, &c),
+            "imported 10 contacts rows from in.csv in 1.2s: 4 inserted, 3 updated, 2 unchanged, 1 skipped\n"
+        );
+        assert_eq!(
+            import_text(true, "cases", "a\rb.csv", 0.0, &c),
+            "dry run, nothing written; would import 10 cases rows from a\u{240d}b.csv in 0.0s: 4 inserted, 3 updated, 2 unchanged, 1 skipped\n"
+        );
+    }
+
+    fn review(pdu: &str, status: Level) -> PduReview {
+        PduReview {
+            as_of: "2026-11-01".into(),
+            pdu: pdu.into(),
+            name: format!("{pdu} name"),
+            region: "London".into(),
+            status,
+            status_reasons: vec![],
+            incidents: vec![],
+            actions: vec![],
+            totals: Default::default(),
+            more: 0,
+        }
+    }
+
+    #[test]
+    fn worklists_come_worst_first_then_by_pdu_a_blank_line_apart() {
+        let reviews = [
+            review("CCC", Level::Warning),
+            review("AAA", Level::Ok),
+            review("BBB", Level::Critical),
+            review("ABB", Level::Warning),
+        ];
+        let t = reviews_text(&reviews);
+        let heads: Vec<&str> = t
+            .lines()
+            .filter(|l| l.ends_with("(as of 2026-11-01)"))
+            .map(|l| &l[..3])
+            .collect();
+        assert_eq!(heads, ["BBB", "ABB", "CCC", "AAA"]);
+        let [b, a, c, o] = [&reviews[2], &reviews[3], &reviews[0], &reviews[1]].map(review_text);
+        assert_eq!(t, [b, a, c, o].join("\n"));
+        assert_eq!(reviews_text(&[]), "");
+    }
 }

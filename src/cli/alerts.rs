@@ -1,0 +1,301 @@
+//! The alert commands: `alerts` (the nightly run), `review` (the morning worklist), and
+//! `silence`, `silences` and `unsilence`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::args::{
+    self, AlertFormat, AlertsArgs, Format, ReviewArgs, SilenceArgs, SilencesArgs, UnsilenceArgs,
+};
+use super::{
+    Cli, Settings, actor, file_write_error, load_rules, open_for_reading, open_for_writing,
+    to_stdout, write_stdout,
+};
+use crate::actions::{self, ActionError};
+use crate::alerts::SilenceError;
+
+/// `casewatch alerts`: evaluates the rules, records the run if asked, and reports it. Exit 3
+/// when there is a new critical alert.
+pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCode> {
+    let rules = load_rules(cli)?;
+    let mut store = if a.record {
+        open_for_writing(ctx)?
+    } else {
+        open_for_reading(ctx)?
+    };
+    let classify = |e| crate::store::classify(&ctx.db, e);
+    if let Some(code) = &a.pdu {
+        known_pdu(&store, code)?;
+    }
+    let markdown = a.format == AlertFormat::Markdown;
+    let crate::alerts::FullRun {
+        mut review,
+        pdus: gathered,
+        worklists,
+    } = crate::alerts::run_full(
+        store.conn(),
+        &ctx.policy,
+        &rules,
+        ctx.as_of,
+        a.region.as_deref(),
+        markdown.then_some(10),
+    )
+    .map_err(classify)?;
+    if a.record {
+        record_retrying(
+            store.conn_mut(),
+            &mut review,
+            &gathered,
+            &actor(cli),
+            actions::WRITE_ATTEMPTS,
+        )
+        .map_err(|e| match e {
+            ActionError::Sqlite(s) => classify(s).into(),
+            e => anyhow::anyhow!("the run was not recorded: {e}"),
+        })?;
+    }
+    let mut worklists = worklists;
+    if let Some(code) = &a.pdu {
+        review.scope_to_pdu(code);
+        worklists.retain(|w| &w.pdu == code);
+    }
+    // JSON is streamed (tens of megabytes for a national run); the rest is small.
+    let text = match a.format {
+        AlertFormat::Text => Some(crate::report::alerts_text(&review, a.members)),
+        AlertFormat::Json => None,
+        AlertFormat::Markdown => Some(crate::report::morning_markdown(&review, &worklists)),
+    };
+    let write = |w: &mut dyn Write| -> std::io::Result<()> {
+        match &text {
+            Some(t) => w.write_all(t.as_bytes()),
+            None => {
+                serde_json::to_writer_pretty(&mut *w, &review)?;
+                w.write_all(b"\n")
+            }
+        }
+    };
+    match &a.out {
+        Some(path) => {
+            crate::export::write_private_with(path, write)
+                .map_err(|e| file_write_error(path, e))?;
+            eprintln!(
+                "casewatch: {} incidents ({} new critical alerts) written to {}",
+                review.counts.incidents,
+                review.counts.new_critical,
+                path.display()
+            );
+        }
+        None => to_stdout(write)?,
+    }
+    Ok(if review.has_new_critical() {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `casewatch review`: the morning worklist, of one PDU or of all (or a region's).
+pub(super) fn review(cli: &Cli, ctx: &Settings, a: &ReviewArgs) -> Result<ExitCode> {
+    let rules = load_rules(cli)?;
+    let store = open_for_reading(ctx)?;
+    let classify = |e| crate::store::classify(&ctx.db, e);
+    let text = match &a.pdu {
+        Some(code) => {
+            let Some(p) = crate::alerts::review_pdu(
+                store.conn(),
+                &ctx.policy,
+                &rules,
+                ctx.as_of,
+                code,
+                a.limit,
+            )
+            .map_err(classify)?
+            else {
+                anyhow::bail!("no PDU '{}'", crate::text::quote_value(code, 40));
+            };
+            match a.format {
+                AlertFormat::Text => crate::report::review_text(&p),
+                AlertFormat::Json => format!("{}\n", serde_json::to_string_pretty(&p)?),
+                AlertFormat::Markdown => crate::report::pdu_section_markdown(&p, a.limit),
+            }
+        }
+        None => {
+            let crate::alerts::FullRun {
+                review,
+                worklists: reviews,
+                ..
+            } = crate::alerts::run_full(
+                store.conn(),
+                &ctx.policy,
+                &rules,
+                ctx.as_of,
+                a.region.as_deref(),
+                Some(a.limit),
+            )
+            .map_err(classify)?;
+            match a.format {
+                AlertFormat::Text => crate::report::reviews_text(&reviews),
+                AlertFormat::Json => {
+                    format!("{}\n", serde_json::to_string_pretty(&reviews)?)
+                }
+                AlertFormat::Markdown => crate::report::morning_markdown(&review, &reviews),
+            }
+        }
+    };
+    write_stdout(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `casewatch silence`: silences what the matchers name until a date, with a reason.
+pub(super) fn silence(cli: &Cli, ctx: &Settings, a: &SilenceArgs) -> Result<ExitCode> {
+    let rules = load_rules(cli)?;
+    let mut req = parse_matchers(&a.matchers)?;
+    req.until = a.until;
+    req.reason = a.reason.clone().unwrap_or_default();
+    // Checked before the database is opened for writing: a bad request writes nothing.
+    if req.until.is_none() {
+        anyhow::bail!("{}", SilenceError::NoExpiry);
+    }
+    if req.reason.trim().is_empty() {
+        anyhow::bail!("{}", SilenceError::NoReason);
+    }
+    let mut store = open_for_writing(ctx)?;
+    let who = actor(cli);
+    let id = crate::alerts::add_silence(store.conn_mut(), &rules, &who, ctx.as_of, &req)
+        .map_err(|e| silence_error(ctx, e))?;
+    eprintln!(
+        "casewatch: silence #{id} until {} (audited)",
+        req.until.map(crate::domain::fmt_date).unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `casewatch silences`: lists the silences in force (with `--all`, the others too).
+pub(super) fn silences(ctx: &Settings, a: &SilencesArgs) -> Result<ExitCode> {
+    let store = open_for_reading(ctx)?;
+    let as_of = crate::domain::fmt_date(ctx.as_of);
+    let list: Vec<crate::incidents::Silence> = crate::alerts::silences(store.conn())
+        .map_err(|e| crate::store::classify(&ctx.db, e))?
+        .into_iter()
+        .filter(|s| a.all || s.active_on(&as_of))
+        .collect();
+    let text = match a.format {
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(&list)?),
+        Format::Text => crate::report::silences_text(&list, ctx.as_of),
+    };
+    write_stdout(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `casewatch unsilence`: removes a silence before its end.
+pub(super) fn unsilence(cli: &Cli, ctx: &Settings, a: &UnsilenceArgs) -> Result<ExitCode> {
+    let mut store = open_for_writing(ctx)?;
+    crate::alerts::remove_silence(store.conn_mut(), &actor(cli), a.id)
+        .map_err(|e| silence_error(ctx, e))?;
+    eprintln!("casewatch: silence #{} removed (audited)", a.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a PDU code the database does not hold, in words.
+fn known_pdu(store: &crate::store::Store, code: &str) -> Result<()> {
+    let known = crate::alerts::pdu_exists(store.conn(), code)
+        .map_err(|e| crate::store::classify(store.path(), e))?;
+    if !known {
+        anyhow::bail!("no PDU '{}'", crate::text::quote_value(code, 40));
+    }
+    Ok(())
+}
+
+/// A refused silence or unsilence says that nothing was written; a database error is said
+/// with the file.
+fn silence_error(ctx: &Settings, e: SilenceError) -> anyhow::Error {
+    match e {
+        SilenceError::Sqlite(s) => crate::store::classify(&ctx.db, s).into(),
+        e => anyhow::anyhow!("{e}; nothing was written"),
+    }
+}
+
+/// Reads `rule=ID`, `pdu=CODE` and `crn=CRN` matchers.
+fn parse_matchers(list: &[String]) -> Result<crate::alerts::SilenceRequest> {
+    let mut req = crate::alerts::SilenceRequest::default();
+    for m in list {
+        let Some((k, v)) = m.split_once('=') else {
+            anyhow::bail!(
+                "matcher '{}': expected rule=ID, pdu=CODE or crn=CRN",
+                crate::text::quote_value(m, 60)
+            );
+        };
+        let v = v.trim();
+        if v.is_empty() {
+            anyhow::bail!("matcher '{}' has no value", crate::text::quote_value(m, 60));
+        }
+        let slot = match k.trim() {
+            "rule" => &mut req.rule,
+            "pdu" => &mut req.pdu,
+            "crn" => &mut req.crn,
+            other => anyhow::bail!(
+                "unknown matcher '{}': use rule=ID, pdu=CODE or crn=CRN",
+                crate::text::quote_value(other, 40)
+            ),
+        };
+        if slot.is_some() {
+            anyhow::bail!("matcher '{}' given twice", k.trim());
+        }
+        *slot = Some(if k.trim() == "crn" {
+            args::parse_crn(v).map_err(|e| anyhow::anyhow!("matcher crn: {e}"))?
+        } else {
+            v.to_string()
+        });
+    }
+    Ok(req)
+}
+
+/// Records the nightly run, trying again while another writer holds the lock, like
+/// [`import_retrying`]; [`ActionError::Busy`] when the lock never came (nothing recorded).
+///
+/// [`import_retrying`]: super::data::import_retrying
+fn record_retrying(
+    conn: &mut rusqlite::Connection,
+    review: &mut crate::alerts::Review,
+    pdus: &[crate::store::read::PduSummary],
+    actor: &str,
+    attempts: u32,
+) -> Result<i64, ActionError> {
+    actions::with_retry(attempts, || {
+        crate::alerts::record(conn, review, pdus, actor).map_err(ActionError::Sqlite)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::parse_date;
+    use crate::policy::Policy;
+
+    #[test]
+    fn a_nightly_run_blocked_by_another_writer_gives_up_clearly_and_records_nothing() {
+        let (_dir, mut s, other) = super::super::test_support::locked_store();
+        let count = super::super::test_support::count;
+        let as_of = parse_date("d", "2026-11-02").unwrap();
+        let (policy, rules) = (Policy::defaults(), crate::rules::Rules::defaults());
+        let (mut review, pdus) =
+            crate::alerts::run(s.conn(), &policy, &rules, as_of, None).unwrap();
+        let e = record_retrying(s.conn_mut(), &mut review, &pdus, "t", 2).unwrap_err();
+        assert!(matches!(e, ActionError::Busy(2)), "{e}");
+        assert!(e.to_string().contains("nothing was written"));
+        assert_eq!(review.run_id, None);
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM alert_runs WHERE actor <> 'demo'"),
+            0
+        );
+        other.execute_batch("ROLLBACK;").unwrap();
+        let id = record_retrying(s.conn_mut(), &mut review, &pdus, "t", 2).unwrap();
+        assert_eq!(review.run_id, Some(id));
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM alert_runs WHERE actor <> 'demo'"),
+            1
+        );
+    }
+}
