@@ -1,5 +1,6 @@
-//! The triage screen. This module alone owns the terminal: raw mode, the alternate screen,
-//! the event loop; `app` holds the model and update, `view` draws, `worker` queries.
+//! The triage screen. This module alone owns the terminal (raw mode and the alternate screen,
+//! held by a guard that puts them back when dropped) and runs the event loop; `app` holds the
+//! model and update, `view` draws, `worker` queries.
 
 pub mod app;
 pub mod keymap;
@@ -42,6 +43,32 @@ pub fn restore_terminal() {
     let _ = out.flush();
 }
 
+/// The terminal in raw mode on the alternate screen, for as long as the guard lives: dropping
+/// it puts the terminal back, on every way out of [`run`] (a quit, a signal, an error, a
+/// panic unwinding). The panic hook restores too, before the message is printed.
+struct TerminalGuard;
+
+impl TerminalGuard {
+    fn enter() -> Result<TerminalGuard> {
+        terminal::enable_raw_mode().context("cannot switch the terminal to raw mode")?;
+        // From here on, whatever fails, the drop restores.
+        let guard = TerminalGuard;
+        execute!(
+            std::io::stdout(),
+            terminal::EnterAlternateScreen,
+            cursor::Hide
+        )
+        .context("cannot enter the alternate screen")?;
+        Ok(guard)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
 /// Whether this process can run a full-screen UI at all.
 pub fn check_terminal() -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -72,17 +99,10 @@ pub fn run(opts: Options) -> Result<()> {
         restore_terminal();
         default_hook(info);
     }));
-    terminal::enable_raw_mode().context("cannot switch the terminal to raw mode")?;
-    let result = (|| {
-        execute!(
-            std::io::stdout(),
-            terminal::EnterAlternateScreen,
-            cursor::Hide
-        )
-        .context("cannot enter the alternate screen")?;
-        rt.block_on(event_loop(opts))
-    })();
-    restore_terminal();
+    let guard = TerminalGuard::enter()?;
+    let result = rt.block_on(event_loop(opts));
+    // The terminal first, then the runtime.
+    drop(guard);
     // Dropping the runtime would wait for the blocked key reader; leave it to process exit.
     rt.shutdown_background();
     result
