@@ -7,15 +7,20 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::event::{Ctx, Go};
 use super::keymap::{self, Action, Context};
-use super::worker::{Act, CaseView, OverviewData, Request, Response, StaffingData, TodayData};
+use super::region::Region;
+use super::screens::overview::Overview;
+use super::screens::pdu::{Tab, list_index};
+use super::worker::{Act, CaseView, Request, Response, StaffingData, TodayData};
 use crate::actions::{self, Candidate, UNDO_WINDOW};
 use crate::alerts::{ReviewedAlert, Status as AlertStatus};
 use crate::domain::{AllocationReason, OversightKind};
 use crate::filter::{CaseFilter, Term};
 use crate::incidents::Incident;
-use crate::rules::{Level, Severity};
-use crate::store::read::{CaseList, CaseRow, CaseSort, PageQuery, PduSummary};
+use crate::store::read::{CaseList, CaseRow, CaseSort, PageQuery};
+
+pub use super::screens::{CHROME_ROWS, visible_rows};
 
 /// Messages into the update function.
 #[derive(Debug, Clone)]
@@ -23,25 +28,6 @@ pub enum Msg {
     Key(KeyEvent),
     Resize(u16, u16),
     Loaded(Response),
-}
-
-/// The PDU view's tabs: what to do first this morning, the four case lists, staffing.
-pub const TABS: [&str; 6] = [
-    "Today",
-    "Unallocated",
-    "MAPPA",
-    "Oversight overdue",
-    "Contacts overdue",
-    "Staffing",
-];
-/// The Today tab: the PDU's ranked worklist.
-pub const TODAY: usize = 0;
-/// The Staffing tab.
-pub const STAFFING: usize = 5;
-
-/// The case table (index into `Model::tables`) a tab shows, if it shows one.
-pub fn table_of(tab: usize) -> Option<usize> {
-    (1..=4).contains(&tab).then(|| tab - 1)
 }
 
 /// Screens, stacked: the stack is the breadcrumb trail.
@@ -61,17 +47,6 @@ pub enum Screen {
     Members {
         incident: String,
     },
-}
-
-/// A PDU's place on the status ladder, with what put it there, from the review's statuses
-/// (PDU rules only: a case alert somewhere never makes a whole PDU critical).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PduInfo {
-    pub status: Level,
-    /// The first reason, if any rule fired.
-    pub reason: Option<String>,
-    /// Open alerts by severity: (critical, high, warning).
-    pub counts: (usize, usize, usize),
 }
 
 /// The incident's state in one word (with a glyph), the most pressing first: never colour
@@ -109,63 +84,6 @@ pub fn member_word(a: &ReviewedAlert) -> &'static str {
         "● NEW"
     } else {
         "  ongoing"
-    }
-}
-
-/// Open alerts of a PDU by severity: (critical, high, warning).
-pub fn alert_counts(alerts: &[ReviewedAlert], pdu: &str) -> (usize, usize, usize) {
-    let mut c = (0, 0, 0);
-    for a in alerts
-        .iter()
-        .filter(|a| a.pdu == pdu && a.status != AlertStatus::Resolved)
-    {
-        match a.severity {
-            Severity::Critical => c.0 += 1,
-            Severity::High => c.1 += 1,
-            Severity::Warning => c.2 += 1,
-        }
-    }
-    c
-}
-
-/// Overview sort columns, cycled with `s`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OverviewSort {
-    Status,
-    Pdu,
-    Cases,
-    Unallocated,
-    Mappa,
-    HighRosh,
-    Vacancy,
-    Oversight,
-    Contacts,
-}
-
-impl OverviewSort {
-    pub const ALL: [OverviewSort; 9] = [
-        OverviewSort::Status,
-        OverviewSort::Pdu,
-        OverviewSort::Cases,
-        OverviewSort::Unallocated,
-        OverviewSort::Mappa,
-        OverviewSort::HighRosh,
-        OverviewSort::Vacancy,
-        OverviewSort::Oversight,
-        OverviewSort::Contacts,
-    ];
-    pub fn label(self) -> &'static str {
-        match self {
-            OverviewSort::Status => "status",
-            OverviewSort::Pdu => "PDU",
-            OverviewSort::Cases => "cases",
-            OverviewSort::Unallocated => "unallocated",
-            OverviewSort::Mappa => "MAPPA",
-            OverviewSort::HighRosh => "high RoSH",
-            OverviewSort::Vacancy => "vacancy",
-            OverviewSort::Oversight => "oversight",
-            OverviewSort::Contacts => "contacts",
-        }
     }
 }
 
@@ -525,21 +443,11 @@ pub struct Model {
     pub help_scroll: u16,
     pub quit: bool,
     pub message: Option<String>,
-    // Overview
-    pub overview: Option<OverviewData>,
-    /// Per PDU: status and open alerts by severity, counted once when the overview arrives
-    /// (a national region has tens of thousands of alerts; sorting and drawing look these up).
-    pub pdu_info: HashMap<String, PduInfo>,
-    /// Alert key to its index in `overview.alerts`, for an incident's members.
-    pub alert_index: HashMap<String, usize>,
-    pub overview_loading: bool,
-    pub overview_error: Option<String>,
-    pub overview_selected: usize,
-    pub overview_sort: OverviewSort,
-    pub overview_reverse: bool,
-    pub overview_filter: String,
+    /// The region as last read, which every screen shows part of.
+    pub region: Region,
+    pub overview: Overview,
     // PDU view
-    pub tab: usize,
+    pub tab: Tab,
     pub today: TodayView,
     pub tables: [CaseTable; 4],
     /// The PDU `tables` belong to.
@@ -570,14 +478,70 @@ pub struct Model {
     pub case_loading: bool,
     pub case_error: Option<String>,
     pub case_scroll: u16,
-    // Generations of the newest request per slot; older answers are dropped.
-    next_gen: u64,
-    gen_overview: u64,
-    gen_pages: [u64; 4],
-    gen_staffing: u64,
-    gen_today: u64,
-    gen_case: u64,
-    gen_popup: u64,
+    gens: Gens,
+}
+
+/// A kind of request of which only the newest answer is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    Overview,
+    Page(CaseList),
+    Staffing,
+    Today,
+    Case,
+    /// What the open form needs (officers, SPOs).
+    Popup,
+}
+
+/// The generation of the newest request per slot; the answer to an older one is dropped.
+#[derive(Debug, Clone, Default)]
+pub struct Gens {
+    next: u64,
+    overview: u64,
+    pages: [u64; 4],
+    staffing: u64,
+    today: u64,
+    case: u64,
+    popup: u64,
+}
+
+impl Gens {
+    fn slot_mut(&mut self, slot: Slot) -> &mut u64 {
+        match slot {
+            Slot::Overview => &mut self.overview,
+            Slot::Page(list) => &mut self.pages[list_index(list)],
+            Slot::Staffing => &mut self.staffing,
+            Slot::Today => &mut self.today,
+            Slot::Case => &mut self.case,
+            Slot::Popup => &mut self.popup,
+        }
+    }
+
+    /// A new generation, from now on the newest of `slot`.
+    pub fn stamp(&mut self, slot: Slot) -> u64 {
+        self.next += 1;
+        let generation = self.next;
+        *self.slot_mut(slot) = generation;
+        generation
+    }
+
+    /// Whether an answer of this generation is for the newest request of `slot`.
+    pub fn is_current(&self, slot: Slot, generation: u64) -> bool {
+        let newest = match slot {
+            Slot::Overview => self.overview,
+            Slot::Page(list) => self.pages[list_index(list)],
+            Slot::Staffing => self.staffing,
+            Slot::Today => self.today,
+            Slot::Case => self.case,
+            Slot::Popup => self.popup,
+        };
+        newest == generation
+    }
+
+    /// Drops the case tables' answers still on their way: they are for another PDU.
+    pub fn forget_pages(&mut self) {
+        self.pages = [0; 4];
+    }
 }
 
 /// Adds a typed character to a text field, refusing control characters and runaway length.
@@ -623,53 +587,7 @@ pub fn help_overflow(ctx: Context, height: u16) -> u16 {
     lines.saturating_sub(room).min(usize::from(u16::MAX)) as u16
 }
 
-fn list_index(list: CaseList) -> usize {
-    match list {
-        CaseList::Unallocated => 0,
-        CaseList::Mappa => 1,
-        CaseList::OversightOverdue => 2,
-        CaseList::ContactsOverdue => 3,
-    }
-}
-
-/// Lines of the screen that are not table rows (header, status, tabs, table header, hint
-/// bar...).
-pub const CHROME_ROWS: u16 = 10;
-
-/// How many table rows fit on a screen of this height.
-pub fn visible_rows(height: u16) -> u64 {
-    u64::from(height.saturating_sub(CHROME_ROWS).max(1))
-}
-
 impl Model {
-    /// A PDU's place on the status ladder (OK when no PDU rule holds).
-    pub fn pdu_status(&self, pdu: &str) -> Level {
-        self.pdu_info.get(pdu).map_or(Level::Ok, |a| a.status)
-    }
-
-    /// The first reason for a PDU's status, if any.
-    pub fn pdu_reason(&self, pdu: &str) -> Option<&str> {
-        self.pdu_info.get(pdu).and_then(|a| a.reason.as_deref())
-    }
-
-    /// A PDU's open alerts by severity: (critical, high, warning).
-    pub fn pdu_alert_counts(&self, pdu: &str) -> (usize, usize, usize) {
-        self.pdu_info.get(pdu).map_or((0, 0, 0), |a| a.counts)
-    }
-
-    /// How many PDUs of the overview stand at each level, worst first.
-    pub fn level_counts(&self) -> [(Level, usize); 4] {
-        let pdus = self.overview.as_ref().map_or(&[][..], |o| &o.pdus[..]);
-        Level::ALL.map(|l| {
-            (
-                l,
-                pdus.iter()
-                    .filter(|p| self.pdu_status(&p.code) == l)
-                    .count(),
-            )
-        })
-    }
-
     pub fn new(db_label: String, as_of: NaiveDate, color: bool, size: (u16, u16)) -> Model {
         Model {
             db_label,
@@ -677,21 +595,14 @@ impl Model {
             color,
             size,
             stack: vec![Screen::Overview],
-            pdu_info: HashMap::new(),
-            alert_index: HashMap::new(),
             input: Input::Normal,
             help: false,
             help_scroll: 0,
             quit: false,
             message: None,
-            overview: None,
-            overview_loading: false,
-            overview_error: None,
-            overview_selected: 0,
-            overview_sort: OverviewSort::Status,
-            overview_reverse: false,
-            overview_filter: String::new(),
-            tab: TODAY,
+            region: Region::default(),
+            overview: Overview::default(),
+            tab: Tab::Today,
             today: TodayView::default(),
             tables: Default::default(),
             tables_pdu: None,
@@ -711,13 +622,7 @@ impl Model {
             case_loading: false,
             case_error: None,
             case_scroll: 0,
-            next_gen: 0,
-            gen_overview: 0,
-            gen_pages: [0; 4],
-            gen_staffing: 0,
-            gen_today: 0,
-            gen_case: 0,
-            gen_popup: 0,
+            gens: Gens::default(),
         }
     }
 
@@ -735,11 +640,6 @@ impl Model {
         }
     }
 
-    fn next_generation(&mut self) -> u64 {
-        self.next_gen += 1;
-        self.next_gen
-    }
-
     pub fn current_pdu(&self) -> Option<(&str, &str)> {
         self.stack.iter().rev().find_map(|s| match s {
             Screen::Pdu { code, name } => Some((code.as_str(), name.as_str())),
@@ -747,59 +647,11 @@ impl Model {
         })
     }
 
-    /// Overview rows after filter and sort, as indexes into `overview.pdus`.
-    pub fn overview_rows(&self) -> Vec<usize> {
-        let Some(o) = &self.overview else {
-            return Vec::new();
-        };
-        let f = self.overview_filter.to_lowercase();
-        let mut idx: Vec<usize> = (0..o.pdus.len())
-            .filter(|&i| {
-                f.is_empty()
-                    || o.pdus[i].code.to_lowercase().contains(&f)
-                    || o.pdus[i].name.to_lowercase().contains(&f)
-            })
-            .collect();
-        let key = |p: &PduSummary| -> (i64, i64, i64) {
-            let vac = (p.vacancy_rate.unwrap_or(0.0) * 1000.0) as i64;
-            match self.overview_sort {
-                OverviewSort::Status => (
-                    self.pdu_status(&p.code) as i64,
-                    p.unallocated_mappa as i64,
-                    p.unallocated as i64,
-                ),
-                OverviewSort::Pdu => (0, 0, 0),
-                OverviewSort::Cases => (p.cases as i64, 0, 0),
-                OverviewSort::Unallocated => (p.unallocated as i64, 0, 0),
-                OverviewSort::Mappa => (p.unallocated_mappa as i64, p.unallocated as i64, 0),
-                OverviewSort::HighRosh => (p.unallocated_high_rosh as i64, 0, 0),
-                OverviewSort::Vacancy => (vac, 0, 0),
-                OverviewSort::Oversight => (p.oversight_overdue as i64, 0, 0),
-                OverviewSort::Contacts => (p.high_risk_contacts_overdue as i64, 0, 0),
-            }
-        };
-        // Worst (largest) first; PDU code ascending; ties broken by code.
-        idx.sort_by(|&a, &b| {
-            let (pa, pb) = (&o.pdus[a], &o.pdus[b]);
-            let ord = if self.overview_sort == OverviewSort::Pdu {
-                pa.code.cmp(&pb.code)
-            } else {
-                key(pb).cmp(&key(pa)).then_with(|| pa.code.cmp(&pb.code))
-            };
-            if self.overview_reverse {
-                ord.reverse()
-            } else {
-                ord
-            }
-        });
-        idx
-    }
-
     /// Incident rows after scope and filter, as indexes into `overview.incidents`: open
     /// before resolved, then the PDU's place on the status ladder, then severity (the
     /// review's own order breaks ties).
     pub fn incident_rows(&self) -> Vec<usize> {
-        let Some(o) = &self.overview else {
+        let Some(o) = &self.region.data else {
             return Vec::new();
         };
         let f = self.alerts_filter.to_lowercase();
@@ -817,14 +669,18 @@ impl Model {
             let (a, b) = (&o.incidents[a], &o.incidents[b]);
             resolved(a)
                 .cmp(&resolved(b))
-                .then_with(|| self.pdu_status(&b.pdu).cmp(&self.pdu_status(&a.pdu)))
+                .then_with(|| {
+                    self.region
+                        .pdu_status(&b.pdu)
+                        .cmp(&self.region.pdu_status(&a.pdu))
+                })
                 .then_with(|| b.severity.cmp(&a.severity))
         });
         idx
     }
 
     pub fn selected_incident(&self) -> Option<&Incident> {
-        let o = self.overview.as_ref()?;
+        let o = self.region.data.as_ref()?;
         if let Some(Screen::Members { incident }) = self.stack.last() {
             return o.incidents.iter().find(|i| i.key == *incident);
         }
@@ -839,7 +695,8 @@ impl Model {
             return Vec::new();
         };
         let Some(i) = self
-            .overview
+            .region
+            .data
             .as_ref()
             .and_then(|o| o.incidents.iter().find(|i| i.key == *incident))
         else {
@@ -847,12 +704,12 @@ impl Model {
         };
         i.members
             .iter()
-            .filter_map(|k| self.alert_index.get(k).copied())
+            .filter_map(|k| self.region.alert_index.get(k).copied())
             .collect()
     }
 
     pub fn selected_member(&self) -> Option<&ReviewedAlert> {
-        let o = self.overview.as_ref()?;
+        let o = self.region.data.as_ref()?;
         let rows = self.member_rows();
         rows.get(self.members_selected).map(|&i| &o.alerts[i])
     }
@@ -861,14 +718,16 @@ impl Model {
     pub fn refresh(&mut self) -> Vec<Request> {
         let mut out = Vec::new();
         match self.screen().clone() {
-            Screen::Overview => out.push(self.request_overview()),
-            Screen::Pdu { code, .. } => match table_of(self.tab) {
-                Some(t) => out.extend(self.request_page(&code, t, true)),
-                None if self.tab == STAFFING => out.push(self.request_staffing(&code)),
+            Screen::Overview => out.push(self.region.request(&mut self.gens)),
+            Screen::Pdu { code, .. } => match self.tab.list() {
+                Some(list) => out.extend(self.request_page(&code, list_index(list), true)),
+                None if self.tab == Tab::Staffing => out.push(self.request_staffing(&code)),
                 None => out.push(self.request_today(&code)),
             },
             Screen::Case { crn } => out.push(self.request_case(&crn)),
-            Screen::Alerts | Screen::Members { .. } => out.push(self.request_overview()),
+            Screen::Alerts | Screen::Members { .. } => {
+                out.push(self.region.request(&mut self.gens))
+            }
         }
         out
     }
@@ -881,24 +740,13 @@ impl Model {
             self.screen(),
             Screen::Overview | Screen::Alerts | Screen::Members { .. }
         ) {
-            out.push(self.request_overview());
+            out.push(self.region.request(&mut self.gens));
         }
         out
     }
 
-    fn request_overview(&mut self) -> Request {
-        let generation = self.next_generation();
-        self.gen_overview = generation;
-        self.overview_loading = true;
-        Request::Overview {
-            generation,
-            region: self.overview.as_ref().map(|o| o.region.clone()),
-        }
-    }
-
     fn request_staffing(&mut self, pdu: &str) -> Request {
-        let generation = self.next_generation();
-        self.gen_staffing = generation;
+        let generation = self.gens.stamp(Slot::Staffing);
         self.staffing.loading = true;
         Request::Staffing {
             generation,
@@ -907,8 +755,7 @@ impl Model {
     }
 
     fn request_today(&mut self, pdu: &str) -> Request {
-        let generation = self.next_generation();
-        self.gen_today = generation;
+        let generation = self.gens.stamp(Slot::Today);
         self.today.loading = true;
         Request::Today {
             generation,
@@ -917,8 +764,7 @@ impl Model {
     }
 
     fn request_case(&mut self, crn: &str) -> Request {
-        let generation = self.next_generation();
-        self.gen_case = generation;
+        let generation = self.gens.stamp(Slot::Case);
         self.case_loading = true;
         Request::Case {
             generation,
@@ -939,11 +785,10 @@ impl Model {
         if covered && !force && t.total.is_some() {
             return None;
         }
-        let generation = self.next_generation();
-        self.gen_pages[tab] = generation;
+        let list = CaseList::ALL[tab];
+        let generation = self.gens.stamp(Slot::Page(list));
         let t = &mut self.tables[tab];
         t.loading = true;
-        let list = CaseList::ALL[tab];
         Some(Request::Page {
             generation,
             pdu: pdu.to_string(),
@@ -973,45 +818,20 @@ impl Model {
 
     fn loaded(&mut self, r: Response) -> Vec<Request> {
         match r {
-            Response::Overview(generation, result) if generation == self.gen_overview => {
-                self.overview_loading = false;
-                match result {
-                    Ok(d) => {
-                        self.overview_error = None;
-                        let statuses: HashMap<&str, &crate::incidents::PduStatus> =
-                            d.statuses.iter().map(|s| (s.pdu.as_str(), s)).collect();
-                        self.pdu_info = d
-                            .pdus
-                            .iter()
-                            .map(|p| {
-                                let st = statuses.get(p.code.as_str());
-                                let info = PduInfo {
-                                    status: st.map_or(Level::Ok, |s| s.status),
-                                    reason: st.and_then(|s| s.status_reasons.first().cloned()),
-                                    counts: alert_counts(&d.alerts, &p.code),
-                                };
-                                (p.code.clone(), info)
-                            })
-                            .collect();
-                        self.alert_index = d
-                            .alerts
-                            .iter()
-                            .enumerate()
-                            .map(|(i, a)| (a.key.clone(), i))
-                            .collect();
-                        self.overview = Some(d);
-                        let n = self.overview_rows().len();
-                        self.overview_selected = self.overview_selected.min(n.saturating_sub(1));
-                        let n = self.incident_rows().len();
-                        self.alerts_selected = self.alerts_selected.min(n.saturating_sub(1));
-                        let n = self.member_rows().len();
-                        self.members_selected = self.members_selected.min(n.saturating_sub(1));
-                    }
-                    Err(e) => self.overview_error = Some(e),
+            Response::Overview(generation, result)
+                if self.gens.is_current(Slot::Overview, generation) =>
+            {
+                self.region.loaded(result);
+                if self.region.error.is_none() {
+                    self.overview.clamp(&self.region);
+                    let n = self.incident_rows().len();
+                    self.alerts_selected = self.alerts_selected.min(n.saturating_sub(1));
+                    let n = self.member_rows().len();
+                    self.members_selected = self.members_selected.min(n.saturating_sub(1));
                 }
             }
             Response::Page(generation, list, result)
-                if generation == self.gen_pages[list_index(list)] =>
+                if self.gens.is_current(Slot::Page(list), generation) =>
             {
                 let t = &mut self.tables[list_index(list)];
                 t.loading = false;
@@ -1030,7 +850,9 @@ impl Model {
                 self.clamp_scroll();
                 return self.page_if_needed();
             }
-            Response::Staffing(generation, result) if generation == self.gen_staffing => {
+            Response::Staffing(generation, result)
+                if self.gens.is_current(Slot::Staffing, generation) =>
+            {
                 self.staffing.loading = false;
                 match result {
                     Ok(d) => {
@@ -1042,7 +864,9 @@ impl Model {
                     Err(e) => self.staffing.error = Some(e),
                 }
             }
-            Response::Today(generation, result) if generation == self.gen_today => {
+            Response::Today(generation, result)
+                if self.gens.is_current(Slot::Today, generation) =>
+            {
                 self.today.loading = false;
                 match result {
                     Ok(Some(d)) => {
@@ -1057,7 +881,7 @@ impl Model {
                     Err(e) => self.today.error = Some(e),
                 }
             }
-            Response::Case(generation, result) if generation == self.gen_case => {
+            Response::Case(generation, result) if self.gens.is_current(Slot::Case, generation) => {
                 self.case_loading = false;
                 match result {
                     Ok(Some(d)) => {
@@ -1070,7 +894,9 @@ impl Model {
                     Err(e) => self.case_error = Some(e),
                 }
             }
-            Response::Candidates(generation, result) if generation == self.gen_popup => {
+            Response::Candidates(generation, result)
+                if self.gens.is_current(Slot::Popup, generation) =>
+            {
                 if let Some(Popup::Allocate(p)) = &mut self.popup {
                     match result {
                         Ok(picker) => {
@@ -1087,7 +913,7 @@ impl Model {
                     }
                 }
             }
-            Response::Spos(generation, result) if generation == self.gen_popup => {
+            Response::Spos(generation, result) if self.gens.is_current(Slot::Popup, generation) => {
                 if let Some(Popup::Oversight(p)) = &mut self.popup {
                     match result {
                         Ok(form) => {
@@ -1113,8 +939,7 @@ impl Model {
             Response::Conflict(what) => {
                 // Nothing was written: show what changed and reopen the form on the case as
                 // it is now, keeping what was typed.
-                let generation = self.next_generation();
-                self.gen_popup = generation;
+                let generation = self.gens.stamp(Slot::Popup);
                 self.message = Some(format!("nothing written: {what}"));
                 let mut reqs = self.refresh_all();
                 match &mut self.popup {
@@ -1212,8 +1037,8 @@ impl Model {
                 self.message = Some("the database is read-only: you can look, not act".into());
             }
             Response::Fatal(e) => {
-                self.overview_error = Some(e);
-                self.overview_loading = false;
+                self.region.error = Some(e);
+                self.region.loading = false;
             }
             // A stale answer: a newer request is on its way.
             _ => {}
@@ -1274,8 +1099,11 @@ impl Model {
 
     fn filter_text(&mut self) -> Option<&mut String> {
         match self.screen() {
-            Screen::Overview => Some(&mut self.overview_filter),
-            Screen::Pdu { .. } => table_of(self.tab).map(|t| &mut self.tables[t].filter),
+            Screen::Overview => Some(&mut self.overview.filter),
+            Screen::Pdu { .. } => self
+                .tab
+                .list()
+                .map(|l| &mut self.tables[list_index(l)].filter),
             Screen::Alerts => Some(&mut self.alerts_filter),
             _ => None,
         }
@@ -1318,11 +1146,11 @@ impl Model {
     fn filter_changed(&mut self) -> Vec<Request> {
         match self.screen().clone() {
             Screen::Overview => {
-                self.overview_selected = 0;
+                self.overview.filter_changed();
                 Vec::new()
             }
             Screen::Pdu { code, .. } => {
-                let Some(i) = table_of(self.tab) else {
+                let Some(i) = self.tab.list().map(list_index) else {
                     return Vec::new();
                 };
                 let t = &mut self.tables[i];
@@ -1363,19 +1191,6 @@ impl Model {
                 }
                 Vec::new()
             }
-            Action::Back => self.back(),
-            Action::Open => self.open(),
-            Action::Up => self.move_by(-1),
-            Action::Down => self.move_by(1),
-            Action::PageUp => self.move_by(-(visible_rows(self.size.1) as i64)),
-            Action::PageDown => self.move_by(visible_rows(self.size.1) as i64),
-            Action::Top => self.move_by(i64::MIN / 2),
-            Action::Bottom => self.move_by(i64::MAX / 2),
-            Action::Tab(i) => self.set_tab(usize::from(i)),
-            Action::NextTab => self.set_tab((self.tab + 1) % TABS.len()),
-            Action::PrevTab => self.set_tab((self.tab + TABS.len() - 1) % TABS.len()),
-            Action::Sort | Action::ReverseSort => self.sort(action == Action::ReverseSort),
-            Action::NextRegion => self.next_region(),
             Action::Allocate | Action::Oversight | Action::Note | Action::Undo
                 if self.read_only =>
             {
@@ -1396,24 +1211,6 @@ impl Model {
                 }
                 self.refresh()
             }
-            Action::Widen => {
-                self.message = Some(match (&self.alerts_scope, &self.alerts_home) {
-                    (Some(_), _) => {
-                        self.alerts_scope = None;
-                        "all incidents of the region; w again for this PDU only".into()
-                    }
-                    (None, Some(home)) => {
-                        self.alerts_scope = Some(home.clone());
-                        format!(
-                            "incidents of {} only; w widens",
-                            crate::text::sanitize(home)
-                        )
-                    }
-                    (None, None) => "already the whole region (opened from the overview)".into(),
-                });
-                self.alerts_selected = 0;
-                Vec::new()
-            }
             Action::Acknowledge => {
                 self.open_ack();
                 Vec::new()
@@ -1422,14 +1219,6 @@ impl Model {
                 self.open_silence();
                 Vec::new()
             }
-            Action::Export => {
-                let req = self.export_request();
-                if req.is_some() {
-                    self.message = Some("exporting…".into());
-                }
-                req.into_iter().collect()
-            }
-            Action::UnallocatedOnly => self.toggle_unallocated_only(),
             Action::Allocate => self.open_allocate(),
             Action::Oversight => self.open_oversight(),
             Action::Note => {
@@ -1452,7 +1241,112 @@ impl Model {
                 });
                 Vec::new()
             }
+            _ => self.screen_act(action),
         }
+    }
+
+    /// An action of the screen on top: the screen's own, and Back, when the screen does not
+    /// take it, goes back a screen.
+    fn screen_act(&mut self, action: Action) -> Vec<Request> {
+        if *self.screen() == Screen::Overview {
+            let mut cx = Ctx::new(&mut self.gens, self.size, &mut self.message);
+            let state = self.overview.act(action, &mut self.region, &mut cx);
+            let Ctx {
+                mut requests, go, ..
+            } = cx;
+            if !state.is_consumed() && action == Action::Back {
+                requests.extend(self.pop());
+            }
+            if let Some(go) = go {
+                requests.extend(self.go(go));
+            }
+            return requests;
+        }
+        match action {
+            Action::Back => self.back(),
+            Action::Open => self.open(),
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.move_by(-(visible_rows(self.size.1) as i64)),
+            Action::PageDown => self.move_by(visible_rows(self.size.1) as i64),
+            Action::Top => self.move_by(i64::MIN / 2),
+            Action::Bottom => self.move_by(i64::MAX / 2),
+            Action::Tab(i) => match Tab::from_index(usize::from(i)) {
+                Some(tab) => self.set_tab(tab),
+                None => Vec::new(),
+            },
+            Action::NextTab => self.set_tab(self.tab.next()),
+            Action::PrevTab => self.set_tab(self.tab.prev()),
+            Action::Sort | Action::ReverseSort => self.sort(action == Action::ReverseSort),
+            Action::Widen => {
+                self.message = Some(match (&self.alerts_scope, &self.alerts_home) {
+                    (Some(_), _) => {
+                        self.alerts_scope = None;
+                        "all incidents of the region; w again for this PDU only".into()
+                    }
+                    (None, Some(home)) => {
+                        self.alerts_scope = Some(home.clone());
+                        format!(
+                            "incidents of {} only; w widens",
+                            crate::text::sanitize(home)
+                        )
+                    }
+                    (None, None) => "already the whole region (opened from the overview)".into(),
+                });
+                self.alerts_selected = 0;
+                Vec::new()
+            }
+            Action::Export => {
+                let req = self.export_request();
+                if req.is_some() {
+                    self.message = Some("exporting…".into());
+                }
+                req.into_iter().collect()
+            }
+            Action::UnallocatedOnly => self.toggle_unallocated_only(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Opens a screen over the current one, as a screen asked.
+    fn go(&mut self, go: Go) -> Vec<Request> {
+        match go {
+            Go::Pdu { code, name, tab } => {
+                self.show_tables_of(&code);
+                self.stack.push(Screen::Pdu { code, name });
+                self.tab = tab;
+                self.today = TodayView::default();
+                self.staffing = StaffingView::default();
+                self.refresh()
+            }
+            Go::Case(crn) => {
+                self.stack.push(Screen::Case { crn });
+                self.case = None;
+                self.case_scroll = 0;
+                self.refresh()
+            }
+            // The incidents are loaded: the members show at once.
+            Go::Members(incident) => {
+                self.stack.push(Screen::Members { incident });
+                self.members_selected = 0;
+                Vec::new()
+            }
+        }
+    }
+
+    /// Back a screen, if there is one under this.
+    fn pop(&mut self) -> Vec<Request> {
+        if self.stack.len() <= 1 {
+            return Vec::new();
+        }
+        // Back from an incident's members is instant: the incidents are loaded.
+        let instant = matches!(self.screen(), Screen::Members { .. });
+        self.stack.pop();
+        self.case_scroll = 0;
+        if instant {
+            return Vec::new();
+        }
+        self.refresh()
     }
 
     /// The case an action applies to: the open case, or the selected row of a case table.
@@ -1460,14 +1354,16 @@ impl Model {
         match self.screen() {
             Screen::Case { crn } => Some(crn.clone()),
             Screen::Members { .. } => self.selected_member().and_then(|a| a.crn.clone()),
-            Screen::Pdu { .. } if self.tab == TODAY => self
+            Screen::Pdu { .. } if self.tab == Tab::Today => self
                 .today
                 .data
                 .as_ref()
                 .and_then(|d| d.actions.get(self.today.selected))
                 .and_then(|w| w.crn.clone()),
-            Screen::Pdu { .. } => table_of(self.tab)
-                .and_then(|t| self.tables[t].selected_row())
+            Screen::Pdu { .. } => self
+                .tab
+                .list()
+                .and_then(|l| self.tables[list_index(l)].selected_row())
                 .map(|r| r.crn.clone()),
             _ => None,
         }
@@ -1535,8 +1431,7 @@ impl Model {
         let Some(crn) = self.focused_crn() else {
             return Vec::new();
         };
-        let generation = self.next_generation();
-        self.gen_popup = generation;
+        let generation = self.gens.stamp(Slot::Popup);
         self.popup = Some(Popup::Allocate(AllocatePopup {
             crn: crn.clone(),
             picker: None,
@@ -1558,8 +1453,7 @@ impl Model {
             return Vec::new();
         };
         let pdu = pdu.to_string();
-        let generation = self.next_generation();
-        self.gen_popup = generation;
+        let generation = self.gens.stamp(Slot::Popup);
         self.popup = Some(Popup::Oversight(OversightPopup {
             crn: crn.clone(),
             spos: None,
@@ -1745,51 +1639,10 @@ impl Model {
         Vec::new()
     }
 
-    fn next_region(&mut self) -> Vec<Request> {
-        let Some(o) = &self.overview else {
-            return Vec::new();
-        };
-        let i = o.regions.iter().position(|r| *r == o.region).unwrap_or(0);
-        let Some(next) = o.regions.get((i + 1) % o.regions.len().max(1)).cloned() else {
-            return Vec::new();
-        };
-        self.message = Some(format!("region: {next}"));
-        self.overview_selected = 0;
-        let generation = self.next_generation();
-        self.gen_overview = generation;
-        self.overview_loading = true;
-        vec![Request::Overview {
-            generation,
-            region: Some(next),
-        }]
-    }
-
     fn sort(&mut self, reverse: bool) -> Vec<Request> {
         match self.screen().clone() {
-            Screen::Overview => {
-                if reverse {
-                    self.overview_reverse = !self.overview_reverse;
-                } else {
-                    let i = OverviewSort::ALL
-                        .iter()
-                        .position(|s| *s == self.overview_sort)
-                        .unwrap_or(0);
-                    self.overview_sort = OverviewSort::ALL[(i + 1) % OverviewSort::ALL.len()];
-                    self.overview_reverse = false;
-                }
-                self.message = Some(format!(
-                    "sorted by {}{}",
-                    self.overview_sort.label(),
-                    if self.overview_reverse {
-                        " (reversed)"
-                    } else {
-                        ""
-                    }
-                ));
-                Vec::new()
-            }
-            Screen::Pdu { code, .. } if table_of(self.tab).is_some() => {
-                let i = table_of(self.tab).unwrap_or(0);
+            Screen::Pdu { code, .. } if self.tab.list().is_some() => {
+                let i = self.tab.list().map_or(0, list_index);
                 let t = &mut self.tables[i];
                 if reverse {
                     t.reverse = !t.reverse;
@@ -1818,18 +1671,9 @@ impl Model {
         use crate::export::View;
         let mask = self.mask;
         match self.screen() {
-            Screen::Overview => {
-                let o = self.overview.as_ref()?;
-                let codes = self
-                    .overview_rows()
-                    .into_iter()
-                    .map(|i| o.pdus[i].code.clone())
-                    .collect();
-                Some(Request::ExportSummary { codes })
-            }
-            Screen::Pdu { code, .. } => match table_of(self.tab) {
-                Some(t) => {
-                    let list = CaseList::ALL[t];
+            Screen::Pdu { code, .. } => match self.tab.list() {
+                Some(list) => {
+                    let t = list_index(list);
                     Some(Request::ExportCases {
                         pdu: code.clone(),
                         list,
@@ -1837,7 +1681,7 @@ impl Model {
                         mask,
                     })
                 }
-                None if self.tab == STAFFING => Some(Request::Export {
+                None if self.tab == Tab::Staffing => Some(Request::Export {
                     view: View::Practitioners,
                     pdu: Some(code.clone()),
                     mask,
@@ -1854,7 +1698,7 @@ impl Model {
         let Screen::Pdu { code, .. } = self.screen().clone() else {
             return Vec::new();
         };
-        if table_of(self.tab) != Some(mappa) {
+        if self.tab != Tab::Mappa {
             self.message = Some("U works on the MAPPA tab (3)".into());
             return Vec::new();
         }
@@ -1882,11 +1726,11 @@ impl Model {
             self.kept_tables.insert(prev, outgoing.map(CaseTable::kept));
         }
         // An answer still on its way is for the other PDU's tables.
-        self.gen_pages = [0; 4];
+        self.gens.forget_pages();
     }
 
-    fn set_tab(&mut self, tab: usize) -> Vec<Request> {
-        if !matches!(self.screen(), Screen::Pdu { .. }) || tab >= TABS.len() {
+    fn set_tab(&mut self, tab: Tab) -> Vec<Request> {
+        if !matches!(self.screen(), Screen::Pdu { .. }) {
             return Vec::new();
         }
         self.tab = tab;
@@ -1897,7 +1741,7 @@ impl Model {
         // A kept filter is cleared first; the next Esc leaves the view.
         match self.screen().clone() {
             Screen::Pdu { code, .. } => {
-                if let Some(i) = table_of(self.tab)
+                if let Some(i) = self.tab.list().map(list_index)
                     && self.tables[i].clear_filter()
                 {
                     self.message = Some("filter cleared; Esc again goes back".into());
@@ -1912,79 +1756,39 @@ impl Model {
             }
             _ => {}
         }
-        if self.stack.len() > 1 {
-            // Back from an incident's members is instant: the incidents are loaded.
-            let instant = matches!(self.screen(), Screen::Members { .. });
-            self.stack.pop();
-            self.case_scroll = 0;
-            if instant {
-                return Vec::new();
-            }
-            return self.refresh();
-        }
-        // On the overview, Esc clears a kept filter.
-        if !self.overview_filter.is_empty() {
-            self.overview_filter.clear();
-        }
-        Vec::new()
+        self.pop()
     }
 
     fn open(&mut self) -> Vec<Request> {
         match self.screen().clone() {
-            Screen::Overview => {
-                let rows = self.overview_rows();
-                let (Some(o), Some(&i)) = (&self.overview, rows.get(self.overview_selected)) else {
-                    return Vec::new();
-                };
-                let p = &o.pdus[i];
-                let code = p.code.clone();
-                self.stack.push(Screen::Pdu {
-                    code: code.clone(),
-                    name: p.name.clone(),
-                });
-                self.tab = TODAY;
-                self.today = TodayView::default();
-                self.show_tables_of(&code);
-                self.staffing = StaffingView::default();
-                self.refresh()
-            }
             Screen::Alerts => {
                 let Some(key) = self.selected_incident().map(|i| i.key.clone()) else {
                     return Vec::new();
                 };
-                self.stack.push(Screen::Members { incident: key });
-                self.members_selected = 0;
-                Vec::new()
+                self.go(Go::Members(key))
             }
             Screen::Members { .. } => {
                 let Some(a) = self.selected_member().cloned() else {
                     return Vec::new();
                 };
                 if let Some(crn) = a.crn.clone() {
-                    self.stack.push(Screen::Case { crn });
-                    self.case = None;
-                    self.case_scroll = 0;
+                    self.go(Go::Case(crn))
                 } else {
                     let code = a.pdu.clone();
                     let name = self
-                        .overview
-                        .as_ref()
-                        .and_then(|o| o.pdus.iter().find(|p| p.code == code))
+                        .region
+                        .summary(&code)
                         .map(|p| p.name.clone())
                         .unwrap_or_default();
-                    self.show_tables_of(&code);
-                    self.stack.push(Screen::Pdu { code, name });
-                    self.tab = if a.staff_code.is_some() {
-                        STAFFING
+                    let tab = if a.staff_code.is_some() {
+                        Tab::Staffing
                     } else {
-                        TODAY
+                        Tab::Today
                     };
-                    self.today = TodayView::default();
-                    self.staffing = StaffingView::default();
+                    self.go(Go::Pdu { code, name, tab })
                 }
-                self.refresh()
             }
-            Screen::Pdu { .. } if self.tab == TODAY => {
+            Screen::Pdu { .. } if self.tab == Tab::Today => {
                 let Some(w) = self
                     .today
                     .data
@@ -1995,49 +1799,32 @@ impl Model {
                     return Vec::new();
                 };
                 match w.crn {
-                    Some(crn) => {
-                        self.stack.push(Screen::Case { crn });
-                        self.case = None;
-                        self.case_scroll = 0;
-                        self.refresh()
-                    }
+                    Some(crn) => self.go(Go::Case(crn)),
                     // A staffing line: the Staffing tab shows the practitioner.
-                    None => self.set_tab(STAFFING),
+                    None => self.set_tab(Tab::Staffing),
                 }
             }
-            Screen::Pdu { .. } if table_of(self.tab).is_some() => {
-                let t = table_of(self.tab).unwrap_or(0);
+            Screen::Pdu { .. } if self.tab.list().is_some() => {
+                let t = self.tab.list().map_or(0, list_index);
                 let Some(crn) = self.tables[t].selected_row().map(|r| r.crn.clone()) else {
                     return Vec::new();
                 };
-                self.stack.push(Screen::Case { crn });
-                self.case = None;
-                self.case_scroll = 0;
-                self.refresh()
+                self.go(Go::Case(crn))
             }
             _ => Vec::new(),
         }
     }
 
     fn move_by(&mut self, delta: i64) -> Vec<Request> {
-        let step = |cur: u64, len: u64| -> u64 {
-            if len == 0 {
-                return 0;
-            }
-            (cur as i64).saturating_add(delta).clamp(0, len as i64 - 1) as u64
-        };
+        let step = |cur: u64, len: u64| super::screens::step(cur, len, delta);
         match self.screen().clone() {
-            Screen::Overview => {
-                let n = self.overview_rows().len() as u64;
-                self.overview_selected = step(self.overview_selected as u64, n) as usize;
-                Vec::new()
-            }
-            Screen::Pdu { .. } if self.tab == TODAY => {
+            Screen::Overview => Vec::new(),
+            Screen::Pdu { .. } if self.tab == Tab::Today => {
                 let n = self.today.data.as_ref().map_or(0, |d| d.actions.len()) as u64;
                 self.today.selected = step(self.today.selected as u64, n) as usize;
                 Vec::new()
             }
-            Screen::Pdu { .. } if self.tab == STAFFING => {
+            Screen::Pdu { .. } if self.tab == Tab::Staffing => {
                 let n = self
                     .staffing
                     .data
@@ -2047,7 +1834,7 @@ impl Model {
                 Vec::new()
             }
             Screen::Pdu { .. } => {
-                let t = &mut self.tables[table_of(self.tab).unwrap_or(0)];
+                let t = &mut self.tables[self.tab.list().map_or(0, list_index)];
                 let n = t.total.unwrap_or(0);
                 t.selected = step(t.selected, n);
                 self.clamp_scroll();
@@ -2085,7 +1872,7 @@ impl Model {
 
     fn page_if_needed(&mut self) -> Vec<Request> {
         if let Screen::Pdu { code, .. } = self.screen().clone()
-            && let Some(t) = table_of(self.tab)
+            && let Some(t) = self.tab.list().map(list_index)
             && !self.tables[t].loading
         {
             return self.request_page(&code, t, false).into_iter().collect();
@@ -2101,7 +1888,7 @@ impl Model {
                 Screen::Overview => parts.push("Overview".to_string()),
                 Screen::Pdu { code, .. } => {
                     parts.push(code.clone());
-                    parts.push(TABS[self.tab].to_string());
+                    parts.push(self.tab.title().to_string());
                 }
                 Screen::Case { crn } => parts.push(crn.clone()),
                 Screen::Alerts => parts.push(match &self.alerts_scope {
@@ -2122,7 +1909,11 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::read::Page;
+    use crate::alerts::ReviewedAlert;
+    use crate::rules::{Level, Severity};
+    use crate::store::read::{Page, PduSummary};
+    use crate::tui::screens::overview::OverviewSort;
+    use crate::tui::worker::OverviewData;
 
     fn key(c: char) -> Msg {
         Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
@@ -2275,15 +2066,16 @@ mod tests {
     fn overview_sorts_worst_first_and_s_cycles_the_column() {
         let mut m = model_with_overview();
         let codes = |m: &Model| -> Vec<String> {
-            let o = m.overview.as_ref().unwrap();
-            m.overview_rows()
+            let o = m.region.data.as_ref().unwrap();
+            m.overview
+                .rows(&m.region)
                 .iter()
                 .map(|&i| o.pdus[i].code.clone())
                 .collect()
         };
         assert_eq!(codes(&m), ["HFKCW", "BBB", "AAA"]);
         m.update(key('s'));
-        assert_eq!(m.overview_sort, OverviewSort::Pdu);
+        assert_eq!(m.overview.sort, OverviewSort::Pdu);
         assert_eq!(codes(&m), ["AAA", "BBB", "HFKCW"]);
         m.update(key('S'));
         assert_eq!(codes(&m), ["HFKCW", "BBB", "AAA"]);
@@ -2316,7 +2108,7 @@ mod tests {
         let mut m = model_with_overview();
         m.update(code(KeyCode::Enter));
         m.update(key('2'));
-        let old = m.gen_pages[0];
+        let old = m.gens.pages[0];
         // A newer request supersedes the first.
         let reqs = m.update(key('s'));
         assert_eq!(reqs.len(), 1);
@@ -2341,15 +2133,15 @@ mod tests {
             m.update(key(c));
         }
         assert!(!m.quit, "q typed into the filter must not quit");
-        assert_eq!(m.overview_filter, "hfq");
+        assert_eq!(m.overview.filter, "hfq");
         m.update(code(KeyCode::Backspace));
         m.update(code(KeyCode::Enter));
         assert_eq!(m.input, Input::Normal);
-        assert_eq!(m.overview_rows().len(), 1);
+        assert_eq!(m.overview.rows(&m.region).len(), 1);
         m.update(key('/'));
         m.update(code(KeyCode::Esc));
-        assert_eq!(m.overview_filter, "");
-        assert_eq!(m.overview_rows().len(), 3);
+        assert_eq!(m.overview.filter, "");
+        assert_eq!(m.overview.rows(&m.region).len(), 3);
     }
 
     #[test]
@@ -2359,7 +2151,7 @@ mod tests {
         assert!(m.help);
         m.update(key('j'));
         assert!(!m.help);
-        assert_eq!(m.overview_selected, 0, "the closing key is not also a move");
+        assert_eq!(m.overview.selected, 0, "the closing key is not also a move");
         m.update(key('q'));
         assert!(m.quit);
     }
@@ -2683,13 +2475,13 @@ mod tests {
     fn overview_status_comes_from_the_review_statuses_not_from_any_critical_alert() {
         let m = model_with_overview();
         // AAA has an open critical case alert, and no PDU rule holds for it.
-        assert_eq!(m.pdu_status("AAA"), Level::Ok);
-        assert_eq!(m.pdu_status("HFKCW"), Level::OrganisationalAlert);
-        assert_eq!(m.pdu_status("BBB"), Level::Warning);
-        assert_eq!(m.pdu_alert_counts("AAA"), (1, 0, 0));
-        assert_eq!(m.pdu_reason("BBB"), Some("vacancy 35%"));
+        assert_eq!(m.region.pdu_status("AAA"), Level::Ok);
+        assert_eq!(m.region.pdu_status("HFKCW"), Level::OrganisationalAlert);
+        assert_eq!(m.region.pdu_status("BBB"), Level::Warning);
+        assert_eq!(m.region.pdu_alert_counts("AAA"), (1, 0, 0));
+        assert_eq!(m.region.pdu_reason("BBB"), Some("vacancy 35%"));
         assert_eq!(
-            m.level_counts(),
+            m.region.level_counts(),
             [
                 (Level::OrganisationalAlert, 1),
                 (Level::Critical, 0),
@@ -2700,7 +2492,7 @@ mod tests {
     }
 
     fn incident_keys(m: &Model) -> Vec<String> {
-        let o = m.overview.as_ref().unwrap();
+        let o = m.region.data.as_ref().unwrap();
         m.incident_rows()
             .iter()
             .map(|&i| o.incidents[i].key.clone())

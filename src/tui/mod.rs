@@ -3,8 +3,12 @@
 //! model and update, `view` draws, `worker` queries.
 
 pub mod app;
+pub mod event;
 pub mod keymap;
+pub mod region;
+pub mod screens;
 pub mod view;
+pub mod widgets;
 pub mod worker;
 
 use std::io::{IsTerminal, Write};
@@ -12,7 +16,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use chrono::NaiveDate;
-use crossterm::event::{self, Event};
+use crossterm::event::Event;
 use crossterm::{cursor, execute, terminal};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -118,7 +122,7 @@ async fn event_loop(opts: Options) -> Result<()> {
     let key_tx = tx.clone();
     std::thread::spawn(move || {
         loop {
-            match event::read() {
+            match crossterm::event::read() {
                 Ok(Event::Key(k)) => {
                     if key_tx.send(Msg::Key(k)).is_err() {
                         return;

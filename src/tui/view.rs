@@ -3,86 +3,30 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
 use super::app::{
-    AllocateFocus, AllocatePopup, Input, Model, Popup, STAFFING, Screen, SilenceField, TABS, TODAY,
-    incident_word, member_word, table_of, visible_rows,
+    AllocateFocus, AllocatePopup, Input, Model, Popup, Screen, SilenceField, incident_word,
+    member_word, visible_rows,
 };
 use super::keymap;
+use super::screens::overview::rating_text;
+use super::screens::pdu::{Tab, list_index};
+use super::widgets::{DrawCtx, Theme, clean, detail_pane, error_block, fit, popup_rect, yes_no};
 use crate::actions;
 use crate::alerts::Status as AlertStatus;
 use crate::domain::fmt_date;
 use crate::report::pct;
 use crate::rules::{Level, Severity};
-use crate::store::read::{CaseList, CaseRow, GradeStaffing, PduSummary, date_or_dash};
-use crate::text::sanitize;
+use crate::store::read::{CaseList, CaseRow, GradeStaffing, date_or_dash};
 
 /// Below this the screen shows only a one-line message.
 pub const MIN_WIDTH: u16 = 40;
 pub const MIN_HEIGHT: u16 = 10;
 /// At or above this the full layout is used; between, columns collapse.
 pub const FULL_WIDTH: u16 = 110;
-
-fn clean(s: &str) -> String {
-    sanitize(s).into_owned()
-}
-
-struct Theme {
-    color: bool,
-}
-
-impl Theme {
-    fn status(&self, s: Level) -> Style {
-        if !self.color {
-            return match s {
-                Level::OrganisationalAlert | Level::Critical => {
-                    Style::new().add_modifier(Modifier::BOLD)
-                }
-                _ => Style::new(),
-            };
-        }
-        match s {
-            Level::OrganisationalAlert => Style::new()
-                .fg(Color::White)
-                .bg(Color::Red)
-                .add_modifier(Modifier::BOLD),
-            Level::Critical => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-            Level::Warning => Style::new().fg(Color::Yellow),
-            Level::Ok => Style::new().fg(Color::Green),
-        }
-    }
-    fn severity(&self, s: Severity) -> Style {
-        self.status(match s {
-            Severity::Critical => Level::Critical,
-            Severity::High => Level::Warning,
-            Severity::Warning => Level::Ok,
-        })
-    }
-    fn header(&self) -> Style {
-        let s = Style::new().add_modifier(Modifier::BOLD);
-        if self.color { s.fg(Color::Cyan) } else { s }
-    }
-    fn dim(&self) -> Style {
-        if self.color {
-            Style::new().fg(Color::DarkGray)
-        } else {
-            Style::new()
-        }
-    }
-    fn selected(&self) -> Style {
-        Style::new().add_modifier(Modifier::REVERSED)
-    }
-    fn bad(&self) -> Style {
-        if self.color {
-            Style::new().fg(Color::Red)
-        } else {
-            Style::new().add_modifier(Modifier::BOLD)
-        }
-    }
-}
 
 /// Draws the whole screen.
 pub fn view(m: &Model, f: &mut Frame<'_>) {
@@ -102,6 +46,13 @@ pub fn view(m: &Model, f: &mut Frame<'_>) {
         return;
     }
     let theme = Theme { color: m.color };
+    let dc = DrawCtx {
+        theme: Theme { color: m.color },
+        mask: m.mask,
+        region: &m.region,
+        as_of: m.as_of,
+        size: m.size,
+    };
     let [header, crumbs, body, status, hints] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
@@ -119,7 +70,7 @@ pub fn view(m: &Model, f: &mut Frame<'_>) {
         crumbs,
     );
     match m.screen() {
-        Screen::Overview => draw_overview(m, f, body, &theme),
+        Screen::Overview => m.overview.draw(f, body, &dc),
         Screen::Pdu { .. } => draw_pdu(m, f, body, &theme),
         Screen::Case { .. } => draw_case(m, f, body, &theme),
         Screen::Alerts => draw_alerts(m, f, body, &theme),
@@ -135,18 +86,19 @@ pub fn view(m: &Model, f: &mut Frame<'_>) {
 
 fn loading(m: &Model) -> bool {
     match m.screen() {
-        Screen::Overview => m.overview_loading,
-        Screen::Pdu { .. } if m.tab == STAFFING => m.staffing.loading,
-        Screen::Pdu { .. } if m.tab == TODAY => m.today.loading,
-        Screen::Pdu { .. } => m.tables[table_of(m.tab).unwrap_or(0)].loading,
+        Screen::Overview => m.region.loading,
+        Screen::Pdu { .. } if m.tab == Tab::Staffing => m.staffing.loading,
+        Screen::Pdu { .. } if m.tab == Tab::Today => m.today.loading,
+        Screen::Pdu { .. } => m.tables[m.tab.list().map_or(0, list_index)].loading,
         Screen::Case { .. } => m.case_loading,
-        Screen::Alerts | Screen::Members { .. } => m.overview_loading,
+        Screen::Alerts | Screen::Members { .. } => m.region.loading,
     }
 }
 
 fn draw_header(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     let region = m
-        .overview
+        .region
+        .data
         .as_ref()
         .map(|o| clean(&o.region))
         .unwrap_or_else(|| "…".into());
@@ -169,11 +121,11 @@ fn draw_header(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
 
 fn draw_status(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     let table = match m.screen() {
-        Screen::Pdu { .. } => table_of(m.tab).map(|t| &m.tables[t]),
+        Screen::Pdu { .. } => m.tab.list().map(|l| &m.tables[list_index(l)]),
         _ => None,
     };
     let text = match m.screen() {
-        Screen::Overview => m.overview_filter.clone(),
+        Screen::Overview => m.overview.filter.clone(),
         Screen::Alerts => m.alerts_filter.clone(),
         _ => table.map(|t| t.filter.clone()).unwrap_or_default(),
     };
@@ -213,7 +165,10 @@ fn draw_status(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
 fn draw_hints(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     let mut spans = Vec::new();
     let filter_error = match m.screen() {
-        Screen::Pdu { .. } => table_of(m.tab).and_then(|t| m.tables[t].filter_error.as_deref()),
+        Screen::Pdu { .. } => m
+            .tab
+            .list()
+            .and_then(|l| m.tables[list_index(l)].filter_error.as_deref()),
         _ => None,
     };
     if m.input == Input::Filter
@@ -254,174 +209,6 @@ fn draw_hints(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn error_block(f: &mut Frame<'_>, area: Rect, e: &str, theme: &Theme) {
-    f.render_widget(
-        Paragraph::new(vec![
-            Line::styled("Could not load this view:", theme.bad()),
-            Line::raw(clean(e)),
-            Line::raw("Press r to try again."),
-        ])
-        .wrap(Wrap { trim: true }),
-        area,
-    );
-}
-
-fn rating_text(p: &PduSummary, wide: bool) -> String {
-    match (p.rating, p.score, p.score_max) {
-        (Some(r), Some(a), Some(b)) if wide => format!("{} {a}/{b}", r.label()),
-        (Some(r), Some(a), Some(b)) => {
-            let short = match r {
-                crate::domain::Rating::Inadequate => "Inad",
-                crate::domain::Rating::RequiresImprovement => "RI",
-                crate::domain::Rating::Good => "Good",
-                crate::domain::Rating::Outstanding => "Outst",
-            };
-            format!("{short} {a}/{b}")
-        }
-        (Some(r), _, _) => r.label().into(),
-        _ if wide => "not inspected".into(),
-        _ => "-".into(),
-    }
-}
-
-fn draw_overview(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
-    if let Some(e) = &m.overview_error {
-        return error_block(f, area, e, theme);
-    }
-    let Some(o) = &m.overview else {
-        f.render_widget(Paragraph::new("Loading the overview…"), area);
-        return;
-    };
-    let wide = area.width >= FULL_WIDTH;
-    let rows_idx = m.overview_rows();
-    let sort_mark = |label: &str, s: super::app::OverviewSort| -> String {
-        if m.overview_sort == s {
-            format!("{label}{}", if m.overview_reverse { "↑" } else { "↓" })
-        } else {
-            label.to_string()
-        }
-    };
-    use super::app::OverviewSort as S;
-    let mut head = vec![sort_mark("Status", S::Status), sort_mark("PDU", S::Pdu)];
-    if wide {
-        head.push("Name".into());
-    }
-    head.extend([
-        sort_mark("Cases", S::Cases),
-        sort_mark(if wide { "Unalloc" } else { "Unal" }, S::Unallocated),
-        sort_mark("MAPPA", S::Mappa),
-        sort_mark(if wide { "HighR" } else { "HiR" }, S::HighRosh),
-        sort_mark("Vac", S::Vacancy),
-        sort_mark(if wide { "Oversight" } else { "Ovsgt" }, S::Oversight),
-        sort_mark(if wide { "HR cont" } else { "Cont" }, S::Contacts),
-        "PPF".into(),
-        "Rating".into(),
-    ]);
-    let rows: Vec<Row> = rows_idx
-        .iter()
-        .map(|&i| {
-            let p = &o.pdus[i];
-            let st = m.pdu_status(&p.code);
-            let mut cells = vec![
-                Cell::from(st.label()).style(theme.status(st)),
-                Cell::from(clean(&p.code)),
-            ];
-            if wide {
-                cells.push(Cell::from(clean(&p.name)));
-            }
-            cells.extend([
-                Cell::from(p.cases.to_string()),
-                Cell::from(p.unallocated.to_string()),
-                Cell::from(p.unallocated_mappa.to_string()),
-                Cell::from(p.unallocated_high_rosh.to_string()),
-                Cell::from(pct(p.vacancy_rate)),
-                Cell::from(if wide {
-                    format!("{}/{}", p.oversight_overdue, p.oversight_required)
-                } else {
-                    format!("{:.0}%", p.oversight_overdue_share() * 100.0)
-                }),
-                Cell::from(p.high_risk_contacts_overdue.to_string()),
-                Cell::from(p.ppf_status.map(|s| s.as_str()).unwrap_or("-")),
-                Cell::from(rating_text(p, wide)),
-            ]);
-            Row::new(cells)
-        })
-        .collect();
-    let mut widths = vec![Constraint::Length(12), Constraint::Length(6)];
-    if wide {
-        widths.push(Constraint::Min(16));
-    }
-    widths.extend([
-        Constraint::Length(6),
-        Constraint::Length(if wide { 7 } else { 5 }),
-        Constraint::Length(5),
-        Constraint::Length(if wide { 5 } else { 4 }),
-        Constraint::Length(4),
-        Constraint::Length(if wide { 9 } else { 5 }),
-        Constraint::Length(if wide { 7 } else { 4 }),
-        Constraint::Length(5),
-        Constraint::Length(if wide { 25 } else { 9 }),
-    ]);
-    let [table_area, foot] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-    let table = Table::new(rows, widths)
-        .header(Row::new(head).style(theme.header()))
-        .row_highlight_style(theme.selected())
-        .highlight_symbol("▶")
-        .column_spacing(1);
-    let mut state = TableState::default().with_selected(Some(m.overview_selected));
-    f.render_stateful_widget(table, table_area, &mut state);
-    // PDUs per level first, in words: the one line a reader of the screen needs.
-    let mut spans = Vec::new();
-    for (i, (level, n)) in m.level_counts().into_iter().enumerate() {
-        if i > 0 {
-            spans.push(Span::styled(" · ", theme.dim()));
-        }
-        let word = match level {
-            Level::OrganisationalAlert => "org alert",
-            Level::Critical => "critical",
-            Level::Warning => "warn",
-            Level::Ok => "ok",
-        };
-        let style = if n > 0 {
-            theme.status(level)
-        } else {
-            theme.dim()
-        };
-        spans.push(Span::styled(format!("{n} {word}"), style));
-    }
-    let totals = crate::store::read::region_totals(&o.pdus);
-    if let Some(t) = totals.first() {
-        let rest = if wide {
-            format!(
-                " │ {} PDUs · {} cases · {} unallocated ({} MAPPA) · vacancy {} · oversight overdue {}/{}",
-                t.pdus,
-                t.cases,
-                t.unallocated,
-                t.unallocated_mappa,
-                pct(t.vacancy_rate),
-                t.oversight_overdue,
-                t.oversight_required
-            )
-        } else {
-            format!(
-                " │ {} PDUs · {} unalloc ({} MAPPA) · vac {}",
-                t.pdus,
-                t.unallocated,
-                t.unallocated_mappa,
-                pct(t.vacancy_rate)
-            )
-        };
-        spans.push(Span::styled(rest, theme.dim()));
-    }
-    f.render_widget(Paragraph::new(Line::from(spans)), foot);
-}
-
-/// `s` sanitised and cut to `width` characters, with `…` when cut.
-fn fit(s: &str, width: usize) -> String {
-    crate::text::quote_value(s, width.saturating_sub(1).max(1))
-}
-
 fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     let [head, status, trend, tabs, body] = Layout::vertical([
         Constraint::Length(1),
@@ -433,10 +220,7 @@ fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     .areas(area);
     let (code, name) = m.current_pdu().unwrap_or(("?", "?"));
     f.render_widget(Paragraph::new(trend_line(m, code, theme)), trend);
-    let summary = m
-        .overview
-        .as_ref()
-        .and_then(|o| o.pdus.iter().find(|p| p.code == code));
+    let summary = m.region.summary(code);
     let title = if area.width >= FULL_WIDTH {
         format!("{} {}", clean(code), clean(name))
     } else {
@@ -444,7 +228,7 @@ fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     };
     let mut spans = vec![Span::styled(title, theme.header())];
     if let Some(p) = summary {
-        let (crit, high, warn) = m.pdu_alert_counts(&p.code);
+        let (crit, high, warn) = m.region.pdu_alert_counts(&p.code);
         spans.push(Span::raw(format!(
             " │ alerts {crit} critical, {high} high, {warn} warning │ vacancy {} │ {}",
             pct(p.vacancy_rate),
@@ -454,9 +238,9 @@ fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     f.render_widget(Paragraph::new(Line::from(spans)), head);
     // The status on a line of its own, with the first reason, cut to the width.
     if summary.is_some() {
-        let st = m.pdu_status(code);
+        let st = m.region.pdu_status(code);
         let label = st.label();
-        let reason = m.pdu_reason(code).unwrap_or(match st {
+        let reason = m.region.pdu_reason(code).unwrap_or(match st {
             Level::Ok => "no PDU rule holds",
             _ => "",
         });
@@ -479,20 +263,17 @@ fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         f.render_widget(Paragraph::new(line), status);
     }
     let mut tab_spans = Vec::new();
-    for (i, t) in TABS.iter().enumerate() {
-        let count = match table_of(i) {
-            Some(k) => m.tables[k]
-                .total
-                .map(|n| format!(" ({n})"))
-                .unwrap_or_default(),
+    for tab in Tab::ALL {
+        let table = tab.list().map(|l| &m.tables[list_index(l)]);
+        let count = match table {
+            Some(t) => t.total.map(|n| format!(" ({n})")).unwrap_or_default(),
             None => String::new(),
         };
-        let short = ["Today", "Unal", "MAPPA", "Ovsgt", "Cont", "Staff"];
         let wide = area.width >= FULL_WIDTH;
-        let t = if wide { t } else { &short[i] };
+        let t = if wide { tab.title() } else { tab.short_title() };
         // The MAPPA toggle in words on the tab itself, so the count reads right.
-        let only = match table_of(i) {
-            Some(k) if m.tables[k].unallocated_only && CaseList::ALL[k] == CaseList::Mappa => {
+        let only = match table {
+            Some(k) if k.unallocated_only && tab == Tab::Mappa => {
                 if wide {
                     " unallocated only"
                 } else {
@@ -501,8 +282,8 @@ fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
             }
             _ => "",
         };
-        let label = format!(" {} {t}{only}{count} ", i + 1);
-        if i == m.tab {
+        let label = format!(" {} {t}{only}{count} ", tab.index() + 1);
+        if tab == m.tab {
             tab_spans.push(Span::styled(
                 format!("[{}]", label.trim()),
                 theme.selected(),
@@ -513,8 +294,8 @@ fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     }
     f.render_widget(Paragraph::new(Line::from(tab_spans)), tabs);
     match m.tab {
-        TODAY => draw_today(m, f, body, theme),
-        STAFFING => draw_staffing(m, f, body, theme),
+        Tab::Today => draw_today(m, f, body, theme),
+        Tab::Staffing => draw_staffing(m, f, body, theme),
         _ => draw_case_table(m, f, body, theme),
     }
 }
@@ -619,7 +400,7 @@ fn rosh_text(r: &CaseRow) -> &'static str {
 }
 
 fn draw_case_table(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
-    let k = table_of(m.tab).unwrap_or(0);
+    let k = m.tab.list().map_or(0, list_index);
     let t = &m.tables[k];
     if let Some(e) = &t.error {
         return error_block(f, area, e, theme);
@@ -767,7 +548,7 @@ pub fn spark(values: &[f64]) -> String {
 
 /// The PDU's trends over the recorded nightly runs.
 fn trend_line(m: &Model, code: &str, theme: &Theme) -> Line<'static> {
-    let trend = m.overview.as_ref().and_then(|o| o.trends.get(code));
+    let trend = m.region.data.as_ref().and_then(|o| o.trends.get(code));
     let Some(t) = trend.filter(|t| !t.as_of.is_empty()) else {
         return Line::styled(
             "trends: none recorded yet (`casewatch alerts --record` nightly)",
@@ -791,69 +572,11 @@ fn trend_line(m: &Model, code: &str, theme: &Theme) -> Line<'static> {
     ])
 }
 
-/// Rows a paragraph of these lines takes when wrapped to `width` (a little generous: word
-/// wrap can leave a line short).
-fn wrapped_rows(lines: &[String], width: u16) -> u16 {
-    let w = usize::from(width.max(1));
-    lines
-        .iter()
-        .map(|l| {
-            // Greedy word wrap, as the paragraph does it; a word longer than the width
-            // breaks over rows of its own.
-            let (mut rows, mut used) = (1u16, 0usize);
-            for word in l.split(' ') {
-                let n = word.chars().count();
-                let need = if used == 0 { n } else { used + 1 + n };
-                if need <= w {
-                    used = need;
-                    continue;
-                }
-                if used > 0 {
-                    rows += 1;
-                }
-                rows += (n.div_ceil(w) as u16).saturating_sub(1);
-                used = if n % w == 0 { w } else { n % w };
-            }
-            rows
-        })
-        .sum()
-}
-
-/// A pane under a list with the selected item in full: a top border with a title, then the
-/// lines wrapped. Takes at most half of `area`; returns what is left above it.
-fn detail_pane(
-    f: &mut Frame<'_>,
-    area: Rect,
-    title: &str,
-    lines: Vec<String>,
-    theme: &Theme,
-) -> Rect {
-    let want = wrapped_rows(&lines, area.width) + 1;
-    let h = want.min(area.height / 2).max(2);
-    let [top, pane] = Layout::vertical([Constraint::Min(1), Constraint::Length(h)]).areas(area);
-    let text: Vec<Line> = lines.into_iter().map(Line::raw).collect();
-    f.render_widget(
-        Paragraph::new(text)
-            .block(
-                Block::default()
-                    .borders(Borders::TOP)
-                    .title(Span::styled(title.to_string(), theme.header())),
-            )
-            .wrap(Wrap { trim: false }),
-        pane,
-    );
-    top
-}
-
-fn yes_no(b: bool) -> &'static str {
-    if b { "yes" } else { "no" }
-}
-
 fn draw_alerts(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
-    if let Some(e) = &m.overview_error {
+    if let Some(e) = &m.region.error {
         return error_block(f, area, e, theme);
     }
-    let Some(o) = &m.overview else {
+    let Some(o) = &m.region.data else {
         f.render_widget(Paragraph::new("Loading alerts…"), area);
         return;
     };
@@ -890,7 +613,7 @@ fn draw_alerts(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
                     Some(d) => format!("silenced until {}", clean(d)),
                     None => "not silenced".into(),
                 },
-                m.pdu_status(&i.pdu).label()
+                m.region.pdu_status(&i.pdu).label()
             ));
             if let Some(w) = i.worst.as_ref().filter(|w| **w != i.message) {
                 lines.push(format!("oldest: {}", clean(w)));
@@ -919,7 +642,7 @@ fn draw_alerts(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
                 Cell::from(clean(&i.pdu)),
             ];
             if wide {
-                let st = m.pdu_status(&i.pdu);
+                let st = m.region.pdu_status(&i.pdu);
                 cells.push(Cell::from(st.label()).style(theme.status(st)));
             }
             cells.extend([
@@ -982,7 +705,7 @@ fn draw_alerts(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
 
 /// One incident's member alerts, oldest first, with the selected one in full below.
 fn draw_members(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
-    let Some(o) = &m.overview else {
+    let Some(o) = &m.region.data else {
         f.render_widget(Paragraph::new("Loading alerts…"), area);
         return;
     };
@@ -1645,17 +1368,6 @@ fn allocate_form<'a>(
             }
         }
     }));
-}
-
-fn popup_rect(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width.saturating_sub(2));
-    let h = h.min(area.height.saturating_sub(2));
-    Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    }
 }
 
 fn draw_popup(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
