@@ -7,12 +7,15 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::event::{Ctx, Go};
+use super::event::{Ctx, EventState, Go};
 use super::keymap::{self, Action, Context};
 use super::region::Region;
+use super::screens::alerts::Alerts;
+use super::screens::case::Case;
+use super::screens::members::{self, Members};
 use super::screens::overview::Overview;
 use super::screens::pdu::{Tab, list_index};
-use super::worker::{Act, CaseView, Request, Response, StaffingData, TodayData};
+use super::worker::{Act, Request, Response, StaffingData, TodayData};
 use crate::actions::{self, Candidate, UNDO_WINDOW};
 use crate::alerts::{ReviewedAlert, Status as AlertStatus};
 use crate::domain::{AllocationReason, OversightKind};
@@ -47,44 +50,6 @@ pub enum Screen {
     Members {
         incident: String,
     },
-}
-
-/// The incident's state in one word (with a glyph), the most pressing first: never colour
-/// alone.
-pub fn incident_word(i: &Incident) -> &'static str {
-    use AlertStatus as S;
-    if i.status == S::Resolved {
-        "✓ resolved"
-    } else if i.escalated {
-        "▲ ESCALATED"
-    } else if i.reopened {
-        "↺ REOPENED"
-    } else if i.silenced_until.is_some() {
-        "◌ SILENCED"
-    } else if i.acknowledged {
-        "✎ ACK"
-    } else if i.status == S::New {
-        "● NEW"
-    } else {
-        "  ongoing"
-    }
-}
-
-/// A member alert's state in one word.
-pub fn member_word(a: &ReviewedAlert) -> &'static str {
-    if a.status == AlertStatus::Resolved {
-        "✓ resolved"
-    } else if a.reopened {
-        "↺ REOPENED"
-    } else if a.silenced_until.is_some() {
-        "◌ SILENCED"
-    } else if a.acknowledged {
-        "✎ ACK"
-    } else if a.status == AlertStatus::New {
-        "● NEW"
-    } else {
-        "  ongoing"
-    }
 }
 
 /// A window of a case list, paged from SQL.
@@ -455,14 +420,9 @@ pub struct Model {
     /// Other PDUs' tables as they were left (filter, sort, toggle, place), for this session.
     pub kept_tables: HashMap<String, [CaseTable; 4]>,
     pub staffing: StaffingView,
-    // Alerts view: incidents, then one incident's members
-    pub alerts_selected: usize,
-    pub alerts_filter: String,
-    /// The PDU the incidents are limited to; None for the whole region.
-    pub alerts_scope: Option<String>,
-    /// The PDU the alerts view was opened from, which `w` goes back to.
-    pub alerts_home: Option<String>,
-    pub members_selected: usize,
+    /// The incidents, then one incident's members.
+    pub alerts: Alerts,
+    pub members: Members,
     // Actions
     pub popup: Option<Popup>,
     pub mask: bool,
@@ -473,11 +433,7 @@ pub struct Model {
     pub last_action: Option<(i64, std::time::Instant, String)>,
     /// `u` was pressed once and asked; `u` again undoes, any other key keeps the action.
     pub undo_armed: bool,
-    // Case view
-    pub case: Option<Box<CaseView>>,
-    pub case_loading: bool,
-    pub case_error: Option<String>,
-    pub case_scroll: u16,
+    pub case: Case,
     gens: Gens,
 }
 
@@ -608,20 +564,14 @@ impl Model {
             tables_pdu: None,
             kept_tables: HashMap::new(),
             staffing: StaffingView::default(),
-            alerts_selected: 0,
-            alerts_filter: String::new(),
-            alerts_scope: None,
-            alerts_home: None,
-            members_selected: 0,
+            alerts: Alerts::default(),
+            members: Members::default(),
             popup: None,
             mask: false,
             read_only: false,
             last_action: None,
             undo_armed: false,
-            case: None,
-            case_loading: false,
-            case_error: None,
-            case_scroll: 0,
+            case: Case::default(),
             gens: Gens::default(),
         }
     }
@@ -647,71 +597,28 @@ impl Model {
         })
     }
 
-    /// Incident rows after scope and filter, as indexes into `overview.incidents`: open
-    /// before resolved, then the PDU's place on the status ladder, then severity (the
-    /// review's own order breaks ties).
-    pub fn incident_rows(&self) -> Vec<usize> {
-        let Some(o) = &self.region.data else {
-            return Vec::new();
-        };
-        let f = self.alerts_filter.to_lowercase();
-        let mut idx: Vec<usize> = (0..o.incidents.len())
-            .filter(|&i| {
-                let a = &o.incidents[i];
-                self.alerts_scope.as_ref().is_none_or(|p| *p == a.pdu)
-                    && (f.is_empty()
-                        || a.key.to_lowercase().contains(&f)
-                        || a.message.to_lowercase().contains(&f))
-            })
-            .collect();
-        let resolved = |i: &Incident| i.status == AlertStatus::Resolved;
-        idx.sort_by(|&a, &b| {
-            let (a, b) = (&o.incidents[a], &o.incidents[b]);
-            resolved(a)
-                .cmp(&resolved(b))
-                .then_with(|| {
-                    self.region
-                        .pdu_status(&b.pdu)
-                        .cmp(&self.region.pdu_status(&a.pdu))
-                })
-                .then_with(|| b.severity.cmp(&a.severity))
-        });
-        idx
-    }
-
+    /// The incident on screen: the selected one, or the one whose members are listed.
     pub fn selected_incident(&self) -> Option<&Incident> {
-        let o = self.region.data.as_ref()?;
-        if let Some(Screen::Members { incident }) = self.stack.last() {
-            return o.incidents.iter().find(|i| i.key == *incident);
+        match self.screen() {
+            Screen::Members { incident } => members::incident(&self.region, incident),
+            _ => self.alerts.selected_incident(&self.region),
         }
-        let rows = self.incident_rows();
-        rows.get(self.alerts_selected).map(|&i| &o.incidents[i])
     }
 
-    /// The member alerts of the incident on screen, oldest first, as indexes into
-    /// `overview.alerts`.
+    /// The member alerts of the incident on screen, if its members are.
     pub fn member_rows(&self) -> Vec<usize> {
-        let Some(Screen::Members { incident }) = self.stack.last() else {
-            return Vec::new();
-        };
-        let Some(i) = self
-            .region
-            .data
-            .as_ref()
-            .and_then(|o| o.incidents.iter().find(|i| i.key == *incident))
-        else {
-            return Vec::new();
-        };
-        i.members
-            .iter()
-            .filter_map(|k| self.region.alert_index.get(k).copied())
-            .collect()
+        match self.screen() {
+            Screen::Members { incident } => members::rows(&self.region, incident),
+            _ => Vec::new(),
+        }
     }
 
+    /// The member alert selected, if an incident's members are on screen.
     pub fn selected_member(&self) -> Option<&ReviewedAlert> {
-        let o = self.region.data.as_ref()?;
-        let rows = self.member_rows();
-        rows.get(self.members_selected).map(|&i| &o.alerts[i])
+        match self.screen() {
+            Screen::Members { incident } => self.members.selected_member(&self.region, incident),
+            _ => None,
+        }
     }
 
     /// The requests needed to show the current screen from scratch.
@@ -724,7 +631,7 @@ impl Model {
                 None if self.tab == Tab::Staffing => out.push(self.request_staffing(&code)),
                 None => out.push(self.request_today(&code)),
             },
-            Screen::Case { crn } => out.push(self.request_case(&crn)),
+            Screen::Case { crn } => out.push(self.case.request(&crn, &mut self.gens)),
             Screen::Alerts | Screen::Members { .. } => {
                 out.push(self.region.request(&mut self.gens))
             }
@@ -760,15 +667,6 @@ impl Model {
         Request::Today {
             generation,
             pdu: pdu.to_string(),
-        }
-    }
-
-    fn request_case(&mut self, crn: &str) -> Request {
-        let generation = self.gens.stamp(Slot::Case);
-        self.case_loading = true;
-        Request::Case {
-            generation,
-            crn: crn.to_string(),
         }
     }
 
@@ -824,10 +722,9 @@ impl Model {
                 self.region.loaded(result);
                 if self.region.error.is_none() {
                     self.overview.clamp(&self.region);
-                    let n = self.incident_rows().len();
-                    self.alerts_selected = self.alerts_selected.min(n.saturating_sub(1));
+                    self.alerts.clamp(&self.region);
                     let n = self.member_rows().len();
-                    self.members_selected = self.members_selected.min(n.saturating_sub(1));
+                    self.members.selected = self.members.selected.min(n.saturating_sub(1));
                 }
             }
             Response::Page(generation, list, result)
@@ -882,17 +779,7 @@ impl Model {
                 }
             }
             Response::Case(generation, result) if self.gens.is_current(Slot::Case, generation) => {
-                self.case_loading = false;
-                match result {
-                    Ok(Some(d)) => {
-                        self.case_error = None;
-                        self.case = Some(d);
-                    }
-                    Ok(None) => {
-                        self.case_error = Some("this case is no longer in the database".into())
-                    }
-                    Err(e) => self.case_error = Some(e),
-                }
+                self.case.loaded(result)
             }
             Response::Candidates(generation, result)
                 if self.gens.is_current(Slot::Popup, generation) =>
@@ -1104,7 +991,7 @@ impl Model {
                 .tab
                 .list()
                 .map(|l| &mut self.tables[list_index(l)].filter),
-            Screen::Alerts => Some(&mut self.alerts_filter),
+            Screen::Alerts => Some(&mut self.alerts.filter),
             _ => None,
         }
     }
@@ -1163,7 +1050,7 @@ impl Model {
                 self.request_page(&code, i, true).into_iter().collect()
             }
             Screen::Alerts => {
-                self.alerts_selected = 0;
+                self.alerts.filter_changed();
                 Vec::new()
             }
             Screen::Case { .. } | Screen::Members { .. } => Vec::new(),
@@ -1204,10 +1091,8 @@ impl Model {
             Action::ShowAlerts => {
                 if !matches!(self.screen(), Screen::Alerts | Screen::Members { .. }) {
                     let home = self.current_pdu().map(|(code, _)| code.to_string());
-                    self.alerts_scope = home.clone();
-                    self.alerts_home = home;
+                    self.alerts.show(home);
                     self.stack.push(Screen::Alerts);
-                    self.alerts_selected = 0;
                 }
                 self.refresh()
             }
@@ -1248,9 +1133,18 @@ impl Model {
     /// An action of the screen on top: the screen's own, and Back, when the screen does not
     /// take it, goes back a screen.
     fn screen_act(&mut self, action: Action) -> Vec<Request> {
-        if *self.screen() == Screen::Overview {
+        let screen = self.screen().clone();
+        if !matches!(screen, Screen::Pdu { .. }) {
             let mut cx = Ctx::new(&mut self.gens, self.size, &mut self.message);
-            let state = self.overview.act(action, &mut self.region, &mut cx);
+            let state = match &screen {
+                Screen::Overview => self.overview.act(action, &mut self.region, &mut cx),
+                Screen::Case { .. } => self.case.act(action, &mut cx),
+                Screen::Alerts => self.alerts.act(action, &self.region, &mut cx),
+                Screen::Members { incident } => {
+                    self.members.act(action, incident, &self.region, &mut cx)
+                }
+                Screen::Pdu { .. } => EventState::NotConsumed,
+            };
             let Ctx {
                 mut requests, go, ..
             } = cx;
@@ -1278,24 +1172,6 @@ impl Model {
             Action::NextTab => self.set_tab(self.tab.next()),
             Action::PrevTab => self.set_tab(self.tab.prev()),
             Action::Sort | Action::ReverseSort => self.sort(action == Action::ReverseSort),
-            Action::Widen => {
-                self.message = Some(match (&self.alerts_scope, &self.alerts_home) {
-                    (Some(_), _) => {
-                        self.alerts_scope = None;
-                        "all incidents of the region; w again for this PDU only".into()
-                    }
-                    (None, Some(home)) => {
-                        self.alerts_scope = Some(home.clone());
-                        format!(
-                            "incidents of {} only; w widens",
-                            crate::text::sanitize(home)
-                        )
-                    }
-                    (None, None) => "already the whole region (opened from the overview)".into(),
-                });
-                self.alerts_selected = 0;
-                Vec::new()
-            }
             Action::Export => {
                 let req = self.export_request();
                 if req.is_some() {
@@ -1321,14 +1197,13 @@ impl Model {
             }
             Go::Case(crn) => {
                 self.stack.push(Screen::Case { crn });
-                self.case = None;
-                self.case_scroll = 0;
+                self.case.open();
                 self.refresh()
             }
             // The incidents are loaded: the members show at once.
             Go::Members(incident) => {
                 self.stack.push(Screen::Members { incident });
-                self.members_selected = 0;
+                self.members.selected = 0;
                 Vec::new()
             }
         }
@@ -1342,7 +1217,7 @@ impl Model {
         // Back from an incident's members is instant: the incidents are loaded.
         let instant = matches!(self.screen(), Screen::Members { .. });
         self.stack.pop();
-        self.case_scroll = 0;
+        self.case.scroll = 0;
         if instant {
             return Vec::new();
         }
@@ -1739,55 +1614,18 @@ impl Model {
 
     fn back(&mut self) -> Vec<Request> {
         // A kept filter is cleared first; the next Esc leaves the view.
-        match self.screen().clone() {
-            Screen::Pdu { code, .. } => {
-                if let Some(i) = self.tab.list().map(list_index)
-                    && self.tables[i].clear_filter()
-                {
-                    self.message = Some("filter cleared; Esc again goes back".into());
-                    return self.request_page(&code, i, true).into_iter().collect();
-                }
-            }
-            Screen::Alerts if !self.alerts_filter.is_empty() => {
-                self.alerts_filter.clear();
-                self.alerts_selected = 0;
-                self.message = Some("filter cleared; Esc again goes back".into());
-                return Vec::new();
-            }
-            _ => {}
+        if let Screen::Pdu { code, .. } = self.screen().clone()
+            && let Some(i) = self.tab.list().map(list_index)
+            && self.tables[i].clear_filter()
+        {
+            self.message = Some("filter cleared; Esc again goes back".into());
+            return self.request_page(&code, i, true).into_iter().collect();
         }
         self.pop()
     }
 
     fn open(&mut self) -> Vec<Request> {
         match self.screen().clone() {
-            Screen::Alerts => {
-                let Some(key) = self.selected_incident().map(|i| i.key.clone()) else {
-                    return Vec::new();
-                };
-                self.go(Go::Members(key))
-            }
-            Screen::Members { .. } => {
-                let Some(a) = self.selected_member().cloned() else {
-                    return Vec::new();
-                };
-                if let Some(crn) = a.crn.clone() {
-                    self.go(Go::Case(crn))
-                } else {
-                    let code = a.pdu.clone();
-                    let name = self
-                        .region
-                        .summary(&code)
-                        .map(|p| p.name.clone())
-                        .unwrap_or_default();
-                    let tab = if a.staff_code.is_some() {
-                        Tab::Staffing
-                    } else {
-                        Tab::Today
-                    };
-                    self.go(Go::Pdu { code, name, tab })
-                }
-            }
             Screen::Pdu { .. } if self.tab == Tab::Today => {
                 let Some(w) = self
                     .today
@@ -1840,21 +1678,7 @@ impl Model {
                 self.clamp_scroll();
                 self.page_if_needed()
             }
-            Screen::Alerts => {
-                let n = self.incident_rows().len() as u64;
-                self.alerts_selected = step(self.alerts_selected as u64, n) as usize;
-                Vec::new()
-            }
-            Screen::Members { .. } => {
-                let n = self.member_rows().len() as u64;
-                self.members_selected = step(self.members_selected as u64, n) as usize;
-                Vec::new()
-            }
-            Screen::Case { .. } => {
-                let s = i64::from(self.case_scroll).saturating_add(delta.clamp(-1000, 1000));
-                self.case_scroll = s.clamp(0, 500) as u16;
-                Vec::new()
-            }
+            Screen::Alerts | Screen::Members { .. } | Screen::Case { .. } => Vec::new(),
         }
     }
 
@@ -1891,7 +1715,7 @@ impl Model {
                     parts.push(self.tab.title().to_string());
                 }
                 Screen::Case { crn } => parts.push(crn.clone()),
-                Screen::Alerts => parts.push(match &self.alerts_scope {
+                Screen::Alerts => parts.push(match &self.alerts.scope {
                     Some(p) => format!("Alerts of {p}"),
                     None => "Alerts (region)".to_string(),
                 }),
@@ -2493,7 +2317,8 @@ mod tests {
 
     fn incident_keys(m: &Model) -> Vec<String> {
         let o = m.region.data.as_ref().unwrap();
-        m.incident_rows()
+        m.alerts
+            .rows(&m.region)
             .iter()
             .map(|&i| o.incidents[i].key.clone())
             .collect()
@@ -2504,10 +2329,10 @@ mod tests {
         let mut m = model_with_overview();
         m.update(code(KeyCode::Enter));
         m.update(key('!'));
-        assert_eq!(m.alerts_scope.as_deref(), Some("HFKCW"));
+        assert_eq!(m.alerts.scope.as_deref(), Some("HFKCW"));
         assert_eq!(incident_keys(&m), ["r:HFKCW"]);
         m.update(key('w'));
-        assert_eq!(m.alerts_scope, None);
+        assert_eq!(m.alerts.scope, None);
         // The PDU's status first: AAA's critical incident comes after BBB's high one,
         // because BBB is at WARN and AAA is OK.
         assert_eq!(incident_keys(&m), ["r:HFKCW", "r:BBB", "case-rule:AAA"]);
@@ -2516,7 +2341,7 @@ mod tests {
         // From the overview there is no PDU: the whole region, and w says so.
         let mut m = model_with_overview();
         m.update(key('!'));
-        assert_eq!(m.alerts_scope, None);
+        assert_eq!(m.alerts.scope, None);
         assert_eq!(incident_keys(&m).len(), 3);
         m.update(key('w'));
         assert_eq!(incident_keys(&m).len(), 3);
@@ -2720,7 +2545,7 @@ mod tests {
         m.update(code(KeyCode::Enter));
         m.update(code(KeyCode::Esc));
         assert_eq!(
-            (m.screen(), m.alerts_filter.as_str()),
+            (m.screen(), m.alerts.filter.as_str()),
             (&Screen::Alerts, "")
         );
         m.update(code(KeyCode::Esc));

@@ -8,19 +8,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
 use super::app::{
-    AllocateFocus, AllocatePopup, Input, Model, Popup, Screen, SilenceField, incident_word,
-    member_word, visible_rows,
+    AllocateFocus, AllocatePopup, Input, Model, Popup, Screen, SilenceField, visible_rows,
 };
 use super::keymap;
 use super::screens::overview::rating_text;
 use super::screens::pdu::{Tab, list_index};
-use super::widgets::{DrawCtx, Theme, clean, detail_pane, error_block, fit, popup_rect, yes_no};
+use super::widgets::{DrawCtx, Theme, clean, error_block, fit, popup_rect};
 use crate::actions;
-use crate::alerts::Status as AlertStatus;
 use crate::domain::fmt_date;
 use crate::report::pct;
-use crate::rules::{Level, Severity};
-use crate::store::read::{CaseList, CaseRow, GradeStaffing, date_or_dash};
+use crate::rules::Level;
+use crate::store::read::{CaseList, CaseRow, GradeStaffing};
 
 /// Below this the screen shows only a one-line message.
 pub const MIN_WIDTH: u16 = 40;
@@ -72,9 +70,9 @@ pub fn view(m: &Model, f: &mut Frame<'_>) {
     match m.screen() {
         Screen::Overview => m.overview.draw(f, body, &dc),
         Screen::Pdu { .. } => draw_pdu(m, f, body, &theme),
-        Screen::Case { .. } => draw_case(m, f, body, &theme),
-        Screen::Alerts => draw_alerts(m, f, body, &theme),
-        Screen::Members { .. } => draw_members(m, f, body, &theme),
+        Screen::Case { .. } => m.case.draw(f, body, &dc),
+        Screen::Alerts => m.alerts.draw(f, body, &dc),
+        Screen::Members { incident } => m.members.draw(incident, f, body, &dc),
     }
     draw_status(m, f, status, &theme);
     draw_hints(m, f, hints, &theme);
@@ -90,7 +88,7 @@ fn loading(m: &Model) -> bool {
         Screen::Pdu { .. } if m.tab == Tab::Staffing => m.staffing.loading,
         Screen::Pdu { .. } if m.tab == Tab::Today => m.today.loading,
         Screen::Pdu { .. } => m.tables[m.tab.list().map_or(0, list_index)].loading,
-        Screen::Case { .. } => m.case_loading,
+        Screen::Case { .. } => m.case.loading,
         Screen::Alerts | Screen::Members { .. } => m.region.loading,
     }
 }
@@ -126,7 +124,7 @@ fn draw_status(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     };
     let text = match m.screen() {
         Screen::Overview => m.overview.filter.clone(),
-        Screen::Alerts => m.alerts_filter.clone(),
+        Screen::Alerts => m.alerts.filter.clone(),
         _ => table.map(|t| t.filter.clone()).unwrap_or_default(),
     };
     // A term that cannot be read is said in words, and the rows are those of the last
@@ -572,250 +570,6 @@ fn trend_line(m: &Model, code: &str, theme: &Theme) -> Line<'static> {
     ])
 }
 
-fn draw_alerts(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
-    if let Some(e) = &m.region.error {
-        return error_block(f, area, e, theme);
-    }
-    let Some(o) = &m.region.data else {
-        f.render_widget(Paragraph::new("Loading alerts…"), area);
-        return;
-    };
-    let rows_idx = m.incident_rows();
-    let wide = area.width >= FULL_WIDTH;
-    // The selected incident in full, so that no message is ever cut short for good.
-    let top = match m.selected_incident() {
-        Some(i) => {
-            let mut lines = vec![clean(&i.message)];
-            lines.push(format!(
-                "first seen {} · {} night{} · oldest {} days · {} open, +{} new, -{} resolved",
-                clean(&i.first_seen),
-                i.nights,
-                if i.nights == 1 { "" } else { "s" },
-                i.oldest_days,
-                i.count,
-                i.new_members,
-                i.resolved_members
-            ));
-            lines.push(format!(
-                "escalated: {} · acknowledged: {}{}{} · {} · PDU status {}",
-                yes_no(i.escalated),
-                yes_no(i.acknowledged),
-                match (&i.acknowledged_by, &i.ack_note) {
-                    (Some(by), Some(note)) => format!(" by {}: {}", clean(by), clean(note)),
-                    _ => String::new(),
-                },
-                if i.reopened {
-                    " (REOPENED: worse since)"
-                } else {
-                    ""
-                },
-                match &i.silenced_until {
-                    Some(d) => format!("silenced until {}", clean(d)),
-                    None => "not silenced".into(),
-                },
-                m.region.pdu_status(&i.pdu).label()
-            ));
-            if let Some(w) = i.worst.as_ref().filter(|w| **w != i.message) {
-                lines.push(format!("oldest: {}", clean(w)));
-            }
-            detail_pane(
-                f,
-                area,
-                &format!(" {} ", fit(&i.key, usize::from(area.width / 2))),
-                lines,
-                theme,
-            )
-        }
-        None => area,
-    };
-    let rows: Vec<Row> = rows_idx
-        .iter()
-        .map(|&k| {
-            let i = &o.incidents[k];
-            let mut cells = vec![
-                Cell::from(incident_word(i)).style(if i.escalated || i.reopened {
-                    theme.bad()
-                } else {
-                    Style::new()
-                }),
-                Cell::from(i.severity.as_str().to_uppercase()).style(theme.severity(i.severity)),
-                Cell::from(clean(&i.pdu)),
-            ];
-            if wide {
-                let st = m.region.pdu_status(&i.pdu);
-                cells.push(Cell::from(st.label()).style(theme.status(st)));
-            }
-            cells.extend([
-                Cell::from(i.count.to_string()),
-                Cell::from(format!("+{}/-{}", i.new_members, i.resolved_members)),
-                Cell::from(i.oldest_days.to_string()),
-                Cell::from(clean(&i.message)),
-            ]);
-            Row::new(cells)
-        })
-        .collect();
-    let mut head = vec!["Status", "Severity", "PDU"];
-    let mut widths = vec![
-        Constraint::Length(11),
-        Constraint::Length(8),
-        Constraint::Length(6),
-    ];
-    if wide {
-        head.push("PDU status");
-        widths.push(Constraint::Length(12));
-    }
-    head.extend(["Open", "+new/-res", "Days", "Message"]);
-    widths.extend([
-        Constraint::Length(4),
-        Constraint::Length(9),
-        Constraint::Length(4),
-        Constraint::Min(10),
-    ]);
-    let [table_area, foot] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(top);
-    let mut state = TableState::default().with_selected(Some(m.alerts_selected));
-    f.render_stateful_widget(
-        Table::new(rows, widths)
-            .header(Row::new(head).style(theme.header()))
-            .row_highlight_style(theme.selected())
-            .highlight_symbol("▶")
-            .column_spacing(1),
-        table_area,
-        &mut state,
-    );
-    let shown: Vec<_> = rows_idx.iter().map(|&k| &o.incidents[k]).collect();
-    let new = shown
-        .iter()
-        .filter(|i| i.status == AlertStatus::New)
-        .count();
-    let escalated = shown.iter().filter(|i| i.escalated).count();
-    let scope = match &m.alerts_scope {
-        Some(p) => clean(p),
-        None => format!("all {}", clean(&o.region)),
-    };
-    f.render_widget(
-        Paragraph::new(format!(
-            "{} incidents · {scope} · {new} new · {escalated} escalated · Enter shows its alerts",
-            rows_idx.len(),
-        ))
-        .style(theme.dim()),
-        foot,
-    );
-}
-
-/// One incident's member alerts, oldest first, with the selected one in full below.
-fn draw_members(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
-    let Some(o) = &m.region.data else {
-        f.render_widget(Paragraph::new("Loading alerts…"), area);
-        return;
-    };
-    let Some(inc) = m.selected_incident() else {
-        f.render_widget(
-            Paragraph::new("This incident is no longer open. Esc goes back."),
-            area,
-        );
-        return;
-    };
-    let rows_idx = m.member_rows();
-    let top = match m.selected_member() {
-        Some(a) => {
-            let mut lines = vec![clean(&a.message)];
-            lines.push(format!(
-                "{} · first seen {} · acknowledged: {}{} · {}",
-                clean(
-                    a.crn
-                        .as_deref()
-                        .or(a.staff_code.as_deref())
-                        .unwrap_or("the PDU")
-                ),
-                clean(&a.first_seen),
-                yes_no(a.acknowledged),
-                if a.reopened {
-                    " (REOPENED: worse since)"
-                } else {
-                    ""
-                },
-                match &a.silenced_until {
-                    Some(d) => format!("silenced until {}", clean(d)),
-                    None => "not silenced".into(),
-                },
-            ));
-            detail_pane(
-                f,
-                area,
-                &format!(" {} ", fit(&a.key, usize::from(area.width / 2))),
-                lines,
-                theme,
-            )
-        }
-        None => area,
-    };
-    let [head_area, table_area, foot] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(1),
-    ])
-    .areas(top);
-    f.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(incident_word(inc), theme.bad()),
-            Span::raw(format!(
-                " {} {} in {}: {} open, oldest {} days",
-                inc.severity.as_str().to_uppercase(),
-                clean(&inc.rule),
-                clean(&inc.pdu),
-                inc.count,
-                inc.oldest_days
-            )),
-        ])),
-        head_area,
-    );
-    let rows: Vec<Row> = rows_idx
-        .iter()
-        .map(|&k| {
-            let a = &o.alerts[k];
-            Row::new(vec![
-                Cell::from(member_word(a)),
-                Cell::from(clean(
-                    a.crn
-                        .as_deref()
-                        .or(a.staff_code.as_deref())
-                        .unwrap_or("PDU"),
-                )),
-                Cell::from(clean(&a.first_seen)),
-                Cell::from(clean(&a.message)),
-            ])
-        })
-        .collect();
-    let mut state = TableState::default().with_selected(Some(m.members_selected));
-    f.render_stateful_widget(
-        Table::new(
-            rows,
-            [
-                Constraint::Length(11),
-                Constraint::Length(9),
-                Constraint::Length(10),
-                Constraint::Min(10),
-            ],
-        )
-        .header(Row::new(["Status", "Subject", "First seen", "Message"]).style(theme.header()))
-        .row_highlight_style(theme.selected())
-        .highlight_symbol("▶")
-        .column_spacing(1),
-        table_area,
-        &mut state,
-    );
-    f.render_widget(
-        Paragraph::new(format!(
-            "{} alert{}, oldest first · Enter opens the case · A acknowledges this one · S silences it",
-            rows_idx.len(),
-            if rows_idx.len() == 1 { "" } else { "s" }
-        ))
-        .style(theme.dim()),
-        foot,
-    );
-}
-
 /// A text bar: `██████░░░░` for a fraction of `width` cells.
 pub fn bar(fraction: f64, width: usize) -> String {
     let filled = ((fraction.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
@@ -915,240 +669,6 @@ fn draw_staffing(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         people_area,
         &mut state,
     );
-}
-
-fn draw_case(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
-    if let Some(e) = &m.case_error {
-        return error_block(f, area, e, theme);
-    }
-    let Some(cv) = &m.case else {
-        f.render_widget(Paragraph::new("Loading the case…"), area);
-        return;
-    };
-    let c = &cv.detail;
-    let h = |s: &str| Line::styled(s.to_string(), theme.header());
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled(clean(&c.crn), theme.header()),
-            Span::raw(format!(
-                "  {}  │ PDU {} │ team {}",
-                person(m, &c.name),
-                clean(&c.pdu),
-                clean(c.team.as_deref().unwrap_or("-"))
-            )),
-        ]),
-        Line::raw(""),
-        h("Risk"),
-        Line::raw(format!(
-            "  RoSH {} · tier {} · MAPPA {} · {}",
-            c.rosh.map(|r| r.as_str()).unwrap_or("NO ASSESSMENT"),
-            c.tier.map(|t| t.to_string()).unwrap_or_else(|| "-".into()),
-            if c.mappa.is_mappa() {
-                format!("category {} level {}", c.mappa.category, c.mappa.level)
-            } else {
-                "not MAPPA".into()
-            },
-            c.case_type.map(|t| t.as_str()).unwrap_or("-"),
-        )),
-        Line::raw(format!(
-            "  sentenced {} · release {}",
-            date_or_dash(c.sentence_date),
-            date_or_dash(c.release_date)
-        )),
-        Line::raw(""),
-        h("Allocation"),
-    ];
-    match (&c.allocated_to, c.unallocated_since) {
-        (Some(s), _) => lines.push(Line::raw(format!(
-            "  allocated to {} {} ({}) since {}",
-            clean(s),
-            person(m, c.practitioner_name.as_deref().unwrap_or("?")),
-            c.practitioner_grade.map(|g| g.as_str()).unwrap_or("?"),
-            date_or_dash(c.allocated_on)
-        ))),
-        (None, since) => lines.push(Line::styled(
-            format!(
-                "  UNALLOCATED since {} ({} days)",
-                date_or_dash(since),
-                since.map_or(0, |d| (m.as_of - d).num_days())
-            ),
-            theme.bad(),
-        )),
-    }
-    // The current allocation's reason and rationale, from the audit trail (an allocation
-    // made by an import has none).
-    let undone: Vec<&str> = cv
-        .history
-        .iter()
-        .filter(|r| r.action == "undo")
-        .filter_map(|r| r.subject.as_deref())
-        .collect();
-    if c.allocated_to.is_some()
-        && let Some(r) = cv.history.iter().rev().find(|r| {
-            matches!(r.action.as_str(), "allocate" | "reallocate")
-                && !undone.contains(&r.id.to_string().as_str())
-        })
-    {
-        let rationale = r.after["note"].as_str().unwrap_or("");
-        let sensitive = r.after["sensitive"].as_bool() == Some(true);
-        lines.push(Line::raw(format!(
-            "  reason: {} · rationale: {}",
-            clean(&r.reason.as_deref().unwrap_or("-").replace('_', " ")),
-            if rationale.is_empty() {
-                "none recorded".to_string()
-            } else {
-                detail_note(m, rationale, sensitive)
-            }
-        )));
-    }
-    for a in c.allocations.iter().filter(|a| a.to_date.is_some()) {
-        lines.push(Line::raw(format!(
-            "  before: {} {} from {} to {} ({})",
-            clean(&a.staff_code),
-            person(m, a.practitioner.as_deref().unwrap_or("")),
-            fmt_date(a.from_date),
-            date_or_dash(a.to_date),
-            clean(&a.reason)
-        )));
-    }
-    lines.push(Line::raw(""));
-    lines.push(h("Alert rules firing on this case"));
-    if cv.alerts.is_empty() {
-        lines.push(Line::raw("  none"));
-    }
-    for a in &cv.alerts {
-        let line = format!(
-            "  {} {}: {}",
-            a.severity.as_str().to_uppercase(),
-            clean(&a.rule),
-            clean(&a.message)
-        );
-        lines.push(if a.severity == Severity::Critical {
-            Line::styled(line, theme.bad())
-        } else {
-            Line::raw(line)
-        });
-    }
-    lines.push(Line::raw(""));
-    lines.push(h("What is due"));
-    for (what, due) in [("Contact", &c.contact_due), ("Oversight", &c.oversight_due)] {
-        if what == "Contact" && due.is_none() && c.allocated_to.is_none() {
-            // Nothing falls due without a practitioner; say what would, and how long it
-            // has been, so the gap reads in days rather than as "none due".
-            let (days, why) = cv.contact_rule;
-            let seen = match c.last_contact {
-                Some(d) => format!(
-                    "not seen for {} days (last contact {})",
-                    (m.as_of - d).num_days(),
-                    fmt_date(d)
-                ),
-                None => "no contact on record".into(),
-            };
-            lines.push(Line::styled(
-                format!(
-                    "  Contact: none due while unallocated; would be due every {days} days ({why}); {seen}"
-                ),
-                theme.bad(),
-            ));
-            continue;
-        }
-        match due {
-            Some(d) if d.is_overdue(m.as_of) => lines.push(Line::styled(
-                format!(
-                    "  {what} OVERDUE by {} days (due {}): {}",
-                    d.days_overdue(m.as_of),
-                    fmt_date(d.date),
-                    d.rule
-                ),
-                theme.bad(),
-            )),
-            Some(d) => lines.push(Line::raw(format!(
-                "  {what} due {} ({} days): {}",
-                fmt_date(d.date),
-                -d.days_overdue(m.as_of),
-                d.rule
-            ))),
-            None => lines.push(Line::raw(format!(
-                "  {what}: none due ({})",
-                if c.allocated_to.is_none() {
-                    "the case has no practitioner; allocation is the gap"
-                } else {
-                    "no rule applies"
-                }
-            ))),
-        }
-    }
-    lines.push(Line::raw(""));
-    lines.push(h("Last contacts"));
-    if c.contacts.is_empty() {
-        lines.push(Line::raw("  none on record"));
-    }
-    for k in &c.contacts {
-        lines.push(Line::raw(format!(
-            "  {} {} {}",
-            fmt_date(k.date),
-            clean(&k.kind),
-            clean(k.staff_code.as_deref().unwrap_or(""))
-        )));
-    }
-    lines.push(Line::raw(""));
-    lines.push(h("Management oversight"));
-    if c.oversight.is_empty() {
-        lines.push(Line::raw("  none on record"));
-    }
-    for o in &c.oversight {
-        lines.push(Line::raw(format!(
-            "  {} {} {}: {}",
-            fmt_date(o.date),
-            clean(&o.spo_staff_code),
-            clean(&o.kind),
-            detail_note(m, &o.note, o.sensitive)
-        )));
-    }
-    lines.push(Line::raw(""));
-    lines.push(h("Notes"));
-    if cv.notes.is_empty() {
-        lines.push(Line::raw("  none"));
-    }
-    for n in &cv.notes {
-        lines.push(Line::raw(format!(
-            "  {} {}: {}",
-            clean(&n.at),
-            clean(&n.author),
-            detail_note(m, &n.text, n.sensitive)
-        )));
-    }
-    lines.push(Line::raw(""));
-    lines.push(h("History (audit trail)"));
-    if cv.history.is_empty() {
-        lines.push(Line::raw("  no actions recorded in casewatch"));
-    }
-    for r in cv.history.iter().rev() {
-        let r = r.clone().redact(false);
-        lines.push(Line::raw(format!(
-            "  #{} {} {}: {}",
-            r.id,
-            clean(&r.at),
-            clean(&r.actor),
-            clean(&r.describe())
-        )));
-    }
-    f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((m.case_scroll, 0)),
-        area,
-    );
-}
-
-/// A note in the case detail, the one place sensitive text is shown: marked, and hidden
-/// while names are masked (the screen may be shared).
-fn detail_note(m: &Model, text: &str, sensitive: bool) -> String {
-    match (sensitive, m.mask) {
-        (false, _) => clean(text),
-        (true, false) => format!("[SENSITIVE] {}", clean(text)),
-        (true, true) => "[sensitive note hidden while masked]".to_string(),
-    }
 }
 
 /// A person's name as the screen may show it: sanitised, and initials only when masked.

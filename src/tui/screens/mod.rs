@@ -2,6 +2,9 @@
 //! stack of screens and routes messages; a screen asks for what it cannot do itself (a query,
 //! another screen) through [`super::event::Ctx`].
 
+pub mod alerts;
+pub mod case;
+pub mod members;
 pub mod overview;
 pub mod pdu;
 
