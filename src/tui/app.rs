@@ -2,26 +2,23 @@
 //! and `update` is the only place the model changes. It never touches SQLite: it returns the
 //! requests it wants run.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::event::{Ctx, EventState, Go};
+use super::event::{Ctx, Go};
 use super::keymap::{self, Action, Context};
 use super::region::Region;
 use super::screens::alerts::Alerts;
 use super::screens::case::Case;
 use super::screens::members::{self, Members};
 use super::screens::overview::Overview;
-use super::screens::pdu::{Tab, list_index};
-use super::worker::{Act, Request, Response, StaffingData, TodayData};
+use super::screens::pdu::{Pdu, list_index};
+use super::worker::{Act, Request, Response};
 use crate::actions::{self, Candidate, UNDO_WINDOW};
 use crate::alerts::{ReviewedAlert, Status as AlertStatus};
 use crate::domain::{AllocationReason, OversightKind};
-use crate::filter::{CaseFilter, Term};
 use crate::incidents::Incident;
-use crate::store::read::{CaseList, CaseRow, CaseSort, PageQuery};
+use crate::store::read::CaseList;
 
 pub use super::screens::{CHROME_ROWS, visible_rows};
 
@@ -50,121 +47,6 @@ pub enum Screen {
     Members {
         incident: String,
     },
-}
-
-/// A window of a case list, paged from SQL.
-#[derive(Debug, Clone, Default)]
-pub struct CaseTable {
-    pub total: Option<u64>,
-    /// Absolute index of the selected row.
-    pub selected: u64,
-    /// Absolute index of the first row on screen.
-    pub scroll: u64,
-    /// The rows loaded, starting at `loaded_offset`.
-    pub loaded_offset: u64,
-    pub rows: Vec<CaseRow>,
-    pub sort: CaseSort,
-    pub reverse: bool,
-    /// The filter as typed.
-    pub filter: String,
-    /// The terms of `filter` that parse: what the rows show.
-    pub applied: CaseFilter,
-    /// The first term of `filter` that does not parse, and why, in words: it is not applied.
-    pub filter_error: Option<String>,
-    /// MAPPA tab: only the unallocated cases (`U`).
-    pub unallocated_only: bool,
-    pub loading: bool,
-    pub error: Option<String>,
-}
-
-impl CaseTable {
-    /// The filter the rows of `list` are read with: the applied filter, and the MAPPA tab's
-    /// "unallocated only" toggle.
-    pub fn query_filter(&self, list: CaseList) -> CaseFilter {
-        if list == CaseList::Mappa && self.unallocated_only {
-            self.applied.clone().and(Term::Allocated(false))
-        } else {
-            self.applied.clone()
-        }
-    }
-
-    /// The query of the whole table as the screen orders it, for an export.
-    pub fn whole_query(&self, list: CaseList) -> PageQuery {
-        PageQuery {
-            sort: self.sort,
-            reverse: self.reverse,
-            filter: self.query_filter(list),
-            offset: 0,
-            limit: u64::MAX,
-        }
-    }
-
-    /// What is kept of a table while its PDU is not on screen: filter, sort, toggle and
-    /// place, not the rows (they are read afresh on return).
-    fn kept(self) -> CaseTable {
-        CaseTable {
-            selected: self.selected,
-            scroll: self.scroll,
-            sort: self.sort,
-            reverse: self.reverse,
-            filter: self.filter,
-            applied: self.applied,
-            filter_error: self.filter_error,
-            unallocated_only: self.unallocated_only,
-            ..CaseTable::default()
-        }
-    }
-
-    /// Reads the typed filter: applies the terms that parse, names the first that does not.
-    /// Whether the applied filter changed.
-    fn apply_filter(&mut self) -> bool {
-        let (f, e) = crate::filter::parse_lenient(&self.filter);
-        self.filter_error = e.map(|e| e.to_string());
-        if f == self.applied {
-            return false;
-        }
-        self.applied = f;
-        true
-    }
-
-    /// Clears the filter; whether there was one to clear.
-    fn clear_filter(&mut self) -> bool {
-        let had = !self.filter.is_empty() || !self.applied.is_empty();
-        self.filter.clear();
-        self.filter_error = None;
-        let changed = !self.applied.is_empty();
-        self.applied = CaseFilter::default();
-        if changed {
-            self.selected = 0;
-            self.scroll = 0;
-        }
-        had
-    }
-
-    pub fn row(&self, i: u64) -> Option<&CaseRow> {
-        i.checked_sub(self.loaded_offset)
-            .and_then(|k| self.rows.get(k as usize))
-    }
-    pub fn selected_row(&self) -> Option<&CaseRow> {
-        self.row(self.selected)
-    }
-}
-
-/// The Today tab: the PDU's ranked worklist.
-#[derive(Debug, Clone, Default)]
-pub struct TodayView {
-    pub data: Option<TodayData>,
-    pub selected: usize,
-    pub loading: bool,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct StaffingView {
-    pub data: Option<StaffingData>,
-    pub selected: usize,
-    pub loading: bool,
-    pub error: Option<String>,
 }
 
 /// Which part of the allocation form takes the keys.
@@ -411,15 +293,7 @@ pub struct Model {
     /// The region as last read, which every screen shows part of.
     pub region: Region,
     pub overview: Overview,
-    // PDU view
-    pub tab: Tab,
-    pub today: TodayView,
-    pub tables: [CaseTable; 4],
-    /// The PDU `tables` belong to.
-    pub tables_pdu: Option<String>,
-    /// Other PDUs' tables as they were left (filter, sort, toggle, place), for this session.
-    pub kept_tables: HashMap<String, [CaseTable; 4]>,
-    pub staffing: StaffingView,
+    pub pdu: Pdu,
     /// The incidents, then one incident's members.
     pub alerts: Alerts,
     pub members: Members,
@@ -558,12 +432,7 @@ impl Model {
             message: None,
             region: Region::default(),
             overview: Overview::default(),
-            tab: Tab::Today,
-            today: TodayView::default(),
-            tables: Default::default(),
-            tables_pdu: None,
-            kept_tables: HashMap::new(),
-            staffing: StaffingView::default(),
+            pdu: Pdu::default(),
             alerts: Alerts::default(),
             members: Members::default(),
             popup: None,
@@ -626,11 +495,9 @@ impl Model {
         let mut out = Vec::new();
         match self.screen().clone() {
             Screen::Overview => out.push(self.region.request(&mut self.gens)),
-            Screen::Pdu { code, .. } => match self.tab.list() {
-                Some(list) => out.extend(self.request_page(&code, list_index(list), true)),
-                None if self.tab == Tab::Staffing => out.push(self.request_staffing(&code)),
-                None => out.push(self.request_today(&code)),
-            },
+            Screen::Pdu { code, .. } => {
+                out.extend(self.pdu.refresh(&code, &mut self.gens, self.size.1))
+            }
             Screen::Case { crn } => out.push(self.case.request(&crn, &mut self.gens)),
             Screen::Alerts | Screen::Members { .. } => {
                 out.push(self.region.request(&mut self.gens))
@@ -652,61 +519,12 @@ impl Model {
         out
     }
 
-    fn request_staffing(&mut self, pdu: &str) -> Request {
-        let generation = self.gens.stamp(Slot::Staffing);
-        self.staffing.loading = true;
-        Request::Staffing {
-            generation,
-            pdu: pdu.to_string(),
-        }
-    }
-
-    fn request_today(&mut self, pdu: &str) -> Request {
-        let generation = self.gens.stamp(Slot::Today);
-        self.today.loading = true;
-        Request::Today {
-            generation,
-            pdu: pdu.to_string(),
-        }
-    }
-
-    /// Asks for the window around the visible rows of a case table, if it is not loaded
-    /// (or always, with `force`). One page above and one below are fetched too, so that
-    /// scrolling a page shows rows at once.
-    fn request_page(&mut self, pdu: &str, tab: usize, force: bool) -> Option<Request> {
-        let page = visible_rows(self.size.1);
-        let t = &self.tables[tab];
-        let want_end = t.scroll + page;
-        let have_end = t.loaded_offset + t.rows.len() as u64;
-        let covered = t.scroll >= t.loaded_offset
-            && (want_end <= have_end || t.total.is_some_and(|n| have_end >= n));
-        if covered && !force && t.total.is_some() {
-            return None;
-        }
-        let list = CaseList::ALL[tab];
-        let generation = self.gens.stamp(Slot::Page(list));
-        let t = &mut self.tables[tab];
-        t.loading = true;
-        Some(Request::Page {
-            generation,
-            pdu: pdu.to_string(),
-            list,
-            query: PageQuery {
-                sort: t.sort,
-                reverse: t.reverse,
-                filter: t.query_filter(list),
-                offset: t.scroll.saturating_sub(page),
-                limit: page * 3,
-            },
-        })
-    }
-
     /// Applies one message; returns the queries to run.
     pub fn update(&mut self, msg: Msg) -> Vec<Request> {
         match msg {
             Msg::Resize(w, h) => {
                 self.size = (w, h);
-                self.clamp_scroll();
+                self.pdu.clamp_scroll(h);
                 self.page_if_needed()
             }
             Msg::Loaded(r) => self.loaded(r),
@@ -730,53 +548,19 @@ impl Model {
             Response::Page(generation, list, result)
                 if self.gens.is_current(Slot::Page(list), generation) =>
             {
-                let t = &mut self.tables[list_index(list)];
-                t.loading = false;
-                match result {
-                    Ok(p) => {
-                        t.error = None;
-                        t.total = Some(p.total);
-                        t.loaded_offset = p.offset;
-                        t.rows = p.rows;
-                        if t.selected >= p.total {
-                            t.selected = p.total.saturating_sub(1);
-                        }
-                    }
-                    Err(e) => t.error = Some(e),
-                }
-                self.clamp_scroll();
+                self.pdu.page_loaded(list, result);
+                self.pdu.clamp_scroll(self.size.1);
                 return self.page_if_needed();
             }
             Response::Staffing(generation, result)
                 if self.gens.is_current(Slot::Staffing, generation) =>
             {
-                self.staffing.loading = false;
-                match result {
-                    Ok(d) => {
-                        self.staffing.error = None;
-                        let n = d.practitioners.len();
-                        self.staffing.data = Some(d);
-                        self.staffing.selected = self.staffing.selected.min(n.saturating_sub(1));
-                    }
-                    Err(e) => self.staffing.error = Some(e),
-                }
+                self.pdu.staffing.loaded(result)
             }
             Response::Today(generation, result)
                 if self.gens.is_current(Slot::Today, generation) =>
             {
-                self.today.loading = false;
-                match result {
-                    Ok(Some(d)) => {
-                        self.today.error = None;
-                        let n = d.actions.len();
-                        self.today.data = Some(d);
-                        self.today.selected = self.today.selected.min(n.saturating_sub(1));
-                    }
-                    Ok(None) => {
-                        self.today.error = Some("this PDU is no longer in the database".into())
-                    }
-                    Err(e) => self.today.error = Some(e),
-                }
+                self.pdu.today.loaded(result)
             }
             Response::Case(generation, result) if self.gens.is_current(Slot::Case, generation) => {
                 self.case.loaded(result)
@@ -987,10 +771,7 @@ impl Model {
     fn filter_text(&mut self) -> Option<&mut String> {
         match self.screen() {
             Screen::Overview => Some(&mut self.overview.filter),
-            Screen::Pdu { .. } => self
-                .tab
-                .list()
-                .map(|l| &mut self.tables[list_index(l)].filter),
+            Screen::Pdu { .. } => self.pdu.filter_text(),
             Screen::Alerts => Some(&mut self.alerts.filter),
             _ => None,
         }
@@ -1036,19 +817,7 @@ impl Model {
                 self.overview.filter_changed();
                 Vec::new()
             }
-            Screen::Pdu { code, .. } => {
-                let Some(i) = self.tab.list().map(list_index) else {
-                    return Vec::new();
-                };
-                let t = &mut self.tables[i];
-                // A bad term is named in the filter line and not applied.
-                if !t.apply_filter() {
-                    return Vec::new();
-                }
-                t.selected = 0;
-                t.scroll = 0;
-                self.request_page(&code, i, true).into_iter().collect()
-            }
+            Screen::Pdu { code, .. } => self.pdu.filter_changed(&code, &mut self.gens, self.size.1),
             Screen::Alerts => {
                 self.alerts.filter_changed();
                 Vec::new()
@@ -1134,65 +903,34 @@ impl Model {
     /// take it, goes back a screen.
     fn screen_act(&mut self, action: Action) -> Vec<Request> {
         let screen = self.screen().clone();
-        if !matches!(screen, Screen::Pdu { .. }) {
-            let mut cx = Ctx::new(&mut self.gens, self.size, &mut self.message);
-            let state = match &screen {
-                Screen::Overview => self.overview.act(action, &mut self.region, &mut cx),
-                Screen::Case { .. } => self.case.act(action, &mut cx),
-                Screen::Alerts => self.alerts.act(action, &self.region, &mut cx),
-                Screen::Members { incident } => {
-                    self.members.act(action, incident, &self.region, &mut cx)
-                }
-                Screen::Pdu { .. } => EventState::NotConsumed,
-            };
-            let Ctx {
-                mut requests, go, ..
-            } = cx;
-            if !state.is_consumed() && action == Action::Back {
-                requests.extend(self.pop());
+        let mut cx = Ctx::new(&mut self.gens, self.size, self.mask, &mut self.message);
+        let state = match &screen {
+            Screen::Overview => self.overview.act(action, &mut self.region, &mut cx),
+            Screen::Pdu { code, .. } => self.pdu.act(action, code, &mut cx),
+            Screen::Case { .. } => self.case.act(action, &mut cx),
+            Screen::Alerts => self.alerts.act(action, &self.region, &mut cx),
+            Screen::Members { incident } => {
+                self.members.act(action, incident, &self.region, &mut cx)
             }
-            if let Some(go) = go {
-                requests.extend(self.go(go));
-            }
-            return requests;
+        };
+        let Ctx {
+            mut requests, go, ..
+        } = cx;
+        if !state.is_consumed() && action == Action::Back {
+            requests.extend(self.pop());
         }
-        match action {
-            Action::Back => self.back(),
-            Action::Open => self.open(),
-            Action::Up => self.move_by(-1),
-            Action::Down => self.move_by(1),
-            Action::PageUp => self.move_by(-(visible_rows(self.size.1) as i64)),
-            Action::PageDown => self.move_by(visible_rows(self.size.1) as i64),
-            Action::Top => self.move_by(i64::MIN / 2),
-            Action::Bottom => self.move_by(i64::MAX / 2),
-            Action::Tab(i) => match Tab::from_index(usize::from(i)) {
-                Some(tab) => self.set_tab(tab),
-                None => Vec::new(),
-            },
-            Action::NextTab => self.set_tab(self.tab.next()),
-            Action::PrevTab => self.set_tab(self.tab.prev()),
-            Action::Sort | Action::ReverseSort => self.sort(action == Action::ReverseSort),
-            Action::Export => {
-                let req = self.export_request();
-                if req.is_some() {
-                    self.message = Some("exporting…".into());
-                }
-                req.into_iter().collect()
-            }
-            Action::UnallocatedOnly => self.toggle_unallocated_only(),
-            _ => Vec::new(),
+        if let Some(go) = go {
+            requests.extend(self.go(go));
         }
+        requests
     }
 
     /// Opens a screen over the current one, as a screen asked.
     fn go(&mut self, go: Go) -> Vec<Request> {
         match go {
             Go::Pdu { code, name, tab } => {
-                self.show_tables_of(&code);
+                self.pdu.enter(&code, tab, &mut self.gens);
                 self.stack.push(Screen::Pdu { code, name });
-                self.tab = tab;
-                self.today = TodayView::default();
-                self.staffing = StaffingView::default();
                 self.refresh()
             }
             Go::Case(crn) => {
@@ -1229,17 +967,7 @@ impl Model {
         match self.screen() {
             Screen::Case { crn } => Some(crn.clone()),
             Screen::Members { .. } => self.selected_member().and_then(|a| a.crn.clone()),
-            Screen::Pdu { .. } if self.tab == Tab::Today => self
-                .today
-                .data
-                .as_ref()
-                .and_then(|d| d.actions.get(self.today.selected))
-                .and_then(|w| w.crn.clone()),
-            Screen::Pdu { .. } => self
-                .tab
-                .list()
-                .and_then(|l| self.tables[list_index(l)].selected_row())
-                .map(|r| r.crn.clone()),
+            Screen::Pdu { .. } => self.pdu.focused_crn(),
             _ => None,
         }
     }
@@ -1514,194 +1242,12 @@ impl Model {
         Vec::new()
     }
 
-    fn sort(&mut self, reverse: bool) -> Vec<Request> {
-        match self.screen().clone() {
-            Screen::Pdu { code, .. } if self.tab.list().is_some() => {
-                let i = self.tab.list().map_or(0, list_index);
-                let t = &mut self.tables[i];
-                if reverse {
-                    t.reverse = !t.reverse;
-                } else {
-                    let i = CaseSort::ALL.iter().position(|s| *s == t.sort).unwrap_or(0);
-                    t.sort = CaseSort::ALL[(i + 1) % CaseSort::ALL.len()];
-                    t.reverse = false;
-                }
-                t.selected = 0;
-                t.scroll = 0;
-                self.message = Some(format!(
-                    "sorted by {}{}",
-                    t.sort.label(),
-                    if t.reverse { " (reversed)" } else { "" }
-                ));
-                self.request_page(&code, i, true).into_iter().collect()
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    /// What `e` writes: the table on screen, as it is shown (the overview's PDUs after its
-    /// filter and sort; a case table's list, filter, toggle, sort and order), with names
-    /// masked when the screen masks them.
-    fn export_request(&self) -> Option<Request> {
-        use crate::export::View;
-        let mask = self.mask;
-        match self.screen() {
-            Screen::Pdu { code, .. } => match self.tab.list() {
-                Some(list) => {
-                    let t = list_index(list);
-                    Some(Request::ExportCases {
-                        pdu: code.clone(),
-                        list,
-                        query: self.tables[t].whole_query(list),
-                        mask,
-                    })
-                }
-                None if self.tab == Tab::Staffing => Some(Request::Export {
-                    view: View::Practitioners,
-                    pdu: Some(code.clone()),
-                    mask,
-                }),
-                None => None,
-            },
-            _ => None,
-        }
-    }
-
-    /// `U` on the MAPPA tab: only the unallocated MAPPA cases, or all of them again.
-    fn toggle_unallocated_only(&mut self) -> Vec<Request> {
-        let mappa = list_index(CaseList::Mappa);
-        let Screen::Pdu { code, .. } = self.screen().clone() else {
-            return Vec::new();
-        };
-        if self.tab != Tab::Mappa {
-            self.message = Some("U works on the MAPPA tab (3)".into());
-            return Vec::new();
-        }
-        let t = &mut self.tables[mappa];
-        t.unallocated_only = !t.unallocated_only;
-        t.selected = 0;
-        t.scroll = 0;
-        self.message = Some(if t.unallocated_only {
-            "MAPPA: unallocated cases only; U shows all".into()
-        } else {
-            "MAPPA: all cases, unallocated first; U shows only those".into()
-        });
-        self.request_page(&code, mappa, true).into_iter().collect()
-    }
-
-    /// Brings in the case tables of `pdu`: as this session left them if it was open
-    /// before, else fresh. The tables on screen are kept for their own PDU.
-    fn show_tables_of(&mut self, pdu: &str) {
-        if self.tables_pdu.as_deref() == Some(pdu) {
-            return;
-        }
-        let incoming = self.kept_tables.remove(pdu).unwrap_or_default();
-        let outgoing = std::mem::replace(&mut self.tables, incoming);
-        if let Some(prev) = self.tables_pdu.replace(pdu.to_string()) {
-            self.kept_tables.insert(prev, outgoing.map(CaseTable::kept));
-        }
-        // An answer still on its way is for the other PDU's tables.
-        self.gens.forget_pages();
-    }
-
-    fn set_tab(&mut self, tab: Tab) -> Vec<Request> {
-        if !matches!(self.screen(), Screen::Pdu { .. }) {
-            return Vec::new();
-        }
-        self.tab = tab;
-        self.refresh()
-    }
-
-    fn back(&mut self) -> Vec<Request> {
-        // A kept filter is cleared first; the next Esc leaves the view.
-        if let Screen::Pdu { code, .. } = self.screen().clone()
-            && let Some(i) = self.tab.list().map(list_index)
-            && self.tables[i].clear_filter()
-        {
-            self.message = Some("filter cleared; Esc again goes back".into());
-            return self.request_page(&code, i, true).into_iter().collect();
-        }
-        self.pop()
-    }
-
-    fn open(&mut self) -> Vec<Request> {
-        match self.screen().clone() {
-            Screen::Pdu { .. } if self.tab == Tab::Today => {
-                let Some(w) = self
-                    .today
-                    .data
-                    .as_ref()
-                    .and_then(|d| d.actions.get(self.today.selected))
-                    .cloned()
-                else {
-                    return Vec::new();
-                };
-                match w.crn {
-                    Some(crn) => self.go(Go::Case(crn)),
-                    // A staffing line: the Staffing tab shows the practitioner.
-                    None => self.set_tab(Tab::Staffing),
-                }
-            }
-            Screen::Pdu { .. } if self.tab.list().is_some() => {
-                let t = self.tab.list().map_or(0, list_index);
-                let Some(crn) = self.tables[t].selected_row().map(|r| r.crn.clone()) else {
-                    return Vec::new();
-                };
-                self.go(Go::Case(crn))
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    fn move_by(&mut self, delta: i64) -> Vec<Request> {
-        let step = |cur: u64, len: u64| super::screens::step(cur, len, delta);
-        match self.screen().clone() {
-            Screen::Overview => Vec::new(),
-            Screen::Pdu { .. } if self.tab == Tab::Today => {
-                let n = self.today.data.as_ref().map_or(0, |d| d.actions.len()) as u64;
-                self.today.selected = step(self.today.selected as u64, n) as usize;
-                Vec::new()
-            }
-            Screen::Pdu { .. } if self.tab == Tab::Staffing => {
-                let n = self
-                    .staffing
-                    .data
-                    .as_ref()
-                    .map_or(0, |d| d.practitioners.len()) as u64;
-                self.staffing.selected = step(self.staffing.selected as u64, n) as usize;
-                Vec::new()
-            }
-            Screen::Pdu { .. } => {
-                let t = &mut self.tables[self.tab.list().map_or(0, list_index)];
-                let n = t.total.unwrap_or(0);
-                t.selected = step(t.selected, n);
-                self.clamp_scroll();
-                self.page_if_needed()
-            }
-            Screen::Alerts | Screen::Members { .. } | Screen::Case { .. } => Vec::new(),
-        }
-    }
-
-    /// Keeps the selected row on screen.
-    fn clamp_scroll(&mut self) {
-        let page = visible_rows(self.size.1);
-        for t in &mut self.tables {
-            if t.selected < t.scroll {
-                t.scroll = t.selected;
-            } else if t.selected >= t.scroll + page {
-                t.scroll = t.selected + 1 - page;
-            }
-        }
-    }
-
+    /// Asks for the rows the PDU's table on screen lacks.
     fn page_if_needed(&mut self) -> Vec<Request> {
-        if let Screen::Pdu { code, .. } = self.screen().clone()
-            && let Some(t) = self.tab.list().map(list_index)
-            && !self.tables[t].loading
-        {
-            return self.request_page(&code, t, false).into_iter().collect();
+        match self.screen().clone() {
+            Screen::Pdu { code, .. } => self.pdu.page_if_needed(&code, &mut self.gens, self.size.1),
+            _ => Vec::new(),
         }
-        Vec::new()
     }
 
     /// Breadcrumbs, e.g. `Overview › HFKCW › Unallocated › X123456`.
@@ -1712,7 +1258,7 @@ impl Model {
                 Screen::Overview => parts.push("Overview".to_string()),
                 Screen::Pdu { code, .. } => {
                     parts.push(code.clone());
-                    parts.push(self.tab.title().to_string());
+                    parts.push(self.pdu.tab.title().to_string());
                 }
                 Screen::Case { crn } => parts.push(crn.clone()),
                 Screen::Alerts => parts.push(match &self.alerts.scope {
@@ -1734,8 +1280,9 @@ impl Model {
 mod tests {
     use super::*;
     use crate::alerts::ReviewedAlert;
+    use crate::filter::CaseFilter;
     use crate::rules::{Level, Severity};
-    use crate::store::read::{Page, PduSummary};
+    use crate::store::read::{CaseRow, CaseSort, Page, PduSummary};
     use crate::tui::screens::overview::OverviewSort;
     use crate::tui::worker::OverviewData;
 
@@ -1945,7 +1492,10 @@ mod tests {
                 rows: vec![],
             }),
         )));
-        assert_eq!(m.tables[0].total, None, "the stale page must not be shown");
+        assert_eq!(
+            m.pdu.tables[0].total, None,
+            "the stale page must not be shown"
+        );
     }
 
     #[test]
@@ -2031,7 +1581,7 @@ mod tests {
             "{asked:?}"
         );
         m.update(key('G'));
-        assert_eq!(m.tables[0].selected, 9_999);
+        assert_eq!(m.pdu.tables[0].selected, 9_999);
     }
 
     fn candidate(code: &str, not_suitable: &[&str]) -> Candidate {
@@ -2502,7 +2052,7 @@ mod tests {
             Some(parsed("rosh:high+")),
             "{reqs:?}"
         );
-        let t = &m.tables[0];
+        let t = &m.pdu.tables[0];
         assert!(
             t.filter_error
                 .as_deref()
@@ -2520,7 +2070,7 @@ mod tests {
             asked_filter(&reqs[reqs.len() - 1..]),
             Some(parsed("rosh:high+ mappa:2"))
         );
-        assert_eq!(m.tables[0].filter_error, None);
+        assert_eq!(m.pdu.tables[0].filter_error, None);
     }
 
     #[test]
@@ -2535,7 +2085,7 @@ mod tests {
         let reqs = m.update(code(KeyCode::Esc));
         assert_eq!(asked_filter(&reqs), Some(CaseFilter::default()), "{reqs:?}");
         assert!(matches!(m.screen(), Screen::Pdu { .. }), "still on the PDU");
-        assert_eq!(m.tables[0].filter, "");
+        assert_eq!(m.pdu.tables[0].filter, "");
         m.update(code(KeyCode::Esc));
         assert_eq!(m.screen(), &Screen::Overview);
         // The same on the incidents: the first Esc clears the filter.
@@ -2563,7 +2113,7 @@ mod tests {
         m.update(key('3'));
         m.update(key('s'));
         m.update(key('S'));
-        m.tables[1].selected = 4;
+        m.pdu.tables[1].selected = 4;
         // Back to 2: its own filter, the default sort.
         let reqs = m.update(key('2'));
         let [Request::Page { query, .. }] = &reqs[..] else {
@@ -2582,29 +2132,33 @@ mod tests {
             (query.filter.clone(), query.sort, query.reverse),
             (CaseFilter::default(), CaseSort::Days, true)
         );
-        assert_eq!(m.tables[1].selected, 4);
+        assert_eq!(m.pdu.tables[1].selected, 4);
         // Another PDU starts afresh...
         m.update(code(KeyCode::Esc));
         assert_eq!(m.screen(), &Screen::Overview);
         m.update(key('j'));
         m.update(code(KeyCode::Enter));
         assert_eq!(m.current_pdu().map(|p| p.0), Some("BBB"));
-        assert_eq!(m.tables[0].filter, "");
-        assert_eq!(m.tables[1].sort, CaseSort::Risk);
+        assert_eq!(m.pdu.tables[0].filter, "");
+        assert_eq!(m.pdu.tables[1].sort, CaseSort::Risk);
         // ...and the first comes back as it was left, without its old rows.
         m.update(code(KeyCode::Esc));
         m.update(key('k'));
         m.update(code(KeyCode::Enter));
         assert_eq!(m.current_pdu().map(|p| p.0), Some("HFKCW"));
         assert_eq!(
-            (m.tables[0].filter.as_str(), &m.tables[0].applied),
+            (m.pdu.tables[0].filter.as_str(), &m.pdu.tables[0].applied),
             ("tier:A", &parsed("tier:A"))
         );
         assert_eq!(
-            (m.tables[1].sort, m.tables[1].reverse, m.tables[1].selected),
+            (
+                m.pdu.tables[1].sort,
+                m.pdu.tables[1].reverse,
+                m.pdu.tables[1].selected
+            ),
             (CaseSort::Days, true, 4)
         );
-        assert_eq!(m.tables[0].total, None);
+        assert_eq!(m.pdu.tables[0].total, None);
     }
 
     #[test]
@@ -2628,7 +2182,7 @@ mod tests {
                 rows: vec![],
             }),
         )));
-        assert_eq!(m.tables[0].total, None);
+        assert_eq!(m.pdu.tables[0].total, None);
     }
 
     #[test]
@@ -2648,7 +2202,7 @@ mod tests {
             Some(parsed("rosh:high unallocated")),
             "the toggle adds to the filter"
         );
-        assert!(m.tables[1].unallocated_only);
+        assert!(m.pdu.tables[1].unallocated_only);
         assert!(
             m.message
                 .as_deref()

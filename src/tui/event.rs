@@ -42,20 +42,28 @@ pub enum Go {
 }
 
 /// What a part's update may use besides its own state (the request generations, the size
-/// of the screen, the status line), and what it asks of the app: queries, a screen to open.
+/// of the screen, whether names are masked, the status line), and what it asks of the app:
+/// queries, a screen to open.
 pub struct Ctx<'a> {
     pub gens: &'a mut Gens,
     pub size: (u16, u16),
+    pub mask: bool,
     pub message: &'a mut Option<String>,
     pub requests: Vec<Request>,
     pub go: Option<Go>,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(gens: &'a mut Gens, size: (u16, u16), message: &'a mut Option<String>) -> Self {
+    pub fn new(
+        gens: &'a mut Gens,
+        size: (u16, u16),
+        mask: bool,
+        message: &'a mut Option<String>,
+    ) -> Self {
         Ctx {
             gens,
             size,
+            mask,
             message,
             requests: Vec::new(),
             go: None,

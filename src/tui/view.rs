@@ -3,22 +3,15 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::app::{
-    AllocateFocus, AllocatePopup, Input, Model, Popup, Screen, SilenceField, visible_rows,
-};
+use super::app::{AllocateFocus, AllocatePopup, Input, Model, Popup, Screen, SilenceField};
 use super::keymap;
-use super::screens::overview::rating_text;
-use super::screens::pdu::{Tab, list_index};
-use super::widgets::{DrawCtx, Theme, clean, error_block, fit, popup_rect};
+use super::widgets::{DrawCtx, Theme, clean, popup_rect};
 use crate::actions;
 use crate::domain::fmt_date;
-use crate::report::pct;
 use crate::rules::Level;
-use crate::store::read::{CaseList, CaseRow, GradeStaffing};
 
 /// Below this the screen shows only a one-line message.
 pub const MIN_WIDTH: u16 = 40;
@@ -69,7 +62,7 @@ pub fn view(m: &Model, f: &mut Frame<'_>) {
     );
     match m.screen() {
         Screen::Overview => m.overview.draw(f, body, &dc),
-        Screen::Pdu { .. } => draw_pdu(m, f, body, &theme),
+        Screen::Pdu { code, name } => m.pdu.draw(code, name, f, body, &dc),
         Screen::Case { .. } => m.case.draw(f, body, &dc),
         Screen::Alerts => m.alerts.draw(f, body, &dc),
         Screen::Members { incident } => m.members.draw(incident, f, body, &dc),
@@ -85,9 +78,7 @@ pub fn view(m: &Model, f: &mut Frame<'_>) {
 fn loading(m: &Model) -> bool {
     match m.screen() {
         Screen::Overview => m.region.loading,
-        Screen::Pdu { .. } if m.tab == Tab::Staffing => m.staffing.loading,
-        Screen::Pdu { .. } if m.tab == Tab::Today => m.today.loading,
-        Screen::Pdu { .. } => m.tables[m.tab.list().map_or(0, list_index)].loading,
+        Screen::Pdu { .. } => m.pdu.loading(),
         Screen::Case { .. } => m.case.loading,
         Screen::Alerts | Screen::Members { .. } => m.region.loading,
     }
@@ -119,7 +110,7 @@ fn draw_header(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
 
 fn draw_status(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     let table = match m.screen() {
-        Screen::Pdu { .. } => m.tab.list().map(|l| &m.tables[list_index(l)]),
+        Screen::Pdu { .. } => m.pdu.table(),
         _ => None,
     };
     let text = match m.screen() {
@@ -163,10 +154,7 @@ fn draw_status(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
 fn draw_hints(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     let mut spans = Vec::new();
     let filter_error = match m.screen() {
-        Screen::Pdu { .. } => m
-            .tab
-            .list()
-            .and_then(|l| m.tables[list_index(l)].filter_error.as_deref()),
+        Screen::Pdu { .. } => m.pdu.table().and_then(|t| t.filter_error.as_deref()),
         _ => None,
     };
     if m.input == Input::Filter
@@ -205,470 +193,6 @@ fn draw_hints(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-fn draw_pdu(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
-    let [head, status, trend, tabs, body] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Min(1),
-    ])
-    .areas(area);
-    let (code, name) = m.current_pdu().unwrap_or(("?", "?"));
-    f.render_widget(Paragraph::new(trend_line(m, code, theme)), trend);
-    let summary = m.region.summary(code);
-    let title = if area.width >= FULL_WIDTH {
-        format!("{} {}", clean(code), clean(name))
-    } else {
-        clean(code)
-    };
-    let mut spans = vec![Span::styled(title, theme.header())];
-    if let Some(p) = summary {
-        let (crit, high, warn) = m.region.pdu_alert_counts(&p.code);
-        spans.push(Span::raw(format!(
-            " │ alerts {crit} critical, {high} high, {warn} warning │ vacancy {} │ {}",
-            pct(p.vacancy_rate),
-            rating_text(p, area.width >= FULL_WIDTH)
-        )));
-    }
-    f.render_widget(Paragraph::new(Line::from(spans)), head);
-    // The status on a line of its own, with the first reason, cut to the width.
-    if summary.is_some() {
-        let st = m.region.pdu_status(code);
-        let label = st.label();
-        let reason = m.region.pdu_reason(code).unwrap_or(match st {
-            Level::Ok => "no PDU rule holds",
-            _ => "",
-        });
-        let room = usize::from(area.width).saturating_sub(label.chars().count() + 3);
-        let line = if st == Level::OrganisationalAlert {
-            // The rule's message already says ORGANISATIONAL ALERT.
-            let reason = reason
-                .strip_prefix("ORGANISATIONAL ALERT: ")
-                .unwrap_or(reason);
-            Line::from(vec![
-                Span::styled(label, theme.status(st)),
-                Span::styled(format!(": {}", fit(reason, room)), theme.bad()),
-            ])
-        } else {
-            Line::from(vec![
-                Span::styled(label, theme.status(st)),
-                Span::raw(format!(": {}", fit(reason, room))),
-            ])
-        };
-        f.render_widget(Paragraph::new(line), status);
-    }
-    let mut tab_spans = Vec::new();
-    for tab in Tab::ALL {
-        let table = tab.list().map(|l| &m.tables[list_index(l)]);
-        let count = match table {
-            Some(t) => t.total.map(|n| format!(" ({n})")).unwrap_or_default(),
-            None => String::new(),
-        };
-        let wide = area.width >= FULL_WIDTH;
-        let t = if wide { tab.title() } else { tab.short_title() };
-        // The MAPPA toggle in words on the tab itself, so the count reads right.
-        let only = match table {
-            Some(k) if k.unallocated_only && tab == Tab::Mappa => {
-                if wide {
-                    " unallocated only"
-                } else {
-                    " unal"
-                }
-            }
-            _ => "",
-        };
-        let label = format!(" {} {t}{only}{count} ", tab.index() + 1);
-        if tab == m.tab {
-            tab_spans.push(Span::styled(
-                format!("[{}]", label.trim()),
-                theme.selected(),
-            ));
-        } else {
-            tab_spans.push(Span::raw(label));
-        }
-    }
-    f.render_widget(Paragraph::new(Line::from(tab_spans)), tabs);
-    match m.tab {
-        Tab::Today => draw_today(m, f, body, theme),
-        Tab::Staffing => draw_staffing(m, f, body, theme),
-        _ => draw_case_table(m, f, body, theme),
-    }
-}
-
-/// The Today tab: the ranked worklist, then what else is waiting, per task.
-fn draw_today(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
-    if let Some(e) = &m.today.error {
-        return error_block(f, area, e, theme);
-    }
-    let Some(d) = &m.today.data else {
-        f.render_widget(Paragraph::new("Loading this morning's worklist…"), area);
-        return;
-    };
-    let [table_area, foot] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(3)]).areas(area);
-    if d.actions.is_empty() {
-        f.render_widget(
-            Paragraph::new("Nothing on the worklist: no unallocated high-risk case, no high-risk contact or oversight overdue, nobody over capacity."),
-            table_area,
-        );
-    } else {
-        let wide = area.width >= FULL_WIDTH;
-        let rows: Vec<Row> = d
-            .actions
-            .iter()
-            .enumerate()
-            .map(|(i, w)| {
-                Row::new(vec![
-                    Cell::from(format!("{:>2}", i + 1)),
-                    Cell::from(w.task.as_str()),
-                    Cell::from(clean(
-                        w.crn.as_deref().or(w.staff_code.as_deref()).unwrap_or("-"),
-                    )),
-                    Cell::from(clean(&w.what)),
-                    Cell::from(clean(&w.why)),
-                    Cell::from(w.days.to_string()),
-                ])
-            })
-            .collect();
-        let what = d
-            .actions
-            .iter()
-            .map(|w| w.what.chars().count())
-            .max()
-            .unwrap_or(4)
-            .clamp(4, 34) as u16;
-        let widths = [
-            Constraint::Length(2),
-            Constraint::Length(8),
-            Constraint::Length(9),
-            if wide {
-                Constraint::Length(what)
-            } else {
-                Constraint::Fill(2)
-            },
-            Constraint::Fill(3),
-            Constraint::Length(4),
-        ];
-        let mut state = TableState::default().with_selected(Some(m.today.selected));
-        f.render_stateful_widget(
-            Table::new(rows, widths)
-                .header(
-                    Row::new(["#", "Task", "Subject", "What", "Why", "Days"]).style(theme.header()),
-                )
-                .row_highlight_style(theme.selected())
-                .highlight_symbol("▶")
-                .column_spacing(1),
-            table_area,
-            &mut state,
-        );
-    }
-    // What is not on screen, per task.
-    let mut rest = Vec::new();
-    for (task, total) in &d.totals {
-        let shown = d
-            .actions
-            .iter()
-            .filter(|w| w.task.as_str() == *task)
-            .count() as u64;
-        rest.push(format!("{task} {}", total.saturating_sub(shown)));
-    }
-    let (what, why) = d
-        .actions
-        .get(m.today.selected)
-        .map(|w| (clean(&w.what), clean(&w.why)))
-        .unwrap_or_default();
-    f.render_widget(
-        Paragraph::new(vec![
-            Line::styled(
-                format!("{} more not shown: {}", d.more, rest.join(" · ")),
-                theme.dim(),
-            ),
-            Line::raw(format!("▶ {what}: {why}")),
-        ])
-        .wrap(Wrap { trim: false }),
-        foot,
-    );
-}
-
-fn rosh_text(r: &CaseRow) -> &'static str {
-    r.rosh.map(|r| r.as_str()).unwrap_or("NO ROSH")
-}
-
-fn draw_case_table(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
-    let k = m.tab.list().map_or(0, list_index);
-    let t = &m.tables[k];
-    if let Some(e) = &t.error {
-        return error_block(f, area, e, theme);
-    }
-    let list = CaseList::ALL[k];
-    let wide = area.width >= FULL_WIDTH;
-    let page = visible_rows(m.size.1);
-    let total = t.total.unwrap_or(0);
-    if t.total == Some(0) {
-        let only = if list == CaseList::Mappa && t.unallocated_only {
-            " (unallocated only; U shows all)"
-        } else {
-            ""
-        };
-        let msg = if t.applied.is_empty() {
-            format!("No cases in {}{only}.", list.title())
-        } else if t.filter_error.is_some() {
-            format!("No cases match the filter's good terms{only} (see the filter line).")
-        } else {
-            format!("No cases match the filter '{}'{only}.", clean(&t.filter))
-        };
-        f.render_widget(Paragraph::new(msg), area);
-        return;
-    }
-    let days_label = match list {
-        CaseList::Unallocated => "Days unal",
-        CaseList::Mappa => "Days",
-        _ => "Days over",
-    };
-    let sort_mark = |label: &str, s| {
-        if t.sort == s {
-            format!("{label}{}", if t.reverse { "↑" } else { "↓" })
-        } else {
-            label.to_string()
-        }
-    };
-    use crate::store::read::CaseSort as C;
-    // Narrow screens drop the "Allocated to" column; the MAPPA list, which puts unallocated
-    // cases first, shows allocation in place of the case type.
-    let alloc_for_type = list == CaseList::Mappa && !wide;
-    let mut head = vec![
-        sort_mark("CRN", C::Crn),
-        sort_mark("Name", C::Name),
-        sort_mark("Tier", C::Tier),
-        sort_mark("RoSH", C::Risk),
-        "MAPPA".into(),
-        if alloc_for_type { "Allocated" } else { "Type" }.into(),
-        sort_mark(days_label, C::Days),
-    ];
-    if wide {
-        head.extend(["Team".into(), "Allocated to".into()]);
-    }
-    let end = (t.scroll + page).min(total);
-    let rows: Vec<Row> = (t.scroll..end)
-        .map(|i| match t.row(i) {
-            Some(r) => {
-                let mut cells = vec![
-                    Cell::from(clean(&r.crn)),
-                    Cell::from(person(m, &r.name)),
-                    Cell::from(clean(&r.tier)),
-                    Cell::from(rosh_text(r)).style(if r.rosh.is_none_or(|x| x.is_high()) {
-                        theme.bad()
-                    } else {
-                        Style::new()
-                    }),
-                    Cell::from(r.mappa.to_string()),
-                    if alloc_for_type {
-                        match &r.allocated_to {
-                            Some(s) => Cell::from(clean(s)),
-                            None => Cell::from("UNALLOC").style(theme.bad()),
-                        }
-                    } else {
-                        Cell::from(r.case_type.map(|c| c.as_str()).unwrap_or("-"))
-                    },
-                    Cell::from(r.days.map(|d| d.to_string()).unwrap_or_else(|| "-".into())),
-                ];
-                if wide {
-                    cells.push(Cell::from(clean(r.team.as_deref().unwrap_or("-"))));
-                    cells.push(Cell::from(clean(
-                        r.allocated_to.as_deref().unwrap_or("UNALLOCATED"),
-                    )));
-                }
-                Row::new(cells)
-            }
-            None => Row::new(vec![Cell::from("…"), Cell::from("loading")]),
-        })
-        .collect();
-    let mut widths = vec![
-        Constraint::Length(7),
-        Constraint::Min(12),
-        Constraint::Length(4),
-        Constraint::Length(9),
-        Constraint::Length(5),
-        Constraint::Length(9),
-        Constraint::Length(9),
-    ];
-    if wide {
-        widths.extend([Constraint::Length(10), Constraint::Length(12)]);
-    }
-    let [table_area, foot] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-    let table = Table::new(rows, widths)
-        .header(Row::new(head).style(theme.header()))
-        .row_highlight_style(theme.selected())
-        .highlight_symbol("▶")
-        .column_spacing(1);
-    let mut state =
-        TableState::default().with_selected(Some((t.selected - t.scroll.min(t.selected)) as usize));
-    f.render_stateful_widget(table, table_area, &mut state);
-    let mappa = match list {
-        CaseList::Mappa if t.unallocated_only => " · unallocated only (U: all)",
-        CaseList::Mappa => " · unallocated first (U: only those)",
-        _ => "",
-    };
-    f.render_widget(
-        Paragraph::new(format!(
-            "row {} of {} · sorted by {}{}{mappa}",
-            if total == 0 { 0 } else { t.selected + 1 },
-            total,
-            t.sort.label(),
-            if t.reverse { " (reversed)" } else { "" }
-        ))
-        .style(theme.dim()),
-        foot,
-    );
-}
-
-/// A sparkline in text: one block character per value, scaled between the series' min and max.
-pub fn spark(values: &[f64]) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let (lo, hi) = values
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
-    values
-        .iter()
-        .map(|v| {
-            if hi - lo < 1e-9 {
-                BARS[3]
-            } else {
-                BARS[(((v - lo) / (hi - lo)) * 7.0).round() as usize]
-            }
-        })
-        .collect()
-}
-
-/// The PDU's trends over the recorded nightly runs.
-fn trend_line(m: &Model, code: &str, theme: &Theme) -> Line<'static> {
-    let trend = m.region.data.as_ref().and_then(|o| o.trends.get(code));
-    let Some(t) = trend.filter(|t| !t.as_of.is_empty()) else {
-        return Line::styled(
-            "trends: none recorded yet (`casewatch alerts --record` nightly)",
-            theme.dim(),
-        );
-    };
-    let last = |v: &[f64]| v.last().copied().unwrap_or(0.0);
-    Line::from(vec![
-        Span::styled(format!("trend ({} runs) ", t.as_of.len()), theme.dim()),
-        Span::raw(format!(
-            "unallocated {} {:.0} · MAPPA {} {:.0} · vacancy {} {:.0}% · oversight overdue {} {:.0}",
-            spark(&t.unallocated),
-            last(&t.unallocated),
-            spark(&t.unallocated_mappa),
-            last(&t.unallocated_mappa),
-            spark(&t.vacancy_rate),
-            last(&t.vacancy_rate) * 100.0,
-            spark(&t.oversight_overdue),
-            last(&t.oversight_overdue),
-        )),
-    ])
-}
-
-/// A text bar: `██████░░░░` for a fraction of `width` cells.
-pub fn bar(fraction: f64, width: usize) -> String {
-    let filled = ((fraction.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
-    format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
-}
-
-fn draw_staffing(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
-    if let Some(e) = &m.staffing.error {
-        return error_block(f, area, e, theme);
-    }
-    let Some(d) = &m.staffing.data else {
-        f.render_widget(Paragraph::new("Loading staffing…"), area);
-        return;
-    };
-    let grade_rows = d.grades.len() as u16 + 1;
-    let [grades_area, people_area] =
-        Layout::vertical([Constraint::Length(grade_rows + 1), Constraint::Min(3)]).areas(area);
-    let bar_w = if area.width >= FULL_WIDTH { 30 } else { 14 };
-    let rows: Vec<Row> = d
-        .grades
-        .iter()
-        .map(|g: &GradeStaffing| {
-            let v = g.vacancy_rate.unwrap_or(0.0);
-            Row::new(vec![
-                Cell::from(g.grade.as_str()),
-                Cell::from(format!("{:.1}", g.target_fte)),
-                Cell::from(format!("{:.1}", g.in_post_fte)),
-                Cell::from(format!("{} {}", bar(v, bar_w), pct(g.vacancy_rate)))
-                    .style(if v >= 0.3 { theme.bad() } else { Style::new() }),
-                Cell::from(format!("{:.1}", g.detached_in_fte)),
-            ])
-        })
-        .collect();
-    f.render_widget(
-        Table::new(
-            rows,
-            [
-                Constraint::Length(5),
-                Constraint::Length(7),
-                Constraint::Length(7),
-                Constraint::Length(bar_w as u16 + 6),
-                Constraint::Length(9),
-            ],
-        )
-        .header(
-            Row::new(["Grade", "Target", "In post", "Vacancy", "Detached"]).style(theme.header()),
-        )
-        .column_spacing(1),
-        grades_area,
-    );
-    let wide = area.width >= FULL_WIDTH;
-    let people: Vec<Row> = d
-        .practitioners
-        .iter()
-        .map(|p| {
-            let cap = p.capacity_pct;
-            let over = cap.is_some_and(|c| c > 100.0);
-            let mut cells = vec![
-                Cell::from(clean(&p.staff_code)),
-                Cell::from(person(m, &p.name)),
-                Cell::from(p.grade.as_str()),
-                Cell::from(p.status.as_str()),
-                Cell::from(p.caseload.to_string()),
-                Cell::from(
-                    cap.map(|c| format!("{c:.0}%"))
-                        .unwrap_or_else(|| "-".into()),
-                ),
-                Cell::from(if over { "OVER" } else { "" }).style(theme.bad()),
-            ];
-            if wide {
-                cells.push(Cell::from(p.high_risk_cases.to_string()));
-            }
-            Row::new(cells)
-        })
-        .collect();
-    let mut head = vec!["Staff", "Name", "Grade", "Status", "Cases", "Cap", "Over"];
-    let mut widths = vec![
-        Constraint::Length(9),
-        Constraint::Min(12),
-        Constraint::Length(5),
-        Constraint::Length(14),
-        Constraint::Length(5),
-        Constraint::Length(5),
-        Constraint::Length(4),
-    ];
-    if wide {
-        head.push("High-risk");
-        widths.push(Constraint::Length(9));
-    }
-    let mut state = TableState::default().with_selected(Some(m.staffing.selected));
-    f.render_stateful_widget(
-        Table::new(people, widths)
-            .header(Row::new(head).style(theme.header()))
-            .row_highlight_style(theme.selected())
-            .highlight_symbol("▶")
-            .column_spacing(1),
-        people_area,
-        &mut state,
-    );
 }
 
 /// A person's name as the screen may show it: sanitised, and initials only when masked.
