@@ -7,6 +7,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::event::{Ctx, Go};
 use super::keymap::{self, Action, Context};
+use super::popups::{
+    AckPopup, AllocatePopup, Help, NotePopup, OversightPopup, Popup, SilencePopup,
+};
 use super::region::Region;
 use super::screens::alerts::Alerts;
 use super::screens::case::Case;
@@ -14,9 +17,8 @@ use super::screens::members::{self, Members};
 use super::screens::overview::Overview;
 use super::screens::pdu::{Pdu, list_index};
 use super::worker::{Act, Request, Response};
-use crate::actions::{self, Candidate, UNDO_WINDOW};
-use crate::alerts::{ReviewedAlert, Status as AlertStatus};
-use crate::domain::{AllocationReason, OversightKind};
+use crate::actions::UNDO_WINDOW;
+use crate::alerts::ReviewedAlert;
 use crate::incidents::Incident;
 use crate::store::read::CaseList;
 
@@ -49,227 +51,6 @@ pub enum Screen {
     },
 }
 
-/// Which part of the allocation form takes the keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AllocateFocus {
-    /// j/k, g/G, PgUp/PgDn move; letters are commands.
-    List,
-    /// Typing narrows the list (`/`).
-    Filter,
-    /// Typing writes the rationale (Tab).
-    Rationale,
-}
-
-/// The allocation picker: suitable officers first (best fit preselected), then the rest
-/// with the reason each is not suitable; a reason from the list and a rationale.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AllocatePopup {
-    pub crn: String,
-    /// The case as read when the form (re)opened, who holds it, and the officers.
-    pub picker: Option<Box<actions::Picker>>,
-    /// Index into [`AllocatePopup::visible`].
-    pub selected: usize,
-    pub filter: String,
-    pub focus: AllocateFocus,
-    pub reason: AllocationReason,
-    pub note: String,
-    pub sensitive: bool,
-    /// Set after the first Enter on a choice that needs confirming: Enter again allocates.
-    pub confirming: bool,
-    pub error: Option<String>,
-    /// What changed since the form opened, when a write found the case changed.
-    pub changed: Option<String>,
-}
-
-/// Rows a page key moves in the picker.
-pub const PICKER_PAGE: usize = 10;
-
-impl AllocatePopup {
-    /// Indexes of the candidates the filter lets through (staff code, name, grade or team).
-    pub fn visible(&self) -> Vec<usize> {
-        let Some(p) = &self.picker else {
-            return Vec::new();
-        };
-        let f = self.filter.trim().to_lowercase();
-        p.candidates
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| {
-                f.is_empty()
-                    || c.staff_code.to_lowercase().contains(&f)
-                    || c.name.to_lowercase().contains(&f)
-                    || c.grade.as_str().to_lowercase() == f
-                    || c.team
-                        .as_deref()
-                        .is_some_and(|t| t.to_lowercase().contains(&f))
-            })
-            .map(|(i, _)| i)
-            .collect()
-    }
-
-    pub fn chosen(&self) -> Option<&Candidate> {
-        let i = *self.visible().get(self.selected)?;
-        self.picker.as_ref()?.candidates.get(i)
-    }
-}
-
-/// The oversight form: which SPO, what kind, the note.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OversightPopup {
-    pub crn: String,
-    pub spos: Option<Vec<(String, String)>>,
-    /// The case as read when the form (re)opened.
-    pub case: Option<Box<actions::CaseFacts>>,
-    pub selected: usize,
-    pub kind: OversightKind,
-    pub note: String,
-    pub sensitive: bool,
-    /// Why the last attempt wrote nothing, or what changed since the form opened.
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct NotePopup {
-    pub crn: String,
-    pub text: String,
-    pub sensitive: bool,
-}
-
-/// A form over the current screen; it takes every key until closed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Popup {
-    Allocate(AllocatePopup),
-    Oversight(OversightPopup),
-    Note(NotePopup),
-    Ack(AckPopup),
-    Silence(SilencePopup),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct AckPopup {
-    pub key: String,
-    /// What is acknowledged, in words.
-    pub what: String,
-    pub note: String,
-    /// Why the last attempt wrote nothing.
-    pub error: Option<String>,
-}
-
-/// Which field of the silence form takes the typing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SilenceField {
-    Until,
-    Reason,
-}
-
-/// The silence form: an incident (rule and PDU), or one case's alert of it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SilencePopup {
-    pub rule: String,
-    pub pdu: String,
-    pub crn: Option<String>,
-    /// YYYY-MM-DD, as typed.
-    pub until: String,
-    pub reason: String,
-    pub field: SilenceField,
-    /// Why the last attempt wrote nothing, in words.
-    pub error: Option<String>,
-}
-
-/// Keys of the allocation form. Letters are commands on the list and text in the filter and
-/// the rationale; arrows always work.
-fn allocate_key(p: &mut AllocatePopup, k: KeyEvent) -> Vec<Request> {
-    let n = p.visible().len();
-    let last = n.saturating_sub(1);
-    let before = p.selected;
-    let typing = p.focus != AllocateFocus::List;
-    match k.code {
-        KeyCode::Down => p.selected = (p.selected + 1).min(last),
-        KeyCode::Up => p.selected = p.selected.saturating_sub(1),
-        KeyCode::PageDown => p.selected = (p.selected + PICKER_PAGE).min(last),
-        KeyCode::PageUp => p.selected = p.selected.saturating_sub(PICKER_PAGE),
-        KeyCode::Home => p.selected = 0,
-        KeyCode::End => p.selected = last,
-        KeyCode::Right => p.reason = cycle(AllocationReason::ALL, p.reason, 1),
-        KeyCode::Left => p.reason = cycle(AllocationReason::ALL, p.reason, -1),
-        KeyCode::Tab | KeyCode::BackTab => {
-            p.focus = match p.focus {
-                AllocateFocus::Rationale => AllocateFocus::List,
-                _ => AllocateFocus::Rationale,
-            };
-        }
-        KeyCode::Enter if p.focus == AllocateFocus::Filter => p.focus = AllocateFocus::List,
-        KeyCode::Enter => return allocate_submit(p),
-        KeyCode::Backspace if typing => {
-            if p.focus == AllocateFocus::Filter {
-                p.filter.pop();
-                p.selected = 0;
-            } else {
-                p.note.pop();
-            }
-        }
-        KeyCode::Char(c) if typing => {
-            if p.focus == AllocateFocus::Filter {
-                push_text(&mut p.filter, c, k.modifiers);
-                p.selected = 0;
-            } else {
-                push_text(&mut p.note, c, k.modifiers);
-            }
-        }
-        KeyCode::Char('j') => p.selected = (p.selected + 1).min(last),
-        KeyCode::Char('k') => p.selected = p.selected.saturating_sub(1),
-        KeyCode::Char('g') => p.selected = 0,
-        KeyCode::Char('G') => p.selected = last,
-        KeyCode::Char('l') => p.reason = cycle(AllocationReason::ALL, p.reason, 1),
-        KeyCode::Char('h') => p.reason = cycle(AllocationReason::ALL, p.reason, -1),
-        KeyCode::Char('s') => p.sensitive = !p.sensitive,
-        KeyCode::Char('/') => {
-            p.focus = AllocateFocus::Filter;
-        }
-        _ => {}
-    }
-    if p.selected != before {
-        p.confirming = false;
-    }
-    Vec::new()
-}
-
-/// Enter in the allocation form: asks for what is missing, then for confirmation when the
-/// choice needs it, then writes, stating who held the case when the form opened.
-fn allocate_submit(p: &mut AllocatePopup) -> Vec<Request> {
-    let (Some(picker), Some(c)) = (p.picker.as_ref(), p.chosen()) else {
-        return Vec::new();
-    };
-    if p.note.trim().is_empty()
-        && (picker.rationale_required || p.reason == AllocationReason::Other)
-    {
-        p.error = Some("write the rationale first: why this officer (Tab to type it)".into());
-        p.focus = AllocateFocus::Rationale;
-        return Vec::new();
-    }
-    if !c.to_confirm().is_empty() && !p.confirming {
-        p.confirming = true;
-        return Vec::new();
-    }
-    let req = actions::Allocation {
-        crn: p.crn.clone(),
-        staff_code: c.staff_code.clone(),
-        reason: p.reason,
-        note: Some(p.note.clone()).filter(|n| !n.trim().is_empty()),
-        sensitive: p.sensitive,
-        expect: Some(picker.case.holding()),
-        confirmed: p.confirming,
-    };
-    p.error = None;
-    vec![Request::Act(Act::Allocate(req))]
-}
-
-fn cycle<T: Copy + PartialEq>(all: &[T], cur: T, step: i64) -> T {
-    let i = all.iter().position(|x| *x == cur).unwrap_or(0) as i64;
-    let n = all.len() as i64;
-    all[((i + step).rem_euclid(n)) as usize]
-}
-
 /// Which text field the keyboard is typing into, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Input {
@@ -285,9 +66,8 @@ pub struct Model {
     pub size: (u16, u16),
     pub stack: Vec<Screen>,
     pub input: Input,
-    pub help: bool,
-    /// First line of the help overlay shown, when it is taller than the screen.
-    pub help_scroll: u16,
+    /// The help overlay, when open.
+    pub help: Option<Help>,
     pub quit: bool,
     pub message: Option<String>,
     /// The region as last read, which every screen shows part of.
@@ -374,16 +154,6 @@ impl Gens {
     }
 }
 
-/// Adds a typed character to a text field, refusing control characters and runaway length.
-fn push_text(field: &mut String, c: char, mods: KeyModifiers) {
-    if !mods.contains(KeyModifiers::CONTROL)
-        && !crate::text::is_unsafe(c)
-        && field.chars().count() < crate::actions::MAX_NOTE
-    {
-        field.push(c);
-    }
-}
-
 /// The status line's words for a finished export: how many rows, whether names were masked,
 /// and where: the whole path when it fits `width`, else the file's name in the working
 /// directory (where exports are always written), so that the line is never cut.
@@ -409,14 +179,6 @@ pub fn exported_words(x: &super::worker::Exported, width: u16) -> String {
     format!("exported {} {rows}{names} to ./{name}", x.rows)
 }
 
-/// How many lines the help overlay of `ctx` is taller than a screen `height` high can show.
-pub fn help_overflow(ctx: Context, height: u16) -> u16 {
-    let lines = super::view::help_line_count(ctx);
-    // Two border lines, and the popup leaves a line above and below.
-    let room = usize::from(height.saturating_sub(4));
-    lines.saturating_sub(room).min(usize::from(u16::MAX)) as u16
-}
-
 impl Model {
     pub fn new(db_label: String, as_of: NaiveDate, color: bool, size: (u16, u16)) -> Model {
         Model {
@@ -426,8 +188,7 @@ impl Model {
             size,
             stack: vec![Screen::Overview],
             input: Input::Normal,
-            help: false,
-            help_scroll: 0,
+            help: None,
             quit: false,
             message: None,
             region: Region::default(),
@@ -569,37 +330,13 @@ impl Model {
                 if self.gens.is_current(Slot::Popup, generation) =>
             {
                 if let Some(Popup::Allocate(p)) = &mut self.popup {
-                    match result {
-                        Ok(picker) => {
-                            // The best fit is first; a reallocation is not an initial one.
-                            if picker.case.allocated_to.is_some()
-                                && p.reason == AllocationReason::InitialAllocation
-                            {
-                                p.reason = AllocationReason::CaseloadAdjustment;
-                            }
-                            p.picker = Some(picker);
-                            p.selected = 0;
-                        }
-                        Err(e) => p.error = Some(e),
-                    }
+                    p.candidates_loaded(result);
                 }
             }
             Response::Spos(generation, result) if self.gens.is_current(Slot::Popup, generation) => {
                 if let Some(Popup::Oversight(p)) = &mut self.popup {
                     match result {
-                        Ok(form) => {
-                            p.selected = form
-                                .me
-                                .as_ref()
-                                .and_then(|me| form.spos.iter().position(|(c, _)| c == me))
-                                .unwrap_or(0);
-                            if form.allocation_due {
-                                p.kind = OversightKind::Allocation;
-                            }
-                            let form = *form;
-                            p.spos = Some(form.spos);
-                            p.case = Some(Box::new(form.case));
-                        }
+                        Ok(form) => p.spos_loaded(*form),
                         Err(e) => {
                             self.message = Some(e);
                             self.popup = None;
@@ -607,92 +344,9 @@ impl Model {
                     }
                 }
             }
-            Response::Conflict(what) => {
-                // Nothing was written: show what changed and reopen the form on the case as
-                // it is now, keeping what was typed.
-                let generation = self.gens.stamp(Slot::Popup);
-                self.message = Some(format!("nothing written: {what}"));
-                let mut reqs = self.refresh_all();
-                match &mut self.popup {
-                    Some(Popup::Allocate(p)) => {
-                        p.changed = Some(what);
-                        p.picker = None;
-                        p.confirming = false;
-                        p.error = None;
-                        reqs.push(Request::Candidates {
-                            generation,
-                            crn: p.crn.clone(),
-                        });
-                    }
-                    Some(Popup::Oversight(p)) => {
-                        p.error = Some(what);
-                        p.spos = None;
-                        p.case = None;
-                        if let Some((pdu, _)) = self.stack.iter().rev().find_map(|s| match s {
-                            Screen::Pdu { code, .. } => Some((code.clone(), ())),
-                            _ => None,
-                        }) {
-                            reqs.push(Request::Spos {
-                                generation,
-                                pdu,
-                                crn: p.crn.clone(),
-                            });
-                        }
-                    }
-                    _ => {}
-                }
-                return reqs;
-            }
-            Response::Acted(result) => {
-                match result {
-                    Ok(done) => {
-                        self.popup = None;
-                        self.undo_armed = false;
-                        let (audit_id, words) = (done.audit_id, done.words);
-                        self.message = Some(if done.undoable {
-                            format!("{words} (audit #{audit_id}); u undoes")
-                        } else {
-                            format!("{words} (audit #{audit_id})")
-                        });
-                        self.last_action = done
-                            .undoable
-                            .then(|| (audit_id, std::time::Instant::now(), done.what));
-                    }
-                    Err(e) => {
-                        match &mut self.popup {
-                            Some(Popup::Allocate(p)) => {
-                                p.error = Some(e.clone());
-                                p.confirming = false;
-                            }
-                            Some(Popup::Oversight(p)) => p.error = Some(e.clone()),
-                            Some(Popup::Ack(p)) => p.error = Some(e.clone()),
-                            _ => {}
-                        }
-                        self.message = Some(format!("nothing written: {e}"));
-                    }
-                }
-                // Counts, lists and the case all change with a write.
-                return self.refresh_all();
-            }
-            Response::Silenced(result) => match result {
-                Ok(id) => {
-                    let until = match &self.popup {
-                        Some(Popup::Silence(p)) => p.until.clone(),
-                        _ => String::new(),
-                    };
-                    self.popup = None;
-                    self.message = Some(format!(
-                        "silenced until {until} (silence #{id}): still listed and counted"
-                    ));
-                    return self.refresh_all();
-                }
-                Err(e) => {
-                    if let Some(Popup::Silence(p)) = &mut self.popup {
-                        p.error = Some(e.clone());
-                    }
-                    self.message = Some(format!("nothing written: {e}"));
-                }
-            },
+            Response::Conflict(what) => return self.conflict(what),
+            Response::Acted(result) => return self.acted(result),
+            Response::Silenced(result) => return self.silenced(result),
             Response::Exported(result) => {
                 self.message = Some(match result {
                     Ok(x) => exported_words(&x, self.size.0),
@@ -717,6 +371,71 @@ impl Model {
         Vec::new()
     }
 
+    /// A write found the case changed since its form opened: nothing was written. Say what
+    /// changed and reopen the form on the case as it is now, keeping what was typed.
+    fn conflict(&mut self, what: String) -> Vec<Request> {
+        let generation = self.gens.stamp(Slot::Popup);
+        self.message = Some(format!("nothing written: {what}"));
+        let mut reqs = self.refresh_all();
+        let pdu = self.current_pdu().map(|(code, _)| code.to_string());
+        if let Some(p) = &mut self.popup {
+            reqs.extend(p.conflict(what, generation, pdu));
+        }
+        reqs
+    }
+
+    /// A write finished: say what was done (and that `u` undoes it), or why nothing was
+    /// written, in the form that sent it.
+    fn acted(&mut self, result: Result<super::worker::Acted, String>) -> Vec<Request> {
+        match result {
+            Ok(done) => {
+                self.popup = None;
+                self.undo_armed = false;
+                let (audit_id, words) = (done.audit_id, done.words);
+                self.message = Some(if done.undoable {
+                    format!("{words} (audit #{audit_id}); u undoes")
+                } else {
+                    format!("{words} (audit #{audit_id})")
+                });
+                self.last_action = done
+                    .undoable
+                    .then(|| (audit_id, std::time::Instant::now(), done.what));
+            }
+            Err(e) => {
+                if let Some(p) = &mut self.popup {
+                    p.refused(&e);
+                }
+                self.message = Some(format!("nothing written: {e}"));
+            }
+        }
+        // Counts, lists and the case all change with a write.
+        self.refresh_all()
+    }
+
+    /// A silence was recorded, or why not, in the silence form.
+    fn silenced(&mut self, result: Result<i64, String>) -> Vec<Request> {
+        match result {
+            Ok(id) => {
+                let until = match &self.popup {
+                    Some(Popup::Silence(p)) => p.until.clone(),
+                    _ => String::new(),
+                };
+                self.popup = None;
+                self.message = Some(format!(
+                    "silenced until {until} (silence #{id}): still listed and counted"
+                ));
+                self.refresh_all()
+            }
+            Err(e) => {
+                if let Some(Popup::Silence(p)) = &mut self.popup {
+                    p.error = Some(e.clone());
+                }
+                self.message = Some(format!("nothing written: {e}"));
+                Vec::new()
+            }
+        }
+    }
+
     fn key(&mut self, k: KeyEvent) -> Vec<Request> {
         if k.kind == crossterm::event::KeyEventKind::Release {
             return Vec::new();
@@ -732,28 +451,14 @@ impl Model {
         if self.input == Input::Filter {
             return self.filter_key(k);
         }
-        if self.help {
-            // Moves scroll a help taller than the screen; any other key closes it, q still
-            // quits.
-            let most = help_overflow(self.context(), self.size.1);
-            let page = self.size.1.saturating_sub(6).max(1);
-            let step: Option<i32> = match keymap::action_for(&k, self.context()) {
-                Some(Action::Down) => Some(1),
-                Some(Action::Up) => Some(-1),
-                Some(Action::PageDown) => Some(i32::from(page)),
-                Some(Action::PageUp) => Some(-i32::from(page)),
-                _ => None,
-            };
-            if let Some(step) = step
-                && most > 0
-            {
-                let s = (i32::from(self.help_scroll) + step).clamp(0, i32::from(most));
-                self.help_scroll = s as u16;
-                return Vec::new();
-            }
-            self.help = false;
-            if keymap::action_for(&k, self.context()) == Some(Action::Quit) {
-                self.quit = true;
+        let ctx = self.context();
+        if let Some(help) = &mut self.help {
+            if !help.key(&k, ctx, self.size.1).is_consumed() {
+                // The key closes the help and is not also a move; q still quits.
+                self.help = None;
+                if keymap::action_for(&k, ctx) == Some(Action::Quit) {
+                    self.quit = true;
+                }
             }
             return Vec::new();
         }
@@ -833,8 +538,7 @@ impl Model {
                 Vec::new()
             }
             Action::Help => {
-                self.help = true;
-                self.help_scroll = 0;
+                self.help = Some(Help::default());
                 Vec::new()
             }
             Action::Refresh => {
@@ -877,11 +581,7 @@ impl Model {
             Action::Oversight => self.open_oversight(),
             Action::Note => {
                 if let Some(crn) = self.focused_crn() {
-                    self.popup = Some(Popup::Note(NotePopup {
-                        crn,
-                        text: String::new(),
-                        sensitive: false,
-                    }));
+                    self.popup = Some(Popup::Note(NotePopup::new(crn)));
                 }
                 Vec::new()
             }
@@ -903,7 +603,13 @@ impl Model {
     /// take it, goes back a screen.
     fn screen_act(&mut self, action: Action) -> Vec<Request> {
         let screen = self.screen().clone();
-        let mut cx = Ctx::new(&mut self.gens, self.size, self.mask, &mut self.message);
+        let mut cx = Ctx::new(
+            &mut self.gens,
+            &mut self.message,
+            self.size,
+            self.mask,
+            self.as_of,
+        );
         let state = match &screen {
             Screen::Overview => self.overview.act(action, &mut self.region, &mut cx),
             Screen::Pdu { code, .. } => self.pdu.act(action, code, &mut cx),
@@ -974,35 +680,16 @@ impl Model {
 
     /// Opens the acknowledgement form for the selected incident (or member).
     fn open_ack(&mut self) {
-        let (key, what, resolved) = match self.screen() {
-            Screen::Alerts => match self.selected_incident() {
-                Some(i) => (
-                    i.key.clone(),
-                    format!("incident {} ({} open)", i.key, i.count),
-                    i.status == AlertStatus::Resolved,
-                ),
-                None => return,
-            },
-            Screen::Members { .. } => match self.selected_member() {
-                Some(a) => (
-                    a.key.clone(),
-                    format!("alert {}", a.key),
-                    a.status == AlertStatus::Resolved,
-                ),
-                None => return,
-            },
-            _ => return,
+        let form = match self.screen() {
+            Screen::Alerts => self.selected_incident().map(AckPopup::incident),
+            Screen::Members { .. } => self.selected_member().map(AckPopup::member),
+            _ => None,
         };
-        if resolved {
-            self.message = Some("a resolved alert needs no acknowledgement".into());
-            return;
+        match form {
+            Some(Ok(p)) => self.popup = Some(Popup::Ack(p)),
+            Some(Err(why)) => self.message = Some(why.into()),
+            None => {}
         }
-        self.popup = Some(Popup::Ack(AckPopup {
-            key,
-            what,
-            note: String::new(),
-            error: None,
-        }));
     }
 
     /// Opens the silence form for the selected incident, or for the selected member's case.
@@ -1018,55 +705,29 @@ impl Model {
             },
             _ => return,
         };
-        let until = crate::domain::fmt_date(self.as_of + chrono::Duration::days(7));
-        self.popup = Some(Popup::Silence(SilencePopup {
-            rule,
-            pdu,
-            crn,
-            until,
-            reason: String::new(),
-            field: SilenceField::Reason,
-            error: None,
-        }));
+        self.popup = Some(Popup::Silence(SilencePopup::new(
+            rule, pdu, crn, self.as_of,
+        )));
     }
 
+    /// Opens the allocation form on the focused case and asks for its officers.
     fn open_allocate(&mut self) -> Vec<Request> {
         let Some(crn) = self.focused_crn() else {
             return Vec::new();
         };
         let generation = self.gens.stamp(Slot::Popup);
-        self.popup = Some(Popup::Allocate(AllocatePopup {
-            crn: crn.clone(),
-            picker: None,
-            selected: 0,
-            filter: String::new(),
-            focus: AllocateFocus::List,
-            reason: AllocationReason::InitialAllocation,
-            note: String::new(),
-            sensitive: false,
-            confirming: false,
-            error: None,
-            changed: None,
-        }));
+        self.popup = Some(Popup::Allocate(AllocatePopup::new(crn.clone())));
         vec![Request::Candidates { generation, crn }]
     }
 
+    /// Opens the oversight form on the focused case and asks for the PDU's SPOs.
     fn open_oversight(&mut self) -> Vec<Request> {
         let (Some(crn), Some((pdu, _))) = (self.focused_crn(), self.current_pdu()) else {
             return Vec::new();
         };
         let pdu = pdu.to_string();
         let generation = self.gens.stamp(Slot::Popup);
-        self.popup = Some(Popup::Oversight(OversightPopup {
-            crn: crn.clone(),
-            spos: None,
-            case: None,
-            selected: 0,
-            kind: OversightKind::Periodic,
-            note: String::new(),
-            sensitive: false,
-            error: None,
-        }));
+        self.popup = Some(Popup::Oversight(OversightPopup::new(crn.clone())));
         vec![Request::Spos {
             generation,
             pdu,
@@ -1102,144 +763,25 @@ impl Model {
         }
     }
 
+    /// A key for the open form. Esc the form does not take closes it, writing nothing.
     fn popup_key(&mut self, k: KeyEvent) -> Vec<Request> {
         let Some(popup) = &mut self.popup else {
             return Vec::new();
         };
-        if k.code == KeyCode::Esc {
-            // Esc first leaves the picker's filter, then closes the form.
-            if let Popup::Allocate(p) = popup
-                && p.focus == AllocateFocus::Filter
-            {
-                p.focus = AllocateFocus::List;
-                p.filter.clear();
-                p.selected = 0;
-                return Vec::new();
-            }
+        let mut cx = Ctx::new(
+            &mut self.gens,
+            &mut self.message,
+            self.size,
+            self.mask,
+            self.as_of,
+        );
+        let state = popup.key(k, &mut cx);
+        let requests = cx.requests;
+        if !state.is_consumed() && k.code == KeyCode::Esc {
             self.popup = None;
             self.message = Some("cancelled; nothing written".into());
-            return Vec::new();
         }
-        match popup {
-            Popup::Allocate(p) => return allocate_key(p, k),
-            Popup::Oversight(p) => {
-                let n = p.spos.as_ref().map_or(0, Vec::len);
-                match k.code {
-                    KeyCode::Down if n > 0 => p.selected = (p.selected + 1).min(n - 1),
-                    KeyCode::Up => p.selected = p.selected.saturating_sub(1),
-                    KeyCode::Right => p.kind = cycle(OversightKind::ALL, p.kind, 1),
-                    KeyCode::Left => p.kind = cycle(OversightKind::ALL, p.kind, -1),
-                    KeyCode::Tab => p.sensitive = !p.sensitive,
-                    KeyCode::Backspace => {
-                        p.note.pop();
-                    }
-                    KeyCode::Char(c) => push_text(&mut p.note, c, k.modifiers),
-                    KeyCode::Enter => {
-                        let Some((by, _)) = p.spos.as_ref().and_then(|s| s.get(p.selected)) else {
-                            return Vec::new();
-                        };
-                        if p.note.trim().is_empty() {
-                            p.error = Some("type a note first".into());
-                            self.message = Some("type a note first".into());
-                            return Vec::new();
-                        }
-                        return vec![Request::Act(Act::Oversight(actions::OversightEntry {
-                            crn: p.crn.clone(),
-                            by: by.clone(),
-                            kind: p.kind,
-                            note: p.note.clone(),
-                            sensitive: p.sensitive,
-                            expect: p.case.as_ref().map(|c| c.holding()),
-                        }))];
-                    }
-                    _ => {}
-                }
-            }
-            Popup::Silence(p) => match k.code {
-                KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
-                    p.field = match p.field {
-                        SilenceField::Until => SilenceField::Reason,
-                        SilenceField::Reason => SilenceField::Until,
-                    };
-                }
-                KeyCode::Backspace => {
-                    match p.field {
-                        SilenceField::Until => p.until.pop(),
-                        SilenceField::Reason => p.reason.pop(),
-                    };
-                }
-                KeyCode::Char(c) => match p.field {
-                    SilenceField::Until => {
-                        if (c.is_ascii_digit() || c == '-') && p.until.len() < 10 {
-                            p.until.push(c);
-                        }
-                    }
-                    SilenceField::Reason => push_text(&mut p.reason, c, k.modifiers),
-                },
-                KeyCode::Enter => {
-                    let Ok(until) = NaiveDate::parse_from_str(p.until.trim(), "%Y-%m-%d") else {
-                        p.error = Some(format!(
-                            "until must be a date like {}",
-                            crate::domain::fmt_date(self.as_of + chrono::Duration::days(7))
-                        ));
-                        p.field = SilenceField::Until;
-                        return Vec::new();
-                    };
-                    if p.reason.trim().is_empty() {
-                        p.error = Some("type a reason: why nobody need be woken until then".into());
-                        p.field = SilenceField::Reason;
-                        return Vec::new();
-                    }
-                    p.error = None;
-                    return vec![Request::Act(Act::Silence {
-                        rule: p.rule.clone(),
-                        pdu: p.pdu.clone(),
-                        crn: p.crn.clone(),
-                        until,
-                        reason: p.reason.clone(),
-                    })];
-                }
-                _ => {}
-            },
-            Popup::Ack(p) => match k.code {
-                KeyCode::Backspace => {
-                    p.note.pop();
-                }
-                KeyCode::Char(c) => push_text(&mut p.note, c, k.modifiers),
-                KeyCode::Enter => {
-                    if p.note.trim().is_empty() {
-                        p.error = Some("type a note first".into());
-                        self.message = Some("type a note first".into());
-                        return Vec::new();
-                    }
-                    return vec![Request::Act(Act::Ack {
-                        key: p.key.clone(),
-                        note: p.note.clone(),
-                    })];
-                }
-                _ => {}
-            },
-            Popup::Note(p) => match k.code {
-                KeyCode::Tab => p.sensitive = !p.sensitive,
-                KeyCode::Backspace => {
-                    p.text.pop();
-                }
-                KeyCode::Char(c) => push_text(&mut p.text, c, k.modifiers),
-                KeyCode::Enter => {
-                    if p.text.trim().is_empty() {
-                        self.message = Some("type a note first".into());
-                        return Vec::new();
-                    }
-                    return vec![Request::Act(Act::Note {
-                        crn: p.crn.clone(),
-                        text: p.text.clone(),
-                        sensitive: p.sensitive,
-                    })];
-                }
-                _ => {}
-            },
-        }
-        Vec::new()
+        requests
     }
 
     /// Asks for the rows the PDU's table on screen lacks.
@@ -1279,10 +821,14 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerts::ReviewedAlert;
+    use crate::actions::{self, Candidate};
+    use crate::alerts::{ReviewedAlert, Status as AlertStatus};
+    use crate::domain::{AllocationReason, OversightKind};
     use crate::filter::CaseFilter;
     use crate::rules::{Level, Severity};
     use crate::store::read::{CaseRow, CaseSort, Page, PduSummary};
+    use crate::tui::popups::help::help_overflow;
+    use crate::tui::popups::{AllocateFocus, SilenceField};
     use crate::tui::screens::overview::OverviewSort;
     use crate::tui::worker::OverviewData;
 
@@ -1522,9 +1068,9 @@ mod tests {
     fn help_opens_with_question_mark_and_any_key_closes_it() {
         let mut m = model_with_overview();
         m.update(key('?'));
-        assert!(m.help);
+        assert!(m.help.is_some());
         m.update(key('j'));
-        assert!(!m.help);
+        assert!(m.help.is_none());
         assert_eq!(m.overview.selected, 0, "the closing key is not also a move");
         m.update(key('q'));
         assert!(m.quit);
@@ -2308,16 +1854,16 @@ mod tests {
             "the PDU help is taller than 24 lines"
         );
         m.update(key('j'));
-        assert!(m.help);
-        assert_eq!(m.help_scroll, 1);
+        assert!(m.help.is_some());
+        assert_eq!(m.help.as_ref().map(|h| h.scroll), Some(1));
         m.update(key('G'));
-        assert!(!m.help, "keys other than moves close it");
+        assert!(m.help.is_none(), "keys other than moves close it");
         // At 120x40 it fits, and any key closes it, as before.
         m.update(Msg::Resize(120, 40));
         assert_eq!(help_overflow(Context::Pdu, 40), 0);
         m.update(key('?'));
         m.update(key('j'));
-        assert!(!m.help);
+        assert!(m.help.is_none());
     }
 
     #[test]

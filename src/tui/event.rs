@@ -1,6 +1,8 @@
 //! The contract between the app and its parts (screens and popups): whether a part used an
 //! event, and what it asks of the app besides changing its own state.
 
+use chrono::NaiveDate;
+
 use super::app::Gens;
 use super::screens::pdu::Tab;
 use super::worker::Request;
@@ -42,13 +44,14 @@ pub enum Go {
 }
 
 /// What a part's update may use besides its own state (the request generations, the size
-/// of the screen, whether names are masked, the status line), and what it asks of the app:
-/// queries, a screen to open.
+/// of the screen, whether names are masked, the date, the status line), and what it asks of
+/// the app: queries, a screen to open.
 pub struct Ctx<'a> {
     pub gens: &'a mut Gens,
+    pub message: &'a mut Option<String>,
     pub size: (u16, u16),
     pub mask: bool,
-    pub message: &'a mut Option<String>,
+    pub as_of: NaiveDate,
     pub requests: Vec<Request>,
     pub go: Option<Go>,
 }
@@ -56,15 +59,17 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     pub fn new(
         gens: &'a mut Gens,
+        message: &'a mut Option<String>,
         size: (u16, u16),
         mask: bool,
-        message: &'a mut Option<String>,
+        as_of: NaiveDate,
     ) -> Self {
         Ctx {
             gens,
+            message,
             size,
             mask,
-            message,
+            as_of,
             requests: Vec::new(),
             go: None,
         }

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod event;
 pub mod keymap;
+pub mod popups;
 pub mod region;
 pub mod screens;
 pub mod view;
