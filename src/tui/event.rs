@@ -21,16 +21,6 @@ impl EventState {
     }
 }
 
-impl From<bool> for EventState {
-    fn from(consumed: bool) -> EventState {
-        if consumed {
-            EventState::Consumed
-        } else {
-            EventState::NotConsumed
-        }
-    }
-}
-
 /// A screen a part asks the app to open over the current one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Go {

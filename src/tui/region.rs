@@ -95,14 +95,15 @@ impl Region {
         Request::Overview { generation, region }
     }
 
-    /// Takes the answer in, counting each PDU's status and alerts once.
-    pub fn loaded(&mut self, result: Result<OverviewData, String>) {
+    /// Takes the answer in, counting each PDU's status and alerts once; whether the region
+    /// was read.
+    pub fn loaded(&mut self, result: Result<OverviewData, String>) -> bool {
         self.loading = false;
         let d = match result {
             Ok(d) => d,
             Err(e) => {
                 self.error = Some(e);
-                return;
+                return false;
             }
         };
         self.error = None;
@@ -128,5 +129,6 @@ impl Region {
             .map(|(i, a)| (a.key.clone(), i))
             .collect();
         self.data = Some(d);
+        true
     }
 }

@@ -1,4 +1,6 @@
-//! Drawing: reads the model, never changes it, never queries. Every string from the database
+//! Drawing the frame: the header, the breadcrumbs, the status line and the key hints, with
+//! the screen on top in between (each screen draws itself), then a form or the help over
+//! it. Reads the model, never changes it, never queries. Every string from the database
 //! goes through [`crate::text::sanitize`] before it reaches the terminal.
 
 use ratatui::Frame;
@@ -34,7 +36,6 @@ pub fn view(m: &Model, f: &mut Frame<'_>) {
         );
         return;
     }
-    let theme = Theme { color: m.color };
     let dc = DrawCtx {
         theme: Theme { color: m.color },
         mask: m.mask,
@@ -50,7 +51,8 @@ pub fn view(m: &Model, f: &mut Frame<'_>) {
         Constraint::Length(1),
     ])
     .areas(area);
-    draw_header(m, f, header, &theme);
+    let theme = &dc.theme;
+    draw_header(m, f, header, theme);
     f.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled("» ", theme.dim()),
@@ -65,13 +67,13 @@ pub fn view(m: &Model, f: &mut Frame<'_>) {
         Screen::Alerts => m.alerts.draw(f, body, &dc),
         Screen::Members { incident } => m.members.draw(incident, f, body, &dc),
     }
-    draw_status(m, f, status, &theme);
-    draw_hints(m, f, hints, &theme);
+    draw_status(m, f, status, theme);
+    draw_hints(m, f, hints, theme);
     if let Some(p) = &m.popup {
         p.draw(f, area, &dc);
     }
     if let Some(h) = &m.help {
-        h.draw(m.context_for_hints(), f, area, &theme);
+        h.draw(m.context_for_hints(), f, area, theme);
     }
 }
 
