@@ -212,9 +212,10 @@ fn screen_ops(size: u64, db: &Path, rows: &mut Vec<Row>) {
     }
     // Select the largest PDU and open it.
     let idx = m
-        .overview_rows()
+        .overview
+        .rows(&m.region)
         .iter()
-        .position(|&i| m.overview.as_ref().unwrap().pdus[i].code == largest.code);
+        .position(|&i| m.region.data.as_ref().unwrap().pdus[i].code == largest.code);
     let Some(idx) = idx else {
         // Not in the default region: open its list directly.
         let q = PageQuery {
@@ -240,7 +241,7 @@ fn screen_ops(size: u64, db: &Path, rows: &mut Vec<Row>) {
         });
         return;
     };
-    m.overview_selected = idx;
+    m.overview.selected = idx;
     key_to_frame(&mut m, &store, &env, &mut term, key(KeyCode::Enter));
     let mut downs = Vec::new();
     for _ in 0..20 {

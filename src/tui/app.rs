@@ -2,20 +2,25 @@
 //! and `update` is the only place the model changes. It never touches SQLite: it returns the
 //! requests it wants run.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::event::{Ctx, Go};
 use super::keymap::{self, Action, Context};
-use super::worker::{Act, CaseView, OverviewData, Request, Response, StaffingData, TodayData};
-use crate::actions::{self, Candidate, UNDO_WINDOW};
-use crate::alerts::{ReviewedAlert, Status as AlertStatus};
-use crate::domain::{AllocationReason, OversightKind};
-use crate::filter::{CaseFilter, Term};
+use super::popups::{
+    AckPopup, AllocatePopup, Help, NotePopup, OversightPopup, Popup, SilencePopup,
+};
+use super::region::Region;
+use super::screens::alerts::Alerts;
+use super::screens::case::Case;
+use super::screens::members::{self, Members};
+use super::screens::overview::Overview;
+use super::screens::pdu::{Pdu, list_index};
+use super::worker::{Act, Request, Response};
+use crate::actions::UNDO_WINDOW;
+use crate::alerts::ReviewedAlert;
 use crate::incidents::Incident;
-use crate::rules::{Level, Severity};
-use crate::store::read::{CaseList, CaseRow, CaseSort, PageQuery, PduSummary};
+use crate::store::read::CaseList;
 
 /// Messages into the update function.
 #[derive(Debug, Clone)]
@@ -23,25 +28,6 @@ pub enum Msg {
     Key(KeyEvent),
     Resize(u16, u16),
     Loaded(Response),
-}
-
-/// The PDU view's tabs: what to do first this morning, the four case lists, staffing.
-pub const TABS: [&str; 6] = [
-    "Today",
-    "Unallocated",
-    "MAPPA",
-    "Oversight overdue",
-    "Contacts overdue",
-    "Staffing",
-];
-/// The Today tab: the PDU's ranked worklist.
-pub const TODAY: usize = 0;
-/// The Staffing tab.
-pub const STAFFING: usize = 5;
-
-/// The case table (index into `Model::tables`) a tab shows, if it shows one.
-pub fn table_of(tab: usize) -> Option<usize> {
-    (1..=4).contains(&tab).then(|| tab - 1)
 }
 
 /// Screens, stacked: the stack is the breadcrumb trail.
@@ -55,454 +41,12 @@ pub enum Screen {
     Case {
         crn: String,
     },
-    /// Incidents, of one PDU or the whole region (see `Model::alerts_scope`).
+    /// Incidents, of one PDU or the whole region (see [`Alerts::scope`]).
     Alerts,
     /// The member alerts of one incident.
     Members {
         incident: String,
     },
-}
-
-/// A PDU's place on the status ladder, with what put it there, from the review's statuses
-/// (PDU rules only: a case alert somewhere never makes a whole PDU critical).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PduInfo {
-    pub status: Level,
-    /// The first reason, if any rule fired.
-    pub reason: Option<String>,
-    /// Open alerts by severity: (critical, high, warning).
-    pub counts: (usize, usize, usize),
-}
-
-/// The incident's state in one word (with a glyph), the most pressing first: never colour
-/// alone.
-pub fn incident_word(i: &Incident) -> &'static str {
-    use AlertStatus as S;
-    if i.status == S::Resolved {
-        "✓ resolved"
-    } else if i.escalated {
-        "▲ ESCALATED"
-    } else if i.reopened {
-        "↺ REOPENED"
-    } else if i.silenced_until.is_some() {
-        "◌ SILENCED"
-    } else if i.acknowledged {
-        "✎ ACK"
-    } else if i.status == S::New {
-        "● NEW"
-    } else {
-        "  ongoing"
-    }
-}
-
-/// A member alert's state in one word.
-pub fn member_word(a: &ReviewedAlert) -> &'static str {
-    if a.status == AlertStatus::Resolved {
-        "✓ resolved"
-    } else if a.reopened {
-        "↺ REOPENED"
-    } else if a.silenced_until.is_some() {
-        "◌ SILENCED"
-    } else if a.acknowledged {
-        "✎ ACK"
-    } else if a.status == AlertStatus::New {
-        "● NEW"
-    } else {
-        "  ongoing"
-    }
-}
-
-/// Open alerts of a PDU by severity: (critical, high, warning).
-pub fn alert_counts(alerts: &[ReviewedAlert], pdu: &str) -> (usize, usize, usize) {
-    let mut c = (0, 0, 0);
-    for a in alerts
-        .iter()
-        .filter(|a| a.pdu == pdu && a.status != AlertStatus::Resolved)
-    {
-        match a.severity {
-            Severity::Critical => c.0 += 1,
-            Severity::High => c.1 += 1,
-            Severity::Warning => c.2 += 1,
-        }
-    }
-    c
-}
-
-/// Overview sort columns, cycled with `s`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OverviewSort {
-    Status,
-    Pdu,
-    Cases,
-    Unallocated,
-    Mappa,
-    HighRosh,
-    Vacancy,
-    Oversight,
-    Contacts,
-}
-
-impl OverviewSort {
-    pub const ALL: [OverviewSort; 9] = [
-        OverviewSort::Status,
-        OverviewSort::Pdu,
-        OverviewSort::Cases,
-        OverviewSort::Unallocated,
-        OverviewSort::Mappa,
-        OverviewSort::HighRosh,
-        OverviewSort::Vacancy,
-        OverviewSort::Oversight,
-        OverviewSort::Contacts,
-    ];
-    pub fn label(self) -> &'static str {
-        match self {
-            OverviewSort::Status => "status",
-            OverviewSort::Pdu => "PDU",
-            OverviewSort::Cases => "cases",
-            OverviewSort::Unallocated => "unallocated",
-            OverviewSort::Mappa => "MAPPA",
-            OverviewSort::HighRosh => "high RoSH",
-            OverviewSort::Vacancy => "vacancy",
-            OverviewSort::Oversight => "oversight",
-            OverviewSort::Contacts => "contacts",
-        }
-    }
-}
-
-/// A window of a case list, paged from SQL.
-#[derive(Debug, Clone, Default)]
-pub struct CaseTable {
-    pub total: Option<u64>,
-    /// Absolute index of the selected row.
-    pub selected: u64,
-    /// Absolute index of the first row on screen.
-    pub scroll: u64,
-    /// The rows loaded, starting at `loaded_offset`.
-    pub loaded_offset: u64,
-    pub rows: Vec<CaseRow>,
-    pub sort: CaseSort,
-    pub reverse: bool,
-    /// The filter as typed.
-    pub filter: String,
-    /// The terms of `filter` that parse: what the rows show.
-    pub applied: CaseFilter,
-    /// The first term of `filter` that does not parse, and why, in words: it is not applied.
-    pub filter_error: Option<String>,
-    /// MAPPA tab: only the unallocated cases (`U`).
-    pub unallocated_only: bool,
-    pub loading: bool,
-    pub error: Option<String>,
-}
-
-impl CaseTable {
-    /// The filter the rows of `list` are read with: the applied filter, and the MAPPA tab's
-    /// "unallocated only" toggle.
-    pub fn query_filter(&self, list: CaseList) -> CaseFilter {
-        if list == CaseList::Mappa && self.unallocated_only {
-            self.applied.clone().and(Term::Allocated(false))
-        } else {
-            self.applied.clone()
-        }
-    }
-
-    /// The query of the whole table as the screen orders it, for an export.
-    pub fn whole_query(&self, list: CaseList) -> PageQuery {
-        PageQuery {
-            sort: self.sort,
-            reverse: self.reverse,
-            filter: self.query_filter(list),
-            offset: 0,
-            limit: u64::MAX,
-        }
-    }
-
-    /// What is kept of a table while its PDU is not on screen: filter, sort, toggle and
-    /// place, not the rows (they are read afresh on return).
-    fn kept(self) -> CaseTable {
-        CaseTable {
-            selected: self.selected,
-            scroll: self.scroll,
-            sort: self.sort,
-            reverse: self.reverse,
-            filter: self.filter,
-            applied: self.applied,
-            filter_error: self.filter_error,
-            unallocated_only: self.unallocated_only,
-            ..CaseTable::default()
-        }
-    }
-
-    /// Reads the typed filter: applies the terms that parse, names the first that does not.
-    /// Whether the applied filter changed.
-    fn apply_filter(&mut self) -> bool {
-        let (f, e) = crate::filter::parse_lenient(&self.filter);
-        self.filter_error = e.map(|e| e.to_string());
-        if f == self.applied {
-            return false;
-        }
-        self.applied = f;
-        true
-    }
-
-    /// Clears the filter; whether there was one to clear.
-    fn clear_filter(&mut self) -> bool {
-        let had = !self.filter.is_empty() || !self.applied.is_empty();
-        self.filter.clear();
-        self.filter_error = None;
-        let changed = !self.applied.is_empty();
-        self.applied = CaseFilter::default();
-        if changed {
-            self.selected = 0;
-            self.scroll = 0;
-        }
-        had
-    }
-
-    pub fn row(&self, i: u64) -> Option<&CaseRow> {
-        i.checked_sub(self.loaded_offset)
-            .and_then(|k| self.rows.get(k as usize))
-    }
-    pub fn selected_row(&self) -> Option<&CaseRow> {
-        self.row(self.selected)
-    }
-}
-
-/// The Today tab: the PDU's ranked worklist.
-#[derive(Debug, Clone, Default)]
-pub struct TodayView {
-    pub data: Option<TodayData>,
-    pub selected: usize,
-    pub loading: bool,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct StaffingView {
-    pub data: Option<StaffingData>,
-    pub selected: usize,
-    pub loading: bool,
-    pub error: Option<String>,
-}
-
-/// Which part of the allocation form takes the keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AllocateFocus {
-    /// j/k, g/G, PgUp/PgDn move; letters are commands.
-    List,
-    /// Typing narrows the list (`/`).
-    Filter,
-    /// Typing writes the rationale (Tab).
-    Rationale,
-}
-
-/// The allocation picker: suitable officers first (best fit preselected), then the rest
-/// with the reason each is not suitable; a reason from the list and a rationale.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AllocatePopup {
-    pub crn: String,
-    /// The case as read when the form (re)opened, who holds it, and the officers.
-    pub picker: Option<Box<actions::Picker>>,
-    /// Index into [`AllocatePopup::visible`].
-    pub selected: usize,
-    pub filter: String,
-    pub focus: AllocateFocus,
-    pub reason: AllocationReason,
-    pub note: String,
-    pub sensitive: bool,
-    /// Set after the first Enter on a choice that needs confirming: Enter again allocates.
-    pub confirming: bool,
-    pub error: Option<String>,
-    /// What changed since the form opened, when a write found the case changed.
-    pub changed: Option<String>,
-}
-
-/// Rows a page key moves in the picker.
-pub const PICKER_PAGE: usize = 10;
-
-impl AllocatePopup {
-    /// Indexes of the candidates the filter lets through (staff code, name, grade or team).
-    pub fn visible(&self) -> Vec<usize> {
-        let Some(p) = &self.picker else {
-            return Vec::new();
-        };
-        let f = self.filter.trim().to_lowercase();
-        p.candidates
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| {
-                f.is_empty()
-                    || c.staff_code.to_lowercase().contains(&f)
-                    || c.name.to_lowercase().contains(&f)
-                    || c.grade.as_str().to_lowercase() == f
-                    || c.team
-                        .as_deref()
-                        .is_some_and(|t| t.to_lowercase().contains(&f))
-            })
-            .map(|(i, _)| i)
-            .collect()
-    }
-
-    pub fn chosen(&self) -> Option<&Candidate> {
-        let i = *self.visible().get(self.selected)?;
-        self.picker.as_ref()?.candidates.get(i)
-    }
-}
-
-/// The oversight form: which SPO, what kind, the note.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OversightPopup {
-    pub crn: String,
-    pub spos: Option<Vec<(String, String)>>,
-    /// The case as read when the form (re)opened.
-    pub case: Option<Box<actions::CaseFacts>>,
-    pub selected: usize,
-    pub kind: OversightKind,
-    pub note: String,
-    pub sensitive: bool,
-    /// Why the last attempt wrote nothing, or what changed since the form opened.
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct NotePopup {
-    pub crn: String,
-    pub text: String,
-    pub sensitive: bool,
-}
-
-/// A form over the current screen; it takes every key until closed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Popup {
-    Allocate(AllocatePopup),
-    Oversight(OversightPopup),
-    Note(NotePopup),
-    Ack(AckPopup),
-    Silence(SilencePopup),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct AckPopup {
-    pub key: String,
-    /// What is acknowledged, in words.
-    pub what: String,
-    pub note: String,
-    /// Why the last attempt wrote nothing.
-    pub error: Option<String>,
-}
-
-/// Which field of the silence form takes the typing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SilenceField {
-    Until,
-    Reason,
-}
-
-/// The silence form: an incident (rule and PDU), or one case's alert of it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SilencePopup {
-    pub rule: String,
-    pub pdu: String,
-    pub crn: Option<String>,
-    /// YYYY-MM-DD, as typed.
-    pub until: String,
-    pub reason: String,
-    pub field: SilenceField,
-    /// Why the last attempt wrote nothing, in words.
-    pub error: Option<String>,
-}
-
-/// Keys of the allocation form. Letters are commands on the list and text in the filter and
-/// the rationale; arrows always work.
-fn allocate_key(p: &mut AllocatePopup, k: KeyEvent) -> Vec<Request> {
-    let n = p.visible().len();
-    let last = n.saturating_sub(1);
-    let before = p.selected;
-    let typing = p.focus != AllocateFocus::List;
-    match k.code {
-        KeyCode::Down => p.selected = (p.selected + 1).min(last),
-        KeyCode::Up => p.selected = p.selected.saturating_sub(1),
-        KeyCode::PageDown => p.selected = (p.selected + PICKER_PAGE).min(last),
-        KeyCode::PageUp => p.selected = p.selected.saturating_sub(PICKER_PAGE),
-        KeyCode::Home => p.selected = 0,
-        KeyCode::End => p.selected = last,
-        KeyCode::Right => p.reason = cycle(AllocationReason::ALL, p.reason, 1),
-        KeyCode::Left => p.reason = cycle(AllocationReason::ALL, p.reason, -1),
-        KeyCode::Tab | KeyCode::BackTab => {
-            p.focus = match p.focus {
-                AllocateFocus::Rationale => AllocateFocus::List,
-                _ => AllocateFocus::Rationale,
-            };
-        }
-        KeyCode::Enter if p.focus == AllocateFocus::Filter => p.focus = AllocateFocus::List,
-        KeyCode::Enter => return allocate_submit(p),
-        KeyCode::Backspace if typing => {
-            if p.focus == AllocateFocus::Filter {
-                p.filter.pop();
-                p.selected = 0;
-            } else {
-                p.note.pop();
-            }
-        }
-        KeyCode::Char(c) if typing => {
-            if p.focus == AllocateFocus::Filter {
-                push_text(&mut p.filter, c, k.modifiers);
-                p.selected = 0;
-            } else {
-                push_text(&mut p.note, c, k.modifiers);
-            }
-        }
-        KeyCode::Char('j') => p.selected = (p.selected + 1).min(last),
-        KeyCode::Char('k') => p.selected = p.selected.saturating_sub(1),
-        KeyCode::Char('g') => p.selected = 0,
-        KeyCode::Char('G') => p.selected = last,
-        KeyCode::Char('l') => p.reason = cycle(AllocationReason::ALL, p.reason, 1),
-        KeyCode::Char('h') => p.reason = cycle(AllocationReason::ALL, p.reason, -1),
-        KeyCode::Char('s') => p.sensitive = !p.sensitive,
-        KeyCode::Char('/') => {
-            p.focus = AllocateFocus::Filter;
-        }
-        _ => {}
-    }
-    if p.selected != before {
-        p.confirming = false;
-    }
-    Vec::new()
-}
-
-/// Enter in the allocation form: asks for what is missing, then for confirmation when the
-/// choice needs it, then writes, stating who held the case when the form opened.
-fn allocate_submit(p: &mut AllocatePopup) -> Vec<Request> {
-    let (Some(picker), Some(c)) = (p.picker.as_ref(), p.chosen()) else {
-        return Vec::new();
-    };
-    if p.note.trim().is_empty()
-        && (picker.rationale_required || p.reason == AllocationReason::Other)
-    {
-        p.error = Some("write the rationale first: why this officer (Tab to type it)".into());
-        p.focus = AllocateFocus::Rationale;
-        return Vec::new();
-    }
-    if !c.to_confirm().is_empty() && !p.confirming {
-        p.confirming = true;
-        return Vec::new();
-    }
-    let req = actions::Allocation {
-        crn: p.crn.clone(),
-        staff_code: c.staff_code.clone(),
-        reason: p.reason,
-        note: Some(p.note.clone()).filter(|n| !n.trim().is_empty()),
-        sensitive: p.sensitive,
-        expect: Some(picker.case.holding()),
-        confirmed: p.confirming,
-    };
-    p.error = None;
-    vec![Request::Act(Act::Allocate(req))]
-}
-
-fn cycle<T: Copy + PartialEq>(all: &[T], cur: T, step: i64) -> T {
-    let i = all.iter().position(|x| *x == cur).unwrap_or(0) as i64;
-    let n = all.len() as i64;
-    all[((i + step).rem_euclid(n)) as usize]
 }
 
 /// Which text field the keyboard is typing into, if any.
@@ -520,42 +64,20 @@ pub struct Model {
     pub size: (u16, u16),
     pub stack: Vec<Screen>,
     pub input: Input,
-    pub help: bool,
-    /// First line of the help overlay shown, when it is taller than the screen.
-    pub help_scroll: u16,
+    /// The help overlay, when open.
+    pub help: Option<Help>,
     pub quit: bool,
     pub message: Option<String>,
-    // Overview
-    pub overview: Option<OverviewData>,
-    /// Per PDU: status and open alerts by severity, counted once when the overview arrives
-    /// (a national region has tens of thousands of alerts; sorting and drawing look these up).
-    pub pdu_info: HashMap<String, PduInfo>,
-    /// Alert key to its index in `overview.alerts`, for an incident's members.
-    pub alert_index: HashMap<String, usize>,
-    pub overview_loading: bool,
-    pub overview_error: Option<String>,
-    pub overview_selected: usize,
-    pub overview_sort: OverviewSort,
-    pub overview_reverse: bool,
-    pub overview_filter: String,
-    // PDU view
-    pub tab: usize,
-    pub today: TodayView,
-    pub tables: [CaseTable; 4],
-    /// The PDU `tables` belong to.
-    pub tables_pdu: Option<String>,
-    /// Other PDUs' tables as they were left (filter, sort, toggle, place), for this session.
-    pub kept_tables: HashMap<String, [CaseTable; 4]>,
-    pub staffing: StaffingView,
-    // Alerts view: incidents, then one incident's members
-    pub alerts_selected: usize,
-    pub alerts_filter: String,
-    /// The PDU the incidents are limited to; None for the whole region.
-    pub alerts_scope: Option<String>,
-    /// The PDU the alerts view was opened from, which `w` goes back to.
-    pub alerts_home: Option<String>,
-    pub members_selected: usize,
-    // Actions
+    /// The region as last read, which every screen shows part of.
+    pub region: Region,
+    // Each screen's own state, kept while it is under another.
+    pub overview: Overview,
+    pub pdu: Pdu,
+    pub case: Case,
+    /// The incidents, then one incident's members.
+    pub alerts: Alerts,
+    pub members: Members,
+    /// The form open over the screen, which takes every key.
     pub popup: Option<Popup>,
     pub mask: bool,
     /// The database could only be opened for reading: actions are refused.
@@ -565,28 +87,70 @@ pub struct Model {
     pub last_action: Option<(i64, std::time::Instant, String)>,
     /// `u` was pressed once and asked; `u` again undoes, any other key keeps the action.
     pub undo_armed: bool,
-    // Case view
-    pub case: Option<Box<CaseView>>,
-    pub case_loading: bool,
-    pub case_error: Option<String>,
-    pub case_scroll: u16,
-    // Generations of the newest request per slot; older answers are dropped.
-    next_gen: u64,
-    gen_overview: u64,
-    gen_pages: [u64; 4],
-    gen_staffing: u64,
-    gen_today: u64,
-    gen_case: u64,
-    gen_popup: u64,
+    /// The newest request per slot, so that stale answers are dropped.
+    gens: Gens,
 }
 
-/// Adds a typed character to a text field, refusing control characters and runaway length.
-fn push_text(field: &mut String, c: char, mods: KeyModifiers) {
-    if !mods.contains(KeyModifiers::CONTROL)
-        && !crate::text::is_unsafe(c)
-        && field.chars().count() < crate::actions::MAX_NOTE
-    {
-        field.push(c);
+/// A kind of request of which only the newest answer is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    Overview,
+    Page(CaseList),
+    Staffing,
+    Today,
+    Case,
+    /// What the open form needs (officers, SPOs).
+    Popup,
+}
+
+/// The generation of the newest request per slot; the answer to an older one is dropped.
+#[derive(Debug, Clone, Default)]
+pub struct Gens {
+    next: u64,
+    overview: u64,
+    pages: [u64; 4],
+    staffing: u64,
+    today: u64,
+    case: u64,
+    popup: u64,
+}
+
+impl Gens {
+    fn slot_mut(&mut self, slot: Slot) -> &mut u64 {
+        match slot {
+            Slot::Overview => &mut self.overview,
+            Slot::Page(list) => &mut self.pages[list_index(list)],
+            Slot::Staffing => &mut self.staffing,
+            Slot::Today => &mut self.today,
+            Slot::Case => &mut self.case,
+            Slot::Popup => &mut self.popup,
+        }
+    }
+
+    /// A new generation, from now on the newest of `slot`.
+    pub fn stamp(&mut self, slot: Slot) -> u64 {
+        self.next += 1;
+        let generation = self.next;
+        *self.slot_mut(slot) = generation;
+        generation
+    }
+
+    /// Whether an answer of this generation is for the newest request of `slot`.
+    pub fn is_current(&self, slot: Slot, generation: u64) -> bool {
+        let newest = match slot {
+            Slot::Overview => self.overview,
+            Slot::Page(list) => self.pages[list_index(list)],
+            Slot::Staffing => self.staffing,
+            Slot::Today => self.today,
+            Slot::Case => self.case,
+            Slot::Popup => self.popup,
+        };
+        newest == generation
+    }
+
+    /// Drops the case tables' answers still on their way: they are for another PDU.
+    pub fn forget_pages(&mut self) {
+        self.pages = [0; 4];
     }
 }
 
@@ -615,61 +179,7 @@ pub fn exported_words(x: &super::worker::Exported, width: u16) -> String {
     format!("exported {} {rows}{names} to ./{name}", x.rows)
 }
 
-/// How many lines the help overlay of `ctx` is taller than a screen `height` high can show.
-pub fn help_overflow(ctx: Context, height: u16) -> u16 {
-    let lines = super::view::help_line_count(ctx);
-    // Two border lines, and the popup leaves a line above and below.
-    let room = usize::from(height.saturating_sub(4));
-    lines.saturating_sub(room).min(usize::from(u16::MAX)) as u16
-}
-
-fn list_index(list: CaseList) -> usize {
-    match list {
-        CaseList::Unallocated => 0,
-        CaseList::Mappa => 1,
-        CaseList::OversightOverdue => 2,
-        CaseList::ContactsOverdue => 3,
-    }
-}
-
-/// Lines of the screen that are not table rows (header, status, tabs, table header, hint
-/// bar...).
-pub const CHROME_ROWS: u16 = 10;
-
-/// How many table rows fit on a screen of this height.
-pub fn visible_rows(height: u16) -> u64 {
-    u64::from(height.saturating_sub(CHROME_ROWS).max(1))
-}
-
 impl Model {
-    /// A PDU's place on the status ladder (OK when no PDU rule holds).
-    pub fn pdu_status(&self, pdu: &str) -> Level {
-        self.pdu_info.get(pdu).map_or(Level::Ok, |a| a.status)
-    }
-
-    /// The first reason for a PDU's status, if any.
-    pub fn pdu_reason(&self, pdu: &str) -> Option<&str> {
-        self.pdu_info.get(pdu).and_then(|a| a.reason.as_deref())
-    }
-
-    /// A PDU's open alerts by severity: (critical, high, warning).
-    pub fn pdu_alert_counts(&self, pdu: &str) -> (usize, usize, usize) {
-        self.pdu_info.get(pdu).map_or((0, 0, 0), |a| a.counts)
-    }
-
-    /// How many PDUs of the overview stand at each level, worst first.
-    pub fn level_counts(&self) -> [(Level, usize); 4] {
-        let pdus = self.overview.as_ref().map_or(&[][..], |o| &o.pdus[..]);
-        Level::ALL.map(|l| {
-            (
-                l,
-                pdus.iter()
-                    .filter(|p| self.pdu_status(&p.code) == l)
-                    .count(),
-            )
-        })
-    }
-
     pub fn new(db_label: String, as_of: NaiveDate, color: bool, size: (u16, u16)) -> Model {
         Model {
             db_label,
@@ -677,47 +187,22 @@ impl Model {
             color,
             size,
             stack: vec![Screen::Overview],
-            pdu_info: HashMap::new(),
-            alert_index: HashMap::new(),
             input: Input::Normal,
-            help: false,
-            help_scroll: 0,
+            help: None,
             quit: false,
             message: None,
-            overview: None,
-            overview_loading: false,
-            overview_error: None,
-            overview_selected: 0,
-            overview_sort: OverviewSort::Status,
-            overview_reverse: false,
-            overview_filter: String::new(),
-            tab: TODAY,
-            today: TodayView::default(),
-            tables: Default::default(),
-            tables_pdu: None,
-            kept_tables: HashMap::new(),
-            staffing: StaffingView::default(),
-            alerts_selected: 0,
-            alerts_filter: String::new(),
-            alerts_scope: None,
-            alerts_home: None,
-            members_selected: 0,
+            region: Region::default(),
+            overview: Overview::default(),
+            pdu: Pdu::default(),
+            alerts: Alerts::default(),
+            members: Members::default(),
+            case: Case::default(),
             popup: None,
             mask: false,
             read_only: false,
             last_action: None,
             undo_armed: false,
-            case: None,
-            case_loading: false,
-            case_error: None,
-            case_scroll: 0,
-            next_gen: 0,
-            gen_overview: 0,
-            gen_pages: [0; 4],
-            gen_staffing: 0,
-            gen_today: 0,
-            gen_case: 0,
-            gen_popup: 0,
+            gens: Gens::default(),
         }
     }
 
@@ -735,11 +220,6 @@ impl Model {
         }
     }
 
-    fn next_generation(&mut self) -> u64 {
-        self.next_gen += 1;
-        self.next_gen
-    }
-
     pub fn current_pdu(&self) -> Option<(&str, &str)> {
         self.stack.iter().rev().find_map(|s| match s {
             Screen::Pdu { code, name } => Some((code.as_str(), name.as_str())),
@@ -747,128 +227,42 @@ impl Model {
         })
     }
 
-    /// Overview rows after filter and sort, as indexes into `overview.pdus`.
-    pub fn overview_rows(&self) -> Vec<usize> {
-        let Some(o) = &self.overview else {
-            return Vec::new();
-        };
-        let f = self.overview_filter.to_lowercase();
-        let mut idx: Vec<usize> = (0..o.pdus.len())
-            .filter(|&i| {
-                f.is_empty()
-                    || o.pdus[i].code.to_lowercase().contains(&f)
-                    || o.pdus[i].name.to_lowercase().contains(&f)
-            })
-            .collect();
-        let key = |p: &PduSummary| -> (i64, i64, i64) {
-            let vac = (p.vacancy_rate.unwrap_or(0.0) * 1000.0) as i64;
-            match self.overview_sort {
-                OverviewSort::Status => (
-                    self.pdu_status(&p.code) as i64,
-                    p.unallocated_mappa as i64,
-                    p.unallocated as i64,
-                ),
-                OverviewSort::Pdu => (0, 0, 0),
-                OverviewSort::Cases => (p.cases as i64, 0, 0),
-                OverviewSort::Unallocated => (p.unallocated as i64, 0, 0),
-                OverviewSort::Mappa => (p.unallocated_mappa as i64, p.unallocated as i64, 0),
-                OverviewSort::HighRosh => (p.unallocated_high_rosh as i64, 0, 0),
-                OverviewSort::Vacancy => (vac, 0, 0),
-                OverviewSort::Oversight => (p.oversight_overdue as i64, 0, 0),
-                OverviewSort::Contacts => (p.high_risk_contacts_overdue as i64, 0, 0),
-            }
-        };
-        // Worst (largest) first; PDU code ascending; ties broken by code.
-        idx.sort_by(|&a, &b| {
-            let (pa, pb) = (&o.pdus[a], &o.pdus[b]);
-            let ord = if self.overview_sort == OverviewSort::Pdu {
-                pa.code.cmp(&pb.code)
-            } else {
-                key(pb).cmp(&key(pa)).then_with(|| pa.code.cmp(&pb.code))
-            };
-            if self.overview_reverse {
-                ord.reverse()
-            } else {
-                ord
-            }
-        });
-        idx
-    }
-
-    /// Incident rows after scope and filter, as indexes into `overview.incidents`: open
-    /// before resolved, then the PDU's place on the status ladder, then severity (the
-    /// review's own order breaks ties).
-    pub fn incident_rows(&self) -> Vec<usize> {
-        let Some(o) = &self.overview else {
-            return Vec::new();
-        };
-        let f = self.alerts_filter.to_lowercase();
-        let mut idx: Vec<usize> = (0..o.incidents.len())
-            .filter(|&i| {
-                let a = &o.incidents[i];
-                self.alerts_scope.as_ref().is_none_or(|p| *p == a.pdu)
-                    && (f.is_empty()
-                        || a.key.to_lowercase().contains(&f)
-                        || a.message.to_lowercase().contains(&f))
-            })
-            .collect();
-        let resolved = |i: &Incident| i.status == AlertStatus::Resolved;
-        idx.sort_by(|&a, &b| {
-            let (a, b) = (&o.incidents[a], &o.incidents[b]);
-            resolved(a)
-                .cmp(&resolved(b))
-                .then_with(|| self.pdu_status(&b.pdu).cmp(&self.pdu_status(&a.pdu)))
-                .then_with(|| b.severity.cmp(&a.severity))
-        });
-        idx
-    }
-
+    /// The incident on screen: the selected one, or the one whose members are listed.
     pub fn selected_incident(&self) -> Option<&Incident> {
-        let o = self.overview.as_ref()?;
-        if let Some(Screen::Members { incident }) = self.stack.last() {
-            return o.incidents.iter().find(|i| i.key == *incident);
+        match self.screen() {
+            Screen::Members { incident } => members::incident(&self.region, incident),
+            _ => self.alerts.selected_incident(&self.region),
         }
-        let rows = self.incident_rows();
-        rows.get(self.alerts_selected).map(|&i| &o.incidents[i])
     }
 
-    /// The member alerts of the incident on screen, oldest first, as indexes into
-    /// `overview.alerts`.
+    /// The member alerts of the incident on screen, if its members are.
     pub fn member_rows(&self) -> Vec<usize> {
-        let Some(Screen::Members { incident }) = self.stack.last() else {
-            return Vec::new();
-        };
-        let Some(i) = self
-            .overview
-            .as_ref()
-            .and_then(|o| o.incidents.iter().find(|i| i.key == *incident))
-        else {
-            return Vec::new();
-        };
-        i.members
-            .iter()
-            .filter_map(|k| self.alert_index.get(k).copied())
-            .collect()
+        match self.screen() {
+            Screen::Members { incident } => members::rows(&self.region, incident),
+            _ => Vec::new(),
+        }
     }
 
+    /// The member alert selected, if an incident's members are on screen.
     pub fn selected_member(&self) -> Option<&ReviewedAlert> {
-        let o = self.overview.as_ref()?;
-        let rows = self.member_rows();
-        rows.get(self.members_selected).map(|&i| &o.alerts[i])
+        match self.screen() {
+            Screen::Members { incident } => self.members.selected_member(&self.region, incident),
+            _ => None,
+        }
     }
 
     /// The requests needed to show the current screen from scratch.
     pub fn refresh(&mut self) -> Vec<Request> {
         let mut out = Vec::new();
         match self.screen().clone() {
-            Screen::Overview => out.push(self.request_overview()),
-            Screen::Pdu { code, .. } => match table_of(self.tab) {
-                Some(t) => out.extend(self.request_page(&code, t, true)),
-                None if self.tab == STAFFING => out.push(self.request_staffing(&code)),
-                None => out.push(self.request_today(&code)),
-            },
-            Screen::Case { crn } => out.push(self.request_case(&crn)),
-            Screen::Alerts | Screen::Members { .. } => out.push(self.request_overview()),
+            Screen::Overview => out.push(self.region.request(&mut self.gens)),
+            Screen::Pdu { code, .. } => {
+                out.extend(self.pdu.refresh(&code, &mut self.gens, self.size.1))
+            }
+            Screen::Case { crn } => out.push(self.case.request(&crn, &mut self.gens)),
+            Screen::Alerts | Screen::Members { .. } => {
+                out.push(self.region.request(&mut self.gens))
+            }
         }
         out
     }
@@ -881,81 +275,9 @@ impl Model {
             self.screen(),
             Screen::Overview | Screen::Alerts | Screen::Members { .. }
         ) {
-            out.push(self.request_overview());
+            out.push(self.region.request(&mut self.gens));
         }
         out
-    }
-
-    fn request_overview(&mut self) -> Request {
-        let generation = self.next_generation();
-        self.gen_overview = generation;
-        self.overview_loading = true;
-        Request::Overview {
-            generation,
-            region: self.overview.as_ref().map(|o| o.region.clone()),
-        }
-    }
-
-    fn request_staffing(&mut self, pdu: &str) -> Request {
-        let generation = self.next_generation();
-        self.gen_staffing = generation;
-        self.staffing.loading = true;
-        Request::Staffing {
-            generation,
-            pdu: pdu.to_string(),
-        }
-    }
-
-    fn request_today(&mut self, pdu: &str) -> Request {
-        let generation = self.next_generation();
-        self.gen_today = generation;
-        self.today.loading = true;
-        Request::Today {
-            generation,
-            pdu: pdu.to_string(),
-        }
-    }
-
-    fn request_case(&mut self, crn: &str) -> Request {
-        let generation = self.next_generation();
-        self.gen_case = generation;
-        self.case_loading = true;
-        Request::Case {
-            generation,
-            crn: crn.to_string(),
-        }
-    }
-
-    /// Asks for the window around the visible rows of a case table, if it is not loaded
-    /// (or always, with `force`). One page above and one below are fetched too, so that
-    /// scrolling a page shows rows at once.
-    fn request_page(&mut self, pdu: &str, tab: usize, force: bool) -> Option<Request> {
-        let page = visible_rows(self.size.1);
-        let t = &self.tables[tab];
-        let want_end = t.scroll + page;
-        let have_end = t.loaded_offset + t.rows.len() as u64;
-        let covered = t.scroll >= t.loaded_offset
-            && (want_end <= have_end || t.total.is_some_and(|n| have_end >= n));
-        if covered && !force && t.total.is_some() {
-            return None;
-        }
-        let generation = self.next_generation();
-        self.gen_pages[tab] = generation;
-        let t = &mut self.tables[tab];
-        t.loading = true;
-        let list = CaseList::ALL[tab];
-        Some(Request::Page {
-            generation,
-            pdu: pdu.to_string(),
-            list,
-            query: PageQuery {
-                sort: t.sort,
-                reverse: t.reverse,
-                filter: t.query_filter(list),
-                offset: t.scroll.saturating_sub(page),
-                limit: page * 3,
-            },
-        })
     }
 
     /// Applies one message; returns the queries to run.
@@ -963,7 +285,7 @@ impl Model {
         match msg {
             Msg::Resize(w, h) => {
                 self.size = (w, h);
-                self.clamp_scroll();
+                self.pdu.clamp_scroll(h);
                 self.page_if_needed()
             }
             Msg::Loaded(r) => self.loaded(r),
@@ -973,136 +295,42 @@ impl Model {
 
     fn loaded(&mut self, r: Response) -> Vec<Request> {
         match r {
-            Response::Overview(generation, result) if generation == self.gen_overview => {
-                self.overview_loading = false;
-                match result {
-                    Ok(d) => {
-                        self.overview_error = None;
-                        let statuses: HashMap<&str, &crate::incidents::PduStatus> =
-                            d.statuses.iter().map(|s| (s.pdu.as_str(), s)).collect();
-                        self.pdu_info = d
-                            .pdus
-                            .iter()
-                            .map(|p| {
-                                let st = statuses.get(p.code.as_str());
-                                let info = PduInfo {
-                                    status: st.map_or(Level::Ok, |s| s.status),
-                                    reason: st.and_then(|s| s.status_reasons.first().cloned()),
-                                    counts: alert_counts(&d.alerts, &p.code),
-                                };
-                                (p.code.clone(), info)
-                            })
-                            .collect();
-                        self.alert_index = d
-                            .alerts
-                            .iter()
-                            .enumerate()
-                            .map(|(i, a)| (a.key.clone(), i))
-                            .collect();
-                        self.overview = Some(d);
-                        let n = self.overview_rows().len();
-                        self.overview_selected = self.overview_selected.min(n.saturating_sub(1));
-                        let n = self.incident_rows().len();
-                        self.alerts_selected = self.alerts_selected.min(n.saturating_sub(1));
-                        let n = self.member_rows().len();
-                        self.members_selected = self.members_selected.min(n.saturating_sub(1));
-                    }
-                    Err(e) => self.overview_error = Some(e),
-                }
+            Response::Overview(generation, result)
+                if self.gens.is_current(Slot::Overview, generation) =>
+            {
+                self.region_loaded(result)
             }
             Response::Page(generation, list, result)
-                if generation == self.gen_pages[list_index(list)] =>
+                if self.gens.is_current(Slot::Page(list), generation) =>
             {
-                let t = &mut self.tables[list_index(list)];
-                t.loading = false;
-                match result {
-                    Ok(p) => {
-                        t.error = None;
-                        t.total = Some(p.total);
-                        t.loaded_offset = p.offset;
-                        t.rows = p.rows;
-                        if t.selected >= p.total {
-                            t.selected = p.total.saturating_sub(1);
-                        }
-                    }
-                    Err(e) => t.error = Some(e),
-                }
-                self.clamp_scroll();
+                self.pdu.page_loaded(list, result);
+                self.pdu.clamp_scroll(self.size.1);
                 return self.page_if_needed();
             }
-            Response::Staffing(generation, result) if generation == self.gen_staffing => {
-                self.staffing.loading = false;
-                match result {
-                    Ok(d) => {
-                        self.staffing.error = None;
-                        let n = d.practitioners.len();
-                        self.staffing.data = Some(d);
-                        self.staffing.selected = self.staffing.selected.min(n.saturating_sub(1));
-                    }
-                    Err(e) => self.staffing.error = Some(e),
-                }
+            Response::Staffing(generation, result)
+                if self.gens.is_current(Slot::Staffing, generation) =>
+            {
+                self.pdu.staffing.loaded(result)
             }
-            Response::Today(generation, result) if generation == self.gen_today => {
-                self.today.loading = false;
-                match result {
-                    Ok(Some(d)) => {
-                        self.today.error = None;
-                        let n = d.actions.len();
-                        self.today.data = Some(d);
-                        self.today.selected = self.today.selected.min(n.saturating_sub(1));
-                    }
-                    Ok(None) => {
-                        self.today.error = Some("this PDU is no longer in the database".into())
-                    }
-                    Err(e) => self.today.error = Some(e),
-                }
+            Response::Today(generation, result)
+                if self.gens.is_current(Slot::Today, generation) =>
+            {
+                self.pdu.today.loaded(result)
             }
-            Response::Case(generation, result) if generation == self.gen_case => {
-                self.case_loading = false;
-                match result {
-                    Ok(Some(d)) => {
-                        self.case_error = None;
-                        self.case = Some(d);
-                    }
-                    Ok(None) => {
-                        self.case_error = Some("this case is no longer in the database".into())
-                    }
-                    Err(e) => self.case_error = Some(e),
-                }
+            Response::Case(generation, result) if self.gens.is_current(Slot::Case, generation) => {
+                self.case.loaded(result)
             }
-            Response::Candidates(generation, result) if generation == self.gen_popup => {
+            Response::Candidates(generation, result)
+                if self.gens.is_current(Slot::Popup, generation) =>
+            {
                 if let Some(Popup::Allocate(p)) = &mut self.popup {
-                    match result {
-                        Ok(picker) => {
-                            // The best fit is first; a reallocation is not an initial one.
-                            if picker.case.allocated_to.is_some()
-                                && p.reason == AllocationReason::InitialAllocation
-                            {
-                                p.reason = AllocationReason::CaseloadAdjustment;
-                            }
-                            p.picker = Some(picker);
-                            p.selected = 0;
-                        }
-                        Err(e) => p.error = Some(e),
-                    }
+                    p.candidates_loaded(result);
                 }
             }
-            Response::Spos(generation, result) if generation == self.gen_popup => {
+            Response::Spos(generation, result) if self.gens.is_current(Slot::Popup, generation) => {
                 if let Some(Popup::Oversight(p)) = &mut self.popup {
                     match result {
-                        Ok(form) => {
-                            p.selected = form
-                                .me
-                                .as_ref()
-                                .and_then(|me| form.spos.iter().position(|(c, _)| c == me))
-                                .unwrap_or(0);
-                            if form.allocation_due {
-                                p.kind = OversightKind::Allocation;
-                            }
-                            let form = *form;
-                            p.spos = Some(form.spos);
-                            p.case = Some(Box::new(form.case));
-                        }
+                        Ok(form) => p.spos_loaded(*form),
                         Err(e) => {
                             self.message = Some(e);
                             self.popup = None;
@@ -1110,93 +338,9 @@ impl Model {
                     }
                 }
             }
-            Response::Conflict(what) => {
-                // Nothing was written: show what changed and reopen the form on the case as
-                // it is now, keeping what was typed.
-                let generation = self.next_generation();
-                self.gen_popup = generation;
-                self.message = Some(format!("nothing written: {what}"));
-                let mut reqs = self.refresh_all();
-                match &mut self.popup {
-                    Some(Popup::Allocate(p)) => {
-                        p.changed = Some(what);
-                        p.picker = None;
-                        p.confirming = false;
-                        p.error = None;
-                        reqs.push(Request::Candidates {
-                            generation,
-                            crn: p.crn.clone(),
-                        });
-                    }
-                    Some(Popup::Oversight(p)) => {
-                        p.error = Some(what);
-                        p.spos = None;
-                        p.case = None;
-                        if let Some((pdu, _)) = self.stack.iter().rev().find_map(|s| match s {
-                            Screen::Pdu { code, .. } => Some((code.clone(), ())),
-                            _ => None,
-                        }) {
-                            reqs.push(Request::Spos {
-                                generation,
-                                pdu,
-                                crn: p.crn.clone(),
-                            });
-                        }
-                    }
-                    _ => {}
-                }
-                return reqs;
-            }
-            Response::Acted(result) => {
-                match result {
-                    Ok(done) => {
-                        self.popup = None;
-                        self.undo_armed = false;
-                        let (audit_id, words) = (done.audit_id, done.words);
-                        self.message = Some(if done.undoable {
-                            format!("{words} (audit #{audit_id}); u undoes")
-                        } else {
-                            format!("{words} (audit #{audit_id})")
-                        });
-                        self.last_action = done
-                            .undoable
-                            .then(|| (audit_id, std::time::Instant::now(), done.what));
-                    }
-                    Err(e) => {
-                        match &mut self.popup {
-                            Some(Popup::Allocate(p)) => {
-                                p.error = Some(e.clone());
-                                p.confirming = false;
-                            }
-                            Some(Popup::Oversight(p)) => p.error = Some(e.clone()),
-                            Some(Popup::Ack(p)) => p.error = Some(e.clone()),
-                            _ => {}
-                        }
-                        self.message = Some(format!("nothing written: {e}"));
-                    }
-                }
-                // Counts, lists and the case all change with a write.
-                return self.refresh_all();
-            }
-            Response::Silenced(result) => match result {
-                Ok(id) => {
-                    let until = match &self.popup {
-                        Some(Popup::Silence(p)) => p.until.clone(),
-                        _ => String::new(),
-                    };
-                    self.popup = None;
-                    self.message = Some(format!(
-                        "silenced until {until} (silence #{id}): still listed and counted"
-                    ));
-                    return self.refresh_all();
-                }
-                Err(e) => {
-                    if let Some(Popup::Silence(p)) = &mut self.popup {
-                        p.error = Some(e.clone());
-                    }
-                    self.message = Some(format!("nothing written: {e}"));
-                }
-            },
+            Response::Conflict(what) => return self.conflict(what),
+            Response::Acted(result) => return self.acted(result),
+            Response::Silenced(result) => return self.silenced(result),
             Response::Exported(result) => {
                 self.message = Some(match result {
                     Ok(x) => exported_words(&x, self.size.0),
@@ -1212,13 +356,89 @@ impl Model {
                 self.message = Some("the database is read-only: you can look, not act".into());
             }
             Response::Fatal(e) => {
-                self.overview_error = Some(e);
-                self.overview_loading = false;
+                self.region.error = Some(e);
+                self.region.loading = false;
             }
             // A stale answer: a newer request is on its way.
             _ => {}
         }
         Vec::new()
+    }
+
+    /// The region arrived: each screen's selection stays within its rows.
+    fn region_loaded(&mut self, result: Result<super::worker::OverviewData, String>) {
+        if !self.region.loaded(result) {
+            return;
+        }
+        self.overview.clamp(&self.region);
+        self.alerts.clamp(&self.region);
+        let n = self.member_rows().len();
+        self.members.selected = self.members.selected.min(n.saturating_sub(1));
+    }
+
+    /// A write found the case changed since its form opened: nothing was written. Say what
+    /// changed and reopen the form on the case as it is now, keeping what was typed.
+    fn conflict(&mut self, what: String) -> Vec<Request> {
+        let generation = self.gens.stamp(Slot::Popup);
+        self.message = Some(format!("nothing written: {what}"));
+        let mut reqs = self.refresh_all();
+        let pdu = self.current_pdu().map(|(code, _)| code.to_string());
+        if let Some(p) = &mut self.popup {
+            reqs.extend(p.conflict(what, generation, pdu));
+        }
+        reqs
+    }
+
+    /// A write finished: say what was done (and that `u` undoes it), or why nothing was
+    /// written, in the form that sent it.
+    fn acted(&mut self, result: Result<super::worker::Acted, String>) -> Vec<Request> {
+        match result {
+            Ok(done) => {
+                self.popup = None;
+                self.undo_armed = false;
+                let (audit_id, words) = (done.audit_id, done.words);
+                self.message = Some(if done.undoable {
+                    format!("{words} (audit #{audit_id}); u undoes")
+                } else {
+                    format!("{words} (audit #{audit_id})")
+                });
+                self.last_action = done
+                    .undoable
+                    .then(|| (audit_id, std::time::Instant::now(), done.what));
+            }
+            Err(e) => {
+                if let Some(p) = &mut self.popup {
+                    p.refused(&e);
+                }
+                self.message = Some(format!("nothing written: {e}"));
+            }
+        }
+        // Counts, lists and the case all change with a write.
+        self.refresh_all()
+    }
+
+    /// A silence was recorded, or why not, in the silence form.
+    fn silenced(&mut self, result: Result<i64, String>) -> Vec<Request> {
+        match result {
+            Ok(id) => {
+                let until = match &self.popup {
+                    Some(Popup::Silence(p)) => p.until.clone(),
+                    _ => String::new(),
+                };
+                self.popup = None;
+                self.message = Some(format!(
+                    "silenced until {until} (silence #{id}): still listed and counted"
+                ));
+                self.refresh_all()
+            }
+            Err(e) => {
+                if let Some(Popup::Silence(p)) = &mut self.popup {
+                    p.error = Some(e.clone());
+                }
+                self.message = Some(format!("nothing written: {e}"));
+                Vec::new()
+            }
+        }
     }
 
     fn key(&mut self, k: KeyEvent) -> Vec<Request> {
@@ -1236,28 +456,14 @@ impl Model {
         if self.input == Input::Filter {
             return self.filter_key(k);
         }
-        if self.help {
-            // Moves scroll a help taller than the screen; any other key closes it, q still
-            // quits.
-            let most = help_overflow(self.context(), self.size.1);
-            let page = self.size.1.saturating_sub(6).max(1);
-            let step: Option<i32> = match keymap::action_for(&k, self.context()) {
-                Some(Action::Down) => Some(1),
-                Some(Action::Up) => Some(-1),
-                Some(Action::PageDown) => Some(i32::from(page)),
-                Some(Action::PageUp) => Some(-i32::from(page)),
-                _ => None,
-            };
-            if let Some(step) = step
-                && most > 0
-            {
-                let s = (i32::from(self.help_scroll) + step).clamp(0, i32::from(most));
-                self.help_scroll = s as u16;
-                return Vec::new();
-            }
-            self.help = false;
-            if keymap::action_for(&k, self.context()) == Some(Action::Quit) {
-                self.quit = true;
+        let ctx = self.context();
+        if let Some(help) = &mut self.help {
+            if !help.key(&k, ctx, self.size.1).is_consumed() {
+                // The key closes the help and is not also a move; q still quits.
+                self.help = None;
+                if keymap::action_for(&k, ctx) == Some(Action::Quit) {
+                    self.quit = true;
+                }
             }
             return Vec::new();
         }
@@ -1274,9 +480,9 @@ impl Model {
 
     fn filter_text(&mut self) -> Option<&mut String> {
         match self.screen() {
-            Screen::Overview => Some(&mut self.overview_filter),
-            Screen::Pdu { .. } => table_of(self.tab).map(|t| &mut self.tables[t].filter),
-            Screen::Alerts => Some(&mut self.alerts_filter),
+            Screen::Overview => Some(&mut self.overview.filter),
+            Screen::Pdu { .. } => self.pdu.filter_text(),
+            Screen::Alerts => Some(&mut self.alerts.filter),
             _ => None,
         }
     }
@@ -1318,24 +524,12 @@ impl Model {
     fn filter_changed(&mut self) -> Vec<Request> {
         match self.screen().clone() {
             Screen::Overview => {
-                self.overview_selected = 0;
+                self.overview.filter_changed();
                 Vec::new()
             }
-            Screen::Pdu { code, .. } => {
-                let Some(i) = table_of(self.tab) else {
-                    return Vec::new();
-                };
-                let t = &mut self.tables[i];
-                // A bad term is named in the filter line and not applied.
-                if !t.apply_filter() {
-                    return Vec::new();
-                }
-                t.selected = 0;
-                t.scroll = 0;
-                self.request_page(&code, i, true).into_iter().collect()
-            }
+            Screen::Pdu { code, .. } => self.pdu.filter_changed(&code, &mut self.gens, self.size.1),
             Screen::Alerts => {
-                self.alerts_selected = 0;
+                self.alerts.filter_changed();
                 Vec::new()
             }
             Screen::Case { .. } | Screen::Members { .. } => Vec::new(),
@@ -1349,8 +543,7 @@ impl Model {
                 Vec::new()
             }
             Action::Help => {
-                self.help = true;
-                self.help_scroll = 0;
+                self.help = Some(Help::default());
                 Vec::new()
             }
             Action::Refresh => {
@@ -1363,19 +556,6 @@ impl Model {
                 }
                 Vec::new()
             }
-            Action::Back => self.back(),
-            Action::Open => self.open(),
-            Action::Up => self.move_by(-1),
-            Action::Down => self.move_by(1),
-            Action::PageUp => self.move_by(-(visible_rows(self.size.1) as i64)),
-            Action::PageDown => self.move_by(visible_rows(self.size.1) as i64),
-            Action::Top => self.move_by(i64::MIN / 2),
-            Action::Bottom => self.move_by(i64::MAX / 2),
-            Action::Tab(i) => self.set_tab(usize::from(i)),
-            Action::NextTab => self.set_tab((self.tab + 1) % TABS.len()),
-            Action::PrevTab => self.set_tab((self.tab + TABS.len() - 1) % TABS.len()),
-            Action::Sort | Action::ReverseSort => self.sort(action == Action::ReverseSort),
-            Action::NextRegion => self.next_region(),
             Action::Allocate | Action::Oversight | Action::Note | Action::Undo
                 if self.read_only =>
             {
@@ -1389,30 +569,10 @@ impl Model {
             Action::ShowAlerts => {
                 if !matches!(self.screen(), Screen::Alerts | Screen::Members { .. }) {
                     let home = self.current_pdu().map(|(code, _)| code.to_string());
-                    self.alerts_scope = home.clone();
-                    self.alerts_home = home;
+                    self.alerts.show(home);
                     self.stack.push(Screen::Alerts);
-                    self.alerts_selected = 0;
                 }
                 self.refresh()
-            }
-            Action::Widen => {
-                self.message = Some(match (&self.alerts_scope, &self.alerts_home) {
-                    (Some(_), _) => {
-                        self.alerts_scope = None;
-                        "all incidents of the region; w again for this PDU only".into()
-                    }
-                    (None, Some(home)) => {
-                        self.alerts_scope = Some(home.clone());
-                        format!(
-                            "incidents of {} only; w widens",
-                            crate::text::sanitize(home)
-                        )
-                    }
-                    (None, None) => "already the whole region (opened from the overview)".into(),
-                });
-                self.alerts_selected = 0;
-                Vec::new()
             }
             Action::Acknowledge => {
                 self.open_ack();
@@ -1422,23 +582,11 @@ impl Model {
                 self.open_silence();
                 Vec::new()
             }
-            Action::Export => {
-                let req = self.export_request();
-                if req.is_some() {
-                    self.message = Some("exporting…".into());
-                }
-                req.into_iter().collect()
-            }
-            Action::UnallocatedOnly => self.toggle_unallocated_only(),
             Action::Allocate => self.open_allocate(),
             Action::Oversight => self.open_oversight(),
             Action::Note => {
                 if let Some(crn) = self.focused_crn() {
-                    self.popup = Some(Popup::Note(NotePopup {
-                        crn,
-                        text: String::new(),
-                        sensitive: false,
-                    }));
+                    self.popup = Some(Popup::Note(NotePopup::new(crn)));
                 }
                 Vec::new()
             }
@@ -1452,7 +600,77 @@ impl Model {
                 });
                 Vec::new()
             }
+            _ => self.screen_act(action),
         }
+    }
+
+    /// An action of the screen on top: the screen's own, and Back, when the screen does not
+    /// take it, goes back a screen.
+    fn screen_act(&mut self, action: Action) -> Vec<Request> {
+        let screen = self.screen().clone();
+        let mut cx = Ctx::new(
+            &mut self.gens,
+            &mut self.message,
+            self.size,
+            self.mask,
+            self.as_of,
+        );
+        let state = match &screen {
+            Screen::Overview => self.overview.act(action, &mut self.region, &mut cx),
+            Screen::Pdu { code, .. } => self.pdu.act(action, code, &mut cx),
+            Screen::Case { .. } => self.case.act(action, &mut cx),
+            Screen::Alerts => self.alerts.act(action, &self.region, &mut cx),
+            Screen::Members { incident } => {
+                self.members.act(action, incident, &self.region, &mut cx)
+            }
+        };
+        let Ctx {
+            mut requests, go, ..
+        } = cx;
+        if !state.is_consumed() && action == Action::Back {
+            requests.extend(self.pop());
+        }
+        if let Some(go) = go {
+            requests.extend(self.go(go));
+        }
+        requests
+    }
+
+    /// Opens a screen over the current one, as a screen asked.
+    fn go(&mut self, go: Go) -> Vec<Request> {
+        match go {
+            Go::Pdu { code, name, tab } => {
+                self.pdu.enter(&code, tab, &mut self.gens);
+                self.stack.push(Screen::Pdu { code, name });
+                self.refresh()
+            }
+            Go::Case(crn) => {
+                self.stack.push(Screen::Case { crn });
+                self.case.open();
+                self.refresh()
+            }
+            // The incidents are loaded: the members show at once.
+            Go::Members(incident) => {
+                self.stack.push(Screen::Members { incident });
+                self.members.selected = 0;
+                Vec::new()
+            }
+        }
+    }
+
+    /// Back a screen, if there is one under this.
+    fn pop(&mut self) -> Vec<Request> {
+        if self.stack.len() <= 1 {
+            return Vec::new();
+        }
+        // Back from an incident's members is instant: the incidents are loaded.
+        let instant = matches!(self.screen(), Screen::Members { .. });
+        self.stack.pop();
+        self.case.scroll = 0;
+        if instant {
+            return Vec::new();
+        }
+        self.refresh()
     }
 
     /// The case an action applies to: the open case, or the selected row of a case table.
@@ -1460,50 +678,23 @@ impl Model {
         match self.screen() {
             Screen::Case { crn } => Some(crn.clone()),
             Screen::Members { .. } => self.selected_member().and_then(|a| a.crn.clone()),
-            Screen::Pdu { .. } if self.tab == TODAY => self
-                .today
-                .data
-                .as_ref()
-                .and_then(|d| d.actions.get(self.today.selected))
-                .and_then(|w| w.crn.clone()),
-            Screen::Pdu { .. } => table_of(self.tab)
-                .and_then(|t| self.tables[t].selected_row())
-                .map(|r| r.crn.clone()),
+            Screen::Pdu { .. } => self.pdu.focused_crn(),
             _ => None,
         }
     }
 
     /// Opens the acknowledgement form for the selected incident (or member).
     fn open_ack(&mut self) {
-        let (key, what, resolved) = match self.screen() {
-            Screen::Alerts => match self.selected_incident() {
-                Some(i) => (
-                    i.key.clone(),
-                    format!("incident {} ({} open)", i.key, i.count),
-                    i.status == AlertStatus::Resolved,
-                ),
-                None => return,
-            },
-            Screen::Members { .. } => match self.selected_member() {
-                Some(a) => (
-                    a.key.clone(),
-                    format!("alert {}", a.key),
-                    a.status == AlertStatus::Resolved,
-                ),
-                None => return,
-            },
-            _ => return,
+        let form = match self.screen() {
+            Screen::Alerts => self.selected_incident().map(AckPopup::incident),
+            Screen::Members { .. } => self.selected_member().map(AckPopup::member),
+            _ => None,
         };
-        if resolved {
-            self.message = Some("a resolved alert needs no acknowledgement".into());
-            return;
+        match form {
+            Some(Ok(p)) => self.popup = Some(Popup::Ack(p)),
+            Some(Err(why)) => self.message = Some(why.into()),
+            None => {}
         }
-        self.popup = Some(Popup::Ack(AckPopup {
-            key,
-            what,
-            note: String::new(),
-            error: None,
-        }));
     }
 
     /// Opens the silence form for the selected incident, or for the selected member's case.
@@ -1519,57 +710,29 @@ impl Model {
             },
             _ => return,
         };
-        let until = crate::domain::fmt_date(self.as_of + chrono::Duration::days(7));
-        self.popup = Some(Popup::Silence(SilencePopup {
-            rule,
-            pdu,
-            crn,
-            until,
-            reason: String::new(),
-            field: SilenceField::Reason,
-            error: None,
-        }));
+        self.popup = Some(Popup::Silence(SilencePopup::new(
+            rule, pdu, crn, self.as_of,
+        )));
     }
 
+    /// Opens the allocation form on the focused case and asks for its officers.
     fn open_allocate(&mut self) -> Vec<Request> {
         let Some(crn) = self.focused_crn() else {
             return Vec::new();
         };
-        let generation = self.next_generation();
-        self.gen_popup = generation;
-        self.popup = Some(Popup::Allocate(AllocatePopup {
-            crn: crn.clone(),
-            picker: None,
-            selected: 0,
-            filter: String::new(),
-            focus: AllocateFocus::List,
-            reason: AllocationReason::InitialAllocation,
-            note: String::new(),
-            sensitive: false,
-            confirming: false,
-            error: None,
-            changed: None,
-        }));
+        let generation = self.gens.stamp(Slot::Popup);
+        self.popup = Some(Popup::Allocate(AllocatePopup::new(crn.clone())));
         vec![Request::Candidates { generation, crn }]
     }
 
+    /// Opens the oversight form on the focused case and asks for the PDU's SPOs.
     fn open_oversight(&mut self) -> Vec<Request> {
         let (Some(crn), Some((pdu, _))) = (self.focused_crn(), self.current_pdu()) else {
             return Vec::new();
         };
         let pdu = pdu.to_string();
-        let generation = self.next_generation();
-        self.gen_popup = generation;
-        self.popup = Some(Popup::Oversight(OversightPopup {
-            crn: crn.clone(),
-            spos: None,
-            case: None,
-            selected: 0,
-            kind: OversightKind::Periodic,
-            note: String::new(),
-            sensitive: false,
-            error: None,
-        }));
+        let generation = self.gens.stamp(Slot::Popup);
+        self.popup = Some(Popup::Oversight(OversightPopup::new(crn.clone())));
         vec![Request::Spos {
             generation,
             pdu,
@@ -1605,492 +768,33 @@ impl Model {
         }
     }
 
+    /// A key for the open form. Esc the form does not take closes it, writing nothing.
     fn popup_key(&mut self, k: KeyEvent) -> Vec<Request> {
         let Some(popup) = &mut self.popup else {
             return Vec::new();
         };
-        if k.code == KeyCode::Esc {
-            // Esc first leaves the picker's filter, then closes the form.
-            if let Popup::Allocate(p) = popup
-                && p.focus == AllocateFocus::Filter
-            {
-                p.focus = AllocateFocus::List;
-                p.filter.clear();
-                p.selected = 0;
-                return Vec::new();
-            }
+        let mut cx = Ctx::new(
+            &mut self.gens,
+            &mut self.message,
+            self.size,
+            self.mask,
+            self.as_of,
+        );
+        let state = popup.key(k, &mut cx);
+        let requests = cx.requests;
+        if !state.is_consumed() && k.code == KeyCode::Esc {
             self.popup = None;
             self.message = Some("cancelled; nothing written".into());
-            return Vec::new();
         }
-        match popup {
-            Popup::Allocate(p) => return allocate_key(p, k),
-            Popup::Oversight(p) => {
-                let n = p.spos.as_ref().map_or(0, Vec::len);
-                match k.code {
-                    KeyCode::Down if n > 0 => p.selected = (p.selected + 1).min(n - 1),
-                    KeyCode::Up => p.selected = p.selected.saturating_sub(1),
-                    KeyCode::Right => p.kind = cycle(OversightKind::ALL, p.kind, 1),
-                    KeyCode::Left => p.kind = cycle(OversightKind::ALL, p.kind, -1),
-                    KeyCode::Tab => p.sensitive = !p.sensitive,
-                    KeyCode::Backspace => {
-                        p.note.pop();
-                    }
-                    KeyCode::Char(c) => push_text(&mut p.note, c, k.modifiers),
-                    KeyCode::Enter => {
-                        let Some((by, _)) = p.spos.as_ref().and_then(|s| s.get(p.selected)) else {
-                            return Vec::new();
-                        };
-                        if p.note.trim().is_empty() {
-                            p.error = Some("type a note first".into());
-                            self.message = Some("type a note first".into());
-                            return Vec::new();
-                        }
-                        return vec![Request::Act(Act::Oversight(actions::OversightEntry {
-                            crn: p.crn.clone(),
-                            by: by.clone(),
-                            kind: p.kind,
-                            note: p.note.clone(),
-                            sensitive: p.sensitive,
-                            expect: p.case.as_ref().map(|c| c.holding()),
-                        }))];
-                    }
-                    _ => {}
-                }
-            }
-            Popup::Silence(p) => match k.code {
-                KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
-                    p.field = match p.field {
-                        SilenceField::Until => SilenceField::Reason,
-                        SilenceField::Reason => SilenceField::Until,
-                    };
-                }
-                KeyCode::Backspace => {
-                    match p.field {
-                        SilenceField::Until => p.until.pop(),
-                        SilenceField::Reason => p.reason.pop(),
-                    };
-                }
-                KeyCode::Char(c) => match p.field {
-                    SilenceField::Until => {
-                        if (c.is_ascii_digit() || c == '-') && p.until.len() < 10 {
-                            p.until.push(c);
-                        }
-                    }
-                    SilenceField::Reason => push_text(&mut p.reason, c, k.modifiers),
-                },
-                KeyCode::Enter => {
-                    let Ok(until) = NaiveDate::parse_from_str(p.until.trim(), "%Y-%m-%d") else {
-                        p.error = Some(format!(
-                            "until must be a date like {}",
-                            crate::domain::fmt_date(self.as_of + chrono::Duration::days(7))
-                        ));
-                        p.field = SilenceField::Until;
-                        return Vec::new();
-                    };
-                    if p.reason.trim().is_empty() {
-                        p.error = Some("type a reason: why nobody need be woken until then".into());
-                        p.field = SilenceField::Reason;
-                        return Vec::new();
-                    }
-                    p.error = None;
-                    return vec![Request::Act(Act::Silence {
-                        rule: p.rule.clone(),
-                        pdu: p.pdu.clone(),
-                        crn: p.crn.clone(),
-                        until,
-                        reason: p.reason.clone(),
-                    })];
-                }
-                _ => {}
-            },
-            Popup::Ack(p) => match k.code {
-                KeyCode::Backspace => {
-                    p.note.pop();
-                }
-                KeyCode::Char(c) => push_text(&mut p.note, c, k.modifiers),
-                KeyCode::Enter => {
-                    if p.note.trim().is_empty() {
-                        p.error = Some("type a note first".into());
-                        self.message = Some("type a note first".into());
-                        return Vec::new();
-                    }
-                    return vec![Request::Act(Act::Ack {
-                        key: p.key.clone(),
-                        note: p.note.clone(),
-                    })];
-                }
-                _ => {}
-            },
-            Popup::Note(p) => match k.code {
-                KeyCode::Tab => p.sensitive = !p.sensitive,
-                KeyCode::Backspace => {
-                    p.text.pop();
-                }
-                KeyCode::Char(c) => push_text(&mut p.text, c, k.modifiers),
-                KeyCode::Enter => {
-                    if p.text.trim().is_empty() {
-                        self.message = Some("type a note first".into());
-                        return Vec::new();
-                    }
-                    return vec![Request::Act(Act::Note {
-                        crn: p.crn.clone(),
-                        text: p.text.clone(),
-                        sensitive: p.sensitive,
-                    })];
-                }
-                _ => {}
-            },
-        }
-        Vec::new()
+        requests
     }
 
-    fn next_region(&mut self) -> Vec<Request> {
-        let Some(o) = &self.overview else {
-            return Vec::new();
-        };
-        let i = o.regions.iter().position(|r| *r == o.region).unwrap_or(0);
-        let Some(next) = o.regions.get((i + 1) % o.regions.len().max(1)).cloned() else {
-            return Vec::new();
-        };
-        self.message = Some(format!("region: {next}"));
-        self.overview_selected = 0;
-        let generation = self.next_generation();
-        self.gen_overview = generation;
-        self.overview_loading = true;
-        vec![Request::Overview {
-            generation,
-            region: Some(next),
-        }]
-    }
-
-    fn sort(&mut self, reverse: bool) -> Vec<Request> {
-        match self.screen().clone() {
-            Screen::Overview => {
-                if reverse {
-                    self.overview_reverse = !self.overview_reverse;
-                } else {
-                    let i = OverviewSort::ALL
-                        .iter()
-                        .position(|s| *s == self.overview_sort)
-                        .unwrap_or(0);
-                    self.overview_sort = OverviewSort::ALL[(i + 1) % OverviewSort::ALL.len()];
-                    self.overview_reverse = false;
-                }
-                self.message = Some(format!(
-                    "sorted by {}{}",
-                    self.overview_sort.label(),
-                    if self.overview_reverse {
-                        " (reversed)"
-                    } else {
-                        ""
-                    }
-                ));
-                Vec::new()
-            }
-            Screen::Pdu { code, .. } if table_of(self.tab).is_some() => {
-                let i = table_of(self.tab).unwrap_or(0);
-                let t = &mut self.tables[i];
-                if reverse {
-                    t.reverse = !t.reverse;
-                } else {
-                    let i = CaseSort::ALL.iter().position(|s| *s == t.sort).unwrap_or(0);
-                    t.sort = CaseSort::ALL[(i + 1) % CaseSort::ALL.len()];
-                    t.reverse = false;
-                }
-                t.selected = 0;
-                t.scroll = 0;
-                self.message = Some(format!(
-                    "sorted by {}{}",
-                    t.sort.label(),
-                    if t.reverse { " (reversed)" } else { "" }
-                ));
-                self.request_page(&code, i, true).into_iter().collect()
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    /// What `e` writes: the table on screen, as it is shown (the overview's PDUs after its
-    /// filter and sort; a case table's list, filter, toggle, sort and order), with names
-    /// masked when the screen masks them.
-    fn export_request(&self) -> Option<Request> {
-        use crate::export::View;
-        let mask = self.mask;
-        match self.screen() {
-            Screen::Overview => {
-                let o = self.overview.as_ref()?;
-                let codes = self
-                    .overview_rows()
-                    .into_iter()
-                    .map(|i| o.pdus[i].code.clone())
-                    .collect();
-                Some(Request::ExportSummary { codes })
-            }
-            Screen::Pdu { code, .. } => match table_of(self.tab) {
-                Some(t) => {
-                    let list = CaseList::ALL[t];
-                    Some(Request::ExportCases {
-                        pdu: code.clone(),
-                        list,
-                        query: self.tables[t].whole_query(list),
-                        mask,
-                    })
-                }
-                None if self.tab == STAFFING => Some(Request::Export {
-                    view: View::Practitioners,
-                    pdu: Some(code.clone()),
-                    mask,
-                }),
-                None => None,
-            },
-            _ => None,
-        }
-    }
-
-    /// `U` on the MAPPA tab: only the unallocated MAPPA cases, or all of them again.
-    fn toggle_unallocated_only(&mut self) -> Vec<Request> {
-        let mappa = list_index(CaseList::Mappa);
-        let Screen::Pdu { code, .. } = self.screen().clone() else {
-            return Vec::new();
-        };
-        if table_of(self.tab) != Some(mappa) {
-            self.message = Some("U works on the MAPPA tab (3)".into());
-            return Vec::new();
-        }
-        let t = &mut self.tables[mappa];
-        t.unallocated_only = !t.unallocated_only;
-        t.selected = 0;
-        t.scroll = 0;
-        self.message = Some(if t.unallocated_only {
-            "MAPPA: unallocated cases only; U shows all".into()
-        } else {
-            "MAPPA: all cases, unallocated first; U shows only those".into()
-        });
-        self.request_page(&code, mappa, true).into_iter().collect()
-    }
-
-    /// Brings in the case tables of `pdu`: as this session left them if it was open
-    /// before, else fresh. The tables on screen are kept for their own PDU.
-    fn show_tables_of(&mut self, pdu: &str) {
-        if self.tables_pdu.as_deref() == Some(pdu) {
-            return;
-        }
-        let incoming = self.kept_tables.remove(pdu).unwrap_or_default();
-        let outgoing = std::mem::replace(&mut self.tables, incoming);
-        if let Some(prev) = self.tables_pdu.replace(pdu.to_string()) {
-            self.kept_tables.insert(prev, outgoing.map(CaseTable::kept));
-        }
-        // An answer still on its way is for the other PDU's tables.
-        self.gen_pages = [0; 4];
-    }
-
-    fn set_tab(&mut self, tab: usize) -> Vec<Request> {
-        if !matches!(self.screen(), Screen::Pdu { .. }) || tab >= TABS.len() {
-            return Vec::new();
-        }
-        self.tab = tab;
-        self.refresh()
-    }
-
-    fn back(&mut self) -> Vec<Request> {
-        // A kept filter is cleared first; the next Esc leaves the view.
-        match self.screen().clone() {
-            Screen::Pdu { code, .. } => {
-                if let Some(i) = table_of(self.tab)
-                    && self.tables[i].clear_filter()
-                {
-                    self.message = Some("filter cleared; Esc again goes back".into());
-                    return self.request_page(&code, i, true).into_iter().collect();
-                }
-            }
-            Screen::Alerts if !self.alerts_filter.is_empty() => {
-                self.alerts_filter.clear();
-                self.alerts_selected = 0;
-                self.message = Some("filter cleared; Esc again goes back".into());
-                return Vec::new();
-            }
-            _ => {}
-        }
-        if self.stack.len() > 1 {
-            // Back from an incident's members is instant: the incidents are loaded.
-            let instant = matches!(self.screen(), Screen::Members { .. });
-            self.stack.pop();
-            self.case_scroll = 0;
-            if instant {
-                return Vec::new();
-            }
-            return self.refresh();
-        }
-        // On the overview, Esc clears a kept filter.
-        if !self.overview_filter.is_empty() {
-            self.overview_filter.clear();
-        }
-        Vec::new()
-    }
-
-    fn open(&mut self) -> Vec<Request> {
-        match self.screen().clone() {
-            Screen::Overview => {
-                let rows = self.overview_rows();
-                let (Some(o), Some(&i)) = (&self.overview, rows.get(self.overview_selected)) else {
-                    return Vec::new();
-                };
-                let p = &o.pdus[i];
-                let code = p.code.clone();
-                self.stack.push(Screen::Pdu {
-                    code: code.clone(),
-                    name: p.name.clone(),
-                });
-                self.tab = TODAY;
-                self.today = TodayView::default();
-                self.show_tables_of(&code);
-                self.staffing = StaffingView::default();
-                self.refresh()
-            }
-            Screen::Alerts => {
-                let Some(key) = self.selected_incident().map(|i| i.key.clone()) else {
-                    return Vec::new();
-                };
-                self.stack.push(Screen::Members { incident: key });
-                self.members_selected = 0;
-                Vec::new()
-            }
-            Screen::Members { .. } => {
-                let Some(a) = self.selected_member().cloned() else {
-                    return Vec::new();
-                };
-                if let Some(crn) = a.crn.clone() {
-                    self.stack.push(Screen::Case { crn });
-                    self.case = None;
-                    self.case_scroll = 0;
-                } else {
-                    let code = a.pdu.clone();
-                    let name = self
-                        .overview
-                        .as_ref()
-                        .and_then(|o| o.pdus.iter().find(|p| p.code == code))
-                        .map(|p| p.name.clone())
-                        .unwrap_or_default();
-                    self.show_tables_of(&code);
-                    self.stack.push(Screen::Pdu { code, name });
-                    self.tab = if a.staff_code.is_some() {
-                        STAFFING
-                    } else {
-                        TODAY
-                    };
-                    self.today = TodayView::default();
-                    self.staffing = StaffingView::default();
-                }
-                self.refresh()
-            }
-            Screen::Pdu { .. } if self.tab == TODAY => {
-                let Some(w) = self
-                    .today
-                    .data
-                    .as_ref()
-                    .and_then(|d| d.actions.get(self.today.selected))
-                    .cloned()
-                else {
-                    return Vec::new();
-                };
-                match w.crn {
-                    Some(crn) => {
-                        self.stack.push(Screen::Case { crn });
-                        self.case = None;
-                        self.case_scroll = 0;
-                        self.refresh()
-                    }
-                    // A staffing line: the Staffing tab shows the practitioner.
-                    None => self.set_tab(STAFFING),
-                }
-            }
-            Screen::Pdu { .. } if table_of(self.tab).is_some() => {
-                let t = table_of(self.tab).unwrap_or(0);
-                let Some(crn) = self.tables[t].selected_row().map(|r| r.crn.clone()) else {
-                    return Vec::new();
-                };
-                self.stack.push(Screen::Case { crn });
-                self.case = None;
-                self.case_scroll = 0;
-                self.refresh()
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    fn move_by(&mut self, delta: i64) -> Vec<Request> {
-        let step = |cur: u64, len: u64| -> u64 {
-            if len == 0 {
-                return 0;
-            }
-            (cur as i64).saturating_add(delta).clamp(0, len as i64 - 1) as u64
-        };
-        match self.screen().clone() {
-            Screen::Overview => {
-                let n = self.overview_rows().len() as u64;
-                self.overview_selected = step(self.overview_selected as u64, n) as usize;
-                Vec::new()
-            }
-            Screen::Pdu { .. } if self.tab == TODAY => {
-                let n = self.today.data.as_ref().map_or(0, |d| d.actions.len()) as u64;
-                self.today.selected = step(self.today.selected as u64, n) as usize;
-                Vec::new()
-            }
-            Screen::Pdu { .. } if self.tab == STAFFING => {
-                let n = self
-                    .staffing
-                    .data
-                    .as_ref()
-                    .map_or(0, |d| d.practitioners.len()) as u64;
-                self.staffing.selected = step(self.staffing.selected as u64, n) as usize;
-                Vec::new()
-            }
-            Screen::Pdu { .. } => {
-                let t = &mut self.tables[table_of(self.tab).unwrap_or(0)];
-                let n = t.total.unwrap_or(0);
-                t.selected = step(t.selected, n);
-                self.clamp_scroll();
-                self.page_if_needed()
-            }
-            Screen::Alerts => {
-                let n = self.incident_rows().len() as u64;
-                self.alerts_selected = step(self.alerts_selected as u64, n) as usize;
-                Vec::new()
-            }
-            Screen::Members { .. } => {
-                let n = self.member_rows().len() as u64;
-                self.members_selected = step(self.members_selected as u64, n) as usize;
-                Vec::new()
-            }
-            Screen::Case { .. } => {
-                let s = i64::from(self.case_scroll).saturating_add(delta.clamp(-1000, 1000));
-                self.case_scroll = s.clamp(0, 500) as u16;
-                Vec::new()
-            }
-        }
-    }
-
-    /// Keeps the selected row on screen.
-    fn clamp_scroll(&mut self) {
-        let page = visible_rows(self.size.1);
-        for t in &mut self.tables {
-            if t.selected < t.scroll {
-                t.scroll = t.selected;
-            } else if t.selected >= t.scroll + page {
-                t.scroll = t.selected + 1 - page;
-            }
-        }
-    }
-
+    /// Asks for the rows the PDU's table on screen lacks.
     fn page_if_needed(&mut self) -> Vec<Request> {
-        if let Screen::Pdu { code, .. } = self.screen().clone()
-            && let Some(t) = table_of(self.tab)
-            && !self.tables[t].loading
-        {
-            return self.request_page(&code, t, false).into_iter().collect();
+        match self.screen().clone() {
+            Screen::Pdu { code, .. } => self.pdu.page_if_needed(&code, &mut self.gens, self.size.1),
+            _ => Vec::new(),
         }
-        Vec::new()
     }
 
     /// Breadcrumbs, e.g. `Overview › HFKCW › Unallocated › X123456`.
@@ -2101,10 +805,10 @@ impl Model {
                 Screen::Overview => parts.push("Overview".to_string()),
                 Screen::Pdu { code, .. } => {
                     parts.push(code.clone());
-                    parts.push(TABS[self.tab].to_string());
+                    parts.push(self.pdu.tab.title().to_string());
                 }
                 Screen::Case { crn } => parts.push(crn.clone()),
-                Screen::Alerts => parts.push(match &self.alerts_scope {
+                Screen::Alerts => parts.push(match &self.alerts.scope {
                     Some(p) => format!("Alerts of {p}"),
                     None => "Alerts (region)".to_string(),
                 }),
@@ -2120,1040 +824,4 @@ impl Model {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::read::Page;
-
-    fn key(c: char) -> Msg {
-        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-    }
-    fn code(c: KeyCode) -> Msg {
-        Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
-    }
-
-    fn summary(code: &str, mappa: u64, vac: f64) -> PduSummary {
-        PduSummary {
-            code: code.into(),
-            name: format!("{code} name"),
-            region: "London".into(),
-            ppf_status: None,
-            rating: None,
-            score: None,
-            score_max: None,
-            inspected_on: None,
-            cases: 100,
-            unallocated: mappa * 3,
-            unallocated_mappa: mappa,
-            unallocated_high_rosh: 0,
-            mappa_cases: 10,
-            no_rosh: 0,
-            oversight_required: 10,
-            oversight_overdue: 1,
-            contacts_overdue: 0,
-            high_risk_contacts_overdue: 0,
-            target_fte: 10.0,
-            in_post_fte: 10.0 * (1.0 - vac),
-            vacancy_rate: Some(vac),
-            vacancy_by_grade: vec![],
-            practitioners: 5,
-            over_capacity: 0,
-        }
-    }
-
-    fn alert(pdu: &str, severity: Severity) -> ReviewedAlert {
-        ReviewedAlert {
-            key: format!("r:{pdu}:-"),
-            rule: "r".into(),
-            severity,
-            scope: crate::rules::Scope::Pdu,
-            pdu: pdu.into(),
-            crn: None,
-            staff_code: None,
-            status: AlertStatus::New,
-            first_seen: "2026-01-01".into(),
-            message: "m".into(),
-            metrics: Default::default(),
-            acknowledged: false,
-            reopened: false,
-            silenced_until: None,
-        }
-    }
-
-    fn incident(pdu: &str, rule: &str, severity: Severity, members: &[&str]) -> Incident {
-        Incident {
-            key: format!("{rule}:{pdu}"),
-            rule: rule.into(),
-            severity,
-            scope: crate::rules::Scope::Case,
-            pdu: pdu.into(),
-            status: AlertStatus::New,
-            count: members.len() as u64,
-            new_members: members.len() as u64,
-            resolved_members: 0,
-            first_seen: "2026-01-01".into(),
-            nights: 1,
-            oldest_days: 3,
-            acknowledged: false,
-            reopened: false,
-            acknowledged_by: None,
-            ack_note: None,
-            silenced_until: None,
-            escalated: false,
-            message: format!("{rule} in {pdu}"),
-            worst: None,
-            members: members.iter().map(|m| m.to_string()).collect(),
-            metrics: Default::default(),
-        }
-    }
-
-    fn status(pdu: &str, status: Level, reason: &str) -> crate::incidents::PduStatus {
-        crate::incidents::PduStatus {
-            pdu: pdu.into(),
-            status,
-            status_reasons: vec![reason.into()],
-        }
-    }
-
-    fn model_with_overview() -> Model {
-        let mut m = Model::new("t.db".into(), NaiveDate::default(), false, (120, 40));
-        let reqs = m.refresh();
-        let generation = match &reqs[0] {
-            Request::Overview { generation, .. } => *generation,
-            r => panic!("{r:?}"),
-        };
-        m.update(Msg::Loaded(Response::Overview(
-            generation,
-            Ok(OverviewData {
-                region: "London".into(),
-                regions: vec!["London".into()],
-                pdus: vec![
-                    summary("AAA", 0, 0.1),
-                    summary("HFKCW", 58, 0.43),
-                    summary("BBB", 0, 0.35),
-                ],
-                alerts: vec![
-                    alert("HFKCW", Severity::Critical),
-                    alert("BBB", Severity::High),
-                    // A critical case alert in AAA: it does not make AAA critical.
-                    ReviewedAlert {
-                        key: "case-rule:AAA:X000009".into(),
-                        crn: Some("X000009".into()),
-                        scope: crate::rules::Scope::Case,
-                        ..alert("AAA", Severity::Critical)
-                    },
-                ],
-                statuses: vec![
-                    status(
-                        "HFKCW",
-                        Level::OrganisationalAlert,
-                        "ORGANISATIONAL ALERT: 58 MAPPA",
-                    ),
-                    status("BBB", Level::Warning, "vacancy 35%"),
-                    crate::incidents::PduStatus {
-                        pdu: "AAA".into(),
-                        status: Level::Ok,
-                        status_reasons: vec![],
-                    },
-                ],
-                incidents: vec![
-                    incident(
-                        "AAA",
-                        "case-rule",
-                        Severity::Critical,
-                        &["case-rule:AAA:X000009"],
-                    ),
-                    incident("BBB", "r", Severity::High, &["r:BBB:-"]),
-                    incident("HFKCW", "r", Severity::Critical, &["r:HFKCW:-"]),
-                ],
-                trends: Default::default(),
-            }),
-        )));
-        m
-    }
-
-    #[test]
-    fn overview_sorts_worst_first_and_s_cycles_the_column() {
-        let mut m = model_with_overview();
-        let codes = |m: &Model| -> Vec<String> {
-            let o = m.overview.as_ref().unwrap();
-            m.overview_rows()
-                .iter()
-                .map(|&i| o.pdus[i].code.clone())
-                .collect()
-        };
-        assert_eq!(codes(&m), ["HFKCW", "BBB", "AAA"]);
-        m.update(key('s'));
-        assert_eq!(m.overview_sort, OverviewSort::Pdu);
-        assert_eq!(codes(&m), ["AAA", "BBB", "HFKCW"]);
-        m.update(key('S'));
-        assert_eq!(codes(&m), ["HFKCW", "BBB", "AAA"]);
-    }
-
-    #[test]
-    fn enter_opens_the_selected_pdu_on_today_and_2_asks_for_the_first_page() {
-        let mut m = model_with_overview();
-        let reqs = m.update(code(KeyCode::Enter));
-        assert_eq!(m.current_pdu().map(|p| p.0), Some("HFKCW"));
-        assert!(
-            matches!(&reqs[..], [Request::Today { pdu, .. }] if pdu == "HFKCW"),
-            "{reqs:?}"
-        );
-        assert_eq!(m.breadcrumbs(), "Overview › HFKCW › Today");
-        let reqs = m.update(key('2'));
-        assert!(matches!(
-            &reqs[..],
-            [Request::Page { list: CaseList::Unallocated, query, .. }] if query.offset == 0
-        ));
-        assert_eq!(m.breadcrumbs(), "Overview › HFKCW › Unallocated");
-        m.update(key('4'));
-        assert_eq!(m.breadcrumbs(), "Overview › HFKCW › Oversight overdue");
-        m.update(code(KeyCode::Esc));
-        assert_eq!(m.screen(), &Screen::Overview);
-    }
-
-    #[test]
-    fn stale_answers_are_dropped() {
-        let mut m = model_with_overview();
-        m.update(code(KeyCode::Enter));
-        m.update(key('2'));
-        let old = m.gen_pages[0];
-        // A newer request supersedes the first.
-        let reqs = m.update(key('s'));
-        assert_eq!(reqs.len(), 1);
-        m.update(Msg::Loaded(Response::Page(
-            old,
-            CaseList::Unallocated,
-            Ok(Page {
-                total: 99,
-                offset: 0,
-                rows: vec![],
-            }),
-        )));
-        assert_eq!(m.tables[0].total, None, "the stale page must not be shown");
-    }
-
-    #[test]
-    fn while_filtering_letters_are_text_not_commands() {
-        let mut m = model_with_overview();
-        m.update(key('/'));
-        assert_eq!(m.input, Input::Filter);
-        for c in "hfq".chars() {
-            m.update(key(c));
-        }
-        assert!(!m.quit, "q typed into the filter must not quit");
-        assert_eq!(m.overview_filter, "hfq");
-        m.update(code(KeyCode::Backspace));
-        m.update(code(KeyCode::Enter));
-        assert_eq!(m.input, Input::Normal);
-        assert_eq!(m.overview_rows().len(), 1);
-        m.update(key('/'));
-        m.update(code(KeyCode::Esc));
-        assert_eq!(m.overview_filter, "");
-        assert_eq!(m.overview_rows().len(), 3);
-    }
-
-    #[test]
-    fn help_opens_with_question_mark_and_any_key_closes_it() {
-        let mut m = model_with_overview();
-        m.update(key('?'));
-        assert!(m.help);
-        m.update(key('j'));
-        assert!(!m.help);
-        assert_eq!(m.overview_selected, 0, "the closing key is not also a move");
-        m.update(key('q'));
-        assert!(m.quit);
-    }
-
-    #[test]
-    fn moving_past_the_loaded_window_asks_for_the_next_page() {
-        let mut m = model_with_overview();
-        m.update(code(KeyCode::Enter));
-        let reqs = m.update(key('2'));
-        let Request::Page {
-            generation, query, ..
-        } = &reqs[0]
-        else {
-            panic!()
-        };
-        let rows: Vec<CaseRow> = (0..query.limit)
-            .map(|i| CaseRow {
-                crn: format!("X{i:06}"),
-                name: "n".into(),
-                pdu: "HFKCW".into(),
-                team: None,
-                tier: "A1".into(),
-                rosh: None,
-                mappa: crate::domain::Mappa::NONE,
-                case_type: None,
-                allocated_to: None,
-                allocated_on: None,
-                unallocated_since: None,
-                days: Some(1),
-                due: None,
-            })
-            .collect();
-        let n = rows.len() as u64;
-        m.update(Msg::Loaded(Response::Page(
-            *generation,
-            CaseList::Unallocated,
-            Ok(Page {
-                total: 10_000,
-                offset: 0,
-                rows,
-            }),
-        )));
-        assert!(m.update(key('j')).is_empty(), "row 1 is loaded");
-        let mut asked = Vec::new();
-        for _ in 0..n {
-            asked.extend(m.update(code(KeyCode::PageDown)));
-            if !asked.is_empty() {
-                break;
-            }
-        }
-        assert!(
-            matches!(&asked[..], [Request::Page { query, .. }] if query.offset > 0),
-            "{asked:?}"
-        );
-        m.update(key('G'));
-        assert_eq!(m.tables[0].selected, 9_999);
-    }
-
-    fn candidate(code: &str, not_suitable: &[&str]) -> Candidate {
-        Candidate {
-            staff_code: code.into(),
-            name: "N".into(),
-            grade: crate::domain::Grade::Po,
-            team: Some("North A".into()),
-            status: crate::domain::PractitionerStatus::InPost,
-            contracted_hours: 37.0,
-            caseload: 1,
-            high_risk_cases: 0,
-            capacity_now: Some(50.0),
-            capacity_after: Some(60.0),
-            not_suitable: not_suitable.iter().map(|w| w.to_string()).collect(),
-            warnings: Vec::new(),
-            previously_managed_until: None,
-        }
-    }
-
-    fn picker(allocated_to: Option<&str>, list: Vec<Candidate>) -> Box<actions::Picker> {
-        let suitable = list.iter().take_while(|c| c.is_suitable()).count();
-        Box::new(actions::Picker {
-            case: actions::CaseFacts {
-                crn: "X000001".into(),
-                pdu: "P".into(),
-                team: None,
-                tier: "A2".parse().ok(),
-                rosh: Some(crate::domain::Rosh::VeryHigh),
-                mappa: crate::domain::Mappa::new(1, 2).unwrap(),
-                allocated_to: allocated_to.map(str::to_string),
-                allocated_on: allocated_to.map(|_| NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()),
-                unallocated_since: None,
-            },
-            holder: None,
-            candidates: list,
-            suitable,
-            rationale_required: true,
-        })
-    }
-
-    fn model_on_a_case() -> Model {
-        let mut m = model_with_overview();
-        m.update(code(KeyCode::Enter));
-        m.stack.push(Screen::Case {
-            crn: "X000001".into(),
-        });
-        m
-    }
-
-    fn open_picker(m: &mut Model, p: Box<actions::Picker>) {
-        let reqs = m.update(key('a'));
-        let Some(Request::Candidates { generation, crn }) = reqs.first().cloned() else {
-            panic!("{reqs:?}")
-        };
-        assert_eq!(crn, "X000001");
-        m.update(Msg::Loaded(Response::Candidates(generation, Ok(p))));
-    }
-
-    fn type_text(m: &mut Model, text: &str) {
-        for c in text.chars() {
-            m.update(key(c));
-        }
-    }
-
-    #[test]
-    fn the_rationale_is_asked_for_and_an_unsuitable_choice_needs_a_second_enter() {
-        let mut m = model_on_a_case();
-        open_picker(
-            &mut m,
-            picker(
-                None,
-                vec![candidate("PO1", &[]), candidate("PSO1", &["a PSO"])],
-            ),
-        );
-        // Enter without a rationale asks for it and moves the typing there.
-        assert!(m.update(code(KeyCode::Enter)).is_empty());
-        assert!(
-            matches!(&m.popup, Some(Popup::Allocate(p)) if p.focus == AllocateFocus::Rationale)
-        );
-        type_text(&mut m, "knows the family; jk");
-        // Letters went into the rationale, not the list.
-        assert!(matches!(&m.popup, Some(Popup::Allocate(p)) if p.selected == 0));
-        m.update(code(KeyCode::Down));
-        assert!(
-            m.update(code(KeyCode::Enter)).is_empty(),
-            "first Enter on an unsuitable officer only asks"
-        );
-        let reqs = m.update(code(KeyCode::Enter));
-        assert!(
-            matches!(&reqs[..], [Request::Act(Act::Allocate(a))]
-                if a.staff_code == "PSO1" && a.confirmed
-                    && a.note.as_deref() == Some("knows the family; jk")
-                    && a.expect == Some(actions::Holding::unallocated())),
-            "{reqs:?}"
-        );
-        // A suitable officer goes on the first Enter.
-        m.update(code(KeyCode::Up));
-        let reqs = m.update(code(KeyCode::Enter));
-        assert!(
-            matches!(&reqs[..], [Request::Act(Act::Allocate(a))] if a.staff_code == "PO1" && !a.confirmed),
-            "{reqs:?}"
-        );
-    }
-
-    #[test]
-    fn the_oversight_form_starts_on_me_and_on_allocation_when_that_is_due() {
-        let mut m = model_on_a_case();
-        let reqs = m.update(key('o'));
-        let Some(Request::Spos {
-            generation, crn, ..
-        }) = reqs.first().cloned()
-        else {
-            panic!("{reqs:?}")
-        };
-        let case = picker(Some("PO1"), Vec::new()).case;
-        m.update(Msg::Loaded(Response::Spos(
-            generation,
-            Ok(Box::new(super::super::worker::SpoForm {
-                spos: vec![("SPO1".into(), "A".into()), ("SPO2".into(), "B".into())],
-                case,
-                me: Some("SPO2".into()),
-                allocation_due: true,
-            })),
-        )));
-        let Some(Popup::Oversight(p)) = &m.popup else {
-            panic!("no form")
-        };
-        assert_eq!(crn, "X000001");
-        assert_eq!(p.selected, 1, "the acting SPO is chosen");
-        assert_eq!(p.kind, OversightKind::Allocation);
-        type_text(&mut m, "reviewed the plan");
-        let reqs = m.update(code(KeyCode::Enter));
-        assert!(
-            matches!(&reqs[..], [Request::Act(Act::Oversight(o))]
-                if o.by == "SPO2" && o.expect.as_ref().and_then(|h| h.allocated_to.as_deref()) == Some("PO1")),
-            "{reqs:?}"
-        );
-    }
-
-    #[test]
-    fn the_picker_filters_pages_and_esc_leaves_the_filter_before_the_form() {
-        let mut m = model_on_a_case();
-        let list: Vec<Candidate> = (0..30)
-            .map(|i| candidate(&format!("PO{i:02}"), &[]))
-            .collect();
-        open_picker(&mut m, picker(None, list));
-        m.update(code(KeyCode::PageDown));
-        m.update(key('G'));
-        assert!(matches!(&m.popup, Some(Popup::Allocate(p)) if p.selected == 29));
-        m.update(key('/'));
-        type_text(&mut m, "po2");
-        assert!(matches!(&m.popup, Some(Popup::Allocate(p)) if p.visible().len() == 10));
-        m.update(code(KeyCode::Esc));
-        assert!(
-            matches!(&m.popup, Some(Popup::Allocate(p)) if p.filter.is_empty() && p.focus == AllocateFocus::List)
-        );
-        m.update(code(KeyCode::Esc));
-        assert!(m.popup.is_none());
-    }
-
-    #[test]
-    fn a_conflict_keeps_the_form_open_says_what_changed_and_reloads_the_case() {
-        let mut m = model_on_a_case();
-        open_picker(&mut m, picker(None, vec![candidate("PO1", &[])]));
-        m.update(code(KeyCode::Tab));
-        type_text(&mut m, "why");
-        let reqs = m.update(code(KeyCode::Enter));
-        assert!(matches!(&reqs[..], [Request::Act(Act::Allocate(_))]));
-        let reqs = m.update(Msg::Loaded(Response::Conflict(
-            "the case changed since it was read: it was unallocated, it is now allocated to PO9 (by bob)".into(),
-        )));
-        let Some(Popup::Allocate(p)) = &m.popup else {
-            panic!("the form stays open")
-        };
-        assert!(p.changed.as_deref().unwrap_or("").contains("bob"));
-        assert!(p.picker.is_none() && p.note == "why");
-        let Some(Request::Candidates { generation, .. }) = reqs
-            .iter()
-            .find(|r| matches!(r, Request::Candidates { .. }))
-            .cloned()
-        else {
-            panic!("{reqs:?}")
-        };
-        // On the fresh state the form is a reallocation and the reason is no longer initial.
-        m.update(Msg::Loaded(Response::Candidates(
-            generation,
-            Ok(picker(Some("PO9"), vec![candidate("PO1", &[])])),
-        )));
-        assert!(matches!(&m.popup, Some(Popup::Allocate(p))
-            if p.reason != AllocationReason::InitialAllocation && p.picker.is_some()));
-    }
-
-    #[test]
-    fn esc_cancels_a_form_and_letters_typed_in_it_are_text() {
-        let mut m = model_on_a_case();
-        m.update(key('n'));
-        for c in "q a o".chars() {
-            assert!(m.update(key(c)).is_empty());
-        }
-        assert!(!m.quit);
-        assert!(matches!(&m.popup, Some(Popup::Note(p)) if p.text == "q a o"));
-        m.update(code(KeyCode::Esc));
-        assert!(m.popup.is_none());
-    }
-
-    #[test]
-    fn a_done_action_can_be_undone_once() {
-        let mut m = model_on_a_case();
-        assert!(m.update(key('u')).is_empty(), "nothing to undo yet");
-        m.update(Msg::Loaded(Response::Acted(Ok(
-            super::super::worker::Acted {
-                audit_id: 7,
-                words: "allocated",
-                undoable: true,
-                what: "allocation of X000001 to PO1".into(),
-            },
-        ))));
-        assert!(m.message.as_deref().unwrap_or("").contains("audit #7"));
-        // The first u says what it would undo and asks.
-        assert!(m.update(key('u')).is_empty());
-        assert!(
-            m.message
-                .as_deref()
-                .unwrap_or("")
-                .contains("allocation of X000001 to PO1"),
-            "{:?}",
-            m.message
-        );
-        let reqs = m.update(key('u'));
-        assert!(
-            matches!(&reqs[..], [Request::Act(Act::Undo { audit_id: 7 })]),
-            "{reqs:?}"
-        );
-        assert!(m.update(key('u')).is_empty(), "only once");
-    }
-
-    #[test]
-    fn bang_opens_alerts_from_anywhere_and_a_acknowledges_with_a_note() {
-        let mut m = model_with_overview();
-        m.update(code(KeyCode::Enter));
-        m.update(key('!'));
-        assert_eq!(m.screen(), &Screen::Alerts);
-        assert_eq!(
-            m.breadcrumbs(),
-            "Overview › HFKCW › Today › Alerts of HFKCW"
-        );
-        m.update(key('A'));
-        for c in "briefed".chars() {
-            m.update(key(c));
-        }
-        let reqs = m.update(code(KeyCode::Enter));
-        assert!(
-            matches!(&reqs[..], [Request::Act(Act::Ack { key, note })] if key == "r:HFKCW" && note == "briefed"),
-            "{reqs:?}"
-        );
-        // A refusal stays in the form, in words.
-        m.update(Msg::Loaded(Response::Acted(Err("no open alert".into()))));
-        assert!(
-            matches!(&m.popup, Some(Popup::Ack(p)) if p.error.as_deref() == Some("no open alert"))
-        );
-    }
-
-    #[test]
-    fn overview_status_comes_from_the_review_statuses_not_from_any_critical_alert() {
-        let m = model_with_overview();
-        // AAA has an open critical case alert, and no PDU rule holds for it.
-        assert_eq!(m.pdu_status("AAA"), Level::Ok);
-        assert_eq!(m.pdu_status("HFKCW"), Level::OrganisationalAlert);
-        assert_eq!(m.pdu_status("BBB"), Level::Warning);
-        assert_eq!(m.pdu_alert_counts("AAA"), (1, 0, 0));
-        assert_eq!(m.pdu_reason("BBB"), Some("vacancy 35%"));
-        assert_eq!(
-            m.level_counts(),
-            [
-                (Level::OrganisationalAlert, 1),
-                (Level::Critical, 0),
-                (Level::Warning, 1),
-                (Level::Ok, 1)
-            ]
-        );
-    }
-
-    fn incident_keys(m: &Model) -> Vec<String> {
-        let o = m.overview.as_ref().unwrap();
-        m.incident_rows()
-            .iter()
-            .map(|&i| o.incidents[i].key.clone())
-            .collect()
-    }
-
-    #[test]
-    fn alerts_from_a_pdu_show_its_incidents_and_w_widens_to_the_region_worst_first() {
-        let mut m = model_with_overview();
-        m.update(code(KeyCode::Enter));
-        m.update(key('!'));
-        assert_eq!(m.alerts_scope.as_deref(), Some("HFKCW"));
-        assert_eq!(incident_keys(&m), ["r:HFKCW"]);
-        m.update(key('w'));
-        assert_eq!(m.alerts_scope, None);
-        // The PDU's status first: AAA's critical incident comes after BBB's high one,
-        // because BBB is at WARN and AAA is OK.
-        assert_eq!(incident_keys(&m), ["r:HFKCW", "r:BBB", "case-rule:AAA"]);
-        m.update(key('w'));
-        assert_eq!(incident_keys(&m), ["r:HFKCW"]);
-        // From the overview there is no PDU: the whole region, and w says so.
-        let mut m = model_with_overview();
-        m.update(key('!'));
-        assert_eq!(m.alerts_scope, None);
-        assert_eq!(incident_keys(&m).len(), 3);
-        m.update(key('w'));
-        assert_eq!(incident_keys(&m).len(), 3);
-        assert!(m.message.as_deref().unwrap_or("").contains("whole region"));
-    }
-
-    #[test]
-    fn enter_on_an_incident_lists_its_members_and_esc_goes_back() {
-        let mut m = model_with_overview();
-        m.update(key('!'));
-        m.update(key('G'));
-        assert_eq!(m.selected_incident().unwrap().key, "case-rule:AAA");
-        let reqs = m.update(code(KeyCode::Enter));
-        assert!(reqs.is_empty(), "the members are already loaded");
-        assert_eq!(
-            m.screen(),
-            &Screen::Members {
-                incident: "case-rule:AAA".into()
-            }
-        );
-        assert_eq!(
-            m.breadcrumbs(),
-            "Overview › Alerts (region) › case-rule:AAA"
-        );
-        assert_eq!(m.selected_member().unwrap().key, "case-rule:AAA:X000009");
-        assert_eq!(m.focused_crn().as_deref(), Some("X000009"));
-        // A acknowledges the member, not the incident.
-        m.update(key('A'));
-        assert!(matches!(&m.popup, Some(Popup::Ack(p)) if p.key == "case-rule:AAA:X000009"));
-        m.update(code(KeyCode::Esc));
-        // Enter on a member opens its case.
-        m.update(code(KeyCode::Enter));
-        assert_eq!(
-            m.screen(),
-            &Screen::Case {
-                crn: "X000009".into()
-            }
-        );
-        m.update(code(KeyCode::Esc));
-        m.update(code(KeyCode::Esc));
-        assert_eq!(m.screen(), &Screen::Alerts);
-        assert_eq!(m.selected_incident().unwrap().key, "case-rule:AAA");
-    }
-
-    #[test]
-    fn s_silences_the_selected_incident_with_a_date_and_a_reason() {
-        let mut m = model_with_overview();
-        m.as_of = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
-        m.update(key('!'));
-        m.update(key('S'));
-        let Some(Popup::Silence(p)) = &m.popup else {
-            panic!("{:?}", m.popup)
-        };
-        assert_eq!(
-            (p.until.as_str(), p.field),
-            ("2026-11-08", SilenceField::Reason)
-        );
-        // No reason: refused in the form, nothing sent.
-        assert!(m.update(code(KeyCode::Enter)).is_empty());
-        assert!(matches!(&m.popup, Some(Popup::Silence(p)) if p.error.is_some()));
-        for c in "agreed with ACO".chars() {
-            m.update(key(c));
-        }
-        // A bad date: refused in the form.
-        m.update(code(KeyCode::Tab));
-        for _ in 0..3 {
-            m.update(code(KeyCode::Backspace));
-        }
-        assert!(m.update(code(KeyCode::Enter)).is_empty());
-        assert!(
-            matches!(&m.popup, Some(Popup::Silence(p)) if p.error.as_deref().unwrap_or("").contains("date"))
-        );
-        for c in "-20".chars() {
-            m.update(key(c));
-        }
-        let reqs = m.update(code(KeyCode::Enter));
-        assert!(
-            matches!(&reqs[..], [Request::Act(Act::Silence { rule, pdu, crn: None, until, reason })]
-                if rule == "r" && pdu == "HFKCW" && until.to_string() == "2026-11-20" && reason == "agreed with ACO"),
-            "{reqs:?}"
-        );
-        // The library's refusal is shown in the form.
-        m.update(Msg::Loaded(Response::Silenced(Err("too far".into()))));
-        assert!(
-            matches!(&m.popup, Some(Popup::Silence(p)) if p.error.as_deref() == Some("too far"))
-        );
-        let reqs = m.update(Msg::Loaded(Response::Silenced(Ok(4))));
-        assert!(m.popup.is_none());
-        assert!(m.message.as_deref().unwrap_or("").contains("silence #4"));
-        assert!(matches!(&reqs[..], [Request::Overview { .. }]), "{reqs:?}");
-    }
-
-    #[test]
-    fn a_write_by_another_process_refreshes_the_list_and_the_figures_above_it() {
-        let mut m = model_with_overview();
-        m.update(code(KeyCode::Enter));
-        m.update(key('2'));
-        let reqs = m.update(Msg::Loaded(Response::DataChanged));
-        assert!(
-            matches!(
-                &reqs[..],
-                [
-                    Request::Page {
-                        list: CaseList::Unallocated,
-                        ..
-                    },
-                    Request::Overview {
-                        region: Some(_),
-                        ..
-                    }
-                ]
-            ),
-            "{reqs:?}"
-        );
-        m.stack.truncate(1);
-        let reqs = m.update(Msg::Loaded(Response::DataChanged));
-        assert!(matches!(&reqs[..], [Request::Overview { .. }]), "{reqs:?}");
-        m.update(key('!'));
-        let reqs = m.update(Msg::Loaded(Response::DataChanged));
-        assert!(matches!(&reqs[..], [Request::Overview { .. }]), "{reqs:?}");
-    }
-
-    fn typed(m: &mut Model, text: &str) -> Vec<Request> {
-        let mut reqs = Vec::new();
-        for c in text.chars() {
-            reqs.extend(m.update(key(c)));
-        }
-        reqs
-    }
-
-    /// The filter of the one page request in `reqs`.
-    fn asked_filter(reqs: &[Request]) -> Option<CaseFilter> {
-        match reqs {
-            [Request::Page { query, .. }] => Some(query.filter.clone()),
-            _ => None,
-        }
-    }
-
-    fn parsed(text: &str) -> CaseFilter {
-        crate::filter::parse(text).unwrap()
-    }
-
-    #[test]
-    fn a_filter_with_a_bad_term_is_said_in_words_and_not_applied() {
-        let mut m = model_with_overview();
-        m.update(code(KeyCode::Enter));
-        m.update(key('2'));
-        m.update(key('/'));
-        let reqs = typed(&mut m, "rosh:high+");
-        assert_eq!(
-            asked_filter(&reqs[reqs.len() - 1..]),
-            Some(parsed("rosh:high+"))
-        );
-        // An unknown key: the error in words, and only the good terms asked for.
-        let reqs = typed(&mut m, " foo:bar");
-        assert_eq!(
-            asked_filter(&reqs[reqs.len() - 1..]),
-            Some(parsed("rosh:high+")),
-            "{reqs:?}"
-        );
-        let t = &m.tables[0];
-        assert!(
-            t.filter_error
-                .as_deref()
-                .is_some_and(|e| e.contains("foo:bar") && e.contains("unknown key")),
-            "{:?}",
-            t.filter_error
-        );
-        assert_eq!(t.applied, parsed("rosh:high+"));
-        // Mended, it applies.
-        for _ in 0..8 {
-            m.update(code(KeyCode::Backspace));
-        }
-        let reqs = typed(&mut m, " mappa:2");
-        assert_eq!(
-            asked_filter(&reqs[reqs.len() - 1..]),
-            Some(parsed("rosh:high+ mappa:2"))
-        );
-        assert_eq!(m.tables[0].filter_error, None);
-    }
-
-    #[test]
-    fn esc_clears_a_kept_filter_then_leaves_the_view() {
-        let mut m = model_with_overview();
-        m.update(code(KeyCode::Enter));
-        m.update(key('2'));
-        m.update(key('/'));
-        typed(&mut m, "unallocated");
-        m.update(code(KeyCode::Enter));
-        assert_eq!(m.input, Input::Normal);
-        let reqs = m.update(code(KeyCode::Esc));
-        assert_eq!(asked_filter(&reqs), Some(CaseFilter::default()), "{reqs:?}");
-        assert!(matches!(m.screen(), Screen::Pdu { .. }), "still on the PDU");
-        assert_eq!(m.tables[0].filter, "");
-        m.update(code(KeyCode::Esc));
-        assert_eq!(m.screen(), &Screen::Overview);
-        // The same on the incidents: the first Esc clears the filter.
-        m.update(key('!'));
-        m.update(key('/'));
-        typed(&mut m, "hf");
-        m.update(code(KeyCode::Enter));
-        m.update(code(KeyCode::Esc));
-        assert_eq!(
-            (m.screen(), m.alerts_filter.as_str()),
-            (&Screen::Alerts, "")
-        );
-        m.update(code(KeyCode::Esc));
-        assert_eq!(m.screen(), &Screen::Overview);
-    }
-
-    #[test]
-    fn each_tab_keeps_its_filter_sort_and_place_and_each_pdu_its_tabs() {
-        let mut m = model_with_overview();
-        m.update(code(KeyCode::Enter));
-        m.update(key('2'));
-        m.update(key('/'));
-        typed(&mut m, "tier:A");
-        m.update(code(KeyCode::Enter));
-        m.update(key('3'));
-        m.update(key('s'));
-        m.update(key('S'));
-        m.tables[1].selected = 4;
-        // Back to 2: its own filter, the default sort.
-        let reqs = m.update(key('2'));
-        let [Request::Page { query, .. }] = &reqs[..] else {
-            panic!("{reqs:?}")
-        };
-        assert_eq!(
-            (query.filter.clone(), query.sort, query.reverse),
-            (parsed("tier:A"), CaseSort::Risk, false)
-        );
-        // And 3: its sort, reversed, no filter, its row.
-        let reqs = m.update(key('3'));
-        let [Request::Page { query, .. }] = &reqs[..] else {
-            panic!("{reqs:?}")
-        };
-        assert_eq!(
-            (query.filter.clone(), query.sort, query.reverse),
-            (CaseFilter::default(), CaseSort::Days, true)
-        );
-        assert_eq!(m.tables[1].selected, 4);
-        // Another PDU starts afresh...
-        m.update(code(KeyCode::Esc));
-        assert_eq!(m.screen(), &Screen::Overview);
-        m.update(key('j'));
-        m.update(code(KeyCode::Enter));
-        assert_eq!(m.current_pdu().map(|p| p.0), Some("BBB"));
-        assert_eq!(m.tables[0].filter, "");
-        assert_eq!(m.tables[1].sort, CaseSort::Risk);
-        // ...and the first comes back as it was left, without its old rows.
-        m.update(code(KeyCode::Esc));
-        m.update(key('k'));
-        m.update(code(KeyCode::Enter));
-        assert_eq!(m.current_pdu().map(|p| p.0), Some("HFKCW"));
-        assert_eq!(
-            (m.tables[0].filter.as_str(), &m.tables[0].applied),
-            ("tier:A", &parsed("tier:A"))
-        );
-        assert_eq!(
-            (m.tables[1].sort, m.tables[1].reverse, m.tables[1].selected),
-            (CaseSort::Days, true, 4)
-        );
-        assert_eq!(m.tables[0].total, None);
-    }
-
-    #[test]
-    fn an_answer_for_the_last_pdu_does_not_land_in_the_next() {
-        let mut m = model_with_overview();
-        m.update(code(KeyCode::Enter));
-        let reqs = m.update(key('2'));
-        let [Request::Page { generation, .. }] = &reqs[..] else {
-            panic!("{reqs:?}")
-        };
-        let generation = *generation;
-        m.update(code(KeyCode::Esc));
-        m.update(key('j'));
-        m.update(code(KeyCode::Enter));
-        m.update(Msg::Loaded(Response::Page(
-            generation,
-            CaseList::Unallocated,
-            Ok(Page {
-                total: 7,
-                offset: 0,
-                rows: vec![],
-            }),
-        )));
-        assert_eq!(m.tables[0].total, None);
-    }
-
-    #[test]
-    fn capital_u_shows_only_unallocated_mappa_cases_and_back() {
-        let mut m = model_with_overview();
-        m.update(code(KeyCode::Enter));
-        m.update(key('2'));
-        assert!(m.update(key('U')).is_empty(), "not on the MAPPA tab");
-        assert!(m.message.as_deref().unwrap_or("").contains("MAPPA tab"));
-        m.update(key('3'));
-        m.update(key('/'));
-        typed(&mut m, "rosh:high");
-        m.update(code(KeyCode::Enter));
-        let reqs = m.update(key('U'));
-        assert_eq!(
-            asked_filter(&reqs),
-            Some(parsed("rosh:high unallocated")),
-            "the toggle adds to the filter"
-        );
-        assert!(m.tables[1].unallocated_only);
-        assert!(
-            m.message
-                .as_deref()
-                .unwrap_or("")
-                .contains("unallocated cases only")
-        );
-        let reqs = m.update(key('U'));
-        assert_eq!(asked_filter(&reqs), Some(parsed("rosh:high")));
-    }
-
-    #[test]
-    fn e_exports_the_case_table_as_shown_and_masked_when_the_screen_is() {
-        let mut m = model_with_overview();
-        m.update(code(KeyCode::Enter));
-        m.update(key('3'));
-        m.update(key('/'));
-        typed(&mut m, "tier:A");
-        m.update(code(KeyCode::Enter));
-        m.update(key('U'));
-        m.update(key('s'));
-        m.update(key('m'));
-        let reqs = m.update(key('e'));
-        let [
-            Request::ExportCases {
-                pdu,
-                list,
-                query,
-                mask,
-            },
-        ] = &reqs[..]
-        else {
-            panic!("{reqs:?}")
-        };
-        assert_eq!(
-            (pdu.as_str(), *list, *mask),
-            ("HFKCW", CaseList::Mappa, true)
-        );
-        assert_eq!(query.filter, parsed("tier:A unallocated"));
-        assert_eq!(
-            (query.sort, query.offset, query.limit),
-            (CaseSort::Days, 0, u64::MAX)
-        );
-        // The staffing tab exports its practitioners, masked too.
-        m.update(key('6'));
-        let reqs = m.update(key('e'));
-        assert!(
-            matches!(&reqs[..], [Request::Export { view: crate::export::View::Practitioners, pdu: Some(p), mask: true }] if p == "HFKCW"),
-            "{reqs:?}"
-        );
-        // The status line says how many rows, whether masked, and where.
-        m.update(Msg::Loaded(Response::Exported(Ok(
-            super::super::worker::Exported {
-                path: "/tmp/x.csv".into(),
-                rows: 65,
-                masked: Some(true),
-            },
-        ))));
-        assert_eq!(
-            m.message.as_deref(),
-            Some("exported 65 rows, names masked as initials, to /tmp/x.csv")
-        );
-        // On a narrow screen the file's name, in the working directory, so nothing is cut.
-        let x = super::super::worker::Exported {
-            path: "/home/spo/some/long/folder/casewatch-HFKCW-practitioners-2026-11-01.csv".into(),
-            rows: 105,
-            masked: Some(false),
-        };
-        let words = exported_words(&x, 80);
-        assert_eq!(
-            words,
-            "exported 105 rows (full names) to ./casewatch-HFKCW-practitioners-2026-11-01.csv"
-        );
-        assert!(words.chars().count() <= 80);
-    }
-
-    #[test]
-    fn e_on_the_overview_exports_its_pdus_as_filtered_and_sorted() {
-        let mut m = model_with_overview();
-        m.update(key('s'));
-        let reqs = m.update(key('e'));
-        assert!(
-            matches!(&reqs[..], [Request::ExportSummary { codes }] if codes == &["AAA", "BBB", "HFKCW"]),
-            "{reqs:?}"
-        );
-        m.update(key('/'));
-        typed(&mut m, "b");
-        m.update(code(KeyCode::Enter));
-        let reqs = m.update(key('e'));
-        assert!(
-            matches!(&reqs[..], [Request::ExportSummary { codes }] if codes == &["BBB"]),
-            "{reqs:?}"
-        );
-    }
-
-    #[test]
-    fn a_help_taller_than_the_screen_scrolls_and_other_keys_close_it() {
-        let mut m = model_with_overview();
-        m.update(Msg::Resize(80, 24));
-        m.update(code(KeyCode::Enter));
-        m.update(key('?'));
-        assert!(
-            help_overflow(Context::Pdu, 24) > 0,
-            "the PDU help is taller than 24 lines"
-        );
-        m.update(key('j'));
-        assert!(m.help);
-        assert_eq!(m.help_scroll, 1);
-        m.update(key('G'));
-        assert!(!m.help, "keys other than moves close it");
-        // At 120x40 it fits, and any key closes it, as before.
-        m.update(Msg::Resize(120, 40));
-        assert_eq!(help_overflow(Context::Pdu, 40), 0);
-        m.update(key('?'));
-        m.update(key('j'));
-        assert!(!m.help);
-    }
-
-    #[test]
-    fn m_masks_names() {
-        let mut m = model_with_overview();
-        assert!(!m.mask);
-        m.update(key('m'));
-        assert!(m.mask);
-    }
-}
+mod tests;

@@ -1,9 +1,15 @@
-//! The triage screen. This module alone owns the terminal: raw mode, the alternate screen,
-//! the event loop; `app` holds the model and update, `view` draws, `worker` queries.
+//! The triage screen. This module alone owns the terminal (raw mode and the alternate screen,
+//! held by a guard that puts them back when dropped) and runs the event loop; `app` holds the
+//! model and update, `view` draws, `worker` queries.
 
 pub mod app;
+pub mod event;
 pub mod keymap;
+pub mod popups;
+pub mod region;
+pub mod screens;
 pub mod view;
+pub mod widgets;
 pub mod worker;
 
 use std::io::{IsTerminal, Write};
@@ -11,7 +17,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use chrono::NaiveDate;
-use crossterm::event::{self, Event};
+use crossterm::event::Event;
 use crossterm::{cursor, execute, terminal};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -40,6 +46,32 @@ pub fn restore_terminal() {
     let mut out = std::io::stdout();
     let _ = execute!(out, terminal::LeaveAlternateScreen, cursor::Show);
     let _ = out.flush();
+}
+
+/// The terminal in raw mode on the alternate screen, for as long as the guard lives: dropping
+/// it puts the terminal back, on every way out of [`run`] (a quit, a signal, an error, a
+/// panic unwinding). The panic hook restores too, before the message is printed.
+struct TerminalGuard;
+
+impl TerminalGuard {
+    fn enter() -> Result<TerminalGuard> {
+        terminal::enable_raw_mode().context("cannot switch the terminal to raw mode")?;
+        // From here on, whatever fails, the drop restores.
+        let guard = TerminalGuard;
+        execute!(
+            std::io::stdout(),
+            terminal::EnterAlternateScreen,
+            cursor::Hide
+        )
+        .context("cannot enter the alternate screen")?;
+        Ok(guard)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
 }
 
 /// Whether this process can run a full-screen UI at all.
@@ -72,17 +104,10 @@ pub fn run(opts: Options) -> Result<()> {
         restore_terminal();
         default_hook(info);
     }));
-    terminal::enable_raw_mode().context("cannot switch the terminal to raw mode")?;
-    let result = (|| {
-        execute!(
-            std::io::stdout(),
-            terminal::EnterAlternateScreen,
-            cursor::Hide
-        )
-        .context("cannot enter the alternate screen")?;
-        rt.block_on(event_loop(opts))
-    })();
-    restore_terminal();
+    let guard = TerminalGuard::enter()?;
+    let result = rt.block_on(event_loop(opts));
+    // The terminal first, then the runtime.
+    drop(guard);
     // Dropping the runtime would wait for the blocked key reader; leave it to process exit.
     rt.shutdown_background();
     result
@@ -98,7 +123,7 @@ async fn event_loop(opts: Options) -> Result<()> {
     let key_tx = tx.clone();
     std::thread::spawn(move || {
         loop {
-            match event::read() {
+            match crossterm::event::read() {
                 Ok(Event::Key(k)) => {
                     if key_tx.send(Msg::Key(k)).is_err() {
                         return;

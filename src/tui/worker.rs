@@ -403,6 +403,7 @@ fn answer_first(store: &Store, env: &Env, r: Request) -> (Response, Option<Cache
     }
 }
 
+// Long: one short arm per kind of request, a flat dispatch best read in one place.
 fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
     let conn = store.conn();
     let (policy, as_of) = (&env.policy, env.as_of);

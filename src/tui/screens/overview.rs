@@ -1,0 +1,379 @@
+//! The overview: the region's PDUs, worst first, with the figures that put them there.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+
+use super::pdu::Tab;
+use super::{move_delta, step_index};
+use crate::report::pct;
+use crate::rules::Level;
+use crate::store::read::PduSummary;
+use crate::tui::event::{Ctx, EventState, Go};
+use crate::tui::keymap::Action;
+use crate::tui::region::Region;
+use crate::tui::view::FULL_WIDTH;
+use crate::tui::widgets::{DrawCtx, clean, error_block};
+use crate::tui::worker::Request;
+
+/// Overview sort columns, cycled with `s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverviewSort {
+    Status,
+    Pdu,
+    Cases,
+    Unallocated,
+    Mappa,
+    HighRosh,
+    Vacancy,
+    Oversight,
+    Contacts,
+}
+
+impl OverviewSort {
+    pub const ALL: [OverviewSort; 9] = [
+        OverviewSort::Status,
+        OverviewSort::Pdu,
+        OverviewSort::Cases,
+        OverviewSort::Unallocated,
+        OverviewSort::Mappa,
+        OverviewSort::HighRosh,
+        OverviewSort::Vacancy,
+        OverviewSort::Oversight,
+        OverviewSort::Contacts,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            OverviewSort::Status => "status",
+            OverviewSort::Pdu => "PDU",
+            OverviewSort::Cases => "cases",
+            OverviewSort::Unallocated => "unallocated",
+            OverviewSort::Mappa => "MAPPA",
+            OverviewSort::HighRosh => "high RoSH",
+            OverviewSort::Vacancy => "vacancy",
+            OverviewSort::Oversight => "oversight",
+            OverviewSort::Contacts => "contacts",
+        }
+    }
+}
+
+/// The overview's own state: the selected row, the sort and the filter.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    pub selected: usize,
+    pub sort: OverviewSort,
+    pub reverse: bool,
+    pub filter: String,
+}
+
+impl Default for Overview {
+    fn default() -> Self {
+        Overview {
+            selected: 0,
+            sort: OverviewSort::Status,
+            reverse: false,
+            filter: String::new(),
+        }
+    }
+}
+
+impl Overview {
+    /// Rows after filter and sort, as indexes into the region's PDUs.
+    pub fn rows(&self, region: &Region) -> Vec<usize> {
+        let Some(o) = &region.data else {
+            return Vec::new();
+        };
+        let f = self.filter.to_lowercase();
+        let mut idx: Vec<usize> = (0..o.pdus.len())
+            .filter(|&i| {
+                f.is_empty()
+                    || o.pdus[i].code.to_lowercase().contains(&f)
+                    || o.pdus[i].name.to_lowercase().contains(&f)
+            })
+            .collect();
+        let key = |p: &PduSummary| -> (i64, i64, i64) {
+            let vac = (p.vacancy_rate.unwrap_or(0.0) * 1000.0) as i64;
+            match self.sort {
+                OverviewSort::Status => (
+                    region.pdu_status(&p.code) as i64,
+                    p.unallocated_mappa as i64,
+                    p.unallocated as i64,
+                ),
+                OverviewSort::Pdu => (0, 0, 0),
+                OverviewSort::Cases => (p.cases as i64, 0, 0),
+                OverviewSort::Unallocated => (p.unallocated as i64, 0, 0),
+                OverviewSort::Mappa => (p.unallocated_mappa as i64, p.unallocated as i64, 0),
+                OverviewSort::HighRosh => (p.unallocated_high_rosh as i64, 0, 0),
+                OverviewSort::Vacancy => (vac, 0, 0),
+                OverviewSort::Oversight => (p.oversight_overdue as i64, 0, 0),
+                OverviewSort::Contacts => (p.high_risk_contacts_overdue as i64, 0, 0),
+            }
+        };
+        // Worst (largest) first; PDU code ascending; ties broken by code.
+        idx.sort_by(|&a, &b| {
+            let (pa, pb) = (&o.pdus[a], &o.pdus[b]);
+            let ord = if self.sort == OverviewSort::Pdu {
+                pa.code.cmp(&pb.code)
+            } else {
+                key(pb).cmp(&key(pa)).then_with(|| pa.code.cmp(&pb.code))
+            };
+            if self.reverse { ord.reverse() } else { ord }
+        });
+        idx
+    }
+
+    /// Keeps the selection within the rows, after the region changed.
+    pub fn clamp(&mut self, region: &Region) {
+        let n = self.rows(region).len();
+        self.selected = self.selected.min(n.saturating_sub(1));
+    }
+
+    /// The filter changed: back to the first row.
+    pub fn filter_changed(&mut self) {
+        self.selected = 0;
+    }
+
+    /// The overview's keys: open a PDU, move, sort, the next region, export, and Esc, which
+    /// clears a kept filter.
+    pub fn act(&mut self, action: Action, region: &mut Region, cx: &mut Ctx) -> EventState {
+        if let Some(delta) = move_delta(action, cx.size.1) {
+            let n = self.rows(region).len();
+            self.selected = step_index(self.selected, n, delta);
+            return EventState::Consumed;
+        }
+        match action {
+            Action::Open => {
+                let rows = self.rows(region);
+                if let (Some(o), Some(&i)) = (&region.data, rows.get(self.selected)) {
+                    let p = &o.pdus[i];
+                    cx.go = Some(Go::Pdu {
+                        code: p.code.clone(),
+                        name: p.name.clone(),
+                        tab: Tab::Today,
+                    });
+                }
+            }
+            Action::Sort | Action::ReverseSort => self.sort(action == Action::ReverseSort, cx),
+            Action::NextRegion => self.next_region(region, cx),
+            Action::Export => {
+                // The PDUs as shown: after the filter, in the screen's order.
+                if let Some(o) = &region.data {
+                    let codes = self
+                        .rows(region)
+                        .into_iter()
+                        .map(|i| o.pdus[i].code.clone())
+                        .collect();
+                    cx.say("exporting…");
+                    cx.ask([Request::ExportSummary { codes }]);
+                }
+            }
+            // On the overview, Esc clears a kept filter.
+            Action::Back => self.filter.clear(),
+            _ => return EventState::NotConsumed,
+        }
+        EventState::Consumed
+    }
+
+    fn sort(&mut self, reverse: bool, cx: &mut Ctx) {
+        if reverse {
+            self.reverse = !self.reverse;
+        } else {
+            let i = OverviewSort::ALL
+                .iter()
+                .position(|s| *s == self.sort)
+                .unwrap_or(0);
+            self.sort = OverviewSort::ALL[(i + 1) % OverviewSort::ALL.len()];
+            self.reverse = false;
+        }
+        cx.say(format!(
+            "sorted by {}{}",
+            self.sort.label(),
+            if self.reverse { " (reversed)" } else { "" }
+        ));
+    }
+
+    fn next_region(&mut self, region: &mut Region, cx: &mut Ctx) {
+        let Some(o) = &region.data else {
+            return;
+        };
+        let i = o.regions.iter().position(|r| *r == o.region).unwrap_or(0);
+        let Some(next) = o.regions.get((i + 1) % o.regions.len().max(1)).cloned() else {
+            return;
+        };
+        cx.say(format!("region: {next}"));
+        self.selected = 0;
+        let r = region.request_of(cx.gens, Some(next));
+        cx.ask([r]);
+    }
+
+    /// The PDUs' table, then a line of PDUs per level and the region's totals.
+    pub fn draw(&self, f: &mut Frame<'_>, area: Rect, dc: &DrawCtx) {
+        let theme = &dc.theme;
+        if let Some(e) = &dc.region.error {
+            return error_block(f, area, e, theme);
+        }
+        let Some(o) = &dc.region.data else {
+            f.render_widget(Paragraph::new("Loading the overview…"), area);
+            return;
+        };
+        let wide = area.width >= FULL_WIDTH;
+        let [table_area, foot] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+        let rows: Vec<Row> = self
+            .rows(dc.region)
+            .iter()
+            .map(|&i| pdu_row(&o.pdus[i], wide, dc))
+            .collect();
+        let table = Table::new(rows, widths(wide))
+            .header(Row::new(self.head(wide)).style(theme.header()))
+            .row_highlight_style(theme.selected())
+            .highlight_symbol("▶")
+            .column_spacing(1);
+        let mut state = TableState::default().with_selected(Some(self.selected));
+        f.render_stateful_widget(table, table_area, &mut state);
+        f.render_widget(Paragraph::new(footer(&o.pdus, wide, dc)), foot);
+    }
+
+    /// The column titles, the sorted one marked with its direction.
+    fn head(&self, wide: bool) -> Vec<String> {
+        let sort_mark = |label: &str, s: OverviewSort| -> String {
+            if self.sort == s {
+                format!("{label}{}", if self.reverse { "↑" } else { "↓" })
+            } else {
+                label.to_string()
+            }
+        };
+        use OverviewSort as S;
+        let mut head = vec![sort_mark("Status", S::Status), sort_mark("PDU", S::Pdu)];
+        if wide {
+            head.push("Name".into());
+        }
+        head.extend([
+            sort_mark("Cases", S::Cases),
+            sort_mark(if wide { "Unalloc" } else { "Unal" }, S::Unallocated),
+            sort_mark("MAPPA", S::Mappa),
+            sort_mark(if wide { "HighR" } else { "HiR" }, S::HighRosh),
+            sort_mark("Vac", S::Vacancy),
+            sort_mark(if wide { "Oversight" } else { "Ovsgt" }, S::Oversight),
+            sort_mark(if wide { "HR cont" } else { "Cont" }, S::Contacts),
+            "PPF".into(),
+            "Rating".into(),
+        ]);
+        head
+    }
+}
+
+fn pdu_row(p: &PduSummary, wide: bool, dc: &DrawCtx) -> Row<'static> {
+    let st = dc.region.pdu_status(&p.code);
+    let mut cells = vec![
+        Cell::from(st.label()).style(dc.theme.status(st)),
+        Cell::from(clean(&p.code)),
+    ];
+    if wide {
+        cells.push(Cell::from(clean(&p.name)));
+    }
+    cells.extend([
+        Cell::from(p.cases.to_string()),
+        Cell::from(p.unallocated.to_string()),
+        Cell::from(p.unallocated_mappa.to_string()),
+        Cell::from(p.unallocated_high_rosh.to_string()),
+        Cell::from(pct(p.vacancy_rate)),
+        Cell::from(if wide {
+            format!("{}/{}", p.oversight_overdue, p.oversight_required)
+        } else {
+            format!("{:.0}%", p.oversight_overdue_share() * 100.0)
+        }),
+        Cell::from(p.high_risk_contacts_overdue.to_string()),
+        Cell::from(p.ppf_status.map(|s| s.as_str()).unwrap_or("-")),
+        Cell::from(rating_text(p, wide)),
+    ]);
+    Row::new(cells)
+}
+
+fn widths(wide: bool) -> Vec<Constraint> {
+    let mut widths = vec![Constraint::Length(12), Constraint::Length(6)];
+    if wide {
+        widths.push(Constraint::Min(16));
+    }
+    widths.extend([
+        Constraint::Length(6),
+        Constraint::Length(if wide { 7 } else { 5 }),
+        Constraint::Length(5),
+        Constraint::Length(if wide { 5 } else { 4 }),
+        Constraint::Length(4),
+        Constraint::Length(if wide { 9 } else { 5 }),
+        Constraint::Length(if wide { 7 } else { 4 }),
+        Constraint::Length(5),
+        Constraint::Length(if wide { 25 } else { 9 }),
+    ]);
+    widths
+}
+
+/// PDUs per level first, in words (the one line a reader of the screen needs), then the
+/// region's totals.
+fn footer(pdus: &[PduSummary], wide: bool, dc: &DrawCtx) -> Line<'static> {
+    let theme = &dc.theme;
+    let mut spans = Vec::new();
+    for (i, (level, n)) in dc.region.level_counts().into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", theme.dim()));
+        }
+        let word = match level {
+            Level::OrganisationalAlert => "org alert",
+            Level::Critical => "critical",
+            Level::Warning => "warn",
+            Level::Ok => "ok",
+        };
+        let style = if n > 0 {
+            theme.status(level)
+        } else {
+            theme.dim()
+        };
+        spans.push(Span::styled(format!("{n} {word}"), style));
+    }
+    let totals = crate::store::read::region_totals(pdus);
+    if let Some(t) = totals.first() {
+        let rest = if wide {
+            format!(
+                " │ {} PDUs · {} cases · {} unallocated ({} MAPPA) · vacancy {} · oversight overdue {}/{}",
+                t.pdus,
+                t.cases,
+                t.unallocated,
+                t.unallocated_mappa,
+                pct(t.vacancy_rate),
+                t.oversight_overdue,
+                t.oversight_required
+            )
+        } else {
+            format!(
+                " │ {} PDUs · {} unalloc ({} MAPPA) · vac {}",
+                t.pdus,
+                t.unallocated,
+                t.unallocated_mappa,
+                pct(t.vacancy_rate)
+            )
+        };
+        spans.push(Span::styled(rest, theme.dim()));
+    }
+    Line::from(spans)
+}
+
+/// A PDU's inspection rating and score, short on a narrow screen.
+pub fn rating_text(p: &PduSummary, wide: bool) -> String {
+    match (p.rating, p.score, p.score_max) {
+        (Some(r), Some(a), Some(b)) if wide => format!("{} {a}/{b}", r.label()),
+        (Some(r), Some(a), Some(b)) => {
+            let short = match r {
+                crate::domain::Rating::Inadequate => "Inad",
+                crate::domain::Rating::RequiresImprovement => "RI",
+                crate::domain::Rating::Good => "Good",
+                crate::domain::Rating::Outstanding => "Outst",
+            };
+            format!("{short} {a}/{b}")
+        }
+        (Some(r), _, _) => r.label().into(),
+        _ if wide => "not inspected".into(),
+        _ => "-".into(),
+    }
+}

@@ -1,0 +1,569 @@
+//! A PDU: its header, status and trend, and six tabs (the Today worklist, four case lists,
+//! staffing).
+
+pub mod cases;
+pub mod staffing;
+pub mod today;
+
+use std::collections::HashMap;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::overview::rating_text;
+use super::{move_delta, step, step_index, visible_rows};
+use crate::report::pct;
+use crate::rules::Level;
+use crate::store::read::{CaseList, PageQuery};
+use crate::tui::app::{Gens, Slot};
+use crate::tui::event::{Ctx, EventState, Go};
+use crate::tui::keymap::Action;
+use crate::tui::view::FULL_WIDTH;
+use crate::tui::widgets::{DrawCtx, Theme, clean, fit};
+use crate::tui::worker::Request;
+use cases::CaseTable;
+use staffing::Staffing;
+use today::Today;
+
+/// The PDU view's tabs: what to do first this morning, the four case lists, staffing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tab {
+    /// The PDU's ranked worklist.
+    #[default]
+    Today,
+    Unallocated,
+    Mappa,
+    OversightOverdue,
+    ContactsOverdue,
+    Staffing,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 6] = [
+        Tab::Today,
+        Tab::Unallocated,
+        Tab::Mappa,
+        Tab::OversightOverdue,
+        Tab::ContactsOverdue,
+        Tab::Staffing,
+    ];
+
+    /// Its place in the row of tabs, from 0 (its number key is one more).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn from_index(i: usize) -> Option<Tab> {
+        Tab::ALL.get(i).copied()
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Today => "Today",
+            Tab::Staffing => "Staffing",
+            t => t.list().map_or("", CaseList::title),
+        }
+    }
+
+    /// The title on a narrow screen.
+    pub fn short_title(self) -> &'static str {
+        match self {
+            Tab::Today => "Today",
+            Tab::Unallocated => "Unal",
+            Tab::Mappa => "MAPPA",
+            Tab::OversightOverdue => "Ovsgt",
+            Tab::ContactsOverdue => "Cont",
+            Tab::Staffing => "Staff",
+        }
+    }
+
+    /// The case list the tab shows, if it shows one.
+    pub fn list(self) -> Option<CaseList> {
+        match self {
+            Tab::Unallocated => Some(CaseList::Unallocated),
+            Tab::Mappa => Some(CaseList::Mappa),
+            Tab::OversightOverdue => Some(CaseList::OversightOverdue),
+            Tab::ContactsOverdue => Some(CaseList::ContactsOverdue),
+            Tab::Today | Tab::Staffing => None,
+        }
+    }
+
+    pub fn next(self) -> Tab {
+        Tab::ALL[(self.index() + 1) % Tab::ALL.len()]
+    }
+
+    pub fn prev(self) -> Tab {
+        Tab::ALL[(self.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
+    }
+}
+
+/// Where a case list's table is kept in [`Pdu::tables`].
+pub fn list_index(list: CaseList) -> usize {
+    match list {
+        CaseList::Unallocated => 0,
+        CaseList::Mappa => 1,
+        CaseList::OversightOverdue => 2,
+        CaseList::ContactsOverdue => 3,
+    }
+}
+
+/// The PDU screen's own state: the tab, and what each tab shows.
+#[derive(Debug, Clone, Default)]
+pub struct Pdu {
+    pub tab: Tab,
+    pub today: Today,
+    /// The four case lists' tables, in [`CaseList::ALL`] order.
+    pub tables: [CaseTable; 4],
+    /// The PDU `tables` belong to.
+    pub tables_pdu: Option<String>,
+    /// Other PDUs' tables as they were left (filter, sort, toggle, place), for this session.
+    pub kept_tables: HashMap<String, [CaseTable; 4]>,
+    pub staffing: Staffing,
+}
+
+impl Pdu {
+    /// The PDU `code` is opened on `tab`: its tables as this session left them, the rest
+    /// afresh.
+    pub fn enter(&mut self, code: &str, tab: Tab, gens: &mut Gens) {
+        self.show_tables_of(code, gens);
+        self.tab = tab;
+        self.today = Today::default();
+        self.staffing = Staffing::default();
+    }
+
+    /// Brings in the case tables of `pdu`: as this session left them if it was open
+    /// before, else fresh. The tables on screen are kept for their own PDU.
+    fn show_tables_of(&mut self, pdu: &str, gens: &mut Gens) {
+        if self.tables_pdu.as_deref() == Some(pdu) {
+            return;
+        }
+        let incoming = self.kept_tables.remove(pdu).unwrap_or_default();
+        let outgoing = std::mem::replace(&mut self.tables, incoming);
+        if let Some(prev) = self.tables_pdu.replace(pdu.to_string()) {
+            self.kept_tables.insert(prev, outgoing.map(CaseTable::kept));
+        }
+        // An answer still on its way is for the other PDU's tables.
+        gens.forget_pages();
+    }
+
+    pub fn table_mut(&mut self, list: CaseList) -> &mut CaseTable {
+        &mut self.tables[list_index(list)]
+    }
+
+    /// The table the tab shows, if it shows one.
+    pub fn table(&self) -> Option<&CaseTable> {
+        self.tab.list().map(|l| &self.tables[list_index(l)])
+    }
+
+    /// Whether what the tab shows is being read.
+    pub fn loading(&self) -> bool {
+        match self.tab.list() {
+            Some(l) => self.tables[list_index(l)].loading,
+            None if self.tab == Tab::Staffing => self.staffing.loading,
+            None => self.today.loading,
+        }
+    }
+
+    /// The typed filter of the tab's table, if it has one.
+    pub fn filter_text(&mut self) -> Option<&mut String> {
+        let list = self.tab.list()?;
+        Some(&mut self.table_mut(list).filter)
+    }
+
+    /// The case an action applies to: the selected line of the worklist or of a table.
+    pub fn focused_crn(&self) -> Option<String> {
+        match self.tab.list() {
+            Some(_) => self.table()?.selected_row().map(|r| r.crn.clone()),
+            None if self.tab == Tab::Today => self.today.selected_item()?.crn.clone(),
+            None => None,
+        }
+    }
+
+    /// The requests needed to show the tab from scratch.
+    pub fn refresh(&mut self, code: &str, gens: &mut Gens, height: u16) -> Vec<Request> {
+        match self.tab.list() {
+            Some(list) => self
+                .request_page(code, list, true, gens, height)
+                .into_iter()
+                .collect(),
+            None if self.tab == Tab::Staffing => vec![self.staffing.request(code, gens)],
+            None => vec![self.today.request(code, gens)],
+        }
+    }
+
+    /// Asks for the window around the visible rows of a case table, if it is not loaded
+    /// (or always, with `force`). One page above and one below are fetched too, so that
+    /// scrolling a page shows rows at once.
+    pub fn request_page(
+        &mut self,
+        code: &str,
+        list: CaseList,
+        force: bool,
+        gens: &mut Gens,
+        height: u16,
+    ) -> Option<Request> {
+        let page = visible_rows(height);
+        let t = self.table_mut(list);
+        let want_end = t.scroll + page;
+        let have_end = t.loaded_offset + t.rows.len() as u64;
+        let covered = t.scroll >= t.loaded_offset
+            && (want_end <= have_end || t.total.is_some_and(|n| have_end >= n));
+        if covered && !force && t.total.is_some() {
+            return None;
+        }
+        let generation = gens.stamp(Slot::Page(list));
+        t.loading = true;
+        Some(Request::Page {
+            generation,
+            pdu: code.to_string(),
+            list,
+            query: PageQuery {
+                sort: t.sort,
+                reverse: t.reverse,
+                filter: t.query_filter(list),
+                offset: t.scroll.saturating_sub(page),
+                limit: page * 3,
+            },
+        })
+    }
+
+    /// Asks for the rows the tab's table needs on screen, if it lacks them and is not
+    /// already waiting for them.
+    pub fn page_if_needed(&mut self, code: &str, gens: &mut Gens, height: u16) -> Vec<Request> {
+        match self.tab.list() {
+            Some(list) if !self.table_mut(list).loading => self
+                .request_page(code, list, false, gens, height)
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Takes in a page of a case list.
+    pub fn page_loaded(
+        &mut self,
+        list: CaseList,
+        result: Result<crate::store::read::Page<crate::store::read::CaseRow>, String>,
+    ) {
+        let t = self.table_mut(list);
+        t.loading = false;
+        match result {
+            Ok(p) => {
+                t.error = None;
+                t.total = Some(p.total);
+                t.loaded_offset = p.offset;
+                t.rows = p.rows;
+                if t.selected >= p.total {
+                    t.selected = p.total.saturating_sub(1);
+                }
+            }
+            Err(e) => t.error = Some(e),
+        }
+    }
+
+    /// Keeps each table's selected row on a screen `height` high.
+    pub fn clamp_scroll(&mut self, height: u16) {
+        let page = visible_rows(height);
+        for t in &mut self.tables {
+            t.clamp_scroll(page);
+        }
+    }
+
+    /// The typed filter changed: the tab's table reads the terms that parse and, if they
+    /// changed, starts again from its first row.
+    pub fn filter_changed(&mut self, code: &str, gens: &mut Gens, height: u16) -> Vec<Request> {
+        let Some(list) = self.tab.list() else {
+            return Vec::new();
+        };
+        let t = self.table_mut(list);
+        // A bad term is named in the filter line and not applied.
+        if !t.apply_filter() {
+            return Vec::new();
+        }
+        t.selected = 0;
+        t.scroll = 0;
+        self.request_page(code, list, true, gens, height)
+            .into_iter()
+            .collect()
+    }
+
+    /// The PDU's keys: move, open, the tabs, sort, the MAPPA toggle, export, and Esc, which
+    /// first clears a kept filter.
+    pub fn act(&mut self, action: Action, code: &str, cx: &mut Ctx) -> EventState {
+        if let Some(delta) = move_delta(action, cx.size.1) {
+            let reqs = self.move_by(delta, code, cx);
+            cx.ask(reqs);
+            return EventState::Consumed;
+        }
+        let height = cx.size.1;
+        let reqs = match action {
+            Action::Open => self.open(code, cx),
+            Action::Tab(i) => match Tab::from_index(usize::from(i)) {
+                Some(tab) => self.set_tab(tab, code, cx.gens, height),
+                None => Vec::new(),
+            },
+            Action::NextTab => self.set_tab(self.tab.next(), code, cx.gens, height),
+            Action::PrevTab => self.set_tab(self.tab.prev(), code, cx.gens, height),
+            Action::Sort | Action::ReverseSort => match self.tab.list() {
+                Some(list) => {
+                    let words = self.table_mut(list).sort(action == Action::ReverseSort);
+                    cx.say(words);
+                    self.request_page(code, list, true, cx.gens, height)
+                        .into_iter()
+                        .collect()
+                }
+                None => Vec::new(),
+            },
+            Action::UnallocatedOnly => self.toggle_unallocated_only(code, cx),
+            Action::Export => {
+                let req = self.export_request(code, cx.mask);
+                if req.is_some() {
+                    cx.say("exporting…");
+                }
+                req.into_iter().collect()
+            }
+            Action::Back => match self.tab.list() {
+                Some(list) if self.table_mut(list).clear_filter() => {
+                    cx.say("filter cleared; Esc again goes back");
+                    self.request_page(code, list, true, cx.gens, height)
+                        .into_iter()
+                        .collect()
+                }
+                _ => return EventState::NotConsumed,
+            },
+            _ => return EventState::NotConsumed,
+        };
+        cx.ask(reqs);
+        EventState::Consumed
+    }
+
+    fn set_tab(&mut self, tab: Tab, code: &str, gens: &mut Gens, height: u16) -> Vec<Request> {
+        self.tab = tab;
+        self.refresh(code, gens, height)
+    }
+
+    fn move_by(&mut self, delta: i64, code: &str, cx: &mut Ctx) -> Vec<Request> {
+        match self.tab.list() {
+            Some(list) => {
+                let t = self.table_mut(list);
+                t.selected = step(t.selected, t.total.unwrap_or(0), delta);
+                self.clamp_scroll(cx.size.1);
+                self.page_if_needed(code, cx.gens, cx.size.1)
+            }
+            None if self.tab == Tab::Staffing => {
+                let n = self.staffing.row_count();
+                self.staffing.selected = step_index(self.staffing.selected, n, delta);
+                Vec::new()
+            }
+            None => {
+                let n = self.today.row_count();
+                self.today.selected = step_index(self.today.selected, n, delta);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Enter: the case of the selected line; a staffing line of the worklist shows the
+    /// Staffing tab.
+    fn open(&mut self, code: &str, cx: &mut Ctx) -> Vec<Request> {
+        if self.tab == Tab::Today {
+            let Some(w) = self.today.selected_item() else {
+                return Vec::new();
+            };
+            match w.crn.clone() {
+                Some(crn) => cx.go = Some(Go::Case(crn)),
+                // A staffing line: the Staffing tab shows the practitioner.
+                None => return self.set_tab(Tab::Staffing, code, cx.gens, cx.size.1),
+            }
+        } else if let Some(crn) = self.table().and_then(|t| t.selected_row()) {
+            cx.go = Some(Go::Case(crn.crn.clone()));
+        }
+        Vec::new()
+    }
+
+    /// `U` on the MAPPA tab: only the unallocated MAPPA cases, or all of them again.
+    fn toggle_unallocated_only(&mut self, code: &str, cx: &mut Ctx) -> Vec<Request> {
+        if self.tab != Tab::Mappa {
+            cx.say("U works on the MAPPA tab (3)");
+            return Vec::new();
+        }
+        let t = self.table_mut(CaseList::Mappa);
+        t.unallocated_only = !t.unallocated_only;
+        t.selected = 0;
+        t.scroll = 0;
+        cx.say(if t.unallocated_only {
+            "MAPPA: unallocated cases only; U shows all"
+        } else {
+            "MAPPA: all cases, unallocated first; U shows only those"
+        });
+        self.request_page(code, CaseList::Mappa, true, cx.gens, cx.size.1)
+            .into_iter()
+            .collect()
+    }
+
+    /// What `e` writes: the tab's case list as shown (filter, toggle, sort and order), or
+    /// the practitioners, with names masked when the screen masks them.
+    fn export_request(&self, code: &str, mask: bool) -> Option<Request> {
+        match self.tab.list() {
+            Some(list) => Some(Request::ExportCases {
+                pdu: code.to_string(),
+                list,
+                query: self.tables[list_index(list)].whole_query(list),
+                mask,
+            }),
+            None if self.tab == Tab::Staffing => Some(Request::Export {
+                view: crate::export::View::Practitioners,
+                pdu: Some(code.to_string()),
+                mask,
+            }),
+            None => None,
+        }
+    }
+
+    /// The PDU's header, status, trend and tabs, then the tab.
+    pub fn draw(&self, code: &str, name: &str, f: &mut Frame<'_>, area: Rect, dc: &DrawCtx) {
+        let [head, status, trend, tabs, body] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Min(1),
+        ])
+        .areas(area);
+        let theme = &dc.theme;
+        f.render_widget(Paragraph::new(trend_line(dc, code, theme)), trend);
+        let summary = dc.region.summary(code);
+        let wide = area.width >= FULL_WIDTH;
+        let title = if wide {
+            format!("{} {}", clean(code), clean(name))
+        } else {
+            clean(code)
+        };
+        let mut spans = vec![Span::styled(title, theme.header())];
+        if let Some(p) = summary {
+            let (crit, high, warn) = dc.region.pdu_alert_counts(&p.code);
+            spans.push(Span::raw(format!(
+                " │ alerts {crit} critical, {high} high, {warn} warning │ vacancy {} │ {}",
+                pct(p.vacancy_rate),
+                rating_text(p, wide)
+            )));
+        }
+        f.render_widget(Paragraph::new(Line::from(spans)), head);
+        if summary.is_some() {
+            f.render_widget(Paragraph::new(status_line(dc, code, area.width)), status);
+        }
+        f.render_widget(Paragraph::new(self.tabs_line(wide, theme)), tabs);
+        match self.tab.list() {
+            Some(list) => self.tables[list_index(list)].draw(list, f, body, dc),
+            None if self.tab == Tab::Staffing => self.staffing.draw(f, body, dc),
+            None => self.today.draw(f, body, dc),
+        }
+    }
+
+    /// The tabs, numbered, the one on screen marked; a case list's with its count.
+    fn tabs_line(&self, wide: bool, theme: &Theme) -> Line<'static> {
+        let mut tab_spans = Vec::new();
+        for tab in Tab::ALL {
+            let table = tab.list().map(|l| &self.tables[list_index(l)]);
+            let count = match table {
+                Some(t) => t.total.map(|n| format!(" ({n})")).unwrap_or_default(),
+                None => String::new(),
+            };
+            let t = if wide { tab.title() } else { tab.short_title() };
+            // The MAPPA toggle in words on the tab itself, so the count reads right.
+            let only = match table {
+                Some(k) if k.unallocated_only && tab == Tab::Mappa => {
+                    if wide {
+                        " unallocated only"
+                    } else {
+                        " unal"
+                    }
+                }
+                _ => "",
+            };
+            let label = format!(" {} {t}{only}{count} ", tab.index() + 1);
+            if tab == self.tab {
+                tab_spans.push(Span::styled(
+                    format!("[{}]", label.trim()),
+                    theme.selected(),
+                ));
+            } else {
+                tab_spans.push(Span::raw(label));
+            }
+        }
+        Line::from(tab_spans)
+    }
+}
+
+/// The PDU's status on a line of its own, with the first reason, cut to the width.
+fn status_line(dc: &DrawCtx, code: &str, width: u16) -> Line<'static> {
+    let theme = &dc.theme;
+    let st = dc.region.pdu_status(code);
+    let label = st.label();
+    let reason = dc.region.pdu_reason(code).unwrap_or(match st {
+        Level::Ok => "no PDU rule holds",
+        _ => "",
+    });
+    let room = usize::from(width).saturating_sub(label.chars().count() + 3);
+    if st == Level::OrganisationalAlert {
+        // The rule's message already says ORGANISATIONAL ALERT.
+        let reason = reason
+            .strip_prefix("ORGANISATIONAL ALERT: ")
+            .unwrap_or(reason);
+        Line::from(vec![
+            Span::styled(label, theme.status(st)),
+            Span::styled(format!(": {}", fit(reason, room)), theme.bad()),
+        ])
+    } else {
+        Line::from(vec![
+            Span::styled(label, theme.status(st)),
+            Span::raw(format!(": {}", fit(reason, room))),
+        ])
+    }
+}
+
+/// A sparkline in text: one block character per value, scaled between the series' min and max.
+pub fn spark(values: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+    values
+        .iter()
+        .map(|v| {
+            if hi - lo < 1e-9 {
+                BARS[3]
+            } else {
+                BARS[(((v - lo) / (hi - lo)) * 7.0).round() as usize]
+            }
+        })
+        .collect()
+}
+
+/// The PDU's trends over the recorded nightly runs.
+fn trend_line(dc: &DrawCtx, code: &str, theme: &Theme) -> Line<'static> {
+    let trend = dc.region.data.as_ref().and_then(|o| o.trends.get(code));
+    let Some(t) = trend.filter(|t| !t.as_of.is_empty()) else {
+        return Line::styled(
+            "trends: none recorded yet (`casewatch alerts --record` nightly)",
+            theme.dim(),
+        );
+    };
+    let last = |v: &[f64]| v.last().copied().unwrap_or(0.0);
+    Line::from(vec![
+        Span::styled(format!("trend ({} runs) ", t.as_of.len()), theme.dim()),
+        Span::raw(format!(
+            "unallocated {} {:.0} · MAPPA {} {:.0} · vacancy {} {:.0}% · oversight overdue {} {:.0}",
+            spark(&t.unallocated),
+            last(&t.unallocated),
+            spark(&t.unallocated_mappa),
+            last(&t.unallocated_mappa),
+            spark(&t.vacancy_rate),
+            last(&t.vacancy_rate) * 100.0,
+            spark(&t.oversight_overdue),
+            last(&t.oversight_overdue),
+        )),
+    ])
+}
