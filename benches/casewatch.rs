@@ -199,9 +199,7 @@ fn screen_ops(size: u64, db: &Path, rows: &mut Vec<Row>) {
         .max_by_key(|p| p.unallocated)
         .unwrap();
     let env = Env {
-        policy: policy.clone(),
-        rules: Rules::defaults(),
-        as_of: as_of(),
+        eval: casewatch::context::Evaluation::new(policy.clone(), Rules::defaults(), as_of()),
         me: None,
     };
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::actions::{ActionError, record_audit};
+use crate::context::Evaluation;
 use crate::domain::{Grade, Rosh, fmt_date};
 use crate::incidents::{self, Ack, Incident, PduStatus, PrevIncident, Silence};
 use crate::policy::Policy;
@@ -810,12 +811,10 @@ fn evaluate_or_cached(
 /// writable) cached.
 pub fn evaluate_cached(
     conn: &Connection,
-    policy: &Policy,
-    rules: &Rules,
-    as_of: NaiveDate,
+    ev: &Evaluation,
     region: Option<&str>,
 ) -> rusqlite::Result<(Vec<PduSummary>, Vec<Alert>)> {
-    let (pdus, alerts, fill) = evaluate_or_cached(conn, policy, rules, as_of, region)?;
+    let (pdus, alerts, fill) = evaluate_or_cached(conn, &ev.policy, &ev.rules, ev.as_of, region)?;
     if let Some(fill) = fill {
         fill.store(conn);
     }
@@ -848,12 +847,11 @@ pub struct FullRun {
 /// do not hold them too.
 pub fn run_full(
     conn: &Connection,
-    policy: &Policy,
-    rules: &Rules,
-    as_of: NaiveDate,
+    ev: &Evaluation,
     region: Option<&str>,
     worklist_limit: Option<usize>,
 ) -> rusqlite::Result<FullRun> {
+    let (policy, rules, as_of) = (&ev.policy, &ev.rules, ev.as_of);
     let as_of_s = fmt_date(as_of);
     let (evaluated, prev) = alongside_previous_run(conn, &as_of_s, region, || {
         evaluate_in_parts(
@@ -999,12 +997,10 @@ pub fn record_pdu_night(
 /// Gathers, evaluates and reviews in one go.
 pub fn run(
     conn: &Connection,
-    policy: &Policy,
-    rules: &Rules,
-    as_of: NaiveDate,
+    ev: &Evaluation,
     region: Option<&str>,
 ) -> rusqlite::Result<(Review, Vec<PduSummary>)> {
-    let (review, pdus, fill) = run_deferring_cache(conn, policy, rules, as_of, region)?;
+    let (review, pdus, fill) = run_deferring_cache(conn, ev, region)?;
     if let Some(fill) = fill {
         fill.store(conn);
     }
@@ -1015,11 +1011,10 @@ pub fn run(
 /// answered.
 pub fn run_deferring_cache(
     conn: &Connection,
-    policy: &Policy,
-    rules: &Rules,
-    as_of: NaiveDate,
+    ev: &Evaluation,
     region: Option<&str>,
 ) -> rusqlite::Result<(Review, Vec<PduSummary>, Option<CacheFill>)> {
+    let (policy, rules, as_of) = (&ev.policy, &ev.rules, ev.as_of);
     let as_of_s = fmt_date(as_of);
     let (evaluated, prev) = alongside_previous_run(conn, &as_of_s, region, || {
         evaluate_or_cached(conn, policy, rules, as_of, region)
@@ -1461,12 +1456,11 @@ pub fn pdu_reviews_from(
 /// million cases: one PDU's cases are read, not the region's.
 pub fn review_pdu(
     conn: &Connection,
-    policy: &Policy,
-    rules: &Rules,
-    as_of: NaiveDate,
+    ev: &Evaluation,
     pdu: &str,
     limit: usize,
 ) -> rusqlite::Result<Option<PduReview>> {
+    let (policy, rules, as_of) = (&ev.policy, &ev.rules, ev.as_of);
     let Some(region) = runs::region_of(conn, pdu)? else {
         return Ok(None);
     };
@@ -1535,10 +1529,19 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(count(&s), 0);
-        let (pdus, alerts) =
-            evaluate_cached(s.conn(), &policy, &rules, as_of, Some("London")).unwrap();
+        let (pdus, alerts) = evaluate_cached(
+            s.conn(),
+            &crate::context::Evaluation::new(policy.clone(), rules.clone(), as_of),
+            Some("London"),
+        )
+        .unwrap();
         assert_eq!(count(&s), 1);
-        let again = evaluate_cached(s.conn(), &policy, &rules, as_of, Some("London")).unwrap();
+        let again = evaluate_cached(
+            s.conn(),
+            &crate::context::Evaluation::new(policy.clone(), rules.clone(), as_of),
+            Some("London"),
+        )
+        .unwrap();
         for (a, b) in pdus.iter().zip(&again.0) {
             assert_eq!(a, b);
         }
@@ -1558,11 +1561,21 @@ mod tests {
             .unwrap();
         assert_eq!(changed, 1);
         assert_eq!(count(&s), 0);
-        let (after, _) = evaluate_cached(s.conn(), &policy, &rules, as_of, Some("London")).unwrap();
+        let (after, _) = evaluate_cached(
+            s.conn(),
+            &crate::context::Evaluation::new(policy.clone(), rules.clone(), as_of),
+            Some("London"),
+        )
+        .unwrap();
         assert_eq!(hfkcw(&after), hfkcw(&pdus) + 1);
         // Another as-of date is another entry.
         let next = as_of.succ_opt().unwrap();
-        evaluate_cached(s.conn(), &policy, &rules, next, Some("London")).unwrap();
+        evaluate_cached(
+            s.conn(),
+            &crate::context::Evaluation::new(policy.clone(), rules.clone(), next),
+            Some("London"),
+        )
+        .unwrap();
         assert_eq!(count(&s), 2);
     }
 
@@ -1607,7 +1620,12 @@ mod tests {
             )
             .unwrap();
         let (policy, rules) = (Policy::defaults(), Rules::defaults());
-        let (mut national, pdus) = run(s.conn(), &policy, &rules, as_of, None).unwrap();
+        let (mut national, pdus) = run(
+            s.conn(),
+            &crate::context::Evaluation::new(policy.clone(), rules.clone(), as_of),
+            None,
+        )
+        .unwrap();
         assert!(national.alerts.iter().any(|a| a.pdu == "NRT"));
         record(s.conn_mut(), &mut national, &pdus, "t").unwrap();
         // Stored in statements of many rows: every alert once, whatever the remainder.
@@ -1622,7 +1640,12 @@ mod tests {
             .unwrap();
         assert_eq!(stored, national.alerts.len());
         let next = as_of + chrono::Duration::days(1);
-        let (london, _) = run(s.conn(), &policy, &rules, next, Some("London")).unwrap();
+        let (london, _) = run(
+            s.conn(),
+            &crate::context::Evaluation::new(policy.clone(), rules.clone(), next),
+            Some("London"),
+        )
+        .unwrap();
         assert!(!london.alerts.is_empty());
         assert!(
             london.alerts.iter().all(|a| a.pdu != "NRT"),

@@ -566,9 +566,10 @@ fn record_history(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result
             .collect();
         crate::alerts::record_pdu_night(conn, &rules, as_of, pdus, &waiting, "demo")?;
     }
+    let mut ev = crate::context::Evaluation::new(policy, rules, opts.anchor);
     for k in (1..=real_nights).rev() {
-        let as_of = opts.anchor - chrono::Duration::days(k);
-        let mut run = crate::alerts::run_full(conn, &policy, &rules, as_of, None, None)?;
+        ev.as_of = opts.anchor - chrono::Duration::days(k);
+        let mut run = crate::alerts::run_full(conn, &ev, None, None)?;
         crate::alerts::record(conn, &mut run.review, &run.pdus, "demo")?;
     }
     let last: Option<i64> = conn.query_row("SELECT max(id) FROM alert_runs", [], |r| r.get(0))?;
@@ -1188,8 +1189,13 @@ mod tests {
         assert_eq!(user_writes(s.conn()).unwrap(), UserWrites::default());
         // Even under the demo's own actor name, a run recorded after the build is a user's.
         let (policy, rules) = (Policy::defaults(), crate::rules::Rules::defaults());
-        let mut run =
-            crate::alerts::run_full(s.conn(), &policy, &rules, anchor(), None, None).unwrap();
+        let mut run = crate::alerts::run_full(
+            s.conn(),
+            &crate::context::Evaluation::new(policy.clone(), rules.clone(), anchor()),
+            None,
+            None,
+        )
+        .unwrap();
         crate::alerts::record(s.conn_mut(), &mut run.review, &run.pdus, "demo").unwrap();
         let w = user_writes(s.conn()).unwrap();
         assert_eq!((w.audit, w.acks, w.runs), (0, 0, 1));

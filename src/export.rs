@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use rusqlite::Connection;
 use serde_json::Value;
 
+use crate::context::Evaluation;
 use crate::domain::fmt_date;
 use crate::policy::Policy;
 use crate::store::read::{self, CaseList, PageQuery, PractitionerSort};
@@ -140,33 +141,46 @@ fn int(v: impl Into<i64>) -> Value {
 
 type Table = (&'static [&'static str], Vec<Vec<Value>>);
 
+/// What to export: a list, of one PDU or all, in a format, names as stored or masked.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub view: View,
+    pub pdu: Option<&'a str>,
+    pub format: ExportFormat,
+    /// People's names as the screen's initials (its mask mode, for shared spaces).
+    pub mask: bool,
+}
+
 /// Builds the export of `view` and formats it.
-#[allow(clippy::too_many_arguments)]
 pub fn export(
     conn: &Connection,
-    policy: &Policy,
-    rules: &crate::rules::Rules,
-    as_of: NaiveDate,
+    ev: &Evaluation,
     view: View,
     pdu: Option<&str>,
     format: ExportFormat,
 ) -> Result<String, ExportError> {
-    export_names(conn, policy, rules, as_of, view, pdu, format, false).map(|(text, _)| text)
+    let req = Request {
+        view,
+        pdu,
+        format,
+        mask: false,
+    };
+    export_names(conn, ev, &req).map(|(text, _)| text)
 }
 
-/// [`export`], with people's names as the screen's initials when `mask` is set (the
-/// screen's mask mode, for exports made in shared spaces), and the number of rows.
-#[allow(clippy::too_many_arguments)]
+/// [`export`] of a [`Request`] (names masked when it says so), and the number of rows.
 pub fn export_names(
     conn: &Connection,
-    policy: &Policy,
-    rules: &crate::rules::Rules,
-    as_of: NaiveDate,
-    view: View,
-    pdu: Option<&str>,
-    format: ExportFormat,
-    mask: bool,
+    ev: &Evaluation,
+    req: &Request<'_>,
 ) -> Result<(String, u64), ExportError> {
+    let (policy, as_of) = (&ev.policy, ev.as_of);
+    let Request {
+        view,
+        pdu,
+        format,
+        mask,
+    } = *req;
     let codes: Vec<String> = {
         let all = read::pdu_codes(conn)?;
         match pdu {
@@ -185,7 +199,7 @@ pub fn export_names(
         View::ContactsOverdue => list(CaseList::ContactsOverdue)?,
         View::Practitioners => practitioners(conn, policy, as_of, pdu, mask)?,
         View::Summary => summary(conn, policy, as_of, pdu.map(|p| vec![p.to_string()]))?,
-        View::Alerts => alerts(conn, policy, rules, as_of, pdu)?,
+        View::Alerts => alerts(conn, ev, pdu)?,
     };
     let n = table.1.len() as u64;
     let text = match format {
@@ -262,20 +276,32 @@ pub fn summary_csv(
     Ok((to_csv(&table)?, table.1.len() as u64))
 }
 
+/// One PDU's case table as a screen shows it: the list, its query (filter, sort, order) and
+/// whether names are masked.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseListRequest<'a> {
+    pub pdu: &'a str,
+    pub list: CaseList,
+    pub query: &'a PageQuery,
+    pub mask: bool,
+}
+
 /// Writes one PDU's case list as CSV to `out`, row by row as SQLite reads it: exactly the
 /// rows a screen with this query shows (list, filter, sort and order), names masked as the
-/// screen masks them when `mask` is set. Returns how many rows were written.
-#[allow(clippy::too_many_arguments)]
+/// screen masks them when asked. Returns how many rows were written.
 pub fn write_case_list(
     conn: &Connection,
-    policy: &Policy,
-    as_of: NaiveDate,
-    pdu: &str,
-    list: CaseList,
-    q: &PageQuery,
-    mask: bool,
+    ev: &Evaluation,
+    req: &CaseListRequest<'_>,
     out: &mut dyn std::io::Write,
 ) -> Result<u64, ExportError> {
+    let (policy, as_of) = (&ev.policy, ev.as_of);
+    let CaseListRequest {
+        pdu,
+        list,
+        query: q,
+        mask,
+    } = *req;
     let mut w = csv::Writer::from_writer(out);
     w.write_record(CASE_COLUMNS.iter())?;
     let q = PageQuery {
@@ -293,14 +319,8 @@ pub fn write_case_list(
     Ok(n)
 }
 
-fn alerts(
-    conn: &Connection,
-    policy: &Policy,
-    rules: &crate::rules::Rules,
-    as_of: NaiveDate,
-    pdu: Option<&str>,
-) -> Result<Table, ExportError> {
-    let (review, _) = crate::alerts::run(conn, policy, rules, as_of, None)?;
+fn alerts(conn: &Connection, ev: &Evaluation, pdu: Option<&str>) -> Result<Table, ExportError> {
+    let (review, _) = crate::alerts::run(conn, ev, None)?;
     let rows = review
         .alerts
         .into_iter()
@@ -543,12 +563,13 @@ mod tests {
         let mut out = Vec::new();
         let n = write_case_list(
             s.conn(),
-            &Policy::defaults(),
-            as_of(),
-            "HFKCW",
-            list,
-            q,
-            mask,
+            &Evaluation::defaults(as_of()),
+            &CaseListRequest {
+                pdu: "HFKCW",
+                list,
+                query: q,
+                mask,
+            },
             &mut out,
         )
         .unwrap();
@@ -629,17 +650,17 @@ mod tests {
     #[test]
     fn masked_practitioner_exports_write_initials() {
         let (_dir, s) = demo();
-        let rules = crate::rules::Rules::defaults();
+        let ev = Evaluation::defaults(as_of());
         let run = |mask| {
             export_names(
                 s.conn(),
-                &Policy::defaults(),
-                &rules,
-                as_of(),
-                View::Practitioners,
-                Some("HFKCW"),
-                ExportFormat::Csv,
-                mask,
+                &ev,
+                &Request {
+                    view: View::Practitioners,
+                    pdu: Some("HFKCW"),
+                    format: ExportFormat::Csv,
+                    mask,
+                },
             )
             .unwrap()
         };

@@ -7,6 +7,7 @@ pub mod actions;
 pub mod alerts;
 pub mod cli;
 pub mod config;
+pub mod context;
 pub mod demo;
 pub mod domain;
 pub mod eligibility;

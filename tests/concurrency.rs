@@ -1248,9 +1248,12 @@ fn the_overview_cache_is_skipped_not_waited_for_while_another_process_writes() {
     let writer = Connection::open(&db).unwrap();
     writer.execute_batch("BEGIN IMMEDIATE").unwrap();
     let started = Instant::now();
-    let (pdus, _) =
-        casewatch::alerts::evaluate_cached(store.conn(), &policy, &rules, as_of, Some("London"))
-            .unwrap();
+    let (pdus, _) = casewatch::alerts::evaluate_cached(
+        store.conn(),
+        &casewatch::context::Evaluation::new(policy.clone(), rules.clone(), as_of),
+        Some("London"),
+    )
+    .unwrap();
     let took = started.elapsed();
     assert_eq!(pdus.len(), 18);
     assert!(
@@ -1269,8 +1272,12 @@ fn the_overview_cache_is_skipped_not_waited_for_while_another_process_writes() {
     );
     writer.execute_batch("ROLLBACK").unwrap();
 
-    casewatch::alerts::evaluate_cached(store.conn(), &policy, &rules, as_of, Some("London"))
-        .unwrap();
+    casewatch::alerts::evaluate_cached(
+        store.conn(),
+        &casewatch::context::Evaluation::new(policy.clone(), rules.clone(), as_of),
+        Some("London"),
+    )
+    .unwrap();
     assert_eq!(cached(store.conn()), 1, "cached once the file is free");
     assert_eq!(busy_timeout(store.conn()), 60_000);
 }

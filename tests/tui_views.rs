@@ -45,9 +45,11 @@ fn fixture(dir: &Path) -> PathBuf {
 /// answers back, as the event loop does.
 fn env() -> Env {
     Env {
-        policy: Policy::defaults(),
-        rules: casewatch::rules::Rules::defaults(),
-        as_of: as_of(),
+        eval: casewatch::context::Evaluation::new(
+            Policy::defaults(),
+            casewatch::rules::Rules::defaults(),
+            as_of(),
+        ),
         me: None,
     }
 }

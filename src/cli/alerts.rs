@@ -10,8 +10,8 @@ use super::args::{
     self, AlertFormat, AlertsArgs, Format, ReviewArgs, SilenceArgs, SilencesArgs, UnsilenceArgs,
 };
 use super::{
-    Cli, Settings, actor, file_write_error, load_rules, open_for_reading, open_for_writing,
-    to_stdout, write_stdout,
+    Cli, Settings, actor, evaluation, file_write_error, load_rules, open_for_reading,
+    open_for_writing, to_stdout, write_stdout,
 };
 use crate::actions::{self, ActionError};
 use crate::alerts::SilenceError;
@@ -19,7 +19,7 @@ use crate::alerts::SilenceError;
 /// `casewatch alerts`: evaluates the rules, records the run if asked, and reports it. Exit 3
 /// when there is a new critical alert.
 pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCode> {
-    let rules = load_rules(cli)?;
+    let eval = evaluation(cli, ctx)?;
     let mut store = if a.record {
         open_for_writing(ctx)?
     } else {
@@ -36,9 +36,7 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
         worklists,
     } = crate::alerts::run_full(
         store.conn(),
-        &ctx.policy,
-        &rules,
-        ctx.as_of,
+        &eval,
         a.region.as_deref(),
         markdown.then_some(10),
     )
@@ -98,20 +96,13 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
 
 /// `casewatch review`: the morning worklist, of one PDU or of all (or a region's).
 pub(super) fn review(cli: &Cli, ctx: &Settings, a: &ReviewArgs) -> Result<ExitCode> {
-    let rules = load_rules(cli)?;
+    let eval = evaluation(cli, ctx)?;
     let store = open_for_reading(ctx)?;
     let classify = |e| crate::store::classify(&ctx.db, e);
     let text = match &a.pdu {
         Some(code) => {
-            let Some(p) = crate::alerts::review_pdu(
-                store.conn(),
-                &ctx.policy,
-                &rules,
-                ctx.as_of,
-                code,
-                a.limit,
-            )
-            .map_err(classify)?
+            let Some(p) =
+                crate::alerts::review_pdu(store.conn(), &eval, code, a.limit).map_err(classify)?
             else {
                 anyhow::bail!("no PDU '{}'", crate::text::quote_value(code, 40));
             };
@@ -126,15 +117,8 @@ pub(super) fn review(cli: &Cli, ctx: &Settings, a: &ReviewArgs) -> Result<ExitCo
                 review,
                 worklists: reviews,
                 ..
-            } = crate::alerts::run_full(
-                store.conn(),
-                &ctx.policy,
-                &rules,
-                ctx.as_of,
-                a.region.as_deref(),
-                Some(a.limit),
-            )
-            .map_err(classify)?;
+            } = crate::alerts::run_full(store.conn(), &eval, a.region.as_deref(), Some(a.limit))
+                .map_err(classify)?;
             match a.format {
                 AlertFormat::Text => crate::report::reviews_text(&reviews),
                 AlertFormat::Json => {
@@ -279,9 +263,12 @@ mod tests {
         let (_dir, mut s, other) = super::super::test_support::locked_store();
         let count = super::super::test_support::count;
         let as_of = parse_date("d", "2026-11-02").unwrap();
-        let (policy, rules) = (Policy::defaults(), crate::rules::Rules::defaults());
-        let (mut review, pdus) =
-            crate::alerts::run(s.conn(), &policy, &rules, as_of, None).unwrap();
+        let eval = crate::context::Evaluation::new(
+            Policy::defaults(),
+            crate::rules::Rules::defaults(),
+            as_of,
+        );
+        let (mut review, pdus) = crate::alerts::run(s.conn(), &eval, None).unwrap();
         let e = record_retrying(s.conn_mut(), &mut review, &pdus, "t", 2).unwrap_err();
         assert!(matches!(e, ActionError::Busy(2)), "{e}");
         assert!(e.to_string().contains("nothing was written"));

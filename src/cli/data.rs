@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use super::args::{BackupArgs, CheckArgs, DemoArgs, ExportArgs, Format, ImportArgs, SummaryArgs};
-use super::{Cli, Settings, actor, file_write_error, load_rules, open_for_reading, write_stdout};
+use super::{Cli, Settings, actor, evaluation, file_write_error, open_for_reading, write_stdout};
 use crate::actions::{self, ActionError};
 use crate::demo::{self, DemoOptions};
 use crate::import::{Counts, ImportError, ImportOptions};
@@ -85,17 +85,9 @@ pub(super) fn check(ctx: &Settings, a: &CheckArgs) -> Result<ExitCode> {
 
 /// `casewatch export`: writes a list as CSV or JSON Lines, to standard output or a file.
 pub(super) fn export(cli: &Cli, ctx: &Settings, a: &ExportArgs) -> Result<ExitCode> {
-    let rules = load_rules(cli)?;
+    let eval = evaluation(cli, ctx)?;
     let store = open_for_reading(ctx)?;
-    let text = crate::export::export(
-        store.conn(),
-        &ctx.policy,
-        &rules,
-        ctx.as_of,
-        a.view,
-        a.pdu.as_deref(),
-        a.format,
-    )?;
+    let text = crate::export::export(store.conn(), &eval, a.view, a.pdu.as_deref(), a.format)?;
     match &a.out {
         Some(path) => {
             crate::export::write_private(path, text.as_bytes())
@@ -109,13 +101,12 @@ pub(super) fn export(cli: &Cli, ctx: &Settings, a: &ExportArgs) -> Result<ExitCo
 
 /// `casewatch summary`: the per-PDU summary, worst status first.
 pub(super) fn summary(cli: &Cli, ctx: &Settings, a: &SummaryArgs) -> Result<ExitCode> {
-    let rules = load_rules(cli)?;
+    let eval = evaluation(cli, ctx)?;
     let store = open_for_reading(ctx)?;
     let region = a.region.as_deref();
-    let (mut pdus, alerts) =
-        crate::alerts::evaluate_cached(store.conn(), &ctx.policy, &rules, ctx.as_of, region)
-            .map_err(|e| crate::store::classify(store.path(), e))?;
-    let statuses = crate::alerts::statuses_of(&pdus, &alerts, &rules);
+    let (mut pdus, alerts) = crate::alerts::evaluate_cached(store.conn(), &eval, region)
+        .map_err(|e| crate::store::classify(store.path(), e))?;
+    let statuses = crate::alerts::statuses_of(&pdus, &alerts, &eval.rules);
     let level = |code: &str| {
         statuses
             .iter()

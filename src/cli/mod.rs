@@ -133,7 +133,7 @@ fn screen(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
     crate::tui::check_terminal()?;
     // A broken rules file (or a warning about one) is printed before the screen
     // switches; nothing is written to stderr once it has.
-    let rules = load_rules(cli)?;
+    let eval = evaluation(cli, ctx)?;
     // Open (and on first run create) before the screen switches, so errors print
     // plainly.
     let store = open_for_reading(ctx)?;
@@ -141,9 +141,7 @@ fn screen(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     crate::tui::run(crate::tui::Options {
         db: ctx.db.clone(),
-        as_of: ctx.as_of,
-        policy: ctx.policy.clone(),
-        rules,
+        eval,
         color: !(cli.no_color || no_color),
         mask: cli.mask,
         actor: actor(cli),
@@ -153,6 +151,15 @@ fn screen(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
 
 /// The rules in force: defaults, overridden by the user's file. A broken file stops the run
 /// with its line number; nothing is evaluated with half a rule set.
+/// The policy, the rules in force and the as-of date, as one value.
+fn evaluation(cli: &Cli, ctx: &Settings) -> Result<crate::context::Evaluation> {
+    Ok(crate::context::Evaluation::new(
+        ctx.policy.clone(),
+        load_rules(cli)?,
+        ctx.as_of,
+    ))
+}
+
 fn load_rules(cli: &Cli) -> Result<crate::rules::Rules> {
     let user =
         crate::config::user_override(cli.rules.as_deref(), "--rules", "rules.toml", &mut warn)?;

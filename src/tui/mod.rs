@@ -16,22 +16,18 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use chrono::NaiveDate;
 use crossterm::event::Event;
 use crossterm::{cursor, execute, terminal};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::sync::mpsc;
 
-use crate::policy::Policy;
 use app::{Model, Msg};
 
 /// What the TUI needs to start.
 pub struct Options {
     pub db: PathBuf,
-    pub as_of: NaiveDate,
-    pub policy: Policy,
-    pub rules: crate::rules::Rules,
+    pub eval: crate::context::Evaluation,
     pub color: bool,
     /// Names shown as initials.
     pub mask: bool,
@@ -146,10 +142,8 @@ async fn event_loop(opts: Options) -> Result<()> {
     let cfg = worker::Config {
         db: opts.db.clone(),
         env: worker::Env {
-            policy: opts.policy.clone(),
-            rules: opts.rules.clone(),
-            as_of: opts.as_of,
-            me: opts.policy.staff_code_of(&opts.actor),
+            me: opts.eval.policy.staff_code_of(&opts.actor),
+            eval: opts.eval.clone(),
         },
         actor: opts.actor.clone(),
     };
@@ -171,7 +165,7 @@ async fn event_loop(opts: Options) -> Result<()> {
 
     let mut model = Model::new(
         opts.db.display().to_string(),
-        opts.as_of,
+        opts.eval.as_of,
         opts.color,
         (size.width, size.height),
     );

@@ -15,9 +15,7 @@ use crate::actions;
 use crate::alerts::{CacheFill, ReviewedAlert, Trend};
 
 use crate::incidents::{Incident, PduStatus, WorkItem};
-use crate::policy::Policy;
 use crate::rules::Level;
-use crate::rules::Rules;
 use crate::store::read::{
     self, CaseDetail, CaseList, CaseRow, GradeStaffing, Page, PageQuery, PduSummary,
     PractitionerRow, PractitionerSort,
@@ -278,9 +276,7 @@ pub struct Config {
 /// What every query needs besides the database.
 #[derive(Debug, Clone)]
 pub struct Env {
-    pub policy: Policy,
-    pub rules: Rules,
-    pub as_of: NaiveDate,
+    pub eval: crate::context::Evaluation,
     /// The acting user's staff code, from `[me]` in the policy.
     pub me: Option<String>,
 }
@@ -378,13 +374,8 @@ fn answer_first(store: &Store, env: &Env, r: Request) -> (Response, Option<Cache
                     .filter(|r| regions.contains(r))
                     .or_else(|| regions.first().cloned())
                     .unwrap_or_default();
-                let (review, pdus, to_cache) = crate::alerts::run_deferring_cache(
-                    conn,
-                    &env.policy,
-                    &env.rules,
-                    env.as_of,
-                    Some(&region),
-                )?;
+                let (review, pdus, to_cache) =
+                    crate::alerts::run_deferring_cache(conn, &env.eval, Some(&region))?;
                 fill = to_cache;
                 Ok(OverviewData {
                     region,
@@ -406,7 +397,7 @@ fn answer_first(store: &Store, env: &Env, r: Request) -> (Response, Option<Cache
 // Long: one short arm per kind of request, a flat dispatch best read in one place.
 fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
     let conn = store.conn();
-    let (policy, as_of) = (&env.policy, env.as_of);
+    let (policy, as_of) = (&env.eval.policy, env.eval.as_of);
     match r {
         Request::Overview { .. } => answer(store, env, r),
         Request::Page {
@@ -446,7 +437,7 @@ fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
                     return Ok(None);
                 };
                 Ok(Some(Box::new(CaseView {
-                    alerts: crate::alerts::case_alerts(&detail, &env.rules, as_of),
+                    alerts: crate::alerts::case_alerts(&detail, &env.eval.rules, as_of),
                     contact_rule: policy.contact_interval(detail.rosh, detail.mappa),
                     detail,
                     notes: actions::notes(conn, &crn)?,
@@ -495,7 +486,7 @@ fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
         }
         Request::Today { generation, pdu } => Response::Today(
             generation,
-            crate::alerts::review_pdu(conn, policy, &env.rules, as_of, &pdu, TODAY_LIMIT)
+            crate::alerts::review_pdu(conn, &env.eval, &pdu, TODAY_LIMIT)
                 .map(|r| {
                     r.map(|r| TodayData {
                         pdu: r.pdu,
@@ -535,13 +526,13 @@ fn export_to_file(
     use crate::export::View;
     let (text, rows) = crate::export::export_names(
         store.conn(),
-        &env.policy,
-        &env.rules,
-        env.as_of,
-        view,
-        pdu.as_deref(),
-        crate::export::ExportFormat::Csv,
-        mask,
+        &env.eval,
+        &crate::export::Request {
+            view,
+            pdu: pdu.as_deref(),
+            format: crate::export::ExportFormat::Csv,
+            mask,
+        },
     )
     .map_err(|e| e.to_string())?;
     let path = free_export_path(env, pdu.as_deref(), view)?;
@@ -556,8 +547,9 @@ fn export_to_file(
 
 /// Writes the overview's PDUs, as the screen lists them, next to where casewatch was started.
 fn export_summary_to_file(store: &Store, env: &Env, codes: &[String]) -> Result<Exported, String> {
-    let (text, rows) = crate::export::summary_csv(store.conn(), &env.policy, env.as_of, codes)
-        .map_err(|e| e.to_string())?;
+    let (text, rows) =
+        crate::export::summary_csv(store.conn(), &env.eval.policy, env.eval.as_of, codes)
+            .map_err(|e| e.to_string())?;
     let path = free_export_path(env, None, crate::export::View::Summary)?;
     crate::export::write_private(&path, text.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -589,12 +581,13 @@ fn export_cases_to_file(
     crate::export::write_private_with(&path, |w| {
         rows = crate::export::write_case_list(
             store.conn(),
-            &env.policy,
-            env.as_of,
-            pdu,
-            list,
-            query,
-            mask,
+            &env.eval,
+            &crate::export::CaseListRequest {
+                pdu,
+                list,
+                query,
+                mask,
+            },
             w,
         )
         .map_err(std::io::Error::other)?;
@@ -623,7 +616,7 @@ fn free_export_path(
         "casewatch-{}-{}-{}",
         pdu.unwrap_or("all"),
         view_name,
-        crate::domain::fmt_date(env.as_of)
+        crate::domain::fmt_date(env.eval.as_of)
     );
     for n in 0..100 {
         let name = if n == 0 {
@@ -655,7 +648,7 @@ fn form_words(e: &str) -> String {
 
 /// Runs one write against the store.
 pub fn perform(store: &mut Store, env: &Env, actor: &str, act: Act) -> Response {
-    let (policy, as_of) = (&env.policy, env.as_of);
+    let (policy, as_of) = (&env.eval.policy, env.eval.as_of);
     if store.is_read_only() {
         return Response::Acted(Err(actions::ActionError::ReadOnly.to_string()));
     }
@@ -675,7 +668,7 @@ pub fn perform(store: &mut Store, env: &Env, actor: &str, act: Act) -> Response 
             reason,
         };
         return Response::Silenced(
-            crate::alerts::add_silence(store.conn_mut(), &env.rules, actor, as_of, &req)
+            crate::alerts::add_silence(store.conn_mut(), &env.eval.rules, actor, as_of, &req)
                 .map_err(|e| form_words(&e.to_string())),
         );
     }
