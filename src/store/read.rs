@@ -1313,6 +1313,17 @@ pub fn case_detail(conn: &Connection, policy: &Policy, crn: &str) -> Result<Opti
     Ok(Some(d))
 }
 
+/// The SPOs of a PDU who are working (in post or detached in): staff code and name, by code.
+pub fn working_spos(conn: &Connection, pdu: &str) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT staff_code, name FROM practitioners
+          WHERE pdu = ?1 AND grade = 'SPO' AND status IN ('in_post', 'detached_in')
+          ORDER BY staff_code",
+    )?;
+    let rows = stmt.query_map([pdu], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
 /// Every PDU code, in order.
 pub fn pdu_codes(conn: &Connection) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached("SELECT code FROM pdus ORDER BY code")?;

@@ -460,13 +460,7 @@ fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
             crn,
         } => {
             let result = (|| -> Result<Box<SpoForm>, actions::ActionError> {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT staff_code, name FROM practitioners
-                      WHERE pdu = ?1 AND grade = 'SPO' AND status IN ('in_post', 'detached_in')
-                      ORDER BY staff_code",
-                )?;
-                let rows = stmt.query_map([&pdu], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                let spos = rows.collect::<rusqlite::Result<Vec<(String, String)>>>()?;
+                let spos = crate::store::read::working_spos(conn, &pdu)?;
                 let case = actions::case_facts(conn, &crn)?;
                 let me = env.me.as_ref().and_then(|m| {
                     spos.iter()
