@@ -526,6 +526,40 @@ pub fn resolve_staff_code(conn: &Connection, code: &str) -> Result<String, Actio
         .ok_or_else(|| ActionError::UnknownPractitioner(crate::text::quote_value(code, 20)))
 }
 
+/// The officer an allocation names, as stored, once it is known that they can take this
+/// case at all: same PDU, working, not already its holder, and the reason fits the case.
+fn officer_for(
+    conn: &Connection,
+    case: &CaseFacts,
+    typed: &str,
+    reason: AllocationReason,
+) -> Result<String, ActionError> {
+    let staff_code = resolve_staff_code(conn, typed)?;
+    let (staff_pdu, status, _) = db::practitioner_post(conn, &staff_code)?.ok_or_else(|| {
+        ActionError::UnknownPractitioner(crate::text::quote_value(&staff_code, 20))
+    })?;
+    if staff_pdu != case.pdu {
+        return Err(ActionError::OtherPdu {
+            staff: staff_code,
+            staff_pdu,
+            case_pdu: case.pdu.clone(),
+        });
+    }
+    let status: PractitionerStatus = status
+        .parse()
+        .map_err(|_| ActionError::NotAvailable(staff_code.clone(), PractitionerStatus::Left))?;
+    if !status.works_cases() {
+        return Err(ActionError::NotAvailable(staff_code, status));
+    }
+    if case.allocated_to.as_deref() == Some(staff_code.as_str()) {
+        return Err(ActionError::AlreadyAllocated(staff_code));
+    }
+    if let (AllocationReason::InitialAllocation, Some(holder)) = (reason, &case.allocated_to) {
+        return Err(ActionError::NotInitial(holder.clone()));
+    }
+    Ok(staff_code)
+}
+
 /// Allocates (or reallocates) a case. Refuses unknown cases and practitioners, practitioners
 /// of another PDU or unavailable ones, a case that no longer matches what the caller read
 /// (`expect`), an initial allocation of a case someone holds, and a write dated after today.
@@ -553,30 +587,8 @@ pub fn allocate(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let crn = req.crn.as_str();
     let case = case_as_expected(&tx, crn, req.expect.as_ref())?;
-    let staff_code = resolve_staff_code(&tx, &req.staff_code)?;
+    let staff_code = officer_for(&tx, &case, &req.staff_code, req.reason)?;
     let staff_code = staff_code.as_str();
-    let (staff_pdu, status, _) = db::practitioner_post(&tx, staff_code)?.ok_or_else(|| {
-        ActionError::UnknownPractitioner(crate::text::quote_value(staff_code, 20))
-    })?;
-    if staff_pdu != case.pdu {
-        return Err(ActionError::OtherPdu {
-            staff: staff_code.into(),
-            staff_pdu,
-            case_pdu: case.pdu,
-        });
-    }
-    let status: PractitionerStatus = status
-        .parse()
-        .map_err(|_| ActionError::NotAvailable(staff_code.into(), PractitionerStatus::Left))?;
-    if !status.works_cases() {
-        return Err(ActionError::NotAvailable(staff_code.into(), status));
-    }
-    if case.allocated_to.as_deref() == Some(staff_code) {
-        return Err(ActionError::AlreadyAllocated(staff_code.into()));
-    }
-    if let (AllocationReason::InitialAllocation, Some(holder)) = (req.reason, &case.allocated_to) {
-        return Err(ActionError::NotInitial(holder.clone()));
-    }
     let assessed = assess_all(&tx, policy, as_of, &case)?;
     let chosen = assessed.iter().find(|c| c.staff_code == staff_code);
     let to_confirm = chosen.map(Candidate::to_confirm).unwrap_or_default();
