@@ -214,6 +214,40 @@ pub fn mark_members(alerts: &mut [ReviewedAlert], cx: &Context<'_>) {
     }
 }
 
+/// An incident's status, first-seen date and nights open, from its open members (oldest
+/// first) and the same incident in the previous run.
+fn lifecycle_of(
+    prev: Option<&PrevIncident>,
+    open: &[(&ReviewedAlert, i64)],
+    first: &ReviewedAlert,
+    new_members: u64,
+    as_of: &str,
+) -> (Status, String, u32) {
+    let count = open.len() as u64;
+    match (count, prev) {
+        (0, _) => (
+            Status::Resolved,
+            prev.map_or_else(|| first.first_seen.clone(), |p| p.first_seen.clone()),
+            prev.map_or(0, |p| p.nights),
+        ),
+        (_, Some(p)) => (Status::Ongoing, p.first_seen.clone(), p.nights + 1),
+        (_, None) => {
+            let earliest = open
+                .iter()
+                .map(|(a, _)| a.first_seen.as_str())
+                .min()
+                .unwrap_or(as_of)
+                .to_string();
+            let status = if new_members == count {
+                Status::New
+            } else {
+                Status::Ongoing
+            };
+            (status, earliest, 1)
+        }
+    }
+}
+
 /// Groups reviewed alerts (open and resolved) into incidents, worst first: severity, then
 /// the organisational alert, then PDU-wide, then the most members.
 pub fn group(alerts: &[ReviewedAlert], cx: &Context<'_>) -> Vec<Incident> {
@@ -238,40 +272,18 @@ pub fn group(alerts: &[ReviewedAlert], cx: &Context<'_>) -> Vec<Incident> {
         let first = members[0];
         let prev = cx.previous.get(&key);
         let count = open.len() as u64;
-        let (status, first_seen, nights) = match (count, prev) {
-            (0, _) => (
-                Status::Resolved,
-                prev.map_or_else(|| first.first_seen.clone(), |p| p.first_seen.clone()),
-                prev.map_or(0, |p| p.nights),
-            ),
-            (_, Some(p)) => (Status::Ongoing, p.first_seen.clone(), p.nights + 1),
-            (_, None) => {
-                let earliest = open
-                    .iter()
-                    .map(|(a, _)| a.first_seen.as_str())
-                    .min()
-                    .unwrap_or(as_of.as_str())
-                    .to_string();
-                let status = if new_members == count {
-                    Status::New
-                } else {
-                    Status::Ongoing
-                };
-                (status, earliest, 1)
-            }
-        };
+        let (status, first_seen, nights) =
+            lifecycle_of(prev, &open, first, new_members, &as_of);
         let title = cx
             .rules
             .rule(rule)
             .map_or_else(|| rule.to_string(), |r| r.title.clone());
         let oldest_days = open.first().map_or(0, |(_, d)| *d);
-        let mut metrics = Metrics::default();
-        let message = if first.scope == Scope::Pdu {
-            if let Some((a, _)) = open.first() {
-                metrics = a.metrics.clone();
+        let (message, mut metrics) = if first.scope == Scope::Pdu {
+            match open.first() {
+                Some((a, _)) => (a.message.clone(), a.metrics.clone()),
+                None => (first.message.clone(), Metrics::default()),
             }
-            open.first()
-                .map_or_else(|| first.message.clone(), |(a, _)| a.message.clone())
         } else {
             let mut m = format!("{count} {title}");
             if count > 0 {
@@ -282,7 +294,7 @@ pub fn group(alerts: &[ReviewedAlert], cx: &Context<'_>) -> Vec<Incident> {
                     "; {new_members} new, {resolved_members} resolved since the last run"
                 ));
             }
-            m
+            (m, Metrics::default())
         };
         metrics.insert("count", count as f64);
         let ack = if count == 0 {
