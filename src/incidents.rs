@@ -272,8 +272,7 @@ pub fn group(alerts: &[ReviewedAlert], cx: &Context<'_>) -> Vec<Incident> {
         let first = members[0];
         let prev = cx.previous.get(&key);
         let count = open.len() as u64;
-        let (status, first_seen, nights) =
-            lifecycle_of(prev, &open, first, new_members, &as_of);
+        let (status, first_seen, nights) = lifecycle_of(prev, &open, first, new_members, &as_of);
         let title = cx
             .rules
             .rule(rule)

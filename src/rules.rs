@@ -428,128 +428,139 @@ impl Parser<'_> {
             let at = e.span().map_or(0, |s| s.start);
             self.err(at, sanitize(e.message()).into_owned())
         })?;
-        let lifecycle = match raw.lifecycle {
-            Some(l) => {
-                let at = l.span().start;
-                let l = l.into_inner();
-                if !(l.reopen_rate_margin.is_finite()
-                    && (0.0..=1.0).contains(&l.reopen_rate_margin))
-                {
-                    return Err(self.err(
-                        at,
-                        "lifecycle.reopen_rate_margin must be a fraction from 0 to 1 (0.02 = 2 points)"
-                            .into(),
-                    ));
-                }
-                if l.escalate_after_nights == 0 {
-                    return Err(self.err(
-                        at,
-                        "lifecycle.escalate_after_nights must be at least 1".into(),
-                    ));
-                }
-                Some(l)
-            }
-            None => None,
-        };
+        let lifecycle = raw.lifecycle.map(|l| self.lifecycle(l)).transpose()?;
         let mut seen: HashSet<String> = HashSet::new();
         let mut out = Vec::new();
         for r in raw.rule {
-            let at = r.span().start;
-            let r = r.into_inner();
-            let id = r.id.get_ref().trim().to_string();
-            if id.is_empty()
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
+            out.push(self.rule(r, &mut seen)?);
+        }
+        Ok((out, lifecycle))
+    }
+
+    fn lifecycle(&self, l: Spanned<Lifecycle>) -> Result<Lifecycle, RulesError> {
+        let at = l.span().start;
+        let l = l.into_inner();
+        if !(l.reopen_rate_margin.is_finite() && (0.0..=1.0).contains(&l.reopen_rate_margin)) {
+            return Err(self.err(
+                at,
+                "lifecycle.reopen_rate_margin must be a fraction from 0 to 1 (0.02 = 2 points)"
+                    .into(),
+            ));
+        }
+        if l.escalate_after_nights == 0 {
+            return Err(self.err(
+                at,
+                "lifecycle.escalate_after_nights must be at least 1".into(),
+            ));
+        }
+        Ok(l)
+    }
+
+    /// One rule, checked: its id (unique), severity, scope, status, tests and message.
+    fn rule(&self, r: Spanned<RawRule>, seen: &mut HashSet<String>) -> Result<Rule, RulesError> {
+        let at = r.span().start;
+        let r = r.into_inner();
+        let id = r.id.get_ref().trim().to_string();
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(self.err(
+                r.id.span().start,
+                format!(
+                    "rule id '{}' must be letters, digits, '-' or '_'",
+                    sanitize(&id)
+                ),
+            ));
+        }
+        if !seen.insert(id.clone()) {
+            return Err(self.err(r.id.span().start, format!("duplicate rule id '{id}'")));
+        }
+        let severity = Severity::parse(r.severity.get_ref()).ok_or_else(|| {
+            self.err(
+                r.severity.span().start,
+                format!(
+                    "unknown severity '{}'; use critical, high or warning",
+                    sanitize(r.severity.get_ref())
+                ),
+            )
+        })?;
+        let scope = Scope::parse(r.scope.get_ref()).ok_or_else(|| {
+            self.err(
+                r.scope.span().start,
+                format!(
+                    "unknown scope '{}'; use case, practitioner or pdu",
+                    sanitize(r.scope.get_ref())
+                ),
+            )
+        })?;
+        let status = self.status(r.status, scope, &id)?;
+        let cond = match (r.all, r.any) {
+            (Some(all), None) => Cond::All(self.conds(scope, all, at)?),
+            (None, Some(any)) => Cond::Any(self.conds(scope, any, at)?),
+            _ => {
                 return Err(self.err(
-                    r.id.span().start,
+                    at,
+                    format!("rule '{id}' needs exactly one of `all` or `any`"),
+                ));
+            }
+        };
+        // Placeholders must name metrics of the scope, so a typo shows now, not at 3 a.m.
+        for name in placeholders(&r.message) {
+            if scope.metric(name).is_none() {
+                return Err(self.err(
+                    at,
                     format!(
-                        "rule id '{}' must be letters, digits, '-' or '_'",
-                        sanitize(&id)
+                        "rule '{id}': message placeholder {{{}}} is not a {} metric",
+                        sanitize(name),
+                        scope.as_str()
                     ),
                 ));
             }
-            if !seen.insert(id.clone()) {
-                return Err(self.err(r.id.span().start, format!("duplicate rule id '{id}'")));
-            }
-            let severity = Severity::parse(r.severity.get_ref()).ok_or_else(|| {
-                self.err(
-                    r.severity.span().start,
-                    format!(
-                        "unknown severity '{}'; use critical, high or warning",
-                        sanitize(r.severity.get_ref())
-                    ),
-                )
-            })?;
-            let scope = Scope::parse(r.scope.get_ref()).ok_or_else(|| {
-                self.err(
-                    r.scope.span().start,
-                    format!(
-                        "unknown scope '{}'; use case, practitioner or pdu",
-                        sanitize(r.scope.get_ref())
-                    ),
-                )
-            })?;
-            let status = match r.status {
-                None => None,
-                Some(st) if scope == Scope::Pdu => {
-                    Some(Level::parse(st.get_ref()).filter(|l| *l != Level::Ok).ok_or_else(|| {
-                        self.err(
-                            st.span().start,
-                            format!(
-                                "unknown status '{}'; use organisational-alert, critical or warning",
-                                sanitize(st.get_ref())
-                            ),
-                        )
-                    })?)
-                }
-                Some(st) => {
-                    return Err(self.err(
-                        st.span().start,
-                        format!("rule '{id}': only a pdu rule can set a PDU's status"),
-                    ));
-                }
-            };
-            let cond = match (r.all, r.any) {
-                (Some(all), None) => Cond::All(self.conds(scope, all, at)?),
-                (None, Some(any)) => Cond::Any(self.conds(scope, any, at)?),
-                _ => {
-                    return Err(self.err(
-                        at,
-                        format!("rule '{id}' needs exactly one of `all` or `any`"),
-                    ));
-                }
-            };
-            // Placeholders must name metrics of the scope, so a typo shows now, not at 3 a.m.
-            for name in placeholders(&r.message) {
-                if scope.metric(name).is_none() {
-                    return Err(self.err(
-                        at,
-                        format!(
-                            "rule '{id}': message placeholder {{{}}} is not a {} metric",
-                            sanitize(name),
-                            scope.as_str()
-                        ),
-                    ));
-                }
-            }
-            let title = r
-                .title
-                .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty());
-            out.push(Rule {
-                title: title.unwrap_or_else(|| id.clone()),
-                id,
-                severity,
-                status,
-                scope,
-                message: r.message,
-                enabled: r.enabled.unwrap_or(true),
-                cond,
-            });
         }
-        Ok((out, lifecycle))
+        let title = r
+            .title
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty());
+        Ok(Rule {
+            title: title.unwrap_or_else(|| id.clone()),
+            id,
+            severity,
+            status,
+            scope,
+            message: r.message,
+            enabled: r.enabled.unwrap_or(true),
+            cond,
+        })
+    }
+
+    /// The status a PDU rule puts its PDU at, if it says one; only PDU rules may.
+    fn status(
+        &self,
+        status: Option<Spanned<String>>,
+        scope: Scope,
+        id: &str,
+    ) -> Result<Option<Level>, RulesError> {
+        match status {
+            None => Ok(None),
+            Some(st) if scope == Scope::Pdu => Level::parse(st.get_ref())
+                .filter(|l| *l != Level::Ok)
+                .map(Some)
+                .ok_or_else(|| {
+                    self.err(
+                        st.span().start,
+                        format!(
+                            "unknown status '{}'; use organisational-alert, critical or warning",
+                            sanitize(st.get_ref())
+                        ),
+                    )
+                }),
+            Some(st) => Err(self.err(
+                st.span().start,
+                format!("rule '{id}': only a pdu rule can set a PDU's status"),
+            )),
+        }
     }
 }
 
