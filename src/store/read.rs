@@ -1261,18 +1261,27 @@ pub fn case_detail(conn: &Connection, policy: &Policy, crn: &str) -> Result<Opti
             reason: "current".into(),
         });
     }
+    d.allocations.extend(past_allocations(conn, crn)?);
+    d.contacts = recent_contacts(conn, crn)?;
+    d.oversight = recent_oversight(conn, crn)?;
+    Ok(Some(d))
+}
+
+/// A case's past allocations, newest first.
+fn past_allocations(conn: &Connection, crn: &str) -> Result<Vec<AllocationRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT a.staff_code, p.name, a.from_date, a.to_date, a.reason
            FROM allocations a LEFT JOIN practitioners p ON p.staff_code = a.staff_code
           WHERE a.crn = ?1 ORDER BY a.from_date DESC, a.id DESC",
     )?;
     let mut rows = stmt.query([crn])?;
+    let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let (Some(from_date), to_date) = (date_col(r, "from_date")?, date_col(r, "to_date")?)
         else {
             continue;
         };
-        d.allocations.push(AllocationRow {
+        out.push(AllocationRow {
             staff_code: r.get(0)?,
             practitioner: r.get(1)?,
             from_date,
@@ -1280,28 +1289,40 @@ pub fn case_detail(conn: &Connection, policy: &Policy, crn: &str) -> Result<Opti
             reason: r.get(4)?,
         });
     }
+    Ok(out)
+}
+
+/// A case's latest contacts ([`DETAIL_HISTORY`] at most), newest first.
+fn recent_contacts(conn: &Connection, crn: &str) -> Result<Vec<ContactRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT date, kind, staff_code FROM contacts WHERE crn = ?1
           ORDER BY date DESC, id DESC LIMIT ?2",
     )?;
     let mut rows = stmt.query(rusqlite::params![crn, DETAIL_HISTORY as i64])?;
+    let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         if let Some(date) = date_col(r, "date")? {
-            d.contacts.push(ContactRow {
+            out.push(ContactRow {
                 date,
                 kind: r.get(1)?,
                 staff_code: r.get(2)?,
             });
         }
     }
+    Ok(out)
+}
+
+/// A case's latest oversight records ([`DETAIL_HISTORY`] at most), newest first.
+fn recent_oversight(conn: &Connection, crn: &str) -> Result<Vec<OversightRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT date, spo_staff_code, kind, note, sensitive FROM oversight WHERE crn = ?1
           ORDER BY date DESC, id DESC LIMIT ?2",
     )?;
     let mut rows = stmt.query(rusqlite::params![crn, DETAIL_HISTORY as i64])?;
+    let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         if let Some(date) = date_col(r, "date")? {
-            d.oversight.push(OversightRow {
+            out.push(OversightRow {
                 date,
                 spo_staff_code: r.get(1)?,
                 kind: r.get(2)?,
@@ -1310,7 +1331,7 @@ pub fn case_detail(conn: &Connection, policy: &Policy, crn: &str) -> Result<Opti
             });
         }
     }
-    Ok(Some(d))
+    Ok(out)
 }
 
 /// The SPOs of a PDU who are working (in post or detached in): staff code and name, by code.
