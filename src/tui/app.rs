@@ -332,7 +332,7 @@ impl Model {
                     match result {
                         Ok(form) => p.spos_loaded(*form),
                         Err(e) => {
-                            self.message = Some(e);
+                            self.message = Some(e.to_string());
                             self.popup = None;
                         }
                     }
@@ -366,7 +366,10 @@ impl Model {
     }
 
     /// The region arrived: each screen's selection stays within its rows.
-    fn region_loaded(&mut self, result: Result<super::worker::OverviewData, String>) {
+    fn region_loaded(
+        &mut self,
+        result: Result<super::worker::OverviewData, crate::tui::worker::Failure>,
+    ) {
         if !self.region.loaded(result) {
             return;
         }
@@ -391,7 +394,10 @@ impl Model {
 
     /// A write finished: say what was done (and that `u` undoes it), or why nothing was
     /// written, in the form that sent it.
-    fn acted(&mut self, result: Result<super::worker::Acted, String>) -> Vec<Request> {
+    fn acted(
+        &mut self,
+        result: Result<super::worker::Acted, crate::tui::worker::Failure>,
+    ) -> Vec<Request> {
         match result {
             Ok(done) => {
                 self.popup = None;
@@ -408,7 +414,7 @@ impl Model {
             }
             Err(e) => {
                 if let Some(p) = &mut self.popup {
-                    p.refused(&e);
+                    p.refused(&e.to_string());
                 }
                 self.message = Some(format!("nothing written: {e}"));
             }
@@ -418,7 +424,7 @@ impl Model {
     }
 
     /// A silence was recorded, or why not, in the silence form.
-    fn silenced(&mut self, result: Result<i64, String>) -> Vec<Request> {
+    fn silenced(&mut self, result: Result<i64, crate::tui::worker::Failure>) -> Vec<Request> {
         match result {
             Ok(id) => {
                 let until = match &self.popup {
@@ -433,7 +439,7 @@ impl Model {
             }
             Err(e) => {
                 if let Some(Popup::Silence(p)) = &mut self.popup {
-                    p.error = Some(e.clone());
+                    p.error = Some(e.to_string());
                 }
                 self.message = Some(format!("nothing written: {e}"));
                 Vec::new()

@@ -97,12 +97,12 @@ impl Region {
 
     /// Takes the answer in, counting each PDU's status and alerts once; whether the region
     /// was read.
-    pub fn loaded(&mut self, result: Result<OverviewData, String>) -> bool {
+    pub fn loaded(&mut self, result: Result<OverviewData, crate::tui::worker::Failure>) -> bool {
         self.loading = false;
         let d = match result {
             Ok(d) => d,
             Err(e) => {
-                self.error = Some(e);
+                self.error = Some(e.to_string());
                 return false;
             }
         };

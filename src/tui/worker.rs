@@ -207,22 +207,22 @@ pub const TODAY_LIMIT: usize = 20;
 /// Answers, carrying the generation of the request so stale ones can be dropped.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Response {
-    Overview(u64, Result<OverviewData, String>),
-    Page(u64, CaseList, Result<Page<CaseRow>, String>),
-    Staffing(u64, Result<StaffingData, String>),
-    Case(u64, Result<Option<Box<CaseView>>, String>),
-    Candidates(u64, Result<Box<actions::Picker>, String>),
-    Spos(u64, Result<Box<SpoForm>, String>),
-    Today(u64, Result<Option<TodayData>, String>),
+    Overview(u64, Result<OverviewData, Failure>),
+    Page(u64, CaseList, Result<Page<CaseRow>, Failure>),
+    Staffing(u64, Result<StaffingData, Failure>),
+    Case(u64, Result<Option<Box<CaseView>>, Failure>),
+    Candidates(u64, Result<Box<actions::Picker>, Failure>),
+    Spos(u64, Result<Box<SpoForm>, Failure>),
+    Today(u64, Result<Option<TodayData>, Failure>),
     /// A write finished: the audit id and what was done, or why nothing was written.
-    Acted(Result<Acted, String>),
+    Acted(Result<Acted, Failure>),
     /// A write found the case changed since its form opened: nothing was written; what
     /// changed and who did it, in words.
     Conflict(String),
     /// A silence was recorded (its id), or why not, in words.
-    Silenced(Result<i64, String>),
+    Silenced(Result<i64, Failure>),
     /// An export finished: where it went, or why not.
-    Exported(Result<Exported, String>),
+    Exported(Result<Exported, Failure>),
     /// Another process wrote the database.
     DataChanged,
     /// The worker could not open the database at all.
@@ -348,8 +348,40 @@ pub fn run(cfg: Config, requests: Receiver<Request>, responses: UnboundedSender<
     }
 }
 
-fn err(store: &Store, e: rusqlite::Error) -> String {
-    crate::store::classify(store.path(), e).to_string()
+fn err(store: &Store, e: rusqlite::Error) -> Failure {
+    Failure::Database(crate::store::classify(store.path(), e).to_string())
+}
+
+/// Why a request came back without its answer. Each says, in words the status line can
+/// show, what happened; the kind lets the screen tell a refusal from a failing database.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    /// The database could not be read or written (locked, corrupt, gone): said with the file.
+    #[error("{0}")]
+    Database(String),
+    /// The action was refused by its rules (or needs confirming); nothing was written.
+    #[error("{0}")]
+    Refused(String),
+    /// A file could not be written (an export).
+    #[error("{0}")]
+    File(String),
+}
+
+impl From<actions::ActionError> for Failure {
+    fn from(e: actions::ActionError) -> Failure {
+        match e {
+            actions::ActionError::Sqlite(_) | actions::ActionError::Busy(_) => {
+                Failure::Database(e.to_string())
+            }
+            e => Failure::Refused(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::export::ExportError> for Failure {
+    fn from(e: crate::export::ExportError) -> Failure {
+        Failure::Database(e.to_string())
+    }
 }
 
 /// Runs one request against the store.
@@ -452,7 +484,7 @@ fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
             actions::case_facts(conn, &crn)
                 .and_then(|c| actions::candidates(conn, policy, as_of, &c))
                 .map(Box::new)
-                .map_err(|e| e.to_string()),
+                .map_err(Failure::from),
         ),
         Request::Spos {
             generation,
@@ -475,7 +507,7 @@ fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
                     allocation_due,
                 }))
             })()
-            .map_err(|e| e.to_string());
+            .map_err(Failure::from);
             Response::Spos(generation, result)
         }
         Request::Today { generation, pdu } => Response::Today(
@@ -493,7 +525,9 @@ fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
                 })
                 .map_err(|e| err(store, e)),
         ),
-        Request::Act(_) => Response::Acted(Err("writes go through perform".into())),
+        Request::Act(_) => {
+            Response::Acted(Err(Failure::Refused("writes go through perform".into())))
+        }
         Request::Export { view, pdu, mask } => {
             Response::Exported(export_to_file(store, env, view, pdu, mask))
         }
@@ -516,7 +550,7 @@ fn export_to_file(
     view: crate::export::View,
     pdu: Option<String>,
     mask: bool,
-) -> Result<Exported, String> {
+) -> Result<Exported, Failure> {
     use crate::export::View;
     let (text, rows) = crate::export::export_names(
         store.conn(),
@@ -527,11 +561,10 @@ fn export_to_file(
             format: crate::export::ExportFormat::Csv,
             mask,
         },
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let path = free_export_path(env, pdu.as_deref(), view)?;
     crate::export::write_private(&path, text.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        .map_err(|e| Failure::File(format!("cannot write {}: {e}", path.display())))?;
     Ok(Exported {
         path: shown_path(path),
         rows,
@@ -540,13 +573,12 @@ fn export_to_file(
 }
 
 /// Writes the overview's PDUs, as the screen lists them, next to where casewatch was started.
-fn export_summary_to_file(store: &Store, env: &Env, codes: &[String]) -> Result<Exported, String> {
+fn export_summary_to_file(store: &Store, env: &Env, codes: &[String]) -> Result<Exported, Failure> {
     let (text, rows) =
-        crate::export::summary_csv(store.conn(), &env.eval.policy, env.eval.as_of, codes)
-            .map_err(|e| e.to_string())?;
+        crate::export::summary_csv(store.conn(), &env.eval.policy, env.eval.as_of, codes)?;
     let path = free_export_path(env, None, crate::export::View::Summary)?;
     crate::export::write_private(&path, text.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        .map_err(|e| Failure::File(format!("cannot write {}: {e}", path.display())))?;
     Ok(Exported {
         path: shown_path(path),
         rows,
@@ -562,7 +594,7 @@ fn export_cases_to_file(
     list: CaseList,
     query: &PageQuery,
     mask: bool,
-) -> Result<Exported, String> {
+) -> Result<Exported, Failure> {
     use crate::export::View;
     let view = match list {
         CaseList::Unallocated => View::Unallocated,
@@ -587,7 +619,7 @@ fn export_cases_to_file(
         .map_err(std::io::Error::other)?;
         Ok(())
     })
-    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    .map_err(|e| Failure::File(format!("cannot write {}: {e}", path.display())))?;
     Ok(Exported {
         path: shown_path(path),
         rows,
@@ -600,7 +632,7 @@ fn free_export_path(
     env: &Env,
     pdu: Option<&str>,
     view: crate::export::View,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, Failure> {
     use clap::ValueEnum;
     let view_name = view
         .to_possible_value()
@@ -623,7 +655,9 @@ fn free_export_path(
             return Ok(path);
         }
     }
-    Err("too many exports with the same name here; move some away".into())
+    Err(Failure::File(
+        "too many exports with the same name here; move some away".into(),
+    ))
 }
 
 fn shown_path(path: PathBuf) -> String {
@@ -644,7 +678,7 @@ fn form_words(e: &str) -> String {
 pub fn perform(store: &mut Store, env: &Env, actor: &str, act: Act) -> Response {
     let (policy, as_of) = (&env.eval.policy, env.eval.as_of);
     if store.is_read_only() {
-        return Response::Acted(Err(actions::ActionError::ReadOnly.to_string()));
+        return Response::Acted(Err(actions::ActionError::ReadOnly.into()));
     }
     if let Act::Silence {
         rule,
@@ -663,7 +697,10 @@ pub fn perform(store: &mut Store, env: &Env, actor: &str, act: Act) -> Response 
         };
         return Response::Silenced(
             crate::alerts::add_silence(store.conn_mut(), &env.eval.rules, actor, as_of, &req)
-                .map_err(|e| form_words(&e.to_string())),
+                .map_err(|e| match e {
+                    crate::alerts::SilenceError::Sqlite(_) => Failure::Database(e.to_string()),
+                    e => Failure::Refused(form_words(&e.to_string())),
+                }),
         );
     }
     let words = act.done_words();
@@ -692,6 +729,6 @@ pub fn perform(store: &mut Store, env: &Env, actor: &str, act: Act) -> Response 
             what,
         })),
         Err(actions::ActionError::Changed(c)) => Response::Conflict(c.to_string()),
-        Err(e) => Response::Acted(Err(e.to_string())),
+        Err(e) => Response::Acted(Err(e.into())),
     }
 }

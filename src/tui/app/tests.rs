@@ -564,7 +564,9 @@ fn bang_opens_alerts_from_anywhere_and_a_acknowledges_with_a_note() {
         "{reqs:?}"
     );
     // A refusal stays in the form, in words.
-    m.update(Msg::Loaded(Response::Acted(Err("no open alert".into()))));
+    m.update(Msg::Loaded(Response::Acted(Err(
+        super::super::worker::Failure::Refused("no open alert".into()),
+    ))));
     assert!(matches!(&m.popup, Some(Popup::Ack(p)) if p.error.as_deref() == Some("no open alert")));
 }
 
@@ -697,7 +699,9 @@ fn s_silences_the_selected_incident_with_a_date_and_a_reason() {
         "{reqs:?}"
     );
     // The library's refusal is shown in the form.
-    m.update(Msg::Loaded(Response::Silenced(Err("too far".into()))));
+    m.update(Msg::Loaded(Response::Silenced(Err(
+        super::super::worker::Failure::Refused("too far".into()),
+    ))));
     assert!(matches!(&m.popup, Some(Popup::Silence(p)) if p.error.as_deref() == Some("too far")));
     let reqs = m.update(Msg::Loaded(Response::Silenced(Ok(4))));
     assert!(m.popup.is_none());

@@ -93,7 +93,10 @@ impl AllocatePopup {
     }
 
     /// The officers arrived (or why not).
-    pub fn candidates_loaded(&mut self, result: Result<Box<actions::Picker>, String>) {
+    pub fn candidates_loaded(
+        &mut self,
+        result: Result<Box<actions::Picker>, crate::tui::worker::Failure>,
+    ) {
         match result {
             Ok(picker) => {
                 // The best fit is first; a reallocation is not an initial one.
@@ -105,7 +108,7 @@ impl AllocatePopup {
                 self.picker = Some(picker);
                 self.selected = 0;
             }
-            Err(e) => self.error = Some(e),
+            Err(e) => self.error = Some(e.to_string()),
         }
     }
 

@@ -41,7 +41,7 @@ impl Case {
         }
     }
 
-    pub fn loaded(&mut self, result: Result<Option<Box<CaseView>>, String>) {
+    pub fn loaded(&mut self, result: Result<Option<Box<CaseView>>, crate::tui::worker::Failure>) {
         self.loading = false;
         match result {
             Ok(Some(d)) => {
@@ -49,7 +49,7 @@ impl Case {
                 self.view = Some(d);
             }
             Ok(None) => self.error = Some("this case is no longer in the database".into()),
-            Err(e) => self.error = Some(e),
+            Err(e) => self.error = Some(e.to_string()),
         }
     }
 

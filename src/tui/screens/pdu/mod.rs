@@ -245,7 +245,10 @@ impl Pdu {
     pub fn page_loaded(
         &mut self,
         list: CaseList,
-        result: Result<crate::store::read::Page<crate::store::read::CaseRow>, String>,
+        result: Result<
+            crate::store::read::Page<crate::store::read::CaseRow>,
+            crate::tui::worker::Failure,
+        >,
     ) {
         let t = self.table_mut(list);
         t.loading = false;
@@ -259,7 +262,7 @@ impl Pdu {
                     t.selected = p.total.saturating_sub(1);
                 }
             }
-            Err(e) => t.error = Some(e),
+            Err(e) => t.error = Some(e.to_string()),
         }
     }
 

@@ -36,7 +36,7 @@ impl Staffing {
         }
     }
 
-    pub fn loaded(&mut self, result: Result<StaffingData, String>) {
+    pub fn loaded(&mut self, result: Result<StaffingData, crate::tui::worker::Failure>) {
         self.loading = false;
         match result {
             Ok(d) => {
@@ -45,7 +45,7 @@ impl Staffing {
                 self.data = Some(d);
                 self.selected = self.selected.min(n.saturating_sub(1));
             }
-            Err(e) => self.error = Some(e),
+            Err(e) => self.error = Some(e.to_string()),
         }
     }
 

@@ -30,7 +30,7 @@ impl Today {
         }
     }
 
-    pub fn loaded(&mut self, result: Result<Option<TodayData>, String>) {
+    pub fn loaded(&mut self, result: Result<Option<TodayData>, crate::tui::worker::Failure>) {
         self.loading = false;
         match result {
             Ok(Some(d)) => {
@@ -40,7 +40,7 @@ impl Today {
                 self.selected = self.selected.min(n.saturating_sub(1));
             }
             Ok(None) => self.error = Some("this PDU is no longer in the database".into()),
-            Err(e) => self.error = Some(e),
+            Err(e) => self.error = Some(e.to_string()),
         }
     }
 
