@@ -26,6 +26,10 @@ use crate::store::load;
 use crate::store::tally::{CaseKeys, Tallies};
 use crate::text::{is_unsafe, quote_value};
 
+pub mod contract;
+
+pub use contract::Kind;
+
 /// How many problems a rejected import lists before "... and N more".
 pub const MAX_REPORTED: usize = 20;
 
@@ -34,17 +38,6 @@ const MAX_TEXT: usize = 200;
 /// Team names are short ("North A", "Hackney & City 2"): longer is a column mix-up.
 const MAX_TEAM: usize = 60;
 const MAX_NOTE: usize = 4000;
-
-/// What a file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
-pub enum Kind {
-    Pdus,
-    Establishment,
-    Practitioners,
-    Cases,
-    Contacts,
-    Oversight,
-}
 
 /// File format, from `--format` or the extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -65,108 +58,6 @@ impl FileFormat {
             Some("jsonl" | "ndjson" | "json") => FileFormat::Jsonl,
             _ => FileFormat::Csv,
         }
-    }
-}
-
-impl Kind {
-    /// The header contract, in documented order: (column, value required).
-    pub fn columns(self) -> &'static [(&'static str, bool)] {
-        match self {
-            Kind::Pdus => &[
-                ("code", true),
-                ("name", true),
-                ("region", true),
-                ("ppf_status", false),
-                ("rating", false),
-                ("score", false),
-                ("score_max", false),
-                ("inspected_on", false),
-            ],
-            Kind::Establishment => &[("pdu", true), ("grade", true), ("target_fte", true)],
-            Kind::Practitioners => &[
-                ("staff_code", true),
-                ("name", true),
-                ("grade", true),
-                ("pdu", true),
-                ("team", false),
-                ("contracted_hours", true),
-                ("start_date", true),
-                ("status", true),
-            ],
-            Kind::Cases => &[
-                ("crn", true),
-                ("name", true),
-                ("pdu", true),
-                ("team", false),
-                ("tier", true),
-                ("rosh", false),
-                ("mappa_category", false),
-                ("mappa_level", false),
-                ("case_type", true),
-                ("sentence_date", true),
-                ("release_date", false),
-                ("allocated_to", false),
-                ("allocated_on", false),
-                ("unallocated_since", false),
-            ],
-            Kind::Contacts => &[
-                ("crn", true),
-                ("date", true),
-                ("kind", true),
-                ("staff_code", false),
-            ],
-            Kind::Oversight => &[
-                ("crn", true),
-                ("date", true),
-                ("spo_staff_code", true),
-                ("kind", true),
-                ("note", false),
-            ],
-        }
-    }
-
-    /// Read-only columns that `casewatch export` adds to rows of this kind (counts, due
-    /// dates). Import ignores them, so an export re-imports without `--ignore-unknown`.
-    pub fn derived_columns(self) -> &'static [&'static str] {
-        match self {
-            Kind::Pdus => &[
-                "cases",
-                "unallocated",
-                "unallocated_mappa",
-                "unallocated_high_rosh",
-                "mappa_cases",
-                "no_rosh",
-                "oversight_required",
-                "oversight_overdue",
-                "contacts_overdue",
-                "high_risk_contacts_overdue",
-                "target_fte",
-                "in_post_fte",
-                "vacancy_rate",
-                "vacancy_by_grade",
-                "practitioners",
-                "over_capacity",
-            ],
-            Kind::Practitioners => &["caseload", "high_risk_cases", "points", "capacity_pct"],
-            Kind::Cases => &["last_contact", "last_oversight", "days", "due"],
-            _ => &[],
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Pdus => "pdus",
-            Kind::Establishment => "establishment",
-            Kind::Practitioners => "practitioners",
-            Kind::Cases => "cases",
-            Kind::Contacts => "contacts",
-            Kind::Oversight => "oversight",
-        }
-    }
-
-    /// Keyed kinds are upserts; the others are appended with exact duplicates skipped.
-    pub fn is_keyed(self) -> bool {
-        !matches!(self, Kind::Contacts | Kind::Oversight)
     }
 }
 
