@@ -10,7 +10,6 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fmt;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -27,8 +26,12 @@ use crate::store::tally::{CaseKeys, Tallies};
 use crate::text::{is_unsafe, quote_value};
 
 pub mod contract;
+mod read;
 
 pub use contract::Kind;
+pub use read::FileFormat;
+
+use read::Item;
 
 /// How many problems a rejected import lists before "... and N more".
 pub const MAX_REPORTED: usize = 20;
@@ -38,28 +41,6 @@ const MAX_TEXT: usize = 200;
 /// Team names are short ("North A", "Hackney & City 2"): longer is a column mix-up.
 const MAX_TEAM: usize = 60;
 const MAX_NOTE: usize = 4000;
-
-/// File format, from `--format` or the extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FileFormat {
-    Csv,
-    Jsonl,
-}
-
-impl FileFormat {
-    /// `.jsonl`, `.ndjson` and `.json` are JSON Lines; everything else is CSV.
-    pub fn from_path(path: &Path) -> FileFormat {
-        match path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            Some("jsonl" | "ndjson" | "json") => FileFormat::Jsonl,
-            _ => FileFormat::Csv,
-        }
-    }
-}
 
 /// One problem in a file, located by line and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -813,52 +794,6 @@ fn write(tx: &Transaction<'_>, rec: &Record, existed: bool) -> rusqlite::Result<
     }
 }
 
-/// Maps a header to the contract: for each contract column, its index in the header.
-fn map_header(
-    kind: Kind,
-    header: &[String],
-    ignore_unknown: bool,
-    line: u64,
-    errors: &mut Vec<RowError>,
-) -> Vec<Option<usize>> {
-    let cols = kind.columns();
-    let mut idx = vec![None; cols.len()];
-    for (i, h) in header.iter().enumerate() {
-        let name = h.trim();
-        match cols.iter().position(|(c, _)| *c == name) {
-            Some(j) if idx[j].is_some() => errors.push(RowError::new(
-                line,
-                name,
-                "column appears twice in the header",
-                None,
-            )),
-            Some(j) => idx[j] = Some(i),
-            None if ignore_unknown || kind.derived_columns().contains(&name) => {}
-            None => errors.push(RowError::new(
-                line,
-                name,
-                format!(
-                    "unknown column for --kind {} (expected {}; --ignore-unknown skips it)",
-                    kind.name(),
-                    cols.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(",")
-                ),
-                Some(h),
-            )),
-        }
-    }
-    for ((c, required), i) in cols.iter().zip(&idx) {
-        if *required && i.is_none() {
-            errors.push(RowError::new(
-                line,
-                c,
-                "required column is missing from the header",
-                None,
-            ));
-        }
-    }
-    idx
-}
-
 /// Drives validation and writing over a file, row by row.
 struct Run<'t, 'c, 'r> {
     kind: Kind,
@@ -1047,9 +982,7 @@ pub fn import_file(
     opts: &ImportOptions,
     progress: Progress<'_>,
 ) -> Result<Counts, ImportError> {
-    let io = |e| ImportError::Io(path.to_path_buf(), e);
-    let file = File::open(path).map_err(io)?;
-    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let (file, total) = read::open(path)?;
     // A large load into cases (or their contacts and oversight) would update the tallies
     // and empty the overview cache row by row (and make SQLite journal each statement);
     // dropping those triggers and recounting once at the end is several times faster.
@@ -1083,12 +1016,7 @@ fn import_opened(
     progress: Progress<'_>,
     bulk: bool,
 ) -> Result<Counts, ImportError> {
-    let io = |e| ImportError::Io(path.to_path_buf(), e);
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    // A UTF-8 byte order mark (Excel writes one) is not part of the first column's name.
-    if reader.fill_buf().map_err(io)?.starts_with(b"\xEF\xBB\xBF") {
-        reader.consume(3);
-    }
+    let reader = read::buffered(path, file)?;
     let format = opts.format.unwrap_or_else(|| FileFormat::from_path(path));
     // A large file touches most of the cases table and its indexes; the default 2 MB page
     // cache makes every lookup a read, and each upsert writes a statement journal, which
@@ -1147,7 +1075,7 @@ fn import_opened(
         FileFormat::Csv => {
             load_csv_in_parallel(&mut run, path, reader, opts, total, progress, into_empty)?
         }
-        FileFormat::Jsonl => read_jsonl(&mut run, reader, opts, total, progress).map_err(io)??,
+        FileFormat::Jsonl => load_jsonl(&mut run, path, reader, opts, total, progress)?,
     }
     run.flush()?;
     // Problems with the file itself are collected apart from those of its rows: report them
@@ -1210,84 +1138,6 @@ fn import_opened(
     Ok(counts)
 }
 
-/// Reads a CSV file's rows, handing each (with the byte position reached) to `on_row`;
-/// problems with the file itself (unreadable, wrong header, wrong field count) go to
-/// `errors`.
-fn read_csv(
-    kind: Kind,
-    reader: impl std::io::Read,
-    opts: &ImportOptions,
-    errors: &mut Vec<RowError>,
-    on_row: &mut dyn FnMut(Row<'_>, u64) -> Result<(), ImportError>,
-) -> Result<(), ImportError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        // Field counts are checked here, to name the line of a truncated row.
-        .flexible(true)
-        .from_reader(reader);
-    let mut rec = csv::StringRecord::new();
-    let mut header: Option<(Vec<Option<usize>>, usize)> = None;
-    loop {
-        let line = rdr.position().line();
-        match rdr.read_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
-                let msg = match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => "not valid UTF-8 text".to_string(),
-                    _ => format!("unreadable CSV: {e}"),
-                };
-                errors.push(RowError::new(line, "-", msg, None));
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    break;
-                }
-                continue;
-            }
-        }
-        let line = rec.position().map_or(line, |p| p.line());
-        let Some((idx, width)) = &header else {
-            let names: Vec<String> = rec.iter().map(str::to_string).collect();
-            let idx = map_header(kind, &names, opts.ignore_unknown, line, errors);
-            header = Some((idx, names.len()));
-            if !errors.is_empty() {
-                // With a wrong header every row would fail the same way: report just that.
-                return Ok(());
-            }
-            continue;
-        };
-        if rec.len() == 1 && rec.get(0).is_some_and(|f| f.trim().is_empty()) {
-            continue; // a blank line
-        }
-        if rec.len() != *width {
-            errors.push(RowError::new(
-                line,
-                "-",
-                format!(
-                    "expected {width} fields as in the header, found {} (truncated or malformed line)",
-                    rec.len()
-                ),
-                None,
-            ));
-            continue;
-        }
-        let vals: Vec<&str> = idx
-            .iter()
-            .map(|i| i.and_then(|i| rec.get(i)).unwrap_or(""))
-            .collect();
-        on_row(Row::new(kind, line, vals), rdr.position().byte())?;
-    }
-    if header.is_none() {
-        errors.push(RowError::new(
-            1,
-            "-",
-            "the file is empty (no header row)",
-            None,
-        ));
-    }
-    Ok(())
-}
-
 /// Progress is reported every this many rows.
 const PROGRESS_ROWS: u64 = 16384;
 
@@ -1301,14 +1151,45 @@ fn load_csv(
     progress: Progress<'_>,
 ) -> Result<(), ImportError> {
     let mut file_errors = Vec::new();
-    read_csv(run.kind, reader, opts, &mut file_errors, &mut |row, pos| {
-        run.row(row)?;
-        if run.counts.rows.is_multiple_of(PROGRESS_ROWS) {
-            progress(pos, total);
+    read::read_csv(run.kind, reader, opts.ignore_unknown, &mut |item| {
+        match item {
+            Item::Problem(e) => file_errors.push(e),
+            Item::Row(row, pos) => {
+                run.row(row)?;
+                if run.counts.rows.is_multiple_of(PROGRESS_ROWS) {
+                    progress(pos, total);
+                }
+            }
         }
         Ok(())
     })?;
     run.errors.extend(file_errors);
+    progress(total, total);
+    Ok(())
+}
+
+/// A JSON Lines file: read, checked and written on this thread. A line's own problems count
+/// at once, so no row after it is written.
+fn load_jsonl(
+    run: &mut Run<'_, '_, '_>,
+    path: &Path,
+    reader: impl std::io::BufRead,
+    opts: &ImportOptions,
+    total: u64,
+    progress: Progress<'_>,
+) -> Result<(), ImportError> {
+    read::read_jsonl(path, run.kind, reader, opts.ignore_unknown, &mut |item| {
+        match item {
+            Item::Problem(e) => run.errors.push(e),
+            Item::Row(row, bytes) => {
+                run.row(row)?;
+                if run.counts.rows.is_multiple_of(PROGRESS_ROWS) {
+                    progress(bytes.min(total), total);
+                }
+            }
+        }
+        Ok(())
+    })?;
     progress(total, total);
     Ok(())
 }
@@ -1337,7 +1218,14 @@ fn load_csv_in_parallel(
         let reading = scope.spawn(move || {
             let mut errors = Vec::new();
             let mut batch = Handoff::with_capacity(HANDOFF_ROWS);
-            let read = read_csv(kind, reader, opts, &mut errors, &mut |mut row, pos| {
+            let read = read::read_csv(kind, reader, opts.ignore_unknown, &mut |item| {
+                let (mut row, pos) = match item {
+                    Item::Problem(e) => {
+                        errors.push(e);
+                        return Ok(());
+                    }
+                    Item::Row(row, pos) => (row, pos),
+                };
                 let checked = validate_offline(&mut row, refs)
                     .expect("only kinds checked offline are read in parallel");
                 // Counted even if the file turns out bad: then nothing is written at all.
@@ -1385,94 +1273,6 @@ fn load_csv_in_parallel(
         progress(total, total);
         Ok(())
     })
-}
-
-/// JSON Lines: one object a line with the CSV column names; strings, numbers or null.
-fn read_jsonl(
-    run: &mut Run<'_, '_, '_>,
-    reader: impl BufRead,
-    opts: &ImportOptions,
-    total: u64,
-    progress: Progress<'_>,
-) -> std::io::Result<Result<(), ImportError>> {
-    let cols = run.kind.columns();
-    let mut bytes = 0u64;
-    for (n, line) in reader.split(b'\n').enumerate() {
-        let line_no = n as u64 + 1;
-        let raw = line?;
-        bytes += raw.len() as u64 + 1;
-        let Ok(text) = std::str::from_utf8(&raw) else {
-            run.errors
-                .push(RowError::new(line_no, "-", "not valid UTF-8 text", None));
-            continue;
-        };
-        let text = text.trim_end_matches('\r');
-        if text.trim().is_empty() {
-            continue;
-        }
-        let obj = match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
-            Ok(o) => o,
-            Err(e) => {
-                run.errors.push(RowError::new(
-                    line_no,
-                    "-",
-                    format!("not a JSON object on one line ({e})"),
-                    None,
-                ));
-                continue;
-            }
-        };
-        let mut vals: Vec<String> = vec![String::new(); cols.len()];
-        let mut ok = true;
-        for (k, v) in &obj {
-            let Some(j) = cols.iter().position(|(c, _)| c == k) else {
-                if !opts.ignore_unknown && !run.kind.derived_columns().contains(&k.as_str()) {
-                    run.errors.push(RowError::new(
-                        line_no,
-                        k,
-                        format!("unknown field for --kind {}", run.kind.name()),
-                        None,
-                    ));
-                    ok = false;
-                }
-                continue;
-            };
-            vals[j] = match v {
-                serde_json::Value::Null => String::new(),
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Number(n) => n.to_string(),
-                other => {
-                    run.errors.push(RowError::new(
-                        line_no,
-                        k,
-                        "expected a string, a number or null",
-                        Some(&other.to_string()),
-                    ));
-                    ok = false;
-                    String::new()
-                }
-            };
-        }
-        for (c, required) in cols {
-            if *required && !obj.contains_key(*c) {
-                run.errors
-                    .push(RowError::new(line_no, c, "required field is missing", None));
-                ok = false;
-            }
-        }
-        if !ok {
-            continue;
-        }
-        let refs: Vec<&str> = vals.iter().map(String::as_str).collect();
-        if let Err(e) = run.row(Row::new(run.kind, line_no, refs)) {
-            return Ok(Err(e.into()));
-        }
-        if run.counts.rows.is_multiple_of(16384) {
-            progress(bytes.min(total), total);
-        }
-    }
-    progress(total, total);
-    Ok(Ok(()))
 }
 
 #[cfg(test)]
@@ -1661,21 +1461,6 @@ mod tests {
         let (_d, s) = db();
         let errs = check(&s, Kind::Contacts, &["X999999", "2026-01-01", "video", ""]).unwrap_err();
         assert!(errs[0].message.contains("no such case"));
-    }
-
-    #[test]
-    fn headers_report_unknown_twice_and_missing_columns() {
-        let mut errors = Vec::new();
-        let h: Vec<String> = ["crn", "date", "colour", "date"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        map_header(Kind::Contacts, &h, false, 1, &mut errors);
-        let cols: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
-        assert_eq!(cols, ["colour", "date", "kind"]);
-        errors.clear();
-        map_header(Kind::Contacts, &h, true, 1, &mut errors);
-        assert_eq!(errors.len(), 2);
     }
 
     #[test]
