@@ -383,20 +383,20 @@ fn validate_practitioner(row: &mut Row<'_>, refs: &Refs) -> Checked {
     })))
 }
 
-fn validate_case(row: &mut Row<'_>, refs: &Refs) -> Checked {
-    let crn = row.req("crn", str::parse::<Crn>);
-    let name = row.text("name", true, MAX_TEXT, false);
-    let pdu = pdu_ref(row, refs, "pdu");
-    let team = row.team();
-    let tier = row.req("tier", str::parse::<Tier>);
-    let rosh = match Rosh::parse_optional(row.raw("rosh")) {
+/// The optional `rosh`; `Err(())` marks a bad value already reported.
+fn rosh(row: &mut Row<'_>) -> Result<Option<Rosh>, ()> {
+    match Rosh::parse_optional(row.raw("rosh")) {
         Ok(r) => Ok(r),
         Err(e) => {
             row.parse_err("rosh", e);
             Err(())
         }
-    };
-    let mappa = match Mappa::parse(row.raw("mappa_category"), row.raw("mappa_level")) {
+    }
+}
+
+/// `mappa_category` and `mappa_level`, checked together; a problem names the one at fault.
+fn mappa(row: &mut Row<'_>) -> Option<Mappa> {
+    match Mappa::parse(row.raw("mappa_category"), row.raw("mappa_level")) {
         Ok(m) => Some(m),
         Err(e) => {
             let col = e.field;
@@ -408,22 +408,42 @@ fn validate_case(row: &mut Row<'_>, refs: &Refs) -> Checked {
             row.fail(col, format!("expected {}", e.expected), v);
             None
         }
-    };
-    let case_type = row.req("case_type", str::parse::<CaseType>);
-    let sentence = row.req("sentence_date", |s| parse_date("sentence_date", s));
-    let release = row.opt("release_date", |s| parse_date("release_date", s));
-    let allocated_to = match row.opt("allocated_to", |s| parse_code("allocated_to", s)) {
+    }
+}
+
+/// An optional staff code that must name a stored practitioner; `Err(())` marks a bad value
+/// already reported.
+fn practitioner_ref(
+    row: &mut Row<'_>,
+    refs: &Refs,
+    col: &'static str,
+) -> Result<Option<String>, ()> {
+    match row.opt(col, |s| parse_code(col, s)) {
         Ok(Some(code)) if !refs.practitioners.contains(&code) => {
-            let v = row.raw("allocated_to");
+            let v = row.raw(col);
             row.fail(
-                "allocated_to",
+                col,
                 "no such practitioner in the database (import practitioners first)",
                 v,
             );
             Err(())
         }
         other => other,
-    };
+    }
+}
+
+fn validate_case(row: &mut Row<'_>, refs: &Refs) -> Checked {
+    let crn = row.req("crn", str::parse::<Crn>);
+    let name = row.text("name", true, MAX_TEXT, false);
+    let pdu = pdu_ref(row, refs, "pdu");
+    let team = row.team();
+    let tier = row.req("tier", str::parse::<Tier>);
+    let rosh = rosh(row);
+    let mappa = mappa(row);
+    let case_type = row.req("case_type", str::parse::<CaseType>);
+    let sentence = row.req("sentence_date", |s| parse_date("sentence_date", s));
+    let release = row.opt("release_date", |s| parse_date("release_date", s));
+    let allocated_to = practitioner_ref(row, refs, "allocated_to");
     let allocated_on = row.opt("allocated_on", |s| parse_date("allocated_on", s));
     let unallocated_since = row.opt("unallocated_since", |s| parse_date("unallocated_since", s));
     let (
