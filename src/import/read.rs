@@ -293,6 +293,77 @@ fn json_cells(
 mod tests {
     use super::*;
 
+    /// What a reader hands on, as text: `LINE crn=VALUE` for a row of contacts (its first
+    /// column), the problem as reported otherwise.
+    fn items(format: FileFormat, bytes: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut on = |item: Item<'_>| {
+            out.push(match item {
+                Item::Row(row, _) => format!("{} crn={}", row.line, row.raw("crn")),
+                Item::Problem(e) => e.to_string(),
+            });
+            Ok(())
+        };
+        match format {
+            FileFormat::Csv => read_csv(Kind::Contacts, bytes, false, &mut on),
+            FileFormat::Jsonl => read_jsonl(Path::new("f"), Kind::Contacts, bytes, false, &mut on),
+        }
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn csv_rows_and_the_files_problems_come_in_line_order() {
+        let got = items(
+            FileFormat::Csv,
+            b"date,kind,crn,staff_code\nd,k,X1,3\nd,k\nd,k,\"X\n2\",4\n  \n",
+        );
+        assert_eq!(
+            got,
+            [
+                "2 crn=X1",
+                "3:-: expected 4 fields as in the header, found 2 (truncated or malformed line)",
+                "4 crn=X\n2",
+            ]
+        );
+        assert_eq!(
+            items(FileFormat::Csv, b""),
+            ["1:-: the file is empty (no header row)"]
+        );
+    }
+
+    #[test]
+    fn a_csv_problem_before_or_in_the_header_stops_the_read_after_it() {
+        let got = items(FileFormat::Csv, b"\xff\ncrn,date,kind\nX1,d,k\n");
+        assert_eq!(got, ["1:-: not valid UTF-8 text"]);
+        let got = items(FileFormat::Csv, b"crn,date\nX1,d\n");
+        assert_eq!(got, ["1:kind: required column is missing from the header"]);
+    }
+
+    #[test]
+    fn json_lines_rows_and_each_lines_problems_come_in_line_order() {
+        let got = items(
+            FileFormat::Jsonl,
+            b"{\"crn\":\"X1\",\"date\":\"d\",\"kind\":1}\r\n\n[1]\n{\"crn\":null,\"date\":{},\"colour\":1}\n\xff\n",
+        );
+        assert_eq!(got.len(), 6, "{got:?}");
+        assert_eq!(got[0], "1 crn=X1");
+        assert!(
+            got[1].starts_with("3:-: not a JSON object on one line"),
+            "{}",
+            got[1]
+        );
+        assert_eq!(
+            got[2..],
+            [
+                "4:colour: unknown field for --kind contacts",
+                "4:date: expected a string, a number or null (got '{}')",
+                "4:kind: required field is missing",
+                "5:-: not valid UTF-8 text",
+            ]
+        );
+    }
+
     #[test]
     fn headers_report_unknown_twice_and_missing_columns() {
         let mut errors = Vec::new();

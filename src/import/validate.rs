@@ -63,7 +63,7 @@ impl<'a> Row<'a> {
         }
     }
 
-    fn raw(&self, col: &str) -> &'a str {
+    pub(super) fn raw(&self, col: &str) -> &'a str {
         self.kind
             .columns()
             .iter()
