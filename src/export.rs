@@ -46,41 +46,11 @@ pub enum ExportError {
 }
 
 /// Columns of case-list exports: the `cases` import contract, then read-only columns.
-pub const CASE_COLUMNS: &[&str] = &[
-    "crn",
-    "name",
-    "pdu",
-    "team",
-    "tier",
-    "rosh",
-    "mappa_category",
-    "mappa_level",
-    "case_type",
-    "sentence_date",
-    "release_date",
-    "allocated_to",
-    "allocated_on",
-    "unallocated_since",
-    "last_contact",
-    "last_oversight",
-    "days",
-    "due",
-];
+pub const CASE_COLUMNS: &[&str] = crate::import::contract::CASES_EXPORT;
 
-pub const PRACTITIONER_COLUMNS: &[&str] = &[
-    "staff_code",
-    "name",
-    "grade",
-    "pdu",
-    "team",
-    "contracted_hours",
-    "start_date",
-    "status",
-    "caseload",
-    "high_risk_cases",
-    "points",
-    "capacity_pct",
-];
+/// Columns of the practitioners' export: the `practitioners` import contract, then
+/// read-only columns.
+pub const PRACTITIONER_COLUMNS: &[&str] = crate::import::contract::PRACTITIONERS_EXPORT;
 
 pub const ALERT_COLUMNS: &[&str] = &[
     "key",
@@ -96,31 +66,8 @@ pub const ALERT_COLUMNS: &[&str] = &[
     "message",
 ];
 
-pub const SUMMARY_COLUMNS: &[&str] = &[
-    "code",
-    "name",
-    "region",
-    "ppf_status",
-    "rating",
-    "score",
-    "score_max",
-    "inspected_on",
-    "cases",
-    "unallocated",
-    "unallocated_mappa",
-    "unallocated_high_rosh",
-    "mappa_cases",
-    "no_rosh",
-    "oversight_required",
-    "oversight_overdue",
-    "contacts_overdue",
-    "high_risk_contacts_overdue",
-    "target_fte",
-    "in_post_fte",
-    "vacancy_rate",
-    "practitioners",
-    "over_capacity",
-];
+/// Columns of the summary's export: the `pdus` import contract, then read-only columns.
+pub const SUMMARY_COLUMNS: &[&str] = crate::import::contract::PDUS_EXPORT;
 
 fn s(v: impl Into<String>) -> Value {
     Value::String(v.into())
