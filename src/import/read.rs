@@ -102,6 +102,56 @@ pub(super) fn map_header(
     idx
 }
 
+/// Counts the lines a reader has passed, so a record's line can be told from its byte
+/// offset. The csv crate's own line count skips blank lines, which would put every later
+/// error one line too early; the file's newlines are the truth.
+struct Newlines<R> {
+    inner: R,
+    /// Offsets of newlines read but not yet passed by a record, oldest first.
+    pending: std::rc::Rc<std::cell::RefCell<NewlineState>>,
+}
+
+#[derive(Default)]
+struct NewlineState {
+    read: u64,
+    /// Offsets of the `\r` and `\n` bytes read and not yet passed (`true` for `\n`).
+    breaks: std::collections::VecDeque<(u64, bool)>,
+    passed: u64,
+}
+
+impl NewlineState {
+    /// The 1-based line of a record the reader says starts at byte `offset` (records come in
+    /// order). The reader's start can be the end of the last record's terminator or the
+    /// blank lines it skipped, so a run of `\r`/`\n` right there is passed too.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut at = offset;
+        while let Some(&(o, newline)) = self.breaks.front() {
+            if o > at {
+                break;
+            }
+            if o == at {
+                at += 1;
+            }
+            self.breaks.pop_front();
+            self.passed += u64::from(newline);
+        }
+        self.passed + 1
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Newlines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut st = self.pending.borrow_mut();
+        let start = st.read;
+        for i in memchr::memchr2_iter(b'\r', b'\n', &buf[..n]) {
+            st.breaks.push_back((start + i as u64, buf[i] == b'\n'));
+        }
+        st.read += n as u64;
+        Ok(n)
+    }
+}
+
 /// Reads a CSV file's rows, handing each (with the byte position reached) and each problem
 /// with the file itself (unreadable, wrong header, wrong field count) to `on`.
 pub(super) fn read_csv(
@@ -110,11 +160,15 @@ pub(super) fn read_csv(
     ignore_unknown: bool,
     on: &mut dyn FnMut(Item<'_>) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
+    let lines = std::rc::Rc::new(std::cell::RefCell::new(NewlineState::default()));
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         // Field counts are checked here, to name the line of a truncated row.
         .flexible(true)
-        .from_reader(reader);
+        .from_reader(Newlines {
+            inner: reader,
+            pending: lines.clone(),
+        });
     let mut rec = csv::StringRecord::new();
     let mut header: Option<(Vec<Option<usize>>, usize)> = None;
     // Whether a problem was handed on before the header was read.
@@ -125,7 +179,9 @@ pub(super) fn read_csv(
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
+                let line = e
+                    .position()
+                    .map_or(line, |p| lines.borrow_mut().line_at(p.byte()));
                 let msg = match e.kind() {
                     csv::ErrorKind::Utf8 { .. } => "not valid UTF-8 text".to_string(),
                     _ => format!("unreadable CSV: {e}"),
@@ -138,7 +194,9 @@ pub(super) fn read_csv(
                 continue;
             }
         }
-        let line = rec.position().map_or(line, |p| p.line());
+        let line = rec
+            .position()
+            .map_or(line, |p| lines.borrow_mut().line_at(p.byte()));
         let Some((idx, width)) = &header else {
             let names: Vec<String> = rec.iter().map(str::to_string).collect();
             let mut errors = Vec::new();
@@ -329,6 +387,25 @@ mod tests {
         assert_eq!(
             items(FileFormat::Csv, b""),
             ["1:-: the file is empty (no header row)"]
+        );
+    }
+
+    #[test]
+    fn lines_after_blank_lines_keep_their_own_numbers() {
+        // Line 3 is empty, line 5 is blank but for spaces, line 7 ends a quoted field that
+        // spans two lines; each later problem names the line it is on in the file.
+        let got = items(
+            FileFormat::Csv,
+            b"date,kind,crn,staff_code\r\nd,k,X1,3\r\n\r\nd,k\r\n  \r\nd,k,\"X\n2\",4\nd\n",
+        );
+        assert_eq!(
+            got,
+            [
+                "2 crn=X1",
+                "4:-: expected 4 fields as in the header, found 2 (truncated or malformed line)",
+                "6 crn=X\n2",
+                "8:-: expected 4 fields as in the header, found 1 (truncated or malformed line)",
+            ]
         );
     }
 
