@@ -182,7 +182,6 @@ fn name(rng: &mut ChaCha8Rng) -> String {
 
 /// Date strings around the anchor, computed once: formatting millions of dates is slow.
 struct Dates {
-    anchor: NaiveDate,
     past: Vec<String>,
     future: Vec<String>,
 }
@@ -193,7 +192,6 @@ impl Dates {
     fn new(anchor: NaiveDate) -> Dates {
         let f = |d: Option<NaiveDate>| d.map(crate::domain::fmt_date).unwrap_or_default();
         Dates {
-            anchor,
             past: (0..DATE_SPAN)
                 .map(|k| f(anchor.checked_sub_days(Days::new(k))))
                 .collect(),
@@ -987,20 +985,39 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
         ] {
             batch.flush()?;
         }
-        let meta = [
-            ("origin", "demo".to_string()),
-            ("demo_seed", opts.seed.to_string()),
-            ("demo_cases", opts.cases.to_string()),
-            ("demo_anchor", crate::domain::fmt_date(dates.anchor)),
-            (
-                "created_by",
-                format!("casewatch {}", env!("CARGO_PKG_VERSION")),
-            ),
-        ];
-        for (k, v) in meta {
-            store::set_meta(&tx, k, &v)?;
-        }
     }
+    write_meta(&tx, opts)?;
+    index(&tx)?;
+    check_rows(&tx)?;
+    tx.execute_batch(&format!(
+        "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
+    ))?;
+    tx.commit()?;
+    conn.execute_batch("PRAGMA analysis_limit = 1000; ANALYZE;")?;
+    Ok(stats)
+}
+
+/// Marks the file as a demo: what built it, from which seed, size and date.
+fn write_meta(tx: &Connection, opts: &DemoOptions) -> rusqlite::Result<()> {
+    let meta = [
+        ("origin", "demo".to_string()),
+        ("demo_seed", opts.seed.to_string()),
+        ("demo_cases", opts.cases.to_string()),
+        ("demo_anchor", crate::domain::fmt_date(opts.anchor)),
+        (
+            "created_by",
+            format!("casewatch {}", env!("CARGO_PKG_VERSION")),
+        ),
+    ];
+    for (k, v) in meta {
+        store::set_meta(tx, k, &v)?;
+    }
+    Ok(())
+}
+
+/// Indexes, triggers and tallies, built once over the written rows (faster than keeping
+/// them up to date row by row).
+fn index(tx: &Connection) -> rusqlite::Result<()> {
     tx.execute_batch(schema::V1_INDEXES)?;
     // Later migrations apply to the fresh file as they would to an old one.
     for batches in &schema::MIGRATIONS[1..] {
@@ -1008,8 +1025,11 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
             tx.execute_batch(sql)?;
         }
     }
-    store::tally::rebuild(&tx)?;
-    // The rows were written with SQLite's CHECKs off (a tenth of the build): check them once.
+    store::tally::rebuild(tx)
+}
+
+/// The rows were written with SQLite's CHECKs off (a tenth of the build): check them once.
+fn check_rows(tx: &Connection) -> rusqlite::Result<()> {
     for table in [
         "pdus",
         "teams",
@@ -1020,7 +1040,7 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
         "oversight",
         "allocations",
     ] {
-        if let Some(v) = store::checks::first_violation(&tx, table, i64::MIN)? {
+        if let Some(v) = store::checks::first_violation(tx, table, i64::MIN)? {
             return Err(rusqlite::Error::SqliteFailure(
                 rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_CHECK),
                 Some(format!(
@@ -1030,12 +1050,7 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
             ));
         }
     }
-    tx.execute_batch(&format!(
-        "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
-    ))?;
-    tx.commit()?;
-    conn.execute_batch("PRAGMA analysis_limit = 1000; ANALYZE;")?;
-    Ok(stats)
+    Ok(())
 }
 
 #[cfg(test)]
