@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rusqlite::{Connection, Statement, params};
 
-use crate::domain::{Grade, Rosh};
+use crate::domain::{Grade, Mappa, Rosh};
 use crate::policy::Policy;
 use crate::store::batch::BatchInsert;
 use crate::store::load;
@@ -845,8 +845,8 @@ impl<'d> Gen<'d> {
         Ok(())
     }
 
-    /// One PDU's cases, generated and written with their contacts, oversight and allocation
-    /// history.
+    /// One PDU's cases. The first `unallocated_mappa` are MAPPA cases waiting for a holder,
+    /// those up to the planned unallocated share wait too, the rest are allocated.
     fn cases(
         &mut self,
         w: &mut Writer,
@@ -855,246 +855,342 @@ impl<'d> Gen<'d> {
         teams: &[String],
         staff: &Staff,
     ) -> rusqlite::Result<()> {
-        let (policy, dates) = (self.policy, self.dates);
-        let rng = &mut self.rng;
         let n = p.cases as f64;
         let n_unalloc = ((n * p.unallocated).round() as u64).max(p.unallocated_mappa);
         for k in 0..p.cases {
-            let crn = crns.issue();
             let forced_mappa = k < p.unallocated_mappa;
             let unallocated = k < n_unalloc;
-            let mappa_cat: u8 = if forced_mappa || (!unallocated && rng.random_bool(0.07)) {
-                match rng.random_range(0..100) {
-                    0..40 => 1,
-                    40..85 => 2,
-                    85..98 => 3,
-                    _ => 4,
-                }
-            } else {
-                0
-            };
-            let mappa_level: u8 = if mappa_cat == 0 {
-                0
-            } else {
-                match rng.random_range(0..100) {
-                    0..84 => 1,
-                    84..98 => 2,
-                    _ => 3,
-                }
-            };
-            let rosh: Option<Rosh> = {
-                let x = rng.random_range(0..1000);
-                let unknown = if p.code == "HFKCW" { 60 } else { 25 };
-                if x < unknown {
-                    None
-                } else if mappa_cat > 0 {
-                    Some(match x % 20 {
-                        0..3 => Rosh::VeryHigh,
-                        3..15 => Rosh::High,
-                        _ => Rosh::Medium,
-                    })
-                } else {
-                    Some(match x {
-                        0..330 => Rosh::Low,
-                        330..790 => Rosh::Medium,
-                        790..985 => Rosh::High,
-                        _ => Rosh::VeryHigh,
-                    })
-                }
-            };
-            let band = match rosh {
-                Some(Rosh::VeryHigh) | Some(Rosh::High) => b'A',
-                Some(Rosh::Medium) => {
-                    if rng.random_bool(0.5) {
-                        b'B'
-                    } else {
-                        b'C'
-                    }
-                }
-                _ => {
-                    if rng.random_bool(0.4) {
-                        b'C'
-                    } else {
-                        b'D'
-                    }
-                }
-            };
-            let level: u8 = rng.random_range(0..4);
-            let case_type = match rng.random_range(0..100) {
-                0..55 => "COMMUNITY",
-                55..85 => "LICENCE",
-                _ => "CUSTODY",
-            };
-            let unsupervised = case_type == "COMMUNITY" && rng.random_bool(0.03);
-            let tier = format!(
-                "{}{}{}",
-                char::from(band),
-                level,
-                if unsupervised { "S" } else { "" }
-            );
-            let sentence_ago: u64 = rng.random_range(30..1500);
-            let release = match case_type {
-                "LICENCE" => Some(dates.ago(rng.random_range(1..sentence_ago))),
-                "CUSTODY" => Some(dates.ahead(rng.random_range(30..900))),
-                _ => None,
-            };
-            let high = rosh.is_some_and(Rosh::is_high) || mappa_cat > 0;
-            let team = &teams[rng.random_range(0..teams.len())];
-
-            let mut allocated_to: Option<&str> = None;
-            let mut allocated_on: Option<&str> = None;
-            let mut unallocated_since: Option<&str> = None;
-            let mut last_contact: Option<&str> = None;
-            let mut last_oversight: Option<&str> = None;
+            let case = self.case_facts(crns.issue(), p, forced_mappa, unallocated);
+            let team = &teams[self.rng.random_range(0..teams.len())];
             let picked = if unallocated {
                 None
-            } else if high {
+            } else if case.high {
+                let rng = &mut self.rng;
                 staff.qualified.pick(rng).or_else(|| staff.any.pick(rng))
             } else {
-                staff.any.pick(rng)
+                staff.any.pick(&mut self.rng)
             };
-            match picked {
-                None => {
-                    // A MAPPA case is allocated at the next allocation meeting in a unit
-                    // that works: it waits a day or two. Only where MAPPA allocation has
-                    // stalled (three or more waiting) do they wait for weeks.
-                    let max_wait = if p.code == "HFKCW" {
-                        240
-                    } else if forced_mappa && p.unallocated_mappa < 3 {
-                        3
-                    } else if rosh.is_some_and(Rosh::is_high) && p.unallocated < 0.02 {
-                        // Nor does a high-RoSH case wait long where allocation keeps up.
-                        8
-                    } else {
-                        90
-                    };
-                    unallocated_since =
-                        Some(dates.ago(rng.random_range(0..max_wait).min(sentence_ago)));
-                }
-                Some(h) => {
-                    let holder = &staff.holders[h];
-                    allocated_to = Some(&holder.staff_code);
-                    let alloc_ago = rng.random_range(3..700).min(sentence_ago);
-                    allocated_on = Some(dates.ago(alloc_ago));
-                    if rng.random_bool(0.15) {
-                        let prev = &staff.holders[staff.any.pick(rng).unwrap_or(h)];
-                        let from = (alloc_ago + rng.random_range(30..400)).min(sentence_ago);
-                        w.allocations.push(params![
-                            crn,
-                            prev.staff_code,
-                            dates.ago(from),
-                            dates.ago(alloc_ago),
-                            ["officer_left", "transfer_in", "caseload_adjustment"]
-                                [rng.random_range(0..3)]
-                        ])?;
-                    }
-                    // Contacts: the last one is either within the interval or overdue.
-                    if case_type != "CUSTODY" {
-                        let interval = u64::from(
-                            policy
-                                .contact_interval(
-                                    rosh,
-                                    crate::domain::Mappa {
-                                        category: mappa_cat,
-                                        level: mappa_level,
-                                    },
-                                )
-                                .0,
-                        );
-                        let ago = if rng.random_bool(p.contact_overdue) {
-                            interval + rng.random_range(1..40)
-                        } else {
-                            rng.random_range(0..interval)
-                        };
-                        if ago < alloc_ago {
-                            last_contact = Some(dates.ago(ago));
-                            let kind = ["face_to_face", "telephone", "video", "home_visit"]
-                                [rng.random_range(0..4)];
-                            w.contacts.push(params![
-                                crn,
-                                dates.ago(ago),
-                                kind,
-                                holder.staff_code
-                            ])?;
-                            w.stats.contacts += 1;
-                            if ago + interval < alloc_ago {
-                                w.contacts.push(params![
-                                    crn,
-                                    dates.ago(ago + interval),
-                                    "face_to_face",
-                                    holder.staff_code
-                                ])?;
-                                w.stats.contacts += 1;
-                            }
-                        }
-                    }
-                    // Oversight: on time or overdue, as planned for the PDU.
-                    if !staff.spos.is_empty() {
-                        let spo = &staff.spos[rng.random_range(0..staff.spos.len())];
-                        // Low-risk cases need only the post-allocation review, and
-                        // SPOs miss it less often than the periodic high-risk ones.
-                        let chance = if high {
-                            p.oversight_overdue
-                        } else {
-                            p.oversight_overdue * 0.4
-                        };
-                        let overdue = rng.random_bool(chance);
-                        let first_due = alloc_ago.saturating_sub(15);
-                        let when: Option<u64> = if overdue {
-                            // Overdue: either never reviewed since allocation, or (high
-                            // risk) reviewed too long ago.
-                            if high && alloc_ago > 200 {
-                                Some(rng.random_range(91..alloc_ago.min(400)))
-                            } else {
-                                None
-                            }
-                        } else if high {
-                            Some(rng.random_range(0..90).min(alloc_ago))
-                        } else if alloc_ago > 15 {
-                            Some(rng.random_range(first_due..alloc_ago))
-                        } else {
-                            None
-                        };
-                        if let Some(seen) = when {
-                            last_oversight = Some(dates.ago(seen));
-                            let kind = if seen + 16 > alloc_ago {
-                                "allocation"
-                            } else {
-                                "periodic"
-                            };
-                            w.oversight.push(params![
-                                crn,
-                                dates.ago(seen),
-                                spo,
-                                kind,
-                                NOTES[rng.random_range(0..NOTES.len())]
-                            ])?;
-                            w.stats.oversight += 1;
-                        }
-                    }
-                }
-            }
+            let standing = match picked {
+                None => Standing {
+                    unallocated_since: Some(self.wait(p, forced_mappa, &case)),
+                    ..Standing::default()
+                },
+                Some(h) => self.allocate(w, p, staff, h, &case)?,
+            };
+            // The name is drawn last, after everything the case's other rows drew.
             w.cases.push(params![
-                crn,
-                name(rng),
+                case.crn,
+                name(&mut self.rng),
                 p.code,
                 team,
-                tier,
-                rosh.map(Rosh::as_str),
-                mappa_cat,
-                mappa_level,
-                case_type,
-                dates.ago(sentence_ago),
-                release,
-                allocated_to,
-                allocated_on,
-                unallocated_since,
-                last_contact,
-                last_oversight,
+                case.tier,
+                case.rosh.map(Rosh::as_str),
+                case.mappa.category,
+                case.mappa.level,
+                case.case_type,
+                self.dates.ago(case.sentence_ago),
+                case.release,
+                standing.allocated_to,
+                standing.allocated_on,
+                standing.unallocated_since,
+                standing.last_contact,
+                standing.last_oversight,
             ])?;
             w.stats.cases += 1;
         }
         Ok(())
+    }
+
+    /// A case's own facts, drawn in this order: MAPPA, RoSH, tier and type, sentence and
+    /// release. A case that is to wait unallocated is a MAPPA case only where the plan says.
+    fn case_facts(
+        &mut self,
+        crn: String,
+        p: &PduPlan,
+        forced_mappa: bool,
+        unallocated: bool,
+    ) -> CaseFacts<'d> {
+        let rng = &mut self.rng;
+        let is_mappa = forced_mappa || (!unallocated && rng.random_bool(0.07));
+        let mappa = draw_mappa(rng, is_mappa);
+        let rosh = draw_rosh(rng, &p.code, mappa.category);
+        let band = draw_band(rng, rosh);
+        let level: u8 = rng.random_range(0..4);
+        let case_type = match rng.random_range(0..100) {
+            0..55 => "COMMUNITY",
+            55..85 => "LICENCE",
+            _ => "CUSTODY",
+        };
+        let unsupervised = case_type == "COMMUNITY" && rng.random_bool(0.03);
+        let tier = format!(
+            "{}{}{}",
+            char::from(band),
+            level,
+            if unsupervised { "S" } else { "" }
+        );
+        let sentence_ago: u64 = rng.random_range(30..1500);
+        let release = match case_type {
+            "LICENCE" => Some(self.dates.ago(rng.random_range(1..sentence_ago))),
+            "CUSTODY" => Some(self.dates.ahead(rng.random_range(30..900))),
+            _ => None,
+        };
+        CaseFacts {
+            crn,
+            high: rosh.is_some_and(Rosh::is_high) || mappa.category > 0,
+            rosh,
+            mappa,
+            tier,
+            case_type,
+            sentence_ago,
+            release,
+        }
+    }
+
+    /// Since when an unallocated case has waited. A MAPPA case is allocated at the next
+    /// allocation meeting in a unit that works: it waits a day or two. Only where MAPPA
+    /// allocation has stalled (three or more waiting) do they wait for weeks.
+    fn wait(&mut self, p: &PduPlan, forced_mappa: bool, case: &CaseFacts) -> &'d str {
+        let max_wait: u64 = if p.code == "HFKCW" {
+            240
+        } else if forced_mappa && p.unallocated_mappa < 3 {
+            3
+        } else if case.rosh.is_some_and(Rosh::is_high) && p.unallocated < 0.02 {
+            // Nor does a high-RoSH case wait long where allocation keeps up.
+            8
+        } else {
+            90
+        };
+        let days = self.rng.random_range(0..max_wait).min(case.sentence_ago);
+        self.dates.ago(days)
+    }
+
+    /// Allocates a case to holder `h` some days ago (now and then taking it over from another
+    /// holder), then lays out its contacts and oversight since.
+    fn allocate<'s>(
+        &mut self,
+        w: &mut Writer,
+        p: &PduPlan,
+        staff: &'s Staff,
+        h: usize,
+        case: &CaseFacts,
+    ) -> rusqlite::Result<Standing<'s>>
+    where
+        'd: 's,
+    {
+        let holder = &staff.holders[h];
+        let alloc_ago = self.rng.random_range(3..700).min(case.sentence_ago);
+        if self.rng.random_bool(0.15) {
+            let prev = &staff.holders[staff.any.pick(&mut self.rng).unwrap_or(h)];
+            let from = (alloc_ago + self.rng.random_range(30..400)).min(case.sentence_ago);
+            w.allocations.push(params![
+                case.crn,
+                prev.staff_code,
+                self.dates.ago(from),
+                self.dates.ago(alloc_ago),
+                ["officer_left", "transfer_in", "caseload_adjustment"][self.rng.random_range(0..3)]
+            ])?;
+        }
+        let last_contact = if case.case_type != "CUSTODY" {
+            self.contacts(w, p, case, &holder.staff_code, alloc_ago)?
+        } else {
+            None
+        };
+        let last_oversight = if staff.spos.is_empty() {
+            None
+        } else {
+            self.oversight(w, p, &staff.spos, case, alloc_ago)?
+        };
+        Ok(Standing {
+            allocated_to: Some(&holder.staff_code),
+            allocated_on: Some(self.dates.ago(alloc_ago)),
+            unallocated_since: None,
+            last_contact,
+            last_oversight,
+        })
+    }
+
+    /// Contacts since the allocation: the last within the case's interval, or overdue as
+    /// often as planned for the PDU, and the one an interval before it. Returns the last's
+    /// date, if there is one since the allocation.
+    fn contacts(
+        &mut self,
+        w: &mut Writer,
+        p: &PduPlan,
+        case: &CaseFacts,
+        holder: &str,
+        alloc_ago: u64,
+    ) -> rusqlite::Result<Option<&'d str>> {
+        let interval = u64::from(self.policy.contact_interval(case.rosh, case.mappa).0);
+        let ago = if self.rng.random_bool(p.contact_overdue) {
+            interval + self.rng.random_range(1..40)
+        } else {
+            self.rng.random_range(0..interval)
+        };
+        if ago >= alloc_ago {
+            return Ok(None);
+        }
+        let kind =
+            ["face_to_face", "telephone", "video", "home_visit"][self.rng.random_range(0..4)];
+        w.contacts
+            .push(params![case.crn, self.dates.ago(ago), kind, holder])?;
+        w.stats.contacts += 1;
+        if ago + interval < alloc_ago {
+            w.contacts.push(params![
+                case.crn,
+                self.dates.ago(ago + interval),
+                "face_to_face",
+                holder
+            ])?;
+            w.stats.contacts += 1;
+        }
+        Ok(Some(self.dates.ago(ago)))
+    }
+
+    /// The last oversight by one of the PDU's SPOs: on time, or overdue as often as planned
+    /// for the PDU. Returns its date, if there is one.
+    fn oversight(
+        &mut self,
+        w: &mut Writer,
+        p: &PduPlan,
+        spos: &[String],
+        case: &CaseFacts,
+        alloc_ago: u64,
+    ) -> rusqlite::Result<Option<&'d str>> {
+        let spo = &spos[self.rng.random_range(0..spos.len())];
+        // Low-risk cases need only the post-allocation review, and SPOs miss it less often
+        // than the periodic high-risk ones.
+        let chance = if case.high {
+            p.oversight_overdue
+        } else {
+            p.oversight_overdue * 0.4
+        };
+        let overdue = self.rng.random_bool(chance);
+        let first_due = alloc_ago.saturating_sub(15);
+        let when: Option<u64> = if overdue {
+            // Overdue: either never reviewed since allocation, or (high risk) reviewed too
+            // long ago.
+            if case.high && alloc_ago > 200 {
+                Some(self.rng.random_range(91..alloc_ago.min(400)))
+            } else {
+                None
+            }
+        } else if case.high {
+            Some(self.rng.random_range(0..90).min(alloc_ago))
+        } else if alloc_ago > 15 {
+            Some(self.rng.random_range(first_due..alloc_ago))
+        } else {
+            None
+        };
+        let Some(seen) = when else {
+            return Ok(None);
+        };
+        let kind = if seen + 16 > alloc_ago {
+            "allocation"
+        } else {
+            "periodic"
+        };
+        w.oversight.push(params![
+            case.crn,
+            self.dates.ago(seen),
+            spo,
+            kind,
+            NOTES[self.rng.random_range(0..NOTES.len())]
+        ])?;
+        w.stats.oversight += 1;
+        Ok(Some(self.dates.ago(seen)))
+    }
+}
+
+/// A case's own facts, drawn before it is allocated.
+struct CaseFacts<'d> {
+    crn: String,
+    rosh: Option<Rosh>,
+    mappa: Mappa,
+    tier: String,
+    case_type: &'static str,
+    /// Days since sentence: nothing about the case is dated before it.
+    sentence_ago: u64,
+    release: Option<&'d str>,
+    /// High RoSH or MAPPA: wants a holder qualified for high risk, and periodic oversight.
+    high: bool,
+}
+
+/// Where a case stands: its holder and since when, or since when it has waited; its last
+/// contact and oversight.
+#[derive(Default)]
+struct Standing<'a> {
+    allocated_to: Option<&'a str>,
+    allocated_on: Option<&'a str>,
+    unallocated_since: Option<&'a str>,
+    last_contact: Option<&'a str>,
+    last_oversight: Option<&'a str>,
+}
+
+/// A MAPPA category and level for a MAPPA case (category 1 or 2 and level 1 mostly), none
+/// for another.
+fn draw_mappa(rng: &mut ChaCha8Rng, is_mappa: bool) -> Mappa {
+    let category: u8 = if is_mappa {
+        match rng.random_range(0..100) {
+            0..40 => 1,
+            40..85 => 2,
+            85..98 => 3,
+            _ => 4,
+        }
+    } else {
+        0
+    };
+    let level: u8 = if category == 0 {
+        0
+    } else {
+        match rng.random_range(0..100) {
+            0..84 => 1,
+            84..98 => 2,
+            _ => 3,
+        }
+    };
+    Mappa { category, level }
+}
+
+/// A RoSH level: unknown for a few (more in HFKCW), high more often for MAPPA cases.
+fn draw_rosh(rng: &mut ChaCha8Rng, pdu_code: &str, mappa_category: u8) -> Option<Rosh> {
+    let x = rng.random_range(0..1000);
+    let unknown = if pdu_code == "HFKCW" { 60 } else { 25 };
+    if x < unknown {
+        None
+    } else if mappa_category > 0 {
+        Some(match x % 20 {
+            0..3 => Rosh::VeryHigh,
+            3..15 => Rosh::High,
+            _ => Rosh::Medium,
+        })
+    } else {
+        Some(match x {
+            0..330 => Rosh::Low,
+            330..790 => Rosh::Medium,
+            790..985 => Rosh::High,
+            _ => Rosh::VeryHigh,
+        })
+    }
+}
+
+/// The tier's letter: A for high RoSH, B or C for medium, C or D otherwise.
+fn draw_band(rng: &mut ChaCha8Rng, rosh: Option<Rosh>) -> u8 {
+    match rosh {
+        Some(Rosh::VeryHigh) | Some(Rosh::High) => b'A',
+        Some(Rosh::Medium) => {
+            if rng.random_bool(0.5) {
+                b'B'
+            } else {
+                b'C'
+            }
+        }
+        _ => {
+            if rng.random_bool(0.4) {
+                b'C'
+            } else {
+                b'D'
+            }
+        }
     }
 }
 
