@@ -17,7 +17,7 @@ use crate::domain::{Grade, Mappa, Rosh};
 use crate::policy::Policy;
 use crate::store::batch::BatchInsert;
 use crate::store::load;
-use crate::store::{self, APPLICATION_ID, SCHEMA_VERSION, StoreError, schema};
+use crate::store::{self, APPLICATION_ID, StoreError, build, schema};
 
 /// London's share of the national caseload is about 17%: the default is that share.
 pub const DEFAULT_CASES: u64 = 40_000;
@@ -318,12 +318,7 @@ impl Picker {
 
 /// What a replaced database would lose: the writes people made in it. The demo's own
 /// synthetic nights are not counted (see [`DEMO_RUNS_THROUGH`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct UserWrites {
-    pub audit: u64,
-    pub acks: u64,
-    pub runs: u64,
-}
+pub use crate::store::build::UserWrites;
 
 impl UserWrites {
     pub fn any(&self) -> bool {
@@ -352,39 +347,20 @@ impl std::fmt::Display for UserWrites {
 /// the actor alone.
 pub const DEMO_RUNS_THROUGH: &str = "demo_runs_through";
 
+/// The actor the demo generator records its nightly runs under.
+pub const DEMO_ACTOR: &str = "demo";
+
 /// Counts what people wrote into a casewatch database: audit entries, acknowledgements and
 /// nightly runs not recorded by the demo generator. Tables an older schema lacks count 0.
 pub fn user_writes(conn: &Connection) -> rusqlite::Result<UserWrites> {
-    let has = |table: &str| -> rusqlite::Result<bool> {
-        conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
-            [table],
-            |r| r.get(0),
-        )
-    };
-    let count = |table: &str, sql: &str, p: &[&dyn rusqlite::ToSql]| -> rusqlite::Result<u64> {
-        if !has(table)? {
-            return Ok(0);
-        }
-        conn.query_row(sql, p, |r| r.get::<_, i64>(0))
-            .map(|n| n.max(0) as u64)
-    };
-    let through: i64 = if has("meta")? {
+    let through: i64 = if build::has_table(conn, "meta")? {
         store::meta(conn, DEMO_RUNS_THROUGH)?
             .and_then(|v| v.parse().ok())
             .unwrap_or(i64::MAX)
     } else {
         i64::MAX
     };
-    Ok(UserWrites {
-        audit: count("audit", "SELECT count(*) FROM audit", &[])?,
-        acks: count("alert_acks", "SELECT count(*) FROM alert_acks", &[])?,
-        runs: count(
-            "alert_runs",
-            "SELECT count(*) FROM alert_runs WHERE actor <> 'demo' OR id > ?1",
-            &[&through],
-        )?,
-    })
+    build::user_writes(conn, DEMO_ACTOR, through)
 }
 
 /// Whether the file at `path` may be replaced by a demo build without `--force`, reading it
@@ -413,7 +389,7 @@ fn check_replaceable(path: &Path) -> Result<(), DemoError> {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(store::BUSY_TIMEOUT)?;
-        let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        let app = build::application_id(&conn)?;
         if app != APPLICATION_ID {
             return Ok(Err("it is a SQLite database but not a casewatch one".into()));
         }
@@ -466,8 +442,7 @@ pub fn build(path: &Path, opts: &DemoOptions, force: bool) -> Result<DemoStats, 
         let mut conn = Connection::open(&tmp).map_err(|e| store::classify(&tmp, e))?;
         let stats = fill(&mut conn, opts).map_err(|e| store::classify(&tmp, e))?;
         record_history(&mut conn, opts).map_err(|e| store::classify(&tmp, e))?;
-        conn.execute_batch("PRAGMA journal_mode = WAL;")
-            .map_err(|e| store::classify(&tmp, e))?;
+        build::into_service(&conn).map_err(|e| store::classify(&tmp, e))?;
         conn.close().map_err(|(_, e)| store::classify(&tmp, e))?;
         Ok::<_, DemoError>(stats)
     })();
@@ -562,25 +537,21 @@ fn record_history(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result
                 (pdu.clone(), w)
             })
             .collect();
-        crate::alerts::record_pdu_night(conn, &rules, as_of, pdus, &waiting, "demo")?;
+        crate::alerts::record_pdu_night(conn, &rules, as_of, pdus, &waiting, DEMO_ACTOR)?;
     }
     let mut ev = crate::context::Evaluation::new(policy, rules, opts.anchor);
     for k in (1..=real_nights).rev() {
         ev.as_of = opts.anchor - chrono::Duration::days(k);
         let mut run = crate::alerts::run_full(conn, &ev, None, None)?;
-        crate::alerts::record(conn, &mut run.review, &run.pdus, "demo")?;
+        crate::alerts::record(conn, &mut run.review, &run.pdus, DEMO_ACTOR)?;
     }
-    let last: Option<i64> = conn.query_row("SELECT max(id) FROM alert_runs", [], |r| r.get(0))?;
+    let last = build::last_run_id(conn)?;
     store::set_meta(conn, DEMO_RUNS_THROUGH, &last.unwrap_or(0).to_string())
 }
 
 /// Fills an empty connection: tables, rows, then indexes and triggers.
 fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats> {
-    conn.execute_batch(
-        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE;
-         PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;
-         PRAGMA foreign_keys = OFF; PRAGMA ignore_check_constraints = ON;",
-    )?;
+    build::fast_private_build(conn)?;
     let policy = Policy::defaults();
     let dates = Dates::new(opts.anchor);
     let mut g = Gen {
@@ -597,11 +568,9 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
     write_meta(&tx, opts)?;
     index(&tx)?;
     check_rows(&tx)?;
-    tx.execute_batch(&format!(
-        "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
-    ))?;
+    build::stamp(&tx)?;
     tx.commit()?;
-    conn.execute_batch("PRAGMA analysis_limit = 1000; ANALYZE;")?;
+    build::analyze(conn)?;
     Ok(stats)
 }
 

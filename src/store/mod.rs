@@ -2,6 +2,7 @@
 //! screen, alert and report uses.
 
 pub mod batch;
+pub mod build;
 pub mod checks;
 pub mod load;
 pub mod maintenance;
