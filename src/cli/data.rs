@@ -239,9 +239,7 @@ impl ImportTarget {
             eprintln!(
                 "casewatch: no database at {db}; dry run against an empty one (nothing created)"
             );
-            let mut c = rusqlite::Connection::open_in_memory()?;
-            crate::store::migrate(&mut c, 0)?;
-            c.execute_batch("PRAGMA foreign_keys = ON;")?;
+            let c = crate::store::empty_in_memory()?;
             Ok(ImportTarget {
                 memory: Some(c),
                 store: None,

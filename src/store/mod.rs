@@ -316,6 +316,15 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<(
     .map(drop)
 }
 
+/// An empty casewatch database in memory (schema only, references enforced), for a dry run
+/// with no file to run against.
+pub fn empty_in_memory() -> rusqlite::Result<Connection> {
+    let mut c = Connection::open_in_memory()?;
+    migrate(&mut c, 0)?;
+    c.execute_batch("PRAGMA foreign_keys = ON;")?;
+    Ok(c)
+}
+
 /// Applies every migration after `from`, each in its own transaction together with the new
 /// `user_version`, so a crash leaves the file at a whole version.
 pub fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
