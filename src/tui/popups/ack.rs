@@ -2,7 +2,7 @@
 //! marked, until it gets worse.
 
 use crossterm::event::{KeyCode, KeyEvent};
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 
 use super::{Form, push_text};
 use crate::alerts::{ReviewedAlert, Status as AlertStatus};
@@ -78,17 +78,8 @@ impl AckPopup {
         let theme = &dc.theme;
         let mut form = Form::new(" Acknowledge ");
         form.head.push(Line::raw(clean(&self.what)));
-        form.foot.push(Line::from(vec![
-            Span::styled("Note: ", theme.header()),
-            Span::raw(clean(&self.note)),
-            Span::styled("█", theme.dim()),
-        ]));
-        if let Some(e) = &self.error {
-            form.foot.push(Line::styled(
-                format!("Not acknowledged: {}", clean(e)),
-                theme.bad(),
-            ));
-        }
+        form.note_field(&self.note, theme);
+        form.refusal("Not acknowledged", self.error.as_deref(), theme);
         form.foot.push(Line::raw(
             "it stays listed, marked, until it gets worse · Enter acknowledge · Esc cancel",
         ));

@@ -12,7 +12,7 @@ pub mod silence;
 use crossterm::event::{KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::event::{Ctx, EventState};
@@ -108,6 +108,25 @@ impl Form {
             list: Vec::new(),
             foot: Vec::new(),
             selected: 0,
+        }
+    }
+
+    /// The note being typed, with its cursor, at the foot.
+    pub fn note_field(&mut self, note: &str, theme: &super::widgets::Theme) {
+        self.foot.push(Line::from(vec![
+            Span::styled("Note: ", theme.header()),
+            Span::raw(super::widgets::clean(note)),
+            Span::styled("█", theme.dim()),
+        ]));
+    }
+
+    /// Why the last attempt wrote nothing ("Not recorded: ..."), at the foot, if it did not.
+    pub fn refusal(&mut self, what: &str, error: Option<&str>, theme: &super::widgets::Theme) {
+        if let Some(e) = error {
+            self.foot.push(Line::styled(
+                format!("{what}: {}", super::widgets::clean(e)),
+                theme.bad(),
+            ));
         }
     }
 

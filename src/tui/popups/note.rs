@@ -1,7 +1,7 @@
 //! The note form: a note on a case, sensitive or not.
 
 use crossterm::event::{KeyCode, KeyEvent};
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 
 use super::{Form, push_text};
 use crate::tui::event::{Ctx, EventState};
@@ -52,11 +52,7 @@ impl NotePopup {
             clean(&self.crn),
             if self.sensitive { "yes" } else { "no" }
         )));
-        form.foot.push(Line::from(vec![
-            Span::styled("Note: ", theme.header()),
-            Span::raw(clean(&self.text)),
-            Span::styled("█", theme.dim()),
-        ]));
+        form.note_field(&self.text, theme);
         form.foot
             .push(Line::raw("type the note · Enter save · Esc cancel"));
         form

@@ -1,7 +1,7 @@
 //! The oversight form: which SPO records it, what kind, the note, whether it is sensitive.
 
 use crossterm::event::{KeyCode, KeyEvent};
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 
 use super::{Form, cycle, push_text};
 use crate::actions;
@@ -138,17 +138,8 @@ impl OversightPopup {
                 }
             }
         }
-        form.foot.push(Line::from(vec![
-            Span::styled("Note: ", theme.header()),
-            Span::raw(clean(&self.note)),
-            Span::styled("█", theme.dim()),
-        ]));
-        if let Some(e) = &self.error {
-            form.foot.push(Line::styled(
-                format!("Not recorded: {}", clean(e)),
-                theme.bad(),
-            ));
-        }
+        form.note_field(&self.note, theme);
+        form.refusal("Not recorded", self.error.as_deref(), theme);
         form.foot.push(Line::raw(
             "type the note · ↑/↓ SPO · ←/→ kind · Tab sensitive · Enter record · Esc cancel",
         ));

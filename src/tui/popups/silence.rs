@@ -141,12 +141,7 @@ impl SilencePopup {
             &self.reason,
             self.field == SilenceField::Reason,
         ));
-        if let Some(e) = &self.error {
-            form.foot.push(Line::styled(
-                format!("Not silenced: {}", clean(e)),
-                theme.bad(),
-            ));
-        }
+        form.refusal("Not silenced", self.error.as_deref(), theme);
         form.foot.push(Line::raw(
             "still listed and counted, marked SILENCED; it wakes nobody until then (90 days at most)",
         ));
