@@ -1269,7 +1269,7 @@ pub fn add_silence(
         ));
     }
     if let Some(c) = &req.crn
-        && !runs::case_exists(&tx, c)?
+        && !crate::store::load::case_exists(&tx, c)?
     {
         return Err(SilenceError::UnknownCase(
             crate::text::sanitize(c).into_owned(),

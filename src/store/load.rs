@@ -90,7 +90,7 @@ pub fn keys<S: FromIterator<String>>(conn: &Connection, table: Keyed) -> Result<
     rows.collect()
 }
 
-/// Whether a case with this CRN is stored.
+/// Whether a case with this CRN is stored (an import asks per row: the statement is cached).
 pub fn case_exists(conn: &Connection, crn: &str) -> Result<bool> {
     conn.prepare_cached("SELECT 1 FROM cases WHERE crn = ?1")?
         .query_row([crn], |_| Ok(()))

@@ -229,15 +229,6 @@ pub fn pdu_exists(conn: &Connection, code: &str) -> Result<bool> {
     )
 }
 
-/// Whether the database holds a case with this CRN.
-pub fn case_exists(conn: &Connection, crn: &str) -> Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM cases WHERE crn = ?1)",
-        [crn],
-        |r| r.get(0),
-    )
-}
-
 /// The region of a PDU, `None` for an unknown code.
 pub fn region_of(conn: &Connection, pdu: &str) -> Result<Option<String>> {
     conn.query_row("SELECT region FROM pdus WHERE code = ?1", [pdu], |r| {
