@@ -160,7 +160,7 @@ fn key_to_frame(m: &mut Model, store: &Store, env: &Env, term: &mut Terminal<Tes
 fn screen_ops(size: u64, db: &Path, rows: &mut Vec<Row>) {
     let policy = Policy::defaults();
     let store = Store::open(db, OpenMode::Existing).unwrap();
-    let conn = store.conn();
+    let conn = store.db();
 
     let d = time(7, || {
         read::pdu_summaries(conn, &policy, as_of(), Some("London")).unwrap()

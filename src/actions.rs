@@ -5,7 +5,6 @@
 //! the trail is append-only even for other SQLite clients.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -15,6 +14,7 @@ use crate::policy::Policy;
 use crate::store::read;
 use crate::store::triage::{self as db, Added, AuditEntry};
 pub use crate::store::triage::{AuditRow, CaseFacts, NoteRow};
+use crate::store::{Db, Store};
 
 /// What sensitive text shows as where it is not asked for.
 pub const SENSITIVE_HIDDEN: &str = "[sensitive: hidden]";
@@ -147,7 +147,7 @@ fn now() -> String {
 }
 
 /// Appends one audit row, stamped now. Call inside the transaction that makes the change.
-pub fn record_audit(conn: &Connection, entry: &AuditEntry<'_>) -> rusqlite::Result<i64> {
+pub fn record_audit(conn: Db<'_>, entry: &AuditEntry<'_>) -> rusqlite::Result<i64> {
     db::append_audit(conn, &now(), entry)
 }
 
@@ -261,7 +261,7 @@ impl std::fmt::Display for Changed {
 
 /// Who last changed the case's allocation, in words, from the audit trail. An import or
 /// another program leaves no per-case audit row; say so rather than guess.
-pub fn last_change_words(conn: &Connection, crn: &str) -> rusqlite::Result<String> {
+pub fn last_change_words(conn: Db<'_>, crn: &str) -> rusqlite::Result<String> {
     Ok(match db::last_allocation_change(conn, crn)? {
         Some(db::LastChange {
             actor,
@@ -284,7 +284,7 @@ pub fn last_change_words(conn: &Connection, crn: &str) -> rusqlite::Result<Strin
 /// The case, read inside the write's transaction, refused when it no longer matches what
 /// the caller stated it read.
 fn case_as_expected(
-    conn: &Connection,
+    conn: Db<'_>,
     crn: &str,
     expect: Option<&Holding>,
 ) -> Result<CaseFacts, ActionError> {
@@ -322,7 +322,7 @@ impl CaseFacts {
     }
 }
 
-pub fn case_facts(conn: &Connection, crn: &str) -> Result<CaseFacts, ActionError> {
+pub fn case_facts(conn: Db<'_>, crn: &str) -> Result<CaseFacts, ActionError> {
     db::case_facts(conn, crn)?.ok_or(ActionError::UnknownCase)
 }
 
@@ -382,7 +382,7 @@ pub struct Picker {
 /// after taking it), then the rest (least serious reason first, then least loaded). Grades
 /// never offered cases (SPOs) are left out.
 pub fn candidates(
-    conn: &Connection,
+    conn: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     case: &CaseFacts,
@@ -429,7 +429,7 @@ pub fn candidates(
 
 /// Every working practitioner of the case's PDU (any grade), assessed for this case.
 fn assess_all(
-    conn: &Connection,
+    conn: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     case: &CaseFacts,
@@ -484,7 +484,7 @@ fn assess_all(
 /// Whether the oversight form should start on kind `allocation`: the case was (re)allocated
 /// within the high-risk oversight interval and no allocation oversight is recorded since.
 pub fn allocation_oversight_due(
-    conn: &Connection,
+    conn: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     case: &CaseFacts,
@@ -521,7 +521,7 @@ pub struct Allocation {
 }
 
 /// The staff code as stored, matched case-insensitively (like CRNs).
-pub fn resolve_staff_code(conn: &Connection, code: &str) -> Result<String, ActionError> {
+pub fn resolve_staff_code(conn: Db<'_>, code: &str) -> Result<String, ActionError> {
     db::staff_code_as_stored(conn, code.trim())?
         .ok_or_else(|| ActionError::UnknownPractitioner(crate::text::quote_value(code, 20)))
 }
@@ -529,7 +529,7 @@ pub fn resolve_staff_code(conn: &Connection, code: &str) -> Result<String, Actio
 /// The officer an allocation names, as stored, once it is known that they can take this
 /// case at all: same PDU, working, not already its holder, and the reason fits the case.
 fn officer_for(
-    conn: &Connection,
+    conn: Db<'_>,
     case: &CaseFacts,
     typed: &str,
     reason: AllocationReason,
@@ -566,7 +566,7 @@ fn officer_for(
 /// When the officer is not suitable or the allocation raises warnings, `confirmed` must be
 /// set or nothing is written.
 pub fn allocate(
-    conn: &mut Connection,
+    store: &mut Store,
     policy: &Policy,
     as_of: NaiveDate,
     actor: &str,
@@ -584,12 +584,12 @@ pub fn allocate(
     {
         return Err(ActionError::RationaleNeeded);
     }
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = store.immediate()?;
     let crn = req.crn.as_str();
-    let case = case_as_expected(&tx, crn, req.expect.as_ref())?;
-    let staff_code = officer_for(&tx, &case, &req.staff_code, req.reason)?;
+    let case = case_as_expected(tx.db(), crn, req.expect.as_ref())?;
+    let staff_code = officer_for(tx.db(), &case, &req.staff_code, req.reason)?;
     let staff_code = staff_code.as_str();
-    let assessed = assess_all(&tx, policy, as_of, &case)?;
+    let assessed = assess_all(tx.db(), policy, as_of, &case)?;
     let chosen = assessed.iter().find(|c| c.staff_code == staff_code);
     let to_confirm = chosen.map(Candidate::to_confirm).unwrap_or_default();
     if !to_confirm.is_empty() && !req.confirmed {
@@ -599,7 +599,7 @@ pub fn allocate(
     let mut history_id = None;
     if let (Some(prev), Some(prev_on)) = (&case.allocated_to, case.allocated_on) {
         history_id = Some(db::close_allocation(
-            &tx,
+            tx.db(),
             crn,
             prev,
             prev_on,
@@ -607,10 +607,10 @@ pub fn allocate(
             req.reason.as_str(),
         )?);
     }
-    db::set_holder(&tx, crn, Some(staff_code), Some(&on), None)?;
+    db::set_holder(tx.db(), crn, Some(staff_code), Some(&on), None)?;
     let note_id = note
         .as_deref()
-        .map(|text| db::insert_note(&tx, crn, &now(), actor, text, req.sensitive))
+        .map(|text| db::insert_note(tx.db(), crn, &now(), actor, text, req.sensitive))
         .transpose()?;
     let before = json!({
         "allocated_to": case.allocated_to,
@@ -636,7 +636,7 @@ pub fn allocate(
         "allocate"
     };
     let audit_id = record_audit(
-        &tx,
+        tx.db(),
         &AuditEntry {
             actor,
             action,
@@ -666,7 +666,7 @@ pub struct OversightEntry {
 
 /// Records an SPO's management oversight of a case, dated `as_of` (never after today).
 pub fn record_oversight(
-    conn: &mut Connection,
+    store: &mut Store,
     as_of: NaiveDate,
     actor: &str,
     e: &OversightEntry,
@@ -674,10 +674,10 @@ pub fn record_oversight(
     check_write_date(as_of)?;
     let note = check_note(&e.note)?;
     let crn = e.crn.as_str();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let case = case_as_expected(&tx, crn, e.expect.as_ref())?;
-    let by = resolve_staff_code(&tx, &e.by)?;
-    let (pdu, grade) = db::practitioner_post(&tx, &by)?
+    let tx = store.immediate()?;
+    let case = case_as_expected(tx.db(), crn, e.expect.as_ref())?;
+    let by = resolve_staff_code(tx.db(), &e.by)?;
+    let (pdu, grade) = db::practitioner_post(tx.db(), &by)?
         .filter(|(_, status, _)| status != "left")
         .map(|(pdu, _, grade)| (pdu, grade))
         .ok_or_else(|| ActionError::UnknownPractitioner(crate::text::quote_value(&by, 20)))?;
@@ -695,7 +695,7 @@ pub fn record_oversight(
     let date = fmt_date(as_of);
     let kind = e.kind;
     let id = db::insert_oversight(
-        &tx,
+        tx.db(),
         &db::NewOversight {
             crn,
             date: as_of,
@@ -708,7 +708,7 @@ pub fn record_oversight(
     let after = json!({"oversight_id": id, "date": date, "by": by, "kind": kind.as_str(),
                        "note": note, "sensitive": e.sensitive});
     let audit_id = record_audit(
-        &tx,
+        tx.db(),
         &AuditEntry {
             actor,
             action: "oversight",
@@ -725,19 +725,19 @@ pub fn record_oversight(
 
 /// Adds a note to a case.
 pub fn add_note(
-    conn: &mut Connection,
+    store: &mut Store,
     actor: &str,
     crn: &str,
     text: &str,
     sensitive: bool,
 ) -> Result<Done, ActionError> {
     let text = check_note(text)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    case_facts(&tx, crn)?;
-    let id = db::insert_note(&tx, crn, &now(), actor, &text, sensitive)?;
+    let tx = store.immediate()?;
+    case_facts(tx.db(), crn)?;
+    let id = db::insert_note(tx.db(), crn, &now(), actor, &text, sensitive)?;
     let after = json!({"note_id": id, "note": text, "sensitive": sensitive});
     let audit_id = record_audit(
-        &tx,
+        tx.db(),
         &AuditEntry {
             actor,
             action: "note",
@@ -754,12 +754,12 @@ pub fn add_note(
 
 /// Reverses the action recorded by `audit_id` (allocation, oversight or note), if it is
 /// recent and not already undone. The undo is itself audited.
-pub fn undo(conn: &mut Connection, actor: &str, audit_id: i64) -> Result<Done, ActionError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let Some((at, action, crn, before, after)) = db::audit_core(&tx, audit_id)? else {
+pub fn undo(store: &mut Store, actor: &str, audit_id: i64) -> Result<Done, ActionError> {
+    let tx = store.immediate()?;
+    let Some((at, action, crn, before, after)) = db::audit_core(tx.db(), audit_id)? else {
         return Err(ActionError::NothingToUndo);
     };
-    if db::is_undone(&tx, audit_id)? {
+    if db::is_undone(tx.db(), audit_id)? {
         return Err(ActionError::AlreadyUndone);
     }
     let when = DateTime::parse_from_rfc3339(&at).map_err(|_| ActionError::NothingToUndo)?;
@@ -777,8 +777,8 @@ pub fn undo(conn: &mut Connection, actor: &str, audit_id: i64) -> Result<Done, A
         "allocate" | "reallocate" => {
             // Only while the case is still as this action left it: a later allocation (by
             // another user, or an import) must not be silently thrown away.
-            let changed_later = db::allocated_again_after(&tx, &crn, audit_id)?;
-            let now = db::holder_as_stored(&tx, &crn)?;
+            let changed_later = db::allocated_again_after(tx.db(), &crn, audit_id)?;
+            let now = db::holder_as_stored(tx.db(), &crn)?;
             if changed_later
                 || now.0.as_deref() != after["allocated_to"].as_str()
                 || now.1.as_deref() != after["allocated_on"].as_str()
@@ -786,33 +786,33 @@ pub fn undo(conn: &mut Connection, actor: &str, audit_id: i64) -> Result<Done, A
                 return Err(ActionError::ChangedSince);
             }
             db::set_holder(
-                &tx,
+                tx.db(),
                 &crn,
                 before["allocated_to"].as_str(),
                 before["allocated_on"].as_str(),
                 before["unallocated_since"].as_str(),
             )?;
             if let Some(h) = after["history_id"].as_i64() {
-                db::delete_added(&tx, Added::AllocationHistory, h)?;
+                db::delete_added(tx.db(), Added::AllocationHistory, h)?;
             }
             if let Some(n) = after["note_id"].as_i64() {
-                db::delete_added(&tx, Added::Note, n)?;
+                db::delete_added(tx.db(), Added::Note, n)?;
             }
         }
         "oversight" => {
             if let Some(id) = after["oversight_id"].as_i64() {
-                db::delete_added(&tx, Added::Oversight, id)?;
+                db::delete_added(tx.db(), Added::Oversight, id)?;
             }
         }
         "note" => {
             if let Some(id) = after["note_id"].as_i64() {
-                db::delete_added(&tx, Added::Note, id)?;
+                db::delete_added(tx.db(), Added::Note, id)?;
             }
         }
         _ => return Err(ActionError::NothingToUndo),
     }
     let audit_id = record_audit(
-        &tx,
+        tx.db(),
         &AuditEntry {
             actor,
             action: "undo",
@@ -885,13 +885,13 @@ impl AuditRow {
 }
 
 /// Notes on a case, newest first.
-pub fn notes(conn: &Connection, crn: &str) -> rusqlite::Result<Vec<NoteRow>> {
+pub fn notes(conn: Db<'_>, crn: &str) -> rusqlite::Result<Vec<NoteRow>> {
     db::notes(conn, crn)
 }
 
 /// The audit trail, oldest first, optionally for one case and from a date.
 pub fn audit_log(
-    conn: &Connection,
+    conn: Db<'_>,
     crn: Option<&str>,
     since: Option<NaiveDate>,
 ) -> rusqlite::Result<Vec<AuditRow>> {
@@ -902,6 +902,7 @@ pub fn audit_log(
 mod tests {
     use super::*;
     use crate::store::{OpenMode, Store};
+    use rusqlite::Connection;
 
     fn d(s: &str) -> NaiveDate {
         crate::domain::parse_date("d", s).unwrap()
@@ -912,7 +913,7 @@ mod tests {
     fn fixture() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("a.db"), OpenMode::CreateIfMissing).unwrap();
-        s.conn()
+        s.db().sql()
             .execute_batch(
                 "INSERT INTO pdus (code, name, region) VALUES ('P', 'P', 'R'), ('Q', 'Q', 'R');
                  INSERT INTO practitioners VALUES
@@ -932,7 +933,7 @@ mod tests {
     }
 
     fn count(s: &Store, sql: &str) -> i64 {
-        s.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+        s.db().sql().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
     fn req(crn: &str, staff: &str, reason: AllocationReason, confirmed: bool) -> Allocation {
@@ -966,9 +967,10 @@ mod tests {
         let p = Policy::defaults();
         let mut r = req("X000001", "PO1", AllocationReason::InitialAllocation, false);
         r.note = Some("urgent".into());
-        let done = allocate(s.conn_mut(), &p, d(ON), "alice", &r).unwrap();
+        let done = allocate(&mut s, &p, d(ON), "alice", &r).unwrap();
         let (to, on): (String, String) = s
-            .conn()
+            .db()
+            .sql()
             .query_row(
                 "SELECT allocated_to, allocated_on FROM cases WHERE crn = 'X000001'",
                 [],
@@ -976,7 +978,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!((to.as_str(), on.as_str()), ("PO1", ON));
-        let log = audit_log(s.conn(), Some("X000001"), None).unwrap();
+        let log = audit_log(s.db(), Some("X000001"), None).unwrap();
         assert_eq!(log.len(), 1);
         assert_eq!(log[0].id, done.audit_id);
         assert_eq!(log[0].actor, "alice");
@@ -994,7 +996,7 @@ mod tests {
         let p = Policy::defaults();
         let mut r = req("X000001", "PO1", AllocationReason::InitialAllocation, false);
         r.note = None;
-        let e = allocate(s.conn_mut(), &p, d(ON), "a", &r).unwrap_err();
+        let e = allocate(&mut s, &p, d(ON), "a", &r).unwrap_err();
         assert!(matches!(e, ActionError::RationaleNeeded), "{e}");
         assert_eq!(count(&s, "SELECT count(*) FROM audit"), 0);
     }
@@ -1009,7 +1011,7 @@ mod tests {
             AllocationReason::InitialAllocation,
             false,
         );
-        let e = allocate(s.conn_mut(), &p, d(ON), "a", &r).unwrap_err();
+        let e = allocate(&mut s, &p, d(ON), "a", &r).unwrap_err();
         assert!(
             matches!(&e, ActionError::NeedsConfirmation(w) if w.contains("MAPPA")),
             "{e}"
@@ -1020,8 +1022,8 @@ mod tests {
             1
         );
         let r = req("X000001", "PSO1", AllocationReason::InitialAllocation, true);
-        allocate(s.conn_mut(), &p, d(ON), "a", &r).unwrap();
-        let log = audit_log(s.conn(), Some("X000001"), None).unwrap();
+        allocate(&mut s, &p, d(ON), "a", &r).unwrap();
+        let log = audit_log(s.db(), Some("X000001"), None).unwrap();
         assert_eq!(log[0].after["confirmed"], true);
         assert!(
             log[0].after["not_suitable"][0]
@@ -1035,8 +1037,8 @@ mod tests {
     fn an_spo_is_never_offered_and_the_command_line_must_confirm_one() {
         let (_d, mut s) = fixture();
         let p = Policy::defaults();
-        let case = case_facts(s.conn(), "X000002").unwrap();
-        let picker = candidates(s.conn(), &p, d(ON), &case).unwrap();
+        let case = case_facts(s.db(), "X000002").unwrap();
+        let picker = candidates(s.db(), &p, d(ON), &case).unwrap();
         assert!(picker.candidates.iter().all(|c| c.staff_code != "SPO1"));
         let r = req(
             "X000002",
@@ -1044,7 +1046,7 @@ mod tests {
             AllocationReason::CaseloadAdjustment,
             false,
         );
-        let e = allocate(s.conn_mut(), &p, d(ON), "a", &r).unwrap_err();
+        let e = allocate(&mut s, &p, d(ON), "a", &r).unwrap_err();
         assert!(
             matches!(&e, ActionError::NeedsConfirmation(w) if w.contains("do not hold cases")),
             "{e}"
@@ -1057,7 +1059,7 @@ mod tests {
         let p = Policy::defaults();
         let mut try_alloc = |crn: &str, staff: &str| {
             allocate(
-                s.conn_mut(),
+                &mut s,
                 &p,
                 d(ON),
                 "a",
@@ -1094,9 +1096,9 @@ mod tests {
         let (_d, mut s) = fixture();
         let p = Policy::defaults();
         // The form opened while the case was unallocated; a colleague allocated it since.
-        let seen = case_facts(s.conn(), "X000001").unwrap().holding();
+        let seen = case_facts(s.db(), "X000001").unwrap().holding();
         allocate(
-            s.conn_mut(),
+            &mut s,
             &p,
             d(ON),
             "colleague",
@@ -1105,7 +1107,7 @@ mod tests {
         .unwrap();
         let mut mine = req("X000001", "PSO1", AllocationReason::InitialAllocation, true);
         mine.expect = Some(seen);
-        let e = allocate(s.conn_mut(), &p, d(ON), "me", &mine).unwrap_err();
+        let e = allocate(&mut s, &p, d(ON), "me", &mine).unwrap_err();
         let ActionError::Changed(c) = &e else {
             panic!("{e}");
         };
@@ -1118,7 +1120,7 @@ mod tests {
         assert_eq!(count(&s, "SELECT count(*) FROM audit"), 1);
         // Without a stated expectation, an initial allocation of a held case is refused too.
         mine.expect = None;
-        let e = allocate(s.conn_mut(), &p, d(ON), "me", &mine).unwrap_err();
+        let e = allocate(&mut s, &p, d(ON), "me", &mine).unwrap_err();
         assert!(
             matches!(e, ActionError::NotInitial(ref h) if h == "PO1"),
             "{e}"
@@ -1126,7 +1128,7 @@ mod tests {
         // Oversight states the holder it saw as well.
         let mut ov = entry("X000001", "SPO1", "reviewed", false);
         ov.expect = Some(Holding::unallocated());
-        let e = record_oversight(s.conn_mut(), d(ON), "me", &ov).unwrap_err();
+        let e = record_oversight(&mut s, d(ON), "me", &ov).unwrap_err();
         assert!(matches!(e, ActionError::Changed(_)), "{e}");
         assert_eq!(count(&s, "SELECT count(*) FROM audit"), 1);
     }
@@ -1136,19 +1138,14 @@ mod tests {
         let (_d, mut s) = fixture();
         let p = Policy::defaults();
         let future = machine_today() + chrono::Duration::days(1);
-        let e = record_oversight(
-            s.conn_mut(),
-            future,
-            "a",
-            &entry("X000002", "SPO1", "ok", false),
-        )
-        .unwrap_err();
+        let e = record_oversight(&mut s, future, "a", &entry("X000002", "SPO1", "ok", false))
+            .unwrap_err();
         assert!(matches!(e, ActionError::FutureDate { .. }), "{e}");
         let r = req("X000001", "PO1", AllocationReason::InitialAllocation, false);
-        let e = allocate(s.conn_mut(), &p, future, "a", &r).unwrap_err();
+        let e = allocate(&mut s, &p, future, "a", &r).unwrap_err();
         assert!(matches!(e, ActionError::FutureDate { .. }), "{e}");
         for bad in ["evil \u{1b}[2J", "text \u{202e}reversed", "bell\u{7}"] {
-            let e = add_note(s.conn_mut(), "a", "X000001", bad, false).unwrap_err();
+            let e = add_note(&mut s, "a", "X000001", bad, false).unwrap_err();
             assert!(
                 matches!(&e, ActionError::BadText { at, .. } if *at > 0),
                 "{bad:?}: {e}"
@@ -1157,7 +1154,7 @@ mod tests {
         assert_eq!(count(&s, "SELECT count(*) FROM audit"), 0);
         // Staff codes match whatever their case, like CRNs.
         record_oversight(
-            s.conn_mut(),
+            &mut s,
             d(ON),
             "a",
             &entry("X000002", "spo1", "multi-line\nnote", false),
@@ -1170,7 +1167,7 @@ mod tests {
         let (_d, mut s) = fixture();
         let p = Policy::defaults();
         let done = allocate(
-            s.conn_mut(),
+            &mut s,
             &p,
             d(ON),
             "a",
@@ -1182,19 +1179,20 @@ mod tests {
             ),
         )
         .unwrap();
-        let detail = read::case_detail(s.conn(), &p, "X000002").unwrap().unwrap();
+        let detail = read::case_detail(s.db(), &p, "X000002").unwrap().unwrap();
         assert_eq!(detail.allocations.len(), 2, "current and previous");
         assert_eq!(detail.allocations[1].staff_code, "PSO1");
         assert_eq!(detail.allocations[1].reason, "caseload_adjustment");
         // The previous holder is offered first when the case comes round again.
-        let case = case_facts(s.conn(), "X000002").unwrap();
-        let picker = candidates(s.conn(), &p, d(ON), &case).unwrap();
+        let case = case_facts(s.db(), "X000002").unwrap();
+        let picker = candidates(s.db(), &p, d(ON), &case).unwrap();
         assert_eq!(picker.holder.as_ref().unwrap().staff_code, "PO1");
         assert_eq!(picker.candidates[0].staff_code, "PSO1");
         assert!(picker.candidates[0].previously_managed_until.is_some());
-        undo(s.conn_mut(), "a", done.audit_id).unwrap();
+        undo(&mut s, "a", done.audit_id).unwrap();
         let back: String = s
-            .conn()
+            .db()
+            .sql()
             .query_row(
                 "SELECT allocated_to FROM cases WHERE crn = 'X000002'",
                 [],
@@ -1204,10 +1202,10 @@ mod tests {
         assert_eq!(back, "PSO1");
         assert_eq!(count(&s, "SELECT count(*) FROM allocations"), 0);
         assert!(matches!(
-            undo(s.conn_mut(), "a", done.audit_id),
+            undo(&mut s, "a", done.audit_id),
             Err(ActionError::AlreadyUndone)
         ));
-        let log = audit_log(s.conn(), Some("X000002"), None).unwrap();
+        let log = audit_log(s.db(), Some("X000002"), None).unwrap();
         assert_eq!(
             log.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),
             ["reallocate", "undo"]
@@ -1217,23 +1215,19 @@ mod tests {
     #[test]
     fn oversight_must_be_by_an_spo_and_updates_last_oversight() {
         let (_d, mut s) = fixture();
-        let e = record_oversight(
-            s.conn_mut(),
-            d(ON),
-            "a",
-            &entry("X000002", "PO1", "n", false),
-        )
-        .unwrap_err();
+        let e =
+            record_oversight(&mut s, d(ON), "a", &entry("X000002", "PO1", "n", false)).unwrap_err();
         assert!(matches!(e, ActionError::NotSpo(..)));
         record_oversight(
-            s.conn_mut(),
+            &mut s,
             d(ON),
             "a",
             &entry("X000002", "SPO1", "reviewed", true),
         )
         .unwrap();
         let last: String = s
-            .conn()
+            .db()
+            .sql()
             .query_row(
                 "SELECT last_oversight FROM cases WHERE crn = 'X000002'",
                 [],
@@ -1241,7 +1235,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(last, ON);
-        let log = audit_log(s.conn(), None, None).unwrap();
+        let log = audit_log(s.db(), None, None).unwrap();
         let hidden = log[0].clone().redact(false);
         assert_eq!(hidden.after["note"], SENSITIVE_HIDDEN);
         assert_eq!(log[0].clone().redact(true).after["note"], "reviewed");
@@ -1250,9 +1244,9 @@ mod tests {
     #[test]
     fn an_undone_sensitive_note_stays_hidden_on_both_sides_of_the_undo() {
         let (_d, mut s) = fixture();
-        let done = add_note(s.conn_mut(), "a", "X000001", "secret words", true).unwrap();
-        undo(s.conn_mut(), "a", done.audit_id).unwrap();
-        let log = audit_log(s.conn(), Some("X000001"), None).unwrap();
+        let done = add_note(&mut s, "a", "X000001", "secret words", true).unwrap();
+        undo(&mut s, "a", done.audit_id).unwrap();
+        let log = audit_log(s.db(), Some("X000001"), None).unwrap();
         let shown =
             serde_json::to_string(&log.into_iter().map(|r| r.redact(false)).collect::<Vec<_>>())
                 .unwrap();
@@ -1262,31 +1256,30 @@ mod tests {
     #[test]
     fn a_write_blocked_by_another_writer_gives_up_clearly_and_writes_nothing() {
         let (dir, mut s) = fixture();
-        s.conn()
+        s.db()
+            .sql()
             .busy_timeout(std::time::Duration::from_millis(20))
             .unwrap();
         let other = Connection::open(dir.path().join("a.db")).unwrap();
         other.execute_batch("BEGIN IMMEDIATE;").unwrap();
-        let e = with_retry(2, || {
-            add_note(s.conn_mut(), "a", "X000001", "blocked", false)
-        })
-        .unwrap_err();
+        let e = with_retry(2, || add_note(&mut s, "a", "X000001", "blocked", false)).unwrap_err();
         assert!(matches!(e, ActionError::Busy(2)), "{e}");
         assert!(e.to_string().contains("nothing was written"));
         other.execute_batch("ROLLBACK;").unwrap();
         assert_eq!(count(&s, "SELECT count(*) FROM notes"), 0);
-        with_retry(2, || add_note(s.conn_mut(), "a", "X000001", "now", false)).unwrap();
+        with_retry(2, || add_note(&mut s, "a", "X000001", "now", false)).unwrap();
         assert_eq!(count(&s, "SELECT count(*) FROM notes"), 1);
     }
 
     #[test]
     fn the_audit_trail_refuses_updates_and_deletes() {
         let (_d, mut s) = fixture();
-        add_note(s.conn_mut(), "a", "X000001", "called the hostel", false).unwrap();
-        let e = s.conn().execute("DELETE FROM audit", []).unwrap_err();
+        add_note(&mut s, "a", "X000001", "called the hostel", false).unwrap();
+        let e = s.db().sql().execute("DELETE FROM audit", []).unwrap_err();
         assert!(e.to_string().contains("append-only"), "{e}");
         let e = s
-            .conn()
+            .db()
+            .sql()
             .execute("UPDATE audit SET actor = 'mallory'", [])
             .unwrap_err();
         assert!(e.to_string().contains("append-only"), "{e}");
@@ -1297,8 +1290,8 @@ mod tests {
     fn suitable_officers_come_first_and_the_rest_say_why_not() {
         let (_d, s) = fixture();
         let p = Policy::defaults();
-        let case = case_facts(s.conn(), "X000001").unwrap();
-        let picker = candidates(s.conn(), &p, d(ON), &case).unwrap();
+        let case = case_facts(s.db(), "X000001").unwrap();
+        let picker = candidates(s.db(), &p, d(ON), &case).unwrap();
         let codes: Vec<&str> = picker
             .candidates
             .iter()

@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use serde::Serialize;
 use serde_json::json;
 
@@ -17,6 +16,7 @@ use crate::policy::Policy;
 use crate::rules::{Alert, Metrics, Rules, Scope, Severity, Subject, SubjectMetrics, evaluate};
 use crate::store::read::{self, PduSummary};
 use crate::store::runs;
+use crate::store::{Db, Store};
 
 /// Everything a run needs: the PDU summaries (also the trend snapshot) and the subjects.
 pub struct Gathered {
@@ -40,7 +40,7 @@ fn b(v: bool) -> f64 {
 
 /// Reads the metrics of every PDU, practitioner and candidate case (of one region, or all).
 pub fn gather(
-    conn: &Connection,
+    conn: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     region: Option<&str>,
@@ -53,7 +53,7 @@ pub fn gather(
 /// [`gather`] for the morning worklist of one PDU: its region's PDU figures (a PDU's
 /// vacancy is judged against its region's), and that PDU's practitioners and cases only.
 pub fn gather_pdu(
-    conn: &Connection,
+    conn: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     region: &str,
@@ -113,7 +113,7 @@ pub fn waiting_of(cases: &[read::CaseAlertRow], as_of: NaiveDate) -> HashMap<Str
 
 /// [`waiting_of`] the cases in the database now (the demo's history scales it back).
 pub fn waiting_now(
-    conn: &Connection,
+    conn: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
 ) -> rusqlite::Result<HashMap<String, Waiting>> {
@@ -509,7 +509,7 @@ enum RunScope<'a> {
 /// Members are read for their key, date and status only; the few that resolved are read
 /// whole by [`resolved_alerts`].
 fn previous_run(
-    conn: &Connection,
+    conn: Db<'_>,
     as_of: &str,
     region: Option<&str>,
 ) -> rusqlite::Result<Option<PreviousRun>> {
@@ -517,7 +517,7 @@ fn previous_run(
 }
 
 fn previous_run_in(
-    conn: &Connection,
+    conn: Db<'_>,
     as_of: &str,
     scope: RunScope<'_>,
 ) -> rusqlite::Result<Option<PreviousRun>> {
@@ -575,7 +575,7 @@ fn previous_run_in(
 /// The alerts of the previous run that are no longer raised (`keys`), as the review lists
 /// them, from their incidents' stored members (each incident parsed once).
 fn resolved_alerts(
-    conn: &Connection,
+    conn: Db<'_>,
     run_id: i64,
     stored: &HashMap<String, StoredIncident>,
     left: PrevAlerts,
@@ -619,19 +619,19 @@ fn resolved_alerts(
 }
 
 /// The latest acknowledgement of each key, with the metric values it was given at.
-fn acks(conn: &Connection) -> rusqlite::Result<HashMap<String, Ack>> {
+fn acks(conn: Db<'_>) -> rusqlite::Result<HashMap<String, Ack>> {
     Ok(runs::latest_acks(conn)?.into_iter().collect())
 }
 
 /// Silences not removed (active or not: the caller asks each whether it is active).
-pub fn silences(conn: &Connection) -> rusqlite::Result<Vec<Silence>> {
+pub fn silences(conn: Db<'_>) -> rusqlite::Result<Vec<Silence>> {
     runs::silences(conn)
 }
 
 /// Compares current alerts with the previous run (already read, of the same scope), marks
 /// acknowledgements and silences, groups incidents and sets each PDU's status.
 fn review_against(
-    conn: &Connection,
+    conn: Db<'_>,
     rules: &Rules,
     as_of: NaiveDate,
     pdus: &[PduSummary],
@@ -770,7 +770,7 @@ impl CacheFill {
     /// means no cache this time: a reader (the screen, `alerts --region`) must not wait out
     /// the busy timeout behind a long import or nightly run for a cache, so the write is
     /// tried once, without waiting.
-    pub fn store(self, conn: &Connection) {
+    pub fn store(self, conn: Db<'_>) {
         let Ok(body) = serde_json::to_string(&self.cached) else {
             return;
         };
@@ -780,7 +780,7 @@ impl CacheFill {
 
 /// From the cache, or computed; computed figures of a region come with what to cache.
 fn evaluate_or_cached(
-    conn: &Connection,
+    conn: Db<'_>,
     policy: &Policy,
     rules: &Rules,
     as_of: NaiveDate,
@@ -810,7 +810,7 @@ fn evaluate_or_cached(
 /// changed since they were computed, else computed and (for a region, where the file is
 /// writable) cached.
 pub fn evaluate_cached(
-    conn: &Connection,
+    conn: Db<'_>,
     ev: &Evaluation,
     region: Option<&str>,
 ) -> rusqlite::Result<(Vec<PduSummary>, Vec<Alert>)> {
@@ -846,7 +846,7 @@ pub struct FullRun {
 /// could concern) are dropped before this returns, so recording and printing a national run
 /// do not hold them too.
 pub fn run_full(
-    conn: &Connection,
+    conn: Db<'_>,
     ev: &Evaluation,
     region: Option<&str>,
     worklist_limit: Option<usize>,
@@ -893,7 +893,7 @@ const CASES_AT_A_TIME: usize = 40_000;
 /// part at a time, so that a national run never holds them all (with the case actions of
 /// each PDU's worklist, when `worklist_limit` asks for them).
 fn evaluate_in_parts(
-    conn: &Connection,
+    conn: Db<'_>,
     policy: &Policy,
     rules: &Rules,
     as_of: NaiveDate,
@@ -944,14 +944,15 @@ fn evaluate_in_parts(
 /// run's keys do not depend on today's data, and the machine has two cores). Without a second
 /// connection (an in-memory database), or if it failed, the previous run is read here after.
 fn alongside_previous_run<T: Send>(
-    conn: &Connection,
+    conn: Db<'_>,
     as_of: &str,
     region: Option<&str>,
     work: impl FnOnce() -> T,
 ) -> rusqlite::Result<(T, Option<PreviousRun>)> {
     let (done, prefetched) = std::thread::scope(|s| {
-        let prefetch =
-            second_connection(conn).map(|c| s.spawn(move || previous_run(&c, as_of, region)));
+        let prefetch = conn
+            .second_reader()
+            .map(|c| s.spawn(move || previous_run(c.db(), as_of, region)));
         let done = work();
         (done, prefetch.and_then(|h| h.join().ok()))
     });
@@ -962,25 +963,11 @@ fn alongside_previous_run<T: Send>(
     Ok((done, prev))
 }
 
-/// A read-only second connection to the same file, when it is a file.
-fn second_connection(conn: &Connection) -> Option<Connection> {
-    let path = conn.path().filter(|p| !p.is_empty())?;
-    let c = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .ok()?;
-    // A reader of a WAL database does not wait for writers; it is only ever busy behind an
-    // exclusive lock (the demo build's), and then the caller reads on its own connection.
-    c.busy_timeout(std::time::Duration::from_millis(50)).ok()?;
-    Some(c)
-}
-
 /// Records a run for `as_of` from PDU figures alone (no case or practitioner alerts): the
 /// demo's synthetic history of earlier nights, so that trends, "since" dates and escalation
 /// mean something the first time anyone opens it.
 pub fn record_pdu_night(
-    conn: &mut Connection,
+    store: &mut Store,
     rules: &Rules,
     as_of: NaiveDate,
     pdus: Vec<PduSummary>,
@@ -989,14 +976,14 @@ pub fn record_pdu_night(
 ) -> rusqlite::Result<i64> {
     let subjects = unit_subjects_waiting(&pdus, Vec::new(), waiting, None);
     let alerts = evaluate(&subjects, rules);
-    let prev = previous_run(conn, &fmt_date(as_of), None)?;
-    let mut review = review_against(conn, rules, as_of, &pdus, alerts, prev)?;
-    record(conn, &mut review, &pdus, actor)
+    let prev = previous_run(store.db(), &fmt_date(as_of), None)?;
+    let mut review = review_against(store.db(), rules, as_of, &pdus, alerts, prev)?;
+    record(store, &mut review, &pdus, actor)
 }
 
 /// Gathers, evaluates and reviews in one go.
 pub fn run(
-    conn: &Connection,
+    conn: Db<'_>,
     ev: &Evaluation,
     region: Option<&str>,
 ) -> rusqlite::Result<(Review, Vec<PduSummary>)> {
@@ -1010,7 +997,7 @@ pub fn run(
 /// [`run`], leaving the overview-cache write (if any) to the caller, to do once it has
 /// answered.
 pub fn run_deferring_cache(
-    conn: &Connection,
+    conn: Db<'_>,
     ev: &Evaluation,
     region: Option<&str>,
 ) -> rusqlite::Result<(Review, Vec<PduSummary>, Option<CacheFill>)> {
@@ -1030,14 +1017,14 @@ pub fn run_deferring_cache(
 /// Records a review as the run for its as-of date, in one transaction. Recording the same
 /// date again replaces that date's run, so nothing is ever duplicated.
 pub fn record(
-    conn: &mut Connection,
+    store: &mut Store,
     review: &mut Review,
     pdus: &[PduSummary],
     actor: &str,
 ) -> rusqlite::Result<i64> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = store.immediate()?;
     let run_id = runs::begin_run(
-        &tx,
+        tx.db(),
         &review.as_of,
         &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         actor,
@@ -1058,7 +1045,7 @@ pub fn record(
             });
             (p.code.as_str(), m.to_string())
         });
-        runs::insert_pdu_metrics(&tx, run_id, metrics)?;
+        runs::insert_pdu_metrics(tx.db(), run_id, metrics)?;
         // One row per incident, its members inside it as JSON (see schema::V_INCIDENTS).
         let mut members: HashMap<(&str, &str), Vec<&ReviewedAlert>> = HashMap::new();
         for a in &review.alerts {
@@ -1086,7 +1073,7 @@ pub fn record(
             let metrics = serde_json::to_string(&i.metrics).unwrap_or_else(|_| "{}".into());
             let members = serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into());
             runs::insert_incident(
-                &tx,
+                tx.db(),
                 run_id,
                 &runs::NewIncident {
                     key: &i.key,
@@ -1113,18 +1100,18 @@ pub fn record(
 /// recorded run with a note. It stays listed, marked, until it is materially worse (a count
 /// up, a rate up by the margin) or resolves; an acknowledgement never covers a return.
 pub fn acknowledge(
-    conn: &mut Connection,
+    store: &mut Store,
     actor: &str,
     key: &str,
     note: &str,
 ) -> Result<i64, ActionError> {
     let note = crate::actions::check_text("the note", note)?;
     let note = note.as_str();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = store.immediate()?;
     let Some(runs::RunHead {
         id: run_id,
         as_of: run_as_of,
-    }) = runs::latest_run(&tx)?
+    }) = runs::latest_run(tx.db())?
     else {
         return Err(ActionError::UnknownAlert);
     };
@@ -1134,7 +1121,7 @@ pub fn acknowledge(
         [rule, pdu, who] => (format!("{rule}:{pdu}"), Some(who)),
         _ => return Err(ActionError::UnknownAlert),
     };
-    let row = runs::open_incident(&tx, run_id, &incident)?;
+    let row = runs::open_incident(tx.db(), run_id, &incident)?;
     let found: Option<(String, Option<String>)> = match (row, who) {
         (None, _) => None,
         (Some(runs::OpenIncident { metrics, .. }), None) => Some((metrics, None)),
@@ -1156,7 +1143,7 @@ pub fn acknowledge(
         return Err(ActionError::UnknownAlert);
     };
     runs::insert_ack(
-        &tx,
+        tx.db(),
         &runs::NewAck {
             key,
             at: &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -1168,7 +1155,7 @@ pub fn acknowledge(
     )?;
     let after = json!({"note": note, "run": run_as_of, "metrics": serde_json::from_str::<serde_json::Value>(&metrics).unwrap_or_default()});
     let id = record_audit(
-        &tx,
+        tx.db(),
         &crate::store::triage::AuditEntry {
             actor,
             action: "acknowledge",
@@ -1224,13 +1211,13 @@ pub enum SilenceError {
 }
 
 /// Whether the database holds a PDU with this code.
-pub fn pdu_exists(conn: &Connection, code: &str) -> rusqlite::Result<bool> {
+pub fn pdu_exists(conn: Db<'_>, code: &str) -> rusqlite::Result<bool> {
     runs::pdu_exists(conn, code)
 }
 
 /// Records a silence after checking it, with its audit entry, in one transaction.
 pub fn add_silence(
-    conn: &mut Connection,
+    store: &mut Store,
     rules: &Rules,
     actor: &str,
     as_of: NaiveDate,
@@ -1260,16 +1247,16 @@ pub fn add_silence(
             crate::text::sanitize(r).into_owned(),
         ));
     }
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = store.immediate()?;
     if let Some(p) = &req.pdu
-        && !pdu_exists(&tx, p)?
+        && !pdu_exists(tx.db(), p)?
     {
         return Err(SilenceError::UnknownPdu(
             crate::text::sanitize(p).into_owned(),
         ));
     }
     if let Some(c) = &req.crn
-        && !crate::store::load::case_exists(&tx, c)?
+        && !crate::store::load::case_exists(tx.db(), c)?
     {
         return Err(SilenceError::UnknownCase(
             crate::text::sanitize(c).into_owned(),
@@ -1277,7 +1264,7 @@ pub fn add_silence(
     }
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let id = runs::insert_silence(
-        &tx,
+        tx.db(),
         &Silence {
             id: 0,
             rule: req.rule.clone(),
@@ -1293,7 +1280,7 @@ pub fn add_silence(
     let after = json!({"id": id, "rule": req.rule, "pdu": req.pdu, "crn": req.crn,
                        "starts": fmt_date(as_of), "until": fmt_date(until), "reason": reason});
     record_audit(
-        &tx,
+        tx.db(),
         &crate::store::triage::AuditEntry {
             actor,
             action: "silence",
@@ -1309,14 +1296,14 @@ pub fn add_silence(
 }
 
 /// Removes a silence before its end (kept in the table, marked, and audited).
-pub fn remove_silence(conn: &mut Connection, actor: &str, id: i64) -> Result<(), SilenceError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+pub fn remove_silence(store: &mut Store, actor: &str, id: i64) -> Result<(), SilenceError> {
+    let tx = store.immediate()?;
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let Some(crn) = runs::remove_silence(&tx, id, actor, &now)? else {
+    let Some(crn) = runs::remove_silence(tx.db(), id, actor, &now)? else {
         return Err(SilenceError::UnknownSilence(id));
     };
     record_audit(
-        &tx,
+        tx.db(),
         &crate::store::triage::AuditEntry {
             actor,
             action: "unsilence",
@@ -1455,7 +1442,7 @@ pub fn pdu_reviews_from(
 /// of the last recorded run), and ranks its worklist. Cheap enough for every morning at a
 /// million cases: one PDU's cases are read, not the region's.
 pub fn review_pdu(
-    conn: &Connection,
+    conn: Db<'_>,
     ev: &Evaluation,
     pdu: &str,
     limit: usize,
@@ -1483,7 +1470,7 @@ pub struct Trend {
 }
 
 /// Trends of every PDU over the last `runs` recorded runs.
-pub fn trends(conn: &Connection, count: u32) -> rusqlite::Result<HashMap<String, Trend>> {
+pub fn trends(conn: Db<'_>, count: u32) -> rusqlite::Result<HashMap<String, Trend>> {
     let mut out: HashMap<String, Trend> = HashMap::new();
     runs::for_each_recent_pdu_metrics(conn, count, |as_of, pdu, m| {
         let v: serde_json::Value = serde_json::from_str(m).unwrap_or_default();
@@ -1524,20 +1511,21 @@ mod tests {
         let s = Store::open(&p, OpenMode::Existing).unwrap();
         let (policy, rules) = (Policy::defaults(), Rules::defaults());
         let count = |s: &Store| -> i64 {
-            s.conn()
+            s.db()
+                .sql()
                 .query_row("SELECT count(*) FROM overview_cache", [], |r| r.get(0))
                 .unwrap()
         };
         assert_eq!(count(&s), 0);
         let (pdus, alerts) = evaluate_cached(
-            s.conn(),
+            s.db(),
             &crate::context::Evaluation::new(policy.clone(), rules.clone(), as_of),
             Some("London"),
         )
         .unwrap();
         assert_eq!(count(&s), 1);
         let again = evaluate_cached(
-            s.conn(),
+            s.db(),
             &crate::context::Evaluation::new(policy.clone(), rules.clone(), as_of),
             Some("London"),
         )
@@ -1552,7 +1540,7 @@ mod tests {
         let hfkcw = |p: &[PduSummary]| p.iter().find(|p| p.code == "HFKCW").unwrap().unallocated;
         // Any write to the data empties the cache, and the next read sees the change.
         let changed = s
-            .conn()
+            .db().sql()
             .execute(
                 "UPDATE cases SET allocated_to = NULL, allocated_on = NULL, unallocated_since = '2026-10-30'
                   WHERE crn = (SELECT crn FROM cases WHERE pdu = 'HFKCW' AND allocated_to IS NOT NULL LIMIT 1)",
@@ -1562,7 +1550,7 @@ mod tests {
         assert_eq!(changed, 1);
         assert_eq!(count(&s), 0);
         let (after, _) = evaluate_cached(
-            s.conn(),
+            s.db(),
             &crate::context::Evaluation::new(policy.clone(), rules.clone(), as_of),
             Some("London"),
         )
@@ -1571,7 +1559,7 @@ mod tests {
         // Another as-of date is another entry.
         let next = as_of.succ_opt().unwrap();
         evaluate_cached(
-            s.conn(),
+            s.db(),
             &crate::context::Evaluation::new(policy.clone(), rules.clone(), next),
             Some("London"),
         )
@@ -1584,16 +1572,16 @@ mod tests {
         let (_dir, p, as_of) = demo(3000, 9);
         let s = Store::open(&p, OpenMode::Existing).unwrap();
         let (policy, rules) = (Policy::defaults(), Rules::defaults());
-        let g = gather(s.conn(), &policy, as_of, None).unwrap();
+        let g = gather(s.db(), &policy, as_of, None).unwrap();
         let whole = evaluate(&g.subjects, &rules);
         let cases = g.subjects.iter().filter(|x| x.scope == Scope::Case).count();
         assert!(cases > 250, "{cases} candidate cases");
-        let review = review_against(s.conn(), &rules, as_of, &g.pdus, whole.clone(), None).unwrap();
+        let review = review_against(s.db(), &rules, as_of, &g.pdus, whole.clone(), None).unwrap();
         let expected = pdu_reviews(&review, &g.subjects, &g.pdus, 15);
         // Parts that split PDUs and leave a remainder.
         for part in [97, 1000, usize::MAX] {
             let (pdus, alerts, work) =
-                evaluate_in_parts(s.conn(), &policy, &rules, as_of, None, Some(15), part).unwrap();
+                evaluate_in_parts(s.db(), &policy, &rules, as_of, None, Some(15), part).unwrap();
             assert_eq!(pdus, g.pdus);
             assert_eq!(alerts, whole, "parts of {part}");
             let got = pdu_reviews_from(&review, work.unwrap(), &pdus, 15);
@@ -1610,7 +1598,8 @@ mod tests {
         let (_dir, p, as_of) = demo(2000, 4);
         let mut s = Store::open(&p, OpenMode::Existing).unwrap();
         // A PDU in another region with an unallocated MAPPA case: alerts of its own.
-        s.conn()
+        s.db()
+            .sql()
             .execute_batch(
                 "INSERT INTO pdus (code, name, region) VALUES ('NRT', 'North Town', 'North');
                  INSERT INTO cases (crn, name, pdu, tier, rosh, mappa_category, mappa_level,
@@ -1621,17 +1610,18 @@ mod tests {
             .unwrap();
         let (policy, rules) = (Policy::defaults(), Rules::defaults());
         let (mut national, pdus) = run(
-            s.conn(),
+            s.db(),
             &crate::context::Evaluation::new(policy.clone(), rules.clone(), as_of),
             None,
         )
         .unwrap();
         assert!(national.alerts.iter().any(|a| a.pdu == "NRT"));
-        record(s.conn_mut(), &mut national, &pdus, "t").unwrap();
+        record(&mut s, &mut national, &pdus, "t").unwrap();
         // Stored in statements of many rows: every alert once, whatever the remainder.
         assert!(national.alerts.len() > 64 && national.alerts.len() % 64 != 0);
         let stored: usize = s
-            .conn()
+            .db()
+            .sql()
             .query_row(
                 "SELECT count(DISTINCT key) FROM run_alerts WHERE run_id = ?1",
                 [national.run_id],
@@ -1641,7 +1631,7 @@ mod tests {
         assert_eq!(stored, national.alerts.len());
         let next = as_of + chrono::Duration::days(1);
         let (london, _) = run(
-            s.conn(),
+            s.db(),
             &crate::context::Evaluation::new(policy.clone(), rules.clone(), next),
             Some("London"),
         )

@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 use chrono::{Days, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rusqlite::{Connection, Statement, params};
+use rusqlite::params;
 
 use crate::domain::{Grade, Mappa, Rosh};
 use crate::policy::Policy;
-use crate::store::batch::BatchInsert;
-use crate::store::load;
-use crate::store::{self, APPLICATION_ID, StoreError, build, schema};
+
+use crate::store::load::Inserts;
+use crate::store::{self, APPLICATION_ID, Db, Store, StoreError, build};
 
 /// London's share of the national caseload is about 17%: the default is that share.
 pub const DEFAULT_CASES: u64 = 40_000;
@@ -352,7 +352,7 @@ pub const DEMO_ACTOR: &str = "demo";
 
 /// Counts what people wrote into a casewatch database: audit entries, acknowledgements and
 /// nightly runs not recorded by the demo generator. Tables an older schema lacks count 0.
-pub fn user_writes(conn: &Connection) -> rusqlite::Result<UserWrites> {
+pub fn user_writes(conn: Db<'_>) -> rusqlite::Result<UserWrites> {
     let through: i64 = if build::has_table(conn, "meta")? {
         store::meta(conn, DEMO_RUNS_THROUGH)?
             .and_then(|v| v.parse().ok())
@@ -384,17 +384,14 @@ fn check_replaceable(path: &Path) -> Result<(), DemoError> {
         Err(e) => return Err(e.into()),
     }
     let read = || -> rusqlite::Result<Result<(Option<String>, UserWrites), String>> {
-        let conn = Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(store::BUSY_TIMEOUT)?;
-        let app = build::application_id(&conn)?;
+        let file = build::open_to_inspect(path)?;
+        let conn = file.db();
+        let app = build::application_id(conn)?;
         if app != APPLICATION_ID {
             return Ok(Err("it is a SQLite database but not a casewatch one".into()));
         }
-        let origin = store::meta(&conn, "origin")?;
-        Ok(Ok((origin, user_writes(&conn)?)))
+        let origin = store::meta(conn, "origin")?;
+        Ok(Ok((origin, user_writes(conn)?)))
     };
     let (origin, writes) = match read() {
         Ok(Ok(found)) => found,
@@ -439,11 +436,11 @@ pub fn build(path: &Path, opts: &DemoOptions, force: bool) -> Result<DemoStats, 
     let _ = std::fs::remove_file(&tmp);
     store::create_private_file(&tmp)?;
     let result = (|| {
-        let mut conn = Connection::open(&tmp).map_err(|e| store::classify(&tmp, e))?;
-        let stats = fill(&mut conn, opts).map_err(|e| store::classify(&tmp, e))?;
-        record_history(&mut conn, opts).map_err(|e| store::classify(&tmp, e))?;
-        build::into_service(&conn).map_err(|e| store::classify(&tmp, e))?;
-        conn.close().map_err(|(_, e)| store::classify(&tmp, e))?;
+        let mut file = build::open_new(&tmp)?;
+        let stats = fill(&mut file, opts).map_err(|e| store::classify(&tmp, e))?;
+        record_history(&mut file, opts).map_err(|e| store::classify(&tmp, e))?;
+        build::into_service(file.db()).map_err(|e| store::classify(&tmp, e))?;
+        file.close()?;
         Ok::<_, DemoError>(stats)
     })();
     let stats = match result {
@@ -476,12 +473,12 @@ const REAL_NIGHTS_UP_TO: u64 = 100_000;
 /// Nights up to three before the anchor are synthesized from PDU figures alone; the last two
 /// (London-sized builds) are real runs over the cases, so the first `alerts` run the user
 /// makes shows what is new since last night.
-fn record_history(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<()> {
+fn record_history(file: &mut Store, opts: &DemoOptions) -> rusqlite::Result<()> {
     let policy = Policy::defaults();
     let rules = crate::rules::Rules::defaults();
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x6869_7374);
-    let today = crate::store::read::pdu_summaries(conn, &policy, opts.anchor, None)?;
-    let waiting_today = crate::alerts::waiting_now(conn, &policy, opts.anchor)?;
+    let today = crate::store::read::pdu_summaries(file.db(), &policy, opts.anchor, None)?;
+    let waiting_today = crate::alerts::waiting_now(file.db(), &policy, opts.anchor)?;
     let real_nights = if opts.cases <= REAL_NIGHTS_UP_TO {
         2
     } else {
@@ -537,21 +534,21 @@ fn record_history(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result
                 (pdu.clone(), w)
             })
             .collect();
-        crate::alerts::record_pdu_night(conn, &rules, as_of, pdus, &waiting, DEMO_ACTOR)?;
+        crate::alerts::record_pdu_night(file, &rules, as_of, pdus, &waiting, DEMO_ACTOR)?;
     }
     let mut ev = crate::context::Evaluation::new(policy, rules, opts.anchor);
     for k in (1..=real_nights).rev() {
         ev.as_of = opts.anchor - chrono::Duration::days(k);
-        let mut run = crate::alerts::run_full(conn, &ev, None, None)?;
-        crate::alerts::record(conn, &mut run.review, &run.pdus, DEMO_ACTOR)?;
+        let mut run = crate::alerts::run_full(file.db(), &ev, None, None)?;
+        crate::alerts::record(file, &mut run.review, &run.pdus, DEMO_ACTOR)?;
     }
-    let last = build::last_run_id(conn)?;
-    store::set_meta(conn, DEMO_RUNS_THROUGH, &last.unwrap_or(0).to_string())
+    let last = build::last_run_id(file.db())?;
+    store::set_meta(file.db(), DEMO_RUNS_THROUGH, &last.unwrap_or(0).to_string())
 }
 
 /// Fills an empty connection: tables, rows, then indexes and triggers.
-fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats> {
-    build::fast_private_build(conn)?;
+fn fill(file: &mut Store, opts: &DemoOptions) -> rusqlite::Result<DemoStats> {
+    build::fast_private_build(file.db())?;
     let policy = Policy::defaults();
     let dates = Dates::new(opts.anchor);
     let mut g = Gen {
@@ -562,58 +559,35 @@ fn fill(conn: &mut Connection, opts: &DemoOptions) -> rusqlite::Result<DemoStats
     };
     // The plan draws first (the other regions' sizes), then the rows PDU by PDU.
     let plans = plan(opts, &mut g.rng);
-    let tx = conn.transaction()?;
-    tx.execute_batch(schema::V1_TABLES)?;
-    let stats = g.write_rows(&tx, &plans)?;
-    write_meta(&tx, opts)?;
-    index(&tx)?;
-    check_rows(&tx)?;
-    build::stamp(&tx)?;
+    let tx = file.immediate()?;
+    build::create_tables(tx.db())?;
+    let stats = g.write_rows(tx.db(), &plans)?;
+    write_meta(tx.db(), opts)?;
+    build::index(tx.db())?;
+    build::check_rows(tx.db())?;
+    build::stamp(tx.db())?;
     tx.commit()?;
-    build::analyze(conn)?;
+    build::analyze(file.db())?;
     Ok(stats)
 }
 
-/// Where the rows go: a prepared statement for each small table, a batch for each large
-/// one, and the count of what was written.
+/// Where the rows go (the store's prepared inserts) and the count of what was written.
 struct Writer<'t> {
-    pdu: Statement<'t>,
-    team: Statement<'t>,
-    establishment: Statement<'t>,
-    practitioner: Statement<'t>,
-    // Many rows to a statement: see `BatchInsert`. Flushed by `finish`.
-    cases: BatchInsert<'t>,
-    contacts: BatchInsert<'t>,
-    oversight: BatchInsert<'t>,
-    allocations: BatchInsert<'t>,
+    rows: Inserts<'t>,
     stats: DemoStats,
 }
 
 impl<'t> Writer<'t> {
-    fn new(tx: &'t Connection) -> rusqlite::Result<Writer<'t>> {
+    fn new(db: Db<'t>) -> rusqlite::Result<Writer<'t>> {
         Ok(Writer {
-            pdu: tx.prepare(load::INSERT_PDU)?,
-            team: tx.prepare(load::INSERT_TEAM)?,
-            establishment: tx.prepare(load::INSERT_ESTABLISHMENT)?,
-            practitioner: tx.prepare(load::INSERT_PRACTITIONER)?,
-            cases: BatchInsert::new(tx, "cases", load::CASE_COLUMNS_WITH_LAST),
-            contacts: BatchInsert::new(tx, "contacts", load::CONTACT_COLUMNS),
-            oversight: BatchInsert::new(tx, "oversight", load::OVERSIGHT_COLUMNS),
-            allocations: BatchInsert::new(tx, "allocations", load::ALLOCATION_COLUMNS),
+            rows: Inserts::new(db)?,
             stats: DemoStats::default(),
         })
     }
 
     /// Writes the rows still held back in the batches.
     fn finish(mut self) -> rusqlite::Result<DemoStats> {
-        for batch in [
-            &mut self.cases,
-            &mut self.contacts,
-            &mut self.oversight,
-            &mut self.allocations,
-        ] {
-            batch.flush()?;
-        }
+        self.rows.flush()?;
         Ok(self.stats)
     }
 
@@ -624,13 +598,14 @@ impl<'t> Writer<'t> {
             Some((r, s, m, d)) => (Some(r), Some(s), Some(m), Some(d)),
             None => (None, None, None, None),
         };
-        self.pdu.execute(params![
+        self.rows.pdu.execute(params![
             p.code, p.name, p.region, p.ppf, rating, score, score_max, inspected
         ])?;
         let n_teams = 3 + (p.cases / 900).min(5) as usize;
         let teams: Vec<String> = (1..=n_teams).map(|t| format!("{}-T{t}", p.code)).collect();
         for (i, t) in teams.iter().enumerate() {
-            self.team
+            self.rows
+                .team
                 .execute(params![t, p.code, format!("{} team {}", p.code, i + 1)])?;
         }
         Ok(teams)
@@ -693,7 +668,7 @@ struct Gen<'d> {
 
 impl<'d> Gen<'d> {
     /// Writes every PDU's rows, PDU by PDU in plan order.
-    fn write_rows(&mut self, tx: &Connection, plans: &[PduPlan]) -> rusqlite::Result<DemoStats> {
+    fn write_rows(&mut self, tx: Db<'_>, plans: &[PduPlan]) -> rusqlite::Result<DemoStats> {
         let mut w = Writer::new(tx)?;
         let mut crns = Crns::new(self.opts.seed);
         for p in plans {
@@ -726,7 +701,8 @@ impl<'d> Gen<'d> {
             spos: Vec::new(),
         };
         for (gi, (grade, target)) in grades.iter().enumerate() {
-            w.establishment
+            w.rows
+                .establishment
                 .execute(params![p.code, grade.as_str(), target])?;
             let mut fill = (target * (1.0 - p.vacancy[gi]) * 10.0).round() / 10.0;
             while fill > 0.25 {
@@ -785,7 +761,7 @@ impl<'d> Gen<'d> {
             _ => self.rng.random_range(400..3900),
         };
         let team = &h.teams[self.rng.random_range(0..h.teams.len())];
-        w.practitioner.execute(params![
+        w.rows.practitioner.execute(params![
             code,
             name(&mut self.rng),
             grade.as_str(),
@@ -848,7 +824,7 @@ impl<'d> Gen<'d> {
                 Some(h) => self.allocate(w, p, staff, h, &case)?,
             };
             // The name is drawn last, after everything the case's other rows drew.
-            w.cases.push(params![
+            w.rows.cases.push(params![
                 case.crn,
                 name(&mut self.rng),
                 p.code,
@@ -952,7 +928,7 @@ impl<'d> Gen<'d> {
         if self.rng.random_bool(0.15) {
             let prev = &staff.holders[staff.any.pick(&mut self.rng).unwrap_or(h)];
             let from = (alloc_ago + self.rng.random_range(30..400)).min(case.sentence_ago);
-            w.allocations.push(params![
+            w.rows.allocations.push(params![
                 case.crn,
                 prev.staff_code,
                 self.dates.ago(from),
@@ -1001,11 +977,12 @@ impl<'d> Gen<'d> {
         }
         let kind =
             ["face_to_face", "telephone", "video", "home_visit"][self.rng.random_range(0..4)];
-        w.contacts
+        w.rows
+            .contacts
             .push(params![case.crn, self.dates.ago(ago), kind, holder])?;
         w.stats.contacts += 1;
         if ago + interval < alloc_ago {
-            w.contacts.push(params![
+            w.rows.contacts.push(params![
                 case.crn,
                 self.dates.ago(ago + interval),
                 "face_to_face",
@@ -1059,7 +1036,7 @@ impl<'d> Gen<'d> {
         } else {
             "periodic"
         };
-        w.oversight.push(params![
+        w.rows.oversight.push(params![
             case.crn,
             self.dates.ago(seen),
             spo,
@@ -1165,7 +1142,7 @@ fn draw_band(rng: &mut ChaCha8Rng, rosh: Option<Rosh>) -> u8 {
 }
 
 /// Marks the file as a demo: what built it, from which seed, size and date.
-fn write_meta(tx: &Connection, opts: &DemoOptions) -> rusqlite::Result<()> {
+fn write_meta(tx: Db<'_>, opts: &DemoOptions) -> rusqlite::Result<()> {
     let meta = [
         ("origin", "demo".to_string()),
         ("demo_seed", opts.seed.to_string()),
@@ -1182,48 +1159,11 @@ fn write_meta(tx: &Connection, opts: &DemoOptions) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Indexes, triggers and tallies, built once over the written rows (faster than keeping
-/// them up to date row by row).
-fn index(tx: &Connection) -> rusqlite::Result<()> {
-    tx.execute_batch(schema::V1_INDEXES)?;
-    // Later migrations apply to the fresh file as they would to an old one.
-    for batches in &schema::MIGRATIONS[1..] {
-        for sql in batches.iter() {
-            tx.execute_batch(sql)?;
-        }
-    }
-    store::tally::rebuild(tx)
-}
-
-/// The rows were written with SQLite's CHECKs off (a tenth of the build): check them once.
-fn check_rows(tx: &Connection) -> rusqlite::Result<()> {
-    for table in [
-        "pdus",
-        "teams",
-        "establishment",
-        "practitioners",
-        "cases",
-        "contacts",
-        "oversight",
-        "allocations",
-    ] {
-        if let Some(v) = store::checks::first_violation(tx, table, i64::MIN)? {
-            return Err(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_CHECK),
-                Some(format!(
-                    "demo row {} of {table} breaks its check `{}`",
-                    v.rowid, v.check
-                )),
-            ));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{OpenMode, Store, read};
+    use crate::store::{OpenMode, read};
+    use rusqlite::Connection;
 
     fn anchor() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()
@@ -1250,7 +1190,8 @@ mod tests {
         let p = build_small(dir.path(), "d.db", 7);
         let s = Store::open(&p, OpenMode::Existing).unwrap();
         let fk: Vec<String> = s
-            .conn()
+            .db()
+            .sql()
             .prepare("PRAGMA foreign_key_check")
             .unwrap()
             .query_map([], |r| r.get(0))
@@ -1259,7 +1200,7 @@ mod tests {
             .unwrap();
         assert!(fk.is_empty(), "dangling references: {fk:?}");
         let policy = Policy::defaults();
-        let sum = read::pdu_summaries(s.conn(), &policy, anchor(), Some("London")).unwrap();
+        let sum = read::pdu_summaries(s.db(), &policy, anchor(), Some("London")).unwrap();
         assert_eq!(sum.len(), 18);
         let get = |c: &str| sum.iter().find(|p| p.code == c).unwrap();
         let h = get("HFKCW");
@@ -1364,22 +1305,23 @@ mod tests {
         build(&p, &opts, false).unwrap();
         let mut s = Store::open(&p, OpenMode::Existing).unwrap();
         let runs: i64 = s
-            .conn()
+            .db()
+            .sql()
             .query_row("SELECT count(*) FROM alert_runs", [], |r| r.get(0))
             .unwrap();
         assert_eq!(runs, HISTORY_NIGHTS);
-        assert_eq!(user_writes(s.conn()).unwrap(), UserWrites::default());
+        assert_eq!(user_writes(s.db()).unwrap(), UserWrites::default());
         // Even under the demo's own actor name, a run recorded after the build is a user's.
         let (policy, rules) = (Policy::defaults(), crate::rules::Rules::defaults());
         let mut run = crate::alerts::run_full(
-            s.conn(),
+            s.db(),
             &crate::context::Evaluation::new(policy.clone(), rules.clone(), anchor()),
             None,
             None,
         )
         .unwrap();
-        crate::alerts::record(s.conn_mut(), &mut run.review, &run.pdus, "demo").unwrap();
-        let w = user_writes(s.conn()).unwrap();
+        crate::alerts::record(&mut s, &mut run.review, &run.pdus, "demo").unwrap();
+        let w = user_writes(s.db()).unwrap();
         assert_eq!((w.audit, w.acks, w.runs), (0, 0, 1));
         drop(s);
         let e = build(&p, &opts, false).unwrap_err();
@@ -1410,7 +1352,7 @@ mod tests {
         assert_eq!(stats.cases, 70_000);
         assert_eq!(stats.pdus, 18 + OTHER_PDUS as u64);
         let s = Store::open(&p, OpenMode::Existing).unwrap();
-        let regions = read::regions(s.conn()).unwrap();
+        let regions = read::regions(s.db()).unwrap();
         assert_eq!(regions[0].0, "London");
         assert_eq!(regions.len(), 12);
     }

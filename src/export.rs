@@ -8,12 +8,12 @@
 use std::path::Path;
 
 use chrono::NaiveDate;
-use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::context::Evaluation;
 use crate::domain::fmt_date;
 use crate::policy::Policy;
+use crate::store::Db;
 use crate::store::read::{self, CaseList, PageQuery, PractitionerSort};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -100,7 +100,7 @@ pub struct Request<'a> {
 
 /// Builds the export of `view` and formats it.
 pub fn export(
-    conn: &Connection,
+    conn: Db<'_>,
     ev: &Evaluation,
     view: View,
     pdu: Option<&str>,
@@ -117,7 +117,7 @@ pub fn export(
 
 /// [`export`] of a [`Request`] (names masked when it says so), and the number of rows.
 pub fn export_names(
-    conn: &Connection,
+    conn: Db<'_>,
     ev: &Evaluation,
     req: &Request<'_>,
 ) -> Result<(String, u64), ExportError> {
@@ -190,7 +190,7 @@ fn case_cells(r: read::CaseRow, e: read::CaseExtra, mask: bool) -> Vec<Value> {
 }
 
 fn cases(
-    conn: &Connection,
+    conn: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     codes: &[String],
@@ -214,7 +214,7 @@ fn cases(
 /// The overview as the screen shows it: the summary of these PDUs, in this order, as CSV,
 /// and the number of rows.
 pub fn summary_csv(
-    conn: &Connection,
+    conn: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     codes: &[String],
@@ -237,7 +237,7 @@ pub struct CaseListRequest<'a> {
 /// rows a screen with this query shows (list, filter, sort and order), names masked as the
 /// screen masks them when asked. Returns how many rows were written.
 pub fn write_case_list(
-    conn: &Connection,
+    conn: Db<'_>,
     ev: &Evaluation,
     req: &CaseListRequest<'_>,
     out: &mut dyn std::io::Write,
@@ -266,7 +266,7 @@ pub fn write_case_list(
     Ok(n)
 }
 
-fn alerts(conn: &Connection, ev: &Evaluation, pdu: Option<&str>) -> Result<Table, ExportError> {
+fn alerts(conn: Db<'_>, ev: &Evaluation, pdu: Option<&str>) -> Result<Table, ExportError> {
     let (review, _) = crate::alerts::run(conn, ev, None)?;
     let rows = review
         .alerts
@@ -292,7 +292,7 @@ fn alerts(conn: &Connection, ev: &Evaluation, pdu: Option<&str>) -> Result<Table
 }
 
 fn practitioners(
-    conn: &Connection,
+    conn: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     pdu: Option<&str>,
@@ -323,7 +323,7 @@ fn practitioners(
 /// The summary of the PDUs `codes` names, in that order (every PDU, in code order, for
 /// `None`).
 fn summary(
-    conn: &Connection,
+    conn: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     codes: Option<Vec<String>>,
@@ -509,7 +509,7 @@ mod tests {
     fn write(s: &Store, list: CaseList, q: &PageQuery, mask: bool) -> (u64, Vec<u8>) {
         let mut out = Vec::new();
         let n = write_case_list(
-            s.conn(),
+            s.db(),
             &Evaluation::defaults(as_of()),
             &CaseListRequest {
                 pdu: "HFKCW",
@@ -540,18 +540,12 @@ mod tests {
                 limit: u64::MAX,
                 ..q.clone()
             };
-            let want: Vec<String> = read::case_list_rows(
-                s.conn(),
-                &Policy::defaults(),
-                as_of(),
-                "HFKCW",
-                list,
-                &whole,
-            )
-            .unwrap()
-            .into_iter()
-            .map(|r| r.crn)
-            .collect();
+            let want: Vec<String> =
+                read::case_list_rows(s.db(), &Policy::defaults(), as_of(), "HFKCW", list, &whole)
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.crn)
+                    .collect();
             let (n, bytes) = write(&s, list, &q, false);
             let got: Vec<String> = records(&bytes).iter().map(|r| r[0].to_string()).collect();
             assert_eq!(got, want, "{list:?}");
@@ -585,7 +579,7 @@ mod tests {
     fn the_overview_export_has_the_pdus_on_screen_in_their_order() {
         let (_dir, s) = demo();
         let codes: Vec<String> = ["LAM", "HFKCW", "BAR"].map(String::from).to_vec();
-        let (csv, n) = summary_csv(s.conn(), &Policy::defaults(), as_of(), &codes).unwrap();
+        let (csv, n) = summary_csv(s.db(), &Policy::defaults(), as_of(), &codes).unwrap();
         assert_eq!(n, 3);
         let got: Vec<String> = csv::Reader::from_reader(csv.as_bytes())
             .records()
@@ -600,7 +594,7 @@ mod tests {
         let ev = Evaluation::defaults(as_of());
         let run = |mask| {
             export_names(
-                s.conn(),
+                s.db(),
                 &ev,
                 &Request {
                     view: View::Practitioners,

@@ -5,11 +5,9 @@
 //!
 //! Not part of the public interface.
 
+use crate::store::Store;
 use std::cell::RefCell;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-
-use rusqlite::Connection;
 
 use crate::import::{FileFormat, ImportError, ImportOptions, Kind};
 use crate::rules::{Rules, Scope, Subject};
@@ -83,45 +81,7 @@ fn scratch(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("casewatch-fuzz-{}-{n}-{name}", std::process::id()))
 }
 
-/// Every table's rows, hashed in the order of all their columns, with the schema version: equal fingerprints
-/// mean equal content, whatever SQLite did to the file's bytes.
-pub fn fingerprint(conn: &Connection) -> rusqlite::Result<Vec<(String, i64, u64)>> {
-    let mut tables: Vec<String> = conn
-        .prepare(
-            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-              ORDER BY name",
-        )?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    tables.push("PRAGMA user_version".into());
-    tables
-        .into_iter()
-        .map(|t| {
-            let sql = if t.starts_with("PRAGMA") {
-                t.clone()
-            } else {
-                // Every column as the order: some tables have no rowid (WITHOUT ROWID).
-                let n = conn
-                    .prepare(&format!("SELECT * FROM \"{t}\""))?
-                    .column_count();
-                let order: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
-                format!("SELECT * FROM \"{t}\" ORDER BY {}", order.join(", "))
-            };
-            let mut st = conn.prepare(&sql)?;
-            let cols = st.column_count();
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            let mut n = 0i64;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                n += 1;
-                for i in 0..cols {
-                    format!("{:?}", r.get_ref(i)?).hash(&mut h);
-                }
-            }
-            Ok((t, n, h.finish()))
-        })
-        .collect()
-}
+pub use crate::store::maintenance::{fingerprint, fingerprint_file};
 
 /// The two-PDU region of `tests/data/region`, loaded once per thread by the importer itself.
 const REGION: [(Kind, &str); 4] = [
@@ -147,19 +107,16 @@ fn options(kind: Kind) -> ImportOptions {
     }
 }
 
-fn import_bytes(conn: &mut Connection, kind: Kind, bytes: &[u8]) -> Result<u64, ImportError> {
+fn import_bytes(store: &mut Store, kind: Kind, bytes: &[u8]) -> Result<u64, ImportError> {
     let path = scratch("import.csv");
     std::fs::write(&path, bytes).map_err(|e| ImportError::Io(path.clone(), e))?;
-    let r = crate::import::import_file(conn, &path, &options(kind), &mut |_, _| {});
+    let r = crate::import::import_file(store, &path, &options(kind), &mut |_, _| {});
     let _ = std::fs::remove_file(&path);
     r.map(|c| c.inserted)
 }
 
-fn template() -> Connection {
-    let mut c = Connection::open_in_memory().expect("in-memory database");
-    crate::store::migrate(&mut c, 0).expect("schema");
-    c.execute_batch("PRAGMA foreign_keys = ON;")
-        .expect("foreign keys");
+fn template() -> Store {
+    let mut c = crate::store::empty_in_memory().expect("in-memory database");
     for (kind, csv) in REGION {
         import_bytes(&mut c, kind, csv.as_bytes()).expect("the region fixture imports");
     }
@@ -167,21 +124,15 @@ fn template() -> Connection {
 }
 
 thread_local! {
-    static TEMPLATE: RefCell<Option<Connection>> = const { RefCell::new(None) };
+    static TEMPLATE: RefCell<Option<Store>> = const { RefCell::new(None) };
 }
 
 /// A fresh in-memory copy of the small region database.
-fn small_database() -> Connection {
+fn small_database() -> Store {
     TEMPLATE.with(|t| {
         let mut t = t.borrow_mut();
         let t = t.get_or_insert_with(template);
-        let mut c = Connection::open_in_memory().expect("in-memory database");
-        rusqlite::backup::Backup::new(t, &mut c)
-            .and_then(|b| b.run_to_completion(i32::MAX, std::time::Duration::ZERO, None))
-            .expect("copy of the template");
-        c.execute_batch("PRAGMA foreign_keys = ON;")
-            .expect("foreign keys");
-        c
+        t.copy_in_memory().expect("copy of the template")
     })
 }
 
@@ -199,14 +150,12 @@ pub enum Imported {
 /// accepted one leaves a database that passes `integrity_check` and `foreign_key_check`,
 /// with the counted rows inserted.
 pub fn import_cases(data: &[u8]) -> Imported {
-    let mut conn = small_database();
-    let before = fingerprint(&conn).expect("fingerprint");
-    let cases = |c: &Connection| -> i64 {
-        c.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))
-            .expect("count")
-    };
-    let cases_before = cases(&conn);
-    match import_bytes(&mut conn, Kind::Cases, data) {
+    let mut store = small_database();
+    let before = fingerprint(store.db()).expect("fingerprint");
+    let cases =
+        |s: &Store| -> i64 { crate::store::maintenance::rows(s.db(), "cases").expect("count") };
+    let cases_before = cases(&store);
+    match import_bytes(&mut store, Kind::Cases, data) {
         Err(e) => {
             for line in e.report_lines() {
                 assert_terminal_safe("import report", &line);
@@ -218,7 +167,7 @@ pub fn import_cases(data: &[u8]) -> Imported {
                 }
             }
             assert!(
-                fingerprint(&conn).expect("fingerprint") == before,
+                fingerprint(store.db()).expect("fingerprint") == before,
                 "a rejected import changed the database: {e}"
             );
             Imported::Rejected {
@@ -229,17 +178,11 @@ pub fn import_cases(data: &[u8]) -> Imported {
             }
         }
         Ok(inserted) => {
-            let ok: String = conn
-                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-                .expect("integrity_check");
+            let (ok, dangling) =
+                crate::store::maintenance::integrity(store.db()).expect("integrity_check");
             assert_eq!(ok, "ok");
-            let dangling: i64 = conn
-                .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-                    r.get(0)
-                })
-                .expect("foreign_key_check");
             assert_eq!(dangling, 0, "an import left a dangling reference");
-            assert_eq!(cases(&conn), cases_before + inserted as i64);
+            assert_eq!(cases(&store), cases_before + inserted as i64);
             Imported::Accepted { inserted }
         }
     }

@@ -287,7 +287,7 @@ mod undo {
     fn fixture() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("u.db"), OpenMode::CreateIfMissing).unwrap();
-        s.conn()
+        sql(&s)
             .execute_batch(
                 "INSERT INTO pdus (code, name, region) VALUES ('P', 'P', 'R');
                  INSERT INTO practitioners VALUES
@@ -305,6 +305,11 @@ mod undo {
         (dir, s)
     }
 
+    /// A connection of the test's own to the store's file, for SQL that sets up or checks rows.
+    fn sql(s: &Store) -> Connection {
+        Connection::open(s.path()).unwrap()
+    }
+
     fn one<T: rusqlite::types::FromSql>(c: &Connection, sql: &str) -> T {
         c.query_row(sql, [], |r| r.get(0)).unwrap()
     }
@@ -316,16 +321,16 @@ mod undo {
     #[test]
     fn undoing_a_note_removes_it_once_and_is_audited() {
         let (_d, mut s) = fixture();
-        let done = actions::add_note(s.conn_mut(), "a", "X000002", "a note", false).unwrap();
-        assert_eq!(one::<i64>(s.conn(), "SELECT count(*) FROM notes"), 1);
-        actions::undo(s.conn_mut(), "a", done.audit_id).unwrap();
-        assert_eq!(one::<i64>(s.conn(), "SELECT count(*) FROM notes"), 0);
-        assert_eq!(undos(s.conn()), 1);
+        let done = actions::add_note(&mut s, "a", "X000002", "a note", false).unwrap();
+        assert_eq!(one::<i64>(&sql(&s), "SELECT count(*) FROM notes"), 1);
+        actions::undo(&mut s, "a", done.audit_id).unwrap();
+        assert_eq!(one::<i64>(&sql(&s), "SELECT count(*) FROM notes"), 0);
+        assert_eq!(undos(&sql(&s)), 1);
         assert!(matches!(
-            actions::undo(s.conn_mut(), "a", done.audit_id),
+            actions::undo(&mut s, "a", done.audit_id),
             Err(ActionError::AlreadyUndone)
         ));
-        assert_eq!(undos(s.conn()), 1, "a refused undo is not audited");
+        assert_eq!(undos(&sql(&s)), 1, "a refused undo is not audited");
     }
 
     /// Undoing an oversight record deletes it, and the case's last oversight date goes back
@@ -336,13 +341,13 @@ mod undo {
         let (_d, mut s) = fixture();
         let last = |s: &Store| -> Option<String> {
             one(
-                s.conn(),
+                &sql(s),
                 "SELECT last_oversight FROM cases WHERE crn = 'X000002'",
             )
         };
         assert_eq!(last(&s).as_deref(), Some("2026-09-01"));
         let done = actions::record_oversight(
-            s.conn_mut(),
+            &mut s,
             day("2026-11-01"),
             "a",
             &actions::OversightEntry {
@@ -356,9 +361,9 @@ mod undo {
         )
         .unwrap();
         assert_eq!(last(&s).as_deref(), Some("2026-11-01"));
-        actions::undo(s.conn_mut(), "a", done.audit_id).unwrap();
+        actions::undo(&mut s, "a", done.audit_id).unwrap();
         assert_eq!(
-            one::<i64>(s.conn(), "SELECT count(*) FROM oversight"),
+            one::<i64>(&sql(&s), "SELECT count(*) FROM oversight"),
             1,
             "the undone record is still there"
         );
@@ -367,7 +372,7 @@ mod undo {
             Some("2026-09-01"),
             "the case still counts the undone oversight"
         );
-        assert_eq!(undos(s.conn()), 1);
+        assert_eq!(undos(&sql(&s)), 1);
     }
 
     /// An action can be undone for `UNDO_WINDOW` after it was made, and not after: an
@@ -382,7 +387,7 @@ mod undo {
             ("recent", UNDO_WINDOW - chrono::Duration::minutes(1)),
             ("old", UNDO_WINDOW + chrono::Duration::minutes(1)),
         ] {
-            let c = s.conn();
+            let c = &sql(&s);
             c.execute(
                 "INSERT INTO notes (crn, at, author, text, sensitive)
                  VALUES ('X000002', '2026-11-01T00:00:00Z', 'a', ?1, 0)",
@@ -399,18 +404,18 @@ mod undo {
             ids.push(c.last_insert_rowid());
         }
         assert!(matches!(
-            actions::undo(s.conn_mut(), "a", ids[1]),
+            actions::undo(&mut s, "a", ids[1]),
             Err(ActionError::UndoExpired)
         ));
-        assert_eq!(undos(s.conn()), 0);
+        assert_eq!(undos(&sql(&s)), 0);
         assert_eq!(
-            one::<i64>(s.conn(), "SELECT count(*) FROM notes WHERE text = 'old'"),
+            one::<i64>(&sql(&s), "SELECT count(*) FROM notes WHERE text = 'old'"),
             1,
             "an expired undo removed the note"
         );
-        actions::undo(s.conn_mut(), "a", ids[0]).unwrap();
+        actions::undo(&mut s, "a", ids[0]).unwrap();
         assert_eq!(
-            one::<i64>(s.conn(), "SELECT count(*) FROM notes WHERE text = 'recent'"),
+            one::<i64>(&sql(&s), "SELECT count(*) FROM notes WHERE text = 'recent'"),
             0
         );
     }
@@ -423,7 +428,7 @@ mod undo {
         let (d, mut s) = fixture();
         let p = Policy::defaults();
         let mine = actions::allocate(
-            s.conn_mut(),
+            &mut s,
             &p,
             day("2026-11-01"),
             "me",
@@ -440,7 +445,7 @@ mod undo {
         .unwrap();
         let mut other = Store::open(&d.path().join("u.db"), OpenMode::Existing).unwrap();
         actions::allocate(
-            other.conn_mut(),
+            &mut other,
             &p,
             day("2026-11-01"),
             "someone else",
@@ -468,27 +473,27 @@ mod undo {
                 one(c, "SELECT count(*) FROM allocations WHERE crn = 'X000001'"),
             )
         };
-        let before = state(s.conn());
+        let before = state(&sql(&s));
         assert_eq!(before, (Some("PO2".into()), 1));
-        let r = actions::undo(s.conn_mut(), "me", mine.audit_id);
+        let r = actions::undo(&mut s, "me", mine.audit_id);
         assert!(
             matches!(r, Err(ActionError::ChangedSince)),
             "the undo went through over another user's later change: {r:?}"
         );
         assert_eq!(
-            state(s.conn()),
+            state(&sql(&s)),
             before,
             "the other user's allocation was undone"
         );
-        assert_eq!(undos(s.conn()), 0);
+        assert_eq!(undos(&sql(&s)), 0);
         // Once the other user's change is undone, the case is as this action left it again,
         // and this action can be undone.
         let theirs: i64 = one(
-            s.conn(),
+            &sql(&s),
             "SELECT max(id) FROM audit WHERE action = 'reallocate'",
         );
-        actions::undo(other.conn_mut(), "someone else", theirs).unwrap();
-        actions::undo(s.conn_mut(), "me", mine.audit_id).unwrap();
-        assert_eq!(state(s.conn()), (None, 0));
+        actions::undo(&mut other, "someone else", theirs).unwrap();
+        actions::undo(&mut s, "me", mine.audit_id).unwrap();
+        assert_eq!(state(&sql(&s)), (None, 0));
     }
 }

@@ -1235,21 +1235,24 @@ fn the_overview_cache_is_skipped_not_waited_for_while_another_process_writes() {
         casewatch::rules::Rules::defaults(),
     );
     let as_of = casewatch::domain::parse_date("as_of", AS_OF).unwrap();
-    let busy_timeout = |c: &Connection| -> i64 {
-        c.query_row("PRAGMA busy_timeout", [], |r| r.get(0))
-            .unwrap()
+    let busy_timeout = |s: &Store| -> u128 { s.busy_timeout().unwrap().as_millis() };
+    assert_eq!(busy_timeout(&store), 5000);
+    let cached = |db: &std::path::Path| {
+        count(
+            &Connection::open(db).unwrap(),
+            "SELECT count(*) FROM overview_cache",
+            [],
+        )
     };
-    assert_eq!(busy_timeout(store.conn()), 5000);
-    let cached = |c: &Connection| count(c, "SELECT count(*) FROM overview_cache", []);
 
     // A minute's busy timeout for this test: waiting for the lock would take that long, far
     // past the generous bound below, which no slow machine comes near without waiting.
-    store.conn().busy_timeout(Duration::from_secs(60)).unwrap();
+    store.set_busy_timeout(Duration::from_secs(60)).unwrap();
     let writer = Connection::open(&db).unwrap();
     writer.execute_batch("BEGIN IMMEDIATE").unwrap();
     let started = Instant::now();
     let (pdus, _) = casewatch::alerts::evaluate_cached(
-        store.conn(),
+        store.db(),
         &casewatch::context::Evaluation::new(policy.clone(), rules.clone(), as_of),
         Some("London"),
     )
@@ -1260,24 +1263,16 @@ fn the_overview_cache_is_skipped_not_waited_for_while_another_process_writes() {
         took < Duration::from_secs(30),
         "waited {took:?} for a cache"
     );
-    assert_eq!(
-        cached(store.conn()),
-        0,
-        "no cache while another process writes"
-    );
-    assert_eq!(
-        busy_timeout(store.conn()),
-        60_000,
-        "the busy timeout is kept"
-    );
+    assert_eq!(cached(&db), 0, "no cache while another process writes");
+    assert_eq!(busy_timeout(&store), 60_000, "the busy timeout is kept");
     writer.execute_batch("ROLLBACK").unwrap();
 
     casewatch::alerts::evaluate_cached(
-        store.conn(),
+        store.db(),
         &casewatch::context::Evaluation::new(policy.clone(), rules.clone(), as_of),
         Some("London"),
     )
     .unwrap();
-    assert_eq!(cached(store.conn()), 1, "cached once the file is free");
-    assert_eq!(busy_timeout(store.conn()), 60_000);
+    assert_eq!(cached(&db), 1, "cached once the file is free");
+    assert_eq!(busy_timeout(&store), 60_000);
 }

@@ -286,8 +286,8 @@ fn an_undone_sensitive_note_never_shows_without_show_sensitive() {
     assert!(o.status.success(), "{}", stderr(&o));
     let id: i64 = one(&db, "SELECT max(id) FROM audit");
     // Undo through the library (the screen's `u`), as the same database sees it.
-    let mut c = Connection::open(&db).unwrap();
-    casewatch::actions::undo(&mut c, "tester", id).unwrap();
+    let mut s = casewatch::store::Store::open(&db, casewatch::store::OpenMode::Existing).unwrap();
+    casewatch::actions::undo(&mut s, "tester", id).unwrap();
     for format in ["json", "text"] {
         let o = run(
             dir.path(),

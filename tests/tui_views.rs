@@ -391,8 +391,8 @@ fn sensitive_text_shows_only_in_the_case_detail_marked_and_never_while_masked() 
     let db = fixture(dir.path());
     let crn = first_unallocated(&db);
     let mut store = Store::open(&db, OpenMode::Existing).unwrap();
-    let spo: String = store
-        .conn()
+    let spo: String = rusqlite::Connection::open(&db)
+        .unwrap()
         .query_row(
             "SELECT min(staff_code) FROM practitioners
               WHERE pdu = 'HFKCW' AND grade = 'SPO' AND status = 'in_post'",
@@ -400,7 +400,7 @@ fn sensitive_text_shows_only_in_the_case_detail_marked_and_never_while_masked() 
             |r| r.get(0),
         )
         .unwrap();
-    let conn = store.conn_mut();
+    let conn = &mut store;
     casewatch::actions::add_note(conn, "tester", &crn, "plain note words", false).unwrap();
     casewatch::actions::add_note(conn, "tester", &crn, "secretnote disclosure", true).unwrap();
     casewatch::actions::record_oversight(

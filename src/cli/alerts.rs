@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use crate::store::Store;
+
 use super::args::{
     self, AlertFormat, AlertsArgs, Format, ReviewArgs, SilenceArgs, SilencesArgs, UnsilenceArgs,
 };
@@ -35,7 +37,7 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
         pdus: gathered,
         worklists,
     } = crate::alerts::run_full(
-        store.conn(),
+        store.db(),
         &eval,
         a.region.as_deref(),
         markdown.then_some(10),
@@ -43,7 +45,7 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
     .map_err(classify)?;
     if a.record {
         record_retrying(
-            store.conn_mut(),
+            &mut store,
             &mut review,
             &gathered,
             &actor(cli),
@@ -102,7 +104,7 @@ pub(super) fn review(cli: &Cli, ctx: &Settings, a: &ReviewArgs) -> Result<ExitCo
     let text = match &a.pdu {
         Some(code) => {
             let Some(p) =
-                crate::alerts::review_pdu(store.conn(), &eval, code, a.limit).map_err(classify)?
+                crate::alerts::review_pdu(store.db(), &eval, code, a.limit).map_err(classify)?
             else {
                 anyhow::bail!("no PDU '{}'", crate::text::quote_value(code, 40));
             };
@@ -117,7 +119,7 @@ pub(super) fn review(cli: &Cli, ctx: &Settings, a: &ReviewArgs) -> Result<ExitCo
                 review,
                 worklists: reviews,
                 ..
-            } = crate::alerts::run_full(store.conn(), &eval, a.region.as_deref(), Some(a.limit))
+            } = crate::alerts::run_full(store.db(), &eval, a.region.as_deref(), Some(a.limit))
                 .map_err(classify)?;
             match a.format {
                 AlertFormat::Text => crate::report::reviews_text(&reviews),
@@ -147,7 +149,7 @@ pub(super) fn silence(cli: &Cli, ctx: &Settings, a: &SilenceArgs) -> Result<Exit
     }
     let mut store = open_for_writing(ctx)?;
     let who = actor(cli);
-    let id = crate::alerts::add_silence(store.conn_mut(), &rules, &who, ctx.as_of, &req)
+    let id = crate::alerts::add_silence(&mut store, &rules, &who, ctx.as_of, &req)
         .map_err(|e| silence_error(ctx, e))?;
     eprintln!(
         "casewatch: silence #{id} until {} (audited)",
@@ -160,7 +162,7 @@ pub(super) fn silence(cli: &Cli, ctx: &Settings, a: &SilenceArgs) -> Result<Exit
 pub(super) fn silences(ctx: &Settings, a: &SilencesArgs) -> Result<ExitCode> {
     let store = open_for_reading(ctx)?;
     let as_of = crate::domain::fmt_date(ctx.as_of);
-    let list: Vec<crate::incidents::Silence> = crate::alerts::silences(store.conn())
+    let list: Vec<crate::incidents::Silence> = crate::alerts::silences(store.db())
         .map_err(|e| crate::store::classify(&ctx.db, e))?
         .into_iter()
         .filter(|s| a.all || s.active_on(&as_of))
@@ -176,7 +178,7 @@ pub(super) fn silences(ctx: &Settings, a: &SilencesArgs) -> Result<ExitCode> {
 /// `casewatch unsilence`: removes a silence before its end.
 pub(super) fn unsilence(cli: &Cli, ctx: &Settings, a: &UnsilenceArgs) -> Result<ExitCode> {
     let mut store = open_for_writing(ctx)?;
-    crate::alerts::remove_silence(store.conn_mut(), &actor(cli), a.id)
+    crate::alerts::remove_silence(&mut store, &actor(cli), a.id)
         .map_err(|e| silence_error(ctx, e))?;
     eprintln!("casewatch: silence #{} removed (audited)", a.id);
     Ok(ExitCode::SUCCESS)
@@ -184,7 +186,7 @@ pub(super) fn unsilence(cli: &Cli, ctx: &Settings, a: &UnsilenceArgs) -> Result<
 
 /// Refuses a PDU code the database does not hold, in words.
 fn known_pdu(store: &crate::store::Store, code: &str) -> Result<()> {
-    let known = crate::alerts::pdu_exists(store.conn(), code)
+    let known = crate::alerts::pdu_exists(store.db(), code)
         .map_err(|e| crate::store::classify(store.path(), e))?;
     if !known {
         anyhow::bail!("no PDU '{}'", crate::text::quote_value(code, 40));
@@ -241,14 +243,14 @@ fn parse_matchers(list: &[String]) -> Result<crate::alerts::SilenceRequest> {
 ///
 /// [`import_retrying`]: super::data::import_retrying
 fn record_retrying(
-    conn: &mut rusqlite::Connection,
+    store: &mut Store,
     review: &mut crate::alerts::Review,
     pdus: &[crate::store::read::PduSummary],
     actor: &str,
     attempts: u32,
 ) -> Result<i64, ActionError> {
     actions::with_retry(attempts, || {
-        crate::alerts::record(conn, review, pdus, actor).map_err(ActionError::Sqlite)
+        crate::alerts::record(&mut *store, review, pdus, actor).map_err(ActionError::Sqlite)
     })
 }
 
@@ -268,8 +270,8 @@ mod tests {
             crate::rules::Rules::defaults(),
             as_of,
         );
-        let (mut review, pdus) = crate::alerts::run(s.conn(), &eval, None).unwrap();
-        let e = record_retrying(s.conn_mut(), &mut review, &pdus, "t", 2).unwrap_err();
+        let (mut review, pdus) = crate::alerts::run(s.db(), &eval, None).unwrap();
+        let e = record_retrying(&mut s, &mut review, &pdus, "t", 2).unwrap_err();
         assert!(matches!(e, ActionError::Busy(2)), "{e}");
         assert!(e.to_string().contains("nothing was written"));
         assert_eq!(review.run_id, None);
@@ -278,7 +280,7 @@ mod tests {
             0
         );
         other.execute_batch("ROLLBACK;").unwrap();
-        let id = record_retrying(s.conn_mut(), &mut review, &pdus, "t", 2).unwrap();
+        let id = record_retrying(&mut s, &mut review, &pdus, "t", 2).unwrap();
         assert_eq!(review.run_id, Some(id));
         assert_eq!(
             count(&s, "SELECT count(*) FROM alert_runs WHERE actor <> 'demo'"),

@@ -87,7 +87,7 @@ pub(super) fn check(ctx: &Settings, a: &CheckArgs) -> Result<ExitCode> {
 pub(super) fn export(cli: &Cli, ctx: &Settings, a: &ExportArgs) -> Result<ExitCode> {
     let eval = evaluation(cli, ctx)?;
     let store = open_for_reading(ctx)?;
-    let text = crate::export::export(store.conn(), &eval, a.view, a.pdu.as_deref(), a.format)?;
+    let text = crate::export::export(store.db(), &eval, a.view, a.pdu.as_deref(), a.format)?;
     match &a.out {
         Some(path) => {
             crate::export::write_private(path, text.as_bytes())
@@ -104,7 +104,7 @@ pub(super) fn summary(cli: &Cli, ctx: &Settings, a: &SummaryArgs) -> Result<Exit
     let eval = evaluation(cli, ctx)?;
     let store = open_for_reading(ctx)?;
     let region = a.region.as_deref();
-    let (mut pdus, alerts) = crate::alerts::evaluate_cached(store.conn(), &eval, region)
+    let (mut pdus, alerts) = crate::alerts::evaluate_cached(store.db(), &eval, region)
         .map_err(|e| crate::store::classify(store.path(), e))?;
     let statuses = crate::alerts::statuses_of(&pdus, &alerts, &eval.rules);
     let level = |code: &str| {
@@ -170,7 +170,7 @@ pub(super) fn import(cli: &Cli, ctx: &Settings, a: &ImportArgs) -> Result<ExitCo
     // An unreadable file must not leave a new empty database behind.
     std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
     let mut target = ImportTarget::open(ctx, opts.dry_run)?;
-    let conn = target.conn()?;
+    let store = &mut target.store;
     let bar = progress_bar();
     let mut progress = |done: u64, total: u64| {
         // Small files finish before a bar would be seen.
@@ -180,7 +180,7 @@ pub(super) fn import(cli: &Cli, ctx: &Settings, a: &ImportArgs) -> Result<ExitCo
         }
     };
     let started = std::time::Instant::now();
-    let result = import_retrying(conn, file, &opts, &mut progress, actions::WRITE_ATTEMPTS);
+    let result = import_retrying(store, file, &opts, &mut progress, actions::WRITE_ATTEMPTS);
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -205,8 +205,7 @@ pub(super) fn import(cli: &Cli, ctx: &Settings, a: &ImportArgs) -> Result<ExitCo
 /// What an import writes into: the database file, or, for a dry run with no database yet, an
 /// empty one in memory (nothing created). `created` when the import made the file.
 struct ImportTarget {
-    memory: Option<rusqlite::Connection>,
-    store: Option<Store>,
+    store: Store,
     created: bool,
 }
 
@@ -231,36 +230,24 @@ impl ImportTarget {
                 );
             }
             Ok(ImportTarget {
-                memory: None,
-                store: Some(s),
+                store: s,
                 created: false,
             })
         } else if dry_run {
             eprintln!(
                 "casewatch: no database at {db}; dry run against an empty one (nothing created)"
             );
-            let c = crate::store::empty_in_memory()?;
             Ok(ImportTarget {
-                memory: Some(c),
-                store: None,
+                store: crate::store::empty_in_memory()?,
                 created: false,
             })
         } else {
             let s = Store::open(&ctx.db, OpenMode::CreateIfMissing)?;
             eprintln!("casewatch: no database at {db}; created an empty one (schema only)");
             Ok(ImportTarget {
-                memory: None,
-                store: Some(s),
+                store: s,
                 created: true,
             })
-        }
-    }
-
-    fn conn(&mut self) -> Result<&mut rusqlite::Connection> {
-        match (&mut self.memory, &mut self.store) {
-            (Some(c), _) => Ok(c),
-            (None, Some(s)) => Ok(s.conn_mut()),
-            (None, None) => anyhow::bail!("internal error: no database connection"),
         }
     }
 }
@@ -341,14 +328,14 @@ fn import_outcome(
 /// triage writes. `Err` only when the lock never came; the import then wrote nothing (its
 /// transaction starts by taking the lock): [`ActionError::Busy`].
 pub(super) fn import_retrying(
-    conn: &mut rusqlite::Connection,
+    store: &mut Store,
     file: &Path,
     opts: &ImportOptions,
     progress: crate::import::Progress<'_>,
     attempts: u32,
 ) -> Result<Result<Counts, ImportError>, ActionError> {
     actions::with_retry(attempts, || {
-        match crate::import::import_file(conn, file, opts, &mut *progress) {
+        match crate::import::import_file(store, file, opts, &mut *progress) {
             Err(ImportError::Sqlite(e)) if is_busy(&e) => Err(ActionError::Sqlite(e)),
             r => Ok(r),
         }
@@ -381,7 +368,8 @@ mod tests {
     fn an_import_blocked_by_another_writer_gives_up_clearly_and_writes_nothing() {
         let (dir, mut s, other) = locked_store();
         let crn: String = s
-            .conn()
+            .db()
+            .sql()
             .query_row("SELECT min(crn) FROM cases", [], |r| r.get(0))
             .unwrap();
         let file = dir.path().join("contacts.csv");
@@ -398,14 +386,14 @@ mod tests {
             actor: "t".into(),
         };
         let contacts = count(&s, "SELECT count(*) FROM contacts");
-        let e = import_retrying(s.conn_mut(), &file, &opts, &mut |_, _| {}, 2).unwrap_err();
+        let e = import_retrying(&mut s, &file, &opts, &mut |_, _| {}, 2).unwrap_err();
         assert!(matches!(e, ActionError::Busy(2)), "{e}");
         let said = format!("import not done: {e}");
         assert!(said.contains("nothing was written") && !said.contains("database is locked"));
         assert_eq!(count(&s, "SELECT count(*) FROM contacts"), contacts);
         assert_eq!(count(&s, "SELECT count(*) FROM audit"), 0);
         other.execute_batch("ROLLBACK;").unwrap();
-        let done = import_retrying(s.conn_mut(), &file, &opts, &mut |_, _| {}, 2)
+        let done = import_retrying(&mut s, &file, &opts, &mut |_, _| {}, 2)
             .unwrap()
             .unwrap();
         assert_eq!(done.inserted, 1);

@@ -319,7 +319,8 @@ mod test_support {
         demo::build(&db, &opts, false).unwrap();
         let store = Store::open(&db, OpenMode::Existing).unwrap();
         store
-            .conn()
+            .db()
+            .sql()
             .busy_timeout(std::time::Duration::from_millis(20))
             .unwrap();
         let other = rusqlite::Connection::open(&db).unwrap();
@@ -328,6 +329,6 @@ mod test_support {
     }
 
     pub(super) fn count(s: &Store, sql: &str) -> i64 {
-        s.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+        s.db().sql().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 }

@@ -28,7 +28,7 @@ pub(super) fn allocate(cli: &Cli, ctx: &Settings, a: &AllocateArgs) -> Result<Ex
         confirmed: a.yes,
     };
     let done = actions::with_retry(actions::WRITE_ATTEMPTS, || {
-        actions::allocate(store.conn_mut(), &ctx.policy, ctx.as_of, &who, &req)
+        actions::allocate(&mut store, &ctx.policy, ctx.as_of, &who, &req)
     })
     .map_err(|e| action_error(e, "allocate"))?;
     eprintln!("casewatch: allocated (audit #{})", done.audit_id);
@@ -48,7 +48,7 @@ pub(super) fn oversight(cli: &Cli, ctx: &Settings, a: &OversightArgs) -> Result<
         expect: None,
     };
     let done = actions::with_retry(actions::WRITE_ATTEMPTS, || {
-        actions::record_oversight(store.conn_mut(), ctx.as_of, &who, &entry)
+        actions::record_oversight(&mut store, ctx.as_of, &who, &entry)
     })
     .map_err(|e| action_error(e, "oversight"))?;
     eprintln!("casewatch: oversight recorded (audit #{})", done.audit_id);
@@ -60,7 +60,7 @@ pub(super) fn note(cli: &Cli, ctx: &Settings, a: &NoteArgs) -> Result<ExitCode> 
     let mut store = open_for_writing(ctx)?;
     let who = actor(cli);
     let done = actions::with_retry(actions::WRITE_ATTEMPTS, || {
-        actions::add_note(store.conn_mut(), &who, &a.crn, &a.text, a.sensitive)
+        actions::add_note(&mut store, &who, &a.crn, &a.text, a.sensitive)
     })
     .map_err(|e| action_error(e, "note"))?;
     eprintln!("casewatch: note added (audit #{})", done.audit_id);
@@ -72,7 +72,7 @@ pub(super) fn ack(cli: &Cli, ctx: &Settings, a: &AckArgs) -> Result<ExitCode> {
     let mut store = open_for_writing(ctx)?;
     let who = actor(cli);
     let id = actions::with_retry(actions::WRITE_ATTEMPTS, || {
-        crate::alerts::acknowledge(store.conn_mut(), &who, &a.key, &a.note)
+        crate::alerts::acknowledge(&mut store, &who, &a.key, &a.note)
     })
     .map_err(|e| action_error(e, "acknowledge"))?;
     eprintln!("casewatch: acknowledged (audit #{id})");
@@ -82,7 +82,7 @@ pub(super) fn ack(cli: &Cli, ctx: &Settings, a: &AckArgs) -> Result<ExitCode> {
 /// `casewatch audit`: prints the audit trail, sensitive notes hidden unless asked for.
 pub(super) fn audit(ctx: &Settings, a: &AuditArgs) -> Result<ExitCode> {
     let store = open_for_reading(ctx)?;
-    let rows: Vec<actions::AuditRow> = actions::audit_log(store.conn(), a.crn.as_deref(), a.since)
+    let rows: Vec<actions::AuditRow> = actions::audit_log(store.db(), a.crn.as_deref(), a.since)
         .map_err(|e| crate::store::classify(store.path(), e))?
         .into_iter()
         .map(|r| r.redact(a.show_sensitive))

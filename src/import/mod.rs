@@ -9,7 +9,7 @@ use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use rusqlite::Connection;
+use crate::store::Store;
 
 use crate::text::quote_value;
 
@@ -142,24 +142,24 @@ pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 /// Imports `path` into `conn` in one transaction. Returns the counts, or `Invalid` with every
 /// problem found (and nothing written).
 pub fn import_file(
-    conn: &mut Connection,
+    store: &mut Store,
     path: &Path,
     opts: &ImportOptions,
     progress: Progress<'_>,
 ) -> Result<Counts, ImportError> {
     let (file, total) = read::open(path)?;
     if !write::is_bulk(total, opts) {
-        return import_opened(conn, path, file, total, opts, progress, false);
+        return import_opened(store, path, file, total, opts, progress, false);
     }
-    write::without_per_row_checks(conn, |conn| {
-        import_opened(conn, path, file, total, opts, progress, true)
+    write::without_per_row_checks(store, |store| {
+        import_opened(store, path, file, total, opts, progress, true)
     })
 }
 
 /// Reads, checks and writes the `total` bytes of `file` in one transaction, committed only
 /// if every row is good.
 fn import_opened(
-    conn: &mut Connection,
+    store: &mut Store,
     path: &Path,
     file: File,
     total: u64,
@@ -169,15 +169,15 @@ fn import_opened(
 ) -> Result<Counts, ImportError> {
     let reader = read::buffered(path, file)?;
     let format = opts.format.unwrap_or_else(|| FileFormat::from_path(path));
-    let tx = write::begin(conn, bulk)?;
-    let refs = Refs::load(&tx)?;
-    let existing = write::existing_keys(&tx, opts.kind)?;
+    let tx = write::begin(store, bulk)?;
+    let refs = Refs::load(tx.db())?;
+    let existing = write::existing_keys(tx.db(), opts.kind)?;
     // Cases loaded in bulk into an empty table are all new: their indexes are built once from
     // the rows at the end, and their tallies counted from the rows on the reading thread,
     // sparing the recount's pass over the table. (Any other load recounts from the table.)
     let into_empty = bulk && opts.kind == Kind::Cases && existing.is_empty();
     let bulk = if bulk {
-        Some(write::Bulk::start(&tx, opts.kind, into_empty)?)
+        Some(write::Bulk::start(tx.db(), opts.kind, into_empty)?)
     } else {
         None
     };
@@ -188,7 +188,7 @@ fn import_opened(
     } else {
         0
     };
-    let mut run = write::Run::new(&tx, &refs, opts.kind, existing, rows);
+    let mut run = write::Run::new(tx.db(), &refs, opts.kind, existing, rows);
     match format {
         FileFormat::Csv if matches!(opts.kind, Kind::Contacts | Kind::Oversight) => {
             write::load_csv(&mut run, reader, opts, total, progress)?
@@ -232,7 +232,7 @@ mod tests {
     pub(super) fn db() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("t.db"), OpenMode::CreateIfMissing).unwrap();
-        s.conn()
+        s.db().sql()
             .execute_batch(
                 "INSERT INTO pdus (code, name, region) VALUES ('P1', 'One', 'R');
                  INSERT INTO practitioners VALUES ('S1', 'Ann', 'PO', 'P1', NULL, 37, '2020-01-01', 'in_post');",
@@ -260,7 +260,8 @@ mod tests {
     fn a_bulk_load_recounts_the_tallies_and_puts_their_triggers_back() {
         let (dir, mut s) = db();
         let triggers = |s: &Store| -> (i64, i64) {
-            s.conn()
+            s.db()
+                .sql()
                 .query_row(
                     "SELECT sum(name LIKE 'tally_%'), sum(name LIKE 'overview_cache_%')
                        FROM sqlite_schema WHERE type = 'trigger'",
@@ -280,32 +281,18 @@ mod tests {
             ),
         )
         .unwrap();
-        import_file(s.conn_mut(), &cases, &opts(Kind::Cases), &mut |_, _| {}).unwrap();
+        import_file(&mut s, &cases, &opts(Kind::Cases), &mut |_, _| {}).unwrap();
         let contacts = dir.path().join("contacts.csv");
         std::fs::write(&contacts, "crn,date,kind\nX000001,2026-10-01,home_visit\n").unwrap();
-        import_file(
-            s.conn_mut(),
-            &contacts,
-            &opts(Kind::Contacts),
-            &mut |_, _| {},
-        )
-        .unwrap();
+        import_file(&mut s, &contacts, &opts(Kind::Contacts), &mut |_, _| {}).unwrap();
         // A rejected file changes nothing, triggers included.
         std::fs::write(&contacts, "crn,date,kind\nX000001,not-a-date,home_visit\n").unwrap();
-        assert!(
-            import_file(
-                s.conn_mut(),
-                &contacts,
-                &opts(Kind::Contacts),
-                &mut |_, _| {}
-            )
-            .is_err()
-        );
+        assert!(import_file(&mut s, &contacts, &opts(Kind::Contacts), &mut |_, _| {}).is_err());
         assert_eq!(triggers(&s), (3, 18));
         let policy = crate::policy::Policy::defaults();
         let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         let counts = |sql: String| {
-            crate::store::read::pdu_counts(s.conn(), &sql, &policy, as_of, None).unwrap()
+            crate::store::read::pdu_counts(s.db(), &sql, &policy, as_of, None).unwrap()
         };
         let tally = counts(crate::store::read::pdu_summary_sql(false));
         assert_eq!(
@@ -314,7 +301,8 @@ mod tests {
         );
         assert_eq!(tally["P1"][..3], [3, 1, 0]);
         // And the triggers work again after the load.
-        s.conn()
+        s.db()
+            .sql()
             .execute(
                 "UPDATE cases SET allocated_to = NULL, allocated_on = NULL WHERE crn = 'X000003'",
                 [],
@@ -325,13 +313,15 @@ mod tests {
         // The load turned SQLite's per-statement key check off; it is on again, after a
         // good file and after a rejected one.
         let fk: i64 = s
-            .conn()
+            .db()
+            .sql()
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .unwrap();
         assert_eq!(fk, 1);
         // So are its CHECK constraints.
         let e = s
-            .conn()
+            .db()
+            .sql()
             .execute("UPDATE cases SET rosh = 'BAD' WHERE crn = 'X000002'", [])
             .unwrap_err();
         assert!(e.to_string().contains("CHECK constraint failed"), "{e}");
@@ -353,7 +343,8 @@ mod tests {
         let opts = opts(Kind::Cases);
         // Stands in for a validation bug: a value the CHECKs refuse reaches the table. (A
         // change of temp_store would drop the trigger: set it first as the import sets it.)
-        s.conn()
+        s.db()
+            .sql()
             .execute_batch(
                 "PRAGMA temp_store = MEMORY;
                  CREATE TEMP TRIGGER forge AFTER INSERT ON main.cases WHEN NEW.crn = 'X000002'
@@ -361,7 +352,8 @@ mod tests {
             )
             .unwrap();
         let state = |s: &Store| -> [i64; 5] {
-            s.conn()
+            s.db()
+                .sql()
                 .query_row(
                     "SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM audit),
                             (SELECT count(*) FROM tally_pdu),
@@ -374,21 +366,22 @@ mod tests {
         };
         let before = state(&s);
         assert_eq!(before[0], 0);
-        let e = import_file(s.conn_mut(), &cases, &opts, &mut |_, _| {}).unwrap_err();
+        let e = import_file(&mut s, &cases, &opts, &mut |_, _| {}).unwrap_err();
         assert!(
             matches!(&e, ImportError::BrokenCheck { table: "cases", check, .. }
                 if check == "mappa_level BETWEEN 0 AND 3"),
             "{e}"
         );
         assert_eq!(state(&s), before);
-        s.conn().execute_batch("DROP TRIGGER forge").unwrap();
-        import_file(s.conn_mut(), &cases, &opts, &mut |_, _| {}).unwrap();
+        s.db().sql().execute_batch("DROP TRIGGER forge").unwrap();
+        import_file(&mut s, &cases, &opts, &mut |_, _| {}).unwrap();
         let after = state(&s);
         assert_eq!(after[0], 2);
         // The indexes dropped for the load into the empty table are back, and measured.
         assert_eq!(after[4], before[4]);
         let measured: i64 = s
-            .conn()
+            .db()
+            .sql()
             .query_row(
                 "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'cases' AND stat LIKE '2 %'",
                 [],
@@ -405,7 +398,7 @@ mod tests {
         // Rows handed between the threads in two full handoffs and a remainder, written in
         // full batches and a remainder, with an update of a stored case in between.
         const N: usize = 2 * write::HANDOFF_ROWS + 5;
-        s.conn()
+        s.db().sql()
             .execute_batch(
                 "INSERT INTO cases (crn, name, pdu, tier, case_type, sentence_date, unallocated_since)
                  VALUES ('X900000', 'Old', 'P1', 'C1', 'COMMUNITY', '2026-01-01', '2026-01-02')",
@@ -423,10 +416,11 @@ mod tests {
         let path = dir.path().join("cases.csv");
         std::fs::write(&path, body).unwrap();
         let opts = opts(Kind::Cases);
-        let counts = import_file(s.conn_mut(), &path, &opts, &mut |_, _| {}).unwrap();
+        let counts = import_file(&mut s, &path, &opts, &mut |_, _| {}).unwrap();
         assert_eq!((counts.inserted, counts.updated), (N as u64, 1));
         let (n, distinct, last, old): (i64, i64, String, String) = s
-            .conn()
+            .db()
+            .sql()
             .query_row(
                 "SELECT count(*), count(DISTINCT crn), max(crn),
                         (SELECT name FROM cases WHERE crn = 'X900000')
@@ -458,7 +452,7 @@ mod tests {
         std::fs::write(&path, body).unwrap();
         let opts = opts(Kind::Cases);
         let Err(ImportError::Invalid { errors, .. }) =
-            import_file(s.conn_mut(), &path, &opts, &mut |_, _| {})
+            import_file(&mut s, &path, &opts, &mut |_, _| {})
         else {
             panic!("the file should be refused");
         };
@@ -470,7 +464,8 @@ mod tests {
             errors[2]
         );
         let n: i64 = s
-            .conn()
+            .db()
+            .sql()
             .query_row("SELECT count(*) FROM cases", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 0);
@@ -480,7 +475,7 @@ mod tests {
     fn tallies_counted_from_new_rows_equal_a_recount_from_the_table() {
         use rand::{Rng, SeedableRng};
         let (dir, mut s) = db();
-        s.conn()
+        s.db().sql()
             .execute_batch(
                 "INSERT INTO pdus (code, name, region) VALUES ('P2', 'Two', 'R');
                  INSERT INTO practitioners VALUES ('S2', 'Bo', 'PSO', 'P2', NULL, 37, '2020-01-01', 'in_post');",
@@ -518,7 +513,7 @@ mod tests {
         let path = dir.path().join("cases.csv");
         std::fs::write(&path, body).unwrap();
         let opts = opts(Kind::Cases);
-        import_file(s.conn_mut(), &path, &opts, &mut |_, _| {}).unwrap();
+        import_file(&mut s, &path, &opts, &mut |_, _| {}).unwrap();
         let dump = |s: &Store| -> Vec<String> {
             [
                 "tally_pdu",
@@ -528,7 +523,7 @@ mod tests {
             ]
             .iter()
             .flat_map(|t| {
-                let mut stmt = s.conn().prepare(&format!("SELECT * FROM {t}")).unwrap();
+                let mut stmt = s.db().sql().prepare(&format!("SELECT * FROM {t}")).unwrap();
                 let n = stmt.column_count();
                 stmt.query_map([], |r| {
                     let cells: Vec<String> = (0..n)
@@ -544,7 +539,7 @@ mod tests {
         };
         let counted = dump(&s);
         assert!(counted.len() > 100, "{}", counted.len());
-        crate::store::tally::rebuild(s.conn()).unwrap();
+        crate::store::tally::rebuild(s.db()).unwrap();
         assert_eq!(counted, dump(&s));
     }
 }

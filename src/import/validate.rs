@@ -2,9 +2,8 @@
 //! (score and maximum, allocation), the references to rows already stored, and the rules of
 //! imported text. A checked row is a typed [`Record`]; a rejected one, every problem in it.
 
+use crate::store::Db;
 use rustc_hash::FxHashSet as HashSet;
-
-use rusqlite::Connection;
 
 use super::{Kind, RowError};
 use crate::domain::{
@@ -214,7 +213,7 @@ pub struct Refs {
 }
 
 impl Refs {
-    pub fn load(conn: &Connection) -> rusqlite::Result<Refs> {
+    pub fn load(conn: Db<'_>) -> rusqlite::Result<Refs> {
         Ok(Refs {
             pdus: load::keys(conn, load::Keyed::Pdus)?,
             practitioners: load::keys(conn, load::Keyed::Practitioners)?,
@@ -223,11 +222,7 @@ impl Refs {
 }
 
 /// Parses and checks one row. `Err` holds every problem found in it.
-pub fn validate(
-    row: &mut Row<'_>,
-    conn: &Connection,
-    refs: &Refs,
-) -> Result<Record, Vec<RowError>> {
+pub fn validate(row: &mut Row<'_>, conn: Db<'_>, refs: &Refs) -> Result<Record, Vec<RowError>> {
     let rec = match row.kind {
         Kind::Contacts => validate_contact(row, conn).map_err(|e| vec![db_problem(row.line, e)]),
         Kind::Oversight => validate_oversight(row, conn).map_err(|e| vec![db_problem(row.line, e)]),
@@ -501,7 +496,7 @@ fn validate_case(row: &mut Row<'_>, refs: &Refs) -> Checked {
     Ok(Some(Record::Case(case)))
 }
 
-fn crn_ref(row: &mut Row<'_>, conn: &Connection) -> rusqlite::Result<Option<Crn>> {
+fn crn_ref(row: &mut Row<'_>, conn: Db<'_>) -> rusqlite::Result<Option<Crn>> {
     let Some(crn) = row.req("crn", str::parse::<Crn>) else {
         return Ok(None);
     };
@@ -518,7 +513,7 @@ fn crn_ref(row: &mut Row<'_>, conn: &Connection) -> rusqlite::Result<Option<Crn>
     }
 }
 
-fn validate_contact(row: &mut Row<'_>, conn: &Connection) -> rusqlite::Result<Option<Record>> {
+fn validate_contact(row: &mut Row<'_>, conn: Db<'_>) -> rusqlite::Result<Option<Record>> {
     let crn = crn_ref(row, conn)?;
     let date = row.req("date", |s| parse_date("date", s));
     let kind = row.req("kind", str::parse::<crate::domain::ContactKind>);
@@ -534,7 +529,7 @@ fn validate_contact(row: &mut Row<'_>, conn: &Connection) -> rusqlite::Result<Op
     })))
 }
 
-fn validate_oversight(row: &mut Row<'_>, conn: &Connection) -> rusqlite::Result<Option<Record>> {
+fn validate_oversight(row: &mut Row<'_>, conn: Db<'_>) -> rusqlite::Result<Option<Record>> {
     let crn = crn_ref(row, conn)?;
     let date = row.req("date", |s| parse_date("date", s));
     let spo = row.req("spo_staff_code", |s| parse_code("spo_staff_code", s));
@@ -561,9 +556,9 @@ mod tests {
     use crate::store::Store;
 
     fn check(s: &Store, kind: Kind, vals: &[&str]) -> Result<Record, Vec<RowError>> {
-        let refs = Refs::load(s.conn()).unwrap();
+        let refs = Refs::load(s.db()).unwrap();
         let mut row = Row::new(kind, 2, vals.to_vec());
-        validate(&mut row, s.conn(), &refs)
+        validate(&mut row, s.db(), &refs)
     }
 
     const CASE: [&str; 14] = [

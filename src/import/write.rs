@@ -9,15 +9,15 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::Path;
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::params;
 
 use super::read::{self, Item};
 use super::validate::{self, Record, Refs, Row};
 use super::{Counts, ImportError, ImportOptions, Kind, Progress, RowError};
 use crate::domain::{Case, fmt_date};
 use crate::store::batch::{BatchInsert, DeferredIndexes};
-use crate::store::load;
 use crate::store::tally::{CaseKeys, Tallies};
+use crate::store::{Db, Store, Tx, load};
 
 /// Files from this size up are loaded with the tallies recounted once at the end (about
 /// 40,000 case rows; below it the row-by-row triggers cost less than a recount).
@@ -45,37 +45,24 @@ pub(super) fn is_bulk(total: u64, opts: &ImportOptions) -> bool {
 /// Likewise SQLite's CHECK constraints, a sixth of the load: every row was validated
 /// against stricter rules, and the rows written are checked against them once at the end.
 pub(super) fn without_per_row_checks<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&mut Connection) -> Result<T, ImportError>,
+    store: &mut Store,
+    f: impl FnOnce(&mut Store) -> Result<T, ImportError>,
 ) -> Result<T, ImportError> {
-    load::per_row_checks(conn, false)?;
-    let result = f(conn);
-    let restored = load::per_row_checks(conn, true);
+    load::per_row_checks(store.db(), false)?;
+    let result = f(store);
+    let restored = load::per_row_checks(store.db(), true);
     let t = result?;
     restored?;
     Ok(t)
 }
 
-/// Opens the import's transaction. A bulk load drops the triggers that keep the tallies and
-/// the overview cache (see [`Bulk`] for their return).
-pub(super) fn begin(conn: &mut Connection, bulk: bool) -> Result<Transaction<'_>, ImportError> {
-    // A large file touches most of the cases table and its indexes; the default 2 MB page
-    // cache makes every lookup a read, and each upsert writes a statement journal, which
-    // belongs in memory rather than a temporary file. Memory is only taken as it is used.
-    load::large_load_cache(conn)?;
-    // Immediate: take the write lock first, so the references loaded below cannot change
-    // under the import.
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    // Dropped and recounted inside this transaction, so a failure or a kill leaves the
-    // triggers and tallies exactly as they were.
-    if bulk {
-        tx.execute_batch(crate::store::schema::BULK_TRIGGERS_DROP)?;
-    }
-    Ok(tx)
+/// Opens the import's transaction (see [`load::begin`]).
+pub(super) fn begin(store: &mut Store, bulk: bool) -> Result<Tx<'_>, ImportError> {
+    Ok(load::begin(store, bulk)?)
 }
 
 /// The keys of a keyed kind already stored, read once: cheaper than a lookup per row.
-pub(super) fn existing_keys(conn: &Connection, kind: Kind) -> rusqlite::Result<HashSet<String>> {
+pub(super) fn existing_keys(conn: Db<'_>, kind: Kind) -> rusqlite::Result<HashSet<String>> {
     let table = match kind {
         Kind::Pdus => load::Keyed::Pdus,
         Kind::Establishment => load::Keyed::Establishment,
@@ -87,9 +74,9 @@ pub(super) fn existing_keys(conn: &Connection, kind: Kind) -> rusqlite::Result<H
 }
 
 /// Drives validation and writing over a file, row by row.
-pub(super) struct Run<'t, 'c, 'r> {
+pub(super) struct Run<'t, 'r> {
     kind: Kind,
-    tx: &'t Transaction<'c>,
+    tx: Db<'t>,
     refs: &'r Refs,
     seen: HashMap<String, u64>,
     /// Keys already in the database, in the form of [`Record::key`].
@@ -103,11 +90,11 @@ pub(super) struct Run<'t, 'c, 'r> {
     tallies: Option<Tallies>,
 }
 
-impl<'t, 'c, 'r> Run<'t, 'c, 'r> {
+impl<'t, 'r> Run<'t, 'r> {
     /// A run over a file of `kind` in `tx`, against `refs` and the keys already stored
     /// (`existing`), expecting about `rows` keyed rows.
     pub(super) fn new(
-        tx: &'t Transaction<'c>,
+        tx: Db<'t>,
         refs: &'r Refs,
         kind: Kind,
         existing: HashSet<String>,
@@ -199,7 +186,7 @@ const PROGRESS_ROWS: u64 = 16384;
 /// A CSV file of a kind that needs the connection to check its rows (contacts and
 /// oversight refer to stored cases): read, checked and written on this thread.
 pub(super) fn load_csv(
-    run: &mut Run<'_, '_, '_>,
+    run: &mut Run<'_, '_>,
     reader: impl std::io::Read,
     opts: &ImportOptions,
     total: u64,
@@ -226,7 +213,7 @@ pub(super) fn load_csv(
 /// A JSON Lines file: read, checked and written on this thread. A line's own problems count
 /// at once, so no row after it is written.
 pub(super) fn load_jsonl(
-    run: &mut Run<'_, '_, '_>,
+    run: &mut Run<'_, '_>,
     path: &Path,
     reader: impl std::io::BufRead,
     opts: &ImportOptions,
@@ -258,7 +245,7 @@ type Handoff = Vec<(u64, Result<Record, Vec<RowError>>, u64)>;
 /// the rows while this one writes them, so parsing overlaps SQLite's work (a quarter of a
 /// million-row import). Rows are written in file order, as on one thread.
 pub(super) fn load_csv_in_parallel(
-    run: &mut Run<'_, '_, '_>,
+    run: &mut Run<'_, '_>,
     path: &Path,
     reader: impl std::io::Read + Send,
     opts: &ImportOptions,
@@ -346,37 +333,21 @@ fn od(date: Option<NaiveDate>) -> Option<String> {
     date.map(fmt_date)
 }
 
-/// Inserts a keyed row, or updates it when any value differs. `vals` binds `?1..?n` in both
-/// statements, the key first.
-///
-/// Plain INSERT and UPDATE rather than `ON CONFLICT DO UPDATE`: an upsert makes SQLite copy
-/// every page it touches into a statement journal, which made a million-row import ten times
-/// slower.
-fn upsert(
-    tx: &Transaction<'_>,
-    existed: bool,
-    insert_sql: &str,
-    update_sql: &str,
-    vals: &[&dyn rusqlite::ToSql],
-) -> rusqlite::Result<Outcome> {
-    if !existed {
-        tx.prepare_cached(insert_sql)?.execute(vals)?;
-        return Ok(Outcome::Inserted);
-    }
-    match tx.prepare_cached(update_sql)?.execute(vals)? {
-        0 => Ok(Outcome::Unchanged),
-        _ => Ok(Outcome::Updated),
+fn upserted(u: load::Upserted) -> Outcome {
+    match u {
+        load::Upserted::Inserted => Outcome::Inserted,
+        load::Upserted::Updated => Outcome::Updated,
+        load::Upserted::Unchanged => Outcome::Unchanged,
     }
 }
 
 /// Writes one record; upserts report whether anything changed.
-fn write(tx: &Transaction<'_>, rec: &Record, existed: bool) -> rusqlite::Result<Outcome> {
+fn write(tx: Db<'_>, rec: &Record, existed: bool) -> rusqlite::Result<Outcome> {
     match rec {
-        Record::Pdu(p) => upsert(
+        Record::Pdu(p) => load::upsert(
             tx,
+            load::Upsert::Pdu,
             existed,
-            load::INSERT_PDU,
-            load::UPDATE_PDU_IF_CHANGED,
             params![
                 p.code,
                 p.name,
@@ -387,19 +358,19 @@ fn write(tx: &Transaction<'_>, rec: &Record, existed: bool) -> rusqlite::Result<
                 p.score_max,
                 od(p.inspected_on),
             ],
-        ),
-        Record::Establishment(e) => upsert(
+        )
+        .map(upserted),
+        Record::Establishment(e) => load::upsert(
             tx,
+            load::Upsert::Establishment,
             existed,
-            load::INSERT_ESTABLISHMENT,
-            load::UPDATE_ESTABLISHMENT_IF_CHANGED,
             params![e.pdu, e.grade.as_str(), e.target_fte],
-        ),
-        Record::Practitioner(p) => upsert(
+        )
+        .map(upserted),
+        Record::Practitioner(p) => load::upsert(
             tx,
+            load::Upsert::Practitioner,
             existed,
-            load::INSERT_PRACTITIONER,
-            load::UPDATE_PRACTITIONER_IF_CHANGED,
             params![
                 p.staff_code,
                 p.name,
@@ -410,23 +381,17 @@ fn write(tx: &Transaction<'_>, rec: &Record, existed: bool) -> rusqlite::Result<
                 d(p.start_date),
                 p.status.as_str(),
             ],
-        ),
+        )
+        .map(upserted),
         Record::Case(c) if !existed => {
             let mut insert = case_inserts(tx);
             with_case_values(c, |values| insert.push(values))?;
             insert.flush()?;
             Ok(Outcome::Inserted)
         }
-        Record::Case(c) => with_case_values(c, |values| {
-            let changed = tx
-                .prepare_cached(load::UPDATE_CASE_IF_CHANGED)?
-                .execute(values)?;
-            Ok(if changed == 0 {
-                Outcome::Unchanged
-            } else {
-                Outcome::Updated
-            })
-        }),
+        Record::Case(c) => {
+            with_case_values(c, |values| load::update_case(tx, values)).map(upserted)
+        }
         Record::Contact(c) => {
             let date = d(c.date);
             let row = load::ContactRow {
@@ -459,9 +424,8 @@ fn write(tx: &Transaction<'_>, rec: &Record, existed: bool) -> rusqlite::Result<
     }
 }
 
-/// New cases, written many to a statement once [`BatchInsert::flush`] is called.
-fn case_inserts<'t>(tx: &'t Transaction<'_>) -> BatchInsert<'t> {
-    BatchInsert::new(tx, "cases", load::CASE_COLUMNS)
+fn case_inserts(db: Db<'_>) -> BatchInsert<'_> {
+    load::case_inserts(db)
 }
 
 /// Calls `f` with a case's values in the order of [`case_inserts`]'s columns (the key
@@ -497,11 +461,7 @@ pub(super) struct Bulk {
 impl Bulk {
     /// Notes where the load's rows start; for cases loaded into an empty table (`into_empty`),
     /// drops their indexes, to be built once from the rows at the end.
-    pub(super) fn start(
-        tx: &Transaction<'_>,
-        kind: Kind,
-        into_empty: bool,
-    ) -> rusqlite::Result<Bulk> {
+    pub(super) fn start(tx: Db<'_>, kind: Kind, into_empty: bool) -> rusqlite::Result<Bulk> {
         let deferred = if into_empty {
             Some(DeferredIndexes::drop_all(tx, "cases")?)
         } else {
@@ -523,7 +483,7 @@ impl Bulk {
     /// puts the triggers back.
     fn finish(
         self,
-        tx: &Transaction<'_>,
+        tx: Db<'_>,
         counts: &Counts,
         counted: Option<Tallies>,
     ) -> Result<(), ImportError> {
@@ -536,7 +496,7 @@ impl Bulk {
             Some(counted) => counted.write(tx)?,
             None => crate::store::tally::rebuild(tx)?,
         }
-        tx.execute_batch(crate::store::schema::BULK_TRIGGERS_RESTORE)?;
+        load::restore_bulk_triggers(tx)?;
         Ok(())
     }
 }
@@ -552,7 +512,7 @@ fn bulk_table(kind: Kind) -> Option<load::BulkTable> {
 }
 
 /// SQLite's foreign-key check of the table a bulk load wrote, which it skipped row by row.
-fn check_references(tx: &Transaction<'_>, kind: Kind) -> Result<(), ImportError> {
+fn check_references(tx: Db<'_>, kind: Kind) -> Result<(), ImportError> {
     let Some(table) = bulk_table(kind) else {
         return Ok(());
     };
@@ -569,7 +529,7 @@ fn check_references(tx: &Transaction<'_>, kind: Kind) -> Result<(), ImportError>
 /// SQLite's CHECK constraints over the rows a bulk load wrote, which it skipped row by row:
 /// rows with a rowid above `after_rowid`, or every row if some were updated in place.
 fn check_constraints(
-    tx: &Transaction<'_>,
+    tx: Db<'_>,
     kind: Kind,
     after_rowid: i64,
     counts: &Counts,
@@ -595,7 +555,7 @@ fn check_constraints(
 /// Ends a clean load of `path`: rolled back for a dry run or when nothing changed; otherwise
 /// a bulk load's work finished, the audit row added and the whole committed.
 pub(super) fn commit(
-    tx: Transaction<'_>,
+    tx: Tx<'_>,
     path: &Path,
     opts: &ImportOptions,
     counts: &Counts,
@@ -608,23 +568,18 @@ pub(super) fn commit(
         return Ok(());
     }
     // Marks the database as holding real data, so `demo` will not replace it unasked.
-    crate::store::set_meta(&tx, "origin", "import")?;
+    crate::store::set_meta(tx.db(), "origin", "import")?;
     if let Some(bulk) = bulk {
-        bulk.finish(&tx, counts, tallies)?;
+        bulk.finish(tx.db(), counts, tallies)?;
     }
     // The audit row goes in with the rows it describes, or not at all.
-    audit(&tx, path, opts, counts)?;
+    audit(tx.db(), path, opts, counts)?;
     tx.commit()?;
     Ok(())
 }
 
 /// The audit row of an import: the file's name, its kind and the counts.
-fn audit(
-    tx: &Transaction<'_>,
-    path: &Path,
-    opts: &ImportOptions,
-    counts: &Counts,
-) -> rusqlite::Result<()> {
+fn audit(tx: Db<'_>, path: &Path, opts: &ImportOptions, counts: &Counts) -> rusqlite::Result<()> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -661,18 +616,18 @@ mod tests {
     #[test]
     fn only_rows_the_load_wrote_are_checked_unless_it_updated_some() {
         let (_dir, s) = db();
-        s.conn()
+        s.db().sql()
             .execute_batch(
                 "PRAGMA ignore_check_constraints = ON;
                  INSERT INTO cases (crn, name, pdu, tier, case_type, sentence_date, unallocated_since)
                  VALUES ('X000001', 'A', 'P1', 'C1', 'ELSEWHERE', '2026-01-01', '2026-01-02');",
             )
             .unwrap();
-        let rowid = s.conn().last_insert_rowid();
-        let tx = s.conn().unchecked_transaction().unwrap();
+        let rowid = s.db().sql().last_insert_rowid();
+        let _tx = s.db().sql().unchecked_transaction().unwrap();
         let mut counts = Counts::default();
-        assert!(check_constraints(&tx, Kind::Cases, rowid, &counts).is_ok());
-        let e = check_constraints(&tx, Kind::Cases, rowid - 1, &counts).unwrap_err();
+        assert!(check_constraints(s.db(), Kind::Cases, rowid, &counts).is_ok());
+        let e = check_constraints(s.db(), Kind::Cases, rowid - 1, &counts).unwrap_err();
         assert!(
             e.to_string().contains(&format!(
                 "row {rowid} of cases breaking its check `case_type IN ("
@@ -680,27 +635,27 @@ mod tests {
             "{e}"
         );
         counts.updated = 1;
-        assert!(check_constraints(&tx, Kind::Cases, rowid, &counts).is_err());
-        assert!(check_constraints(&tx, Kind::Contacts, 0, &counts).is_ok());
+        assert!(check_constraints(s.db(), Kind::Cases, rowid, &counts).is_err());
+        assert!(check_constraints(s.db(), Kind::Contacts, 0, &counts).is_ok());
     }
 
     #[test]
     fn a_reference_broken_behind_the_checks_refuses_the_commit() {
         let (_dir, s) = db();
-        s.conn()
+        s.db().sql()
             .execute_batch(
                 "PRAGMA foreign_keys = OFF;
                  INSERT INTO cases (crn, name, pdu, tier, case_type, sentence_date, unallocated_since)
                  VALUES ('X000001', 'A', 'NOPE', 'C1', 'COMMUNITY', '2026-01-01', '2026-01-02');",
             )
             .unwrap();
-        let tx = s.conn().unchecked_transaction().unwrap();
-        let e = check_references(&tx, Kind::Cases).unwrap_err();
+        let _tx = s.db().sql().unchecked_transaction().unwrap();
+        let e = check_references(s.db(), Kind::Cases).unwrap_err();
         assert!(
             e.to_string()
                 .contains("1 row(s) of cases referring to a missing row of pdus"),
             "{e}"
         );
-        assert!(check_references(&tx, Kind::Contacts).is_ok());
+        assert!(check_references(s.db(), Kind::Contacts).is_ok());
     }
 }

@@ -5,6 +5,7 @@
 //! are checked. For a one-row INSERT that costs about as much as the row itself; for the
 //! million-row loads of `import` and `demo` it was a fifth of the time.
 
+use crate::store::Db;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{CachedStatement, Connection, ToSql};
 
@@ -44,7 +45,8 @@ impl<'c> BatchInsert<'c> {
     pub const ROWS: usize = 64;
 
     /// `columns` as written in the INSERT, comma-separated.
-    pub fn new(conn: &'c Connection, table: &str, columns: &str) -> BatchInsert<'c> {
+    pub fn new(db: Db<'c>, table: &str, columns: &str) -> BatchInsert<'c> {
+        let conn = db.conn();
         let n = columns.split(',').count();
         BatchInsert {
             conn,
@@ -162,7 +164,8 @@ pub struct DeferredIndexes {
 }
 
 impl DeferredIndexes {
-    pub fn drop_all(conn: &Connection, table: &str) -> rusqlite::Result<DeferredIndexes> {
+    pub fn drop_all(db: Db<'_>, table: &str) -> rusqlite::Result<DeferredIndexes> {
+        let conn = db.conn();
         let indexes: Vec<(String, String)> = conn
             .prepare(
                 "SELECT name, sql FROM sqlite_schema
@@ -182,7 +185,8 @@ impl DeferredIndexes {
     /// Builds the indexes again, and the table's statistics with them (dropping an index
     /// drops its statistics; these are measured as `demo` measures them, so that the query
     /// planner sees an imported database as it sees a demo one).
-    pub fn rebuild(self, conn: &Connection) -> rusqlite::Result<()> {
+    pub fn rebuild(self, db: Db<'_>) -> rusqlite::Result<()> {
+        let conn = db.conn();
         for sql in &self.sql {
             conn.execute_batch(sql)?;
         }
@@ -216,7 +220,7 @@ mod tests {
                 .unwrap()
         };
         let before = schema(&conn);
-        let deferred = DeferredIndexes::drop_all(&conn, "t").unwrap();
+        let deferred = DeferredIndexes::drop_all(Db::new(&conn), "t").unwrap();
         // The unique key stays, to refuse a duplicate during the load; the other table's
         // index is not touched.
         let names: Vec<String> = schema(&conn).into_iter().map(|(n, _)| n).collect();
@@ -226,7 +230,7 @@ mod tests {
              INSERT INTO t SELECT 'k' || i, i % 7, i % 3 FROM n;",
         )
         .unwrap();
-        deferred.rebuild(&conn).unwrap();
+        deferred.rebuild(Db::new(&conn)).unwrap();
         assert_eq!(schema(&conn), before);
         let stats: i64 = conn
             .query_row(
@@ -248,7 +252,7 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (a INTEGER NOT NULL, b TEXT, c REAL) STRICT")
             .unwrap();
-        let mut batch = BatchInsert::new(&conn, "t", "a, b, c");
+        let mut batch = BatchInsert::new(Db::new(&conn), "t", "a, b, c");
         let n = 2 * BatchInsert::ROWS + 7;
         for i in 0..n {
             let b = (i % 3 != 0).then(|| format!("r{i}"));
@@ -274,7 +278,7 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (a INTEGER NOT NULL CHECK (a IN (1, 2, 3)))")
             .unwrap();
-        let mut batch = BatchInsert::new(&conn, "t", "a");
+        let mut batch = BatchInsert::new(Db::new(&conn), "t", "a");
         assert!(batch.push(&[&1, &2]).is_err());
         batch.push(&[&1]).unwrap();
         batch.push(&[&9]).unwrap();

@@ -7,7 +7,8 @@
 //! expressions come from `sqlite_master`, so they are never restated here and a migration
 //! that adds a CHECK is covered without a change.
 
-use rusqlite::{Connection, OptionalExtension};
+use crate::store::Db;
+use rusqlite::OptionalExtension;
 
 /// A row that breaks a CHECK constraint of its table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +20,8 @@ pub struct Violation {
 
 /// The expressions of `table`'s CHECK constraints (column and table constraints alike), in
 /// the order the schema writes them. A table that does not exist has none.
-pub fn clauses(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+pub fn clauses(db: Db<'_>, table: &str) -> rusqlite::Result<Vec<String>> {
+    let conn = db.conn();
     let sql: Option<String> = conn
         .query_row(
             "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
@@ -33,11 +35,12 @@ pub fn clauses(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> 
 /// The first row of `table` with a rowid above `after_rowid` that breaks one of its CHECK
 /// constraints, and which one. (A CHECK is broken when its expression is false; NULL passes.)
 pub fn first_violation(
-    conn: &Connection,
+    db: Db<'_>,
     table: &str,
     after_rowid: i64,
 ) -> rusqlite::Result<Option<Violation>> {
-    let checks = clauses(conn, table)?;
+    let conn = db.conn();
+    let checks = clauses(Db::new(conn), table)?;
     if checks.is_empty() {
         return Ok(None);
     }
@@ -179,6 +182,7 @@ fn matching_paren(b: &[u8], open: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     #[test]
     fn expressions_are_found_past_strings_names_and_comments() {
@@ -209,12 +213,16 @@ mod tests {
             crate::store::OpenMode::CreateIfMissing,
         )
         .unwrap();
-        let checks = clauses(store.conn(), "cases").unwrap();
+        let checks = clauses(Db::new(store.conn()), "cases").unwrap();
         assert_eq!(checks.len(), 5, "{checks:?}");
         assert!(checks[0].starts_with("rosh IN ("));
         assert_eq!(checks[4], "(allocated_to IS NULL) = (allocated_on IS NULL)");
-        assert_eq!(clauses(store.conn(), "contacts").unwrap().len(), 1);
-        assert!(clauses(store.conn(), "no_such_table").unwrap().is_empty());
+        assert_eq!(clauses(Db::new(store.conn()), "contacts").unwrap().len(), 1);
+        assert!(
+            clauses(Db::new(store.conn()), "no_such_table")
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -231,7 +239,7 @@ mod tests {
              PRAGMA ignore_check_constraints = ON;",
         )
         .unwrap();
-        assert_eq!(first_violation(&conn, "t", 0).unwrap(), None);
+        assert_eq!(first_violation(Db::new(&conn), "t", 0).unwrap(), None);
         // Each CHECK broken on its own row, after a good one.
         for (row, broken) in [
             ("('z', 1, 1)", "a IN ('x', 'y')"),
@@ -241,7 +249,9 @@ mod tests {
             conn.execute_batch(&format!("INSERT INTO t VALUES ('x', 2, 2), {row}"))
                 .unwrap();
             let rowid = conn.last_insert_rowid();
-            let v = first_violation(&conn, "t", rowid - 2).unwrap().unwrap();
+            let v = first_violation(Db::new(&conn), "t", rowid - 2)
+                .unwrap()
+                .unwrap();
             assert_eq!(
                 v,
                 Violation {
@@ -250,11 +260,11 @@ mod tests {
                 }
             );
             // Rows before the bound are not looked at.
-            assert_eq!(first_violation(&conn, "t", rowid).unwrap(), None);
+            assert_eq!(first_violation(Db::new(&conn), "t", rowid).unwrap(), None);
             conn.execute("DELETE FROM t WHERE rowid = ?1", [rowid])
                 .unwrap();
         }
-        assert_eq!(first_violation(&conn, "t", 0).unwrap(), None);
+        assert_eq!(first_violation(Db::new(&conn), "t", 0).unwrap(), None);
     }
 
     #[test]
@@ -274,7 +284,7 @@ mod tests {
                 "DELETE FROM t; PRAGMA ignore_check_constraints = ON; INSERT INTO t VALUES ({v});"
             ))
             .unwrap();
-            let found = first_violation(&conn, "t", 0).unwrap().is_some();
+            let found = first_violation(Db::new(&conn), "t", 0).unwrap().is_some();
             assert_eq!(found, refused, "{v}");
             conn.execute_batch("DELETE FROM t").unwrap();
         }

@@ -2,7 +2,136 @@
 //! `demo` (synthetic data), so the two write the very same rows; and the few reads an import
 //! needs around them.
 
-use rusqlite::{Connection, OptionalExtension, Result, params};
+use crate::store::batch::BatchInsert;
+use crate::store::{Db, Store, Tx};
+use rusqlite::{OptionalExtension, Result, Statement, ToSql, params};
+
+/// Prepared inserts for every table a generator fills, in the columns' order of the
+/// `INSERT_*` statements and `*_COLUMNS` lists below: one statement each for the small
+/// tables, a batch of many rows to a statement for the large ones (flushed by
+/// [`Inserts::flush`]).
+pub struct Inserts<'t> {
+    pub pdu: Statement<'t>,
+    pub team: Statement<'t>,
+    pub establishment: Statement<'t>,
+    pub practitioner: Statement<'t>,
+    pub cases: BatchInsert<'t>,
+    pub contacts: BatchInsert<'t>,
+    pub oversight: BatchInsert<'t>,
+    pub allocations: BatchInsert<'t>,
+}
+
+impl<'t> Inserts<'t> {
+    pub fn new(db: Db<'t>) -> Result<Inserts<'t>> {
+        let conn = db.conn();
+        Ok(Inserts {
+            pdu: conn.prepare(INSERT_PDU)?,
+            team: conn.prepare(INSERT_TEAM)?,
+            establishment: conn.prepare(INSERT_ESTABLISHMENT)?,
+            practitioner: conn.prepare(INSERT_PRACTITIONER)?,
+            cases: BatchInsert::new(db, "cases", CASE_COLUMNS_WITH_LAST),
+            contacts: BatchInsert::new(db, "contacts", CONTACT_COLUMNS),
+            oversight: BatchInsert::new(db, "oversight", OVERSIGHT_COLUMNS),
+            allocations: BatchInsert::new(db, "allocations", ALLOCATION_COLUMNS),
+        })
+    }
+
+    /// Writes the rows still held back in the batches.
+    pub fn flush(&mut self) -> Result<()> {
+        for batch in [
+            &mut self.cases,
+            &mut self.contacts,
+            &mut self.oversight,
+            &mut self.allocations,
+        ] {
+            batch.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// New cases from an import (columns [`CASE_COLUMNS`]), many to a statement once
+/// [`BatchInsert::flush`] is called.
+pub fn case_inserts(db: Db<'_>) -> BatchInsert<'_> {
+    BatchInsert::new(db, "cases", CASE_COLUMNS)
+}
+
+/// A keyed table an import upserts row by row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    Pdu,
+    Establishment,
+    Practitioner,
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+/// Inserts a keyed row (`existed` false), or updates it when any value differs. `vals` binds
+/// `?1..?n` in both statements, the key first, in the columns' order of `INSERT_*`.
+///
+/// Plain INSERT and UPDATE rather than `ON CONFLICT DO UPDATE`: an upsert makes SQLite copy
+/// every page it touches into a statement journal, which made a million-row import ten times
+/// slower.
+pub fn upsert(db: Db<'_>, table: Upsert, existed: bool, vals: &[&dyn ToSql]) -> Result<Upserted> {
+    let (insert, update) = match table {
+        Upsert::Pdu => (INSERT_PDU, UPDATE_PDU_IF_CHANGED),
+        Upsert::Establishment => (INSERT_ESTABLISHMENT, UPDATE_ESTABLISHMENT_IF_CHANGED),
+        Upsert::Practitioner => (INSERT_PRACTITIONER, UPDATE_PRACTITIONER_IF_CHANGED),
+    };
+    let conn = db.conn();
+    if !existed {
+        conn.prepare_cached(insert)?.execute(vals)?;
+        return Ok(Upserted::Inserted);
+    }
+    Ok(match conn.prepare_cached(update)?.execute(vals)? {
+        0 => Upserted::Unchanged,
+        _ => Upserted::Updated,
+    })
+}
+
+/// Updates a case from an import's values (in [`CASE_COLUMNS`]' order) when any differs.
+pub fn update_case(db: Db<'_>, vals: &[&dyn ToSql]) -> Result<Upserted> {
+    Ok(
+        match db
+            .conn()
+            .prepare_cached(UPDATE_CASE_IF_CHANGED)?
+            .execute(vals)?
+        {
+            0 => Upserted::Unchanged,
+            _ => Upserted::Updated,
+        },
+    )
+}
+
+/// Opens an import's write transaction: the write lock first, so the references an import
+/// reads cannot change under it. A bulk load (`bulk`) drops the triggers that keep the
+/// tallies and the overview cache, inside the transaction, so a failure or a kill leaves
+/// them exactly as they were; [`restore_bulk_triggers`] puts them back before the commit.
+pub fn begin(store: &mut Store, bulk: bool) -> Result<Tx<'_>> {
+    // A large file touches most of the cases table and its indexes; the default 2 MB page
+    // cache makes every lookup a read, and each upsert writes a statement journal, which
+    // belongs in memory rather than a temporary file. Memory is only taken as it is used.
+    large_load_cache(store.db())?;
+    let tx = store.immediate()?;
+    if bulk {
+        tx.db()
+            .conn()
+            .execute_batch(crate::store::schema::BULK_TRIGGERS_DROP)?;
+    }
+    Ok(tx)
+}
+
+/// See [`begin`].
+pub fn restore_bulk_triggers(db: Db<'_>) -> Result<()> {
+    db.conn()
+        .execute_batch(crate::store::schema::BULK_TRIGGERS_RESTORE)
+}
 
 /// A PDU, every column.
 pub const INSERT_PDU: &str =
@@ -78,7 +207,8 @@ pub enum Keyed {
 }
 
 /// Every key of a table, read once: cheaper than a lookup per row.
-pub fn keys<S: FromIterator<String>>(conn: &Connection, table: Keyed) -> Result<S> {
+pub fn keys<S: FromIterator<String>>(db: Db<'_>, table: Keyed) -> Result<S> {
+    let conn = db.conn();
     let sql = match table {
         Keyed::Pdus => "SELECT code FROM pdus",
         Keyed::Establishment => "SELECT pdu || ' ' || grade FROM establishment",
@@ -91,7 +221,8 @@ pub fn keys<S: FromIterator<String>>(conn: &Connection, table: Keyed) -> Result<
 }
 
 /// Whether a case with this CRN is stored (an import asks per row: the statement is cached).
-pub fn case_exists(conn: &Connection, crn: &str) -> Result<bool> {
+pub fn case_exists(db: Db<'_>, crn: &str) -> Result<bool> {
+    let conn = db.conn();
     conn.prepare_cached("SELECT 1 FROM cases WHERE crn = ?1")?
         .query_row([crn], |_| Ok(()))
         .optional()
@@ -108,7 +239,8 @@ pub struct ContactRow<'a> {
 }
 
 /// Adds a contact unless the very same one is stored; `false` when it was (skipped).
-pub fn insert_contact_once(conn: &Connection, c: &ContactRow<'_>) -> Result<bool> {
+pub fn insert_contact_once(db: Db<'_>, c: &ContactRow<'_>) -> Result<bool> {
+    let conn = db.conn();
     let seen = conn
         .prepare_cached(
             "SELECT 1 FROM contacts WHERE crn = ?1 AND date = ?2 AND kind = ?3 AND staff_code IS ?4",
@@ -137,7 +269,8 @@ pub struct OversightRow<'a> {
 }
 
 /// Adds an oversight record unless the very same one is stored; `false` when it was.
-pub fn insert_oversight_once(conn: &Connection, o: &OversightRow<'_>) -> Result<bool> {
+pub fn insert_oversight_once(db: Db<'_>, o: &OversightRow<'_>) -> Result<bool> {
+    let conn = db.conn();
     let seen = conn
         .prepare_cached(
             "SELECT 1 FROM oversight WHERE crn = ?1 AND date = ?2 AND spo_staff_code = ?3
@@ -178,7 +311,8 @@ impl BulkTable {
 }
 
 /// The highest rowid of a table (0 when empty): rows above it are a load's own.
-pub fn last_rowid(conn: &Connection, table: BulkTable) -> Result<i64> {
+pub fn last_rowid(db: Db<'_>, table: BulkTable) -> Result<i64> {
+    let conn = db.conn();
     conn.query_row(
         &format!("SELECT coalesce(max(rowid), 0) FROM {}", table.name()),
         [],
@@ -188,7 +322,8 @@ pub fn last_rowid(conn: &Connection, table: BulkTable) -> Result<i64> {
 
 /// SQLite's foreign-key check of a table a bulk load wrote: the first parent table with
 /// missing rows and how many rows point at it.
-pub fn broken_reference(conn: &Connection, table: BulkTable) -> Result<Option<(String, u64)>> {
+pub fn broken_reference(db: Db<'_>, table: BulkTable) -> Result<Option<(String, u64)>> {
+    let conn = db.conn();
     let mut stmt = conn.prepare(&format!("PRAGMA foreign_key_check({})", table.name()))?;
     let mut parents = std::collections::BTreeMap::<String, u64>::new();
     let mut rows = stmt.query([])?;
@@ -202,7 +337,8 @@ pub fn broken_reference(conn: &Connection, table: BulkTable) -> Result<Option<(S
 /// rows are checked before they are written and once again, whole, before the commit (see
 /// `import`); `on` turns them back. Outside any transaction: the pragmas cannot change
 /// inside one.
-pub fn per_row_checks(conn: &Connection, on: bool) -> Result<()> {
+pub fn per_row_checks(db: Db<'_>, on: bool) -> Result<()> {
+    let conn = db.conn();
     conn.execute_batch(if on {
         "PRAGMA foreign_keys = ON; PRAGMA ignore_check_constraints = OFF;"
     } else {
@@ -212,6 +348,7 @@ pub fn per_row_checks(conn: &Connection, on: bool) -> Result<()> {
 
 /// A large load touches most of the cases table and its indexes: a 256 MB page cache (taken
 /// only as used) and statement journals in memory.
-pub fn large_load_cache(conn: &Connection) -> Result<()> {
+pub fn large_load_cache(db: Db<'_>) -> Result<()> {
+    let conn = db.conn();
     conn.execute_batch("PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;")
 }

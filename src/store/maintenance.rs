@@ -1,5 +1,6 @@
 //! Backups and health checks: `casewatch backup` and `casewatch check`.
 
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
 use super::{
-    APPLICATION_ID, FileState, SCHEMA_VERSION, StoreError, classify, create_private_file,
+    APPLICATION_ID, Db, FileState, SCHEMA_VERSION, StoreError, classify, create_private_file,
     inspect_file,
 };
 
@@ -145,6 +146,76 @@ pub fn check(path: &Path) -> Result<CheckReport, StoreError> {
         foreign_key_problems,
         journal_mode,
     })
+}
+
+/// Every table's rows, hashed in the order of all their columns, with the schema version: equal fingerprints
+/// mean equal content, whatever SQLite did to the file's bytes.
+pub fn fingerprint(db: Db<'_>) -> rusqlite::Result<Vec<(String, i64, u64)>> {
+    let conn = db.conn();
+    let mut tables: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+              ORDER BY name",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    tables.push("PRAGMA user_version".into());
+    tables
+        .into_iter()
+        .map(|t| {
+            let sql = if t.starts_with("PRAGMA") {
+                t.clone()
+            } else {
+                // Every column as the order: some tables have no rowid (WITHOUT ROWID).
+                let n = conn
+                    .prepare(&format!("SELECT * FROM \"{t}\""))?
+                    .column_count();
+                let order: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+                format!("SELECT * FROM \"{t}\" ORDER BY {}", order.join(", "))
+            };
+            let mut st = conn.prepare(&sql)?;
+            let cols = st.column_count();
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            let mut n = 0i64;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                n += 1;
+                for i in 0..cols {
+                    format!("{:?}", r.get_ref(i)?).hash(&mut h);
+                }
+            }
+            Ok((t, n, h.finish()))
+        })
+        .collect()
+}
+
+/// [`fingerprint`] of the file at `path`, whatever its schema. Opened read-write, so that
+/// closing it checkpoints and removes the WAL and shared-memory files as the last
+/// connection should (a read-only one would leave them behind, owned by whoever ran this).
+pub fn fingerprint_file(path: &Path) -> Result<Vec<(String, i64, u64)>, StoreError> {
+    let conn = Connection::open(path).map_err(|e| classify(path, e))?;
+    fingerprint(Db::new(&conn)).map_err(|e| classify(path, e))
+}
+
+/// Rows in `table` (one of the schema's own tables).
+pub fn rows(db: Db<'_>, table: &str) -> rusqlite::Result<i64> {
+    db.conn().query_row(
+        &format!("SELECT count(*) FROM {}", super::quote_ident(table)),
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// SQLite's `integrity_check` verdict ("ok" when sound) and the number of rows whose
+/// reference points nowhere (`foreign_key_check`).
+pub fn integrity(db: Db<'_>) -> rusqlite::Result<(String, i64)> {
+    let conn = db.conn();
+    let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    let dangling: i64 =
+        conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })?;
+    Ok((ok, dangling))
 }
 
 #[cfg(test)]

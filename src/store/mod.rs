@@ -61,6 +61,83 @@ pub enum StoreError {
     Sqlite(PathBuf, rusqlite::Error),
 }
 
+/// The open database as every module outside `store` sees it: a handle to pass to the
+/// store's typed queries and writes, never a connection. Only `store` can reach the SQLite
+/// connection behind it, which keeps every SQL statement here and makes this the seam a
+/// second backend implements (see ARCHITECTURE.md).
+#[derive(Clone, Copy)]
+pub struct Db<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> Db<'c> {
+    pub(in crate::store) fn new(conn: &'c Connection) -> Db<'c> {
+        Db { conn }
+    }
+    pub(in crate::store) fn conn(self) -> &'c Connection {
+        self.conn
+    }
+    /// The connection, for unit tests that set up or inspect rows with SQL of their own.
+    #[cfg(test)]
+    pub(crate) fn sql(self) -> &'c Connection {
+        self.conn
+    }
+}
+
+impl Db<'_> {
+    /// A read-only connection of its own to the same file, for a read on another thread
+    /// alongside this one's work; `None` for an in-memory database or when it cannot be had.
+    pub fn second_reader(self) -> Option<Reader> {
+        let path = self.conn.path().filter(|p| !p.is_empty())?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .ok()?;
+        // A reader of a WAL database does not wait for writers; it is only ever busy behind
+        // an exclusive lock (the demo build's), and then the caller reads on its own
+        // connection.
+        conn.busy_timeout(Duration::from_millis(50)).ok()?;
+        Some(Reader { conn })
+    }
+}
+
+/// See [`Db::second_reader`].
+pub struct Reader {
+    conn: Connection,
+}
+
+impl Reader {
+    pub fn db(&self) -> Db<'_> {
+        Db::new(&self.conn)
+    }
+}
+
+impl std::fmt::Debug for Db<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Db")
+    }
+}
+
+/// A write transaction taken with SQLite's write lock up front (`BEGIN IMMEDIATE`), so a
+/// check made inside it still holds when its write lands. Dropped without [`Tx::commit`], it
+/// rolls back.
+pub struct Tx<'c> {
+    tx: rusqlite::Transaction<'c>,
+}
+
+impl Tx<'_> {
+    pub fn db(&self) -> Db<'_> {
+        Db::new(&self.tx)
+    }
+    pub fn commit(self) -> rusqlite::Result<()> {
+        self.tx.commit()
+    }
+    pub fn rollback(self) -> rusqlite::Result<()> {
+        self.tx.rollback()
+    }
+}
+
 /// Whether opening may create a new, empty database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenMode {
@@ -256,14 +333,53 @@ impl Store {
         Ok(())
     }
 
-    pub fn conn(&self) -> &Connection {
+    #[cfg(test)]
+    pub(in crate::store) fn conn(&self) -> &Connection {
         &self.conn
     }
-    pub fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
+    pub fn db(&self) -> Db<'_> {
+        Db::new(&self.conn)
+    }
+    /// Begins a write transaction (see [`Tx`]).
+    pub fn immediate(&mut self) -> rusqlite::Result<Tx<'_>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        Ok(Tx { tx })
     }
     pub fn path(&self) -> &Path {
         &self.path
+    }
+    /// How long a statement waits for another process's write lock ([`BUSY_TIMEOUT`] unless
+    /// changed).
+    pub fn busy_timeout(&self) -> rusqlite::Result<Duration> {
+        let ms: i64 = self
+            .conn
+            .query_row("PRAGMA busy_timeout", [], |r| r.get(0))?;
+        Ok(Duration::from_millis(ms.max(0) as u64))
+    }
+    pub fn set_busy_timeout(&self, wait: Duration) -> rusqlite::Result<()> {
+        self.conn.busy_timeout(wait)
+    }
+    /// A copy of this database in memory (references enforced), for work on a scratch copy.
+    pub fn copy_in_memory(&self) -> rusqlite::Result<Store> {
+        let mut conn = Connection::open_in_memory()?;
+        rusqlite::backup::Backup::new(&self.conn, &mut conn)?.run_to_completion(
+            i32::MAX,
+            Duration::ZERO,
+            None,
+        )?;
+        conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+        Ok(Store {
+            conn,
+            path: PathBuf::from(":memory:"),
+            read_only: false,
+        })
+    }
+    /// Closes the file, reporting what SQLite could not finish (dropping it would not).
+    pub fn close(self) -> Result<(), StoreError> {
+        let path = self.path;
+        self.conn.close().map_err(|(_, e)| classify(&path, e))
     }
     pub fn is_read_only(&self) -> bool {
         self.read_only
@@ -271,7 +387,7 @@ impl Store {
 
     /// A value from the `meta` table.
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        meta(&self.conn, key).map_err(|e| classify(&self.path, e))
+        meta(Db::new(&self.conn), key).map_err(|e| classify(&self.path, e))
     }
 
     /// Changes whenever another connection commits a write (cheap; for live refresh).
@@ -302,12 +418,14 @@ fn is_cant_open(e: &rusqlite::Error) -> bool {
     e.sqlite_error_code() == Some(ErrorCode::CannotOpen)
 }
 
-pub fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+pub fn meta(db: Db<'_>, key: &str) -> rusqlite::Result<Option<String>> {
+    let conn = db.conn();
     conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
         .optional()
 }
 
-pub fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+pub fn set_meta(db: Db<'_>, key: &str, value: &str) -> rusqlite::Result<()> {
+    let conn = db.conn();
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -318,11 +436,15 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<(
 
 /// An empty casewatch database in memory (schema only, references enforced), for a dry run
 /// with no file to run against.
-pub fn empty_in_memory() -> rusqlite::Result<Connection> {
-    let mut c = Connection::open_in_memory()?;
-    migrate(&mut c, 0)?;
-    c.execute_batch("PRAGMA foreign_keys = ON;")?;
-    Ok(c)
+pub fn empty_in_memory() -> rusqlite::Result<Store> {
+    let mut conn = Connection::open_in_memory()?;
+    migrate(&mut conn, 0)?;
+    conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+    Ok(Store {
+        conn,
+        path: PathBuf::from(":memory:"),
+        read_only: false,
+    })
 }
 
 /// Applies every migration after `from`, each in its own transaction together with the new
@@ -339,10 +461,10 @@ pub fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
         }
         if to == 1 {
             tx.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID};"))?;
-            set_meta(&tx, "origin", "empty")?;
+            set_meta(Db::new(&tx), "origin", "empty")?;
         }
         if to == schema::TALLIES_VERSION {
-            tally::rebuild(&tx)?;
+            tally::rebuild(Db::new(&tx))?;
         }
         tx.execute_batch(&format!("PRAGMA user_version = {to};"))?;
         tx.commit()?;

@@ -4,6 +4,7 @@
 //! so that a number is computed in one place. Everything that depends on "today" takes an
 //! as-of date; overdue checks push the policy into SQL as threshold dates.
 
+use crate::store::Db;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
@@ -270,10 +271,11 @@ pub fn overview_statements() -> Vec<String> {
 
 /// Staffing per PDU and establishment grade, from the establishment and practitioners.
 pub fn staffing(
-    conn: &Connection,
+    db: Db<'_>,
     policy: &Policy,
     pdu: Option<&str>,
 ) -> Result<BTreeMap<String, Vec<GradeStaffing>>> {
+    let conn = db.conn();
     staffing_in(conn, policy, pdu, None)
 }
 
@@ -428,12 +430,13 @@ fn add_load(to: &mut (u64, u64, f64), v: (u64, u64, f64)) {
 
 /// Practitioners of a PDU (or every PDU) with their caseload and capacity %, leavers left out.
 pub fn practitioners(
-    conn: &Connection,
+    db: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     pdu: Option<&str>,
     sort: PractitionerSort,
 ) -> Result<Vec<PractitionerRow>> {
+    let conn = db.conn();
     practitioners_in(conn, policy, as_of, pdu, None, sort)
 }
 
@@ -623,12 +626,13 @@ pub fn pdu_summary_live_sql(by_region: bool) -> String {
 
 /// Runs either summary SQL: PDU code to its ten counts.
 pub fn pdu_counts(
-    conn: &Connection,
+    db: Db<'_>,
     sql: &str,
     policy: &Policy,
     as_of: NaiveDate,
     region: Option<&str>,
 ) -> Result<HashMap<String, [u64; 10]>> {
+    let conn = db.conn();
     let t = policy.thresholds(as_of);
     let mut counts = HashMap::new();
     let mut stmt = conn.prepare_cached(sql)?;
@@ -647,11 +651,12 @@ pub fn pdu_counts(
 
 /// The per-PDU summary for every PDU (or one region), in PDU code order.
 pub fn pdu_summaries(
-    conn: &Connection,
+    db: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     region: Option<&str>,
 ) -> Result<Vec<PduSummary>> {
+    let conn = db.conn();
     let people = pdu_people(conn, policy, as_of, region)?;
     summaries_with(conn, policy, as_of, region, &people)
 }
@@ -659,11 +664,12 @@ pub fn pdu_summaries(
 /// The per-PDU summaries and every practitioner in scope (most loaded first), reading the
 /// practitioners once: what the nightly run needs.
 pub fn pdu_summaries_and_practitioners(
-    conn: &Connection,
+    db: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     region: Option<&str>,
 ) -> Result<(Vec<PduSummary>, Vec<PractitionerRow>)> {
+    let conn = db.conn();
     let practitioners = practitioners_in(
         conn,
         policy,
@@ -693,7 +699,7 @@ fn summaries_with(
     people: &People,
 ) -> Result<Vec<PduSummary>> {
     let counts = pdu_counts(
-        conn,
+        Db::new(conn),
         &pdu_summary_sql(region.is_some()),
         policy,
         as_of,
@@ -995,13 +1001,14 @@ fn bind_filter(stmt: &mut Statement<'_>, values: &[Value]) -> Result<()> {
 
 /// Counts the rows of a list (with its filter).
 pub fn case_list_count(
-    conn: &Connection,
+    db: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     pdu: &str,
     list: CaseList,
     filter: &CaseFilter,
 ) -> Result<u64> {
+    let conn = db.conn();
     let t = policy.thresholds(as_of);
     let (filter_sql, values) = filter_sql(filter);
     let sql = format!(
@@ -1021,15 +1028,16 @@ pub fn case_list_count(
 /// One page of a PDU's case list, sorted and filtered in SQL so only the rows on screen are
 /// read.
 pub fn case_list_page(
-    conn: &Connection,
+    db: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     pdu: &str,
     list: CaseList,
     q: &PageQuery,
 ) -> Result<Page<CaseRow>> {
-    let total = case_list_count(conn, policy, as_of, pdu, list, &q.filter)?;
-    let rows = case_list_rows(conn, policy, as_of, pdu, list, q)?;
+    let conn = db.conn();
+    let total = case_list_count(Db::new(conn), policy, as_of, pdu, list, &q.filter)?;
+    let rows = case_list_rows(Db::new(conn), policy, as_of, pdu, list, q)?;
     Ok(Page {
         total,
         offset: q.offset,
@@ -1039,15 +1047,16 @@ pub fn case_list_page(
 
 /// The rows of one page, without the count.
 pub fn case_list_rows(
-    conn: &Connection,
+    db: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     pdu: &str,
     list: CaseList,
     q: &PageQuery,
 ) -> Result<Vec<CaseRow>> {
+    let conn = db.conn();
     let mut out = Vec::new();
-    case_list_each(conn, policy, as_of, pdu, list, q, |row, _| {
+    case_list_each(Db::new(conn), policy, as_of, pdu, list, q, |row, _| {
         out.push(row);
         Ok::<_, rusqlite::Error>(())
     })?;
@@ -1067,7 +1076,7 @@ pub struct CaseExtra {
 /// export of a whole list never holds it in memory. Same selection and order as
 /// [`case_list_rows`]; the MAPPA list puts unallocated cases first, whatever the sort.
 pub fn case_list_each<E: From<rusqlite::Error>>(
-    conn: &Connection,
+    db: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     pdu: &str,
@@ -1075,6 +1084,7 @@ pub fn case_list_each<E: From<rusqlite::Error>>(
     q: &PageQuery,
     mut each: impl FnMut(CaseRow, CaseExtra) -> std::result::Result<(), E>,
 ) -> std::result::Result<(), E> {
+    let conn = db.conn();
     let t = policy.thresholds(as_of);
     let (asc, desc) = if q.reverse {
         ("DESC", "ASC")
@@ -1209,7 +1219,8 @@ pub struct CaseDetail {
 pub const DETAIL_HISTORY: u64 = 12;
 
 /// Case detail, or `None` for an unknown CRN.
-pub fn case_detail(conn: &Connection, policy: &Policy, crn: &str) -> Result<Option<CaseDetail>> {
+pub fn case_detail(db: Db<'_>, policy: &Policy, crn: &str) -> Result<Option<CaseDetail>> {
+    let conn = db.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT c.*, p.name AS practitioner_name, p.grade AS practitioner_grade
            FROM cases c LEFT JOIN practitioners p ON p.staff_code = c.allocated_to
@@ -1335,7 +1346,8 @@ fn recent_oversight(conn: &Connection, crn: &str) -> Result<Vec<OversightRow>> {
 }
 
 /// The SPOs of a PDU who are working (in post or detached in): staff code and name, by code.
-pub fn working_spos(conn: &Connection, pdu: &str) -> Result<Vec<(String, String)>> {
+pub fn working_spos(db: Db<'_>, pdu: &str) -> Result<Vec<(String, String)>> {
+    let conn = db.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT staff_code, name FROM practitioners
           WHERE pdu = ?1 AND grade = 'SPO' AND status IN ('in_post', 'detached_in')
@@ -1346,14 +1358,16 @@ pub fn working_spos(conn: &Connection, pdu: &str) -> Result<Vec<(String, String)
 }
 
 /// Every PDU code, in order.
-pub fn pdu_codes(conn: &Connection) -> Result<Vec<String>> {
+pub fn pdu_codes(db: Db<'_>) -> Result<Vec<String>> {
+    let conn = db.conn();
     let mut stmt = conn.prepare_cached("SELECT code FROM pdus ORDER BY code")?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
     rows.collect()
 }
 
 /// Regions present in the database, largest first (the default region is the first).
-pub fn regions(conn: &Connection) -> Result<Vec<(String, u64)>> {
+pub fn regions(db: Db<'_>) -> Result<Vec<(String, u64)>> {
+    let conn = db.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT p.region, count(*) FROM pdus p GROUP BY p.region ORDER BY (p.region = 'London') DESC, count(*) DESC, p.region",
     )?;
@@ -1427,21 +1441,23 @@ fn case_alert_sql_within(within: Within) -> String {
 /// risk with an overdue contact or oversight check. One pass over the cases table, so the
 /// nightly run never loads every case.
 pub fn case_alert_rows(
-    conn: &Connection,
+    db: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     region: Option<&str>,
 ) -> Result<Vec<CaseAlertRow>> {
+    let conn = db.conn();
     case_alert_rows_within(conn, policy, as_of, region, None)
 }
 
 /// [`case_alert_rows`] of one PDU only (the morning worklist of `review --pdu`).
 pub fn case_alert_rows_of_pdu(
-    conn: &Connection,
+    db: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
     pdu: &str,
 ) -> Result<Vec<CaseAlertRow>> {
+    let conn = db.conn();
     case_alert_rows_within(conn, policy, as_of, None, Some(pdu))
 }
 
@@ -1552,9 +1568,16 @@ mod tests {
             let as_of = anchor() + chrono::Duration::days(days);
             for region in [None, Some("London")] {
                 let r = region.is_some();
-                let tally = pdu_counts(conn, &pdu_summary_sql(r), policy, as_of, region).unwrap();
-                let live =
-                    pdu_counts(conn, &pdu_summary_live_sql(r), policy, as_of, region).unwrap();
+                let tally =
+                    pdu_counts(Db::new(conn), &pdu_summary_sql(r), policy, as_of, region).unwrap();
+                let live = pdu_counts(
+                    Db::new(conn),
+                    &pdu_summary_live_sql(r),
+                    policy,
+                    as_of,
+                    region,
+                )
+                .unwrap();
                 assert!(!live.is_empty());
                 assert_eq!(
                     non_zero(tally),
@@ -1707,7 +1730,7 @@ mod tests {
             .collect()
         };
         let before = tallies(conn);
-        crate::store::tally::rebuild(conn).unwrap();
+        crate::store::tally::rebuild(Db::new(conn)).unwrap();
         let after = tallies(conn);
         assert_eq!(before, after);
     }
@@ -1718,7 +1741,15 @@ mod tests {
             offset: 0,
             ..q.clone()
         };
-        case_list_rows(s.conn(), &Policy::defaults(), anchor(), pdu, list, &q).unwrap()
+        case_list_rows(
+            Db::new(s.conn()),
+            &Policy::defaults(),
+            anchor(),
+            pdu,
+            list,
+            &q,
+        )
+        .unwrap()
     }
 
     fn filtered(text: &str) -> PageQuery {
@@ -1772,7 +1803,8 @@ mod tests {
                 let got = all_rows(&s, pdu, list, &q);
                 let got: Vec<&str> = got.iter().map(|r| r.crn.as_str()).collect();
                 assert_eq!(got, want, "{list:?} {text}");
-                let n = case_list_count(s.conn(), &policy, anchor(), pdu, list, &q.filter).unwrap();
+                let n = case_list_count(Db::new(s.conn()), &policy, anchor(), pdu, list, &q.filter)
+                    .unwrap();
                 assert_eq!(n, want.len() as u64, "{list:?} {text}");
             }
         }

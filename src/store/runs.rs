@@ -3,7 +3,8 @@
 //! night means; this module only reads and writes its rows, inside whatever transaction the
 //! caller holds.
 
-use rusqlite::{Connection, OptionalExtension, Result, params};
+use crate::store::Db;
+use rusqlite::{OptionalExtension, Result, params};
 
 use crate::incidents::{Ack, Silence};
 
@@ -15,7 +16,8 @@ pub struct RunHead {
 }
 
 /// The latest recorded run.
-pub fn latest_run(conn: &Connection) -> Result<Option<RunHead>> {
+pub fn latest_run(db: Db<'_>) -> Result<Option<RunHead>> {
+    let conn = db.conn();
     conn.query_row(
         "SELECT id, as_of FROM alert_runs ORDER BY as_of DESC LIMIT 1",
         [],
@@ -30,7 +32,8 @@ pub fn latest_run(conn: &Connection) -> Result<Option<RunHead>> {
 }
 
 /// The latest run recorded strictly before `as_of`.
-pub fn run_before(conn: &Connection, as_of: &str) -> Result<Option<RunHead>> {
+pub fn run_before(db: Db<'_>, as_of: &str) -> Result<Option<RunHead>> {
+    let conn = db.conn();
     conn.query_row(
         "SELECT id, as_of FROM alert_runs WHERE as_of < ?1 ORDER BY as_of DESC LIMIT 1",
         [as_of],
@@ -60,12 +63,13 @@ pub struct IncidentRow<'a> {
 /// Calls `each` with every open incident of run `run_id`, of one region's PDUs, one PDU, or
 /// all (both `None`). Rows are lent, not copied: a national run has thousands.
 pub fn for_each_open_incident(
-    conn: &Connection,
+    db: Db<'_>,
     run_id: i64,
     region: Option<&str>,
     pdu: Option<&str>,
     mut each: impl FnMut(IncidentRow<'_>) -> Result<()>,
 ) -> Result<()> {
+    let conn = db.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT key, first_seen, nights, rule, severity, scope, pdu, members FROM run_incidents
           WHERE run_id = ?1 AND count > 0
@@ -89,7 +93,8 @@ pub fn for_each_open_incident(
 }
 
 /// The members (JSON) of one incident of a run.
-pub fn incident_members(conn: &Connection, run_id: i64, key: &str) -> Result<String> {
+pub fn incident_members(db: Db<'_>, run_id: i64, key: &str) -> Result<String> {
+    let conn = db.conn();
     conn.prepare_cached("SELECT members FROM run_incidents WHERE run_id = ?1 AND key = ?2")?
         .query_row(params![run_id, key], |r| r.get(0))
 }
@@ -102,7 +107,8 @@ pub struct OpenIncident {
     pub members: String,
 }
 
-pub fn open_incident(conn: &Connection, run_id: i64, key: &str) -> Result<Option<OpenIncident>> {
+pub fn open_incident(db: Db<'_>, run_id: i64, key: &str) -> Result<Option<OpenIncident>> {
+    let conn = db.conn();
     conn.query_row(
         "SELECT metrics, scope, members FROM run_incidents
           WHERE run_id = ?1 AND key = ?2 AND count > 0",
@@ -119,7 +125,8 @@ pub fn open_incident(conn: &Connection, run_id: i64, key: &str) -> Result<Option
 }
 
 /// The latest acknowledgement of each key, with the metric values it was given at.
-pub fn latest_acks(conn: &Connection) -> Result<Vec<(String, Ack)>> {
+pub fn latest_acks(db: Db<'_>) -> Result<Vec<(String, Ack)>> {
+    let conn = db.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT key, metrics, as_of, actor, note FROM alert_acks a
           WHERE id = (SELECT max(id) FROM alert_acks b WHERE b.key = a.key)",
@@ -151,7 +158,8 @@ pub struct NewAck<'a> {
     pub as_of: &'a str,
 }
 
-pub fn insert_ack(conn: &Connection, a: &NewAck<'_>) -> Result<()> {
+pub fn insert_ack(db: Db<'_>, a: &NewAck<'_>) -> Result<()> {
+    let conn = db.conn();
     conn.execute(
         "INSERT INTO alert_acks (key, at, actor, note, metrics, as_of)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -161,7 +169,8 @@ pub fn insert_ack(conn: &Connection, a: &NewAck<'_>) -> Result<()> {
 }
 
 /// Silences not removed (active or not: the caller asks each whether it is active).
-pub fn silences(conn: &Connection) -> Result<Vec<Silence>> {
+pub fn silences(db: Db<'_>) -> Result<Vec<Silence>> {
+    let conn = db.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT id, rule, pdu, crn, starts, until, reason, created_by, created_at
            FROM silences WHERE removed_at IS NULL ORDER BY until, id",
@@ -183,7 +192,8 @@ pub fn silences(conn: &Connection) -> Result<Vec<Silence>> {
 }
 
 /// Records a silence (its `id` is ignored); returns the new id.
-pub fn insert_silence(conn: &Connection, s: &Silence) -> Result<i64> {
+pub fn insert_silence(db: Db<'_>, s: &Silence) -> Result<i64> {
+    let conn = db.conn();
     conn.execute(
         "INSERT INTO silences (rule, pdu, crn, starts, until, reason, created_by, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -203,12 +213,8 @@ pub fn insert_silence(conn: &Connection, s: &Silence) -> Result<i64> {
 
 /// Marks a silence in force as removed (kept in the table). `None` when there was no such
 /// silence in force; otherwise the CRN it matched, if any.
-pub fn remove_silence(
-    conn: &Connection,
-    id: i64,
-    by: &str,
-    at: &str,
-) -> Result<Option<Option<String>>> {
+pub fn remove_silence(db: Db<'_>, id: i64, by: &str, at: &str) -> Result<Option<Option<String>>> {
+    let conn = db.conn();
     let changed = conn.execute(
         "UPDATE silences SET removed_by = ?2, removed_at = ?3 WHERE id = ?1 AND removed_at IS NULL",
         params![id, by, at],
@@ -221,7 +227,8 @@ pub fn remove_silence(
 }
 
 /// Whether the database holds a PDU with this code.
-pub fn pdu_exists(conn: &Connection, code: &str) -> Result<bool> {
+pub fn pdu_exists(db: Db<'_>, code: &str) -> Result<bool> {
+    let conn = db.conn();
     conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM pdus WHERE code = ?1)",
         [code],
@@ -230,7 +237,8 @@ pub fn pdu_exists(conn: &Connection, code: &str) -> Result<bool> {
 }
 
 /// The region of a PDU, `None` for an unknown code.
-pub fn region_of(conn: &Connection, pdu: &str) -> Result<Option<String>> {
+pub fn region_of(db: Db<'_>, pdu: &str) -> Result<Option<String>> {
+    let conn = db.conn();
     conn.query_row("SELECT region FROM pdus WHERE code = ?1", [pdu], |r| {
         r.get(0)
     })
@@ -238,7 +246,8 @@ pub fn region_of(conn: &Connection, pdu: &str) -> Result<Option<String>> {
 }
 
 /// A cached overview body (JSON), if one is kept under `key`.
-pub fn cached_overview(conn: &Connection, key: &str) -> Result<Option<String>> {
+pub fn cached_overview(db: Db<'_>, key: &str) -> Result<Option<String>> {
+    let conn = db.conn();
     conn.query_row(
         "SELECT body FROM overview_cache WHERE key = ?1",
         [key],
@@ -250,7 +259,8 @@ pub fn cached_overview(conn: &Connection, key: &str) -> Result<Option<String>> {
 /// Keeps an overview body under `key`, trying once without waiting for a busy writer: a
 /// reader must not wait out the busy timeout behind a long import or nightly run for a
 /// cache. A read-only file or a busy writer just means no cache this time.
-pub fn cache_overview_nowait(conn: &Connection, key: &str, body: &str) {
+pub fn cache_overview_nowait(db: Db<'_>, key: &str, body: &str) {
+    let conn = db.conn();
     let wait: i64 = conn
         .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
         .unwrap_or(0);
@@ -265,7 +275,8 @@ pub fn cache_overview_nowait(conn: &Connection, key: &str, body: &str) {
 
 /// Starts the run for `as_of`, replacing a run already recorded for that date (and, by
 /// cascade, its rows); returns the new run's id.
-pub fn begin_run(conn: &Connection, as_of: &str, recorded_at: &str, actor: &str) -> Result<i64> {
+pub fn begin_run(db: Db<'_>, as_of: &str, recorded_at: &str, actor: &str) -> Result<i64> {
+    let conn = db.conn();
     conn.execute("DELETE FROM alert_runs WHERE as_of = ?1", [as_of])?;
     conn.execute(
         "INSERT INTO alert_runs (as_of, recorded_at, actor) VALUES (?1, ?2, ?3)",
@@ -276,10 +287,11 @@ pub fn begin_run(conn: &Connection, as_of: &str, recorded_at: &str, actor: &str)
 
 /// Writes a run's PDU metrics: one row per PDU, its metrics as JSON.
 pub fn insert_pdu_metrics<'a>(
-    conn: &Connection,
+    db: Db<'_>,
     run_id: i64,
     rows: impl IntoIterator<Item = (&'a str, String)>,
 ) -> Result<()> {
+    let conn = db.conn();
     let mut ins = conn
         .prepare_cached("INSERT INTO run_pdu_metrics (run_id, pdu, metrics) VALUES (?1, ?2, ?3)")?;
     for (pdu, metrics) in rows {
@@ -304,7 +316,8 @@ pub struct NewIncident<'a> {
     pub members: &'a str,
 }
 
-pub fn insert_incident(conn: &Connection, run_id: i64, i: &NewIncident<'_>) -> Result<()> {
+pub fn insert_incident(db: Db<'_>, run_id: i64, i: &NewIncident<'_>) -> Result<()> {
+    let conn = db.conn();
     conn.prepare_cached(
         "INSERT INTO run_incidents (run_id, key, rule, severity, scope, pdu, count,
                                     first_seen, nights, message, metrics, members)
@@ -330,10 +343,11 @@ pub fn insert_incident(conn: &Connection, run_id: i64, i: &NewIncident<'_>) -> R
 /// Calls `each(as_of, pdu, metrics JSON)` for the PDU metrics of the last `runs` recorded
 /// runs, oldest first.
 pub fn for_each_recent_pdu_metrics(
-    conn: &Connection,
+    db: Db<'_>,
     runs: u32,
     mut each: impl FnMut(&str, &str, &str),
 ) -> Result<()> {
+    let conn = db.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT r.as_of, m.pdu, m.metrics FROM run_pdu_metrics m
            JOIN alert_runs r ON r.id = m.run_id

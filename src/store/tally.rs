@@ -11,7 +11,8 @@
 //! beside the SQL, which `import::tests::tallies_counted_from_new_rows_equal_a_recount_from_the_table`
 //! holds to the same tallies).
 
-use rusqlite::{Connection, params};
+use crate::store::Db;
+use rusqlite::params;
 // A million rows hash five small keys each: Fx is several times cheaper than SipHash, and
 // these keys come from our own database, not from an adversary choosing collisions.
 use rustc_hash::FxHashMap as HashMap;
@@ -144,7 +145,8 @@ impl Tallies {
     }
 
     /// Replaces every tally in the database with these sums.
-    pub fn write(self, conn: &Connection) -> rusqlite::Result<()> {
+    pub fn write(self, db: Db<'_>) -> rusqlite::Result<()> {
+        let conn = db.conn();
         let Tallies {
             words,
             pdus,
@@ -160,7 +162,7 @@ impl Tallies {
         let mut rows: Vec<_> = pdus.into_iter().collect();
         rows.sort_unstable_by(|a, b| w(a.0).cmp(w(b.0)));
         let mut ins = BatchInsert::new(
-            conn,
+            Db::new(conn),
             "tally_pdu",
             "pdu, cases, unallocated, unallocated_mappa, unallocated_high, mappa, no_rosh",
         );
@@ -172,7 +174,11 @@ impl Tallies {
         rows.sort_unstable_by(|(a, _), (b, _)| {
             (w(a.0), w(a.1), a.2, a.3, w(a.4)).cmp(&(w(b.0), w(b.1), b.2, b.3, w(b.4)))
         });
-        let mut ins = BatchInsert::new(conn, "tally_contact", "pdu, band, custody, high, since, n");
+        let mut ins = BatchInsert::new(
+            Db::new(conn),
+            "tally_contact",
+            "pdu, band, custody, high, since, n",
+        );
         for ((pdu, band, custody, high, since), n) in rows {
             ins.push(params![w(pdu), w(band), custody, high, w(since), n])?;
         }
@@ -181,14 +187,19 @@ impl Tallies {
         rows.sort_unstable_by(|(a, _), (b, _)| {
             (w(a.0), a.1, a.2, w(a.3)).cmp(&(w(b.0), b.1, b.2, w(b.3)))
         });
-        let mut ins = BatchInsert::new(conn, "tally_oversight", "pdu, pending, high, since, n");
+        let mut ins = BatchInsert::new(
+            Db::new(conn),
+            "tally_oversight",
+            "pdu, pending, high, since, n",
+        );
         for ((pdu, pending, high, since), n) in rows {
             ins.push(params![w(pdu), pending, high, w(since), n])?;
         }
         ins.flush()?;
         let mut rows: Vec<_> = caseload.into_iter().collect();
         rows.sort_unstable_by(|(a, _), (b, _)| (w(a.0), w(a.1)).cmp(&(w(b.0), w(b.1))));
-        let mut ins = BatchInsert::new(conn, "tally_caseload", "staff_code, tier, n, high");
+        let mut ins =
+            BatchInsert::new(Db::new(conn), "tally_caseload", "staff_code, tier, n, high");
         for ((staff, tier), (n, high)) in rows {
             ins.push(params![w(staff), w(tier), n, high])?;
         }
@@ -197,7 +208,8 @@ impl Tallies {
 }
 
 /// Empties and refills every tally from the cases table.
-pub fn rebuild(conn: &Connection) -> rusqlite::Result<()> {
+pub fn rebuild(db: Db<'_>) -> rusqlite::Result<()> {
+    let conn = db.conn();
     let mut tallies = Tallies::default();
     {
         let mut stmt = conn.prepare(schema::TALLY_KEYS)?;
@@ -224,5 +236,5 @@ pub fn rebuild(conn: &Connection) -> rusqlite::Result<()> {
             });
         }
     }
-    tallies.write(conn)
+    tallies.write(Db::new(conn))
 }

@@ -3,8 +3,9 @@
 //! transaction the caller holds (a `Transaction` derefs to a `Connection`). A second backend
 //! implements the same functions.
 
+use crate::store::Db;
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension, Result, params};
+use rusqlite::{OptionalExtension, Result, params};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -65,7 +66,8 @@ fn parse_date_opt(s: Option<String>) -> Option<NaiveDate> {
 }
 
 /// Appends one audit row, stamped `at` (UTC, RFC 3339); returns its id.
-pub fn append_audit(conn: &Connection, at: &str, e: &AuditEntry<'_>) -> Result<i64> {
+pub fn append_audit(db: Db<'_>, at: &str, e: &AuditEntry<'_>) -> Result<i64> {
+    let conn = db.conn();
     conn.execute(
         "INSERT INTO audit (at, actor, action, crn, subject, before, after, reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -93,7 +95,8 @@ pub struct LastChange {
 }
 
 /// The latest allocation change of a case in the audit.
-pub fn last_allocation_change(conn: &Connection, crn: &str) -> Result<Option<LastChange>> {
+pub fn last_allocation_change(db: Db<'_>, crn: &str) -> Result<Option<LastChange>> {
+    let conn = db.conn();
     conn.query_row(
         "SELECT actor, at, action, reason FROM audit
           WHERE crn = ?1 AND action IN ('allocate', 'reallocate', 'undo')
@@ -111,7 +114,8 @@ pub fn last_allocation_change(conn: &Connection, crn: &str) -> Result<Option<Las
     .optional()
 }
 
-pub fn case_facts(conn: &Connection, crn: &str) -> Result<Option<CaseFacts>> {
+pub fn case_facts(db: Db<'_>, crn: &str) -> Result<Option<CaseFacts>> {
+    let conn = db.conn();
     conn.query_row(
         "SELECT crn, pdu, team, tier, rosh, mappa_category, mappa_level, allocated_to,
                 allocated_on, unallocated_since FROM cases WHERE crn = ?1",
@@ -134,7 +138,8 @@ pub fn case_facts(conn: &Connection, crn: &str) -> Result<Option<CaseFacts>> {
 }
 
 /// Staff who managed the case before, with the date each stopped (latest first).
-pub fn previous_holders(conn: &Connection, crn: &str) -> Result<Vec<(String, NaiveDate)>> {
+pub fn previous_holders(db: Db<'_>, crn: &str) -> Result<Vec<(String, NaiveDate)>> {
+    let conn = db.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT staff_code, max(to_date) FROM allocations WHERE crn = ?1
           GROUP BY staff_code ORDER BY max(to_date) DESC",
@@ -153,7 +158,8 @@ pub fn previous_holders(conn: &Connection, crn: &str) -> Result<Vec<(String, Nai
 }
 
 /// Whether an allocation oversight of the case is recorded on or after `since`.
-pub fn allocation_oversight_since(conn: &Connection, crn: &str, since: NaiveDate) -> Result<bool> {
+pub fn allocation_oversight_since(db: Db<'_>, crn: &str, since: NaiveDate) -> Result<bool> {
+    let conn = db.conn();
     conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM oversight
                          WHERE crn = ?1 AND kind = 'allocation' AND date >= ?2)",
@@ -163,7 +169,8 @@ pub fn allocation_oversight_since(conn: &Connection, crn: &str, since: NaiveDate
 }
 
 /// The staff code as stored, matched case-insensitively (an exact match first).
-pub fn staff_code_as_stored(conn: &Connection, code: &str) -> Result<Option<String>> {
+pub fn staff_code_as_stored(db: Db<'_>, code: &str) -> Result<Option<String>> {
+    let conn = db.conn();
     conn.query_row(
         "SELECT staff_code FROM practitioners WHERE staff_code = ?1 COLLATE NOCASE
           ORDER BY staff_code = ?1 DESC LIMIT 1",
@@ -174,10 +181,8 @@ pub fn staff_code_as_stored(conn: &Connection, code: &str) -> Result<Option<Stri
 }
 
 /// A practitioner's PDU, status and grade as stored.
-pub fn practitioner_post(
-    conn: &Connection,
-    staff_code: &str,
-) -> Result<Option<(String, String, String)>> {
+pub fn practitioner_post(db: Db<'_>, staff_code: &str) -> Result<Option<(String, String, String)>> {
+    let conn = db.conn();
     conn.query_row(
         "SELECT pdu, status, grade FROM practitioners WHERE staff_code = ?1",
         [staff_code],
@@ -188,13 +193,14 @@ pub fn practitioner_post(
 
 /// Records a past allocation in the case's history; returns its id.
 pub fn close_allocation(
-    conn: &Connection,
+    db: Db<'_>,
     crn: &str,
     staff_code: &str,
     from: NaiveDate,
     to: NaiveDate,
     reason: &str,
 ) -> Result<i64> {
+    let conn = db.conn();
     conn.execute(
         "INSERT INTO allocations (crn, staff_code, from_date, to_date, reason)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -205,12 +211,13 @@ pub fn close_allocation(
 
 /// Sets who holds a case (all three as stored text; `None` clears).
 pub fn set_holder(
-    conn: &Connection,
+    db: Db<'_>,
     crn: &str,
     allocated_to: Option<&str>,
     allocated_on: Option<&str>,
     unallocated_since: Option<&str>,
 ) -> Result<()> {
+    let conn = db.conn();
     conn.execute(
         "UPDATE cases SET allocated_to = ?2, allocated_on = ?3, unallocated_since = ?4
           WHERE crn = ?1",
@@ -221,13 +228,14 @@ pub fn set_holder(
 
 /// Adds a note to a case; returns its id.
 pub fn insert_note(
-    conn: &Connection,
+    db: Db<'_>,
     crn: &str,
     at: &str,
     author: &str,
     text: &str,
     sensitive: bool,
 ) -> Result<i64> {
+    let conn = db.conn();
     conn.execute(
         "INSERT INTO notes (crn, at, author, text, sensitive) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![crn, at, author, text, sensitive],
@@ -247,7 +255,8 @@ pub struct NewOversight<'a> {
 }
 
 /// Adds an oversight record; returns its id.
-pub fn insert_oversight(conn: &Connection, o: &NewOversight<'_>) -> Result<i64> {
+pub fn insert_oversight(db: Db<'_>, o: &NewOversight<'_>) -> Result<i64> {
+    let conn = db.conn();
     conn.execute(
         "INSERT INTO oversight (crn, date, spo_staff_code, kind, note, sensitive)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -265,7 +274,8 @@ pub type AuditCore = (
     Option<String>,
 );
 
-pub fn audit_core(conn: &Connection, id: i64) -> Result<Option<AuditCore>> {
+pub fn audit_core(db: Db<'_>, id: i64) -> Result<Option<AuditCore>> {
+    let conn = db.conn();
     conn.query_row(
         "SELECT at, action, crn, before, after FROM audit WHERE id = ?1",
         [id],
@@ -275,7 +285,8 @@ pub fn audit_core(conn: &Connection, id: i64) -> Result<Option<AuditCore>> {
 }
 
 /// Whether the audit row `id` has been undone.
-pub fn is_undone(conn: &Connection, id: i64) -> Result<bool> {
+pub fn is_undone(db: Db<'_>, id: i64) -> Result<bool> {
+    let conn = db.conn();
     conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM audit WHERE action = 'undo' AND subject = ?1)",
         [id.to_string()],
@@ -284,7 +295,8 @@ pub fn is_undone(conn: &Connection, id: i64) -> Result<bool> {
 }
 
 /// Whether a later allocation of the case (not itself undone) follows audit row `id`.
-pub fn allocated_again_after(conn: &Connection, crn: &str, id: i64) -> Result<bool> {
+pub fn allocated_again_after(db: Db<'_>, crn: &str, id: i64) -> Result<bool> {
+    let conn = db.conn();
     conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM audit a WHERE a.crn = ?1 AND a.id > ?2
            AND a.action IN ('allocate', 'reallocate')
@@ -296,7 +308,8 @@ pub fn allocated_again_after(conn: &Connection, crn: &str, id: i64) -> Result<bo
 }
 
 /// The case's holder and allocation date as stored.
-pub fn holder_as_stored(conn: &Connection, crn: &str) -> Result<(Option<String>, Option<String>)> {
+pub fn holder_as_stored(db: Db<'_>, crn: &str) -> Result<(Option<String>, Option<String>)> {
+    let conn = db.conn();
     conn.query_row(
         "SELECT allocated_to, allocated_on FROM cases WHERE crn = ?1",
         [crn],
@@ -306,7 +319,8 @@ pub fn holder_as_stored(conn: &Connection, crn: &str) -> Result<(Option<String>,
 
 /// Removes a row an undone action added: an allocation history row, a note or an oversight
 /// record.
-pub fn delete_added(conn: &Connection, what: Added, id: i64) -> Result<()> {
+pub fn delete_added(db: Db<'_>, what: Added, id: i64) -> Result<()> {
+    let conn = db.conn();
     let sql = match what {
         Added::AllocationHistory => "DELETE FROM allocations WHERE id = ?1",
         Added::Note => "DELETE FROM notes WHERE id = ?1",
@@ -324,7 +338,8 @@ pub enum Added {
 }
 
 /// Notes on a case, newest first.
-pub fn notes(conn: &Connection, crn: &str) -> Result<Vec<NoteRow>> {
+pub fn notes(db: Db<'_>, crn: &str) -> Result<Vec<NoteRow>> {
+    let conn = db.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT id, at, author, text, sensitive FROM notes WHERE crn = ?1 ORDER BY id DESC",
     )?;
@@ -341,11 +356,8 @@ pub fn notes(conn: &Connection, crn: &str) -> Result<Vec<NoteRow>> {
 }
 
 /// The audit trail, oldest first, optionally for one case and from a date.
-pub fn audit_log(
-    conn: &Connection,
-    crn: Option<&str>,
-    since: Option<NaiveDate>,
-) -> Result<Vec<AuditRow>> {
+pub fn audit_log(db: Db<'_>, crn: Option<&str>, since: Option<NaiveDate>) -> Result<Vec<AuditRow>> {
+    let conn = db.conn();
     let since = since.map(fmt_date);
     let mut stmt = conn.prepare_cached(
         "SELECT id, at, actor, action, crn, subject, before, after, reason FROM audit

@@ -336,7 +336,7 @@ pub fn run(cfg: Config, requests: Receiver<Request>, responses: UnboundedSender<
                     }
                     // The screen draws while the cache is written.
                     if let Some(fill) = fill {
-                        fill.store(store.conn());
+                        fill.store(store.db());
                     }
                     continue;
                 }
@@ -388,7 +388,7 @@ impl From<crate::export::ExportError> for Failure {
 pub fn answer(store: &Store, env: &Env, r: Request) -> Response {
     let (response, fill) = answer_first(store, env, r);
     if let Some(fill) = fill {
-        fill.store(store.conn());
+        fill.store(store.db());
     }
     response
 }
@@ -396,7 +396,7 @@ pub fn answer(store: &Store, env: &Env, r: Request) -> Response {
 /// Runs one request; an overview computed afresh comes with the cache write to do once the
 /// screen has it.
 fn answer_first(store: &Store, env: &Env, r: Request) -> (Response, Option<CacheFill>) {
-    let conn = store.conn();
+    let conn = store.db();
     match r {
         Request::Overview { generation, region } => {
             let mut fill = None;
@@ -428,7 +428,7 @@ fn answer_first(store: &Store, env: &Env, r: Request) -> (Response, Option<Cache
 
 // Long: one short arm per kind of request, a flat dispatch best read in one place.
 fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
-    let conn = store.conn();
+    let conn = store.db();
     let (policy, as_of) = (&env.eval.policy, env.eval.as_of);
     match r {
         Request::Overview { .. } => answer(store, env, r),
@@ -553,7 +553,7 @@ fn export_to_file(
 ) -> Result<Exported, Failure> {
     use crate::export::View;
     let (text, rows) = crate::export::export_names(
-        store.conn(),
+        store.db(),
         &env.eval,
         &crate::export::Request {
             view,
@@ -575,7 +575,7 @@ fn export_to_file(
 /// Writes the overview's PDUs, as the screen lists them, next to where casewatch was started.
 fn export_summary_to_file(store: &Store, env: &Env, codes: &[String]) -> Result<Exported, Failure> {
     let (text, rows) =
-        crate::export::summary_csv(store.conn(), &env.eval.policy, env.eval.as_of, codes)?;
+        crate::export::summary_csv(store.db(), &env.eval.policy, env.eval.as_of, codes)?;
     let path = free_export_path(env, None, crate::export::View::Summary)?;
     crate::export::write_private(&path, text.as_bytes())
         .map_err(|e| Failure::File(format!("cannot write {}: {e}", path.display())))?;
@@ -606,7 +606,7 @@ fn export_cases_to_file(
     let mut rows = 0;
     crate::export::write_private_with(&path, |w| {
         rows = crate::export::write_case_list(
-            store.conn(),
+            store.db(),
             &env.eval,
             &crate::export::CaseListRequest {
                 pdu,
@@ -696,28 +696,28 @@ pub fn perform(store: &mut Store, env: &Env, actor: &str, act: Act) -> Response 
             reason,
         };
         return Response::Silenced(
-            crate::alerts::add_silence(store.conn_mut(), &env.eval.rules, actor, as_of, &req)
-                .map_err(|e| match e {
+            crate::alerts::add_silence(store, &env.eval.rules, actor, as_of, &req).map_err(|e| {
+                match e {
                     crate::alerts::SilenceError::Sqlite(_) => Failure::Database(e.to_string()),
                     e => Failure::Refused(form_words(&e.to_string())),
-                }),
+                }
+            }),
         );
     }
     let words = act.done_words();
     let what = act.what();
     let undoable = !matches!(act, Act::Undo { .. } | Act::Ack { .. });
-    let conn = store.conn_mut();
     // Another writer (the nightly job, an import) may hold the lock for a moment.
     let result = actions::with_retry(actions::WRITE_ATTEMPTS, || match act.clone() {
-        Act::Allocate(a) => actions::allocate(conn, policy, as_of, actor, &a),
-        Act::Oversight(o) => actions::record_oversight(conn, as_of, actor, &o),
+        Act::Allocate(a) => actions::allocate(&mut *store, policy, as_of, actor, &a),
+        Act::Oversight(o) => actions::record_oversight(&mut *store, as_of, actor, &o),
         Act::Note {
             crn,
             text,
             sensitive,
-        } => actions::add_note(conn, actor, &crn, &text, sensitive),
-        Act::Undo { audit_id } => actions::undo(conn, actor, audit_id),
-        Act::Ack { key, note } => crate::alerts::acknowledge(conn, actor, &key, &note)
+        } => actions::add_note(&mut *store, actor, &crn, &text, sensitive),
+        Act::Undo { audit_id } => actions::undo(&mut *store, actor, audit_id),
+        Act::Ack { key, note } => crate::alerts::acknowledge(&mut *store, actor, &key, &note)
             .map(|audit_id| actions::Done { audit_id }),
         Act::Silence { .. } => unreachable!("silences are recorded above"),
     });

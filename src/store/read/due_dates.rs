@@ -259,7 +259,7 @@ fn check(w: &World) -> Checked {
 
     // The case detail: the Rust rule over what the triggers kept on the case row.
     for (crn, e) in &want {
-        let d = case_detail(conn, p, crn).unwrap().unwrap();
+        let d = case_detail(Db::new(conn), p, crn).unwrap().unwrap();
         prop_assert_eq!(d.last_contact, e.last_contact, "{} last contact", crn);
         prop_assert_eq!(d.last_oversight, e.last_oversight, "{} last oversight", crn);
         prop_assert_eq!(&d.contact_due, &e.contact, "{} detail contact due", crn);
@@ -277,7 +277,7 @@ fn check(w: &World) -> Checked {
         check_overview(conn, p, &want, as_of, "tallies kept by the triggers")?;
     }
     // The tallies recounted from scratch, as after a bulk load.
-    tally::rebuild(conn).unwrap();
+    tally::rebuild(Db::new(conn)).unwrap();
     for shift in SHIFTS {
         let as_of = w.as_of + Duration::days(shift);
         check_overview(conn, p, &want, as_of, "tallies rebuilt")?;
@@ -299,7 +299,7 @@ fn check_lists(
     };
     for (pdu, _) in PDUS {
         for list in [CaseList::ContactsOverdue, CaseList::OversightOverdue] {
-            let page = case_list_page(conn, p, as_of, pdu, list, &all).unwrap();
+            let page = case_list_page(Db::new(conn), p, as_of, pdu, list, &all).unwrap();
             let got: BTreeMap<String, (Option<NaiveDate>, Option<i64>)> = page
                 .rows
                 .into_iter()
@@ -351,7 +351,7 @@ fn check_lists(
             .map(|r| (r.crn, (r.contact_due, r.oversight_due)))
             .collect()
     };
-    let got = alert_rows(case_alert_rows(conn, p, as_of, None).unwrap());
+    let got = alert_rows(case_alert_rows(Db::new(conn), p, as_of, None).unwrap());
     prop_assert_eq!(&got, &alert_want, "nightly case rows as of {}", as_of);
     for (pdu, region) in PDUS {
         let of = |m: &BTreeMap<String, OverdueDates>| -> Vec<String> {
@@ -360,9 +360,9 @@ fn check_lists(
                 .cloned()
                 .collect()
         };
-        let by_pdu = alert_rows(case_alert_rows_of_pdu(conn, p, as_of, pdu).unwrap());
+        let by_pdu = alert_rows(case_alert_rows_of_pdu(Db::new(conn), p, as_of, pdu).unwrap());
         prop_assert_eq!(of(&by_pdu), of(&alert_want), "nightly case rows of {}", pdu);
-        let by_region = alert_rows(case_alert_rows(conn, p, as_of, Some(region)).unwrap());
+        let by_region = alert_rows(case_alert_rows(Db::new(conn), p, as_of, Some(region)).unwrap());
         prop_assert_eq!(
             of(&by_region),
             of(&alert_want),
@@ -393,7 +393,7 @@ fn check_overview(
         n
     };
     for region in [None, Some(PDUS[0].1)] {
-        for s in pdu_summaries(conn, p, as_of, region).unwrap() {
+        for s in pdu_summaries(Db::new(conn), p, as_of, region).unwrap() {
             let got = [
                 s.oversight_required,
                 s.oversight_overdue,
@@ -410,7 +410,7 @@ fn check_overview(
             );
         }
     }
-    let live = pdu_counts(conn, &pdu_summary_live_sql(false), p, as_of, None).unwrap();
+    let live = pdu_counts(Db::new(conn), &pdu_summary_live_sql(false), p, as_of, None).unwrap();
     for (pdu, _) in PDUS {
         let got = live.get(pdu).map_or([0; 4], |c| [c[6], c[7], c[8], c[9]]);
         prop_assert_eq!(
