@@ -629,6 +629,128 @@ pub struct OversightRecord {
     pub note: String,
 }
 
+text_enum! {
+    /// An enquiry to another agency that informs the risk assessment: the police (domestic
+    /// abuse call-outs and intelligence) or children's services (safeguarding).
+    EnquiryKind, "kind", "one of domestic_abuse, child_safeguarding" {
+        DomesticAbuse => "domestic_abuse",
+        ChildSafeguarding => "child_safeguarding",
+    }
+}
+
+impl EnquiryKind {
+    /// Human wording for screens and rules: "domestic-abuse", "child-safeguarding".
+    pub fn label(self) -> &'static str {
+        match self {
+            EnquiryKind::DomesticAbuse => "domestic-abuse",
+            EnquiryKind::ChildSafeguarding => "child-safeguarding",
+        }
+    }
+}
+
+text_enum! {
+    /// What a returned enquiry said.
+    EnquiryOutcome, "outcome", "one of no_concerns, concerns, no_record (empty while not returned)" {
+        NoConcerns => "no_concerns",
+        Concerns => "concerns",
+        NoRecord => "no_record",
+    }
+}
+
+impl EnquiryOutcome {
+    /// Parses an outcome cell where empty means the enquiry has not been returned.
+    pub fn parse_optional(s: &str) -> Result<Option<EnquiryOutcome>, ParseError> {
+        let t = s.trim();
+        if t.is_empty() {
+            Ok(None)
+        } else {
+            t.parse().map(Some)
+        }
+    }
+}
+
+text_enum! {
+    /// Why a risk assessment (OASys) was completed.
+    AssessmentKind, "kind", "one of initial, review, pre_release" {
+        Initial => "initial",
+        Review => "review",
+        PreRelease => "pre_release",
+    }
+}
+
+text_enum! {
+    /// The kind of custodial sentence, which sets the prison-to-probation handover date.
+    CustodyKind, "custody_kind", "one of standard, parole_eligible, indeterminate (empty = standard)" {
+        Standard => "standard",
+        ParoleEligible => "parole_eligible",
+        Indeterminate => "indeterminate",
+    }
+}
+
+impl Default for CustodyKind {
+    /// Most custodial sentences are standard determinate ones.
+    fn default() -> Self {
+        CustodyKind::Standard
+    }
+}
+
+impl CustodyKind {
+    /// Parses the optional `custody_kind` cell of a case: empty means `standard`.
+    pub fn parse_optional(s: &str) -> Result<CustodyKind, ParseError> {
+        if s.trim().is_empty() {
+            Ok(CustodyKind::Standard)
+        } else {
+            s.parse()
+        }
+    }
+}
+
+/// One domestic-abuse or child-safeguarding enquiry about a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enquiry {
+    pub kind: EnquiryKind,
+    pub requested_on: NaiveDate,
+    /// `None` while the other agency has not replied.
+    pub returned_on: Option<NaiveDate>,
+    /// What the reply said; set exactly when `returned_on` is.
+    pub outcome: Option<EnquiryOutcome>,
+}
+
+impl Enquiry {
+    /// Checks the dates and the outcome agree: a reply cannot come before its request, and
+    /// a reply has both a date and an outcome. Dates in the future are the importer's to
+    /// refuse, since that needs an as-of date.
+    pub fn check(&self) -> Result<(), ParseError> {
+        match (self.returned_on, self.outcome) {
+            (Some(r), _) if r < self.requested_on => Err(ParseError::new(
+                "returned_on",
+                &fmt_date(r),
+                "a date on or after requested_on",
+            )),
+            (Some(_), Some(_)) | (None, None) => Ok(()),
+            (None, Some(_)) => Err(ParseError::new(
+                "returned_on",
+                "",
+                "a date when outcome is set (an outcome comes with the reply)",
+            )),
+            (Some(_), None) => Err(ParseError::new(
+                "outcome",
+                "",
+                "one of no_concerns, concerns, no_record when returned_on is set",
+            )),
+        }
+    }
+}
+
+/// One completed risk assessment (OASys) of a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assessment {
+    pub kind: AssessmentKind,
+    pub completed_on: NaiveDate,
+    /// The RoSH level the assessment found.
+    pub rosh: Rosh,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -781,6 +903,71 @@ mod tests {
         assert!(c.check_allocation().is_err());
         c.allocated_on = c.unallocated_since.take();
         assert!(c.check_allocation().is_ok());
+    }
+
+    #[test]
+    fn risk_check_codes_parse_in_their_one_spelling() {
+        assert_eq!(
+            "Domestic_Abuse".parse::<EnquiryKind>().unwrap(),
+            EnquiryKind::DomesticAbuse
+        );
+        assert_eq!(
+            EnquiryKind::ChildSafeguarding.as_str(),
+            "child_safeguarding"
+        );
+        assert_eq!(EnquiryKind::DomesticAbuse.label(), "domestic-abuse");
+        let e = "police".parse::<EnquiryKind>().unwrap_err();
+        assert_eq!(e.field, "kind");
+        assert_eq!(EnquiryOutcome::parse_optional(" ").unwrap(), None);
+        assert_eq!(
+            EnquiryOutcome::parse_optional("no_record").unwrap(),
+            Some(EnquiryOutcome::NoRecord)
+        );
+        assert_eq!(
+            EnquiryOutcome::parse_optional("maybe").unwrap_err().field,
+            "outcome"
+        );
+        assert_eq!(
+            "pre_release".parse::<AssessmentKind>().unwrap(),
+            AssessmentKind::PreRelease
+        );
+        assert!("annual".parse::<AssessmentKind>().is_err());
+        assert_eq!(
+            CustodyKind::parse_optional("").unwrap(),
+            CustodyKind::Standard
+        );
+        assert_eq!(CustodyKind::default(), CustodyKind::Standard);
+        assert_eq!(
+            CustodyKind::parse_optional("PAROLE_ELIGIBLE").unwrap(),
+            CustodyKind::ParoleEligible
+        );
+        assert_eq!(
+            CustodyKind::parse_optional("life").unwrap_err().field,
+            "custody_kind"
+        );
+    }
+
+    #[test]
+    fn an_enquiry_reply_has_a_date_not_before_its_request_and_an_outcome() {
+        let day = |s| parse_date("d", s).unwrap();
+        let mut q = Enquiry {
+            kind: EnquiryKind::DomesticAbuse,
+            requested_on: day("2026-03-10"),
+            returned_on: None,
+            outcome: None,
+        };
+        assert!(q.check().is_ok(), "outstanding");
+        q.returned_on = Some(day("2026-03-10"));
+        q.outcome = Some(EnquiryOutcome::Concerns);
+        assert!(q.check().is_ok(), "returned the same day");
+        q.returned_on = Some(day("2026-03-09"));
+        let e = q.check().unwrap_err();
+        assert_eq!((e.field, e.value.as_str()), ("returned_on", "2026-03-09"));
+        q.returned_on = None;
+        assert_eq!(q.check().unwrap_err().field, "returned_on");
+        q.returned_on = Some(day("2026-03-20"));
+        q.outcome = None;
+        assert_eq!(q.check().unwrap_err().field, "outcome");
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod import;
 pub mod incidents;
 pub mod policy;
 pub mod report;
+pub mod risk_checks;
 pub mod rules;
 pub mod store;
 pub mod text;

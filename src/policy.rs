@@ -1,4 +1,6 @@
-//! When contacts and management-oversight checks fall due, and how workload is counted.
+//! When contacts and management-oversight checks fall due, and how workload is counted; the
+//! periods of the enquiry, assessment, handover and pre-release checks that
+//! [`crate::risk_checks`] applies.
 //!
 //! Defaults ship in `assets/policy.toml` (embedded in the binary); a user file overrides them
 //! key by key. Everything that depends on "today" takes an explicit as-of date.
@@ -6,11 +8,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use chrono::{Datelike, Days, NaiveDate};
+use std::fmt;
+
+use chrono::{Datelike, Days, Months, NaiveDate};
 use serde::Deserialize;
 
 use crate::config::{self, ConfigError};
-use crate::domain::{CaseType, Grade, Mappa, Rosh, Tier};
+use crate::domain::{CaseType, CustodyKind, EnquiryKind, Grade, Mappa, Rosh, Tier};
 
 pub const DEFAULT_POLICY: &str = include_str!("../assets/policy.toml");
 
@@ -21,6 +25,10 @@ pub struct Policy {
     pub oversight: OversightPolicy,
     pub capacity: CapacityPolicy,
     pub allocation: crate::eligibility::AllocationPolicy,
+    pub enquiries: EnquiryPolicy,
+    pub assessments: AssessmentPolicy,
+    pub handover: HandoverPolicy,
+    pub release: ReleasePolicy,
     /// Operating-system user -> staff code (`[me]`): who is acting, for forms' defaults.
     #[serde(default)]
     pub me: BTreeMap<String, String>,
@@ -63,6 +71,105 @@ pub struct Reduction {
     pub fraction: f64,
 }
 
+/// `[enquiries]`: domestic-abuse and child-safeguarding enquiries to the police and
+/// children's services.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnquiryPolicy {
+    /// Each required enquiry is requested within this many days of the sentence date (for a
+    /// custody case, of its release coming within `custody_release_within_days`).
+    pub request_within_days: u32,
+    /// A request not returned this many days after it was made is overdue.
+    pub return_within_days: u32,
+    /// A CUSTODY case needs enquiries once its release date is at most this many days away.
+    pub custody_release_within_days: u32,
+    /// The kinds every case in scope needs; empty switches the enquiry checks off.
+    pub required: Vec<EnquiryKind>,
+}
+
+/// `[assessments]`: risk assessments (OASys).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentPolicy {
+    /// The first assessment is due this many days after the sentence date.
+    pub initial_within_days: u32,
+    /// A review is due this many days after the latest assessment.
+    pub review_interval_days: u32,
+    /// A review is due this many days after a RoSH change not assessed since.
+    pub after_rosh_change_days: u32,
+    /// A `pre_release` assessment is due in this many days before the release date.
+    pub pre_release_window_days: u32,
+}
+
+/// A calendar period counted back from a date: months first, then days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonthsDays {
+    pub months: u32,
+    #[serde(default)]
+    pub days: u32,
+}
+
+impl MonthsDays {
+    /// `date` minus the months (on the calendar: a day the month lacks becomes its last day,
+    /// so 31 May minus 3 months is 28 or 29 February) then minus the days. Saturates at the
+    /// earliest date chrono knows rather than failing.
+    pub fn before(self, date: NaiveDate) -> NaiveDate {
+        date.checked_sub_months(Months::new(self.months))
+            .map_or(NaiveDate::MIN, |d| minus_days(d, self.days))
+    }
+}
+
+impl fmt::Display for MonthsDays {
+    /// "8 months 14 days", "12 months", "1 month 1 day".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = |n: u32, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+        match (self.months, self.days) {
+            (m, 0) => f.write_str(&unit(m, "month")),
+            (0, d) => f.write_str(&unit(d, "day")),
+            (m, d) => write!(f, "{} {}", unit(m, "month"), unit(d, "day")),
+        }
+    }
+}
+
+/// `[handover]`: when a custody case passes from the prison to the community offender
+/// manager, who must be allocated by then.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoverPolicy {
+    /// Before release, for a standard determinate sentence.
+    pub standard: MonthsDays,
+    /// Before release, for a parole-eligible sentence.
+    pub parole_eligible: MonthsDays,
+    /// Before release (the earliest release the case has on record), for an indeterminate
+    /// sentence.
+    pub indeterminate: MonthsDays,
+    /// A case released this many months or less after sentence is due at once (on the
+    /// sentence date); 0 switches this off.
+    pub due_at_once_within_months: u32,
+    /// An unallocated case this many days past its handover date is an alert.
+    pub grace_days: u32,
+}
+
+impl HandoverPolicy {
+    /// How long before release the handover falls for this kind of sentence.
+    pub fn before_release(&self, kind: CustodyKind) -> MonthsDays {
+        match kind {
+            CustodyKind::Standard => self.standard,
+            CustodyKind::ParoleEligible => self.parole_eligible,
+            CustodyKind::Indeterminate => self.indeterminate,
+        }
+    }
+}
+
+/// `[release]`: contact with a person in prison before their release.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleasePolicy {
+    /// At least one contact in this many days before the release date.
+    pub contact_window_days: u32,
+}
+
 /// A date something falls due and the policy rule that set it, in words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Due {
@@ -94,12 +201,12 @@ pub struct Thresholds {
     pub oversight_high_risk: String,
 }
 
-fn minus_days(d: NaiveDate, n: u32) -> NaiveDate {
+pub(crate) fn minus_days(d: NaiveDate, n: u32) -> NaiveDate {
     d.checked_sub_days(Days::new(u64::from(n)))
         .unwrap_or(NaiveDate::MIN)
 }
 
-fn plus_days(d: NaiveDate, n: u32) -> NaiveDate {
+pub(crate) fn plus_days(d: NaiveDate, n: u32) -> NaiveDate {
     d.checked_add_days(Days::new(u64::from(n)))
         .unwrap_or(NaiveDate::MAX)
 }
@@ -182,6 +289,7 @@ impl Policy {
             }
         }
         self.allocation.validate()?;
+        self.validate_risk_checks()?;
         for r in &cap.reductions {
             r.grade
                 .parse::<Grade>()
@@ -189,6 +297,70 @@ impl Policy {
             if !(0.0..=1.0).contains(&r.fraction) {
                 return Err("capacity.reductions: fraction must be 0 to 1".into());
             }
+        }
+        Ok(())
+    }
+
+    /// The enquiry, assessment, handover and release sections.
+    fn validate_risk_checks(&self) -> Result<(), String> {
+        let (q, a) = (&self.enquiries, &self.assessments);
+        for (k, v) in [
+            ("enquiries.request_within_days", q.request_within_days),
+            ("enquiries.return_within_days", q.return_within_days),
+            (
+                "enquiries.custody_release_within_days",
+                q.custody_release_within_days,
+            ),
+            ("assessments.initial_within_days", a.initial_within_days),
+            ("assessments.review_interval_days", a.review_interval_days),
+            (
+                "assessments.after_rosh_change_days",
+                a.after_rosh_change_days,
+            ),
+            (
+                "assessments.pre_release_window_days",
+                a.pre_release_window_days,
+            ),
+            (
+                "release.contact_window_days",
+                self.release.contact_window_days,
+            ),
+        ] {
+            if !(1..=3650).contains(&v) {
+                return Err(format!("{k} = {v}: expected 1 to 3650 days"));
+            }
+        }
+        for (i, k) in q.required.iter().enumerate() {
+            if q.required[..i].contains(k) {
+                return Err(format!("enquiries.required: {k} is listed twice"));
+            }
+        }
+        let h = &self.handover;
+        for (k, span) in [
+            ("handover.standard", h.standard),
+            ("handover.parole_eligible", h.parole_eligible),
+            ("handover.indeterminate", h.indeterminate),
+        ] {
+            // A handover on the release day itself, or decades before it, is a typo.
+            if span.months > 120 || span.days > 3650 || (span.months == 0 && span.days == 0) {
+                return Err(format!(
+                    "{k} = {{ months = {}, days = {} }}: expected up to 120 months and 3650 \
+                     days, not both 0",
+                    span.months, span.days
+                ));
+            }
+        }
+        if h.due_at_once_within_months > 120 {
+            return Err(format!(
+                "handover.due_at_once_within_months = {}: expected 0 to 120 months",
+                h.due_at_once_within_months
+            ));
+        }
+        if h.grace_days > 365 {
+            return Err(format!(
+                "handover.grace_days = {}: expected 0 to 365 days",
+                h.grace_days
+            ));
         }
         Ok(())
     }
@@ -476,6 +648,143 @@ mod tests {
         let t = Policy::defaults().thresholds(d("2026-03-01"));
         assert_eq!(t.contact_very_high, "2026-02-22");
         assert_eq!(t.oversight_after_allocation, "2026-02-14");
+    }
+
+    #[test]
+    fn the_risk_check_defaults_are_the_issue_s() {
+        let p = Policy::defaults();
+        let q = &p.enquiries;
+        assert_eq!(
+            (
+                q.request_within_days,
+                q.return_within_days,
+                q.custody_release_within_days
+            ),
+            (10, 28, 365)
+        );
+        assert_eq!(
+            q.required,
+            [EnquiryKind::DomesticAbuse, EnquiryKind::ChildSafeguarding]
+        );
+        let a = &p.assessments;
+        assert_eq!(
+            (
+                a.initial_within_days,
+                a.review_interval_days,
+                a.after_rosh_change_days,
+                a.pre_release_window_days
+            ),
+            (15, 182, 10, 56)
+        );
+        let h = &p.handover;
+        assert_eq!(
+            h.before_release(CustodyKind::Standard),
+            MonthsDays {
+                months: 8,
+                days: 14
+            }
+        );
+        for k in [CustodyKind::ParoleEligible, CustodyKind::Indeterminate] {
+            assert_eq!(
+                h.before_release(k),
+                MonthsDays {
+                    months: 12,
+                    days: 0
+                }
+            );
+        }
+        assert_eq!((h.due_at_once_within_months, h.grace_days), (10, 14));
+        assert_eq!(p.release.contact_window_days, 84);
+    }
+
+    #[test]
+    fn months_are_counted_on_the_calendar_then_days() {
+        let std = MonthsDays {
+            months: 8,
+            days: 14,
+        };
+        // 31 May exists: 2026-05-31 minus 14 days.
+        assert_eq!(std.before(d("2027-01-31")), d("2026-05-17"));
+        // 31 February does not: the month's last day, then 14 days.
+        assert_eq!(std.before(d("2026-10-31")), d("2026-02-14"));
+        assert_eq!(std.before(d("2024-10-31")), d("2024-02-15"));
+        let year = MonthsDays {
+            months: 12,
+            days: 0,
+        };
+        assert_eq!(year.before(d("2028-02-29")), d("2027-02-28"));
+        assert_eq!(std.before(NaiveDate::MIN), NaiveDate::MIN);
+        assert_eq!(std.to_string(), "8 months 14 days");
+        assert_eq!(year.to_string(), "12 months");
+        assert_eq!(
+            MonthsDays { months: 1, days: 1 }.to_string(),
+            "1 month 1 day"
+        );
+        assert_eq!(MonthsDays { months: 0, days: 9 }.to_string(), "9 days");
+    }
+
+    #[test]
+    fn a_user_file_without_the_new_sections_loads_and_overrides_key_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("p.toml");
+        // A file written before these sections existed.
+        std::fs::write(&f, "[contact]\nhigh = 10\n").unwrap();
+        let p = Policy::load(Some(&f)).unwrap();
+        assert_eq!(p.contact.high, 10);
+        assert_eq!(p.enquiries.request_within_days, 10);
+        assert_eq!(p.handover.grace_days, 14);
+        // One key of a section, and one key of a period, keep the rest.
+        std::fs::write(
+            &f,
+            "[handover]\ngrace_days = 7\n[handover.standard]\ndays = 0\n\
+             [enquiries]\nrequired = [\"domestic_abuse\"]\n",
+        )
+        .unwrap();
+        let p = Policy::load(Some(&f)).unwrap();
+        assert_eq!(p.handover.grace_days, 7);
+        assert_eq!(p.handover.standard, MonthsDays { months: 8, days: 0 });
+        assert_eq!(p.handover.due_at_once_within_months, 10);
+        assert_eq!(p.enquiries.required, [EnquiryKind::DomesticAbuse]);
+        assert_eq!(p.enquiries.return_within_days, 28);
+    }
+
+    #[test]
+    fn nonsense_risk_check_periods_are_refused_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("p.toml");
+        for (text, key) in [
+            (
+                "[enquiries]\nreturn_within_days = 0\n",
+                "enquiries.return_within_days",
+            ),
+            (
+                "[assessments]\nreview_interval_days = 99999\n",
+                "assessments.review_interval_days",
+            ),
+            (
+                "[release]\ncontact_window_days = 0\n",
+                "release.contact_window_days",
+            ),
+            ("[handover]\ngrace_days = 400\n", "handover.grace_days"),
+            (
+                "[handover]\ndue_at_once_within_months = 121\n",
+                "handover.due_at_once_within_months",
+            ),
+            (
+                "[handover]\nstandard = { months = 0, days = 0 }\n",
+                "handover.standard",
+            ),
+            (
+                "[enquiries]\nrequired = [\"domestic_abuse\", \"domestic_abuse\"]\n",
+                "listed twice",
+            ),
+            ("[enquiries]\nrequired = [\"police\"]\n", "police"),
+            ("[handover.indeterminate]\nyears = 1\n", "years"),
+        ] {
+            std::fs::write(&f, text).unwrap();
+            let e = Policy::load(Some(&f)).unwrap_err().to_string();
+            assert!(e.contains(key), "{text}: {e}");
+        }
     }
 
     #[test]
