@@ -13,6 +13,8 @@ pub const MIGRATIONS: &[&[&str]] = &[
     // Then `store::tally::rebuild` fills the tallies (see `migrate`).
     &[V_TALLIES, V_ALERT_CANDIDATES, V_RUN_ALERTS_CLUSTERED],
     &[V_INCIDENTS],
+    // Then the risk-check columns are filled from the (new, empty) tables: nothing to do.
+    &[V_RISK_CHECKS, RISK_TRIGGERS],
 ];
 
 /// The version that introduced the tallies: reaching it fills them from the cases.
@@ -583,3 +585,121 @@ CREATE TABLE silences (
 
 ALTER TABLE alert_acks ADD COLUMN as_of TEXT;
 ";
+
+/// The inspection's other checks: domestic-abuse and child-safeguarding enquiries, risk
+/// assessments, and what the handover date needs (the kind of custodial sentence). The case
+/// row keeps what the checks read of them (first and latest request of each kind, the latest
+/// request's return, first and latest assessment since sentence, the latest pre-release
+/// assessment before release), kept by [`RISK_TRIGGERS`], so that the lists and the nightly
+/// run read one row per case, as they do for the last contact.
+pub const V_RISK_CHECKS: &str = "
+ALTER TABLE cases ADD COLUMN custody_kind TEXT
+    CHECK (custody_kind IN ('standard', 'parole_eligible', 'indeterminate'));
+-- When the case's RoSH last changed, as casewatch saw it (set by a trigger; NULL: unknown).
+ALTER TABLE cases ADD COLUMN rosh_changed_on TEXT;
+ALTER TABLE cases ADD COLUMN da_first_requested TEXT;
+ALTER TABLE cases ADD COLUMN da_last_requested TEXT;
+ALTER TABLE cases ADD COLUMN da_last_returned TEXT;
+ALTER TABLE cases ADD COLUMN cs_first_requested TEXT;
+ALTER TABLE cases ADD COLUMN cs_last_requested TEXT;
+ALTER TABLE cases ADD COLUMN cs_last_returned TEXT;
+ALTER TABLE cases ADD COLUMN first_assessed TEXT;
+ALTER TABLE cases ADD COLUMN last_assessed TEXT;
+ALTER TABLE cases ADD COLUMN pre_release_assessed TEXT;
+
+CREATE TABLE enquiries (
+    id           INTEGER PRIMARY KEY,
+    crn          TEXT NOT NULL REFERENCES cases(crn),
+    kind         TEXT NOT NULL CHECK (kind IN ('domestic_abuse', 'child_safeguarding')),
+    requested_on TEXT NOT NULL,
+    returned_on  TEXT,
+    outcome      TEXT CHECK (outcome IN ('no_concerns', 'concerns', 'no_record')),
+    CHECK ((returned_on IS NULL) = (outcome IS NULL)),
+    CHECK (returned_on IS NULL OR returned_on >= requested_on),
+    UNIQUE (crn, kind, requested_on)
+) STRICT;
+
+CREATE TABLE assessments (
+    id           INTEGER PRIMARY KEY,
+    crn          TEXT NOT NULL REFERENCES cases(crn),
+    kind         TEXT NOT NULL CHECK (kind IN ('initial', 'review', 'pre_release')),
+    completed_on TEXT NOT NULL,
+    rosh         TEXT NOT NULL CHECK (rosh IN ('LOW', 'MEDIUM', 'HIGH', 'VERY_HIGH')),
+    UNIQUE (crn, kind, completed_on)
+) STRICT;
+
+CREATE INDEX cases_release ON cases(pdu, release_date) WHERE release_date IS NOT NULL;
+";
+
+/// Recomputes the risk-check columns of the cases `WHERE` selects (an SQL condition on
+/// `cases`), from the enquiries and assessments.
+macro_rules! risk_recompute {
+    ($where:literal) => {
+        concat!(
+            "UPDATE cases SET
+    da_first_requested = (SELECT min(requested_on) FROM enquiries e
+                           WHERE e.crn = cases.crn AND e.kind = 'domestic_abuse'),
+    da_last_requested = (SELECT max(requested_on) FROM enquiries e
+                          WHERE e.crn = cases.crn AND e.kind = 'domestic_abuse'),
+    da_last_returned = (SELECT returned_on FROM enquiries e
+                         WHERE e.crn = cases.crn AND e.kind = 'domestic_abuse'
+                         ORDER BY requested_on DESC, returned_on IS NULL LIMIT 1),
+    cs_first_requested = (SELECT min(requested_on) FROM enquiries e
+                           WHERE e.crn = cases.crn AND e.kind = 'child_safeguarding'),
+    cs_last_requested = (SELECT max(requested_on) FROM enquiries e
+                          WHERE e.crn = cases.crn AND e.kind = 'child_safeguarding'),
+    cs_last_returned = (SELECT returned_on FROM enquiries e
+                         WHERE e.crn = cases.crn AND e.kind = 'child_safeguarding'
+                         ORDER BY requested_on DESC, returned_on IS NULL LIMIT 1),
+    first_assessed = (SELECT min(completed_on) FROM assessments a
+                       WHERE a.crn = cases.crn AND a.completed_on >= cases.sentence_date),
+    last_assessed = (SELECT max(completed_on) FROM assessments a
+                      WHERE a.crn = cases.crn AND a.completed_on >= cases.sentence_date),
+    pre_release_assessed = (SELECT max(completed_on) FROM assessments a
+                             WHERE a.crn = cases.crn AND a.kind = 'pre_release'
+                               AND a.completed_on < cases.release_date)
+ WHERE ",
+            $where,
+            ";"
+        )
+    };
+}
+
+/// Every case's risk-check columns recomputed: after a load that set the triggers aside.
+pub const RISK_RECOMPUTE_ALL: &str = risk_recompute!("1");
+
+/// Keep the risk-check columns of a case as its enquiries, assessments, sentence and release
+/// dates change, and note when its RoSH changes.
+pub const RISK_TRIGGERS: &str = concat!(
+    "CREATE TRIGGER enquiries_ai AFTER INSERT ON enquiries BEGIN ",
+    risk_recompute!("crn = NEW.crn"),
+    " END;
+CREATE TRIGGER enquiries_au AFTER UPDATE ON enquiries BEGIN ",
+    risk_recompute!("crn IN (OLD.crn, NEW.crn)"),
+    " END;
+CREATE TRIGGER enquiries_ad AFTER DELETE ON enquiries BEGIN ",
+    risk_recompute!("crn = OLD.crn"),
+    " END;
+CREATE TRIGGER assessments_ai AFTER INSERT ON assessments BEGIN ",
+    risk_recompute!("crn = NEW.crn"),
+    " END;
+CREATE TRIGGER assessments_au AFTER UPDATE ON assessments BEGIN ",
+    risk_recompute!("crn IN (OLD.crn, NEW.crn)"),
+    " END;
+CREATE TRIGGER assessments_ad AFTER DELETE ON assessments BEGIN ",
+    risk_recompute!("crn = OLD.crn"),
+    " END;
+CREATE TRIGGER cases_risk_dates AFTER UPDATE OF sentence_date, release_date ON cases BEGIN ",
+    risk_recompute!("crn = NEW.crn"),
+    " END;
+CREATE TRIGGER cases_rosh_changed AFTER UPDATE OF rosh ON cases
+ WHEN OLD.rosh IS NOT NEW.rosh AND NEW.rosh_changed_on IS OLD.rosh_changed_on BEGIN
+    UPDATE cases SET rosh_changed_on = date('now') WHERE crn = NEW.crn;
+END;
+"
+);
+
+/// The risk triggers set aside for a bulk load ([`RISK_RECOMPUTE_ALL`] after it).
+pub const RISK_TRIGGERS_DROP: &str = "DROP TRIGGER enquiries_ai; DROP TRIGGER enquiries_au;
+DROP TRIGGER enquiries_ad; DROP TRIGGER assessments_ai; DROP TRIGGER assessments_au;
+DROP TRIGGER assessments_ad; DROP TRIGGER cases_risk_dates; DROP TRIGGER cases_rosh_changed;";
