@@ -1501,6 +1501,8 @@ fn case_alert_rows_within(
     Ok(out)
 }
 
+pub mod risk;
+
 /// Holds the SQL definitions of "due" above to `Policy::contact_due` and
 /// `Policy::oversight_due` (a property test over random cases, dates and policies).
 #[cfg(test)]

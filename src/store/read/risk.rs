@@ -1,0 +1,404 @@
+//! What the inspection's other checks read of a case (`risk_checks`): the case row's
+//! risk-check columns, kept by the schema's triggers, streamed one row per case; and a
+//! case's full enquiries, assessments and contacts around release, for its detail.
+
+use chrono::NaiveDate;
+use rusqlite::types::ValueRef;
+use rusqlite::{OptionalExtension, Result, Row};
+
+use crate::domain::{
+    Assessment, AssessmentKind, CaseType, CustodyKind, Enquiry, EnquiryKind, EnquiryOutcome, Mappa,
+    Rosh,
+};
+use crate::risk_checks::CaseInput;
+use crate::store::Db;
+
+/// One case as the risk checks see it. Its enquiries and assessments are the ones the
+/// checks read (the first and the latest request of each kind, the latest one's return; the
+/// first and the latest assessment since sentence, the latest pre-release one before
+/// release), not the whole history: [`case_records`] has that.
+#[derive(Debug, Clone)]
+pub struct RiskRow {
+    pub crn: String,
+    pub pdu: String,
+    pub case_type: CaseType,
+    pub sentence_date: NaiveDate,
+    pub release_date: Option<NaiveDate>,
+    pub custody_kind: CustodyKind,
+    pub rosh: Option<Rosh>,
+    pub rosh_changed_on: Option<NaiveDate>,
+    pub mappa: Mappa,
+    pub allocated_on: Option<NaiveDate>,
+    pub unallocated_since: Option<NaiveDate>,
+    pub enquiries: Vec<Enquiry>,
+    pub assessments: Vec<Assessment>,
+    /// The latest contact before release, read only for a release near the as-of date (see
+    /// [`each`]).
+    pub contacts: Vec<NaiveDate>,
+}
+
+impl RiskRow {
+    pub fn input(&self) -> CaseInput<'_> {
+        CaseInput {
+            case_type: self.case_type,
+            sentence_date: self.sentence_date,
+            release_date: self.release_date,
+            custody_kind: self.custody_kind,
+            rosh: self.rosh,
+            rosh_changed_on: self.rosh_changed_on,
+            allocated_on: self.allocated_on,
+            enquiries: &self.enquiries,
+            assessments: &self.assessments,
+            contacts: &self.contacts,
+        }
+    }
+}
+
+/// Which cases [`each`] reads.
+#[derive(Debug, Clone, Copy)]
+pub enum RiskScope<'a> {
+    All,
+    Region(&'a str),
+    Pdu(&'a str),
+}
+
+/// How far either side of the as-of date a release has its last contact before release
+/// read: the pre-release contact check judges releases in the recent past and the window
+/// now open (`risk_checks::RECENT_RELEASE_DAYS` and the policy's window are both 84 days by
+/// default; this covers windows up to a year).
+pub const RELEASE_CONTACT_SPAN_DAYS: i64 = 366;
+
+const COLUMNS: &str = "c.crn, c.pdu, c.case_type, c.sentence_date, c.release_date, c.custody_kind,
+    c.rosh, c.rosh_changed_on, c.mappa_category, c.mappa_level, c.allocated_on,
+    c.unallocated_since, c.da_first_requested, c.da_last_requested, c.da_last_returned,
+    c.cs_first_requested, c.cs_last_requested, c.cs_last_returned, c.first_assessed,
+    c.last_assessed, c.pre_release_assessed,
+    CASE WHEN c.release_date BETWEEN :lo AND :hi
+         THEN (SELECT max(k.date) FROM contacts k
+                WHERE k.crn = c.crn AND k.date < c.release_date) END";
+
+/// Calls `f` with every case of the scope, in no particular order. Dates are read without
+/// allocating (a million rows at the nightly run).
+pub fn each(
+    db: Db<'_>,
+    scope: RiskScope<'_>,
+    as_of: NaiveDate,
+    mut f: impl FnMut(RiskRow),
+) -> Result<()> {
+    let conn = db.conn();
+    let filter = match scope {
+        RiskScope::All => "",
+        RiskScope::Region(_) => "JOIN pdus p ON p.code = c.pdu WHERE p.region = :scope",
+        RiskScope::Pdu(_) => "WHERE c.pdu = :scope",
+    };
+    let sql = format!("SELECT {COLUMNS} FROM cases c {filter}");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let span = chrono::Duration::days(RELEASE_CONTACT_SPAN_DAYS);
+    let lo = crate::domain::fmt_date(as_of - span);
+    let hi = crate::domain::fmt_date(as_of + span);
+    super::bind_named(&mut stmt, ":lo", &lo)?;
+    super::bind_named(&mut stmt, ":hi", &hi)?;
+    match scope {
+        RiskScope::All => {}
+        RiskScope::Region(s) | RiskScope::Pdu(s) => super::bind_named(&mut stmt, ":scope", &s)?,
+    }
+    let mut rows = stmt.raw_query();
+    while let Some(r) = rows.next()? {
+        if let Some(row) = risk_row(r)? {
+            f(row);
+        }
+    }
+    Ok(())
+}
+
+/// A row of [`COLUMNS`]; `None` for a case whose type or sentence date cannot be read (the
+/// schema's checks keep them out; `check` reports any that got in).
+fn risk_row(r: &Row<'_>) -> Result<Option<RiskRow>> {
+    let Some(case_type) = text(r, 2)?.and_then(|s| s.parse::<CaseType>().ok()) else {
+        return Ok(None);
+    };
+    let Some(sentence_date) = date(r, 3)? else {
+        return Ok(None);
+    };
+    let mut enquiries = Vec::with_capacity(4);
+    for (kind, first, last, returned) in [
+        (EnquiryKind::DomesticAbuse, 12, 13, 14),
+        (EnquiryKind::ChildSafeguarding, 15, 16, 17),
+    ] {
+        let (first, last, returned) = (date(r, first)?, date(r, last)?, date(r, returned)?);
+        if let Some(first) = first.filter(|f| Some(*f) != last) {
+            enquiries.push(Enquiry {
+                kind,
+                requested_on: first,
+                returned_on: None,
+                outcome: None,
+            });
+        }
+        if let Some(last) = last {
+            enquiries.push(Enquiry {
+                kind,
+                requested_on: last,
+                returned_on: returned,
+                // The checks read whether and when a request came back, not what it said.
+                outcome: returned.map(|_| EnquiryOutcome::NoRecord),
+            });
+        }
+    }
+    let rosh = text(r, 6)?.and_then(|s| s.parse::<Rosh>().ok());
+    let mut assessments = Vec::with_capacity(3);
+    for (kind, i) in [
+        (AssessmentKind::Initial, 18),
+        (AssessmentKind::Review, 19),
+        (AssessmentKind::PreRelease, 20),
+    ] {
+        if let Some(completed_on) = date(r, i)? {
+            assessments.push(Assessment {
+                kind,
+                completed_on,
+                // Not read by the checks (they name the case's current level).
+                rosh: rosh.unwrap_or(Rosh::Low),
+            });
+        }
+    }
+    Ok(Some(RiskRow {
+        crn: r.get(0)?,
+        pdu: r.get(1)?,
+        case_type,
+        sentence_date,
+        release_date: date(r, 4)?,
+        custody_kind: text(r, 5)?
+            .and_then(|s| s.parse::<CustodyKind>().ok())
+            .unwrap_or_default(),
+        rosh,
+        rosh_changed_on: date(r, 7)?,
+        mappa: Mappa::new(r.get(8)?, r.get(9)?).unwrap_or(Mappa::NONE),
+        allocated_on: date(r, 10)?,
+        unallocated_since: date(r, 11)?,
+        enquiries,
+        assessments,
+        contacts: date(r, 21)?.into_iter().collect(),
+    }))
+}
+
+fn text<'r>(r: &'r Row<'_>, i: usize) -> Result<Option<&'r str>> {
+    Ok(match r.get_ref(i)? {
+        ValueRef::Text(t) => std::str::from_utf8(t).ok(),
+        _ => None,
+    })
+}
+
+/// A stored `YYYY-MM-DD` date, parsed without allocating.
+fn date(r: &Row<'_>, i: usize) -> Result<Option<NaiveDate>> {
+    let Some(t) = text(r, i)? else {
+        return Ok(None);
+    };
+    let b = t.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return Ok(NaiveDate::parse_from_str(t, "%Y-%m-%d").ok());
+    }
+    let num = |s: &[u8]| -> Option<u32> {
+        s.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    Ok(match (num(&b[0..4]), num(&b[5..7]), num(&b[8..10])) {
+        (Some(y), Some(m), Some(d)) => NaiveDate::from_ymd_opt(y as i32, m, d),
+        _ => None,
+    })
+}
+
+/// A case's whole record for the checks and its detail: every enquiry and assessment
+/// (oldest first) and every contact date since a year before its release (or none without
+/// one). `None` for an unknown CRN.
+pub fn case_records(db: Db<'_>, crn: &str) -> Result<Option<CaseRecords>> {
+    let conn = db.conn();
+    let release: Option<Option<String>> = conn
+        .query_row(
+            "SELECT release_date FROM cases WHERE crn = ?1",
+            [crn],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(release) = release else {
+        return Ok(None);
+    };
+    let mut out = CaseRecords::default();
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, requested_on, returned_on, outcome FROM enquiries WHERE crn = ?1
+          ORDER BY requested_on, kind",
+    )?;
+    let mut rows = stmt.query([crn])?;
+    while let Some(r) = rows.next()? {
+        let (Some(kind), Some(requested_on)) = (
+            text(r, 0)?.and_then(|s| s.parse::<EnquiryKind>().ok()),
+            date(r, 1)?,
+        ) else {
+            continue;
+        };
+        out.enquiries.push(Enquiry {
+            kind,
+            requested_on,
+            returned_on: date(r, 2)?,
+            outcome: text(r, 3)?.and_then(|s| s.parse().ok()),
+        });
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, completed_on, rosh FROM assessments WHERE crn = ?1
+          ORDER BY completed_on, kind",
+    )?;
+    let mut rows = stmt.query([crn])?;
+    while let Some(r) = rows.next()? {
+        let (Some(kind), Some(completed_on), Some(rosh)) = (
+            text(r, 0)?.and_then(|s| s.parse::<AssessmentKind>().ok()),
+            date(r, 1)?,
+            text(r, 2)?.and_then(|s| s.parse::<Rosh>().ok()),
+        ) else {
+            continue;
+        };
+        out.assessments.push(Assessment {
+            kind,
+            completed_on,
+            rosh,
+        });
+    }
+    if let Some(release) = release {
+        let mut stmt = conn.prepare_cached(
+            "SELECT date FROM contacts WHERE crn = ?1 AND date >= date(?2, '-1 year')
+              ORDER BY date",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![crn, release])?;
+        while let Some(r) = rows.next()? {
+            if let Some(d) = date(r, 0)? {
+                out.contacts_near_release.push(d);
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+/// See [`case_records`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseRecords {
+    pub enquiries: Vec<Enquiry>,
+    pub assessments: Vec<Assessment>,
+    pub contacts_near_release: Vec<NaiveDate>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{OpenMode, Store};
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("r.db"), OpenMode::CreateIfMissing).unwrap();
+        s.db()
+            .sql()
+            .execute_batch(
+                "INSERT INTO pdus (code, name, region) VALUES ('P', 'P', 'R');
+                 INSERT INTO cases (crn, name, pdu, tier, rosh, case_type, sentence_date,
+                                    release_date, unallocated_since)
+                   VALUES ('X000001', 'N', 'P', 'C1', 'HIGH', 'CUSTODY', '2026-01-05',
+                           '2026-12-20', '2026-01-05');
+                 INSERT INTO enquiries (crn, kind, requested_on, returned_on, outcome) VALUES
+                   ('X000001', 'domestic_abuse', '2026-01-06', '2026-01-20', 'concerns'),
+                   ('X000001', 'domestic_abuse', '2026-06-01', NULL, NULL),
+                   ('X000001', 'child_safeguarding', '2026-01-07', NULL, NULL);
+                 INSERT INTO assessments (crn, kind, completed_on, rosh) VALUES
+                   ('X000001', 'initial', '2025-12-01', 'MEDIUM'),
+                   ('X000001', 'initial', '2026-01-15', 'HIGH'),
+                   ('X000001', 'review', '2026-07-01', 'HIGH'),
+                   ('X000001', 'pre_release', '2026-11-30', 'HIGH');
+                 INSERT INTO contacts (crn, date, kind) VALUES
+                   ('X000001', '2026-10-01', 'video'), ('X000001', '2026-12-22', 'face_to_face');",
+            )
+            .unwrap();
+        (dir, s)
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn rows(s: &Store, scope: RiskScope<'_>, as_of: &str) -> Vec<RiskRow> {
+        let mut out = Vec::new();
+        each(s.db(), scope, d(as_of), |r| out.push(r)).unwrap();
+        out
+    }
+
+    /// The triggers keep what the checks read, and the row gives it back as enquiries and
+    /// assessments the checks understand.
+    #[test]
+    fn the_case_row_keeps_the_first_and_latest_of_each_and_the_checks_read_it() {
+        let (_d, s) = store();
+        let r = &rows(&s, RiskScope::All, "2026-12-01")[0];
+        assert_eq!(r.case_type, CaseType::Custody);
+        let da: Vec<_> = r
+            .enquiries
+            .iter()
+            .filter(|e| e.kind == EnquiryKind::DomesticAbuse)
+            .map(|e| (e.requested_on, e.returned_on))
+            .collect();
+        assert_eq!(
+            da,
+            [(d("2026-01-06"), None), (d("2026-06-01"), None)],
+            "the first request, then the latest with its (missing) return"
+        );
+        let done: Vec<_> = r.assessments.iter().map(|a| (a.kind, a.completed_on)).collect();
+        assert_eq!(
+            done,
+            [
+                (AssessmentKind::Initial, d("2026-01-15")),
+                (AssessmentKind::Review, d("2026-11-30")),
+                (AssessmentKind::PreRelease, d("2026-11-30")),
+            ],
+            "first and latest since sentence (the one before does not count), and the \
+             latest pre-release one"
+        );
+        assert_eq!(r.contacts, [d("2026-10-01")], "the last contact before release");
+        // Far from the release, the contact is not read.
+        assert!(rows(&s, RiskScope::Pdu("P"), "2024-01-01")[0].contacts.is_empty());
+        assert_eq!(rows(&s, RiskScope::Region("R"), "2026-12-01").len(), 1);
+        assert!(rows(&s, RiskScope::Region("Q"), "2026-12-01").is_empty());
+
+        // A return arrives: the trigger moves it onto the case.
+        s.db()
+            .sql()
+            .execute(
+                "UPDATE enquiries SET returned_on = '2026-06-10', outcome = 'no_record'
+                  WHERE kind = 'domestic_abuse' AND requested_on = '2026-06-01'",
+                [],
+            )
+            .unwrap();
+        let r = &rows(&s, RiskScope::All, "2026-12-01")[0];
+        assert!(r.enquiries.iter().any(|e| e.returned_on == Some(d("2026-06-10"))));
+    }
+
+    /// The checks give the same answer on the case row as on the whole record.
+    #[test]
+    fn the_checks_agree_on_the_case_row_and_the_whole_record() {
+        let (_d, s) = store();
+        let policy = crate::policy::Policy::defaults();
+        for as_of in ["2026-01-10", "2026-02-01", "2026-06-20", "2026-12-01", "2027-01-15"] {
+            let as_of = d(as_of);
+            let r = rows(&s, RiskScope::All, &crate::domain::fmt_date(as_of)).remove(0);
+            let full = case_records(s.db(), "X000001").unwrap().unwrap();
+            let whole = CaseInput {
+                enquiries: &full.enquiries,
+                assessments: &full.assessments,
+                contacts: &full.contacts_near_release,
+                ..r.input()
+            };
+            let a = crate::risk_checks::evaluate(&policy, &r.input(), as_of);
+            let b = crate::risk_checks::evaluate(&policy, &whole, as_of);
+            let brief = |c: &crate::risk_checks::CaseChecks| -> Vec<_> {
+                c.checks
+                    .iter()
+                    .map(|c| (c.kind, c.due.date, c.is_overdue()))
+                    .collect()
+            };
+            assert_eq!(brief(&a), brief(&b), "at {as_of}");
+        }
+        assert!(case_records(s.db(), "X999999").unwrap().is_none());
+    }
+}
