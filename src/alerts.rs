@@ -13,7 +13,9 @@ use crate::context::Evaluation;
 use crate::domain::{Grade, Rosh, fmt_date};
 use crate::incidents::{self, Ack, Incident, PduStatus, PrevIncident, Silence};
 use crate::policy::Policy;
+use crate::risk_checks::{CaseRiskMetrics, RiskFigures, RiskTally};
 use crate::rules::{Alert, Metrics, Rules, Scope, Severity, Subject, SubjectMetrics, evaluate};
+use crate::store::read::risk::RiskScope;
 use crate::store::read::{self, PduSummary};
 use crate::store::runs;
 use crate::store::{Db, Store};
@@ -45,9 +47,92 @@ pub fn gather(
     as_of: NaiveDate,
     region: Option<&str>,
 ) -> rusqlite::Result<Gathered> {
-    let (pdus, practitioners) = read::pdu_summaries_and_practitioners(conn, policy, as_of, region)?;
-    let cases = read::case_alert_rows(conn, policy, as_of, region)?;
+    let (mut pdus, practitioners) =
+        read::pdu_summaries_and_practitioners(conn, policy, as_of, region)?;
+    let mut cases = read::case_alert_rows(conn, policy, as_of, region)?;
+    let scope = region.map_or(RiskScope::All, RiskScope::Region);
+    add_risk(
+        &mut pdus,
+        &mut cases,
+        risk_findings(conn, policy, as_of, scope)?,
+    );
     Ok(subjects_of(pdus, practitioners, cases, as_of, None))
+}
+
+/// What the risk checks found in a scope: each case with a check overdue, as a candidate
+/// row carrying its metrics, and each PDU's tally.
+pub struct RiskFindings {
+    pub cases: Vec<read::CaseAlertRow>,
+    pub tallies: HashMap<String, RiskTally>,
+}
+
+/// Evaluates the risk checks (`risk_checks`) of every case in `scope` at `as_of`.
+pub fn risk_findings(
+    conn: Db<'_>,
+    policy: &Policy,
+    as_of: NaiveDate,
+    scope: RiskScope<'_>,
+) -> rusqlite::Result<RiskFindings> {
+    let mut found = RiskFindings {
+        cases: Vec::new(),
+        tallies: HashMap::new(),
+    };
+    read::risk::each(conn, scope, as_of, |row| {
+        let checks = crate::risk_checks::evaluate_dates(policy, &row.input(), as_of);
+        let metrics = CaseRiskMetrics::of(&checks);
+        match found.tallies.get_mut(&row.pdu) {
+            Some(t) => t.add(&checks, &metrics),
+            None => found
+                .tallies
+                .entry(row.pdu.clone())
+                .or_default()
+                .add(&checks, &metrics),
+        }
+        if metrics.any() {
+            found.cases.push(read::CaseAlertRow {
+                allocated: row.allocated_on.is_some(),
+                crn: row.crn,
+                pdu: row.pdu,
+                unallocated_since: row.unallocated_since,
+                mappa: row.mappa,
+                rosh: row.rosh,
+                contact_due: None,
+                oversight_due: None,
+                risk: metrics,
+            });
+        }
+    })?;
+    Ok(found)
+}
+
+/// Joins the risk checks' findings to the gathered PDUs and candidate cases: a candidate
+/// gains its metrics; a case overdue only on the risk checks becomes a candidate (it has
+/// no contact or oversight overdue, or it would already be one).
+pub fn add_risk(pdus: &mut [PduSummary], cases: &mut Vec<read::CaseAlertRow>, found: RiskFindings) {
+    for p in pdus.iter_mut() {
+        p.risk = Some(
+            found
+                .tallies
+                .get(&p.code)
+                .map(RiskTally::figures)
+                .unwrap_or_default(),
+        );
+    }
+    let mut at: HashMap<String, usize> = HashMap::with_capacity(found.cases.len());
+    for c in &found.cases {
+        at.insert(c.crn.clone(), usize::MAX);
+    }
+    for (i, c) in cases.iter().enumerate() {
+        if let Some(slot) = at.get_mut(&c.crn) {
+            *slot = i;
+        }
+    }
+    for c in found.cases {
+        match at.get(&c.crn) {
+            Some(&i) if i != usize::MAX => cases[i].risk = c.risk,
+            _ => cases.push(c),
+        }
+    }
 }
 
 /// [`gather`] for the morning worklist of one PDU: its region's PDU figures (a PDU's
@@ -59,10 +144,16 @@ pub fn gather_pdu(
     region: &str,
     pdu: &str,
 ) -> rusqlite::Result<Gathered> {
-    let (pdus, practitioners) =
+    let (mut pdus, practitioners) =
         read::pdu_summaries_and_practitioners(conn, policy, as_of, Some(region))?;
     let practitioners = practitioners.into_iter().filter(|p| p.pdu == pdu).collect();
-    let cases = read::case_alert_rows_of_pdu(conn, policy, as_of, pdu)?;
+    let mut cases = read::case_alert_rows_of_pdu(conn, policy, as_of, pdu)?;
+    // The region's PDU figures judge this PDU's vacancy; the risk figures are its own.
+    add_risk(
+        &mut pdus,
+        &mut cases,
+        risk_findings(conn, policy, as_of, RiskScope::Pdu(pdu))?,
+    );
     Ok(subjects_of(pdus, practitioners, cases, as_of, Some(pdu)))
 }
 
@@ -181,7 +272,9 @@ fn unit_subjects_waiting(
                 ("oldest_unallocated_mappa_days", w.oldest_mappa_days),
                 ("unallocated_high_rosh_waiting", w.high_rosh_over_2_days),
                 ("oldest_unallocated_high_rosh_days", w.oldest_high_rosh_days),
-            ],
+            ]
+            .into_iter()
+            .chain(risk_metrics(p.risk.as_ref())),
         );
         subjects.push(Subject {
             scope: Scope::Pdu,
@@ -212,8 +305,74 @@ fn unit_subjects_waiting(
     subjects
 }
 
+/// A PDU's risk-check metrics for the rules. A share of nothing (no releases, no enquiry
+/// due yet) counts as 1: nothing there has been missed.
+fn risk_metrics(r: Option<&RiskFigures>) -> Vec<(&'static str, f64)> {
+    let Some(r) = r else { return Vec::new() };
+    let share = |s: &crate::risk_checks::ShareFigure| s.share.unwrap_or(1.0);
+    vec![
+        ("enquiries_made_share", share(&r.enquiries_made)),
+        (
+            "domestic_abuse_enquiries_made_share",
+            share(&r.domestic_abuse_enquiries_made),
+        ),
+        ("assessments_on_time_share", share(&r.assessments_on_time)),
+        (
+            "custody_assessment_backlog",
+            r.custody_assessment_backlog as f64,
+        ),
+        ("recent_releases", r.releases_with_contact.of as f64),
+        (
+            "releases_with_contact_share",
+            share(&r.releases_with_contact),
+        ),
+        (
+            "releases_with_pre_release_assessment_share",
+            share(&r.releases_with_pre_release_assessment),
+        ),
+        ("enquiry_overdue_cases", r.enquiry_overdue_cases as f64),
+        ("handover_overdue_cases", r.handover_overdue_cases as f64),
+    ]
+}
+
+/// One case's risk checks at `as_of` from its whole record (every enquiry, assessment and
+/// contact near release), the rules in words; `None` for a case whose type or sentence date
+/// is unknown, or an unknown CRN.
+pub fn case_risk(
+    conn: Db<'_>,
+    policy: &Policy,
+    d: &read::CaseDetail,
+    as_of: NaiveDate,
+) -> rusqlite::Result<Option<(crate::risk_checks::CaseChecks, read::risk::CaseRecords)>> {
+    let (Some(case_type), Some(sentence_date)) = (d.case_type, d.sentence_date) else {
+        return Ok(None);
+    };
+    let Some(records) = read::risk::case_records(conn, &d.crn)? else {
+        return Ok(None);
+    };
+    let input = crate::risk_checks::CaseInput {
+        case_type,
+        sentence_date,
+        release_date: d.release_date,
+        custody_kind: d.custody_kind.unwrap_or_default(),
+        rosh: d.rosh,
+        rosh_changed_on: d.rosh_changed_on,
+        allocated_on: d.allocated_on,
+        enquiries: &records.enquiries,
+        assessments: &records.assessments,
+        contacts: &records.contacts_near_release,
+    };
+    let checks = crate::risk_checks::evaluate(policy, &input, as_of);
+    Ok(Some((checks, records)))
+}
+
 /// The case-scope alerts that fire on one case today, worst first (for its detail view).
-pub fn case_alerts(d: &read::CaseDetail, rules: &Rules, as_of: NaiveDate) -> Vec<Alert> {
+pub fn case_alerts(
+    d: &read::CaseDetail,
+    risk: CaseRiskMetrics,
+    rules: &Rules,
+    as_of: NaiveDate,
+) -> Vec<Alert> {
     let overdue = |due: &Option<crate::policy::Due>| {
         due.as_ref().filter(|x| x.is_overdue(as_of)).map(|x| x.date)
     };
@@ -226,6 +385,7 @@ pub fn case_alerts(d: &read::CaseDetail, rules: &Rules, as_of: NaiveDate) -> Vec
         rosh: d.rosh,
         contact_due: overdue(&d.contact_due),
         oversight_due: overdue(&d.oversight_due),
+        risk,
     };
     evaluate(&[case_subject(&row, as_of)], rules)
 }
@@ -261,7 +421,9 @@ fn case_subject(c: &read::CaseAlertRow, as_of: NaiveDate) -> Subject {
                 ),
                 ("contact_overdue_days", days(c.contact_due)),
                 ("oversight_overdue_days", days(c.oversight_due)),
-            ],
+            ]
+            .into_iter()
+            .chain(c.risk.named()),
         ),
     }
 }
@@ -901,8 +1063,15 @@ fn evaluate_in_parts(
     worklist_limit: Option<usize>,
     part_size: usize,
 ) -> rusqlite::Result<Evaluated> {
-    let (pdus, practitioners) = read::pdu_summaries_and_practitioners(conn, policy, as_of, region)?;
-    let cases = read::case_alert_rows(conn, policy, as_of, region)?;
+    let (mut pdus, practitioners) =
+        read::pdu_summaries_and_practitioners(conn, policy, as_of, region)?;
+    let mut cases = read::case_alert_rows(conn, policy, as_of, region)?;
+    let scope = region.map_or(RiskScope::All, RiskScope::Region);
+    add_risk(
+        &mut pdus,
+        &mut cases,
+        risk_findings(conn, policy, as_of, scope)?,
+    );
     let mut alerts = crate::rules::evaluate_unsorted(
         &unit_subjects(&pdus, practitioners, &cases, as_of, None),
         rules,

@@ -1430,6 +1430,7 @@ mod tests {
                 oversight: 1265,
             }
         );
-        assert_eq!(fingerprint(&p), 0xf485_928b_aeae_c436);
+        // Schema 7 added (empty) risk-check columns to every case row.
+        assert_eq!(fingerprint(&p), 0xcaa8_e3cb_8d47_988c);
     }
 }

@@ -111,7 +111,12 @@ pub fn materially_worse(now: &Metrics, then: &Metrics, margin: f64) -> bool {
         } else {
             1.0
         };
-        *v - *t >= step - 1e-9
+        let worse_by = if crate::rules::higher_is_better(k) {
+            *t - *v
+        } else {
+            *v - *t
+        };
+        worse_by >= step - 1e-9
     })
 }
 

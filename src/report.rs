@@ -97,6 +97,9 @@ pub fn summary_text(
             rating
         );
     }
+    if pdus.iter().any(|p| p.risk.is_some()) {
+        s.push_str(&risk_table(pdus));
+    }
     for r in regions {
         let _ = writeln!(
             s,
@@ -110,6 +113,52 @@ pub fn summary_text(
             pct(r.vacancy_rate),
             r.oversight_overdue,
             r.oversight_required
+        );
+    }
+    s
+}
+
+/// The summary's second table: the inspection's other checks per PDU, as shares with their
+/// counts (`-` where there was nothing to count).
+fn risk_table(pdus: &[PduSummary]) -> String {
+    use std::fmt::Write;
+    let share = |f: &crate::risk_checks::ShareFigure| match f.share {
+        Some(v) => format!("{:.0}% {}/{}", v * 100.0, f.count, f.of),
+        None => "-".into(),
+    };
+    let mut s = String::from(
+        "\nrisk checks (enquiries made of those due; assessments on time; releases in the last 12 weeks)\n",
+    );
+    let _ = writeln!(
+        s,
+        "{:<7} {:>16} {:>16} {:>16} {:>8} {:>15} {:>15} {:>8}",
+        "PDU",
+        "DA enquiries",
+        "all enquiries",
+        "assess on time",
+        "custody",
+        "release contact",
+        "pre-rel assess",
+        "handover"
+    );
+    let _ = writeln!(
+        s,
+        "{:<7} {:>16} {:>16} {:>16} {:>8} {:>15} {:>15} {:>8}",
+        "", "made", "made", "", "backlog", "", "", "overdue"
+    );
+    for p in pdus {
+        let Some(r) = &p.risk else { continue };
+        let _ = writeln!(
+            s,
+            "{:<7} {:>16} {:>16} {:>16} {:>8} {:>15} {:>15} {:>8}",
+            sanitize(&p.code),
+            share(&r.domestic_abuse_enquiries_made),
+            share(&r.enquiries_made),
+            share(&r.assessments_on_time),
+            r.custody_assessment_backlog,
+            share(&r.releases_with_contact),
+            share(&r.releases_with_pre_release_assessment),
+            r.handover_overdue_cases
         );
     }
     s

@@ -54,6 +54,13 @@ use crate::domain::{
 };
 use crate::policy::{self, Due, Policy, minus_days, plus_days};
 
+/// The rule in words, or nothing when they are not wanted (see [`evaluate_dates`]).
+macro_rules! words {
+    ($on:expr, $($t:tt)*) => {
+        if $on { format!($($t)*) } else { String::new() }
+    };
+}
+
 /// Everything the checks need to know about one case.
 #[derive(Debug, Clone, Copy)]
 pub struct CaseInput<'a> {
@@ -297,6 +304,16 @@ pub fn handover_date(
     sentence_date: NaiveDate,
     release_date: Option<NaiveDate>,
 ) -> Option<Due> {
+    handover_date_with(policy, custody_kind, sentence_date, release_date, true)
+}
+
+fn handover_date_with(
+    policy: &Policy,
+    custody_kind: CustodyKind,
+    sentence_date: NaiveDate,
+    release_date: Option<NaiveDate>,
+    words: bool,
+) -> Option<Due> {
     let release = release_date?;
     let h = &policy.handover;
     let at_once = policy::MonthsDays {
@@ -307,7 +324,8 @@ pub fn handover_date(
     if h.due_at_once_within_months > 0 && at_once.before(release) <= sentence_date {
         return Some(Due {
             date: sentence_date,
-            rule: format!(
+            rule: words!(
+                words,
                 "community offender manager allocated at once: release ({}) is {} or less \
                  after sentence ({})",
                 fmt_date(release),
@@ -323,7 +341,8 @@ pub fn handover_date(
         CustodyKind::ParoleEligible => "a parole-eligible sentence",
         CustodyKind::Indeterminate => "an indeterminate sentence",
     };
-    let mut rule = format!(
+    let mut rule = words!(
+        words,
         "community offender manager allocated by the handover: release ({}) minus {before} \
          for {kind}",
         fmt_date(release)
@@ -331,7 +350,8 @@ pub fn handover_date(
     // A long period before a short sentence (12 months before a release 11 months after
     // sentence) would fall before the case existed.
     if date < sentence_date {
-        rule.push_str(&format!(
+        rule.push_str(&words!(
+            words,
             ", not before sentence ({})",
             fmt_date(sentence_date)
         ));
@@ -345,6 +365,21 @@ pub fn handover_date(
 
 /// Every check that applies to the case at `as_of`; see the module's notes for the edges.
 pub fn evaluate(policy: &Policy, case: &CaseInput<'_>, as_of: NaiveDate) -> CaseChecks {
+    evaluate_with(policy, case, as_of, true)
+}
+
+/// [`evaluate`] without the rules in words (each [`Due::rule`] is empty): the same dates
+/// and states at a fraction of the cost, for the nightly run's million cases.
+pub fn evaluate_dates(policy: &Policy, case: &CaseInput<'_>, as_of: NaiveDate) -> CaseChecks {
+    evaluate_with(policy, case, as_of, false)
+}
+
+fn evaluate_with(
+    policy: &Policy,
+    case: &CaseInput<'_>,
+    as_of: NaiveDate,
+    words: bool,
+) -> CaseChecks {
     let mut out = CaseChecks {
         as_of,
         case_type: case.case_type,
@@ -353,11 +388,11 @@ pub fn evaluate(policy: &Policy, case: &CaseInput<'_>, as_of: NaiveDate) -> Case
         checks: Vec::new(),
         notes: Vec::new(),
     };
-    enquiry_checks(policy, case, as_of, &mut out);
-    assessment_checks(policy, case, as_of, &mut out);
+    enquiry_checks(policy, case, as_of, words, &mut out);
+    assessment_checks(policy, case, as_of, words, &mut out);
     if case.case_type != CaseType::Community {
         match case.release_date {
-            Some(release) => release_checks(policy, case, release, as_of, &mut out),
+            Some(release) => release_checks(policy, case, release, as_of, words, &mut out),
             None => out.notes.push(Note::NoHandoverDate),
         }
     }
@@ -371,10 +406,11 @@ fn enquiries_from(
     policy: &Policy,
     case: &CaseInput<'_>,
     as_of: NaiveDate,
+    words: bool,
 ) -> Result<(NaiveDate, String), Note> {
     let sentence = (
         case.sentence_date,
-        format!("sentence ({})", fmt_date(case.sentence_date)),
+        words!(words, "sentence ({})", fmt_date(case.sentence_date)),
     );
     if case.case_type != CaseType::Custody {
         return Ok(sentence);
@@ -397,7 +433,8 @@ fn enquiries_from(
     } else {
         Ok((
             from,
-            format!(
+            words!(
+                words,
                 "release ({}) coming within {within_days} days ({})",
                 fmt_date(release),
                 fmt_date(from)
@@ -406,12 +443,18 @@ fn enquiries_from(
     }
 }
 
-fn enquiry_checks(policy: &Policy, case: &CaseInput<'_>, as_of: NaiveDate, out: &mut CaseChecks) {
+fn enquiry_checks(
+    policy: &Policy,
+    case: &CaseInput<'_>,
+    as_of: NaiveDate,
+    words: bool,
+    out: &mut CaseChecks,
+) {
     let q = &policy.enquiries;
     if q.required.is_empty() {
         return;
     }
-    let scope = enquiries_from(policy, case, as_of);
+    let scope = enquiries_from(policy, case, as_of, words);
     if let Err(note) = scope {
         out.notes.push(note);
     }
@@ -421,11 +464,12 @@ fn enquiry_checks(policy: &Policy, case: &CaseInput<'_>, as_of: NaiveDate, out: 
                 .iter()
                 .filter(move |e| e.kind == kind && e.requested_on <= as_of)
         };
-        if let Ok((from, words)) = &scope {
+        if let Ok((from, from_words)) = &scope {
             let due = Due {
                 date: plus_days(*from, q.request_within_days),
-                rule: format!(
-                    "{} enquiry requested within {} days of {words}",
+                rule: words!(
+                    words,
+                    "{} enquiry requested within {} days of {from_words}",
                     kind.label(),
                     q.request_within_days
                 ),
@@ -439,7 +483,8 @@ fn enquiry_checks(policy: &Policy, case: &CaseInput<'_>, as_of: NaiveDate, out: 
         if let Some(latest) = requests().max_by_key(|e| (e.requested_on, returned(e).is_some())) {
             let due = Due {
                 date: plus_days(latest.requested_on, q.return_within_days),
-                rule: format!(
+                rule: words!(
+                    words,
                     "{} enquiry returned within {} days of its request ({})",
                     kind.label(),
                     q.return_within_days,
@@ -460,6 +505,7 @@ fn assessment_checks(
     policy: &Policy,
     case: &CaseInput<'_>,
     as_of: NaiveDate,
+    words: bool,
     out: &mut CaseChecks,
 ) {
     let a = &policy.assessments;
@@ -474,7 +520,8 @@ fn assessment_checks(
         CheckKind::InitialAssessment,
         Due {
             date: plus_days(sentence, a.initial_within_days),
-            rule: format!(
+            rule: words!(
+                words,
                 "initial assessment within {} days of sentence ({})",
                 a.initial_within_days,
                 fmt_date(sentence)
@@ -486,7 +533,8 @@ fn assessment_checks(
 
     let periodic = done().max().map(|latest| Due {
         date: plus_days(latest, a.review_interval_days),
-        rule: format!(
+        rule: words!(
+            words,
             "review assessment every {} days after the latest assessment ({})",
             a.review_interval_days,
             fmt_date(latest)
@@ -498,10 +546,13 @@ fn assessment_checks(
         .filter(|c| !done().any(|d| d >= *c))
         .map(|c| Due {
             date: plus_days(c, a.after_rosh_change_days),
-            rule: format!(
+            rule: words!(
+                words,
                 "review assessment within {} days of the RoSH change{} ({})",
                 a.after_rosh_change_days,
-                case.rosh.map(|r| format!(" to {r}")).unwrap_or_default(),
+                case.rosh
+                    .map(|r| words!(words, " to {r}"))
+                    .unwrap_or_default(),
                 fmt_date(c)
             ),
         });
@@ -525,6 +576,7 @@ fn release_checks(
     case: &CaseInput<'_>,
     release: NaiveDate,
     as_of: NaiveDate,
+    words: bool,
     out: &mut CaseChecks,
 ) {
     let window_days = policy.assessments.pre_release_window_days;
@@ -540,7 +592,8 @@ fn release_checks(
         CheckKind::PreReleaseAssessment,
         Due {
             date: end,
-            rule: format!(
+            rule: words!(
+                words,
                 "pre-release assessment in the {window_days} days before release ({})",
                 fmt_date(release)
             ),
@@ -561,7 +614,8 @@ fn release_checks(
         CheckKind::PreReleaseContact,
         Due {
             date: end,
-            rule: format!(
+            rule: words!(
+                words,
                 "at least one contact in the {window_days} days before release ({})",
                 fmt_date(release)
             ),
@@ -570,13 +624,18 @@ fn release_checks(
         as_of,
     ));
 
-    if let Some(handover) =
-        handover_date(policy, case.custody_kind, case.sentence_date, Some(release))
-    {
+    if let Some(handover) = handover_date_with(
+        policy,
+        case.custody_kind,
+        case.sentence_date,
+        Some(release),
+        words,
+    ) {
         let grace = policy.handover.grace_days;
         let due = Due {
             date: handover.date,
-            rule: format!(
+            rule: words!(
+                words,
                 "{}; an alert when none is {grace} days after ({})",
                 handover.rule,
                 fmt_date(plus_days(handover.date, grace))
@@ -707,6 +766,175 @@ impl PduShares {
             t.merge(*v);
         }
         t
+    }
+}
+
+/// One case's risk-check metrics for the alert rules: days overdue, 0 when not (the shape
+/// of `contact_overdue_days`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CaseRiskMetrics {
+    /// The most days any required enquiry is overdue (not requested, or not returned).
+    pub enquiry_overdue_days: f64,
+    /// The initial or review assessment, whichever is more overdue.
+    pub assessment_overdue_days: f64,
+    /// Days past the handover date with no practitioner allocated.
+    pub handover_overdue_days: f64,
+    /// Released in the last [`RECENT_RELEASE_DAYS`] with no contact in the window before
+    /// release: days since the window closed (0 otherwise, and for older releases).
+    pub pre_release_contact_missing_days: f64,
+    /// The same for the pre-release assessment.
+    pub pre_release_assessment_missing_days: f64,
+}
+
+impl CaseRiskMetrics {
+    pub fn of(case: &CaseChecks) -> CaseRiskMetrics {
+        let days = |g| case.overdue_days(g) as f64;
+        let recent_release = case
+            .release_date
+            .is_some_and(|r| r <= case.as_of && r >= minus_days(case.as_of, RECENT_RELEASE_DAYS));
+        let release = |g| if recent_release { days(g) } else { 0.0 };
+        CaseRiskMetrics {
+            enquiry_overdue_days: days(CheckGroup::Enquiry),
+            assessment_overdue_days: days(CheckGroup::Assessment),
+            handover_overdue_days: days(CheckGroup::Handover),
+            pre_release_contact_missing_days: release(CheckGroup::PreReleaseContact),
+            pre_release_assessment_missing_days: release(CheckGroup::PreReleaseAssessment),
+        }
+    }
+
+    /// Whether any check is overdue (a case worth a subject in the nightly run).
+    pub fn any(&self) -> bool {
+        self.enquiry_overdue_days > 0.0
+            || self.assessment_overdue_days > 0.0
+            || self.handover_overdue_days > 0.0
+            || self.pre_release_contact_missing_days > 0.0
+            || self.pre_release_assessment_missing_days > 0.0
+    }
+
+    /// The metrics by the names the rules use.
+    pub fn named(&self) -> [(&'static str, f64); 5] {
+        [
+            ("enquiry_overdue_days", self.enquiry_overdue_days),
+            ("assessment_overdue_days", self.assessment_overdue_days),
+            ("handover_overdue_days", self.handover_overdue_days),
+            (
+                "pre_release_contact_missing_days",
+                self.pre_release_contact_missing_days,
+            ),
+            (
+                "pre_release_assessment_missing_days",
+                self.pre_release_assessment_missing_days,
+            ),
+        ]
+    }
+}
+
+/// A share as reports print it: the count, the whole and the fraction (`null` of nothing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ShareFigure {
+    pub count: u64,
+    pub of: u64,
+    pub share: Option<f64>,
+}
+
+impl From<Share> for ShareFigure {
+    fn from(s: Share) -> ShareFigure {
+        ShareFigure {
+            count: s.count,
+            of: s.of,
+            share: s.fraction().map(|f| (f * 10_000.0).round() / 10_000.0),
+        }
+    }
+}
+
+/// A PDU's (or a region's) risk-check figures as the summary, the overview and the rules
+/// read them: the inspection's shares and the counts of cases behind the case alerts.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RiskFigures {
+    /// Enquiries of both kinds made, of those needed by now.
+    pub enquiries_made: ShareFigure,
+    pub domestic_abuse_enquiries_made: ShareFigure,
+    pub child_safeguarding_enquiries_made: ShareFigure,
+    /// Initial and review assessments on time.
+    pub assessments_on_time: ShareFigure,
+    /// CUSTODY cases whose initial assessment is overdue.
+    pub custody_assessment_backlog: u64,
+    /// Releases in the last 12 weeks with a contact in the window before release.
+    pub releases_with_contact: ShareFigure,
+    /// The same releases with a pre-release assessment.
+    pub releases_with_pre_release_assessment: ShareFigure,
+    /// Cases with an enquiry overdue.
+    pub enquiry_overdue_cases: u64,
+    /// Cases past their handover date with no practitioner allocated.
+    pub handover_overdue_cases: u64,
+}
+
+impl ShareFigure {
+    fn merge(&mut self, other: &ShareFigure) {
+        self.count += other.count;
+        self.of += other.of;
+        *self = Share {
+            count: self.count,
+            of: self.of,
+        }
+        .into();
+    }
+}
+
+impl RiskFigures {
+    /// Adds another PDU's figures (a region's from its PDUs').
+    pub fn merge(&mut self, o: &RiskFigures) {
+        self.enquiries_made.merge(&o.enquiries_made);
+        self.domestic_abuse_enquiries_made
+            .merge(&o.domestic_abuse_enquiries_made);
+        self.child_safeguarding_enquiries_made
+            .merge(&o.child_safeguarding_enquiries_made);
+        self.assessments_on_time.merge(&o.assessments_on_time);
+        self.custody_assessment_backlog += o.custody_assessment_backlog;
+        self.releases_with_contact.merge(&o.releases_with_contact);
+        self.releases_with_pre_release_assessment
+            .merge(&o.releases_with_pre_release_assessment);
+        self.enquiry_overdue_cases += o.enquiry_overdue_cases;
+        self.handover_overdue_cases += o.handover_overdue_cases;
+    }
+}
+
+/// Folds cases into [`RiskFigures`]: [`PduShares`] plus the case counts.
+#[derive(Debug, Clone, Default)]
+pub struct RiskTally {
+    pub shares: PduShares,
+    pub enquiry_overdue_cases: u64,
+    pub handover_overdue_cases: u64,
+}
+
+impl RiskTally {
+    pub fn add(&mut self, case: &CaseChecks, metrics: &CaseRiskMetrics) {
+        self.shares.add(case);
+        self.enquiry_overdue_cases += u64::from(metrics.enquiry_overdue_days > 0.0);
+        self.handover_overdue_cases += u64::from(metrics.handover_overdue_days > 0.0);
+    }
+
+    pub fn merge(&mut self, other: &RiskTally) {
+        self.shares.merge(&other.shares);
+        self.enquiry_overdue_cases += other.enquiry_overdue_cases;
+        self.handover_overdue_cases += other.handover_overdue_cases;
+    }
+
+    pub fn figures(&self) -> RiskFigures {
+        let s = &self.shares;
+        RiskFigures {
+            enquiries_made: s.enquiries_made_total().into(),
+            domestic_abuse_enquiries_made: s.enquiries_made(EnquiryKind::DomesticAbuse).into(),
+            child_safeguarding_enquiries_made: s
+                .enquiries_made(EnquiryKind::ChildSafeguarding)
+                .into(),
+            assessments_on_time: s.assessments_on_time.into(),
+            custody_assessment_backlog: s.custody_backlog,
+            releases_with_contact: s.releases_with_contact.into(),
+            releases_with_pre_release_assessment: s.releases_with_assessment.into(),
+            enquiry_overdue_cases: self.enquiry_overdue_cases,
+            handover_overdue_cases: self.handover_overdue_cases,
+        }
     }
 }
 

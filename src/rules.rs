@@ -138,6 +138,11 @@ impl Scope {
                 "high_risk",
                 "contact_overdue_days",
                 "oversight_overdue_days",
+                "enquiry_overdue_days",
+                "assessment_overdue_days",
+                "handover_overdue_days",
+                "pre_release_contact_missing_days",
+                "pre_release_assessment_missing_days",
             ],
             Scope::Practitioner => &["capacity_pct", "caseload", "high_risk_cases", "trainee"],
             Scope::Pdu => &[
@@ -159,6 +164,15 @@ impl Scope {
                 "oldest_unallocated_mappa_days",
                 "unallocated_high_rosh_waiting",
                 "oldest_unallocated_high_rosh_days",
+                "enquiries_made_share",
+                "domestic_abuse_enquiries_made_share",
+                "assessments_on_time_share",
+                "custody_assessment_backlog",
+                "recent_releases",
+                "releases_with_contact_share",
+                "releases_with_pre_release_assessment_share",
+                "enquiry_overdue_cases",
+                "handover_overdue_cases",
             ],
         }
     }
@@ -293,6 +307,14 @@ impl Default for Lifecycle {
 }
 
 /// Whether a metric is a rate or share (a fraction) rather than a count or a number of days.
+/// Whether a larger value of the metric is better (a share of checks done): such a metric
+/// worsens as it falls.
+pub fn higher_is_better(name: &str) -> bool {
+    name.ends_with("_made_share")
+        || name.ends_with("_on_time_share")
+        || name.starts_with("releases_with_")
+}
+
 pub fn is_rate(name: &str) -> bool {
     name.ends_with("_rate") || name.ends_with("_share") || name == "vacancy_above_region"
 }
@@ -648,7 +670,7 @@ pub struct Subject {
 }
 
 /// The most metrics any scope has.
-const MAX_METRICS: usize = 18;
+const MAX_METRICS: usize = 28;
 
 /// A subject's metric values, by their place in its scope's list ([`Scope::metrics`]); a
 /// metric not given is absent (NaN inside, which no test holds for). Inline, not a map: a
@@ -995,7 +1017,7 @@ mod tests {
     #[test]
     fn the_embedded_rules_parse() {
         let r = Rules::defaults();
-        assert_eq!(r.rules.len(), 15);
+        assert_eq!(r.rules.len(), 24);
         assert_eq!(
             r.rule("organisational-alert").unwrap().status,
             Some(Level::OrganisationalAlert)
@@ -1277,7 +1299,7 @@ mod tests {
         )
         .unwrap();
         let r = Rules::load(Some(&p)).unwrap();
-        assert_eq!(r.rules.len(), 16);
+        assert_eq!(r.rules.len(), 25);
         assert!(
             !r.rules
                 .iter()

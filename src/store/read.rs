@@ -150,6 +150,10 @@ pub struct PduSummary {
     pub vacancy_by_grade: Vec<GradeStaffing>,
     pub practitioners: u64,
     pub over_capacity: u64,
+    /// The inspection's other checks (enquiries, assessments, handover, release), when
+    /// they were evaluated (`alerts::gather` does; the tallies alone do not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<crate::risk_checks::RiskFigures>,
 }
 
 impl PduSummary {
@@ -180,6 +184,9 @@ pub struct RegionSummary {
     pub target_fte: f64,
     pub in_post_fte: f64,
     pub vacancy_rate: Option<f64>,
+    /// The region's risk-check figures, summed from its PDUs' when they were evaluated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<crate::risk_checks::RiskFigures>,
 }
 
 /// Sums PDU summaries into one line per region, in name order.
@@ -199,6 +206,7 @@ pub fn region_totals(pdus: &[PduSummary]) -> Vec<RegionSummary> {
             target_fte: 0.0,
             in_post_fte: 0.0,
             vacancy_rate: None,
+            risk: None,
         });
         r.pdus += 1;
         r.cases += p.cases;
@@ -210,6 +218,9 @@ pub fn region_totals(pdus: &[PduSummary]) -> Vec<RegionSummary> {
         r.high_risk_contacts_overdue += p.high_risk_contacts_overdue;
         r.target_fte += p.target_fte;
         r.in_post_fte += p.in_post_fte;
+        if let Some(f) = &p.risk {
+            r.risk.get_or_insert_with(Default::default).merge(f);
+        }
     }
     by.into_values()
         .map(|mut r| {
@@ -740,6 +751,7 @@ fn summaries_with(
             vacancy_by_grade: grades,
             practitioners,
             over_capacity,
+            risk: None,
             code,
         });
     }
@@ -1196,6 +1208,9 @@ pub struct CaseDetail {
     pub case_type: Option<CaseType>,
     pub sentence_date: Option<NaiveDate>,
     pub release_date: Option<NaiveDate>,
+    /// `None` reads as standard.
+    pub custody_kind: Option<crate::domain::CustodyKind>,
+    pub rosh_changed_on: Option<NaiveDate>,
     pub allocated_to: Option<String>,
     pub practitioner_name: Option<String>,
     pub practitioner_grade: Option<Grade>,
@@ -1248,6 +1263,8 @@ pub fn case_detail(db: Db<'_>, policy: &Policy, crn: &str) -> Result<Option<Case
         case_type,
         sentence_date: date_col(r, "sentence_date")?,
         release_date: date_col(r, "release_date")?,
+        custody_kind: parse_col(r, "custody_kind")?,
+        rosh_changed_on: date_col(r, "rosh_changed_on")?,
         allocated_to: r.get("allocated_to")?,
         practitioner_name: r.get("practitioner_name")?,
         practitioner_grade: parse_col(r, "practitioner_grade")?,
@@ -1393,6 +1410,8 @@ pub struct CaseAlertRow {
     pub contact_due: Option<NaiveDate>,
     /// Due date of the oversight check, only when it is overdue.
     pub oversight_due: Option<NaiveDate>,
+    /// The risk checks' overdue days (all 0 until `alerts` evaluates them).
+    pub risk: crate::risk_checks::CaseRiskMetrics,
 }
 
 /// The SQL behind [`case_alert_rows`] (`:region` only when `by_region`).
@@ -1496,6 +1515,7 @@ fn case_alert_rows_within(
             rosh: parse_col(r, 6)?,
             contact_due: date_col(r, 7)?,
             oversight_due: date_col(r, 8)?,
+            risk: Default::default(),
         });
     }
     Ok(out)

@@ -138,6 +138,11 @@ impl Act {
 /// A case with its notes and audit history, for the detail screen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseView {
+    /// The inspection's other checks on the case, and the records they were judged on.
+    pub risk: Option<(
+        crate::risk_checks::CaseChecks,
+        crate::store::read::risk::CaseRecords,
+    )>,
     pub detail: CaseDetail,
     /// The case-scope alert rules that fire on it today, worst first.
     pub alerts: Vec<crate::rules::Alert>,
@@ -468,8 +473,14 @@ fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
                 let Some(detail) = read::case_detail(conn, policy, &crn)? else {
                     return Ok(None);
                 };
+                let risk = crate::alerts::case_risk(conn, policy, &detail, as_of)?;
+                let metrics = risk
+                    .as_ref()
+                    .map(|(c, _)| crate::risk_checks::CaseRiskMetrics::of(c))
+                    .unwrap_or_default();
                 Ok(Some(Box::new(CaseView {
-                    alerts: crate::alerts::case_alerts(&detail, &env.eval.rules, as_of),
+                    alerts: crate::alerts::case_alerts(&detail, metrics, &env.eval.rules, as_of),
+                    risk,
                     contact_rule: policy.contact_interval(detail.rosh, detail.mappa),
                     detail,
                     notes: actions::notes(conn, &crn)?,

@@ -46,6 +46,7 @@ fn summary(code: &str, mappa: u64, vac: f64) -> PduSummary {
         vacancy_by_grade: vec![],
         practitioners: 5,
         over_capacity: 0,
+        risk: None,
     }
 }
 

@@ -75,6 +75,7 @@ impl Case {
         lines.extend(allocation_lines(cv, dc));
         lines.extend(alert_lines(cv, dc));
         lines.extend(due_lines(cv, dc));
+        lines.extend(risk_check_lines(cv, dc));
         lines.extend(record_lines(cv, dc));
         f.render_widget(
             Paragraph::new(lines)
@@ -264,6 +265,81 @@ fn due_lines(cv: &CaseView, dc: &DrawCtx) -> Vec<Line<'static>> {
 }
 
 /// What was done: contacts, oversight, notes and the audit trail.
+/// The inspection's other checks: each that applies, worst first, in words (what, when it
+/// was due or done, and the rule), then the enquiries and assessments on record.
+fn risk_check_lines(cv: &CaseView, dc: &DrawCtx) -> Vec<Line<'static>> {
+    use crate::risk_checks::Status;
+    let Some((checks, records)) = &cv.risk else {
+        return Vec::new();
+    };
+    let mut lines = vec![heading("Risk checks (enquiries, assessments, release)", dc)];
+    if let Some(h) = &checks.handover {
+        lines.push(Line::raw(format!(
+            "  handover date {} ({})",
+            fmt_date(h.date),
+            h.rule
+        )));
+    }
+    let mut ordered: Vec<_> = checks.checks.iter().collect();
+    // Overdue first (most days first), then due, then done: the worst thing first.
+    ordered.sort_by_key(|c| match c.status {
+        Status::Overdue { days } => (0, -days),
+        Status::Due => (1, 0),
+        Status::Met { .. } => (2, 0),
+    });
+    for c in ordered {
+        let (state, bad) = match c.status {
+            Status::Overdue { days } => (
+                format!("OVERDUE by {days} days (due {})", fmt_date(c.due.date)),
+                true,
+            ),
+            Status::Due => (format!("due {}", fmt_date(c.due.date)), false),
+            Status::Met { on } if on <= c.due.date => (format!("done {}", fmt_date(on)), false),
+            Status::Met { on } => (
+                format!("done late {} (due {})", fmt_date(on), fmt_date(c.due.date)),
+                false,
+            ),
+        };
+        let line = format!("  {}: {state} · {}", c.kind, c.due.rule);
+        lines.push(if bad {
+            Line::styled(line, dc.theme.bad())
+        } else {
+            Line::raw(line)
+        });
+    }
+    for n in &checks.notes {
+        lines.push(Line::raw(format!("  {n}")));
+    }
+    for e in &records.enquiries {
+        lines.push(Line::raw(format!(
+            "  enquiry {} requested {} · {}",
+            e.kind.label(),
+            fmt_date(e.requested_on),
+            match (e.returned_on, e.outcome) {
+                (Some(r), Some(o)) => format!(
+                    "returned {} ({})",
+                    fmt_date(r),
+                    o.as_str().replace('_', " ")
+                ),
+                _ => "not returned".into(),
+            }
+        )));
+    }
+    for a in &records.assessments {
+        lines.push(Line::raw(format!(
+            "  assessment {} {} · RoSH {}",
+            a.kind.as_str().replace('_', "-"),
+            fmt_date(a.completed_on),
+            a.rosh.as_str()
+        )));
+    }
+    if records.enquiries.is_empty() && records.assessments.is_empty() {
+        lines.push(Line::raw("  no enquiries or assessments on record"));
+    }
+    lines.push(Line::raw(""));
+    lines
+}
+
 fn record_lines(cv: &CaseView, dc: &DrawCtx) -> Vec<Line<'static>> {
     let c = &cv.detail;
     let mut lines = vec![heading("Last contacts", dc)];
