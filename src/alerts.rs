@@ -2,7 +2,7 @@
 //! compares with the last recorded run (new, ongoing, resolved), records runs, and handles
 //! acknowledgements. Evaluation itself is in `rules` and is pure.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -44,19 +44,60 @@ fn b(v: bool) -> f64 {
 pub fn gather(
     conn: Db<'_>,
     policy: &Policy,
+    rules: &Rules,
     as_of: NaiveDate,
     region: Option<&str>,
 ) -> rusqlite::Result<Gathered> {
-    let (mut pdus, practitioners) =
-        read::pdu_summaries_and_practitioners(conn, policy, as_of, region)?;
-    let mut cases = read::case_alert_rows(conn, policy, as_of, region)?;
-    let scope = region.map_or(RiskScope::All, RiskScope::Region);
-    add_risk(
-        &mut pdus,
-        &mut cases,
-        risk_findings(conn, policy, as_of, scope)?,
-    );
+    let (pdus, practitioners, cases) = units_and_cases(conn, policy, rules, as_of, region)?;
     Ok(subjects_of(pdus, practitioners, cases, as_of, None))
+}
+
+/// The PDU figures, practitioners and candidate cases of a region (or all), the risk checks
+/// joined in. The risk checks read every case of the scope, so they run on a second
+/// connection alongside the PDU figures when there is one (the machine has two cores).
+fn units_and_cases(
+    conn: Db<'_>,
+    policy: &Policy,
+    rules: &Rules,
+    as_of: NaiveDate,
+    region: Option<&str>,
+) -> rusqlite::Result<(
+    Vec<PduSummary>,
+    Vec<read::PractitionerRow>,
+    Vec<read::CaseAlertRow>,
+)> {
+    let scope = region.map_or(RiskScope::All, RiskScope::Region);
+    let mut cases = read::case_alert_rows(conn, policy, as_of, region)?;
+    let candidates: HashSet<&str> = cases.iter().map(|c| c.crn.as_str()).collect();
+    let keep = Keep {
+        candidates: &candidates,
+        rules,
+    };
+    let (units, found) = std::thread::scope(|s| {
+        let risk = conn
+            .second_reader()
+            .map(|r| s.spawn(move || risk_findings(r.db(), policy, as_of, scope, Some(keep))));
+        let units = read::pdu_summaries_and_practitioners(conn, policy, as_of, region);
+        (units, risk.and_then(|h| h.join().ok()))
+    });
+    let (mut pdus, practitioners) = units?;
+    let found = match found {
+        Some(Ok(found)) => found,
+        _ => risk_findings(conn, policy, as_of, scope, Some(keep))?,
+    };
+    drop(candidates);
+    add_risk(&mut pdus, &mut cases, found);
+    Ok((pdus, practitioners, cases))
+}
+
+/// Which cases [`risk_findings`] keeps: those already candidates (their risk metrics join
+/// their other ones), and others only when some case rule holds for them. A case overdue on
+/// the risk checks that no rule lists costs nothing past its PDU's tally: at a million cases
+/// the gaps counted only by a PDU rule are hundreds of thousands.
+#[derive(Clone, Copy)]
+pub struct Keep<'a> {
+    pub candidates: &'a HashSet<&'a str>,
+    pub rules: &'a Rules,
 }
 
 /// What the risk checks found in a scope: each case with a check overdue, as a candidate
@@ -72,6 +113,7 @@ pub fn risk_findings(
     policy: &Policy,
     as_of: NaiveDate,
     scope: RiskScope<'_>,
+    keep: Option<Keep<'_>>,
 ) -> rusqlite::Result<RiskFindings> {
     let mut found = RiskFindings {
         cases: Vec::new(),
@@ -88,18 +130,26 @@ pub fn risk_findings(
                 .or_default()
                 .add(&checks, &metrics),
         }
-        if metrics.any() {
-            found.cases.push(read::CaseAlertRow {
-                allocated: row.allocated_on.is_some(),
-                crn: row.crn,
-                pdu: row.pdu,
-                unallocated_since: row.unallocated_since,
-                mappa: row.mappa,
-                rosh: row.rosh,
-                contact_due: None,
-                oversight_due: None,
-                risk: metrics,
-            });
+        if !metrics.any() {
+            return;
+        }
+        let c = read::CaseAlertRow {
+            allocated: row.allocated_on.is_some(),
+            crn: row.crn,
+            pdu: row.pdu,
+            unallocated_since: row.unallocated_since,
+            mappa: row.mappa,
+            rosh: row.rosh,
+            contact_due: None,
+            oversight_due: None,
+            risk: metrics,
+        };
+        let kept = keep.is_none_or(|k| {
+            k.candidates.contains(c.crn.as_str())
+                || k.rules.any_holds(Scope::Case, &case_metrics(&c, as_of))
+        });
+        if kept {
+            found.cases.push(c);
         }
     })?;
     Ok(found)
@@ -152,7 +202,7 @@ pub fn gather_pdu(
     add_risk(
         &mut pdus,
         &mut cases,
-        risk_findings(conn, policy, as_of, RiskScope::Pdu(pdu))?,
+        risk_findings(conn, policy, as_of, RiskScope::Pdu(pdu), None)?,
     );
     Ok(subjects_of(pdus, practitioners, cases, as_of, Some(pdu)))
 }
@@ -392,40 +442,45 @@ pub fn case_alerts(
 
 /// A case's subject.
 fn case_subject(c: &read::CaseAlertRow, as_of: NaiveDate) -> Subject {
-    let days = |d: Option<NaiveDate>| days_to(as_of, d);
     Subject {
         scope: Scope::Case,
         pdu: c.pdu.clone(),
         crn: Some(c.crn.clone()),
         staff_code: None,
-        metrics: SubjectMetrics::of(
-            Scope::Case,
-            [
-                ("unallocated", b(!c.allocated)),
-                (
-                    "days_unallocated",
-                    if c.allocated {
-                        0.0
-                    } else {
-                        days(c.unallocated_since)
-                    },
-                ),
-                ("mappa_category", f64::from(c.mappa.category)),
-                ("mappa_level", f64::from(c.mappa.level)),
-                ("multi_agency", b(c.mappa.is_multi_agency())),
-                ("rosh_level", rosh_level(c.rosh)),
-                ("no_rosh", b(c.rosh.is_none())),
-                (
-                    "high_risk",
-                    b(c.rosh.is_some_and(Rosh::is_high) || c.mappa.is_mappa()),
-                ),
-                ("contact_overdue_days", days(c.contact_due)),
-                ("oversight_overdue_days", days(c.oversight_due)),
-            ]
-            .into_iter()
-            .chain(c.risk.named()),
-        ),
+        metrics: case_metrics(c, as_of),
     }
+}
+
+/// A case's metrics for the rules.
+fn case_metrics(c: &read::CaseAlertRow, as_of: NaiveDate) -> SubjectMetrics {
+    let days = |d: Option<NaiveDate>| days_to(as_of, d);
+    SubjectMetrics::of(
+        Scope::Case,
+        [
+            ("unallocated", b(!c.allocated)),
+            (
+                "days_unallocated",
+                if c.allocated {
+                    0.0
+                } else {
+                    days(c.unallocated_since)
+                },
+            ),
+            ("mappa_category", f64::from(c.mappa.category)),
+            ("mappa_level", f64::from(c.mappa.level)),
+            ("multi_agency", b(c.mappa.is_multi_agency())),
+            ("rosh_level", rosh_level(c.rosh)),
+            ("no_rosh", b(c.rosh.is_none())),
+            (
+                "high_risk",
+                b(c.rosh.is_some_and(Rosh::is_high) || c.mappa.is_mappa()),
+            ),
+            ("contact_overdue_days", days(c.contact_due)),
+            ("oversight_overdue_days", days(c.oversight_due)),
+        ]
+        .into_iter()
+        .chain(c.risk.named()),
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -953,7 +1008,7 @@ fn evaluate_or_cached(
     if let Some(c) = hit.and_then(|b| serde_json::from_str::<Cached>(&b).ok()) {
         return Ok((c.pdus, c.alerts, None));
     }
-    let g = gather(conn, policy, as_of, region)?;
+    let g = gather(conn, policy, rules, as_of, region)?;
     let alerts = evaluate(&g.subjects, rules);
     // Only a region's figures (the screen's) are kept: the national scope is the nightly
     // run's, computed once a day, and at a million cases writing its hundred thousand
@@ -1063,15 +1118,7 @@ fn evaluate_in_parts(
     worklist_limit: Option<usize>,
     part_size: usize,
 ) -> rusqlite::Result<Evaluated> {
-    let (mut pdus, practitioners) =
-        read::pdu_summaries_and_practitioners(conn, policy, as_of, region)?;
-    let mut cases = read::case_alert_rows(conn, policy, as_of, region)?;
-    let scope = region.map_or(RiskScope::All, RiskScope::Region);
-    add_risk(
-        &mut pdus,
-        &mut cases,
-        risk_findings(conn, policy, as_of, scope)?,
-    );
+    let (pdus, practitioners, cases) = units_and_cases(conn, policy, rules, as_of, region)?;
     let mut alerts = crate::rules::evaluate_unsorted(
         &unit_subjects(&pdus, practitioners, &cases, as_of, None),
         rules,
@@ -1741,7 +1788,7 @@ mod tests {
         let (_dir, p, as_of) = demo(3000, 9);
         let s = Store::open(&p, OpenMode::Existing).unwrap();
         let (policy, rules) = (Policy::defaults(), Rules::defaults());
-        let g = gather(s.db(), &policy, as_of, None).unwrap();
+        let g = gather(s.db(), &policy, &rules, as_of, None).unwrap();
         let whole = evaluate(&g.subjects, &rules);
         let cases = g.subjects.iter().filter(|x| x.scope == Scope::Case).count();
         assert!(cases > 250, "{cases} candidate cases");

@@ -884,6 +884,15 @@ pub fn sort_alerts(out: &mut Vec<Alert>) {
     out.dedup_by(|a, b| a.key == b.key);
 }
 
+impl Rules {
+    /// Whether any enabled rule of `scope` holds for these metrics (no alert is made).
+    pub fn any_holds(&self, scope: Scope, metrics: &SubjectMetrics) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.enabled && r.scope == scope && r.cond.holds(metrics))
+    }
+}
+
 /// The alerts every enabled rule raises for these subjects, unsorted.
 fn fire(subjects: &[Subject], rules: &Rules) -> Vec<Alert> {
     let mut out = Vec::new();
