@@ -572,6 +572,9 @@ pub struct Case {
     pub allocated_to: Option<String>,
     pub allocated_on: Option<NaiveDate>,
     pub unallocated_since: Option<NaiveDate>,
+    /// The kind of custodial sentence as the extract states it; `None` (stored NULL) reads
+    /// as [`CustodyKind::Standard`].
+    pub custody_kind: Option<CustodyKind>,
 }
 
 impl Case {
@@ -897,6 +900,7 @@ mod tests {
             allocated_to: None,
             allocated_on: None,
             unallocated_since: NaiveDate::from_ymd_opt(2022, 1, 2),
+            custody_kind: None,
         };
         assert!(c.check_allocation().is_ok());
         c.allocated_to = Some("S1".into());

@@ -26,6 +26,10 @@ pub enum View {
     Summary,
     /// The alerts of a review at the as-of date, against the last recorded run.
     Alerts,
+    /// Domestic-abuse and child-safeguarding enquiries, as imported.
+    Enquiries,
+    /// Risk assessments, as imported.
+    Assessments,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -68,6 +72,12 @@ pub const ALERT_COLUMNS: &[&str] = &[
 
 /// Columns of the summary's export: the `pdus` import contract, then read-only columns.
 pub const SUMMARY_COLUMNS: &[&str] = crate::import::contract::PDUS_EXPORT;
+
+/// Columns of the enquiries' export: the `enquiries` import contract.
+pub const ENQUIRY_COLUMNS: &[&str] = crate::import::contract::ENQUIRIES_EXPORT;
+
+/// Columns of the assessments' export: the `assessments` import contract.
+pub const ASSESSMENT_COLUMNS: &[&str] = crate::import::contract::ASSESSMENTS_EXPORT;
 
 fn s(v: impl Into<String>) -> Value {
     Value::String(v.into())
@@ -147,6 +157,8 @@ pub fn export_names(
         View::Practitioners => practitioners(conn, policy, as_of, pdu, mask)?,
         View::Summary => summary(conn, policy, as_of, pdu.map(|p| vec![p.to_string()]))?,
         View::Alerts => alerts(conn, ev, pdu)?,
+        View::Enquiries => enquiries(conn, pdu)?,
+        View::Assessments => assessments(conn, pdu)?,
     };
     let n = table.1.len() as u64;
     let text = match format {
@@ -182,6 +194,7 @@ fn case_cells(r: read::CaseRow, e: read::CaseExtra, mask: bool) -> Vec<Value> {
         os(r.allocated_to),
         date(r.allocated_on),
         date(r.unallocated_since),
+        os(e.custody_kind),
         os(e.last_contact),
         os(e.last_oversight),
         r.days.map_or(Value::Null, Value::from),
@@ -289,6 +302,33 @@ fn alerts(conn: Db<'_>, ev: &Evaluation, pdu: Option<&str>) -> Result<Table, Exp
         })
         .collect();
     Ok((ALERT_COLUMNS, rows))
+}
+
+/// Enquiries about the cases of `pdu` (or every PDU), in key order. They hold no names; their
+/// CRNs are written as every view writes them, as stored.
+fn enquiries(conn: Db<'_>, pdu: Option<&str>) -> Result<Table, ExportError> {
+    let rows = read::enquiries(conn, pdu)?
+        .into_iter()
+        .map(|e| {
+            vec![
+                s(e.crn),
+                s(e.kind),
+                s(e.requested_on),
+                os(e.returned_on),
+                os(e.outcome),
+            ]
+        })
+        .collect();
+    Ok((ENQUIRY_COLUMNS, rows))
+}
+
+/// Assessments of the cases of `pdu` (or every PDU), in key order.
+fn assessments(conn: Db<'_>, pdu: Option<&str>) -> Result<Table, ExportError> {
+    let rows = read::assessments(conn, pdu)?
+        .into_iter()
+        .map(|a| vec![s(a.crn), s(a.kind), s(a.completed_on), s(a.rosh)])
+        .collect();
+    Ok((ASSESSMENT_COLUMNS, rows))
 }
 
 fn practitioners(

@@ -104,6 +104,7 @@ fn options(kind: Kind) -> ImportOptions {
         dry_run: false,
         ignore_unknown: false,
         actor: "fuzz".into(),
+        today: crate::actions::machine_today(),
     }
 }
 

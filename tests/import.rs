@@ -8,13 +8,15 @@ mod common;
 use common::{casewatch, cmd};
 
 const AS_OF: &str = "2026-11-23";
-const KINDS: [&str; 6] = [
+const KINDS: [&str; 8] = [
     "pdus",
     "establishment",
     "practitioners",
     "cases",
     "contacts",
     "oversight",
+    "enquiries",
+    "assessments",
 ];
 
 fn text(b: &[u8]) -> String {
@@ -810,5 +812,273 @@ fn a_team_with_an_escape_character_is_refused_with_its_line_and_column() {
         "cases",
         home,
         &["cases.csv:2:team: contains an invisible or bidirectional formatting character (U+202E)"],
+    );
+}
+
+/// `casewatch export VIEW` of `db` with `extra` arguments, as text.
+fn export(db: &str, home: &Path, view: &str, extra: &[&str]) -> String {
+    let mut args = vec!["--db", db, "--as-of", AS_OF, "export", view];
+    args.extend_from_slice(extra);
+    let o = casewatch(&args, home);
+    assert!(o.status.success(), "{view}: {}", text(&o.stderr));
+    text(&o.stdout)
+}
+
+/// The lines of a CSV after its header, sorted.
+fn body_sorted(csv: &str) -> Vec<String> {
+    let mut lines: Vec<String> = csv.lines().skip(1).map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn enquiries_and_assessments_import_and_round_trip_through_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = region(home);
+    for kind in ["enquiries", "assessments"] {
+        let file = std::fs::read_to_string(data(&format!("region/{kind}.csv"))).unwrap();
+        let csv = export(&db, home, kind, &[]);
+        // The import's header, then every row of the example as written (in key order).
+        assert_eq!(csv.lines().next(), file.lines().next(), "{kind}");
+        assert_eq!(body_sorted(&csv), body_sorted(&file), "{kind}");
+        for (format, ext) in [("csv", "csv"), ("json", "jsonl")] {
+            let out = home.join(format!("{kind}-export.{ext}"));
+            export(
+                &db,
+                home,
+                kind,
+                &["--format", format, "--out", out.to_str().unwrap()],
+            );
+            let before = std::fs::read(&db).unwrap();
+            let o = import(&db, out.to_str().unwrap(), kind, home, &[]);
+            let stdout = text(&o.stdout);
+            assert!(o.status.success(), "{kind} {format}: {}", text(&o.stderr));
+            assert!(stdout.contains("0 inserted, 0 updated"), "{kind}: {stdout}");
+            assert!(!stdout.contains(" 0 unchanged"), "{kind}: {stdout}");
+            assert_eq!(std::fs::read(&db).unwrap(), before, "{kind} {format}");
+        }
+    }
+    // One PDU's rows only; an unreturned enquiry is null in JSON Lines.
+    let json = export(
+        &db,
+        home,
+        "enquiries",
+        &["--pdu", "LAM", "--format", "json"],
+    );
+    let rows: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 5);
+    assert!(
+        rows.iter()
+            .all(|r| r["crn"].as_str().unwrap().starts_with("X1"))
+    );
+    assert_eq!(
+        rows[2],
+        serde_json::json!({"crn": "X100002", "kind": "child_safeguarding",
+            "requested_on": "2026-02-04", "returned_on": null, "outcome": null})
+    );
+    // The case lists carry custody_kind, as stored, and re-import it unchanged (above, and
+    // in exports_re_import_cleanly).
+    let csv = export(&db, home, "unallocated", &["--pdu", "LAM"]);
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let col = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "custody_kind")
+        .unwrap();
+    let kinds: Vec<(String, String)> = r
+        .records()
+        .map(|x| {
+            let x = x.unwrap();
+            (x[0].to_string(), x[col].to_string())
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("X100001".to_string(), String::new()),
+            ("X100004".to_string(), "parole_eligible".to_string())
+        ]
+    );
+}
+
+#[test]
+fn a_second_enquiries_file_adds_a_return() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = region(home);
+    let later = home.join("enquiries-later.csv");
+    std::fs::write(
+        &later,
+        "crn,kind,requested_on,returned_on,outcome\n\
+         X100002,child_safeguarding,2026-02-04,2026-03-02,no_concerns\n\
+         X100003,domestic_abuse,2026-07-03,,\n",
+    )
+    .unwrap();
+    let o = import(&db, later.to_str().unwrap(), "enquiries", home, &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("0 inserted, 1 updated, 1 unchanged"), "{out}");
+    let csv = export(&db, home, "enquiries", &["--pdu", "LAM"]);
+    assert!(
+        csv.contains("X100002,child_safeguarding,2026-02-04,2026-03-02,no_concerns\n"),
+        "{csv}"
+    );
+    // The case row's copy, kept by the triggers, has the return too.
+    let returned: Option<String> = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT cs_last_returned FROM cases WHERE crn = 'X100002'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(returned.as_deref(), Some("2026-03-02"));
+}
+
+#[test]
+fn bad_enquiry_and_assessment_files_are_refused_with_their_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = region(home);
+    let before = content(&db);
+    let bad = |f: &str| data(&format!("bad/{f}"));
+    for (file, kind, expect) in [
+        (
+            "enquiry_unknown_kind.csv",
+            "enquiries",
+            &[
+                "enquiry_unknown_kind.csv:3:kind: expected one of domestic_abuse, child_safeguarding",
+                "(got 'probation_check')",
+            ][..],
+        ),
+        (
+            "enquiry_returned_before_requested.csv",
+            "enquiries",
+            &[
+                "enquiry_returned_before_requested.csv:3:returned_on: expected a date on or after requested_on (got '2026-04-30')",
+            ],
+        ),
+        (
+            "enquiry_future_date.csv",
+            "enquiries",
+            &[
+                "enquiry_future_date.csv:3:requested_on: a date after today (",
+                "): this records something already done (got '2099-07-03')",
+            ],
+        ),
+        (
+            "assessment_future_date.csv",
+            "assessments",
+            &["assessment_future_date.csv:2:completed_on: a date after today ("],
+        ),
+        (
+            "assessment_unknown_crn.csv",
+            "assessments",
+            &[
+                "assessment_unknown_crn.csv:4:crn: no such case in the database (import cases first) (got 'X999999')",
+            ],
+        ),
+    ] {
+        let err = rejected(&db, &bad(file), kind, home, expect);
+        assert!(err.contains("1 problem;"), "{file}: {err}");
+        assert!(content(&db) == before, "{file} changed the database");
+    }
+}
+
+/// A large enquiries file takes the bulk path: the risk triggers set aside and put back, and
+/// every case's risk-check columns recomputed, all in the import's transaction. A file bad
+/// at its last line leaves the database, triggers included, exactly as it was.
+#[test]
+fn a_bulk_enquiries_load_puts_the_triggers_back_and_a_bad_one_changes_nothing() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let db = region(home);
+    let crns = [
+        "X100001", "X100002", "X100003", "X100004", "X200001", "X200002", "X200003",
+    ];
+    let write = |path: &Path, bad_last: bool| {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+        writeln!(w, "crn,kind,requested_on,returned_on,outcome").unwrap();
+        let start = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+        for day in 0..7000 {
+            let on = start + chrono::Duration::days(day);
+            for crn in crns {
+                for kind in ["domestic_abuse", "child_safeguarding"] {
+                    writeln!(w, "{crn},{kind},{on},{on},no_record").unwrap();
+                }
+            }
+        }
+        if bad_last {
+            writeln!(w, "X100001,domestic_abuse,2001-01-01,2000-12-31,concerns").unwrap();
+        }
+    };
+    let file = home.join("big-enquiries.csv");
+    write(&file, true);
+    assert!(
+        std::fs::metadata(&file).unwrap().len() >= 4 << 20,
+        "the file is under 4 MB: the bulk path is not taken"
+    );
+    let shape = schema(&db);
+    let before = content(&db);
+    rejected(
+        &db,
+        file.to_str().unwrap(),
+        "enquiries",
+        home,
+        &["big-enquiries.csv:98002:returned_on: expected a date on or after requested_on"],
+    );
+    assert!(content(&db) == before);
+    assert_eq!(schema(&db), shape);
+    write(&file, false);
+    let o = import(&db, file.to_str().unwrap(), "enquiries", home, &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("98000 inserted, 0 updated, 0 unchanged"),
+        "{out}"
+    );
+    assert_eq!(schema(&db), shape, "the triggers are back as they were");
+    assert_eq!(integrity(&db), "ok");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let last = |sql: &str| -> Vec<Option<String>> {
+        let mut st = c.prepare(sql).unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    // Recomputed for every case by the load: the first requests are the file's, the latest
+    // the region's own.
+    assert_eq!(
+        last("SELECT da_first_requested FROM cases WHERE cs_first_requested = da_first_requested"),
+        vec![Some("2000-01-01".to_string()); 7]
+    );
+    let stale: i64 = c
+        .query_row(
+            "SELECT count(*) FROM cases c
+              WHERE da_last_requested IS NOT (SELECT max(requested_on) FROM enquiries e
+                                               WHERE e.crn = c.crn AND e.kind = 'domestic_abuse')
+                 OR cs_last_requested IS NOT (SELECT max(requested_on) FROM enquiries e
+                                               WHERE e.crn = c.crn AND e.kind = 'child_safeguarding')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stale, 0);
+    // ...and kept by the triggers again after it.
+    c.execute(
+        "INSERT INTO enquiries (crn, kind, requested_on) VALUES ('X100001', 'domestic_abuse', '2026-11-01')",
+        [],
+    )
+    .unwrap();
+    assert_eq!(
+        last("SELECT da_last_requested FROM cases WHERE crn = 'X100001'"),
+        [Some("2026-11-01".to_string())]
     );
 }

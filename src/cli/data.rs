@@ -165,6 +165,9 @@ pub(super) fn import(cli: &Cli, ctx: &Settings, a: &ImportArgs) -> Result<ExitCo
         dry_run: a.dry_run,
         ignore_unknown: a.ignore_unknown,
         actor: actor(cli),
+        // Not `--as-of`: an enquiry or assessment is a record of something done, so none
+        // can be dated after the real today, as no triage write can.
+        today: actions::machine_today(),
     };
     let file = a.file.as_path();
     // An unreadable file must not leave a new empty database behind.
@@ -384,6 +387,7 @@ mod tests {
             dry_run: false,
             ignore_unknown: false,
             actor: "t".into(),
+            today: actions::machine_today(),
         };
         let contacts = count(&s, "SELECT count(*) FROM contacts");
         let e = import_retrying(&mut s, &file, &opts, &mut |_, _| {}, 2).unwrap_err();

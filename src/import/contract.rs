@@ -3,8 +3,8 @@
 //!
 //! The one place the field names of an extract are written. Import reads by these names;
 //! export writes by them where it writes the same kinds ([`CASES_EXPORT`],
-//! [`PRACTITIONERS_EXPORT`], [`PDUS_EXPORT`] are its headers), so a column renamed here is
-//! renamed in both.
+//! [`PRACTITIONERS_EXPORT`], [`PDUS_EXPORT`], [`ENQUIRIES_EXPORT`], [`ASSESSMENTS_EXPORT`]
+//! are its headers), so a column renamed here is renamed in both.
 
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -15,6 +15,8 @@ pub enum Kind {
     Cases,
     Contacts,
     Oversight,
+    Enquiries,
+    Assessments,
 }
 
 /// A column of a file: its name, and whether every row must hold a value in it.
@@ -59,6 +61,8 @@ pub const CASES: &[Column] = &[
     ("allocated_to", false),
     ("allocated_on", false),
     ("unallocated_since", false),
+    // Last, and optional: extracts written before it existed still import.
+    ("custody_kind", false),
 ];
 
 pub const CONTACTS: &[Column] = &[
@@ -74,6 +78,21 @@ pub const OVERSIGHT: &[Column] = &[
     ("spo_staff_code", true),
     ("kind", true),
     ("note", false),
+];
+
+pub const ENQUIRIES: &[Column] = &[
+    ("crn", true),
+    ("kind", true),
+    ("requested_on", true),
+    ("returned_on", false),
+    ("outcome", false),
+];
+
+pub const ASSESSMENTS: &[Column] = &[
+    ("crn", true),
+    ("kind", true),
+    ("completed_on", true),
+    ("rosh", true),
 ];
 
 /// Read-only columns a case list's export writes after [`CASES`]: the dates the triggers
@@ -122,6 +141,12 @@ pub const PRACTITIONERS_EXPORT: &[&str] = &names::<
 pub const PDUS_EXPORT: &[&str] =
     &names::<{ PDUS.len() + PDUS_READ_ONLY.len() }>(PDUS, &[PDUS_READ_ONLY]);
 
+/// The header of the enquiries' export: [`ENQUIRIES`] alone.
+pub const ENQUIRIES_EXPORT: &[&str] = &names::<{ ENQUIRIES.len() }>(ENQUIRIES, &[]);
+
+/// The header of the assessments' export: [`ASSESSMENTS`] alone.
+pub const ASSESSMENTS_EXPORT: &[&str] = &names::<{ ASSESSMENTS.len() }>(ASSESSMENTS, &[]);
+
 /// The names of `columns`, then those of `then`, as an array for a constant (`N` is their
 /// number: a wrong one fails the build).
 const fn names<const N: usize>(columns: &[Column], then: &[&[&'static str]]) -> [&'static str; N] {
@@ -155,6 +180,8 @@ impl Kind {
             Kind::Cases => CASES,
             Kind::Contacts => CONTACTS,
             Kind::Oversight => OVERSIGHT,
+            Kind::Enquiries => ENQUIRIES,
+            Kind::Assessments => ASSESSMENTS,
         }
     }
 
@@ -177,7 +204,18 @@ impl Kind {
             Kind::Cases => "cases",
             Kind::Contacts => "contacts",
             Kind::Oversight => "oversight",
+            Kind::Enquiries => "enquiries",
+            Kind::Assessments => "assessments",
         }
+    }
+
+    /// The kinds whose rows name a case, checked against the stored cases row by row (on
+    /// the connection, so on the writing thread).
+    pub fn refers_to_cases(self) -> bool {
+        matches!(
+            self,
+            Kind::Contacts | Kind::Oversight | Kind::Enquiries | Kind::Assessments
+        )
     }
 
     /// Keyed kinds are upserts; the others are appended with exact duplicates skipped.
@@ -201,12 +239,22 @@ mod tests {
             (Kind::Cases, CASES_EXPORT),
             (Kind::Practitioners, PRACTITIONERS_EXPORT),
             (Kind::Pdus, PDUS_EXPORT),
+            (Kind::Enquiries, ENQUIRIES_EXPORT),
+            (Kind::Assessments, ASSESSMENTS_EXPORT),
         ] {
             let cols = names(kind);
             assert_eq!(header[..cols.len()], cols[..], "{kind:?}");
             for c in &header[cols.len()..] {
                 assert!(kind.derived_columns().contains(c), "{kind:?}: {c}");
             }
+        }
+    }
+
+    #[test]
+    fn every_kind_fits_the_rows_mask_of_columns_given() {
+        // `Row` tells the columns a file gave apart with one bit each of a u64.
+        for &kind in Kind::value_variants() {
+            assert!(kind.columns().len() <= 64, "{kind:?}");
         }
     }
 

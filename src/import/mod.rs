@@ -134,6 +134,9 @@ pub struct ImportOptions {
     pub ignore_unknown: bool,
     /// Who is importing, for the audit trail.
     pub actor: String,
+    /// The machine's today: enquiries and assessments dated after it are refused (they
+    /// record things done).
+    pub today: chrono::NaiveDate,
 }
 
 /// Called with (bytes read, total bytes) now and then, for a progress bar.
@@ -169,8 +172,8 @@ fn import_opened(
 ) -> Result<Counts, ImportError> {
     let reader = read::buffered(path, file)?;
     let format = opts.format.unwrap_or_else(|| FileFormat::from_path(path));
-    let tx = write::begin(store, bulk)?;
-    let refs = Refs::load(tx.db())?;
+    let tx = write::begin(store, opts.kind, bulk)?;
+    let refs = Refs::load(tx.db(), opts.today)?;
     let existing = write::existing_keys(tx.db(), opts.kind)?;
     // Cases loaded in bulk into an empty table are all new: their indexes are built once from
     // the rows at the end, and their tallies counted from the rows on the reading thread,
@@ -190,7 +193,7 @@ fn import_opened(
     };
     let mut run = write::Run::new(tx.db(), &refs, opts.kind, existing, rows);
     match format {
-        FileFormat::Csv if matches!(opts.kind, Kind::Contacts | Kind::Oversight) => {
+        FileFormat::Csv if opts.kind.refers_to_cases() => {
             write::load_csv(&mut run, reader, opts, total, progress)?
         }
         FileFormat::Csv => {
@@ -226,6 +229,7 @@ mod tests {
             dry_run: false,
             ignore_unknown: false,
             actor: "t".into(),
+            today: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
         }
     }
 
@@ -541,5 +545,203 @@ mod tests {
         assert!(counted.len() > 100, "{}", counted.len());
         crate::store::tally::rebuild(s.db()).unwrap();
         assert_eq!(counted, dump(&s));
+    }
+
+    /// The risk checks' triggers in the schema, by name.
+    fn risk_triggers(s: &Store) -> Vec<String> {
+        let mut stmt = s
+            .db()
+            .sql()
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'trigger'
+                   AND (name LIKE 'enquiries_%' OR name LIKE 'assessments_%'
+                        OR name IN ('cases_risk_dates', 'cases_rosh_changed'))
+                 ORDER BY name",
+            )
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// Two stored cases, X000001 and X000002.
+    fn two_cases(dir: &Path, s: &mut Store) {
+        let cases = dir.join("cases.csv");
+        std::fs::write(
+            &cases,
+            format!(
+                "{CASES_HEADER}X000001,A,P1,,B2,HIGH,0,0,CUSTODY,2026-01-01,2026-09-01,S1,2026-01-05,\n\
+                 X000002,B,P1,,C1,,0,0,LICENCE,2026-02-01,,,,2026-03-01\n"
+            ),
+        )
+        .unwrap();
+        import_file(s, &cases, &opts(Kind::Cases), &mut |_, _| {}).unwrap();
+    }
+
+    #[test]
+    fn a_later_enquiries_file_adds_the_return_and_the_cases_risk_columns_follow() {
+        let (dir, mut s) = db();
+        two_cases(dir.path(), &mut s);
+        let all = risk_triggers(&s);
+        assert_eq!(all.len(), 8, "{all:?}");
+        let f = dir.path().join("enquiries.csv");
+        let import = |s: &mut Store, body: &str| {
+            std::fs::write(
+                &f,
+                format!("crn,kind,requested_on,returned_on,outcome\n{body}"),
+            )
+            .unwrap();
+            import_file(s, &f, &opts(Kind::Enquiries), &mut |_, _| {})
+        };
+        let c = import(
+            &mut s,
+            "X000001,domestic_abuse,2026-01-05,,\n\
+             X000001,child_safeguarding,2026-01-06,2026-01-20,no_concerns\n\
+             X000002,domestic_abuse,2026-02-03,,\n",
+        )
+        .unwrap();
+        assert_eq!((c.rows, c.inserted, c.updated), (3, 3, 0));
+        let columns = |s: &Store, crn: &str| -> [Option<String>; 3] {
+            s.db()
+                .sql()
+                .query_row(
+                    "SELECT da_last_requested, da_last_returned, cs_last_returned
+                       FROM cases WHERE crn = ?1",
+                    [crn],
+                    |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]),
+                )
+                .unwrap()
+        };
+        let day = |d: &str| Some(d.to_string());
+        assert_eq!(
+            columns(&s, "X000001"),
+            [day("2026-01-05"), None, day("2026-01-20")]
+        );
+        // The bulk load (every file, in unit tests) set the triggers aside and put them back.
+        assert_eq!(risk_triggers(&s), all);
+        let c = import(
+            &mut s,
+            "X000001,domestic_abuse,2026-01-05,2026-01-30,concerns\n\
+             X000001,child_safeguarding,2026-01-06,2026-01-20,no_concerns\n",
+        )
+        .unwrap();
+        assert_eq!((c.inserted, c.updated, c.unchanged), (0, 1, 1));
+        assert_eq!(
+            columns(&s, "X000001"),
+            [day("2026-01-05"), day("2026-01-30"), day("2026-01-20")]
+        );
+        // A rejected file changes nothing, the triggers included; they keep the columns after.
+        let Err(ImportError::Invalid { errors, .. }) = import(
+            &mut s,
+            "X000002,domestic_abuse,2026-02-03,2026-02-10,no_record\n\
+             X000002,domestic_abuse,2026-02-03,2026-02-11,no_record\n",
+        ) else {
+            panic!("a key twice is refused")
+        };
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].line, 3);
+        assert!(
+            errors[0].message.contains("also on line 2"),
+            "{}",
+            errors[0]
+        );
+        assert_eq!(columns(&s, "X000002")[1], None);
+        assert_eq!(risk_triggers(&s), all);
+        s.db()
+            .sql()
+            .execute(
+                "UPDATE enquiries SET returned_on = '2026-02-09', outcome = 'concerns'
+                  WHERE crn = 'X000002'",
+                [],
+            )
+            .unwrap();
+        assert_eq!(columns(&s, "X000002")[1], day("2026-02-09"));
+    }
+
+    #[test]
+    fn assessments_upsert_their_level_and_a_bulk_load_recomputes_every_case() {
+        let (dir, mut s) = db();
+        two_cases(dir.path(), &mut s);
+        let f = dir.path().join("assessments.jsonl");
+        let import = |s: &mut Store, body: &str| {
+            std::fs::write(&f, body).unwrap();
+            import_file(s, &f, &opts(Kind::Assessments), &mut |_, _| {})
+        };
+        let c = import(
+            &mut s,
+            "{\"crn\":\"X000001\",\"kind\":\"initial\",\"completed_on\":\"2026-01-10\",\"rosh\":\"HIGH\"}\n\
+             {\"crn\":\"X000001\",\"kind\":\"pre_release\",\"completed_on\":\"2026-08-01\",\"rosh\":\"MEDIUM\"}\n",
+        )
+        .unwrap();
+        assert_eq!(c.inserted, 2);
+        let c = import(
+            &mut s,
+            "{\"crn\":\"X000001\",\"kind\":\"initial\",\"completed_on\":\"2026-01-10\",\"rosh\":\"VERY_HIGH\"}\n",
+        )
+        .unwrap();
+        assert_eq!((c.inserted, c.updated), (0, 1));
+        let (first, pre, rosh): (String, String, String) = s
+            .db()
+            .sql()
+            .query_row(
+                "SELECT first_assessed, pre_release_assessed,
+                        (SELECT rosh FROM assessments WHERE kind = 'initial')
+                   FROM cases WHERE crn = 'X000001'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (&*first, &*pre, &*rosh),
+            ("2026-01-10", "2026-08-01", "VERY_HIGH")
+        );
+        let e = import(
+            &mut s,
+            "{\"crn\":\"X000002\",\"kind\":\"review\",\"completed_on\":\"2027-01-01\",\"rosh\":\"LOW\"}\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.report_lines()[0].ends_with(
+                "assessments.jsonl:1:completed_on: a date after today (2026-12-01): this records something already done (got '2027-01-01')"
+            ),
+            "{:?}",
+            e.report_lines()
+        );
+    }
+
+    #[test]
+    fn a_cases_file_without_custody_kind_keeps_the_stored_one_and_an_empty_cell_clears_it() {
+        let (dir, mut s) = db();
+        let f = dir.path().join("cases.csv");
+        let row = "X000001,A,P1,,B2,HIGH,0,0,CUSTODY,2026-01-01,2026-09-01,S1,2026-01-05,";
+        let import = |s: &mut Store, body: String| {
+            std::fs::write(&f, body).unwrap();
+            import_file(s, &f, &opts(Kind::Cases), &mut |_, _| {}).unwrap()
+        };
+        let stored = |s: &Store| -> Option<String> {
+            s.db()
+                .sql()
+                .query_row("SELECT custody_kind FROM cases", [], |r| r.get(0))
+                .unwrap()
+        };
+        let with = CASES_HEADER.replace('\n', ",custody_kind\n");
+        import(&mut s, format!("{with}{row},indeterminate\n"));
+        assert_eq!(stored(&s).as_deref(), Some("indeterminate"));
+        // An older extract, without the column: the case is unchanged.
+        let c = import(&mut s, format!("{CASES_HEADER}{row}\n"));
+        assert_eq!((c.updated, c.unchanged), (0, 1));
+        assert_eq!(stored(&s).as_deref(), Some("indeterminate"));
+        // With other changes, the stored kind is still kept.
+        let c = import(
+            &mut s,
+            format!("{CASES_HEADER}{}\n", row.replace("HIGH", "LOW")),
+        );
+        assert_eq!(c.updated, 1);
+        assert_eq!(stored(&s).as_deref(), Some("indeterminate"));
+        // The column given empty: standard, stored as NULL.
+        let c = import(&mut s, format!("{with}{row},\n"));
+        assert_eq!(c.updated, 1);
+        assert_eq!(stored(&s), None);
     }
 }

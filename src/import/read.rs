@@ -102,6 +102,14 @@ pub(super) fn map_header(
     idx
 }
 
+/// The contract's columns a file gave, one bit each in their order (see `Row::with_given`).
+fn given_mask(given: impl Iterator<Item = bool>) -> u64 {
+    given
+        .enumerate()
+        .filter(|&(_, g)| g)
+        .fold(0, |mask, (i, _)| mask | 1 << i)
+}
+
 /// Counts the lines a reader has passed, so a record's line can be told from its byte
 /// offset. The csv crate's own line count skips blank lines, which would put every later
 /// error one line too early; the file's newlines are the truth.
@@ -170,7 +178,8 @@ pub(super) fn read_csv(
             pending: lines.clone(),
         });
     let mut rec = csv::StringRecord::new();
-    let mut header: Option<(Vec<Option<usize>>, usize)> = None;
+    // The contract's columns in the header, what the header gave, and its width.
+    let mut header: Option<(Vec<Option<usize>>, u64, usize)> = None;
     // Whether a problem was handed on before the header was read.
     let mut problems = false;
     loop {
@@ -197,11 +206,12 @@ pub(super) fn read_csv(
         let line = rec
             .position()
             .map_or(line, |p| lines.borrow_mut().line_at(p.byte()));
-        let Some((idx, width)) = &header else {
+        let Some((idx, given, width)) = &header else {
             let names: Vec<String> = rec.iter().map(str::to_string).collect();
             let mut errors = Vec::new();
             let idx = map_header(kind, &names, ignore_unknown, line, &mut errors);
-            header = Some((idx, names.len()));
+            let given = given_mask(idx.iter().map(Option::is_some));
+            header = Some((idx, given, names.len()));
             problems |= !errors.is_empty();
             for e in errors {
                 on(Item::Problem(e))?;
@@ -231,7 +241,8 @@ pub(super) fn read_csv(
             .iter()
             .map(|i| i.and_then(|i| rec.get(i)).unwrap_or(""))
             .collect();
-        on(Item::Row(Row::new(kind, line, vals), rdr.position().byte()))?;
+        let row = Row::new(kind, line, vals).with_given(*given);
+        on(Item::Row(row, rdr.position().byte()))?;
     }
     if header.is_none() {
         on(Item::Problem(RowError::new(
@@ -287,7 +298,9 @@ pub(super) fn read_jsonl(
             continue;
         };
         let refs: Vec<&str> = vals.iter().map(String::as_str).collect();
-        on(Item::Row(Row::new(kind, line_no, refs), bytes))?;
+        let given = given_mask(kind.columns().iter().map(|(c, _)| obj.contains_key(*c)));
+        let row = Row::new(kind, line_no, refs).with_given(given);
+        on(Item::Row(row, bytes))?;
     }
     Ok(())
 }

@@ -3,12 +3,14 @@
 //! imported text. A checked row is a typed [`Record`]; a rejected one, every problem in it.
 
 use crate::store::Db;
+use chrono::NaiveDate;
 use rustc_hash::FxHashSet as HashSet;
 
 use super::{Kind, RowError};
 use crate::domain::{
-    Case, CaseType, Contact, Crn, Establishment, Grade, Mappa, OversightKind, OversightRecord,
-    ParseError, Pdu, PpfStatus, Practitioner, PractitionerStatus, Rating, Rosh, Tier, parse_code,
+    Assessment, AssessmentKind, Case, CaseType, Contact, Crn, CustodyKind, Enquiry, EnquiryKind,
+    EnquiryOutcome, Establishment, Grade, Mappa, OversightKind, OversightRecord, ParseError, Pdu,
+    PpfStatus, Practitioner, PractitionerStatus, Rating, Rosh, Tier, fmt_date, parse_code,
     parse_date,
 };
 use crate::store::load;
@@ -26,9 +28,19 @@ pub enum Record {
     Pdu(Pdu),
     Establishment(Establishment),
     Practitioner(Practitioner),
-    Case(Case),
+    /// A case, and whether its row gave `custody_kind` at all: a file without that column
+    /// (written before it existed) leaves the stored one alone.
+    Case(Case, bool),
     Contact(Contact),
     Oversight(OversightRecord),
+    Enquiry {
+        crn: Crn,
+        enquiry: Enquiry,
+    },
+    Assessment {
+        crn: Crn,
+        assessment: Assessment,
+    },
 }
 
 impl Record {
@@ -38,8 +50,20 @@ impl Record {
             Record::Pdu(p) => Some(p.code.clone()),
             Record::Establishment(e) => Some(format!("{} {}", e.pdu, e.grade)),
             Record::Practitioner(p) => Some(p.staff_code.clone()),
-            Record::Case(c) => Some(c.crn.to_string()),
+            Record::Case(c, _) => Some(c.crn.to_string()),
             Record::Contact(_) | Record::Oversight(_) => None,
+            Record::Enquiry { crn, enquiry: e } => Some(format!(
+                "{} {} {}",
+                crn.as_str(),
+                e.kind.as_str(),
+                fmt_date(e.requested_on)
+            )),
+            Record::Assessment { crn, assessment: a } => Some(format!(
+                "{} {} {}",
+                crn.as_str(),
+                a.kind.as_str(),
+                fmt_date(a.completed_on)
+            )),
         }
     }
 }
@@ -49,17 +73,37 @@ pub struct Row<'a> {
     kind: Kind,
     pub(super) line: u64,
     vals: Vec<&'a str>,
+    /// Bit `i` set when the file gave column `i` (in its header, or as a field of the JSON
+    /// object); a column left out reads as empty, but may mean "keep what is stored".
+    given: u64,
     errors: Vec<RowError>,
 }
 
 impl<'a> Row<'a> {
+    /// A row whose file gave every column.
     pub fn new(kind: Kind, line: u64, vals: Vec<&'a str>) -> Row<'a> {
         Row {
             kind,
             line,
             vals,
+            given: u64::MAX,
             errors: Vec::new(),
         }
+    }
+
+    /// The row with only the columns of `given` (bit `i` for column `i`) given by the file.
+    pub(super) fn with_given(mut self, given: u64) -> Row<'a> {
+        self.given = given;
+        self
+    }
+
+    /// Whether the file gave column `col` at all (empty or not).
+    fn given(&self, col: &str) -> bool {
+        self.kind
+            .columns()
+            .iter()
+            .position(|(c, _)| *c == col)
+            .is_some_and(|i| self.given & (1 << i) != 0)
     }
 
     pub(super) fn raw(&self, col: &str) -> &'a str {
@@ -206,17 +250,21 @@ fn parse_u32(field: &'static str, s: &str) -> Result<u32, ParseError> {
         .map_err(|_| err(field, s, "a whole number 0 or more"))
 }
 
-/// What the database already holds that rows refer to.
+/// What rows are checked against: what the database already holds that they refer to,
+/// and today.
 pub struct Refs {
     pdus: HashSet<String>,
     practitioners: HashSet<String>,
+    /// Enquiries and assessments record things done: none can be dated after this.
+    today: NaiveDate,
 }
 
 impl Refs {
-    pub fn load(conn: Db<'_>) -> rusqlite::Result<Refs> {
+    pub fn load(conn: Db<'_>, today: NaiveDate) -> rusqlite::Result<Refs> {
         Ok(Refs {
             pdus: load::keys(conn, load::Keyed::Pdus)?,
             practitioners: load::keys(conn, load::Keyed::Practitioners)?,
+            today,
         })
     }
 }
@@ -226,6 +274,12 @@ pub fn validate(row: &mut Row<'_>, conn: Db<'_>, refs: &Refs) -> Result<Record, 
     let rec = match row.kind {
         Kind::Contacts => validate_contact(row, conn).map_err(|e| vec![db_problem(row.line, e)]),
         Kind::Oversight => validate_oversight(row, conn).map_err(|e| vec![db_problem(row.line, e)]),
+        Kind::Enquiries => {
+            validate_enquiry(row, conn, refs.today).map_err(|e| vec![db_problem(row.line, e)])
+        }
+        Kind::Assessments => {
+            validate_assessment(row, conn, refs.today).map_err(|e| vec![db_problem(row.line, e)])
+        }
         _ => return validate_offline(row, refs).expect("every other kind is checked offline"),
     };
     finish(row, rec)
@@ -242,7 +296,7 @@ pub(super) fn validate_offline(
         Kind::Establishment => validate_establishment(row, refs),
         Kind::Practitioners => validate_practitioner(row, refs),
         Kind::Cases => validate_case(row, refs),
-        Kind::Contacts | Kind::Oversight => return None,
+        Kind::Contacts | Kind::Oversight | Kind::Enquiries | Kind::Assessments => return None,
     };
     Some(finish(row, rec))
 }
@@ -441,6 +495,9 @@ fn validate_case(row: &mut Row<'_>, refs: &Refs) -> Checked {
     let allocated_to = practitioner_ref(row, refs, "allocated_to");
     let allocated_on = row.opt("allocated_on", |s| parse_date("allocated_on", s));
     let unallocated_since = row.opt("unallocated_since", |s| parse_date("unallocated_since", s));
+    // Empty is standard, stored as NULL; only a value given is stored as given.
+    let custody_kind = row.opt("custody_kind", str::parse::<CustodyKind>);
+    let custody_kind_given = row.given("custody_kind");
     let (
         Some(crn),
         Some(name),
@@ -455,6 +512,7 @@ fn validate_case(row: &mut Row<'_>, refs: &Refs) -> Checked {
         Ok(allocated_to),
         Ok(allocated_on),
         Ok(unallocated_since),
+        Ok(custody_kind),
     ) = (
         crn,
         name,
@@ -469,6 +527,7 @@ fn validate_case(row: &mut Row<'_>, refs: &Refs) -> Checked {
         allocated_to,
         allocated_on,
         unallocated_since,
+        custody_kind,
     )
     else {
         return Ok(None);
@@ -487,13 +546,14 @@ fn validate_case(row: &mut Row<'_>, refs: &Refs) -> Checked {
         allocated_to,
         allocated_on,
         unallocated_since,
+        custody_kind,
     };
     if let Err(e) = case.check_allocation() {
         let v = row.raw(e.field);
         row.fail(e.field, format!("expected {}", e.expected), v);
         return Ok(None);
     }
-    Ok(Some(Record::Case(case)))
+    Ok(Some(Record::Case(case, custody_kind_given)))
 }
 
 fn crn_ref(row: &mut Row<'_>, conn: Db<'_>) -> rusqlite::Result<Option<Crn>> {
@@ -549,16 +609,132 @@ fn validate_oversight(row: &mut Row<'_>, conn: Db<'_>) -> rusqlite::Result<Optio
     })))
 }
 
+/// A date of something done, `col` (required when `required`): refused when after `today`.
+/// `Err(())` marks a bad value already reported.
+fn done_on(
+    row: &mut Row<'_>,
+    col: &'static str,
+    required: bool,
+    today: NaiveDate,
+) -> Result<Option<NaiveDate>, ()> {
+    let date = if required {
+        row.req(col, |s| parse_date(col, s)).ok_or(())?
+    } else {
+        match row.opt(col, |s| parse_date(col, s))? {
+            Some(d) => d,
+            None => return Ok(None),
+        }
+    };
+    if date > today {
+        let v = row.raw(col);
+        row.fail(
+            col,
+            format!(
+                "a date after today ({}): this records something already done",
+                fmt_date(today)
+            ),
+            v,
+        );
+        return Err(());
+    }
+    Ok(Some(date))
+}
+
+fn validate_enquiry(
+    row: &mut Row<'_>,
+    conn: Db<'_>,
+    today: NaiveDate,
+) -> rusqlite::Result<Option<Record>> {
+    let crn = crn_ref(row, conn)?;
+    let kind = row.req("kind", str::parse::<EnquiryKind>);
+    let requested = done_on(row, "requested_on", true, today);
+    let returned = done_on(row, "returned_on", false, today);
+    let outcome = row.opt("outcome", str::parse::<EnquiryOutcome>);
+    let (Some(crn), Some(kind), Ok(Some(requested_on)), Ok(returned_on), Ok(outcome)) =
+        (crn, kind, requested, returned, outcome)
+    else {
+        return Ok(None);
+    };
+    let enquiry = Enquiry {
+        kind,
+        requested_on,
+        returned_on,
+        outcome,
+    };
+    if let Err(e) = enquiry.check() {
+        let v = row.raw(e.field);
+        row.fail(e.field, format!("expected {}", e.expected), v);
+        return Ok(None);
+    }
+    Ok(Some(Record::Enquiry { crn, enquiry }))
+}
+
+fn validate_assessment(
+    row: &mut Row<'_>,
+    conn: Db<'_>,
+    today: NaiveDate,
+) -> rusqlite::Result<Option<Record>> {
+    let crn = crn_ref(row, conn)?;
+    let kind = row.req("kind", str::parse::<AssessmentKind>);
+    let completed = done_on(row, "completed_on", true, today);
+    // The level the assessment found: required, so "UNKNOWN" (no assessment) is no level.
+    let rosh = row.req("rosh", |s| {
+        s.parse::<Rosh>().map_err(|e| ParseError {
+            expected: "one of LOW, MEDIUM, HIGH, VERY_HIGH (the level the assessment found)",
+            ..e
+        })
+    });
+    let (Some(crn), Some(kind), Ok(Some(completed_on)), Some(rosh)) = (crn, kind, completed, rosh)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Record::Assessment {
+        crn,
+        assessment: Assessment {
+            kind,
+            completed_on,
+            rosh,
+        },
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::import::tests::db;
     use crate::store::Store;
 
+    /// The import's today in these tests.
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+    }
+
     fn check(s: &Store, kind: Kind, vals: &[&str]) -> Result<Record, Vec<RowError>> {
-        let refs = Refs::load(s.db()).unwrap();
+        let refs = Refs::load(s.db(), today()).unwrap();
         let mut row = Row::new(kind, 2, vals.to_vec());
         validate(&mut row, s.db(), &refs)
+    }
+
+    /// The problems of a row, as `column: message`.
+    fn problems(s: &Store, kind: Kind, vals: &[&str]) -> Vec<String> {
+        check(s, kind, vals)
+            .unwrap_err()
+            .iter()
+            .map(|e| format!("{}: {}", e.column, e.message))
+            .collect()
+    }
+
+    /// The test database with case X000001 stored.
+    fn with_a_case() -> (tempfile::TempDir, Store) {
+        let (d, s) = db();
+        s.db()
+            .sql()
+            .execute_batch(
+                "INSERT INTO cases (crn, name, pdu, tier, case_type, sentence_date, unallocated_since)
+                 VALUES ('X000001', 'A', 'P1', 'C1', 'COMMUNITY', '2026-01-01', '2026-01-02')",
+            )
+            .unwrap();
+        (d, s)
     }
 
     const CASE: [&str; 14] = [
@@ -581,7 +757,7 @@ mod tests {
     #[test]
     fn a_good_case_row_parses_to_canonical_values() {
         let (_d, s) = db();
-        let Record::Case(c) = check(&s, Kind::Cases, &CASE).unwrap() else {
+        let Record::Case(c, _) = check(&s, Kind::Cases, &CASE).unwrap() else {
             panic!()
         };
         assert_eq!(c.crn.as_str(), "X000001");
@@ -648,7 +824,7 @@ mod tests {
         ] {
             let mut v = CASE;
             v[3] = given;
-            let Record::Case(c) = check(&s, Kind::Cases, &v).unwrap() else {
+            let Record::Case(c, _) = check(&s, Kind::Cases, &v).unwrap() else {
                 panic!()
             };
             assert_eq!(c.team.as_deref(), stored, "{given:?}");
@@ -710,5 +886,182 @@ mod tests {
         let (_d, s) = db();
         let errs = check(&s, Kind::Contacts, &["X999999", "2026-01-01", "video", ""]).unwrap_err();
         assert!(errs[0].message.contains("no such case"));
+    }
+
+    #[test]
+    fn custody_kind_is_optional_empty_is_standard_and_a_missing_column_is_told_apart() {
+        let (_d, s) = db();
+        let kind = |v: &str| {
+            let mut vals = CASE.to_vec();
+            vals.push(v);
+            match check(&s, Kind::Cases, &vals) {
+                Ok(Record::Case(c, given)) => Ok((c.custody_kind, given)),
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => Err(e[0].to_string()),
+            }
+        };
+        assert_eq!(kind(""), Ok((None, true)));
+        assert_eq!(
+            kind("Parole_Eligible"),
+            Ok((Some(CustodyKind::ParoleEligible), true))
+        );
+        assert_eq!(kind("standard"), Ok((Some(CustodyKind::Standard), true)));
+        let e = kind("life").unwrap_err();
+        assert!(
+            e.starts_with("2:custody_kind: expected one of standard"),
+            "{e}"
+        );
+        // A file without the column: the same empty cell, but not given.
+        let refs = Refs::load(s.db(), today()).unwrap();
+        let custody = Kind::Cases
+            .columns()
+            .iter()
+            .position(|(c, _)| *c == "custody_kind")
+            .unwrap();
+        let mut row = Row::new(Kind::Cases, 2, CASE.to_vec()).with_given(!(1 << custody));
+        let Ok(Record::Case(c, given)) = validate(&mut row, s.db(), &refs) else {
+            panic!("the row is good")
+        };
+        assert_eq!((c.custody_kind, given), (None, false));
+    }
+
+    #[test]
+    fn a_good_enquiry_parses_returned_or_not() {
+        let (_d, s) = with_a_case();
+        let Record::Enquiry { crn, enquiry } = check(
+            &s,
+            Kind::Enquiries,
+            &[
+                "x000001",
+                "Domestic_Abuse",
+                "2026-02-01",
+                "2026-02-20",
+                "CONCERNS",
+            ],
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(crn.as_str(), "X000001");
+        assert_eq!(enquiry.kind, EnquiryKind::DomesticAbuse);
+        assert_eq!(enquiry.outcome, Some(EnquiryOutcome::Concerns));
+        let rec = check(
+            &s,
+            Kind::Enquiries,
+            &["X000001", "child_safeguarding", "2026-12-01", "", ""],
+        )
+        .unwrap();
+        assert_eq!(
+            rec.key().as_deref(),
+            Some("X000001 child_safeguarding 2026-12-01")
+        );
+        let Record::Enquiry { enquiry, .. } = rec else {
+            panic!()
+        };
+        assert_eq!((enquiry.returned_on, enquiry.outcome), (None, None));
+    }
+
+    #[test]
+    fn enquiries_refuse_unknown_values_impossible_returns_future_dates_and_unknown_cases() {
+        let (_d, s) = with_a_case();
+        let q = |vals: [&str; 5]| problems(&s, Kind::Enquiries, &vals);
+        let one = |vals: [&str; 5]| {
+            let p = q(vals);
+            assert_eq!(p.len(), 1, "{p:?}");
+            p[0].clone()
+        };
+        assert!(
+            one(["X000001", "police", "2026-02-01", "", ""])
+                .starts_with("kind: expected one of domestic_abuse, child_safeguarding")
+        );
+        assert!(
+            one([
+                "X000001",
+                "domestic_abuse",
+                "2026-02-01",
+                "2026-02-03",
+                "fine"
+            ])
+            .starts_with("outcome: expected one of no_concerns")
+        );
+        assert_eq!(
+            one([
+                "X000001",
+                "domestic_abuse",
+                "2026-02-01",
+                "2026-01-31",
+                "concerns"
+            ]),
+            "returned_on: expected a date on or after requested_on"
+        );
+        assert!(
+            one(["X000001", "domestic_abuse", "2026-02-01", "", "concerns"])
+                .starts_with("returned_on: expected a date when outcome is set")
+        );
+        assert!(
+            one(["X000001", "domestic_abuse", "2026-02-01", "2026-02-03", ""])
+                .starts_with("outcome: expected one of no_concerns, concerns, no_record when")
+        );
+        assert_eq!(
+            one(["X000001", "domestic_abuse", "2026-12-02", "", ""]),
+            "requested_on: a date after today (2026-12-01): this records something already done"
+        );
+        assert!(
+            one([
+                "X000001",
+                "domestic_abuse",
+                "2026-11-02",
+                "2027-01-01",
+                "no_record"
+            ])
+            .starts_with("returned_on: a date after today")
+        );
+        assert_eq!(
+            one(["X999999", "domestic_abuse", "2026-02-01", "", ""]),
+            "crn: no such case in the database (import cases first)"
+        );
+        assert_eq!(
+            one(["X000001", "domestic_abuse", "", "", ""]),
+            "requested_on: a value is required"
+        );
+        // Every bad cell of a row is told at once.
+        let p = q(["X999999", "police", "2099-01-01", "", ""]);
+        let cols: Vec<&str> = p.iter().map(|p| &p[..p.find(':').unwrap()]).collect();
+        assert_eq!(cols, ["crn", "kind", "requested_on"]);
+    }
+
+    #[test]
+    fn assessments_need_a_known_case_kind_level_and_a_date_not_after_today() {
+        let (_d, s) = with_a_case();
+        let Record::Assessment { assessment, .. } = check(
+            &s,
+            Kind::Assessments,
+            &["X000001", "Pre_Release", "2026-12-01", "very high"],
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(assessment.kind, AssessmentKind::PreRelease);
+        assert_eq!(assessment.rosh, Rosh::VeryHigh);
+        let p = problems(
+            &s,
+            Kind::Assessments,
+            &["X000001", "annual", "2026-12-02", "UNKNOWN"],
+        );
+        let cols: Vec<&str> = p.iter().map(|p| &p[..p.find(':').unwrap()]).collect();
+        assert_eq!(cols, ["kind", "completed_on", "rosh"], "{p:?}");
+        assert!(p[2].contains("the level the assessment found"), "{p:?}");
+        let p = problems(
+            &s,
+            Kind::Assessments,
+            &["X000002", "review", "2026-03-01", ""],
+        );
+        assert_eq!(
+            p,
+            [
+                "crn: no such case in the database (import cases first)",
+                "rosh: a value is required"
+            ]
+        );
     }
 }

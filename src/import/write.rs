@@ -27,11 +27,11 @@ const BULK_BYTES: u64 = if cfg!(test) { 1 } else { 4 << 20 };
 /// Whether a file of `total` bytes is loaded in bulk. A large load into cases (or their
 /// contacts and oversight) would update the tallies and empty the overview cache row by row
 /// (and make SQLite journal each statement); dropping those triggers and recounting once at
-/// the end is several times faster.
+/// the end is several times faster. Likewise a large load of enquiries or assessments would
+/// recompute its case's risk-check columns for every row, where one pass over the cases at
+/// the end does it once.
 pub(super) fn is_bulk(total: u64, opts: &ImportOptions) -> bool {
-    total >= BULK_BYTES
-        && !opts.dry_run
-        && matches!(opts.kind, Kind::Cases | Kind::Contacts | Kind::Oversight)
+    total >= BULK_BYTES && !opts.dry_run && bulk_table(opts.kind).is_some()
 }
 
 /// Runs a bulk load `f` with SQLite's per-row checks off, and on again after it, whatever
@@ -56,9 +56,13 @@ pub(super) fn without_per_row_checks<T>(
     Ok(t)
 }
 
-/// Opens the import's transaction (see [`load::begin`]).
-pub(super) fn begin(store: &mut Store, bulk: bool) -> Result<Tx<'_>, ImportError> {
-    Ok(load::begin(store, bulk)?)
+/// Opens the import's transaction, for a bulk load of `kind` with its triggers set aside
+/// (see [`load::begin`]).
+pub(super) fn begin(store: &mut Store, kind: Kind, bulk: bool) -> Result<Tx<'_>, ImportError> {
+    let set_aside = bulk_table(kind)
+        .filter(|_| bulk)
+        .map(load::BulkTable::set_aside);
+    Ok(load::begin(store, set_aside)?)
 }
 
 /// The keys of a keyed kind already stored, read once: cheaper than a lookup per row.
@@ -68,6 +72,8 @@ pub(super) fn existing_keys(conn: Db<'_>, kind: Kind) -> rusqlite::Result<HashSe
         Kind::Establishment => load::Keyed::Establishment,
         Kind::Practitioners => load::Keyed::Practitioners,
         Kind::Cases => load::Keyed::Cases,
+        Kind::Enquiries => load::Keyed::Enquiries,
+        Kind::Assessments => load::Keyed::Assessments,
         Kind::Contacts | Kind::Oversight => return Ok(HashSet::default()),
     };
     load::keys(conn, table)
@@ -163,7 +169,7 @@ impl<'t, 'r> Run<'t, 'r> {
                     return Ok(());
                 }
                 match rec {
-                    Record::Case(case) if !existed => {
+                    Record::Case(case, _) if !existed => {
                         with_case_values(&case, |values| self.new_cases.push(values))?;
                         self.counts.inserted += 1;
                     }
@@ -271,7 +277,7 @@ pub(super) fn load_csv_in_parallel(
                 let checked = validate::validate_offline(&mut row, refs)
                     .expect("only kinds checked offline are read in parallel");
                 // Counted even if the file turns out bad: then nothing is written at all.
-                if let (Some(t), Ok(Record::Case(c))) = (tallies.as_mut(), &checked) {
+                if let (Some(t), Ok(Record::Case(c, _))) = (tallies.as_mut(), &checked) {
                     let tier = c.tier.as_str();
                     let allocated_on = c.allocated_on.map(fmt_date).unwrap_or_default();
                     t.add(&CaseKeys::of_new_case(c, tier, &allocated_on));
@@ -383,15 +389,41 @@ fn write(tx: Db<'_>, rec: &Record, existed: bool) -> rusqlite::Result<Outcome> {
             ],
         )
         .map(upserted),
-        Record::Case(c) if !existed => {
+        Record::Case(c, _) if !existed => {
             let mut insert = case_inserts(tx);
             with_case_values(c, |values| insert.push(values))?;
             insert.flush()?;
             Ok(Outcome::Inserted)
         }
-        Record::Case(c) => {
-            with_case_values(c, |values| load::update_case(tx, values)).map(upserted)
-        }
+        Record::Case(c, custody_kind_given) => with_case_values(c, |values| {
+            load::update_case(tx, values, *custody_kind_given)
+        })
+        .map(upserted),
+        Record::Enquiry { crn, enquiry: e } => load::upsert(
+            tx,
+            load::Upsert::Enquiry,
+            existed,
+            params![
+                crn.as_str(),
+                e.kind.as_str(),
+                d(e.requested_on),
+                od(e.returned_on),
+                e.outcome.map(|o| o.as_str()),
+            ],
+        )
+        .map(upserted),
+        Record::Assessment { crn, assessment: a } => load::upsert(
+            tx,
+            load::Upsert::Assessment,
+            existed,
+            params![
+                crn.as_str(),
+                a.kind.as_str(),
+                d(a.completed_on),
+                a.rosh.as_str(),
+            ],
+        )
+        .map(upserted),
         Record::Contact(c) => {
             let date = d(c.date);
             let row = load::ContactRow {
@@ -446,6 +478,7 @@ fn with_case_values<R>(c: &Case, f: impl FnOnce(&[&dyn rusqlite::ToSql]) -> R) -
         c.allocated_to,
         od(c.allocated_on),
         od(c.unallocated_since),
+        c.custody_kind.map(|k| k.as_str()),
     ])
 }
 
@@ -479,8 +512,8 @@ impl Bulk {
     }
 
     /// Checks the references and CHECKs SQLite skipped row by row, builds the indexes set
-    /// aside, writes the tallies (`counted` from the rows, or recounted from the table) and
-    /// puts the triggers back.
+    /// aside, writes the tallies (`counted` from the rows, or recounted from the table) or
+    /// recomputes the cases' risk-check columns, and puts the triggers back.
     fn finish(
         self,
         tx: Db<'_>,
@@ -492,11 +525,17 @@ impl Bulk {
         if let Some(indexes) = self.deferred {
             indexes.rebuild(tx)?;
         }
-        match counted {
-            Some(counted) => counted.write(tx)?,
-            None => crate::store::tally::rebuild(tx)?,
+        let Some(table) = bulk_table(self.kind) else {
+            return Ok(());
+        };
+        let set_aside = table.set_aside();
+        if set_aside == load::SetAside::Tallies {
+            match counted {
+                Some(counted) => counted.write(tx)?,
+                None => crate::store::tally::rebuild(tx)?,
+            }
         }
-        load::restore_bulk_triggers(tx)?;
+        load::restore(tx, set_aside)?;
         Ok(())
     }
 }
@@ -507,6 +546,8 @@ fn bulk_table(kind: Kind) -> Option<load::BulkTable> {
         Kind::Cases => Some(load::BulkTable::Cases),
         Kind::Contacts => Some(load::BulkTable::Contacts),
         Kind::Oversight => Some(load::BulkTable::Oversight),
+        Kind::Enquiries => Some(load::BulkTable::Enquiries),
+        Kind::Assessments => Some(load::BulkTable::Assessments),
         _ => None,
     }
 }

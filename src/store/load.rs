@@ -62,6 +62,10 @@ pub enum Upsert {
     Pdu,
     Establishment,
     Practitioner,
+    /// Keyed by (crn, kind, requested_on): a later file adds the return of a request.
+    Enquiry,
+    /// Keyed by (crn, kind, completed_on).
+    Assessment,
 }
 
 /// What an upsert did.
@@ -83,6 +87,8 @@ pub fn upsert(db: Db<'_>, table: Upsert, existed: bool, vals: &[&dyn ToSql]) -> 
         Upsert::Pdu => (INSERT_PDU, UPDATE_PDU_IF_CHANGED),
         Upsert::Establishment => (INSERT_ESTABLISHMENT, UPDATE_ESTABLISHMENT_IF_CHANGED),
         Upsert::Practitioner => (INSERT_PRACTITIONER, UPDATE_PRACTITIONER_IF_CHANGED),
+        Upsert::Enquiry => (INSERT_ENQUIRY, UPDATE_ENQUIRY_IF_CHANGED),
+        Upsert::Assessment => (INSERT_ASSESSMENT, UPDATE_ASSESSMENT_IF_CHANGED),
     };
     let conn = db.conn();
     if !existed {
@@ -96,12 +102,17 @@ pub fn upsert(db: Db<'_>, table: Upsert, existed: bool, vals: &[&dyn ToSql]) -> 
 }
 
 /// Updates a case from an import's values (in [`CASE_COLUMNS`]' order) when any differs.
-pub fn update_case(db: Db<'_>, vals: &[&dyn ToSql]) -> Result<Upserted> {
+/// Without `custody_kind_given` (a file that has no such column) the stored custody kind is
+/// kept, whatever the value in its place.
+pub fn update_case(db: Db<'_>, vals: &[&dyn ToSql], custody_kind_given: bool) -> Result<Upserted> {
+    let mut all: Vec<&dyn ToSql> = Vec::with_capacity(vals.len() + 1);
+    all.extend_from_slice(vals);
+    all.push(&custody_kind_given);
     Ok(
         match db
             .conn()
             .prepare_cached(UPDATE_CASE_IF_CHANGED)?
-            .execute(vals)?
+            .execute(&all[..])?
         {
             0 => Upserted::Unchanged,
             _ => Upserted::Updated,
@@ -109,28 +120,47 @@ pub fn update_case(db: Db<'_>, vals: &[&dyn ToSql]) -> Result<Upserted> {
     )
 }
 
+/// The triggers a bulk load sets aside, to put back (and make good) once before its commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetAside {
+    /// The tallies' and the overview cache's, for cases, contacts and oversight: recounted
+    /// by `store::tally` and put back by [`restore`].
+    Tallies,
+    /// The risk checks' on enquiries and assessments: every case's risk-check columns are
+    /// recomputed by [`restore`].
+    RiskChecks,
+}
+
 /// Opens an import's write transaction: the write lock first, so the references an import
-/// reads cannot change under it. A bulk load (`bulk`) drops the triggers that keep the
-/// tallies and the overview cache, inside the transaction, so a failure or a kill leaves
-/// them exactly as they were; [`restore_bulk_triggers`] puts them back before the commit.
-pub fn begin(store: &mut Store, bulk: bool) -> Result<Tx<'_>> {
+/// reads cannot change under it. A bulk load drops the triggers it sets aside (`set_aside`)
+/// inside the transaction, so a failure or a kill leaves them exactly as they were;
+/// [`restore`] puts them back before the commit.
+pub fn begin(store: &mut Store, set_aside: Option<SetAside>) -> Result<Tx<'_>> {
     // A large file touches most of the cases table and its indexes; the default 2 MB page
     // cache makes every lookup a read, and each upsert writes a statement journal, which
     // belongs in memory rather than a temporary file. Memory is only taken as it is used.
     large_load_cache(store.db())?;
     let tx = store.immediate()?;
-    if bulk {
-        tx.db()
-            .conn()
-            .execute_batch(crate::store::schema::BULK_TRIGGERS_DROP)?;
+    if let Some(set_aside) = set_aside {
+        tx.db().conn().execute_batch(match set_aside {
+            SetAside::Tallies => crate::store::schema::BULK_TRIGGERS_DROP,
+            SetAside::RiskChecks => crate::store::schema::RISK_TRIGGERS_DROP,
+        })?;
     }
     Ok(tx)
 }
 
-/// See [`begin`].
-pub fn restore_bulk_triggers(db: Db<'_>) -> Result<()> {
-    db.conn()
-        .execute_batch(crate::store::schema::BULK_TRIGGERS_RESTORE)
+/// Puts back what [`begin`] set aside: the tallies' triggers (the tallies themselves are
+/// the caller's to write first), or the risk checks' after recomputing what they keep.
+pub fn restore(db: Db<'_>, set_aside: SetAside) -> Result<()> {
+    let conn = db.conn();
+    match set_aside {
+        SetAside::Tallies => conn.execute_batch(crate::store::schema::BULK_TRIGGERS_RESTORE),
+        SetAside::RiskChecks => {
+            conn.execute_batch(crate::store::schema::RISK_RECOMPUTE_ALL)?;
+            conn.execute_batch(crate::store::schema::RISK_TRIGGERS)
+        }
+    }
 }
 
 /// A PDU, every column.
@@ -169,25 +199,47 @@ pub const UPDATE_PRACTITIONER_IF_CHANGED: &str =
 
 /// The columns of a case as an extract carries them (the key first), for `BatchInsert`.
 pub const CASE_COLUMNS: &str = "crn, name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type, \
-     sentence_date, release_date, allocated_to, allocated_on, unallocated_since";
+     sentence_date, release_date, allocated_to, allocated_on, unallocated_since, custody_kind";
 
-/// [`CASE_COLUMNS`] and the dates the triggers keep, for a generator that writes them
-/// directly.
+/// The columns the demo generator writes: [`CASE_COLUMNS`] up to `unallocated_since` and the
+/// dates the triggers keep, which it writes directly.
 pub const CASE_COLUMNS_WITH_LAST: &str = "crn, name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type, \
      sentence_date, release_date, allocated_to, allocated_on, unallocated_since, \
      last_contact, last_oversight";
 
-/// The values of [`CASE_COLUMNS`] as `?1`..`?14`; 0 rows when nothing differs.
+/// The values of [`CASE_COLUMNS`] as `?1`..`?15`, and `?16` true when the file gave
+/// `custody_kind` (`?15`) at all; 0 rows when nothing differs.
 pub const UPDATE_CASE_IF_CHANGED: &str =
     "UPDATE cases SET name = ?2, pdu = ?3, team = ?4, tier = ?5, rosh = ?6,
             mappa_category = ?7, mappa_level = ?8, case_type = ?9,
             sentence_date = ?10, release_date = ?11, allocated_to = ?12,
-            allocated_on = ?13, unallocated_since = ?14
+            allocated_on = ?13, unallocated_since = ?14,
+            custody_kind = CASE WHEN ?16 THEN ?15 ELSE custody_kind END
       WHERE crn = ?1
         AND (name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type,
              sentence_date, release_date, allocated_to, allocated_on,
-             unallocated_since)
-            IS NOT (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+             unallocated_since, custody_kind)
+            IS NOT (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                    CASE WHEN ?16 THEN ?15 ELSE custody_kind END)";
+
+/// An enquiry, every column (the key first: crn, kind, requested_on).
+pub const INSERT_ENQUIRY: &str =
+    "INSERT INTO enquiries (crn, kind, requested_on, returned_on, outcome)
+     VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/// The same values as [`INSERT_ENQUIRY`]: the return of a request already stored; 0 rows
+/// when nothing differs.
+pub const UPDATE_ENQUIRY_IF_CHANGED: &str = "UPDATE enquiries SET returned_on = ?4, outcome = ?5
+      WHERE crn = ?1 AND kind = ?2 AND requested_on = ?3
+        AND (returned_on, outcome) IS NOT (?4, ?5)";
+
+/// An assessment, every column (the key first: crn, kind, completed_on).
+pub const INSERT_ASSESSMENT: &str =
+    "INSERT INTO assessments (crn, kind, completed_on, rosh) VALUES (?1, ?2, ?3, ?4)";
+
+/// The same values as [`INSERT_ASSESSMENT`]; 0 rows when nothing differs.
+pub const UPDATE_ASSESSMENT_IF_CHANGED: &str = "UPDATE assessments SET rosh = ?4
+      WHERE crn = ?1 AND kind = ?2 AND completed_on = ?3 AND rosh IS NOT ?4";
 
 pub const CONTACT_COLUMNS: &str = "crn, date, kind, staff_code";
 
@@ -204,6 +256,10 @@ pub enum Keyed {
     Establishment,
     Practitioners,
     Cases,
+    /// `crn kind requested_on`, one space between.
+    Enquiries,
+    /// `crn kind completed_on`, one space between.
+    Assessments,
 }
 
 /// Every key of a table, read once: cheaper than a lookup per row.
@@ -214,6 +270,8 @@ pub fn keys<S: FromIterator<String>>(db: Db<'_>, table: Keyed) -> Result<S> {
         Keyed::Establishment => "SELECT pdu || ' ' || grade FROM establishment",
         Keyed::Practitioners => "SELECT staff_code FROM practitioners",
         Keyed::Cases => "SELECT crn FROM cases",
+        Keyed::Enquiries => "SELECT crn || ' ' || kind || ' ' || requested_on FROM enquiries",
+        Keyed::Assessments => "SELECT crn || ' ' || kind || ' ' || completed_on FROM assessments",
     };
     let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
@@ -298,6 +356,8 @@ pub enum BulkTable {
     Cases,
     Contacts,
     Oversight,
+    Enquiries,
+    Assessments,
 }
 
 impl BulkTable {
@@ -306,6 +366,16 @@ impl BulkTable {
             BulkTable::Cases => "cases",
             BulkTable::Contacts => "contacts",
             BulkTable::Oversight => "oversight",
+            BulkTable::Enquiries => "enquiries",
+            BulkTable::Assessments => "assessments",
+        }
+    }
+
+    /// The triggers a bulk load into this table sets aside.
+    pub fn set_aside(self) -> SetAside {
+        match self {
+            BulkTable::Cases | BulkTable::Contacts | BulkTable::Oversight => SetAside::Tallies,
+            BulkTable::Enquiries | BulkTable::Assessments => SetAside::RiskChecks,
         }
     }
 }

@@ -1082,6 +1082,7 @@ pub struct CaseExtra {
     pub release_date: Option<String>,
     pub last_contact: Option<String>,
     pub last_oversight: Option<String>,
+    pub custody_kind: Option<String>,
 }
 
 /// Hands each row of a page (with [`CaseExtra`]) to `each` as SQLite reads it, so that an
@@ -1121,7 +1122,8 @@ pub fn case_list_each<E: From<rusqlite::Error>>(
     let sql = format!(
         "SELECT c.crn, c.name, c.pdu, c.team, c.tier, c.rosh, c.mappa_category, c.mappa_level,
                 c.case_type, c.allocated_to, c.allocated_on, c.unallocated_since, {day} AS day,
-                c.sentence_date, c.release_date, c.last_contact, c.last_oversight
+                c.sentence_date, c.release_date, c.last_contact, c.last_oversight,
+                c.custody_kind
            FROM cases c
           WHERE c.pdu = :pdu AND {cond} AND {filter_sql}
           ORDER BY {first}{order}
@@ -1163,6 +1165,7 @@ pub fn case_list_each<E: From<rusqlite::Error>>(
             release_date: r.get(14)?,
             last_contact: r.get(15)?,
             last_oversight: r.get(16)?,
+            custody_kind: r.get(17)?,
         };
         each(row, extra)?;
     }
@@ -1522,6 +1525,68 @@ fn case_alert_rows_within(
 }
 
 pub mod risk;
+
+/// An enquiry as stored (canonical text, dates `YYYY-MM-DD`), for export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEnquiry {
+    pub crn: String,
+    pub kind: String,
+    pub requested_on: String,
+    pub returned_on: Option<String>,
+    pub outcome: Option<String>,
+}
+
+/// Every enquiry about the cases of `pdu` (of every PDU for `None`), in key order: CRN,
+/// kind, date requested.
+pub fn enquiries(db: Db<'_>, pdu: Option<&str>) -> Result<Vec<StoredEnquiry>> {
+    let conn = db.conn();
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.crn, e.kind, e.requested_on, e.returned_on, e.outcome
+           FROM enquiries e JOIN cases c ON c.crn = e.crn
+          WHERE ?1 IS NULL OR c.pdu = ?1
+          ORDER BY e.crn, e.kind, e.requested_on",
+    )?;
+    let rows = stmt.query_map([pdu], |r| {
+        Ok(StoredEnquiry {
+            crn: r.get(0)?,
+            kind: r.get(1)?,
+            requested_on: r.get(2)?,
+            returned_on: r.get(3)?,
+            outcome: r.get(4)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// An assessment as stored, for export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAssessment {
+    pub crn: String,
+    pub kind: String,
+    pub completed_on: String,
+    pub rosh: String,
+}
+
+/// Every assessment of the cases of `pdu` (of every PDU for `None`), in key order: CRN,
+/// kind, date completed.
+pub fn assessments(db: Db<'_>, pdu: Option<&str>) -> Result<Vec<StoredAssessment>> {
+    let conn = db.conn();
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.crn, a.kind, a.completed_on, a.rosh
+           FROM assessments a JOIN cases c ON c.crn = a.crn
+          WHERE ?1 IS NULL OR c.pdu = ?1
+          ORDER BY a.crn, a.kind, a.completed_on",
+    )?;
+    let rows = stmt.query_map([pdu], |r| {
+        Ok(StoredAssessment {
+            crn: r.get(0)?,
+            kind: r.get(1)?,
+            completed_on: r.get(2)?,
+            rosh: r.get(3)?,
+        })
+    })?;
+    rows.collect()
+}
 
 /// Holds the SQL definitions of "due" above to `Policy::contact_due` and
 /// `Policy::oversight_due` (a property test over random cases, dates and policies).
