@@ -344,7 +344,11 @@ mod tests {
             [(d("2026-01-06"), None), (d("2026-06-01"), None)],
             "the first request, then the latest with its (missing) return"
         );
-        let done: Vec<_> = r.assessments.iter().map(|a| (a.kind, a.completed_on)).collect();
+        let done: Vec<_> = r
+            .assessments
+            .iter()
+            .map(|a| (a.kind, a.completed_on))
+            .collect();
         assert_eq!(
             done,
             [
@@ -355,9 +359,17 @@ mod tests {
             "first and latest since sentence (the one before does not count), and the \
              latest pre-release one"
         );
-        assert_eq!(r.contacts, [d("2026-10-01")], "the last contact before release");
+        assert_eq!(
+            r.contacts,
+            [d("2026-10-01")],
+            "the last contact before release"
+        );
         // Far from the release, the contact is not read.
-        assert!(rows(&s, RiskScope::Pdu("P"), "2024-01-01")[0].contacts.is_empty());
+        assert!(
+            rows(&s, RiskScope::Pdu("P"), "2024-01-01")[0]
+                .contacts
+                .is_empty()
+        );
         assert_eq!(rows(&s, RiskScope::Region("R"), "2026-12-01").len(), 1);
         assert!(rows(&s, RiskScope::Region("Q"), "2026-12-01").is_empty());
 
@@ -371,7 +383,11 @@ mod tests {
             )
             .unwrap();
         let r = &rows(&s, RiskScope::All, "2026-12-01")[0];
-        assert!(r.enquiries.iter().any(|e| e.returned_on == Some(d("2026-06-10"))));
+        assert!(
+            r.enquiries
+                .iter()
+                .any(|e| e.returned_on == Some(d("2026-06-10")))
+        );
     }
 
     /// The checks give the same answer on the case row as on the whole record.
@@ -379,7 +395,13 @@ mod tests {
     fn the_checks_agree_on_the_case_row_and_the_whole_record() {
         let (_d, s) = store();
         let policy = crate::policy::Policy::defaults();
-        for as_of in ["2026-01-10", "2026-02-01", "2026-06-20", "2026-12-01", "2027-01-15"] {
+        for as_of in [
+            "2026-01-10",
+            "2026-02-01",
+            "2026-06-20",
+            "2026-12-01",
+            "2027-01-15",
+        ] {
             let as_of = d(as_of);
             let r = rows(&s, RiskScope::All, &crate::domain::fmt_date(as_of)).remove(0);
             let full = case_records(s.db(), "X000001").unwrap().unwrap();
