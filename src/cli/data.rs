@@ -23,7 +23,7 @@ pub(super) fn demo(ctx: &Settings, a: &DemoArgs) -> Result<ExitCode> {
     let start = std::time::Instant::now();
     let stats = demo::build(&ctx.db, &opts, a.force)?;
     eprintln!(
-        "casewatch: built demo database {} in {:.1}s: {} PDUs, {} practitioners, {} cases, {} contacts, {} oversight records (synthetic; seed {}, as of {})",
+        "casewatch: built demo database {} in {:.1}s: {} PDUs, {} practitioners, {} cases, {} contacts, {} oversight records, {} enquiries, {} assessments (synthetic; seed {}, as of {})",
         ctx.db.display(),
         start.elapsed().as_secs_f64(),
         stats.pdus,
@@ -31,6 +31,8 @@ pub(super) fn demo(ctx: &Settings, a: &DemoArgs) -> Result<ExitCode> {
         stats.cases,
         stats.contacts,
         stats.oversight,
+        stats.enquiries,
+        stats.assessments,
         opts.seed,
         crate::domain::fmt_date(opts.anchor)
     );

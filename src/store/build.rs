@@ -30,9 +30,15 @@ pub fn open_to_inspect(path: &Path) -> Result<Reader> {
     Ok(Reader { conn })
 }
 
-/// The tables of a new file, without indexes or triggers (see [`index`]).
+/// The tables of a new file, without indexes or triggers (see [`index`]): version 1's and
+/// the later ones a build writes rows to (`schema::BUILT_WITH_V1_TABLES`).
 pub fn create_tables(db: Db<'_>) -> Result<()> {
-    db.conn().execute_batch(schema::V1_TABLES)
+    let conn = db.conn();
+    conn.execute_batch(schema::V1_TABLES)?;
+    for sql in schema::BUILT_WITH_V1_TABLES {
+        conn.execute_batch(sql)?;
+    }
+    Ok(())
 }
 
 /// Indexes, triggers and tallies, built once over the written rows (faster than keeping
@@ -40,9 +46,13 @@ pub fn create_tables(db: Db<'_>) -> Result<()> {
 pub fn index(db: Db<'_>) -> Result<()> {
     let conn = db.conn();
     conn.execute_batch(schema::V1_INDEXES)?;
-    // Later migrations apply to the fresh file as they would to an old one.
+    // Later migrations apply to the fresh file as they would to an old one, but for the
+    // tables [`create_tables`] made already.
     for batches in &schema::MIGRATIONS[1..] {
-        for sql in batches.iter() {
+        for sql in batches
+            .iter()
+            .filter(|sql| !schema::BUILT_WITH_V1_TABLES.contains(sql))
+        {
             conn.execute_batch(sql)?;
         }
     }
@@ -61,6 +71,8 @@ pub fn check_rows(db: Db<'_>) -> Result<()> {
         "contacts",
         "oversight",
         "allocations",
+        "enquiries",
+        "assessments",
     ] {
         if let Some(v) = super::checks::first_violation(db, table, i64::MIN)? {
             return Err(rusqlite::Error::SqliteFailure(

@@ -19,6 +19,8 @@ pub struct Inserts<'t> {
     pub contacts: BatchInsert<'t>,
     pub oversight: BatchInsert<'t>,
     pub allocations: BatchInsert<'t>,
+    pub enquiries: BatchInsert<'t>,
+    pub assessments: BatchInsert<'t>,
 }
 
 impl<'t> Inserts<'t> {
@@ -29,10 +31,12 @@ impl<'t> Inserts<'t> {
             team: conn.prepare(INSERT_TEAM)?,
             establishment: conn.prepare(INSERT_ESTABLISHMENT)?,
             practitioner: conn.prepare(INSERT_PRACTITIONER)?,
-            cases: BatchInsert::new(db, "cases", CASE_COLUMNS_WITH_LAST),
+            cases: BatchInsert::new(db, "cases", CASE_COLUMNS_BUILT),
             contacts: BatchInsert::new(db, "contacts", CONTACT_COLUMNS),
             oversight: BatchInsert::new(db, "oversight", OVERSIGHT_COLUMNS),
             allocations: BatchInsert::new(db, "allocations", ALLOCATION_COLUMNS),
+            enquiries: BatchInsert::new(db, "enquiries", ENQUIRY_COLUMNS),
+            assessments: BatchInsert::new(db, "assessments", ASSESSMENT_COLUMNS),
         })
     }
 
@@ -43,6 +47,8 @@ impl<'t> Inserts<'t> {
             &mut self.contacts,
             &mut self.oversight,
             &mut self.allocations,
+            &mut self.enquiries,
+            &mut self.assessments,
         ] {
             batch.flush()?;
         }
@@ -201,11 +207,16 @@ pub const UPDATE_PRACTITIONER_IF_CHANGED: &str =
 pub const CASE_COLUMNS: &str = "crn, name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type, \
      sentence_date, release_date, allocated_to, allocated_on, unallocated_since, custody_kind";
 
-/// The columns the demo generator writes: [`CASE_COLUMNS`] up to `unallocated_since` and the
-/// dates the triggers keep, which it writes directly.
-pub const CASE_COLUMNS_WITH_LAST: &str = "crn, name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type, \
+/// The columns a generator writes: [`CASE_COLUMNS`] (custody kind included), then
+/// `rosh_changed_on` and what the triggers keep (the last contact and oversight, and the
+/// risk-check columns that `schema::RISK_TRIGGERS` recompute from the enquiries and
+/// assessments), which it writes directly.
+pub const CASE_COLUMNS_BUILT: &str = "crn, name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type, \
      sentence_date, release_date, allocated_to, allocated_on, unallocated_since, \
-     last_contact, last_oversight";
+     custody_kind, rosh_changed_on, last_contact, last_oversight, \
+     da_first_requested, da_last_requested, da_last_returned, \
+     cs_first_requested, cs_last_requested, cs_last_returned, \
+     first_assessed, last_assessed, pre_release_assessed";
 
 /// The values of [`CASE_COLUMNS`] as `?1`..`?15`, and `?16` true when the file gave
 /// `custody_kind` (`?15`) at all; 0 rows when nothing differs.
@@ -246,6 +257,10 @@ pub const CONTACT_COLUMNS: &str = "crn, date, kind, staff_code";
 pub const OVERSIGHT_COLUMNS: &str = "crn, date, spo_staff_code, kind, note";
 
 pub const ALLOCATION_COLUMNS: &str = "crn, staff_code, from_date, to_date, reason";
+
+pub const ENQUIRY_COLUMNS: &str = "crn, kind, requested_on, returned_on, outcome";
+
+pub const ASSESSMENT_COLUMNS: &str = "crn, kind, completed_on, rosh";
 
 /// A table whose keys an import reads once, to tell new rows from updates and to check
 /// references.

@@ -1762,7 +1762,14 @@ mod tests {
             }
             _ => {
                 // A case leaves (with its history) and a new one arrives unallocated.
-                for t in ["contacts", "oversight", "allocations", "notes"] {
+                for t in [
+                    "contacts",
+                    "oversight",
+                    "allocations",
+                    "notes",
+                    "enquiries",
+                    "assessments",
+                ] {
                     conn.execute(&format!("DELETE FROM {t} WHERE crn = ?1"), [&crn])
                         .unwrap();
                 }
