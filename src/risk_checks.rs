@@ -777,7 +777,8 @@ pub struct CaseRiskMetrics {
     pub enquiry_overdue_days: f64,
     /// The initial or review assessment, whichever is more overdue.
     pub assessment_overdue_days: f64,
-    /// Days past the handover date with no practitioner allocated.
+    /// Days past the handover date with no practitioner allocated, for a CUSTODY case or
+    /// one released in the last [`RECENT_RELEASE_DAYS`].
     pub handover_overdue_days: f64,
     /// Released in the last [`RECENT_RELEASE_DAYS`] with no contact in the window before
     /// release: days since the window closed (0 otherwise, and for older releases).
@@ -793,10 +794,17 @@ impl CaseRiskMetrics {
             .release_date
             .is_some_and(|r| r <= case.as_of && r >= minus_days(case.as_of, RECENT_RELEASE_DAYS));
         let release = |g| if recent_release { days(g) } else { 0.0 };
+        // A handover concerns someone still in prison or just out: a licence case released
+        // long ago with no practitioner is an unallocated case, which other rules list.
+        let handover = if case.case_type == CaseType::Custody {
+            days(CheckGroup::Handover)
+        } else {
+            release(CheckGroup::Handover)
+        };
         CaseRiskMetrics {
             enquiry_overdue_days: days(CheckGroup::Enquiry),
             assessment_overdue_days: days(CheckGroup::Assessment),
-            handover_overdue_days: days(CheckGroup::Handover),
+            handover_overdue_days: handover,
             pre_release_contact_missing_days: release(CheckGroup::PreReleaseContact),
             pre_release_assessment_missing_days: release(CheckGroup::PreReleaseAssessment),
         }

@@ -1026,7 +1026,7 @@ mod tests {
     #[test]
     fn the_embedded_rules_parse() {
         let r = Rules::defaults();
-        assert_eq!(r.rules.len(), 24);
+        assert_eq!(r.rules.len(), 23);
         assert_eq!(
             r.rule("organisational-alert").unwrap().status,
             Some(Level::OrganisationalAlert)
@@ -1308,7 +1308,7 @@ mod tests {
         )
         .unwrap();
         let r = Rules::load(Some(&p)).unwrap();
-        assert_eq!(r.rules.len(), 25);
+        assert_eq!(r.rules.len(), 24);
         assert!(
             !r.rules
                 .iter()

@@ -109,7 +109,9 @@ fn hfkcw_groups_its_alerts_into_a_few_incidents_and_the_morning_report_fits() {
     );
     let doc = json(&o);
     let incidents = doc["incidents"].as_array().unwrap();
-    assert!(incidents.len() <= 15, "{} incidents", incidents.len());
+    // One line per distinct problem: the unit in the organisational alert has about twenty
+    // since the inspection's other checks (enquiries, assessments, handover, release) joined.
+    assert!(incidents.len() <= 20, "{} incidents", incidents.len());
     assert!(incidents.iter().all(|i| i["pdu"] == "HFKCW"));
     assert!(
         doc["alerts"]
@@ -154,7 +156,7 @@ fn hfkcw_groups_its_alerts_into_a_few_incidents_and_the_morning_report_fits() {
         &run(&db, ANCHOR, &["alerts", "--pdu", "HFKCW"], dir.path()).stdout,
     )
     .into_owned();
-    assert!(text.lines().count() <= 20, "{text}");
+    assert!(text.lines().count() <= 26, "{text}");
     let members = run(
         &db,
         ANCHOR,
@@ -167,7 +169,9 @@ fn hfkcw_groups_its_alerts_into_a_few_incidents_and_the_morning_report_fits() {
         &run(&db, ANCHOR, &["alerts", "--format", "markdown"], dir.path()).stdout,
     )
     .into_owned();
-    assert!(md.lines().count() <= 400, "{} lines", md.lines().count());
+    // About 27 lines a PDU for 18 PDUs (the inspection's other checks add three or four
+    // incidents to most units).
+    assert!(md.lines().count() <= 520, "{} lines", md.lines().count());
     let org = md.find("## Organisational alerts and escalations").unwrap();
     let by = md.find("## By PDU").unwrap();
     assert!(org < by && md[org..by].contains("HFKCW"));

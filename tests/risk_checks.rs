@@ -69,7 +69,11 @@ fn risk_alerts(home: &Path, db: &Path) -> BTreeMap<(String, String), BTreeSet<St
         ],
         home,
     );
-    assert!(o.status.code() == Some(0) || o.status.code() == Some(3), "{}", stderr(&o));
+    assert!(
+        o.status.code() == Some(0) || o.status.code() == Some(3),
+        "{}",
+        stderr(&o)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let mut out: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     for a in doc["alerts"].as_array().unwrap() {
