@@ -2,7 +2,8 @@
 //! `sqlite3` shell running the same work in the same run as the reference where one exists.
 //!
 //! Sizes: `CASEWATCH_BENCH_SIZES` (default `10000,40000,100000,1000000` under `cargo bench`,
-//! and 2,000 cases alone under `cargo test --benches`, which only checks it runs). Demo databases are
+//! and 2,000 cases alone under `cargo test --benches`, which only checks it runs). Parts:
+//! `CASEWATCH_BENCH_PARTS` (default all: `screen,risk,nightly,cold,viewer,import`). Demo databases are
 //! built (and timed) into `target/bench-data/` on every run, or reused with
 //! `CASEWATCH_BENCH_REUSE=1`. Benchmarks print figures; none fails on a timing.
 
@@ -17,7 +18,7 @@ use casewatch::rules::Rules;
 use casewatch::store::read::{self, CaseList, PageQuery};
 use casewatch::store::{OpenMode, Store};
 use casewatch::tui::app::{Model, Msg};
-use casewatch::tui::worker::{Env, Request, answer};
+use casewatch::tui::worker::{Env, Lists, Request, answer, answer_with};
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -273,6 +274,84 @@ fn screen_ops(size: u64, db: &Path, rows: &mut Vec<Row>) {
         value: ms(median(keys)),
         reference: "target < 16 ms".into(),
     });
+}
+
+/// The risk tabs of the opening region's PDU with the most cases: building its two lists
+/// (every case read and judged once, on the first visit and after a change), then page-down
+/// on each tab from the lists the worker keeps (query + render).
+fn risk_tabs(size: u64, db: &Path, rows: &mut Vec<Row>) {
+    let policy = Policy::defaults();
+    let store = Store::open(db, OpenMode::Existing).unwrap();
+    let env = Env {
+        eval: casewatch::context::Evaluation::new(policy.clone(), Rules::defaults(), as_of()),
+        me: None,
+    };
+    let mut lists = Lists::default();
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let mut m = Model::new("bench".into(), as_of(), false, (120, 40));
+    let mut step = |m: &mut Model, lists: &mut Lists, k: Option<Msg>| {
+        let mut pending: Vec<Request> = match k {
+            Some(k) => m.update(k),
+            None => m.refresh(),
+        };
+        while let Some(r) = pending.pop() {
+            pending.extend(m.update(Msg::Loaded(answer_with(&store, &env, lists, r))));
+        }
+        term.draw(|f| casewatch::tui::view::view(m, f)).unwrap();
+    };
+    step(&mut m, &mut lists, None);
+    let pdus = &m.region.data.as_ref().unwrap().pdus;
+    let largest = pdus.iter().max_by_key(|p| p.cases).unwrap().clone();
+    let built = time(3, || {
+        casewatch::risk_lists::build(store.db(), &policy, &largest.code, as_of()).unwrap()
+    });
+    let now = casewatch::risk_lists::build(store.db(), &policy, &largest.code, as_of()).unwrap();
+    rows.push(Row {
+        size,
+        what: "risk lists of the largest PDU built (first visit to its risk tabs)",
+        value: ms(built),
+        reference: format!(
+            "{} ({} cases: {} with a check overdue, {} around release)",
+            largest.code,
+            largest.cases,
+            now.checks.len(),
+            now.release.len()
+        ),
+    });
+    m.overview.selected = m
+        .overview
+        .rows(&m.region)
+        .iter()
+        .position(|&i| m.region.data.as_ref().unwrap().pdus[i].code == largest.code)
+        .unwrap_or(0);
+    step(&mut m, &mut lists, Some(key(KeyCode::Enter)));
+    for (tab, what) in [
+        (
+            '7',
+            "page-down, largest PDU's risk checks tab (query + render)",
+        ),
+        (
+            '8',
+            "page-down, largest PDU's custody & release tab (query + render)",
+        ),
+    ] {
+        step(&mut m, &mut lists, Some(key(KeyCode::Char(tab))));
+        let mut downs = Vec::new();
+        for _ in 0..20 {
+            let t = Instant::now();
+            step(&mut m, &mut lists, Some(key(KeyCode::PageDown)));
+            downs.push(t.elapsed());
+        }
+        rows.push(Row {
+            size,
+            what,
+            value: ms(median(downs.clone())),
+            reference: format!(
+                "slowest of 20 {}; the lists kept on the worker; target < 16 ms",
+                ms(downs.iter().max().copied().unwrap_or_default())
+            ),
+        });
+    }
 }
 
 fn nightly(size: u64, db: &Path, rows: &mut Vec<Row>) {
@@ -885,15 +964,31 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
+    let parts = std::env::var("CASEWATCH_BENCH_PARTS")
+        .unwrap_or_else(|_| "screen,risk,nightly,cold,viewer,import".into());
+    let part = |p: &str| parts.split(',').any(|x| x.trim() == p);
     let mut rows = Vec::new();
     for &size in &sizes {
         eprintln!("casewatch bench: {size} cases…");
         let db = demo_db(size, &mut rows);
-        screen_ops(size, &db, &mut rows);
-        nightly(size, &db, &mut rows);
-        cold_start(size, &db, &mut rows);
-        other_viewer(size, &db, &mut rows);
-        import(size, &db, &mut rows);
+        if part("screen") {
+            screen_ops(size, &db, &mut rows);
+        }
+        if part("risk") {
+            risk_tabs(size, &db, &mut rows);
+        }
+        if part("nightly") {
+            nightly(size, &db, &mut rows);
+        }
+        if part("cold") {
+            cold_start(size, &db, &mut rows);
+        }
+        if part("viewer") {
+            other_viewer(size, &db, &mut rows);
+        }
+        if part("import") {
+            import(size, &db, &mut rows);
+        }
     }
     println!("\n| cases | measure | median | reference |");
     println!("|---:|---|---:|---|");

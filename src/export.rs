@@ -279,6 +279,122 @@ pub fn write_case_list(
     Ok(n)
 }
 
+/// Columns of the Risk checks tab's export.
+pub const RISK_CHECK_COLUMNS: &[&str] = &[
+    "crn",
+    "name",
+    "tier",
+    "rosh",
+    "mappa_category",
+    "mappa_level",
+    "case_type",
+    "team",
+    "allocated_to",
+    "practitioner",
+    "overdue",
+    "days",
+];
+
+/// Columns of the Custody & release tab's export.
+pub const RELEASE_COLUMNS: &[&str] = &[
+    "crn",
+    "name",
+    "tier",
+    "rosh",
+    "mappa_category",
+    "mappa_level",
+    "case_type",
+    "team",
+    "allocated_to",
+    "practitioner",
+    "handover_date",
+    "handover",
+    "release_date",
+    "days_to_release",
+    "pre_release_contact",
+    "pre_release_assessment",
+];
+
+/// The cells every risk list's row starts with, in [`RISK_CHECK_COLUMNS`] order.
+fn listed_cells(c: &crate::risk_lists::Listed, mask: bool) -> Vec<Value> {
+    vec![
+        s(c.crn.clone()),
+        name(c.name.clone(), mask),
+        s(c.tier.clone()),
+        os(c.rosh.map(|x| x.as_str())),
+        int(c.mappa.category),
+        int(c.mappa.level),
+        s(c.case_type.as_str()),
+        os(c.team.clone()),
+        os(c.allocated_to.clone()),
+        match &c.practitioner {
+            Some(p) => name(p.clone(), mask),
+            None => Value::Null,
+        },
+    ]
+}
+
+/// A check around release in one word: done, due or missing (overdue).
+fn stage_word(s: &crate::risk_lists::Stage) -> &'static str {
+    use crate::risk_checks::Status;
+    match s.status {
+        Status::Met { .. } => "done",
+        Status::Due => "due",
+        Status::Overdue { .. } => "missing",
+    }
+}
+
+/// Writes a PDU's Risk checks list as CSV, the rows and order the tab shows (names masked
+/// as the screen masks them when asked); the number of rows.
+pub fn write_risk_checks<'a>(
+    rows: impl IntoIterator<Item = &'a crate::risk_lists::CheckRow>,
+    mask: bool,
+    out: &mut dyn std::io::Write,
+) -> Result<u64, ExportError> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(RISK_CHECK_COLUMNS.iter())?;
+    let mut n = 0;
+    for r in rows {
+        let mut cells = listed_cells(&r.case, mask);
+        cells.push(s(r.phrases(true).join("; ")));
+        cells.push(Value::from(r.days()));
+        w.write_record(cells.iter().map(cell))?;
+        n += 1;
+    }
+    w.flush().map_err(csv::Error::from)?;
+    Ok(n)
+}
+
+/// Writes a PDU's Custody & release list as CSV, as [`write_risk_checks`] does.
+pub fn write_releases<'a>(
+    rows: impl IntoIterator<Item = &'a crate::risk_lists::ReleaseRow>,
+    mask: bool,
+    out: &mut dyn std::io::Write,
+) -> Result<u64, ExportError> {
+    use crate::risk_checks::Status;
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(RELEASE_COLUMNS.iter())?;
+    let mut n = 0;
+    for r in rows {
+        let mut cells = listed_cells(&r.case, mask);
+        cells.push(date(r.handover.map(|h| h.due)));
+        cells.push(match r.handover.map(|h| h.status) {
+            Some(Status::Met { .. }) => s("allocated"),
+            Some(Status::Due) => s("due"),
+            Some(Status::Overdue { .. }) => s("overdue"),
+            None => Value::Null,
+        });
+        cells.push(s(fmt_date(r.release)));
+        cells.push(Value::from(r.days_to_release));
+        cells.push(s(stage_word(&r.contact)));
+        cells.push(s(stage_word(&r.assessment)));
+        w.write_record(cells.iter().map(cell))?;
+        n += 1;
+    }
+    w.flush().map_err(csv::Error::from)?;
+    Ok(n)
+}
+
 fn alerts(conn: Db<'_>, ev: &Evaluation, pdu: Option<&str>) -> Result<Table, ExportError> {
     let (review, _) = crate::alerts::run(conn, ev, None)?;
     let rows = review

@@ -22,7 +22,7 @@
 
 use std::fmt;
 
-use crate::domain::Rosh;
+use crate::domain::{Mappa, Rosh};
 
 /// A parsed filter: every term must hold. Empty matches every row.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
@@ -92,6 +92,64 @@ impl CaseFilter {
         }
         self
     }
+}
+
+/// What a filter reads of a case held in memory (the screen's risk-check and custody tabs,
+/// computed rather than queried), where the store cannot bind the terms as SQL.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields<'a> {
+    pub crn: &'a str,
+    pub name: &'a str,
+    pub team: Option<&'a str>,
+    pub tier: &'a str,
+    pub rosh: Option<Rosh>,
+    pub mappa: Mappa,
+    pub allocated: bool,
+}
+
+impl CaseFilter {
+    /// Whether a case held in memory matches every term, with the meaning the SQL of
+    /// `store::read` gives them (its LIKE ignores ASCII case only, and so does this).
+    pub fn matches(&self, c: &Fields<'_>) -> bool {
+        self.terms.iter().all(|t| t.matches(c))
+    }
+}
+
+impl Term {
+    fn matches(&self, c: &Fields<'_>) -> bool {
+        let team = c.team.unwrap_or("");
+        match self {
+            Term::Text(w) => {
+                contains_ignoring_ascii_case(c.crn, w)
+                    || contains_ignoring_ascii_case(c.name, w)
+                    || contains_ignoring_ascii_case(team, w)
+            }
+            Term::Team(w) => contains_ignoring_ascii_case(team, w),
+            Term::Rosh(levels) => levels.contains(&c.rosh),
+            Term::Mappa(m) => {
+                let on = c.mappa.is_mappa();
+                match *m {
+                    MappaTerm::Any => on,
+                    MappaTerm::None => !on,
+                    MappaTerm::Level(n) => on && c.mappa.level == n,
+                    MappaTerm::LevelAtLeast(n) => on && c.mappa.level >= n,
+                    MappaTerm::Category(n) => c.mappa.category == n,
+                }
+            }
+            // A band or a band and level is a prefix (A3 takes A3S); three letters are a tier.
+            Term::Tier(t) if t.len() == 3 => c.tier.eq_ignore_ascii_case(t),
+            Term::Tier(t) => c
+                .tier
+                .get(..t.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(t)),
+            Term::Allocated(a) => c.allocated == *a,
+        }
+    }
+}
+
+fn contains_ignoring_ascii_case(hay: &str, needle: &str) -> bool {
+    hay.to_ascii_lowercase()
+        .contains(&needle.to_ascii_lowercase())
 }
 
 /// Parses filter text. Empty (or blank) text is the empty filter.
@@ -410,6 +468,75 @@ mod tests {
         assert_eq!(f.terms, [text("jory")]);
         assert!(e.is_some());
         assert_eq!(parse_lenient("mappa:2"), (parse("mappa:2").unwrap(), None));
+    }
+
+    #[test]
+    fn a_case_in_memory_matches_as_the_sql_would() {
+        let case = Fields {
+            crn: "X123456",
+            name: "Jory Quellby",
+            team: Some("North East"),
+            tier: "A3S",
+            rosh: Some(Rosh::High),
+            mappa: Mappa {
+                category: 2,
+                level: 2,
+            },
+            allocated: false,
+        };
+        let yes = [
+            "",
+            "jory",
+            "QUELL",
+            "x123",
+            "north",
+            "team:\"north east\"",
+            "rosh:high",
+            "rosh:medium+",
+            "mappa:any",
+            "mappa:2",
+            "mappa:2+",
+            "mappa:c2",
+            "tier:a",
+            "tier:A3",
+            "tier:a3s",
+            "unallocated",
+            "rosh:high+ mappa:2 tier:A unallocated jory",
+        ];
+        for f in yes {
+            assert!(parse(f).unwrap().matches(&case), "{f:?} should match");
+        }
+        let no = [
+            "smith",
+            "team:south",
+            "rosh:very_high",
+            "rosh:none",
+            "mappa:none",
+            "mappa:3",
+            "mappa:3+",
+            "mappa:c1",
+            "tier:B",
+            "tier:A2",
+            "tier:A2S",
+            "allocated",
+            "jory smith",
+        ];
+        for f in no {
+            assert!(!parse(f).unwrap().matches(&case), "{f:?} should not match");
+        }
+        // No team, no RoSH, not MAPPA.
+        let bare = Fields {
+            team: None,
+            rosh: None,
+            mappa: Mappa::NONE,
+            allocated: true,
+            ..case
+        };
+        for f in ["rosh:none", "mappa:none", "allocated"] {
+            assert!(parse(f).unwrap().matches(&bare), "{f:?}");
+        }
+        assert!(!parse("north").unwrap().matches(&bare));
+        assert!(!parse("mappa:c2").unwrap().matches(&bare));
     }
 
     #[test]

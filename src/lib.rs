@@ -20,6 +20,7 @@ pub mod incidents;
 pub mod policy;
 pub mod report;
 pub mod risk_checks;
+pub mod risk_lists;
 pub mod rules;
 pub mod store;
 pub mod text;

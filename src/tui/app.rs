@@ -20,6 +20,7 @@ use super::worker::{Act, Request, Response};
 use crate::actions::UNDO_WINDOW;
 use crate::alerts::ReviewedAlert;
 use crate::incidents::Incident;
+use crate::risk_lists::RiskList;
 use crate::store::read::CaseList;
 
 /// Messages into the update function.
@@ -96,6 +97,8 @@ pub struct Model {
 pub enum Slot {
     Overview,
     Page(CaseList),
+    /// A window of a risk list (the Risk checks and Custody & release tabs).
+    List(RiskList),
     Staffing,
     Today,
     Case,
@@ -109,6 +112,7 @@ pub struct Gens {
     next: u64,
     overview: u64,
     pages: [u64; 4],
+    lists: [u64; 2],
     staffing: u64,
     today: u64,
     case: u64,
@@ -120,6 +124,7 @@ impl Gens {
         match slot {
             Slot::Overview => &mut self.overview,
             Slot::Page(list) => &mut self.pages[list_index(list)],
+            Slot::List(list) => &mut self.lists[list.index()],
             Slot::Staffing => &mut self.staffing,
             Slot::Today => &mut self.today,
             Slot::Case => &mut self.case,
@@ -140,6 +145,7 @@ impl Gens {
         let newest = match slot {
             Slot::Overview => self.overview,
             Slot::Page(list) => self.pages[list_index(list)],
+            Slot::List(list) => self.lists[list.index()],
             Slot::Staffing => self.staffing,
             Slot::Today => self.today,
             Slot::Case => self.case,
@@ -148,9 +154,11 @@ impl Gens {
         newest == generation
     }
 
-    /// Drops the case tables' answers still on their way: they are for another PDU.
+    /// Drops the case tables' and risk lists' answers still on their way: they are for
+    /// another PDU.
     pub fn forget_pages(&mut self) {
         self.pages = [0; 4];
+        self.lists = [0; 2];
     }
 }
 
@@ -304,6 +312,24 @@ impl Model {
                 if self.gens.is_current(Slot::Page(list), generation) =>
             {
                 self.pdu.page_loaded(list, result);
+                self.pdu.clamp_scroll(self.size.1);
+                return self.page_if_needed();
+            }
+            Response::Checks(generation, result)
+                if self
+                    .gens
+                    .is_current(Slot::List(RiskList::Checks), generation) =>
+            {
+                self.pdu.checks.loaded(result);
+                self.pdu.clamp_scroll(self.size.1);
+                return self.page_if_needed();
+            }
+            Response::Releases(generation, result)
+                if self
+                    .gens
+                    .is_current(Slot::List(RiskList::Release), generation) =>
+            {
+                self.pdu.release.loaded(result);
                 self.pdu.clamp_scroll(self.size.1);
                 return self.page_if_needed();
             }

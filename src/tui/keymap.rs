@@ -174,11 +174,20 @@ pub const BINDINGS: &[Binding] = &[
         hint: true,
     },
     Binding {
-        keys: &[k('1'), k('2'), k('3'), k('4'), k('5'), k('6')],
-        label: "1-6",
+        keys: &[
+            k('1'),
+            k('2'),
+            k('3'),
+            k('4'),
+            k('5'),
+            k('6'),
+            k('7'),
+            k('8'),
+        ],
+        label: "1-8",
         action: Action::Tab(0),
         context: PDU,
-        help: "Today, Unallocated, MAPPA, Oversight, Contacts, Staffing",
+        help: "the PDU's tabs, as numbered below",
         hint: true,
     },
     Binding {
@@ -417,6 +426,12 @@ mod tests {
             Some(Action::Tab(2))
         );
         assert_eq!(action_for(&ev(KeyCode::Char('3')), Context::Overview), None);
+        // The risk lists' tabs.
+        assert_eq!(
+            action_for(&ev(KeyCode::Char('8')), Context::Pdu),
+            Some(Action::Tab(7))
+        );
+        assert_eq!(action_for(&ev(KeyCode::Char('9')), Context::Pdu), None);
     }
 
     #[test]

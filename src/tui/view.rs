@@ -112,17 +112,17 @@ fn draw_header(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
 
 fn draw_status(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     let table = match m.screen() {
-        Screen::Pdu { .. } => m.pdu.table(),
+        Screen::Pdu { .. } => m.pdu.filter_status(),
         _ => None,
     };
     let text = match m.screen() {
         Screen::Overview => m.overview.filter.clone(),
         Screen::Alerts => m.alerts.filter.clone(),
-        _ => table.map(|t| t.filter.clone()).unwrap_or_default(),
+        _ => table.map(|(t, _)| t.to_string()).unwrap_or_default(),
     };
     // A term that cannot be read is said in words, and the rows are those of the last
     // filter that could.
-    let error = table.and_then(|t| t.filter_error.as_deref());
+    let error = table.and_then(|(_, e)| e);
     let line = if m.input == Input::Filter {
         let mut spans = vec![
             Span::styled("filter: ", theme.header()),
@@ -156,7 +156,7 @@ fn draw_status(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
 fn draw_hints(m: &Model, f: &mut Frame<'_>, area: Rect, theme: &Theme) {
     let mut spans = Vec::new();
     let filter_error = match m.screen() {
-        Screen::Pdu { .. } => m.pdu.table().and_then(|t| t.filter_error.as_deref()),
+        Screen::Pdu { .. } => m.pdu.filter_status().and_then(|(_, e)| e),
         _ => None,
     };
     if m.input == Input::Filter

@@ -13,6 +13,8 @@ use std::collections::HashMap;
 
 use crate::actions;
 use crate::alerts::{CacheFill, ReviewedAlert, Trend};
+use crate::filter::CaseFilter;
+use crate::risk_lists::{CheckRow, ReleaseRow, RiskList, RiskLists};
 
 use crate::incidents::{Incident, PduStatus, WorkItem};
 use crate::rules::Level;
@@ -61,6 +63,16 @@ pub enum Request {
         generation: u64,
         pdu: String,
     },
+    /// A window of one of a PDU's risk lists (the Risk checks and Custody & release tabs),
+    /// with the case tables' filter.
+    ListPage {
+        generation: u64,
+        pdu: String,
+        list: RiskList,
+        filter: CaseFilter,
+        offset: u64,
+        limit: u64,
+    },
     /// A write. Never coalesced or dropped.
     Act(Act),
     /// Export a table to a CSV file in the working directory.
@@ -79,6 +91,13 @@ pub enum Request {
         pdu: String,
         list: CaseList,
         query: PageQuery,
+        mask: bool,
+    },
+    /// Export a risk list as the screen shows it: same filter and order.
+    ExportList {
+        pdu: String,
+        list: RiskList,
+        filter: CaseFilter,
         mask: bool,
     },
 }
@@ -163,10 +182,12 @@ impl Request {
             Request::Candidates { .. } => Some((4, None)),
             Request::Spos { .. } => Some((5, None)),
             Request::Today { .. } => Some((6, None)),
+            Request::ListPage { list, .. } => Some((7 + list.index() as u8, None)),
             Request::Act(_)
             | Request::Export { .. }
             | Request::ExportSummary { .. }
-            | Request::ExportCases { .. } => None,
+            | Request::ExportCases { .. }
+            | Request::ExportList { .. } => None,
         }
     }
 }
@@ -219,6 +240,10 @@ pub enum Response {
     Candidates(u64, Result<Box<actions::Picker>, Failure>),
     Spos(u64, Result<Box<SpoForm>, Failure>),
     Today(u64, Result<Option<TodayData>, Failure>),
+    /// A window of the Risk checks list.
+    Checks(u64, Result<Page<CheckRow>, Failure>),
+    /// A window of the Custody & release list.
+    Releases(u64, Result<Page<ReleaseRow>, Failure>),
     /// A write finished: the audit id and what was done, or why nothing was written.
     Acted(Result<Acted, Failure>),
     /// A write found the case changed since its form opened: nothing was written; what
@@ -303,6 +328,7 @@ pub fn run(cfg: Config, requests: Receiver<Request>, responses: UnboundedSender<
         return;
     }
     let mut version = store.data_version().ok();
+    let mut lists = Lists::default();
     loop {
         let first = match requests.recv_timeout(CHANGE_POLL) {
             Ok(r) => r,
@@ -332,10 +358,12 @@ pub fn run(cfg: Config, requests: Receiver<Request>, responses: UnboundedSender<
                     let res = perform(&mut store, &env, &actor, act);
                     // Our own write changes data_version too; the screen refreshes itself.
                     version = store.data_version().ok();
+                    // Our own write leaves our data_version as it was: the lists go by hand.
+                    lists.clear();
                     res
                 }
                 r => {
-                    let (answer, fill) = answer_first(&store, &env, r);
+                    let (answer, fill) = answer_first(&store, &env, &mut lists, r);
                     if responses.send(answer).is_err() {
                         return;
                     }
@@ -389,18 +417,150 @@ impl From<crate::export::ExportError> for Failure {
     }
 }
 
-/// Runs one request against the store.
+/// Runs one request against the store (the risk lists built afresh).
 pub fn answer(store: &Store, env: &Env, r: Request) -> Response {
-    let (response, fill) = answer_first(store, env, r);
+    answer_with(store, env, &mut Lists::default(), r)
+}
+
+/// [`answer`] with the risk lists kept between requests, as the worker keeps them.
+pub fn answer_with(store: &Store, env: &Env, lists: &mut Lists, r: Request) -> Response {
+    let (response, fill) = answer_first(store, env, lists, r);
     if let Some(fill) = fill {
         fill.store(store.db());
     }
     response
 }
 
+/// A PDU's risk lists as last built, so that paging, filtering and exporting them read no
+/// case again: one PDU at a time, keyed by the PDU, the as-of date and the database's
+/// `data_version` (another process's write changes it; the worker's own writes do not, and
+/// clear the lists instead).
+#[derive(Debug, Default)]
+pub struct Lists {
+    key: Option<(String, NaiveDate, i64)>,
+    lists: RiskLists,
+    /// Per list, the last filter asked for and the rows it keeps (indexes into the list).
+    filtered: [Option<(CaseFilter, Vec<u32>)>; 2],
+}
+
+impl Lists {
+    pub fn clear(&mut self) {
+        *self = Lists::default();
+    }
+
+    /// The lists of `pdu`, built unless they are already.
+    fn of(&mut self, store: &Store, env: &Env, pdu: &str) -> Result<&RiskLists, Failure> {
+        let version = store
+            .data_version()
+            .map_err(|e| Failure::Database(e.to_string()))?;
+        let as_of = env.eval.as_of;
+        let fresh = self
+            .key
+            .as_ref()
+            .is_some_and(|(p, a, v)| p == pdu && *a == as_of && *v == version);
+        if !fresh {
+            self.key = None;
+            self.lists = crate::risk_lists::build(store.db(), &env.eval.policy, pdu, as_of)
+                .map_err(|e| err(store, e))?;
+            self.filtered = Default::default();
+            self.key = Some((pdu.to_string(), as_of, version));
+        }
+        Ok(&self.lists)
+    }
+
+    /// The rows of `list` that `filter` keeps, as indexes; `None` for all of them.
+    fn kept(
+        &mut self,
+        store: &Store,
+        env: &Env,
+        pdu: &str,
+        list: RiskList,
+        filter: &CaseFilter,
+    ) -> Result<Option<&[u32]>, Failure> {
+        self.of(store, env, pdu)?;
+        if filter.is_empty() {
+            return Ok(None);
+        }
+        let i = list.index();
+        if self.filtered[i].as_ref().is_none_or(|(f, _)| f != filter) {
+            let keep = |m: &mut dyn Iterator<Item = bool>| -> Vec<u32> {
+                m.enumerate()
+                    .filter_map(|(i, yes)| yes.then_some(i as u32))
+                    .collect()
+            };
+            let rows = match list {
+                RiskList::Checks => {
+                    keep(&mut self.lists.checks.iter().map(|r| r.case.matches(filter)))
+                }
+                RiskList::Release => {
+                    keep(&mut self.lists.release.iter().map(|r| r.case.matches(filter)))
+                }
+            };
+            self.filtered[i] = Some((filter.clone(), rows));
+        }
+        Ok(self.filtered[i].as_ref().map(|(_, rows)| rows.as_slice()))
+    }
+
+    /// A window of a list: `limit` rows from `offset`, after the filter.
+    fn page(
+        &mut self,
+        store: &Store,
+        env: &Env,
+        pdu: &str,
+        list: RiskList,
+        filter: &CaseFilter,
+        (offset, limit): (u64, u64),
+    ) -> Result<ListWindow, Failure> {
+        let kept = self
+            .kept(store, env, pdu, list, filter)?
+            .map(<[u32]>::to_vec);
+        let lists = &self.lists;
+        Ok(match list {
+            RiskList::Checks => {
+                ListWindow::Checks(window(&lists.checks, kept.as_deref(), offset, limit))
+            }
+            RiskList::Release => {
+                ListWindow::Releases(window(&lists.release, kept.as_deref(), offset, limit))
+            }
+        })
+    }
+}
+
+/// A window of either list.
+enum ListWindow {
+    Checks(Page<CheckRow>),
+    Releases(Page<ReleaseRow>),
+}
+
+/// `limit` rows from `offset` of `rows`, or of those `kept` names.
+fn window<T: Clone>(rows: &[T], kept: Option<&[u32]>, offset: u64, limit: u64) -> Page<T> {
+    let total = kept.map_or(rows.len(), <[u32]>::len);
+    let from = usize::try_from(offset).unwrap_or(usize::MAX).min(total);
+    let to = from
+        .saturating_add(usize::try_from(limit).unwrap_or(usize::MAX))
+        .min(total);
+    let rows = match kept {
+        Some(k) => k[from..to]
+            .iter()
+            .map(|&i| rows[i as usize].clone())
+            .collect(),
+        None => rows[from..to].to_vec(),
+    };
+    Page {
+        total: total as u64,
+        offset: from as u64,
+        rows,
+    }
+}
+
 /// Runs one request; an overview computed afresh comes with the cache write to do once the
 /// screen has it.
-fn answer_first(store: &Store, env: &Env, r: Request) -> (Response, Option<CacheFill>) {
+fn answer_first(
+    store: &Store,
+    env: &Env,
+    lists: &mut Lists,
+    r: Request,
+) -> (Response, Option<CacheFill>) {
     let conn = store.db();
     match r {
         Request::Overview { generation, region } => {
@@ -427,6 +587,34 @@ fn answer_first(store: &Store, env: &Env, r: Request) -> (Response, Option<Cache
             .map_err(|e| err(store, e));
             (Response::Overview(generation, result), fill)
         }
+        Request::ListPage {
+            generation,
+            pdu,
+            list,
+            filter,
+            offset,
+            limit,
+        } => {
+            let page = lists.page(store, env, &pdu, list, &filter, (offset, limit));
+            let response = match (list, page) {
+                (_, Ok(ListWindow::Checks(p))) => Response::Checks(generation, Ok(p)),
+                (_, Ok(ListWindow::Releases(p))) => Response::Releases(generation, Ok(p)),
+                (RiskList::Checks, Err(e)) => Response::Checks(generation, Err(e)),
+                (RiskList::Release, Err(e)) => Response::Releases(generation, Err(e)),
+            };
+            (response, None)
+        }
+        Request::ExportList {
+            pdu,
+            list,
+            filter,
+            mask,
+        } => (
+            Response::Exported(export_list_to_file(
+                store, env, lists, &pdu, list, &filter, mask,
+            )),
+            None,
+        ),
         r => (answer_other(store, env, r), None),
     }
 }
@@ -436,7 +624,9 @@ fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
     let conn = store.db();
     let (policy, as_of) = (&env.eval.policy, env.eval.as_of);
     match r {
-        Request::Overview { .. } => answer(store, env, r),
+        Request::Overview { .. } | Request::ListPage { .. } | Request::ExportList { .. } => {
+            answer(store, env, r)
+        }
         Request::Page {
             generation,
             pdu,
@@ -573,7 +763,7 @@ fn export_to_file(
             mask,
         },
     )?;
-    let path = free_export_path(env, pdu.as_deref(), view)?;
+    let path = free_export_path(env, pdu.as_deref(), &view_name(view))?;
     crate::export::write_private(&path, text.as_bytes())
         .map_err(|e| Failure::File(format!("cannot write {}: {e}", path.display())))?;
     Ok(Exported {
@@ -587,7 +777,7 @@ fn export_to_file(
 fn export_summary_to_file(store: &Store, env: &Env, codes: &[String]) -> Result<Exported, Failure> {
     let (text, rows) =
         crate::export::summary_csv(store.db(), &env.eval.policy, env.eval.as_of, codes)?;
-    let path = free_export_path(env, None, crate::export::View::Summary)?;
+    let path = free_export_path(env, None, &view_name(crate::export::View::Summary))?;
     crate::export::write_private(&path, text.as_bytes())
         .map_err(|e| Failure::File(format!("cannot write {}: {e}", path.display())))?;
     Ok(Exported {
@@ -613,7 +803,7 @@ fn export_cases_to_file(
         CaseList::OversightOverdue => View::OversightOverdue,
         CaseList::ContactsOverdue => View::ContactsOverdue,
     };
-    let path = free_export_path(env, Some(pdu), view)?;
+    let path = free_export_path(env, Some(pdu), &view_name(view))?;
     let mut rows = 0;
     crate::export::write_private_with(&path, |w| {
         rows = crate::export::write_case_list(
@@ -638,17 +828,55 @@ fn export_cases_to_file(
     })
 }
 
-/// `casewatch-PDU-VIEW-DATE.csv` in the working directory, numbered past any that exist.
-fn free_export_path(
+/// Writes a PDU's risk list as the screen shows it (filter and order), from the lists the
+/// worker keeps.
+fn export_list_to_file(
+    store: &Store,
     env: &Env,
-    pdu: Option<&str>,
-    view: crate::export::View,
-) -> Result<PathBuf, Failure> {
+    lists: &mut Lists,
+    pdu: &str,
+    list: RiskList,
+    filter: &CaseFilter,
+    mask: bool,
+) -> Result<Exported, Failure> {
+    let kept = lists
+        .kept(store, env, pdu, list, filter)?
+        .map(<[u32]>::to_vec);
+    let path = free_export_path(env, Some(pdu), list.file_name())?;
+    let l = &lists.lists;
+    let mut rows = 0;
+    crate::export::write_private_with(&path, |w| {
+        rows = match (list, kept) {
+            (RiskList::Checks, None) => crate::export::write_risk_checks(&l.checks, mask, w),
+            (RiskList::Checks, Some(k)) => {
+                crate::export::write_risk_checks(k.iter().map(|&i| &l.checks[i as usize]), mask, w)
+            }
+            (RiskList::Release, None) => crate::export::write_releases(&l.release, mask, w),
+            (RiskList::Release, Some(k)) => {
+                crate::export::write_releases(k.iter().map(|&i| &l.release[i as usize]), mask, w)
+            }
+        }
+        .map_err(std::io::Error::other)?;
+        Ok(())
+    })
+    .map_err(|e| Failure::File(format!("cannot write {}: {e}", path.display())))?;
+    Ok(Exported {
+        path: shown_path(path),
+        rows,
+        masked: Some(mask),
+    })
+}
+
+/// The name an export of `view` carries: its name on the command line.
+fn view_name(view: crate::export::View) -> String {
     use clap::ValueEnum;
-    let view_name = view
-        .to_possible_value()
+    view.to_possible_value()
         .map(|v| v.get_name().to_string())
-        .unwrap_or_else(|| "export".into());
+        .unwrap_or_else(|| "export".into())
+}
+
+/// `casewatch-PDU-VIEW-DATE.csv` in the working directory, numbered past any that exist.
+fn free_export_path(env: &Env, pdu: Option<&str>, view_name: &str) -> Result<PathBuf, Failure> {
     let stem = format!(
         "casewatch-{}-{}-{}",
         pdu.unwrap_or("all"),

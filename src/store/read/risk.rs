@@ -85,28 +85,91 @@ pub fn each(
     as_of: NaiveDate,
     mut f: impl FnMut(RiskRow),
 ) -> Result<()> {
-    let conn = db.conn();
     let filter = match scope {
         RiskScope::All => "",
         RiskScope::Region(_) => "JOIN pdus p ON p.code = c.pdu WHERE p.region = :scope",
         RiskScope::Pdu(_) => "WHERE c.pdu = :scope",
     };
     let sql = format!("SELECT {COLUMNS} FROM cases c {filter}");
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let scope = match scope {
+        RiskScope::All => None,
+        RiskScope::Region(s) | RiskScope::Pdu(s) => Some(s),
+    };
+    stream(db, &sql, scope, as_of, |r| {
+        if let Some(row) = risk_row(r)? {
+            f(row);
+        }
+        Ok(())
+    })
+}
+
+/// What a PDU's risk lists show of a case besides what the checks read: who it is and who
+/// holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseLabel {
+    pub name: String,
+    pub tier: String,
+    pub team: Option<String>,
+    /// The practitioner's staff code, while allocated.
+    pub allocated_to: Option<String>,
+    /// The practitioner's name, when the staff code names one on record.
+    pub practitioner: Option<String>,
+}
+
+/// [`each`] of one PDU's cases, each with its [`CaseLabel`]: what the screen's risk-check
+/// and custody-and-release tabs are built from, in one pass.
+pub fn each_labelled(
+    db: Db<'_>,
+    pdu: &str,
+    as_of: NaiveDate,
+    mut f: impl FnMut(RiskRow, CaseLabel),
+) -> Result<()> {
+    let sql = format!(
+        "SELECT {COLUMNS}, c.name, c.tier, c.team, c.allocated_to, pr.name
+           FROM cases c LEFT JOIN practitioners pr ON pr.staff_code = c.allocated_to
+          WHERE c.pdu = :scope"
+    );
+    let at = COLUMN_COUNT;
+    stream(db, &sql, Some(pdu), as_of, |r| {
+        if let Some(row) = risk_row(r)? {
+            let label = CaseLabel {
+                name: r.get(at)?,
+                tier: r.get(at + 1)?,
+                team: r.get(at + 2)?,
+                allocated_to: r.get(at + 3)?,
+                practitioner: r.get(at + 4)?,
+            };
+            f(row, label);
+        }
+        Ok(())
+    })
+}
+
+/// How many columns [`COLUMNS`] reads.
+const COLUMN_COUNT: usize = 22;
+
+/// Runs `sql` (which reads [`COLUMNS`] first) with the release span around `as_of` and the
+/// scope bound, handing each row to `f`.
+fn stream(
+    db: Db<'_>,
+    sql: &str,
+    scope: Option<&str>,
+    as_of: NaiveDate,
+    mut f: impl FnMut(&Row<'_>) -> Result<()>,
+) -> Result<()> {
+    let conn = db.conn();
+    let mut stmt = conn.prepare_cached(sql)?;
     let span = chrono::Duration::days(RELEASE_CONTACT_SPAN_DAYS);
     let lo = crate::domain::fmt_date(as_of - span);
     let hi = crate::domain::fmt_date(as_of + span);
     super::bind_named(&mut stmt, ":lo", &lo)?;
     super::bind_named(&mut stmt, ":hi", &hi)?;
-    match scope {
-        RiskScope::All => {}
-        RiskScope::Region(s) | RiskScope::Pdu(s) => super::bind_named(&mut stmt, ":scope", &s)?,
+    if let Some(s) = scope {
+        super::bind_named(&mut stmt, ":scope", &s)?;
     }
     let mut rows = stmt.raw_query();
     while let Some(r) = rows.next()? {
-        if let Some(row) = risk_row(r)? {
-            f(row);
-        }
+        f(r)?;
     }
     Ok(())
 }
@@ -388,6 +451,52 @@ mod tests {
                 .iter()
                 .any(|e| e.returned_on == Some(d("2026-06-10")))
         );
+    }
+
+    /// The labelled stream reads the same rows, with the case's name and tier and its
+    /// practitioner's name once allocated.
+    #[test]
+    fn the_labelled_rows_name_the_case_and_its_practitioner() {
+        let (_d, s) = store();
+        let labelled = |s: &Store| {
+            let mut out = Vec::new();
+            each_labelled(s.db(), "P", d("2026-12-01"), |r, l| out.push((r.crn, l))).unwrap();
+            out
+        };
+        let rows = labelled(&s);
+        assert_eq!(rows.len(), 1);
+        let (crn, label) = &rows[0];
+        assert_eq!(crn, "X000001");
+        assert_eq!(
+            (label.name.as_str(), label.tier.as_str()),
+            ("N", "C1"),
+            "{label:?}"
+        );
+        assert_eq!((&label.allocated_to, &label.practitioner), (&None, &None));
+        s.db()
+            .sql()
+            .execute_batch(
+                "INSERT INTO practitioners (staff_code, name, grade, pdu, contracted_hours,
+                                            start_date, status)
+                   VALUES ('P001', 'Pat Officer', 'PO', 'P', 37, '2020-01-01', 'in_post');
+                 UPDATE cases SET allocated_to = 'P001', allocated_on = '2026-02-01',
+                                  unallocated_since = NULL, team = 'T1';",
+            )
+            .unwrap();
+        let (_, label) = labelled(&s).remove(0);
+        assert_eq!(label.allocated_to.as_deref(), Some("P001"));
+        assert_eq!(label.practitioner.as_deref(), Some("Pat Officer"));
+        assert_eq!(label.team.as_deref(), Some("T1"));
+        assert!(
+            labelled_of(&s, "Q").is_empty(),
+            "another PDU's cases are not read"
+        );
+    }
+
+    fn labelled_of(s: &Store, pdu: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        each_labelled(s.db(), pdu, d("2026-12-01"), |r, _| out.push(r.crn)).unwrap();
+        out
     }
 
     /// The checks give the same answer on the case row as on the whole record.

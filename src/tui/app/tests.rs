@@ -1053,3 +1053,188 @@ fn m_masks_names() {
     m.update(key('m'));
     assert!(m.mask);
 }
+
+fn check_row(i: u64) -> crate::risk_lists::CheckRow {
+    use crate::risk_checks::CheckKind;
+    crate::risk_lists::CheckRow {
+        case: crate::risk_lists::Listed {
+            crn: format!("R{i:06}"),
+            name: "n".into(),
+            tier: "B1".into(),
+            team: None,
+            rosh: None,
+            mappa: crate::domain::Mappa::NONE,
+            case_type: crate::domain::CaseType::Community,
+            allocated_to: None,
+            practitioner: None,
+        },
+        overdue: vec![crate::risk_lists::Overdue {
+            kind: CheckKind::InitialAssessment,
+            due: NaiveDate::default(),
+            days: 5,
+        }],
+    }
+}
+
+/// The one risk-list request in `reqs`: its list, filter and offset.
+fn asked_list(reqs: &[Request]) -> Option<(RiskList, CaseFilter, u64)> {
+    match reqs {
+        [
+            Request::ListPage {
+                list,
+                filter,
+                offset,
+                ..
+            },
+        ] => Some((*list, filter.clone(), *offset)),
+        _ => None,
+    }
+}
+
+#[test]
+fn seven_and_eight_show_the_risk_lists_and_ask_for_their_first_rows() {
+    let mut m = model_with_overview();
+    m.update(code(KeyCode::Enter));
+    let reqs = m.update(key('7'));
+    assert_eq!(
+        asked_list(&reqs),
+        Some((RiskList::Checks, CaseFilter::default(), 0)),
+        "{reqs:?}"
+    );
+    assert!(
+        matches!(&reqs[..], [Request::ListPage { pdu, limit, .. }] if pdu == "HFKCW" && *limit > 0)
+    );
+    assert_eq!(m.breadcrumbs(), "Overview › HFKCW › Risk checks");
+    assert!(
+        m.pdu.loading(),
+        "the header says loading… until the rows come"
+    );
+    let reqs = m.update(key('8'));
+    assert_eq!(
+        asked_list(&reqs),
+        Some((RiskList::Release, CaseFilter::default(), 0))
+    );
+    assert_eq!(m.breadcrumbs(), "Overview › HFKCW › Custody & release");
+    // Tab goes round to Today; S-Tab back to the last tab.
+    let reqs = m.update(code(KeyCode::Tab));
+    assert!(matches!(&reqs[..], [Request::Today { .. }]), "{reqs:?}");
+    let reqs = m.update(code(KeyCode::BackTab));
+    assert_eq!(asked_list(&reqs).map(|a| a.0), Some(RiskList::Release));
+    // Sorting is not offered: the list says its order.
+    assert!(m.update(key('s')).is_empty());
+    assert_eq!(
+        m.message.as_deref(),
+        Some("this list has one order: worst first")
+    );
+}
+
+#[test]
+fn a_risk_list_pages_filters_opens_a_case_and_exports_as_shown() {
+    let mut m = model_with_overview();
+    m.update(code(KeyCode::Enter));
+    let reqs = m.update(key('7'));
+    let [
+        Request::ListPage {
+            generation, limit, ..
+        },
+    ] = &reqs[..]
+    else {
+        panic!("{reqs:?}")
+    };
+    let rows: Vec<_> = (0..*limit).map(check_row).collect();
+    let n = rows.len() as u64;
+    m.update(Msg::Loaded(Response::Checks(
+        *generation,
+        Ok(Page {
+            total: 10_000,
+            offset: 0,
+            rows,
+        }),
+    )));
+    assert_eq!(m.pdu.checks.total, Some(10_000));
+    assert!(!m.pdu.loading());
+    assert!(m.update(key('j')).is_empty(), "row 1 is loaded");
+    let mut asked = Vec::new();
+    for _ in 0..n {
+        asked.extend(m.update(code(KeyCode::PageDown)));
+        if !asked.is_empty() {
+            break;
+        }
+    }
+    assert!(
+        asked_list(&asked).is_some_and(|(l, _, offset)| l == RiskList::Checks && offset > 0),
+        "{asked:?}"
+    );
+    m.update(key('G'));
+    assert_eq!(m.pdu.checks.selected, 9_999);
+    // The filter: the case tables' language, back to the first row.
+    m.update(key('/'));
+    let reqs = typed(&mut m, "rosh:high+");
+    assert_eq!(
+        asked_list(&reqs[reqs.len() - 1..]),
+        Some((RiskList::Checks, parsed("rosh:high+"), 0))
+    );
+    m.update(code(KeyCode::Enter));
+    assert_eq!(m.pdu.checks.selected, 0);
+    // e exports what is shown: this list, this filter, masked when the screen is.
+    m.update(key('m'));
+    let reqs = m.update(key('e'));
+    assert!(
+        matches!(&reqs[..], [Request::ExportList { pdu, list: RiskList::Checks, filter, mask: true }]
+            if pdu == "HFKCW" && *filter == parsed("rosh:high+")),
+        "{reqs:?}"
+    );
+    // The filtered rows arrive; Enter opens the selected case.
+    let generation = m.gens.lists[0];
+    m.update(Msg::Loaded(Response::Checks(
+        generation,
+        Ok(Page {
+            total: 1,
+            offset: 0,
+            rows: vec![check_row(42)],
+        }),
+    )));
+    assert_eq!(m.focused_crn().as_deref(), Some("R000042"));
+    let reqs = m.update(code(KeyCode::Enter));
+    assert_eq!(
+        m.screen(),
+        &Screen::Case {
+            crn: "R000042".into()
+        }
+    );
+    assert!(
+        matches!(&reqs[..], [Request::Case { crn, .. }] if crn == "R000042"),
+        "{reqs:?}"
+    );
+    // Back on the tab, the first Esc clears the filter and asks again.
+    m.update(code(KeyCode::Esc));
+    let reqs = m.update(code(KeyCode::Esc));
+    assert_eq!(
+        asked_list(&reqs),
+        Some((RiskList::Checks, CaseFilter::default(), 0))
+    );
+    assert!(matches!(m.screen(), Screen::Pdu { .. }));
+}
+
+#[test]
+fn a_risk_list_answer_for_the_last_pdu_does_not_land_in_the_next() {
+    let mut m = model_with_overview();
+    m.update(code(KeyCode::Enter));
+    let reqs = m.update(key('8'));
+    let [Request::ListPage { generation, .. }] = &reqs[..] else {
+        panic!("{reqs:?}")
+    };
+    let generation = *generation;
+    m.update(code(KeyCode::Esc));
+    m.update(key('j'));
+    m.update(code(KeyCode::Enter));
+    m.update(Msg::Loaded(Response::Releases(
+        generation,
+        Ok(Page {
+            total: 7,
+            offset: 0,
+            rows: vec![],
+        }),
+    )));
+    assert_eq!(m.pdu.release.total, None);
+}

@@ -95,6 +95,20 @@ pub fn help_line_count(ctx: Context) -> usize {
     help_lines(ctx, &Theme { color: false }, false).len()
 }
 
+/// The overview's columns of the inspection's other checks, wide and narrow headings.
+const SHARES_HELP: [&str; 3] = [
+    "  DA enq, DA     domestic-abuse enquiries made, of those due",
+    "  Rel cont, Rel  releases in the last 12 weeks with contact before",
+    "  Backlog, Bklg  custody cases with the initial assessment overdue",
+];
+
+/// A PDU's tabs by number, for the help overlay (each line under 70 characters).
+const TAB_HELP: [&str; 3] = [
+    "  1 Today  2 Unallocated  3 MAPPA  4 Oversight overdue  5 Contacts",
+    "  6 Staffing  7 Risk checks: enquiries and assessments overdue",
+    "  8 Custody & release: handover and release gaps. 7, 8: worst first",
+];
+
 /// The filter terms of a PDU's case tables, for the help overlay (each line under 70
 /// characters, so no line wraps and the overlay's height is its line count).
 const FILTER_HELP: [&str; 5] = [
@@ -129,7 +143,19 @@ fn help_lines(ctx: Context, theme: &Theme, scrolls: bool) -> Vec<Line<'static>> 
         }
         lines.push(Line::from(spans));
     }
+    if ctx == Context::Overview {
+        lines.push(Line::styled(
+            "The inspection's other checks, per PDU (- when none to count):",
+            theme.header(),
+        ));
+        lines.extend(SHARES_HELP.iter().map(|l| Line::raw(*l)));
+    }
     if ctx == Context::Pdu {
+        lines.push(Line::styled(
+            "Tabs (1-8; Tab and S-Tab step through them):",
+            theme.header(),
+        ));
+        lines.extend(TAB_HELP.iter().map(|l| Line::raw(*l)));
         lines.push(Line::styled(
             "Filter terms, all must hold (\"quotes\" keep spaces):",
             theme.header(),

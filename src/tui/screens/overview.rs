@@ -29,10 +29,16 @@ pub enum OverviewSort {
     Vacancy,
     Oversight,
     Contacts,
+    /// Domestic-abuse enquiries made: the lowest share first.
+    DaEnquiries,
+    /// Recent releases with contact before release: the lowest share first.
+    ReleaseContact,
+    /// The start-of-custody assessment backlog: the largest first.
+    CustodyBacklog,
 }
 
 impl OverviewSort {
-    pub const ALL: [OverviewSort; 9] = [
+    pub const ALL: [OverviewSort; 12] = [
         OverviewSort::Status,
         OverviewSort::Pdu,
         OverviewSort::Cases,
@@ -42,6 +48,9 @@ impl OverviewSort {
         OverviewSort::Vacancy,
         OverviewSort::Oversight,
         OverviewSort::Contacts,
+        OverviewSort::DaEnquiries,
+        OverviewSort::ReleaseContact,
+        OverviewSort::CustodyBacklog,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -54,6 +63,9 @@ impl OverviewSort {
             OverviewSort::Vacancy => "vacancy",
             OverviewSort::Oversight => "oversight",
             OverviewSort::Contacts => "contacts",
+            OverviewSort::DaEnquiries => "domestic-abuse enquiries made",
+            OverviewSort::ReleaseContact => "releases with contact",
+            OverviewSort::CustodyBacklog => "start-of-custody backlog",
         }
     }
 }
@@ -94,6 +106,9 @@ impl Overview {
             .collect();
         let key = |p: &PduSummary| -> (i64, i64, i64) {
             let vac = (p.vacancy_rate.unwrap_or(0.0) * 1000.0) as i64;
+            // A share missing is nothing to judge: after every share, however low.
+            let short = |s: Option<f64>| s.map_or(-1, |s| 1000 - (s * 1000.0) as i64);
+            let risk = p.risk.as_ref();
             match self.sort {
                 OverviewSort::Status => (
                     region.pdu_status(&p.code) as i64,
@@ -108,6 +123,21 @@ impl Overview {
                 OverviewSort::Vacancy => (vac, 0, 0),
                 OverviewSort::Oversight => (p.oversight_overdue as i64, 0, 0),
                 OverviewSort::Contacts => (p.high_risk_contacts_overdue as i64, 0, 0),
+                OverviewSort::DaEnquiries => (
+                    short(risk.and_then(|r| r.domestic_abuse_enquiries_made.share)),
+                    0,
+                    0,
+                ),
+                OverviewSort::ReleaseContact => (
+                    short(risk.and_then(|r| r.releases_with_contact.share)),
+                    0,
+                    0,
+                ),
+                OverviewSort::CustodyBacklog => (
+                    risk.map_or(-1, |r| r.custody_assessment_backlog as i64),
+                    0,
+                    0,
+                ),
             }
         };
         // Worst (largest) first; PDU code ascending; ties broken by code.
@@ -217,26 +247,40 @@ impl Overview {
             f.render_widget(Paragraph::new("Loading the overview…"), area);
             return;
         };
-        let wide = area.width >= FULL_WIDTH;
+        let fit = Fit::of(area.width);
+        let wide = fit != Fit::Narrow;
+        let shown = self.rows(dc.region);
+        // The legend, when the table leaves room for it: the new shares' columns in words.
+        let legend = legend(&o.pdus, fit, dc);
+        let foot_rows = if shown.len() + 1 + 1 + legend.len() <= usize::from(area.height) {
+            1 + legend.len() as u16
+        } else {
+            1
+        };
         let [table_area, foot] =
-            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-        let rows: Vec<Row> = self
-            .rows(dc.region)
+            Layout::vertical([Constraint::Min(1), Constraint::Length(foot_rows)]).areas(area);
+        let rows: Vec<Row> = shown
             .iter()
-            .map(|&i| pdu_row(&o.pdus[i], wide, dc))
+            .map(|&i| pdu_row(&o.pdus[i], fit, dc))
             .collect();
-        let table = Table::new(rows, widths(wide))
-            .header(Row::new(self.head(wide)).style(theme.header()))
+        let table = Table::new(rows, widths(fit))
+            .header(Row::new(self.head(fit)).style(theme.header()))
             .row_highlight_style(theme.selected())
             .highlight_symbol("▶")
             .column_spacing(1);
         let mut state = TableState::default().with_selected(Some(self.selected));
         f.render_stateful_widget(table, table_area, &mut state);
-        f.render_widget(Paragraph::new(footer(&o.pdus, wide, dc)), foot);
+        let mut lines = vec![footer(&o.pdus, wide, dc)];
+        if foot_rows > 1 {
+            lines.extend(legend);
+        }
+        f.render_widget(Paragraph::new(lines), foot);
     }
 
     /// The column titles, the sorted one marked with its direction.
-    fn head(&self, wide: bool) -> Vec<String> {
+    fn head(&self, fit: Fit) -> Vec<String> {
+        let roomy = fit == Fit::Roomy;
+        let wide = fit != Fit::Narrow;
         let sort_mark = |label: &str, s: OverviewSort| -> String {
             if self.sort == s {
                 format!("{label}{}", if self.reverse { "↑" } else { "↓" })
@@ -251,20 +295,62 @@ impl Overview {
         }
         head.extend([
             sort_mark("Cases", S::Cases),
-            sort_mark(if wide { "Unalloc" } else { "Unal" }, S::Unallocated),
+            sort_mark(if roomy { "Unalloc" } else { "Unal" }, S::Unallocated),
             sort_mark("MAPPA", S::Mappa),
-            sort_mark(if wide { "HighR" } else { "HiR" }, S::HighRosh),
+            sort_mark(if roomy { "HighR" } else { "HiR" }, S::HighRosh),
             sort_mark("Vac", S::Vacancy),
-            sort_mark(if wide { "Oversight" } else { "Ovsgt" }, S::Oversight),
-            sort_mark(if wide { "HR cont" } else { "Cont" }, S::Contacts),
-            "PPF".into(),
-            "Rating".into(),
+            sort_mark(if roomy { "Oversight" } else { "Ovsgt" }, S::Oversight),
+            sort_mark(if roomy { "HR cont" } else { "Cont" }, S::Contacts),
+        ]);
+        if wide {
+            head.extend(["PPF".into(), "Rating".into()]);
+        }
+        let [da, rel, backlog] = share_labels(fit);
+        head.extend([
+            sort_mark(da, S::DaEnquiries),
+            sort_mark(rel, S::ReleaseContact),
+            sort_mark(backlog, S::CustodyBacklog),
         ]);
         head
     }
 }
 
-fn pdu_row(p: &PduSummary, wide: bool, dc: &DrawCtx) -> Row<'static> {
+/// How much of the overview fits the width: everything at 150 columns and more; from
+/// `FULL_WIDTH` the names with short headings and ratings; below, no names, PPF or rating
+/// (the PDU's header shows its rating).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    Roomy,
+    Wide,
+    Narrow,
+}
+
+impl Fit {
+    pub const ROOMY_WIDTH: u16 = 150;
+
+    pub fn of(width: u16) -> Fit {
+        if width >= Fit::ROOMY_WIDTH {
+            Fit::Roomy
+        } else if width >= FULL_WIDTH {
+            Fit::Wide
+        } else {
+            Fit::Narrow
+        }
+    }
+}
+
+/// The headings of the three shares, as the legend names them.
+fn share_labels(fit: Fit) -> [&'static str; 3] {
+    if fit == Fit::Narrow {
+        ["DA", "Rel", "Bklg"]
+    } else {
+        ["DA enq", "Rel cont", "Backlog"]
+    }
+}
+
+fn pdu_row(p: &PduSummary, fit: Fit, dc: &DrawCtx) -> Row<'static> {
+    let roomy = fit == Fit::Roomy;
+    let wide = fit != Fit::Narrow;
     let st = dc.region.pdu_status(&p.code);
     let mut cells = vec![
         Cell::from(st.label()).style(dc.theme.status(st)),
@@ -279,35 +365,93 @@ fn pdu_row(p: &PduSummary, wide: bool, dc: &DrawCtx) -> Row<'static> {
         Cell::from(p.unallocated_mappa.to_string()),
         Cell::from(p.unallocated_high_rosh.to_string()),
         Cell::from(pct(p.vacancy_rate)),
-        Cell::from(if wide {
+        Cell::from(if roomy {
             format!("{}/{}", p.oversight_overdue, p.oversight_required)
         } else {
             format!("{:.0}%", p.oversight_overdue_share() * 100.0)
         }),
         Cell::from(p.high_risk_contacts_overdue.to_string()),
-        Cell::from(p.ppf_status.map(|s| s.as_str()).unwrap_or("-")),
-        Cell::from(rating_text(p, wide)),
+    ]);
+    if wide {
+        cells.extend([
+            Cell::from(p.ppf_status.map(|s| s.as_str()).unwrap_or("-")),
+            Cell::from(rating_text(p, roomy)),
+        ]);
+    }
+    // Shares as numbers, never a colour: "-" where there was nothing to count.
+    let risk = p.risk.as_ref();
+    cells.extend([
+        Cell::from(pct(risk.and_then(|r| r.domestic_abuse_enquiries_made.share))),
+        Cell::from(pct(risk.and_then(|r| r.releases_with_contact.share))),
+        Cell::from(risk.map_or("-".into(), |r| r.custody_assessment_backlog.to_string())),
     ]);
     Row::new(cells)
 }
 
-fn widths(wide: bool) -> Vec<Constraint> {
+fn widths(fit: Fit) -> Vec<Constraint> {
+    let roomy = fit == Fit::Roomy;
+    let wide = fit != Fit::Narrow;
     let mut widths = vec![Constraint::Length(12), Constraint::Length(6)];
     if wide {
-        widths.push(Constraint::Min(16));
+        // The name takes what is left, at least the first word or so.
+        widths.push(if roomy {
+            Constraint::Min(16)
+        } else {
+            Constraint::Min(10)
+        });
     }
     widths.extend([
         Constraint::Length(6),
-        Constraint::Length(if wide { 7 } else { 5 }),
+        Constraint::Length(if roomy { 7 } else { 5 }),
         Constraint::Length(5),
-        Constraint::Length(if wide { 5 } else { 4 }),
+        Constraint::Length(if roomy { 5 } else { 4 }),
         Constraint::Length(4),
-        Constraint::Length(if wide { 9 } else { 5 }),
-        Constraint::Length(if wide { 7 } else { 4 }),
-        Constraint::Length(5),
-        Constraint::Length(if wide { 25 } else { 9 }),
+        Constraint::Length(if roomy { 9 } else { 5 }),
+        Constraint::Length(if roomy { 7 } else { 4 }),
     ]);
+    if wide {
+        widths.extend([
+            Constraint::Length(5),
+            Constraint::Length(if roomy { 25 } else { 9 }),
+        ]);
+    }
+    let [da, rel, backlog] = share_labels(fit);
+    // Each at least "100%" (or the backlog's digits) and its heading with a sort mark.
+    let w = |label: &str, least: u16| Constraint::Length((label.len() as u16 + 1).max(least));
+    widths.extend([w(da, 4), w(rel, 4), w(backlog, 5)]);
     widths
+}
+
+/// The three shares' columns in words, with the region's figures: one line each.
+fn legend(pdus: &[PduSummary], fit: Fit, dc: &DrawCtx) -> Vec<Line<'static>> {
+    let totals = crate::store::read::region_totals(pdus);
+    let risk = totals.first().and_then(|t| t.risk.as_ref());
+    let share = |s: Option<&crate::risk_checks::ShareFigure>| match s {
+        Some(s) if s.of > 0 => format!("{} ({} of {})", pct(s.share), s.count, s.of),
+        Some(_) => "none to count yet".into(),
+        None => "-".into(),
+    };
+    let [da, rel, backlog] = share_labels(fit);
+    let lines = [
+        format!(
+            "{da}: domestic-abuse enquiries made, of those due: region {}",
+            share(risk.map(|r| &r.domestic_abuse_enquiries_made))
+        ),
+        format!(
+            "{rel}: releases in the last 12 weeks with contact in the 12 weeks before: region {}",
+            share(risk.map(|r| &r.releases_with_contact))
+        ),
+        format!(
+            "{backlog}: start-of-custody backlog, custody cases with the initial assessment \
+             overdue: region {}",
+            risk.map_or("-".into(), |r| r.custody_assessment_backlog.to_string())
+        ),
+    ];
+    let width = usize::from(dc.size.0);
+    lines
+        .into_iter()
+        .map(|l| Line::styled(crate::tui::widgets::fit(&l, width), dc.theme.dim()))
+        .collect()
 }
 
 /// PDUs per level first, in words (the one line a reader of the screen needs), then the

@@ -1,7 +1,10 @@
-//! A PDU: its header, status and trend, and six tabs (the Today worklist, four case lists,
-//! staffing).
+//! A PDU: its header, status and trend, and eight tabs (the Today worklist, four case
+//! lists, staffing, and the two risk lists: risk checks, custody and release).
 
 pub mod cases;
+pub mod list;
+pub mod release;
+pub mod risk;
 pub mod staffing;
 pub mod today;
 
@@ -15,6 +18,7 @@ use ratatui::widgets::Paragraph;
 use super::overview::rating_text;
 use super::{move_delta, step, step_index, visible_rows};
 use crate::report::pct;
+use crate::risk_lists::{CheckRow, ReleaseRow, RiskList};
 use crate::rules::Level;
 use crate::store::read::{CaseList, PageQuery};
 use crate::tui::app::{Gens, Slot};
@@ -24,10 +28,12 @@ use crate::tui::view::FULL_WIDTH;
 use crate::tui::widgets::{DrawCtx, Theme, clean, fit};
 use crate::tui::worker::Request;
 use cases::CaseTable;
+use list::ListTable;
 use staffing::Staffing;
 use today::Today;
 
-/// The PDU view's tabs: what to do first this morning, the four case lists, staffing.
+/// The PDU view's tabs: what to do first this morning, the four case lists, staffing, and
+/// the inspection's other checks (enquiries and assessments; custody and release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Tab {
     /// The PDU's ranked worklist.
@@ -38,16 +44,22 @@ pub enum Tab {
     OversightOverdue,
     ContactsOverdue,
     Staffing,
+    /// Cases with an enquiry or an assessment overdue.
+    RiskChecks,
+    /// Custody and licence cases around release.
+    Release,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 8] = [
         Tab::Today,
         Tab::Unallocated,
         Tab::Mappa,
         Tab::OversightOverdue,
         Tab::ContactsOverdue,
         Tab::Staffing,
+        Tab::RiskChecks,
+        Tab::Release,
     ];
 
     /// Its place in the row of tabs, from 0 (its number key is one more).
@@ -63,7 +75,20 @@ impl Tab {
         match self {
             Tab::Today => "Today",
             Tab::Staffing => "Staffing",
+            Tab::RiskChecks => RiskList::Checks.title(),
+            Tab::Release => RiskList::Release.title(),
             t => t.list().map_or("", CaseList::title),
+        }
+    }
+
+    /// The title when the full ones do not fit on one line.
+    pub fn mid_title(self) -> &'static str {
+        match self {
+            Tab::OversightOverdue => "Oversight",
+            Tab::ContactsOverdue => "Contacts",
+            Tab::RiskChecks => "Risk",
+            Tab::Release => "Custody",
+            t => t.title(),
         }
     }
 
@@ -76,6 +101,8 @@ impl Tab {
             Tab::OversightOverdue => "Ovsgt",
             Tab::ContactsOverdue => "Cont",
             Tab::Staffing => "Staff",
+            Tab::RiskChecks => "Risk",
+            Tab::Release => "Cust",
         }
     }
 
@@ -86,7 +113,16 @@ impl Tab {
             Tab::Mappa => Some(CaseList::Mappa),
             Tab::OversightOverdue => Some(CaseList::OversightOverdue),
             Tab::ContactsOverdue => Some(CaseList::ContactsOverdue),
-            Tab::Today | Tab::Staffing => None,
+            Tab::Today | Tab::Staffing | Tab::RiskChecks | Tab::Release => None,
+        }
+    }
+
+    /// The risk list the tab shows, if it shows one.
+    pub fn risk_list(self) -> Option<RiskList> {
+        match self {
+            Tab::RiskChecks => Some(RiskList::Checks),
+            Tab::Release => Some(RiskList::Release),
+            _ => None,
         }
     }
 
@@ -121,6 +157,11 @@ pub struct Pdu {
     /// Other PDUs' tables as they were left (filter, sort, toggle, place), for this session.
     pub kept_tables: HashMap<String, [CaseTable; 4]>,
     pub staffing: Staffing,
+    /// The risk lists of the PDU `tables` belong to.
+    pub checks: ListTable<CheckRow>,
+    pub release: ListTable<ReleaseRow>,
+    /// Other PDUs' risk lists as they were left (filter, place).
+    pub kept_lists: HashMap<String, (ListTable<CheckRow>, ListTable<ReleaseRow>)>,
 }
 
 impl Pdu {
@@ -141,8 +182,16 @@ impl Pdu {
         }
         let incoming = self.kept_tables.remove(pdu).unwrap_or_default();
         let outgoing = std::mem::replace(&mut self.tables, incoming);
+        let (checks, release) = self.kept_lists.remove(pdu).unwrap_or_default();
+        let lists_out = (
+            std::mem::replace(&mut self.checks, checks),
+            std::mem::replace(&mut self.release, release),
+        );
         if let Some(prev) = self.tables_pdu.replace(pdu.to_string()) {
-            self.kept_tables.insert(prev, outgoing.map(CaseTable::kept));
+            self.kept_tables
+                .insert(prev.clone(), outgoing.map(CaseTable::kept));
+            self.kept_lists
+                .insert(prev, (lists_out.0.kept(), lists_out.1.kept()));
         }
         // An answer still on its way is for the other PDU's tables.
         gens.forget_pages();
@@ -159,37 +208,94 @@ impl Pdu {
 
     /// Whether what the tab shows is being read.
     pub fn loading(&self) -> bool {
-        match self.tab.list() {
-            Some(l) => self.tables[list_index(l)].loading,
-            None if self.tab == Tab::Staffing => self.staffing.loading,
-            None => self.today.loading,
+        match (self.tab.list(), self.tab) {
+            (Some(l), _) => self.tables[list_index(l)].loading,
+            (None, Tab::Staffing) => self.staffing.loading,
+            (None, Tab::RiskChecks) => self.checks.loading,
+            (None, Tab::Release) => self.release.loading,
+            (None, _) => self.today.loading,
         }
     }
 
     /// The typed filter of the tab's table, if it has one.
     pub fn filter_text(&mut self) -> Option<&mut String> {
-        let list = self.tab.list()?;
-        Some(&mut self.table_mut(list).filter)
+        match (self.tab.list(), self.tab) {
+            (Some(list), _) => Some(&mut self.table_mut(list).filter),
+            (None, Tab::RiskChecks) => Some(&mut self.checks.filter),
+            (None, Tab::Release) => Some(&mut self.release.filter),
+            (None, _) => None,
+        }
+    }
+
+    /// The tab's filter as typed and, if a term cannot be read, why: for the status line.
+    pub fn filter_status(&self) -> Option<(&str, Option<&str>)> {
+        match (self.tab.list(), self.tab) {
+            (Some(list), _) => {
+                let t = &self.tables[list_index(list)];
+                Some((&t.filter, t.filter_error.as_deref()))
+            }
+            (None, Tab::RiskChecks) => {
+                Some((&self.checks.filter, self.checks.filter_error.as_deref()))
+            }
+            (None, Tab::Release) => {
+                Some((&self.release.filter, self.release.filter_error.as_deref()))
+            }
+            (None, _) => None,
+        }
     }
 
     /// The case an action applies to: the selected line of the worklist or of a table.
     pub fn focused_crn(&self) -> Option<String> {
-        match self.tab.list() {
-            Some(_) => self.table()?.selected_row().map(|r| r.crn.clone()),
-            None if self.tab == Tab::Today => self.today.selected_item()?.crn.clone(),
-            None => None,
+        match (self.tab.list(), self.tab) {
+            (Some(_), _) => self.table()?.selected_row().map(|r| r.crn.clone()),
+            (None, Tab::Today) => self.today.selected_item()?.crn.clone(),
+            (None, Tab::RiskChecks) => self.checks.selected_crn(),
+            (None, Tab::Release) => self.release.selected_crn(),
+            (None, _) => None,
         }
     }
 
     /// The requests needed to show the tab from scratch.
     pub fn refresh(&mut self, code: &str, gens: &mut Gens, height: u16) -> Vec<Request> {
-        match self.tab.list() {
-            Some(list) => self
+        match (self.tab.list(), self.tab) {
+            (Some(list), _) => self
                 .request_page(code, list, true, gens, height)
                 .into_iter()
                 .collect(),
-            None if self.tab == Tab::Staffing => vec![self.staffing.request(code, gens)],
-            None => vec![self.today.request(code, gens)],
+            (None, Tab::Staffing) => vec![self.staffing.request(code, gens)],
+            (None, Tab::RiskChecks | Tab::Release) => self
+                .request_list(code, true, gens, height)
+                .into_iter()
+                .collect(),
+            (None, _) => vec![self.today.request(code, gens)],
+        }
+    }
+
+    /// Asks for the window of the tab's risk list, as [`Pdu::request_page`] does for a case
+    /// table.
+    fn request_list(
+        &mut self,
+        code: &str,
+        force: bool,
+        gens: &mut Gens,
+        height: u16,
+    ) -> Option<Request> {
+        match self.tab.risk_list()? {
+            RiskList::Checks => self
+                .checks
+                .request(code, RiskList::Checks, force, gens, height),
+            RiskList::Release => self
+                .release
+                .request(code, RiskList::Release, force, gens, height),
+        }
+    }
+
+    /// Whether the tab's risk list is waiting for rows.
+    fn list_loading(&self) -> bool {
+        match self.tab.risk_list() {
+            Some(RiskList::Checks) => self.checks.loading,
+            Some(RiskList::Release) => self.release.loading,
+            None => false,
         }
     }
 
@@ -237,6 +343,10 @@ impl Pdu {
                 .request_page(code, list, false, gens, height)
                 .into_iter()
                 .collect(),
+            None if self.tab.risk_list().is_some() && !self.list_loading() => self
+                .request_list(code, false, gens, height)
+                .into_iter()
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -272,11 +382,27 @@ impl Pdu {
         for t in &mut self.tables {
             t.clamp_scroll(page);
         }
+        self.checks.clamp_scroll(page);
+        self.release.clamp_scroll(page);
     }
 
     /// The typed filter changed: the tab's table reads the terms that parse and, if they
     /// changed, starts again from its first row.
     pub fn filter_changed(&mut self, code: &str, gens: &mut Gens, height: u16) -> Vec<Request> {
+        if let Some(list) = self.tab.risk_list() {
+            // A bad term is named in the filter line and not applied.
+            let changed = match list {
+                RiskList::Checks => from_the_top_if_changed(&mut self.checks),
+                RiskList::Release => from_the_top_if_changed(&mut self.release),
+            };
+            if !changed {
+                return Vec::new();
+            }
+            return self
+                .request_list(code, true, gens, height)
+                .into_iter()
+                .collect();
+        }
         let Some(list) = self.tab.list() else {
             return Vec::new();
         };
@@ -317,7 +443,12 @@ impl Pdu {
                         .into_iter()
                         .collect()
                 }
-                None => Vec::new(),
+                None => {
+                    if self.tab.risk_list().is_some() {
+                        cx.say("this list has one order: worst first");
+                    }
+                    Vec::new()
+                }
             },
             Action::UnallocatedOnly => self.toggle_unallocated_only(code, cx),
             Action::Export => {
@@ -327,10 +458,21 @@ impl Pdu {
                 }
                 req.into_iter().collect()
             }
-            Action::Back => match self.tab.list() {
-                Some(list) if self.table_mut(list).clear_filter() => {
+            Action::Back => match (self.tab.list(), self.tab.risk_list()) {
+                (Some(list), _) if self.table_mut(list).clear_filter() => {
                     cx.say("filter cleared; Esc again goes back");
                     self.request_page(code, list, true, cx.gens, height)
+                        .into_iter()
+                        .collect()
+                }
+                (None, Some(list))
+                    if match list {
+                        RiskList::Checks => self.checks.clear_filter(),
+                        RiskList::Release => self.release.clear_filter(),
+                    } =>
+                {
+                    cx.say("filter cleared; Esc again goes back");
+                    self.request_list(code, true, cx.gens, height)
                         .into_iter()
                         .collect()
                 }
@@ -352,6 +494,15 @@ impl Pdu {
             Some(list) => {
                 let t = self.table_mut(list);
                 t.selected = step(t.selected, t.total.unwrap_or(0), delta);
+                self.clamp_scroll(cx.size.1);
+                self.page_if_needed(code, cx.gens, cx.size.1)
+            }
+            None if self.tab.risk_list().is_some() => {
+                let (selected, total) = match self.tab.risk_list() {
+                    Some(RiskList::Checks) => (&mut self.checks.selected, self.checks.total),
+                    _ => (&mut self.release.selected, self.release.total),
+                };
+                *selected = step(*selected, total.unwrap_or(0), delta);
                 self.clamp_scroll(cx.size.1);
                 self.page_if_needed(code, cx.gens, cx.size.1)
             }
@@ -380,8 +531,8 @@ impl Pdu {
                 // A staffing line: the Staffing tab shows the practitioner.
                 None => return self.set_tab(Tab::Staffing, code, cx.gens, cx.size.1),
             }
-        } else if let Some(crn) = self.table().and_then(|t| t.selected_row()) {
-            cx.go = Some(Go::Case(crn.crn.clone()));
+        } else if let Some(crn) = self.focused_crn() {
+            cx.go = Some(Go::Case(crn));
         }
         Vec::new()
     }
@@ -421,7 +572,19 @@ impl Pdu {
                 pdu: Some(code.to_string()),
                 mask,
             }),
-            None => None,
+            None => {
+                let list = self.tab.risk_list()?;
+                let filter = match list {
+                    RiskList::Checks => self.checks.applied.clone(),
+                    RiskList::Release => self.release.applied.clone(),
+                };
+                Some(Request::ExportList {
+                    pdu: code.to_string(),
+                    list,
+                    filter,
+                    mask,
+                })
+            }
         }
     }
 
@@ -457,24 +620,68 @@ impl Pdu {
         if summary.is_some() {
             f.render_widget(Paragraph::new(status_line(dc, code, area.width)), status);
         }
-        f.render_widget(Paragraph::new(self.tabs_line(wide, theme)), tabs);
-        match self.tab.list() {
-            Some(list) => self.tables[list_index(list)].draw(list, f, body, dc),
-            None if self.tab == Tab::Staffing => self.staffing.draw(f, body, dc),
-            None => self.today.draw(f, body, dc),
+        f.render_widget(Paragraph::new(self.tabs_line(area.width, theme)), tabs);
+        match (self.tab.list(), self.tab) {
+            (Some(list), _) => self.tables[list_index(list)].draw(list, f, body, dc),
+            (None, Tab::Staffing) => self.staffing.draw(f, body, dc),
+            (None, Tab::RiskChecks) => risk::draw(&self.checks, f, body, dc),
+            (None, Tab::Release) => release::draw(&self.release, f, body, dc),
+            (None, _) => self.today.draw(f, body, dc),
         }
     }
 
-    /// The tabs, numbered, the one on screen marked; a case list's with its count.
-    fn tabs_line(&self, wide: bool, theme: &Theme) -> Line<'static> {
+    /// The tabs, numbered, the one on screen marked; a list's with its count. The full
+    /// titles when they fit `width`, else shorter ones, then the counts of the tab on
+    /// screen only, then only its title: every number always shows.
+    fn tabs_line(&self, width: u16, theme: &Theme) -> Line<'static> {
+        let wide = width >= FULL_WIDTH;
+        let tiers: [(Title, TabDetail); 5] = [
+            (Tab::title, TabDetail::Counts),
+            (Tab::mid_title, TabDetail::Counts),
+            (Tab::short_title, TabDetail::Counts),
+            (Tab::short_title, TabDetail::CountOnScreen),
+            (Tab::short_title, TabDetail::NumbersOnly),
+        ];
+        let mut last = Line::default();
+        for (title, detail) in tiers {
+            let l = self.tabs_line_with(title, detail, wide, theme);
+            if l.width() <= usize::from(width) {
+                return l;
+            }
+            last = l;
+        }
+        last
+    }
+
+    fn tabs_line_with(
+        &self,
+        title: Title,
+        detail: TabDetail,
+        wide: bool,
+        theme: &Theme,
+    ) -> Line<'static> {
         let mut tab_spans = Vec::new();
         for tab in Tab::ALL {
             let table = tab.list().map(|l| &self.tables[list_index(l)]);
-            let count = match table {
-                Some(t) => t.total.map(|n| format!(" ({n})")).unwrap_or_default(),
-                None => String::new(),
+            let total = match (table, tab) {
+                (Some(t), _) => t.total,
+                (None, Tab::RiskChecks) => self.checks.total,
+                (None, Tab::Release) => self.release.total,
+                (None, _) => None,
             };
-            let t = if wide { tab.title() } else { tab.short_title() };
+            let on_screen = tab == self.tab;
+            let count = match detail {
+                TabDetail::Counts => total,
+                _ if on_screen => total,
+                _ => None,
+            }
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+            let t = if detail == TabDetail::NumbersOnly && !on_screen {
+                ""
+            } else {
+                title(tab)
+            };
             // The MAPPA toggle in words on the tab itself, so the count reads right.
             let only = match table {
                 Some(k) if k.unallocated_only && tab == Tab::Mappa => {
@@ -486,7 +693,11 @@ impl Pdu {
                 }
                 _ => "",
             };
-            let label = format!(" {} {t}{only}{count} ", tab.index() + 1);
+            let label = if t.is_empty() {
+                format!(" {} ", tab.index() + 1)
+            } else {
+                format!(" {} {t}{only}{count} ", tab.index() + 1)
+            };
             if tab == self.tab {
                 tab_spans.push(Span::styled(
                     format!("[{}]", label.trim()),
@@ -569,4 +780,27 @@ fn trend_line(dc: &DrawCtx, code: &str, theme: &Theme) -> Line<'static> {
             last(&t.oversight_overdue),
         )),
     ])
+}
+
+/// One of a tab's titles: [`Tab::title`], [`Tab::mid_title`] or [`Tab::short_title`].
+type Title = fn(Tab) -> &'static str;
+
+/// How much of each tab the row of tabs says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TabDetail {
+    Counts,
+    /// The count of the tab on screen only.
+    CountOnScreen,
+    /// The title and count of the tab on screen; the others by number.
+    NumbersOnly,
+}
+
+/// Applies a risk list's typed filter; when what it keeps changed, back to the first row.
+fn from_the_top_if_changed<T>(t: &mut ListTable<T>) -> bool {
+    if !t.apply_filter() {
+        return false;
+    }
+    t.selected = 0;
+    t.scroll = 0;
+    true
 }
