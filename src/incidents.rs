@@ -498,10 +498,28 @@ pub fn worklist<'a>(
         let risk = risk_words(m);
         if g("unallocated") > 0.0 {
             let days = g("days_unallocated") as i64;
-            let base = if g("mappa_category") > 0.0 {
-                5000
+            let handover = g("handover_overdue_days") as i64;
+            // Someone leaving (or just out of) prison with nobody to meet them comes after
+            // MAPPA cases and before other high-RoSH ones: 14 days past the handover date is
+            // when HMPPS reminds, and when the case rule fires.
+            let (base, what, why) = if g("mappa_category") > 0.0 {
+                (
+                    5000,
+                    "name a practitioner",
+                    "no named practitioner".to_string(),
+                )
+            } else if handover > 14 {
+                (
+                    4500,
+                    "name a community offender manager",
+                    format!("{handover} days past the handover date"),
+                )
             } else if g("rosh_level") >= 3.0 {
-                4000
+                (
+                    4000,
+                    "name a practitioner",
+                    "no named practitioner".to_string(),
+                )
             } else {
                 continue;
             };
@@ -510,8 +528,8 @@ pub fn worklist<'a>(
                 pdu: s.pdu.clone(),
                 crn,
                 staff_code: None,
-                what: "name a practitioner".into(),
-                why: format!("{risk}; no named practitioner"),
+                what: what.into(),
+                why: format!("{risk}; {why}"),
                 days,
                 priority: priority(base, days),
                 risk: risk_rank,
@@ -590,4 +608,67 @@ pub fn task_counts(items: &[WorkItem]) -> BTreeMap<&'static str, u64> {
         *out.entry(w.task.as_str()).or_default() += 1;
     }
     out
+}
+
+#[cfg(test)]
+mod worklist_tests {
+    use super::*;
+
+    /// Someone past the handover date with nobody allocated is an allocation for the
+    /// morning, after the MAPPA cases and before other high-RoSH ones.
+    #[test]
+    fn a_handover_past_its_grace_is_an_allocation_between_mappa_and_high_rosh() {
+        let case = |crn: &str, m: &[(&'static str, f64)]| Subject {
+            scope: Scope::Case,
+            pdu: "P".into(),
+            crn: Some(crn.into()),
+            staff_code: None,
+            metrics: crate::rules::SubjectMetrics::of(Scope::Case, m.iter().copied()),
+        };
+        let subjects = [
+            case(
+                "X1",
+                &[
+                    ("unallocated", 1.0),
+                    ("rosh_level", 3.0),
+                    ("days_unallocated", 30.0),
+                ],
+            ),
+            case(
+                "X2",
+                &[
+                    ("unallocated", 1.0),
+                    ("rosh_level", 2.0),
+                    ("days_unallocated", 5.0),
+                    ("handover_overdue_days", 20.0),
+                ],
+            ),
+            case(
+                "X3",
+                &[
+                    ("unallocated", 1.0),
+                    ("rosh_level", 2.0),
+                    ("handover_overdue_days", 10.0),
+                ],
+            ),
+            case(
+                "X4",
+                &[
+                    ("unallocated", 1.0),
+                    ("mappa_category", 1.0),
+                    ("days_unallocated", 1.0),
+                ],
+            ),
+        ];
+        let mut items = worklist(&subjects, &[]);
+        rank(&mut items);
+        let order: Vec<_> = items.iter().map(|w| w.crn.as_deref().unwrap()).collect();
+        assert_eq!(order, ["X4", "X2", "X1"], "within the grace, X3 waits");
+        assert_eq!(items[1].what, "name a community offender manager");
+        assert!(
+            items[1].why.ends_with("20 days past the handover date"),
+            "{}",
+            items[1].why
+        );
+    }
 }
