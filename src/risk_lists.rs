@@ -353,12 +353,15 @@ pub fn rows_of(
     (check, release)
 }
 
-/// Most days overdue first; high-risk first at equal days; then CRN.
+/// High-risk cases (HIGH/VERY_HIGH RoSH or MAPPA) first, where a missing enquiry or
+/// assessment leaves a risk of serious harm unassessed; within each, most days overdue
+/// first; then CRN. (By days alone, old gaps on low-risk cases filled the first screens.)
 pub fn sort_checks(rows: &mut [CheckRow]) {
     rows.sort_by(|a, b| {
-        b.days()
-            .cmp(&a.days())
-            .then_with(|| b.case.high_risk().cmp(&a.case.high_risk()))
+        b.case
+            .high_risk()
+            .cmp(&a.case.high_risk())
+            .then_with(|| b.days().cmp(&a.days()))
             .then_with(|| a.case.crn.cmp(&b.case.crn))
     });
 }
@@ -610,7 +613,7 @@ mod tests {
     }
 
     #[test]
-    fn the_risk_list_puts_most_days_first_and_high_risk_first_at_equal_days() {
+    fn the_risk_list_puts_high_risk_first_then_most_days() {
         let high = RiskRow {
             rosh: Some(Rosh::High),
             ..risk_row("B", CaseType::Community, "2026-07-24")
@@ -623,6 +626,6 @@ mod tests {
         let mut list: Vec<CheckRow> = cases.iter().filter_map(|r| rows(r).0).collect();
         sort_checks(&mut list);
         let order: Vec<&str> = list.iter().map(|r| r.case.crn.as_str()).collect();
-        assert_eq!(order, ["C", "B", "A"]);
+        assert_eq!(order, ["B", "C", "A"]);
     }
 }

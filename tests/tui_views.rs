@@ -486,8 +486,8 @@ fn sensitive_text_shows_only_in_the_case_detail_marked_and_never_while_masked() 
     );
 }
 
-/// The risk lists put the worst first, in words: the Risk checks tab's first case has the
-/// most days overdue, and the Custody & release tab leads with a handover overdue when
+/// The risk lists put the worst first, in words: the Risk checks tab lists high-risk cases
+/// first, each group by most days overdue, and the Custody & release tab leads with a handover overdue when
 /// there is one, said as HANDOVER OVERDUE (never by colour alone).
 #[test]
 fn the_risk_tabs_put_the_worst_first_in_words() {
@@ -499,8 +499,17 @@ fn the_risk_tabs_put_the_worst_first_in_words() {
     drive(&mut m, &store, key(KeyCode::Char('7')));
     let rows = &m.pdu.checks.rows;
     assert!(!rows.is_empty(), "{}", render(&m));
-    let days: Vec<i64> = rows.iter().map(|r| r.days()).collect();
-    assert!(days.windows(2).all(|w| w[0] >= w[1]), "{days:?}");
+    let order: Vec<(bool, i64)> = rows
+        .iter()
+        .map(|r| (r.case.high_risk(), r.days()))
+        .collect();
+    assert!(order.iter().any(|o| o.0) && order.iter().any(|o| !o.0));
+    assert!(
+        order
+            .windows(2)
+            .all(|w| w[0].0 > w[1].0 || (w[0].0 == w[1].0 && w[0].1 >= w[1].1)),
+        "{order:?}"
+    );
     let s = render(&m);
     assert!(
         s.contains("not requested") || s.contains("assessment"),
