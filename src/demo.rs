@@ -1630,19 +1630,7 @@ mod tests {
     fn fingerprint(p: &Path) -> u64 {
         let c = Connection::open(p).unwrap();
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let tables = [
-            "pdus",
-            "teams",
-            "establishment",
-            "practitioners",
-            "cases",
-            "contacts",
-            "oversight",
-            "allocations",
-            "enquiries",
-            "assessments",
-        ];
-        for table in tables {
+        for table in crate::store::build::BUILT_TABLES {
             let rows = table_rows(&c, table);
             for b in rows.iter().flat_map(|r| r.bytes().chain([b'\n'])) {
                 h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);

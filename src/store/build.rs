@@ -59,21 +59,24 @@ pub fn index(db: Db<'_>) -> Result<()> {
     tally::rebuild(db)
 }
 
+/// The tables a build writes rows into, in the order it writes them.
+pub const BUILT_TABLES: [&str; 10] = [
+    "pdus",
+    "teams",
+    "establishment",
+    "practitioners",
+    "cases",
+    "contacts",
+    "oversight",
+    "allocations",
+    "enquiries",
+    "assessments",
+];
+
 /// Rows written with SQLite's CHECKs off (see [`fast_private_build`]), checked once: the
 /// first that breaks a check fails the build, naming its table, row and check.
 pub fn check_rows(db: Db<'_>) -> Result<()> {
-    for table in [
-        "pdus",
-        "teams",
-        "establishment",
-        "practitioners",
-        "cases",
-        "contacts",
-        "oversight",
-        "allocations",
-        "enquiries",
-        "assessments",
-    ] {
+    for table in BUILT_TABLES {
         if let Some(v) = super::checks::first_violation(db, table, i64::MIN)? {
             return Err(rusqlite::Error::SqliteFailure(
                 rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_CHECK),

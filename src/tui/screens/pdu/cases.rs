@@ -78,13 +78,7 @@ impl CaseTable {
     /// Reads the typed filter: applies the terms that parse, names the first that does not.
     /// Whether the applied filter changed.
     pub fn apply_filter(&mut self) -> bool {
-        let (f, e) = crate::filter::parse_lenient(&self.filter);
-        self.filter_error = e.map(|e| e.to_string());
-        if f == self.applied {
-            return false;
-        }
-        self.applied = f;
-        true
+        apply_typed_filter(&self.filter, &mut self.applied, &mut self.filter_error)
     }
 
     /// Clears the filter; whether there was one to clear.
@@ -285,4 +279,20 @@ fn case_row(r: &CaseRow, wide: bool, alloc_for_type: bool, dc: &DrawCtx) -> Row<
         )));
     }
     Row::new(cells)
+}
+
+/// Parses `typed` leniently into `applied` (the terms that parse) and `error` (the first that
+/// does not, in words), for every table with a `/` filter. Whether `applied` changed.
+pub fn apply_typed_filter(
+    typed: &str,
+    applied: &mut CaseFilter,
+    error: &mut Option<String>,
+) -> bool {
+    let (f, e) = crate::filter::parse_lenient(typed);
+    *error = e.map(|e| e.to_string());
+    if f == *applied {
+        return false;
+    }
+    *applied = f;
+    true
 }

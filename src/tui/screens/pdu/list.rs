@@ -150,13 +150,7 @@ impl<T> ListTable<T> {
     /// Reads the typed filter: applies the terms that parse, names the first that does not.
     /// Whether the applied filter changed.
     pub fn apply_filter(&mut self) -> bool {
-        let (f, e) = crate::filter::parse_lenient(&self.filter);
-        self.filter_error = e.map(|e| e.to_string());
-        if f == self.applied {
-            return false;
-        }
-        self.applied = f;
-        true
+        super::cases::apply_typed_filter(&self.filter, &mut self.applied, &mut self.filter_error)
     }
 
     /// Clears the filter; whether there was one to clear.
