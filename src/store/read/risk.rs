@@ -688,9 +688,19 @@ mod tests {
         // The state and whether it was on time, not the day a check was met: the row keeps
         // the latest pre-release assessment and contact, the whole record finds the first
         // in the window (both inside it, or neither).
+        // The row reads the last contact before release only for a release within
+        // RELEASE_CONTACT_SPAN_DAYS of the as-of date; an older one's pre-release contact is
+        // no one's alert or share (both look back 12 weeks), so it is not compared.
+        let span = chrono::Duration::days(RELEASE_CONTACT_SPAN_DAYS);
+        let contact_read = row
+            .release_date
+            .is_some_and(|r| r >= as_of_date - span && r <= as_of_date + span);
         let brief = |c: &crate::risk_checks::CaseChecks| -> Vec<_> {
             c.checks
                 .iter()
+                .filter(|c| {
+                    contact_read || c.kind != crate::risk_checks::CheckKind::PreReleaseContact
+                })
                 .map(|c| {
                     let met = matches!(c.status, crate::risk_checks::Status::Met { .. });
                     (c.kind, c.due.date, c.is_overdue(), met, c.on_time())
@@ -703,6 +713,25 @@ mod tests {
             crate::risk_checks::CaseRiskMetrics::of(&b)
         );
         Ok(())
+    }
+
+    /// Found by the property test: a release 367 days before the as-of date, a contact in
+    /// the window before it. The row does not read it; nothing depends on it.
+    #[test]
+    fn a_release_older_than_the_span_agrees_on_everything_read() {
+        let w = World {
+            case_type: 1,
+            sentence: 154,
+            release: Some(205),
+            custody_kind: 0,
+            enquiries: Vec::new(),
+            assessments: Vec::new(),
+            contacts: vec![121],
+            rosh_changed: None,
+            allocated: None,
+            as_of: 572,
+        };
+        agree(&w).unwrap();
     }
 
     proptest! {
