@@ -15,7 +15,7 @@ use crate::incidents::{self, Ack, Incident, PduStatus, PrevIncident, Silence};
 use crate::policy::Policy;
 use crate::risk_checks::{CaseRiskMetrics, RiskFigures, RiskTally};
 use crate::rules::{Alert, Metrics, Rules, Scope, Severity, Subject, SubjectMetrics, evaluate};
-use crate::store::read::risk::RiskScope;
+use crate::store::read::risk::{RiskRow, RiskScope};
 use crate::store::read::{self, PduSummary};
 use crate::store::runs;
 use crate::store::{Db, Store};
@@ -73,18 +73,34 @@ fn units_and_cases(
         candidates: &candidates,
         rules,
     };
-    let (units, found) = std::thread::scope(|s| {
-        let risk = conn
-            .second_reader()
-            .map(|r| s.spawn(move || risk_findings(r.db(), policy, as_of, scope, Some(keep))));
+    // The risk checks read every case: both cores share them, a range of row ids at a
+    // time, once this thread has the PDU figures.
+    let parts = read::risk::case_rowids(conn)?.map(|(from, to)| RowParts::new(from, to));
+    let judge = |db: Db<'_>| judge_parts(db, policy, as_of, scope, keep, parts.as_ref());
+    let (units, mine, theirs) = std::thread::scope(|s| {
+        let theirs = conn.second_reader().map(|r| s.spawn(move || judge(r.db())));
         let units = read::pdu_summaries_and_practitioners(conn, policy, as_of, region);
-        (units, risk.and_then(|h| h.join().ok()))
+        let mine = judge(conn);
+        (units, mine, theirs.map(|h| h.join()))
     });
     let (mut pdus, practitioners) = units?;
-    let found = match found {
-        Some(Ok(found)) => found,
-        _ => risk_findings(conn, policy, as_of, scope, Some(keep))?,
-    };
+    let (mut found, failed) = mine;
+    if let Some((_, e)) = failed {
+        return Err(e);
+    }
+    match theirs {
+        Some(Ok((theirs, failed))) => {
+            found.merge(theirs);
+            // The second connection could not read (behind the demo build's exclusive lock,
+            // say): this one judges the part it gave back.
+            if let Some((part, _)) = failed {
+                judge_part(conn, policy, as_of, scope, keep, part, &mut found)?;
+            }
+        }
+        Some(Err(panic)) => std::panic::resume_unwind(panic),
+        None => {}
+    }
+    found.in_order();
     drop(candidates);
     add_risk(&mut pdus, &mut cases, found);
     Ok((pdus, practitioners, cases))
@@ -102,29 +118,24 @@ pub struct Keep<'a> {
 
 /// What the risk checks found in a scope: each case with a check overdue, as a candidate
 /// row carrying its metrics, and each PDU's tally.
+#[derive(Default)]
 pub struct RiskFindings {
     pub cases: Vec<read::CaseAlertRow>,
     pub tallies: HashMap<String, RiskTally>,
+    /// Where each part's cases begin in `cases`, by the part's first row id: parts judged on
+    /// two connections are put back in the table's order (see [`RiskFindings::in_order`]).
+    parts: Vec<(i64, usize)>,
 }
 
-/// Evaluates the risk checks (`risk_checks`) of every case in `scope` at `as_of`.
-pub fn risk_findings(
-    conn: Db<'_>,
-    policy: &Policy,
-    as_of: NaiveDate,
-    scope: RiskScope<'_>,
-    keep: Option<Keep<'_>>,
-) -> rusqlite::Result<RiskFindings> {
-    let mut found = RiskFindings {
-        cases: Vec::new(),
-        tallies: HashMap::new(),
-    };
-    read::risk::each(conn, scope, as_of, |row| {
+impl RiskFindings {
+    /// Judges one case: its checks join its PDU's tally, and it is kept as a candidate when
+    /// a check is overdue and `keep` (if any) wants it.
+    fn judge(&mut self, policy: &Policy, as_of: NaiveDate, row: &RiskRow, keep: Option<Keep<'_>>) {
         let checks = crate::risk_checks::evaluate_dates(policy, &row.input(), as_of);
         let metrics = CaseRiskMetrics::of(&checks);
-        match found.tallies.get_mut(&row.pdu) {
+        match self.tallies.get_mut(row.pdu.as_str()) {
             Some(t) => t.add(&checks, &metrics),
-            None => found
+            None => self
                 .tallies
                 .entry(row.pdu.clone())
                 .or_default()
@@ -135,8 +146,8 @@ pub fn risk_findings(
         }
         let c = read::CaseAlertRow {
             allocated: row.allocated_on.is_some(),
-            crn: row.crn,
-            pdu: row.pdu,
+            crn: String::new(),
+            pdu: String::new(),
             unallocated_since: row.unallocated_since,
             mappa: row.mappa,
             rosh: row.rosh,
@@ -145,12 +156,146 @@ pub fn risk_findings(
             risk: metrics,
         };
         let kept = keep.is_none_or(|k| {
-            k.candidates.contains(c.crn.as_str())
+            k.candidates.contains(row.crn.as_str())
                 || k.rules.any_holds(Scope::Case, &case_metrics(&c, as_of))
         });
         if kept {
-            found.cases.push(c);
+            self.cases.push(read::CaseAlertRow {
+                crn: row.crn.clone(),
+                pdu: row.pdu.clone(),
+                ..c
+            });
         }
+    }
+
+    /// Adds another connection's findings (their parts follow these until [`Self::in_order`]).
+    fn merge(&mut self, other: RiskFindings) {
+        let at = self.cases.len();
+        self.parts
+            .extend(other.parts.into_iter().map(|(id, start)| (id, start + at)));
+        self.cases.extend(other.cases);
+        for (pdu, t) in other.tallies {
+            self.tallies.entry(pdu).or_default().merge(&t);
+        }
+    }
+
+    /// Puts the cases back in row-id order, as one connection reading the table would give
+    /// them, so that a run's output does not depend on which core judged which part.
+    fn in_order(&mut self) {
+        if self.parts.len() < 2 {
+            return;
+        }
+        let mut parts = std::mem::take(&mut self.parts);
+        let total = self.cases.len();
+        let mut bounds: Vec<(i64, usize, usize)> = Vec::with_capacity(parts.len());
+        parts.sort_by_key(|&(_, start)| start);
+        for (i, &(id, start)) in parts.iter().enumerate() {
+            let end = parts.get(i + 1).map_or(total, |&(_, s)| s);
+            bounds.push((id, start, end));
+        }
+        bounds.sort_by_key(|&(id, ..)| id);
+        let mut cases: Vec<Option<read::CaseAlertRow>> = std::mem::take(&mut self.cases)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.cases = bounds
+            .iter()
+            .flat_map(|&(_, start, end)| start..end)
+            .filter_map(|i| cases[i].take())
+            .collect();
+    }
+}
+
+/// The cases' row ids cut into parts, handed out one at a time to whichever connection asks
+/// next (so that a core busy elsewhere takes fewer).
+pub struct RowParts {
+    next: std::sync::atomic::AtomicI64,
+    last: i64,
+    size: i64,
+}
+
+impl RowParts {
+    /// Row ids per part: a few hundred thousand rows per part would leave one core idle at
+    /// the end; a few thousand would cost a statement reset each.
+    const SIZE: i64 = 32_768;
+
+    pub fn new(first: i64, last: i64) -> RowParts {
+        RowParts::of_size(first, last, Self::SIZE)
+    }
+
+    fn of_size(first: i64, last: i64, size: i64) -> RowParts {
+        RowParts {
+            next: std::sync::atomic::AtomicI64::new(first),
+            last,
+            size: size.max(1),
+        }
+    }
+
+    fn take(&self) -> Option<(i64, i64)> {
+        let from = self
+            .next
+            .fetch_add(self.size, std::sync::atomic::Ordering::Relaxed);
+        (from <= self.last).then(|| (from, (from + self.size - 1).min(self.last)))
+    }
+}
+
+/// A part of the cases that one connection could not judge, with why, for another to judge.
+type GivenBack = ((i64, i64), rusqlite::Error);
+
+/// Judges parts of the cases from `parts` until none is left (nothing without parts). A part
+/// that fails comes back with the error, unjudged, for another connection to judge; the
+/// parts judged before it are kept.
+fn judge_parts(
+    db: Db<'_>,
+    policy: &Policy,
+    as_of: NaiveDate,
+    scope: RiskScope<'_>,
+    keep: Keep<'_>,
+    parts: Option<&RowParts>,
+) -> (RiskFindings, Option<GivenBack>) {
+    let mut found = RiskFindings::default();
+    let Some(parts) = parts else {
+        return (found, None);
+    };
+    while let Some(part) = parts.take() {
+        if let Err(e) = judge_part(db, policy, as_of, scope, keep, part, &mut found) {
+            return (found, Some((part, e)));
+        }
+    }
+    (found, None)
+}
+
+/// Judges the cases of one part into `found`, leaving it as it was if the part fails.
+fn judge_part(
+    db: Db<'_>,
+    policy: &Policy,
+    as_of: NaiveDate,
+    scope: RiskScope<'_>,
+    keep: Keep<'_>,
+    (from, to): (i64, i64),
+    found: &mut RiskFindings,
+) -> rusqlite::Result<()> {
+    let mut part = RiskFindings::default();
+    read::risk::each_in(db, scope, as_of, Some((from, to)), |row| {
+        part.judge(policy, as_of, row, Some(keep));
+    })?;
+    part.parts.push((from, 0));
+    found.merge(part);
+    Ok(())
+}
+
+/// Evaluates the risk checks (`risk_checks`) of every case in `scope` at `as_of`, on one
+/// connection.
+pub fn risk_findings(
+    conn: Db<'_>,
+    policy: &Policy,
+    as_of: NaiveDate,
+    scope: RiskScope<'_>,
+    keep: Option<Keep<'_>>,
+) -> rusqlite::Result<RiskFindings> {
+    let mut found = RiskFindings::default();
+    read::risk::each(conn, scope, as_of, |row| {
+        found.judge(policy, as_of, row, keep)
     })?;
     Ok(found)
 }
@@ -1230,6 +1375,49 @@ pub fn run_deferring_cache(
     ))
 }
 
+/// Each incident's metrics and members as stored (see schema::V_INCIDENTS: one row per
+/// incident, its members inside it as JSON).
+struct StoredIncidents<'r> {
+    members: HashMap<(&'r str, &'r str), Vec<&'r ReviewedAlert>>,
+}
+
+impl<'r> StoredIncidents<'r> {
+    fn of(review: &'r Review) -> StoredIncidents<'r> {
+        let mut members: HashMap<(&str, &str), Vec<&ReviewedAlert>> = HashMap::new();
+        for a in &review.alerts {
+            members
+                .entry((a.rule.as_str(), a.pdu.as_str()))
+                .or_default()
+                .push(a);
+        }
+        StoredIncidents { members }
+    }
+
+    /// The incident's metrics and members, as JSON.
+    fn json(&self, i: &Incident) -> (String, String) {
+        let stored: Vec<StoredMemberRef<'_>> = self
+            .members
+            .get(&(i.rule.as_str(), i.pdu.as_str()))
+            .into_iter()
+            .flatten()
+            .map(|a| {
+                let who = a.crn.as_deref().or(a.staff_code.as_deref()).unwrap_or("-");
+                (
+                    who,
+                    a.first_seen.as_str(),
+                    a.status.as_str(),
+                    a.message.as_str(),
+                    &a.metrics,
+                )
+            })
+            .collect();
+        (
+            serde_json::to_string(&i.metrics).unwrap_or_else(|_| "{}".into()),
+            serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into()),
+        )
+    }
+}
+
 /// Records a review as the run for its as-of date, in one transaction. Recording the same
 /// date again replaces that date's run, so nothing is ever duplicated.
 pub fn record(
@@ -1245,49 +1433,40 @@ pub fn record(
         &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         actor,
     )?;
-    {
-        let metrics = pdus.iter().map(|p| {
-            let status = review.status_of(&p.code).map(|s| s.status.as_str());
-            let m = json!({
-                "status": status,
-                "unallocated": p.unallocated,
-                "unallocated_mappa": p.unallocated_mappa,
-                "unallocated_high_rosh": p.unallocated_high_rosh,
-                "vacancy_rate": p.vacancy_rate,
-                "oversight_overdue": p.oversight_overdue,
-                "oversight_required": p.oversight_required,
-                "high_risk_contacts_overdue": p.high_risk_contacts_overdue,
-                "cases": p.cases,
-            });
-            (p.code.as_str(), m.to_string())
+    let metrics = pdus.iter().map(|p| {
+        let status = review.status_of(&p.code).map(|s| s.status.as_str());
+        let m = json!({
+            "status": status,
+            "unallocated": p.unallocated,
+            "unallocated_mappa": p.unallocated_mappa,
+            "unallocated_high_rosh": p.unallocated_high_rosh,
+            "vacancy_rate": p.vacancy_rate,
+            "oversight_overdue": p.oversight_overdue,
+            "oversight_required": p.oversight_required,
+            "high_risk_contacts_overdue": p.high_risk_contacts_overdue,
+            "cases": p.cases,
         });
-        runs::insert_pdu_metrics(tx.db(), run_id, metrics)?;
-        // One row per incident, its members inside it as JSON (see schema::V_INCIDENTS).
-        let mut members: HashMap<(&str, &str), Vec<&ReviewedAlert>> = HashMap::new();
-        for a in &review.alerts {
-            members
-                .entry((a.rule.as_str(), a.pdu.as_str()))
-                .or_default()
-                .push(a);
-        }
-        for i in &review.incidents {
-            let stored: Vec<StoredMemberRef<'_>> = members
-                .get(&(i.rule.as_str(), i.pdu.as_str()))
-                .into_iter()
-                .flatten()
-                .map(|a| {
-                    let who = a.crn.as_deref().or(a.staff_code.as_deref()).unwrap_or("-");
-                    (
-                        who,
-                        a.first_seen.as_str(),
-                        a.status.as_str(),
-                        a.message.as_str(),
-                        &a.metrics,
-                    )
-                })
-                .collect();
-            let metrics = serde_json::to_string(&i.metrics).unwrap_or_else(|_| "{}".into());
-            let members = serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into());
+        (p.code.as_str(), m.to_string())
+    });
+    runs::insert_pdu_metrics(tx.db(), run_id, metrics)?;
+    // A national run's members are hundreds of thousands of alerts: the other core writes
+    // their JSON an incident ahead of the inserts here, and only a few are held at once.
+    let done: &Review = review;
+    let stored = StoredIncidents::of(done);
+    let stored = &stored;
+    std::thread::scope(|s| -> rusqlite::Result<()> {
+        let (send, receive) = std::sync::mpsc::sync_channel::<(String, String)>(2);
+        let writer = s.spawn(move || {
+            for i in &done.incidents {
+                if send.send(stored.json(i)).is_err() {
+                    break;
+                }
+            }
+        });
+        for i in &done.incidents {
+            let Ok((metrics, members)) = receive.recv() else {
+                break;
+            };
             runs::insert_incident(
                 tx.db(),
                 run_id,
@@ -1306,7 +1485,12 @@ pub fn record(
                 },
             )?;
         }
-    }
+        drop(receive);
+        if let Err(panic) = writer.join() {
+            std::panic::resume_unwind(panic);
+        }
+        Ok(())
+    })?;
     tx.commit()?;
     review.run_id = Some(run_id);
     Ok(run_id)
@@ -1807,6 +1991,68 @@ mod tests {
                 assert_eq!((&a.totals, a.more), (&b.totals, b.more), "{}", a.pdu);
             }
         }
+    }
+
+    /// The risk checks judged in parts on two connections find what one connection reading
+    /// the whole table finds, in the same order; and a part the second connection cannot
+    /// read is judged by the first.
+    #[test]
+    fn risk_checks_judged_in_parts_on_two_connections_find_what_one_pass_finds() {
+        let (_dir, p, as_of) = demo(3000, 9);
+        let s = Store::open(&p, OpenMode::Existing).unwrap();
+        let (policy, rules) = (Policy::defaults(), Rules::defaults());
+        let rows = read::case_alert_rows(s.db(), &policy, as_of, None).unwrap();
+        let candidates: HashSet<&str> = rows.iter().map(|c| c.crn.as_str()).collect();
+        let keep = Keep {
+            candidates: &candidates,
+            rules: &rules,
+        };
+        let whole = risk_findings(s.db(), &policy, as_of, RiskScope::All, Some(keep)).unwrap();
+        assert!(whole.cases.len() > 100, "{} cases", whole.cases.len());
+        let key = |f: &RiskFindings| -> (Vec<String>, Vec<(String, RiskFigures)>) {
+            let mut t: Vec<_> = f
+                .tallies
+                .iter()
+                .map(|(k, v)| (k.clone(), v.figures()))
+                .collect();
+            t.sort_by(|a, b| a.0.cmp(&b.0));
+            (f.cases.iter().map(|c| format!("{c:?}")).collect(), t)
+        };
+        let (first, last) = read::risk::case_rowids(s.db()).unwrap().unwrap();
+        for size in [1, 97, 1000, 1_000_000] {
+            let parts = RowParts::of_size(first, last, size);
+            let other = s.db().second_reader().unwrap();
+            let (mut found, theirs) = std::thread::scope(|sc| {
+                let (policy, parts) = (&policy, &parts);
+                let theirs = sc.spawn(move || {
+                    judge_parts(other.db(), policy, as_of, RiskScope::All, keep, Some(parts))
+                });
+                let mine = judge_parts(s.db(), policy, as_of, RiskScope::All, keep, Some(parts));
+                (mine, theirs.join().unwrap())
+            });
+            assert!(found.1.is_none() && theirs.1.is_none());
+            found.0.merge(theirs.0);
+            found.0.in_order();
+            assert_eq!(key(&found.0), key(&whole), "parts of {size}");
+        }
+        // A part given back (as by a connection that could not read) and judged later.
+        let parts = RowParts::of_size(first, last, 500);
+        let given_back = parts.take().unwrap();
+        let (mut found, failed) =
+            judge_parts(s.db(), &policy, as_of, RiskScope::All, keep, Some(&parts));
+        assert!(failed.is_none());
+        judge_part(
+            s.db(),
+            &policy,
+            as_of,
+            RiskScope::All,
+            keep,
+            given_back,
+            &mut found,
+        )
+        .unwrap();
+        found.in_order();
+        assert_eq!(key(&found), key(&whole));
     }
 
     #[test]

@@ -277,7 +277,7 @@ pub fn build(
 ) -> rusqlite::Result<RiskLists> {
     let mut lists = RiskLists::default();
     risk::each_labelled(db, pdu, as_of, |row, label| {
-        let (check, release) = rows_of(policy, as_of, &row, label);
+        let (check, release) = rows_of(policy, as_of, row, label);
         lists.checks.extend(check);
         lists.release.extend(release);
     })?;

@@ -77,27 +77,64 @@ const COLUMNS: &str = "c.crn, c.pdu, c.case_type, c.sentence_date, c.release_dat
          THEN (SELECT max(k.date) FROM contacts k
                 WHERE k.crn = c.crn AND k.date < c.release_date) END";
 
-/// Calls `f` with every case of the scope, in no particular order. Dates are read without
-/// allocating (a million rows at the nightly run).
+/// Calls `f` with every case of the scope, in no particular order. The row handed to `f` is
+/// one buffer refilled for each case, and dates are read without allocating: a million rows
+/// at the nightly run cost no allocation past the first.
 pub fn each(
     db: Db<'_>,
     scope: RiskScope<'_>,
     as_of: NaiveDate,
-    mut f: impl FnMut(RiskRow),
+    f: impl FnMut(&RiskRow),
 ) -> Result<()> {
-    let filter = match scope {
+    each_in(db, scope, as_of, None, f)
+}
+
+/// The range of row ids the cases occupy (`None` with no cases), for [`each_in`]'s parts.
+pub fn case_rowids(db: Db<'_>) -> Result<Option<(i64, i64)>> {
+    db.conn()
+        .query_row("SELECT min(rowid), max(rowid) FROM cases", [], |r| {
+            Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?))
+        })
+}
+
+/// [`each`] of the cases whose row id lies in `rowids` (inclusive), when given: one part of
+/// a scan shared between connections (a range of row ids is a range of the table's b-tree).
+pub fn each_in(
+    db: Db<'_>,
+    scope: RiskScope<'_>,
+    as_of: NaiveDate,
+    rowids: Option<(i64, i64)>,
+    mut f: impl FnMut(&RiskRow),
+) -> Result<()> {
+    let mut conds: Vec<&str> = Vec::new();
+    let join = match scope {
         RiskScope::All => "",
-        RiskScope::Region(_) => "JOIN pdus p ON p.code = c.pdu WHERE p.region = :scope",
-        RiskScope::Pdu(_) => "WHERE c.pdu = :scope",
+        RiskScope::Region(_) => {
+            conds.push("p.region = :scope");
+            "JOIN pdus p ON p.code = c.pdu"
+        }
+        RiskScope::Pdu(_) => {
+            conds.push("c.pdu = :scope");
+            ""
+        }
     };
-    let sql = format!("SELECT {COLUMNS} FROM cases c {filter}");
+    if rowids.is_some() {
+        conds.push("c.rowid BETWEEN :from AND :to");
+    }
+    let filter = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    let sql = format!("SELECT {COLUMNS} FROM cases c {join} {filter}");
     let scope = match scope {
         RiskScope::All => None,
         RiskScope::Region(s) | RiskScope::Pdu(s) => Some(s),
     };
-    stream(db, &sql, scope, as_of, |r| {
-        if let Some(row) = risk_row(r)? {
-            f(row);
+    let mut row = RiskRow::empty();
+    stream(db, &sql, scope, rowids, as_of, |r| {
+        if fill_risk_row(r, &mut row)? {
+            f(&row);
         }
         Ok(())
     })
@@ -122,7 +159,7 @@ pub fn each_labelled(
     db: Db<'_>,
     pdu: &str,
     as_of: NaiveDate,
-    mut f: impl FnMut(RiskRow, CaseLabel),
+    mut f: impl FnMut(&RiskRow, CaseLabel),
 ) -> Result<()> {
     let sql = format!(
         "SELECT {COLUMNS}, c.name, c.tier, c.team, c.allocated_to, pr.name
@@ -130,8 +167,9 @@ pub fn each_labelled(
           WHERE c.pdu = :scope"
     );
     let at = COLUMN_COUNT;
-    stream(db, &sql, Some(pdu), as_of, |r| {
-        if let Some(row) = risk_row(r)? {
+    let mut row = RiskRow::empty();
+    stream(db, &sql, Some(pdu), None, as_of, |r| {
+        if fill_risk_row(r, &mut row)? {
             let label = CaseLabel {
                 name: r.get(at)?,
                 tier: r.get(at + 1)?,
@@ -139,7 +177,7 @@ pub fn each_labelled(
                 allocated_to: r.get(at + 3)?,
                 practitioner: r.get(at + 4)?,
             };
-            f(row, label);
+            f(&row, label);
         }
         Ok(())
     })
@@ -148,12 +186,13 @@ pub fn each_labelled(
 /// How many columns [`COLUMNS`] reads.
 const COLUMN_COUNT: usize = 22;
 
-/// Runs `sql` (which reads [`COLUMNS`] first) with the release span around `as_of` and the
-/// scope bound, handing each row to `f`.
+/// Runs `sql` (which reads [`COLUMNS`] first) with the release span around `as_of`, the
+/// scope and the row-id range bound, handing each row to `f`.
 fn stream(
     db: Db<'_>,
     sql: &str,
     scope: Option<&str>,
+    rowids: Option<(i64, i64)>,
     as_of: NaiveDate,
     mut f: impl FnMut(&Row<'_>) -> Result<()>,
 ) -> Result<()> {
@@ -167,6 +206,10 @@ fn stream(
     if let Some(s) = scope {
         super::bind_named(&mut stmt, ":scope", &s)?;
     }
+    if let Some((from, to)) = rowids {
+        super::bind_named(&mut stmt, ":from", &from)?;
+        super::bind_named(&mut stmt, ":to", &to)?;
+    }
     let mut rows = stmt.raw_query();
     while let Some(r) = rows.next()? {
         f(r)?;
@@ -174,23 +217,46 @@ fn stream(
     Ok(())
 }
 
-/// A row of [`COLUMNS`]; `None` for a case whose type or sentence date cannot be read (the
-/// schema's checks keep them out; `check` reports any that got in).
-fn risk_row(r: &Row<'_>) -> Result<Option<RiskRow>> {
+impl RiskRow {
+    /// A buffer for [`fill_risk_row`].
+    fn empty() -> RiskRow {
+        RiskRow {
+            crn: String::new(),
+            pdu: String::new(),
+            case_type: CaseType::Community,
+            sentence_date: NaiveDate::MIN,
+            release_date: None,
+            custody_kind: CustodyKind::default(),
+            rosh: None,
+            rosh_changed_on: None,
+            mappa: Mappa::NONE,
+            allocated_on: None,
+            unallocated_since: None,
+            enquiries: Vec::with_capacity(4),
+            assessments: Vec::with_capacity(3),
+            contacts: Vec::with_capacity(1),
+        }
+    }
+}
+
+/// Fills `out` from a row of [`COLUMNS`], reusing its buffers; `false` for a case whose type
+/// or sentence date cannot be read (the schema's checks keep them out; `check` reports any
+/// that got in).
+fn fill_risk_row(r: &Row<'_>, out: &mut RiskRow) -> Result<bool> {
     let Some(case_type) = text(r, 2)?.and_then(|s| s.parse::<CaseType>().ok()) else {
-        return Ok(None);
+        return Ok(false);
     };
     let Some(sentence_date) = date(r, 3)? else {
-        return Ok(None);
+        return Ok(false);
     };
-    let mut enquiries = Vec::with_capacity(4);
+    out.enquiries.clear();
     for (kind, first, last, returned) in [
         (EnquiryKind::DomesticAbuse, 12, 13, 14),
         (EnquiryKind::ChildSafeguarding, 15, 16, 17),
     ] {
         let (first, last, returned) = (date(r, first)?, date(r, last)?, date(r, returned)?);
         if let Some(first) = first.filter(|f| Some(*f) != last) {
-            enquiries.push(Enquiry {
+            out.enquiries.push(Enquiry {
                 kind,
                 requested_on: first,
                 returned_on: None,
@@ -198,7 +264,7 @@ fn risk_row(r: &Row<'_>) -> Result<Option<RiskRow>> {
             });
         }
         if let Some(last) = last {
-            enquiries.push(Enquiry {
+            out.enquiries.push(Enquiry {
                 kind,
                 requested_on: last,
                 returned_on: returned,
@@ -208,14 +274,14 @@ fn risk_row(r: &Row<'_>) -> Result<Option<RiskRow>> {
         }
     }
     let rosh = text(r, 6)?.and_then(|s| s.parse::<Rosh>().ok());
-    let mut assessments = Vec::with_capacity(3);
+    out.assessments.clear();
     for (kind, i) in [
         (AssessmentKind::Initial, 18),
         (AssessmentKind::Review, 19),
         (AssessmentKind::PreRelease, 20),
     ] {
         if let Some(completed_on) = date(r, i)? {
-            assessments.push(Assessment {
+            out.assessments.push(Assessment {
                 kind,
                 completed_on,
                 // Not read by the checks (they name the case's current level).
@@ -223,24 +289,24 @@ fn risk_row(r: &Row<'_>) -> Result<Option<RiskRow>> {
             });
         }
     }
-    Ok(Some(RiskRow {
-        crn: r.get(0)?,
-        pdu: r.get(1)?,
-        case_type,
-        sentence_date,
-        release_date: date(r, 4)?,
-        custody_kind: text(r, 5)?
-            .and_then(|s| s.parse::<CustodyKind>().ok())
-            .unwrap_or_default(),
-        rosh,
-        rosh_changed_on: date(r, 7)?,
-        mappa: Mappa::new(r.get(8)?, r.get(9)?).unwrap_or(Mappa::NONE),
-        allocated_on: date(r, 10)?,
-        unallocated_since: date(r, 11)?,
-        enquiries,
-        assessments,
-        contacts: date(r, 21)?.into_iter().collect(),
-    }))
+    out.crn.clear();
+    out.crn.push_str(text(r, 0)?.unwrap_or_default());
+    out.pdu.clear();
+    out.pdu.push_str(text(r, 1)?.unwrap_or_default());
+    out.case_type = case_type;
+    out.sentence_date = sentence_date;
+    out.release_date = date(r, 4)?;
+    out.custody_kind = text(r, 5)?
+        .and_then(|s| s.parse::<CustodyKind>().ok())
+        .unwrap_or_default();
+    out.rosh = rosh;
+    out.rosh_changed_on = date(r, 7)?;
+    out.mappa = Mappa::new(r.get(8)?, r.get(9)?).unwrap_or(Mappa::NONE);
+    out.allocated_on = date(r, 10)?;
+    out.unallocated_since = date(r, 11)?;
+    out.contacts.clear();
+    out.contacts.extend(date(r, 21)?);
+    Ok(true)
 }
 
 fn text<'r>(r: &'r Row<'_>, i: usize) -> Result<Option<&'r str>> {
@@ -385,7 +451,7 @@ mod tests {
 
     fn rows(s: &Store, scope: RiskScope<'_>, as_of: &str) -> Vec<RiskRow> {
         let mut out = Vec::new();
-        each(s.db(), scope, d(as_of), |r| out.push(r)).unwrap();
+        each(s.db(), scope, d(as_of), |r| out.push(r.clone())).unwrap();
         out
     }
 
@@ -460,7 +526,10 @@ mod tests {
         let (_d, s) = store();
         let labelled = |s: &Store| {
             let mut out = Vec::new();
-            each_labelled(s.db(), "P", d("2026-12-01"), |r, l| out.push((r.crn, l))).unwrap();
+            each_labelled(s.db(), "P", d("2026-12-01"), |r, l| {
+                out.push((r.crn.clone(), l))
+            })
+            .unwrap();
             out
         };
         let rows = labelled(&s);
@@ -495,7 +564,7 @@ mod tests {
 
     fn labelled_of(s: &Store, pdu: &str) -> Vec<String> {
         let mut out = Vec::new();
-        each_labelled(s.db(), pdu, d("2026-12-01"), |r, _| out.push(r.crn)).unwrap();
+        each_labelled(s.db(), pdu, d("2026-12-01"), |r, _| out.push(r.crn.clone())).unwrap();
         out
     }
 
