@@ -398,22 +398,38 @@ pub fn pdu_statuses<'a>(
         .collect()
 }
 
-/// What the worklist asks someone to do.
+/// What the worklist asks someone to do, in the order of the classes (see [`priority`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Task {
     Allocate,
     See,
+    /// Complete a risk assessment that is overdue, or assess someone released without one.
+    Assess,
     Oversee,
+    /// Request or chase a domestic-abuse or child-safeguarding enquiry.
+    Enquire,
     Staffing,
 }
 
 impl Task {
+    /// Every task, in the order of their classes: totals are shown in this order.
+    pub const ALL: [Task; 6] = [
+        Task::Allocate,
+        Task::See,
+        Task::Assess,
+        Task::Oversee,
+        Task::Enquire,
+        Task::Staffing,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Task::Allocate => "allocate",
             Task::See => "see",
+            Task::Assess => "assess",
             Task::Oversee => "oversee",
+            Task::Enquire => "enquire",
             Task::Staffing => "staffing",
         }
     }
@@ -439,20 +455,32 @@ pub struct WorkItem {
     pub risk: u32,
 }
 
-/// The rank of a worklist line: a class, then age within it (capped at 999 days):
+/// The rank of a worklist line: a class, then age within it:
 ///
-/// | class | base |
-/// |---|---|
-/// | allocate an unallocated MAPPA case | 5000 |
-/// | allocate an unallocated HIGH/VERY_HIGH RoSH case | 4000 |
-/// | see a high-risk case whose contact is overdue | 3000 |
-/// | oversee a high-risk or MAPPA case whose oversight is overdue | 2000 |
-/// | staffing: a practitioner over capacity (by points over 100%) | 1000 |
+/// | class | task | base |
+/// |---|---|---|
+/// | an unallocated MAPPA case | allocate | 5000 |
+/// | an unallocated case more than 14 days past its handover date | allocate | 4500 |
+/// | an unallocated HIGH/VERY_HIGH RoSH case | allocate | 4000 |
+/// | a high-risk case whose contact is overdue, or released with no contact before release | see | 3000 |
+/// | a high-risk case whose risk assessment is overdue, or released with no pre-release assessment | assess | 2500 |
+/// | a high-risk or MAPPA case whose oversight is overdue | oversee | 2000 |
+/// | a high-risk case with a domestic-abuse or safeguarding enquiry overdue | enquire | 1500 |
+/// | staffing: a practitioner over capacity (by points over 100%) | staffing | 1000 |
 ///
-/// Within a class, the riskier case first when the age is equal (MAPPA level, then RoSH).
+/// "High-risk" is RoSH HIGH/VERY_HIGH or MAPPA, and only allocated cases get the lines below
+/// allocate (an unallocated one's first action is its allocation).
+///
+/// The age counts up to [`AGE_CAP`] days: the classes are 500 apart, so a 600-day-old
+/// enquiry must not pass a day-old oversight. Older lines still come oldest first within
+/// their class ([`rank`] breaks ties by days). Within a class, the riskier case first when
+/// the age is equal (MAPPA level, then RoSH).
 pub fn priority(base: u32, days: i64) -> u32 {
-    base + days.clamp(0, 999) as u32
+    base + days.clamp(0, AGE_CAP) as u32
 }
+
+/// The most days [`priority`] counts: one less than the gap between two classes.
+pub const AGE_CAP: i64 = 499;
 
 fn rosh_word(level: f64) -> &'static str {
     match level as i64 {
@@ -462,6 +490,11 @@ fn rosh_word(level: f64) -> &'static str {
         1 => "LOW",
         _ => "no RoSH",
     }
+}
+
+/// When a pre-release window closed, as the case rules say it.
+fn closed(days: i64) -> String {
+    format!("(window closed {days} days ago)")
 }
 
 fn risk_words(m: &SubjectMetrics) -> String {
@@ -539,33 +572,96 @@ pub fn worklist<'a>(
         if !high_risk {
             continue;
         }
+        let line = |task: Task, base: u32, what: &str, why: String, days: i64| WorkItem {
+            task,
+            pdu: s.pdu.clone(),
+            crn: crn.clone(),
+            staff_code: None,
+            what: what.into(),
+            why,
+            days,
+            priority: priority(base, days),
+            risk: risk_rank,
+        };
+        // Two gaps that one visit or one assessment closes are one line: the SPO asks one
+        // practitioner for one thing. It ranks by the older gap (merging never ranks a case
+        // lower than either gap alone would), and the why gives each gap its days, since
+        // the days column can show only one.
         let contact = g("contact_overdue_days") as i64;
-        if contact > 0 {
-            out.push(WorkItem {
-                task: Task::See,
-                pdu: s.pdu.clone(),
-                crn: crn.clone(),
-                staff_code: None,
-                what: "see them (contact due)".into(),
-                why: risk.clone(),
-                days: contact,
-                priority: priority(3000, contact),
-                risk: risk_rank,
-            });
+        let unseen = g("pre_release_contact_missing_days") as i64;
+        let unseen_words = "released with no contact in the weeks before release";
+        let see = match (contact > 0, unseen > 0) {
+            (true, false) => Some(("see them (contact due)", risk.clone(), contact)),
+            (false, true) => Some((
+                "see them (not seen before release)",
+                format!("{risk}; {unseen_words}"),
+                unseen,
+            )),
+            (true, true) => Some((
+                "see them (contact due)",
+                format!(
+                    "{risk}; contact {contact} days overdue; {unseen_words} {}",
+                    closed(unseen)
+                ),
+                contact.max(unseen),
+            )),
+            (false, false) => None,
+        };
+        if let Some((what, why, days)) = see {
+            out.push(line(Task::See, 3000, what, why, days));
+        }
+        // Whether the overdue assessment is the initial one or a review, the metric does
+        // not say; completing one meets either. A pre-release assessment can no longer be
+        // done once they are out (the metric counts only releases already past): what is
+        // left is to assess the risk now.
+        let assessment = g("assessment_overdue_days") as i64;
+        let unassessed = g("pre_release_assessment_missing_days") as i64;
+        let unassessed_words = "released with no pre-release risk assessment";
+        let assess = match (assessment > 0, unassessed > 0) {
+            (true, false) => Some((
+                "complete the risk assessment",
+                format!("{risk}; risk assessment overdue"),
+                assessment,
+            )),
+            (false, true) => Some((
+                "assess risk (none before release)",
+                format!("{risk}; {unassessed_words}"),
+                unassessed,
+            )),
+            (true, true) => Some((
+                "complete the risk assessment",
+                format!(
+                    "{risk}; risk assessment {assessment} days overdue; {unassessed_words} {}",
+                    closed(unassessed)
+                ),
+                assessment.max(unassessed),
+            )),
+            (false, false) => None,
+        };
+        if let Some((what, why, days)) = assess {
+            out.push(line(Task::Assess, 2500, what, why, days));
         }
         let oversight = g("oversight_overdue_days") as i64;
         if oversight > 0 {
-            out.push(WorkItem {
-                task: Task::Oversee,
-                pdu: s.pdu.clone(),
-                crn,
-                staff_code: None,
-                what: "record oversight".into(),
-                why: risk,
-                days: oversight,
-                priority: priority(2000, oversight),
-                risk: risk_rank,
-            });
+            out.push(line(
+                Task::Oversee,
+                2000,
+                "record oversight",
+                risk.clone(),
+                oversight,
+            ));
+        }
+        // The metric is the most overdue of the case's enquiries, of either kind, requested
+        // or not: the words say no more than that.
+        let enquiry = g("enquiry_overdue_days") as i64;
+        if enquiry > 0 {
+            out.push(line(
+                Task::Enquire,
+                1500,
+                "request or chase enquiries",
+                format!("{risk}; a domestic-abuse or child-safeguarding enquiry overdue"),
+                enquiry,
+            ));
         }
     }
     for (staff, pdu, message, pct) in staffing {
@@ -586,11 +682,13 @@ pub fn worklist<'a>(
     out
 }
 
-/// Orders worklist lines by priority, then risk, then CRN or staff code.
+/// Orders worklist lines by priority, then days (past [`AGE_CAP`], where the priority stops
+/// counting), then risk, then CRN or staff code.
 pub fn rank(items: &mut [WorkItem]) {
     items.sort_by(|a, b| {
         b.priority
             .cmp(&a.priority)
+            .then_with(|| b.days.cmp(&a.days))
             .then_with(|| b.risk.cmp(&a.risk))
             .then_with(|| a.crn.cmp(&b.crn))
             .then_with(|| a.staff_code.cmp(&b.staff_code))
@@ -600,13 +698,20 @@ pub fn rank(items: &mut [WorkItem]) {
 /// How many lines of each task a worklist holds.
 pub fn task_counts(items: &[WorkItem]) -> BTreeMap<&'static str, u64> {
     let mut out: BTreeMap<&'static str, u64> =
-        [Task::Allocate, Task::See, Task::Oversee, Task::Staffing]
-            .into_iter()
-            .map(|t| (t.as_str(), 0))
-            .collect();
+        Task::ALL.into_iter().map(|t| (t.as_str(), 0)).collect();
     for w in items {
         *out.entry(w.task.as_str()).or_default() += 1;
     }
+    out
+}
+
+/// A worklist's totals (see [`task_counts`]) in the order of the classes, allocate first:
+/// the order the lines come in, not the alphabet's.
+pub fn totals_in_task_order(totals: &BTreeMap<&'static str, u64>) -> Vec<(&'static str, u64)> {
+    let rank = |name: &str| Task::ALL.iter().position(|t| t.as_str() == name);
+    let mut out: Vec<(&'static str, u64)> = totals.iter().map(|(k, v)| (*k, *v)).collect();
+    // A name no task has (none today) goes last, in the map's order: shown, not dropped.
+    out.sort_by_key(|(k, _)| rank(k).unwrap_or(Task::ALL.len()));
     out
 }
 
@@ -669,6 +774,282 @@ mod worklist_tests {
             items[1].why.ends_with("20 days past the handover date"),
             "{}",
             items[1].why
+        );
+    }
+
+    fn case(crn: &str, m: &[(&'static str, f64)]) -> Subject {
+        Subject {
+            scope: Scope::Case,
+            pdu: "P".into(),
+            crn: Some(crn.into()),
+            staff_code: None,
+            metrics: crate::rules::SubjectMetrics::of(Scope::Case, m.iter().copied()),
+        }
+    }
+
+    /// An allocated RoSH HIGH case with the given metrics besides.
+    fn high(crn: &str, m: &[(&'static str, f64)]) -> Subject {
+        let mut all = vec![("rosh_level", 3.0), ("high_risk", 1.0)];
+        all.extend_from_slice(m);
+        case(crn, &all)
+    }
+
+    fn lines<'a>(items: &'a [WorkItem], crn: &str) -> Vec<&'a WorkItem> {
+        items
+            .iter()
+            .filter(|w| w.crn.as_deref() == Some(crn))
+            .collect()
+    }
+
+    /// One line of each class, the lower classes far older, come in the order of the
+    /// classes: age counts only within a class.
+    #[test]
+    fn the_classes_come_in_order_whatever_the_age() {
+        let subjects = [
+            high("ENQ", &[("enquiry_overdue_days", 900.0)]),
+            high("OVS", &[("oversight_overdue_days", 1.0)]),
+            high("ASS", &[("assessment_overdue_days", 700.0)]),
+            high("SEE", &[("contact_overdue_days", 1.0)]),
+            case(
+                "ROSH",
+                &[
+                    ("unallocated", 1.0),
+                    ("rosh_level", 4.0),
+                    ("high_risk", 1.0),
+                    ("days_unallocated", 2.0),
+                ],
+            ),
+            case(
+                "HAND",
+                &[
+                    ("unallocated", 1.0),
+                    ("rosh_level", 1.0),
+                    ("days_unallocated", 1.0),
+                    ("handover_overdue_days", 15.0),
+                ],
+            ),
+            case(
+                "MAPPA",
+                &[
+                    ("unallocated", 1.0),
+                    ("mappa_category", 2.0),
+                    ("mappa_level", 1.0),
+                    ("high_risk", 1.0),
+                    ("days_unallocated", 1.0),
+                ],
+            ),
+            high("RELEASED", &[("pre_release_contact_missing_days", 800.0)]),
+        ];
+        let items = worklist(&subjects, &[("S1", "P", "over capacity", 900.0)]);
+        let order: Vec<(&str, &str)> = items
+            .iter()
+            .map(|w| {
+                (
+                    w.task.as_str(),
+                    w.crn.as_deref().or(w.staff_code.as_deref()).unwrap_or("-"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("allocate", "MAPPA"),
+                ("allocate", "HAND"),
+                ("allocate", "ROSH"),
+                ("see", "RELEASED"),
+                ("see", "SEE"),
+                ("assess", "ASS"),
+                ("oversee", "OVS"),
+                ("enquire", "ENQ"),
+                ("staffing", "S1"),
+            ]
+        );
+        let days: Vec<i64> = items.iter().map(|w| w.days).collect();
+        assert_eq!(
+            days,
+            [1, 1, 2, 800, 1, 700, 1, 900, 800],
+            "days are days overdue"
+        );
+    }
+
+    /// Past the age the priority counts, the older line still comes first in its class.
+    #[test]
+    fn past_the_cap_the_oldest_still_comes_first() {
+        let subjects = [
+            high("A", &[("enquiry_overdue_days", 600.0)]),
+            high("B", &[("enquiry_overdue_days", 800.0)]),
+            high("C", &[("enquiry_overdue_days", 30.0)]),
+        ];
+        let items = worklist(&subjects, &[]);
+        let order: Vec<_> = items.iter().map(|w| w.crn.as_deref().unwrap()).collect();
+        assert_eq!(order, ["B", "A", "C"]);
+        assert_eq!(items[0].priority, items[1].priority, "both at the cap");
+    }
+
+    /// Contact overdue and no contact before release are one visit: one See line, ranked
+    /// by the older gap, with both gaps in words.
+    #[test]
+    fn a_released_case_not_seen_is_one_see_line() {
+        let items = worklist(
+            &[
+                high(
+                    "BOTH",
+                    &[
+                        ("contact_overdue_days", 3.0),
+                        ("pre_release_contact_missing_days", 40.0),
+                    ],
+                ),
+                high("RELEASED", &[("pre_release_contact_missing_days", 12.0)]),
+                high("DUE", &[("contact_overdue_days", 5.0)]),
+            ],
+            &[],
+        );
+        let both = lines(&items, "BOTH");
+        assert_eq!(both.len(), 1, "{both:?}");
+        assert_eq!(both[0].task, Task::See);
+        assert_eq!(both[0].days, 40);
+        assert_eq!(both[0].priority, 3040);
+        assert_eq!(both[0].what, "see them (contact due)");
+        assert_eq!(
+            both[0].why,
+            "RoSH HIGH; contact 3 days overdue; released with no contact in the weeks before \
+             release (window closed 40 days ago)"
+        );
+        let released = lines(&items, "RELEASED");
+        assert_eq!(released.len(), 1);
+        assert_eq!(released[0].task, Task::See);
+        assert_eq!(released[0].what, "see them (not seen before release)");
+        assert_eq!(
+            released[0].why,
+            "RoSH HIGH; released with no contact in the weeks before release"
+        );
+        assert_eq!(released[0].days, 12);
+        let due = lines(&items, "DUE");
+        assert_eq!(
+            (due[0].what.as_str(), due[0].why.as_str()),
+            ("see them (contact due)", "RoSH HIGH"),
+            "the contact line reads as before"
+        );
+        assert_eq!(task_counts(&items)["see"], 3);
+    }
+
+    /// An overdue assessment and none before release are one Assess line; each alone says
+    /// only what it knows.
+    #[test]
+    fn assessment_gaps_are_one_assess_line_between_see_and_oversee() {
+        let items = worklist(
+            &[
+                high(
+                    "BOTH",
+                    &[
+                        ("assessment_overdue_days", 20.0),
+                        ("pre_release_assessment_missing_days", 9.0),
+                    ],
+                ),
+                high("OVERDUE", &[("assessment_overdue_days", 12.0)]),
+                high("RELEASED", &[("pre_release_assessment_missing_days", 7.0)]),
+            ],
+            &[],
+        );
+        assert!(items.iter().all(|w| w.task == Task::Assess), "{items:?}");
+        assert_eq!(items.len(), 3);
+        let both = lines(&items, "BOTH");
+        assert_eq!((both[0].days, both[0].priority), (20, 2520));
+        assert_eq!(both[0].what, "complete the risk assessment");
+        assert!(
+            both[0].why.ends_with(
+                "risk assessment 20 days overdue; released with no pre-release risk \
+                 assessment (window closed 9 days ago)"
+            ),
+            "{}",
+            both[0].why
+        );
+        let overdue = lines(&items, "OVERDUE");
+        assert_eq!(overdue[0].why, "RoSH HIGH; risk assessment overdue");
+        let released = lines(&items, "RELEASED");
+        assert_eq!(released[0].what, "assess risk (none before release)");
+        assert_eq!(released[0].days, 7);
+    }
+
+    /// The enquiry metric does not say which kind is overdue, nor whether it was requested:
+    /// neither do the words.
+    #[test]
+    fn an_overdue_enquiry_is_an_enquire_line_that_names_neither_kind_alone() {
+        let items = worklist(&[high("E", &[("enquiry_overdue_days", 30.0)])], &[]);
+        assert_eq!(items.len(), 1);
+        let w = &items[0];
+        assert_eq!((w.task, w.days, w.priority), (Task::Enquire, 30, 1530));
+        assert_eq!(w.what, "request or chase enquiries");
+        assert_eq!(
+            w.why,
+            "RoSH HIGH; a domestic-abuse or child-safeguarding enquiry overdue"
+        );
+    }
+
+    /// The new lines are for high-risk cases (RoSH HIGH/VERY_HIGH or MAPPA) only.
+    #[test]
+    fn low_risk_cases_get_none_of_the_risk_check_lines() {
+        let gaps = [
+            ("enquiry_overdue_days", 30.0),
+            ("assessment_overdue_days", 30.0),
+            ("pre_release_contact_missing_days", 30.0),
+            ("pre_release_assessment_missing_days", 30.0),
+            ("contact_overdue_days", 30.0),
+            ("oversight_overdue_days", 30.0),
+        ];
+        let mut medium = vec![("rosh_level", 2.0)];
+        medium.extend_from_slice(&gaps);
+        let mut mappa = vec![
+            ("rosh_level", 2.0),
+            ("mappa_category", 1.0),
+            ("mappa_level", 1.0),
+            ("high_risk", 1.0),
+        ];
+        mappa.extend_from_slice(&gaps);
+        let items = worklist(&[case("MED", &medium), case("MAPPA", &mappa)], &[]);
+        assert!(lines(&items, "MED").is_empty(), "{items:?}");
+        let tasks: Vec<Task> = lines(&items, "MAPPA").iter().map(|w| w.task).collect();
+        assert_eq!(
+            tasks,
+            [Task::See, Task::Assess, Task::Oversee, Task::Enquire],
+            "a MAPPA case on a MEDIUM RoSH is high-risk"
+        );
+    }
+
+    /// An unallocated case's first action is its allocation: the checks wait for it.
+    #[test]
+    fn unallocated_cases_get_only_their_allocation() {
+        let gaps = [
+            ("unallocated", 1.0),
+            ("days_unallocated", 4.0),
+            ("enquiry_overdue_days", 30.0),
+            ("assessment_overdue_days", 30.0),
+            ("pre_release_contact_missing_days", 30.0),
+            ("pre_release_assessment_missing_days", 30.0),
+        ];
+        let items = worklist(&[high("U", &gaps)], &[]);
+        let tasks: Vec<Task> = items.iter().map(|w| w.task).collect();
+        assert_eq!(tasks, [Task::Allocate]);
+        let mut low = vec![("rosh_level", 1.0)];
+        low.extend_from_slice(&gaps);
+        assert!(worklist(&[case("L", &low)], &[]).is_empty());
+    }
+
+    /// The totals name every task, even at 0, and read in the order of the classes.
+    #[test]
+    fn totals_name_every_task_in_the_order_of_the_classes() {
+        let items = worklist(&[high("E", &[("enquiry_overdue_days", 3.0)])], &[]);
+        let totals = task_counts(&items);
+        assert_eq!(
+            totals_in_task_order(&totals),
+            [
+                ("allocate", 0),
+                ("see", 0),
+                ("assess", 0),
+                ("oversee", 0),
+                ("enquire", 1),
+                ("staffing", 0),
+            ]
         );
     }
 }

@@ -321,9 +321,10 @@ fn action_line(n: usize, w: &WorkItem) -> String {
     )
 }
 
+/// "117 allocate, 158 see, ...": every task, in the order the lines come in.
 fn totals_words(p: &PduReview) -> String {
-    p.totals
-        .iter()
+    crate::incidents::totals_in_task_order(&p.totals)
+        .into_iter()
         .map(|(k, v)| format!("{v} {k}"))
         .collect::<Vec<_>>()
         .join(", ")
@@ -782,5 +783,51 @@ mod tests {
         let [b, a, c, o] = [&reviews[2], &reviews[3], &reviews[0], &reviews[1]].map(review_text);
         assert_eq!(t, [b, a, c, o].join("\n"));
         assert_eq!(reviews_text(&[]), "");
+    }
+
+    /// The risk-check tasks read as days overdue, and the totals come in the order of the
+    /// classes, every task named.
+    #[test]
+    fn the_morning_section_reads_the_risk_check_tasks_in_class_order() {
+        use crate::incidents::{task_counts, worklist};
+        use crate::rules::{Scope, Subject, SubjectMetrics};
+        let case = |crn: &str, m: (&'static str, f64)| Subject {
+            scope: Scope::Case,
+            pdu: "P".into(),
+            crn: Some(crn.into()),
+            staff_code: None,
+            metrics: SubjectMetrics::of(Scope::Case, [("rosh_level", 4.0), ("high_risk", 1.0), m]),
+        };
+        let actions = worklist(
+            &[
+                case("X000001", ("enquiry_overdue_days", 30.0)),
+                case("X000002", ("assessment_overdue_days", 12.0)),
+                case("X000003", ("pre_release_contact_missing_days", 5.0)),
+            ],
+            &[],
+        );
+        let mut p = review("P", Level::Warning);
+        p.totals = task_counts(&actions);
+        p.actions = actions;
+        let md = pdu_section_markdown(&p, 10);
+        let tail: Vec<&str> = md.lines().skip_while(|l| !l.starts_with("Top")).collect();
+        assert_eq!(
+            tail,
+            [
+                "Top 3 of 3 actions (0 allocate, 1 see, 1 assess, 0 oversee, 1 enquire, 0 staffing):",
+                "1. **see** X000003: see them (not seen before release); RoSH VERY\\_HIGH; released with no contact in the weeks before release (5 days overdue)",
+                "2. **assess** X000002: complete the risk assessment; RoSH VERY\\_HIGH; risk assessment overdue (12 days overdue)",
+                "3. **enquire** X000001: request or chase enquiries; RoSH VERY\\_HIGH; a domestic-abuse or child-safeguarding enquiry overdue (30 days overdue)",
+            ]
+        );
+        let text = review_text(&p);
+        assert!(
+            text.contains("Today: 3 of 3 actions (0 allocate, 1 see, 1 assess, 0 oversee, 1 enquire, 0 staffing)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  2. assess   X000002    12d  complete the risk assessment: RoSH VERY_HIGH; risk assessment overdue"),
+            "{text}"
+        );
     }
 }

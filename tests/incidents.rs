@@ -470,6 +470,48 @@ fn the_worklist_puts_unallocated_mappa_cases_first_then_high_rosh_by_days_waitin
     assert!(days.windows(2).all(|w| w[0] >= w[1]), "{days:?}");
     assert_eq!(actions[58]["task"], "allocate");
     assert!(!actions[58]["why"].as_str().unwrap().contains("MAPPA"));
+    // The whole list: the risk checks' tasks in their places among the others, each class
+    // before the next, one line of a task per case.
+    let all = json(&run(
+        &db,
+        ANCHOR,
+        &[
+            "review", "--pdu", "HFKCW", "--format", "json", "--limit", "100000",
+        ],
+        dir.path(),
+    ));
+    let classes = [
+        "allocate", "see", "assess", "oversee", "enquire", "staffing",
+    ];
+    let totals = all["totals"].as_object().unwrap();
+    let mut names: Vec<&str> = totals.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    let mut want = classes.to_vec();
+    want.sort_unstable();
+    assert_eq!(names, want, "every task is counted, at 0 too");
+    for task in ["see", "assess", "enquire"] {
+        assert!(
+            totals[task].as_u64().unwrap() > 0,
+            "the demo has {task} lines"
+        );
+    }
+    let lines = all["actions"].as_array().unwrap();
+    assert_eq!(all["more"], 0);
+    let total: u64 = totals.values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(lines.len() as u64, total);
+    let class: Vec<usize> = lines
+        .iter()
+        .map(|a| classes.iter().position(|c| a["task"] == *c).unwrap())
+        .collect();
+    assert!(class.windows(2).all(|w| w[0] <= w[1]), "classes in order");
+    let mut seen = std::collections::HashSet::new();
+    for a in lines.iter().filter(|a| a["task"] != "staffing") {
+        let key = (a["task"].to_string(), a["crn"].to_string());
+        assert!(seen.insert(key), "two lines of one task for one case: {a}");
+        if a["task"] == "enquire" || a["task"] == "assess" {
+            assert!(a["days"].as_i64().unwrap() > 0, "{a}");
+        }
+    }
     let text =
         String::from_utf8_lossy(&run(&db, ANCHOR, &["review", "--pdu", "BAR"], dir.path()).stdout)
             .into_owned();

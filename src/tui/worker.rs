@@ -720,7 +720,7 @@ fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
                         status: r.status,
                         status_reasons: r.status_reasons,
                         actions: r.actions,
-                        totals: r.totals.into_iter().collect(),
+                        totals: crate::incidents::totals_in_task_order(&r.totals),
                         more: r.more,
                     })
                 })

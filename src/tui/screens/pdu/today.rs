@@ -64,16 +64,6 @@ impl Today {
             f.render_widget(Paragraph::new("Loading this morning's worklist…"), area);
             return;
         };
-        let [table_area, foot] =
-            Layout::vertical([Constraint::Min(1), Constraint::Length(3)]).areas(area);
-        if d.actions.is_empty() {
-            f.render_widget(
-                Paragraph::new("Nothing on the worklist: no unallocated high-risk case, no high-risk contact or oversight overdue, nobody over capacity."),
-                table_area,
-            );
-        } else {
-            self.draw_table(d, f, table_area, dc);
-        }
         // What is not on screen, per task.
         let mut rest = Vec::new();
         for (task, total) in &d.totals {
@@ -84,16 +74,31 @@ impl Today {
                 .count() as u64;
             rest.push(format!("{task} {}", total.saturating_sub(shown)));
         }
+        let rest = format!("{} more not shown: {}", d.more, rest.join(" · "));
+        // Six tasks do not fit one line of a narrow terminal: the line gets a second row
+        // rather than taking the selected line's second row away.
+        let rest_rows = rest
+            .chars()
+            .count()
+            .div_ceil(usize::from(area.width.max(1)))
+            .clamp(1, 2) as u16;
+        let [table_area, foot] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(rest_rows + 2)]).areas(area);
+        if d.actions.is_empty() {
+            f.render_widget(
+                Paragraph::new("Nothing on the worklist: no unallocated high-risk case; on high-risk cases no contact, risk assessment, oversight or enquiry overdue; nobody over capacity."),
+                table_area,
+            );
+        } else {
+            self.draw_table(d, f, table_area, dc);
+        }
         let (what, why) = self
             .selected_item()
             .map(|w| (clean(&w.what), clean(&w.why)))
             .unwrap_or_default();
         f.render_widget(
             Paragraph::new(vec![
-                Line::styled(
-                    format!("{} more not shown: {}", d.more, rest.join(" · ")),
-                    theme.dim(),
-                ),
+                Line::styled(rest, theme.dim()),
                 Line::raw(format!("▶ {what}: {why}")),
             ])
             .wrap(Wrap { trim: false }),
