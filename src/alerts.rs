@@ -1089,10 +1089,63 @@ fn review_against(
 }
 
 /// What the overview cache holds for one as-of date, policy, rules and region.
-#[derive(Clone, Serialize, serde::Deserialize)]
+#[derive(serde::Deserialize)]
 struct Cached {
     pdus: Vec<PduSummary>,
     alerts: Vec<Alert>,
+}
+
+/// [`Cached`] as written: borrowed from the figures just computed, so that writing the cache
+/// copies nothing but the text.
+#[derive(Serialize)]
+struct CachedRef<'a, A: Serialize> {
+    pdus: &'a [PduSummary],
+    alerts: A,
+}
+
+/// A review's current alerts written as the [`Alert`]s they were reviewed from (the resolved
+/// ones, last night's, are not current figures).
+struct CurrentAlerts<'a>(&'a [ReviewedAlert]);
+
+impl Serialize for CurrentAlerts<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.0
+                .iter()
+                .filter(|a| a.status != Status::Resolved)
+                .map(AlertRef::of),
+        )
+    }
+}
+
+/// An [`Alert`]'s fields borrowed from a reviewed alert, written as the alert is.
+#[derive(Serialize)]
+struct AlertRef<'a> {
+    key: &'a str,
+    rule: &'a str,
+    severity: Severity,
+    scope: Scope,
+    pdu: &'a str,
+    crn: Option<&'a str>,
+    staff_code: Option<&'a str>,
+    message: &'a str,
+    metrics: &'a Metrics,
+}
+
+impl<'a> AlertRef<'a> {
+    fn of(a: &'a ReviewedAlert) -> AlertRef<'a> {
+        AlertRef {
+            key: &a.key,
+            rule: &a.rule,
+            severity: a.severity,
+            scope: a.scope,
+            pdu: &a.pdu,
+            crn: a.crn.as_deref(),
+            staff_code: a.staff_code.as_deref(),
+            message: &a.message,
+            metrics: &a.metrics,
+        }
+    }
 }
 
 /// A stable fingerprint (FNV-1a) of what the cached figures depend on besides the data.
@@ -1124,19 +1177,29 @@ fn cache_key(policy: &Policy, rules: &Rules, as_of: NaiveDate, region: Option<&s
 /// write of several megabytes.
 pub struct CacheFill {
     key: String,
-    cached: Cached,
 }
 
 impl CacheFill {
-    /// Writes the figures into the overview cache. A read-only file or a busy writer just
-    /// means no cache this time: a reader (the screen, `alerts --region`) must not wait out
-    /// the busy timeout behind a long import or nightly run for a cache, so the write is
+    /// Writes a region's figures, the PDUs and the current alerts of their review, into the
+    /// overview cache.
+    pub fn store(self, conn: Db<'_>, pdus: &[PduSummary], reviewed: &[ReviewedAlert]) {
+        self.write(
+            conn,
+            &CachedRef {
+                pdus,
+                alerts: CurrentAlerts(reviewed),
+            },
+        );
+    }
+
+    /// Writes the body, streamed into the cache's parts. A read-only file or a busy writer
+    /// just means no cache this time: a reader (the screen, `alerts --region`) must not wait
+    /// out the busy timeout behind a long import or nightly run for a cache, so the write is
     /// tried once, without waiting.
-    pub fn store(self, conn: Db<'_>) {
-        let Ok(body) = serde_json::to_string(&self.cached) else {
-            return;
-        };
-        runs::cache_overview_nowait(conn, &self.key, &body);
+    fn write(self, conn: Db<'_>, body: &impl Serialize) {
+        runs::cache_overview_nowait(conn, &self.key, |w| {
+            serde_json::to_writer(w, body).map_err(std::io::Error::from)
+        });
     }
 }
 
@@ -1158,13 +1221,7 @@ fn evaluate_or_cached(
     // Only a region's figures (the screen's) are kept: the national scope is the nightly
     // run's, computed once a day, and at a million cases writing its hundred thousand
     // alerts into the cache would cost that run more than a later read could save.
-    let fill = region.is_some().then(|| CacheFill {
-        key,
-        cached: Cached {
-            pdus: g.pdus.clone(),
-            alerts: alerts.clone(),
-        },
-    });
+    let fill = region.is_some().then_some(CacheFill { key });
     Ok((g.pdus, alerts, fill))
 }
 
@@ -1178,7 +1235,13 @@ pub fn evaluate_cached(
 ) -> rusqlite::Result<(Vec<PduSummary>, Vec<Alert>)> {
     let (pdus, alerts, fill) = evaluate_or_cached(conn, &ev.policy, &ev.rules, ev.as_of, region)?;
     if let Some(fill) = fill {
-        fill.store(conn);
+        fill.write(
+            conn,
+            &CachedRef {
+                pdus: &pdus,
+                alerts: &alerts,
+            },
+        );
     }
     Ok((pdus, alerts))
 }
@@ -1350,7 +1413,7 @@ pub fn run(
 ) -> rusqlite::Result<(Review, Vec<PduSummary>)> {
     let (review, pdus, fill) = run_deferring_cache(conn, ev, region)?;
     if let Some(fill) = fill {
-        fill.store(conn);
+        fill.store(conn, &pdus, &review.alerts);
     }
     Ok((review, pdus))
 }
@@ -1913,7 +1976,12 @@ mod tests {
         let count = |s: &Store| -> i64 {
             s.db()
                 .sql()
-                .query_row("SELECT count(*) FROM overview_cache", [], |r| r.get(0))
+                // Bodies, not the parts each is kept in.
+                .query_row(
+                    "SELECT count(DISTINCT substr(key, 1, instr(key, '#'))) FROM overview_cache",
+                    [],
+                    |r| r.get(0),
+                )
                 .unwrap()
         };
         assert_eq!(count(&s), 0);
@@ -1965,6 +2033,37 @@ mod tests {
         )
         .unwrap();
         assert_eq!(count(&s), 2);
+    }
+
+    #[test]
+    fn a_review_from_the_cache_is_the_review_it_was_cached_from() {
+        // The screen caches the current alerts of its review, not the resolved ones: a night
+        // on record (the day before, with a case allocated since) gives it both.
+        let (_dir, p, as_of) = demo(2000, 5);
+        let mut s = Store::open(&p, OpenMode::Existing).unwrap();
+        let ev = |d| crate::context::Evaluation::new(Policy::defaults(), Rules::defaults(), d);
+        let (mut night, pdus) = run(s.db(), &ev(as_of.pred_opt().unwrap()), None).unwrap();
+        record(&mut s, &mut night, &pdus, "t").unwrap();
+        s.db()
+            .sql()
+            .execute(
+                "UPDATE cases SET allocated_to = (SELECT staff_code FROM practitioners
+                   WHERE pdu = cases.pdu LIMIT 1), allocated_on = '2026-11-30'
+                  WHERE crn = (SELECT crn FROM cases WHERE pdu = 'HFKCW'
+                                 AND allocated_to IS NULL AND mappa_level IS NOT NULL LIMIT 1)",
+                [],
+            )
+            .unwrap();
+        let (computed, pdus) = run(s.db(), &ev(as_of), Some("London")).unwrap();
+        assert!(computed.alerts.iter().any(|a| a.status == Status::Resolved));
+        let (cached, cached_pdus) = run(s.db(), &ev(as_of), Some("London")).unwrap();
+        assert_eq!(cached_pdus, pdus);
+        assert_eq!(cached.alerts.len(), computed.alerts.len());
+        for (a, b) in cached.alerts.iter().zip(&computed.alerts) {
+            assert_eq!(a, b);
+        }
+        assert_eq!(cached.incidents, computed.incidents);
+        assert_eq!(cached.statuses, computed.statuses);
     }
 
     #[test]

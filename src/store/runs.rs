@@ -245,31 +245,126 @@ pub fn region_of(db: Db<'_>, pdu: &str) -> Result<Option<String>> {
     .optional()
 }
 
-/// A cached overview body (JSON), if one is kept under `key`.
+/// Bytes of a cached overview body kept per row. A region's body runs to tens of megabytes
+/// at a million cases; written as one value it would be held twice more while it is written
+/// (the text, and SQLite's copy of the bound value).
+const CACHE_PART: usize = 1 << 20;
+
+/// A cached overview body (JSON), if one is kept under `key`: its parts (rows `KEY#000000`,
+/// `KEY#000001`, …), joined.
 pub fn cached_overview(db: Db<'_>, key: &str) -> Result<Option<String>> {
     let conn = db.conn();
-    conn.query_row(
-        "SELECT body FROM overview_cache WHERE key = ?1",
-        [key],
-        |r| r.get(0),
-    )
-    .optional()
+    let mut q = conn.prepare_cached(
+        "SELECT body FROM overview_cache WHERE key >= ?1 || '#' AND key < ?1 || '$' ORDER BY key",
+    )?;
+    let mut rows = q.query([key])?;
+    let mut body: Option<String> = None;
+    while let Some(r) = rows.next()? {
+        let part = r.get_ref(0)?.as_str()?;
+        body.get_or_insert_with(String::new).push_str(part);
+    }
+    Ok(body)
 }
 
-/// Keeps an overview body under `key`, trying once without waiting for a busy writer: a
-/// reader must not wait out the busy timeout behind a long import or nightly run for a
-/// cache. A read-only file or a busy writer just means no cache this time.
-pub fn cache_overview_nowait(db: Db<'_>, key: &str, body: &str) {
+/// Keeps an overview body under `key`, as `write` writes it, in parts of [`CACHE_PART`]
+/// bytes, all or none. Tried once without waiting for a busy writer: a reader must not wait
+/// out the busy timeout behind a long import or nightly run for a cache. A read-only file, a
+/// busy writer or a failing `write` just means no cache this time.
+pub fn cache_overview_nowait(
+    db: Db<'_>,
+    key: &str,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) {
+    cache_in_parts_nowait(db, key, CACHE_PART, write);
+}
+
+fn cache_in_parts_nowait(
+    db: Db<'_>,
+    key: &str,
+    part_size: usize,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) {
     let conn = db.conn();
     let wait: i64 = conn
         .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
         .unwrap_or(0);
-    if conn.pragma_update(None, "busy_timeout", 0).is_ok() {
-        let _ = conn.execute(
-            "INSERT OR REPLACE INTO overview_cache (key, body) VALUES (?1, ?2)",
-            params![key, body],
-        );
-        let _ = conn.pragma_update(None, "busy_timeout", wait);
+    if conn.pragma_update(None, "busy_timeout", 0).is_err() {
+        return;
+    }
+    let stored = (|| -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let tx =
+            rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
+            "DELETE FROM overview_cache WHERE key = ?1 OR (key >= ?1 || '#' AND key < ?1 || '$')",
+            [key],
+        )?;
+        let mut parts = PartWriter {
+            insert: tx.prepare_cached("INSERT INTO overview_cache (key, body) VALUES (?1, ?2)")?,
+            key,
+            part_size,
+            written: 0,
+            buf: Vec::with_capacity(part_size.saturating_add(4)),
+        };
+        write(&mut parts)?;
+        parts.finish()?;
+        drop(parts);
+        tx.commit()?;
+        Ok(())
+    })();
+    // Nothing to report: the cache is an optimisation, and an unwritten one is recomputed.
+    drop(stored);
+    let _ = conn.pragma_update(None, "busy_timeout", wait);
+}
+
+/// Inserts what is written to it as the numbered parts of one cached body, each cut where a
+/// character ends (each part is valid text on its own).
+struct PartWriter<'a, 'k> {
+    insert: rusqlite::CachedStatement<'a>,
+    key: &'k str,
+    part_size: usize,
+    written: usize,
+    buf: Vec<u8>,
+}
+
+impl PartWriter<'_, '_> {
+    /// Inserts the first `len` bytes of the buffer as the next part.
+    fn insert(&mut self, len: usize) -> std::io::Result<()> {
+        let text = std::str::from_utf8(&self.buf[..len]).map_err(std::io::Error::other)?;
+        let part_key = format!("{}#{:06}", self.key, self.written);
+        self.insert
+            .execute(params![part_key, text])
+            .map_err(std::io::Error::other)?;
+        self.written += 1;
+        self.buf.drain(..len);
+        Ok(())
+    }
+
+    /// Inserts the rest (an empty body still leaves one part, so that it reads as cached).
+    fn finish(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() || self.written == 0 {
+            self.insert(self.buf.len())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::io::Write for PartWriter<'_, '_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        while self.buf.len() > self.part_size {
+            // Cut where the next character starts (UTF-8 continuation bytes are 10xxxxxx);
+            // a character not yet whole waits for the next write.
+            let Some(cut) = (self.part_size..self.buf.len()).find(|&i| self.buf[i] & 0xC0 != 0x80)
+            else {
+                break;
+            };
+            self.insert(cut)?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -363,4 +458,73 @@ pub fn for_each_recent_pdu_metrics(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{OpenMode, Store};
+
+    fn parts(s: &Store) -> Vec<(String, String)> {
+        let mut q = s
+            .conn()
+            .prepare("SELECT key, body FROM overview_cache ORDER BY key")
+            .unwrap();
+        q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn a_cached_body_is_kept_in_parts_cut_between_characters_and_read_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("c.db"), OpenMode::CreateIfMissing).unwrap();
+        // Two-byte and four-byte characters astride every cut of a 5-byte part.
+        let body = "{\"a\":\"é🙂é\"}".repeat(7);
+        cache_in_parts_nowait(s.db(), "k", 5, |w| {
+            for b in body.as_bytes().chunks(3) {
+                w.write_all(b)?;
+            }
+            Ok(())
+        });
+        let stored = parts(&s);
+        assert!(stored.len() > 10, "{stored:?}");
+        assert!(
+            stored
+                .iter()
+                .all(|(k, b)| k.starts_with("k#") && b.len() <= 5 + 3)
+        );
+        assert_eq!(
+            cached_overview(s.db(), "k").unwrap().as_deref(),
+            Some(&*body)
+        );
+        // A shorter body replaces every part of the longer one; another key is not read.
+        cache_in_parts_nowait(s.db(), "k", 5, |w| w.write_all(b"{}"));
+        assert_eq!(parts(&s).len(), 1);
+        assert_eq!(cached_overview(s.db(), "k").unwrap().as_deref(), Some("{}"));
+        assert_eq!(cached_overview(s.db(), "k#").unwrap(), None);
+        assert_eq!(cached_overview(s.db(), "j").unwrap(), None);
+    }
+
+    #[test]
+    fn a_failed_or_busy_cache_write_leaves_nothing_and_does_not_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let s = Store::open(&path, OpenMode::CreateIfMissing).unwrap();
+        cache_in_parts_nowait(s.db(), "k", 4, |w| {
+            w.write_all(b"0123456789")?;
+            Err(std::io::Error::other("stopped half way"))
+        });
+        assert_eq!(parts(&s), Vec::new());
+        let other = Store::open(&path, OpenMode::Existing).unwrap();
+        other.conn().execute_batch("BEGIN IMMEDIATE").unwrap();
+        let t = std::time::Instant::now();
+        cache_in_parts_nowait(s.db(), "k", 4, |w| w.write_all(b"{}"));
+        // A write that waited would wait out the busy timeout (seconds), then succeed.
+        assert!(t.elapsed() < crate::store::BUSY_TIMEOUT / 2);
+        other.conn().execute_batch("ROLLBACK").unwrap();
+        assert_eq!(cached_overview(s.db(), "k").unwrap(), None);
+        assert_eq!(s.busy_timeout().unwrap(), crate::store::BUSY_TIMEOUT);
+    }
 }

@@ -394,7 +394,7 @@ impl Model {
     /// The region arrived: each screen's selection stays within its rows.
     fn region_loaded(
         &mut self,
-        result: Result<super::worker::OverviewData, crate::tui::worker::Failure>,
+        result: Result<std::sync::Arc<super::worker::OverviewData>, crate::tui::worker::Failure>,
     ) {
         if !self.region.loaded(result) {
             return;

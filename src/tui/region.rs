@@ -38,7 +38,7 @@ pub fn alert_counts(alerts: &[ReviewedAlert], pdu: &str) -> (usize, usize, usize
 
 #[derive(Debug, Clone, Default)]
 pub struct Region {
-    pub data: Option<OverviewData>,
+    pub data: Option<std::sync::Arc<OverviewData>>,
     /// Per PDU: status and open alerts by severity, counted once when the overview arrives
     /// (a national region has tens of thousands of alerts; sorting and drawing look these up).
     pub pdu_info: HashMap<String, PduInfo>,
@@ -97,7 +97,10 @@ impl Region {
 
     /// Takes the answer in, counting each PDU's status and alerts once; whether the region
     /// was read.
-    pub fn loaded(&mut self, result: Result<OverviewData, crate::tui::worker::Failure>) -> bool {
+    pub fn loaded(
+        &mut self,
+        result: Result<std::sync::Arc<OverviewData>, crate::tui::worker::Failure>,
+    ) -> bool {
         self.loading = false;
         let d = match result {
             Ok(d) => d,

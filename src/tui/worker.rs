@@ -3,6 +3,7 @@
 //! processes. Bursts of requests (a held-down key) are coalesced to the newest per slot.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
@@ -233,7 +234,7 @@ pub const TODAY_LIMIT: usize = 20;
 /// Answers, carrying the generation of the request so stale ones can be dropped.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Response {
-    Overview(u64, Result<OverviewData, Failure>),
+    Overview(u64, Result<Arc<OverviewData>, Failure>),
     Page(u64, CaseList, Result<Page<CaseRow>, Failure>),
     Staffing(u64, Result<StaffingData, Failure>),
     Case(u64, Result<Option<Box<CaseView>>, Failure>),
@@ -553,6 +554,17 @@ fn window<T: Clone>(rows: &[T], kept: Option<&[u32]>, offset: u64, limit: u64) -
     }
 }
 
+/// An overview computed afresh, to write into the overview cache once the screen has it
+/// (shared with the screen, not copied).
+struct CacheWrite(CacheFill, Arc<OverviewData>);
+
+impl CacheWrite {
+    fn store(self, db: crate::store::Db<'_>) {
+        let CacheWrite(fill, data) = self;
+        fill.store(db, &data.pdus, &data.alerts);
+    }
+}
+
 /// Runs one request; an overview computed afresh comes with the cache write to do once the
 /// screen has it.
 fn answer_first(
@@ -560,7 +572,7 @@ fn answer_first(
     env: &Env,
     lists: &mut Lists,
     r: Request,
-) -> (Response, Option<CacheFill>) {
+) -> (Response, Option<CacheWrite>) {
     let conn = store.db();
     match r {
         Request::Overview { generation, region } => {
@@ -573,8 +585,7 @@ fn answer_first(
                     .unwrap_or_default();
                 let (review, pdus, to_cache) =
                     crate::alerts::run_deferring_cache(conn, &env.eval, Some(&region))?;
-                fill = to_cache;
-                Ok(OverviewData {
+                let data = Arc::new(OverviewData {
                     region,
                     regions,
                     pdus,
@@ -582,7 +593,9 @@ fn answer_first(
                     statuses: review.statuses,
                     incidents: review.incidents,
                     trends: crate::alerts::trends(conn, TREND_RUNS)?,
-                })
+                });
+                fill = to_cache.map(|f| CacheWrite(f, Arc::clone(&data)));
+                Ok(data)
             })()
             .map_err(|e| err(store, e));
             (Response::Overview(generation, result), fill)

@@ -113,7 +113,7 @@ fn model_with_overview() -> Model {
     };
     m.update(Msg::Loaded(Response::Overview(
         generation,
-        Ok(OverviewData {
+        Ok(std::sync::Arc::new(OverviewData {
             region: "London".into(),
             regions: vec!["London".into()],
             pdus: vec![
@@ -156,7 +156,7 @@ fn model_with_overview() -> Model {
                 incident("HFKCW", "r", Severity::Critical, &["r:HFKCW:-"]),
             ],
             trends: Default::default(),
-        }),
+        })),
     )));
     m
 }
