@@ -76,7 +76,13 @@ fn units_and_cases(
     // The risk checks read every case: both cores share them, a range of row ids at a
     // time, once this thread has the PDU figures.
     let parts = read::risk::case_rowids(conn)?.map(|(from, to)| RowParts::new(from, to));
-    let judge = |db: Db<'_>| judge_parts(db, policy, as_of, scope, keep, parts.as_ref());
+    let judging = Judging {
+        policy,
+        as_of,
+        scope,
+        keep,
+    };
+    let judge = |db: Db<'_>| judging.parts(db, parts.as_ref());
     let (units, mine, theirs) = std::thread::scope(|s| {
         let theirs = conn.second_reader().map(|r| s.spawn(move || judge(r.db())));
         let units = read::pdu_summaries_and_practitioners(conn, policy, as_of, region);
@@ -94,7 +100,7 @@ fn units_and_cases(
             // The second connection could not read (behind the demo build's exclusive lock,
             // say): this one judges the part it gave back.
             if let Some((part, _)) = failed {
-                judge_part(conn, policy, as_of, scope, keep, part, &mut found)?;
+                judging.part(conn, part, &mut found)?;
             }
         }
         Some(Err(panic)) => std::panic::resume_unwind(panic),
@@ -242,46 +248,47 @@ impl RowParts {
 /// A part of the cases that one connection could not judge, with why, for another to judge.
 type GivenBack = ((i64, i64), rusqlite::Error);
 
-/// Judges parts of the cases from `parts` until none is left (nothing without parts). A part
-/// that fails comes back with the error, unjudged, for another connection to judge; the
-/// parts judged before it are kept.
-fn judge_parts(
-    db: Db<'_>,
-    policy: &Policy,
+/// What judging the risk checks of a scope's cases needs, on whichever connection judges.
+#[derive(Clone, Copy)]
+struct Judging<'a> {
+    policy: &'a Policy,
     as_of: NaiveDate,
-    scope: RiskScope<'_>,
-    keep: Keep<'_>,
-    parts: Option<&RowParts>,
-) -> (RiskFindings, Option<GivenBack>) {
-    let mut found = RiskFindings::default();
-    let Some(parts) = parts else {
-        return (found, None);
-    };
-    while let Some(part) = parts.take() {
-        if let Err(e) = judge_part(db, policy, as_of, scope, keep, part, &mut found) {
-            return (found, Some((part, e)));
-        }
-    }
-    (found, None)
+    scope: RiskScope<'a>,
+    keep: Keep<'a>,
 }
 
-/// Judges the cases of one part into `found`, leaving it as it was if the part fails.
-fn judge_part(
-    db: Db<'_>,
-    policy: &Policy,
-    as_of: NaiveDate,
-    scope: RiskScope<'_>,
-    keep: Keep<'_>,
-    (from, to): (i64, i64),
-    found: &mut RiskFindings,
-) -> rusqlite::Result<()> {
-    let mut part = RiskFindings::default();
-    read::risk::each_in(db, scope, as_of, Some((from, to)), |row| {
-        part.judge(policy, as_of, row, Some(keep));
-    })?;
-    part.parts.push((from, 0));
-    found.merge(part);
-    Ok(())
+impl Judging<'_> {
+    /// Judges parts of the cases from `parts` until none is left (nothing without parts). A
+    /// part that fails comes back with the error, unjudged, for another connection to
+    /// judge; the parts judged before it are kept.
+    fn parts(self, db: Db<'_>, parts: Option<&RowParts>) -> (RiskFindings, Option<GivenBack>) {
+        let mut found = RiskFindings::default();
+        let Some(parts) = parts else {
+            return (found, None);
+        };
+        while let Some(part) = parts.take() {
+            if let Err(e) = self.part(db, part, &mut found) {
+                return (found, Some((part, e)));
+            }
+        }
+        (found, None)
+    }
+
+    /// Judges the cases of one part into `found`, leaving it as it was if the part fails.
+    fn part(
+        self,
+        db: Db<'_>,
+        (from, to): (i64, i64),
+        found: &mut RiskFindings,
+    ) -> rusqlite::Result<()> {
+        let mut part = RiskFindings::default();
+        read::risk::each_in(db, self.scope, self.as_of, Some((from, to)), |row| {
+            part.judge(self.policy, self.as_of, row, Some(self.keep));
+        })?;
+        part.parts.push((from, 0));
+        found.merge(part);
+        Ok(())
+    }
 }
 
 /// Evaluates the risk checks (`risk_checks`) of every case in `scope` at `as_of`, on one
@@ -2108,6 +2115,12 @@ mod tests {
         };
         let whole = risk_findings(s.db(), &policy, as_of, RiskScope::All, Some(keep)).unwrap();
         assert!(whole.cases.len() > 100, "{} cases", whole.cases.len());
+        let judging = Judging {
+            policy: &policy,
+            as_of,
+            scope: RiskScope::All,
+            keep,
+        };
         let key = |f: &RiskFindings| -> (Vec<String>, Vec<(String, RiskFigures)>) {
             let mut t: Vec<_> = f
                 .tallies
@@ -2122,11 +2135,9 @@ mod tests {
             let parts = RowParts::of_size(first, last, size);
             let other = s.db().second_reader().unwrap();
             let (mut found, theirs) = std::thread::scope(|sc| {
-                let (policy, parts) = (&policy, &parts);
-                let theirs = sc.spawn(move || {
-                    judge_parts(other.db(), policy, as_of, RiskScope::All, keep, Some(parts))
-                });
-                let mine = judge_parts(s.db(), policy, as_of, RiskScope::All, keep, Some(parts));
+                let parts = &parts;
+                let theirs = sc.spawn(move || judging.parts(other.db(), Some(parts)));
+                let mine = judging.parts(s.db(), Some(parts));
                 (mine, theirs.join().unwrap())
             });
             assert!(found.1.is_none() && theirs.1.is_none());
@@ -2137,19 +2148,9 @@ mod tests {
         // A part given back (as by a connection that could not read) and judged later.
         let parts = RowParts::of_size(first, last, 500);
         let given_back = parts.take().unwrap();
-        let (mut found, failed) =
-            judge_parts(s.db(), &policy, as_of, RiskScope::All, keep, Some(&parts));
+        let (mut found, failed) = judging.parts(s.db(), Some(&parts));
         assert!(failed.is_none());
-        judge_part(
-            s.db(),
-            &policy,
-            as_of,
-            RiskScope::All,
-            keep,
-            given_back,
-            &mut found,
-        )
-        .unwrap();
+        judging.part(s.db(), given_back, &mut found).unwrap();
         found.in_order();
         assert_eq!(key(&found), key(&whole));
     }
