@@ -346,9 +346,10 @@ pub fn gather_pdu(
     region: &str,
     pdu: &str,
 ) -> rusqlite::Result<Gathered> {
+    // Only this PDU's summary counts its practitioners: the others judge the region's
+    // vacancy, which is staffing, not caseloads.
     let (mut pdus, practitioners) =
-        read::pdu_summaries_and_practitioners(conn, policy, as_of, Some(region))?;
-    let practitioners = practitioners.into_iter().filter(|p| p.pdu == pdu).collect();
+        read::summaries_and_practitioners_of(conn, policy, as_of, Some(region), Some(pdu))?;
     let mut cases = read::case_alert_rows_of_pdu(conn, policy, as_of, pdu)?;
     // The region's PDU figures judge this PDU's vacancy; the risk figures are its own.
     add_risk(

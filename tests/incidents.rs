@@ -520,3 +520,29 @@ fn the_worklist_puts_unallocated_mappa_cases_first_then_high_rosh_by_days_waitin
     assert_eq!(o.status.code(), Some(2));
     assert!(err(&o).contains("no PDU 'NOPE'"), "{}", err(&o));
 }
+
+#[test]
+fn one_pdus_review_is_that_pdus_part_of_the_regions_review() {
+    // `review --pdu` reads one PDU's cases and practitioners, the region's only for its
+    // figures: every PDU's review must still be what the whole region's review says of it.
+    let dir = tempfile::tempdir().unwrap();
+    let db = demo(dir.path());
+    let all = json(&run(
+        &db,
+        ANCHOR,
+        &["review", "--format", "json", "--limit", "40"],
+        dir.path(),
+    ));
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 18, "every London PDU");
+    for whole in all {
+        let pdu = whole["pdu"].as_str().unwrap();
+        let one = json(&run(
+            &db,
+            ANCHOR,
+            &["review", "--pdu", pdu, "--format", "json", "--limit", "40"],
+            dir.path(),
+        ));
+        assert_eq!(&one, whole, "{pdu}");
+    }
+}

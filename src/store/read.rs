@@ -680,13 +680,27 @@ pub fn pdu_summaries_and_practitioners(
     as_of: NaiveDate,
     region: Option<&str>,
 ) -> Result<(Vec<PduSummary>, Vec<PractitionerRow>)> {
+    summaries_and_practitioners_of(db, policy, as_of, region, None)
+}
+
+/// [`pdu_summaries_and_practitioners`] with the practitioners of one PDU only, when `pdu`
+/// names one: the other PDUs' summaries then count no practitioners (0 working cases, 0
+/// over capacity), and their staffing, cases and vacancy are as usual. One PDU's review
+/// needs the region's vacancy, not the region's caseloads.
+pub fn summaries_and_practitioners_of(
+    db: Db<'_>,
+    policy: &Policy,
+    as_of: NaiveDate,
+    region: Option<&str>,
+    pdu: Option<&str>,
+) -> Result<(Vec<PduSummary>, Vec<PractitionerRow>)> {
     let conn = db.conn();
     let practitioners = practitioners_in(
         conn,
         policy,
         as_of,
-        None,
-        region,
+        pdu,
+        if pdu.is_some() { None } else { region },
         PractitionerSort::Capacity,
     )?;
     let mut people: HashMap<String, (u64, u64)> = HashMap::new();
