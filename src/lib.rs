@@ -21,6 +21,7 @@ pub mod policy;
 pub mod report;
 pub mod risk_checks;
 pub mod risk_lists;
+pub mod risk_memo;
 pub mod rules;
 pub mod store;
 pub mod text;

@@ -908,7 +908,7 @@ impl RiskFigures {
 }
 
 /// Folds cases into [`RiskFigures`]: [`PduShares`] plus the case counts.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RiskTally {
     pub shares: PduShares,
     pub enquiry_overdue_cases: u64,
