@@ -1669,8 +1669,45 @@ mod tests {
     }
 }
 
+/// A case's records owned, for tests that make many ([`CaseInput`] borrows them).
+#[cfg(test)]
+pub(crate) mod owned_case {
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    pub(crate) struct Case {
+        pub case_type: CaseType,
+        pub sentence: NaiveDate,
+        pub release: Option<NaiveDate>,
+        pub custody_kind: CustodyKind,
+        pub rosh_changed_on: Option<NaiveDate>,
+        pub allocated_on: Option<NaiveDate>,
+        pub enquiries: Vec<Enquiry>,
+        pub assessments: Vec<Assessment>,
+        pub contacts: Vec<NaiveDate>,
+    }
+
+    impl Case {
+        pub(crate) fn input(&self) -> CaseInput<'_> {
+            CaseInput {
+                case_type: self.case_type,
+                sentence_date: self.sentence,
+                release_date: self.release,
+                custody_kind: self.custody_kind,
+                rosh: None,
+                rosh_changed_on: self.rosh_changed_on,
+                allocated_on: self.allocated_on,
+                enquiries: &self.enquiries,
+                assessments: &self.assessments,
+                contacts: &self.contacts,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod properties {
+    use super::owned_case::Case;
     use super::*;
     use crate::domain::EnquiryOutcome;
     use proptest::prelude::*;
@@ -1709,36 +1746,6 @@ mod properties {
                 completed_on,
                 rosh,
             })
-    }
-
-    #[derive(Debug, Clone)]
-    struct Case {
-        case_type: CaseType,
-        sentence: NaiveDate,
-        release: Option<NaiveDate>,
-        custody_kind: CustodyKind,
-        rosh_changed_on: Option<NaiveDate>,
-        allocated_on: Option<NaiveDate>,
-        enquiries: Vec<Enquiry>,
-        assessments: Vec<Assessment>,
-        contacts: Vec<NaiveDate>,
-    }
-
-    impl Case {
-        fn input(&self) -> CaseInput<'_> {
-            CaseInput {
-                case_type: self.case_type,
-                sentence_date: self.sentence,
-                release_date: self.release,
-                custody_kind: self.custody_kind,
-                rosh: None,
-                rosh_changed_on: self.rosh_changed_on,
-                allocated_on: self.allocated_on,
-                enquiries: &self.enquiries,
-                assessments: &self.assessments,
-                contacts: &self.contacts,
-            }
-        }
     }
 
     prop_compose! {

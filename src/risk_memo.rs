@@ -235,40 +235,11 @@ mod tests {
         parse_date,
     };
     use crate::risk_checks::evaluate_dates;
+    use crate::risk_checks::owned_case::Case;
     use rand::{Rng, SeedableRng};
 
     fn d(s: &str) -> NaiveDate {
         parse_date("d", s).expect("a test date")
-    }
-
-    /// A case's records, owned, for [`CaseInput`].
-    struct Case {
-        case_type: CaseType,
-        sentence: NaiveDate,
-        release: Option<NaiveDate>,
-        custody_kind: CustodyKind,
-        rosh_changed: Option<NaiveDate>,
-        allocated: Option<NaiveDate>,
-        enquiries: Vec<Enquiry>,
-        assessments: Vec<Assessment>,
-        contacts: Vec<NaiveDate>,
-    }
-
-    impl Case {
-        fn input(&self) -> CaseInput<'_> {
-            CaseInput {
-                case_type: self.case_type,
-                sentence_date: self.sentence,
-                release_date: self.release,
-                custody_kind: self.custody_kind,
-                rosh: Some(Rosh::High),
-                rosh_changed_on: self.rosh_changed,
-                allocated_on: self.allocated,
-                enquiries: &self.enquiries,
-                assessments: &self.assessments,
-                contacts: &self.contacts,
-            }
-        }
     }
 
     /// A case with dates scattered around `around`, some ahead of it.
@@ -294,8 +265,8 @@ mod tests {
             1 => CustodyKind::ParoleEligible,
             _ => CustodyKind::Indeterminate,
         };
-        let rosh_changed = rng.random_bool(0.3).then(|| day(rng, -300, 30));
-        let allocated = rng.random_bool(0.7).then(|| day(rng, -400, 30));
+        let rosh_changed_on = rng.random_bool(0.3).then(|| day(rng, -300, 30));
+        let allocated_on = rng.random_bool(0.7).then(|| day(rng, -400, 30));
         let mut enquiries = Vec::new();
         for kind in [EnquiryKind::DomesticAbuse, EnquiryKind::ChildSafeguarding] {
             for _ in 0..rng.random_range(0..3) {
@@ -332,8 +303,8 @@ mod tests {
             sentence,
             release,
             custody_kind,
-            rosh_changed,
-            allocated,
+            rosh_changed_on,
+            allocated_on,
             enquiries,
             assessments,
             contacts,

@@ -695,14 +695,8 @@ pub fn summaries_and_practitioners_of(
     pdu: Option<&str>,
 ) -> Result<(Vec<PduSummary>, Vec<PractitionerRow>)> {
     let conn = db.conn();
-    let practitioners = practitioners_in(
-        conn,
-        policy,
-        as_of,
-        pdu,
-        if pdu.is_some() { None } else { region },
-        PractitionerSort::Capacity,
-    )?;
+    let practitioners =
+        practitioners_in(conn, policy, as_of, pdu, region, PractitionerSort::Capacity)?;
     let mut people: HashMap<String, (u64, u64)> = HashMap::new();
     for p in &practitioners {
         let e = people.entry(p.pdu.clone()).or_default();
