@@ -3,6 +3,7 @@
 //! acknowledgements. Evaluation itself is in `rules` and is pure.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::OnceLock;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -15,6 +16,7 @@ use crate::incidents::{self, Ack, Incident, PduStatus, PrevIncident, Silence};
 use crate::policy::Policy;
 use crate::risk_checks::{CaseRiskMetrics, RiskFigures, RiskTally};
 use crate::rules::{Alert, Metrics, Rules, Scope, Severity, Subject, SubjectMetrics, evaluate};
+use crate::store::memo::MemoCase;
 use crate::store::read::risk::{RiskRow, RiskScope};
 use crate::store::read::{self, PduSummary};
 use crate::store::runs;
@@ -48,68 +50,111 @@ pub fn gather(
     as_of: NaiveDate,
     region: Option<&str>,
 ) -> rusqlite::Result<Gathered> {
-    let (pdus, practitioners, cases) = units_and_cases(conn, policy, rules, as_of, region)?;
+    let UnitsAndCases {
+        pdus,
+        practitioners,
+        cases,
+        ..
+    } = units_and_cases(conn, policy, rules, as_of, region)?;
     Ok(subjects_of(pdus, practitioners, cases, as_of, None))
 }
 
 /// The PDU figures, practitioners and candidate cases of a region (or all), the risk checks
-/// joined in. The risk checks read every case of the scope, so they run on a second
-/// connection alongside the PDU figures when there is one (the machine has two cores).
+/// joined in, and which memos a recorded run should write. The risk checks come from the
+/// cases' memos where they hold (read alongside the PDU figures, on a second connection
+/// when there is one); without usable memos every case is judged, on both cores.
 fn units_and_cases(
     conn: Db<'_>,
     policy: &Policy,
     rules: &Rules,
     as_of: NaiveDate,
     region: Option<&str>,
-) -> rusqlite::Result<(
-    Vec<PduSummary>,
-    Vec<read::PractitionerRow>,
-    Vec<read::CaseAlertRow>,
-)> {
+) -> rusqlite::Result<UnitsAndCases> {
     let scope = region.map_or(RiskScope::All, RiskScope::Region);
-    let mut cases = read::case_alert_rows(conn, policy, as_of, region)?;
-    let candidates: HashSet<&str> = cases.iter().map(|c| c.crn.as_str()).collect();
-    let keep = Keep {
-        candidates: &candidates,
-        rules,
-    };
-    // The risk checks read every case: both cores share them, a range of row ids at a
-    // time, once this thread has the PDU figures.
-    let parts = read::risk::case_rowids(conn)?.map(|(from, to)| RowParts::new(from, to));
     let judging = Judging {
         policy,
         as_of,
         scope,
-        keep,
+        keep: None,
     };
-    let judge = |db: Db<'_>| judging.parts(db, parts.as_ref());
-    let (units, mine, theirs) = std::thread::scope(|s| {
-        let theirs = conn.second_reader().map(|r| s.spawn(move || judge(r.db())));
-        let units = read::pdu_summaries_and_practitioners(conn, policy, as_of, region);
-        let mine = judge(conn);
-        (units, mine, theirs.map(|h| h.join()))
+    // The memos are read on a second connection while this one reads the candidate cases
+    // and the PDU figures; the memos' overdue cases wait for the candidates (a case is kept
+    // when it is one).
+    let cases_read: OnceLock<Vec<read::CaseAlertRow>> = OnceLock::new();
+    let candidates: OnceLock<HashSet<&str>> = OnceLock::new();
+    let (ready, ready_here) = std::sync::mpsc::channel::<()>();
+    let (units, memo) = std::thread::scope(|s| {
+        let theirs = conn.second_reader().map(|r| {
+            let candidates = &candidates;
+            s.spawn(move || {
+                judging.by_memo_keeping(r.db(), || {
+                    ready_here.recv().ok()?;
+                    candidates.get().map(|c| {
+                        Some(Keep {
+                            candidates: c,
+                            rules,
+                        })
+                    })
+                })
+            })
+        });
+        let units = read::case_alert_rows(conn, policy, as_of, region).and_then(|rows| {
+            let rows = cases_read.get_or_init(|| rows);
+            let _ = candidates.set(rows.iter().map(|c| c.crn.as_str()).collect());
+            // The second connection may have given up already: it then is not waiting.
+            let _ = ready.send(());
+            read::pdu_summaries_and_practitioners(conn, policy, as_of, region)
+        });
+        drop(ready);
+        let memo = match theirs.map(|h| h.join()) {
+            Some(Ok(Ok(Some(found)))) => Ok(Some(found)),
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            // No second connection, or it could not read (behind the demo build's
+            // exclusive lock, say), or the memos could not serve: this one tries.
+            _ => match candidates.get() {
+                Some(c) => Judging {
+                    keep: Some(Keep {
+                        candidates: c,
+                        rules,
+                    }),
+                    ..judging
+                }
+                .by_memo(conn),
+                None => Ok(None),
+            },
+        };
+        (units, memo)
     });
     let (mut pdus, practitioners) = units?;
-    let (mut found, failed) = mine;
-    if let Some((_, e)) = failed {
-        return Err(e);
-    }
-    match theirs {
-        Some(Ok((theirs, failed))) => {
-            found.merge(theirs);
-            // The second connection could not read (behind the demo build's exclusive lock,
-            // say): this one judges the part it gave back.
-            if let Some((part, _)) = failed {
-                judging.part(conn, part, &mut found)?;
-            }
+    let found = match (memo?, candidates.get()) {
+        (Some(found), _) => found,
+        (None, Some(c)) => Judging {
+            keep: Some(Keep {
+                candidates: c,
+                rules,
+            }),
+            ..judging
         }
-        Some(Err(panic)) => std::panic::resume_unwind(panic),
-        None => {}
-    }
-    found.in_order();
+        .every_case(conn)?,
+        (None, None) => unreachable!("the candidates are read before the PDU figures"),
+    };
     drop(candidates);
-    add_risk(&mut pdus, &mut cases, found);
-    Ok((pdus, practitioners, cases))
+    let mut cases = cases_read.into_inner().unwrap_or_default();
+    let refresh = add_risk(&mut pdus, &mut cases, found);
+    Ok(UnitsAndCases {
+        pdus,
+        practitioners,
+        cases,
+        refresh,
+    })
+}
+
+/// What [`units_and_cases`] gives.
+struct UnitsAndCases {
+    pdus: Vec<PduSummary>,
+    practitioners: Vec<read::PractitionerRow>,
+    cases: Vec<read::CaseAlertRow>,
+    refresh: Refresh,
 }
 
 /// Which cases [`risk_findings`] keeps: those already candidates (their risk metrics join
@@ -128,6 +173,8 @@ pub struct Keep<'a> {
 pub struct RiskFindings {
     pub cases: Vec<read::CaseAlertRow>,
     pub tallies: HashMap<String, RiskTally>,
+    /// The memos to write once the run is recorded (see [`keep_memos`]).
+    pub refresh: Refresh,
     /// Where each part's cases begin in `cases`, by the part's first row id: parts judged on
     /// two connections are put back in the table's order (see [`RiskFindings::in_order`]).
     parts: Vec<(i64, usize)>,
@@ -169,6 +216,37 @@ impl RiskFindings {
             self.cases.push(read::CaseAlertRow {
                 crn: row.crn.clone(),
                 pdu: row.pdu.clone(),
+                ..c
+            });
+        }
+    }
+
+    /// Takes a case's findings from its memo, which holds on `day`: its measures that day,
+    /// kept as [`Self::judge`] keeps a judged case (its tally part is counted apart).
+    fn remember(&mut self, m: &MemoCase, day: NaiveDate, keep: Option<Keep<'_>>) {
+        let metrics = m.memo.metrics_on(day);
+        if !metrics.any() {
+            return;
+        }
+        let c = read::CaseAlertRow {
+            allocated: m.allocated,
+            crn: String::new(),
+            pdu: String::new(),
+            unallocated_since: m.unallocated_since,
+            mappa: m.mappa,
+            rosh: m.rosh,
+            contact_due: None,
+            oversight_due: None,
+            risk: metrics,
+        };
+        let kept = keep.is_none_or(|k| {
+            k.candidates.contains(m.crn.as_str())
+                || k.rules.any_holds(Scope::Case, &case_metrics(&c, day))
+        });
+        if kept {
+            self.cases.push(read::CaseAlertRow {
+                crn: m.crn.clone(),
+                pdu: m.pdu.clone(),
                 ..c
             });
         }
@@ -254,10 +332,82 @@ struct Judging<'a> {
     policy: &'a Policy,
     as_of: NaiveDate,
     scope: RiskScope<'a>,
-    keep: Keep<'a>,
+    keep: Option<Keep<'a>>,
 }
 
+/// The share of cases judged afresh in a run beyond which one pass over every case costs
+/// less than reading the memos and looking each of them up.
+const MOST_JUDGED_AFRESH: f64 = 0.25;
+
 impl Judging<'_> {
+    /// The findings from the cases' memos, judging afresh only the cases whose memo ran out
+    /// or is gone; `None` when the memos cannot serve (see `store::memo::open`). The cases
+    /// come by CRN.
+    fn by_memo(self, db: Db<'_>) -> rusqlite::Result<Option<RiskFindings>> {
+        self.by_memo_keeping(db, || Some(self.keep))
+    }
+
+    /// [`Self::by_memo`], with which cases to keep given once the memos' tallies are read
+    /// (`None` from `keep`: the caller has given up, and so does this).
+    fn by_memo_keeping<'k>(
+        self,
+        db: Db<'_>,
+        keep: impl FnOnce() -> Option<Option<Keep<'k>>>,
+    ) -> rusqlite::Result<Option<RiskFindings>> {
+        let key = crate::risk_memo::policy_key(self.policy);
+        let Some((reading, memos)) =
+            crate::store::memo::open(db, &key, self.scope, self.as_of, MOST_JUDGED_AFRESH)?
+        else {
+            return Ok(None);
+        };
+        let mut found = RiskFindings::default();
+        for (pdu, bits, n) in memos.tallies {
+            found.tallies.entry(pdu).or_default().add_bits(bits, n);
+        }
+        let Some(keep) = keep() else {
+            return Ok(None);
+        };
+        read::risk::each_named(db, &memos.judge, self.as_of, |row| {
+            found.judge(self.policy, self.as_of, row, keep);
+        })?;
+        reading.overdue(|m| found.remember(m, self.as_of, keep))?;
+        drop(reading);
+        found.cases.sort_unstable_by(|a, b| a.crn.cmp(&b.crn));
+        found.refresh = Refresh::Named(memos.judge);
+        Ok(Some(found))
+    }
+
+    /// Judges every case of the scope, on both cores when a second connection can be had.
+    fn every_case(self, conn: Db<'_>) -> rusqlite::Result<RiskFindings> {
+        // Both cores share the cases, a range of row ids at a time.
+        let parts = read::risk::case_rowids(conn)?.map(|(from, to)| RowParts::new(from, to));
+        let judge = |db: Db<'_>| self.parts(db, parts.as_ref());
+        let (mine, theirs) = std::thread::scope(|s| {
+            let theirs = conn.second_reader().map(|r| s.spawn(move || judge(r.db())));
+            let mine = judge(conn);
+            (mine, theirs.map(|h| h.join()))
+        });
+        let (mut found, failed) = mine;
+        if let Some((_, e)) = failed {
+            return Err(e);
+        }
+        match theirs {
+            Some(Ok((theirs, failed))) => {
+                found.merge(theirs);
+                // The second connection could not read: this one judges the part it gave
+                // back.
+                if let Some((part, _)) = failed {
+                    self.part(conn, part, &mut found)?;
+                }
+            }
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => {}
+        }
+        found.in_order();
+        found.refresh = Refresh::All;
+        Ok(found)
+    }
+
     /// Judges parts of the cases from `parts` until none is left (nothing without parts). A
     /// part that fails comes back with the error, unjudged, for another connection to
     /// judge; the parts judged before it are kept.
@@ -283,7 +433,7 @@ impl Judging<'_> {
     ) -> rusqlite::Result<()> {
         let mut part = RiskFindings::default();
         read::risk::each_in(db, self.scope, self.as_of, Some((from, to)), |row| {
-            part.judge(self.policy, self.as_of, row, Some(self.keep));
+            part.judge(self.policy, self.as_of, row, self.keep);
         })?;
         part.parts.push((from, 0));
         found.merge(part);
@@ -292,8 +442,28 @@ impl Judging<'_> {
 }
 
 /// Evaluates the risk checks (`risk_checks`) of every case in `scope` at `as_of`, on one
-/// connection.
+/// connection: from the cases' memos where they serve.
 pub fn risk_findings(
+    conn: Db<'_>,
+    policy: &Policy,
+    as_of: NaiveDate,
+    scope: RiskScope<'_>,
+    keep: Option<Keep<'_>>,
+) -> rusqlite::Result<RiskFindings> {
+    let judging = Judging {
+        policy,
+        as_of,
+        scope,
+        keep,
+    };
+    if let Some(found) = judging.by_memo(conn)? {
+        return Ok(found);
+    }
+    every_case_here(conn, policy, as_of, scope, keep)
+}
+
+/// [`risk_findings`] judging every case, on this connection alone.
+fn every_case_here(
     conn: Db<'_>,
     policy: &Policy,
     as_of: NaiveDate,
@@ -304,13 +474,98 @@ pub fn risk_findings(
     read::risk::each(conn, scope, as_of, |row| {
         found.judge(policy, as_of, row, keep)
     })?;
+    found.refresh = Refresh::All;
     Ok(found)
+}
+
+/// A case judged at `as_of`, as its memo.
+fn memo_case(policy: &Policy, as_of: NaiveDate, row: &RiskRow) -> MemoCase {
+    let input = row.input();
+    let checks = crate::risk_checks::evaluate_dates(policy, &input, as_of);
+    let metrics = CaseRiskMetrics::of(&checks);
+    MemoCase {
+        crn: row.crn.clone(),
+        pdu: row.pdu.clone(),
+        allocated: row.allocated_on.is_some(),
+        unallocated_since: row.unallocated_since,
+        mappa: row.mappa,
+        rosh: row.rosh,
+        memo: crate::risk_memo::Memo::of(policy, &input, &checks, &metrics),
+    }
+}
+
+/// Which memos a recorded run writes ([`keep_memos`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Refresh {
+    /// None (a run that read every memo it needed).
+    #[default]
+    Nothing,
+    /// The named cases', judged afresh by the run.
+    Named(Vec<String>),
+    /// Every case's of the run's scope: the memos could not serve.
+    All,
+}
+
+/// Writes the memos a recorded run at `as_of` (of a region, or all) found wanting, judging
+/// those cases again inside its own write transaction, so that a memo is always of the data
+/// it was judged from. Returns how many it wrote. Under another policy than the stored
+/// memos', the memos start over.
+pub fn keep_memos(
+    store: &mut Store,
+    policy: &Policy,
+    as_of: NaiveDate,
+    region: Option<&str>,
+    refresh: &Refresh,
+) -> rusqlite::Result<usize> {
+    use crate::store::memo;
+    if *refresh == Refresh::Nothing {
+        return Ok(0);
+    }
+    let tx = store.immediate()?;
+    let db = tx.db();
+    let key = crate::risk_memo::policy_key(policy);
+    let mut memos = Vec::new();
+    let mut written = 0;
+    match refresh {
+        Refresh::Nothing => {}
+        Refresh::Named(crns) => {
+            // Another policy's run wrote the memos since: they are not this run's to mend.
+            if !memo::policy_is(db, &key)? {
+                return Ok(0);
+            }
+            read::risk::each_named(db, crns, as_of, |row| {
+                memos.push(memo_case(policy, as_of, row));
+            })?;
+            written += memo::write(db, &memos)?;
+        }
+        Refresh::All => {
+            if !memo::policy_is(db, &key)? {
+                memo::start_over(db, &key)?;
+            }
+            let scope = region.map_or(RiskScope::All, RiskScope::Region);
+            // A part at a time, so that a national first night never holds a million memos.
+            let parts = read::risk::case_rowids(db)?.map(|(f, t)| RowParts::new(f, t));
+            while let Some(part) = parts.as_ref().and_then(RowParts::take) {
+                read::risk::each_in(db, scope, as_of, Some(part), |row| {
+                    memos.push(memo_case(policy, as_of, row));
+                })?;
+                written += memo::write(db, &memos)?;
+                memos.clear();
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(written)
 }
 
 /// Joins the risk checks' findings to the gathered PDUs and candidate cases: a candidate
 /// gains its metrics; a case overdue only on the risk checks becomes a candidate (it has
 /// no contact or oversight overdue, or it would already be one).
-pub fn add_risk(pdus: &mut [PduSummary], cases: &mut Vec<read::CaseAlertRow>, found: RiskFindings) {
+pub fn add_risk(
+    pdus: &mut [PduSummary],
+    cases: &mut Vec<read::CaseAlertRow>,
+    found: RiskFindings,
+) -> Refresh {
     for p in pdus.iter_mut() {
         p.risk = Some(
             found
@@ -335,6 +590,7 @@ pub fn add_risk(pdus: &mut [PduSummary], cases: &mut Vec<read::CaseAlertRow>, fo
             _ => cases.push(c),
         }
     }
+    found.refresh
 }
 
 /// [`gather`] for the morning worklist of one PDU: its region's PDU figures (a PDU's
@@ -1272,6 +1528,8 @@ pub struct FullRun {
     pub review: Review,
     pub pdus: Vec<PduSummary>,
     pub worklists: Vec<PduReview>,
+    /// The memos to write if the run is recorded ([`keep_memos`]).
+    pub refresh: Refresh,
 }
 
 /// Gathers (never from the overview cache), evaluates and reviews; with `worklist_limit`,
@@ -1297,7 +1555,7 @@ pub fn run_full(
             CASES_AT_A_TIME,
         )
     })?;
-    let (pdus, alerts, work) = evaluated?;
+    let (pdus, alerts, work, refresh) = evaluated?;
     let review = review_against(conn, rules, as_of, &pdus, alerts, prev)?;
     let worklists = match (work, worklist_limit) {
         (Some(work), Some(limit)) => pdu_reviews_from(&review, work, &pdus, limit),
@@ -1307,15 +1565,17 @@ pub fn run_full(
         review,
         pdus,
         worklists,
+        refresh,
     })
 }
 
-/// What [`evaluate_in_parts`] gives: the PDU figures, the alerts in order, and each PDU's
-/// case actions when asked for.
+/// What [`evaluate_in_parts`] gives: the PDU figures, the alerts in order, each PDU's case
+/// actions when asked for, and the memos to write if the run is recorded.
 type Evaluated = (
     Vec<PduSummary>,
     Vec<Alert>,
     Option<HashMap<String, CaseWork>>,
+    Refresh,
 );
 
 /// Cases evaluated at a time by [`evaluate_in_parts`]: enough to keep both cores busy, few
@@ -1334,7 +1594,12 @@ fn evaluate_in_parts(
     worklist_limit: Option<usize>,
     part_size: usize,
 ) -> rusqlite::Result<Evaluated> {
-    let (pdus, practitioners, cases) = units_and_cases(conn, policy, rules, as_of, region)?;
+    let UnitsAndCases {
+        pdus,
+        practitioners,
+        cases,
+        refresh,
+    } = units_and_cases(conn, policy, rules, as_of, region)?;
     let mut alerts = crate::rules::evaluate_unsorted(
         &unit_subjects(&pdus, practitioners, &cases, as_of, None),
         rules,
@@ -1369,7 +1634,7 @@ fn evaluate_in_parts(
             })
             .collect()
     });
-    Ok((pdus, alerts, work))
+    Ok((pdus, alerts, work, refresh))
 }
 
 /// Runs `work` on this connection while the previous run is read on a second one (the last
@@ -2087,7 +2352,7 @@ mod tests {
         let expected = pdu_reviews(&review, &g.subjects, &g.pdus, 15);
         // Parts that split PDUs and leave a remainder.
         for part in [97, 1000, usize::MAX] {
-            let (pdus, alerts, work) =
+            let (pdus, alerts, work, _) =
                 evaluate_in_parts(s.db(), &policy, &rules, as_of, None, Some(15), part).unwrap();
             assert_eq!(pdus, g.pdus);
             assert_eq!(alerts, whole, "parts of {part}");
@@ -2114,13 +2379,13 @@ mod tests {
             candidates: &candidates,
             rules: &rules,
         };
-        let whole = risk_findings(s.db(), &policy, as_of, RiskScope::All, Some(keep)).unwrap();
+        let whole = every_case_here(s.db(), &policy, as_of, RiskScope::All, Some(keep)).unwrap();
         assert!(whole.cases.len() > 100, "{} cases", whole.cases.len());
         let judging = Judging {
             policy: &policy,
             as_of,
             scope: RiskScope::All,
-            keep,
+            keep: Some(keep),
         };
         let key = |f: &RiskFindings| -> (Vec<String>, Vec<(String, RiskFigures)>) {
             let mut t: Vec<_> = f
@@ -2154,6 +2419,136 @@ mod tests {
         judging.part(s.db(), given_back, &mut found).unwrap();
         found.in_order();
         assert_eq!(key(&found), key(&whole));
+    }
+
+    /// A PDU's tallies and the kept cases, by CRN, for comparing findings however judged.
+    fn findings_key(f: &RiskFindings) -> (Vec<String>, Vec<(String, RiskFigures)>) {
+        let mut t: Vec<_> = f
+            .tallies
+            .iter()
+            .map(|(k, v)| (k.clone(), v.figures()))
+            .filter(|(_, f)| *f != RiskFigures::default())
+            .collect();
+        t.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut cases: Vec<String> = f.cases.iter().map(|c| format!("{c:?}")).collect();
+        cases.sort();
+        (cases, t)
+    }
+
+    /// The memos find what judging every case finds: on the days after they were made (the
+    /// cases whose memo ran out judged afresh), after writes to cases, contacts, enquiries
+    /// and assessments, in a region and a PDU, and again once a recorded run has mended them.
+    #[test]
+    fn the_memos_find_what_judging_every_case_finds() {
+        let (_dir, p, as_of) = demo(3000, 11);
+        let mut s = Store::open(&p, OpenMode::Existing).unwrap();
+        let (policy, rules) = (Policy::defaults(), Rules::defaults());
+        let memos = crate::store::memo::count(s.db()).unwrap();
+        assert_eq!(memos, 3000, "the demo is built with its memos");
+        let compare = |s: &Store, day: NaiveDate, scope: RiskScope<'_>| -> Option<Refresh> {
+            let rows = read::case_alert_rows(s.db(), &policy, day, None).unwrap();
+            let candidates: HashSet<&str> = rows.iter().map(|c| c.crn.as_str()).collect();
+            let keep = Some(Keep {
+                candidates: &candidates,
+                rules: &rules,
+            });
+            let judging = Judging {
+                policy: &policy,
+                as_of: day,
+                scope,
+                keep,
+            };
+            let whole = every_case_here(s.db(), &policy, day, scope, keep).unwrap();
+            let memo = judging.by_memo(s.db()).unwrap()?;
+            assert_eq!(findings_key(&memo), findings_key(&whole), "{day} {scope:?}");
+            Some(memo.refresh)
+        };
+        // Day by day, and then a week at a time, while the memos serve.
+        let mut afresh = Vec::new();
+        for days in (0..=14).chain((21..=84).step_by(7)) {
+            let day = as_of + chrono::Duration::days(days);
+            match compare(&s, day, RiskScope::All) {
+                Some(Refresh::Named(n)) => afresh.push(n.len()),
+                Some(other) => panic!("{other:?}"),
+                None => break,
+            }
+        }
+        assert!(afresh.len() > 10, "the memos served {} days", afresh.len());
+        assert!(afresh[0] < 300, "{afresh:?}");
+        assert!(afresh.windows(2).all(|w| w[0] <= w[1]), "{afresh:?}");
+        // A run for a day before the memos were made cannot use them.
+        assert!(compare(&s, as_of - chrono::Duration::days(3), RiskScope::All).is_none());
+
+        // Writes drop the memos of the cases they touch.
+        let crns: Vec<String> = s
+            .db()
+            .sql()
+            .prepare("SELECT crn FROM cases ORDER BY crn LIMIT 6")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        s.db()
+            .sql()
+            .execute_batch(&format!(
+                "UPDATE cases SET allocated_to = NULL, allocated_on = NULL,
+                        unallocated_since = '2026-10-20' WHERE crn = '{0}';
+                 INSERT INTO contacts (crn, date, kind) VALUES ('{1}', '2001-01-01', 'telephone');
+                 INSERT INTO enquiries (crn, kind, requested_on)
+                   VALUES ('{2}', 'domestic_abuse', '2026-10-29');
+                 INSERT INTO assessments (crn, kind, completed_on, rosh)
+                   VALUES ('{3}', 'review', '2026-10-28', 'HIGH');
+                 UPDATE cases SET case_type = 'CUSTODY', release_date = '2026-11-20'
+                  WHERE crn = '{4}';
+                 DELETE FROM contacts WHERE crn = '{5}';",
+                crns[0], crns[1], crns[2], crns[3], crns[4], crns[5]
+            ))
+            .unwrap();
+        // An old contact leaves the case row alone: the contacts' own trigger drops it.
+        let left: i64 = s
+            .db()
+            .sql()
+            .query_row(
+                "SELECT count(*) FROM case_risk WHERE crn IN (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params_from_iter(&crns[..5]),
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0);
+        let day = as_of + chrono::Duration::days(2);
+        let Some(Refresh::Named(judged)) = compare(&s, day, RiskScope::All) else {
+            panic!("the memos serve after a few writes");
+        };
+        for crn in &crns[..5] {
+            assert!(judged.contains(crn), "{crn} is judged afresh");
+        }
+        let pdu: String = s
+            .db()
+            .sql()
+            .query_row("SELECT pdu FROM cases WHERE crn = ?1", [&crns[0]], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        compare(&s, day, RiskScope::Region("London")).unwrap();
+        compare(&s, day, RiskScope::Pdu(&pdu)).unwrap();
+
+        // A recorded run mends them: the next run that day judges nothing afresh.
+        let written =
+            keep_memos(&mut s, &policy, day, None, &Refresh::Named(judged.clone())).unwrap();
+        assert_eq!(written, judged.len());
+        assert_eq!(
+            compare(&s, day, RiskScope::All),
+            Some(Refresh::Named(vec![]))
+        );
+        // Another policy's run starts them over.
+        let mut other = policy.clone();
+        other.enquiries.request_within_days += 1;
+        assert_eq!(
+            keep_memos(&mut s, &other, day, None, &Refresh::All).unwrap(),
+            3000
+        );
+        assert!(compare(&s, day, RiskScope::All).is_none());
     }
 
     #[test]

@@ -553,6 +553,8 @@ fn record_history(file: &mut Store, opts: &DemoOptions) -> rusqlite::Result<()> 
         ev.as_of = opts.anchor - chrono::Duration::days(k);
         let mut run = crate::alerts::run_full(file.db(), &ev, None, None)?;
         crate::alerts::record(file, &mut run.review, &run.pdus, DEMO_ACTOR)?;
+        // As the nightly job does: the demo opens with its memos made.
+        crate::alerts::keep_memos(file, &ev.policy, ev.as_of, None, &run.refresh)?;
     }
     let last = build::last_run_id(file.db())?;
     store::set_meta(file.db(), DEMO_RUNS_THROUGH, &last.unwrap_or(0).to_string())

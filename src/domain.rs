@@ -393,20 +393,21 @@ impl Mappa {
 
     /// Checks the pair: a MAPPA case has a level 1-3, a non-MAPPA case has level 0.
     pub fn new(category: u8, level: u8) -> Result<Mappa, ParseError> {
-        let value = format!("{category}/{level}");
+        // Written out only for an error: every case read passes through here.
+        let value = || format!("{category}/{level}");
         if category > 4 {
-            return Err(ParseError::new("mappa_category", &value, "0 to 4"));
+            return Err(ParseError::new("mappa_category", &value(), "0 to 4"));
         }
         match (category, level) {
             (0, 0) | (1..=4, 1..=3) => Ok(Mappa { category, level }),
             (0, _) => Err(ParseError::new(
                 "mappa_level",
-                &value,
+                &value(),
                 "level 0 when the category is 0 (not a MAPPA case)",
             )),
             _ => Err(ParseError::new(
                 "mappa_level",
-                &value,
+                &value(),
                 "level 1 to 3 for a MAPPA case (category 1-4)",
             )),
         }

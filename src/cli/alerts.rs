@@ -36,6 +36,7 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
         mut review,
         pdus: gathered,
         worklists,
+        refresh,
     } = crate::alerts::run_full(
         store.db(),
         &eval,
@@ -55,6 +56,20 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
             ActionError::Sqlite(s) => classify(s).into(),
             e => anyhow::anyhow!("the run was not recorded: {e}"),
         })?;
+        // The memos only spare the next run work: the run stands without them.
+        if let Err(e) = crate::alerts::keep_memos(
+            &mut store,
+            &eval.policy,
+            eval.as_of,
+            a.region.as_deref(),
+            &refresh,
+        ) {
+            eprintln!(
+                "casewatch: note: the risk checks' memos were not brought up to date ({}); \
+                 the next run judges those cases afresh",
+                classify(e)
+            );
+        }
     }
     let mut worklists = worklists;
     if let Some(code) = &a.pdu {

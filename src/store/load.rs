@@ -148,10 +148,14 @@ pub fn begin(store: &mut Store, set_aside: Option<SetAside>) -> Result<Tx<'_>> {
     large_load_cache(store.db())?;
     let tx = store.immediate()?;
     if let Some(set_aside) = set_aside {
-        tx.db().conn().execute_batch(match set_aside {
+        let conn = tx.db().conn();
+        conn.execute_batch(match set_aside {
             SetAside::Tallies => crate::store::schema::BULK_TRIGGERS_DROP,
             SetAside::RiskChecks => crate::store::schema::RISK_TRIGGERS_DROP,
         })?;
+        // A bulk load may change any case: the memos go, and the next nightly run judges
+        // every case afresh.
+        conn.execute_batch(crate::store::schema::RISK_MEMO_TRIGGERS_DROP)?;
     }
     Ok(tx)
 }
@@ -161,12 +165,13 @@ pub fn begin(store: &mut Store, set_aside: Option<SetAside>) -> Result<Tx<'_>> {
 pub fn restore(db: Db<'_>, set_aside: SetAside) -> Result<()> {
     let conn = db.conn();
     match set_aside {
-        SetAside::Tallies => conn.execute_batch(crate::store::schema::BULK_TRIGGERS_RESTORE),
+        SetAside::Tallies => conn.execute_batch(crate::store::schema::BULK_TRIGGERS_RESTORE)?,
         SetAside::RiskChecks => {
             conn.execute_batch(crate::store::schema::RISK_RECOMPUTE_ALL)?;
-            conn.execute_batch(crate::store::schema::RISK_TRIGGERS)
+            conn.execute_batch(crate::store::schema::RISK_TRIGGERS)?;
         }
     }
+    conn.execute_batch(crate::store::schema::RISK_MEMO_TRIGGERS)
 }
 
 /// A PDU, every column.

@@ -6,6 +6,7 @@ pub mod build;
 pub mod checks;
 pub mod load;
 pub mod maintenance;
+pub mod memo;
 pub mod read;
 pub mod runs;
 pub mod schema;

@@ -85,19 +85,26 @@ fn bind_thresholds(stmt: &mut Statement<'_>, t: &Thresholds) -> Result<()> {
     Ok(())
 }
 
-fn bind_named(stmt: &mut Statement<'_>, name: &str, value: &dyn ToSql) -> Result<()> {
+pub(in crate::store) fn bind_named(
+    stmt: &mut Statement<'_>,
+    name: &str,
+    value: &dyn ToSql,
+) -> Result<()> {
     if let Some(i) = stmt.parameter_index(name)? {
         stmt.raw_bind_parameter(i, value)?;
     }
     Ok(())
 }
 
-fn date_col<I: rusqlite::RowIndex>(row: &Row<'_>, idx: I) -> Result<Option<NaiveDate>> {
+pub(in crate::store) fn date_col<I: rusqlite::RowIndex>(
+    row: &Row<'_>,
+    idx: I,
+) -> Result<Option<NaiveDate>> {
     let s: Option<String> = row.get(idx)?;
     Ok(s.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()))
 }
 
-fn parse_col<T: std::str::FromStr, I: rusqlite::RowIndex>(
+pub(in crate::store) fn parse_col<T: std::str::FromStr, I: rusqlite::RowIndex>(
     row: &Row<'_>,
     idx: I,
 ) -> Result<Option<T>> {

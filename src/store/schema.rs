@@ -15,6 +15,8 @@ pub const MIGRATIONS: &[&[&str]] = &[
     &[V_INCIDENTS],
     // Then the risk-check columns are filled from the (new, empty) tables: nothing to do.
     &[V_RISK_CHECKS, V_RISK_CHECKS_INDEXES, RISK_TRIGGERS],
+    // The memos start empty: the next nightly run fills them.
+    &[V_RISK_MEMO, RISK_MEMO_TRIGGERS],
 ];
 
 /// Later migrations' tables and columns that a build from nothing (the demo) creates with
@@ -711,3 +713,59 @@ END;
 pub const RISK_TRIGGERS_DROP: &str = "DROP TRIGGER enquiries_ai; DROP TRIGGER enquiries_au;
 DROP TRIGGER enquiries_ad; DROP TRIGGER assessments_ai; DROP TRIGGER assessments_au;
 DROP TRIGGER assessments_ad; DROP TRIGGER cases_risk_dates; DROP TRIGGER cases_rosh_changed;";
+
+/// The risk checks' memos (`risk_memo`): per case, what its checks found, its part of its
+/// PDU's tally, and the days that holds for, so that a run judges afresh only the cases
+/// whose memo has run out or gone. The case fields a nightly rule reads are copied in, so
+/// that the overdue cases are read from here alone; [`RISK_MEMO_TRIGGERS`] drop a case's
+/// memo whenever its row, its contacts, enquiries or assessments change. Days are counted
+/// from 0001-01-01 (`num_days_from_ce`). `meta.risk_memo_policy` names the policy the memos
+/// were judged under.
+pub const V_RISK_MEMO: &str = "
+CREATE TABLE case_risk (
+    crn               TEXT PRIMARY KEY,
+    pdu               TEXT NOT NULL,
+    from_day          INTEGER NOT NULL,
+    until_day         INTEGER NOT NULL,
+    tally             INTEGER NOT NULL,
+    allocated         INTEGER NOT NULL,
+    unallocated_since TEXT,
+    mappa_category    INTEGER,
+    mappa_level       INTEGER,
+    rosh              TEXT,
+    enquiry_since     INTEGER,
+    assessment_since  INTEGER,
+    handover_since    INTEGER,
+    contact_since     INTEGER,
+    prerelease_since  INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX case_risk_tally ON case_risk(pdu, tally, from_day, until_day);
+CREATE INDEX case_risk_until ON case_risk(until_day);
+";
+
+/// Drop a case's memo when anything its checks read changes. Enquiries and assessments
+/// change the case row (through [`RISK_TRIGGERS`]), so the case row's trigger covers them;
+/// a contact changes the case row only when it is the latest, so contacts have their own.
+pub const RISK_MEMO_TRIGGERS: &str = "
+CREATE TRIGGER case_risk_cases_au AFTER UPDATE ON cases BEGIN
+    DELETE FROM case_risk WHERE crn IN (OLD.crn, NEW.crn);
+END;
+CREATE TRIGGER case_risk_cases_ad AFTER DELETE ON cases BEGIN
+    DELETE FROM case_risk WHERE crn = OLD.crn;
+END;
+CREATE TRIGGER case_risk_contacts_ai AFTER INSERT ON contacts BEGIN
+    DELETE FROM case_risk WHERE crn = NEW.crn;
+END;
+CREATE TRIGGER case_risk_contacts_au AFTER UPDATE ON contacts BEGIN
+    DELETE FROM case_risk WHERE crn IN (OLD.crn, NEW.crn);
+END;
+CREATE TRIGGER case_risk_contacts_ad AFTER DELETE ON contacts BEGIN
+    DELETE FROM case_risk WHERE crn = OLD.crn;
+END;
+";
+
+/// The memos' triggers set aside by a bulk load, which empties the memos instead.
+pub const RISK_MEMO_TRIGGERS_DROP: &str = "DROP TRIGGER case_risk_cases_au;
+DROP TRIGGER case_risk_cases_ad; DROP TRIGGER case_risk_contacts_ai;
+DROP TRIGGER case_risk_contacts_au; DROP TRIGGER case_risk_contacts_ad;
+DELETE FROM case_risk;";

@@ -140,6 +140,35 @@ pub fn each_in(
     })
 }
 
+/// [`each`] of the named cases (a CRN no case has is skipped): the few a run judges afresh
+/// when the others' memos hold (`store::memo`).
+pub fn each_named(
+    db: Db<'_>,
+    crns: &[String],
+    as_of: NaiveDate,
+    mut f: impl FnMut(&RiskRow),
+) -> Result<()> {
+    let conn = db.conn();
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM cases c WHERE c.crn = :crn"))?;
+    let span = chrono::Duration::days(RELEASE_CONTACT_SPAN_DAYS);
+    let lo = crate::domain::fmt_date(as_of - span);
+    let hi = crate::domain::fmt_date(as_of + span);
+    super::bind_named(&mut stmt, ":lo", &lo)?;
+    super::bind_named(&mut stmt, ":hi", &hi)?;
+    let mut row = RiskRow::empty();
+    for crn in crns {
+        super::bind_named(&mut stmt, ":crn", crn)?;
+        let mut rows = stmt.raw_query();
+        while let Some(r) = rows.next()? {
+            if fill_risk_row(r, &mut row)? {
+                f(&row);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What a PDU's risk lists show of a case besides what the checks read: who it is and who
 /// holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -309,7 +338,7 @@ fn fill_risk_row(r: &Row<'_>, out: &mut RiskRow) -> Result<bool> {
     Ok(true)
 }
 
-fn text<'r>(r: &'r Row<'_>, i: usize) -> Result<Option<&'r str>> {
+pub(in crate::store) fn text<'r>(r: &'r Row<'_>, i: usize) -> Result<Option<&'r str>> {
     Ok(match r.get_ref(i)? {
         ValueRef::Text(t) => std::str::from_utf8(t).ok(),
         _ => None,
@@ -317,7 +346,7 @@ fn text<'r>(r: &'r Row<'_>, i: usize) -> Result<Option<&'r str>> {
 }
 
 /// A stored `YYYY-MM-DD` date, parsed without allocating.
-fn date(r: &Row<'_>, i: usize) -> Result<Option<NaiveDate>> {
+pub(in crate::store) fn date(r: &Row<'_>, i: usize) -> Result<Option<NaiveDate>> {
     let Some(t) = text(r, i)? else {
         return Ok(None);
     };
