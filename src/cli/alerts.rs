@@ -56,31 +56,58 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
             ActionError::Sqlite(s) => classify(s).into(),
             e => anyhow::anyhow!("the run was not recorded: {e}"),
         })?;
-        // The memos only spare the next run work: the run stands without them.
-        if let Err(e) = crate::alerts::keep_memos(
-            &mut store,
-            &eval.policy,
-            eval.as_of,
-            a.region.as_deref(),
-            &refresh,
-        ) {
-            eprintln!(
-                "casewatch: note: the risk checks' memos were not brought up to date ({}); \
-                 the next run judges those cases afresh",
-                classify(e)
-            );
-        }
     }
     let mut worklists = worklists;
     if let Some(code) = &a.pdu {
         review.scope_to_pdu(code);
         worklists.retain(|w| &w.pdu == code);
     }
+    // The memos are mended while the report is written: they only spare the next run work,
+    // and the run stands without them.
+    let (reported, mended) = std::thread::scope(|s| {
+        let store = &mut store;
+        let mend = a.record.then(|| {
+            s.spawn(|| {
+                crate::alerts::keep_memos(
+                    store,
+                    &eval.policy,
+                    eval.as_of,
+                    a.region.as_deref(),
+                    &refresh,
+                )
+            })
+        });
+        let reported = report(a, &review, &worklists);
+        (reported, mend.map(|h| h.join()))
+    });
+    match mended {
+        Some(Ok(Err(e))) => eprintln!(
+            "casewatch: note: the risk checks' memos were not brought up to date ({}); \
+             the next run judges those cases afresh",
+            classify(e)
+        ),
+        Some(Err(panic)) => std::panic::resume_unwind(panic),
+        Some(Ok(Ok(_))) | None => {}
+    }
+    reported?;
+    Ok(if review.has_new_critical() {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Writes the run's report in the format asked for, to the file or standard output.
+fn report(
+    a: &AlertsArgs,
+    review: &crate::alerts::Review,
+    worklists: &[crate::alerts::PduReview],
+) -> Result<()> {
     // JSON is streamed (tens of megabytes for a national run); the rest is small.
     let text = match a.format {
-        AlertFormat::Text => Some(crate::report::alerts_text(&review, a.members)),
+        AlertFormat::Text => Some(crate::report::alerts_text(review, a.members)),
         AlertFormat::Json => None,
-        AlertFormat::Markdown => Some(crate::report::morning_markdown(&review, &worklists)),
+        AlertFormat::Markdown => Some(crate::report::morning_markdown(review, worklists)),
     };
     let write = |w: &mut dyn Write| -> std::io::Result<()> {
         match &text {
@@ -89,7 +116,7 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
                 // serde writes a token at a time: buffered here, those writes are inlined
                 // rather than each going through `dyn Write` (a national run is ~200 MB).
                 let mut w = std::io::BufWriter::with_capacity(1 << 16, w);
-                serde_json::to_writer_pretty(&mut w, &review)?;
+                serde_json::to_writer_pretty(&mut w, review)?;
                 w.write_all(b"\n")?;
                 w.flush()
             }
@@ -108,11 +135,7 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
         }
         None => to_stdout(write)?,
     }
-    Ok(if review.has_new_critical() {
-        ExitCode::from(3)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(())
 }
 
 /// `casewatch review`: the morning worklist, of one PDU or of all (or a region's).
