@@ -3,7 +3,7 @@
 //! acknowledgements. Evaluation itself is in `rules` and is pure.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -914,14 +914,15 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReviewedAlert {
     pub key: String,
-    pub rule: String,
+    pub rule: Arc<str>,
     pub severity: Severity,
     pub scope: Scope,
-    pub pdu: String,
+    pub pdu: Arc<str>,
     pub crn: Option<String>,
     pub staff_code: Option<String>,
     pub status: Status,
-    pub first_seen: String,
+    /// Shared by the alerts first seen the same night.
+    pub first_seen: Arc<str>,
     pub message: String,
     pub metrics: Metrics,
     pub acknowledged: bool,
@@ -972,7 +973,7 @@ impl Review {
 
     /// Keeps only what concerns one PDU.
     pub fn scope_to_pdu(&mut self, pdu: &str) {
-        self.alerts.retain(|a| a.pdu == pdu);
+        self.alerts.retain(|a| &*a.pdu == pdu);
         self.incidents.retain(|i| i.pdu == pdu);
         self.statuses.retain(|p| p.pdu == pdu);
         self.counts = count(&self.alerts, &self.incidents);
@@ -1003,7 +1004,7 @@ fn count(alerts: &[ReviewedAlert], incidents: &[Incident]) -> Counts {
         if a.status == Status::New {
             counts.new += 1;
             let silenced = a.silenced_until.is_some()
-                || silenced_incident.contains(&(a.rule.as_str(), a.pdu.as_str()));
+                || silenced_incident.contains(&(a.rule.as_ref(), a.pdu.as_ref()));
             if a.severity == Severity::Critical && !silenced {
                 counts.new_critical += 1;
             }
@@ -1054,7 +1055,7 @@ pub struct PreviousRun {
 #[derive(Default)]
 struct PrevAlerts {
     by_hash: HashMap<u64, (u32, u32)>,
-    dates: Vec<String>,
+    dates: Vec<Arc<str>>,
     date_index: HashMap<String, u32>,
     incidents: Vec<String>,
 }
@@ -1073,15 +1074,15 @@ impl PrevAlerts {
             Some(i) => *i,
             None => {
                 let i = self.dates.len() as u32;
-                self.date_index.insert(first_seen.clone(), i);
-                self.dates.push(first_seen);
+                self.dates.push(first_seen.as_str().into());
+                self.date_index.insert(first_seen, i);
                 i
             }
         };
         self.by_hash.insert(Self::hash(key), (date, incident));
     }
     /// The first-seen date of an open alert of that run, taken out of the set.
-    fn take(&mut self, key: &str) -> Option<String> {
+    fn take(&mut self, key: &str) -> Option<Arc<str>> {
         let (date, _) = self.by_hash.remove(&Self::hash(key))?;
         self.dates.get(date as usize).cloned()
     }
@@ -1225,14 +1226,14 @@ fn resolved_alerts(
             };
             out.push(ReviewedAlert {
                 key,
-                rule: inc.rule.clone(),
+                rule: inc.rule.as_str().into(),
                 severity: inc.severity,
                 scope: inc.scope,
-                pdu: inc.pdu.clone(),
+                pdu: inc.pdu.as_str().into(),
                 crn,
                 staff_code,
                 status: Status::Resolved,
-                first_seen,
+                first_seen: first_seen.into(),
                 message,
                 metrics,
                 acknowledged: false,
@@ -1281,13 +1282,14 @@ fn review_against(
     // thousand alerts nationally) are never both whole in memory; reversed after.
     let mut alerts = alerts;
     let mut out = Vec::with_capacity(alerts.len());
+    let new_today: Arc<str> = as_of_s.as_str().into();
     while let Some(a) = alerts.pop() {
         if alerts.len().is_multiple_of(16_384) {
             alerts.shrink_to_fit();
         }
         let (status, first_seen) = match prev_alerts.take(&a.key) {
             Some(first_seen) => (Status::Ongoing, first_seen),
-            None => (Status::New, as_of_s.clone()),
+            None => (Status::New, new_today.clone()),
         };
         out.push(ReviewedAlert {
             key: a.key,
@@ -1329,7 +1331,7 @@ fn review_against(
         pdus.iter().map(|p| p.code.as_str()),
         out.iter()
             .filter(|a| a.scope == Scope::Pdu && a.status != Status::Resolved)
-            .map(|a| (a.pdu.as_str(), a.rule.as_str(), a.message.as_str())),
+            .map(|a| (a.pdu.as_ref(), a.rule.as_ref(), a.message.as_str())),
         rules,
     );
     statuses.sort_by(|a, b| b.status.cmp(&a.status).then_with(|| a.pdu.cmp(&b.pdu)));
@@ -1517,7 +1519,7 @@ pub fn statuses_of(pdus: &[PduSummary], alerts: &[Alert], rules: &Rules) -> Vec<
         alerts
             .iter()
             .filter(|a| a.scope == Scope::Pdu)
-            .map(|a| (a.pdu.as_str(), a.rule.as_str(), a.message.as_str())),
+            .map(|a| (a.pdu.as_ref(), a.rule.as_ref(), a.message.as_str())),
         rules,
     )
 }
@@ -1722,7 +1724,7 @@ impl<'r> StoredIncidents<'r> {
         let mut members: HashMap<(&str, &str), Vec<&ReviewedAlert>> = HashMap::new();
         for a in &review.alerts {
             members
-                .entry((a.rule.as_str(), a.pdu.as_str()))
+                .entry((a.rule.as_ref(), a.pdu.as_ref()))
                 .or_default()
                 .push(a);
         }
@@ -1740,7 +1742,7 @@ impl<'r> StoredIncidents<'r> {
                 let who = a.crn.as_deref().or(a.staff_code.as_deref()).unwrap_or("-");
                 (
                     who,
-                    a.first_seen.as_str(),
+                    a.first_seen.as_ref(),
                     a.status.as_str(),
                     a.message.as_str(),
                     &a.metrics,
@@ -2121,9 +2123,9 @@ pub fn pdu_reviews_from(
         .filter(|a| a.scope == Scope::Practitioner && a.status != Status::Resolved)
     {
         if let Some(staff) = a.staff_code.as_deref() {
-            staffing.entry(a.pdu.as_str()).or_default().push((
+            staffing.entry(a.pdu.as_ref()).or_default().push((
                 staff,
-                a.pdu.as_str(),
+                a.pdu.as_ref(),
                 a.message.as_str(),
                 a.metrics.get("capacity_pct").copied().unwrap_or(100.0),
             ));
@@ -2573,7 +2575,7 @@ mod tests {
             None,
         )
         .unwrap();
-        assert!(national.alerts.iter().any(|a| a.pdu == "NRT"));
+        assert!(national.alerts.iter().any(|a| &*a.pdu == "NRT"));
         record(&mut s, &mut national, &pdus, "t").unwrap();
         // Stored in statements of many rows: every alert once, whatever the remainder.
         assert!(national.alerts.len() > 64 && national.alerts.len() % 64 != 0);
@@ -2596,7 +2598,7 @@ mod tests {
         .unwrap();
         assert!(!london.alerts.is_empty());
         assert!(
-            london.alerts.iter().all(|a| a.pdu != "NRT"),
+            london.alerts.iter().all(|a| &*a.pdu != "NRT"),
             "another region's alerts are neither listed nor resolved"
         );
         assert!(london.alerts.iter().any(|a| a.status == Status::Ongoing));

@@ -400,18 +400,18 @@ fn alerts(conn: Db<'_>, ev: &Evaluation, pdu: Option<&str>) -> Result<Table, Exp
     let rows = review
         .alerts
         .into_iter()
-        .filter(|a| pdu.is_none_or(|p| a.pdu == p))
+        .filter(|a| pdu.is_none_or(|p| &*a.pdu == p))
         .map(|a| {
             vec![
                 s(a.key),
-                s(a.rule),
+                s(&*a.rule),
                 s(a.severity.as_str()),
                 s(a.scope.as_str()),
-                s(a.pdu),
+                s(&*a.pdu),
                 os(a.crn),
                 os(a.staff_code),
                 s(a.status.as_str()),
-                s(a.first_seen),
+                s(&*a.first_seen),
                 Value::Bool(a.acknowledged),
                 s(a.message),
             ]

@@ -232,14 +232,14 @@ fn lifecycle_of(
     match (count, prev) {
         (0, _) => (
             Status::Resolved,
-            prev.map_or_else(|| first.first_seen.clone(), |p| p.first_seen.clone()),
+            prev.map_or_else(|| first.first_seen.to_string(), |p| p.first_seen.clone()),
             prev.map_or(0, |p| p.nights),
         ),
         (_, Some(p)) => (Status::Ongoing, p.first_seen.clone(), p.nights + 1),
         (_, None) => {
             let earliest = open
                 .iter()
-                .map(|(a, _)| a.first_seen.as_str())
+                .map(|(a, _)| a.first_seen.as_ref())
                 .min()
                 .unwrap_or(as_of)
                 .to_string();

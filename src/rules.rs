@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
@@ -791,10 +792,12 @@ impl<'de> Deserialize<'de> for Metrics {
 pub struct Alert {
     /// Stable across runs: `rule:pdu:crn-or-staff-code`.
     pub key: String,
-    pub rule: String,
+    /// Shared by all of the rule's alerts (a national run has hundreds of thousands).
+    pub rule: Arc<str>,
     pub severity: Severity,
     pub scope: Scope,
-    pub pdu: String,
+    /// Shared by all of the PDU's alerts of a run.
+    pub pdu: Arc<str>,
     pub crn: Option<String>,
     pub staff_code: Option<String>,
     pub message: String,
@@ -875,7 +878,7 @@ pub fn sort_alerts(out: &mut Vec<Alert>) {
     out.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
-            .then_with(|| (a.rule != ORGANISATIONAL).cmp(&(b.rule != ORGANISATIONAL)))
+            .then_with(|| (&*a.rule != ORGANISATIONAL).cmp(&(&*b.rule != ORGANISATIONAL)))
             .then_with(|| b.scope.cmp(&a.scope))
             .then_with(|| a.pdu.cmp(&b.pdu))
             .then_with(|| a.rule.cmp(&b.rule))
@@ -896,7 +899,10 @@ impl Rules {
 /// The alerts every enabled rule raises for these subjects, unsorted.
 fn fire(subjects: &[Subject], rules: &Rules) -> Vec<Alert> {
     let mut out = Vec::new();
+    // One copy of each PDU's code for all its alerts.
+    let mut pdus: std::collections::HashMap<&str, Arc<str>> = Default::default();
     for rule in rules.rules.iter().filter(|r| r.enabled) {
+        let id: Arc<str> = rule.id.as_str().into();
         let mut names = Vec::new();
         rule.cond.metrics(&mut names);
         names.extend(placeholders(&rule.message).filter_map(|p| rule.scope.metric(p)));
@@ -907,10 +913,13 @@ fn fire(subjects: &[Subject], rules: &Rules) -> Vec<Alert> {
             let who = s.crn.as_deref().or(s.staff_code.as_deref()).unwrap_or("-");
             out.push(Alert {
                 key: format!("{}:{}:{}", rule.id, s.pdu, who),
-                rule: rule.id.clone(),
+                rule: id.clone(),
                 severity: rule.severity,
                 scope: rule.scope,
-                pdu: s.pdu.clone(),
+                pdu: pdus
+                    .entry(s.pdu.as_str())
+                    .or_insert_with(|| s.pdu.as_str().into())
+                    .clone(),
                 crn: s.crn.clone(),
                 staff_code: s.staff_code.clone(),
                 message: render(&rule.message, &s.metrics),
@@ -999,7 +1008,7 @@ mod tests {
     }
 
     fn rules_fired(a: &[Alert]) -> Vec<&str> {
-        a.iter().map(|a| a.rule.as_str()).collect()
+        a.iter().map(|a| a.rule.as_ref()).collect()
     }
 
     #[test]
@@ -1126,7 +1135,7 @@ mod tests {
 
     fn status_of(m: &[(&'static str, f64)]) -> (Level, Vec<String>) {
         let fired = pdu(m);
-        Rules::defaults().pdu_status(fired.iter().map(|a| (a.rule.as_str(), a.message.as_str())))
+        Rules::defaults().pdu_status(fired.iter().map(|a| (a.rule.as_ref(), a.message.as_str())))
     }
 
     #[test]

@@ -737,7 +737,7 @@ impl Model {
                 None => return,
             },
             Screen::Members { .. } => match self.selected_member() {
-                Some(a) => (a.rule.clone(), a.pdu.clone(), a.crn.clone()),
+                Some(a) => (a.rule.to_string(), a.pdu.to_string(), a.crn.clone()),
                 None => return,
             },
             _ => return,

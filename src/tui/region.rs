@@ -25,7 +25,7 @@ pub fn alert_counts(alerts: &[ReviewedAlert], pdu: &str) -> (usize, usize, usize
     let mut c = (0, 0, 0);
     for a in alerts
         .iter()
-        .filter(|a| a.pdu == pdu && a.status != AlertStatus::Resolved)
+        .filter(|a| &*a.pdu == pdu && a.status != AlertStatus::Resolved)
     {
         match a.severity {
             Severity::Critical => c.0 += 1,

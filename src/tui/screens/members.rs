@@ -93,7 +93,7 @@ impl Members {
         cx.go = Some(match &a.crn {
             Some(crn) => Go::Case(crn.clone()),
             None => Go::Pdu {
-                code: a.pdu.clone(),
+                code: a.pdu.to_string(),
                 name: region
                     .summary(&a.pdu)
                     .map(|p| p.name.clone())
