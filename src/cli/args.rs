@@ -95,6 +95,18 @@ pub enum Command {
     Export(ExportArgs),
     /// Print the per-PDU summary
     Summary(SummaryArgs),
+    /// Create (or bring up to date) casewatch's schema and roles on a PostgreSQL database
+    #[command(name = "pg-init")]
+    PgInit(PgInitArgs),
+}
+
+/// The arguments of `casewatch pg-init`.
+#[derive(Debug, Args)]
+pub struct PgInitArgs {
+    /// The database, as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (a Unix socket:
+    /// postgres://USER@/DATABASE?host=/run/postgresql); the user needs to create tables
+    /// and roles
+    pub url: String,
 }
 
 /// The arguments of `casewatch demo`.

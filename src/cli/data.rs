@@ -363,6 +363,28 @@ fn remove_database_files(db: &Path) {
     }
 }
 
+/// `casewatch pg-init URL`: creates casewatch's schema and roles on a PostgreSQL database,
+/// or brings them up to date; refuses a schema newer than this casewatch.
+pub(super) fn pg_init(a: &super::args::PgInitArgs) -> Result<ExitCode> {
+    use crate::store::pg::PgStore;
+    let mut pg = PgStore::connect(&a.url)?;
+    let (before, after) = pg.migrate()?;
+    if before == after {
+        println!(
+            "casewatch: {} already has casewatch schema version {after}; nothing to do",
+            pg.url()
+        );
+    } else {
+        println!(
+            "casewatch: {} now has casewatch schema version {after} (was {before}), with the \
+             roles casewatch_spo (their PDUs' cases only, listed in pdu_access) and \
+             casewatch_head (every case)",
+            pg.url()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{count, locked_store};

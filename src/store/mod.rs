@@ -7,6 +7,7 @@ pub mod checks;
 pub mod load;
 pub mod maintenance;
 pub mod memo;
+pub mod pg;
 pub mod read;
 pub mod runs;
 pub mod schema;

@@ -1,0 +1,401 @@
+//! casewatch on a real PostgreSQL server, started by the tests: `initdb` and `pg_ctl` from
+//! the distribution's packages in a temporary directory, listening on a Unix socket only (as
+//! the `postgres` user when the tests run as root: PostgreSQL refuses to run as root). A
+//! machine without PostgreSQL fails these tests rather than skipping them; `.ci/run`
+//! installs it.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A PostgreSQL server of the test's own, stopped when dropped.
+struct Server {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+fn pg_bin() -> PathBuf {
+    if let Some(b) = std::env::var_os("CASEWATCH_PG_BIN") {
+        return b.into();
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|b| b.join("initdb").exists())
+        .collect();
+    found.sort();
+    if let Some(b) = found.pop() {
+        return b;
+    }
+    let o = Command::new("pg_config").arg("--bindir").output().expect(
+        "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin, no pg_config): \
+         apt-get install postgresql, or set CASEWATCH_PG_BIN",
+    );
+    PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+impl Server {
+    fn start() -> Server {
+        let bin = pg_bin();
+        let as_postgres = is_root();
+        let dir = tempfile::tempdir().unwrap();
+        // A port per test process and server: the socket's name carries it.
+        let port = 20_000 + (std::process::id() % 20_000) as u16 + {
+            use std::sync::atomic::{AtomicU16, Ordering};
+            static NEXT: AtomicU16 = AtomicU16::new(0);
+            NEXT.fetch_add(1, Ordering::Relaxed) * 7
+        };
+        if as_postgres {
+            let ok = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "chown of the server's directory failed");
+        }
+        let s = Server {
+            dir,
+            bin,
+            port,
+            as_postgres,
+        };
+        let data = s.data();
+        s.run(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
+        );
+        let opts = format!(
+            "-k {} -p {} -c listen_addresses='' -c fsync=off",
+            s.dir.path().display(),
+            port
+        );
+        let log = s.dir.path().join("log");
+        s.run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-o",
+                &opts,
+                "-l",
+                log.to_str().unwrap(),
+                "-w",
+                "start",
+            ],
+        );
+        s.admin()
+            .batch_execute("CREATE DATABASE casewatch")
+            .unwrap();
+        s
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let exe = self.bin.join(tool);
+        let mut c = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        let o = c.args(args).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{tool} failed: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    /// The URL of database `db` as `user`.
+    fn url_of(&self, user: &str, db: &str) -> String {
+        format!(
+            "postgres://{user}@/{db}?host={}&port={}",
+            self.dir.path().display(),
+            self.port
+        )
+    }
+
+    fn url(&self, user: &str) -> String {
+        self.url_of(user, "casewatch")
+    }
+
+    fn connect(&self, user: &str) -> postgres::Client {
+        postgres::Client::connect(&self.url(user), postgres::NoTls).unwrap()
+    }
+
+    fn admin(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url_of("postgres", "postgres"), postgres::NoTls).unwrap()
+    }
+
+    fn stop(&self) {
+        let data = self.data();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        );
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let data = self.data();
+        let exe = self.bin.join("pg_ctl");
+        let mut c = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        let _ = c
+            .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+fn casewatch(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_casewatch"))
+        .args(args)
+        .env("HOME", "/nonexistent")
+        .env_remove("CASEWATCH_DB")
+        .output()
+        .unwrap()
+}
+
+/// The server's message for an error.
+fn msg(e: &postgres::Error) -> String {
+    e.as_db_error()
+        .map_or_else(|| e.to_string(), |d| d.message().to_string())
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn pg_init_creates_the_schema_once_and_refuses_a_newer_one() {
+    let server = Server::start();
+    let url = server.url("postgres");
+    let o = casewatch(&["pg-init", &url]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("now has casewatch schema version 2 (was 0)"),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = casewatch(&["pg-init", &url]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("nothing to do"),
+        "{}",
+        text(&o.stdout)
+    );
+
+    let mut db = server.connect("postgres");
+    let tables: i64 = db
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'
+               AND tablename IN ('cases', 'audit', 'pdu_access', 'enquiries', 'assessments')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 5);
+    // A newer casewatch's schema: refused, and left as it was.
+    db.batch_execute("INSERT INTO casewatch_schema (version, name) VALUES (9, 'future')")
+        .unwrap();
+    let o = casewatch(&["pg-init", &url]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("has casewatch schema version 9, newer than this casewatch knows (2)"),
+        "{err}"
+    );
+    let versions: i64 = db
+        .query_one("SELECT count(*) FROM casewatch_schema", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(versions, 3);
+}
+
+/// Two PDUs, a case in each, an SPO of the first and a head of region.
+fn two_pdus(server: &Server) -> postgres::Client {
+    let o = casewatch(&["pg-init", &server.url("postgres")]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let mut db = server.connect("postgres");
+    db.batch_execute(
+        "INSERT INTO pdus (code, name, region) VALUES ('AAA', 'A Town', 'London'),
+                                                      ('BBB', 'B Town', 'London');
+         INSERT INTO cases (crn, name, pdu, tier, case_type, sentence_date)
+         VALUES ('A000001', 'Person A', 'AAA', 'A1', 'COMMUNITY', '2026-01-01'),
+                ('B000001', 'Person B', 'BBB', 'A1', 'COMMUNITY', '2026-01-01');
+         CREATE ROLE spo_a LOGIN IN ROLE casewatch_spo;
+         CREATE ROLE head LOGIN IN ROLE casewatch_head;
+         INSERT INTO pdu_access (db_user, pdu) VALUES ('spo_a', 'AAA');",
+    )
+    .unwrap();
+    db
+}
+
+#[test]
+fn an_spo_sees_and_writes_only_their_pdus_cases_and_a_head_sees_all() {
+    let server = Server::start();
+    let _owner = two_pdus(&server);
+    let mut spo = server.connect("spo_a");
+    let seen: Vec<String> = spo
+        .query("SELECT crn FROM cases ORDER BY crn", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(seen, ["A000001"]);
+    // Another PDU's case cannot be changed, moved into, or written about.
+    let n = spo
+        .execute("UPDATE cases SET tier = 'B1' WHERE crn = 'B000001'", &[])
+        .unwrap();
+    assert_eq!(n, 0);
+    let moved = spo.execute("UPDATE cases SET pdu = 'BBB' WHERE crn = 'A000001'", &[]);
+    assert!(moved.is_err(), "a case moved out of sight");
+    let e = spo
+        .execute(
+            "INSERT INTO cases (crn, name, pdu, tier, case_type, sentence_date)
+             VALUES ('B000002', 'X', 'BBB', 'A1', 'COMMUNITY', '2026-01-01')",
+            &[],
+        )
+        .unwrap_err();
+    assert!(msg(&e).contains("row-level security"), "{e}");
+    let e = spo
+        .execute(
+            "INSERT INTO contacts (crn, date, kind) VALUES ('B000001', '2026-02-01', 'video')",
+            &[],
+        )
+        .unwrap_err();
+    assert!(msg(&e).contains("row-level security"), "{e}");
+    spo.execute(
+        "INSERT INTO contacts (crn, date, kind) VALUES ('A000001', '2026-02-01', 'video')",
+        &[],
+    )
+    .unwrap();
+    let access: i64 = spo
+        .query_one("SELECT count(*) FROM pdu_access", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(access, 1);
+
+    let mut head = server.connect("head");
+    let all: i64 = head
+        .query_one("SELECT count(*) FROM cases", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(all, 2);
+    assert_eq!(
+        head.execute("UPDATE cases SET tier = 'B1' WHERE crn = 'B000001'", &[])
+            .unwrap(),
+        1
+    );
+}
+
+#[test]
+fn the_audit_is_append_only_and_records_the_database_user() {
+    let server = Server::start();
+    let mut owner = two_pdus(&server);
+    let mut spo = server.connect("spo_a");
+    // Whatever user the client claims, the session's is recorded.
+    spo.execute(
+        "INSERT INTO audit (actor, action, crn, db_user) VALUES ('jo', 'note', 'A000001', 'head')",
+        &[],
+    )
+    .unwrap();
+    let who: String = owner
+        .query_one("SELECT db_user FROM audit", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(who, "spo_a");
+    let e = spo
+        .execute("UPDATE audit SET actor = 'x'", &[])
+        .unwrap_err();
+    assert!(msg(&e).contains("permission denied"), "{e}");
+    let e = spo.execute("DELETE FROM audit", &[]).unwrap_err();
+    assert!(msg(&e).contains("permission denied"), "{e}");
+    // Not even the schema's owner.
+    let e = owner.execute("DELETE FROM audit", &[]).unwrap_err();
+    assert!(msg(&e).contains("append-only"), "{e:?}");
+    let e = owner.batch_execute("TRUNCATE audit").unwrap_err();
+    assert!(msg(&e).contains("append-only"), "{e:?}");
+    // An entry about another PDU's case cannot be written by the SPO of this one.
+    assert!(
+        spo.execute(
+            "INSERT INTO audit (actor, action, crn) VALUES ('jo', 'note', 'B000001')",
+            &[],
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn errors_are_one_line_and_never_show_the_password() {
+    let server = Server::start();
+    let socket = server.dir.path().display().to_string();
+    // No such login.
+    let url = format!(
+        "postgres://nobody:hunter2@/casewatch?host={socket}&port={}",
+        server.port
+    );
+    let o = casewatch(&["pg-init", &url]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("refused the login"), "{err}");
+    assert!(
+        !err.contains("hunter2") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    // Malformed.
+    let o = casewatch(&["pg-init", "postgres://spo:hunter2@host:port/db"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains("is not a usable PostgreSQL URL"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    // Another command on a PostgreSQL URL says what this casewatch can do there.
+    let o = casewatch(&["--db", &url, "summary"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains("pg-init") && !err.contains("hunter2"), "{err}");
+    // The server stopped.
+    server.stop();
+    let o = casewatch(&["pg-init", &server.url("postgres")]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains("cannot reach the PostgreSQL server"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
