@@ -208,14 +208,26 @@ impl RiskFindings {
             oversight_due: None,
             risk: metrics,
         };
+        self.keep_if_wanted(c, &row.crn, &row.pdu, as_of, keep);
+    }
+
+    /// Keeps a case overdue on a check (`c`, its CRN and PDU apart, so that a case not kept
+    /// costs no copy of them) when `keep` (if any) wants it.
+    fn keep_if_wanted(
+        &mut self,
+        c: read::CaseAlertRow,
+        crn: &str,
+        pdu: &str,
+        day: NaiveDate,
+        keep: Option<Keep<'_>>,
+    ) {
         let kept = keep.is_none_or(|k| {
-            k.candidates.contains(row.crn.as_str())
-                || k.rules.any_holds(Scope::Case, &case_metrics(&c, as_of))
+            k.candidates.contains(crn) || k.rules.any_holds(Scope::Case, &case_metrics(&c, day))
         });
         if kept {
             self.cases.push(read::CaseAlertRow {
-                crn: row.crn.clone(),
-                pdu: row.pdu.clone(),
+                crn: crn.to_string(),
+                pdu: pdu.to_string(),
                 ..c
             });
         }
@@ -239,17 +251,7 @@ impl RiskFindings {
             oversight_due: None,
             risk: metrics,
         };
-        let kept = keep.is_none_or(|k| {
-            k.candidates.contains(m.crn.as_str())
-                || k.rules.any_holds(Scope::Case, &case_metrics(&c, day))
-        });
-        if kept {
-            self.cases.push(read::CaseAlertRow {
-                crn: m.crn.clone(),
-                pdu: m.pdu.clone(),
-                ..c
-            });
-        }
+        self.keep_if_wanted(c, &m.crn, &m.pdu, day, keep);
     }
 
     /// Adds another connection's findings (their parts follow these until [`Self::in_order`]).
