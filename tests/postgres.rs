@@ -399,3 +399,68 @@ fn errors_are_one_line_and_never_show_the_password() {
     assert!(err.contains("cannot reach the PostgreSQL server"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+#[test]
+fn copy_moves_a_sqlite_database_and_compares_counts_and_checksums() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("demo.db");
+    let f = file.to_str().unwrap();
+    let o = casewatch(&[
+        "--db",
+        f,
+        "--as-of",
+        "2026-11-01",
+        "demo",
+        "--cases",
+        "2000",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let crn: String = rusqlite::Connection::open(&file)
+        .unwrap()
+        .query_row("SELECT crn FROM cases ORDER BY crn LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    // A note with a tab, a newline and a backslash: COPY's escapes.
+    let o = casewatch(&["--db", f, "note", &crn, "--text", "seen\tat home\\office"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let url = server.url("postgres");
+    // Not yet initialised: refused.
+    let o = casewatch(&["copy", f, &url]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("run `casewatch pg-init URL` first"));
+    assert!(casewatch(&["pg-init", &url]).status.success());
+    let o = casewatch(&["copy", f, &url]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let report = text(&o.stdout);
+    assert!(report.contains("every table matches"), "{report}");
+    let cases_line = report.lines().find(|l| l.starts_with("cases ")).unwrap();
+    assert!(cases_line.contains(" 2000       2000 "), "{cases_line}");
+    let mut db = server.connect("postgres");
+    let note: String = db
+        .query_one("SELECT text FROM notes WHERE crn = $1", &[&crn])
+        .unwrap()
+        .get(0);
+    assert_eq!(note, "seen\tat home\\office");
+    let audit: i64 = db
+        .query_one("SELECT count(*) FROM audit WHERE crn = $1", &[&crn])
+        .unwrap()
+        .get(0);
+    assert_eq!(audit, 1);
+    // New rows after the copy get new ids.
+    db.execute(
+        "INSERT INTO contacts (crn, date, kind) VALUES ($1, '2026-11-02', 'video')",
+        &[&crn],
+    )
+    .unwrap();
+    // A second copy into the now full database is refused, and changes nothing.
+    let o = casewatch(&["copy", f, &url]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("copy into an empty casewatch database"));
+    let cases: i64 = db
+        .query_one("SELECT count(*) FROM cases", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(cases, 2000);
+}

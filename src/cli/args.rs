@@ -98,6 +98,18 @@ pub enum Command {
     /// Create (or bring up to date) casewatch's schema and roles on a PostgreSQL database
     #[command(name = "pg-init")]
     PgInit(PgInitArgs),
+    /// Copy a SQLite database's cases, notes and audit into an empty PostgreSQL database
+    /// prepared by pg-init, comparing counts and checksums
+    Copy(CopyArgs),
+}
+
+/// The arguments of `casewatch copy`.
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The SQLite database to copy from
+    pub from: PathBuf,
+    /// The PostgreSQL database, as for pg-init
+    pub to: String,
 }
 
 /// The arguments of `casewatch pg-init`.

@@ -107,12 +107,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 /// One function per command; with none, the triage screen.
 fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
     if let Some(url) = ctx.db.to_str().filter(|d| crate::store::pg::is_url(d))
-        && !matches!(cli.command, Some(Command::PgInit(_)))
+        && !matches!(cli.command, Some(Command::PgInit(_) | Command::Copy(_)))
     {
         anyhow::bail!(
             "{} is a PostgreSQL database: this casewatch can create its schema and roles \
-             there (`casewatch pg-init URL`), but runs its other commands and the screen on \
-             a SQLite file only so far; give --db a file path",
+             there (`casewatch pg-init URL`) and copy a SQLite file into it (`casewatch copy \
+             FILE URL`), but runs its other commands and the screen on a SQLite file only so \
+             far; give --db a file path",
             crate::store::pg::redacted(url)
         );
     }
@@ -136,6 +137,7 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
         Some(Command::Export(a)) => data::export(cli, ctx, a),
         Some(Command::Summary(a)) => data::summary(cli, ctx, a),
         Some(Command::PgInit(a)) => data::pg_init(a),
+        Some(Command::Copy(a)) => data::copy(a),
     }
 }
 

@@ -182,6 +182,413 @@ impl PgStore {
     }
 }
 
+/// How a column is stored on each side, for copying and for comparing what arrived.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Int,
+    Real,
+    Date,
+    /// SQLite's 0/1, PostgreSQL's boolean.
+    Bool,
+    /// SQLite's RFC 3339 text to the second, PostgreSQL's timestamptz.
+    Stamp,
+}
+
+/// A table `copy` moves: its name, its columns, and the order its rows are compared in.
+type CopiedTable = (&'static str, &'static [(&'static str, Kind)], &'static str);
+
+/// The tables `copy` moves, parents first.
+const COPIED: &[CopiedTable] = {
+    use Kind::*;
+    &[
+        ("meta", &[("key", Text), ("value", Text)], "key"),
+        (
+            "pdus",
+            &[
+                ("code", Text),
+                ("name", Text),
+                ("region", Text),
+                ("ppf_status", Text),
+                ("rating", Text),
+                ("score", Int),
+                ("score_max", Int),
+                ("inspected_on", Date),
+            ],
+            "code",
+        ),
+        (
+            "teams",
+            &[("code", Text), ("pdu", Text), ("name", Text)],
+            "code",
+        ),
+        (
+            "practitioners",
+            &[
+                ("staff_code", Text),
+                ("name", Text),
+                ("grade", Text),
+                ("pdu", Text),
+                ("team", Text),
+                ("contracted_hours", Real),
+                ("start_date", Date),
+                ("status", Text),
+            ],
+            "staff_code",
+        ),
+        (
+            "establishment",
+            &[("pdu", Text), ("grade", Text), ("target_fte", Real)],
+            "pdu, grade",
+        ),
+        (
+            "cases",
+            &[
+                ("crn", Text),
+                ("name", Text),
+                ("pdu", Text),
+                ("team", Text),
+                ("tier", Text),
+                ("rosh", Text),
+                ("mappa_category", Int),
+                ("mappa_level", Int),
+                ("case_type", Text),
+                ("sentence_date", Date),
+                ("release_date", Date),
+                ("custody_kind", Text),
+                ("allocated_to", Text),
+                ("allocated_on", Date),
+                ("unallocated_since", Date),
+                ("last_contact", Date),
+                ("last_oversight", Date),
+                ("rosh_changed_on", Date),
+            ],
+            "crn",
+        ),
+        (
+            "contacts",
+            &[
+                ("id", Int),
+                ("crn", Text),
+                ("date", Date),
+                ("kind", Text),
+                ("staff_code", Text),
+            ],
+            "id",
+        ),
+        (
+            "oversight",
+            &[
+                ("id", Int),
+                ("crn", Text),
+                ("date", Date),
+                ("spo_staff_code", Text),
+                ("kind", Text),
+                ("note", Text),
+                ("sensitive", Bool),
+            ],
+            "id",
+        ),
+        (
+            "allocations",
+            &[
+                ("id", Int),
+                ("crn", Text),
+                ("staff_code", Text),
+                ("from_date", Date),
+                ("to_date", Date),
+                ("reason", Text),
+            ],
+            "id",
+        ),
+        (
+            "enquiries",
+            &[
+                ("id", Int),
+                ("crn", Text),
+                ("kind", Text),
+                ("requested_on", Date),
+                ("returned_on", Date),
+                ("outcome", Text),
+            ],
+            "id",
+        ),
+        (
+            "assessments",
+            &[
+                ("id", Int),
+                ("crn", Text),
+                ("kind", Text),
+                ("completed_on", Date),
+                ("rosh", Text),
+            ],
+            "id",
+        ),
+        (
+            "notes",
+            &[
+                ("id", Int),
+                ("crn", Text),
+                ("at", Stamp),
+                ("author", Text),
+                ("text", Text),
+                ("sensitive", Bool),
+            ],
+            "id",
+        ),
+        (
+            "audit",
+            &[
+                ("id", Int),
+                ("at", Stamp),
+                ("actor", Text),
+                ("action", Text),
+                ("crn", Text),
+                ("subject", Text),
+                ("before", Text),
+                ("after", Text),
+                ("reason", Text),
+            ],
+            "id",
+        ),
+    ]
+};
+
+/// One table as copied: rows and a checksum of their values on each side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableCopy {
+    pub table: &'static str,
+    pub rows_from: u64,
+    pub rows_to: u64,
+    pub sum_from: u64,
+    pub sum_to: u64,
+}
+
+impl TableCopy {
+    pub fn matches(&self) -> bool {
+        self.rows_from == self.rows_to && self.sum_from == self.sum_to
+    }
+}
+
+/// A checksum of rows in order: each value's canonical text, NULL apart from any text.
+#[derive(Default)]
+struct Sum(u64);
+
+impl Sum {
+    fn add(&mut self, v: Option<&str>) {
+        // FNV-1a: stable across runs and machines (the figures are printed).
+        let mut h = self.0 ^ 0xcbf2_9ce4_8422_2325;
+        let mut eat = |b: u8| {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        };
+        match v {
+            None => eat(0xff),
+            Some(t) => {
+                t.bytes().for_each(&mut eat);
+                eat(0x1f);
+            }
+        }
+        self.0 = h;
+    }
+}
+
+/// A SQLite value as the canonical text both sides are compared in.
+fn sqlite_text(v: rusqlite::types::ValueRef<'_>) -> Option<String> {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(i.to_string()),
+        ValueRef::Real(f) => Some(f.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
+/// A value in PostgreSQL's COPY text format.
+fn copy_field(out: &mut String, v: Option<&str>, kind: Kind) {
+    let Some(v) = v else {
+        out.push_str("\\N");
+        return;
+    };
+    if kind == Kind::Bool {
+        out.push_str(if v == "0" { "f" } else { "t" });
+        return;
+    }
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// How PostgreSQL gives a column back in the canonical text.
+fn canonical_sql(col: &str, kind: Kind) -> String {
+    match kind {
+        Kind::Text => col.to_string(),
+        Kind::Int => format!("{col}::bigint::text"),
+        // Read as a float and printed as SQLite's side is (below).
+        Kind::Real => format!("{col}::float8"),
+        Kind::Date => format!("to_char({col}, 'YYYY-MM-DD')"),
+        Kind::Bool => format!("CASE WHEN {col} THEN '1' WHEN NOT {col} THEN '0' END"),
+        Kind::Stamp => {
+            format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+        }
+    }
+}
+
+impl PgStore {
+    /// Copies a SQLite database's case data, notes and audit into this (empty, initialised)
+    /// database, in one transaction, and compares each table's rows and checksum on both
+    /// sides; any difference rolls everything back. The nightly runs' history is not
+    /// copied yet (its tables are not on PostgreSQL yet).
+    pub fn copy_from(&mut self, sqlite: super::Db<'_>) -> Result<Vec<TableCopy>, CopyError> {
+        let version = self.schema_version()?;
+        if version != PG_SCHEMA_VERSION {
+            return Err(CopyError::NotInitialised {
+                url: self.url.clone(),
+                found: version,
+            });
+        }
+        let url = self.url.clone();
+        let fail = |e: postgres::Error| {
+            CopyError::Pg(PgError::Server {
+                url: url.clone(),
+                reason: reason(&e),
+            })
+        };
+        let mut tx = self.client.transaction().map_err(fail)?;
+        let held: i64 = tx
+            .query_one(
+                "SELECT (SELECT count(*) FROM pdus) + (SELECT count(*) FROM cases)
+                      + (SELECT count(*) FROM audit)",
+                &[],
+            )
+            .map_err(fail)?
+            .get(0);
+        if held > 0 {
+            return Err(CopyError::NotEmpty { url: url.clone() });
+        }
+        let conn = sqlite.conn();
+        let mut out = Vec::new();
+        for &(table, cols, key) in COPIED {
+            let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+            let list = names.join(", ");
+            let mut stmt = conn
+                .prepare(&format!("SELECT {list} FROM {table} ORDER BY {key}"))
+                .map_err(CopyError::Sqlite)?;
+            let mut rows = stmt.query([]).map_err(CopyError::Sqlite)?;
+            let mut writer = tx
+                .copy_in(&format!("COPY {table} ({list}) FROM STDIN"))
+                .map_err(fail)?;
+            let (mut n_from, mut sum_from) = (0u64, Sum::default());
+            let mut line = String::new();
+            while let Some(r) = rows.next().map_err(CopyError::Sqlite)? {
+                line.clear();
+                for (i, &(_, kind)) in cols.iter().enumerate() {
+                    let v = sqlite_text(r.get_ref(i).map_err(CopyError::Sqlite)?);
+                    sum_from.add(v.as_deref());
+                    if i > 0 {
+                        line.push('\t');
+                    }
+                    copy_field(&mut line, v.as_deref(), kind);
+                }
+                line.push('\n');
+                std::io::Write::write_all(&mut writer, line.as_bytes()).map_err(|e| {
+                    CopyError::Pg(PgError::Server {
+                        url: url.clone(),
+                        reason: e.to_string(),
+                    })
+                })?;
+                n_from += 1;
+            }
+            writer.finish().map_err(fail)?;
+            // Named apart from the columns, which ORDER BY would otherwise take them for.
+            let select: Vec<String> = cols
+                .iter()
+                .enumerate()
+                .map(|(i, &(c, k))| format!("{} AS v{i}", canonical_sql(c, k)))
+                .collect();
+            let back = tx
+                .query(
+                    &format!("SELECT {} FROM {table} ORDER BY {key}", select.join(", ")),
+                    &[],
+                )
+                .map_err(fail)?;
+            let mut sum_to = Sum::default();
+            for r in &back {
+                for (i, &(_, kind)) in cols.iter().enumerate() {
+                    let v: Option<String> = if kind == Kind::Real {
+                        r.get::<_, Option<f64>>(i).map(|f| f.to_string())
+                    } else {
+                        r.get(i)
+                    };
+                    sum_to.add(v.as_deref());
+                }
+            }
+            if names.contains(&"id") {
+                tx.execute(
+                    &format!(
+                        "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
+                                       coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+                    ),
+                    &[],
+                )
+                .map_err(fail)?;
+            }
+            out.push(TableCopy {
+                table,
+                rows_from: n_from,
+                rows_to: back.len() as u64,
+                sum_from: sum_from.0,
+                sum_to: sum_to.0,
+            });
+        }
+        if out.iter().all(TableCopy::matches) {
+            tx.commit().map_err(fail)?;
+            Ok(out)
+        } else {
+            // Dropped without a commit: nothing was copied.
+            Err(CopyError::Differs(out))
+        }
+    }
+}
+
+/// Why a copy did not happen; in each case nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error(transparent)]
+    Pg(#[from] PgError),
+    #[error("reading the SQLite database: {0}")]
+    Sqlite(rusqlite::Error),
+    #[error(
+        "{url} has casewatch schema version {found}, not {PG_SCHEMA_VERSION}: run `casewatch pg-init URL` first"
+    )]
+    NotInitialised { url: String, found: i32 },
+    #[error(
+        "{url} already holds PDUs, cases or audit entries: copy into an empty casewatch database"
+    )]
+    NotEmpty { url: String },
+    #[error("the copy differed from the original ({}); nothing was copied", differing(.0))]
+    Differs(Vec<TableCopy>),
+}
+
+fn differing(t: &[TableCopy]) -> String {
+    t.iter()
+        .filter(|t| !t.matches())
+        .map(|t| {
+            format!(
+                "{}: {} rows read, {} arrived, checksum {:016x} read, {:016x} arrived",
+                t.table, t.rows_from, t.rows_to, t.sum_from, t.sum_to
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The server's message for an error, without its internals.
 fn reason(e: &postgres::Error) -> String {
     match e.as_db_error() {
