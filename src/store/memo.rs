@@ -2,7 +2,7 @@
 //! them, and how the nightly run writes them.
 
 use chrono::{Datelike, NaiveDate};
-use rusqlite::{OptionalExtension, Result, Row};
+use rusqlite::{Result, Row};
 
 use crate::domain::{Mappa, Rosh};
 use crate::risk_memo::Memo;
@@ -101,26 +101,36 @@ pub fn open<'c>(
 }
 
 impl Reading<'_> {
+    /// Runs `sql` on `case_risk r`, its `{scope}` the reading's scope and `:d` its day,
+    /// handing each row to `f` until `f` says stop (`false`).
+    fn each_row(&self, sql: &str, mut f: impl FnMut(&Row<'_>) -> Result<bool>) -> Result<()> {
+        let sql = sql.replace("{scope}", &scope_sql(self.scope, "r.pdu"));
+        let mut stmt = self.db.conn().prepare_cached(&sql)?;
+        super::read::bind_named(&mut stmt, ":d", &self.day)?;
+        bind_scope(&mut stmt, self.scope)?;
+        let mut rows = stmt.raw_query();
+        while let Some(r) = rows.next()? {
+            if !f(r)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn plan(&self, policy_key: &str, max_share: f64) -> Result<Option<MemoRead>> {
-        let (db, scope, d) = (self.db, self.scope, self.day);
+        let (db, scope) = (self.db, self.scope);
         let conn = db.conn();
-        if super::meta(db, POLICY_KEY)?.as_deref() != Some(policy_key) {
+        if !policy_is(db, policy_key)? {
             return Ok(None);
         }
         let mut out = MemoRead::default();
         let mut memos_of: std::collections::HashMap<String, u64> = Default::default();
         let mut later = 0u64;
-        {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT pdu, tally, sum(from_day <= :d AND until_day > :d), sum(from_day > :d),
-                        count(*)
-                   FROM case_risk r WHERE {} GROUP BY pdu, tally",
-                scope_sql(scope, "r.pdu")
-            ))?;
-            super::read::bind_named(&mut stmt, ":d", &d)?;
-            bind_scope(&mut stmt, scope)?;
-            let mut rows = stmt.raw_query();
-            while let Some(r) = rows.next()? {
+        self.each_row(
+            "SELECT pdu, tally, sum(from_day <= :d AND until_day > :d), sum(from_day > :d),
+                    count(*)
+               FROM case_risk r WHERE {scope} GROUP BY pdu, tally",
+            |r| {
                 let pdu: String = r.get(0)?;
                 let (tally, holding, ahead, all): (i64, i64, i64, i64) =
                     (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
@@ -129,8 +139,9 @@ impl Reading<'_> {
                 if holding > 0 {
                     out.tallies.push((pdu, tally as u32, holding as u64));
                 }
-            }
-        }
+                Ok(true)
+            },
+        )?;
         if later > 0 {
             return Ok(None);
         }
@@ -159,20 +170,15 @@ impl Reading<'_> {
             }
         }
         let most = (cases_in_scope as f64 * max_share) as usize;
-        {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT crn FROM case_risk r WHERE until_day <= :d AND {}",
-                scope_sql(scope, "r.pdu")
-            ))?;
-            super::read::bind_named(&mut stmt, ":d", &d)?;
-            bind_scope(&mut stmt, scope)?;
-            let mut rows = stmt.raw_query();
-            while let Some(r) = rows.next()? {
+        self.each_row(
+            "SELECT crn FROM case_risk r WHERE until_day <= :d AND {scope}",
+            |r| {
                 out.judge.push(r.get(0)?);
-                if out.judge.len() > most {
-                    return Ok(None);
-                }
-            }
+                Ok(out.judge.len() <= most)
+            },
+        )?;
+        if out.judge.len() > most {
+            return Ok(None);
         }
         let mut stmt = conn.prepare_cached(
             "SELECT c.crn FROM cases c WHERE c.pdu = ?1
@@ -196,21 +202,19 @@ impl Reading<'_> {
     pub fn overdue(&self, mut f: impl FnMut(&MemoCase)) -> Result<()> {
         // The table is walked in key order: an index on the days would cost a lookup per
         // case for nearly every case (the `+` keeps SQLite from choosing one).
-        let mut stmt = self.db.conn().prepare_cached(&format!(
-            "SELECT {MEMO_COLUMNS} FROM case_risk r
-              WHERE +from_day <= :d AND +until_day > :d AND {} AND ({ANY_OVERDUE})",
-            scope_sql(self.scope, "r.pdu")
-        ))?;
-        super::read::bind_named(&mut stmt, ":d", &self.day)?;
-        bind_scope(&mut stmt, self.scope)?;
-        let mut rows = stmt.raw_query();
         let mut m = MemoCase::empty();
-        while let Some(r) = rows.next()? {
-            if fill_memo_case(r, &mut m)? {
-                f(&m);
-            }
-        }
-        Ok(())
+        self.each_row(
+            &format!(
+                "SELECT {MEMO_COLUMNS} FROM case_risk r
+                  WHERE +from_day <= :d AND +until_day > :d AND {{scope}} AND ({ANY_OVERDUE})"
+            ),
+            |r| {
+                if fill_memo_case(r, &mut m)? {
+                    f(&m);
+                }
+                Ok(true)
+            },
+        )
     }
 }
 
@@ -309,17 +313,8 @@ pub fn write<'m>(db: Db<'_>, memos: impl IntoIterator<Item = &'m MemoCase>) -> R
     Ok(n)
 }
 
-/// Drops one case's memo (its case is gone).
-pub fn forget(db: Db<'_>, crn: &str) -> Result<()> {
-    db.conn()
-        .execute("DELETE FROM case_risk WHERE crn = ?1", [crn])
-        .map(drop)
-}
-
-/// How many memos are stored (for tests and `check`).
+/// How many memos are stored.
 pub fn count(db: Db<'_>) -> Result<i64> {
     db.conn()
         .query_row("SELECT count(*) FROM case_risk", [], |r| r.get(0))
-        .optional()
-        .map(Option::unwrap_or_default)
 }
