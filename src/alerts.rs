@@ -2,6 +2,7 @@
 //! compares with the last recorded run (new, ongoing, resolved), records runs, and handles
 //! acknowledgements. Evaluation itself is in `rules` and is pure.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
@@ -15,7 +16,9 @@ use crate::domain::{Grade, Rosh, fmt_date};
 use crate::incidents::{self, Ack, Incident, PduStatus, PrevIncident, Silence};
 use crate::policy::Policy;
 use crate::risk_checks::{CaseRiskMetrics, RiskFigures, RiskTally};
-use crate::rules::{Alert, Metrics, Rules, Scope, Severity, Subject, SubjectMetrics, evaluate};
+use crate::rules::{
+    Alert, Message, Metrics, Rendered, Rules, Scope, Severity, Subject, SubjectMetrics, evaluate,
+};
 use crate::store::memo::MemoCase;
 use crate::store::read::risk::{RiskRow, RiskScope};
 use crate::store::read::{self, PduSummary};
@@ -913,7 +916,7 @@ impl Status {
 }
 
 /// An alert as the review reports it. The JSON field names are a stable contract.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ReviewedAlert {
     pub key: String,
     pub rule: Arc<str>,
@@ -925,13 +928,63 @@ pub struct ReviewedAlert {
     pub status: Status,
     /// Shared by the alerts first seen the same night.
     pub first_seen: Arc<str>,
-    pub message: String,
+    /// See [`ReviewedAlert::message`].
+    pub text: Message,
     pub metrics: Metrics,
     pub acknowledged: bool,
     /// Acknowledged before, but materially worse since (see `incidents::materially_worse`).
     pub reopened: bool,
     /// Covered by a silence until this date (exclusive); still listed and counted.
     pub silenced_until: Option<String>,
+}
+
+impl ReviewedAlert {
+    /// What the alert says, in words.
+    pub fn message(&self) -> Cow<'_, str> {
+        self.text.render(&self.metrics)
+    }
+}
+
+/// Equal when they say the same, however their messages are held.
+impl PartialEq for ReviewedAlert {
+    fn eq(&self, o: &ReviewedAlert) -> bool {
+        self.key == o.key
+            && self.rule == o.rule
+            && self.severity == o.severity
+            && self.scope == o.scope
+            && self.pdu == o.pdu
+            && self.crn == o.crn
+            && self.staff_code == o.staff_code
+            && self.status == o.status
+            && self.first_seen == o.first_seen
+            && self.metrics == o.metrics
+            && self.acknowledged == o.acknowledged
+            && self.reopened == o.reopened
+            && self.silenced_until == o.silenced_until
+            && self.message() == o.message()
+    }
+}
+
+impl Serialize for ReviewedAlert {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("ReviewedAlert", 14)?;
+        st.serialize_field("key", &self.key)?;
+        st.serialize_field("rule", &self.rule)?;
+        st.serialize_field("severity", &self.severity)?;
+        st.serialize_field("scope", &self.scope)?;
+        st.serialize_field("pdu", &self.pdu)?;
+        st.serialize_field("crn", &self.crn)?;
+        st.serialize_field("staff_code", &self.staff_code)?;
+        st.serialize_field("status", &self.status)?;
+        st.serialize_field("first_seen", &self.first_seen)?;
+        st.serialize_field("message", &self.text.with(&self.metrics))?;
+        st.serialize_field("metrics", &self.metrics)?;
+        st.serialize_field("acknowledged", &self.acknowledged)?;
+        st.serialize_field("reopened", &self.reopened)?;
+        st.serialize_field("silenced_until", &self.silenced_until)?;
+        st.end()
+    }
 }
 
 /// A whole review: what `casewatch alerts` prints.
@@ -1123,7 +1176,7 @@ type MemberHead = (
 );
 
 /// [`StoredMember`] borrowed from a review, for writing.
-type StoredMemberRef<'a> = (&'a str, &'a str, &'a str, &'a str, &'a Metrics);
+type StoredMemberRef<'a> = (&'a str, &'a str, &'a str, Rendered<'a>, &'a Metrics);
 
 /// Which part of a run a review compares with.
 #[derive(Clone, Copy)]
@@ -1236,7 +1289,7 @@ fn resolved_alerts(
                 staff_code,
                 status: Status::Resolved,
                 first_seen: first_seen.into(),
-                message,
+                text: message.into(),
                 metrics,
                 acknowledged: false,
                 reopened: false,
@@ -1303,7 +1356,7 @@ fn review_against(
             staff_code: a.staff_code,
             status,
             first_seen,
-            message: a.message,
+            text: a.text,
             metrics: a.metrics,
             acknowledged: false,
             reopened: false,
@@ -1333,7 +1386,7 @@ fn review_against(
         pdus.iter().map(|p| p.code.as_str()),
         out.iter()
             .filter(|a| a.scope == Scope::Pdu && a.status != Status::Resolved)
-            .map(|a| (a.pdu.as_ref(), a.rule.as_ref(), a.message.as_str())),
+            .map(|a| (a.pdu.as_ref(), a.rule.as_ref(), a.message())),
         rules,
     );
     statuses.sort_by(|a, b| b.status.cmp(&a.status).then_with(|| a.pdu.cmp(&b.pdu)));
@@ -1396,7 +1449,7 @@ struct AlertRef<'a> {
     pdu: &'a str,
     crn: Option<&'a str>,
     staff_code: Option<&'a str>,
-    message: &'a str,
+    message: Rendered<'a>,
     metrics: &'a Metrics,
 }
 
@@ -1410,7 +1463,7 @@ impl<'a> AlertRef<'a> {
             pdu: &a.pdu,
             crn: a.crn.as_deref(),
             staff_code: a.staff_code.as_deref(),
-            message: &a.message,
+            message: a.text.with(&a.metrics),
             metrics: &a.metrics,
         }
     }
@@ -1521,7 +1574,7 @@ pub fn statuses_of(pdus: &[PduSummary], alerts: &[Alert], rules: &Rules) -> Vec<
         alerts
             .iter()
             .filter(|a| a.scope == Scope::Pdu)
-            .map(|a| (a.pdu.as_ref(), a.rule.as_ref(), a.message.as_str())),
+            .map(|a| (a.pdu.as_ref(), a.rule.as_ref(), a.message())),
         rules,
     )
 }
@@ -1746,7 +1799,7 @@ impl<'r> StoredIncidents<'r> {
                     who,
                     a.first_seen.as_ref(),
                     a.status.as_str(),
-                    a.message.as_str(),
+                    a.text.with(&a.metrics),
                     &a.metrics,
                 )
             })
@@ -2118,20 +2171,12 @@ pub fn pdu_reviews_from(
     pdus: &[PduSummary],
     limit: usize,
 ) -> Vec<PduReview> {
-    let mut staffing: HashMap<&str, Vec<(&str, &str, &str, f64)>> = HashMap::new();
-    for a in review
-        .alerts
-        .iter()
-        .filter(|a| a.scope == Scope::Practitioner && a.status != Status::Resolved)
-    {
-        if let Some(staff) = a.staff_code.as_deref() {
-            staffing.entry(a.pdu.as_ref()).or_default().push((
-                staff,
-                a.pdu.as_ref(),
-                a.message.as_str(),
-                a.metrics.get("capacity_pct").copied().unwrap_or(100.0),
-            ));
-        }
+    // Each PDU's open practitioner alerts.
+    let mut staffing: HashMap<&str, Vec<&ReviewedAlert>> = HashMap::new();
+    for a in review.alerts.iter().filter(|a| {
+        a.scope == Scope::Practitioner && a.status != Status::Resolved && a.staff_code.is_some()
+    }) {
+        staffing.entry(a.pdu.as_ref()).or_default().push(a);
     }
     let mut incidents_of: HashMap<&str, Vec<Incident>> = HashMap::new();
     for i in &review.incidents {
@@ -2150,10 +2195,22 @@ pub fn pdu_reviews_from(
                 items: Vec::new(),
                 totals: incidents::task_counts(&[]),
             });
-            let staff = incidents::worklist(
-                std::iter::empty(),
-                staffing.get(code).map_or(&[][..], |v| v.as_slice()),
-            );
+            let alerts = staffing.get(code).map_or(&[][..], |v| v.as_slice());
+            let messages: Vec<Cow<'_, str>> = alerts.iter().map(|a| a.message()).collect();
+            let staffing: Vec<(&str, &str, &str, f64)> = alerts
+                .iter()
+                .zip(&messages)
+                .map(|(a, m)| {
+                    let capacity = a.metrics.get("capacity_pct").copied().unwrap_or(100.0);
+                    (
+                        a.staff_code.as_deref().unwrap_or("-"),
+                        code,
+                        m.as_ref(),
+                        capacity,
+                    )
+                })
+                .collect();
+            let staff = incidents::worklist(std::iter::empty(), &staffing);
             for (task, n) in incidents::task_counts(&staff) {
                 *totals.entry(task).or_default() += n;
             }

@@ -402,6 +402,7 @@ fn alerts(conn: Db<'_>, ev: &Evaluation, pdu: Option<&str>) -> Result<Table, Exp
         .into_iter()
         .filter(|a| pdu.is_none_or(|p| &*a.pdu == p))
         .map(|a| {
+            let message = a.message().into_owned();
             vec![
                 s(a.key),
                 s(&*a.rule),
@@ -413,7 +414,7 @@ fn alerts(conn: Db<'_>, ev: &Evaluation, pdu: Option<&str>) -> Result<Table, Exp
                 s(a.status.as_str()),
                 s(&*a.first_seen),
                 Value::Bool(a.acknowledged),
-                s(a.message),
+                s(message),
             ]
         })
         .collect();

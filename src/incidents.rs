@@ -5,6 +5,7 @@
 //! Everything here is pure: the nightly run (`alerts`) reads what it needs from the database
 //! and hands it in.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
@@ -285,8 +286,8 @@ pub fn group(alerts: &[ReviewedAlert], cx: &Context<'_>) -> Vec<Incident> {
         let oldest_days = open.first().map_or(0, |(_, d)| *d);
         let (message, mut metrics) = if first.scope == Scope::Pdu {
             match open.first() {
-                Some((a, _)) => (a.message.clone(), a.metrics.clone()),
-                None => (first.message.clone(), Metrics::default()),
+                Some((a, _)) => (a.message().into_owned(), a.metrics.clone()),
+                None => (first.message().into_owned(), Metrics::default()),
             }
         } else {
             let mut m = format!("{count} {title}");
@@ -340,7 +341,7 @@ pub fn group(alerts: &[ReviewedAlert], cx: &Context<'_>) -> Vec<Incident> {
                 && count > 0
                 && nights >= lifecycle.escalate_after_nights,
             message,
-            worst: open.first().map(|(a, _)| a.message.clone()),
+            worst: open.first().map(|(a, _)| a.message().into_owned()),
             members: open.iter().map(|(a, _)| a.key.clone()).collect(),
             metrics,
         });
@@ -378,17 +379,22 @@ pub struct PduStatus {
 /// `(pdu, rule, message)`.
 pub fn pdu_statuses<'a>(
     pdus: impl IntoIterator<Item = &'a str>,
-    fired_pdu_alerts: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    fired_pdu_alerts: impl IntoIterator<Item = (&'a str, &'a str, Cow<'a, str>)>,
     rules: &Rules,
 ) -> Vec<PduStatus> {
-    let mut fired: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+    let mut fired: HashMap<&str, Vec<(&str, Cow<'a, str>)>> = HashMap::new();
     for (pdu, rule, message) in fired_pdu_alerts {
         fired.entry(pdu).or_default().push((rule, message));
     }
     pdus.into_iter()
         .map(|pdu| {
-            let (status, status_reasons) =
-                rules.pdu_status(fired.get(pdu).into_iter().flatten().copied());
+            let (status, status_reasons) = rules.pdu_status(
+                fired
+                    .get(pdu)
+                    .into_iter()
+                    .flatten()
+                    .map(|(r, m)| (*r, m.as_ref())),
+            );
             PduStatus {
                 pdu: pdu.to_string(),
                 status,

@@ -261,7 +261,7 @@ pub fn alerts_text(r: &Review, members: bool) -> String {
                 sanitize(&a.pdu),
                 a.rule,
                 sanitize(subject(a)),
-                sanitize(&a.message),
+                sanitize(&a.message()),
                 status_word(a),
                 sanitize(&a.key)
             );

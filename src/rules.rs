@@ -703,6 +703,7 @@ impl SubjectMetrics {
         self.at(self.names.iter().position(|n| *n == name)?)
     }
     /// The name as the scope spells it (static), with its value.
+    #[cfg(test)]
     fn get_key_value(&self, name: &str) -> Option<(&'static str, f64)> {
         let i = self.names.iter().position(|n| *n == name)?;
         Some((self.names[i], self.at(i)?))
@@ -721,14 +722,15 @@ impl PartialEq for SubjectMetrics {
 }
 
 /// Metric values by name, as an alert carries them: a short list kept sorted by name (a map
-/// node for every alert cost a national run 48 MB), written as a JSON object.
+/// node for every alert cost a national run 48 MB), written as a JSON object. Names are the
+/// scopes' own static names, so an entry is a pointer and a value.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Metrics(Vec<(Cow<'static, str>, f64)>);
+pub struct Metrics(Vec<(&'static str, f64)>);
 
 impl Metrics {
     pub fn get(&self, name: &str) -> Option<&f64> {
         self.0
-            .binary_search_by(|(k, _)| k.as_ref().cmp(name))
+            .binary_search_by(|(k, _)| (*k).cmp(name))
             .ok()
             .map(|i| &self.0[i].1)
     }
@@ -736,18 +738,14 @@ impl Metrics {
         self.get(name).is_some()
     }
     /// Sets a value, replacing the one of the same name.
-    pub fn insert(&mut self, name: impl Into<Cow<'static, str>>, value: f64) {
-        let name = name.into();
-        match self
-            .0
-            .binary_search_by(|(k, _)| k.as_ref().cmp(name.as_ref()))
-        {
+    pub fn insert(&mut self, name: &str, value: f64) {
+        match self.0.binary_search_by(|(k, _)| (*k).cmp(name)) {
             Ok(i) => self.0[i].1 = value,
-            Err(i) => self.0.insert(i, (name, value)),
+            Err(i) => self.0.insert(i, (static_name(name), value)),
         }
     }
     pub fn iter(&self) -> impl Iterator<Item = (&str, &f64)> {
-        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+        self.0.iter().map(|(k, v)| (*k, v))
     }
     pub fn len(&self) -> usize {
         self.0.len()
@@ -757,11 +755,35 @@ impl Metrics {
     }
 }
 
-impl<K: Into<Cow<'static, str>>> FromIterator<(K, f64)> for Metrics {
+/// The static copy of a metric's name: a scope's own, or one kept for the process (names
+/// read back from a recorded run or a file that no scope knows; there are few of them).
+fn static_name(name: &str) -> &'static str {
+    for scope in [Scope::Case, Scope::Practitioner, Scope::Pdu] {
+        if let Some(m) = scope.metric(name) {
+            return m;
+        }
+    }
+    if let Some(m) = ["count"].into_iter().find(|m| *m == name) {
+        return m;
+    }
+    static OTHERS: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut others = OTHERS.lock().unwrap_or_else(|e| e.into_inner());
+    match others.get(name) {
+        Some(m) => m,
+        None => {
+            let m: &'static str = Box::leak(name.into());
+            others.insert(m);
+            m
+        }
+    }
+}
+
+impl<K: AsRef<str>> FromIterator<(K, f64)> for Metrics {
     fn from_iter<I: IntoIterator<Item = (K, f64)>>(iter: I) -> Metrics {
         let mut m = Metrics::default();
         for (k, v) in iter {
-            m.insert(k, v);
+            m.insert(k.as_ref(), v);
         }
         m
     }
@@ -772,7 +794,7 @@ impl Serialize for Metrics {
         use serde::ser::SerializeMap;
         let mut map = s.serialize_map(Some(self.0.len()))?;
         for (k, v) in &self.0 {
-            map.serialize_entry(k.as_ref(), v)?;
+            map.serialize_entry(k, v)?;
         }
         map.end()
     }
@@ -782,13 +804,77 @@ impl<'de> Deserialize<'de> for Metrics {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Metrics, D::Error> {
         let map = BTreeMap::<String, f64>::deserialize(d)?;
         Ok(Metrics(
-            map.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect(),
+            map.into_iter().map(|(k, v)| (static_name(&k), v)).collect(),
         ))
     }
 }
 
+/// An alert's message. A run's alerts keep their rule's template and are filled from their
+/// own metrics when shown or written (a national run has hundreds of thousands, and a
+/// rendered copy each cost it about 40 MB); a message read back from a recorded run or the
+/// cache is kept as written.
+#[derive(Debug, Clone)]
+pub enum Message {
+    Template(Arc<str>),
+    Text(Box<str>),
+}
+
+impl Message {
+    /// The message, filled from `metrics` when it is a template.
+    pub fn render<'a>(&'a self, metrics: &Metrics) -> Cow<'a, str> {
+        match self {
+            Message::Template(_) => Cow::Owned(self.with(metrics).to_string()),
+            Message::Text(t) => Cow::Borrowed(t),
+        }
+    }
+    /// The message with `metrics`, to be written (to JSON or a terminal) without a copy.
+    pub fn with<'a>(&'a self, metrics: &'a Metrics) -> Rendered<'a> {
+        Rendered(self, metrics)
+    }
+}
+
+/// See [`Message::with`]: shown as text, and written to JSON as a string.
+#[derive(Clone, Copy)]
+pub struct Rendered<'a>(&'a Message, &'a Metrics);
+
+impl std::fmt::Display for Rendered<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Message::Template(t) => render_into(f, t, |name| {
+                let m = &self.1.0;
+                m.iter().find(|(k, _)| *k == name).map(|(k, v)| (*k, *v))
+            }),
+            Message::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+impl Serialize for Rendered<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl From<String> for Message {
+    fn from(s: String) -> Message {
+        Message::Text(s.into())
+    }
+}
+
+impl From<&str> for Message {
+    fn from(s: &str) -> Message {
+        Message::Text(s.into())
+    }
+}
+
+impl<'de> Deserialize<'de> for Message {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Message, D::Error> {
+        Ok(Message::Text(Box::<str>::deserialize(d)?))
+    }
+}
+
 /// A rule that holds for a subject.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Alert {
     /// Stable across runs: `rule:pdu:crn-or-staff-code`.
     pub key: String,
@@ -800,47 +886,120 @@ pub struct Alert {
     pub pdu: Arc<str>,
     pub crn: Option<String>,
     pub staff_code: Option<String>,
-    pub message: String,
+    /// See [`Alert::message`].
+    #[serde(rename = "message")]
+    pub text: Message,
     /// The values of the metrics the rule tested and its message names.
     pub metrics: Metrics,
 }
 
+impl Alert {
+    /// What the alert says, in words.
+    pub fn message(&self) -> Cow<'_, str> {
+        self.text.render(&self.metrics)
+    }
+}
+
+/// Alerts are equal when they say the same, however their messages are held.
+impl PartialEq for Alert {
+    fn eq(&self, o: &Alert) -> bool {
+        self.key == o.key
+            && self.rule == o.rule
+            && self.severity == o.severity
+            && self.scope == o.scope
+            && self.pdu == o.pdu
+            && self.crn == o.crn
+            && self.staff_code == o.staff_code
+            && self.metrics == o.metrics
+            && self.message() == o.message()
+    }
+}
+
+impl Serialize for Alert {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Alert", 9)?;
+        st.serialize_field("key", &self.key)?;
+        st.serialize_field("rule", &self.rule)?;
+        st.serialize_field("severity", &self.severity)?;
+        st.serialize_field("scope", &self.scope)?;
+        st.serialize_field("pdu", &self.pdu)?;
+        st.serialize_field("crn", &self.crn)?;
+        st.serialize_field("staff_code", &self.staff_code)?;
+        st.serialize_field("message", &self.text.with(&self.metrics))?;
+        st.serialize_field("metrics", &self.metrics)?;
+        st.end()
+    }
+}
+
 /// Formats a metric for a message: rates and shares as percentages, counts as integers.
 pub fn format_metric(name: &str, v: f64) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_metric(&mut out, name, v);
+    out
+}
+
+fn write_metric(w: &mut impl std::fmt::Write, name: &str, v: f64) -> std::fmt::Result {
     if is_rate(name) {
-        format!("{:.0}%", v * 100.0)
+        let pct = v * 100.0;
+        match whole(pct.round()).filter(|_| (pct.fract().abs() - 0.5).abs() > 1e-9) {
+            // Rounded as `{:.0}` would (which takes a half to even), as an integer: a
+            // national run writes hundreds of thousands of these.
+            Some(n) if n != 0 || pct.is_sign_positive() => write!(w, "{n}%"),
+            _ => write!(w, "{pct:.0}%"),
+        }
     } else if v.fract() == 0.0 {
-        format!("{v:.0}")
+        match whole(v) {
+            Some(n) if n != 0 || v.is_sign_positive() => write!(w, "{n}"),
+            _ => write!(w, "{v:.0}"),
+        }
     } else {
-        format!("{v:.1}")
+        write!(w, "{v:.1}")
     }
+}
+
+/// `v` as an integer when it is a whole number an `i64` holds exactly.
+fn whole(v: f64) -> Option<i64> {
+    (v.fract() == 0.0 && v.abs() < 9.0e15).then_some(v as i64)
 }
 
 /// Fills `{metric}` placeholders in one pass (the nightly run renders one message per alert,
 /// a hundred thousand at national scale); unknown names stay as written.
+#[cfg(test)]
 fn render(template: &str, m: &SubjectMetrics) -> String {
-    let mut out = String::with_capacity(template.len() + 16);
+    let mut out = String::new();
+    let _ = render_into(&mut out, template, |name| m.get_key_value(name));
+    out
+}
+
+/// [`render`] into `w`, with the metric looked up by `value` (its static name and value,
+/// `None` when it has none).
+fn render_into(
+    w: &mut impl std::fmt::Write,
+    template: &str,
+    value: impl Fn(&str) -> Option<(&'static str, f64)>,
+) -> std::fmt::Result {
     let mut rest = template;
     while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
+        w.write_str(&rest[..open])?;
         let after = &rest[open + 1..];
         match after.find('}') {
             Some(close) => {
                 let name = &after[..close];
-                match m.get_key_value(name) {
-                    Some((k, v)) => out.push_str(&format_metric(k, v)),
-                    None => out.push_str(&rest[open..open + close + 2]),
+                match value(name) {
+                    Some((k, v)) => write_metric(w, k, v)?,
+                    None => w.write_str(&rest[open..open + close + 2])?,
                 }
                 rest = &after[close + 1..];
             }
             None => {
-                out.push_str(&rest[open..]);
+                w.write_str(&rest[open..])?;
                 rest = "";
             }
         }
     }
-    out.push_str(rest);
-    out
+    w.write_str(rest)
 }
 
 /// Evaluates every enabled rule against every subject of its scope. Pure and deterministic:
@@ -903,9 +1062,13 @@ fn fire(subjects: &[Subject], rules: &Rules) -> Vec<Alert> {
     let mut pdus: std::collections::HashMap<&str, Arc<str>> = Default::default();
     for rule in rules.rules.iter().filter(|r| r.enabled) {
         let id: Arc<str> = rule.id.as_str().into();
+        let template: Arc<str> = rule.message.as_str().into();
         let mut names = Vec::new();
         rule.cond.metrics(&mut names);
         names.extend(placeholders(&rule.message).filter_map(|p| rule.scope.metric(p)));
+        // In the order `Metrics` keeps, so that each alert's list is built by pushing.
+        names.sort_unstable();
+        names.dedup();
         for s in subjects.iter().filter(|s| s.scope == rule.scope) {
             if !rule.cond.holds(&s.metrics) {
                 continue;
@@ -922,11 +1085,16 @@ fn fire(subjects: &[Subject], rules: &Rules) -> Vec<Alert> {
                     .clone(),
                 crn: s.crn.clone(),
                 staff_code: s.staff_code.clone(),
-                message: render(&rule.message, &s.metrics),
-                metrics: names
-                    .iter()
-                    .filter_map(|n| s.metrics.get(n).map(|v| (Cow::Borrowed(*n), v)))
-                    .collect(),
+                text: Message::Template(template.clone()),
+                metrics: Metrics({
+                    let mut m = Vec::with_capacity(names.len());
+                    m.extend(
+                        names
+                            .iter()
+                            .filter_map(|n| s.metrics.get(n).map(|v| (*n, v))),
+                    );
+                    m
+                }),
             });
         }
     }
@@ -987,6 +1155,28 @@ mod tests {
         apart.extend(evaluate(b, &rules));
         sort_alerts(&mut apart);
         assert_eq!(together, apart);
+    }
+
+    #[test]
+    fn metrics_are_written_as_the_standard_formatting_writes_them() {
+        let mut values = vec![
+            0.0, -0.0, 0.005, 0.125, 0.135, 0.245, 0.5, 1.0, 2.5, -0.003, 1e17,
+        ];
+        values.extend((0..2000).map(|i| f64::from(i) / 1000.0));
+        values.extend((0..2000).map(|i| f64::from(i) * 7.0 - 3000.0));
+        for v in values {
+            assert_eq!(
+                format_metric("vacancy_rate", v),
+                format!("{:.0}%", v * 100.0),
+                "{v}"
+            );
+            let slow = if v.fract() == 0.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.1}")
+            };
+            assert_eq!(format_metric("unallocated", v), slow, "{v}");
+        }
     }
 
     #[test]
@@ -1066,7 +1256,7 @@ mod tests {
         assert_eq!(rules_fired(&a), ["unallocated-mappa"]);
         assert_eq!(a[0].severity, Severity::Critical);
         assert_eq!(a[0].key, "unallocated-mappa:P:X000001");
-        assert!(a[0].message.contains("category 2"));
+        assert!(a[0].message().contains("category 2"));
     }
 
     #[test]
@@ -1135,7 +1325,13 @@ mod tests {
 
     fn status_of(m: &[(&'static str, f64)]) -> (Level, Vec<String>) {
         let fired = pdu(m);
-        Rules::defaults().pdu_status(fired.iter().map(|a| (a.rule.as_ref(), a.message.as_str())))
+        let messages: Vec<_> = fired.iter().map(|a| a.message()).collect();
+        Rules::defaults().pdu_status(
+            fired
+                .iter()
+                .zip(&messages)
+                .map(|(a, m)| (a.rule.as_ref(), m.as_ref())),
+        )
     }
 
     #[test]
@@ -1335,7 +1531,7 @@ mod tests {
             &r,
         );
         assert_eq!(rules_fired(&a), ["mine"]);
-        assert_eq!(a[0].message, "11 cases");
+        assert_eq!(a[0].message(), "11 cases");
     }
 
     #[test]

@@ -61,7 +61,7 @@ fn alert(pdu: &str, severity: Severity) -> ReviewedAlert {
         staff_code: None,
         status: AlertStatus::New,
         first_seen: "2026-01-01".into(),
-        message: "m".into(),
+        text: "m".into(),
         metrics: Default::default(),
         acknowledged: false,
         reopened: false,

@@ -196,7 +196,7 @@ fn alert_lines(cv: &CaseView, dc: &DrawCtx) -> Vec<Line<'static>> {
             "  {} {}: {}",
             a.severity.as_str().to_uppercase(),
             clean(&a.rule),
-            clean(&a.message)
+            clean(&a.message())
         );
         lines.push(if a.severity == Severity::Critical {
             Line::styled(line, dc.theme.bad())

@@ -186,7 +186,7 @@ impl Members {
 
 /// The selected member in full.
 fn member_detail(a: &ReviewedAlert) -> Vec<String> {
-    let mut lines = vec![clean(&a.message)];
+    let mut lines = vec![clean(&a.message())];
     lines.push(format!(
         "{} · first seen {} · acknowledged: {}{} · {}",
         clean(
@@ -220,6 +220,6 @@ fn member_row(a: &ReviewedAlert) -> Row<'static> {
                 .unwrap_or("PDU"),
         )),
         Cell::from(clean(&a.first_seen)),
-        Cell::from(clean(&a.message)),
+        Cell::from(clean(&a.message())),
     ])
 }
