@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::actions::{ActionError, record_audit};
 use crate::context::Evaluation;
 use crate::domain::{Grade, Rosh, fmt_date};
+use crate::forecast::Forecasts;
 use crate::incidents::{self, Ack, Incident, PduStatus, PrevIncident, Silence};
 use crate::policy::Policy;
 use crate::risk_checks::{CaseRiskMetrics, RiskFigures, RiskTally};
@@ -1000,6 +1001,12 @@ pub struct Review {
     /// The alerts grouped by PDU and rule, worst first.
     pub incidents: Vec<Incident>,
     pub alerts: Vec<ReviewedAlert>,
+    /// Where each PDU's tested figures are heading (see [`crate::forecast`]).
+    pub forecasts: Forecasts,
+    /// Each PDU's metrics tonight, as its rules saw them: recorded with the run, for the
+    /// forecasts of the nights after.
+    #[serde(skip)]
+    pub unit_metrics: Vec<(String, Metrics)>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -1031,6 +1038,7 @@ impl Review {
         self.alerts.retain(|a| &*a.pdu == pdu);
         self.incidents.retain(|i| i.pdu == pdu);
         self.statuses.retain(|p| p.pdu == pdu);
+        self.forecasts.retain_pdu(pdu);
         self.counts = count(&self.alerts, &self.incidents);
     }
 
@@ -1406,6 +1414,8 @@ fn review_against(
         statuses,
         incidents,
         alerts: out,
+        forecasts: Forecasts::default(),
+        unit_metrics: Vec::new(),
     })
 }
 
@@ -1612,8 +1622,10 @@ pub fn run_full(
             CASES_AT_A_TIME,
         )
     })?;
-    let (pdus, alerts, work, refresh) = evaluated?;
-    let review = review_against(conn, rules, as_of, &pdus, alerts, prev)?;
+    let (pdus, alerts, work, refresh, unit_metrics) = evaluated?;
+    let mut review = review_against(conn, rules, as_of, &pdus, alerts, prev)?;
+    review.forecasts = forecasts_from(conn, rules, as_of, &unit_metrics)?;
+    review.unit_metrics = unit_metrics;
     let worklists = match (work, worklist_limit) {
         (Some(work), Some(limit)) => pdu_reviews_from(&review, work, &pdus, limit),
         _ => Vec::new(),
@@ -1633,6 +1645,7 @@ type Evaluated = (
     Vec<Alert>,
     Option<HashMap<String, CaseWork>>,
     Refresh,
+    Vec<(String, Metrics)>,
 );
 
 /// Cases evaluated at a time by [`evaluate_in_parts`]: enough to keep both cores busy, few
@@ -1657,10 +1670,10 @@ fn evaluate_in_parts(
         cases,
         refresh,
     } = units_and_cases(conn, policy, rules, as_of, region)?;
-    let mut alerts = crate::rules::evaluate_unsorted(
-        &unit_subjects(&pdus, practitioners, &cases, as_of, None),
-        rules,
-    );
+    let units = unit_subjects(&pdus, practitioners, &cases, as_of, None);
+    let unit_metrics = unit_metrics_of(&units);
+    let mut alerts = crate::rules::evaluate_unsorted(&units, rules);
+    drop(units);
     let mut items: HashMap<String, Vec<incidents::WorkItem>> = HashMap::new();
     for part in cases.chunks(part_size.max(1)) {
         let subjects: Vec<Subject> = part.iter().map(|c| case_subject(c, as_of)).collect();
@@ -1691,7 +1704,122 @@ fn evaluate_in_parts(
             })
             .collect()
     });
-    Ok((pdus, alerts, work, refresh))
+    Ok((pdus, alerts, work, refresh, unit_metrics))
+}
+
+/// The forecasts of the PDUs in `today` (each PDU's metrics tonight), from the nights
+/// recorded in the window before `as_of` and tonight's figures.
+pub fn forecasts_from(
+    conn: Db<'_>,
+    rules: &Rules,
+    as_of: NaiveDate,
+    today: &[(String, Metrics)],
+) -> rusqlite::Result<Forecasts> {
+    let mut histories: BTreeMap<&str, Vec<crate::forecast::Night>> = today
+        .iter()
+        .map(|(pdu, _)| (pdu.as_str(), Vec::new()))
+        .collect();
+    let from = as_of - chrono::Duration::days(crate::forecast::WINDOW_DAYS - 1);
+    runs::for_each_pdu_metrics_between(
+        conn,
+        &fmt_date(from),
+        &fmt_date(as_of),
+        |night, pdu, json| {
+            let (Some(h), Ok(day)) = (
+                histories.get_mut(pdu),
+                NaiveDate::parse_from_str(night, "%Y-%m-%d"),
+            ) else {
+                return;
+            };
+            h.push((day, recorded_metrics(json)));
+        },
+    )?;
+    for (pdu, m) in today {
+        if let Some(h) = histories.get_mut(pdu.as_str()) {
+            h.push((as_of, m.iter().map(|(k, v)| (k.to_string(), *v)).collect()));
+        }
+    }
+    Ok(crate::forecast::forecasts(
+        rules,
+        as_of,
+        histories.iter().map(|(pdu, h)| (*pdu, h.as_slice())),
+    ))
+}
+
+/// Replays every recorded night of each PDU (of `region`, or all) through the forecasts
+/// (see [`crate::forecast::backtest`]): the number of nights, and each PDU's result.
+pub fn backtest_recorded(
+    conn: Db<'_>,
+    rules: &Rules,
+    region: Option<&str>,
+) -> rusqlite::Result<(usize, Vec<(String, crate::forecast::Backtest)>)> {
+    let wanted: Option<HashSet<String>> = match region {
+        Some(r) => Some(runs::pdus_of_region(conn, r)?.into_iter().collect()),
+        None => None,
+    };
+    let mut histories: BTreeMap<String, Vec<crate::forecast::Night>> = BTreeMap::new();
+    let mut nights = HashSet::new();
+    runs::for_each_pdu_metrics_between(conn, "0000-01-01", "9999-12-31", |night, pdu, json| {
+        if wanted.as_ref().is_some_and(|w| !w.contains(pdu)) {
+            return;
+        }
+        if let Ok(day) = NaiveDate::parse_from_str(night, "%Y-%m-%d") {
+            nights.insert(day);
+            histories
+                .entry(pdu.to_string())
+                .or_default()
+                .push((day, recorded_metrics(json)));
+        }
+    })?;
+    let fired = |rule: &str, m: &BTreeMap<String, f64>| {
+        rules.holds(rule, m.iter().map(|(k, v)| (k.as_str(), *v)))
+    };
+    let out = histories
+        .iter()
+        .map(|(pdu, h)| {
+            (
+                pdu.clone(),
+                crate::forecast::backtest(rules, h, pdu, &fired),
+            )
+        })
+        .collect();
+    Ok((nights.len(), out))
+}
+
+/// A recorded night's PDU metrics by name. Nights recorded before every metric was kept
+/// have the counts their shares come from.
+fn recorded_metrics(json: &str) -> BTreeMap<String, f64> {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    let mut m: BTreeMap<String, f64> = v
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_f64()?)))
+        .collect();
+    let share = |m: &BTreeMap<String, f64>, a: &str, b: &str| {
+        let (a, b) = (m.get(a)?, m.get(b)?);
+        (*b > 0.0).then(|| a / b)
+    };
+    if !m.contains_key("unallocated_share")
+        && let Some(s) = share(&m, "unallocated", "cases")
+    {
+        m.insert("unallocated_share".into(), s);
+    }
+    if !m.contains_key("oversight_overdue_share")
+        && let Some(s) = share(&m, "oversight_overdue", "oversight_required")
+    {
+        m.insert("oversight_overdue_share".into(), s);
+    }
+    m
+}
+
+/// Each PDU subject's metrics, by PDU.
+fn unit_metrics_of(subjects: &[Subject]) -> Vec<(String, Metrics)> {
+    subjects
+        .iter()
+        .filter(|s| s.scope == Scope::Pdu)
+        .map(|s| (s.pdu.clone(), s.metrics.to_metrics()))
+        .collect()
 }
 
 /// Runs `work` on this connection while the previous run is read on a second one (the last
@@ -1732,6 +1860,7 @@ pub fn record_pdu_night(
     let alerts = evaluate(&subjects, rules);
     let prev = previous_run(store.db(), &fmt_date(as_of), None)?;
     let mut review = review_against(store.db(), rules, as_of, &pdus, alerts, prev)?;
+    review.unit_metrics = unit_metrics_of(&subjects);
     record(store, &mut review, &pdus, actor)
 }
 
@@ -1826,9 +1955,14 @@ pub fn record(
         &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         actor,
     )?;
+    let unit_metrics: HashMap<&str, &Metrics> = review
+        .unit_metrics
+        .iter()
+        .map(|(pdu, m)| (pdu.as_str(), m))
+        .collect();
     let metrics = pdus.iter().map(|p| {
         let status = review.status_of(&p.code).map(|s| s.status.as_str());
-        let m = json!({
+        let mut m = json!({
             "status": status,
             "unallocated": p.unallocated,
             "unallocated_mappa": p.unallocated_mappa,
@@ -1839,6 +1973,13 @@ pub fn record(
             "high_risk_contacts_overdue": p.high_risk_contacts_overdue,
             "cases": p.cases,
         });
+        // Every metric the PDU's rules saw, for the forecasts: the figures above stay as
+        // they were written before.
+        if let (Some(all), Some(obj)) = (unit_metrics.get(p.code.as_str()), m.as_object_mut()) {
+            for (k, v) in all.iter() {
+                obj.entry(k).or_insert_with(|| json!(v));
+            }
+        }
         (p.code.as_str(), m.to_string())
     });
     runs::insert_pdu_metrics(tx.db(), run_id, metrics)?;
@@ -2127,6 +2268,9 @@ pub struct PduReview {
     pub totals: BTreeMap<&'static str, u64>,
     /// Actions not shown.
     pub more: u64,
+    /// Where its figures are heading, in words: each rule it would reach at this rate, then
+    /// its worsening figures (see [`crate::forecast`]).
+    pub outlook: Vec<String>,
 }
 
 /// One PDU's case actions, ranked and cut to the limit, with the count per task of all.
@@ -2230,9 +2374,27 @@ pub fn pdu_reviews_from(
                 actions: items,
                 totals,
                 more,
+                outlook: outlook_words(&review.forecasts, code),
             }
         })
         .collect()
+}
+
+/// A PDU's outlook in words (see [`PduReview::outlook`]).
+pub fn outlook_words(f: &Forecasts, pdu: &str) -> Vec<String> {
+    let mut out: Vec<String> = f
+        .outlook_of(pdu)
+        .map(|o| format!("{} (on {})", o.message, o.on))
+        .collect();
+    let worse: Vec<String> = f
+        .trends_of(pdu)
+        .filter(|t| t.direction == "worsening")
+        .map(|t| t.describe())
+        .collect();
+    if !worse.is_empty() {
+        out.push(format!("getting worse: {}", worse.join("; ")));
+    }
+    out
 }
 
 /// Gathers, evaluates and reviews one PDU only (against its region's figures and its part
@@ -2252,7 +2414,10 @@ pub fn review_pdu(
     let alerts = evaluate(&g.subjects, rules);
     let prev = previous_run_in(conn, &fmt_date(as_of), RunScope::Pdu(pdu))?;
     let mine: Vec<PduSummary> = g.pdus.iter().filter(|p| p.code == pdu).cloned().collect();
-    let review = review_against(conn, rules, as_of, &mine, alerts, prev)?;
+    let mut review = review_against(conn, rules, as_of, &mine, alerts, prev)?;
+    let mut units = unit_metrics_of(&g.subjects);
+    units.retain(|(code, _)| code == pdu);
+    review.forecasts = forecasts_from(conn, rules, as_of, &units)?;
     Ok(pdu_reviews(&review, &g.subjects, &mine, limit).pop())
 }
 
@@ -2300,6 +2465,69 @@ mod tests {
         };
         build(&p, &opts, false).unwrap();
         (dir, p, as_of)
+    }
+
+    #[test]
+    fn the_nightly_run_forecasts_hfkcws_worsening_figures_and_records_every_metric() {
+        let (_dir, p, as_of) = demo(3000, 7);
+        let mut s = Store::open(&p, OpenMode::Existing).unwrap();
+        let ev = crate::context::Evaluation::new(Policy::defaults(), Rules::defaults(), as_of);
+        let mut run = run_full(s.db(), &ev, Some("London"), None).unwrap();
+        let worse: Vec<&str> = run
+            .review
+            .forecasts
+            .trends_of("HFKCW")
+            .filter(|t| t.direction == "worsening")
+            .map(|t| t.metric.as_str())
+            .collect();
+        for m in [
+            "vacancy_rate",
+            "unallocated_mappa",
+            "oversight_overdue_share",
+        ] {
+            assert!(worse.contains(&m), "{m} not worsening at HFKCW: {worse:?}");
+        }
+        // The demo's other PDUs only wobble: none of them is getting worse on these.
+        let elsewhere = run
+            .review
+            .forecasts
+            .trends
+            .iter()
+            .filter(|t| t.pdu != "HFKCW" && t.direction == "worsening")
+            .filter(|t| ["vacancy_rate", "unallocated_mappa"].contains(&t.metric.as_str()))
+            .count();
+        assert_eq!(elsewhere, 0);
+        let json = serde_json::to_value(&run.review).unwrap();
+        assert!(!json["forecasts"]["trends"].as_array().unwrap().is_empty());
+        assert!(json.get("unit_metrics").is_none());
+        let reviews = pdu_reviews_from(&run.review, HashMap::new(), &run.pdus, 5);
+        let hfkcw = reviews.iter().find(|r| r.pdu == "HFKCW").unwrap();
+        assert!(
+            hfkcw.outlook.iter().any(|o| o.contains("vacancy 4")),
+            "{:?}",
+            hfkcw.outlook
+        );
+        // Recorded, the night keeps every metric its PDU rules saw, for the nights after.
+        record(&mut s, &mut run.review, &run.pdus, "t").unwrap();
+        let stored: String = s
+            .db()
+            .sql()
+            .query_row(
+                "SELECT m.metrics FROM run_pdu_metrics m JOIN alert_runs r ON r.id = m.run_id
+                  WHERE r.as_of = ?1 AND m.pdu = 'HFKCW'",
+                [fmt_date(as_of)],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let stored = recorded_metrics(&stored);
+        for m in [
+            "oldest_unallocated_mappa_days",
+            "releases_with_contact_share",
+            "vacancy_above_region",
+            "unallocated",
+        ] {
+            assert!(stored.contains_key(m), "{m} not recorded: {stored:?}");
+        }
     }
 
     #[test]
@@ -2413,7 +2641,7 @@ mod tests {
         let expected = pdu_reviews(&review, &g.subjects, &g.pdus, 15);
         // Parts that split PDUs and leave a remainder.
         for part in [97, 1000, usize::MAX] {
-            let (pdus, alerts, work, _) =
+            let (pdus, alerts, work, _, _) =
                 evaluate_in_parts(s.db(), &policy, &rules, as_of, None, Some(15), part).unwrap();
             assert_eq!(pdus, g.pdus);
             assert_eq!(alerts, whole, "parts of {part}");

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod eligibility;
 pub mod export;
 pub mod filter;
+pub mod forecast;
 #[doc(hidden)]
 pub mod fuzzcheck;
 pub mod import;

@@ -34,6 +34,54 @@ pub fn pct(v: Option<f64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// `casewatch forecast` as text: each PDU with an outlook or a worsening figure, the PDUs
+/// in the order of their status (worst first), then by how soon their first rule fires.
+pub fn forecast_text(
+    as_of: NaiveDate,
+    f: &crate::forecast::Forecasts,
+    statuses: &[PduStatus],
+) -> String {
+    let mut out = format!(
+        "Forecasts as of {}: the trend of each figure a PDU rule tests over the last {} \
+         recorded nights, and when each rule not yet firing would fire at this rate.\n",
+        crate::domain::fmt_date(as_of),
+        crate::forecast::WINDOW_DAYS
+    );
+    let mut pdus: Vec<&str> = statuses.iter().map(|s| s.pdu.as_str()).collect();
+    let soonest = |p: &str| f.outlook_of(p).map(|o| o.in_days).min().unwrap_or(i64::MAX);
+    pdus.sort_by_key(|p| {
+        let level = statuses.iter().find(|s| s.pdu == *p).map(|s| s.status);
+        (std::cmp::Reverse(level), soonest(p))
+    });
+    let mut shown = 0;
+    for pdu in pdus {
+        let outlook: Vec<_> = f.outlook_of(pdu).collect();
+        let worse: Vec<_> = f
+            .trends_of(pdu)
+            .filter(|t| t.direction == "worsening")
+            .collect();
+        if outlook.is_empty() && worse.is_empty() {
+            continue;
+        }
+        shown += 1;
+        out.push_str(&format!("\n{}\n", sanitize(pdu)));
+        for o in &outlook {
+            out.push_str(&format!("  {} (on {})\n", sanitize(&o.message), o.on));
+        }
+        if !worse.is_empty() {
+            let list: Vec<String> = worse.iter().map(|t| t.describe()).collect();
+            out.push_str(&format!("  worsening: {}\n", list.join("; ")));
+        }
+    }
+    if shown == 0 {
+        out.push_str(
+            "\nNo PDU has a figure getting worse, or too few nights are recorded \
+                      (a trend needs a week).\n",
+        );
+    }
+    out
+}
+
 /// A plain-text table, one line per PDU, then the region totals.
 pub fn summary_text(
     as_of: NaiveDate,
@@ -348,6 +396,9 @@ pub fn pdu_section_markdown(p: &PduReview, actions: usize) -> String {
         let reasons: Vec<String> = p.status_reasons.iter().map(|r| md(r)).collect();
         let _ = writeln!(s, "Why: {}.", reasons.join("; "));
     }
+    for o in &p.outlook {
+        let _ = writeln!(s, "Outlook: {}.", md(o));
+    }
     for i in p.incidents.iter().filter(|i| i.status != Status::Resolved) {
         let _ = writeln!(
             s,
@@ -475,6 +526,9 @@ pub fn review_text(p: &PduReview) -> String {
     );
     for r in &p.status_reasons {
         let _ = writeln!(s, "  because {}", sanitize(r));
+    }
+    for o in &p.outlook {
+        let _ = writeln!(s, "  outlook: {}", sanitize(o));
     }
     let open: Vec<&Incident> = p
         .incidents
@@ -761,6 +815,7 @@ mod tests {
             incidents: vec![],
             actions: vec![],
             totals: Default::default(),
+            outlook: vec![],
             more: 0,
         }
     }

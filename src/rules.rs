@@ -207,7 +207,7 @@ impl Op {
             _ => None,
         }
     }
-    fn test(self, a: f64, b: f64) -> bool {
+    pub fn test(self, a: f64, b: f64) -> bool {
         match self {
             Op::Gt => a > b,
             Op::Ge => a >= b,
@@ -638,6 +638,12 @@ impl Rules {
         self.rules.iter().find(|r| r.id == id)
     }
 
+    /// Whether the rule `id` holds for these metrics (of its scope).
+    pub fn holds<'a>(&self, id: &str, metrics: impl IntoIterator<Item = (&'a str, f64)>) -> bool {
+        self.rule(id)
+            .is_some_and(|r| r.enabled && r.cond.holds(&SubjectMetrics::of(r.scope, metrics)))
+    }
+
     /// A PDU's status from the PDU-scope alerts it has now (`(rule, message)` pairs): the
     /// worst level any of their rules sets, and the messages of the rules at that level, in
     /// words. Case and practitioner alerts never move it: they are the worklist.
@@ -683,6 +689,18 @@ pub struct SubjectMetrics {
 }
 
 impl SubjectMetrics {
+    /// The metrics given, as an alert carries them.
+    pub fn to_metrics(&self) -> Metrics {
+        let mut m: Vec<(&'static str, f64)> = self
+            .names
+            .iter()
+            .zip(&self.values)
+            .filter(|(_, v)| !v.is_nan())
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        m.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        Metrics(m)
+    }
     /// The given metrics of `scope`; names the scope does not have are ignored.
     pub fn of<'a>(scope: Scope, given: impl IntoIterator<Item = (&'a str, f64)>) -> SubjectMetrics {
         let mut m = SubjectMetrics {

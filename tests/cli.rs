@@ -55,6 +55,60 @@ fn demo_then_summary_json_shows_hfkcw_as_published() {
 }
 
 #[test]
+fn forecast_names_hfkcws_worsening_figures_and_the_backtest_states_its_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    let db = db.to_str().unwrap();
+    let at = ["--as-of", "2026-11-23", "--db", db];
+    let o = casewatch(
+        &[&at[..], &["demo", "--cases", "3000"]].concat(),
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = casewatch(
+        &[&at[..], &["forecast", "--pdu", "HFKCW"]].concat(),
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("HFKCW\n"), "{text}");
+    assert!(
+        text.contains("getting worse") || text.contains("worsening"),
+        "{text}"
+    );
+    assert!(text.contains("vacancy 4"), "{text}");
+    let o = casewatch(
+        &[&at[..], &["forecast", "--backtest", "--format", "json"]].concat(),
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["nights"], 60);
+    let share = doc["share_within_a_week"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&share));
+    let hfkcw = doc["pdus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pdu"] == "HFKCW")
+        .unwrap();
+    assert!(hfkcw["backtest"]["forecasts"].as_u64().unwrap() > 0);
+    // The alerts JSON carries the same forecasts.
+    let o = casewatch(
+        &[&at[..], &["alerts", "--format", "json"]].concat(),
+        dir.path(),
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        doc["forecasts"]["trends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["pdu"] == "HFKCW" && t["metric"] == "vacancy_rate")
+    );
+}
+
+#[test]
 fn first_run_creates_the_default_database_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let o = casewatch(&["summary"], dir.path());
@@ -527,6 +581,7 @@ fn every_db_command(home: &std::path::Path) -> Vec<Vec<String>> {
         &["export", "unallocated"],
         &["audit"],
         &["silences"],
+        &["forecast"],
         &["check"],
         &["backup", backup.to_str().unwrap()],
     ]

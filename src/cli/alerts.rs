@@ -296,6 +296,89 @@ fn record_retrying(
     })
 }
 
+/// `casewatch forecast`: the trends and outlook of each PDU, or (with --backtest) how often
+/// the forecasts made from the recorded nights came true.
+pub(super) fn forecast(cli: &Cli, ctx: &Settings, a: &args::ForecastArgs) -> Result<ExitCode> {
+    let eval = evaluation(cli, ctx)?;
+    let store = open_for_reading(ctx)?;
+    let classify = |e| crate::store::classify(&ctx.db, e);
+    if let Some(code) = &a.pdu {
+        known_pdu(&store, code)?;
+    }
+    let clean = |s: &str| crate::text::sanitize(s).into_owned();
+    if a.backtest {
+        let (nights, results) =
+            crate::alerts::backtest_recorded(store.db(), &eval.rules, a.region.as_deref())
+                .map_err(classify)?;
+        let results: Vec<_> = results
+            .into_iter()
+            .filter(|(pdu, _)| a.pdu.as_ref().is_none_or(|p| p == pdu))
+            .collect();
+        let mut total = crate::forecast::Backtest::default();
+        for (_, b) in &results {
+            total.forecasts += b.forecasts;
+            total.within_a_week += b.within_a_week;
+            total.never_fired += b.never_fired;
+        }
+        let text = match a.format {
+            Format::Json => {
+                let by_pdu: Vec<_> = results
+                    .iter()
+                    .map(|(pdu, b)| serde_json::json!({ "pdu": pdu, "backtest": b }))
+                    .collect();
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "nights": nights,
+                    "total": total,
+                    "share_within_a_week": total.share(),
+                    "pdus": by_pdu,
+                }))? + "\n"
+            }
+            Format::Text => {
+                let mut t = format!(
+                    "Backtest over {nights} recorded nights: on each night with a week of \
+                     history behind it, every PDU rule forecast to fire on a day inside the \
+                     history.\n"
+                );
+                match total.share() {
+                    None => t.push_str("  No forecast fell inside the recorded history.\n"),
+                    Some(share) => t.push_str(&format!(
+                        "  {} forecasts; {} ({:.0}%) came true within a week of their day; {} \
+                         never came true.\n",
+                        total.forecasts,
+                        total.within_a_week,
+                        share * 100.0,
+                        total.never_fired
+                    )),
+                }
+                for (pdu, b) in results.iter().filter(|(_, b)| b.forecasts > 0) {
+                    t.push_str(&format!(
+                        "  {:<8} {} forecasts, {} within a week, {} never\n",
+                        clean(pdu),
+                        b.forecasts,
+                        b.within_a_week,
+                        b.never_fired
+                    ));
+                }
+                t
+            }
+        };
+        write_stdout(&text)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let crate::alerts::FullRun { review, .. } =
+        crate::alerts::run_full(store.db(), &eval, a.region.as_deref(), None).map_err(classify)?;
+    let mut f = review.forecasts;
+    if let Some(code) = &a.pdu {
+        f.retain_pdu(code);
+    }
+    let text = match a.format {
+        Format::Json => serde_json::to_string_pretty(&f)? + "\n",
+        Format::Text => crate::report::forecast_text(ctx.as_of, &f, &review.statuses),
+    };
+    write_stdout(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,6 +95,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Print the per-PDU summary
     Summary(SummaryArgs),
+    /// Where each PDU's figures are heading: the trend of every metric a PDU rule tests over
+    /// the last 28 recorded nights, and when each rule would fire at this rate
+    Forecast(ForecastArgs),
     /// Create (or bring up to date) casewatch's schema and roles on a PostgreSQL database
     #[command(name = "pg-init")]
     PgInit(PgInitArgs),
@@ -342,6 +345,22 @@ pub struct SummaryArgs {
     /// Only this region (e.g. London)
     #[arg(long)]
     pub region: Option<String>,
+}
+
+/// The arguments of `casewatch forecast`.
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Only this region (e.g. London)
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Only this PDU (its code)
+    #[arg(long)]
+    pub pdu: Option<String>,
+    /// Replay the recorded nights instead: how often a forecast came true within a week
+    #[arg(long)]
+    pub backtest: bool,
 }
 
 pub(super) fn parse_crn(s: &str) -> Result<String, String> {

@@ -245,6 +245,14 @@ pub fn region_of(db: Db<'_>, pdu: &str) -> Result<Option<String>> {
     .optional()
 }
 
+/// The codes of a region's PDUs.
+pub fn pdus_of_region(db: Db<'_>, region: &str) -> Result<Vec<String>> {
+    let conn = db.conn();
+    let mut stmt = conn.prepare_cached("SELECT code FROM pdus WHERE region = ?1")?;
+    let rows = stmt.query_map([region], |r| r.get(0))?;
+    rows.collect()
+}
+
 /// Bytes of a cached overview body kept per row. A region's body runs to tens of megabytes
 /// at a million cases; written as one value it would be held twice more while it is written
 /// (the text, and SQLite's copy of the bound value).
@@ -450,6 +458,32 @@ pub fn for_each_recent_pdu_metrics(
           ORDER BY r.as_of",
     )?;
     let mut rows = stmt.query([runs])?;
+    while let Some(r) = rows.next()? {
+        each(
+            r.get_ref(0)?.as_str()?,
+            r.get_ref(1)?.as_str()?,
+            r.get_ref(2)?.as_str()?,
+        );
+    }
+    Ok(())
+}
+
+/// Calls `each(as_of, pdu, metrics JSON)` for the PDU metrics of the runs recorded for
+/// nights from `from` up to (not including) `before` (dates as `YYYY-MM-DD`), oldest first.
+pub fn for_each_pdu_metrics_between(
+    db: Db<'_>,
+    from: &str,
+    before: &str,
+    mut each: impl FnMut(&str, &str, &str),
+) -> Result<()> {
+    let conn = db.conn();
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.as_of, m.pdu, m.metrics FROM alert_runs r
+           JOIN run_pdu_metrics m ON m.run_id = r.id
+          WHERE r.as_of >= ?1 AND r.as_of < ?2
+          ORDER BY r.as_of",
+    )?;
+    let mut rows = stmt.query([from, before])?;
     while let Some(r) = rows.next()? {
         each(
             r.get_ref(0)?.as_str()?,
