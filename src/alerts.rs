@@ -1746,6 +1746,47 @@ pub fn forecasts_from(
     ))
 }
 
+/// The forecasts as of the last night recorded on or before `as_of` (for the screen, which
+/// does not evaluate every PDU metric itself), from the nights recorded in the window before
+/// it; `None` when no night is recorded.
+pub fn forecasts_recorded(
+    conn: Db<'_>,
+    rules: &Rules,
+    as_of: NaiveDate,
+) -> rusqlite::Result<Option<(NaiveDate, Forecasts)>> {
+    let Some(last) = runs::last_run_on_or_before(conn, &fmt_date(as_of))?
+        .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+    else {
+        return Ok(None);
+    };
+    let mut histories: BTreeMap<String, Vec<crate::forecast::Night>> = BTreeMap::new();
+    let from = last - chrono::Duration::days(crate::forecast::WINDOW_DAYS - 1);
+    let to = last + chrono::Duration::days(1);
+    runs::for_each_pdu_metrics_between(
+        conn,
+        &fmt_date(from),
+        &fmt_date(to),
+        |night, pdu, json| {
+            if let Ok(day) = NaiveDate::parse_from_str(night, "%Y-%m-%d") {
+                histories
+                    .entry(pdu.to_string())
+                    .or_default()
+                    .push((day, recorded_metrics(json)));
+            }
+        },
+    )?;
+    let f = crate::forecast::forecasts(
+        rules,
+        last,
+        histories
+            .iter()
+            // A PDU missing from the last night has no "now".
+            .filter(|(_, h)| h.last().is_some_and(|(d, _)| *d == last))
+            .map(|(pdu, h)| (pdu.as_str(), h.as_slice())),
+    );
+    Ok(Some((last, f)))
+}
+
 /// Replays every recorded night of each PDU (of `region`, or all) through the forecasts
 /// (see [`crate::forecast::backtest`]): the number of nights, and each PDU's result.
 pub fn backtest_recorded(

@@ -205,8 +205,14 @@ pub fn forecasts<'a>(
             });
         }
     }
-    out.trends
-        .sort_by(|a, b| a.pdu.cmp(&b.pdu).then_with(|| a.metric.cmp(&b.metric)));
+    // Each PDU's figures in the order the scope lists them: the counts an SPO reads first
+    // (unallocated, MAPPA, high RoSH, vacancy) lead.
+    let place = |m: &str| Scope::Pdu.metrics().iter().position(|n| *n == m);
+    out.trends.sort_by(|a, b| {
+        a.pdu
+            .cmp(&b.pdu)
+            .then_with(|| place(&a.metric).cmp(&place(&b.metric)))
+    });
     out.outlook.sort_by(|a, b| {
         b.status
             .cmp(&a.status)

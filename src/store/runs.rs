@@ -245,6 +245,15 @@ pub fn region_of(db: Db<'_>, pdu: &str) -> Result<Option<String>> {
     .optional()
 }
 
+/// The night of the last run recorded on or before `as_of`.
+pub fn last_run_on_or_before(db: Db<'_>, as_of: &str) -> Result<Option<String>> {
+    db.conn().query_row(
+        "SELECT max(as_of) FROM alert_runs WHERE as_of <= ?1",
+        [as_of],
+        |r| r.get(0),
+    )
+}
+
 /// The codes of a region's PDUs.
 pub fn pdus_of_region(db: Db<'_>, region: &str) -> Result<Vec<String>> {
     let conn = db.conn();

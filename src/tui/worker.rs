@@ -206,6 +206,8 @@ pub struct OverviewData {
     pub incidents: Vec<Incident>,
     /// Recorded runs per PDU, oldest first.
     pub trends: HashMap<String, Trend>,
+    /// Where each PDU's figures are heading, as of the last recorded night (if any).
+    pub forecasts: Option<(chrono::NaiveDate, crate::forecast::Forecasts)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -593,6 +595,11 @@ fn answer_first(
                     statuses: review.statuses,
                     incidents: review.incidents,
                     trends: crate::alerts::trends(conn, TREND_RUNS)?,
+                    forecasts: crate::alerts::forecasts_recorded(
+                        conn,
+                        &env.eval.rules,
+                        env.eval.as_of,
+                    )?,
                 });
                 fill = to_cache.map(|f| CacheWrite(f, Arc::clone(&data)));
                 Ok(data)

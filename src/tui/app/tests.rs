@@ -156,6 +156,7 @@ fn model_with_overview() -> Model {
                 incident("HFKCW", "r", Severity::Critical, &["r:HFKCW:-"]),
             ],
             trends: Default::default(),
+            forecasts: None,
         })),
     )));
     m

@@ -590,7 +590,8 @@ impl Pdu {
 
     /// The PDU's header, status, trend and tabs, then the tab.
     pub fn draw(&self, code: &str, name: &str, f: &mut Frame<'_>, area: Rect, dc: &DrawCtx) {
-        let [head, status, trend, tabs, body] = Layout::vertical([
+        let [head, status, trend, outlook, tabs, body] = Layout::vertical([
+            Constraint::Length(1),
             Constraint::Length(1),
             Constraint::Length(1),
             Constraint::Length(1),
@@ -600,6 +601,7 @@ impl Pdu {
         .areas(area);
         let theme = &dc.theme;
         f.render_widget(Paragraph::new(trend_line(dc, code, theme)), trend);
+        f.render_widget(Paragraph::new(outlook_line(dc, code, theme)), outlook);
         let summary = dc.region.summary(code);
         let wide = area.width >= FULL_WIDTH;
         let title = if wide {
@@ -779,6 +781,49 @@ fn trend_line(dc: &DrawCtx, code: &str, theme: &Theme) -> Line<'static> {
             spark(&t.oversight_overdue),
             last(&t.oversight_overdue),
         )),
+    ])
+}
+
+/// Where the PDU's figures are heading (see [`crate::forecast`]): the soonest worst rule it
+/// would reach at this rate, else its worsening figures, in words.
+fn outlook_line(dc: &DrawCtx, code: &str, theme: &Theme) -> Line<'static> {
+    let Some((night, f)) = dc.region.data.as_ref().and_then(|o| o.forecasts.as_ref()) else {
+        return Line::styled(
+            "outlook: none yet (a trend needs a week of recorded nights)",
+            theme.dim(),
+        );
+    };
+    let outlook: Vec<_> = f.outlook_of(code).collect();
+    if let Some(first) = outlook.first() {
+        let mut spans = vec![Span::styled(
+            format!("▲ outlook: {} (on {})", clean(&first.message), first.on),
+            theme.status(first.status.unwrap_or(Level::Warning)),
+        )];
+        if outlook.len() > 1 {
+            spans.push(Span::raw(format!(
+                " · {} more rules ahead",
+                outlook.len() - 1
+            )));
+        }
+        return Line::from(spans);
+    }
+    let worse: Vec<String> = f
+        .trends_of(code)
+        .filter(|t| t.direction == "worsening")
+        .map(|t| t.describe())
+        .collect();
+    if worse.is_empty() {
+        return Line::styled(
+            format!(
+                "outlook: no tested figure getting worse (nights to {})",
+                crate::domain::fmt_date(*night)
+            ),
+            theme.dim(),
+        );
+    }
+    Line::from(vec![
+        Span::styled("outlook: getting worse: ", theme.dim()),
+        Span::raw(worse.join("; ")),
     ])
 }
 
