@@ -466,7 +466,14 @@ pub fn for_each_recent_pdu_metrics(
           WHERE r.id IN (SELECT id FROM alert_runs ORDER BY as_of DESC LIMIT ?1)
           ORDER BY r.as_of",
     )?;
-    let mut rows = stmt.query([runs])?;
+    each_metrics_row(stmt.query([runs])?, &mut each)
+}
+
+/// Hands each `(as_of, pdu, metrics)` row to `each`.
+fn each_metrics_row(
+    mut rows: rusqlite::Rows<'_>,
+    each: &mut impl FnMut(&str, &str, &str),
+) -> Result<()> {
     while let Some(r) = rows.next()? {
         each(
             r.get_ref(0)?.as_str()?,
@@ -492,15 +499,7 @@ pub fn for_each_pdu_metrics_between(
           WHERE r.as_of >= ?1 AND r.as_of < ?2
           ORDER BY r.as_of",
     )?;
-    let mut rows = stmt.query([from, before])?;
-    while let Some(r) = rows.next()? {
-        each(
-            r.get_ref(0)?.as_str()?,
-            r.get_ref(1)?.as_str()?,
-            r.get_ref(2)?.as_str()?,
-        );
-    }
-    Ok(())
+    each_metrics_row(stmt.query([from, before])?, &mut each)
 }
 
 #[cfg(test)]
