@@ -93,6 +93,19 @@ fn forecast_names_hfkcws_worsening_figures_and_the_backtest_states_its_figure() 
         .find(|p| p["pdu"] == "HFKCW")
         .unwrap();
     assert!(hfkcw["backtest"]["forecasts"].as_u64().unwrap() > 0);
+    // An unknown region is an error, not an empty forecast.
+    for extra in [&[][..], &["--backtest"]] {
+        let o = casewatch(
+            &[&at[..], &["forecast", "--region", "Nowhere"], extra].concat(),
+            dir.path(),
+        );
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            stderr(&o).contains("no PDUs in region 'Nowhere'"),
+            "{}",
+            stderr(&o)
+        );
+    }
     // The alerts JSON carries the same forecasts.
     let o = casewatch(
         &[&at[..], &["alerts", "--format", "json"]].concat(),

@@ -305,6 +305,13 @@ pub(super) fn forecast(cli: &Cli, ctx: &Settings, a: &args::ForecastArgs) -> Res
     if let Some(code) = &a.pdu {
         known_pdu(&store, code)?;
     }
+    if let Some(r) = &a.region
+        && crate::store::runs::pdus_of_region(store.db(), r)
+            .map_err(classify)?
+            .is_empty()
+    {
+        anyhow::bail!("no PDUs in region '{}'", crate::text::quote_value(r, 60));
+    }
     let clean = |s: &str| crate::text::sanitize(s).into_owned();
     if a.backtest {
         let (nights, results) =
