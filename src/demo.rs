@@ -568,6 +568,7 @@ fn fill(file: &mut Store, opts: &DemoOptions) -> rusqlite::Result<DemoStats> {
     let mut g = Gen {
         rng: ChaCha8Rng::seed_from_u64(opts.seed),
         risk: ChaCha8Rng::seed_from_u64(opts.seed ^ risk::STREAM),
+        history: ChaCha8Rng::seed_from_u64(opts.seed ^ HISTORY_STREAM),
         opts,
         policy: &policy,
         dates: &dates,
@@ -672,13 +673,17 @@ struct Hiring<'p> {
     spos: Vec<String>,
 }
 
-/// What every step of the generation draws on. There are two RNG streams, each drawn in a
+/// What every step of the generation draws on. There are three RNG streams, each drawn in a
 /// fixed order: the same seed gives the same database only while that order holds. The
-/// risk-check rows draw from their own, so that adding them left the rest as it was.
+/// risk-check rows and the allocation history draw from their own, so that adding them
+/// left the rest as it was.
 struct Gen<'d> {
     rng: ChaCha8Rng,
     /// The risk-check rows' own stream (see `risk`), drawn after each case's main draws.
     risk: ChaCha8Rng,
+    /// The earlier holders of a case taken over long after sentence (see
+    /// [`Gen::earlier_holder`]), drawn from their own stream for the same reason.
+    history: ChaCha8Rng,
     opts: &'d DemoOptions,
     policy: &'d Policy,
     dates: &'d Dates,
@@ -966,6 +971,8 @@ impl<'d> Gen<'d> {
                 self.dates.ago(alloc_ago),
                 ["officer_left", "transfer_in", "caseload_adjustment"][self.rng.random_range(0..3)]
             ])?;
+        } else {
+            self.earlier_holder(w, p, staff, case, alloc_ago)?;
         }
         let contacts = if case.case_type != "CUSTODY" {
             self.contacts(w, p, case, &holder.staff_code, alloc_ago)?
@@ -986,6 +993,48 @@ impl<'d> Gen<'d> {
             contacts,
             last_oversight,
         })
+    }
+
+    /// A case allocated long after its sentence was held by someone before: their
+    /// allocation from soon after sentence, ended by a leaver, a transfer or a caseload
+    /// adjustment, and the gap before the current holder took it on (weeks where allocation
+    /// has stalled, as in HFKCW; days elsewhere). The allocation wait of "who needs support"
+    /// counts that gap.
+    fn earlier_holder(
+        &mut self,
+        w: &mut Writer,
+        p: &PduPlan,
+        staff: &Staff,
+        case: &CaseFacts,
+        alloc_ago: u64,
+    ) -> rusqlite::Result<()> {
+        let rng = &mut self.history;
+        let (first_wait, gap) = if p.code == "HFKCW" {
+            (rng.random_range(0..30), rng.random_range(0..120))
+        } else {
+            (rng.random_range(0..5), rng.random_range(0..21))
+        };
+        let from = case.sentence_ago.saturating_sub(first_wait);
+        let to = alloc_ago + gap;
+        // Taken on soon after sentence: no one held it before.
+        if to + 30 > from {
+            return Ok(());
+        }
+        let prev = staff
+            .any
+            .pick(rng)
+            .map_or("", |i| staff.holders[i].staff_code.as_str());
+        if prev.is_empty() {
+            return Ok(());
+        }
+        let reason = ["officer_left", "transfer_in", "caseload_adjustment"][rng.random_range(0..3)];
+        w.rows.allocations.push(params![
+            case.crn,
+            prev,
+            self.dates.ago(from),
+            self.dates.ago(to),
+            reason
+        ])
     }
 
     /// Contacts since the allocation: the last within the case's interval, or overdue as
@@ -1191,6 +1240,9 @@ fn draw_band(rng: &mut ChaCha8Rng, rosh: Option<Rosh>) -> u8 {
         }
     }
 }
+
+/// The allocation history's RNG stream: the seed with this mixed in.
+const HISTORY_STREAM: u64 = 0x616c_6c6f_6361_7465;
 
 /// Marks the file as a demo: what built it, from which seed, size and date.
 fn write_meta(tx: Db<'_>, opts: &DemoOptions) -> rusqlite::Result<()> {
@@ -1673,7 +1725,8 @@ mod tests {
         );
         // Changed on purpose by the risk-check rows (their own stream: the main stream's
         // draws are as they were), which also fill the case row's risk-check columns, and
-        // now hashed with the enquiries and assessments.
-        assert_eq!(fingerprint(&p), 0x5b1b_b080_ca9a_34bb);
+        // now hashed with the enquiries and assessments; changed again by the earlier
+        // holders of cases taken over long after sentence (their own stream too).
+        assert_eq!(fingerprint(&p), 0xd644_31cf_9c7d_d7b7);
     }
 }

@@ -30,6 +30,9 @@ pub enum View {
     Enquiries,
     /// Risk assessments, as imported.
     Assessments,
+    /// Who needs support: each practitioner's standing on every measure against the
+    /// region's benchmark (one row per practitioner and measure).
+    Support,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -72,6 +75,30 @@ pub const ALERT_COLUMNS: &[&str] = &[
 
 /// Columns of the summary's export: the `pdus` import contract, then read-only columns.
 pub const SUMMARY_COLUMNS: &[&str] = crate::import::contract::PDUS_EXPORT;
+
+/// Columns of the support export: enough to recompute every band by hand.
+pub const SUPPORT_COLUMNS: &[&str] = &[
+    "region",
+    "pdu",
+    "team",
+    "staff_code",
+    "name",
+    "grade",
+    "cases",
+    "months_in_post",
+    "excluded",
+    "measure",
+    "numerator",
+    "denominator",
+    "value",
+    "band",
+    "region_rate",
+    "region_q1",
+    "region_q3",
+    "region_iqr",
+    "threshold",
+    "team_pattern",
+];
 
 /// Columns of the enquiries' export: the `enquiries` import contract.
 pub const ENQUIRY_COLUMNS: &[&str] = crate::import::contract::ENQUIRIES_EXPORT;
@@ -159,6 +186,7 @@ pub fn export_names(
         View::Alerts => alerts(conn, ev, pdu)?,
         View::Enquiries => enquiries(conn, pdu)?,
         View::Assessments => assessments(conn, pdu)?,
+        View::Support => support(conn, policy, as_of, pdu, mask)?,
     };
     let n = table.1.len() as u64;
     let text = match format {
@@ -166,6 +194,69 @@ pub fn export_names(
         ExportFormat::Json => to_jsonl(&table),
     };
     Ok((text, n))
+}
+
+/// Who needs support, per region (the region of `pdu`, or every region), one row per
+/// practitioner and measure, worst first.
+fn support(
+    conn: Db<'_>,
+    policy: &Policy,
+    as_of: NaiveDate,
+    pdu: Option<&str>,
+    mask: bool,
+) -> Result<Table, ExportError> {
+    let regions: Vec<String> = match pdu {
+        Some(p) => crate::store::runs::region_of(conn, p)?
+            .into_iter()
+            .collect(),
+        None => read::regions(conn)?.into_iter().map(|(r, _)| r).collect(),
+    };
+    let mut rows = Vec::new();
+    for region in regions {
+        let report = read::support::support_report(conn, policy, as_of, &region)?;
+        let people = report
+            .people
+            .iter()
+            .filter(|p| pdu.is_none_or(|code| p.figures.pdu == code));
+        for p in people {
+            let f = &p.figures;
+            for st in &p.standings {
+                let b = report.benchmark(st.measure);
+                let pattern = f.team.as_deref().is_some_and(|team| {
+                    report
+                        .team_patterns
+                        .iter()
+                        .any(|t| t.pdu == f.pdu && t.team == team && t.measure == st.measure)
+                });
+                let bn = |get: fn(&crate::outliers::Benchmark) -> f64| {
+                    b.map_or(Value::Null, |b| num(get(b)))
+                };
+                rows.push(vec![
+                    s(region.clone()),
+                    s(f.pdu.clone()),
+                    os(f.team.clone()),
+                    s(f.staff_code.clone()),
+                    name(f.name.clone(), mask),
+                    s(f.grade.as_str()),
+                    Value::from(f.cases),
+                    int(f.months_in_post),
+                    os(p.excluded.map(|e| e.words())),
+                    s(st.measure.key()),
+                    num(st.ratio.num),
+                    num(st.ratio.den),
+                    st.value.map_or(Value::Null, num),
+                    os(st.band.map(|b| b.word())),
+                    bn(|b| b.rate),
+                    bn(|b| b.q1),
+                    bn(|b| b.q3),
+                    bn(|b| b.iqr),
+                    bn(|b| b.threshold),
+                    Value::Bool(pattern),
+                ]);
+            }
+        }
+    }
+    Ok((SUPPORT_COLUMNS, rows))
 }
 
 /// A person's name as written to a file: as stored, or masked as the screen masks it.

@@ -18,6 +18,7 @@ pub mod forecast;
 pub mod fuzzcheck;
 pub mod import;
 pub mod incidents;
+pub mod outliers;
 pub mod policy;
 pub mod report;
 pub mod risk_checks;

@@ -29,6 +29,7 @@ pub struct Policy {
     pub assessments: AssessmentPolicy,
     pub handover: HandoverPolicy,
     pub release: ReleasePolicy,
+    pub support: crate::outliers::SupportPolicy,
     /// Operating-system user -> staff code (`[me]`): who is acting, for forms' defaults.
     #[serde(default)]
     pub me: BTreeMap<String, String>,
@@ -256,6 +257,18 @@ impl Policy {
             if !(1..=3650).contains(&v) {
                 return Err(format!("{k} = {v}: expected 1 to 3650 days"));
             }
+        }
+        let s = &self.support;
+        if !(s.team_pattern_share > 0.0 && s.team_pattern_share <= 1.0) {
+            return Err(format!(
+                "support.team_pattern_share = {}: expected a share above 0 and at most 1",
+                s.team_pattern_share
+            ));
+        }
+        if s.min_months_in_post < 0 || !(1..=120).contains(&s.window_months) {
+            return Err(
+                "support: min_months_in_post must be 0 or more and window_months 1 to 120".into(),
+            );
         }
         let cap = &self.capacity;
         if !(cap.default_hours > 0.0 && cap.default_hours <= 168.0) {

@@ -11,6 +11,9 @@ use crate::rules::Level;
 use crate::store::read::{PduSummary, RegionSummary};
 use crate::text::sanitize;
 
+mod support;
+pub use support::support_section;
+
 /// The JSON document `casewatch summary --format json` prints. Field names are stable.
 #[derive(Debug, Serialize)]
 pub struct SummaryDoc<'a> {
@@ -497,7 +500,7 @@ pub fn morning_markdown(r: &Review, reviews: &[PduReview]) -> String {
 }
 
 /// The PDUs' worklists, worst status first, then by PDU code.
-fn worst_first(reviews: &[PduReview]) -> Vec<&PduReview> {
+pub fn worst_first(reviews: &[PduReview]) -> Vec<&PduReview> {
     let mut order: Vec<&PduReview> = reviews.iter().collect();
     order.sort_by(|a, b| b.status.cmp(&a.status).then_with(|| a.pdu.cmp(&b.pdu)));
     order

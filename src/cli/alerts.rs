@@ -9,7 +9,8 @@ use anyhow::Result;
 use crate::store::Store;
 
 use super::args::{
-    self, AlertFormat, AlertsArgs, Format, ReviewArgs, SilenceArgs, SilencesArgs, UnsilenceArgs,
+    self, AlertFormat, AlertsArgs, Audience, Format, ReviewArgs, SilenceArgs, SilencesArgs,
+    UnsilenceArgs,
 };
 use super::{
     Cli, Settings, actor, evaluation, file_write_error, load_rules, open_for_reading,
@@ -143,13 +144,15 @@ pub(super) fn review(cli: &Cli, ctx: &Settings, a: &ReviewArgs) -> Result<ExitCo
     let eval = evaluation(cli, ctx)?;
     let store = open_for_reading(ctx)?;
     let classify = |e| crate::store::classify(&ctx.db, e);
-    let text = match &a.pdu {
+    let mut pdus: Vec<String> = Vec::new();
+    let mut text = match &a.pdu {
         Some(code) => {
             let Some(p) =
                 crate::alerts::review_pdu(store.db(), &eval, code, a.limit).map_err(classify)?
             else {
                 anyhow::bail!("no PDU '{}'", crate::text::quote_value(code, 40));
             };
+            pdus.push(p.pdu.clone());
             match a.format {
                 AlertFormat::Text => crate::report::review_text(&p),
                 AlertFormat::Json => format!("{}\n", serde_json::to_string_pretty(&p)?),
@@ -163,6 +166,10 @@ pub(super) fn review(cli: &Cli, ctx: &Settings, a: &ReviewArgs) -> Result<ExitCo
                 ..
             } = crate::alerts::run_full(store.db(), &eval, a.region.as_deref(), Some(a.limit))
                 .map_err(classify)?;
+            pdus = crate::report::worst_first(&reviews)
+                .into_iter()
+                .map(|p| p.pdu.clone())
+                .collect();
             match a.format {
                 AlertFormat::Text => crate::report::reviews_text(&reviews),
                 AlertFormat::Json => {
@@ -172,8 +179,84 @@ pub(super) fn review(cli: &Cli, ctx: &Settings, a: &ReviewArgs) -> Result<ExitCo
             }
         }
     };
+    if a.audience == Audience::Head {
+        text = with_support(cli, ctx, &eval, store.db(), a, &pdus, text)?;
+    }
     write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The review with each PDU's "who needs support" after it (heads of PDU); in JSON, an
+/// object of the two.
+fn with_support(
+    cli: &Cli,
+    ctx: &Settings,
+    eval: &crate::context::Evaluation,
+    db: crate::store::Db<'_>,
+    a: &ReviewArgs,
+    pdus: &[String],
+    review: String,
+) -> Result<String> {
+    let classify = |e| crate::store::classify(&ctx.db, e);
+    let mut reports: Vec<crate::outliers::Report> = Vec::new();
+    let mut order: Vec<(usize, &str)> = Vec::new();
+    for code in pdus {
+        let region = crate::store::runs::region_of(db, code)
+            .map_err(classify)?
+            .unwrap_or_default();
+        let i = match reports.iter().position(|r| r.region == region) {
+            Some(i) => i,
+            None => {
+                reports.push(
+                    crate::store::read::support::support_report(
+                        db,
+                        &eval.policy,
+                        eval.as_of,
+                        &region,
+                    )
+                    .map_err(classify)?,
+                );
+                reports.len() - 1
+            }
+        };
+        order.push((i, code));
+    }
+    Ok(match a.format {
+        AlertFormat::Json => {
+            let review: serde_json::Value = serde_json::from_str(&review)?;
+            let support: Vec<_> = order
+                .iter()
+                .map(|(i, code)| reports[*i].pdu_view(code))
+                .collect();
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "review": review,
+                    "support": support,
+                }))?
+            )
+        }
+        f => {
+            let markdown = f == AlertFormat::Markdown;
+            let mut s = review;
+            s.push_str(if markdown {
+                "\n## Who needs support (for heads of PDU)\n\n"
+            } else {
+                "\n== Who needs support (for heads of PDU) ==\n\n"
+            });
+            for (i, code) in &order {
+                s.push_str(&crate::report::support_section(
+                    &reports[*i],
+                    code,
+                    a.limit,
+                    cli.mask,
+                    markdown,
+                ));
+                s.push('\n');
+            }
+            s
+        }
+    })
 }
 
 /// `casewatch silence`: silences what the matchers name until a date, with a reason.

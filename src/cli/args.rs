@@ -287,6 +287,19 @@ pub struct ReviewArgs {
     /// Actions listed per PDU
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// Who reads it: `head` adds each PDU's "who needs support" (practitioners against
+    /// the region's benchmark, and team patterns)
+    #[arg(long = "for", value_enum, default_value_t = Audience::Spo)]
+    pub audience: Audience,
+}
+
+/// Who a report is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Audience {
+    /// Senior probation officers: the worklist.
+    Spo,
+    /// Heads of PDU: the worklist, and who needs support.
+    Head,
 }
 
 /// The arguments of `casewatch backup`.

@@ -1540,6 +1540,7 @@ fn case_alert_rows_within(
 }
 
 pub mod risk;
+pub mod support;
 
 /// An enquiry as stored (canonical text, dates `YYYY-MM-DD`), for export.
 #[derive(Debug, Clone, PartialEq, Eq)]
