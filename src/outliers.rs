@@ -64,6 +64,16 @@ impl Measure {
         }
     }
 
+    /// The label in a word, for narrow screens.
+    pub fn short(self) -> &'static str {
+        match self {
+            Measure::TimelyContact => "contact",
+            Measure::OversightDone => "oversight",
+            Measure::Capacity => "capacity",
+            Measure::AllocationWait => "wait",
+        }
+    }
+
     /// Whether a higher value is the better one.
     pub fn higher_is_better(self) -> bool {
         matches!(self, Measure::TimelyContact | Measure::OversightDone)

@@ -116,6 +116,11 @@ fn screens(w: u16, h: u16) -> Vec<(&'static str, String)> {
     out.push(("pdu_risk_checks", render(&m)));
     drive(&mut m, &store, key(KeyCode::Char('8')));
     out.push(("pdu_custody_release", render(&m)));
+    drive(&mut m, &store, key(KeyCode::Char('9')));
+    out.push(("pdu_support", render(&m)));
+    drive(&mut m, &store, key(KeyCode::Enter));
+    out.push(("pdu_support_caseload", render(&m)));
+    drive(&mut m, &store, key(KeyCode::Esc));
     drive(&mut m, &store, key(KeyCode::Char('2')));
     drive(&mut m, &store, key(KeyCode::Enter));
     out.push(("case_detail", render(&m)));

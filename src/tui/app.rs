@@ -100,6 +100,9 @@ pub enum Slot {
     /// A window of a risk list (the Risk checks and Custody & release tabs).
     List(RiskList),
     Staffing,
+    /// The Support tab's comparison, and its drill-in.
+    Support,
+    Caseload,
     Today,
     Case,
     /// What the open form needs (officers, SPOs).
@@ -114,6 +117,8 @@ pub struct Gens {
     pages: [u64; 4],
     lists: [u64; 2],
     staffing: u64,
+    support: u64,
+    caseload: u64,
     today: u64,
     case: u64,
     popup: u64,
@@ -126,6 +131,8 @@ impl Gens {
             Slot::Page(list) => &mut self.pages[list_index(list)],
             Slot::List(list) => &mut self.lists[list.index()],
             Slot::Staffing => &mut self.staffing,
+            Slot::Support => &mut self.support,
+            Slot::Caseload => &mut self.caseload,
             Slot::Today => &mut self.today,
             Slot::Case => &mut self.case,
             Slot::Popup => &mut self.popup,
@@ -147,6 +154,8 @@ impl Gens {
             Slot::Page(list) => self.pages[list_index(list)],
             Slot::List(list) => self.lists[list.index()],
             Slot::Staffing => self.staffing,
+            Slot::Support => self.support,
+            Slot::Caseload => self.caseload,
             Slot::Today => self.today,
             Slot::Case => self.case,
             Slot::Popup => self.popup,
@@ -337,6 +346,16 @@ impl Model {
                 if self.gens.is_current(Slot::Staffing, generation) =>
             {
                 self.pdu.staffing.loaded(result)
+            }
+            Response::Support(generation, result)
+                if self.gens.is_current(Slot::Support, generation) =>
+            {
+                self.pdu.support.loaded(result)
+            }
+            Response::Caseload(generation, result)
+                if self.gens.is_current(Slot::Caseload, generation) =>
+            {
+                self.pdu.support.caseload_loaded(result)
             }
             Response::Today(generation, result)
                 if self.gens.is_current(Slot::Today, generation) =>

@@ -183,8 +183,9 @@ pub const BINDINGS: &[Binding] = &[
             k('6'),
             k('7'),
             k('8'),
+            k('9'),
         ],
-        label: "1-8",
+        label: "1-9",
         action: Action::Tab(0),
         context: PDU,
         help: "the PDU's tabs, as numbered below",
@@ -431,7 +432,11 @@ mod tests {
             action_for(&ev(KeyCode::Char('8')), Context::Pdu),
             Some(Action::Tab(7))
         );
-        assert_eq!(action_for(&ev(KeyCode::Char('9')), Context::Pdu), None);
+        assert_eq!(
+            action_for(&ev(KeyCode::Char('9')), Context::Pdu),
+            Some(Action::Tab(8))
+        );
+        assert_eq!(action_for(&ev(KeyCode::Char('0')), Context::Pdu), None);
     }
 
     #[test]

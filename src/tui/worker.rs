@@ -64,6 +64,16 @@ pub enum Request {
         generation: u64,
         pdu: String,
     },
+    /// Who needs support: the comparison of the PDU's region (the Support tab).
+    Support {
+        generation: u64,
+        pdu: String,
+    },
+    /// One practitioner's caseload (the Support tab's drill-in).
+    Caseload {
+        generation: u64,
+        staff_code: String,
+    },
     /// A window of one of a PDU's risk lists (the Risk checks and Custody & release tabs),
     /// with the case tables' filter.
     ListPage {
@@ -184,6 +194,8 @@ impl Request {
             Request::Spos { .. } => Some((5, None)),
             Request::Today { .. } => Some((6, None)),
             Request::ListPage { list, .. } => Some((7 + list.index() as u8, None)),
+            Request::Support { .. } => Some((9, None)),
+            Request::Caseload { .. } => Some((10, None)),
             Request::Act(_)
             | Request::Export { .. }
             | Request::ExportSummary { .. }
@@ -243,6 +255,8 @@ pub enum Response {
     Candidates(u64, Result<Box<actions::Picker>, Failure>),
     Spos(u64, Result<Box<SpoForm>, Failure>),
     Today(u64, Result<Option<TodayData>, Failure>),
+    Support(u64, Result<Arc<crate::outliers::Report>, Failure>),
+    Caseload(u64, Result<Option<read::support::Caseload>, Failure>),
     /// A window of the Risk checks list.
     Checks(u64, Result<Page<CheckRow>, Failure>),
     /// A window of the Custody & release list.
@@ -745,6 +759,28 @@ fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
                     })
                 })
                 .map_err(|e| err(store, e)),
+        ),
+        Request::Support { generation, pdu } => Response::Support(
+            generation,
+            (|| {
+                let region = crate::store::runs::region_of(conn, &pdu)?.unwrap_or_default();
+                read::support::support_report(conn, policy, as_of, &region).map(Arc::new)
+            })()
+            .map_err(|e| err(store, e)),
+        ),
+        Request::Caseload {
+            generation,
+            staff_code,
+        } => Response::Caseload(
+            generation,
+            read::support::caseload(
+                conn,
+                policy,
+                as_of,
+                &staff_code,
+                crate::tui::screens::pdu::support::DRILL_LIMIT,
+            )
+            .map_err(|e| err(store, e)),
         ),
         Request::Act(_) => {
             Response::Acted(Err(Failure::Refused("writes go through perform".into())))

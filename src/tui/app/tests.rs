@@ -1116,9 +1116,12 @@ fn seven_and_eight_show_the_risk_lists_and_ask_for_their_first_rows() {
         Some((RiskList::Release, CaseFilter::default(), 0))
     );
     assert_eq!(m.breadcrumbs(), "Overview › HFKCW › Custody & release");
-    // Tab goes round to Today; S-Tab back to the last tab.
+    // Tab goes on to Support, then round to Today; S-Tab back to the last tabs.
+    let reqs = m.update(code(KeyCode::Tab));
+    assert!(matches!(&reqs[..], [Request::Support { .. }]), "{reqs:?}");
     let reqs = m.update(code(KeyCode::Tab));
     assert!(matches!(&reqs[..], [Request::Today { .. }]), "{reqs:?}");
+    m.update(code(KeyCode::BackTab));
     let reqs = m.update(code(KeyCode::BackTab));
     assert_eq!(asked_list(&reqs).map(|a| a.0), Some(RiskList::Release));
     // Sorting is not offered: the list says its order.
@@ -1238,4 +1241,137 @@ fn a_risk_list_answer_for_the_last_pdu_does_not_land_in_the_next() {
         }),
     )));
     assert_eq!(m.pdu.release.total, None);
+}
+
+/// A region of two practitioners of HFKCW: one far on timely contact, one who met it.
+fn support_report() -> std::sync::Arc<crate::outliers::Report> {
+    use crate::outliers::{Figures, Ratio};
+    let person = |code: &str, name: &str, seen: f64| Figures {
+        staff_code: code.into(),
+        name: name.into(),
+        grade: crate::domain::Grade::Po,
+        pdu: "HFKCW".into(),
+        team: Some("T1".into()),
+        cases: 20,
+        high_risk_cases: 3,
+        months_in_post: 30,
+        contact: Ratio {
+            num: seen,
+            den: 20.0,
+        },
+        oversight: Ratio::default(),
+        capacity: Ratio::default(),
+        wait: Ratio::default(),
+    };
+    let mut figures = vec![
+        person("P1", "Zed Able", 20.0),
+        person("P2", "Amy Bell", 4.0),
+    ];
+    figures.extend((3..8).map(|i| person(&format!("P{i}"), "Other Person", 19.0)));
+    std::sync::Arc::new(crate::outliers::Report::of(
+        "London",
+        figures,
+        &crate::policy::Policy::defaults().support,
+    ))
+}
+
+#[test]
+fn the_support_tab_sorts_drills_into_a_caseload_and_esc_comes_back_out() {
+    let mut m = model_with_overview();
+    m.update(code(KeyCode::Enter));
+    let reqs = m.update(key('9'));
+    let [Request::Support { generation, pdu }] = &reqs[..] else {
+        panic!("{reqs:?}")
+    };
+    assert_eq!(pdu, "HFKCW");
+    assert_eq!(m.breadcrumbs(), "Overview › HFKCW › Support");
+    m.update(Msg::Loaded(Response::Support(
+        *generation,
+        Ok(support_report()),
+    )));
+    // Worst first: the one far from the benchmark.
+    let first = |m: &Model| {
+        m.pdu.support.rows("HFKCW")[m.pdu.support.selected]
+            .figures
+            .staff_code
+            .clone()
+    };
+    assert_eq!(first(&m), "P2");
+    m.update(key('s'));
+    assert_eq!(
+        m.message.as_deref(),
+        Some("sorted: worst timely contact first")
+    );
+    assert_eq!(first(&m), "P2");
+    for _ in 0..4 {
+        m.update(key('s'));
+    }
+    assert_eq!(m.message.as_deref(), Some("sorted: by name"));
+    assert_eq!(first(&m), "P2", "Amy Bell comes first by name");
+    // Enter: the caseload of the one selected.
+    let reqs = m.update(code(KeyCode::Enter));
+    let [
+        Request::Caseload {
+            generation,
+            staff_code,
+        },
+    ] = &reqs[..]
+    else {
+        panic!("{reqs:?}")
+    };
+    assert_eq!(staff_code, "P2");
+    let caseload = crate::store::read::support::Caseload {
+        staff_code: "P2".into(),
+        name: "Amy Bell".into(),
+        grade: crate::domain::Grade::Po,
+        status: crate::domain::PractitionerStatus::InPost,
+        contracted_hours: 37.0,
+        start_date: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+        tiers: vec![("A3".into(), 2)],
+        cases: 20,
+        high_risk_cases: 3,
+        reduction: None,
+        points: 100.0,
+        available_points: Some(200.0),
+        contact_overdue: 1,
+        oversight_overdue: 0,
+        overdue: vec![crate::store::read::support::OverdueCase {
+            crn: "X000001".into(),
+            tier: "A3".into(),
+            rosh: Some("HIGH".into()),
+            mappa_category: 0,
+            contact_overdue: true,
+            oversight_overdue: false,
+            allocated_on: Some("2026-01-02".into()),
+        }],
+    };
+    m.update(Msg::Loaded(Response::Caseload(
+        *generation,
+        Ok(Some(caseload)),
+    )));
+    assert!(
+        m.pdu
+            .support
+            .drill
+            .as_ref()
+            .is_some_and(|d| d.data.is_some())
+    );
+    // Enter on an overdue case opens it.
+    let reqs = m.update(code(KeyCode::Enter));
+    assert!(
+        matches!(&reqs[..], [Request::Case { crn, .. }] if crn == "X000001"),
+        "{reqs:?}"
+    );
+    m.update(code(KeyCode::Esc));
+    // Back from the case: still the caseload; Esc again: the list, still on the PDU.
+    assert!(m.pdu.support.drill.is_some());
+    m.update(code(KeyCode::Esc));
+    assert!(m.pdu.support.drill.is_none());
+    assert_eq!(m.breadcrumbs(), "Overview › HFKCW › Support");
+    // e exports who needs support for the PDU.
+    let reqs = m.update(key('e'));
+    assert!(
+        matches!(&reqs[..], [Request::Export { view: crate::export::View::Support, pdu: Some(p), .. }] if p == "HFKCW"),
+        "{reqs:?}"
+    );
 }

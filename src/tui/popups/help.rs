@@ -103,10 +103,11 @@ const SHARES_HELP: [&str; 3] = [
 ];
 
 /// A PDU's tabs by number, for the help overlay (each line under 70 characters).
-const TAB_HELP: [&str; 3] = [
+const TAB_HELP: [&str; 4] = [
     "  1 Today  2 Unallocated  3 MAPPA  4 Oversight overdue  5 Contacts",
     "  6 Staffing  7 Risk checks: enquiries and assessments overdue",
     "  8 Custody & release: handover and release gaps. 7, 8: worst first",
+    "  9 Support: who needs support (s sorts, Enter shows the caseload)",
 ];
 
 /// The filter terms of a PDU's case tables, for the help overlay (each line under 70
@@ -152,7 +153,7 @@ fn help_lines(ctx: Context, theme: &Theme, scrolls: bool) -> Vec<Line<'static>> 
     }
     if ctx == Context::Pdu {
         lines.push(Line::styled(
-            "Tabs (1-8; Tab and S-Tab step through them):",
+            "Tabs (1-9; Tab and S-Tab step through them):",
             theme.header(),
         ));
         lines.extend(TAB_HELP.iter().map(|l| Line::raw(*l)));

@@ -1,11 +1,13 @@
-//! A PDU: its header, status and trend, and eight tabs (the Today worklist, four case
-//! lists, staffing, and the two risk lists: risk checks, custody and release).
+//! A PDU: its header, status and trend, and nine tabs (the Today worklist, four case
+//! lists, staffing, the two risk lists: risk checks, custody and release; and who needs
+//! support, for heads of PDU).
 
 pub mod cases;
 pub mod list;
 pub mod release;
 pub mod risk;
 pub mod staffing;
+pub mod support;
 pub mod today;
 
 use std::collections::HashMap;
@@ -30,6 +32,7 @@ use crate::tui::worker::Request;
 use cases::CaseTable;
 use list::ListTable;
 use staffing::Staffing;
+use support::Support;
 use today::Today;
 
 /// The PDU view's tabs: what to do first this morning, the four case lists, staffing, and
@@ -48,10 +51,12 @@ pub enum Tab {
     RiskChecks,
     /// Custody and licence cases around release.
     Release,
+    /// Who needs support: practitioners against the region's benchmark.
+    Support,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 8] = [
+    pub const ALL: [Tab; 9] = [
         Tab::Today,
         Tab::Unallocated,
         Tab::Mappa,
@@ -60,6 +65,7 @@ impl Tab {
         Tab::Staffing,
         Tab::RiskChecks,
         Tab::Release,
+        Tab::Support,
     ];
 
     /// Its place in the row of tabs, from 0 (its number key is one more).
@@ -77,6 +83,7 @@ impl Tab {
             Tab::Staffing => "Staffing",
             Tab::RiskChecks => RiskList::Checks.title(),
             Tab::Release => RiskList::Release.title(),
+            Tab::Support => "Support",
             t => t.list().map_or("", CaseList::title),
         }
     }
@@ -103,6 +110,7 @@ impl Tab {
             Tab::Staffing => "Staff",
             Tab::RiskChecks => "Risk",
             Tab::Release => "Cust",
+            Tab::Support => "Supp",
         }
     }
 
@@ -113,7 +121,7 @@ impl Tab {
             Tab::Mappa => Some(CaseList::Mappa),
             Tab::OversightOverdue => Some(CaseList::OversightOverdue),
             Tab::ContactsOverdue => Some(CaseList::ContactsOverdue),
-            Tab::Today | Tab::Staffing | Tab::RiskChecks | Tab::Release => None,
+            Tab::Today | Tab::Staffing | Tab::RiskChecks | Tab::Release | Tab::Support => None,
         }
     }
 
@@ -157,6 +165,7 @@ pub struct Pdu {
     /// Other PDUs' tables as they were left (filter, sort, toggle, place), for this session.
     pub kept_tables: HashMap<String, [CaseTable; 4]>,
     pub staffing: Staffing,
+    pub support: Support,
     /// The risk lists of the PDU `tables` belong to.
     pub checks: ListTable<CheckRow>,
     pub release: ListTable<ReleaseRow>,
@@ -172,6 +181,7 @@ impl Pdu {
         self.tab = tab;
         self.today = Today::default();
         self.staffing = Staffing::default();
+        self.support = Support::default();
     }
 
     /// Brings in the case tables of `pdu`: as this session left them if it was open
@@ -211,6 +221,7 @@ impl Pdu {
         match (self.tab.list(), self.tab) {
             (Some(l), _) => self.tables[list_index(l)].loading,
             (None, Tab::Staffing) => self.staffing.loading,
+            (None, Tab::Support) => self.support.loading,
             (None, Tab::RiskChecks) => self.checks.loading,
             (None, Tab::Release) => self.release.loading,
             (None, _) => self.today.loading,
@@ -263,6 +274,7 @@ impl Pdu {
                 .into_iter()
                 .collect(),
             (None, Tab::Staffing) => vec![self.staffing.request(code, gens)],
+            (None, Tab::Support) => vec![self.support.request(code, gens)],
             (None, Tab::RiskChecks | Tab::Release) => self
                 .request_list(code, true, gens, height)
                 .into_iter()
@@ -443,8 +455,12 @@ impl Pdu {
                         .into_iter()
                         .collect()
                 }
+                None if self.tab == Tab::Support && self.support.drill.is_none() => {
+                    cx.say(self.support.next_sort());
+                    Vec::new()
+                }
                 None => {
-                    if self.tab.risk_list().is_some() {
+                    if self.tab.risk_list().is_some() || self.tab == Tab::Support {
                         cx.say("this list has one order: worst first");
                     }
                     Vec::new()
@@ -457,6 +473,10 @@ impl Pdu {
                     cx.say("exporting…");
                 }
                 req.into_iter().collect()
+            }
+            Action::Back if self.tab == Tab::Support && self.support.drill.is_some() => {
+                self.support.drill = None;
+                Vec::new()
             }
             Action::Back => match (self.tab.list(), self.tab.risk_list()) {
                 (Some(list), _) if self.table_mut(list).clear_filter() => {
@@ -511,6 +531,17 @@ impl Pdu {
                 self.staffing.selected = step_index(self.staffing.selected, n, delta);
                 Vec::new()
             }
+            None if self.tab == Tab::Support => {
+                let s = &mut self.support;
+                match &mut s.drill {
+                    Some(d) => {
+                        let n = d.data.as_ref().map_or(0, |c| c.overdue.len());
+                        d.selected = step_index(d.selected, n, delta);
+                    }
+                    None => s.selected = step_index(s.selected, s.row_count(code), delta),
+                }
+                Vec::new()
+            }
             None => {
                 let n = self.today.row_count();
                 self.today.selected = step_index(self.today.selected, n, delta);
@@ -530,6 +561,14 @@ impl Pdu {
                 Some(crn) => cx.go = Some(Go::Case(crn)),
                 // A staffing line: the Staffing tab shows the practitioner.
                 None => return self.set_tab(Tab::Staffing, code, cx.gens, cx.size.1),
+            }
+        } else if self.tab == Tab::Support {
+            if self.support.drill.is_some() {
+                if let Some(crn) = self.support.drill_crn() {
+                    cx.go = Some(Go::Case(crn));
+                }
+            } else {
+                return self.support.open(code, cx.gens).into_iter().collect();
             }
         } else if let Some(crn) = self.focused_crn() {
             cx.go = Some(Go::Case(crn));
@@ -569,6 +608,11 @@ impl Pdu {
             }),
             None if self.tab == Tab::Staffing => Some(Request::Export {
                 view: crate::export::View::Practitioners,
+                pdu: Some(code.to_string()),
+                mask,
+            }),
+            None if self.tab == Tab::Support => Some(Request::Export {
+                view: crate::export::View::Support,
                 pdu: Some(code.to_string()),
                 mask,
             }),
@@ -626,6 +670,7 @@ impl Pdu {
         match (self.tab.list(), self.tab) {
             (Some(list), _) => self.tables[list_index(list)].draw(list, f, body, dc),
             (None, Tab::Staffing) => self.staffing.draw(f, body, dc),
+            (None, Tab::Support) => self.support.draw(code, f, body, dc),
             (None, Tab::RiskChecks) => risk::draw(&self.checks, f, body, dc),
             (None, Tab::Release) => release::draw(&self.release, f, body, dc),
             (None, _) => self.today.draw(f, body, dc),
@@ -637,16 +682,18 @@ impl Pdu {
     /// screen only, then only its title: every number always shows.
     fn tabs_line(&self, width: u16, theme: &Theme) -> Line<'static> {
         let wide = width >= FULL_WIDTH;
-        let tiers: [(Title, TabDetail); 5] = [
-            (Tab::title, TabDetail::Counts),
-            (Tab::mid_title, TabDetail::Counts),
-            (Tab::short_title, TabDetail::Counts),
-            (Tab::short_title, TabDetail::CountOnScreen),
-            (Tab::short_title, TabDetail::NumbersOnly),
+        // The last two step with one space between tabs instead of two.
+        let tiers: [(Title, TabDetail, bool); 6] = [
+            (Tab::title, TabDetail::Counts, false),
+            (Tab::mid_title, TabDetail::Counts, false),
+            (Tab::short_title, TabDetail::Counts, false),
+            (Tab::short_title, TabDetail::CountOnScreen, false),
+            (Tab::short_title, TabDetail::CountOnScreen, true),
+            (Tab::short_title, TabDetail::NumbersOnly, true),
         ];
         let mut last = Line::default();
-        for (title, detail) in tiers {
-            let l = self.tabs_line_with(title, detail, wide, theme);
+        for (title, detail, tight) in tiers {
+            let l = self.tabs_line_with(title, detail, wide, tight, theme);
             if l.width() <= usize::from(width) {
                 return l;
             }
@@ -660,6 +707,7 @@ impl Pdu {
         title: Title,
         detail: TabDetail,
         wide: bool,
+        tight: bool,
         theme: &Theme,
     ) -> Line<'static> {
         let mut tab_spans = Vec::new();
@@ -695,16 +743,23 @@ impl Pdu {
                 }
                 _ => "",
             };
-            let label = if t.is_empty() {
+            let mut label = if t.is_empty() {
                 format!(" {} ", tab.index() + 1)
             } else {
                 format!(" {} {t}{only}{count} ", tab.index() + 1)
             };
+            if tight {
+                // One space after each tab, none before.
+                label = format!("{} ", label.trim());
+            }
             if tab == self.tab {
                 tab_spans.push(Span::styled(
                     format!("[{}]", label.trim()),
                     theme.selected(),
                 ));
+                if tight {
+                    tab_spans.push(Span::raw(" "));
+                }
             } else {
                 tab_spans.push(Span::raw(label));
             }
