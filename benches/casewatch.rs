@@ -3,7 +3,7 @@
 //!
 //! Sizes: `CASEWATCH_BENCH_SIZES` (default `10000,40000,100000,1000000` under `cargo bench`,
 //! and 2,000 cases alone under `cargo test --benches`, which only checks it runs). Parts:
-//! `CASEWATCH_BENCH_PARTS` (default all: `screen,risk,nightly,cold,viewer,import`). Demo databases are
+//! `CASEWATCH_BENCH_PARTS` (default all: `screen,risk,support,nightly,cold,viewer,import`). Demo databases are
 //! built (and timed) into `target/bench-data/` on every run, or reused with
 //! `CASEWATCH_BENCH_REUSE=1`. Benchmarks print figures; none fails on a timing.
 
@@ -143,6 +143,37 @@ fn shell_time(db: &Path, sql: &str, runs: usize) -> Option<Duration> {
         })
         .collect();
     (!times.is_empty()).then(|| median(times))
+}
+
+/// Who needs support for London (the Support tab's request and `review --for head`'s
+/// section), against the shell running its one statement over the region's cases.
+fn support(size: u64, db: &Path, rows: &mut Vec<Row>) {
+    let policy = Policy::defaults();
+    let store = Store::open(db, OpenMode::Existing).unwrap();
+    let d = time(5, || {
+        read::support::support_report(store.db(), &policy, as_of(), "London").unwrap()
+    });
+    let since = read::support::policy_window_start(&policy, as_of());
+    let sql = format!(
+        "{}.param set :since '{}'\n{};",
+        shell_params(&policy),
+        casewatch::domain::fmt_date(since),
+        read::support::figures_sql()
+    );
+    let shell = shell_time(db, &sql, 5);
+    rows.push(Row {
+        size,
+        what: "who needs support (London: every practitioner's four measures, benchmarks, bands)",
+        value: ms(d),
+        reference: match shell {
+            Some(s) => format!(
+                "sqlite3 shell, its per-practitioner statement alone: {}; ratio {:.2}",
+                ms(s),
+                d.as_secs_f64() / s.as_secs_f64()
+            ),
+            None => "sqlite3 not installed".into(),
+        },
+    });
 }
 
 fn key(c: KeyCode) -> Msg {
@@ -965,7 +996,7 @@ fn main() {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let parts = std::env::var("CASEWATCH_BENCH_PARTS")
-        .unwrap_or_else(|_| "screen,risk,nightly,cold,viewer,import".into());
+        .unwrap_or_else(|_| "screen,risk,support,nightly,cold,viewer,import".into());
     let part = |p: &str| parts.split(',').any(|x| x.trim() == p);
     let mut rows = Vec::new();
     for &size in &sizes {
@@ -976,6 +1007,9 @@ fn main() {
         }
         if part("risk") {
             risk_tabs(size, &db, &mut rows);
+        }
+        if part("support") {
+            support(size, &db, &mut rows);
         }
         if part("nightly") {
             nightly(size, &db, &mut rows);

@@ -21,7 +21,10 @@ use crate::store::Db;
 const WAIT_FROM: &str = "max(c.sentence_date, COALESCE((SELECT max(a.to_date) FROM allocations a
      WHERE a.crn = c.crn AND a.to_date <= c.allocated_on), c.sentence_date))";
 
-fn figures_sql() -> String {
+/// The one statement [`support_report`] runs over the region's cases (named parameters: the
+/// overdue thresholds, `:since` and `:region`). Public so that benchmarks can run exactly
+/// this work in the `sqlite3` shell.
+pub fn figures_sql() -> String {
     format!(
         "SELECT c.allocated_to,
                 sum(NOT (:custody_exempt AND c.case_type = 'CUSTODY')),
@@ -113,7 +116,7 @@ pub fn support_report(
 }
 
 /// The first day of the window the allocation wait counts cases taken on in.
-fn policy_window_start(policy: &Policy, as_of: NaiveDate) -> NaiveDate {
+pub fn policy_window_start(policy: &Policy, as_of: NaiveDate) -> NaiveDate {
     as_of
         .checked_sub_months(chrono::Months::new(policy.support.window_months))
         .unwrap_or(as_of)
