@@ -569,6 +569,7 @@ fn fill(file: &mut Store, opts: &DemoOptions) -> rusqlite::Result<DemoStats> {
         rng: ChaCha8Rng::seed_from_u64(opts.seed),
         risk: ChaCha8Rng::seed_from_u64(opts.seed ^ risk::STREAM),
         history: ChaCha8Rng::seed_from_u64(opts.seed ^ HISTORY_STREAM),
+        equality: ChaCha8Rng::seed_from_u64(opts.seed ^ EQUALITY_STREAM),
         opts,
         policy: &policy,
         dates: &dates,
@@ -684,6 +685,8 @@ struct Gen<'d> {
     /// The earlier holders of a case taken over long after sentence (see
     /// [`Gen::earlier_holder`]), drawn from their own stream for the same reason.
     history: ChaCha8Rng,
+    /// Ethnic group, sex and age band, from their own stream too.
+    equality: ChaCha8Rng,
     opts: &'d DemoOptions,
     policy: &'d Policy,
     dates: &'d Dates,
@@ -848,6 +851,7 @@ impl<'d> Gen<'d> {
                 Some(h) => self.allocate(w, p, staff, h, &case)?,
             };
             let r = self.risk_rows(w, &risk_plan, &mut case, &mut standing)?;
+            let eq = equality(&mut self.equality, &p.region);
             // The name is drawn last, after everything the case's other rows drew.
             w.rows.cases.push(params![
                 case.crn,
@@ -877,6 +881,9 @@ impl<'d> Gen<'d> {
                 r.first_assessed,
                 r.last_assessed,
                 r.pre_release_assessed,
+                eq.0,
+                eq.1,
+                eq.2,
             ])?;
             w.stats.cases += 1;
         }
@@ -1243,6 +1250,63 @@ fn draw_band(rng: &mut ChaCha8Rng, rosh: Option<Rosh>) -> u8 {
 
 /// The allocation history's RNG stream: the seed with this mixed in.
 const HISTORY_STREAM: u64 = 0x616c_6c6f_6361_7465;
+/// The equality columns' RNG stream.
+const EQUALITY_STREAM: u64 = 0x6571_7561_6c69_7479;
+
+/// A case's ethnic group, sex and age band, drawn independently of everything else (the
+/// demo has no disparity built in: a flag on it is chance). Ethnic groups in the 2021
+/// census's proportions (London: White 53.8%, Asian 20.7%, Black 13.5%, Mixed 5.7%, Other
+/// 6.3%; England and Wales: 81.7, 9.3, 4.0, 2.9, 2.1), with 3% not recorded; sex and age
+/// roughly as the probation caseload (about 9% women; most people 25 to 44).
+fn equality(
+    rng: &mut ChaCha8Rng,
+    region: &str,
+) -> (
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+) {
+    let pick = |rng: &mut ChaCha8Rng, weights: &[(&'static str, f64)]| {
+        let mut x = rng.random_range(0.0..100.0);
+        for (v, w) in weights {
+            if x < *w {
+                return Some(*v);
+            }
+            x -= w;
+        }
+        None
+    };
+    let groups: [(&str, f64); 5] = if region == "London" {
+        [
+            ("white", 52.2),
+            ("asian", 20.1),
+            ("black", 13.1),
+            ("mixed", 5.5),
+            ("other", 6.1),
+        ]
+    } else {
+        [
+            ("white", 79.2),
+            ("asian", 9.0),
+            ("black", 3.9),
+            ("mixed", 2.8),
+            ("other", 2.1),
+        ]
+    };
+    let ethnicity = pick(rng, &groups);
+    let sex = pick(rng, &[("male", 89.0), ("female", 9.0)]);
+    let age = pick(
+        rng,
+        &[
+            ("18-24", 16.0),
+            ("25-34", 33.0),
+            ("35-44", 26.0),
+            ("45-54", 14.0),
+            ("55+", 9.0),
+        ],
+    );
+    (ethnicity, sex, age)
+}
 
 /// Marks the file as a demo: what built it, from which seed, size and date.
 fn write_meta(tx: Db<'_>, opts: &DemoOptions) -> rusqlite::Result<()> {
@@ -1726,7 +1790,8 @@ mod tests {
         // Changed on purpose by the risk-check rows (their own stream: the main stream's
         // draws are as they were), which also fill the case row's risk-check columns, and
         // now hashed with the enquiries and assessments; changed again by the earlier
-        // holders of cases taken over long after sentence (their own stream too).
-        assert_eq!(fingerprint(&p), 0xd644_31cf_9c7d_d7b7);
+        // holders of cases taken over long after sentence (their own stream too), and again
+        // by the equality columns (their own stream as well).
+        assert_eq!(fingerprint(&p), 0xd5d0_0222_13a1_fe4a);
     }
 }

@@ -709,6 +709,37 @@ impl CustodyKind {
     }
 }
 
+text_enum! {
+    /// Ethnic group: the five high-level groups of the Office for National Statistics'
+    /// census question (England and Wales). Optional on a case; never shown on case lists.
+    Ethnicity, "ethnicity", "one of white, mixed, asian, black, other (the ONS 5 groups; empty = not recorded)" {
+        White => "white",
+        Mixed => "mixed" | "mixed_or_multiple",
+        Asian => "asian" | "asian_or_asian_british",
+        Black => "black" | "black_or_black_british",
+        Other => "other" | "other_ethnic_group",
+    }
+}
+
+text_enum! {
+    /// Sex as recorded on the case. Optional; never shown on case lists.
+    Sex, "sex", "one of female, male (empty = not recorded)" {
+        Female => "female",
+        Male => "male",
+    }
+}
+
+text_enum! {
+    /// Age band at the as-of date of the extract. Optional; never shown on case lists.
+    AgeBand, "age_band", "one of 18-24, 25-34, 35-44, 45-54, 55+ (empty = not recorded)" {
+        From18 => "18-24",
+        From25 => "25-34",
+        From35 => "35-44",
+        From45 => "45-54",
+        From55 => "55+",
+    }
+}
+
 /// One domestic-abuse or child-safeguarding enquiry about a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Enquiry {

@@ -11,6 +11,7 @@ pub mod context;
 pub mod demo;
 pub mod domain;
 pub mod eligibility;
+pub mod equity;
 pub mod export;
 pub mod filter;
 pub mod forecast;

@@ -30,6 +30,7 @@ pub struct Policy {
     pub handover: HandoverPolicy,
     pub release: ReleasePolicy,
     pub support: crate::outliers::SupportPolicy,
+    pub equity: EquityPolicy,
     /// Operating-system user -> staff code (`[me]`): who is acting, for forms' defaults.
     #[serde(default)]
     pub me: BTreeMap<String, String>,
@@ -70,6 +71,13 @@ pub struct Reduction {
     pub grade: String,
     pub months: u32,
     pub fraction: f64,
+}
+
+/// `[equity]`: the disproportionality view's one setting.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EquityPolicy {
+    pub prompt_allocation_days: u32,
 }
 
 /// `[enquiries]`: domestic-abuse and child-safeguarding enquiries to the police and

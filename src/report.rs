@@ -11,7 +11,9 @@ use crate::rules::Level;
 use crate::store::read::{PduSummary, RegionSummary};
 use crate::text::sanitize;
 
+mod equity;
 mod support;
+pub use equity::equity_text;
 pub use support::support_section;
 
 /// The JSON document `casewatch summary --format json` prints. Field names are stable.

@@ -381,6 +381,60 @@ fn record_retrying(
 
 /// `casewatch forecast`: the trends and outlook of each PDU, or (with --backtest) how often
 /// the forecasts made from the recorded nights came true.
+/// `casewatch equity`: the disproportionality tables of a PDU and its region, of a region,
+/// or of every region.
+pub(super) fn equity(ctx: &Settings, a: &args::EquityArgs) -> Result<ExitCode> {
+    use crate::store::read::risk::RiskScope;
+    let store = open_for_reading(ctx)?;
+    let classify = |e| crate::store::classify(&ctx.db, e);
+    let mut scopes: Vec<RiskScope<'_>> = Vec::new();
+    let region_of_pdu;
+    let regions: Vec<String>;
+    if let Some(code) = &a.pdu {
+        known_pdu(&store, code)?;
+        region_of_pdu = crate::store::runs::region_of(store.db(), code)
+            .map_err(classify)?
+            .unwrap_or_default();
+        scopes.push(RiskScope::Pdu(code));
+        scopes.push(RiskScope::Region(&region_of_pdu));
+    } else {
+        regions = match &a.region {
+            Some(r) => {
+                if crate::store::runs::pdus_of_region(store.db(), r)
+                    .map_err(classify)?
+                    .is_empty()
+                {
+                    anyhow::bail!("no PDUs in region '{}'", crate::text::quote_value(r, 60));
+                }
+                vec![r.clone()]
+            }
+            None => crate::store::read::regions(store.db())
+                .map_err(classify)?
+                .into_iter()
+                .map(|(r, _)| r)
+                .collect(),
+        };
+        scopes.extend(regions.iter().map(|r| RiskScope::Region(r)));
+    }
+    let mut reports = Vec::new();
+    for s in scopes {
+        reports.push(
+            crate::store::read::equity::equity_report(store.db(), &ctx.policy, ctx.as_of, s)
+                .map_err(classify)?,
+        );
+    }
+    let text = match a.format {
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(&reports)?),
+        Format::Text => reports
+            .iter()
+            .map(|r| crate::report::equity_text(r, ctx.as_of))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    write_stdout(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(super) fn forecast(cli: &Cli, ctx: &Settings, a: &args::ForecastArgs) -> Result<ExitCode> {
     let eval = evaluation(cli, ctx)?;
     let store = open_for_reading(ctx)?;

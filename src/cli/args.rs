@@ -98,6 +98,9 @@ pub enum Command {
     /// Where each PDU's figures are heading: the trend of every metric a PDU rule tests over
     /// the last 28 recorded nights, and when each rule would fire at this rate
     Forecast(ForecastArgs),
+    /// Disproportionality: allocation, contact, oversight and assessments by ethnic group,
+    /// sex and age band, with 95% intervals; small cells suppressed
+    Equity(EquityArgs),
     /// Create (or bring up to date) casewatch's schema and roles on a PostgreSQL database
     #[command(name = "pg-init")]
     PgInit(PgInitArgs),
@@ -356,6 +359,19 @@ pub struct SummaryArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Only this region (e.g. London)
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+/// The arguments of `casewatch equity`.
+#[derive(Debug, Args)]
+pub struct EquityArgs {
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// One PDU (its region follows it, for comparison)
+    #[arg(long, value_name = "CODE")]
+    pub pdu: Option<String>,
+    /// One region [default: every region]
     #[arg(long)]
     pub region: Option<String>,
 }

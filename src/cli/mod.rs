@@ -137,6 +137,7 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
         Some(Command::Export(a)) => data::export(cli, ctx, a),
         Some(Command::Summary(a)) => data::summary(cli, ctx, a),
         Some(Command::Forecast(a)) => alerts::forecast(cli, ctx, a),
+        Some(Command::Equity(a)) => alerts::equity(ctx, a),
         Some(Command::PgInit(a)) => data::pg_init(a),
         Some(Command::Copy(a)) => data::copy(a),
     }
@@ -272,6 +273,7 @@ fn explain_write_failure(e: anyhow::Error, cli: &Cli, ctx: &Settings) -> anyhow:
         | Some(
             Command::Summary(_)
             | Command::Forecast(_)
+            | Command::Equity(_)
             | Command::Audit(_)
             | Command::Check(_)
             | Command::Export(_)

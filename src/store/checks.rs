@@ -214,10 +214,11 @@ mod tests {
         )
         .unwrap();
         let checks = clauses(Db::new(store.conn()), "cases").unwrap();
-        assert_eq!(checks.len(), 6, "{checks:?}");
+        assert_eq!(checks.len(), 9, "{checks:?}");
         assert!(checks[0].starts_with("rosh IN ("));
         assert!(checks[4].starts_with("custody_kind IN ("));
-        assert_eq!(checks[5], "(allocated_to IS NULL) = (allocated_on IS NULL)");
+        assert!(checks[5].starts_with("ethnicity IN ("));
+        assert_eq!(checks[8], "(allocated_to IS NULL) = (allocated_on IS NULL)");
         assert_eq!(clauses(Db::new(store.conn()), "contacts").unwrap().len(), 1);
         assert!(
             clauses(Db::new(store.conn()), "no_such_table")

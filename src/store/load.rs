@@ -221,7 +221,7 @@ pub const CASE_COLUMNS_BUILT: &str = "crn, name, pdu, team, tier, rosh, mappa_ca
      custody_kind, rosh_changed_on, last_contact, last_oversight, \
      da_first_requested, da_last_requested, da_last_returned, \
      cs_first_requested, cs_last_requested, cs_last_returned, \
-     first_assessed, last_assessed, pre_release_assessed";
+     first_assessed, last_assessed, pre_release_assessed, ethnicity, sex, age_band";
 
 /// The values of [`CASE_COLUMNS`] as `?1`..`?15`, and `?16` true when the file gave
 /// `custody_kind` (`?15`) at all; 0 rows when nothing differs.

@@ -1539,6 +1539,7 @@ fn case_alert_rows_within(
     Ok(out)
 }
 
+pub mod equity;
 pub mod risk;
 pub mod support;
 

@@ -17,13 +17,15 @@ pub const MIGRATIONS: &[&[&str]] = &[
     &[V_RISK_CHECKS, V_RISK_CHECKS_INDEXES, RISK_TRIGGERS],
     // The memos start empty: the next nightly run fills them.
     &[V_RISK_MEMO, RISK_MEMO_TRIGGERS],
+    // Empty on every case until an extract gives them.
+    &[V_EQUALITY],
 ];
 
 /// Later migrations' tables and columns that a build from nothing (the demo) creates with
 /// version 1's, before it writes its rows, so that it writes the rows whole (filling the
 /// risk-check columns after the rows would rewrite every case); `store::build::index`
 /// applies the rest of the migrations without them.
-pub const BUILT_WITH_V1_TABLES: &[&str] = &[V_RISK_CHECKS];
+pub const BUILT_WITH_V1_TABLES: &[&str] = &[V_RISK_CHECKS, V_EQUALITY];
 
 /// The version that introduced the tallies: reaching it fills them from the cases.
 pub const TALLIES_VERSION: i64 = 5;
@@ -592,6 +594,16 @@ CREATE TABLE silences (
 ) STRICT;
 
 ALTER TABLE alert_acks ADD COLUMN as_of TEXT;
+";
+
+/// The optional equality columns of a case (version 9), for the disproportionality view
+/// (`crate::equity`): ethnic group (ONS 5 groups), sex and age band.
+pub const V_EQUALITY: &str = "
+ALTER TABLE cases ADD COLUMN ethnicity TEXT
+    CHECK (ethnicity IN ('white', 'mixed', 'asian', 'black', 'other'));
+ALTER TABLE cases ADD COLUMN sex TEXT CHECK (sex IN ('female', 'male'));
+ALTER TABLE cases ADD COLUMN age_band TEXT
+    CHECK (age_band IN ('18-24', '25-34', '35-44', '45-54', '55+'));
 ";
 
 /// The inspection's other checks: domestic-abuse and child-safeguarding enquiries, risk

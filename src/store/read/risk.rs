@@ -169,6 +169,37 @@ pub fn each_named(
     Ok(())
 }
 
+/// [`each`] of a scope's cases with `extra` SQL columns after the checks' own, which `f`
+/// reads from index [`EXTRA_AT`] of the row (the disproportionality view's groups and dates).
+pub fn each_with(
+    db: Db<'_>,
+    scope: RiskScope<'_>,
+    as_of: NaiveDate,
+    extra: &str,
+    mut f: impl FnMut(&RiskRow, &Row<'_>) -> Result<()>,
+) -> Result<()> {
+    let (join, filter, scope) = match scope {
+        RiskScope::All => ("", "", None),
+        RiskScope::Region(s) => (
+            "JOIN pdus p ON p.code = c.pdu",
+            "WHERE p.region = :scope",
+            Some(s),
+        ),
+        RiskScope::Pdu(s) => ("", "WHERE c.pdu = :scope", Some(s)),
+    };
+    let sql = format!("SELECT {COLUMNS}, {extra} FROM cases c {join} {filter}");
+    let mut row = RiskRow::empty();
+    stream(db, &sql, scope, None, as_of, |r| {
+        if fill_risk_row(r, &mut row)? {
+            f(&row, r)?;
+        }
+        Ok(())
+    })
+}
+
+/// Where [`each_with`]'s extra columns start.
+pub const EXTRA_AT: usize = COLUMN_COUNT;
+
 /// What a PDU's risk lists show of a case besides what the checks read: who it is and who
 /// holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,7 +18,8 @@ use crate::store::Db;
 
 /// SQL: the day a case's wait for a practitioner began: its sentence, or the end of the
 /// allocation before the current one.
-const WAIT_FROM: &str = "max(c.sentence_date, COALESCE((SELECT max(a.to_date) FROM allocations a
+pub(super) const WAIT_FROM: &str =
+    "max(c.sentence_date, COALESCE((SELECT max(a.to_date) FROM allocations a
      WHERE a.crn = c.crn AND a.to_date <= c.allocated_on), c.sentence_date))";
 
 /// The one statement [`support_report`] runs over the region's cases (named parameters: the
