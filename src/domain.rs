@@ -576,6 +576,23 @@ pub struct Case {
     /// The kind of custodial sentence as the extract states it; `None` (stored NULL) reads
     /// as [`CustodyKind::Standard`].
     pub custody_kind: Option<CustodyKind>,
+    /// The equality columns: optional, for the disproportionality view only.
+    #[serde(default)]
+    pub ethnicity: Option<Ethnicity>,
+    #[serde(default)]
+    pub sex: Option<Sex>,
+    #[serde(default)]
+    pub age_band: Option<AgeBand>,
+}
+
+/// Which of a case row's optional trailing columns the file had at all: a file without one
+/// (written before it existed) leaves the stored value alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CaseColumnsGiven {
+    pub custody_kind: bool,
+    pub ethnicity: bool,
+    pub sex: bool,
+    pub age_band: bool,
 }
 
 impl Case {
@@ -933,6 +950,9 @@ mod tests {
             allocated_on: None,
             unallocated_since: NaiveDate::from_ymd_opt(2022, 1, 2),
             custody_kind: None,
+            ethnicity: None,
+            sex: None,
+            age_band: None,
         };
         assert!(c.check_allocation().is_ok());
         c.allocated_to = Some("S1".into());

@@ -286,6 +286,10 @@ fn case_cells(r: read::CaseRow, e: read::CaseExtra, mask: bool) -> Vec<Value> {
         date(r.allocated_on),
         date(r.unallocated_since),
         os(e.custody_kind),
+        // Like names, kept off files written for shared spaces.
+        if mask { Value::Null } else { os(e.ethnicity) },
+        if mask { Value::Null } else { os(e.sex) },
+        if mask { Value::Null } else { os(e.age_band) },
         os(e.last_contact),
         os(e.last_oversight),
         r.days.map_or(Value::Null, Value::from),
@@ -816,9 +820,13 @@ mod tests {
             assert_eq!(full[0], m[0], "same rows, same order");
             assert_eq!(&m[1], crate::text::masked_name(&full[1]));
             assert!(!text.contains(&full[1]), "{} leaked", &full[1]);
-            // Only the name column differs.
-            for i in (0..CASE_COLUMNS.len()).filter(|i| *i != 1) {
+            // Only the name and the equality columns differ: those are left empty.
+            let equality = |i: usize| ["ethnicity", "sex", "age_band"].contains(&CASE_COLUMNS[i]);
+            for i in (0..CASE_COLUMNS.len()).filter(|i| *i != 1 && !equality(*i)) {
                 assert_eq!(full[i], m[i]);
+            }
+            for i in (0..CASE_COLUMNS.len()).filter(|i| equality(*i)) {
+                assert_eq!(&m[i], "", "{} is written under masking", CASE_COLUMNS[i]);
             }
         }
     }

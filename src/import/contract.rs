@@ -61,8 +61,11 @@ pub const CASES: &[Column] = &[
     ("allocated_to", false),
     ("allocated_on", false),
     ("unallocated_since", false),
-    // Last, and optional: extracts written before it existed still import.
+    // Last, and optional: extracts written before they existed still import.
     ("custody_kind", false),
+    ("ethnicity", false),
+    ("sex", false),
+    ("age_band", false),
 ];
 
 pub const CONTACTS: &[Column] = &[

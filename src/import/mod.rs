@@ -744,4 +744,47 @@ mod tests {
         assert_eq!(c.updated, 1);
         assert_eq!(stored(&s), None);
     }
+
+    #[test]
+    fn the_equality_columns_import_are_kept_when_absent_and_a_bad_group_is_an_error() {
+        let (dir, mut s) = db();
+        let f = dir.path().join("cases.csv");
+        let row = "X000001,A,P1,,B2,HIGH,0,0,COMMUNITY,2026-01-01,,S1,2026-01-05,";
+        let import = |s: &mut Store, body: String| {
+            std::fs::write(&f, body).unwrap();
+            import_file(s, &f, &opts(Kind::Cases), &mut |_, _| {})
+        };
+        let stored = |s: &Store| -> (Option<String>, Option<String>, Option<String>) {
+            s.db()
+                .sql()
+                .query_row("SELECT ethnicity, sex, age_band FROM cases", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .unwrap()
+        };
+        let with = CASES_HEADER.replace('\n', ",custody_kind,ethnicity,sex,age_band\n");
+        import(&mut s, format!("{with}{row},,Black,female,25-34\n")).unwrap();
+        let want = (
+            Some("black".to_string()),
+            Some("female".to_string()),
+            Some("25-34".to_string()),
+        );
+        assert_eq!(stored(&s), want);
+        // An extract without them changes nothing.
+        let c = import(&mut s, format!("{CASES_HEADER}{row}\n")).unwrap();
+        assert_eq!((c.updated, c.unchanged), (0, 1));
+        assert_eq!(stored(&s), want);
+        // A group outside the ONS five is refused with its place, and nothing changes.
+        let e = import(&mut s, format!("{with}{row},,british,female,25-34\n")).unwrap_err();
+        let line = &e.report_lines()[0];
+        assert!(
+            line.contains("cases.csv:2:")
+                && line.contains("ethnicity: expected one of white, mixed, asian, black, other"),
+            "{line}"
+        );
+        assert_eq!(stored(&s), want);
+        // Given empty: not recorded.
+        import(&mut s, format!("{with}{row},,,,\n")).unwrap();
+        assert_eq!(stored(&s), (None, None, None));
+    }
 }

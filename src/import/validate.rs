@@ -28,9 +28,9 @@ pub enum Record {
     Pdu(Pdu),
     Establishment(Establishment),
     Practitioner(Practitioner),
-    /// A case, and whether its row gave `custody_kind` at all: a file without that column
-    /// (written before it existed) leaves the stored one alone.
-    Case(Case, bool),
+    /// A case, and which optional trailing columns its row gave at all: a file without one
+    /// (written before it existed) leaves the stored value alone.
+    Case(Case, crate::domain::CaseColumnsGiven),
     Contact(Contact),
     Oversight(OversightRecord),
     Enquiry {
@@ -497,7 +497,15 @@ fn validate_case(row: &mut Row<'_>, refs: &Refs) -> Checked {
     let unallocated_since = row.opt("unallocated_since", |s| parse_date("unallocated_since", s));
     // Empty is standard, stored as NULL; only a value given is stored as given.
     let custody_kind = row.opt("custody_kind", str::parse::<CustodyKind>);
-    let custody_kind_given = row.given("custody_kind");
+    let ethnicity = row.opt("ethnicity", str::parse::<crate::domain::Ethnicity>);
+    let sex = row.opt("sex", str::parse::<crate::domain::Sex>);
+    let age_band = row.opt("age_band", str::parse::<crate::domain::AgeBand>);
+    let given = crate::domain::CaseColumnsGiven {
+        custody_kind: row.given("custody_kind"),
+        ethnicity: row.given("ethnicity"),
+        sex: row.given("sex"),
+        age_band: row.given("age_band"),
+    };
     let (
         Some(crn),
         Some(name),
@@ -513,6 +521,9 @@ fn validate_case(row: &mut Row<'_>, refs: &Refs) -> Checked {
         Ok(allocated_on),
         Ok(unallocated_since),
         Ok(custody_kind),
+        Ok(ethnicity),
+        Ok(sex),
+        Ok(age_band),
     ) = (
         crn,
         name,
@@ -528,6 +539,9 @@ fn validate_case(row: &mut Row<'_>, refs: &Refs) -> Checked {
         allocated_on,
         unallocated_since,
         custody_kind,
+        ethnicity,
+        sex,
+        age_band,
     )
     else {
         return Ok(None);
@@ -547,13 +561,16 @@ fn validate_case(row: &mut Row<'_>, refs: &Refs) -> Checked {
         allocated_on,
         unallocated_since,
         custody_kind,
+        ethnicity,
+        sex,
+        age_band,
     };
     if let Err(e) = case.check_allocation() {
         let v = row.raw(e.field);
         row.fail(e.field, format!("expected {}", e.expected), v);
         return Ok(None);
     }
-    Ok(Some(Record::Case(case, custody_kind_given)))
+    Ok(Some(Record::Case(case, given)))
 }
 
 fn crn_ref(row: &mut Row<'_>, conn: Db<'_>) -> rusqlite::Result<Option<Crn>> {
@@ -895,7 +912,7 @@ mod tests {
             let mut vals = CASE.to_vec();
             vals.push(v);
             match check(&s, Kind::Cases, &vals) {
-                Ok(Record::Case(c, given)) => Ok((c.custody_kind, given)),
+                Ok(Record::Case(c, given)) => Ok((c.custody_kind, given.custody_kind)),
                 Ok(other) => panic!("{other:?}"),
                 Err(e) => Err(e[0].to_string()),
             }
@@ -922,7 +939,7 @@ mod tests {
         let Ok(Record::Case(c, given)) = validate(&mut row, s.db(), &refs) else {
             panic!("the row is good")
         };
-        assert_eq!((c.custody_kind, given), (None, false));
+        assert_eq!((c.custody_kind, given.custody_kind), (None, false));
     }
 
     #[test]

@@ -395,10 +395,9 @@ fn write(tx: Db<'_>, rec: &Record, existed: bool) -> rusqlite::Result<Outcome> {
             insert.flush()?;
             Ok(Outcome::Inserted)
         }
-        Record::Case(c, custody_kind_given) => with_case_values(c, |values| {
-            load::update_case(tx, values, *custody_kind_given)
-        })
-        .map(upserted),
+        Record::Case(c, given) => {
+            { with_case_values(c, |values| load::update_case(tx, values, *given)) }.map(upserted)
+        }
         Record::Enquiry { crn, enquiry: e } => load::upsert(
             tx,
             load::Upsert::Enquiry,
@@ -479,6 +478,9 @@ fn with_case_values<R>(c: &Case, f: impl FnOnce(&[&dyn rusqlite::ToSql]) -> R) -
         od(c.allocated_on),
         od(c.unallocated_since),
         c.custody_kind.map(|k| k.as_str()),
+        c.ethnicity.map(|k| k.as_str()),
+        c.sex.map(|k| k.as_str()),
+        c.age_band.map(|k| k.as_str()),
     ])
 }
 

@@ -108,12 +108,19 @@ pub fn upsert(db: Db<'_>, table: Upsert, existed: bool, vals: &[&dyn ToSql]) -> 
 }
 
 /// Updates a case from an import's values (in [`CASE_COLUMNS`]' order) when any differs.
-/// Without `custody_kind_given` (a file that has no such column) the stored custody kind is
-/// kept, whatever the value in its place.
-pub fn update_case(db: Db<'_>, vals: &[&dyn ToSql], custody_kind_given: bool) -> Result<Upserted> {
-    let mut all: Vec<&dyn ToSql> = Vec::with_capacity(vals.len() + 1);
+/// An optional trailing column the file did not have (`given`) keeps the stored value,
+/// whatever the value in its place.
+pub fn update_case(
+    db: Db<'_>,
+    vals: &[&dyn ToSql],
+    given: crate::domain::CaseColumnsGiven,
+) -> Result<Upserted> {
+    let mut all: Vec<&dyn ToSql> = Vec::with_capacity(vals.len() + 4);
     all.extend_from_slice(vals);
-    all.push(&custody_kind_given);
+    all.push(&given.custody_kind);
+    all.push(&given.ethnicity);
+    all.push(&given.sex);
+    all.push(&given.age_band);
     Ok(
         match db
             .conn()
@@ -210,7 +217,8 @@ pub const UPDATE_PRACTITIONER_IF_CHANGED: &str =
 
 /// The columns of a case as an extract carries them (the key first), for `BatchInsert`.
 pub const CASE_COLUMNS: &str = "crn, name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type, \
-     sentence_date, release_date, allocated_to, allocated_on, unallocated_since, custody_kind";
+     sentence_date, release_date, allocated_to, allocated_on, unallocated_since, custody_kind, \
+     ethnicity, sex, age_band";
 
 /// The columns a generator writes: [`CASE_COLUMNS`] (custody kind included), then
 /// `rosh_changed_on` and what the triggers keep (the last contact and oversight, and the
@@ -223,20 +231,27 @@ pub const CASE_COLUMNS_BUILT: &str = "crn, name, pdu, team, tier, rosh, mappa_ca
      cs_first_requested, cs_last_requested, cs_last_returned, \
      first_assessed, last_assessed, pre_release_assessed, ethnicity, sex, age_band";
 
-/// The values of [`CASE_COLUMNS`] as `?1`..`?15`, and `?16` true when the file gave
-/// `custody_kind` (`?15`) at all; 0 rows when nothing differs.
+/// The values of [`CASE_COLUMNS`] as `?1`..`?18`, and `?19`..`?22` true when the file gave
+/// `custody_kind`, `ethnicity`, `sex`, `age_band` (`?15`..`?18`) at all; 0 rows when
+/// nothing differs.
 pub const UPDATE_CASE_IF_CHANGED: &str =
     "UPDATE cases SET name = ?2, pdu = ?3, team = ?4, tier = ?5, rosh = ?6,
             mappa_category = ?7, mappa_level = ?8, case_type = ?9,
             sentence_date = ?10, release_date = ?11, allocated_to = ?12,
             allocated_on = ?13, unallocated_since = ?14,
-            custody_kind = CASE WHEN ?16 THEN ?15 ELSE custody_kind END
+            custody_kind = CASE WHEN ?19 THEN ?15 ELSE custody_kind END,
+            ethnicity = CASE WHEN ?20 THEN ?16 ELSE ethnicity END,
+            sex = CASE WHEN ?21 THEN ?17 ELSE sex END,
+            age_band = CASE WHEN ?22 THEN ?18 ELSE age_band END
       WHERE crn = ?1
         AND (name, pdu, team, tier, rosh, mappa_category, mappa_level, case_type,
              sentence_date, release_date, allocated_to, allocated_on,
-             unallocated_since, custody_kind)
+             unallocated_since, custody_kind, ethnicity, sex, age_band)
             IS NOT (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-                    CASE WHEN ?16 THEN ?15 ELSE custody_kind END)";
+                    CASE WHEN ?19 THEN ?15 ELSE custody_kind END,
+                    CASE WHEN ?20 THEN ?16 ELSE ethnicity END,
+                    CASE WHEN ?21 THEN ?17 ELSE sex END,
+                    CASE WHEN ?22 THEN ?18 ELSE age_band END)";
 
 /// An enquiry, every column (the key first: crn, kind, requested_on).
 pub const INSERT_ENQUIRY: &str =

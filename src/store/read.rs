@@ -1098,6 +1098,10 @@ pub struct CaseExtra {
     pub last_contact: Option<String>,
     pub last_oversight: Option<String>,
     pub custody_kind: Option<String>,
+    /// The equality columns, as stored: written to files, never shown on a screen.
+    pub ethnicity: Option<String>,
+    pub sex: Option<String>,
+    pub age_band: Option<String>,
 }
 
 /// Hands each row of a page (with [`CaseExtra`]) to `each` as SQLite reads it, so that an
@@ -1138,7 +1142,7 @@ pub fn case_list_each<E: From<rusqlite::Error>>(
         "SELECT c.crn, c.name, c.pdu, c.team, c.tier, c.rosh, c.mappa_category, c.mappa_level,
                 c.case_type, c.allocated_to, c.allocated_on, c.unallocated_since, {day} AS day,
                 c.sentence_date, c.release_date, c.last_contact, c.last_oversight,
-                c.custody_kind
+                c.custody_kind, c.ethnicity, c.sex, c.age_band
            FROM cases c
           WHERE c.pdu = :pdu AND {cond} AND {filter_sql}
           ORDER BY {first}{order}
@@ -1181,6 +1185,9 @@ pub fn case_list_each<E: From<rusqlite::Error>>(
             last_contact: r.get(15)?,
             last_oversight: r.get(16)?,
             custody_kind: r.get(17)?,
+            ethnicity: r.get(18)?,
+            sex: r.get(19)?,
+            age_band: r.get(20)?,
         };
         each(row, extra)?;
     }
