@@ -103,6 +103,7 @@ pub enum Slot {
     /// The Support tab's comparison, and its drill-in.
     Support,
     Caseload,
+    Equity,
     Today,
     Case,
     /// What the open form needs (officers, SPOs).
@@ -119,6 +120,7 @@ pub struct Gens {
     staffing: u64,
     support: u64,
     caseload: u64,
+    equity: u64,
     today: u64,
     case: u64,
     popup: u64,
@@ -133,6 +135,7 @@ impl Gens {
             Slot::Staffing => &mut self.staffing,
             Slot::Support => &mut self.support,
             Slot::Caseload => &mut self.caseload,
+            Slot::Equity => &mut self.equity,
             Slot::Today => &mut self.today,
             Slot::Case => &mut self.case,
             Slot::Popup => &mut self.popup,
@@ -156,6 +159,7 @@ impl Gens {
             Slot::Staffing => self.staffing,
             Slot::Support => self.support,
             Slot::Caseload => self.caseload,
+            Slot::Equity => self.equity,
             Slot::Today => self.today,
             Slot::Case => self.case,
             Slot::Popup => self.popup,
@@ -356,6 +360,11 @@ impl Model {
                 if self.gens.is_current(Slot::Caseload, generation) =>
             {
                 self.pdu.support.caseload_loaded(result)
+            }
+            Response::Equity(generation, result)
+                if self.gens.is_current(Slot::Equity, generation) =>
+            {
+                self.pdu.support.groups_loaded(result)
             }
             Response::Today(generation, result)
                 if self.gens.is_current(Slot::Today, generation) =>

@@ -36,6 +36,8 @@ pub enum Action {
     Export,
     /// The MAPPA tab: only unallocated cases, or all.
     UnallocatedOnly,
+    /// The Support tab: people, or disproportionality by group.
+    Groups,
 }
 
 /// Where a binding applies.
@@ -222,6 +224,14 @@ pub const BINDINGS: &[Binding] = &[
         context: PDU,
         help: "filter the cases (terms below); Enter keeps it, Esc clears it",
         hint: true,
+    },
+    Binding {
+        keys: &[k('v')],
+        label: "v",
+        action: Action::Groups,
+        context: PDU,
+        help: "Support: by group",
+        hint: false,
     },
     Binding {
         keys: &[k('U')],

@@ -69,6 +69,11 @@ pub enum Request {
         generation: u64,
         pdu: String,
     },
+    /// Disproportionality of a PDU and of its region (the Support tab's groups view).
+    Equity {
+        generation: u64,
+        pdu: String,
+    },
     /// One practitioner's caseload (the Support tab's drill-in).
     Caseload {
         generation: u64,
@@ -196,6 +201,7 @@ impl Request {
             Request::ListPage { list, .. } => Some((7 + list.index() as u8, None)),
             Request::Support { .. } => Some((9, None)),
             Request::Caseload { .. } => Some((10, None)),
+            Request::Equity { .. } => Some((11, None)),
             Request::Act(_)
             | Request::Export { .. }
             | Request::ExportSummary { .. }
@@ -257,6 +263,11 @@ pub enum Response {
     Today(u64, Result<Option<TodayData>, Failure>),
     Support(u64, Result<Arc<crate::outliers::Report>, Failure>),
     Caseload(u64, Result<Option<read::support::Caseload>, Failure>),
+    /// The PDU's tables, then its region's.
+    Equity(
+        u64,
+        Result<Arc<(crate::equity::Report, crate::equity::Report)>, Failure>,
+    ),
     /// A window of the Risk checks list.
     Checks(u64, Result<Page<CheckRow>, Failure>),
     /// A window of the Custody & release list.
@@ -765,6 +776,18 @@ fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
             (|| {
                 let region = crate::store::runs::region_of(conn, &pdu)?.unwrap_or_default();
                 read::support::support_report(conn, policy, as_of, &region).map(Arc::new)
+            })()
+            .map_err(|e| err(store, e)),
+        ),
+        Request::Equity { generation, pdu } => Response::Equity(
+            generation,
+            (|| {
+                use read::risk::RiskScope;
+                let region = crate::store::runs::region_of(conn, &pdu)?.unwrap_or_default();
+                let unit = read::equity::equity_report(conn, policy, as_of, RiskScope::Pdu(&pdu))?;
+                let wide =
+                    read::equity::equity_report(conn, policy, as_of, RiskScope::Region(&region))?;
+                Ok(Arc::new((unit, wide)))
             })()
             .map_err(|e| err(store, e)),
         ),

@@ -1368,6 +1368,16 @@ fn the_support_tab_sorts_drills_into_a_caseload_and_esc_comes_back_out() {
     m.update(code(KeyCode::Esc));
     assert!(m.pdu.support.drill.is_none());
     assert_eq!(m.breadcrumbs(), "Overview › HFKCW › Support");
+    // v: service by group, asked for once; Esc goes back to the people.
+    let reqs = m.update(key('v'));
+    assert!(
+        matches!(&reqs[..], [Request::Equity { pdu, .. }] if pdu == "HFKCW"),
+        "{reqs:?}"
+    );
+    assert!(m.pdu.support.groups_mode);
+    m.update(code(KeyCode::Esc));
+    assert!(!m.pdu.support.groups_mode);
+    assert_eq!(m.breadcrumbs(), "Overview › HFKCW › Support");
     // e exports who needs support for the PDU.
     let reqs = m.update(key('e'));
     assert!(

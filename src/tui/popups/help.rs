@@ -103,11 +103,10 @@ const SHARES_HELP: [&str; 3] = [
 ];
 
 /// A PDU's tabs by number, for the help overlay (each line under 70 characters).
-const TAB_HELP: [&str; 4] = [
+const TAB_HELP: [&str; 3] = [
     "  1 Today  2 Unallocated  3 MAPPA  4 Oversight overdue  5 Contacts",
-    "  6 Staffing  7 Risk checks: enquiries and assessments overdue",
-    "  8 Custody & release: handover and release gaps. 7, 8: worst first",
-    "  9 Support: who needs support (s sorts, Enter shows the caseload)",
+    "  6 Staffing  7 Risk checks  8 Custody & release (7, 8: worst first)",
+    "  9 Support: who needs support; Enter a caseload, v service by group",
 ];
 
 /// The filter terms of a PDU's case tables, for the help overlay (each line under 70

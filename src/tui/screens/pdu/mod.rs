@@ -274,7 +274,13 @@ impl Pdu {
                 .into_iter()
                 .collect(),
             (None, Tab::Staffing) => vec![self.staffing.request(code, gens)],
-            (None, Tab::Support) => vec![self.support.request(code, gens)],
+            (None, Tab::Support) => {
+                let mut v = vec![self.support.request(code, gens)];
+                if self.support.groups_mode {
+                    v.push(self.support.request_groups(code, gens));
+                }
+                v
+            }
             (None, Tab::RiskChecks | Tab::Release) => self
                 .request_list(code, true, gens, height)
                 .into_iter()
@@ -455,7 +461,10 @@ impl Pdu {
                         .into_iter()
                         .collect()
                 }
-                None if self.tab == Tab::Support && self.support.drill.is_none() => {
+                None if self.tab == Tab::Support
+                    && self.support.drill.is_none()
+                    && !self.support.groups_mode =>
+                {
                     cx.say(self.support.next_sort());
                     Vec::new()
                 }
@@ -467,6 +476,16 @@ impl Pdu {
                 }
             },
             Action::UnallocatedOnly => self.toggle_unallocated_only(code, cx),
+            Action::Groups => {
+                if self.tab != Tab::Support {
+                    cx.say("v works on the Support tab (9)");
+                    Vec::new()
+                } else {
+                    let (words, req) = self.support.toggle_groups(code, cx.gens);
+                    cx.say(words);
+                    req.into_iter().collect()
+                }
+            }
             Action::Export => {
                 let req = self.export_request(code, cx.mask);
                 if req.is_some() {
@@ -476,6 +495,10 @@ impl Pdu {
             }
             Action::Back if self.tab == Tab::Support && self.support.drill.is_some() => {
                 self.support.drill = None;
+                Vec::new()
+            }
+            Action::Back if self.tab == Tab::Support && self.support.groups_mode => {
+                self.support.groups_mode = false;
                 Vec::new()
             }
             Action::Back => match (self.tab.list(), self.tab.risk_list()) {
@@ -533,6 +556,10 @@ impl Pdu {
             }
             None if self.tab == Tab::Support => {
                 let s = &mut self.support;
+                if s.groups_mode {
+                    s.groups_row = step_index(s.groups_row, s.groups_rows(), delta);
+                    return Vec::new();
+                }
                 match &mut s.drill {
                     Some(d) => {
                         let n = d.data.as_ref().map_or(0, |c| c.overdue.len());
@@ -563,6 +590,9 @@ impl Pdu {
                 None => return self.set_tab(Tab::Staffing, code, cx.gens, cx.size.1),
             }
         } else if self.tab == Tab::Support {
+            if self.support.groups_mode {
+                return Vec::new();
+            }
             if self.support.drill.is_some() {
                 if let Some(crn) = self.support.drill_crn() {
                     cx.go = Some(Go::Case(crn));

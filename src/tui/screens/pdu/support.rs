@@ -12,6 +12,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
+use crate::equity::{Cell as EquityCell, Flag, Report as EquityReport};
 use crate::outliers::{Band, Measure, Person, Report, Standing};
 use crate::store::read::support::Caseload;
 use crate::tui::app::{Gens, Slot};
@@ -71,6 +72,14 @@ pub struct Support {
     pub loading: bool,
     pub error: Option<String>,
     pub drill: Option<Drill>,
+    /// `v`: disproportionality by group instead of the people.
+    pub groups_mode: bool,
+    /// The PDU's tables and its region's.
+    pub groups: Option<Arc<(EquityReport, EquityReport)>>,
+    pub groups_loading: bool,
+    pub groups_error: Option<String>,
+    /// The line selected in the groups view (it scrolls).
+    pub groups_row: usize,
 }
 
 /// How many overdue cases the drill-in lists.
@@ -95,6 +104,48 @@ impl Support {
             }
             Err(e) => self.error = Some(e.to_string()),
         }
+    }
+
+    pub fn request_groups(&mut self, pdu: &str, gens: &mut Gens) -> Request {
+        let generation = gens.stamp(Slot::Equity);
+        self.groups_loading = true;
+        Request::Equity {
+            generation,
+            pdu: pdu.to_string(),
+        }
+    }
+
+    /// `v`: the groups view or the people, and what to ask for.
+    pub fn toggle_groups(&mut self, pdu: &str, gens: &mut Gens) -> (&'static str, Option<Request>) {
+        self.groups_mode = !self.groups_mode;
+        self.drill = None;
+        if !self.groups_mode {
+            return ("who needs support; v shows service by group", None);
+        }
+        let req =
+            (self.groups.is_none() && !self.groups_loading).then(|| self.request_groups(pdu, gens));
+        (
+            "service by ethnic group, sex and age band; v goes back",
+            req,
+        )
+    }
+
+    pub fn groups_loaded(&mut self, result: Result<Arc<(EquityReport, EquityReport)>, Failure>) {
+        self.groups_loading = false;
+        match result {
+            Ok(g) => {
+                self.groups_error = None;
+                self.groups = Some(g);
+            }
+            Err(e) => self.groups_error = Some(e.to_string()),
+        }
+    }
+
+    /// How many lines the groups view has.
+    pub fn groups_rows(&self) -> usize {
+        self.groups
+            .as_ref()
+            .map_or(0, |g| g.0.tables.iter().map(|t| t.groups.len() + 1).sum())
     }
 
     /// The PDU's people in the order chosen.
@@ -182,6 +233,9 @@ impl Support {
             f.render_widget(Paragraph::new("Loading who needs support…"), area);
             return;
         };
+        if self.groups_mode {
+            return self.draw_groups(f, area, dc);
+        }
         if let Some(d) = &self.drill {
             return draw_drill(d, r, f, area, dc);
         }
@@ -262,6 +316,161 @@ impl Support {
                 .row_highlight_style(theme.selected())
                 .highlight_symbol("▶")
                 .column_spacing(1),
+            table,
+            &mut state,
+        );
+    }
+}
+
+impl Support {
+    /// Disproportionality: each table's overall rates (PDU and region), then each group's
+    /// people, rate, 95% interval and flag in both; small cells said as such, no numbers.
+    fn draw_groups(&self, f: &mut Frame<'_>, area: Rect, dc: &DrawCtx) {
+        let theme = &dc.theme;
+        if let Some(e) = &self.groups_error {
+            return error_block(f, area, e, theme);
+        }
+        let Some(g) = &self.groups else {
+            f.render_widget(Paragraph::new("Loading service by group…"), area);
+            return;
+        };
+        let (unit, wide_scope) = (&g.0, &g.1);
+        let wide = area.width >= FULL_WIDTH;
+        let flagged: Vec<String> =
+            unit.tables
+                .iter()
+                .chain(&wide_scope.tables)
+                .zip(std::iter::repeat_n(&unit.scope, unit.tables.len()).chain(
+                    std::iter::repeat_n(&wide_scope.scope, wide_scope.tables.len()),
+                ))
+                .flat_map(|(t, scope)| {
+                    t.below().map(move |grp| {
+                        format!("{grp} in {} ({})", clean(scope), t.measure.label())
+                    })
+                })
+                .collect();
+        let head = vec![
+            Line::from(vec![
+                Span::styled("Service by group", theme.header()),
+                Span::raw(format!(
+                    " · {} and {} · people, rate (95% interval) · ▼/▲ wholly below/above overall · under {} people suppressed · v back",
+                    clean(&unit.scope),
+                    clean(&wide_scope.scope),
+                    crate::equity::MIN_CELL
+                )),
+            ]),
+            if flagged.is_empty() {
+                Line::styled(
+                    "No group served worse than overall beyond chance",
+                    theme.dim(),
+                )
+            } else {
+                Line::styled(
+                    format!("▼ Served worse: {}", flagged.join("; ")),
+                    theme.bad(),
+                )
+            },
+        ];
+        let [top, table] =
+            Layout::vertical([Constraint::Length(2), Constraint::Min(2)]).areas(area);
+        let head: Vec<Line> = head
+            .into_iter()
+            .map(|l| {
+                let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+                Line::styled(fit(&text, usize::from(area.width)), l.spans[0].style)
+            })
+            .collect();
+        f.render_widget(Paragraph::new(head), top);
+        let cell_text = |c: &EquityCell| -> (String, Style) {
+            match c {
+                EquityCell::Shown {
+                    people,
+                    rate,
+                    low,
+                    high,
+                    flag,
+                    ..
+                } => {
+                    let mark = match flag {
+                        Some(Flag::Below) => " ▼",
+                        Some(Flag::Above) => " ▲",
+                        None => "",
+                    };
+                    let text = if wide {
+                        format!(
+                            "{people:>6} {:>5.1}% ({:.0}–{:.0}){mark}",
+                            rate * 100.0,
+                            low * 100.0,
+                            high * 100.0
+                        )
+                    } else {
+                        format!(
+                            "{people:>5} {:>3.0}% ({:.0}–{:.0}){mark}",
+                            rate * 100.0,
+                            low * 100.0,
+                            high * 100.0
+                        )
+                    };
+                    let style = if *flag == Some(Flag::Below) {
+                        theme.bad()
+                    } else {
+                        Style::new()
+                    };
+                    (text, style)
+                }
+                EquityCell::Suppressed => ("  suppressed".to_string(), theme.dim()),
+            }
+        };
+        let mut rows: Vec<Row> = Vec::new();
+        for (t, r) in unit.tables.iter().zip(&wide_scope.tables) {
+            let overall = |x: Option<f64>, n: u64| {
+                x.map_or("-".to_string(), |v| {
+                    if wide {
+                        format!("{n:>6} {:>5.1}%", v * 100.0)
+                    } else {
+                        format!("{n:>5} {:>3.0}%", v * 100.0)
+                    }
+                })
+            };
+            rows.push(
+                Row::new(vec![
+                    Cell::from(format!("{} by {}", t.measure.label(), t.dimension.label())),
+                    Cell::from(overall(t.overall, t.people)),
+                    Cell::from(overall(r.overall, r.people)),
+                ])
+                .style(theme.header()),
+            );
+            for ((name, a), (_, b)) in t.groups.iter().zip(&r.groups) {
+                let (ta, sa) = cell_text(a);
+                let (tb, sb) = cell_text(b);
+                rows.push(Row::new(vec![
+                    Cell::from(format!("  {name}")),
+                    Cell::from(ta).style(sa),
+                    Cell::from(tb).style(sb),
+                ]));
+            }
+        }
+        let w = if wide { 26 } else { 21 };
+        let mut state = TableState::default().with_selected(Some(self.groups_row));
+        f.render_stateful_widget(
+            Table::new(
+                rows,
+                [
+                    Constraint::Min(14),
+                    Constraint::Length(w),
+                    Constraint::Length(w),
+                ],
+            )
+            .header(
+                Row::new(vec![
+                    "Measure, group".to_string(),
+                    clean(&unit.scope),
+                    clean(&wide_scope.scope),
+                ])
+                .style(theme.header()),
+            )
+            .row_highlight_style(theme.selected())
+            .column_spacing(1),
             table,
             &mut state,
         );
