@@ -223,6 +223,20 @@ impl Benchmark {
         }
     }
 
+    /// Where `far` begins, in words ("far below 81.6%"); `None` when the IQR is so wide that
+    /// nobody can be far (a share threshold under 0%).
+    pub fn far_words(&self) -> Option<String> {
+        if self.measure.higher_is_better() && self.threshold < 0.0 {
+            return None;
+        }
+        let side = if self.measure.higher_is_better() {
+            "below"
+        } else {
+            "above"
+        };
+        Some(format!("far {side} {}", self.measure.show(self.threshold)))
+    }
+
     /// From the values and ratios of the practitioners compared; `None` when there are none.
     fn of(measure: Measure, ratios: &[Ratio]) -> Option<Benchmark> {
         let (num, den) = ratios
@@ -407,6 +421,38 @@ impl Report {
             .filter(|r| r.den > 0.0)
             .collect();
         Benchmark::of(m, &ratios)
+    }
+
+    /// How many of a PDU's people are far, near and met on a measure.
+    pub fn band_counts(&self, pdu: &str, m: Measure) -> (usize, usize, usize) {
+        let n = |band| {
+            self.of_pdu(pdu)
+                .filter(|p| p.standing(m).and_then(|s| s.band) == Some(band))
+                .count()
+        };
+        (n(Band::Far), n(Band::Near), n(Band::Met))
+    }
+
+    /// A PDU's team patterns grouped by team (in team order), and how many of its teams
+    /// have anyone compared: when every team shows a pattern, the unit does.
+    pub fn team_patterns_by_team<'a>(
+        &'a self,
+        pdu: &'a str,
+    ) -> (Vec<(&'a str, Vec<&'a TeamPattern>)>, usize) {
+        let mut teams: Vec<(&str, Vec<&TeamPattern>)> = Vec::new();
+        for t in self.patterns_of(pdu) {
+            match teams.iter_mut().find(|(name, _)| *name == t.team) {
+                Some((_, v)) => v.push(t),
+                None => teams.push((&t.team, vec![t])),
+            }
+        }
+        let compared = self
+            .of_pdu(pdu)
+            .filter(|p| p.excluded.is_none())
+            .filter_map(|p| p.figures.team.as_deref())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        (teams, compared)
     }
 
     /// This PDU's team patterns.

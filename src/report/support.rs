@@ -37,22 +37,8 @@ pub fn support_section(
         r.policy_min_months,
     );
     let bullet = if markdown { "- " } else { "  " };
-    let patterns: Vec<_> = r.patterns_of(pdu).collect();
     // One line per team, its measures together.
-    let mut teams: Vec<(&str, Vec<String>)> = Vec::new();
-    for t in &patterns {
-        let what = format!("{} {} of {} far", t.measure.label(), t.far, t.compared);
-        match teams.iter_mut().find(|(name, _)| *name == t.team) {
-            Some((_, v)) => v.push(what),
-            None => teams.push((&t.team, vec![what])),
-        }
-    }
-    let all_teams = people
-        .iter()
-        .filter(|p| p.excluded.is_none())
-        .filter_map(|p| p.figures.team.as_deref())
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
+    let (teams, all_teams) = r.team_patterns_by_team(pdu);
     if teams.is_empty() {
         let _ = writeln!(s, "{bullet}Team patterns: none.");
     } else {
@@ -67,7 +53,11 @@ pub fn support_section(
                 " look at those teams' conditions before their people"
             }
         );
-        for (team, what) in teams {
+        for (team, patterns) in teams {
+            let what: Vec<String> = patterns
+                .iter()
+                .map(|t| format!("{} {} of {} far", t.measure.label(), t.far, t.compared))
+                .collect();
             let _ = writeln!(s, "{bullet}  {}: {}", esc(team), what.join("; "));
         }
     }
@@ -75,39 +65,21 @@ pub fn support_section(
         let Some(b) = r.benchmark(m) else {
             continue;
         };
-        let count = |band| {
-            people
-                .iter()
-                .filter(|p| p.standing(m).and_then(|s| s.band) == Some(band))
-                .count()
-        };
+        let (far, near, met) = r.band_counts(pdu, m);
         let unit = r
             .pdu_spread(pdu, m)
             .map_or("no rate".to_string(), |u| m.show(u.rate));
-        let far_at = if m.higher_is_better() && b.threshold < 0.0 {
-            "too wide for anyone to be far".to_string()
-        } else {
-            format!(
-                "far {} {}",
-                if m.higher_is_better() {
-                    "below"
-                } else {
-                    "above"
-                },
-                m.show(b.threshold)
-            )
-        };
+        let far_at = b
+            .far_words()
+            .unwrap_or_else(|| "too wide for anyone to be far".to_string());
         let _ = writeln!(
             s,
-            "{bullet}{}: {} rate {} (IQR {}; {far_at}); {} {unit}; {} far, {} near, {} met",
+            "{bullet}{}: {} rate {} (IQR {}; {far_at}); {} {unit}; {far} far, {near} near, {met} met",
             m.label(),
             esc(&r.region),
             m.show(b.rate),
             m.show_gap(b.iqr),
             esc(pdu),
-            count(Band::Far),
-            count(Band::Near),
-            count(Band::Met),
         );
     }
     let far: Vec<_> = people.iter().filter(|p| p.concern().0 > 0).collect();

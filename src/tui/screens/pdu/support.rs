@@ -266,7 +266,7 @@ impl Support {
         }
         head.push(patterns_line(r, pdu, theme, wide));
         for m in Measure::ALL {
-            head.push(measure_line(r, pdu, m, &people, wide));
+            head.push(measure_line(r, pdu, m, wide));
         }
         let head_rows = head.len() as u16;
         let [top, table] =
@@ -538,23 +538,14 @@ fn person_row(p: &Person, wide: bool, dc: &DrawCtx) -> Row<'static> {
 
 /// The team patterns of the PDU in one line: a whole unit's pattern said as such.
 fn patterns_line(r: &Report, pdu: &str, theme: &Theme, wide: bool) -> Line<'static> {
-    let patterns: Vec<_> = r.patterns_of(pdu).collect();
-    if patterns.is_empty() {
+    let (by_team, all_teams) = r.team_patterns_by_team(pdu);
+    if by_team.is_empty() {
         return Line::styled("Team patterns: none", theme.dim());
     }
-    let mut teams: Vec<(&str, Vec<&str>)> = Vec::new();
-    for t in &patterns {
-        match teams.iter_mut().find(|(n, _)| *n == t.team) {
-            Some((_, v)) => v.push(t.measure.label()),
-            None => teams.push((&t.team, vec![t.measure.label()])),
-        }
-    }
-    let all_teams = r
-        .of_pdu(pdu)
-        .filter(|p| p.excluded.is_none())
-        .filter_map(|p| p.figures.team.as_deref())
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
+    let teams: Vec<(&str, Vec<&str>)> = by_team
+        .iter()
+        .map(|(t, ps)| (*t, ps.iter().map(|p| p.measure.label()).collect()))
+        .collect();
     let text = if teams.len() == all_teams && all_teams > 1 {
         let mut measures: Vec<&str> = teams.iter().flat_map(|(_, m)| m.clone()).collect();
         measures.sort_unstable();
@@ -586,65 +577,37 @@ fn patterns_line(r: &Report, pdu: &str, theme: &Theme, wide: bool) -> Line<'stat
 
 /// One measure: the region's rate and threshold, the PDU's rate, and how many are far,
 /// near and met.
-fn measure_line(
-    r: &Report,
-    pdu: &str,
-    m: Measure,
-    people: &[&Person],
-    wide: bool,
-) -> Line<'static> {
+fn measure_line(r: &Report, pdu: &str, m: Measure, wide: bool) -> Line<'static> {
     let Some(b) = r.benchmark(m) else {
         return Line::raw(format!("{:<15} no one to compare", m.label()));
     };
-    let count = |band| {
-        people
-            .iter()
-            .filter(|p| p.standing(m).and_then(|s| s.band) == Some(band))
-            .count()
-    };
+    let (far, near, met) = r.band_counts(pdu, m);
     let unit = r
         .pdu_spread(pdu, m)
         .map_or("-".to_string(), |u| m.show(u.rate));
     if !wide {
         let sign = if m.higher_is_better() { '<' } else { '>' };
-        let far_at = if m.higher_is_better() && b.threshold < 0.0 {
-            "none can be far".to_string()
-        } else {
-            format!("far {sign}{}", m.show(b.threshold))
+        let far_at = match b.far_words() {
+            Some(_) => format!("far {sign}{}", m.show(b.threshold)),
+            None => "none can be far".to_string(),
         };
         return Line::raw(format!(
-            "{:<9} {} {} ({far_at}) {} {unit}: {} far {} near {} met",
+            "{:<9} {} {} ({far_at}) {} {unit}: {far} far {near} near {met} met",
             m.short(),
             clean(&r.region),
             m.show(b.rate),
             clean(pdu),
-            count(Band::Far),
-            count(Band::Near),
-            count(Band::Met),
         ));
     }
-    let far_at = if m.higher_is_better() && b.threshold < 0.0 {
-        "IQR too wide for anyone to be far".to_string()
-    } else {
-        format!(
-            "far {} {}",
-            if m.higher_is_better() {
-                "below"
-            } else {
-                "above"
-            },
-            m.show(b.threshold)
-        )
-    };
+    let far_at = b
+        .far_words()
+        .unwrap_or_else(|| "IQR too wide for anyone to be far".to_string());
     Line::raw(format!(
-        "{:<15} {} {} · {far_at} · {} {unit} · {} far, {} near, {} met",
+        "{:<15} {} {} · {far_at} · {} {unit} · {far} far, {near} near, {met} met",
         m.label(),
         clean(&r.region),
         m.show(b.rate),
         clean(pdu),
-        count(Band::Far),
-        count(Band::Near),
-        count(Band::Met),
     ))
 }
 
