@@ -1746,6 +1746,25 @@ pub fn forecasts_from(
     ))
 }
 
+/// Every night recorded for one PDU up to `as_of`, oldest first: what its chart draws.
+pub fn recorded_history(
+    conn: Db<'_>,
+    pdu: &str,
+    as_of: NaiveDate,
+) -> rusqlite::Result<Vec<crate::forecast::Night>> {
+    let mut out = Vec::new();
+    let to = as_of + chrono::Duration::days(1);
+    runs::for_each_pdu_metrics_between(conn, "0000-01-01", &fmt_date(to), |night, p, json| {
+        if p == pdu
+            && let Ok(day) = NaiveDate::parse_from_str(night, "%Y-%m-%d")
+        {
+            out.push((day, recorded_metrics(json)));
+        }
+    })?;
+    out.sort_by_key(|(d, _)| *d);
+    Ok(out)
+}
+
 /// The forecasts as of the last night recorded on or before `as_of` (for the screen, which
 /// does not evaluate every PDU metric itself), from the nights recorded in the window before
 /// it; `None` when no night is recorded.

@@ -163,7 +163,7 @@ pub fn forecasts<'a>(
                 let soon = in_days.filter(|d| *d > 0 && *d <= HORIZON_DAYS);
                 tested.entry(metric).or_default().push(Crossing {
                     rule: rule.id.clone(),
-                    op: op_str(op),
+                    op: op.symbol(),
                     threshold,
                     holds,
                     in_days: soon,
@@ -309,16 +309,6 @@ fn rule_days(c: &Cond, test: &impl Fn(&str, Op, f64) -> Option<i64>) -> Option<i
             .map(|c| rule_days(c, test))
             .try_fold(0, |acc, d| Some(acc.max(d?))),
         Cond::Any(cs) => cs.iter().filter_map(|c| rule_days(c, test)).min(),
-    }
-}
-
-fn op_str(op: Op) -> &'static str {
-    match op {
-        Op::Gt => ">",
-        Op::Ge => ">=",
-        Op::Lt => "<",
-        Op::Le => "<=",
-        Op::Eq => "==",
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod alerts;
+pub mod chart;
 pub mod cli;
 pub mod config;
 pub mod context;

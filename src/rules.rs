@@ -207,6 +207,17 @@ impl Op {
             _ => None,
         }
     }
+    /// As written in a rule: `>`, `>=`, `<`, `<=`, `==`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Eq => "==",
+        }
+    }
+
     pub fn test(self, a: f64, b: f64) -> bool {
         match self {
             Op::Gt => a > b,

@@ -194,4 +194,33 @@ fn the_bands_and_team_patterns_agree_with_a_recomputation_from_the_export() {
         dir.path(),
     );
     assert!(!String::from_utf8_lossy(&o.stdout).contains("Who needs support"));
+
+    // The chart for a briefing: an SVG of the demo's recorded nights, one panel a figure.
+    let svg = dir.path().join("hfkcw.svg");
+    let svg_arg = svg.to_str().expect("utf-8 path");
+    let o = common::casewatch(
+        &[
+            "--as-of",
+            "2026-11-01",
+            "--db",
+            db_arg,
+            "chart",
+            "--pdu",
+            "HFKCW",
+            "--out",
+            svg_arg,
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let text = std::fs::read_to_string(&svg).expect("the svg");
+    assert!(text.starts_with("<svg") && text.contains("MAPPA cases unallocated"));
+    assert!(text.matches("<polyline").count() > 3, "a line per figure");
+    let o = common::casewatch(
+        &[
+            "--db", db_arg, "chart", "--pdu", "HFKCW", "--metric", "nope",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
 }

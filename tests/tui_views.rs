@@ -124,6 +124,9 @@ fn screens(w: u16, h: u16) -> Vec<(&'static str, String)> {
     drive(&mut m, &store, key(KeyCode::Char('v')));
     out.push(("pdu_support_groups", render(&m)));
     drive(&mut m, &store, key(KeyCode::Char('v')));
+    drive(&mut m, &store, key(KeyCode::Char('c')));
+    out.push(("pdu_chart", render(&m)));
+    drive(&mut m, &store, key(KeyCode::Char('c')));
     drive(&mut m, &store, key(KeyCode::Char('2')));
     drive(&mut m, &store, key(KeyCode::Enter));
     out.push(("case_detail", render(&m)));

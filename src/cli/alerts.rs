@@ -381,6 +381,40 @@ fn record_retrying(
 
 /// `casewatch forecast`: the trends and outlook of each PDU, or (with --backtest) how often
 /// the forecasts made from the recorded nights came true.
+/// `casewatch chart`: the SVG of a PDU's tested metrics over its recorded nights.
+pub(super) fn chart(cli: &Cli, ctx: &Settings, a: &args::ChartArgs) -> Result<ExitCode> {
+    let eval = evaluation(cli, ctx)?;
+    let store = open_for_reading(ctx)?;
+    known_pdu(&store, &a.pdu)?;
+    let history = crate::alerts::recorded_history(store.db(), &a.pdu, ctx.as_of)
+        .map_err(|e| crate::store::classify(&ctx.db, e))?;
+    let mut series = crate::chart::series(&eval.rules, &history);
+    if let Some(m) = &a.metric {
+        series.retain(|s| &s.metric == m);
+        if series.is_empty() {
+            anyhow::bail!(
+                "no recorded metric '{}' tested by a PDU rule",
+                crate::text::quote_value(m, 60)
+            );
+        }
+    }
+    let svg = crate::chart::svg(&a.pdu, ctx.as_of, &series);
+    match &a.out {
+        Some(path) => {
+            crate::export::write_private_with(path, |w| w.write_all(svg.as_bytes()))
+                .map_err(|e| file_write_error(path, e))?;
+            eprintln!(
+                "casewatch: {} metric(s) over {} night(s) written to {}",
+                series.len(),
+                history.len(),
+                path.display()
+            );
+        }
+        None => write_stdout(&svg)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `casewatch equity`: the disproportionality tables of a PDU and its region, of a region,
 /// or of every region.
 pub(super) fn equity(ctx: &Settings, a: &args::EquityArgs) -> Result<ExitCode> {

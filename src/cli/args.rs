@@ -101,6 +101,9 @@ pub enum Command {
     /// Disproportionality: allocation, contact, oversight and assessments by ethnic group,
     /// sex and age band, with 95% intervals; small cells suppressed
     Equity(EquityArgs),
+    /// A PDU's recorded nights of every metric its rules test, against their thresholds,
+    /// as an SVG for a briefing
+    Chart(ChartArgs),
     /// Create (or bring up to date) casewatch's schema and roles on a PostgreSQL database
     #[command(name = "pg-init")]
     PgInit(PgInitArgs),
@@ -361,6 +364,20 @@ pub struct SummaryArgs {
     /// Only this region (e.g. London)
     #[arg(long)]
     pub region: Option<String>,
+}
+
+/// The arguments of `casewatch chart`.
+#[derive(Debug, Args)]
+pub struct ChartArgs {
+    /// The PDU
+    #[arg(long, value_name = "CODE")]
+    pub pdu: String,
+    /// Only this metric (as the rules name it, e.g. unallocated_mappa)
+    #[arg(long)]
+    pub metric: Option<String>,
+    /// Write the SVG to this file (created owner-readable only) instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// The arguments of `casewatch equity`.

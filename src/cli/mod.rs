@@ -138,6 +138,7 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
         Some(Command::Summary(a)) => data::summary(cli, ctx, a),
         Some(Command::Forecast(a)) => alerts::forecast(cli, ctx, a),
         Some(Command::Equity(a)) => alerts::equity(ctx, a),
+        Some(Command::Chart(a)) => alerts::chart(cli, ctx, a),
         Some(Command::PgInit(a)) => data::pg_init(a),
         Some(Command::Copy(a)) => data::copy(a),
     }
@@ -274,6 +275,7 @@ fn explain_write_failure(e: anyhow::Error, cli: &Cli, ctx: &Settings) -> anyhow:
             Command::Summary(_)
             | Command::Forecast(_)
             | Command::Equity(_)
+            | Command::Chart(_)
             | Command::Audit(_)
             | Command::Check(_)
             | Command::Export(_)

@@ -104,6 +104,7 @@ pub enum Slot {
     Support,
     Caseload,
     Equity,
+    Chart,
     Today,
     Case,
     /// What the open form needs (officers, SPOs).
@@ -121,6 +122,7 @@ pub struct Gens {
     support: u64,
     caseload: u64,
     equity: u64,
+    chart: u64,
     today: u64,
     case: u64,
     popup: u64,
@@ -136,6 +138,7 @@ impl Gens {
             Slot::Support => &mut self.support,
             Slot::Caseload => &mut self.caseload,
             Slot::Equity => &mut self.equity,
+            Slot::Chart => &mut self.chart,
             Slot::Today => &mut self.today,
             Slot::Case => &mut self.case,
             Slot::Popup => &mut self.popup,
@@ -160,6 +163,7 @@ impl Gens {
             Slot::Support => self.support,
             Slot::Caseload => self.caseload,
             Slot::Equity => self.equity,
+            Slot::Chart => self.chart,
             Slot::Today => self.today,
             Slot::Case => self.case,
             Slot::Popup => self.popup,
@@ -360,6 +364,11 @@ impl Model {
                 if self.gens.is_current(Slot::Caseload, generation) =>
             {
                 self.pdu.support.caseload_loaded(result)
+            }
+            Response::Chart(generation, result)
+                if self.gens.is_current(Slot::Chart, generation) =>
+            {
+                self.pdu.chart.loaded(result)
             }
             Response::Equity(generation, result)
                 if self.gens.is_current(Slot::Equity, generation) =>

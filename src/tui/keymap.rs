@@ -38,6 +38,8 @@ pub enum Action {
     UnallocatedOnly,
     /// The Support tab: people, or disproportionality by group.
     Groups,
+    /// A chart of the PDU's tested figures over the recorded nights.
+    Chart,
 }
 
 /// Where a binding applies.
@@ -231,6 +233,14 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Groups,
         context: PDU,
         help: "Support: by group",
+        hint: false,
+    },
+    Binding {
+        keys: &[k('c')],
+        label: "c",
+        action: Action::Chart,
+        context: PDU,
+        help: "chart the PDU's figures",
         hint: false,
     },
     Binding {

@@ -69,6 +69,11 @@ pub enum Request {
         generation: u64,
         pdu: String,
     },
+    /// A PDU's tested metrics over its recorded nights (the chart).
+    Chart {
+        generation: u64,
+        pdu: String,
+    },
     /// Disproportionality of a PDU and of its region (the Support tab's groups view).
     Equity {
         generation: u64,
@@ -202,6 +207,7 @@ impl Request {
             Request::Support { .. } => Some((9, None)),
             Request::Caseload { .. } => Some((10, None)),
             Request::Equity { .. } => Some((11, None)),
+            Request::Chart { .. } => Some((12, None)),
             Request::Act(_)
             | Request::Export { .. }
             | Request::ExportSummary { .. }
@@ -263,6 +269,7 @@ pub enum Response {
     Today(u64, Result<Option<TodayData>, Failure>),
     Support(u64, Result<Arc<crate::outliers::Report>, Failure>),
     Caseload(u64, Result<Option<read::support::Caseload>, Failure>),
+    Chart(u64, Result<Vec<crate::chart::Series>, Failure>),
     /// The PDU's tables, then its region's.
     Equity(
         u64,
@@ -778,6 +785,12 @@ fn answer_other(store: &Store, env: &Env, r: Request) -> Response {
                 read::support::support_report(conn, policy, as_of, &region).map(Arc::new)
             })()
             .map_err(|e| err(store, e)),
+        ),
+        Request::Chart { generation, pdu } => Response::Chart(
+            generation,
+            crate::alerts::recorded_history(conn, &pdu, as_of)
+                .map(|h| crate::chart::series(&env.eval.rules, &h))
+                .map_err(|e| err(store, e)),
         ),
         Request::Equity { generation, pdu } => Response::Equity(
             generation,

@@ -1378,6 +1378,30 @@ fn the_support_tab_sorts_drills_into_a_caseload_and_esc_comes_back_out() {
     m.update(code(KeyCode::Esc));
     assert!(!m.pdu.support.groups_mode);
     assert_eq!(m.breadcrumbs(), "Overview › HFKCW › Support");
+    // c: the chart over the tab, asked for; j steps to the next figure; Esc closes it and
+    // leaves the tab as it was.
+    let reqs = m.update(key('c'));
+    let [Request::Chart { generation, pdu }] = &reqs[..] else {
+        panic!("{reqs:?}")
+    };
+    assert_eq!(pdu, "HFKCW");
+    let d = |n| NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
+    let series = |metric: &str| crate::chart::Series {
+        metric: metric.into(),
+        points: vec![(d(1), 1.0), (d(2), 2.0)],
+        thresholds: vec![],
+    };
+    m.update(Msg::Loaded(Response::Chart(
+        *generation,
+        Ok(vec![series("unallocated"), series("unallocated_mappa")]),
+    )));
+    m.update(key('j'));
+    assert_eq!(m.pdu.chart.index, 1);
+    m.update(key('j'));
+    assert_eq!(m.pdu.chart.index, 0, "round to the first");
+    m.update(code(KeyCode::Esc));
+    assert!(!m.pdu.chart.open);
+    assert_eq!(m.breadcrumbs(), "Overview › HFKCW › Support");
     // e exports who needs support for the PDU.
     let reqs = m.update(key('e'));
     assert!(

@@ -3,6 +3,7 @@
 //! support, for heads of PDU).
 
 pub mod cases;
+pub mod chart;
 pub mod list;
 pub mod release;
 pub mod risk;
@@ -166,6 +167,8 @@ pub struct Pdu {
     pub kept_tables: HashMap<String, [CaseTable; 4]>,
     pub staffing: Staffing,
     pub support: Support,
+    /// `c`: the chart of the PDU's tested figures, over whichever tab.
+    pub chart: chart::ChartView,
     /// The risk lists of the PDU `tables` belong to.
     pub checks: ListTable<CheckRow>,
     pub release: ListTable<ReleaseRow>,
@@ -182,6 +185,7 @@ impl Pdu {
         self.today = Today::default();
         self.staffing = Staffing::default();
         self.support = Support::default();
+        self.chart = chart::ChartView::default();
     }
 
     /// Brings in the case tables of `pdu`: as this session left them if it was open
@@ -439,6 +443,27 @@ impl Pdu {
     /// The PDU's keys: move, open, the tabs, sort, the MAPPA toggle, export, and Esc, which
     /// first clears a kept filter.
     pub fn act(&mut self, action: Action, code: &str, cx: &mut Ctx) -> EventState {
+        if self.chart.open {
+            // The chart takes the keys while open: moves step through the metrics.
+            match action {
+                Action::Chart | Action::Back => {
+                    self.chart.open = false;
+                    return EventState::Consumed;
+                }
+                a => {
+                    if let Some(delta) = move_delta(a, cx.size.1) {
+                        self.chart.step(delta);
+                        return EventState::Consumed;
+                    }
+                }
+            }
+        }
+        if action == Action::Chart {
+            let req = self.chart.show(code, cx.gens);
+            cx.say("chart: j/k the next figure, c or Esc closes it");
+            cx.ask(vec![req]);
+            return EventState::Consumed;
+        }
         if let Some(delta) = move_delta(action, cx.size.1) {
             let reqs = self.move_by(delta, code, cx);
             cx.ask(reqs);
@@ -697,6 +722,9 @@ impl Pdu {
             f.render_widget(Paragraph::new(status_line(dc, code, area.width)), status);
         }
         f.render_widget(Paragraph::new(self.tabs_line(area.width, theme)), tabs);
+        if self.chart.open {
+            return self.chart.draw(code, f, body, dc);
+        }
         match (self.tab.list(), self.tab) {
             (Some(list), _) => self.tables[list_index(list)].draw(list, f, body, dc),
             (None, Tab::Staffing) => self.staffing.draw(f, body, dc),
