@@ -450,6 +450,10 @@ pub(super) fn equity(ctx: &Settings, a: &args::EquityArgs) -> Result<ExitCode> {
         };
         scopes.extend(regions.iter().map(|r| RiskScope::Region(r)));
     }
+    if scopes.is_empty() && a.format == Format::Text {
+        write_stdout("No PDUs in the database: nothing to compare.\n")?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut reports = Vec::new();
     for s in scopes {
         reports.push(
