@@ -533,19 +533,28 @@ impl Policy {
         if target <= 0.0 {
             return None;
         }
-        let months = months_between(start_date, as_of);
-        let mut reductions: Vec<&Reduction> = cap
-            .reductions
-            .iter()
-            .filter(|r| r.grade.parse::<Grade>().ok() == Some(grade))
-            .collect();
-        reductions.sort_by_key(|r| r.months);
-        let fraction = reductions
-            .iter()
-            .find(|r| months < i64::from(r.months))
+        let fraction = self
+            .reduction(grade, start_date, as_of)
             .map_or(0.0, |r| r.fraction);
         let hours = contracted_hours * (1.0 - fraction);
         Some(target * hours / cap.default_hours)
+    }
+
+    /// The workload reduction a practitioner of this grade has at `as_of` (the shortest one
+    /// whose months in post they are still within), if any.
+    pub fn reduction(
+        &self,
+        grade: Grade,
+        start_date: NaiveDate,
+        as_of: NaiveDate,
+    ) -> Option<&Reduction> {
+        let months = months_between(start_date, as_of);
+        self.capacity
+            .reductions
+            .iter()
+            .filter(|r| r.grade.parse::<Grade>().ok() == Some(grade))
+            .filter(|r| months < i64::from(r.months))
+            .min_by_key(|r| r.months)
     }
 }
 

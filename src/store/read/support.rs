@@ -240,14 +240,8 @@ pub fn caseload(
             });
         }
     }
-    let months = months_between(p.start_date, as_of);
     let reduction = policy
-        .capacity
-        .reductions
-        .iter()
-        .filter(|r| r.grade.parse::<Grade>().ok() == Some(p.grade))
-        .filter(|r| months < i64::from(r.months))
-        .min_by_key(|r| r.months)
+        .reduction(p.grade, p.start_date, as_of)
         .map(|r| (r.fraction, r.months));
     Ok(Some(Caseload {
         available_points: policy.available_points(p.grade, p.contracted_hours, p.start_date, as_of),
