@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use casewatch::store::pg::PG_SCHEMA_VERSION as LATEST;
+
 /// A PostgreSQL server of the test's own, stopped when dropped.
 struct Server {
     dir: tempfile::TempDir,
@@ -210,7 +212,9 @@ fn pg_init_creates_the_schema_once_and_refuses_a_newer_one() {
     let o = casewatch(&["pg-init", &url]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(
-        text(&o.stdout).contains("now has casewatch schema version 2 (was 0)"),
+        text(&o.stdout).contains(&format!(
+            "now has casewatch schema version {LATEST} (was 0)"
+        )),
         "{}",
         text(&o.stdout)
     );
@@ -239,14 +243,16 @@ fn pg_init_creates_the_schema_once_and_refuses_a_newer_one() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
     let err = text(&o.stderr);
     assert!(
-        err.contains("has casewatch schema version 9, newer than this casewatch knows (2)"),
+        err.contains(&format!(
+            "has casewatch schema version 9, newer than this casewatch knows ({LATEST})"
+        )),
         "{err}"
     );
     let versions: i64 = db
         .query_one("SELECT count(*) FROM casewatch_schema", &[])
         .unwrap()
         .get(0);
-    assert_eq!(versions, 3);
+    assert_eq!(versions, i64::from(LATEST) + 1);
 }
 
 /// Two PDUs, a case in each, an SPO of the first and a head of region.
@@ -323,6 +329,127 @@ fn an_spo_sees_and_writes_only_their_pdus_cases_and_a_head_sees_all() {
         head.execute("UPDATE cases SET tier = 'B1' WHERE crn = 'B000001'", &[])
             .unwrap(),
         1
+    );
+}
+
+#[test]
+fn recorded_incidents_acknowledgements_and_silences_follow_their_pdu() {
+    let server = Server::start();
+    let mut owner = two_pdus(&server);
+    owner
+        .batch_execute(
+            "INSERT INTO alert_runs (id, as_of, recorded_at, actor)
+             VALUES (1, '2026-11-01', '2026-11-01T02:30:00Z', 'nightly');
+             INSERT INTO run_pdu_metrics (run_id, pdu, metrics)
+             VALUES (1, 'AAA', '{}'), (1, 'BBB', '{}');
+             INSERT INTO run_incidents (run_id, key, rule, severity, scope, pdu, count,
+                                        first_seen, nights, message, metrics, members)
+             VALUES (1, 'r:AAA', 'r', 'high', 'case', 'AAA', 1, '2026-11-01', 1, '', '{}',
+                     '[[\"A000001\"]]'),
+                    (1, 'r:BBB', 'r', 'high', 'case', 'BBB', 1, '2026-11-01', 1, '', '{}',
+                     '[[\"B000001\"]]');
+             INSERT INTO alert_acks (key, at, actor, note, metrics)
+             VALUES ('r:AAA:A000001', now(), 'x', 'seen', '{}'),
+                    ('r:BBB:B000001', now(), 'x', 'seen', '{}');
+             INSERT INTO silences (rule, pdu, crn, starts, until, reason, created_by, created_at)
+             VALUES (NULL, NULL, 'B000001', '2026-11-01', '2026-11-08', 'why', 'x', now()),
+                    ('r', NULL, NULL, '2026-11-01', '2026-11-08', 'why', 'x', now());",
+        )
+        .unwrap();
+    let mut spo = server.connect("spo_a");
+    let keys = |db: &mut postgres::Client, sql: &str| -> Vec<String> {
+        db.query(sql, &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    // The PDU figures are counts, seen by all; the incidents list CRNs, and follow the PDU.
+    assert_eq!(
+        keys(&mut spo, "SELECT pdu FROM run_pdu_metrics ORDER BY pdu"),
+        ["AAA", "BBB"]
+    );
+    assert_eq!(
+        keys(&mut spo, "SELECT key FROM run_incidents ORDER BY key"),
+        ["r:AAA"]
+    );
+    assert_eq!(
+        keys(&mut spo, "SELECT key FROM alert_acks ORDER BY key"),
+        ["r:AAA:A000001"]
+    );
+    // The silence of another PDU's case is not listed; the one of a rule everywhere is.
+    assert_eq!(
+        keys(
+            &mut spo,
+            "SELECT coalesce(crn, rule) FROM silences ORDER BY id"
+        ),
+        ["r"]
+    );
+    let e = spo
+        .execute(
+            "INSERT INTO alert_acks (key, at, actor, note, metrics)
+             VALUES ('r:BBB:B000001', now(), 'x', 'mine now', '{}')",
+            &[],
+        )
+        .unwrap_err();
+    assert!(msg(&e).contains("row-level security"), "{e}");
+    let e = spo
+        .execute(
+            "INSERT INTO silences (rule, starts, until, reason, created_by, created_at)
+             VALUES ('r', '2026-11-01', '2026-11-08', 'quiet', 'x', now())",
+            &[],
+        )
+        .unwrap_err();
+    assert!(msg(&e).contains("row-level security"), "{e}");
+    // Recording a night is not an SPO's.
+    assert!(
+        spo.execute("DELETE FROM alert_runs", &[]).is_err(),
+        "an SPO deleted the runs' history"
+    );
+    let mut head = server.connect("head");
+    assert_eq!(
+        keys(&mut head, "SELECT key FROM run_incidents ORDER BY key"),
+        ["r:AAA", "r:BBB"]
+    );
+}
+
+#[test]
+fn a_change_to_a_case_or_a_triage_write_notifies_its_pdu_and_names_no_one() {
+    let server = Server::start();
+    let _owner = two_pdus(&server);
+    let mut listener = server.connect("spo_a");
+    listener.batch_execute("LISTEN casewatch").unwrap();
+    let mut head = server.connect("head");
+    let started = std::time::Instant::now();
+    head.execute("UPDATE cases SET tier = 'B2' WHERE crn = 'A000001'", &[])
+        .unwrap();
+    head.execute(
+        "INSERT INTO audit (actor, action, crn) VALUES ('someone', 'note', 'B000001')",
+        &[],
+    )
+    .unwrap();
+    head.execute(
+        "INSERT INTO audit (actor, action) VALUES ('someone', 'silence')",
+        &[],
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    let mut notes = listener.notifications();
+    let mut it = notes.timeout_iter(std::time::Duration::from_secs(1));
+    while got.len() < 3 {
+        match postgres::fallible_iterator::FallibleIterator::next(&mut it).unwrap() {
+            Some(n) => got.push((n.channel().to_string(), n.payload().to_string())),
+            None => break,
+        }
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert_eq!(
+        got,
+        [
+            ("casewatch".to_string(), "AAA".to_string()),
+            ("casewatch".to_string(), "BBB".to_string()),
+            ("casewatch".to_string(), "*".to_string()),
+        ]
     );
 }
 
@@ -425,6 +552,41 @@ fn copy_moves_a_sqlite_database_and_compares_counts_and_checksums() {
     // A note with a tab, a newline and a backslash: COPY's escapes.
     let o = casewatch(&["--db", f, "note", &crn, "--text", "seen\tat home\\office"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
+    // A recorded night, an acknowledgement and a silence: the history moves too.
+    let o = casewatch(&["--db", f, "--as-of", "2026-11-01", "alerts", "--record"]);
+    assert!(
+        matches!(o.status.code(), Some(0 | 3)),
+        "{}",
+        text(&o.stderr)
+    );
+    let sqlite = rusqlite::Connection::open(&file).unwrap();
+    let incident: String = sqlite
+        .query_row(
+            "SELECT key FROM run_incidents WHERE scope = 'case' ORDER BY key LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let o = casewatch(&["--db", f, "ack", &incident, "--note", "in hand"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = casewatch(&[
+        "--db",
+        f,
+        "--as-of",
+        "2026-11-01",
+        "silence",
+        &format!("crn={crn}"),
+        "--until",
+        "2026-11-15",
+        "--reason",
+        "moving area",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let count = |sql: &str| -> i64 { sqlite.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let runs = count("SELECT count(*) FROM alert_runs");
+    let incidents = count("SELECT count(*) FROM run_incidents");
+    let with_ethnicity = count("SELECT count(*) FROM cases WHERE ethnicity IS NOT NULL");
+    assert!(runs > 1 && incidents > 0 && with_ethnicity > 0);
     let url = server.url("postgres");
     // Not yet initialised: refused.
     let o = casewatch(&["copy", f, &url]);
@@ -437,7 +599,37 @@ fn copy_moves_a_sqlite_database_and_compares_counts_and_checksums() {
     assert!(report.contains("every table matches"), "{report}");
     let cases_line = report.lines().find(|l| l.starts_with("cases ")).unwrap();
     assert!(cases_line.contains(" 2000       2000 "), "{cases_line}");
+    for table in ["alert_runs", "run_incidents", "alert_acks", "silences"] {
+        assert!(
+            report.lines().any(|l| l.starts_with(&format!("{table} "))),
+            "{table} not copied: {report}"
+        );
+    }
     let mut db = server.connect("postgres");
+    let pg_count =
+        |db: &mut postgres::Client, sql: &str| -> i64 { db.query_one(sql, &[]).unwrap().get(0) };
+    assert_eq!(pg_count(&mut db, "SELECT count(*) FROM alert_runs"), runs);
+    assert_eq!(
+        pg_count(&mut db, "SELECT count(*) FROM run_incidents"),
+        incidents
+    );
+    assert_eq!(
+        pg_count(
+            &mut db,
+            "SELECT count(*) FROM cases WHERE ethnicity IS NOT NULL"
+        ),
+        with_ethnicity
+    );
+    let silenced: String = db
+        .query_one("SELECT crn FROM silences", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(silenced, crn);
+    let acked: String = db
+        .query_one("SELECT key FROM alert_acks", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(acked, incident);
     let note: String = db
         .query_one("SELECT text FROM notes WHERE crn = $1", &[&crn])
         .unwrap()
@@ -447,7 +639,7 @@ fn copy_moves_a_sqlite_database_and_compares_counts_and_checksums() {
         .query_one("SELECT count(*) FROM audit WHERE crn = $1", &[&crn])
         .unwrap()
         .get(0);
-    assert_eq!(audit, 1);
+    assert_eq!(audit, 2, "the note and the silence");
     // New rows after the copy get new ids.
     db.execute(
         "INSERT INTO contacts (crn, date, kind) VALUES ($1, '2026-11-02', 'video')",

@@ -385,15 +385,15 @@ pub(super) fn pg_init(a: &super::args::PgInitArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `casewatch copy SQLITE URL`: the SQLite database's case data, notes and audit into an
-/// empty PostgreSQL database, each table's rows and checksum compared and printed.
+/// `casewatch copy SQLITE URL`: the SQLite database's case data, notes, audit and recorded
+/// runs into an empty PostgreSQL database, each table's rows and checksum compared and printed.
 pub(super) fn copy(a: &super::args::CopyArgs) -> Result<ExitCode> {
     use crate::store::pg::PgStore;
     let from = Store::open(&a.from, OpenMode::Existing)?;
     let mut pg = PgStore::connect(&a.to)?;
     let copied = pg.copy_from(from.db())?;
     let mut out = format!(
-        "casewatch: copied {} to {}\n{:<14} {:>10} {:>10}  {:<16} {:<16}\n",
+        "casewatch: copied {} to {}\n{:<16} {:>10} {:>10}  {:<16} {:<16}\n",
         a.from.display(),
         pg.url(),
         "table",
@@ -404,13 +404,13 @@ pub(super) fn copy(a: &super::args::CopyArgs) -> Result<ExitCode> {
     );
     for t in &copied {
         out.push_str(&format!(
-            "{:<14} {:>10} {:>10}  {:016x} {:016x}\n",
+            "{:<16} {:>10} {:>10}  {:016x} {:016x}\n",
             t.table, t.rows_from, t.rows_to, t.sum_from, t.sum_to
         ));
     }
     out.push_str(
-        "every table matches. Not copied yet: the nightly runs' history, acknowledgements and \
-         silences (not on PostgreSQL yet); the tallies and memos are the SQLite file's own\n",
+        "every table matches. Not copied: the overview tallies, the risk checks' memos and the \
+         overview cache, which are worked out from the tables above\n",
     );
     write_stdout(&out)?;
     Ok(ExitCode::SUCCESS)

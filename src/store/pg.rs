@@ -15,6 +15,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "002_access.sql",
         include_str!("../../assets/postgres/002_access.sql"),
     ),
+    (
+        "003_runs.sql",
+        include_str!("../../assets/postgres/003_runs.sql"),
+    ),
 ];
 
 /// The newest PostgreSQL schema version this binary knows.
@@ -262,6 +266,9 @@ const COPIED: &[CopiedTable] = {
                 ("last_contact", Date),
                 ("last_oversight", Date),
                 ("rosh_changed_on", Date),
+                ("ethnicity", Text),
+                ("sex", Text),
+                ("age_band", Text),
             ],
             "crn",
         ),
@@ -348,6 +355,69 @@ const COPIED: &[CopiedTable] = {
                 ("before", Text),
                 ("after", Text),
                 ("reason", Text),
+            ],
+            "id",
+        ),
+        (
+            "alert_runs",
+            &[
+                ("id", Int),
+                ("as_of", Date),
+                ("recorded_at", Stamp),
+                ("actor", Text),
+            ],
+            "id",
+        ),
+        (
+            "run_pdu_metrics",
+            &[("run_id", Int), ("pdu", Text), ("metrics", Text)],
+            "run_id, pdu",
+        ),
+        (
+            "run_incidents",
+            &[
+                ("run_id", Int),
+                ("key", Text),
+                ("rule", Text),
+                ("severity", Text),
+                ("scope", Text),
+                ("pdu", Text),
+                ("count", Int),
+                ("first_seen", Date),
+                ("nights", Int),
+                ("message", Text),
+                ("metrics", Text),
+                ("members", Text),
+            ],
+            "run_id, key",
+        ),
+        (
+            "alert_acks",
+            &[
+                ("id", Int),
+                ("key", Text),
+                ("at", Stamp),
+                ("actor", Text),
+                ("note", Text),
+                ("metrics", Text),
+                ("as_of", Date),
+            ],
+            "id",
+        ),
+        (
+            "silences",
+            &[
+                ("id", Int),
+                ("rule", Text),
+                ("pdu", Text),
+                ("crn", Text),
+                ("starts", Date),
+                ("until", Date),
+                ("reason", Text),
+                ("created_by", Text),
+                ("created_at", Stamp),
+                ("removed_by", Text),
+                ("removed_at", Stamp),
             ],
             "id",
         ),
@@ -441,10 +511,10 @@ fn canonical_sql(col: &str, kind: Kind) -> String {
 }
 
 impl PgStore {
-    /// Copies a SQLite database's case data, notes and audit into this (empty, initialised)
-    /// database, in one transaction, and compares each table's rows and checksum on both
-    /// sides; any difference rolls everything back. The nightly runs' history is not
-    /// copied yet (its tables are not on PostgreSQL yet).
+    /// Copies a SQLite database's case data, notes, audit, recorded nightly runs,
+    /// acknowledgements and silences into this (empty, initialised) database, in one
+    /// transaction, and compares each table's rows and checksum on both sides; any
+    /// difference rolls everything back.
     pub fn copy_from(&mut self, sqlite: super::Db<'_>) -> Result<Vec<TableCopy>, CopyError> {
         let version = self.schema_version()?;
         if version != PG_SCHEMA_VERSION {
@@ -464,7 +534,7 @@ impl PgStore {
         let held: i64 = tx
             .query_one(
                 "SELECT (SELECT count(*) FROM pdus) + (SELECT count(*) FROM cases)
-                      + (SELECT count(*) FROM audit)",
+                      + (SELECT count(*) FROM audit) + (SELECT count(*) FROM alert_runs)",
                 &[],
             )
             .map_err(fail)?
@@ -512,14 +582,17 @@ impl PgStore {
                 .enumerate()
                 .map(|(i, &(c, k))| format!("{} AS v{i}", canonical_sql(c, k)))
                 .collect();
-            let back = tx
-                .query(
+            // Streamed: the runs' members alone are tens of megabytes a night.
+            let mut back = tx
+                .query_raw(
                     &format!("SELECT {} FROM {table} ORDER BY {key}", select.join(", ")),
-                    &[],
+                    std::iter::empty::<i32>(),
                 )
                 .map_err(fail)?;
-            let mut sum_to = Sum::default();
-            for r in &back {
+            let (mut n_to, mut sum_to) = (0u64, Sum::default());
+            while let Some(r) =
+                postgres::fallible_iterator::FallibleIterator::next(&mut back).map_err(fail)?
+            {
                 for (i, &(_, kind)) in cols.iter().enumerate() {
                     let v: Option<String> = if kind == Kind::Real {
                         r.get::<_, Option<f64>>(i).map(|f| f.to_string())
@@ -528,7 +601,9 @@ impl PgStore {
                     };
                     sum_to.add(v.as_deref());
                 }
+                n_to += 1;
             }
+            drop(back);
             if names.contains(&"id") {
                 tx.execute(
                     &format!(
@@ -542,7 +617,7 @@ impl PgStore {
             out.push(TableCopy {
                 table,
                 rows_from: n_from,
-                rows_to: back.len() as u64,
+                rows_to: n_to,
                 sum_from: sum_from.0,
                 sum_to: sum_to.0,
             });
@@ -569,7 +644,7 @@ pub enum CopyError {
     )]
     NotInitialised { url: String, found: i32 },
     #[error(
-        "{url} already holds PDUs, cases or audit entries: copy into an empty casewatch database"
+        "{url} already holds PDUs, cases, audit entries or recorded runs: copy into an empty casewatch database"
     )]
     NotEmpty { url: String },
     #[error("the copy differed from the original ({}); nothing was copied", differing(.0))]
