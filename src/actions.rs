@@ -11,8 +11,7 @@ use serde_json::{Value, json};
 use crate::domain::{AllocationReason, Grade, OversightKind, PractitionerStatus, fmt_date};
 use crate::eligibility::{CaseRisk, Officer};
 use crate::policy::Policy;
-use crate::store::read;
-use crate::store::triage::{self as db, Added, AuditEntry};
+use crate::store::triage::{self as db, Added, AuditEntry, Fault, Triage, TriageStore};
 pub use crate::store::triage::{AuditRow, CaseFacts, NoteRow};
 use crate::store::{Db, Store};
 
@@ -90,15 +89,28 @@ pub enum ActionError {
     Busy(u32),
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {}", crate::store::pg::reason(.0))]
+    Pg(postgres::Error),
+}
+
+impl From<Fault> for ActionError {
+    fn from(f: Fault) -> ActionError {
+        match f {
+            Fault::Sqlite(e) => ActionError::Sqlite(e),
+            Fault::Pg(e) => ActionError::Pg(e),
+        }
+    }
 }
 
 impl ActionError {
-    /// Another connection held the write lock past the busy timeout.
+    /// Another connection held the write lock past the busy timeout, or the server rolled
+    /// the write back for another to finish: nothing was written, and trying again may work.
     pub fn is_busy(&self) -> bool {
-        matches!(self, ActionError::Sqlite(e) if matches!(
-            e.sqlite_error_code(),
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        ))
+        match self {
+            ActionError::Sqlite(e) => crate::store::triage::sqlite_busy(e),
+            ActionError::Pg(e) => crate::store::triage::pg_busy(e),
+            _ => false,
+        }
     }
 }
 
@@ -149,6 +161,11 @@ fn now() -> String {
 /// Appends one audit row, stamped now. Call inside the transaction that makes the change.
 pub fn record_audit(conn: Db<'_>, entry: &AuditEntry<'_>) -> rusqlite::Result<i64> {
     db::append_audit(conn, &now(), entry)
+}
+
+/// [`record_audit`] on either backend.
+fn audit_in(db: &mut dyn Triage, entry: &AuditEntry<'_>) -> Result<i64, Fault> {
+    db.append_audit(&now(), entry)
 }
 
 /// Checks free text typed by a user (notes, rationales, acknowledgements, silence reasons):
@@ -261,8 +278,13 @@ impl std::fmt::Display for Changed {
 
 /// Who last changed the case's allocation, in words, from the audit trail. An import or
 /// another program leaves no per-case audit row; say so rather than guess.
-pub fn last_change_words(conn: Db<'_>, crn: &str) -> rusqlite::Result<String> {
-    Ok(match db::last_allocation_change(conn, crn)? {
+pub fn last_change_words(conn: Db<'_>, crn: &str) -> Result<String, ActionError> {
+    let mut conn = conn;
+    last_change_words_in(&mut conn, crn)
+}
+
+fn last_change_words_in(db: &mut dyn Triage, crn: &str) -> Result<String, ActionError> {
+    Ok(match db.last_allocation_change(crn)? {
         Some(db::LastChange {
             actor,
             at,
@@ -284,18 +306,18 @@ pub fn last_change_words(conn: Db<'_>, crn: &str) -> rusqlite::Result<String> {
 /// The case, read inside the write's transaction, refused when it no longer matches what
 /// the caller stated it read.
 fn case_as_expected(
-    conn: Db<'_>,
+    db: &mut dyn Triage,
     crn: &str,
     expect: Option<&Holding>,
 ) -> Result<CaseFacts, ActionError> {
-    let case = case_facts(conn, crn)?;
+    let case = db.case_facts(crn)?.ok_or(ActionError::UnknownCase)?;
     if let Some(expect) = expect
         && !expect.matches(&case.holding())
     {
         return Err(ActionError::Changed(Changed {
             expected: expect.words(),
             now: case.holding(),
-            by: last_change_words(conn, crn)?,
+            by: last_change_words_in(db, crn)?,
         }));
     }
     Ok(case)
@@ -387,7 +409,7 @@ pub fn candidates(
     as_of: NaiveDate,
     case: &CaseFacts,
 ) -> Result<Picker, ActionError> {
-    let all = assess_all(conn, policy, as_of, case)?;
+    let all = assess_all(&mut { conn }, policy, as_of, case)?;
     let previous = db::previous_holders(conn, &case.crn)?;
     let mut holder = None;
     let mut list = Vec::new();
@@ -429,19 +451,13 @@ pub fn candidates(
 
 /// Every working practitioner of the case's PDU (any grade), assessed for this case.
 fn assess_all(
-    conn: Db<'_>,
+    db: &mut dyn Triage,
     policy: &Policy,
     as_of: NaiveDate,
     case: &CaseFacts,
 ) -> Result<Vec<Candidate>, ActionError> {
     let points = case.tier.map_or(0.0, |t| policy.case_points(t));
-    let rows = read::practitioners(
-        conn,
-        policy,
-        as_of,
-        Some(&case.pdu),
-        read::PractitionerSort::Capacity,
-    )?;
+    let rows = db.practitioners_of(policy, as_of, &case.pdu)?;
     let risk = case.risk();
     Ok(rows
         .into_iter()
@@ -522,20 +538,24 @@ pub struct Allocation {
 
 /// The staff code as stored, matched case-insensitively (like CRNs).
 pub fn resolve_staff_code(conn: Db<'_>, code: &str) -> Result<String, ActionError> {
-    db::staff_code_as_stored(conn, code.trim())?
+    resolve_staff_code_in(&mut { conn }, code)
+}
+
+fn resolve_staff_code_in(db: &mut dyn Triage, code: &str) -> Result<String, ActionError> {
+    db.staff_code_as_stored(code.trim())?
         .ok_or_else(|| ActionError::UnknownPractitioner(crate::text::quote_value(code, 20)))
 }
 
 /// The officer an allocation names, as stored, once it is known that they can take this
 /// case at all: same PDU, working, not already its holder, and the reason fits the case.
 fn officer_for(
-    conn: Db<'_>,
+    db: &mut dyn Triage,
     case: &CaseFacts,
     typed: &str,
     reason: AllocationReason,
 ) -> Result<String, ActionError> {
-    let staff_code = resolve_staff_code(conn, typed)?;
-    let (staff_pdu, status, _) = db::practitioner_post(conn, &staff_code)?.ok_or_else(|| {
+    let staff_code = resolve_staff_code_in(db, typed)?;
+    let (staff_pdu, status, _) = db.practitioner_post(&staff_code)?.ok_or_else(|| {
         ActionError::UnknownPractitioner(crate::text::quote_value(&staff_code, 20))
     })?;
     if staff_pdu != case.pdu {
@@ -566,7 +586,7 @@ fn officer_for(
 /// When the officer is not suitable or the allocation raises warnings, `confirmed` must be
 /// set or nothing is written.
 pub fn allocate(
-    store: &mut Store,
+    store: &mut impl TriageStore,
     policy: &Policy,
     as_of: NaiveDate,
     actor: &str,
@@ -584,12 +604,22 @@ pub fn allocate(
     {
         return Err(ActionError::RationaleNeeded);
     }
-    let tx = store.immediate()?;
+    store.in_write(|db| allocate_in(db, policy, as_of, actor, req, note))
+}
+
+fn allocate_in(
+    db: &mut dyn Triage,
+    policy: &Policy,
+    as_of: NaiveDate,
+    actor: &str,
+    req: &Allocation,
+    note: Option<String>,
+) -> Result<Done, ActionError> {
     let crn = req.crn.as_str();
-    let case = case_as_expected(tx.db(), crn, req.expect.as_ref())?;
-    let staff_code = officer_for(tx.db(), &case, &req.staff_code, req.reason)?;
+    let case = case_as_expected(db, crn, req.expect.as_ref())?;
+    let staff_code = officer_for(db, &case, &req.staff_code, req.reason)?;
     let staff_code = staff_code.as_str();
-    let assessed = assess_all(tx.db(), policy, as_of, &case)?;
+    let assessed = assess_all(db, policy, as_of, &case)?;
     let chosen = assessed.iter().find(|c| c.staff_code == staff_code);
     let to_confirm = chosen.map(Candidate::to_confirm).unwrap_or_default();
     if !to_confirm.is_empty() && !req.confirmed {
@@ -598,19 +628,12 @@ pub fn allocate(
     let on = fmt_date(as_of);
     let mut history_id = None;
     if let (Some(prev), Some(prev_on)) = (&case.allocated_to, case.allocated_on) {
-        history_id = Some(db::close_allocation(
-            tx.db(),
-            crn,
-            prev,
-            prev_on,
-            as_of,
-            req.reason.as_str(),
-        )?);
+        history_id = Some(db.close_allocation(crn, prev, prev_on, as_of, req.reason.as_str())?);
     }
-    db::set_holder(tx.db(), crn, Some(staff_code), Some(&on), None)?;
+    db.set_holder(crn, Some(staff_code), Some(&on), None)?;
     let note_id = note
         .as_deref()
-        .map(|text| db::insert_note(tx.db(), crn, &now(), actor, text, req.sensitive))
+        .map(|text| db.insert_note(crn, &now(), actor, text, req.sensitive))
         .transpose()?;
     let before = json!({
         "allocated_to": case.allocated_to,
@@ -635,8 +658,8 @@ pub fn allocate(
     } else {
         "allocate"
     };
-    let audit_id = record_audit(
-        tx.db(),
+    let audit_id = audit_in(
+        db,
         &AuditEntry {
             actor,
             action,
@@ -647,7 +670,6 @@ pub fn allocate(
             reason: Some(req.reason.as_str()),
         },
     )?;
-    tx.commit()?;
     Ok(Done { audit_id })
 }
 
@@ -666,18 +688,28 @@ pub struct OversightEntry {
 
 /// Records an SPO's management oversight of a case, dated `as_of` (never after today).
 pub fn record_oversight(
-    store: &mut Store,
+    store: &mut impl TriageStore,
     as_of: NaiveDate,
     actor: &str,
     e: &OversightEntry,
 ) -> Result<Done, ActionError> {
     check_write_date(as_of)?;
     let note = check_note(&e.note)?;
+    store.in_write(|db| oversight_in(db, as_of, actor, e, note))
+}
+
+fn oversight_in(
+    db: &mut dyn Triage,
+    as_of: NaiveDate,
+    actor: &str,
+    e: &OversightEntry,
+    note: String,
+) -> Result<Done, ActionError> {
     let crn = e.crn.as_str();
-    let tx = store.immediate()?;
-    let case = case_as_expected(tx.db(), crn, e.expect.as_ref())?;
-    let by = resolve_staff_code(tx.db(), &e.by)?;
-    let (pdu, grade) = db::practitioner_post(tx.db(), &by)?
+    let case = case_as_expected(db, crn, e.expect.as_ref())?;
+    let by = resolve_staff_code_in(db, &e.by)?;
+    let (pdu, grade) = db
+        .practitioner_post(&by)?
         .filter(|(_, status, _)| status != "left")
         .map(|(pdu, _, grade)| (pdu, grade))
         .ok_or_else(|| ActionError::UnknownPractitioner(crate::text::quote_value(&by, 20)))?;
@@ -694,21 +726,18 @@ pub fn record_oversight(
     }
     let date = fmt_date(as_of);
     let kind = e.kind;
-    let id = db::insert_oversight(
-        tx.db(),
-        &db::NewOversight {
-            crn,
-            date: as_of,
-            by: &by,
-            kind: kind.as_str(),
-            note: &note,
-            sensitive: e.sensitive,
-        },
-    )?;
+    let id = db.insert_oversight(&db::NewOversight {
+        crn,
+        date: as_of,
+        by: &by,
+        kind: kind.as_str(),
+        note: &note,
+        sensitive: e.sensitive,
+    })?;
     let after = json!({"oversight_id": id, "date": date, "by": by, "kind": kind.as_str(),
                        "note": note, "sensitive": e.sensitive});
-    let audit_id = record_audit(
-        tx.db(),
+    let audit_id = audit_in(
+        db,
         &AuditEntry {
             actor,
             action: "oversight",
@@ -719,37 +748,36 @@ pub fn record_oversight(
             reason: None,
         },
     )?;
-    tx.commit()?;
     Ok(Done { audit_id })
 }
 
 /// Adds a note to a case.
 pub fn add_note(
-    store: &mut Store,
+    store: &mut impl TriageStore,
     actor: &str,
     crn: &str,
     text: &str,
     sensitive: bool,
 ) -> Result<Done, ActionError> {
     let text = check_note(text)?;
-    let tx = store.immediate()?;
-    case_facts(tx.db(), crn)?;
-    let id = db::insert_note(tx.db(), crn, &now(), actor, &text, sensitive)?;
-    let after = json!({"note_id": id, "note": text, "sensitive": sensitive});
-    let audit_id = record_audit(
-        tx.db(),
-        &AuditEntry {
-            actor,
-            action: "note",
-            crn: Some(crn),
-            subject: None,
-            before: None,
-            after: Some(&after),
-            reason: None,
-        },
-    )?;
-    tx.commit()?;
-    Ok(Done { audit_id })
+    store.in_write(|db| {
+        db.case_facts(crn)?.ok_or(ActionError::UnknownCase)?;
+        let id = db.insert_note(crn, &now(), actor, &text, sensitive)?;
+        let after = json!({"note_id": id, "note": text, "sensitive": sensitive});
+        let audit_id = audit_in(
+            db,
+            &AuditEntry {
+                actor,
+                action: "note",
+                crn: Some(crn),
+                subject: None,
+                before: None,
+                after: Some(&after),
+                reason: None,
+            },
+        )?;
+        Ok(Done { audit_id })
+    })
 }
 
 /// Reverses the action recorded by `audit_id` (allocation, oversight or note), if it is
@@ -901,6 +929,7 @@ pub fn audit_log(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::read;
     use crate::store::{OpenMode, Store};
     use rusqlite::Connection;
 

@@ -656,3 +656,257 @@ fn copy_moves_a_sqlite_database_and_compares_counts_and_checksums() {
         .get(0);
     assert_eq!(cases, 2000);
 }
+
+/// `n` unallocated community cases in PDU AAA and four POs to take them.
+fn staffed(server: &Server, n: usize) -> postgres::Client {
+    let mut db = two_pdus(server);
+    let mut sql = String::from(
+        "INSERT INTO practitioners (staff_code, name, grade, pdu, contracted_hours, start_date, status)
+         VALUES ('AAA01', 'One', 'PO', 'AAA', 37, '2020-01-01', 'in_post'),
+                ('AAA02', 'Two', 'PO', 'AAA', 37, '2020-01-01', 'in_post'),
+                ('AAA03', 'Three', 'PO', 'AAA', 37, '2020-01-01', 'in_post'),
+                ('AAA04', 'Four', 'PO', 'AAA', 37, '2020-01-01', 'in_post'),
+                ('BBB01', 'Bee', 'PO', 'BBB', 37, '2020-01-01', 'in_post');
+         UPDATE cases SET unallocated_since = '2026-10-01';",
+    );
+    for i in 0..n {
+        sql.push_str(&format!(
+            "INSERT INTO cases (crn, name, pdu, tier, rosh, case_type, sentence_date, unallocated_since)
+             VALUES ('A1{i:05}', 'Person', 'AAA', 'C2', 'MEDIUM', 'COMMUNITY', '2026-09-01', '2026-10-01');"
+        ));
+    }
+    db.batch_execute(&sql).unwrap();
+    db
+}
+
+fn allocation(crn: &str, staff: &str) -> casewatch::actions::Allocation {
+    casewatch::actions::Allocation {
+        crn: crn.into(),
+        staff_code: staff.into(),
+        reason: casewatch::domain::AllocationReason::InitialAllocation,
+        note: Some("nearest office".into()),
+        sensitive: false,
+        expect: Some(casewatch::actions::Holding::unallocated()),
+        confirmed: true,
+    }
+}
+
+#[test]
+fn the_triage_writes_run_on_postgresql_as_the_login_may() {
+    let server = Server::start();
+    let _owner = staffed(&server, 1);
+    let url = server.url("spo_a");
+    let as_of = "2026-11-02";
+    let o = casewatch(&[
+        "--db",
+        &url,
+        "--as-of",
+        as_of,
+        "--as",
+        "jo.spo",
+        "allocate",
+        "A100000",
+        "AAA01",
+        "--reason",
+        "initial_allocation",
+        "--note",
+        "nearest office",
+        "--was",
+        "unallocated",
+        "--yes",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // Another PDU's case does not exist for this login.
+    let o = casewatch(&[
+        "--db",
+        &url,
+        "--as-of",
+        as_of,
+        "allocate",
+        "B000001",
+        "BBB01",
+        "--reason",
+        "initial_allocation",
+        "--note",
+        "x",
+        "--yes",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("no case with that CRN"),
+        "{}",
+        text(&o.stderr)
+    );
+    // A stale form: refused, saying who changed it.
+    let o = casewatch(&[
+        "--db",
+        &url,
+        "--as-of",
+        as_of,
+        "allocate",
+        "A100000",
+        "AAA02",
+        "--reason",
+        "caseload_adjustment",
+        "--note",
+        "x",
+        "--was",
+        "unallocated",
+        "--yes",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("it is now allocated to AAA01"), "{err}");
+    assert!(
+        err.contains("by \"jo.spo\"") || err.contains("by jo.spo"),
+        "{err}"
+    );
+    let o = casewatch(&["--db", &url, "note", "A100000", "--text", "phoned"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = casewatch(&[
+        "--db",
+        &url,
+        "--as-of",
+        as_of,
+        "oversight",
+        "A100000",
+        "--by",
+        "AAA01",
+        "--kind",
+        "allocation",
+        "--note",
+        "agreed",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "a PO is not an SPO");
+    assert!(text(&o.stderr).contains("must be recorded by an SPO"));
+
+    let mut head = server.connect("head");
+    let rows: Vec<(String, String, String)> = head
+        .query("SELECT db_user, actor, action FROM audit ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(
+        rows[0],
+        ("spo_a".into(), "jo.spo".into(), "allocate".into())
+    );
+    assert_eq!(rows[1].2, "note");
+    let (holder, on, since): (Option<String>, Option<String>, Option<String>) = {
+        let r = head
+            .query_one(
+                "SELECT allocated_to, allocated_on::text, unallocated_since::text
+                   FROM cases WHERE crn = 'A100000'",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!(holder.as_deref(), Some("AAA01"));
+    assert_eq!(on.as_deref(), Some(as_of));
+    assert_eq!(since, None);
+    // Down or unknown: one line, nothing written.
+    let o = casewatch(&[
+        "--db",
+        &server.url_of("nobody", "postgres"),
+        "note",
+        "A100000",
+        "--text",
+        "x",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        text(&o.stderr).trim().lines().count(),
+        1,
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn twenty_connections_allocating_and_noting_at_once_lose_nothing() {
+    use casewatch::actions::{self, ActionError};
+    use casewatch::store::pg::PgStore;
+    const CASES: usize = 12;
+    let server = Server::start();
+    let mut owner = staffed(&server, CASES);
+    let url = server.url("head");
+    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+    let policy = casewatch::policy::Policy::defaults();
+    let crns: Vec<String> = (0..CASES).map(|i| format!("A1{i:05}")).collect();
+    // Ten allocate every case, each to their own officer, all from the same stale form
+    // ("unallocated"); ten add a note to every case. Each on a connection of its own.
+    let outcomes: Vec<Vec<Result<i64, String>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..20)
+            .map(|t| {
+                let (url, policy, crns) = (&url, &policy, &crns);
+                s.spawn(move || {
+                    let mut store = PgStore::open(url).unwrap();
+                    crns.iter()
+                        .map(|crn| {
+                            let done = actions::with_retry(actions::WRITE_ATTEMPTS, || {
+                                if t < 10 {
+                                    let staff = format!("AAA0{}", 1 + t % 4);
+                                    actions::allocate(
+                                        &mut store,
+                                        policy,
+                                        as_of,
+                                        &format!("writer{t}"),
+                                        &allocation(crn, &staff),
+                                    )
+                                } else {
+                                    actions::add_note(
+                                        &mut store,
+                                        &format!("writer{t}"),
+                                        crn,
+                                        &format!("note from {t}"),
+                                        false,
+                                    )
+                                }
+                            });
+                            match done {
+                                Ok(d) => Ok(d.audit_id),
+                                Err(ActionError::Changed(_)) => Err("changed".into()),
+                                Err(e) => Err(e.to_string()),
+                            }
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (t, results) in outcomes.iter().enumerate() {
+        for r in results {
+            if let Err(e) = r {
+                assert!(
+                    t < 10 && e == "changed",
+                    "writer {t} failed other than by a stale form: {e}"
+                );
+            }
+        }
+    }
+    for (i, crn) in crns.iter().enumerate() {
+        let winners: Vec<usize> = (0..10).filter(|&t| outcomes[t][i].is_ok()).collect();
+        assert_eq!(winners.len(), 1, "{crn}: {winners:?}");
+        let holder: String = owner
+            .query_one("SELECT allocated_to FROM cases WHERE crn = $1", &[crn])
+            .unwrap()
+            .get(0);
+        assert_eq!(holder, format!("AAA0{}", 1 + winners[0] % 4), "{crn}");
+        let counts = owner
+            .query_one(
+                "SELECT count(*) FILTER (WHERE action = 'allocate'),
+                        count(*) FILTER (WHERE action = 'note'),
+                        (SELECT count(*) FROM notes WHERE crn = $1)
+                   FROM audit WHERE crn = $1",
+                &[crn],
+            )
+            .unwrap();
+        let (allocs, notes, note_rows): (i64, i64, i64) =
+            (counts.get(0), counts.get(1), counts.get(2));
+        // One allocation (its rationale is a note too) and ten notes: none lost, none twice.
+        assert_eq!((allocs, notes, note_rows), (1, 10, 11), "{crn}");
+    }
+}

@@ -84,6 +84,8 @@ GRANT INSERT, UPDATE ON silences TO casewatch_spo, casewatch_head;
 -- Recording a night is the nightly job's, run as a head of region's login (or the owner).
 GRANT INSERT, UPDATE, DELETE ON alert_runs, run_pdu_metrics, run_incidents TO casewatch_head;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO casewatch_spo, casewatch_head;
+-- Every casewatch checks the schema's version before it writes.
+GRANT SELECT ON casewatch_schema TO casewatch_spo, casewatch_head;
 
 ALTER TABLE run_incidents ENABLE ROW LEVEL SECURITY;
 CREATE POLICY by_pdu ON run_incidents USING (casewatch_may_see(pdu))

@@ -107,13 +107,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 /// One function per command; with none, the triage screen.
 fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
     if let Some(url) = ctx.db.to_str().filter(|d| crate::store::pg::is_url(d))
-        && !matches!(cli.command, Some(Command::PgInit(_) | Command::Copy(_)))
+        && !matches!(
+            cli.command,
+            Some(
+                Command::PgInit(_)
+                    | Command::Copy(_)
+                    | Command::Allocate(_)
+                    | Command::Oversight(_)
+                    | Command::Note(_)
+            )
+        )
     {
         anyhow::bail!(
             "{} is a PostgreSQL database: this casewatch can create its schema and roles \
-             there (`casewatch pg-init URL`) and copy a SQLite file into it (`casewatch copy \
-             FILE URL`), but runs its other commands and the screen on a SQLite file only so \
-             far; give --db a file path",
+             there (`casewatch pg-init URL`), copy a SQLite file into it (`casewatch copy \
+             FILE URL`) and make the triage writes (`allocate`, `oversight`, `note`), but \
+             runs its other commands and the screen on a SQLite file only so far; give --db \
+             a file path",
             crate::store::pg::redacted(url)
         );
     }
@@ -201,6 +211,17 @@ fn open_for_writing(ctx: &Settings) -> Result<Store> {
         return Err(ActionError::ReadOnly.into());
     }
     Ok(store)
+}
+
+/// Opens the database `--db` names for a triage write: a SQLite file (as
+/// [`open_for_writing`]) or a PostgreSQL URL, the login's row-level security deciding which
+/// cases it may write.
+fn open_for_triage(ctx: &Settings) -> Result<crate::store::triage::AnyStore> {
+    use crate::store::triage::AnyStore;
+    match ctx.db.to_str().filter(|d| crate::store::pg::is_url(d)) {
+        Some(url) => Ok(AnyStore::Postgres(crate::store::pg::PgStore::open(url)?)),
+        None => Ok(AnyStore::Sqlite(open_for_writing(ctx)?)),
+    }
 }
 
 fn action_error(e: ActionError, what: &str) -> anyhow::Error {

@@ -5,12 +5,15 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::args::{AckArgs, AllocateArgs, AuditArgs, Format, NoteArgs, OversightArgs};
-use super::{Cli, Settings, action_error, actor, open_for_reading, open_for_writing, write_stdout};
+use super::{
+    Cli, Settings, action_error, actor, open_for_reading, open_for_triage, open_for_writing,
+    write_stdout,
+};
 use crate::actions;
 
 /// `casewatch allocate`: allocates (or reallocates) a case to a practitioner.
 pub(super) fn allocate(cli: &Cli, ctx: &Settings, a: &AllocateArgs) -> Result<ExitCode> {
-    let mut store = open_for_writing(ctx)?;
+    let mut store = open_for_triage(ctx)?;
     let who = actor(cli);
     let req = actions::Allocation {
         crn: a.crn.clone(),
@@ -37,7 +40,7 @@ pub(super) fn allocate(cli: &Cli, ctx: &Settings, a: &AllocateArgs) -> Result<Ex
 
 /// `casewatch oversight`: records an SPO's management oversight, dated as of the run.
 pub(super) fn oversight(cli: &Cli, ctx: &Settings, a: &OversightArgs) -> Result<ExitCode> {
-    let mut store = open_for_writing(ctx)?;
+    let mut store = open_for_triage(ctx)?;
     let who = actor(cli);
     let entry = actions::OversightEntry {
         crn: a.crn.clone(),
@@ -57,7 +60,7 @@ pub(super) fn oversight(cli: &Cli, ctx: &Settings, a: &OversightArgs) -> Result<
 
 /// `casewatch note`: adds a note to a case.
 pub(super) fn note(cli: &Cli, ctx: &Settings, a: &NoteArgs) -> Result<ExitCode> {
-    let mut store = open_for_writing(ctx)?;
+    let mut store = open_for_triage(ctx)?;
     let who = actor(cli);
     let done = actions::with_retry(actions::WRITE_ATTEMPTS, || {
         actions::add_note(&mut store, &who, &a.crn, &a.text, a.sensitive)

@@ -5,6 +5,9 @@
 
 use std::time::Duration;
 
+mod triage;
+pub use triage::PgTx;
+
 /// The migrations, in order: migration `i` takes the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -73,6 +76,10 @@ pub enum PgError {
     },
     #[error("PostgreSQL error on {url}: {reason}")]
     Server { url: String, reason: String },
+    #[error(
+        "{url} has casewatch schema version {found}, not {PG_SCHEMA_VERSION}: run `casewatch pg-init URL` to bring it up to date"
+    )]
+    Older { url: String, found: i32 },
 }
 
 /// A connection to a casewatch database on PostgreSQL.
@@ -97,6 +104,28 @@ impl PgStore {
             .connect(postgres::NoTls)
             .map_err(|e| classify_connect(&shown, &e))?;
         Ok(PgStore { client, url: shown })
+    }
+
+    /// Connects to a casewatch database whose schema is this binary's: an older one is to be
+    /// brought up to date by `pg-init` (run by whoever owns the schema, not by each user), a
+    /// newer one is refused.
+    pub fn open(url: &str) -> Result<PgStore, PgError> {
+        let mut store = PgStore::connect(url)?;
+        let found = store.schema_version()?;
+        if found > PG_SCHEMA_VERSION {
+            return Err(PgError::NewerSchema {
+                url: store.url,
+                found,
+                supported: PG_SCHEMA_VERSION,
+            });
+        }
+        if found < PG_SCHEMA_VERSION {
+            return Err(PgError::Older {
+                url: store.url,
+                found,
+            });
+        }
+        Ok(store)
     }
 
     /// The URL, password hidden.
@@ -665,7 +694,7 @@ fn differing(t: &[TableCopy]) -> String {
 }
 
 /// The server's message for an error, without its internals.
-fn reason(e: &postgres::Error) -> String {
+pub(crate) fn reason(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => db.message().to_string(),
         None => {

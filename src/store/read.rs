@@ -483,33 +483,76 @@ fn practitioners_in(
             continue;
         };
         let staff_code: String = r.get(0)?;
-        let contracted_hours: f64 = r.get(6)?;
-        let (caseload, high_risk_cases, points) =
-            loads.get(&staff_code).copied().unwrap_or_default();
+        let load = loads.get(&staff_code).copied().unwrap_or_default();
+        out.push(PractitionerRow::with_load(
+            policy,
+            as_of,
+            PractitionerPost {
+                staff_code,
+                name: r.get(1)?,
+                grade,
+                pdu: r.get(3)?,
+                team: r.get(4)?,
+                status,
+                contracted_hours: r.get(6)?,
+                start_date,
+            },
+            load,
+        ));
+    }
+    sort_practitioners(&mut out, sort);
+    Ok(out)
+}
+
+/// A practitioner's post as stored, before their caseload is counted.
+pub(in crate::store) struct PractitionerPost {
+    pub staff_code: String,
+    pub name: String,
+    pub grade: Grade,
+    pub pdu: String,
+    pub team: Option<String>,
+    pub status: PractitionerStatus,
+    pub contracted_hours: f64,
+    pub start_date: NaiveDate,
+}
+
+impl PractitionerRow {
+    /// The row of a post with its load (cases, high-risk cases, points), capacity worked out
+    /// under `policy` on `as_of`: the same on either backend.
+    pub(in crate::store) fn with_load(
+        policy: &Policy,
+        as_of: NaiveDate,
+        p: PractitionerPost,
+        (caseload, high_risk_cases, points): (u64, u64, f64),
+    ) -> PractitionerRow {
         let capacity_pct = capacity_pct(
             policy,
-            grade,
-            status,
-            contracted_hours,
-            start_date,
+            p.grade,
+            p.status,
+            p.contracted_hours,
+            p.start_date,
             as_of,
             points,
         );
-        out.push(PractitionerRow {
-            staff_code,
-            name: r.get(1)?,
-            grade,
-            pdu: r.get(3)?,
-            team: r.get(4)?,
-            status,
-            contracted_hours,
-            start_date,
+        PractitionerRow {
+            staff_code: p.staff_code,
+            name: p.name,
+            grade: p.grade,
+            pdu: p.pdu,
+            team: p.team,
+            status: p.status,
+            contracted_hours: p.contracted_hours,
+            start_date: p.start_date,
             caseload,
             high_risk_cases,
             points,
             capacity_pct,
-        });
+        }
     }
+}
+
+/// Puts practitioners in the order asked for.
+pub(in crate::store) fn sort_practitioners(out: &mut [PractitionerRow], sort: PractitionerSort) {
     match sort {
         PractitionerSort::Capacity => out.sort_by(|a, b| {
             b.capacity_pct
@@ -523,7 +566,6 @@ fn practitioners_in(
         }
         PractitionerSort::Caseload => out.sort_by_key(|p| std::cmp::Reverse(p.caseload)),
     }
-    Ok(out)
 }
 
 /// A practitioner's load as a share of what they can carry, `None` for grades with no

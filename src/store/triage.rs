@@ -382,3 +382,212 @@ pub fn audit_log(db: Db<'_>, crn: Option<&str>, since: Option<NaiveDate>) -> Res
     })?;
     rows.collect()
 }
+
+/// A failed statement, on either backend.
+#[derive(Debug, thiserror::Error)]
+pub enum Fault {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {}", super::pg::reason(.0))]
+    Pg(#[from] postgres::Error),
+}
+
+impl Fault {
+    /// Another writer held the lock, or the server chose this transaction to give way (a
+    /// deadlock or a serialization failure): trying again may succeed, and nothing was
+    /// written.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            Fault::Sqlite(e) => sqlite_busy(e),
+            Fault::Pg(e) => pg_busy(e),
+        }
+    }
+}
+
+/// SQLite: another connection held the write lock past the busy timeout.
+pub fn sqlite_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// PostgreSQL: the server rolled this transaction back so that another could finish.
+pub fn pg_busy(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.code().is_some_and(|c| {
+        *c == SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::LOCK_NOT_AVAILABLE
+    })
+}
+
+/// The triage writes' statements, as `actions` uses them inside one write transaction.
+/// Implemented by the SQLite handle ([`Db`], the functions above) and by a PostgreSQL
+/// transaction (`store::pg::PgTx`); `actions` decides, the same on both.
+pub trait Triage {
+    /// The case as an allocation needs it. On PostgreSQL the row is locked until the
+    /// transaction ends, so that two writers to one case take turns and the second reads
+    /// what the first wrote (SQLite's write transaction holds the whole file).
+    fn case_facts(&mut self, crn: &str) -> std::result::Result<Option<CaseFacts>, Fault>;
+    fn last_allocation_change(
+        &mut self,
+        crn: &str,
+    ) -> std::result::Result<Option<LastChange>, Fault>;
+    fn staff_code_as_stored(&mut self, code: &str) -> std::result::Result<Option<String>, Fault>;
+    /// PDU, status and grade.
+    fn practitioner_post(
+        &mut self,
+        staff_code: &str,
+    ) -> std::result::Result<Option<(String, String, String)>, Fault>;
+    /// The PDU's practitioners (leavers left out) with caseload and capacity, most loaded
+    /// first.
+    fn practitioners_of(
+        &mut self,
+        policy: &crate::policy::Policy,
+        as_of: NaiveDate,
+        pdu: &str,
+    ) -> std::result::Result<Vec<super::read::PractitionerRow>, Fault>;
+    fn close_allocation(
+        &mut self,
+        crn: &str,
+        staff_code: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        reason: &str,
+    ) -> std::result::Result<i64, Fault>;
+    fn set_holder(
+        &mut self,
+        crn: &str,
+        allocated_to: Option<&str>,
+        allocated_on: Option<&str>,
+        unallocated_since: Option<&str>,
+    ) -> std::result::Result<(), Fault>;
+    fn insert_note(
+        &mut self,
+        crn: &str,
+        at: &str,
+        author: &str,
+        text: &str,
+        sensitive: bool,
+    ) -> std::result::Result<i64, Fault>;
+    fn insert_oversight(&mut self, o: &NewOversight<'_>) -> std::result::Result<i64, Fault>;
+    /// Appends one audit row stamped `at` (UTC, RFC 3339); returns its id.
+    fn append_audit(&mut self, at: &str, e: &AuditEntry<'_>) -> std::result::Result<i64, Fault>;
+}
+
+/// A store the triage writes run on: each write is one transaction, committed when `f`
+/// succeeds and rolled back (nothing written) when it fails.
+pub trait TriageStore {
+    fn in_write<T, E: From<Fault>>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Triage) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>;
+}
+
+impl TriageStore for super::Store {
+    fn in_write<T, E: From<Fault>>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Triage) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let tx = self.immediate().map_err(Fault::from)?;
+        let mut db = tx.db();
+        let out = f(&mut db)?;
+        tx.commit().map_err(Fault::from)?;
+        Ok(out)
+    }
+}
+
+impl Triage for Db<'_> {
+    fn case_facts(&mut self, crn: &str) -> std::result::Result<Option<CaseFacts>, Fault> {
+        Ok(case_facts(*self, crn)?)
+    }
+    fn last_allocation_change(
+        &mut self,
+        crn: &str,
+    ) -> std::result::Result<Option<LastChange>, Fault> {
+        Ok(last_allocation_change(*self, crn)?)
+    }
+    fn staff_code_as_stored(&mut self, code: &str) -> std::result::Result<Option<String>, Fault> {
+        Ok(staff_code_as_stored(*self, code)?)
+    }
+    fn practitioner_post(
+        &mut self,
+        staff_code: &str,
+    ) -> std::result::Result<Option<(String, String, String)>, Fault> {
+        Ok(practitioner_post(*self, staff_code)?)
+    }
+    fn practitioners_of(
+        &mut self,
+        policy: &crate::policy::Policy,
+        as_of: NaiveDate,
+        pdu: &str,
+    ) -> std::result::Result<Vec<super::read::PractitionerRow>, Fault> {
+        Ok(super::read::practitioners(
+            *self,
+            policy,
+            as_of,
+            Some(pdu),
+            super::read::PractitionerSort::Capacity,
+        )?)
+    }
+    fn close_allocation(
+        &mut self,
+        crn: &str,
+        staff_code: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        reason: &str,
+    ) -> std::result::Result<i64, Fault> {
+        Ok(close_allocation(*self, crn, staff_code, from, to, reason)?)
+    }
+    fn set_holder(
+        &mut self,
+        crn: &str,
+        allocated_to: Option<&str>,
+        allocated_on: Option<&str>,
+        unallocated_since: Option<&str>,
+    ) -> std::result::Result<(), Fault> {
+        Ok(set_holder(
+            *self,
+            crn,
+            allocated_to,
+            allocated_on,
+            unallocated_since,
+        )?)
+    }
+    fn insert_note(
+        &mut self,
+        crn: &str,
+        at: &str,
+        author: &str,
+        text: &str,
+        sensitive: bool,
+    ) -> std::result::Result<i64, Fault> {
+        Ok(insert_note(*self, crn, at, author, text, sensitive)?)
+    }
+    fn insert_oversight(&mut self, o: &NewOversight<'_>) -> std::result::Result<i64, Fault> {
+        Ok(insert_oversight(*self, o)?)
+    }
+    fn append_audit(&mut self, at: &str, e: &AuditEntry<'_>) -> std::result::Result<i64, Fault> {
+        Ok(append_audit(*self, at, e)?)
+    }
+}
+
+/// A store of either backend, for the triage writes (`--db` a file or a `postgres://` URL).
+pub enum AnyStore {
+    Sqlite(super::Store),
+    Postgres(super::pg::PgStore),
+}
+
+impl TriageStore for AnyStore {
+    fn in_write<T, E: From<Fault>>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Triage) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        match self {
+            AnyStore::Sqlite(s) => s.in_write(f),
+            AnyStore::Postgres(p) => p.in_write(f),
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! The triage writes on PostgreSQL: the statements of `store::triage::Triage` in
+//! PostgreSQL's SQL, run inside one transaction of the login's own (so row-level security
+//! decides which cases it can see and write).
+
+use chrono::NaiveDate;
+use postgres::Transaction;
+
+use super::PgStore;
+use crate::domain::{Mappa, fmt_date};
+use crate::policy::Policy;
+use crate::store::read::{PractitionerPost, PractitionerRow, PractitionerSort};
+use crate::store::triage::{
+    AuditEntry, CaseFacts, Fault, LastChange, NewOversight, Triage, TriageStore,
+};
+
+/// One write transaction on PostgreSQL.
+pub struct PgTx<'a> {
+    tx: Transaction<'a>,
+}
+
+impl TriageStore for PgStore {
+    fn in_write<T, E: From<Fault>>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Triage) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = self.client.transaction().map_err(Fault::from)?;
+        let mut t = PgTx { tx };
+        let out = f(&mut t)?;
+        t.tx.commit().map_err(Fault::from)?;
+        Ok(out)
+    }
+}
+
+fn date(s: Option<String>) -> Option<NaiveDate> {
+    s.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
+}
+
+impl Triage for PgTx<'_> {
+    fn case_facts(&mut self, crn: &str) -> Result<Option<CaseFacts>, Fault> {
+        let row = self.tx.query_opt(
+            "SELECT crn, pdu, team, tier, rosh, mappa_category, mappa_level, allocated_to,
+                    allocated_on::text, unallocated_since::text
+               FROM cases WHERE crn = $1 FOR UPDATE",
+            &[&crn],
+        )?;
+        Ok(row.map(|r| CaseFacts {
+            crn: r.get(0),
+            pdu: r.get(1),
+            team: r.get(2),
+            tier: r.get::<_, String>(3).parse().ok(),
+            rosh: r.get::<_, Option<String>>(4).and_then(|s| s.parse().ok()),
+            mappa: match (
+                u8::try_from(r.get::<_, i32>(5)),
+                u8::try_from(r.get::<_, i32>(6)),
+            ) {
+                (Ok(c), Ok(l)) => Mappa::new(c, l).unwrap_or(Mappa::NONE),
+                _ => Mappa::NONE,
+            },
+            allocated_to: r.get(7),
+            allocated_on: date(r.get(8)),
+            unallocated_since: date(r.get(9)),
+        }))
+    }
+
+    fn last_allocation_change(&mut self, crn: &str) -> Result<Option<LastChange>, Fault> {
+        let row = self.tx.query_opt(
+            "SELECT actor, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                    action, reason
+               FROM audit WHERE crn = $1 AND action IN ('allocate', 'reallocate', 'undo')
+              ORDER BY id DESC LIMIT 1",
+            &[&crn],
+        )?;
+        Ok(row.map(|r| LastChange {
+            actor: r.get(0),
+            at: r.get(1),
+            action: r.get(2),
+            reason: r.get(3),
+        }))
+    }
+
+    fn staff_code_as_stored(&mut self, code: &str) -> Result<Option<String>, Fault> {
+        let row = self.tx.query_opt(
+            "SELECT staff_code FROM practitioners WHERE lower(staff_code) = lower($1)
+              ORDER BY staff_code = $1 DESC, staff_code LIMIT 1",
+            &[&code],
+        )?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn practitioner_post(
+        &mut self,
+        staff_code: &str,
+    ) -> Result<Option<(String, String, String)>, Fault> {
+        let row = self.tx.query_opt(
+            "SELECT pdu, status, grade FROM practitioners WHERE staff_code = $1",
+            &[&staff_code],
+        )?;
+        Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+    }
+
+    fn practitioners_of(
+        &mut self,
+        policy: &Policy,
+        as_of: NaiveDate,
+        pdu: &str,
+    ) -> Result<Vec<PractitionerRow>, Fault> {
+        // No tally here yet: one PDU's caseloads counted from its cases (a few thousand).
+        let points: std::collections::HashMap<String, f64> =
+            policy.all_tier_points().into_iter().collect();
+        let mut loads: std::collections::HashMap<String, (u64, u64, f64)> = Default::default();
+        for r in self.tx.query(
+            "SELECT c.allocated_to, c.tier, count(*),
+                    count(*) FILTER (WHERE c.rosh IN ('HIGH', 'VERY_HIGH') OR c.mappa_category > 0)
+               FROM cases c JOIN practitioners p ON p.staff_code = c.allocated_to
+              WHERE p.pdu = $1 GROUP BY 1, 2",
+            &[&pdu],
+        )? {
+            let (staff, tier): (String, String) = (r.get(0), r.get(1));
+            let (n, high) = (
+                r.get::<_, i64>(2).max(0) as u64,
+                r.get::<_, i64>(3).max(0) as u64,
+            );
+            let load = loads.entry(staff).or_default();
+            load.0 += n;
+            load.1 += high;
+            load.2 += points.get(&tier).copied().unwrap_or(0.0) * n as f64;
+        }
+        let mut out = Vec::new();
+        for r in self.tx.query(
+            "SELECT staff_code, name, grade, pdu, team, status, contracted_hours,
+                    start_date::text
+               FROM practitioners WHERE pdu = $1 AND status <> 'left'",
+            &[&pdu],
+        )? {
+            let (Ok(grade), Ok(status), Some(start_date)) = (
+                r.get::<_, String>(2).parse(),
+                r.get::<_, String>(5).parse(),
+                date(r.get(7)),
+            ) else {
+                continue;
+            };
+            let staff_code: String = r.get(0);
+            let load = loads.get(&staff_code).copied().unwrap_or_default();
+            out.push(PractitionerRow::with_load(
+                policy,
+                as_of,
+                PractitionerPost {
+                    staff_code,
+                    name: r.get(1),
+                    grade,
+                    pdu: r.get(3),
+                    team: r.get(4),
+                    status,
+                    contracted_hours: r.get(6),
+                    start_date,
+                },
+                load,
+            ));
+        }
+        crate::store::read::sort_practitioners(&mut out, PractitionerSort::Capacity);
+        Ok(out)
+    }
+
+    fn close_allocation(
+        &mut self,
+        crn: &str,
+        staff_code: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        reason: &str,
+    ) -> Result<i64, Fault> {
+        let row = self.tx.query_one(
+            "INSERT INTO allocations (crn, staff_code, from_date, to_date, reason)
+             VALUES ($1, $2, $3::text::date, $4::text::date, $5) RETURNING id",
+            &[&crn, &staff_code, &fmt_date(from), &fmt_date(to), &reason],
+        )?;
+        Ok(row.get(0))
+    }
+
+    fn set_holder(
+        &mut self,
+        crn: &str,
+        allocated_to: Option<&str>,
+        allocated_on: Option<&str>,
+        unallocated_since: Option<&str>,
+    ) -> Result<(), Fault> {
+        self.tx.execute(
+            "UPDATE cases SET allocated_to = $2, allocated_on = $3::text::date,
+                              unallocated_since = $4::text::date
+              WHERE crn = $1",
+            &[&crn, &allocated_to, &allocated_on, &unallocated_since],
+        )?;
+        Ok(())
+    }
+
+    fn insert_note(
+        &mut self,
+        crn: &str,
+        at: &str,
+        author: &str,
+        text: &str,
+        sensitive: bool,
+    ) -> Result<i64, Fault> {
+        let row = self.tx.query_one(
+            "INSERT INTO notes (crn, at, author, text, sensitive)
+             VALUES ($1, $2::text::timestamptz, $3, $4, $5) RETURNING id",
+            &[&crn, &at, &author, &text, &sensitive],
+        )?;
+        Ok(row.get(0))
+    }
+
+    fn insert_oversight(&mut self, o: &NewOversight<'_>) -> Result<i64, Fault> {
+        let row = self.tx.query_one(
+            "INSERT INTO oversight (crn, date, spo_staff_code, kind, note, sensitive)
+             VALUES ($1, $2::text::date, $3, $4, $5, $6) RETURNING id",
+            &[
+                &o.crn,
+                &fmt_date(o.date),
+                &o.by,
+                &o.kind,
+                &o.note,
+                &o.sensitive,
+            ],
+        )?;
+        Ok(row.get(0))
+    }
+
+    fn append_audit(&mut self, at: &str, e: &AuditEntry<'_>) -> Result<i64, Fault> {
+        let (before, after) = (
+            e.before.map(serde_json::Value::to_string),
+            e.after.map(serde_json::Value::to_string),
+        );
+        let row = self.tx.query_one(
+            "INSERT INTO audit (at, actor, action, crn, subject, before, after, reason)
+             VALUES ($1::text::timestamptz, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            &[
+                &at, &e.actor, &e.action, &e.crn, &e.subject, &before, &after, &e.reason,
+            ],
+        )?;
+        Ok(row.get(0))
+    }
+}
