@@ -910,3 +910,162 @@ fn twenty_connections_allocating_and_noting_at_once_lose_nothing() {
         assert_eq!((allocs, notes, note_rows), (1, 10, 11), "{crn}");
     }
 }
+
+/// Every tally row, and every case's kept columns, in one comparable text.
+fn kept(db: &mut postgres::Client) -> (String, String) {
+    let tallies: String = db
+        .query_one(
+            "SELECT concat_ws(' | ',
+                (SELECT string_agg(t::text, ';' ORDER BY t::text) FROM tally_pdu t
+                  WHERE cases <> 0 OR unallocated <> 0),
+                (SELECT string_agg(t::text, ';' ORDER BY t::text) FROM tally_contact t),
+                (SELECT string_agg(t::text, ';' ORDER BY t::text) FROM tally_oversight t),
+                (SELECT string_agg(t::text, ';' ORDER BY t::text) FROM tally_caseload t))",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let columns: String = db
+        .query_one(
+            "SELECT string_agg(concat_ws(',', crn, last_contact, last_oversight,
+                       da_first_requested, da_last_requested, da_last_returned,
+                       cs_first_requested, cs_last_requested, cs_last_returned,
+                       first_assessed, last_assessed, pre_release_assessed), ';' ORDER BY crn)
+               FROM cases",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    (tallies, columns)
+}
+
+#[test]
+fn the_tallies_and_kept_columns_follow_every_write_as_on_sqlite() {
+    let server = Server::start();
+    let mut db = staffed(&server, 30);
+    // A fixed pseudo-random walk over the writes a deployment makes, as one login would.
+    let mut seed: u64 = 0x5eed;
+    let mut next = |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    for _ in 0..400 {
+        let crn = format!("A1{:05}", next(30));
+        let day = format!("2026-{:02}-{:02}", 1 + next(11), 1 + next(28));
+        let sql = match next(12) {
+            0 => format!(
+                "UPDATE cases SET allocated_to = 'AAA0{}', allocated_on = '{day}',
+                        unallocated_since = NULL WHERE crn = '{crn}'",
+                1 + next(4)
+            ),
+            1 => format!(
+                "UPDATE cases SET allocated_to = NULL, allocated_on = NULL,
+                        unallocated_since = '{day}' WHERE crn = '{crn}'"
+            ),
+            2 => format!(
+                "INSERT INTO contacts (crn, date, kind) VALUES ('{crn}', '{day}', 'video')"
+            ),
+            3 => format!(
+                "DELETE FROM contacts
+                  WHERE id = (SELECT id FROM contacts WHERE crn = '{crn}' ORDER BY date DESC LIMIT 1)"
+            ),
+            4 => format!(
+                "INSERT INTO oversight (crn, date, spo_staff_code, kind)
+                 VALUES ('{crn}', '{day}', 'AAA01', 'allocation')"
+            ),
+            5 => format!(
+                "UPDATE cases SET rosh = '{}', mappa_category = {}, mappa_level = {}
+                  WHERE crn = '{crn}'",
+                ["LOW", "MEDIUM", "HIGH", "VERY_HIGH"][next(4) as usize],
+                next(4),
+                next(4)
+            ),
+            6 => format!(
+                "INSERT INTO enquiries (crn, kind, requested_on, returned_on, outcome)
+                 VALUES ('{crn}', '{}', '{day}', NULL, NULL) ON CONFLICT DO NOTHING",
+                ["domestic_abuse", "child_safeguarding"][next(2) as usize]
+            ),
+            7 => format!(
+                "UPDATE enquiries SET returned_on = requested_on + 3, outcome = 'no_concerns'
+                  WHERE id = (SELECT max(id) FROM enquiries WHERE crn = '{crn}')"
+            ),
+            8 => format!(
+                "INSERT INTO assessments (crn, kind, completed_on, rosh)
+                 VALUES ('{crn}', '{}', '{day}', 'HIGH') ON CONFLICT DO NOTHING",
+                ["initial", "review", "pre_release"][next(3) as usize]
+            ),
+            9 => format!(
+                "UPDATE cases SET case_type = 'CUSTODY', release_date = '{day}',
+                        sentence_date = '2026-0{}-01' WHERE crn = '{crn}'",
+                1 + next(5)
+            ),
+            10 => format!(
+                "UPDATE cases SET pdu = '{}', allocated_to = NULL, allocated_on = NULL
+                  WHERE crn = '{crn}'",
+                ["AAA", "BBB"][next(2) as usize]
+            ),
+            _ => format!(
+                "UPDATE contacts SET date = '{day}'
+                  WHERE id = (SELECT max(id) FROM contacts WHERE crn = '{crn}')"
+            ),
+        };
+        db.batch_execute(&sql).unwrap();
+    }
+    // A bulk statement over many cases at once, as an import makes.
+    db.batch_execute(
+        "INSERT INTO contacts (crn, date, kind)
+         SELECT crn, '2026-01-02', 'home_visit' FROM cases WHERE pdu = 'AAA'",
+    )
+    .unwrap();
+    let (tallies, columns) = kept(&mut db);
+    assert!(tallies.contains("AAA"), "{tallies}");
+    let mut tx = db.transaction().unwrap();
+    tx.batch_execute(
+        "SELECT casewatch_tally_rebuild();
+         UPDATE cases c SET
+             last_contact = (SELECT max(date) FROM contacts x WHERE x.crn = c.crn),
+             last_oversight = (SELECT max(date) FROM oversight x WHERE x.crn = c.crn);
+         SELECT casewatch_risk_recompute(ARRAY(SELECT crn FROM cases));",
+    )
+    .unwrap();
+    let counted = {
+        let (t, c) = kept_in(&mut tx);
+        (t, c)
+    };
+    tx.rollback().unwrap();
+    assert_eq!(tallies, counted.0, "the kept tallies differ from a recount");
+    assert_eq!(columns, counted.1, "the kept columns differ from a recount");
+    // A RoSH change is dated.
+    db.batch_execute("UPDATE cases SET rosh = 'LOW' WHERE crn = 'A000001'; UPDATE cases SET rosh = 'HIGH' WHERE crn = 'A000001'")
+        .unwrap();
+    let changed: bool = db
+        .query_one(
+            "SELECT rosh_changed_on = current_date FROM cases WHERE crn = 'A000001'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(changed);
+}
+
+fn kept_in(tx: &mut postgres::Transaction<'_>) -> (String, String) {
+    let row = tx
+        .query_one(
+            "SELECT concat_ws(' | ',
+                (SELECT string_agg(t::text, ';' ORDER BY t::text) FROM tally_pdu t
+                  WHERE cases <> 0 OR unallocated <> 0),
+                (SELECT string_agg(t::text, ';' ORDER BY t::text) FROM tally_contact t),
+                (SELECT string_agg(t::text, ';' ORDER BY t::text) FROM tally_oversight t),
+                (SELECT string_agg(t::text, ';' ORDER BY t::text) FROM tally_caseload t)),
+                    (SELECT string_agg(concat_ws(',', crn, last_contact, last_oversight,
+                       da_first_requested, da_last_requested, da_last_returned,
+                       cs_first_requested, cs_last_requested, cs_last_returned,
+                       first_assessed, last_assessed, pre_release_assessed), ';' ORDER BY crn)
+               FROM cases)",
+            &[],
+        )
+        .unwrap();
+    (row.get(0), row.get(1))
+}

@@ -409,8 +409,8 @@ pub(super) fn copy(a: &super::args::CopyArgs) -> Result<ExitCode> {
         ));
     }
     out.push_str(
-        "every table matches. Not copied: the overview tallies, the risk checks' memos and the \
-         overview cache, which are worked out from the tables above\n",
+        "every table matches. The overview tallies were counted afresh on the server; the risk \
+         checks' memos and the overview cache are the file's own\n",
     );
     write_stdout(&out)?;
     Ok(ExitCode::SUCCESS)

@@ -22,6 +22,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "003_runs.sql",
         include_str!("../../assets/postgres/003_runs.sql"),
     ),
+    (
+        "004_maintained.sql",
+        include_str!("../../assets/postgres/004_maintained.sql"),
+    ),
 ];
 
 /// The newest PostgreSQL schema version this binary knows.
@@ -298,6 +302,15 @@ const COPIED: &[CopiedTable] = {
                 ("ethnicity", Text),
                 ("sex", Text),
                 ("age_band", Text),
+                ("da_first_requested", Date),
+                ("da_last_requested", Date),
+                ("da_last_returned", Date),
+                ("cs_first_requested", Date),
+                ("cs_last_requested", Date),
+                ("cs_last_returned", Date),
+                ("first_assessed", Date),
+                ("last_assessed", Date),
+                ("pre_release_assessed", Date),
             ],
             "crn",
         ),
@@ -572,6 +585,13 @@ impl PgStore {
             return Err(CopyError::NotEmpty { url: url.clone() });
         }
         let conn = sqlite.conn();
+        // The rows arrive with what the triggers keep (last contact, risk columns) already
+        // worked out by the file; the tallies are counted once at the end, not per table.
+        // (Only the schema's owner may do this, as only it may copy.)
+        for &(table, ..) in COPIED {
+            tx.batch_execute(&format!("ALTER TABLE {table} DISABLE TRIGGER USER"))
+                .map_err(fail)?;
+        }
         let mut out = Vec::new();
         for &(table, cols, key) in COPIED {
             let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
@@ -651,6 +671,12 @@ impl PgStore {
                 sum_to: sum_to.0,
             });
         }
+        for &(table, ..) in COPIED {
+            tx.batch_execute(&format!("ALTER TABLE {table} ENABLE TRIGGER USER"))
+                .map_err(fail)?;
+        }
+        tx.batch_execute("SELECT casewatch_tally_rebuild()")
+            .map_err(fail)?;
         if out.iter().all(TableCopy::matches) {
             tx.commit().map_err(fail)?;
             Ok(out)
