@@ -618,11 +618,18 @@ pub fn check_text(r: &crate::store::maintenance::CheckReport) -> String {
 pub fn audit_text(rows: &[crate::actions::AuditRow]) -> String {
     let mut s = String::new();
     for r in rows {
+        // On a shared server the login that wrote it, beside the name the client gave.
+        let login = r
+            .db_user
+            .as_deref()
+            .map(|u| format!(" (login {})", sanitize(u)))
+            .unwrap_or_default();
         s.push_str(&format!(
-            "#{} {} {} {} {}\n",
+            "#{} {} {}{} {} {}\n",
             r.id,
             r.at,
             sanitize(&r.actor),
+            login,
             r.crn.as_deref().unwrap_or("-"),
             sanitize(&r.describe())
         ));
@@ -750,10 +757,19 @@ mod tests {
             before: serde_json::Value::Null,
             after: serde_json::json!({"note": "called"}),
             reason: None,
+            db_user: None,
         };
         assert_eq!(
-            audit_text(&[row]),
+            audit_text(std::slice::from_ref(&row)),
             "#7 2026-11-01T09:00:00Z ann\u{2407} - note: called\n"
+        );
+        let on_server = crate::actions::AuditRow {
+            db_user: Some("spo_a".into()),
+            ..row
+        };
+        assert_eq!(
+            audit_text(&[on_server]),
+            "#7 2026-11-01T09:00:00Z ann\u{2407} (login spo_a) - note: called\n"
         );
     }
 

@@ -806,6 +806,26 @@ fn the_triage_writes_run_on_postgresql_as_the_login_may() {
     assert_eq!(holder.as_deref(), Some("AAA01"));
     assert_eq!(on.as_deref(), Some(as_of));
     assert_eq!(since, None);
+    // The trail, as the SPO may read it: the name they gave and their login.
+    head.execute(
+        "INSERT INTO audit (actor, action, crn) VALUES ('someone', 'note', 'B000001')",
+        &[],
+    )
+    .unwrap();
+    let o = casewatch(&["--db", &url, "audit"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let trail = text(&o.stdout);
+    assert!(
+        trail.contains("jo.spo (login spo_a) A100000 allocate"),
+        "{trail}"
+    );
+    assert!(
+        !trail.contains("B000001"),
+        "another PDU's entry shown: {trail}"
+    );
+    let o = casewatch(&["--db", &url, "audit", "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows[0]["db_user"], "spo_a");
     // Down or unknown: one line, nothing written.
     let o = casewatch(&[
         "--db",

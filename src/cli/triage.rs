@@ -84,12 +84,19 @@ pub(super) fn ack(cli: &Cli, ctx: &Settings, a: &AckArgs) -> Result<ExitCode> {
 
 /// `casewatch audit`: prints the audit trail, sensitive notes hidden unless asked for.
 pub(super) fn audit(ctx: &Settings, a: &AuditArgs) -> Result<ExitCode> {
-    let store = open_for_reading(ctx)?;
-    let rows: Vec<actions::AuditRow> = actions::audit_log(store.db(), a.crn.as_deref(), a.since)
-        .map_err(|e| crate::store::classify(store.path(), e))?
-        .into_iter()
-        .map(|r| r.redact(a.show_sensitive))
-        .collect();
+    use crate::store::triage::{AnyStore, Fault};
+    let mut store = match ctx.db.to_str().filter(|d| crate::store::pg::is_url(d)) {
+        Some(url) => AnyStore::Postgres(crate::store::pg::PgStore::open(url)?),
+        None => AnyStore::Sqlite(open_for_reading(ctx)?),
+    };
+    let rows: Vec<actions::AuditRow> = match store.audit_log(a.crn.as_deref(), a.since) {
+        Ok(rows) => rows,
+        Err(Fault::Sqlite(e)) => return Err(crate::store::classify(&ctx.db, e).into()),
+        Err(e) => return Err(e.into()),
+    }
+    .into_iter()
+    .map(|r| r.redact(a.show_sensitive))
+    .collect();
     let text = match a.format {
         Format::Json => {
             let mut s = serde_json::to_string_pretty(&rows)?;

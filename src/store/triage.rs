@@ -37,6 +37,9 @@ pub struct AuditRow {
     pub before: Value,
     pub after: Value,
     pub reason: Option<String>,
+    /// The database login that wrote it, where the backend records one (PostgreSQL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_user: Option<String>,
 }
 
 /// A note on a case.
@@ -378,6 +381,7 @@ pub fn audit_log(db: Db<'_>, crn: Option<&str>, since: Option<NaiveDate>) -> Res
             before: json(r.get(6)?),
             after: json(r.get(7)?),
             reason: r.get(8)?,
+            db_user: None,
         })
     })?;
     rows.collect()
@@ -474,6 +478,13 @@ pub trait Triage {
     fn insert_oversight(&mut self, o: &NewOversight<'_>) -> std::result::Result<i64, Fault>;
     /// Appends one audit row stamped `at` (UTC, RFC 3339); returns its id.
     fn append_audit(&mut self, at: &str, e: &AuditEntry<'_>) -> std::result::Result<i64, Fault>;
+    /// The audit trail as the login may read it, oldest first, optionally for one case and
+    /// from a date.
+    fn audit_log(
+        &mut self,
+        crn: Option<&str>,
+        since: Option<NaiveDate>,
+    ) -> std::result::Result<Vec<AuditRow>, Fault>;
 }
 
 /// A store the triage writes run on: each write is one transaction, committed when `f`
@@ -572,12 +583,33 @@ impl Triage for Db<'_> {
     fn append_audit(&mut self, at: &str, e: &AuditEntry<'_>) -> std::result::Result<i64, Fault> {
         Ok(append_audit(*self, at, e)?)
     }
+    fn audit_log(
+        &mut self,
+        crn: Option<&str>,
+        since: Option<NaiveDate>,
+    ) -> std::result::Result<Vec<AuditRow>, Fault> {
+        Ok(audit_log(*self, crn, since)?)
+    }
 }
 
 /// A store of either backend, for the triage writes (`--db` a file or a `postgres://` URL).
 pub enum AnyStore {
     Sqlite(super::Store),
     Postgres(super::pg::PgStore),
+}
+
+impl AnyStore {
+    /// The audit trail (see [`Triage::audit_log`]), read without taking a write lock.
+    pub fn audit_log(
+        &mut self,
+        crn: Option<&str>,
+        since: Option<NaiveDate>,
+    ) -> std::result::Result<Vec<AuditRow>, Fault> {
+        match self {
+            AnyStore::Sqlite(s) => Ok(audit_log(s.db(), crn, since)?),
+            AnyStore::Postgres(p) => p.in_read(|t| t.audit_log(crn, since)),
+        }
+    }
 }
 
 impl TriageStore for AnyStore {

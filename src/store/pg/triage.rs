@@ -10,7 +10,7 @@ use crate::domain::{Mappa, fmt_date};
 use crate::policy::Policy;
 use crate::store::read::{PractitionerPost, PractitionerRow, PractitionerSort};
 use crate::store::triage::{
-    AuditEntry, CaseFacts, Fault, LastChange, NewOversight, Triage, TriageStore,
+    AuditEntry, AuditRow, CaseFacts, Fault, LastChange, NewOversight, Triage, TriageStore,
 };
 
 /// One write transaction on PostgreSQL.
@@ -27,6 +27,20 @@ impl TriageStore for PgStore {
         let mut t = PgTx { tx };
         let out = f(&mut t)?;
         t.tx.commit().map_err(Fault::from)?;
+        Ok(out)
+    }
+}
+
+impl PgStore {
+    /// Runs `f` in a read-only transaction (one snapshot; nothing can be written).
+    pub fn in_read<T>(
+        &mut self,
+        f: impl FnOnce(&mut dyn Triage) -> Result<T, Fault>,
+    ) -> Result<T, Fault> {
+        let tx = self.client.build_transaction().read_only(true).start()?;
+        let mut t = PgTx { tx };
+        let out = f(&mut t)?;
+        t.tx.commit()?;
         Ok(out)
     }
 }
@@ -238,5 +252,41 @@ impl Triage for PgTx<'_> {
             ],
         )?;
         Ok(row.get(0))
+    }
+
+    fn audit_log(
+        &mut self,
+        crn: Option<&str>,
+        since: Option<NaiveDate>,
+    ) -> Result<Vec<AuditRow>, Fault> {
+        let since = since.map(fmt_date);
+        let rows = self.tx.query(
+            "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                    actor, action, crn, subject, before, after, reason, db_user
+               FROM audit
+              WHERE ($1::text IS NULL OR crn = $1)
+                AND ($2::text IS NULL OR at >= $2::text::date::timestamp AT TIME ZONE 'UTC')
+              ORDER BY id",
+            &[&crn, &since],
+        )?;
+        let json = |s: Option<String>| {
+            s.and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or(serde_json::Value::Null)
+        };
+        Ok(rows
+            .iter()
+            .map(|r| AuditRow {
+                id: r.get(0),
+                at: r.get(1),
+                actor: r.get(2),
+                action: r.get(3),
+                crn: r.get(4),
+                subject: r.get(5),
+                before: json(r.get(6)),
+                after: json(r.get(7)),
+                reason: r.get(8),
+                db_user: r.get(9),
+            })
+            .collect())
     }
 }
