@@ -1276,12 +1276,18 @@ fn resolved_alerts(
             continue;
         };
         let text = runs::incident_members(conn, run_id, incident)?;
-        let members: Vec<StoredMember> = serde_json::from_str(&text).unwrap_or_default();
+        let only_left = LeftMembers {
+            left: &left,
+            rule: &inc.rule,
+            pdu: &inc.pdu,
+        };
+        let members = serde::de::DeserializeSeed::deserialize(
+            only_left,
+            &mut serde_json::Deserializer::from_str(&text),
+        )
+        .unwrap_or_default();
         for (who, first_seen, _, message, metrics) in members {
             let key = format!("{}:{}:{who}", inc.rule, inc.pdu);
-            if !left.contains(&key) {
-                continue;
-            }
             let (crn, staff_code) = match inc.scope {
                 Scope::Case => (Some(who), None),
                 Scope::Practitioner => (None, Some(who)),
@@ -1306,6 +1312,76 @@ fn resolved_alerts(
         }
     }
     Ok(out)
+}
+
+/// Reads an incident's stored members keeping only those still in `left` (the resolved
+/// ones, a few hundred a night): the others, hundreds of thousands nationally, are skipped
+/// past their CRN rather than read whole.
+#[derive(Clone, Copy)]
+struct LeftMembers<'a> {
+    left: &'a PrevAlerts,
+    rule: &'a str,
+    pdu: &'a str,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for LeftMembers<'_> {
+    type Value = Vec<StoredMember>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for LeftMembers<'_> {
+    type Value = Vec<StoredMember>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an incident's members")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(m) = seq.next_element_seed(LeftMember(self))? {
+            out.extend(m);
+        }
+        Ok(out)
+    }
+}
+
+/// One member of [`LeftMembers`]: `None` when it is not one of the left.
+struct LeftMember<'a>(LeftMembers<'a>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for LeftMember<'_> {
+    type Value = Option<StoredMember>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for LeftMember<'_> {
+    type Value = Option<StoredMember>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[who, first_seen, status, message, metrics]")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        use serde::de::{Error, IgnoredAny};
+        let LeftMembers { left, rule, pdu } = self.0;
+        let who: String = seq
+            .next_element()?
+            .ok_or_else(|| Error::invalid_length(0, &self))?;
+        let member = if left.contains(&format!("{rule}:{pdu}:{who}")) {
+            let mut next = |i: usize| -> Result<String, A::Error> {
+                seq.next_element()?
+                    .ok_or_else(|| Error::invalid_length(i, &"a stored member"))
+            };
+            let (first_seen, status, message) = (next(1)?, next(2)?, next(3)?);
+            let metrics: Metrics = seq
+                .next_element()?
+                .ok_or_else(|| Error::invalid_length(4, &self))?;
+            Some((who, first_seen, status, message, metrics))
+        } else {
+            None
+        };
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(member)
+    }
 }
 
 /// The latest acknowledgement of each key, with the metric values it was given at.

@@ -127,6 +127,12 @@ fn recording_twice_a_day_duplicates_nothing_and_allocation_resolves_mappa_alerts
         .collect();
     assert_eq!(mappa.len(), 58);
     assert!(mappa.iter().all(|a| a["status"] == "resolved"));
+    // Each as last night stored it: its words and its figures.
+    assert!(mappa.iter().all(|a| {
+        a["message"].as_str().is_some_and(|m| m.contains("MAPPA"))
+            && a["metrics"].as_object().is_some_and(|m| !m.is_empty())
+            && a["first_seen"] == "2026-11-23"
+    }));
     let ongoing = next["alerts"]
         .as_array()
         .unwrap()
