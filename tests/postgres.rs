@@ -932,31 +932,24 @@ fn twenty_connections_allocating_and_noting_at_once_lose_nothing() {
 }
 
 /// Every tally row, and every case's kept columns, in one comparable text.
-fn kept(db: &mut postgres::Client) -> (String, String) {
-    let tallies: String = db
+fn kept(db: &mut impl postgres::GenericClient) -> (String, String) {
+    let row = db
         .query_one(
             "SELECT concat_ws(' | ',
                 (SELECT string_agg(t::text, ';' ORDER BY t::text) FROM tally_pdu t
                   WHERE cases <> 0 OR unallocated <> 0),
                 (SELECT string_agg(t::text, ';' ORDER BY t::text) FROM tally_contact t),
                 (SELECT string_agg(t::text, ';' ORDER BY t::text) FROM tally_oversight t),
-                (SELECT string_agg(t::text, ';' ORDER BY t::text) FROM tally_caseload t))",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    let columns: String = db
-        .query_one(
-            "SELECT string_agg(concat_ws(',', crn, last_contact, last_oversight,
+                (SELECT string_agg(t::text, ';' ORDER BY t::text) FROM tally_caseload t)),
+                    (SELECT string_agg(concat_ws(',', crn, last_contact, last_oversight,
                        da_first_requested, da_last_requested, da_last_returned,
                        cs_first_requested, cs_last_requested, cs_last_returned,
                        first_assessed, last_assessed, pre_release_assessed), ';' ORDER BY crn)
-               FROM cases",
+               FROM cases)",
             &[],
         )
-        .unwrap()
-        .get(0);
-    (tallies, columns)
+        .unwrap();
+    (row.get(0), row.get(1))
 }
 
 #[test]
@@ -1050,10 +1043,7 @@ fn the_tallies_and_kept_columns_follow_every_write_as_on_sqlite() {
          SELECT casewatch_risk_recompute(ARRAY(SELECT crn FROM cases));",
     )
     .unwrap();
-    let counted = {
-        let (t, c) = kept_in(&mut tx);
-        (t, c)
-    };
+    let counted = kept(&mut tx);
     tx.rollback().unwrap();
     assert_eq!(tallies, counted.0, "the kept tallies differ from a recount");
     assert_eq!(columns, counted.1, "the kept columns differ from a recount");
@@ -1068,24 +1058,4 @@ fn the_tallies_and_kept_columns_follow_every_write_as_on_sqlite() {
         .unwrap()
         .get(0);
     assert!(changed);
-}
-
-fn kept_in(tx: &mut postgres::Transaction<'_>) -> (String, String) {
-    let row = tx
-        .query_one(
-            "SELECT concat_ws(' | ',
-                (SELECT string_agg(t::text, ';' ORDER BY t::text) FROM tally_pdu t
-                  WHERE cases <> 0 OR unallocated <> 0),
-                (SELECT string_agg(t::text, ';' ORDER BY t::text) FROM tally_contact t),
-                (SELECT string_agg(t::text, ';' ORDER BY t::text) FROM tally_oversight t),
-                (SELECT string_agg(t::text, ';' ORDER BY t::text) FROM tally_caseload t)),
-                    (SELECT string_agg(concat_ws(',', crn, last_contact, last_oversight,
-                       da_first_requested, da_last_requested, da_last_returned,
-                       cs_first_requested, cs_last_requested, cs_last_returned,
-                       first_assessed, last_assessed, pre_release_assessed), ';' ORDER BY crn)
-               FROM cases)",
-            &[],
-        )
-        .unwrap();
-    (row.get(0), row.get(1))
 }

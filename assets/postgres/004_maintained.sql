@@ -26,56 +26,40 @@ ALTER TABLE cases ADD COLUMN pre_release_assessed date;
 CREATE INDEX enquiries_crn ON enquiries(crn, kind, requested_on);
 CREATE INDEX assessments_crn ON assessments(crn, completed_on);
 
--- The last contact and oversight of the cases a statement touched, from their rows.
-CREATE FUNCTION casewatch_last_contact() RETURNS trigger LANGUAGE plpgsql
+-- The last contact or oversight (the column TG_ARGV[0]) of the cases a statement on contacts
+-- or oversight touched, from their rows. EXECUTE sees the trigger's transition tables.
+CREATE FUNCTION casewatch_last_date() RETURNS trigger LANGUAGE plpgsql
     SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    col text := quote_ident(TG_ARGV[0]);
+    src text := quote_ident(TG_TABLE_NAME);
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        UPDATE cases c SET last_contact = m.d
-          FROM (SELECT crn, max(date) AS d FROM new_rows GROUP BY crn) m
-         WHERE c.crn = m.crn AND (c.last_contact IS NULL OR c.last_contact < m.d);
-    ELSIF TG_OP = 'DELETE' THEN
-        UPDATE cases c SET last_contact = (SELECT max(date) FROM contacts x WHERE x.crn = c.crn)
-         WHERE c.crn IN (SELECT crn FROM old_rows);
+        EXECUTE format('UPDATE cases c SET %1$s = m.d
+                          FROM (SELECT crn, max(date) AS d FROM new_rows GROUP BY crn) m
+                         WHERE c.crn = m.crn AND (c.%1$s IS NULL OR c.%1$s < m.d)', col);
     ELSE
-        UPDATE cases c SET last_contact = (SELECT max(date) FROM contacts x WHERE x.crn = c.crn)
-         WHERE c.crn IN (SELECT crn FROM old_rows UNION SELECT crn FROM new_rows);
+        EXECUTE format('UPDATE cases c SET %1$s = (SELECT max(date) FROM %2$s x WHERE x.crn = c.crn)
+                         WHERE c.crn IN (SELECT crn FROM old_rows %3$s)', col, src,
+                       CASE TG_OP WHEN 'UPDATE' THEN 'UNION SELECT crn FROM new_rows' ELSE '' END);
     END IF;
     RETURN NULL;
 END;
 $$;
 CREATE TRIGGER contacts_ai AFTER INSERT ON contacts REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION casewatch_last_contact();
+    FOR EACH STATEMENT EXECUTE FUNCTION casewatch_last_date('last_contact');
 CREATE TRIGGER contacts_au AFTER UPDATE ON contacts
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION casewatch_last_contact();
+    FOR EACH STATEMENT EXECUTE FUNCTION casewatch_last_date('last_contact');
 CREATE TRIGGER contacts_ad AFTER DELETE ON contacts REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION casewatch_last_contact();
-
-CREATE FUNCTION casewatch_last_oversight() RETURNS trigger LANGUAGE plpgsql
-    SECURITY DEFINER SET search_path = public, pg_temp AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        UPDATE cases c SET last_oversight = m.d
-          FROM (SELECT crn, max(date) AS d FROM new_rows GROUP BY crn) m
-         WHERE c.crn = m.crn AND (c.last_oversight IS NULL OR c.last_oversight < m.d);
-    ELSIF TG_OP = 'DELETE' THEN
-        UPDATE cases c SET last_oversight = (SELECT max(date) FROM oversight x WHERE x.crn = c.crn)
-         WHERE c.crn IN (SELECT crn FROM old_rows);
-    ELSE
-        UPDATE cases c SET last_oversight = (SELECT max(date) FROM oversight x WHERE x.crn = c.crn)
-         WHERE c.crn IN (SELECT crn FROM old_rows UNION SELECT crn FROM new_rows);
-    END IF;
-    RETURN NULL;
-END;
-$$;
+    FOR EACH STATEMENT EXECUTE FUNCTION casewatch_last_date('last_contact');
 CREATE TRIGGER oversight_ai AFTER INSERT ON oversight REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION casewatch_last_oversight();
+    FOR EACH STATEMENT EXECUTE FUNCTION casewatch_last_date('last_oversight');
 CREATE TRIGGER oversight_au AFTER UPDATE ON oversight
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION casewatch_last_oversight();
+    FOR EACH STATEMENT EXECUTE FUNCTION casewatch_last_date('last_oversight');
 CREATE TRIGGER oversight_ad AFTER DELETE ON oversight REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION casewatch_last_oversight();
+    FOR EACH STATEMENT EXECUTE FUNCTION casewatch_last_date('last_oversight');
 
 -- The risk checks' columns of the cases named, from their enquiries and assessments (the
 -- same definitions as the SQLite file's `risk_recompute`).
