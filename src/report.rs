@@ -640,6 +640,59 @@ pub fn audit_text(rows: &[crate::actions::AuditRow]) -> String {
     s
 }
 
+/// `casewatch check` of a PostgreSQL database, one finding a line, the verdict last.
+pub fn pg_check_text(r: &crate::store::pg::PgCheckReport) -> String {
+    let mut t = format!("database: {}\n", r.url);
+    t.push_str(&format!(
+        "schema version: {} (this casewatch knows {}){}\n",
+        r.schema_version,
+        r.schema_supported,
+        match r.schema_version.cmp(&r.schema_supported) {
+            std::cmp::Ordering::Less => " older: run `casewatch pg-init URL` as the schema's owner",
+            std::cmp::Ordering::Greater => " newer: upgrade casewatch",
+            std::cmp::Ordering::Equal => "",
+        }
+    ));
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "ok".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    t.push_str(&format!(
+        "row-level security off on: {}\n",
+        list(&r.without_row_security)
+    ));
+    t.push_str(&format!(
+        "audit guards missing: {}\n",
+        list(&r.audit_unguarded)
+    ));
+    match &r.kept_drift {
+        None => t.push_str(
+            "kept figures: not counted (only a head or the owner may count every case)\n",
+        ),
+        Some(d) => {
+            for (what, n) in d {
+                t.push_str(&format!(
+                    "kept {what}: {}\n",
+                    if *n == 0 {
+                        "equals a recount".to_string()
+                    } else {
+                        format!("{n} differ from a recount")
+                    }
+                ));
+            }
+        }
+    }
+    t.push_str(if r.healthy() {
+        "result: OK\n"
+    } else {
+        "result: PROBLEMS FOUND\n"
+    });
+    t
+}
+
 /// The silences, one line each, with whether each is in force on `as_of`.
 pub fn silences_text(list: &[crate::incidents::Silence], as_of: NaiveDate) -> String {
     let as_of = crate::domain::fmt_date(as_of);

@@ -1059,3 +1059,60 @@ fn the_tallies_and_kept_columns_follow_every_write_as_on_sqlite() {
         .get(0);
     assert!(changed);
 }
+
+#[test]
+fn check_reports_the_guarantees_and_the_kept_figures_and_fails_when_one_is_broken() {
+    let server = Server::start();
+    let mut owner = staffed(&server, 5);
+    owner
+        .batch_execute(
+            "UPDATE cases SET allocated_to = 'AAA01', allocated_on = '2026-10-02',
+                    unallocated_since = NULL WHERE crn = 'A100001';
+             INSERT INTO contacts (crn, date, kind) VALUES ('A100001', '2026-10-09', 'video');",
+        )
+        .unwrap();
+    let owner_url = server.url("postgres");
+    let o = casewatch(&["--db", &owner_url, "check"]);
+    let report = text(&o.stdout);
+    assert!(o.status.success(), "{report}{}", text(&o.stderr));
+    assert!(report.contains("row-level security off on: ok"), "{report}");
+    assert!(report.contains("audit guards missing: ok"), "{report}");
+    assert!(
+        report.contains("kept tally_contact: equals a recount"),
+        "{report}"
+    );
+    assert!(report.ends_with("result: OK\n"), "{report}");
+    // An SPO may not count every case: said, not failed.
+    let o = casewatch(&["--db", &server.url("spo_a"), "check"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("kept figures: not counted"));
+    // Broken three ways: each is named, and the check fails.
+    owner
+        .batch_execute(
+            "ALTER TABLE notes DISABLE ROW LEVEL SECURITY;
+             GRANT DELETE ON audit TO casewatch_head;
+             ALTER TABLE cases DISABLE TRIGGER tally_cases_update;
+             UPDATE cases SET allocated_to = NULL, allocated_on = NULL WHERE crn = 'A100001';
+             ALTER TABLE cases ENABLE TRIGGER tally_cases_update;",
+        )
+        .unwrap();
+    let o = casewatch(&["--db", &owner_url, "check", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["without_row_security"], serde_json::json!(["notes"]));
+    assert_eq!(
+        r["audit_unguarded"],
+        serde_json::json!(["role casewatch_head may DELETE audit entries"])
+    );
+    let drift: std::collections::HashMap<String, i64> = r["kept_drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d[0].as_str().unwrap().to_string(), d[1].as_i64().unwrap()))
+        .collect();
+    assert!(
+        drift["tally_pdu"] > 0 && drift["tally_caseload"] > 0,
+        "{drift:?}"
+    );
+    assert_eq!(drift["cases.last_contact"], 0);
+}

@@ -320,3 +320,68 @@ $$;
 SELECT casewatch_tally_rebuild();
 SELECT casewatch_risk_recompute(ARRAY(SELECT DISTINCT crn FROM enquiries
                                        UNION SELECT DISTINCT crn FROM assessments));
+
+-- How far the kept figures are from a recount, read only: for each tally and kept column,
+-- how many buckets or cases differ (0 everywhere on a healthy database). `casewatch check`
+-- reads it. As the schema's owner, so that it counts every case whoever asks.
+CREATE FUNCTION casewatch_kept_drift() RETURNS TABLE (what text, differing bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    WITH k AS (SELECT k.* FROM cases r, casewatch_tally_keys(1, r) k)
+    SELECT 'tally_pdu', count(*) FROM (
+        (SELECT pdu, cases, unallocated, unallocated_mappa, unallocated_high, mappa, no_rosh
+           FROM tally_pdu WHERE cases <> 0
+         EXCEPT ALL
+         SELECT pdu, count(*), sum(unallocated), sum(unallocated_mappa), sum(unallocated_high),
+                sum(mappa), sum(no_rosh) FROM k GROUP BY pdu)
+        UNION ALL
+        (SELECT pdu, count(*), sum(unallocated), sum(unallocated_mappa), sum(unallocated_high),
+                sum(mappa), sum(no_rosh) FROM k GROUP BY pdu
+         EXCEPT ALL
+         SELECT pdu, cases, unallocated, unallocated_mappa, unallocated_high, mappa, no_rosh
+           FROM tally_pdu WHERE cases <> 0)) d
+    UNION ALL
+    SELECT 'tally_contact', count(*) FROM (
+        (SELECT pdu, band, custody, high, since, n FROM tally_contact
+         EXCEPT ALL
+         SELECT pdu, band, custody, contact_high, contact_since, count(*) FROM k
+          WHERE allocated_to IS NOT NULL GROUP BY 1, 2, 3, 4, 5)
+        UNION ALL
+        (SELECT pdu, band, custody, contact_high, contact_since, count(*) FROM k
+          WHERE allocated_to IS NOT NULL GROUP BY 1, 2, 3, 4, 5
+         EXCEPT ALL
+         SELECT pdu, band, custody, high, since, n FROM tally_contact)) d
+    UNION ALL
+    SELECT 'tally_oversight', count(*) FROM (
+        (SELECT pdu, pending, high, since, n FROM tally_oversight
+         EXCEPT ALL
+         SELECT pdu, pending, high_risk, oversight_since, count(*) FROM k
+          WHERE allocated_to IS NOT NULL GROUP BY 1, 2, 3, 4)
+        UNION ALL
+        (SELECT pdu, pending, high_risk, oversight_since, count(*) FROM k
+          WHERE allocated_to IS NOT NULL GROUP BY 1, 2, 3, 4
+         EXCEPT ALL
+         SELECT pdu, pending, high, since, n FROM tally_oversight)) d
+    UNION ALL
+    SELECT 'tally_caseload', count(*) FROM (
+        (SELECT staff_code, tier, n, high FROM tally_caseload
+         EXCEPT ALL
+         SELECT allocated_to, tier, count(*), sum(high_risk::int) FROM k
+          WHERE allocated_to IS NOT NULL GROUP BY 1, 2)
+        UNION ALL
+        (SELECT allocated_to, tier, count(*), sum(high_risk::int) FROM k
+          WHERE allocated_to IS NOT NULL GROUP BY 1, 2
+         EXCEPT ALL
+         SELECT staff_code, tier, n, high FROM tally_caseload)) d
+    UNION ALL
+    SELECT 'cases.last_contact', count(*) FROM cases c
+     WHERE c.last_contact IS DISTINCT FROM (SELECT max(date) FROM contacts x WHERE x.crn = c.crn)
+    UNION ALL
+    SELECT 'cases.last_oversight', count(*) FROM cases c
+     WHERE c.last_oversight IS DISTINCT FROM
+           (SELECT max(date) FROM oversight x WHERE x.crn = c.crn)
+$$;
+
+-- The maintenance functions run as the owner: not for every login to call.
+REVOKE EXECUTE ON FUNCTION casewatch_tally_rebuild(), casewatch_risk_recompute(text[]),
+    casewatch_kept_drift() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION casewatch_kept_drift() TO casewatch_head;

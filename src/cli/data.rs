@@ -72,6 +72,19 @@ pub(super) fn backup(ctx: &Settings, a: &BackupArgs) -> Result<ExitCode> {
 
 /// `casewatch check`: reports the database's health; exit 1 when it has problems.
 pub(super) fn check(ctx: &Settings, a: &CheckArgs) -> Result<ExitCode> {
+    if let Some(url) = ctx.db.to_str().filter(|d| crate::store::pg::is_url(d)) {
+        let r = crate::store::pg::PgStore::connect(url)?.check()?;
+        let text = match a.format {
+            Format::Json => format!("{}\n", serde_json::to_string_pretty(&r)?),
+            Format::Text => crate::report::pg_check_text(&r),
+        };
+        write_stdout(&text)?;
+        return Ok(if r.healthy() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     let r = crate::store::maintenance::check(&ctx.db)?;
     let text = match a.format {
         Format::Json => format!("{}\n", serde_json::to_string_pretty(&r)?),

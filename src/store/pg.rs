@@ -219,6 +219,127 @@ impl PgStore {
     }
 }
 
+/// What `casewatch check` finds on a PostgreSQL database: the schema, the guarantees a shared
+/// deployment rests on, and how far the kept figures are from a recount.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PgCheckReport {
+    pub url: String,
+    pub schema_version: i32,
+    pub schema_supported: i32,
+    /// Tables holding people's data without row-level security switched on.
+    pub without_row_security: Vec<String>,
+    /// The audit's guards that are missing: its triggers, or a role that may change it.
+    pub audit_unguarded: Vec<String>,
+    /// Each kept figure with how many buckets or cases differ from a recount (`None` when
+    /// the login may not count every case: only a head or the owner may).
+    pub kept_drift: Option<Vec<(String, i64)>>,
+}
+
+impl PgCheckReport {
+    pub fn healthy(&self) -> bool {
+        self.schema_version == self.schema_supported
+            && self.without_row_security.is_empty()
+            && self.audit_unguarded.is_empty()
+            && self
+                .kept_drift
+                .as_ref()
+                .is_none_or(|d| d.iter().all(|(_, n)| *n == 0))
+    }
+}
+
+/// The tables that hold people's data or say what happened to them.
+const GUARDED: &[&str] = &[
+    "cases",
+    "contacts",
+    "oversight",
+    "allocations",
+    "enquiries",
+    "assessments",
+    "notes",
+    "audit",
+    "run_incidents",
+    "alert_acks",
+    "silences",
+];
+
+impl PgStore {
+    /// Checks the schema, the row-level security, the audit's guards and the kept figures,
+    /// reading only (in one read-only transaction).
+    pub fn check(&mut self) -> Result<PgCheckReport, PgError> {
+        let schema_version = self.schema_version()?;
+        let url = self.url.clone();
+        let fail = |e: postgres::Error| PgError::Server {
+            url: url.clone(),
+            reason: reason(&e),
+        };
+        let mut tx = self
+            .client
+            .build_transaction()
+            .read_only(true)
+            .start()
+            .map_err(fail)?;
+        let mut report = PgCheckReport {
+            url: url.clone(),
+            schema_version,
+            schema_supported: PG_SCHEMA_VERSION,
+            without_row_security: Vec::new(),
+            audit_unguarded: Vec::new(),
+            kept_drift: None,
+        };
+        if schema_version < PG_SCHEMA_VERSION {
+            return Ok(report);
+        }
+        for r in tx
+            .query(
+                "SELECT t FROM unnest($1::text[]) t
+                  WHERE NOT coalesce((SELECT relrowsecurity FROM pg_class
+                                       WHERE oid = to_regclass(t)), false)
+                  ORDER BY t",
+                &[&GUARDED],
+            )
+            .map_err(fail)?
+        {
+            report.without_row_security.push(r.get(0));
+        }
+        for r in tx
+            .query(
+                "SELECT 'trigger ' || t FROM unnest(ARRAY['audit_no_change', 'audit_no_truncate',
+                                                          'audit_db_user']) t
+                  WHERE NOT EXISTS (SELECT 1 FROM pg_trigger
+                                     WHERE tgrelid = 'audit'::regclass AND tgname = t
+                                       AND tgenabled <> 'D')
+                 UNION ALL
+                 SELECT 'role ' || r || ' may ' || p || ' audit entries'
+                   FROM unnest(ARRAY['casewatch_spo', 'casewatch_head']) r,
+                        unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) p
+                  WHERE has_table_privilege(r, 'audit', p)",
+                &[],
+            )
+            .map_err(fail)?
+        {
+            report.audit_unguarded.push(r.get(0));
+        }
+        let may_count: bool = tx
+            .query_one(
+                "SELECT has_function_privilege('casewatch_kept_drift()', 'EXECUTE')",
+                &[],
+            )
+            .map_err(fail)?
+            .get(0);
+        if may_count {
+            let drift = tx
+                .query("SELECT what, differing FROM casewatch_kept_drift()", &[])
+                .map_err(fail)?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            report.kept_drift = Some(drift);
+        }
+        tx.commit().map_err(fail)?;
+        Ok(report)
+    }
+}
+
 /// How a column is stored on each side, for copying and for comparing what arrived.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
