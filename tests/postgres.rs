@@ -518,6 +518,16 @@ fn errors_are_one_line_and_never_show_the_password() {
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2));
     assert!(err.contains("pg-init") && !err.contains("hunter2"), "{err}");
+    // A backup is PostgreSQL's own tool's to make: said how, on one line.
+    let o = casewatch(&["--db", &url, "backup", "/tmp/never-written.dump"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err.contains("pg_dump --format=custom") && !err.contains("hunter2"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!std::path::Path::new("/tmp/never-written.dump").exists());
     // The server stopped.
     server.stop();
     let o = casewatch(&["pg-init", &server.url("postgres")]);

@@ -56,6 +56,16 @@ pub(super) fn init(ctx: &Settings) -> Result<ExitCode> {
 
 /// `casewatch backup`: writes a checked, consistent copy of the database.
 pub(super) fn backup(ctx: &Settings, a: &BackupArgs) -> Result<ExitCode> {
+    if let Some(url) = ctx.db.to_str().filter(|d| crate::store::pg::is_url(d)) {
+        // The server's own tool copies a live database consistently, roles aside.
+        anyhow::bail!(
+            "{} is a PostgreSQL database: back it up with PostgreSQL's own tool, as the \
+             schema's owner: pg_dump --format=custom --file {} 'URL' (restore with \
+             pg_restore into a database prepared by `casewatch pg-init`; see the README)",
+            crate::store::pg::redacted(url),
+            crate::text::quote_value(&a.path.display().to_string(), 80)
+        );
+    }
     if !ctx.db.exists() {
         return Err(crate::store::StoreError::Missing(ctx.db.clone()).into());
     }

@@ -117,6 +117,7 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
                     | Command::Note(_)
                     | Command::Audit(_)
                     | Command::Check(_)
+                    | Command::Backup(_)
             )
         )
     {
