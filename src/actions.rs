@@ -164,7 +164,7 @@ pub fn record_audit(conn: Db<'_>, entry: &AuditEntry<'_>) -> rusqlite::Result<i6
 }
 
 /// [`record_audit`] on either backend.
-fn audit_in(db: &mut dyn Triage, entry: &AuditEntry<'_>) -> Result<i64, Fault> {
+pub fn record_audit_in(db: &mut dyn Triage, entry: &AuditEntry<'_>) -> Result<i64, Fault> {
     db.append_audit(&now(), entry)
 }
 
@@ -658,7 +658,7 @@ fn allocate_in(
     } else {
         "allocate"
     };
-    let audit_id = audit_in(
+    let audit_id = record_audit_in(
         db,
         &AuditEntry {
             actor,
@@ -736,7 +736,7 @@ fn oversight_in(
     })?;
     let after = json!({"oversight_id": id, "date": date, "by": by, "kind": kind.as_str(),
                        "note": note, "sensitive": e.sensitive});
-    let audit_id = audit_in(
+    let audit_id = record_audit_in(
         db,
         &AuditEntry {
             actor,
@@ -764,7 +764,7 @@ pub fn add_note(
         db.case_facts(crn)?.ok_or(ActionError::UnknownCase)?;
         let id = db.insert_note(crn, &now(), actor, &text, sensitive)?;
         let after = json!({"note_id": id, "note": text, "sensitive": sensitive});
-        let audit_id = audit_in(
+        let audit_id = record_audit_in(
             db,
             &AuditEntry {
                 actor,

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::actions::{ActionError, record_audit};
+use crate::actions::ActionError;
 use crate::context::Evaluation;
 use crate::domain::{Grade, Rosh, fmt_date};
 use crate::forecast::Forecasts;
@@ -2170,18 +2170,18 @@ pub fn record(
 /// recorded run with a note. It stays listed, marked, until it is materially worse (a count
 /// up, a rate up by the margin) or resolves; an acknowledgement never covers a return.
 pub fn acknowledge(
-    store: &mut Store,
+    store: &mut impl crate::store::triage::TriageStore,
     actor: &str,
     key: &str,
     note: &str,
 ) -> Result<i64, ActionError> {
     let note = crate::actions::check_text("the note", note)?;
     let note = note.as_str();
-    let tx = store.immediate()?;
+    store.in_write(|db| {
     let Some(runs::RunHead {
         id: run_id,
         as_of: run_as_of,
-    }) = runs::latest_run(tx.db())?
+    }) = db.latest_run()?
     else {
         return Err(ActionError::UnknownAlert);
     };
@@ -2191,7 +2191,7 @@ pub fn acknowledge(
         [rule, pdu, who] => (format!("{rule}:{pdu}"), Some(who)),
         _ => return Err(ActionError::UnknownAlert),
     };
-    let row = runs::open_incident(tx.db(), run_id, &incident)?;
+    let row = db.open_incident(run_id, &incident)?;
     let found: Option<(String, Option<String>)> = match (row, who) {
         (None, _) => None,
         (Some(runs::OpenIncident { metrics, .. }), None) => Some((metrics, None)),
@@ -2212,8 +2212,7 @@ pub fn acknowledge(
     let Some((metrics, crn)) = found else {
         return Err(ActionError::UnknownAlert);
     };
-    runs::insert_ack(
-        tx.db(),
+    db.insert_ack(
         &runs::NewAck {
             key,
             at: &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -2224,8 +2223,8 @@ pub fn acknowledge(
         },
     )?;
     let after = json!({"note": note, "run": run_as_of, "metrics": serde_json::from_str::<serde_json::Value>(&metrics).unwrap_or_default()});
-    let id = record_audit(
-        tx.db(),
+    let id = crate::actions::record_audit_in(
+        db,
         &crate::store::triage::AuditEntry {
             actor,
             action: "acknowledge",
@@ -2236,8 +2235,8 @@ pub fn acknowledge(
             reason: None,
         },
     )?;
-    tx.commit()?;
     Ok(id)
+    })
 }
 
 /// What a new silence covers and why.
@@ -2278,6 +2277,17 @@ pub enum SilenceError {
     BadReason(String),
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {}", crate::store::pg::reason(.0))]
+    Pg(postgres::Error),
+}
+
+impl From<crate::store::triage::Fault> for SilenceError {
+    fn from(f: crate::store::triage::Fault) -> SilenceError {
+        match f {
+            crate::store::triage::Fault::Sqlite(e) => SilenceError::Sqlite(e),
+            crate::store::triage::Fault::Pg(e) => SilenceError::Pg(e),
+        }
+    }
 }
 
 /// Whether the database holds a PDU with this code.
@@ -2287,7 +2297,7 @@ pub fn pdu_exists(conn: Db<'_>, code: &str) -> rusqlite::Result<bool> {
 
 /// Records a silence after checking it, with its audit entry, in one transaction.
 pub fn add_silence(
-    store: &mut Store,
+    store: &mut impl crate::store::triage::TriageStore,
     rules: &Rules,
     actor: &str,
     as_of: NaiveDate,
@@ -2317,25 +2327,23 @@ pub fn add_silence(
             crate::text::sanitize(r).into_owned(),
         ));
     }
-    let tx = store.immediate()?;
-    if let Some(p) = &req.pdu
-        && !pdu_exists(tx.db(), p)?
-    {
-        return Err(SilenceError::UnknownPdu(
-            crate::text::sanitize(p).into_owned(),
-        ));
-    }
-    if let Some(c) = &req.crn
-        && !crate::store::load::case_exists(tx.db(), c)?
-    {
-        return Err(SilenceError::UnknownCase(
-            crate::text::sanitize(c).into_owned(),
-        ));
-    }
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let id = runs::insert_silence(
-        tx.db(),
-        &Silence {
+    store.in_write(|db| {
+        if let Some(p) = &req.pdu
+            && !db.pdu_exists(p)?
+        {
+            return Err(SilenceError::UnknownPdu(
+                crate::text::sanitize(p).into_owned(),
+            ));
+        }
+        if let Some(c) = &req.crn
+            && !db.case_exists(c)?
+        {
+            return Err(SilenceError::UnknownCase(
+                crate::text::sanitize(c).into_owned(),
+            ));
+        }
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let id = db.insert_silence(&Silence {
             id: 0,
             rule: req.rule.clone(),
             pdu: req.pdu.clone(),
@@ -2345,47 +2353,50 @@ pub fn add_silence(
             reason: reason.to_string(),
             created_by: actor.to_string(),
             created_at: now,
-        },
-    )?;
-    let after = json!({"id": id, "rule": req.rule, "pdu": req.pdu, "crn": req.crn,
+        })?;
+        let after = json!({"id": id, "rule": req.rule, "pdu": req.pdu, "crn": req.crn,
                        "starts": fmt_date(as_of), "until": fmt_date(until), "reason": reason});
-    record_audit(
-        tx.db(),
-        &crate::store::triage::AuditEntry {
-            actor,
-            action: "silence",
-            crn: req.crn.as_deref(),
-            subject: Some(&format!("silence:{id}")),
-            before: None,
-            after: Some(&after),
-            reason: None,
-        },
-    )?;
-    tx.commit()?;
-    Ok(id)
+        crate::actions::record_audit_in(
+            db,
+            &crate::store::triage::AuditEntry {
+                actor,
+                action: "silence",
+                crn: req.crn.as_deref(),
+                subject: Some(&format!("silence:{id}")),
+                before: None,
+                after: Some(&after),
+                reason: None,
+            },
+        )?;
+        Ok(id)
+    })
 }
 
 /// Removes a silence before its end (kept in the table, marked, and audited).
-pub fn remove_silence(store: &mut Store, actor: &str, id: i64) -> Result<(), SilenceError> {
-    let tx = store.immediate()?;
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let Some(crn) = runs::remove_silence(tx.db(), id, actor, &now)? else {
-        return Err(SilenceError::UnknownSilence(id));
-    };
-    record_audit(
-        tx.db(),
-        &crate::store::triage::AuditEntry {
-            actor,
-            action: "unsilence",
-            crn: crn.as_deref(),
-            subject: Some(&format!("silence:{id}")),
-            before: None,
-            after: Some(&json!({"id": id})),
-            reason: None,
-        },
-    )?;
-    tx.commit()?;
-    Ok(())
+pub fn remove_silence(
+    store: &mut impl crate::store::triage::TriageStore,
+    actor: &str,
+    id: i64,
+) -> Result<(), SilenceError> {
+    store.in_write(|db| {
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let Some(crn) = db.remove_silence(id, actor, &now)? else {
+            return Err(SilenceError::UnknownSilence(id));
+        };
+        crate::actions::record_audit_in(
+            db,
+            &crate::store::triage::AuditEntry {
+                actor,
+                action: "unsilence",
+                crn: crn.as_deref(),
+                subject: Some(&format!("silence:{id}")),
+                before: None,
+                after: Some(&json!({"id": id})),
+                reason: None,
+            },
+        )?;
+        Ok(())
+    })
 }
 
 /// The morning worklist of one PDU, with its status and incidents.

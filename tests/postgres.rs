@@ -1126,3 +1126,98 @@ fn check_reports_the_guarantees_and_the_kept_figures_and_fails_when_one_is_broke
     );
     assert_eq!(drift["cases.last_contact"], 0);
 }
+
+#[test]
+fn acknowledgements_and_silences_are_made_on_postgresql_where_the_login_may() {
+    let server = Server::start();
+    let mut owner = two_pdus(&server);
+    owner
+        .batch_execute(
+            "INSERT INTO alert_runs (id, as_of, recorded_at, actor)
+             VALUES (1, '2026-11-01', '2026-11-01T02:30:00Z', 'nightly');
+             INSERT INTO run_incidents (run_id, key, rule, severity, scope, pdu, count,
+                                        first_seen, nights, message, metrics, members)
+             VALUES (1, 'unallocated-mappa:AAA', 'unallocated-mappa', 'critical', 'case', 'AAA',
+                     1, '2026-11-01', 1, '', '{\"n\": 1}',
+                     '[[\"A000001\", \"2026-11-01\", \"new\", \"x\", {}]]'),
+                    (1, 'unallocated-mappa:BBB', 'unallocated-mappa', 'critical', 'case', 'BBB',
+                     1, '2026-11-01', 1, '', '{\"n\": 1}',
+                     '[[\"B000001\", \"2026-11-01\", \"new\", \"x\", {}]]');",
+        )
+        .unwrap();
+    let url = server.url("spo_a");
+    let run = |args: &[&str]| {
+        let mut all = vec!["--db", url.as_str(), "--as-of", "2026-11-02"];
+        all.extend_from_slice(args);
+        casewatch(&all)
+    };
+    let o = run(&["ack", "unallocated-mappa:AAA:A000001", "--note", "in hand"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // Another PDU's incident is not there for this login.
+    let o = run(&["ack", "unallocated-mappa:BBB", "--note", "mine now"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("no open incident"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = run(&[
+        "silence",
+        "crn=A000001",
+        "--until",
+        "2026-11-09",
+        "--reason",
+        "in hospital",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = run(&[
+        "silence",
+        "crn=B000001",
+        "--until",
+        "2026-11-09",
+        "--reason",
+        "x",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("no case B000001"),
+        "{}",
+        text(&o.stderr)
+    );
+    // A silence of a rule in every PDU is a head's to make: refused in one line.
+    let o = run(&[
+        "silence",
+        "rule=unallocated-mappa",
+        "--until",
+        "2026-11-09",
+        "--reason",
+        "x",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("row-level security"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let id: i64 = owner
+        .query_one("SELECT id FROM silences WHERE crn = 'A000001'", &[])
+        .unwrap()
+        .get(0);
+    let o = run(&["unsilence", &id.to_string()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let rows: Vec<(String, String)> = owner
+        .query("SELECT db_user, action FROM audit ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let actions: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(actions, ["acknowledge", "silence", "unsilence"]);
+    assert!(rows.iter().all(|r| r.0 == "spo_a"), "{rows:?}");
+    let acks: i64 = owner
+        .query_one(
+            "SELECT count(*) FROM alert_acks WHERE as_of = '2026-11-01'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(acks, 1);
+}

@@ -14,7 +14,7 @@ use super::args::{
 };
 use super::{
     Cli, Settings, actor, evaluation, file_write_error, load_rules, open_for_reading,
-    open_for_writing, to_stdout, write_stdout,
+    open_for_triage, open_for_writing, to_stdout, write_stdout,
 };
 use crate::actions::{self, ActionError};
 use crate::alerts::SilenceError;
@@ -278,7 +278,7 @@ pub(super) fn silence(cli: &Cli, ctx: &Settings, a: &SilenceArgs) -> Result<Exit
     if req.reason.trim().is_empty() {
         anyhow::bail!("{}", SilenceError::NoReason);
     }
-    let mut store = open_for_writing(ctx)?;
+    let mut store = open_for_triage(ctx)?;
     let who = actor(cli);
     let id = crate::alerts::add_silence(&mut store, &rules, &who, ctx.as_of, &req)
         .map_err(|e| silence_error(ctx, e))?;
@@ -308,7 +308,7 @@ pub(super) fn silences(ctx: &Settings, a: &SilencesArgs) -> Result<ExitCode> {
 
 /// `casewatch unsilence`: removes a silence before its end.
 pub(super) fn unsilence(cli: &Cli, ctx: &Settings, a: &UnsilenceArgs) -> Result<ExitCode> {
-    let mut store = open_for_writing(ctx)?;
+    let mut store = open_for_triage(ctx)?;
     crate::alerts::remove_silence(&mut store, &actor(cli), a.id)
         .map_err(|e| silence_error(ctx, e))?;
     eprintln!("casewatch: silence #{} removed (audited)", a.id);

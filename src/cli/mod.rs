@@ -118,14 +118,17 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
                     | Command::Audit(_)
                     | Command::Check(_)
                     | Command::Backup(_)
+                    | Command::Ack(_)
+                    | Command::Silence(_)
+                    | Command::Unsilence(_)
             )
         )
     {
         anyhow::bail!(
             "{} is a PostgreSQL database: this casewatch can create its schema and roles \
              there (`casewatch pg-init URL`), copy a SQLite file into it (`casewatch copy \
-             FILE URL`), make the triage writes (`allocate`, `oversight`, `note`), read the audit \
-             trail (`audit`) and check it (`check`), but \
+             FILE URL`), make the triage writes (`allocate`, `oversight`, `note`, `ack`, `silence`, \
+             `unsilence`), read the audit trail (`audit`) and check it (`check`), but \
              runs its other commands and the screen on a SQLite file only so far; give --db \
              a file path",
             crate::store::pg::redacted(url)

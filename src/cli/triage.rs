@@ -5,10 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::args::{AckArgs, AllocateArgs, AuditArgs, Format, NoteArgs, OversightArgs};
-use super::{
-    Cli, Settings, action_error, actor, open_for_reading, open_for_triage, open_for_writing,
-    write_stdout,
-};
+use super::{Cli, Settings, action_error, actor, open_for_reading, open_for_triage, write_stdout};
 use crate::actions;
 
 /// `casewatch allocate`: allocates (or reallocates) a case to a practitioner.
@@ -72,7 +69,7 @@ pub(super) fn note(cli: &Cli, ctx: &Settings, a: &NoteArgs) -> Result<ExitCode> 
 
 /// `casewatch ack`: acknowledges an open incident or alert of the last recorded run.
 pub(super) fn ack(cli: &Cli, ctx: &Settings, a: &AckArgs) -> Result<ExitCode> {
-    let mut store = open_for_writing(ctx)?;
+    let mut store = open_for_triage(ctx)?;
     let who = actor(cli);
     let id = actions::with_retry(actions::WRITE_ATTEMPTS, || {
         crate::alerts::acknowledge(&mut store, &who, &a.key, &a.note)

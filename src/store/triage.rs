@@ -478,6 +478,27 @@ pub trait Triage {
     fn insert_oversight(&mut self, o: &NewOversight<'_>) -> std::result::Result<i64, Fault>;
     /// Appends one audit row stamped `at` (UTC, RFC 3339); returns its id.
     fn append_audit(&mut self, at: &str, e: &AuditEntry<'_>) -> std::result::Result<i64, Fault>;
+    /// The latest recorded nightly run (acknowledgements are of it).
+    fn latest_run(&mut self) -> std::result::Result<Option<super::runs::RunHead>, Fault>;
+    /// An open incident of a run, by its key (`rule:pdu`).
+    fn open_incident(
+        &mut self,
+        run_id: i64,
+        key: &str,
+    ) -> std::result::Result<Option<super::runs::OpenIncident>, Fault>;
+    fn insert_ack(&mut self, a: &super::runs::NewAck<'_>) -> std::result::Result<(), Fault>;
+    fn pdu_exists(&mut self, code: &str) -> std::result::Result<bool, Fault>;
+    fn case_exists(&mut self, crn: &str) -> std::result::Result<bool, Fault>;
+    /// Records a silence; returns its id.
+    fn insert_silence(&mut self, s: &crate::incidents::Silence) -> std::result::Result<i64, Fault>;
+    /// Ends a silence in force: `None` when there is none with that id, else the CRN it
+    /// covered (if any).
+    fn remove_silence(
+        &mut self,
+        id: i64,
+        by: &str,
+        at: &str,
+    ) -> std::result::Result<Option<Option<String>>, Fault>;
     /// The audit trail as the login may read it, oldest first, optionally for one case and
     /// from a date.
     fn audit_log(
@@ -589,6 +610,36 @@ impl Triage for Db<'_> {
         since: Option<NaiveDate>,
     ) -> std::result::Result<Vec<AuditRow>, Fault> {
         Ok(audit_log(*self, crn, since)?)
+    }
+    fn latest_run(&mut self) -> std::result::Result<Option<super::runs::RunHead>, Fault> {
+        Ok(super::runs::latest_run(*self)?)
+    }
+    fn open_incident(
+        &mut self,
+        run_id: i64,
+        key: &str,
+    ) -> std::result::Result<Option<super::runs::OpenIncident>, Fault> {
+        Ok(super::runs::open_incident(*self, run_id, key)?)
+    }
+    fn insert_ack(&mut self, a: &super::runs::NewAck<'_>) -> std::result::Result<(), Fault> {
+        Ok(super::runs::insert_ack(*self, a)?)
+    }
+    fn pdu_exists(&mut self, code: &str) -> std::result::Result<bool, Fault> {
+        Ok(super::runs::pdu_exists(*self, code)?)
+    }
+    fn case_exists(&mut self, crn: &str) -> std::result::Result<bool, Fault> {
+        Ok(super::load::case_exists(*self, crn)?)
+    }
+    fn insert_silence(&mut self, s: &crate::incidents::Silence) -> std::result::Result<i64, Fault> {
+        Ok(super::runs::insert_silence(*self, s)?)
+    }
+    fn remove_silence(
+        &mut self,
+        id: i64,
+        by: &str,
+        at: &str,
+    ) -> std::result::Result<Option<Option<String>>, Fault> {
+        Ok(super::runs::remove_silence(*self, id, by, at)?)
     }
 }
 

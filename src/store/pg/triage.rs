@@ -7,8 +7,10 @@ use postgres::Transaction;
 
 use super::PgStore;
 use crate::domain::{Mappa, fmt_date};
+use crate::incidents::Silence;
 use crate::policy::Policy;
 use crate::store::read::{PractitionerPost, PractitionerRow, PractitionerSort};
+use crate::store::runs::{NewAck, OpenIncident, RunHead};
 use crate::store::triage::{
     AuditEntry, AuditRow, CaseFacts, Fault, LastChange, NewOversight, Triage, TriageStore,
 };
@@ -288,5 +290,87 @@ impl Triage for PgTx<'_> {
                 db_user: r.get(9),
             })
             .collect())
+    }
+
+    fn latest_run(&mut self) -> Result<Option<RunHead>, Fault> {
+        let row = self.tx.query_opt(
+            "SELECT id, as_of::text FROM alert_runs ORDER BY as_of DESC LIMIT 1",
+            &[],
+        )?;
+        Ok(row.map(|r| RunHead {
+            id: r.get(0),
+            as_of: r.get(1),
+        }))
+    }
+
+    fn open_incident(&mut self, run_id: i64, key: &str) -> Result<Option<OpenIncident>, Fault> {
+        let row = self.tx.query_opt(
+            "SELECT metrics, scope, members FROM run_incidents
+              WHERE run_id = $1 AND key = $2 AND count > 0",
+            &[&run_id, &key],
+        )?;
+        Ok(row.map(|r| OpenIncident {
+            metrics: r.get(0),
+            scope: r.get(1),
+            members: r.get(2),
+        }))
+    }
+
+    fn insert_ack(&mut self, a: &NewAck<'_>) -> Result<(), Fault> {
+        self.tx.execute(
+            "INSERT INTO alert_acks (key, at, actor, note, metrics, as_of)
+             VALUES ($1, $2::text::timestamptz, $3, $4, $5, $6::text::date)",
+            &[&a.key, &a.at, &a.actor, &a.note, &a.metrics, &a.as_of],
+        )?;
+        Ok(())
+    }
+
+    fn pdu_exists(&mut self, code: &str) -> Result<bool, Fault> {
+        let row = self.tx.query_one(
+            "SELECT EXISTS (SELECT 1 FROM pdus WHERE code = $1)",
+            &[&code],
+        )?;
+        Ok(row.get(0))
+    }
+
+    fn case_exists(&mut self, crn: &str) -> Result<bool, Fault> {
+        let row = self.tx.query_one(
+            "SELECT EXISTS (SELECT 1 FROM cases WHERE crn = $1)",
+            &[&crn],
+        )?;
+        Ok(row.get(0))
+    }
+
+    fn insert_silence(&mut self, s: &Silence) -> Result<i64, Fault> {
+        let row = self.tx.query_one(
+            "INSERT INTO silences (rule, pdu, crn, starts, until, reason, created_by, created_at)
+             VALUES ($1, $2, $3, $4::text::date, $5::text::date, $6, $7, $8::text::timestamptz)
+             RETURNING id",
+            &[
+                &s.rule,
+                &s.pdu,
+                &s.crn,
+                &s.starts,
+                &s.until,
+                &s.reason,
+                &s.created_by,
+                &s.created_at,
+            ],
+        )?;
+        Ok(row.get(0))
+    }
+
+    fn remove_silence(
+        &mut self,
+        id: i64,
+        by: &str,
+        at: &str,
+    ) -> Result<Option<Option<String>>, Fault> {
+        let row = self.tx.query_opt(
+            "UPDATE silences SET removed_by = $2, removed_at = $3::text::timestamptz
+              WHERE id = $1 AND removed_at IS NULL RETURNING crn",
+            &[&id, &by, &at],
+        )?;
+        Ok(row.map(|r| r.get(0)))
     }
 }
