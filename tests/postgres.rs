@@ -1201,6 +1201,21 @@ fn acknowledgements_and_silences_are_made_on_postgresql_where_the_login_may() {
         .query_one("SELECT id FROM silences WHERE crn = 'A000001'", &[])
         .unwrap()
         .get(0);
+    // Listed to the SPO with its dates as the file gives them; the head's silence of
+    // another PDU's case is not.
+    owner
+        .batch_execute(
+            "INSERT INTO silences (crn, starts, until, reason, created_by, created_at)
+             VALUES ('B000001', '2026-11-01', '2026-11-05', 'theirs', 'x', now())",
+        )
+        .unwrap();
+    let o = run(&["silences", "--format", "json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["crn"], "A000001");
+    assert_eq!(listed[0]["until"], "2026-11-09");
+    assert!(listed[0]["created_at"].as_str().unwrap().ends_with('Z'));
     let o = run(&["unsilence", &id.to_string()]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let rows: Vec<(String, String)> = owner

@@ -13,8 +13,9 @@ use super::args::{
     UnsilenceArgs,
 };
 use super::{
-    Cli, Settings, actor, evaluation, file_write_error, load_rules, open_for_reading,
-    open_for_triage, open_for_writing, to_stdout, write_stdout,
+    Cli, Settings, actor, evaluation, fault_error, file_write_error, load_rules,
+    open_any_for_reading, open_for_reading, open_for_triage, open_for_writing, to_stdout,
+    write_stdout,
 };
 use crate::actions::{self, ActionError};
 use crate::alerts::SilenceError;
@@ -291,10 +292,11 @@ pub(super) fn silence(cli: &Cli, ctx: &Settings, a: &SilenceArgs) -> Result<Exit
 
 /// `casewatch silences`: lists the silences in force (with `--all`, the others too).
 pub(super) fn silences(ctx: &Settings, a: &SilencesArgs) -> Result<ExitCode> {
-    let store = open_for_reading(ctx)?;
+    let mut store = open_any_for_reading(ctx)?;
     let as_of = crate::domain::fmt_date(ctx.as_of);
-    let list: Vec<crate::incidents::Silence> = crate::alerts::silences(store.db())
-        .map_err(|e| crate::store::classify(&ctx.db, e))?
+    let list: Vec<crate::incidents::Silence> = store
+        .silences()
+        .map_err(|e| fault_error(ctx, e))?
         .into_iter()
         .filter(|s| a.all || s.active_on(&as_of))
         .collect();

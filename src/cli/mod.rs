@@ -121,6 +121,7 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
                     | Command::Ack(_)
                     | Command::Silence(_)
                     | Command::Unsilence(_)
+                    | Command::Silences(_)
             )
         )
     {
@@ -128,7 +129,8 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             "{} is a PostgreSQL database: this casewatch can create its schema and roles \
              there (`casewatch pg-init URL`), copy a SQLite file into it (`casewatch copy \
              FILE URL`), make the triage writes (`allocate`, `oversight`, `note`, `ack`, `silence`, \
-             `unsilence`), read the audit trail (`audit`) and check it (`check`), but \
+             `unsilence`), list silences (`silences`), read the audit trail (`audit`) and \
+             check it (`check`), but \
              runs its other commands and the screen on a SQLite file only so far; give --db \
              a file path",
             crate::store::pg::redacted(url)
@@ -228,6 +230,23 @@ fn open_for_triage(ctx: &Settings) -> Result<crate::store::triage::AnyStore> {
     match ctx.db.to_str().filter(|d| crate::store::pg::is_url(d)) {
         Some(url) => Ok(AnyStore::Postgres(crate::store::pg::PgStore::open(url)?)),
         None => Ok(AnyStore::Sqlite(open_for_writing(ctx)?)),
+    }
+}
+
+/// Opens the database `--db` names for reading, on either backend.
+fn open_any_for_reading(ctx: &Settings) -> Result<crate::store::triage::AnyStore> {
+    use crate::store::triage::AnyStore;
+    match ctx.db.to_str().filter(|d| crate::store::pg::is_url(d)) {
+        Some(url) => Ok(AnyStore::Postgres(crate::store::pg::PgStore::open(url)?)),
+        None => Ok(AnyStore::Sqlite(open_for_reading(ctx)?)),
+    }
+}
+
+/// A failed statement said with the file (SQLite) or the server's words (PostgreSQL).
+fn fault_error(ctx: &Settings, e: crate::store::triage::Fault) -> anyhow::Error {
+    match e {
+        crate::store::triage::Fault::Sqlite(e) => crate::store::classify(&ctx.db, e).into(),
+        e => e.into(),
     }
 }
 

@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::args::{AckArgs, AllocateArgs, AuditArgs, Format, NoteArgs, OversightArgs};
-use super::{Cli, Settings, action_error, actor, open_for_reading, open_for_triage, write_stdout};
+use super::{
+    Cli, Settings, action_error, actor, fault_error, open_any_for_reading, open_for_triage,
+    write_stdout,
+};
 use crate::actions;
 
 /// `casewatch allocate`: allocates (or reallocates) a case to a practitioner.
@@ -81,19 +84,13 @@ pub(super) fn ack(cli: &Cli, ctx: &Settings, a: &AckArgs) -> Result<ExitCode> {
 
 /// `casewatch audit`: prints the audit trail, sensitive notes hidden unless asked for.
 pub(super) fn audit(ctx: &Settings, a: &AuditArgs) -> Result<ExitCode> {
-    use crate::store::triage::{AnyStore, Fault};
-    let mut store = match ctx.db.to_str().filter(|d| crate::store::pg::is_url(d)) {
-        Some(url) => AnyStore::Postgres(crate::store::pg::PgStore::open(url)?),
-        None => AnyStore::Sqlite(open_for_reading(ctx)?),
-    };
-    let rows: Vec<actions::AuditRow> = match store.audit_log(a.crn.as_deref(), a.since) {
-        Ok(rows) => rows,
-        Err(Fault::Sqlite(e)) => return Err(crate::store::classify(&ctx.db, e).into()),
-        Err(e) => return Err(e.into()),
-    }
-    .into_iter()
-    .map(|r| r.redact(a.show_sensitive))
-    .collect();
+    let mut store = open_any_for_reading(ctx)?;
+    let rows: Vec<actions::AuditRow> = store
+        .audit_log(a.crn.as_deref(), a.since)
+        .map_err(|e| fault_error(ctx, e))?
+        .into_iter()
+        .map(|r| r.redact(a.show_sensitive))
+        .collect();
     let text = match a.format {
         Format::Json => {
             let mut s = serde_json::to_string_pretty(&rows)?;

@@ -506,6 +506,8 @@ pub trait Triage {
         crn: Option<&str>,
         since: Option<NaiveDate>,
     ) -> std::result::Result<Vec<AuditRow>, Fault>;
+    /// The silences not removed, as the login may read them (soonest to end first).
+    fn silences(&mut self) -> std::result::Result<Vec<crate::incidents::Silence>, Fault>;
 }
 
 /// A store the triage writes run on: each write is one transaction, committed when `f`
@@ -641,6 +643,9 @@ impl Triage for Db<'_> {
     ) -> std::result::Result<Option<Option<String>>, Fault> {
         Ok(super::runs::remove_silence(*self, id, by, at)?)
     }
+    fn silences(&mut self) -> std::result::Result<Vec<crate::incidents::Silence>, Fault> {
+        Ok(super::runs::silences(*self)?)
+    }
 }
 
 /// A store of either backend, for the triage writes (`--db` a file or a `postgres://` URL).
@@ -659,6 +664,14 @@ impl AnyStore {
         match self {
             AnyStore::Sqlite(s) => Ok(audit_log(s.db(), crn, since)?),
             AnyStore::Postgres(p) => p.in_read(|t| t.audit_log(crn, since)),
+        }
+    }
+
+    /// The silences not removed (see [`Triage::silences`]), read without a write lock.
+    pub fn silences(&mut self) -> std::result::Result<Vec<crate::incidents::Silence>, Fault> {
+        match self {
+            AnyStore::Sqlite(s) => Ok(super::runs::silences(s.db())?),
+            AnyStore::Postgres(p) => p.in_read(|t| t.silences()),
         }
     }
 }

@@ -373,4 +373,27 @@ impl Triage for PgTx<'_> {
         )?;
         Ok(row.map(|r| r.get(0)))
     }
+
+    fn silences(&mut self) -> Result<Vec<Silence>, Fault> {
+        let rows = self.tx.query(
+            "SELECT id, rule, pdu, crn, starts::text, until::text, reason, created_by,
+                    to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+               FROM silences WHERE removed_at IS NULL ORDER BY until, id",
+            &[],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| Silence {
+                id: r.get(0),
+                rule: r.get(1),
+                pdu: r.get(2),
+                crn: r.get(3),
+                starts: r.get(4),
+                until: r.get(5),
+                reason: r.get(6),
+                created_by: r.get(7),
+                created_at: r.get(8),
+            })
+            .collect())
+    }
 }
