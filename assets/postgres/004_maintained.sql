@@ -223,7 +223,7 @@ $$;
 
 -- The statements that add the changes of `src` (a query giving rows of casewatch_tally_keys)
 -- to the tallies: one grouped upsert per tally in key order (so that two writers lock tally
--- rows in the same order), then the buckets emptied dropped. Groups whose changes cancel (a
+-- rows in the same order), then the buckets it emptied dropped. Groups whose changes cancel (a
 -- write that moved nothing the tallies count) are skipped. Given as text for the caller to
 -- run: only a trigger's own function sees its transition tables.
 CREATE FUNCTION casewatch_tally_sql(src text) RETURNS text[] LANGUAGE sql IMMUTABLE AS $f$
@@ -265,9 +265,28 @@ CREATE FUNCTION casewatch_tally_sql(src text) RETURNS text[] LANGUAGE sql IMMUTA
         ON CONFLICT (staff_code, tier) DO UPDATE SET n = t.n + excluded.n,
            high = t.high + excluded.high
         $q$, src),
-        'DELETE FROM tally_contact WHERE n = 0',
-        'DELETE FROM tally_oversight WHERE n = 0',
-        'DELETE FROM tally_caseload WHERE n = 0 AND high = 0'
+        -- Only the buckets this change touched can have emptied: a whole-table sweep would
+        -- read every bucket of the country on each allocation.
+        format($q$
+        DELETE FROM tally_contact t
+         USING (SELECT DISTINCT pdu, band, custody, contact_high, contact_since
+                  FROM (%1$s) k WHERE allocated_to IS NOT NULL) k
+         WHERE t.n = 0 AND (t.pdu, t.band, t.custody, t.high, t.since)
+                         = (k.pdu, k.band, k.custody, k.contact_high, k.contact_since)
+        $q$, src),
+        format($q$
+        DELETE FROM tally_oversight t
+         USING (SELECT DISTINCT pdu, pending, high_risk, oversight_since
+                  FROM (%1$s) k WHERE allocated_to IS NOT NULL) k
+         WHERE t.n = 0 AND (t.pdu, t.pending, t.high, t.since)
+                         = (k.pdu, k.pending, k.high_risk, k.oversight_since)
+        $q$, src),
+        format($q$
+        DELETE FROM tally_caseload t
+         USING (SELECT DISTINCT allocated_to, tier FROM (%1$s) k
+                 WHERE allocated_to IS NOT NULL) k
+         WHERE t.n = 0 AND t.high = 0 AND (t.staff_code, t.tier) = (k.allocated_to, k.tier)
+        $q$, src)
     ]
 $f$;
 

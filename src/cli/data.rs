@@ -364,18 +364,12 @@ pub(super) fn import_retrying(
 ) -> Result<Result<Counts, ImportError>, ActionError> {
     actions::with_retry(attempts, || {
         match crate::import::import_file(store, file, opts, &mut *progress) {
-            Err(ImportError::Sqlite(e)) if is_busy(&e) => Err(ActionError::Sqlite(e)),
+            Err(ImportError::Sqlite(e)) if crate::store::triage::sqlite_busy(&e) => {
+                Err(ActionError::Sqlite(e))
+            }
             r => Ok(r),
         }
     })
-}
-
-/// Another connection held the write lock past the busy timeout.
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
 }
 
 fn remove_database_files(db: &Path) {

@@ -843,6 +843,11 @@ fn differing(t: &[TableCopy]) -> String {
 /// The server's message for an error, without its internals.
 pub(crate) fn reason(e: &postgres::Error) -> String {
     match e.as_db_error() {
+        // Row-level security or a missing grant refusing a write: say what decides it.
+        Some(db) if *db.code() == postgres::error::SqlState::INSUFFICIENT_PRIVILEGE => format!(
+            "{} (what a login may write is set by its role and its PDUs in pdu_access)",
+            db.message()
+        ),
         Some(db) => db.message().to_string(),
         None => {
             // The source error says what happened at the socket (refused, timed out).

@@ -396,18 +396,6 @@ pub enum Fault {
     Pg(#[from] postgres::Error),
 }
 
-impl Fault {
-    /// Another writer held the lock, or the server chose this transaction to give way (a
-    /// deadlock or a serialization failure): trying again may succeed, and nothing was
-    /// written.
-    pub fn is_busy(&self) -> bool {
-        match self {
-            Fault::Sqlite(e) => sqlite_busy(e),
-            Fault::Pg(e) => pg_busy(e),
-        }
-    }
-}
-
 /// SQLite: another connection held the write lock past the busy timeout.
 pub fn sqlite_busy(e: &rusqlite::Error) -> bool {
     matches!(
