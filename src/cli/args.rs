@@ -108,16 +108,18 @@ pub enum Command {
     #[command(name = "pg-init")]
     PgInit(PgInitArgs),
     /// Copy a SQLite database's cases, notes and audit into an empty PostgreSQL database
-    /// prepared by pg-init, comparing counts and checksums
+    /// prepared by pg-init, or a PostgreSQL database (what the login may read) into a new
+    /// SQLite file; counts and checksums are compared
     Copy(CopyArgs),
 }
 
 /// The arguments of `casewatch copy`.
 #[derive(Debug, Args)]
 pub struct CopyArgs {
-    /// The SQLite database to copy from
-    pub from: PathBuf,
-    /// The PostgreSQL database, as for pg-init
+    /// What to copy from: a SQLite file, or a PostgreSQL URL
+    pub from: String,
+    /// Where to copy to: a PostgreSQL URL (an empty database prepared by pg-init), or a
+    /// new SQLite file (never an existing one)
     pub to: String,
 }
 

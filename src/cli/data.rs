@@ -403,34 +403,79 @@ pub(super) fn pg_init(a: &super::args::PgInitArgs) -> Result<ExitCode> {
 }
 
 /// `casewatch copy SQLITE URL`: the SQLite database's case data, notes, audit and recorded
-/// runs into an empty PostgreSQL database, each table's rows and checksum compared and printed.
+/// runs into an empty PostgreSQL database, compared table by table; `casewatch copy URL
+/// FILE`: what the login may read of a PostgreSQL database into a new SQLite file.
 pub(super) fn copy(a: &super::args::CopyArgs) -> Result<ExitCode> {
-    use crate::store::pg::PgStore;
-    let from = Store::open(&a.from, OpenMode::Existing)?;
-    let mut pg = PgStore::connect(&a.to)?;
-    let copied = pg.copy_from(from.db())?;
-    let mut out = format!(
-        "casewatch: copied {} to {}\n{:<16} {:>10} {:>10}  {:<16} {:<16}\n",
-        a.from.display(),
-        pg.url(),
-        "table",
-        "read",
-        "arrived",
-        "checksum read",
-        "checksum arrived"
-    );
+    use crate::store::pg::{PgStore, is_url};
+    let (copied, note) = match (is_url(&a.from), is_url(&a.to)) {
+        (false, true) => {
+            let from = Store::open(Path::new(&a.from), OpenMode::Existing)?;
+            let mut pg = PgStore::connect(&a.to)?;
+            let copied = pg.copy_from(from.db())?;
+            let head = format!("casewatch: copied {} to {}\n", a.from, pg.url());
+            (
+                copied,
+                (
+                    head,
+                    "The overview tallies were counted afresh on the server; the risk \
+                 checks' memos and the overview cache are the file's own",
+                ),
+            )
+        }
+        (true, false) => {
+            let mut pg = PgStore::open(&a.from)?;
+            let pulled = pull_to_file(&mut pg, Path::new(&a.to))?;
+            let head = format!(
+                "casewatch: copied {} to {} (the cases of {} of its PDUs, as this login may read them)\n",
+                pg.url(),
+                a.to,
+                pulled.readable.len()
+            );
+            (
+                pulled.tables,
+                (
+                    head,
+                    "The overview tallies are the server's (every case of the region)",
+                ),
+            )
+        }
+        (true, true) => anyhow::bail!(
+            "copy goes between a SQLite file and PostgreSQL: give a file path on one side"
+        ),
+        (false, false) => anyhow::bail!(
+            "copy goes between a SQLite file and PostgreSQL: give a postgres:// URL on one side \
+             (`casewatch backup FILE` copies a SQLite file)"
+        ),
+    };
+    let mut out = note.0;
+    out.push_str(&format!(
+        "{:<16} {:>10} {:>10}  {:<16} {:<16}\n",
+        "table", "read", "arrived", "checksum read", "checksum arrived"
+    ));
     for t in &copied {
         out.push_str(&format!(
             "{:<16} {:>10} {:>10}  {:016x} {:016x}\n",
             t.table, t.rows_from, t.rows_to, t.sum_from, t.sum_to
         ));
     }
-    out.push_str(
-        "every table matches. The overview tallies were counted afresh on the server; the risk \
-         checks' memos and the overview cache are the file's own\n",
-    );
+    out.push_str(&format!("every table matches. {}\n", note.1));
     write_stdout(&out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Pulls into memory, then writes a new SQLite file whole (see `Store::write_to_new`).
+fn pull_to_file(
+    pg: &mut crate::store::pg::PgStore,
+    path: &Path,
+) -> Result<crate::store::pg::Pulled> {
+    if path.exists() {
+        return Err(crate::store::StoreError::Exists(path.to_path_buf()).into());
+    }
+    let mut store = crate::store::empty_in_memory()
+        .map_err(|e| anyhow::anyhow!("cannot make the copy in memory: {e}"))?;
+    let pulled = pg.pull_into(&mut store)?;
+    store.write_to_new(path)?;
+    Ok(pulled)
 }
 
 #[cfg(test)]

@@ -59,6 +59,8 @@ pub enum StoreError {
     Locked(PathBuf, Duration),
     #[error("cannot create {0}: {1}")]
     Create(PathBuf, std::io::Error),
+    #[error("{0} already exists: give a new file (an existing one is never overwritten)")]
+    Exists(PathBuf),
     #[error("database error in {0}: {1}")]
     Sqlite(PathBuf, rusqlite::Error),
 }
@@ -377,6 +379,36 @@ impl Store {
             path: PathBuf::from(":memory:"),
             read_only: false,
         })
+    }
+    /// Writes this database to a new file at `dest` (private to its owner), built beside it
+    /// and renamed into place once whole: a failure or a kill leaves nothing under the name,
+    /// and an existing file is never replaced.
+    pub fn write_to_new(&self, dest: &Path) -> Result<(), StoreError> {
+        if dest.exists() {
+            return Err(StoreError::Exists(dest.to_path_buf()));
+        }
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "copy.db".into());
+        let tmp = dest.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        create_private_file(&tmp)?;
+        let result = (|| {
+            let mut out = Connection::open(&tmp).map_err(|e| classify(&tmp, e))?;
+            rusqlite::backup::Backup::new(&self.conn, &mut out)
+                .and_then(|b| b.run_to_completion(i32::MAX, Duration::ZERO, None))
+                .map_err(|e| classify(&tmp, e))?;
+            out.close().map_err(|(_, e)| classify(&tmp, e))?;
+            if dest.exists() {
+                return Err(StoreError::Exists(dest.to_path_buf()));
+            }
+            std::fs::rename(&tmp, dest).map_err(|e| StoreError::Create(dest.to_path_buf(), e))
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
     }
     /// Closes the file, reporting what SQLite could not finish (dropping it would not).
     pub fn close(self) -> Result<(), StoreError> {

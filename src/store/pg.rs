@@ -5,7 +5,10 @@
 
 use std::time::Duration;
 
+mod pull;
 mod triage;
+
+pub use pull::Pulled;
 pub use triage::PgTx;
 
 /// The migrations, in order: migration `i` takes the schema from version `i` to `i + 1`.
@@ -25,6 +28,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "004_maintained.sql",
         include_str!("../../assets/postgres/004_maintained.sql"),
+    ),
+    (
+        "005_policies.sql",
+        include_str!("../../assets/postgres/005_policies.sql"),
     ),
 ];
 
