@@ -233,6 +233,7 @@ fn screen_ops(size: u64, db: &Path, rows: &mut Vec<Row>) {
     let env = Env {
         eval: casewatch::context::Evaluation::new(policy.clone(), Rules::defaults(), as_of()),
         me: None,
+        readable: None,
     };
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     let mut m = Model::new("bench".into(), as_of(), false, (120, 40));
@@ -316,6 +317,7 @@ fn risk_tabs(size: u64, db: &Path, rows: &mut Vec<Row>) {
     let env = Env {
         eval: casewatch::context::Evaluation::new(policy.clone(), Rules::defaults(), as_of()),
         me: None,
+        readable: None,
     };
     let mut lists = Lists::default();
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();

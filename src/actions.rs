@@ -91,6 +91,9 @@ pub enum ActionError {
     Sqlite(#[from] rusqlite::Error),
     #[error("PostgreSQL: {}", crate::store::pg::reason(.0))]
     Pg(postgres::Error),
+    /// What this backend cannot do yet, and what to do instead; nothing was written.
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 impl From<Fault> for ActionError {

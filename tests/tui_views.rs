@@ -51,6 +51,7 @@ fn env() -> Env {
             as_of(),
         ),
         me: None,
+        readable: None,
     }
 }
 

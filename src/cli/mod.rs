@@ -109,7 +109,7 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
     if let Some(url) = ctx.db.to_str().filter(|d| crate::store::pg::is_url(d))
         && !matches!(
             cli.command,
-            Some(
+            None | Some(
                 Command::PgInit(_)
                     | Command::Copy(_)
                     | Command::Allocate(_)
@@ -128,10 +128,10 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
         anyhow::bail!(
             "{} is a PostgreSQL database: this casewatch can create its schema and roles \
              there (`casewatch pg-init URL`), copy a SQLite file into it (`casewatch copy \
-             FILE URL`), make the triage writes (`allocate`, `oversight`, `note`, `ack`, `silence`, \
+             FILE URL` and back, `casewatch copy URL FILE`), open the screen on it, make the triage writes (`allocate`, `oversight`, `note`, `ack`, `silence`, \
              `unsilence`), list silences (`silences`), read the audit trail (`audit`) and \
              check it (`check`), but \
-             runs its other commands and the screen on a SQLite file only so far; give --db \
+             runs its other commands on a SQLite file only so far; give --db \
              a file path",
             crate::store::pg::redacted(url)
         );
@@ -171,8 +171,10 @@ fn screen(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
     let eval = evaluation(cli, ctx)?;
     // Open (and on first run create) before the screen switches, so errors print
     // plainly.
-    let store = open_for_reading(ctx)?;
-    drop(store);
+    match ctx.db.to_str().filter(|d| crate::store::pg::is_url(d)) {
+        Some(url) => drop(crate::store::pg::PgStore::open(url)?),
+        None => drop(open_for_reading(ctx)?),
+    }
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     crate::tui::run(crate::tui::Options {
         db: ctx.db.clone(),

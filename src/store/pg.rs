@@ -5,9 +5,11 @@
 
 use std::time::Duration;
 
+mod listen;
 mod pull;
 mod triage;
 
+pub use listen::Listener;
 pub use pull::Pulled;
 pub use triage::PgTx;
 
@@ -93,6 +95,20 @@ pub enum PgError {
     Older { url: String, found: i32 },
 }
 
+impl PgError {
+    /// What went wrong without the URL, for a line that already names the database (the
+    /// screen's header does).
+    pub fn reason(&self) -> String {
+        match self {
+            PgError::Unreachable { reason, .. } => format!("cannot reach the server: {reason}"),
+            PgError::BadUrl { reason, .. }
+            | PgError::LoginRefused { reason, .. }
+            | PgError::Server { reason, .. } => reason.clone(),
+            e => e.to_string(),
+        }
+    }
+}
+
 /// A connection to a casewatch database on PostgreSQL.
 pub struct PgStore {
     client: postgres::Client,
@@ -137,6 +153,12 @@ impl PgStore {
             });
         }
         Ok(store)
+    }
+
+    /// Whether the connection is gone (the server restarted or went away): asks the server,
+    /// so a connection that dropped while idle is found before a write is tried on it.
+    pub fn is_gone(&mut self) -> bool {
+        self.client.is_closed() || self.client.is_valid(CONNECT_TIMEOUT).is_err()
     }
 
     /// The URL, password hidden.

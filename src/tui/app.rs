@@ -69,6 +69,9 @@ pub struct Model {
     pub help: Option<Help>,
     pub quit: bool,
     pub message: Option<String>,
+    /// The last news of the server the status line gave (PostgreSQL), so that later news
+    /// replaces it but never a write's own words.
+    pub live_said: Option<String>,
     /// The region as last read, which every screen shows part of.
     pub region: Region,
     // Each screen's own state, kept while it is under another.
@@ -216,6 +219,7 @@ impl Model {
             help: None,
             quit: false,
             message: None,
+            live_said: None,
             region: Region::default(),
             overview: Overview::default(),
             pdu: Pdu::default(),
@@ -413,6 +417,19 @@ impl Model {
             Response::DataChanged => {
                 self.message = Some("database changed: refreshed".into());
                 return self.refresh_all();
+            }
+            Response::Refreshed(why) => {
+                // A write's own words ("allocated ...") stay until the next key; news of the
+                // server replaces news of the server.
+                if self.message.is_none() || self.message == self.live_said {
+                    self.message = Some(why);
+                    self.live_said.clone_from(&self.message);
+                }
+                return self.refresh_all();
+            }
+            Response::Live(what) => {
+                self.message = Some(what);
+                self.live_said.clone_from(&self.message);
             }
             Response::ReadOnly => {
                 self.read_only = true;

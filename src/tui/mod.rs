@@ -5,6 +5,7 @@
 pub mod app;
 pub mod event;
 pub mod keymap;
+pub mod live;
 pub mod popups;
 pub mod region;
 pub mod screens;
@@ -143,6 +144,7 @@ async fn event_loop(opts: Options) -> Result<()> {
         db: opts.db.clone(),
         env: worker::Env {
             me: opts.eval.policy.staff_code_of(&opts.actor),
+            readable: None,
             eval: opts.eval.clone(),
         },
         actor: opts.actor.clone(),
@@ -164,7 +166,8 @@ async fn event_loop(opts: Options) -> Result<()> {
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
 
     let mut model = Model::new(
-        opts.db.display().to_string(),
+        // A URL is shown without its password.
+        crate::store::pg::redacted(&opts.db.display().to_string()),
         opts.eval.as_of,
         opts.color,
         (size.width, size.height),

@@ -194,7 +194,7 @@ pub struct CaseView {
 
 impl Request {
     /// Requests in the same slot supersede each other.
-    fn slot(&self) -> Option<(u8, Option<CaseList>)> {
+    pub(super) fn slot(&self) -> Option<(u8, Option<CaseList>)> {
         match self {
             Request::Overview { .. } => Some((0, None)),
             Request::Page { list, .. } => Some((1, Some(*list))),
@@ -290,6 +290,11 @@ pub enum Response {
     Exported(Result<Exported, Failure>),
     /// Another process wrote the database.
     DataChanged,
+    /// The working copy of a PostgreSQL database was read afresh: why, in words; the screen
+    /// refreshes.
+    Refreshed(String),
+    /// The connection to the PostgreSQL server, in words (lost, still trying).
+    Live(String),
     /// The worker could not open the database at all.
     Fatal(String),
     /// The database file could only be opened for reading.
@@ -344,6 +349,9 @@ pub struct Env {
     pub eval: crate::context::Evaluation,
     /// The acting user's staff code, from `[me]` in the policy.
     pub me: Option<String>,
+    /// On PostgreSQL, the PDUs whose cases the login may read, the only ones the overview
+    /// lists (the others' figures would lack their cases); `None` for every PDU.
+    pub readable: Option<Vec<String>>,
 }
 
 /// How many recorded runs the trend lines show.
@@ -352,6 +360,9 @@ pub const TREND_RUNS: u32 = 30;
 /// Runs the worker loop until the request channel closes.
 pub fn run(cfg: Config, requests: Receiver<Request>, responses: UnboundedSender<Response>) {
     let Config { db, env, actor } = cfg;
+    if let Some(url) = db.to_str().filter(|d| crate::store::pg::is_url(d)) {
+        return super::live::run(url.to_string(), env, actor, requests, responses);
+    }
     let mut store = match Store::open(&db, OpenMode::Existing) {
         Ok(s) => s,
         Err(e) => {
@@ -438,7 +449,9 @@ pub enum Failure {
 impl From<actions::ActionError> for Failure {
     fn from(e: actions::ActionError) -> Failure {
         match e {
-            actions::ActionError::Sqlite(_) | actions::ActionError::Busy(_) => {
+            actions::ActionError::Sqlite(_)
+            | actions::ActionError::Pg(_)
+            | actions::ActionError::Busy(_) => {
                 Failure::Database(e.to_string())
             }
             e => Failure::Refused(e.to_string()),
@@ -590,10 +603,10 @@ fn window<T: Clone>(rows: &[T], kept: Option<&[u32]>, offset: u64, limit: u64) -
 
 /// An overview computed afresh, to write into the overview cache once the screen has it
 /// (shared with the screen, not copied).
-struct CacheWrite(CacheFill, Arc<OverviewData>);
+pub(super) struct CacheWrite(CacheFill, Arc<OverviewData>);
 
 impl CacheWrite {
-    fn store(self, db: crate::store::Db<'_>) {
+    pub(super) fn store(self, db: crate::store::Db<'_>) {
         let CacheWrite(fill, data) = self;
         fill.store(db, &data.pdus, &data.alerts);
     }
@@ -601,7 +614,7 @@ impl CacheWrite {
 
 /// Runs one request; an overview computed afresh comes with the cache write to do once the
 /// screen has it.
-fn answer_first(
+pub(super) fn answer_first(
     store: &Store,
     env: &Env,
     lists: &mut Lists,
@@ -612,13 +625,28 @@ fn answer_first(
         Request::Overview { generation, region } => {
             let mut fill = None;
             let result = (|| {
-                let regions: Vec<String> = read::regions(conn)?.into_iter().map(|r| r.0).collect();
+                let mut regions: Vec<String> =
+                    read::regions(conn)?.into_iter().map(|r| r.0).collect();
+                if let Some(readable) = &env.readable {
+                    let mut theirs = Vec::new();
+                    for pdu in readable {
+                        theirs.extend(crate::store::runs::region_of(conn, pdu)?);
+                    }
+                    regions.retain(|r| theirs.contains(r));
+                }
                 let region = region
                     .filter(|r| regions.contains(r))
                     .or_else(|| regions.first().cloned())
                     .unwrap_or_default();
-                let (review, pdus, to_cache) =
+                let (mut review, mut pdus, to_cache) =
                     crate::alerts::run_deferring_cache(conn, &env.eval, Some(&region))?;
+                if let Some(readable) = &env.readable {
+                    let ours = |p: &str| readable.iter().any(|r| r == p);
+                    pdus.retain(|p| ours(&p.code));
+                    review.alerts.retain(|a| ours(&a.pdu));
+                    review.statuses.retain(|s| ours(&s.pdu));
+                    review.incidents.retain(|i| ours(&i.pdu));
+                }
                 let data = Arc::new(OverviewData {
                     region,
                     regions,
@@ -1007,10 +1035,21 @@ fn form_words(e: &str) -> String {
 
 /// Runs one write against the store.
 pub fn perform(store: &mut Store, env: &Env, actor: &str, act: Act) -> Response {
-    let (policy, as_of) = (&env.eval.policy, env.eval.as_of);
     if store.is_read_only() {
         return Response::Acted(Err(actions::ActionError::ReadOnly.into()));
     }
+    perform_on(store, env, actor, act, |s, actor, id| actions::undo(s, actor, id))
+}
+
+/// [`perform`] on either backend; `undo` is the backend's own.
+pub(super) fn perform_on<S: crate::store::triage::TriageStore>(
+    store: &mut S,
+    env: &Env,
+    actor: &str,
+    act: Act,
+    undo: impl Fn(&mut S, &str, i64) -> Result<actions::Done, actions::ActionError>,
+) -> Response {
+    let (policy, as_of) = (&env.eval.policy, env.eval.as_of);
     if let Act::Silence {
         rule,
         pdu,
@@ -1029,7 +1068,9 @@ pub fn perform(store: &mut Store, env: &Env, actor: &str, act: Act) -> Response 
         return Response::Silenced(
             crate::alerts::add_silence(store, &env.eval.rules, actor, as_of, &req).map_err(|e| {
                 match e {
-                    crate::alerts::SilenceError::Sqlite(_) => Failure::Database(e.to_string()),
+                    crate::alerts::SilenceError::Sqlite(_) | crate::alerts::SilenceError::Pg(_) => {
+                        Failure::Database(e.to_string())
+                    }
                     e => Failure::Refused(form_words(&e.to_string())),
                 }
             }),
@@ -1047,7 +1088,7 @@ pub fn perform(store: &mut Store, env: &Env, actor: &str, act: Act) -> Response 
             text,
             sensitive,
         } => actions::add_note(&mut *store, actor, &crn, &text, sensitive),
-        Act::Undo { audit_id } => actions::undo(&mut *store, actor, audit_id),
+        Act::Undo { audit_id } => undo(&mut *store, actor, audit_id),
         Act::Ack { key, note } => crate::alerts::acknowledge(&mut *store, actor, &key, &note)
             .map(|audit_id| actions::Done { audit_id }),
         Act::Silence { .. } => unreachable!("silences are recorded above"),

@@ -133,66 +133,24 @@ impl PgStore {
         let set_aside = SetAside::Tallies;
         let tx = load::begin(dest, Some(set_aside)).map_err(CopyError::Sqlite)?;
         let conn = tx.db().conn();
+        // The cases arrive with their risk-check columns as the server keeps them: nothing to
+        // work out again for every enquiry and assessment.
+        conn.execute_batch(crate::store::schema::RISK_TRIGGERS_DROP)
+            .map_err(CopyError::Sqlite)?;
         conn.execute_batch("DELETE FROM meta; DELETE FROM tally_pdu; DELETE FROM tally_contact; DELETE FROM tally_oversight; DELETE FROM tally_caseload;")
             .map_err(CopyError::Sqlite)?;
         let mut tables = Vec::new();
         for &(table, cols, key) in COPIED.iter().chain(TALLIES) {
-            let select: Vec<String> = cols
-                .iter()
-                .enumerate()
-                .map(|(i, &(c, k))| format!("{} AS v{i}", canonical_sql(c, k)))
-                .collect();
-            let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
-            let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-            let mut insert = conn
-                .prepare(&format!(
-                    "INSERT INTO {table} ({}) VALUES ({})",
-                    names.join(", "),
-                    marks.join(", ")
-                ))
-                .map_err(CopyError::Sqlite)?;
             // Row-level security would find the same rows; naming the PDUs lets the server
             // read them by index instead of judging every row of the region.
-            let only = match table {
-                _ if head => "",
-                "cases" => "WHERE pdu = ANY($1)",
-                "contacts" | "oversight" | "allocations" | "enquiries" | "assessments"
-                | "notes" => "WHERE crn IN (SELECT crn FROM cases WHERE pdu = ANY($1))",
-                _ => "",
+            let only = if head { None } else { of_pdus(table) };
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> = match only {
+                Some(_) => vec![&readable],
+                None => vec![],
             };
-            let params: Vec<&(dyn postgres::types::ToSql + Sync)> = if only.is_empty() {
-                vec![]
-            } else {
-                vec![&readable]
-            };
-            let mut rows = from
-                .query_raw(
-                    &format!(
-                        "SELECT {} FROM {table} {only} ORDER BY {key}",
-                        select.join(", ")
-                    ),
-                    params,
-                )
-                .map_err(fail)?;
-            let (mut n_from, mut sum_from) = (0u64, Sum::default());
-            let mut values = Vec::with_capacity(cols.len());
-            while let Some(r) = rows.next().map_err(fail)? {
-                values.clear();
-                for (i, &(_, kind)) in cols.iter().enumerate() {
-                    let v: Option<String> = if kind == Kind::Real {
-                        r.get::<_, Option<f64>>(i).map(|f| f.to_string())
-                    } else {
-                        r.get(i)
-                    };
-                    sum_from.add(v.as_deref());
-                    values.push(sqlite_value(v, kind));
-                }
-                insert
-                    .execute(rusqlite::params_from_iter(values.iter()))
-                    .map_err(CopyError::Sqlite)?;
-                n_from += 1;
-            }
-            drop(rows);
+            let (n_from, sum_from) =
+                copy_rows(&mut from, conn, (table, cols, key), only.unwrap_or(""), params, &fail)?;
+            let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
             let mut back = conn
                 .prepare(&format!(
                     "SELECT {} FROM {table} ORDER BY {key}",
@@ -216,6 +174,8 @@ impl PgStore {
             });
         }
         from.commit().map_err(fail)?;
+        conn.execute_batch(crate::store::schema::RISK_TRIGGERS)
+            .map_err(CopyError::Sqlite)?;
         load::restore(tx.db(), set_aside).map_err(CopyError::Sqlite)?;
         if tables.iter().all(TableCopy::matches) {
             tx.commit().map_err(CopyError::Sqlite)?;
@@ -225,4 +185,184 @@ impl PgStore {
             Err(CopyError::Differs(tables))
         }
     }
+}
+
+impl PgStore {
+    /// Brings a working copy made by [`PgStore::pull_into`] up to date for the PDUs named
+    /// (their cases and records read afresh, with their tallies) and for what names no PDU
+    /// (new audit entries and recorded runs, every acknowledgement and silence), in one
+    /// snapshot of the server and one transaction of the copy. Gives the cases read.
+    pub fn refresh_into(&mut self, dest: &mut Store, pdus: &[String]) -> Result<u64, CopyError> {
+        let url = self.url.clone();
+        let fail = |e: postgres::Error| {
+            CopyError::Pg(PgError::Server {
+                url: url.clone(),
+                reason: reason(&e),
+            })
+        };
+        let sqlite = CopyError::Sqlite;
+        let mut from = self
+            .client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(fail)?;
+        from.batch_execute("SET LOCAL jit = off").map_err(fail)?;
+        let tx = dest.immediate().map_err(sqlite)?;
+        let conn = tx.db().conn();
+        let named = serde_json::to_string(pdus).unwrap_or_else(|_| "[]".into());
+        // The copy's own rows of these PDUs go, records first; the triggers keep the copy's
+        // derived tables (tallies, memos, the overview cache) in step meanwhile.
+        for table in [
+            "notes",
+            "assessments",
+            "enquiries",
+            "allocations",
+            "oversight",
+            "contacts",
+        ] {
+            conn.execute(
+                &format!(
+                    "DELETE FROM {table} WHERE crn IN
+                       (SELECT crn FROM cases WHERE pdu IN (SELECT value FROM json_each(?1)))"
+                ),
+                [&named],
+            )
+            .map_err(sqlite)?;
+        }
+        conn.execute(
+            "DELETE FROM cases WHERE pdu IN (SELECT value FROM json_each(?1))",
+            [&named],
+        )
+        .map_err(sqlite)?;
+        let mut cases = 0;
+        for &(table, cols, key) in COPIED {
+            if let Some(only) = of_pdus(table) {
+                let (n, _) = copy_rows(
+                    &mut from,
+                    conn,
+                    (table, cols, key),
+                    only,
+                    vec![&pdus],
+                    &fail,
+                )?;
+                if table == "cases" {
+                    cases = n;
+                }
+            }
+        }
+        // The tallies of these PDUs as the server counts them (every case, not only ours).
+        conn.execute_batch("SAVEPOINT tallies").map_err(sqlite)?;
+        for &(table, cols, key) in TALLIES {
+            let (mine, theirs) = if table == "tally_caseload" {
+                (
+                    "staff_code IN (SELECT staff_code FROM practitioners
+                                     WHERE pdu IN (SELECT value FROM json_each(?1)))",
+                    "WHERE staff_code IN (SELECT staff_code FROM practitioners WHERE pdu = ANY($1))",
+                )
+            } else {
+                (
+                    "pdu IN (SELECT value FROM json_each(?1))",
+                    "WHERE pdu = ANY($1)",
+                )
+            };
+            conn.execute(&format!("DELETE FROM {table} WHERE {mine}"), [&named])
+                .map_err(sqlite)?;
+            copy_rows(&mut from, conn, (table, cols, key), theirs, vec![&pdus], &fail)?;
+        }
+        conn.execute_batch("RELEASE tallies").map_err(sqlite)?;
+        // What names no PDU: the audit and the runs only grow; acknowledgements and
+        // silences are few, and a silence can be lifted, so they are read whole.
+        conn.execute_batch("DELETE FROM alert_acks; DELETE FROM silences;")
+            .map_err(sqlite)?;
+        let last = |table: &str| -> Result<i64, CopyError> {
+            conn.query_row(&format!("SELECT coalesce(max(id), 0) FROM {table}"), [], |r| {
+                r.get(0)
+            })
+            .map_err(sqlite)
+        };
+        let (audit, runs) = (last("audit")?, last("alert_runs")?);
+        for &(table, cols, key) in COPIED {
+            let (only, after) = match table {
+                "audit" => ("WHERE id > $1", audit),
+                "alert_runs" => ("WHERE id > $1", runs),
+                "run_pdu_metrics" | "run_incidents" => ("WHERE run_id > $1", runs),
+                "alert_acks" | "silences" => ("", 0),
+                _ => continue,
+            };
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                if only.is_empty() { vec![] } else { vec![&after] };
+            copy_rows(&mut from, conn, (table, cols, key), only, params, &fail)?;
+        }
+        from.commit().map_err(fail)?;
+        tx.commit().map_err(sqlite)?;
+        Ok(cases)
+    }
+}
+
+/// The condition that keeps a table's rows to those of the PDUs `$1` names, for the tables
+/// that hold cases and their records.
+fn of_pdus(table: &str) -> Option<&'static str> {
+    match table {
+        "cases" => Some("WHERE pdu = ANY($1)"),
+        "contacts" | "oversight" | "allocations" | "enquiries" | "assessments" | "notes" => {
+            Some("WHERE crn IN (SELECT crn FROM cases WHERE pdu = ANY($1))")
+        }
+        _ => None,
+    }
+}
+
+/// Copies the rows of `table` that `only` keeps (a `WHERE` clause over `params`) from the
+/// server into SQLite, in key order; gives their number and checksum as read.
+fn copy_rows(
+    from: &mut postgres::Transaction<'_>,
+    conn: &rusqlite::Connection,
+    (table, cols, key): CopiedTable,
+    only: &str,
+    params: Vec<&(dyn postgres::types::ToSql + Sync)>,
+    fail: &dyn Fn(postgres::Error) -> CopyError,
+) -> Result<(u64, Sum), CopyError> {
+    let select: Vec<String> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, &(c, k))| format!("{} AS v{i}", canonical_sql(c, k)))
+        .collect();
+    let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    let mut insert = conn
+        .prepare(&format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            names.join(", "),
+            marks.join(", ")
+        ))
+        .map_err(CopyError::Sqlite)?;
+    let mut rows = from
+        .query_raw(
+            &format!(
+                "SELECT {} FROM {table} {only} ORDER BY {key}",
+                select.join(", ")
+            ),
+            params,
+        )
+        .map_err(fail)?;
+    let (mut n, mut sum) = (0u64, Sum::default());
+    let mut values = Vec::with_capacity(cols.len());
+    while let Some(r) = rows.next().map_err(fail)? {
+        values.clear();
+        for (i, &(_, kind)) in cols.iter().enumerate() {
+            let v: Option<String> = if kind == Kind::Real {
+                r.get::<_, Option<f64>>(i).map(|f| f.to_string())
+            } else {
+                r.get(i)
+            };
+            sum.add(v.as_deref());
+            values.push(sqlite_value(v, kind));
+        }
+        insert
+            .execute(rusqlite::params_from_iter(values.iter()))
+            .map_err(CopyError::Sqlite)?;
+        n += 1;
+    }
+    Ok((n, sum))
 }

@@ -1,0 +1,280 @@
+//! The worker on a PostgreSQL database: the screen reads a working copy in memory of what
+//! the login may read (`PgStore::pull_into`), so that every view is the one the SQLite file
+//! gets; writes go to the server, in its transactions and under its row-level security; and
+//! the server's notifications bring a fresh copy. A second thread listens; when its
+//! connection drops it says so, keeps trying, and once back the worker reads afresh, since
+//! notifications sent meanwhile were lost.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::worker::{Env, Failure, Lists, Request, Response, answer_first, perform_on};
+use crate::store::Store;
+use crate::store::pg::{Listener, PgStore};
+
+/// How often the worker looks for news from the listener between requests.
+const LIVE_POLL: Duration = Duration::from_millis(100);
+/// How long the listener waits for a notification before looking at its connection again.
+const LISTEN_WAIT: Duration = Duration::from_millis(500);
+/// How long the listener waits between attempts to reconnect.
+const RECONNECT_EVERY: Duration = Duration::from_secs(1);
+
+/// What the listener tells the worker.
+#[derive(Debug)]
+enum News {
+    /// Cases of these PDUs changed (`*`: a change that names no PDU).
+    Changed(Vec<String>),
+    /// The connection dropped: why, in words.
+    Lost(String),
+    /// Connected again: whatever happened meanwhile was not heard.
+    Back,
+}
+
+/// A working copy read afresh: the copy, and the PDUs the login may read.
+fn pull(pg: &mut PgStore) -> Result<(Store, Vec<String>), String> {
+    let mut store = crate::store::empty_in_memory().map_err(|e| e.to_string())?;
+    let pulled = pg.pull_into(&mut store).map_err(|e| e.to_string())?;
+    Ok((store, pulled.readable))
+}
+
+/// The worker's own connection, opened again if it was lost.
+fn connected<'a>(pg: &'a mut Option<PgStore>, url: &str) -> Result<&'a mut PgStore, String> {
+    if pg.as_mut().is_none_or(PgStore::is_gone) {
+        *pg = None;
+        *pg = Some(PgStore::open(url).map_err(|e| e.reason())?);
+    }
+    pg.as_mut().ok_or_else(|| "not connected".to_string())
+}
+
+/// Runs the worker on the database `url` until the request channel closes.
+pub fn run(
+    url: String,
+    mut env: Env,
+    actor: String,
+    requests: Receiver<Request>,
+    responses: UnboundedSender<Response>,
+) {
+    // Listening starts before the first read, so no change falls between the two.
+    let (news_tx, news) = std::sync::mpsc::channel();
+    {
+        let url = url.clone();
+        std::thread::spawn(move || listen(&url, &news_tx));
+    }
+    let mut pg = None;
+    let first = connected(&mut pg, &url).and_then(pull);
+    let mut store = match first {
+        Ok((store, readable)) => {
+            env.readable = Some(readable);
+            store
+        }
+        Err(e) => {
+            let _ = responses.send(Response::Fatal(e));
+            return;
+        }
+    };
+    let mut lists = Lists::default();
+    loop {
+        let first = match requests.recv_timeout(LIVE_POLL) {
+            Ok(r) => Some(r),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        // What to read afresh: these PDUs (`Some`), or everything (`None`, after a drop).
+        let mut stale: Option<Vec<String>> = Some(Vec::new());
+        let mut heard = false;
+        while let Ok(n) = news.try_recv() {
+            match n {
+                News::Changed(codes) => {
+                    // Another PDU's change is none of this login's business (nor visible).
+                    let ours = |c: &String| env.readable.as_ref().is_none_or(|r| r.contains(c));
+                    heard |= codes.iter().any(|c| c == "*" || ours(c));
+                    if let Some(stale) = stale.as_mut() {
+                        stale.extend(codes.into_iter().filter(|c| c != "*" && ours(c)));
+                    }
+                }
+                News::Lost(e) => {
+                    let said = format!(
+                        "lost the connection to the server: showing what was last read; \
+                         reconnecting ({e})"
+                    );
+                    if responses.send(Response::Live(said)).is_err() {
+                        return;
+                    }
+                }
+                News::Back => {
+                    heard = true;
+                    stale = None;
+                }
+            }
+        }
+        if heard {
+            let started = Instant::now();
+            let (why, result) = match stale {
+                Some(mut pdus) => {
+                    pdus.sort();
+                    pdus.dedup();
+                    let why = if pdus.is_empty() {
+                        "changed on the server: refreshed".to_string()
+                    } else {
+                        format!("changed on the server ({}): refreshed", pdus.join(", "))
+                    };
+                    (why, refresh(&mut pg, &url, &mut store, &pdus))
+                }
+                None => (
+                    "reconnected to the server: caught up".to_string(),
+                    connected(&mut pg, &url).and_then(pull).map(|(fresh, readable)| {
+                        store = fresh;
+                        env.readable = Some(readable);
+                    }),
+                ),
+            };
+            let said = match result {
+                Ok(()) => {
+                    lists.clear();
+                    Response::Refreshed(format!("{why} in {} ms", started.elapsed().as_millis()))
+                }
+                Err(e) => Response::Live(format!(
+                    "cannot read the server: {e}; showing what was last read"
+                )),
+            };
+            if responses.send(said).is_err() {
+                return;
+            }
+        }
+        let Some(first) = first else { continue };
+        // Coalesce: keep only the newest request of each slot.
+        let mut batch = vec![first];
+        while let Ok(r) = requests.try_recv() {
+            if r.slot().is_some() {
+                batch.retain(|b| b.slot() != r.slot());
+            }
+            batch.push(r);
+        }
+        for r in batch {
+            let answer = match r {
+                Request::Act(act) => act_on_server(&mut pg, &url, &env, &actor, act, &mut store),
+                r => {
+                    let (answer, fill) = answer_first(&store, &env, &mut lists, r);
+                    if responses.send(answer).is_err() {
+                        return;
+                    }
+                    if let Some(fill) = fill {
+                        fill.store(store.db());
+                    }
+                    continue;
+                }
+            };
+            // What the screen reads next must show the write: the copy is read afresh
+            // before the answer goes back.
+            lists.clear();
+            if responses.send(answer).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// One write on the server; on success the working copy is read afresh.
+fn act_on_server(
+    pg: &mut Option<PgStore>,
+    url: &str,
+    env: &Env,
+    actor: &str,
+    act: super::worker::Act,
+    store: &mut Store,
+) -> Response {
+    let touched = match &act {
+        super::worker::Act::Allocate(a) => Some(a.crn.clone()),
+        super::worker::Act::Oversight(o) => Some(o.crn.clone()),
+        super::worker::Act::Note { crn, .. } => Some(crn.clone()),
+        super::worker::Act::Silence { crn, .. } => crn.clone(),
+        super::worker::Act::Undo { .. } | super::worker::Act::Ack { .. } => None,
+    };
+    let server = match connected(pg, url) {
+        Ok(p) => p,
+        Err(e) => return Response::Acted(Err(Failure::Database(format!("nothing written: {e}")))),
+    };
+    let answer = perform_on(server, env, actor, act, |_, _, _| {
+        Err(crate::actions::ActionError::Unsupported(
+            "undo is not available on a PostgreSQL database yet: make the opposite change \
+             (allocate back, or add a note), which the audit keeps",
+        ))
+    });
+    let mut answer = answer;
+    if let Response::Acted(Ok(done)) = &mut answer {
+        done.undoable = false;
+    }
+    let wrote = matches!(
+        answer,
+        Response::Acted(Ok(_)) | Response::Silenced(Ok(_))
+    );
+    if wrote {
+        // The write's PDU (none for an acknowledgement, which changes no case).
+        let pdu = touched.and_then(|crn| {
+            crate::store::triage::case_facts(store.db(), &crn)
+                .ok()
+                .flatten()
+                .map(|c| c.pdu)
+        });
+        let _ = server.refresh_into(store, pdu.as_slice());
+    }
+    answer
+}
+
+/// Reads these PDUs afresh into the working copy (and what names no PDU).
+fn refresh(
+    pg: &mut Option<PgStore>,
+    url: &str,
+    store: &mut Store,
+    pdus: &[String],
+) -> Result<(), String> {
+    connected(pg, url)?
+        .refresh_into(store, pdus)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// Listens for the server's notifications and passes them on, reconnecting when the
+/// connection drops; returns once the worker has gone.
+fn listen(url: &str, news: &Sender<News>) {
+    let mut listener: Option<Listener> = None;
+    let mut lost = false;
+    loop {
+        let Some(l) = listener.as_mut() else {
+            match Listener::start(url) {
+                Ok(l) => {
+                    listener = Some(l);
+                    if std::mem::take(&mut lost) && news.send(News::Back).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    if !std::mem::replace(&mut lost, true)
+                        && news.send(News::Lost(e.reason())).is_err()
+                    {
+                        return;
+                    }
+                    std::thread::sleep(RECONNECT_EVERY);
+                }
+            }
+            continue;
+        };
+        match l.next(LISTEN_WAIT) {
+            Ok(codes) if codes.is_empty() => {}
+            Ok(codes) => {
+                if news.send(News::Changed(codes)).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                listener = None;
+                lost = true;
+                if news.send(News::Lost(e.reason())).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
