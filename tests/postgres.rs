@@ -4,8 +4,11 @@
 //! machine without PostgreSQL fails these tests rather than skipping them; `.ci/run`
 //! installs it.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
 use casewatch::store::pg::PG_SCHEMA_VERSION as LATEST;
 
@@ -85,13 +88,23 @@ impl Server {
                 "--no-sync",
             ],
         );
+        s.boot();
+        s.admin()
+            .batch_execute("CREATE DATABASE casewatch")
+            .unwrap();
+        s
+    }
+
+    /// Starts the server on its data directory (again, after [`Server::stop`]).
+    fn boot(&self) {
+        let data = self.data();
         let opts = format!(
             "-k {} -p {} -c listen_addresses='' -c fsync=off",
-            s.dir.path().display(),
-            port
+            self.dir.path().display(),
+            self.port
         );
-        let log = s.dir.path().join("log");
-        s.run(
+        let log = self.dir.path().join("log");
+        self.run(
             "pg_ctl",
             &[
                 "-D",
@@ -104,10 +117,6 @@ impl Server {
                 "start",
             ],
         );
-        s.admin()
-            .batch_execute("CREATE DATABASE casewatch")
-            .unwrap();
-        s
     }
 
     fn data(&self) -> PathBuf {
@@ -1235,4 +1244,265 @@ fn acknowledgements_and_silences_are_made_on_postgresql_where_the_login_may() {
         .unwrap()
         .get(0);
     assert_eq!(acks, 1);
+}
+
+/// A 2,000-case demo copied into the server; the file's path.
+fn demo_on_server(server: &Server, dir: &std::path::Path) -> PathBuf {
+    let file = dir.join("demo.db");
+    let f = file.to_str().unwrap();
+    let o = casewatch(&[
+        "--db",
+        f,
+        "--as-of",
+        "2026-11-01",
+        "demo",
+        "--cases",
+        "2000",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let url = server.url("postgres");
+    assert!(casewatch(&["pg-init", &url]).status.success());
+    let o = casewatch(&["copy", f, &url]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    server
+        .connect("postgres")
+        .batch_execute(
+            "CREATE ROLE spo_h LOGIN IN ROLE casewatch_spo;
+             INSERT INTO pdu_access (db_user, pdu) VALUES ('spo_h', 'HFKCW');",
+        )
+        .unwrap();
+    file
+}
+
+/// Every row of `table`, each value as SQLite gives it, in an order that depends on the
+/// rows alone.
+fn dump(db: &rusqlite::Connection, table: &str) -> Vec<String> {
+    let n = db
+        .prepare(&format!("SELECT * FROM {table}"))
+        .unwrap()
+        .column_count();
+    let order: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+    let mut stmt = db
+        .prepare(&format!(
+            "SELECT * FROM {table} ORDER BY {}",
+            order.join(", ")
+        ))
+        .unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().unwrap() {
+        let vals: Vec<String> = (0..n)
+            .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+            .collect();
+        out.push(vals.join("|"));
+    }
+    out
+}
+
+#[test]
+fn copy_back_to_a_file_brings_what_the_login_may_read_and_nothing_else() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = demo_on_server(&server, dir.path());
+    let original = rusqlite::Connection::open(&file).unwrap();
+    let hfkcw: i64 = original
+        .query_row("SELECT count(*) FROM cases WHERE pdu = 'HFKCW'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+
+    // A head's copy is the file's, table for table.
+    let back = dir.path().join("back.db");
+    let o = casewatch(&["copy", &server.url("postgres"), back.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let report = text(&o.stdout);
+    assert!(report.contains("every table matches"), "{report}");
+    let back_db = rusqlite::Connection::open(&back).unwrap();
+    for table in [
+        "cases",
+        "contacts",
+        "oversight",
+        "enquiries",
+        "assessments",
+        "tally_pdu",
+    ] {
+        assert_eq!(dump(&original, table), dump(&back_db, table), "{table}");
+    }
+    let o = casewatch(&["--db", back.to_str().unwrap(), "check"]);
+    assert!(o.status.success(), "{}", text(&o.stdout));
+
+    // An SPO's copy holds their PDU's cases only, with the region's tallies.
+    let spo = dir.path().join("spo.db");
+    let o = casewatch(&["copy", &server.url("spo_h"), spo.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("the cases of 1 of its PDUs"));
+    let spo_db = rusqlite::Connection::open(&spo).unwrap();
+    let count = |sql: &str| -> i64 { spo_db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM cases"), hfkcw);
+    assert_eq!(count("SELECT count(*) FROM cases WHERE pdu <> 'HFKCW'"), 0);
+    assert_eq!(
+        count("SELECT count(*) FROM contacts WHERE crn NOT IN (SELECT crn FROM cases)"),
+        0
+    );
+    assert_eq!(dump(&original, "tally_pdu"), dump(&spo_db, "tally_pdu"));
+
+    // An existing file is never overwritten.
+    let before = std::fs::read(&spo).unwrap();
+    let o = casewatch(&["copy", &server.url("postgres"), spo.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("already exists"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(std::fs::read(&spo).unwrap(), before);
+}
+
+#[test]
+fn a_working_copy_read_afresh_for_two_pdus_equals_a_new_copy() {
+    use casewatch::store::pg::PgStore;
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    demo_on_server(&server, dir.path());
+    let mut pg = PgStore::open(&server.url("postgres")).unwrap();
+    let mut copy = casewatch::store::empty_in_memory().unwrap();
+    pg.pull_into(&mut copy).unwrap();
+
+    // Another user changes two PDUs: an allocation, a contact, a note, an audit entry.
+    let mut other = server.connect("postgres");
+    let crn: String = other
+        .query_one(
+            "SELECT min(crn) FROM cases WHERE pdu = 'HFKCW' AND allocated_to IS NULL",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    other
+        .execute(
+            "UPDATE cases SET allocated_to = (SELECT min(staff_code) FROM practitioners
+                                               WHERE pdu = 'HFKCW' AND grade = 'PO'),
+                              allocated_on = '2026-11-01', unallocated_since = NULL
+              WHERE crn = $1",
+            &[&crn],
+        )
+        .unwrap();
+    other
+        .batch_execute(&format!(
+            "INSERT INTO notes (crn, at, author, text, sensitive)
+             VALUES ('{crn}', now(), 'other', 'seen today', false);
+             INSERT INTO audit (at, actor, action, crn) VALUES (now(), 'other', 'note', '{crn}');
+             INSERT INTO contacts (crn, date, kind)
+             SELECT min(crn), '2026-11-01', 'video' FROM cases WHERE pdu = 'LAB';"
+        ))
+        .unwrap();
+    let n = pg
+        .refresh_into(&mut copy, &["HFKCW".to_string(), "LAB".to_string()])
+        .unwrap();
+    assert!(n > 0);
+    let mut fresh = casewatch::store::empty_in_memory().unwrap();
+    pg.pull_into(&mut fresh).unwrap();
+    let (a, b) = (dir.path().join("refreshed.db"), dir.path().join("fresh.db"));
+    copy.write_to_new(&a).unwrap();
+    fresh.write_to_new(&b).unwrap();
+    let (a, b) = (
+        rusqlite::Connection::open(&a).unwrap(),
+        rusqlite::Connection::open(&b).unwrap(),
+    );
+    let holder: Option<String> = a
+        .query_row(
+            "SELECT allocated_to FROM cases WHERE crn = ?1",
+            [&crn],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(holder.is_some(), "the allocation reached the copy");
+    for table in [
+        "cases",
+        "contacts",
+        "notes",
+        "audit",
+        "allocations",
+        "tally_pdu",
+        "tally_contact",
+        "tally_oversight",
+        "tally_caseload",
+        "alert_acks",
+        "silences",
+    ] {
+        assert_eq!(dump(&a, table), dump(&b, table), "{table}");
+    }
+}
+
+#[test]
+fn the_screen_on_postgresql_shows_another_users_change_and_rides_out_a_restart() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    demo_on_server(&server, dir.path());
+    let url = server.url("spo_h");
+    let args = [
+        std::ffi::OsStr::new("--as-of"),
+        std::ffi::OsStr::new("2026-11-01"),
+        std::ffi::OsStr::new("--db"),
+        std::ffi::OsStr::new(&url),
+    ];
+    let mut screen = common::Screen::open(dir.path(), &args, 120, 30);
+    // The PDU's unallocated cases: the second figure of its row (cases, then unallocated).
+    let unallocated = |s: &str| -> Option<i64> {
+        let row = s.lines().find(|l| l.contains("HFKCW"))?;
+        let after = row.split("HFKCW").nth(1)?;
+        after
+            .split_whitespace()
+            .filter_map(|w| w.parse::<i64>().ok())
+            .nth(1)
+    };
+    let s = screen
+        .wait_until(Duration::from_secs(20), |t| unallocated(t).is_some())
+        .unwrap_or_else(|t| panic!("no overview; screen:\n{t}"));
+    // The SPO's overview lists their PDU alone.
+    assert!(!s.contains("LAB "), "{s}");
+    let before = unallocated(&s).unwrap();
+
+    // A head allocates one of the PDU's cases from another connection.
+    let mut other = server.connect("postgres");
+    other
+        .batch_execute(
+            "UPDATE cases SET allocated_to = (SELECT min(staff_code) FROM practitioners
+                                               WHERE pdu = 'HFKCW' AND grade = 'PO'),
+                              allocated_on = '2026-11-01', unallocated_since = NULL
+              WHERE crn = (SELECT min(crn) FROM cases
+                            WHERE pdu = 'HFKCW' AND allocated_to IS NULL)",
+        )
+        .unwrap();
+    let s = screen
+        .wait_until(Duration::from_secs(5), |t| {
+            t.contains("changed on the server (HFKCW)") && unallocated(t) != Some(before)
+        })
+        .unwrap_or_else(|t| panic!("the change did not show; screen:\n{t}"));
+    assert_eq!(unallocated(&s), Some(before - 1), "{s}");
+    // Another PDU's change is not this SPO's: nothing is read for it.
+    screen.send(b"j");
+    other
+        .batch_execute(
+            "UPDATE cases SET tier = 'D0' WHERE crn = (SELECT min(crn) FROM cases WHERE pdu = 'LAB')",
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        !screen.text().contains("changed on the server"),
+        "{}",
+        screen.text()
+    );
+
+    // The server stops under the open screen, and comes back.
+    server.stop();
+    screen.wait_for("lost the connection to the server");
+    server.boot();
+    screen
+        .wait_until(Duration::from_secs(10), |t| {
+            t.contains("reconnected to the server: caught up")
+        })
+        .unwrap_or_else(|t| panic!("did not catch up; screen:\n{t}"));
+    screen.send(b"q");
+    let status = screen.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
 }

@@ -124,10 +124,12 @@ pub fn run(
                 }
                 None => (
                     "reconnected to the server: caught up".to_string(),
-                    connected(&mut pg, &url).and_then(pull).map(|(fresh, readable)| {
-                        store = fresh;
-                        env.readable = Some(readable);
-                    }),
+                    connected(&mut pg, &url)
+                        .and_then(pull)
+                        .map(|(fresh, readable)| {
+                            store = fresh;
+                            env.readable = Some(readable);
+                        }),
                 ),
             };
             let said = match result {
@@ -206,10 +208,7 @@ fn act_on_server(
     if let Response::Acted(Ok(done)) = &mut answer {
         done.undoable = false;
     }
-    let wrote = matches!(
-        answer,
-        Response::Acted(Ok(_)) | Response::Silenced(Ok(_))
-    );
+    let wrote = matches!(answer, Response::Acted(Ok(_)) | Response::Silenced(Ok(_)));
     if wrote {
         // The write's PDU (none for an acknowledgement, which changes no case).
         let pdu = touched.and_then(|crn| {

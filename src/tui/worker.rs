@@ -451,9 +451,7 @@ impl From<actions::ActionError> for Failure {
         match e {
             actions::ActionError::Sqlite(_)
             | actions::ActionError::Pg(_)
-            | actions::ActionError::Busy(_) => {
-                Failure::Database(e.to_string())
-            }
+            | actions::ActionError::Busy(_) => Failure::Database(e.to_string()),
             e => Failure::Refused(e.to_string()),
         }
     }
@@ -1038,7 +1036,9 @@ pub fn perform(store: &mut Store, env: &Env, actor: &str, act: Act) -> Response 
     if store.is_read_only() {
         return Response::Acted(Err(actions::ActionError::ReadOnly.into()));
     }
-    perform_on(store, env, actor, act, |s, actor, id| actions::undo(s, actor, id))
+    perform_on(store, env, actor, act, |s, actor, id| {
+        actions::undo(s, actor, id)
+    })
 }
 
 /// [`perform`] on either backend; `undo` is the backend's own.

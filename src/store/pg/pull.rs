@@ -148,8 +148,14 @@ impl PgStore {
                 Some(_) => vec![&readable],
                 None => vec![],
             };
-            let (n_from, sum_from) =
-                copy_rows(&mut from, conn, (table, cols, key), only.unwrap_or(""), params, &fail)?;
+            let (n_from, sum_from) = copy_rows(
+                &mut from,
+                conn,
+                (table, cols, key),
+                only.unwrap_or(""),
+                params,
+                &fail,
+            )?;
             let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
             let mut back = conn
                 .prepare(&format!(
@@ -269,7 +275,14 @@ impl PgStore {
             };
             conn.execute(&format!("DELETE FROM {table} WHERE {mine}"), [&named])
                 .map_err(sqlite)?;
-            copy_rows(&mut from, conn, (table, cols, key), theirs, vec![&pdus], &fail)?;
+            copy_rows(
+                &mut from,
+                conn,
+                (table, cols, key),
+                theirs,
+                vec![&pdus],
+                &fail,
+            )?;
         }
         conn.execute_batch("RELEASE tallies").map_err(sqlite)?;
         // What names no PDU: the audit and the runs only grow; acknowledgements and
@@ -277,9 +290,11 @@ impl PgStore {
         conn.execute_batch("DELETE FROM alert_acks; DELETE FROM silences;")
             .map_err(sqlite)?;
         let last = |table: &str| -> Result<i64, CopyError> {
-            conn.query_row(&format!("SELECT coalesce(max(id), 0) FROM {table}"), [], |r| {
-                r.get(0)
-            })
+            conn.query_row(
+                &format!("SELECT coalesce(max(id), 0) FROM {table}"),
+                [],
+                |r| r.get(0),
+            )
             .map_err(sqlite)
         };
         let (audit, runs) = (last("audit")?, last("alert_runs")?);
@@ -291,8 +306,11 @@ impl PgStore {
                 "alert_acks" | "silences" => ("", 0),
                 _ => continue,
             };
-            let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                if only.is_empty() { vec![] } else { vec![&after] };
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> = if only.is_empty() {
+                vec![]
+            } else {
+                vec![&after]
+            };
             copy_rows(&mut from, conn, (table, cols, key), only, params, &fail)?;
         }
         from.commit().map_err(fail)?;
