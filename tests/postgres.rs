@@ -1346,6 +1346,27 @@ fn copy_back_to_a_file_brings_what_the_login_may_read_and_nothing_else() {
     );
     assert_eq!(dump(&original, "tally_pdu"), dump(&spo_db, "tally_pdu"));
 
+    // The reports run on what the login may read: its own PDU's cases, no other's.
+    let url = server.url("spo_h");
+    let o = casewatch(&["--db", &url, "--as-of", "2026-11-01", "summary"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("HFKCW"), "{}", text(&o.stdout));
+    assert!(text(&o.stderr).contains("reads the cases of 1 of the 18 PDUs (HFKCW)"));
+    let export = |pdu: &str| {
+        let o = casewatch(&["--db", &url, "export", "unallocated", "--pdu", pdu]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        text(&o.stdout).lines().count()
+    };
+    assert!(export("HFKCW") > 1, "HFKCW's unallocated cases are listed");
+    assert_eq!(export("LAB"), 1, "LAB's are not: the header alone");
+    let o = casewatch(&["--db", &url, "alerts", "--record"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("not available yet"),
+        "{}",
+        text(&o.stderr)
+    );
+
     // An existing file is never overwritten.
     let before = std::fs::read(&spo).unwrap();
     let o = casewatch(&["copy", &server.url("postgres"), spo.to_str().unwrap()]);

@@ -61,6 +61,26 @@ impl Cli {
 /// Opens the database for reading commands. The default database is created with demo
 /// data on first run; an explicit path must exist.
 pub fn open_for_reading(ctx: &Settings) -> Result<Store> {
+    if let Some(url) = ctx.db.to_str().filter(|d| crate::store::pg::is_url(d)) {
+        // What the login may read, copied into memory in one snapshot: every report then
+        // reads the same models as on a file (see `store::pg::pull`).
+        let mut pg = crate::store::pg::PgStore::open(url)?;
+        let mut copy = crate::store::empty_in_memory()
+            .map_err(|e| anyhow::anyhow!("cannot make the working copy in memory: {e}"))?;
+        let pulled = pg.pull_into(&mut copy)?;
+        let all = crate::store::read::regions(copy.db())
+            .map(|r| r.iter().map(|x| x.1 as usize).sum::<usize>())
+            .unwrap_or(0);
+        if pulled.readable.len() < all {
+            eprintln!(
+                "casewatch: this login reads the cases of {} of the {all} PDUs ({}); the others \
+                 show the region's counts only, without their case-level checks",
+                pulled.readable.len(),
+                pulled.readable.join(", ")
+            );
+        }
+        return Ok(copy.named(pg.url()));
+    }
     if !ctx.db_explicit && !ctx.db.exists() {
         let opts = DemoOptions {
             cases: demo::DEFAULT_CASES,
@@ -110,7 +130,14 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
         && !matches!(
             cli.command,
             None | Some(
-                Command::PgInit(_)
+                Command::Summary(_)
+                    | Command::Review(_)
+                    | Command::Alerts(_)
+                    | Command::Export(_)
+                    | Command::Forecast(_)
+                    | Command::Equity(_)
+                    | Command::Chart(_)
+                    | Command::PgInit(_)
                     | Command::Copy(_)
                     | Command::Allocate(_)
                     | Command::Oversight(_)
@@ -128,7 +155,9 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
         anyhow::bail!(
             "{} is a PostgreSQL database: this casewatch can create its schema and roles \
              there (`casewatch pg-init URL`), copy a SQLite file into it (`casewatch copy \
-             FILE URL` and back, `casewatch copy URL FILE`), open the screen on it, make the triage writes (`allocate`, `oversight`, `note`, `ack`, `silence`, \
+             FILE URL` and back, `casewatch copy URL FILE`), open the screen on it, report on it \
+             (`summary`, `review`, `alerts` without --record, `export`, `forecast`, `equity`, \
+             `chart`), make the triage writes (`allocate`, `oversight`, `note`, `ack`, `silence`, \
              `unsilence`), list silences (`silences`), read the audit trail (`audit`) and \
              check it (`check`), but \
              runs its other commands on a SQLite file only so far; give --db \
@@ -217,6 +246,14 @@ fn actor(cli: &Cli) -> String {
 
 /// Opens an existing database for a write, refusing a read-only one up front.
 fn open_for_writing(ctx: &Settings) -> Result<Store> {
+    if let Some(url) = ctx.db.to_str().filter(|d| crate::store::pg::is_url(d)) {
+        anyhow::bail!(
+            "{}: recording a night on PostgreSQL is not available yet; `casewatch alerts` \
+             without --record reports it, and `casewatch copy URL FILE` then `--db FILE \
+             alerts --record` records it in a file",
+            crate::store::pg::redacted(url)
+        );
+    }
     let store = open_for_reading(ctx)?;
     if store.is_read_only() {
         return Err(ActionError::ReadOnly.into());

@@ -380,6 +380,13 @@ impl Store {
             read_only: false,
         })
     }
+    /// This store, named as `name` in its messages (a working copy in memory is named by
+    /// the server's URL, password hidden).
+    pub fn named(mut self, name: &str) -> Store {
+        self.path = PathBuf::from(name);
+        self
+    }
+
     /// Writes this database to a new file at `dest` (private to its owner), built beside it
     /// and renamed into place once whole: a failure or a kill leaves nothing under the name,
     /// and an existing file is never replaced.

@@ -36,7 +36,7 @@ enum News {
 fn pull(pg: &mut PgStore) -> Result<(Store, Vec<String>), String> {
     let mut store = crate::store::empty_in_memory().map_err(|e| e.to_string())?;
     let pulled = pg.pull_into(&mut store).map_err(|e| e.to_string())?;
-    Ok((store, pulled.readable))
+    Ok((store.named(pg.url()), pulled.readable))
 }
 
 /// The worker's own connection, opened again if it was lost.
