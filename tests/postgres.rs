@@ -522,8 +522,17 @@ fn errors_are_one_line_and_never_show_the_password() {
     assert_eq!(o.status.code(), Some(2));
     assert!(err.contains("is not a usable PostgreSQL URL"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
-    // Another command on a PostgreSQL URL says what this casewatch can do there.
+    // A report reads the server as the login: refused, on one line.
     let o = casewatch(&["--db", &url, "summary"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err.contains("refused the login") && !err.contains("hunter2"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // A command that runs on a file only says what this casewatch can do there.
+    let o = casewatch(&["--db", &url, "import", "cases.csv", "--kind", "cases"]);
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2));
     assert!(err.contains("pg-init") && !err.contains("hunter2"), "{err}");
@@ -1359,10 +1368,10 @@ fn copy_back_to_a_file_brings_what_the_login_may_read_and_nothing_else() {
     };
     assert!(export("HFKCW") > 1, "HFKCW's unallocated cases are listed");
     assert_eq!(export("LAB"), 1, "LAB's are not: the header alone");
-    let o = casewatch(&["--db", &url, "alerts", "--record"]);
+    let o = casewatch(&["--db", &url, "import", "cases.csv", "--kind", "cases"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        text(&o.stderr).contains("not available yet"),
+        text(&o.stderr).contains("on a SQLite file only so far"),
         "{}",
         text(&o.stderr)
     );
@@ -1526,4 +1535,77 @@ fn the_screen_on_postgresql_shows_another_users_change_and_rides_out_a_restart()
     screen.send(b"q");
     let status = screen.wait_exit(Duration::from_secs(10));
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn the_nightly_run_on_postgresql_records_what_it_records_on_the_file() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = demo_on_server(&server, dir.path());
+    let f = file.to_str().unwrap();
+    let on_file = casewatch(&["--db", f, "--as-of", "2026-11-02", "alerts", "--record"]);
+    assert!(
+        matches!(on_file.status.code(), Some(0 | 3)),
+        "{}",
+        text(&on_file.stderr)
+    );
+    let url = server.url("postgres");
+    let on_pg = casewatch(&["--db", &url, "--as-of", "2026-11-02", "alerts", "--record"]);
+    assert!(
+        matches!(on_pg.status.code(), Some(0 | 3)),
+        "{}",
+        text(&on_pg.stderr)
+    );
+    assert_eq!(text(&on_file.stdout), text(&on_pg.stdout));
+    let incidents = "SELECT key || '|' || count || '|' || nights || '|' || members
+                       FROM run_incidents
+                      WHERE run_id = (SELECT id FROM alert_runs WHERE as_of = '2026-11-02')
+                      ORDER BY key";
+    let sqlite = rusqlite::Connection::open(&file).unwrap();
+    let mut stmt = sqlite.prepare(incidents).unwrap();
+    let want: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let got: Vec<String> = server
+        .connect("postgres")
+        .query(incidents, &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(want, got);
+    // Recording the same night again replaces it, as on a file.
+    let again = casewatch(&["--db", &url, "--as-of", "2026-11-02", "alerts", "--record"]);
+    assert!(
+        matches!(again.status.code(), Some(0 | 3)),
+        "{}",
+        text(&again.stderr)
+    );
+    let runs: i64 = server
+        .connect("postgres")
+        .query_one(
+            "SELECT count(*) FROM alert_runs WHERE as_of = '2026-11-02'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(runs, 1);
+    // An SPO may not record a night: the server refuses, nothing is written.
+    let o = casewatch(&[
+        "--db",
+        &server.url("spo_h"),
+        "--as-of",
+        "2026-11-03",
+        "alerts",
+        "--record",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("permission denied"),
+        "{}",
+        text(&o.stderr)
+    );
 }

@@ -24,7 +24,10 @@ use crate::alerts::SilenceError;
 /// when there is a new critical alert.
 pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCode> {
     let eval = evaluation(cli, ctx)?;
-    let mut store = if a.record {
+    // On PostgreSQL the night is evaluated and recorded on a working copy of the whole
+    // region, then written to the server.
+    let server = ctx.db.to_str().filter(|d| crate::store::pg::is_url(d));
+    let mut store = if a.record && server.is_none() {
         open_for_writing(ctx)?
     } else {
         open_for_reading(ctx)?
@@ -58,6 +61,11 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
             ActionError::Sqlite(s) => classify(s).into(),
             e => anyhow::anyhow!("the run was not recorded: {e}"),
         })?;
+        if let (Some(url), Some(run_id)) = (server, review.run_id) {
+            crate::store::pg::PgStore::open(url)?
+                .push_run(store.db(), run_id)
+                .map_err(|e| anyhow::anyhow!("the run was not recorded: {e}"))?;
+        }
     }
     let mut worklists = worklists;
     if let Some(code) = &a.pdu {
@@ -68,7 +76,8 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
     // and the run stands without them.
     let (reported, mended) = std::thread::scope(|s| {
         let store = &mut store;
-        let mend = a.record.then(|| {
+        // (A working copy's memos go with it: nothing to mend.)
+        let mend = (a.record && server.is_none()).then(|| {
             s.spawn(|| {
                 crate::alerts::keep_memos(
                     store,

@@ -248,9 +248,7 @@ fn actor(cli: &Cli) -> String {
 fn open_for_writing(ctx: &Settings) -> Result<Store> {
     if let Some(url) = ctx.db.to_str().filter(|d| crate::store::pg::is_url(d)) {
         anyhow::bail!(
-            "{}: recording a night on PostgreSQL is not available yet; `casewatch alerts` \
-             without --record reports it, and `casewatch copy URL FILE` then `--db FILE \
-             alerts --record` records it in a file",
+            "{}: this command writes a SQLite file only so far",
             crate::store::pg::redacted(url)
         );
     }

@@ -11,7 +11,8 @@ use postgres::fallible_iterator::FallibleIterator;
 use rusqlite::types::Value;
 
 use super::{COPIED, CopiedTable, CopyError, Kind, PG_SCHEMA_VERSION, PgError, PgStore, Sum};
-use super::{TableCopy, canonical_sql, reason, sqlite_text};
+use super::{TableCopy, canonical_sql, copy_field, reason, sqlite_text};
+use crate::store::Db;
 use crate::store::Store;
 use crate::store::load::{self, SetAside};
 
@@ -316,6 +317,85 @@ impl PgStore {
         from.commit().map_err(fail)?;
         tx.commit().map_err(sqlite)?;
         Ok(cases)
+    }
+}
+
+impl PgStore {
+    /// Writes the run `run_id` recorded in a working copy to the server, in one
+    /// transaction: it replaces a run the server holds for the same date, as on a file.
+    /// Gives the run's id on the server. Only a head may record (the server's grants).
+    pub fn push_run(&mut self, copy: Db<'_>, run_id: i64) -> Result<i64, CopyError> {
+        let url = self.url.clone();
+        let fail = |e: postgres::Error| {
+            CopyError::Pg(PgError::Server {
+                url: url.clone(),
+                reason: reason(&e),
+            })
+        };
+        let conn = copy.conn();
+        let (as_of, recorded_at, actor): (String, String, String) = conn
+            .query_row(
+                "SELECT as_of, recorded_at, actor FROM alert_runs WHERE id = ?1",
+                [run_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .map_err(CopyError::Sqlite)?;
+        let mut tx = self.client.transaction().map_err(fail)?;
+        tx.execute(
+            "DELETE FROM alert_runs WHERE as_of = $1::text::date",
+            &[&as_of],
+        )
+        .map_err(fail)?;
+        let id: i64 = tx
+            .query_one(
+                "INSERT INTO alert_runs (as_of, recorded_at, actor)
+                 VALUES ($1::text::date, $2::text::timestamptz, $3) RETURNING id",
+                &[&as_of, &recorded_at, &actor],
+            )
+            .map_err(fail)?
+            .get(0);
+        for &(table, cols, key) in COPIED {
+            if !matches!(table, "run_pdu_metrics" | "run_incidents") {
+                continue;
+            }
+            // The run's id is the server's; every other column goes as written.
+            let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+            let list = names.join(", ");
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {list} FROM {table} WHERE run_id = ?1 ORDER BY {key}"
+                ))
+                .map_err(CopyError::Sqlite)?;
+            let mut rows = stmt.query([run_id]).map_err(CopyError::Sqlite)?;
+            let mut writer = tx
+                .copy_in(&format!("COPY {table} ({list}) FROM STDIN"))
+                .map_err(fail)?;
+            let mut line = String::new();
+            while let Some(r) = rows.next().map_err(CopyError::Sqlite)? {
+                line.clear();
+                for (i, &(col, kind)) in cols.iter().enumerate() {
+                    if i > 0 {
+                        line.push('\t');
+                    }
+                    if col == "run_id" {
+                        line.push_str(&id.to_string());
+                        continue;
+                    }
+                    let v = sqlite_text(r.get_ref(i).map_err(CopyError::Sqlite)?);
+                    copy_field(&mut line, v.as_deref(), kind);
+                }
+                line.push('\n');
+                std::io::Write::write_all(&mut writer, line.as_bytes()).map_err(|e| {
+                    CopyError::Pg(PgError::Server {
+                        url: url.clone(),
+                        reason: e.to_string(),
+                    })
+                })?;
+            }
+            writer.finish().map_err(fail)?;
+        }
+        tx.commit().map_err(fail)?;
+        Ok(id)
     }
 }
 
