@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::worker::{Env, Failure, Lists, Request, Response, answer_first, perform_on};
+use super::worker::{Env, Failure, Lists, Request, Response, answer_first, coalesced, perform_on};
 use crate::store::Store;
 use crate::store::pg::{Listener, PgStore};
 
@@ -146,15 +146,7 @@ pub fn run(
             }
         }
         let Some(first) = first else { continue };
-        // Coalesce: keep only the newest request of each slot.
-        let mut batch = vec![first];
-        while let Ok(r) = requests.try_recv() {
-            if r.slot().is_some() {
-                batch.retain(|b| b.slot() != r.slot());
-            }
-            batch.push(r);
-        }
-        for r in batch {
+        for r in coalesced(first, &requests) {
             let answer = match r {
                 Request::Act(act) => act_on_server(&mut pg, &url, &env, &actor, act, &mut store),
                 r => {

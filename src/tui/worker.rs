@@ -194,7 +194,7 @@ pub struct CaseView {
 
 impl Request {
     /// Requests in the same slot supersede each other.
-    pub(super) fn slot(&self) -> Option<(u8, Option<CaseList>)> {
+    fn slot(&self) -> Option<(u8, Option<CaseList>)> {
         match self {
             Request::Overview { .. } => Some((0, None)),
             Request::Page { list, .. } => Some((1, Some(*list))),
@@ -390,15 +390,7 @@ pub fn run(cfg: Config, requests: Receiver<Request>, responses: UnboundedSender<
             }
             Err(RecvTimeoutError::Disconnected) => return,
         };
-        // Coalesce: keep only the newest request of each slot.
-        let mut batch = vec![first];
-        while let Ok(r) = requests.try_recv() {
-            if r.slot().is_some() {
-                batch.retain(|b| b.slot() != r.slot());
-            }
-            batch.push(r);
-        }
-        for r in batch {
+        for r in coalesced(first, &requests) {
             let answer = match r {
                 Request::Act(act) => {
                     let res = perform(&mut store, &env, &actor, act);
@@ -425,6 +417,19 @@ pub fn run(cfg: Config, requests: Receiver<Request>, responses: UnboundedSender<
             }
         }
     }
+}
+
+/// `first` and the requests already waiting behind it, keeping only the newest request of
+/// each slot (a held-down key asks for many pages; only the last is worth reading).
+pub(super) fn coalesced(first: Request, requests: &Receiver<Request>) -> Vec<Request> {
+    let mut batch = vec![first];
+    while let Ok(r) = requests.try_recv() {
+        if r.slot().is_some() {
+            batch.retain(|b| b.slot() != r.slot());
+        }
+        batch.push(r);
+    }
+    batch
 }
 
 fn err(store: &Store, e: rusqlite::Error) -> Failure {

@@ -89,6 +89,19 @@ fn sqlite_value(v: Option<String>, kind: Kind) -> Value {
 }
 
 impl PgStore {
+    /// One read-only snapshot of the server: every table read in it agrees with the others.
+    fn snapshot(&mut self) -> Result<postgres::Transaction<'_>, postgres::Error> {
+        let mut tx = self
+            .client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        // Compiling these scans costs more than running them.
+        tx.batch_execute("SET LOCAL jit = off")?;
+        Ok(tx)
+    }
+
     /// Reads every table into `dest` (a new, empty casewatch database) in one snapshot, and
     /// compares each table's rows and checksum on both sides. Nothing is committed to
     /// `dest` unless every table matches.
@@ -107,13 +120,7 @@ impl PgStore {
                 reason: reason(&e),
             })
         };
-        let mut from = self
-            .client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(fail)?;
+        let mut from = self.snapshot().map_err(fail)?;
         let readable: Vec<String> = from
             .query(
                 "SELECT code FROM pdus WHERE casewatch_may_see(code) ORDER BY code",
@@ -128,8 +135,6 @@ impl PgStore {
             .query_one("SELECT casewatch_is_head()", &[])
             .map_err(fail)?
             .get(0);
-        // Compiling these scans costs more than running them.
-        from.batch_execute("SET LOCAL jit = off").map_err(fail)?;
         // The tallies are the server's, written before the triggers that keep them return.
         let set_aside = SetAside::Tallies;
         let tx = load::begin(dest, Some(set_aside)).map_err(CopyError::Sqlite)?;
@@ -208,14 +213,7 @@ impl PgStore {
             })
         };
         let sqlite = CopyError::Sqlite;
-        let mut from = self
-            .client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(fail)?;
-        from.batch_execute("SET LOCAL jit = off").map_err(fail)?;
+        let mut from = self.snapshot().map_err(fail)?;
         let tx = dest.immediate().map_err(sqlite)?;
         let conn = tx.db().conn();
         let named = serde_json::to_string(pdus).unwrap_or_else(|_| "[]".into());
