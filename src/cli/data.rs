@@ -197,16 +197,13 @@ pub(super) fn import(cli: &Cli, ctx: &Settings, a: &ImportArgs) -> Result<ExitCo
     let file = a.file.as_path();
     // An unreadable file must not leave a new empty database behind.
     std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    if let Some(url) = ctx.db.to_str().filter(|d| crate::store::pg::is_url(d)) {
+        return import_pg(ctx, url, file, &opts);
+    }
     let mut target = ImportTarget::open(ctx, opts.dry_run)?;
     let store = &mut target.store;
     let bar = progress_bar();
-    let mut progress = |done: u64, total: u64| {
-        // Small files finish before a bar would be seen.
-        if let Some(b) = bar.as_ref().filter(|_| total > 4 << 20) {
-            b.set_length(total);
-            b.set_position(done);
-        }
-    };
+    let mut progress = |done: u64, total: u64| import_progress(bar.as_ref(), done, total);
     let started = std::time::Instant::now();
     let result = import_retrying(store, file, &opts, &mut progress, actions::WRITE_ATTEMPTS);
     if let Some(b) = &bar {
@@ -228,6 +225,20 @@ pub(super) fn import(cli: &Cli, ctx: &Settings, a: &ImportArgs) -> Result<ExitCo
         }
     };
     import_outcome(ctx, file, &opts, created, elapsed, result)
+}
+
+/// `casewatch import` on PostgreSQL: one transaction on the server, the login's row-level
+/// security deciding which cases it may write.
+fn import_pg(ctx: &Settings, url: &str, file: &Path, opts: &ImportOptions) -> Result<ExitCode> {
+    let mut pg = crate::store::pg::PgStore::open(url)?;
+    let bar = progress_bar();
+    let mut progress = |done: u64, total: u64| import_progress(bar.as_ref(), done, total);
+    let started = std::time::Instant::now();
+    let result = crate::import::import_file_pg(&mut pg, file, opts, &mut progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    import_outcome(ctx, file, opts, false, started.elapsed(), result)
 }
 
 /// What an import writes into: the database file, or, for a dry run with no database yet, an
@@ -277,6 +288,15 @@ impl ImportTarget {
                 created: true,
             })
         }
+    }
+}
+
+/// An import's progress on the bar, for files large enough (small ones finish before a bar
+/// would be seen).
+fn import_progress(bar: Option<&indicatif::ProgressBar>, done: u64, total: u64) {
+    if let Some(b) = bar.filter(|_| total > 4 << 20) {
+        b.set_length(total);
+        b.set_position(done);
     }
 }
 

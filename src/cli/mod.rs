@@ -131,6 +131,7 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             cli.command,
             None | Some(
                 Command::Summary(_)
+                    | Command::Import(_)
                     | Command::Review(_)
                     | Command::Alerts(_)
                     | Command::Export(_)
@@ -156,8 +157,8 @@ fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
             "{} is a PostgreSQL database: this casewatch can create its schema and roles \
              there (`casewatch pg-init URL`), copy a SQLite file into it (`casewatch copy \
              FILE URL` and back, `casewatch copy URL FILE`), open the screen on it, report on it \
-             (`summary`, `review`, `alerts` without --record, `export`, `forecast`, `equity`, \
-             `chart`), make the triage writes (`allocate`, `oversight`, `note`, `ack`, `silence`, \
+             (`summary`, `review`, `alerts`, `export`, `forecast`, `equity`, \
+             `chart`), import files (`import`), make the triage writes (`allocate`, `oversight`, `note`, `ack`, `silence`, \
              `unsilence`), list silences (`silences`), read the audit trail (`audit`) and \
              check it (`check`), but \
              runs its other commands on a SQLite file only so far; give --db \

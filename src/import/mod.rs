@@ -14,13 +14,16 @@ use crate::store::Store;
 use crate::text::quote_value;
 
 pub mod contract;
+mod pg;
 mod read;
 mod validate;
 mod write;
 
+pub use pg::import_file_pg;
+
 pub use contract::Kind;
 pub use read::FileFormat;
-pub use validate::{Record, Refs, Row, check_text, validate};
+pub use validate::{Cases, Record, Refs, Row, check_text, validate};
 
 /// How many problems a rejected import lists before "... and N more".
 pub const MAX_REPORTED: usize = 20;
@@ -75,6 +78,10 @@ pub enum ImportError {
     },
     #[error("database error during import: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Pg(#[from] crate::store::pg::PgError),
+    #[error("database error during import: {0}")]
+    Fault(#[from] crate::store::triage::Fault),
     /// Rows of `table` would refer to rows of `parent` that do not exist.
     #[error(
         "the import would leave {rows} row(s) of {table} referring to a missing row of {parent}; nothing was imported"

@@ -267,10 +267,47 @@ impl Refs {
             today,
         })
     }
+
+    /// References read elsewhere (from a server).
+    pub fn new(pdus: HashSet<String>, practitioners: HashSet<String>, today: NaiveDate) -> Refs {
+        Refs {
+            pdus,
+            practitioners,
+            today,
+        }
+    }
 }
 
 /// Parses and checks one row. `Err` holds every problem found in it.
-pub fn validate(row: &mut Row<'_>, conn: Db<'_>, refs: &Refs) -> Result<Record, Vec<RowError>> {
+/// Where the case a row refers to is looked up.
+#[derive(Clone, Copy)]
+pub enum Cases<'a> {
+    /// The database being written (SQLite, inside the import's transaction).
+    Stored(Db<'a>),
+    /// The CRNs read beforehand from a server, as many as the login may see.
+    Seen(&'a HashSet<String>),
+}
+
+impl Cases<'_> {
+    fn exists(self, crn: &str) -> rusqlite::Result<bool> {
+        match self {
+            Cases::Stored(db) => load::case_exists(db, crn),
+            Cases::Seen(crns) => Ok(crns.contains(crn)),
+        }
+    }
+
+    fn missing(self) -> &'static str {
+        match self {
+            Cases::Stored(_) => "no such case in the database (import cases first)",
+            Cases::Seen(_) => {
+                "no such case among those this login may see (import cases first, or ask for \
+                 access to its PDU)"
+            }
+        }
+    }
+}
+
+pub fn validate(row: &mut Row<'_>, conn: Cases<'_>, refs: &Refs) -> Result<Record, Vec<RowError>> {
     let rec = match row.kind {
         Kind::Contacts => validate_contact(row, conn).map_err(|e| vec![db_problem(row.line, e)]),
         Kind::Oversight => validate_oversight(row, conn).map_err(|e| vec![db_problem(row.line, e)]),
@@ -573,24 +610,20 @@ fn validate_case(row: &mut Row<'_>, refs: &Refs) -> Checked {
     Ok(Some(Record::Case(case, given)))
 }
 
-fn crn_ref(row: &mut Row<'_>, conn: Db<'_>) -> rusqlite::Result<Option<Crn>> {
+fn crn_ref(row: &mut Row<'_>, conn: Cases<'_>) -> rusqlite::Result<Option<Crn>> {
     let Some(crn) = row.req("crn", str::parse::<Crn>) else {
         return Ok(None);
     };
-    if load::case_exists(conn, crn.as_str())? {
+    if conn.exists(crn.as_str())? {
         Ok(Some(crn))
     } else {
         let v = row.raw("crn");
-        row.fail(
-            "crn",
-            "no such case in the database (import cases first)",
-            v,
-        );
+        row.fail("crn", conn.missing(), v);
         Ok(None)
     }
 }
 
-fn validate_contact(row: &mut Row<'_>, conn: Db<'_>) -> rusqlite::Result<Option<Record>> {
+fn validate_contact(row: &mut Row<'_>, conn: Cases<'_>) -> rusqlite::Result<Option<Record>> {
     let crn = crn_ref(row, conn)?;
     let date = row.req("date", |s| parse_date("date", s));
     let kind = row.req("kind", str::parse::<crate::domain::ContactKind>);
@@ -606,7 +639,7 @@ fn validate_contact(row: &mut Row<'_>, conn: Db<'_>) -> rusqlite::Result<Option<
     })))
 }
 
-fn validate_oversight(row: &mut Row<'_>, conn: Db<'_>) -> rusqlite::Result<Option<Record>> {
+fn validate_oversight(row: &mut Row<'_>, conn: Cases<'_>) -> rusqlite::Result<Option<Record>> {
     let crn = crn_ref(row, conn)?;
     let date = row.req("date", |s| parse_date("date", s));
     let spo = row.req("spo_staff_code", |s| parse_code("spo_staff_code", s));
@@ -659,7 +692,7 @@ fn done_on(
 
 fn validate_enquiry(
     row: &mut Row<'_>,
-    conn: Db<'_>,
+    conn: Cases<'_>,
     today: NaiveDate,
 ) -> rusqlite::Result<Option<Record>> {
     let crn = crn_ref(row, conn)?;
@@ -688,7 +721,7 @@ fn validate_enquiry(
 
 fn validate_assessment(
     row: &mut Row<'_>,
-    conn: Db<'_>,
+    conn: Cases<'_>,
     today: NaiveDate,
 ) -> rusqlite::Result<Option<Record>> {
     let crn = crn_ref(row, conn)?;
@@ -729,7 +762,7 @@ mod tests {
     fn check(s: &Store, kind: Kind, vals: &[&str]) -> Result<Record, Vec<RowError>> {
         let refs = Refs::load(s.db(), today()).unwrap();
         let mut row = Row::new(kind, 2, vals.to_vec());
-        validate(&mut row, s.db(), &refs)
+        validate(&mut row, Cases::Stored(s.db()), &refs)
     }
 
     /// The problems of a row, as `column: message`.
@@ -936,7 +969,7 @@ mod tests {
             .position(|(c, _)| *c == "custody_kind")
             .unwrap();
         let mut row = Row::new(Kind::Cases, 2, CASE.to_vec()).with_given(!(1 << custody));
-        let Ok(Record::Case(c, given)) = validate(&mut row, s.db(), &refs) else {
+        let Ok(Record::Case(c, given)) = validate(&mut row, Cases::Stored(s.db()), &refs) else {
             panic!("the row is good")
         };
         assert_eq!((c.custody_kind, given.custody_kind), (None, false));

@@ -132,7 +132,7 @@ impl<'t, 'r> Run<'t, 'r> {
     }
 
     fn row(&mut self, mut row: Row<'_>) -> rusqlite::Result<()> {
-        let checked = validate::validate(&mut row, self.tx, self.refs);
+        let checked = validate::validate(&mut row, validate::Cases::Stored(self.tx), self.refs);
         self.accept(row.line, checked)
     }
 
@@ -623,11 +623,18 @@ pub(super) fn commit(
 
 /// The audit row of an import: the file's name, its kind and the counts.
 fn audit(tx: Db<'_>, path: &Path, opts: &ImportOptions, counts: &Counts) -> rusqlite::Result<()> {
+    let after = audit_after(path, opts, counts);
+    crate::actions::record_audit(tx, &audit_entry(opts, &after))?;
+    Ok(())
+}
+
+/// What an import's audit row records: the file's name (not its path), kind and counts.
+pub(super) fn audit_after(path: &Path, opts: &ImportOptions, counts: &Counts) -> serde_json::Value {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let after = serde_json::json!({
+    serde_json::json!({
         "file": file_name,
         "kind": opts.kind.name(),
         "rows": counts.rows,
@@ -635,20 +642,23 @@ fn audit(tx: Db<'_>, path: &Path, opts: &ImportOptions, counts: &Counts) -> rusq
         "updated": counts.updated,
         "unchanged": counts.unchanged,
         "skipped": counts.skipped,
-    });
-    crate::actions::record_audit(
-        tx,
-        &crate::store::triage::AuditEntry {
-            actor: &opts.actor,
-            action: "import",
-            crn: None,
-            subject: Some(opts.kind.name()),
-            before: None,
-            after: Some(&after),
-            reason: None,
-        },
-    )?;
-    Ok(())
+    })
+}
+
+/// An import's audit row, `after` as [`audit_after`] gives it.
+pub(super) fn audit_entry<'a>(
+    opts: &'a ImportOptions,
+    after: &'a serde_json::Value,
+) -> crate::store::triage::AuditEntry<'a> {
+    crate::store::triage::AuditEntry {
+        actor: &opts.actor,
+        action: "import",
+        crn: None,
+        subject: Some(opts.kind.name()),
+        before: None,
+        after: Some(after),
+        reason: None,
+    }
 }
 
 #[cfg(test)]

@@ -6,10 +6,12 @@
 use std::time::Duration;
 
 mod listen;
+mod load;
 mod pull;
 mod triage;
 
 pub use listen::Listener;
+pub use load::{LoadError, LoadKeys, Loaded, Merged, PgLoad, Stage};
 pub use pull::Pulled;
 pub use triage::PgTx;
 
@@ -685,6 +687,11 @@ fn copy_field(out: &mut String, v: Option<&str>, kind: Kind) {
             c => out.push(c),
         }
     }
+}
+
+/// A text value in PostgreSQL's COPY text format (`None` for NULL).
+fn copy_field_text(out: &mut String, v: Option<&str>) {
+    copy_field(out, v, Kind::Text)
 }
 
 /// How PostgreSQL gives a column back in the canonical text.

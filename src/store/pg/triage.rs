@@ -17,7 +17,13 @@ use crate::store::triage::{
 
 /// One write transaction on PostgreSQL.
 pub struct PgTx<'a> {
-    tx: Transaction<'a>,
+    pub(super) tx: Transaction<'a>,
+}
+
+impl<'a> PgTx<'a> {
+    pub(super) fn new(tx: Transaction<'a>) -> PgTx<'a> {
+        PgTx { tx }
+    }
 }
 
 impl TriageStore for PgStore {
