@@ -1368,7 +1368,66 @@ fn copy_back_to_a_file_brings_what_the_login_may_read_and_nothing_else() {
     };
     assert!(export("HFKCW") > 1, "HFKCW's unallocated cases are listed");
     assert_eq!(export("LAB"), 1, "LAB's are not: the header alone");
-    let o = casewatch(&["--db", &url, "import", "cases.csv", "--kind", "cases"]);
+    // An import by the SPO: HFKCW's case is written, and a file holding a LAB case is
+    // refused by its line, nothing of it written.
+    let header = "crn,name,pdu,team,tier,rosh,mappa_category,mappa_level,case_type,sentence_date,release_date,allocated_to,allocated_on,unallocated_since\n";
+    let good = dir.path().join("good.csv");
+    std::fs::write(
+        &good,
+        format!(
+            "{header}Z900001,New Person,HFKCW,,B2,MEDIUM,0,0,COMMUNITY,2026-11-20,,,,2026-11-20\n"
+        ),
+    )
+    .unwrap();
+    let o = casewatch(&[
+        "--db",
+        &url,
+        "import",
+        good.to_str().unwrap(),
+        "--kind",
+        "cases",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("1 inserted"),
+        "{}",
+        text(&o.stdout)
+    );
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!(
+            "{header}Z900002,Other,HFKCW,,B2,MEDIUM,0,0,COMMUNITY,2026-11-20,,,,2026-11-20\n\
+             Z900003,Other,LAB,,B2,MEDIUM,0,0,COMMUNITY,2026-11-20,,,,2026-11-20\n"
+        ),
+    )
+    .unwrap();
+    let o = casewatch(&[
+        "--db",
+        &url,
+        "import",
+        bad.to_str().unwrap(),
+        "--kind",
+        "cases",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("bad.csv:3:pdu: this login may not write the cases of this PDU"),
+        "{}",
+        text(&o.stderr)
+    );
+    let mut head = postgres::Client::connect(&server.url("postgres"), postgres::NoTls).unwrap();
+    let held: Vec<String> = head
+        .query(
+            "SELECT crn FROM cases WHERE crn LIKE 'Z9%' ORDER BY crn",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(held, ["Z900001"], "the refused file wrote nothing");
+    let o = casewatch(&["--db", &url, "demo"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         text(&o.stderr).contains("on a SQLite file only so far"),
