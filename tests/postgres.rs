@@ -532,7 +532,7 @@ fn errors_are_one_line_and_never_show_the_password() {
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     // A command that runs on a file only says what this casewatch can do there.
-    let o = casewatch(&["--db", &url, "import", "cases.csv", "--kind", "cases"]);
+    let o = casewatch(&["--db", &url, "demo"]);
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2));
     assert!(err.contains("pg-init") && !err.contains("hunter2"), "{err}");
