@@ -1668,3 +1668,215 @@ fn the_nightly_run_on_postgresql_records_what_it_records_on_the_file() {
         text(&o.stderr)
     );
 }
+
+/// PDUs AAA and BBB and their practitioners, and no case: a database ready for a first load.
+fn references_only(server: &Server, db_name: &str) -> postgres::Client {
+    let url = server.url_of("postgres", db_name);
+    let o = casewatch(&["pg-init", &url]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    db.batch_execute(
+        "INSERT INTO pdus (code, name, region) VALUES ('AAA', 'A Town', 'London'),
+                                                      ('BBB', 'B Town', 'London');
+         INSERT INTO practitioners (staff_code, name, grade, pdu, contracted_hours, start_date, status)
+         VALUES ('AAA01', 'One', 'PO', 'AAA', 37, '2020-01-01', 'in_post'),
+                ('AAA02', 'Two', 'PSO', 'AAA', 37, '2020-01-01', 'in_post'),
+                ('BBB01', 'Bee', 'PO', 'BBB', 37, '2020-01-01', 'in_post');",
+    )
+    .unwrap();
+    db
+}
+
+/// `rows` cases over AAA and BBB: some allocated, some not, some MAPPA, some in custody.
+fn cases_csv(path: &std::path::Path, rows: usize) {
+    let mut out = String::from(
+        "crn,name,pdu,team,tier,rosh,mappa_category,mappa_level,case_type,sentence_date,release_date,allocated_to,allocated_on,unallocated_since,custody_kind\n",
+    );
+    for i in 0..rows {
+        let pdu = if i % 3 == 0 { "BBB" } else { "AAA" };
+        let rosh = ["LOW", "MEDIUM", "HIGH", "VERY_HIGH", ""][i % 5];
+        let (mappa_c, mappa_l) = if i % 17 == 0 { (1, 2) } else { (0, 0) };
+        let (kind, release, custody) = if i % 7 == 0 {
+            ("CUSTODY", "2027-06-01", "standard")
+        } else {
+            ("COMMUNITY", "", "")
+        };
+        let alloc = match (i % 4, pdu) {
+            (0, _) => ",,2026-10-01".to_string(),
+            (1, "AAA") => "AAA01,2026-09-01,".to_string(),
+            (2, "AAA") => "AAA02,2026-09-02,".to_string(),
+            _ if pdu == "BBB" => "BBB01,2026-08-01,".to_string(),
+            _ => ",,2026-10-15".to_string(),
+        };
+        out.push_str(&format!(
+            "C{i:06},Person {i},{pdu},,B2,{rosh},{mappa_c},{mappa_l},{kind},2026-05-01,{release},{alloc},{custody}\n"
+        ));
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// The indexes, constraints and triggers of `cases`, in one comparable text.
+fn cases_shape(db: &mut postgres::Client) -> String {
+    db.query_one(
+        "SELECT concat_ws(E'\\n',
+            (SELECT string_agg(indexdef, E'\\n' ORDER BY indexname) FROM pg_indexes
+              WHERE tablename = 'cases'),
+            (SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), E'\\n' ORDER BY conname)
+               FROM pg_constraint WHERE conrelid = 'cases'::regclass),
+            (SELECT string_agg(tgname || ' ' || tgenabled::text, E'\\n' ORDER BY tgname)
+               FROM pg_trigger WHERE tgrelid = 'cases'::regclass AND NOT tgisinternal))",
+        &[],
+    )
+    .unwrap()
+    .get(0)
+}
+
+/// Every case row, in one comparable text.
+fn all_cases(db: &mut postgres::Client) -> String {
+    db.query_one(
+        "SELECT string_agg(c::text, E'\\n' ORDER BY crn) FROM cases c",
+        &[],
+    )
+    .unwrap()
+    .get(0)
+}
+
+/// The schema owner's first load of cases into an empty table takes the bulk path (indexes
+/// and keys made once after the rows). Killed with SIGKILL at moments across its run, it
+/// leaves the server as it was: no case, no audit row, every index, key and trigger back,
+/// no session left behind. Run to the end, it writes what a row-by-row merge (a head's
+/// import of the same file) writes: the same rows, tallies and kept columns.
+#[test]
+fn a_first_load_by_the_owner_is_all_or_nothing_when_killed_and_equals_a_merge() {
+    use std::process::Stdio;
+    const ROWS: usize = 60_000;
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cases.csv");
+    cases_csv(&file, ROWS);
+    let f = file.to_str().unwrap();
+
+    // The reference: a head's import, merged row by row (row-level security applies to it).
+    server
+        .admin()
+        .batch_execute("CREATE DATABASE merged")
+        .unwrap();
+    let mut merged = references_only(&server, "merged");
+    merged
+        .batch_execute("CREATE ROLE head LOGIN IN ROLE casewatch_head")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let o = casewatch(&[
+        "--db",
+        &server.url_of("head", "merged"),
+        "import",
+        f,
+        "--kind",
+        "cases",
+    ]);
+    let whole = started.elapsed();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains(&format!("{ROWS} inserted")),
+        "{}",
+        text(&o.stdout)
+    );
+
+    let mut db = references_only(&server, "casewatch");
+    let shape = cases_shape(&mut db);
+    let url = server.url("postgres");
+    let import = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_casewatch"));
+        c.args(["--db", &url, "import", f, "--kind", "cases"])
+            .env("HOME", "/nonexistent")
+            .env_remove("CASEWATCH_DB")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
+    let mut killed_running = 0;
+    for fraction in [0.05, 0.15, 0.3, 0.45, 0.6, 0.8] {
+        let delay = whole.mul_f64(fraction);
+        let mut child = import().spawn().unwrap();
+        std::thread::sleep(delay);
+        let running = child.try_wait().unwrap().is_none();
+        let _ = child.kill();
+        let _ = child.wait();
+        // The server ends the killed client's session (and its transaction) on its own.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let left: i64 = db
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                      WHERE datname = 'casewatch' AND pid <> pg_backend_pid()
+                        AND backend_type = 'client backend'",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            if left == 0 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "a session was left");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let (cases, audit): (i64, i64) = {
+            let r = db
+                .query_one(
+                    "SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM audit)",
+                    &[],
+                )
+                .unwrap();
+            (r.get(0), r.get(1))
+        };
+        if cases == ROWS as i64 {
+            // This kill came after the commit: the import is whole, with its audit row.
+            assert_eq!(audit, 1, "kill at {delay:?}");
+            break;
+        }
+        assert_eq!((cases, audit), (0, 0), "kill at {delay:?} left rows");
+        assert_eq!(cases_shape(&mut db), shape, "kill at {delay:?}");
+        killed_running += i32::from(running);
+    }
+    assert!(
+        killed_running >= 3,
+        "only {killed_running} kills landed while the import ran (whole run {whole:?})"
+    );
+
+    let held: i64 = db
+        .query_one("SELECT count(*) FROM cases", &[])
+        .unwrap()
+        .get(0);
+    if held == 0 {
+        let o = casewatch(&["--db", &url, "import", f, "--kind", "cases"]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        assert!(
+            text(&o.stdout).contains(&format!("{ROWS} inserted")),
+            "{}",
+            text(&o.stdout)
+        );
+    }
+    // The bulk path analysed the table it filled; a merge leaves that to autovacuum.
+    let analysed: bool = db
+        .query_one(
+            "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'cases'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(analysed, "the owner's first load took the bulk path");
+    assert_eq!(cases_shape(&mut db), shape);
+    assert_eq!(all_cases(&mut db), all_cases(&mut merged));
+    assert_eq!(kept(&mut db), kept(&mut merged));
+    let o = casewatch(&["--db", &url, "check"]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    // A second load of the same file finds every row as it is, by the merge.
+    let o = casewatch(&["--db", &url, "import", f, "--kind", "cases"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains(&format!("{ROWS} unchanged")),
+        "{}",
+        text(&o.stdout)
+    );
+}

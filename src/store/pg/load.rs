@@ -357,6 +357,9 @@ impl<'s> PgLoad<'s> {
             .tx
             .batch_execute(&format!("ANALYZE {STAGE}"))
             .map_err(|e| self.fail(e))?;
+        if self.loaded == Loaded::Cases && self.bulk_ready()? {
+            return Ok(self.bulk_cases()?);
+        }
         let mut attempt = 1;
         loop {
             let mut sp = self.t.tx.savepoint("merge").map_err(|e| PgError::Server {
@@ -394,6 +397,119 @@ impl<'s> PgLoad<'s> {
                 }
             }
         }
+    }
+
+    /// Whether the staged cases may go in by the bulk path: `cases` is empty and this login
+    /// owns it (so row-level security does not apply and it may set the indexes aside). The
+    /// table is then locked against everyone until the commit, which a first load into an
+    /// empty table can afford; it is looked at again under the lock, as another import may
+    /// have filled it meanwhile.
+    fn bulk_ready(&mut self) -> Result<bool, PgError> {
+        let owner_and_empty = "SELECT NOT row_security_active('cases')
+                                  AND pg_has_role(current_user, c.relowner, 'USAGE')
+                                  AND NOT EXISTS (SELECT 1 FROM cases)
+                             FROM pg_class c WHERE c.oid = 'cases'::regclass";
+        let ready: bool = self
+            .t
+            .tx
+            .query_one(owner_and_empty, &[])
+            .map_err(|e| self.fail(e))?
+            .get(0);
+        if !ready {
+            return Ok(false);
+        }
+        self.t
+            .tx
+            .batch_execute("LOCK TABLE cases IN ACCESS EXCLUSIVE MODE")
+            .map_err(|e| self.fail(e))?;
+        let empty: bool = self
+            .t
+            .tx
+            .query_one("SELECT NOT EXISTS (SELECT 1 FROM cases)", &[])
+            .map_err(|e| self.fail(e))?
+            .get(0);
+        Ok(empty)
+    }
+
+    /// Loads the staged cases into the empty `cases` table as SQLite's bulk path does: the
+    /// secondary indexes and the foreign keys are set aside and made again over the whole
+    /// table (a sort and one join instead of a million probes), the statement triggers are
+    /// set aside and what they keep is counted once (`casewatch_tally_rebuild`), and each PDU's
+    /// screens are told once. The definitions come from the catalogue, so this follows the
+    /// schema's migrations. All of it is in the import's transaction: a failure or a kill
+    /// leaves the table as it was, indexes and keys included.
+    fn bulk_cases(&mut self) -> Result<Merged, PgError> {
+        let tx = &mut self.t.tx;
+        let url = &self.url;
+        let fail = |e: postgres::Error| PgError::Server {
+            url: url.clone(),
+            reason: merge_reason(&e),
+        };
+        let indexes: Vec<(String, String)> = tx
+            .query(
+                "SELECT format('%I', c.relname), pg_get_indexdef(i.indexrelid)
+                   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                  WHERE i.indrelid = 'cases'::regclass
+                    AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+                  ORDER BY 1",
+                &[],
+            )
+            .map_err(fail)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let keys: Vec<(String, String)> = tx
+            .query(
+                "SELECT format('%I', conname), pg_get_constraintdef(oid) FROM pg_constraint
+                  WHERE conrelid = 'cases'::regclass AND contype = 'f' ORDER BY 1",
+                &[],
+            )
+            .map_err(fail)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let mut before = String::from("SET LOCAL maintenance_work_mem = '256MB';");
+        for (name, _) in &indexes {
+            before.push_str(&format!("DROP INDEX {name};"));
+        }
+        for (name, _) in &keys {
+            before.push_str(&format!("ALTER TABLE cases DROP CONSTRAINT {name};"));
+        }
+        before.push_str("ALTER TABLE cases DISABLE TRIGGER USER;");
+        tx.batch_execute(&before).map_err(fail)?;
+        let spec = Loaded::Cases.spec();
+        let list: Vec<&str> = spec.cols.iter().map(|c| c.0).collect();
+        let list = list.join(", ");
+        let inserted = tx
+            .execute(
+                &format!("INSERT INTO cases ({list}) SELECT {list} FROM {STAGE} ORDER BY line"),
+                &[],
+            )
+            .map_err(fail)?;
+        // One statement at a time, so that the server's log times each.
+        let after = indexes
+            .iter()
+            .map(|(_, def)| def.clone())
+            .chain(
+                keys.iter()
+                    .map(|(name, def)| format!("ALTER TABLE cases ADD CONSTRAINT {name} {def}")),
+            )
+            .chain(
+                [
+                    "ALTER TABLE cases ENABLE TRIGGER USER",
+                    "SELECT casewatch_tally_rebuild()",
+                    "SELECT pg_notify('casewatch', pdu) FROM (SELECT DISTINCT pdu FROM cases) p",
+                    "ANALYZE cases",
+                ]
+                .map(String::from),
+            );
+        for statement in after {
+            tx.batch_execute(&statement).map_err(fail)?;
+        }
+        Ok(Merged {
+            inserted,
+            updated: 0,
+        })
     }
 
     /// The transaction, for the audit row that goes in with the rows it describes.
