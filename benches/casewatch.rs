@@ -24,6 +24,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+#[path = "../tests/common/pg.rs"]
+mod pg;
+
 const AS_OF: &str = "2026-11-23";
 
 fn as_of() -> NaiveDate {
@@ -850,6 +853,7 @@ fn import(size: u64, db: &Path, rows: &mut Vec<Row>) {
         .map(|(name, _)| format!("DROP INDEX {name};\n"))
         .collect();
     let create_indexes: String = indexes.iter().map(|(_, sql)| format!("{sql};\n")).collect();
+    let mut sqlite_cases = None;
     for (file, what) in [
         (&cases, "import of every case row from CSV (process)"),
         (
@@ -942,6 +946,9 @@ COMMIT;
             floor.push(timer_sum(&out));
         }
         let d = median(ours);
+        if file == &cases {
+            sqlite_cases = Some(d);
+        }
         let ratio = |s: Duration| d.as_secs_f64() / s.as_secs_f64();
         let reference = if keyed.is_empty() {
             "sqlite3 not installed".into()
@@ -975,7 +982,84 @@ COMMIT;
             reference,
         });
     }
+    if let Some(sqlite) = sqlite_cases {
+        import_pg(size, runs, [&pdus, &staff, &cases], sqlite, rows);
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Whether PostgreSQL's server programs are installed (the tests' way of finding them).
+fn have_postgres() -> bool {
+    std::env::var_os("CASEWATCH_PG_BIN").is_some()
+        || std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.path().join("bin/initdb").exists())
+}
+
+/// The same cases file imported into PostgreSQL (a server of the bench's own, as the tests
+/// start one) by the schema's owner, into a new database holding the same PDUs and
+/// practitioners, against casewatch's SQLite import of the file in this run.
+fn import_pg(
+    size: u64,
+    runs: usize,
+    [pdus, staff, cases]: [&Path; 3],
+    sqlite: Duration,
+    rows: &mut Vec<Row>,
+) {
+    let what = "import of every case row from CSV into PostgreSQL (process; the schema's owner, an empty cases table)";
+    if !have_postgres() {
+        rows.push(Row {
+            size,
+            what,
+            value: "-".into(),
+            reference: "PostgreSQL is not installed (apt-get install postgresql)".into(),
+        });
+        return;
+    }
+    let server = pg::Server::start();
+    let mut admin = server.admin();
+    let version: String = admin.query_one("SHOW server_version", &[]).unwrap().get(0);
+    let b = std::ffi::OsStr::new(bin());
+    let os = |p: &Path| p.as_os_str().to_owned();
+    let mut times = Vec::new();
+    for i in 0..runs {
+        let name = format!("load{i}");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let url = server.url_of("postgres", &name);
+        process(&[b, "pg-init".as_ref(), url.as_ref()]);
+        for (file, kind) in [(pdus, "pdus"), (staff, "practitioners"), (cases, "cases")] {
+            let d = process(&[
+                b,
+                "--db".as_ref(),
+                url.as_ref(),
+                "import".as_ref(),
+                &os(file),
+                "--kind".as_ref(),
+                kind.as_ref(),
+            ]);
+            if kind == "cases" {
+                times.push(d);
+            }
+        }
+        admin
+            .batch_execute(&format!("DROP DATABASE {name}"))
+            .unwrap();
+    }
+    let d = median(times);
+    rows.push(Row {
+        size,
+        what,
+        value: ms(d),
+        reference: format!(
+            "casewatch's import of the same file into a SQLite file with the same PDUs and practitioners, this run: {}; ratio {:.2}; median of {runs} (PostgreSQL {version} on a Unix socket, fsync off)",
+            ms(sqlite),
+            d.as_secs_f64() / sqlite.as_secs_f64()
+        ),
+    });
 }
 
 /// The sizes run as a test (`cargo test --benches`, which passes no `--bench`).

@@ -37,6 +37,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "005_policies.sql",
         include_str!("../../assets/postgres/005_policies.sql"),
     ),
+    (
+        "006_rebuild.sql",
+        include_str!("../../assets/postgres/006_rebuild.sql"),
+    ),
 ];
 
 /// The newest PostgreSQL schema version this binary knows.

@@ -4,6 +4,11 @@
 //! statement triggers keep the tallies and the cases' columns as for any other write, and
 //! row-level security decides what the login may write. A refused file, a dry run, or a
 //! client killed half way leave the server exactly as it was.
+//!
+//! The schema owner's first load of cases, into an empty table, goes straight into `cases`
+//! by `COPY` with its secondary indexes, foreign keys and triggers set aside and made again
+//! once at the end, as SQLite's bulk path does (a million cases in about the time SQLite
+//! takes, where the merge takes three times as long).
 
 use std::io::Write;
 
@@ -200,6 +205,16 @@ pub struct PgLoad<'s> {
     t: PgTx<'s>,
     loaded: Loaded,
     url: String,
+    /// Set when the rows go straight into an empty `cases` table (see [`set_aside`]).
+    bulk: Option<SetAside>,
+}
+
+/// What a first load of cases set aside, to be made again over the whole table.
+struct SetAside {
+    /// Secondary indexes: name, definition.
+    indexes: Vec<(String, String)>,
+    /// Foreign keys: name, definition.
+    keys: Vec<(String, String)>,
 }
 
 /// What a merge did.
@@ -228,24 +243,88 @@ impl PgStore {
             reason: reason(&e),
         };
         let mut tx = self.client.transaction().map_err(fail)?;
-        let spec = loaded.spec();
-        let cols: Vec<String> = spec
-            .cols
-            .iter()
-            .map(|(c, t, _)| format!("{c} {t}"))
-            .chain(spec.optional.iter().map(|(_, f)| format!("{f} boolean")))
-            .collect();
-        tx.batch_execute(&format!(
-            "CREATE TEMP TABLE {STAGE} (line bigint NOT NULL, {}) ON COMMIT DROP",
-            cols.join(", ")
-        ))
-        .map_err(fail)?;
+        let bulk = if loaded == Loaded::Cases && bulk_ready(&mut tx).map_err(fail)? {
+            Some(set_aside(&mut tx).map_err(fail)?)
+        } else {
+            let spec = loaded.spec();
+            let cols: Vec<String> = spec
+                .cols
+                .iter()
+                .map(|(c, t, _)| format!("{c} {t}"))
+                .chain(spec.optional.iter().map(|(_, f)| format!("{f} boolean")))
+                .collect();
+            tx.batch_execute(&format!(
+                "CREATE TEMP TABLE {STAGE} (line bigint NOT NULL, {}) ON COMMIT DROP",
+                cols.join(", ")
+            ))
+            .map_err(fail)?;
+            None
+        };
         Ok(PgLoad {
             t: PgTx::new(tx),
             loaded,
             url,
+            bulk,
         })
     }
+}
+
+/// Whether cases may be loaded by the bulk path: `cases` is empty and this login owns it (so
+/// row-level security does not apply, and it may set the indexes aside). The table is then
+/// locked against everyone until the commit, which a first load into an empty table can
+/// afford; it is looked at again under the lock, as another import may have filled it
+/// meanwhile.
+fn bulk_ready(tx: &mut postgres::Transaction<'_>) -> Result<bool, postgres::Error> {
+    let owner_and_empty: bool = tx
+        .query_one(
+            "SELECT NOT row_security_active('cases')
+                    AND pg_has_role(current_user, c.relowner, 'USAGE')
+                    AND NOT EXISTS (SELECT 1 FROM cases)
+               FROM pg_class c WHERE c.oid = 'cases'::regclass",
+            &[],
+        )?
+        .get(0);
+    if !owner_and_empty {
+        return Ok(false);
+    }
+    tx.batch_execute("LOCK TABLE cases IN ACCESS EXCLUSIVE MODE")?;
+    Ok(tx
+        .query_one("SELECT NOT EXISTS (SELECT 1 FROM cases)", &[])?
+        .get(0))
+}
+
+/// Sets aside what makes a million single-row inserts slow, as SQLite's bulk path does: the
+/// secondary indexes and foreign keys of `cases` (made again over the whole table: a sort and
+/// one join instead of a million probes) and its statement triggers (what they keep is
+/// counted once). The definitions come from the catalogue, so this follows the migrations.
+/// It is all in the import's transaction: a failure or a kill leaves the table as it was.
+fn set_aside(tx: &mut postgres::Transaction<'_>) -> Result<SetAside, postgres::Error> {
+    let pairs = |rows: Vec<postgres::Row>| -> Vec<(String, String)> {
+        rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+    };
+    let indexes = pairs(tx.query(
+        "SELECT format('%I', c.relname), pg_get_indexdef(i.indexrelid)
+           FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+          WHERE i.indrelid = 'cases'::regclass
+            AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+          ORDER BY 1",
+        &[],
+    )?);
+    let keys = pairs(tx.query(
+        "SELECT format('%I', conname), pg_get_constraintdef(oid) FROM pg_constraint
+          WHERE conrelid = 'cases'::regclass AND contype = 'f' ORDER BY 1",
+        &[],
+    )?);
+    let mut before = String::from("SET LOCAL maintenance_work_mem = '256MB';");
+    for (name, _) in &indexes {
+        before.push_str(&format!("DROP INDEX {name};"));
+    }
+    for (name, _) in &keys {
+        before.push_str(&format!("ALTER TABLE cases DROP CONSTRAINT {name};"));
+    }
+    before.push_str("ALTER TABLE cases DISABLE TRIGGER USER;");
+    tx.batch_execute(&before)?;
+    Ok(SetAside { indexes, keys })
 }
 
 /// Which keys a load reads before its rows, to check them against.
@@ -295,21 +374,30 @@ impl<'s> PgLoad<'s> {
             .collect())
     }
 
-    /// Starts streaming rows into the staging table.
+    /// Starts streaming rows into the staging table (or, on the bulk path, into `cases`).
     pub fn stage(&mut self) -> Result<Stage<'_>, PgError> {
-        let columns = self.loaded.columns().join(", ");
+        let bulk = self.bulk.is_some();
+        let copy = if bulk {
+            let spec = self.loaded.spec();
+            let list: Vec<&str> = spec.cols.iter().map(|c| c.0).collect();
+            format!("COPY {} ({}) FROM STDIN", spec.table, list.join(", "))
+        } else {
+            format!(
+                "COPY {STAGE} (line, {}) FROM STDIN",
+                self.loaded.columns().join(", ")
+            )
+        };
         let url = self.url.clone();
-        let writer = self
-            .t
-            .tx
-            .copy_in(&format!("COPY {STAGE} (line, {columns}) FROM STDIN"))
-            .map_err(|e| PgError::Server {
-                url: url.clone(),
-                reason: reason(&e),
-            })?;
+        let writer = self.t.tx.copy_in(&copy).map_err(|e| PgError::Server {
+            url: url.clone(),
+            reason: reason(&e),
+        })?;
         Ok(Stage {
             writer,
             width: self.loaded.width(),
+            // The table's own columns only: no line, no flags of what the file gave (a
+            // column left out of a new row is NULL either way).
+            direct: bulk.then(|| self.loaded.spec().cols.len()),
             line: String::new(),
             url,
         })
@@ -346,6 +434,9 @@ impl<'s> PgLoad<'s> {
     /// other writers for the merge (they wait, a second or so at a million rows), and a
     /// deadlock or serialization failure is tried again from the staged rows.
     pub fn merge(&mut self) -> Result<Merged, LoadError> {
+        if let Some(aside) = self.bulk.take() {
+            return Ok(self.make_again(aside)?);
+        }
         let refused = self.refused()?;
         if !refused.is_empty() {
             return Err(LoadError::Refused(refused));
@@ -357,9 +448,6 @@ impl<'s> PgLoad<'s> {
             .tx
             .batch_execute(&format!("ANALYZE {STAGE}"))
             .map_err(|e| self.fail(e))?;
-        if self.loaded == Loaded::Cases && self.bulk_ready()? {
-            return Ok(self.bulk_cases()?);
-        }
         let mut attempt = 1;
         loop {
             let mut sp = self.t.tx.savepoint("merge").map_err(|e| PgError::Server {
@@ -399,99 +487,24 @@ impl<'s> PgLoad<'s> {
         }
     }
 
-    /// Whether the staged cases may go in by the bulk path: `cases` is empty and this login
-    /// owns it (so row-level security does not apply and it may set the indexes aside). The
-    /// table is then locked against everyone until the commit, which a first load into an
-    /// empty table can afford; it is looked at again under the lock, as another import may
-    /// have filled it meanwhile.
-    fn bulk_ready(&mut self) -> Result<bool, PgError> {
-        let owner_and_empty = "SELECT NOT row_security_active('cases')
-                                  AND pg_has_role(current_user, c.relowner, 'USAGE')
-                                  AND NOT EXISTS (SELECT 1 FROM cases)
-                             FROM pg_class c WHERE c.oid = 'cases'::regclass";
-        let ready: bool = self
-            .t
-            .tx
-            .query_one(owner_and_empty, &[])
-            .map_err(|e| self.fail(e))?
-            .get(0);
-        if !ready {
-            return Ok(false);
-        }
-        self.t
-            .tx
-            .batch_execute("LOCK TABLE cases IN ACCESS EXCLUSIVE MODE")
-            .map_err(|e| self.fail(e))?;
-        let empty: bool = self
-            .t
-            .tx
-            .query_one("SELECT NOT EXISTS (SELECT 1 FROM cases)", &[])
-            .map_err(|e| self.fail(e))?
-            .get(0);
-        Ok(empty)
-    }
-
-    /// Loads the staged cases into the empty `cases` table as SQLite's bulk path does: the
-    /// secondary indexes and the foreign keys are set aside and made again over the whole
-    /// table (a sort and one join instead of a million probes), the statement triggers are
-    /// set aside and what they keep is counted once (`casewatch_tally_rebuild`), and each PDU's
-    /// screens are told once. The definitions come from the catalogue, so this follows the
-    /// schema's migrations. All of it is in the import's transaction: a failure or a kill
-    /// leaves the table as it was, indexes and keys included.
-    fn bulk_cases(&mut self) -> Result<Merged, PgError> {
-        let tx = &mut self.t.tx;
+    /// Ends a bulk load: the indexes, keys and triggers set aside made again over the whole
+    /// table, the tallies counted once (`casewatch_tally_rebuild`), each PDU's screens told
+    /// once, and the table's statistics taken for the planner.
+    fn make_again(&mut self, aside: SetAside) -> Result<Merged, PgError> {
         let url = &self.url;
         let fail = |e: postgres::Error| PgError::Server {
             url: url.clone(),
             reason: merge_reason(&e),
         };
-        let indexes: Vec<(String, String)> = tx
-            .query(
-                "SELECT format('%I', c.relname), pg_get_indexdef(i.indexrelid)
-                   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-                  WHERE i.indrelid = 'cases'::regclass
-                    AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
-                  ORDER BY 1",
-                &[],
-            )
-            .map_err(fail)?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        let keys: Vec<(String, String)> = tx
-            .query(
-                "SELECT format('%I', conname), pg_get_constraintdef(oid) FROM pg_constraint
-                  WHERE conrelid = 'cases'::regclass AND contype = 'f' ORDER BY 1",
-                &[],
-            )
-            .map_err(fail)?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-        let mut before = String::from("SET LOCAL maintenance_work_mem = '256MB';");
-        for (name, _) in &indexes {
-            before.push_str(&format!("DROP INDEX {name};"));
-        }
-        for (name, _) in &keys {
-            before.push_str(&format!("ALTER TABLE cases DROP CONSTRAINT {name};"));
-        }
-        before.push_str("ALTER TABLE cases DISABLE TRIGGER USER;");
-        tx.batch_execute(&before).map_err(fail)?;
-        let spec = Loaded::Cases.spec();
-        let list: Vec<&str> = spec.cols.iter().map(|c| c.0).collect();
-        let list = list.join(", ");
-        let inserted = tx
-            .execute(
-                &format!("INSERT INTO cases ({list}) SELECT {list} FROM {STAGE} ORDER BY line"),
-                &[],
-            )
-            .map_err(fail)?;
         // One statement at a time, so that the server's log times each.
-        let after = indexes
-            .iter()
-            .map(|(_, def)| def.clone())
+        let after = aside
+            .indexes
+            .into_iter()
+            .map(|(_, def)| def)
             .chain(
-                keys.iter()
+                aside
+                    .keys
+                    .into_iter()
                     .map(|(name, def)| format!("ALTER TABLE cases ADD CONSTRAINT {name} {def}")),
             )
             .chain(
@@ -504,10 +517,16 @@ impl<'s> PgLoad<'s> {
                 .map(String::from),
             );
         for statement in after {
-            tx.batch_execute(&statement).map_err(fail)?;
+            self.t.tx.batch_execute(&statement).map_err(fail)?;
         }
+        let inserted: i64 = self
+            .t
+            .tx
+            .query_one("SELECT count(*) FROM cases", &[])
+            .map_err(fail)?
+            .get(0);
         Ok(Merged {
-            inserted,
+            inserted: inserted as u64,
             updated: 0,
         })
     }
@@ -629,6 +648,8 @@ fn merge_statements(loaded: Loaded) -> MergeStatements {
 pub struct Stage<'a> {
     writer: postgres::CopyInWriter<'a>,
     width: usize,
+    /// Straight into the table: only its first this many values, and no line number.
+    direct: Option<usize>,
     line: String,
     url: String,
 }
@@ -639,9 +660,18 @@ impl Stage<'_> {
     pub fn row(&mut self, line: u64, values: &[Option<&str>]) -> Result<(), PgError> {
         debug_assert_eq!(values.len(), self.width, "a staged row has every column");
         self.line.clear();
-        self.line.push_str(&line.to_string());
-        for v in values {
-            self.line.push('\t');
+        let values = match self.direct {
+            Some(n) => &values[..n],
+            None => {
+                self.line.push_str(&line.to_string());
+                self.line.push('\t');
+                values
+            }
+        };
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.line.push('\t');
+            }
             copy_field_text(&mut self.line, *v);
         }
         self.line.push('\n');
