@@ -693,21 +693,40 @@ fn the_triage_writes_run_on_postgresql_as_the_login_may() {
     );
 }
 
+/// Twenty connections at once: nine allocate every case from the same stale form, nine add
+/// a note to every case, one records the nightly run and one imports a contacts file for
+/// every case. Nothing is lost, nothing is written twice, and no raw deadlock or
+/// serialization error reaches anyone.
 #[test]
-fn twenty_connections_allocating_and_noting_at_once_lose_nothing() {
+fn twenty_connections_allocating_noting_running_the_night_and_importing_lose_nothing() {
     use casewatch::actions::{self, ActionError};
     use casewatch::store::pg::PgStore;
     const CASES: usize = 12;
+    const WRITERS: usize = 9;
     let server = Server::start();
     let mut owner = staffed(&server, CASES);
     let url = server.url("head");
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
     let policy = casewatch::policy::Policy::defaults();
     let crns: Vec<String> = (0..CASES).map(|i| format!("A1{i:05}")).collect();
-    // Ten allocate every case, each to their own officer, all from the same stale form
-    // ("unallocated"); ten add a note to every case. Each on a connection of its own.
-    let outcomes: Vec<Vec<Result<i64, String>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..20)
+    let dir = tempfile::tempdir().unwrap();
+    let contacts = dir.path().join("contacts.csv");
+    let mut csv = String::from("crn,date,kind,staff_code\n");
+    for crn in &crns {
+        csv.push_str(&format!(
+            "{crn},2026-10-20,face_to_face,\n{crn},2026-10-27,home_visit,\n"
+        ));
+    }
+    std::fs::write(&contacts, csv).unwrap();
+    let no_raw_error = |what: &str, o: &std::process::Output| {
+        let err = text(&o.stderr).to_lowercase();
+        assert!(
+            !err.contains("deadlock") && !err.contains("serializ") && !err.contains("could not"),
+            "{what}: {err}"
+        );
+    };
+    let (outcomes, night, import) = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2 * WRITERS)
             .map(|t| {
                 let (url, policy, crns) = (&url, &policy, &crns);
                 s.spawn(move || {
@@ -715,7 +734,7 @@ fn twenty_connections_allocating_and_noting_at_once_lose_nothing() {
                     crns.iter()
                         .map(|crn| {
                             let done = actions::with_retry(actions::WRITE_ATTEMPTS, || {
-                                if t < 10 {
+                                if t < WRITERS {
                                     let staff = format!("AAA0{}", 1 + t % 4);
                                     actions::allocate(
                                         &mut store,
@@ -740,30 +759,78 @@ fn twenty_connections_allocating_and_noting_at_once_lose_nothing() {
                                 Err(e) => Err(e.to_string()),
                             }
                         })
-                        .collect()
+                        .collect::<Vec<Result<i64, String>>>()
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+        let night =
+            s.spawn(|| casewatch(&["--db", &url, "--as-of", "2026-11-02", "alerts", "--record"]));
+        let import = s.spawn(|| {
+            casewatch(&[
+                "--db",
+                &url,
+                "import",
+                contacts.to_str().unwrap(),
+                "--kind",
+                "contacts",
+            ])
+        });
+        (
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .collect::<Vec<_>>(),
+            night.join().unwrap(),
+            import.join().unwrap(),
+        )
     });
     for (t, results) in outcomes.iter().enumerate() {
         for r in results {
             if let Err(e) = r {
                 assert!(
-                    t < 10 && e == "changed",
+                    t < WRITERS && e == "changed",
                     "writer {t} failed other than by a stale form: {e}"
                 );
             }
         }
     }
+    assert!(
+        matches!(night.status.code(), Some(0 | 3)),
+        "{}",
+        text(&night.stderr)
+    );
+    no_raw_error("the nightly run", &night);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    no_raw_error("the import", &import);
+    assert!(
+        text(&import.stdout).contains(&format!("{} inserted", 2 * CASES)),
+        "{}",
+        text(&import.stdout)
+    );
+    let runs: i64 = owner
+        .query_one("SELECT count(*) FROM alert_runs", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(runs, 1, "the night was recorded once");
     for (i, crn) in crns.iter().enumerate() {
-        let winners: Vec<usize> = (0..10).filter(|&t| outcomes[t][i].is_ok()).collect();
+        let winners: Vec<usize> = (0..WRITERS).filter(|&t| outcomes[t][i].is_ok()).collect();
         assert_eq!(winners.len(), 1, "{crn}: {winners:?}");
-        let holder: String = owner
-            .query_one("SELECT allocated_to FROM cases WHERE crn = $1", &[crn])
-            .unwrap()
-            .get(0);
+        let row = owner
+            .query_one(
+                "SELECT allocated_to, to_char(last_contact, 'YYYY-MM-DD'),
+                        (SELECT count(*) FROM contacts WHERE crn = $1)
+                   FROM cases WHERE crn = $1",
+                &[crn],
+            )
+            .unwrap();
+        let (holder, last_contact, contacts): (String, String, i64) =
+            (row.get(0), row.get(1), row.get(2));
         assert_eq!(holder, format!("AAA0{}", 1 + winners[0] % 4), "{crn}");
+        assert_eq!(
+            (last_contact.as_str(), contacts),
+            ("2026-10-27", 2),
+            "{crn}"
+        );
         let counts = owner
             .query_one(
                 "SELECT count(*) FILTER (WHERE action = 'allocate'),
@@ -775,9 +842,16 @@ fn twenty_connections_allocating_and_noting_at_once_lose_nothing() {
             .unwrap();
         let (allocs, notes, note_rows): (i64, i64, i64) =
             (counts.get(0), counts.get(1), counts.get(2));
-        // One allocation (its rationale is a note too) and ten notes: none lost, none twice.
-        assert_eq!((allocs, notes, note_rows), (1, 10, 11), "{crn}");
+        // One allocation (its rationale is a note too) and nine notes: none lost, none twice.
+        assert_eq!(
+            (allocs, notes, note_rows),
+            (1, WRITERS as i64, WRITERS as i64 + 1),
+            "{crn}"
+        );
     }
+    // The kept figures are what a recount gives.
+    let o = casewatch(&["--db", &server.url("postgres"), "check"]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
 }
 
 /// Every tally row, and every case's kept columns, in one comparable text.

@@ -78,7 +78,7 @@ pub enum ImportError {
     },
     #[error("database error during import: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("{0}")]
+    #[error(transparent)]
     Pg(#[from] crate::store::pg::PgError),
     #[error("database error during import: {0}")]
     Fault(#[from] crate::store::triage::Fault),
