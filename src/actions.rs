@@ -13,7 +13,7 @@ use crate::eligibility::{CaseRisk, Officer};
 use crate::policy::Policy;
 use crate::store::triage::{self as db, Added, AuditEntry, Fault, Triage, TriageStore};
 pub use crate::store::triage::{AuditRow, CaseFacts, NoteRow};
-use crate::store::{Db, Store};
+use crate::store::Db;
 
 /// What sensitive text shows as where it is not asked for.
 pub const SENSITIVE_HIDDEN: &str = "[sensitive: hidden]";
@@ -785,77 +785,76 @@ pub fn add_note(
 
 /// Reverses the action recorded by `audit_id` (allocation, oversight or note), if it is
 /// recent and not already undone. The undo is itself audited.
-pub fn undo(store: &mut Store, actor: &str, audit_id: i64) -> Result<Done, ActionError> {
-    let tx = store.immediate()?;
-    let Some((at, action, crn, before, after)) = db::audit_core(tx.db(), audit_id)? else {
-        return Err(ActionError::NothingToUndo);
-    };
-    if db::is_undone(tx.db(), audit_id)? {
-        return Err(ActionError::AlreadyUndone);
-    }
-    let when = DateTime::parse_from_rfc3339(&at).map_err(|_| ActionError::NothingToUndo)?;
-    if Utc::now().signed_duration_since(when) > UNDO_WINDOW {
-        return Err(ActionError::UndoExpired);
-    }
-    let before: Value = before
-        .and_then(|b| serde_json::from_str(&b).ok())
-        .unwrap_or(Value::Null);
-    let after: Value = after
-        .and_then(|a| serde_json::from_str(&a).ok())
-        .unwrap_or(Value::Null);
-    let crn = crn.ok_or(ActionError::NothingToUndo)?;
-    match action.as_str() {
-        "allocate" | "reallocate" => {
-            // Only while the case is still as this action left it: a later allocation (by
-            // another user, or an import) must not be silently thrown away.
-            let changed_later = db::allocated_again_after(tx.db(), &crn, audit_id)?;
-            let now = db::holder_as_stored(tx.db(), &crn)?;
-            if changed_later
-                || now.0.as_deref() != after["allocated_to"].as_str()
-                || now.1.as_deref() != after["allocated_on"].as_str()
-            {
-                return Err(ActionError::ChangedSince);
-            }
-            db::set_holder(
-                tx.db(),
-                &crn,
-                before["allocated_to"].as_str(),
-                before["allocated_on"].as_str(),
-                before["unallocated_since"].as_str(),
-            )?;
-            if let Some(h) = after["history_id"].as_i64() {
-                db::delete_added(tx.db(), Added::AllocationHistory, h)?;
-            }
-            if let Some(n) = after["note_id"].as_i64() {
-                db::delete_added(tx.db(), Added::Note, n)?;
-            }
+pub fn undo(store: &mut impl TriageStore, actor: &str, audit_id: i64) -> Result<Done, ActionError> {
+    store.in_write(|db| {
+        let Some((at, action, crn, before, after)) = db.audit_core(audit_id)? else {
+            return Err(ActionError::NothingToUndo);
+        };
+        if db.is_undone(audit_id)? {
+            return Err(ActionError::AlreadyUndone);
         }
-        "oversight" => {
-            if let Some(id) = after["oversight_id"].as_i64() {
-                db::delete_added(tx.db(), Added::Oversight, id)?;
-            }
+        let when = DateTime::parse_from_rfc3339(&at).map_err(|_| ActionError::NothingToUndo)?;
+        if Utc::now().signed_duration_since(when) > UNDO_WINDOW {
+            return Err(ActionError::UndoExpired);
         }
-        "note" => {
-            if let Some(id) = after["note_id"].as_i64() {
-                db::delete_added(tx.db(), Added::Note, id)?;
+        let before: Value = before
+            .and_then(|b| serde_json::from_str(&b).ok())
+            .unwrap_or(Value::Null);
+        let after: Value = after
+            .and_then(|a| serde_json::from_str(&a).ok())
+            .unwrap_or(Value::Null);
+        let crn = crn.ok_or(ActionError::NothingToUndo)?;
+        match action.as_str() {
+            "allocate" | "reallocate" => {
+                // Only while the case is still as this action left it: a later allocation
+                // (by another user, or an import) must not be silently thrown away.
+                let changed_later = db.allocated_again_after(&crn, audit_id)?;
+                let now = db.holder_as_stored(&crn)?;
+                if changed_later
+                    || now.0.as_deref() != after["allocated_to"].as_str()
+                    || now.1.as_deref() != after["allocated_on"].as_str()
+                {
+                    return Err(ActionError::ChangedSince);
+                }
+                db.set_holder(
+                    &crn,
+                    before["allocated_to"].as_str(),
+                    before["allocated_on"].as_str(),
+                    before["unallocated_since"].as_str(),
+                )?;
+                if let Some(h) = after["history_id"].as_i64() {
+                    db.delete_added(Added::AllocationHistory, h, audit_id)?;
+                }
+                if let Some(n) = after["note_id"].as_i64() {
+                    db.delete_added(Added::Note, n, audit_id)?;
+                }
             }
+            "oversight" => {
+                if let Some(id) = after["oversight_id"].as_i64() {
+                    db.delete_added(Added::Oversight, id, audit_id)?;
+                }
+            }
+            "note" => {
+                if let Some(id) = after["note_id"].as_i64() {
+                    db.delete_added(Added::Note, id, audit_id)?;
+                }
+            }
+            _ => return Err(ActionError::NothingToUndo),
         }
-        _ => return Err(ActionError::NothingToUndo),
-    }
-    let audit_id = record_audit(
-        tx.db(),
-        &AuditEntry {
-            actor,
-            action: "undo",
-            crn: Some(&crn),
-            subject: Some(&audit_id.to_string()),
-            before: Some(&after),
-            after: Some(&before),
-            reason: Some(&action),
-        },
-    )?;
-    tx.commit()?;
-    Ok(Done { audit_id })
+        let undo_id = record_audit_in(
+            db,
+            &AuditEntry {
+                actor,
+                action: "undo",
+                crn: Some(&crn),
+                subject: Some(&audit_id.to_string()),
+                before: Some(&after),
+                after: Some(&before),
+                reason: Some(&action),
+            },
+        )?;
+        Ok(Done { audit_id: undo_id })
+    })
 }
 
 impl AuditRow {

@@ -1775,3 +1775,90 @@ fn a_first_load_by_the_owner_is_all_or_nothing_when_killed_and_equals_a_merge() 
         text(&o.stdout)
     );
 }
+
+/// An undo on the server reverses the login's own write: the case as it was, the rows the
+/// write added removed, an undo entry in the audit. Another login may not undo it, and no
+/// login may delete a record by hand; a second undo is refused.
+#[test]
+fn an_undo_on_postgresql_reverses_the_logins_own_write_and_nothing_else() {
+    use casewatch::actions::{self, ActionError};
+    use casewatch::store::pg::PgStore;
+    let server = Server::start();
+    let mut owner = staffed(&server, 2);
+    owner
+        .batch_execute(
+            "CREATE ROLE spo_a2 LOGIN IN ROLE casewatch_spo;
+             INSERT INTO pdu_access (db_user, pdu) VALUES ('spo_a2', 'AAA');",
+        )
+        .unwrap();
+    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+    let policy = casewatch::policy::Policy::defaults();
+    let mut spo = PgStore::open(&server.url("spo_a")).unwrap();
+    let allocated = actions::allocate(
+        &mut spo,
+        &policy,
+        as_of,
+        "jo",
+        &allocation("A100000", "AAA01"),
+    )
+    .unwrap();
+    let noted = actions::add_note(&mut spo, "jo", "A100001", "phoned", false).unwrap();
+    let holder = |db: &mut postgres::Client| -> (Option<String>, Option<String>, i64) {
+        let r = db
+            .query_one(
+                "SELECT allocated_to, unallocated_since::text,
+                        (SELECT count(*) FROM notes WHERE crn = 'A100000')
+                   FROM cases WHERE crn = 'A100000'",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!(holder(&mut owner), (Some("AAA01".into()), None, 1));
+
+    // Another SPO of the same PDU may not undo jo's write: nothing changes.
+    let mut other = PgStore::open(&server.url("spo_a2")).unwrap();
+    let e = actions::undo(&mut other, "sam", allocated.audit_id).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("only a row added by this login's own action"),
+        "{e}"
+    );
+    assert_eq!(holder(&mut owner), (Some("AAA01".into()), None, 1));
+    // No login may remove a record by hand.
+    let e = server
+        .connect("spo_a")
+        .execute("DELETE FROM notes WHERE crn = 'A100000'", &[])
+        .unwrap_err();
+    assert!(msg(&e).contains("permission denied"), "{}", msg(&e));
+
+    // jo's own undo: unallocated again since the date it was, the rationale note gone.
+    let undone = actions::undo(&mut spo, "jo", allocated.audit_id).unwrap();
+    assert_eq!(holder(&mut owner), (None, Some("2026-10-01".into()), 0));
+    let (action, subject, db_user): (String, String, String) = {
+        let r = owner
+            .query_one(
+                "SELECT action, subject, db_user FROM audit WHERE id = $1",
+                &[&undone.audit_id],
+            )
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!(
+        (action.as_str(), subject, db_user.as_str()),
+        ("undo", allocated.audit_id.to_string(), "spo_a")
+    );
+    assert!(matches!(
+        actions::undo(&mut spo, "jo", allocated.audit_id),
+        Err(ActionError::AlreadyUndone)
+    ));
+    actions::undo(&mut spo, "jo", noted.audit_id).unwrap();
+    let notes: i64 = owner
+        .query_one("SELECT count(*) FROM notes WHERE crn = 'A100001'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(notes, 0);
+    // The kept tallies followed the undo.
+    let o = casewatch(&["--db", &server.url("postgres"), "check"]);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+}

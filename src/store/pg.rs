@@ -41,6 +41,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "006_rebuild.sql",
         include_str!("../../assets/postgres/006_rebuild.sql"),
     ),
+    (
+        "007_undo.sql",
+        include_str!("../../assets/postgres/007_undo.sql"),
+    ),
 ];
 
 /// The newest PostgreSQL schema version this binary knows.

@@ -496,6 +496,19 @@ pub trait Triage {
     ) -> std::result::Result<Vec<AuditRow>, Fault>;
     /// The silences not removed, as the login may read them (soonest to end first).
     fn silences(&mut self) -> std::result::Result<Vec<crate::incidents::Silence>, Fault>;
+    /// What an undo needs of audit row `id`, if the login may read it.
+    fn audit_core(&mut self, id: i64) -> std::result::Result<Option<AuditCore>, Fault>;
+    /// Whether audit row `id` has been undone.
+    fn is_undone(&mut self, id: i64) -> std::result::Result<bool, Fault>;
+    /// Whether a later allocation of the case (not itself undone) follows audit row `id`.
+    fn allocated_again_after(&mut self, crn: &str, id: i64) -> std::result::Result<bool, Fault>;
+    /// The case's holder and allocation date as stored.
+    fn holder_as_stored(
+        &mut self,
+        crn: &str,
+    ) -> std::result::Result<(Option<String>, Option<String>), Fault>;
+    /// Removes row `id` of `what`, which the action of audit row `entry` added (its undo).
+    fn delete_added(&mut self, what: Added, id: i64, entry: i64) -> std::result::Result<(), Fault>;
 }
 
 /// A store the triage writes run on: each write is one transaction, committed when `f`
@@ -633,6 +646,29 @@ impl Triage for Db<'_> {
     }
     fn silences(&mut self) -> std::result::Result<Vec<crate::incidents::Silence>, Fault> {
         Ok(super::runs::silences(*self)?)
+    }
+    fn audit_core(&mut self, id: i64) -> std::result::Result<Option<AuditCore>, Fault> {
+        Ok(audit_core(*self, id)?)
+    }
+    fn is_undone(&mut self, id: i64) -> std::result::Result<bool, Fault> {
+        Ok(is_undone(*self, id)?)
+    }
+    fn allocated_again_after(&mut self, crn: &str, id: i64) -> std::result::Result<bool, Fault> {
+        Ok(allocated_again_after(*self, crn, id)?)
+    }
+    fn holder_as_stored(
+        &mut self,
+        crn: &str,
+    ) -> std::result::Result<(Option<String>, Option<String>), Fault> {
+        Ok(holder_as_stored(*self, crn)?)
+    }
+    fn delete_added(
+        &mut self,
+        what: Added,
+        id: i64,
+        _entry: i64,
+    ) -> std::result::Result<(), Fault> {
+        Ok(delete_added(*self, what, id)?)
     }
 }
 

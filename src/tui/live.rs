@@ -184,22 +184,22 @@ fn act_on_server(
         super::worker::Act::Oversight(o) => Some(o.crn.clone()),
         super::worker::Act::Note { crn, .. } => Some(crn.clone()),
         super::worker::Act::Silence { crn, .. } => crn.clone(),
-        super::worker::Act::Undo { .. } | super::worker::Act::Ack { .. } => None,
+        // The undone write's case, from the working copy's audit (read back after it).
+        super::worker::Act::Undo { audit_id } => {
+            crate::store::triage::audit_core(store.db(), *audit_id)
+                .ok()
+                .flatten()
+                .and_then(|core| core.2)
+        }
+        super::worker::Act::Ack { .. } => None,
     };
     let server = match connected(pg, url) {
         Ok(p) => p,
         Err(e) => return Response::Acted(Err(Failure::Database(format!("nothing written: {e}")))),
     };
-    let answer = perform_on(server, env, actor, act, |_, _, _| {
-        Err(crate::actions::ActionError::Unsupported(
-            "undo is not available on a PostgreSQL database yet: make the opposite change \
-             (allocate back, or add a note), which the audit keeps",
-        ))
+    let answer = perform_on(server, env, actor, act, |s, actor, id| {
+        crate::actions::undo(s, actor, id)
     });
-    let mut answer = answer;
-    if let Response::Acted(Ok(done)) = &mut answer {
-        done.undoable = false;
-    }
     let wrote = matches!(answer, Response::Acted(Ok(_)) | Response::Silenced(Ok(_)));
     if wrote {
         // The write's PDU (none for an acknowledgement, which changes no case).

@@ -12,7 +12,8 @@ use crate::policy::Policy;
 use crate::store::read::{PractitionerPost, PractitionerRow, PractitionerSort};
 use crate::store::runs::{NewAck, OpenIncident, RunHead};
 use crate::store::triage::{
-    AuditEntry, AuditRow, CaseFacts, Fault, LastChange, NewOversight, Triage, TriageStore,
+    Added, AuditCore, AuditEntry, AuditRow, CaseFacts, Fault, LastChange, NewOversight, Triage,
+    TriageStore,
 };
 
 /// One write transaction on PostgreSQL.
@@ -401,5 +402,60 @@ impl Triage for PgTx<'_> {
                 created_at: r.get(8),
             })
             .collect())
+    }
+    fn audit_core(&mut self, id: i64) -> Result<Option<AuditCore>, Fault> {
+        let row = self.tx.query_opt(
+            "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), action, crn,
+                    before, after
+               FROM audit WHERE id = $1",
+            &[&id],
+        )?;
+        Ok(row.map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))))
+    }
+
+    fn is_undone(&mut self, id: i64) -> Result<bool, Fault> {
+        Ok(self
+            .tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM audit WHERE action = 'undo' AND subject = $1)",
+                &[&id.to_string()],
+            )?
+            .get(0))
+    }
+
+    fn allocated_again_after(&mut self, crn: &str, id: i64) -> Result<bool, Fault> {
+        Ok(self
+            .tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM audit a WHERE a.crn = $1 AND a.id > $2
+                   AND a.action IN ('allocate', 'reallocate')
+                   AND NOT EXISTS (SELECT 1 FROM audit u
+                                    WHERE u.action = 'undo' AND u.subject = a.id::text))",
+                &[&crn, &id],
+            )?
+            .get(0))
+    }
+
+    fn holder_as_stored(&mut self, crn: &str) -> Result<(Option<String>, Option<String>), Fault> {
+        let row = self.tx.query_opt(
+            "SELECT allocated_to, allocated_on::text FROM cases WHERE crn = $1",
+            &[&crn],
+        )?;
+        Ok(row.map_or((None, None), |r| (r.get(0), r.get(1))))
+    }
+
+    /// Logins may not delete records: the server's `casewatch_undo_added` removes the one
+    /// row the login's own audit entry says its action added (schema 7).
+    fn delete_added(&mut self, what: Added, id: i64, entry: i64) -> Result<(), Fault> {
+        let table = match what {
+            Added::AllocationHistory => "allocations",
+            Added::Note => "notes",
+            Added::Oversight => "oversight",
+        };
+        self.tx.execute(
+            "SELECT casewatch_undo_added($1, $2, $3)",
+            &[&table, &id, &entry],
+        )?;
+        Ok(())
     }
 }
