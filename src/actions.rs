@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use crate::domain::{AllocationReason, Grade, OversightKind, PractitionerStatus, fmt_date};
 use crate::eligibility::{CaseRisk, Officer};
 use crate::policy::Policy;
+use crate::store::Db;
 use crate::store::triage::{self as db, Added, AuditEntry, Fault, Triage, TriageStore};
 pub use crate::store::triage::{AuditRow, CaseFacts, NoteRow};
-use crate::store::Db;
 
 /// What sensitive text shows as where it is not asked for.
 pub const SENSITIVE_HIDDEN: &str = "[sensitive: hidden]";

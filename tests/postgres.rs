@@ -1862,3 +1862,140 @@ fn an_undo_on_postgresql_reverses_the_logins_own_write_and_nothing_else() {
     let o = casewatch(&["--db", &server.url("postgres"), "check"]);
     assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
 }
+
+/// Every report, on the server, says what it says on the file it was copied from: the
+/// same bytes, exit code included, but for the name of the database.
+#[test]
+fn every_report_on_the_server_reads_as_on_the_file() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = demo_on_server(&server, dir.path());
+    let f = file.to_str().unwrap();
+    let url = server.url("postgres");
+    let mut reports: Vec<Vec<&str>> = vec![
+        vec!["summary"],
+        vec!["summary", "--format", "json"],
+        vec!["review"],
+        vec!["alerts"],
+        vec!["alerts", "--format", "json"],
+        vec!["forecast", "--format", "json"],
+        vec!["equity", "--format", "json"],
+        vec!["chart", "--pdu", "HFKCW"],
+    ];
+    for view in [
+        "unallocated",
+        "mappa",
+        "oversight-overdue",
+        "contacts-overdue",
+        "practitioners",
+        "summary",
+        "alerts",
+        "enquiries",
+        "assessments",
+        "support",
+    ] {
+        reports.push(vec!["export", view]);
+    }
+    for args in &reports {
+        let run = |db: &str| {
+            let mut all = vec!["--db", db, "--as-of", "2026-11-02"];
+            all.extend(args);
+            let o = casewatch(&all);
+            (o.status.code(), text(&o.stdout).replace(db, "DB"))
+        };
+        let (on_file, on_server) = (run(f), run(&url));
+        assert!(
+            matches!(on_file.0, Some(0 | 3)),
+            "{args:?} on the file: {on_file:?}"
+        );
+        assert!(on_file.1.len() > 100, "{args:?} says little: {}", on_file.1);
+        assert!(on_file == on_server, "{args:?} differs on the server");
+    }
+}
+
+/// The same triage writes, made on the file and on the server copied from it, leave the
+/// same cases, caseloads, overview and audit (but for each entry's time and login).
+#[test]
+fn the_same_writes_on_the_server_and_on_the_file_leave_the_same_records() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = demo_on_server(&server, dir.path());
+    let f = file.to_str().unwrap();
+    let url = server.url("postgres");
+    let sqlite = rusqlite::Connection::open(&file).unwrap();
+    let pick = |sql: &str| -> String { sqlite.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let crn = pick(
+        "SELECT crn FROM cases WHERE pdu = 'HFKCW' AND allocated_to IS NULL
+          AND case_type = 'COMMUNITY' ORDER BY crn LIMIT 1",
+    );
+    let po = pick(
+        "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO'
+          AND status = 'in_post' ORDER BY staff_code LIMIT 1",
+    );
+    let spo = pick(
+        "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'SPO'
+          AND status = 'in_post' ORDER BY staff_code LIMIT 1",
+    );
+    drop(sqlite);
+    let writes: Vec<Vec<&str>> = vec![
+        vec![
+            "allocate",
+            &crn,
+            &po,
+            "--reason",
+            "initial_allocation",
+            "--note",
+            "nearest office",
+            "--was",
+            "unallocated",
+            "--yes",
+        ],
+        vec!["note", &crn, "--text", "phoned; no answer"],
+        vec![
+            "oversight",
+            &crn,
+            "--by",
+            &spo,
+            "--kind",
+            "allocation",
+            "--note",
+            "agreed",
+        ],
+    ];
+    for db in [f, url.as_str()] {
+        for w in &writes {
+            let mut all = vec!["--db", db, "--as-of", "2026-11-02", "--as", "jo"];
+            all.extend(w);
+            let o = casewatch(&all);
+            assert!(o.status.success(), "{w:?} on {db}: {}", text(&o.stderr));
+        }
+    }
+    let read = |db: &str, args: &[&str]| -> String {
+        let mut all = vec!["--db", db, "--as-of", "2026-11-02"];
+        all.extend(args);
+        let o = casewatch(&all);
+        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+        text(&o.stdout).replace(db, "DB")
+    };
+    for args in [
+        &["export", "unallocated", "--pdu", "HFKCW"][..],
+        &["export", "oversight-overdue", "--pdu", "HFKCW"],
+        &["export", "practitioners", "--pdu", "HFKCW"],
+        &["summary", "--format", "json"],
+    ] {
+        assert!(read(f, args) == read(&url, args), "{args:?} differs");
+    }
+    let audit = |db: &str| -> serde_json::Value {
+        let mut rows: serde_json::Value =
+            serde_json::from_str(&read(db, &["audit", "--crn", &crn, "--format", "json"])).unwrap();
+        for r in rows.as_array_mut().unwrap() {
+            let r = r.as_object_mut().unwrap();
+            r.remove("at");
+            r.remove("db_user");
+        }
+        rows
+    };
+    let on_file = audit(f);
+    assert_eq!(on_file.as_array().unwrap().len(), 3, "{on_file}");
+    assert_eq!(on_file, audit(&url));
+}
