@@ -5,10 +5,9 @@
 
 use std::path::Path;
 
-use rustc_hash::FxHashMap as HashMap;
-
 use super::read::{self, Item};
 use super::validate::{self, Cases, Record, Refs};
+use super::write::FileKeys;
 use super::{Counts, FileFormat, ImportError, ImportOptions, Kind, Progress, RowError};
 use crate::domain::fmt_date;
 use crate::store::pg::{LoadError, LoadKeys, Loaded, PgStore, Stage};
@@ -137,31 +136,6 @@ pub fn import_file_pg(
     Ok(counts)
 }
 
-/// A file's keys seen so far, with the line each was first on.
-#[derive(Default)]
-pub(super) struct FileKeys {
-    seen: HashMap<String, u64>,
-}
-
-impl FileKeys {
-    /// Notes `rec`'s key; a key given twice is a problem on the later line.
-    pub(super) fn first(&mut self, kind: Kind, line: u64, rec: &Record) -> Result<(), RowError> {
-        let Some(key) = rec.key() else {
-            return Ok(());
-        };
-        if let Some(first) = self.seen.get(&key) {
-            return Err(RowError::new(
-                line,
-                kind.columns()[0].0,
-                format!("duplicate key: also on line {first}; a file may hold each key once"),
-                Some(&key),
-            ));
-        }
-        self.seen.insert(key, line);
-        Ok(())
-    }
-}
-
 /// Drives checking and staging over a file.
 struct PgRun<'r, 'a> {
     kind: Kind,
@@ -183,7 +157,9 @@ impl PgRun<'_, '_> {
         match checked {
             Err(es) => self.errors.extend(es),
             Ok(rec) => {
-                if let Err(e) = self.keys.first(self.kind, line, &rec) {
+                if let Some(key) = rec.key()
+                    && let Err(e) = self.keys.first(self.kind, line, key)
+                {
                     self.errors.push(e);
                     return Ok(());
                 }

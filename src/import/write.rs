@@ -79,12 +79,40 @@ pub(super) fn existing_keys(conn: Db<'_>, kind: Kind) -> rusqlite::Result<HashSe
     load::keys(conn, table)
 }
 
+/// A file's keys seen so far, with the line each was first on.
+#[derive(Default)]
+pub(super) struct FileKeys {
+    seen: HashMap<String, u64>,
+}
+
+impl FileKeys {
+    pub(super) fn with_capacity(rows: usize) -> FileKeys {
+        FileKeys {
+            seen: HashMap::with_capacity_and_hasher(rows, Default::default()),
+        }
+    }
+
+    /// Notes the `key` of a row on `line`; a key given twice is a problem on the later line.
+    pub(super) fn first(&mut self, kind: Kind, line: u64, key: String) -> Result<(), RowError> {
+        if let Some(first) = self.seen.get(&key) {
+            return Err(RowError::new(
+                line,
+                kind.columns()[0].0,
+                format!("duplicate key: also on line {first}; a file may hold each key once"),
+                Some(&key),
+            ));
+        }
+        self.seen.insert(key, line);
+        Ok(())
+    }
+}
+
 /// Drives validation and writing over a file, row by row.
 pub(super) struct Run<'t, 'r> {
     kind: Kind,
     tx: Db<'t>,
     refs: &'r Refs,
-    seen: HashMap<String, u64>,
+    keys: FileKeys,
     /// Keys already in the database, in the form of [`Record::key`].
     existing: HashSet<String>,
     errors: Vec<RowError>,
@@ -110,7 +138,7 @@ impl<'t, 'r> Run<'t, 'r> {
             kind,
             tx,
             refs,
-            seen: HashMap::with_capacity_and_hasher(rows, Default::default()),
+            keys: FileKeys::with_capacity(rows),
             new_cases: case_inserts(tx),
             tallies: None,
             existing,
@@ -149,20 +177,11 @@ impl<'t, 'r> Run<'t, 'r> {
             Ok(rec) => {
                 let mut existed = false;
                 if let Some(key) = rec.key() {
-                    if let Some(first) = self.seen.get(&key) {
-                        let col = self.kind.columns()[0].0;
-                        self.errors.push(RowError::new(
-                            line,
-                            col,
-                            format!(
-                                "duplicate key: also on line {first}; a file may hold each key once"
-                            ),
-                            Some(&key),
-                        ));
+                    existed = self.existing.contains(&key);
+                    if let Err(e) = self.keys.first(self.kind, line, key) {
+                        self.errors.push(e);
                         return Ok(());
                     }
-                    existed = self.existing.contains(&key);
-                    self.seen.insert(key, line);
                 }
                 // Once the file is known to be bad, writing is wasted work: keep validating.
                 if !self.errors.is_empty() {
