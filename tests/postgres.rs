@@ -352,8 +352,8 @@ fn errors_are_one_line_and_never_show_the_password() {
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    // A command that runs on a file only says what this casewatch can do there.
-    let o = casewatch(&["--db", &url, "demo"]);
+    // `init` makes a file: on a server it says what does the same there.
+    let o = casewatch(&["--db", &url, "init"]);
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2));
     assert!(err.contains("pg-init") && !err.contains("hunter2"), "{err}");
@@ -1322,10 +1322,11 @@ fn copy_back_to_a_file_brings_what_the_login_may_read_and_nothing_else() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(held, ["Z900001"], "the refused file wrote nothing");
+    // The demo goes only into an empty server: refused here, in words, before any work.
     let o = casewatch(&["--db", &url, "demo"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        text(&o.stderr).contains("on a SQLite file only so far"),
+        text(&o.stderr).contains("copy into an empty casewatch database"),
         "{}",
         text(&o.stderr)
     );
@@ -1998,4 +1999,50 @@ fn the_same_writes_on_the_server_and_on_the_file_leave_the_same_records() {
     let on_file = audit(f);
     assert_eq!(on_file.as_array().unwrap().len(), 3, "{on_file}");
     assert_eq!(on_file, audit(&url));
+}
+
+/// `casewatch --db URL demo` builds the demo and copies it into an empty server: the server
+/// then reads as a demo file built with the same settings, and no temporary file is left.
+#[test]
+fn the_demo_builds_into_an_empty_server_as_into_a_file() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.url("postgres");
+    let demo = ["--as-of", "2026-11-01", "demo", "--cases", "2000"];
+    let o = casewatch(&[&["--db", url.as_str()][..], &demo].concat());
+    assert_eq!(o.status.code(), Some(2), "not initialised yet");
+    assert!(text(&o.stderr).contains("pg-init"), "{}", text(&o.stderr));
+    assert!(casewatch(&["pg-init", &url]).status.success());
+    let o = casewatch(&[&["--db", url.as_str()][..], &demo].concat());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("copied it to"),
+        "{}",
+        text(&o.stderr)
+    );
+    let file = dir.path().join("demo.db");
+    let f = file.to_str().unwrap();
+    let o = casewatch(&[&["--db", f][..], &demo].concat());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    for args in [
+        &["summary", "--format", "json"][..],
+        &["export", "unallocated"],
+    ] {
+        let read = |db: &str| {
+            let o = casewatch(&[&["--db", db, "--as-of", "2026-11-02"][..], args].concat());
+            assert!(o.status.success(), "{}", text(&o.stderr));
+            text(&o.stdout).replace(db, "DB")
+        };
+        assert!(read(f) == read(&url), "{args:?} differs");
+    }
+    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("casewatch-demo-")
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -21,6 +21,9 @@ pub(super) fn demo(ctx: &Settings, a: &DemoArgs) -> Result<ExitCode> {
         anchor: ctx.as_of,
     };
     let start = std::time::Instant::now();
+    if let Some(url) = ctx.db.to_str().filter(|d| crate::store::pg::is_url(d)) {
+        return demo_on_server(url, &opts, start);
+    }
     let stats = demo::build(&ctx.db, &opts, a.force)?;
     eprintln!(
         "casewatch: built demo database {} in {:.1}s: {} PDUs, {} practitioners, {} cases, {} contacts, {} oversight records, {} enquiries, {} assessments (synthetic; seed {}, as of {})",
@@ -33,6 +36,48 @@ pub(super) fn demo(ctx: &Settings, a: &DemoArgs) -> Result<ExitCode> {
         stats.oversight,
         stats.enquiries,
         stats.assessments,
+        opts.seed,
+        crate::domain::fmt_date(opts.anchor)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `casewatch --db URL demo`: the demo built in a private temporary file, copied into the
+/// server (initialised by `pg-init`, empty), and the file removed. The data is synthetic.
+fn demo_on_server(url: &str, opts: &DemoOptions, start: std::time::Instant) -> Result<ExitCode> {
+    /// Removes the temporary file (and its journal) however the copy ends.
+    struct Scratch(std::path::PathBuf);
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = self.0.as_os_str().to_owned();
+                p.push(suffix);
+                let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+            }
+        }
+    }
+    // Refused before minutes of building when the server is not ready for it.
+    let mut pg = crate::store::pg::PgStore::connect(url)?;
+    pg.ready_for_copy()?;
+    let scratch = Scratch(std::env::temp_dir().join(format!(
+        "casewatch-demo-{}-{}.db",
+        std::process::id(),
+        start.elapsed().as_nanos()
+    )));
+    drop(Scratch(scratch.0.clone()));
+    let stats = demo::build(&scratch.0, opts, false)?;
+    let file = Store::open(&scratch.0, OpenMode::Existing)?;
+    let copied = pg.copy_from(file.db())?;
+    let rows: u64 = copied.iter().map(|t| t.rows_to).sum();
+    eprintln!(
+        "casewatch: built the demo and copied it to {} in {:.1}s: {} PDUs, {} practitioners, {} cases ({} rows in {} tables, each compared; synthetic; seed {}, as of {})",
+        pg.url(),
+        start.elapsed().as_secs_f64(),
+        stats.pdus,
+        stats.practitioners,
+        stats.cases,
+        rows,
+        copied.len(),
         opts.seed,
         crate::domain::fmt_date(opts.anchor)
     );

@@ -127,42 +127,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 /// One function per command; with none, the triage screen.
 fn dispatch(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
     if let Some(url) = ctx.db.to_str().filter(|d| crate::store::pg::is_url(d))
-        && !matches!(
-            cli.command,
-            None | Some(
-                Command::Summary(_)
-                    | Command::Import(_)
-                    | Command::Review(_)
-                    | Command::Alerts(_)
-                    | Command::Export(_)
-                    | Command::Forecast(_)
-                    | Command::Equity(_)
-                    | Command::Chart(_)
-                    | Command::PgInit(_)
-                    | Command::Copy(_)
-                    | Command::Allocate(_)
-                    | Command::Oversight(_)
-                    | Command::Note(_)
-                    | Command::Audit(_)
-                    | Command::Check(_)
-                    | Command::Backup(_)
-                    | Command::Ack(_)
-                    | Command::Silence(_)
-                    | Command::Unsilence(_)
-                    | Command::Silences(_)
-            )
-        )
+        && matches!(cli.command, Some(Command::Init))
     {
         anyhow::bail!(
-            "{} is a PostgreSQL database: this casewatch can create its schema and roles \
-             there (`casewatch pg-init URL`), copy a SQLite file into it (`casewatch copy \
-             FILE URL` and back, `casewatch copy URL FILE`), open the screen on it, report on it \
-             (`summary`, `review`, `alerts`, `export`, `forecast`, `equity`, \
-             `chart`), import files (`import`), make the triage writes (`allocate`, `oversight`, `note`, `ack`, `silence`, \
-             `unsilence`), list silences (`silences`), read the audit trail (`audit`) and \
-             check it (`check`), but \
-             runs its other commands on a SQLite file only so far; give --db \
-             a file path",
+            "{} is a PostgreSQL database: `init` creates a SQLite file; on a server, \
+             `casewatch pg-init URL` creates the schema and roles",
             crate::store::pg::redacted(url)
         );
     }

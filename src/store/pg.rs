@@ -717,7 +717,39 @@ fn canonical_sql(col: &str, kind: Kind) -> String {
     }
 }
 
+/// Whether the database holds PDUs, cases, audit entries or recorded runs.
+fn holds_data(db: &mut impl postgres::GenericClient) -> Result<bool, postgres::Error> {
+    Ok(db
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pdus) OR EXISTS (SELECT 1 FROM cases)
+                 OR EXISTS (SELECT 1 FROM audit) OR EXISTS (SELECT 1 FROM alert_runs)",
+            &[],
+        )?
+        .get(0))
+}
+
 impl PgStore {
+    /// Refuses, as [`PgStore::copy_from`] would, a database that is not initialised by this
+    /// casewatch or not empty: asked before work that would be wasted.
+    pub fn ready_for_copy(&mut self) -> Result<(), CopyError> {
+        let version = self.schema_version()?;
+        if version != PG_SCHEMA_VERSION {
+            return Err(CopyError::NotInitialised {
+                url: self.url.clone(),
+                found: version,
+            });
+        }
+        if holds_data(&mut self.client).map_err(|e| PgError::Server {
+            url: self.url.clone(),
+            reason: reason(&e),
+        })? {
+            return Err(CopyError::NotEmpty {
+                url: self.url.clone(),
+            });
+        }
+        Ok(())
+    }
+
     /// Copies a SQLite database's case data, notes, audit, recorded nightly runs,
     /// acknowledgements and silences into this (empty, initialised) database, in one
     /// transaction, and compares each table's rows and checksum on both sides; any
@@ -738,15 +770,7 @@ impl PgStore {
             })
         };
         let mut tx = self.client.transaction().map_err(fail)?;
-        let held: i64 = tx
-            .query_one(
-                "SELECT (SELECT count(*) FROM pdus) + (SELECT count(*) FROM cases)
-                      + (SELECT count(*) FROM audit) + (SELECT count(*) FROM alert_runs)",
-                &[],
-            )
-            .map_err(fail)?
-            .get(0);
-        if held > 0 {
+        if holds_data(&mut tx).map_err(fail)? {
             return Err(CopyError::NotEmpty { url: url.clone() });
         }
         let conn = sqlite.conn();
