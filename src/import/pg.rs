@@ -11,6 +11,7 @@ use super::write::FileKeys;
 use super::{Counts, FileFormat, ImportError, ImportOptions, Kind, Progress, RowError};
 use crate::domain::fmt_date;
 use crate::store::pg::{LoadError, LoadKeys, Loaded, PgStore, Stage};
+use crate::store::tally::{CaseKeys, Tallies};
 
 /// Progress is reported every this many rows.
 const PROGRESS_ROWS: u64 = 16384;
@@ -51,6 +52,8 @@ pub fn import_file_pg(
     };
     let mut errors = Vec::new();
     let mut counts = Counts::default();
+    // On the bulk path the tallies are counted here, as the SQLite bulk import counts them.
+    let mut tallies = load.is_bulk().then(Tallies::default);
     {
         let mut stage = load.stage()?;
         let mut run = PgRun {
@@ -61,6 +64,7 @@ pub fn import_file_pg(
             errors: &mut errors,
             counts: &mut counts,
             stage: &mut stage,
+            tallies: tallies.as_mut(),
         };
         let mut on = |item: Item<'_>| -> Result<(), ImportError> {
             match item {
@@ -95,6 +99,9 @@ pub fn import_file_pg(
             file: path.to_path_buf(),
             errors,
         });
+    }
+    if let Some(t) = tallies {
+        load.counted(t);
     }
     let merged = match load.merge() {
         Ok(m) => m,
@@ -145,6 +152,7 @@ struct PgRun<'r, 'a> {
     errors: &'r mut Vec<RowError>,
     counts: &'r mut Counts,
     stage: &'r mut Stage<'a>,
+    tallies: Option<&'r mut Tallies>,
 }
 
 impl PgRun<'_, '_> {
@@ -166,6 +174,10 @@ impl PgRun<'_, '_> {
                 // Once the file is known to be bad, staging is wasted work: keep checking.
                 if self.errors.is_empty() {
                     stage_record(self.stage, line, &rec)?;
+                    if let (Some(t), Record::Case(c, _)) = (self.tallies.as_deref_mut(), &rec) {
+                        let allocated_on = c.allocated_on.map(fmt_date).unwrap_or_default();
+                        t.add(&CaseKeys::of_new_case(c, c.tier.as_str(), &allocated_on));
+                    }
                 }
             }
         }

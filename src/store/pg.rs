@@ -45,6 +45,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "007_undo.sql",
         include_str!("../../assets/postgres/007_undo.sql"),
     ),
+    (
+        "008_tally_load.sql",
+        include_str!("../../assets/postgres/008_tally_load.sql"),
+    ),
 ];
 
 /// The newest PostgreSQL schema version this binary knows.

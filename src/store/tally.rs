@@ -103,6 +103,17 @@ impl<'a> CaseKeys<'a> {
     }
 }
 
+/// The tally tables and their columns, in the order [`Tallies::each_row`] gives values.
+pub const TABLES: [(&str, &str); 4] = [
+    (
+        "tally_pdu",
+        "pdu, cases, unallocated, unallocated_mappa, unallocated_high, mappa, no_rosh",
+    ),
+    ("tally_contact", "pdu, band, custody, high, since, n"),
+    ("tally_oversight", "pdu, pending, high, since, n"),
+    ("tally_caseload", "staff_code, tier, n, high"),
+];
+
 /// The four tallies, summed in memory and written at once.
 #[derive(Default)]
 pub struct Tallies {
@@ -144,6 +155,43 @@ impl Tallies {
         load.1 += i64::from(k.high_risk);
     }
 
+    /// Every row of table `table` of [`TABLES`], in no particular order: its values as
+    /// text, booleans as `t` and `f` (PostgreSQL's `COPY` text).
+    pub fn each_row(&self, table: usize, mut f: impl FnMut(&[&str])) {
+        let w = |i: u32| self.words.name(i);
+        let b = |v: bool| if v { "t" } else { "f" };
+        match table {
+            0 => {
+                for (&pdu, c) in &self.pdus {
+                    let n = c.map(|v| v.to_string());
+                    f(&[w(pdu), &n[0], &n[1], &n[2], &n[3], &n[4], &n[5]]);
+                }
+            }
+            1 => {
+                for (&(pdu, band, custody, high, since), n) in &self.contact {
+                    f(&[
+                        w(pdu),
+                        w(band),
+                        b(custody),
+                        b(high),
+                        w(since),
+                        &n.to_string(),
+                    ]);
+                }
+            }
+            2 => {
+                for (&(pdu, pending, high, since), n) in &self.oversight {
+                    f(&[w(pdu), b(pending), b(high), w(since), &n.to_string()]);
+                }
+            }
+            _ => {
+                for (&(staff, tier), (n, high)) in &self.caseload {
+                    f(&[w(staff), w(tier), &n.to_string(), &high.to_string()]);
+                }
+            }
+        }
+    }
+
     /// Replaces every tally in the database with these sums.
     pub fn write(self, db: Db<'_>) -> rusqlite::Result<()> {
         let conn = db.conn();
@@ -161,11 +209,7 @@ impl Tallies {
         let w = |i: u32| words.name(i);
         let mut rows: Vec<_> = pdus.into_iter().collect();
         rows.sort_unstable_by(|a, b| w(a.0).cmp(w(b.0)));
-        let mut ins = BatchInsert::new(
-            Db::new(conn),
-            "tally_pdu",
-            "pdu, cases, unallocated, unallocated_mappa, unallocated_high, mappa, no_rosh",
-        );
+        let mut ins = BatchInsert::new(Db::new(conn), TABLES[0].0, TABLES[0].1);
         for (pdu, c) in rows {
             ins.push(params![w(pdu), c[0], c[1], c[2], c[3], c[4], c[5]])?;
         }
@@ -174,11 +218,7 @@ impl Tallies {
         rows.sort_unstable_by(|(a, _), (b, _)| {
             (w(a.0), w(a.1), a.2, a.3, w(a.4)).cmp(&(w(b.0), w(b.1), b.2, b.3, w(b.4)))
         });
-        let mut ins = BatchInsert::new(
-            Db::new(conn),
-            "tally_contact",
-            "pdu, band, custody, high, since, n",
-        );
+        let mut ins = BatchInsert::new(Db::new(conn), TABLES[1].0, TABLES[1].1);
         for ((pdu, band, custody, high, since), n) in rows {
             ins.push(params![w(pdu), w(band), custody, high, w(since), n])?;
         }
@@ -187,19 +227,14 @@ impl Tallies {
         rows.sort_unstable_by(|(a, _), (b, _)| {
             (w(a.0), a.1, a.2, w(a.3)).cmp(&(w(b.0), b.1, b.2, w(b.3)))
         });
-        let mut ins = BatchInsert::new(
-            Db::new(conn),
-            "tally_oversight",
-            "pdu, pending, high, since, n",
-        );
+        let mut ins = BatchInsert::new(Db::new(conn), TABLES[2].0, TABLES[2].1);
         for ((pdu, pending, high, since), n) in rows {
             ins.push(params![w(pdu), pending, high, w(since), n])?;
         }
         ins.flush()?;
         let mut rows: Vec<_> = caseload.into_iter().collect();
         rows.sort_unstable_by(|(a, _), (b, _)| (w(a.0), w(a.1)).cmp(&(w(b.0), w(b.1))));
-        let mut ins =
-            BatchInsert::new(Db::new(conn), "tally_caseload", "staff_code, tier, n, high");
+        let mut ins = BatchInsert::new(Db::new(conn), TABLES[3].0, TABLES[3].1);
         for ((staff, tier), (n, high)) in rows {
             ins.push(params![w(staff), w(tier), n, high])?;
         }

@@ -17,6 +17,7 @@ use rustc_hash::FxHashSet as HashSet;
 
 use super::triage::PgTx;
 use super::{PgError, PgStore, copy_field_text, reason};
+use crate::store::tally::{self, Tallies};
 use crate::store::triage::Triage;
 
 /// A table an import writes to on PostgreSQL.
@@ -207,6 +208,8 @@ pub struct PgLoad<'s> {
     url: String,
     /// Set when the rows go straight into an empty `cases` table (see [`set_aside`]).
     bulk: Option<SetAside>,
+    /// The tallies of the rows loaded by the bulk path, counted as they were read.
+    tallies: Option<Tallies>,
 }
 
 /// What a first load of cases set aside, to be made again over the whole table.
@@ -265,6 +268,7 @@ impl PgStore {
             loaded,
             url,
             bulk,
+            tallies: None,
         })
     }
 }
@@ -372,6 +376,18 @@ impl<'s> PgLoad<'s> {
             .filter(|l| !l.is_empty())
             .map(|l| String::from_utf8_lossy(l).into_owned())
             .collect())
+    }
+
+    /// Whether the rows go straight into an empty `cases` table (the bulk path), whose
+    /// tallies the caller may count as it reads them (see [`PgLoad::counted`]).
+    pub fn is_bulk(&self) -> bool {
+        self.bulk.is_some()
+    }
+
+    /// The tallies of every row staged on the bulk path, counted by the caller: loaded as
+    /// they are instead of counted again from the table.
+    pub fn counted(&mut self, tallies: Tallies) {
+        self.tallies = Some(tallies);
     }
 
     /// Starts streaming rows into the staging table (or, on the bulk path, into `cases`).
@@ -488,10 +504,11 @@ impl<'s> PgLoad<'s> {
     }
 
     /// Ends a bulk load: the indexes, keys and triggers set aside made again over the whole
-    /// table, the tallies counted once (`casewatch_tally_rebuild`), each PDU's screens told
-    /// once, and the table's statistics taken for the planner.
+    /// table, the tallies loaded as counted by the caller (or else counted again from the
+    /// table, `casewatch_tally_rebuild`), each PDU's screens told once, and the table's
+    /// statistics taken for the planner.
     fn make_again(&mut self, aside: SetAside) -> Result<Merged, PgError> {
-        let url = &self.url;
+        let url = self.url.clone();
         let fail = |e: postgres::Error| PgError::Server {
             url: url.clone(),
             reason: merge_reason(&e),
@@ -507,17 +524,25 @@ impl<'s> PgLoad<'s> {
                     .into_iter()
                     .map(|(name, def)| format!("ALTER TABLE cases ADD CONSTRAINT {name} {def}")),
             )
-            .chain(
-                [
-                    "ALTER TABLE cases ENABLE TRIGGER USER",
-                    "SELECT casewatch_tally_rebuild()",
-                    "SELECT pg_notify('casewatch', pdu) FROM (SELECT DISTINCT pdu FROM cases) p",
-                    "ANALYZE cases",
-                ]
-                .map(String::from),
-            );
+            .chain(std::iter::once(
+                "ALTER TABLE cases ENABLE TRIGGER USER".to_string(),
+            ));
         for statement in after {
             self.t.tx.batch_execute(&statement).map_err(fail)?;
+        }
+        match self.tallies.take() {
+            Some(t) => self.load_tallies(&t)?,
+            None => self
+                .t
+                .tx
+                .batch_execute("SELECT casewatch_tally_rebuild()")
+                .map_err(fail)?,
+        }
+        for statement in [
+            "SELECT pg_notify('casewatch', pdu) FROM (SELECT DISTINCT pdu FROM cases) p",
+            "ANALYZE cases",
+        ] {
+            self.t.tx.batch_execute(statement).map_err(fail)?;
         }
         let inserted: i64 = self
             .t
@@ -529,6 +554,52 @@ impl<'s> PgLoad<'s> {
             inserted: inserted as u64,
             updated: 0,
         })
+    }
+
+    /// Replaces the tallies with `t` by `COPY`, their keys made once after the rows.
+    fn load_tallies(&mut self, t: &Tallies) -> Result<(), PgError> {
+        let url = self.url.clone();
+        let fail = |e: postgres::Error| PgError::Server {
+            url: url.clone(),
+            reason: reason(&e),
+        };
+        self.t
+            .tx
+            .batch_execute("SELECT casewatch_tally_clear()")
+            .map_err(fail)?;
+        for (i, (table, columns)) in tally::TABLES.iter().enumerate() {
+            let mut writer = self
+                .t
+                .tx
+                .copy_in(&format!("COPY {table} ({columns}) FROM STDIN"))
+                .map_err(fail)?;
+            let mut text = String::new();
+            let mut written = Ok(());
+            t.each_row(i, |values| {
+                for (j, v) in values.iter().enumerate() {
+                    if j > 0 {
+                        text.push('\t');
+                    }
+                    copy_field_text(&mut text, Some(v));
+                }
+                text.push('\n');
+                if text.len() > 1 << 16 && written.is_ok() {
+                    written = writer.write_all(text.as_bytes());
+                    text.clear();
+                }
+            });
+            written
+                .and_then(|()| writer.write_all(text.as_bytes()))
+                .map_err(|e| PgError::Server {
+                    url: url.clone(),
+                    reason: e.to_string(),
+                })?;
+            writer.finish().map_err(fail)?;
+        }
+        self.t
+            .tx
+            .batch_execute("SELECT casewatch_tally_keys_again()")
+            .map_err(fail)
     }
 
     /// The transaction, for the audit row that goes in with the rows it describes.
