@@ -3,7 +3,7 @@
 //!
 //! Sizes: `CASEWATCH_BENCH_SIZES` (default `10000,40000,100000,1000000` under `cargo bench`,
 //! and 2,000 cases alone under `cargo test --benches`, which only checks it runs). Parts:
-//! `CASEWATCH_BENCH_PARTS` (default all: `screen,risk,support,nightly,cold,viewer,import`). Demo databases are
+//! `CASEWATCH_BENCH_PARTS` (default all: `screen,risk,support,nightly,cold,viewer,import,pg`). Demo databases are
 //! built (and timed) into `target/bench-data/` on every run, or reused with
 //! `CASEWATCH_BENCH_REUSE=1`. Benchmarks print figures; none fails on a timing.
 
@@ -192,39 +192,78 @@ fn key_to_frame(m: &mut Model, store: &Store, env: &Env, term: &mut Terminal<Tes
     term.draw(|f| casewatch::tui::view::view(m, f)).unwrap();
 }
 
+/// What the screen measures are called in the table, on a file or on PostgreSQL.
+struct ScreenLabels {
+    overview: &'static str,
+    page_down: &'static str,
+    filter: &'static str,
+}
+
+const ON_FILE: ScreenLabels = ScreenLabels {
+    overview: "overview refresh (London, every per-PDU metric)",
+    page_down: "page-down, largest unallocated table (query + render)",
+    filter: "filter keystroke (query + render)",
+};
+
+const ON_POSTGRES: ScreenLabels = ScreenLabels {
+    overview: "PostgreSQL: overview refresh on a head's working copy",
+    page_down: "PostgreSQL: page-down, largest unallocated table, a head's working copy",
+    filter: "PostgreSQL: filter keystroke, a head's working copy",
+};
+
 fn screen_ops(size: u64, db: &Path, rows: &mut Vec<Row>) {
-    let policy = Policy::defaults();
     let store = Store::open(db, OpenMode::Existing).unwrap();
+    screen_ops_on(size, &store, Some(db), &ON_FILE, rows);
+}
+
+/// The overview, page-down and filter on `store`: a file (`file` given, with the sqlite3
+/// shell's reference) or a working copy read from PostgreSQL.
+fn screen_ops_on(
+    size: u64,
+    store: &Store,
+    file: Option<&Path>,
+    labels: &ScreenLabels,
+    rows: &mut Vec<Row>,
+) {
+    let policy = Policy::defaults();
     let conn = store.db();
 
     let d = time(7, || {
         read::pdu_summaries(conn, &policy, as_of(), Some("London")).unwrap()
     });
-    let params = shell_params(&policy);
-    let same: String = read::overview_statements()
-        .iter()
-        .map(|q| format!("{q};\n"))
-        .collect();
-    let shell = shell_time(db, &format!("{params}{same}"), 7);
-    let live = shell_time(
-        db,
-        &format!("{params}{};", read::pdu_summary_live_sql(true)),
-        3,
-    );
+    let reference = match file {
+        None => "the working copy in memory that the screen reads (the server's tallies, the \
+                 login's PDUs' cases); the file's figure is the row of the same name"
+            .to_string(),
+        Some(db) => {
+            let params = shell_params(&policy);
+            let same: String = read::overview_statements()
+                .iter()
+                .map(|q| format!("{q};\n"))
+                .collect();
+            let shell = shell_time(db, &format!("{params}{same}"), 7);
+            let live = shell_time(
+                db,
+                &format!("{params}{};", read::pdu_summary_live_sql(true)),
+                3,
+            );
+            match (shell, live) {
+                (Some(s), Some(l)) => format!(
+                    "sqlite3 shell, the same {} statements: {}; ratio {:.2}; before (live aggregate of the case counts alone, in the shell): {}",
+                    read::overview_statements().len(),
+                    ms(s),
+                    d.as_secs_f64() / s.as_secs_f64(),
+                    ms(l)
+                ),
+                _ => "sqlite3 not installed".into(),
+            }
+        }
+    };
     rows.push(Row {
         size,
-        what: "overview refresh (London, every per-PDU metric)",
+        what: labels.overview,
         value: ms(d),
-        reference: match (shell, live) {
-            (Some(s), Some(l)) => format!(
-                "sqlite3 shell, the same {} statements: {}; ratio {:.2}; before (live aggregate of the case counts alone, in the shell): {}",
-                read::overview_statements().len(),
-                ms(s),
-                d.as_secs_f64() / s.as_secs_f64(),
-                ms(l)
-            ),
-            _ => "sqlite3 not installed".into(),
-        },
+        reference,
     });
 
     // The largest unallocated table.
@@ -242,7 +281,7 @@ fn screen_ops(size: u64, db: &Path, rows: &mut Vec<Row>) {
     let mut m = Model::new("bench".into(), as_of(), false, (120, 40));
     let mut pending = m.refresh();
     while let Some(r) = pending.pop() {
-        pending.extend(m.update(Msg::Loaded(answer(&store, &env, r))));
+        pending.extend(m.update(Msg::Loaded(answer(store, &env, r))));
     }
     // Select the largest PDU and open it.
     let idx = m
@@ -276,17 +315,17 @@ fn screen_ops(size: u64, db: &Path, rows: &mut Vec<Row>) {
         return;
     };
     m.overview.selected = idx;
-    key_to_frame(&mut m, &store, &env, &mut term, key(KeyCode::Enter));
+    key_to_frame(&mut m, store, &env, &mut term, key(KeyCode::Enter));
     let mut downs = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();
-        key_to_frame(&mut m, &store, &env, &mut term, key(KeyCode::PageDown));
+        key_to_frame(&mut m, store, &env, &mut term, key(KeyCode::PageDown));
         downs.push(t.elapsed());
     }
     let worst = downs.iter().max().copied().unwrap_or_default();
     rows.push(Row {
         size,
-        what: "page-down, largest unallocated table (query + render)",
+        what: labels.page_down,
         value: ms(median(downs)),
         reference: format!(
             "slowest of 20 (a fresh window from SQL) {}; {} ({} unallocated); target < 16 ms",
@@ -295,17 +334,17 @@ fn screen_ops(size: u64, db: &Path, rows: &mut Vec<Row>) {
             largest.unallocated
         ),
     });
-    key_to_frame(&mut m, &store, &env, &mut term, key(KeyCode::Char('g')));
-    key_to_frame(&mut m, &store, &env, &mut term, key(KeyCode::Char('/')));
+    key_to_frame(&mut m, store, &env, &mut term, key(KeyCode::Char('g')));
+    key_to_frame(&mut m, store, &env, &mut term, key(KeyCode::Char('/')));
     let mut keys = Vec::new();
     for c in "quellbyxx".chars() {
         let t = Instant::now();
-        key_to_frame(&mut m, &store, &env, &mut term, key(KeyCode::Char(c)));
+        key_to_frame(&mut m, store, &env, &mut term, key(KeyCode::Char(c)));
         keys.push(t.elapsed());
     }
     rows.push(Row {
         size,
-        what: "filter keystroke (query + render)",
+        what: labels.filter,
         value: ms(median(keys)),
         reference: "target < 16 ms".into(),
     });
@@ -988,6 +1027,121 @@ COMMIT;
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// casewatch on PostgreSQL beside the file: the demo copied to a server of the bench's own
+/// (started as the tests start one); the screen's first read and its refresh after another
+/// user's change, for an SPO of HFKCW and for a head; the overview, page-down and filter on
+/// the head's working copy; and the nightly run recorded on the server by a head.
+fn on_postgres(size: u64, db: &Path, rows: &mut Vec<Row>) {
+    const COPY: &str = "PostgreSQL: `copy` of the demo into an initialised server (process)";
+    if !have_postgres() {
+        rows.push(Row {
+            size,
+            what: COPY,
+            value: "-".into(),
+            reference: "PostgreSQL is not installed (apt-get install postgresql)".into(),
+        });
+        return;
+    }
+    let server = pg::Server::start();
+    let url = server.url("postgres");
+    let b = std::ffi::OsStr::new(bin());
+    process(&[b, "pg-init".as_ref(), url.as_ref()]);
+    let d = process(&[b, "copy".as_ref(), db.as_os_str(), url.as_ref()]);
+    rows.push(Row {
+        size,
+        what: COPY,
+        value: ms(d),
+        reference: "every table, audit and recorded nights included, read back and compared; once"
+            .into(),
+    });
+    server
+        .connect("postgres")
+        .batch_execute(
+            "CREATE ROLE head LOGIN IN ROLE casewatch_head;
+             CREATE ROLE spo LOGIN IN ROLE casewatch_spo;
+             INSERT INTO pdu_access (db_user, pdu) VALUES ('spo', 'HFKCW');",
+        )
+        .unwrap();
+    let mut head_copy = None;
+    for (user, first, refresh) in [
+        (
+            "spo",
+            "PostgreSQL: the screen's first read, an SPO of HFKCW",
+            "PostgreSQL: refresh after another user's change in HFKCW, an SPO of HFKCW",
+        ),
+        (
+            "head",
+            "PostgreSQL: the screen's first read, a head (every PDU)",
+            "PostgreSQL: refresh after another user's change in HFKCW, a head",
+        ),
+    ] {
+        let mut server_store = casewatch::store::pg::PgStore::open(&server.url(user)).unwrap();
+        let mut firsts = Vec::new();
+        let mut copy = None;
+        for _ in 0..3 {
+            let mut s = casewatch::store::empty_in_memory().unwrap();
+            let t = Instant::now();
+            server_store.pull_into(&mut s).unwrap();
+            firsts.push(t.elapsed());
+            copy = Some(s);
+        }
+        let mut copy = copy.unwrap();
+        let pdus = ["HFKCW".to_string()];
+        let mut refreshes = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            server_store.refresh_into(&mut copy, &pdus).unwrap();
+            refreshes.push(t.elapsed());
+        }
+        rows.push(Row {
+            size,
+            what: first,
+            value: ms(median(firsts)),
+            reference: "everything the login may read, in one snapshot, into a working copy in memory; median of 3".into(),
+        });
+        rows.push(Row {
+            size,
+            what: refresh,
+            value: ms(median(refreshes)),
+            reference: "HFKCW's cases and records, the tallies, new audit entries and runs read again in one snapshot (what a notification costs before the screen redraws); median of 5".into(),
+        });
+        if user == "head" {
+            head_copy = Some(copy);
+        }
+    }
+    if let Some(copy) = head_copy {
+        screen_ops_on(size, &copy, None, &ON_POSTGRES, rows);
+    }
+    let head = server.url("head");
+    let night = |day: NaiveDate| {
+        let o = Command::new(bin())
+            .args(["--db", &head, "--as-of", &day.to_string()])
+            .args(["alerts", "--record", "--format", "json"])
+            .stdout(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.code().is_some_and(|c| c == 0 || c == 3),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    night(as_of() - chrono::Duration::days(1));
+    let nights: Vec<Duration> = (0..3)
+        .map(|n| {
+            let t = Instant::now();
+            night(as_of() + chrono::Duration::days(n));
+            t.elapsed()
+        })
+        .collect();
+    rows.push(Row {
+        size,
+        what: "PostgreSQL: nightly `alerts --record` by a head (process)",
+        value: ms(median(nights)),
+        reference: "three consecutive nights, as on the file (the row `nightly `alerts --record` (process)`); target <= 3 s at 1M".into(),
+    });
+}
+
 /// Whether PostgreSQL's server programs are installed (the tests' way of finding them).
 fn have_postgres() -> bool {
     std::env::var_os("CASEWATCH_PG_BIN").is_some()
@@ -1082,7 +1236,7 @@ fn main() {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let parts = std::env::var("CASEWATCH_BENCH_PARTS")
-        .unwrap_or_else(|_| "screen,risk,support,nightly,cold,viewer,import".into());
+        .unwrap_or_else(|_| "screen,risk,support,nightly,cold,viewer,import,pg".into());
     let part = |p: &str| parts.split(',').any(|x| x.trim() == p);
     let mut rows = Vec::new();
     for &size in &sizes {
@@ -1108,6 +1262,9 @@ fn main() {
         }
         if part("import") {
             import(size, &db, &mut rows);
+        }
+        if part("pg") {
+            on_postgres(size, &db, &mut rows);
         }
     }
     println!("\n| cases | measure | median | reference |");
