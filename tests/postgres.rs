@@ -448,6 +448,20 @@ fn copy_moves_a_sqlite_database_and_compares_counts_and_checksums() {
     assert!(report.contains("every table matches"), "{report}");
     let cases_line = report.lines().find(|l| l.starts_with("cases ")).unwrap();
     assert!(cases_line.contains(" 2000       2000 "), "{cases_line}");
+    // The planner has the copied tables' statistics before anyone reads them.
+    let unanalysed: Vec<String> = server
+        .connect("postgres")
+        .query(
+            "SELECT relname::text FROM pg_stat_user_tables
+              WHERE relname IN ('cases', 'contacts', 'audit', 'run_incidents', 'tally_pdu')
+                AND last_analyze IS NULL",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(unanalysed.is_empty(), "{unanalysed:?}");
     for table in ["alert_runs", "run_incidents", "alert_acks", "silences"] {
         assert!(
             report.lines().any(|l| l.starts_with(&format!("{table} "))),

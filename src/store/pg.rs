@@ -870,6 +870,16 @@ impl PgStore {
         }
         tx.batch_execute("SELECT casewatch_tally_rebuild()")
             .map_err(fail)?;
+        // Statistics for the planner, before anyone reads: without them the row-security
+        // policies are planned for empty tables, and an SPO's first read at a million cases
+        // took 17 s instead of 3 s. (Rows this transaction wrote count as live.)
+        let analysed: Vec<&str> = COPIED
+            .iter()
+            .map(|t| t.0)
+            .chain(crate::store::tally::TABLES.iter().map(|t| t.0))
+            .collect();
+        tx.batch_execute(&format!("ANALYZE {}", analysed.join(", ")))
+            .map_err(fail)?;
         if out.iter().all(TableCopy::matches) {
             tx.commit().map_err(fail)?;
             Ok(out)
