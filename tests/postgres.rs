@@ -2075,3 +2075,74 @@ fn the_demo_builds_into_an_empty_server_as_into_a_file() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Every bad file of the import tests is refused on the server as on the file: exit 2, the
+/// same `FILE:LINE:COLUMN` places, and nothing written on either.
+#[test]
+fn bad_files_are_refused_on_the_server_at_the_same_places_as_on_the_file() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = demo_on_server(&server, dir.path());
+    let f = file.to_str().unwrap();
+    let url = server.url("postgres");
+    let held = || -> Vec<i64> {
+        let mut db = server.connect("postgres");
+        [
+            "cases",
+            "practitioners",
+            "enquiries",
+            "assessments",
+            "audit",
+        ]
+        .iter()
+        .map(|t| {
+            db.query_one(&format!("SELECT count(*) FROM {t}"), &[])
+                .unwrap()
+                .get(0)
+        })
+        .collect()
+    };
+    let before = held();
+    let file_bytes = std::fs::read(&file).unwrap();
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad");
+    let mut files: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 12, "{files:?}");
+    for name in &files {
+        let kind = match name.split('_').next().unwrap() {
+            "enquiry" => "enquiries",
+            "assessment" => "assessments",
+            "unknown" => "practitioners",
+            _ => "cases",
+        };
+        let path = data.join(name);
+        let places = |db: &str| -> Vec<String> {
+            let o = casewatch(&["--db", db, "import", path.to_str().unwrap(), "--kind", kind]);
+            assert_eq!(
+                o.status.code(),
+                Some(2),
+                "{name} on {db}: {}",
+                text(&o.stderr)
+            );
+            let err = text(&o.stderr);
+            let places: Vec<String> = err
+                .lines()
+                .filter_map(|l| l.find(name.as_str()).map(|i| &l[i..]))
+                .map(|at| at.splitn(4, ':').take(3).collect::<Vec<_>>().join(":"))
+                .collect();
+            assert!(!places.is_empty(), "{name} on {db}: {err}");
+            places
+        };
+        assert_eq!(places(f), places(&url), "{name}");
+    }
+    assert_eq!(held(), before, "the server changed");
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        file_bytes,
+        "the file changed"
+    );
+}
