@@ -1430,6 +1430,19 @@ fn a_working_copy_read_afresh_for_two_pdus_equals_a_new_copy() {
     ] {
         assert_eq!(dump(&a, table), dump(&b, table), "{table}");
     }
+    // The copy's triggers, set aside while the PDUs were read again, are all back.
+    let triggers = |db: &rusqlite::Connection| -> Vec<String> {
+        db.prepare(
+            "SELECT name || ' ' || sql FROM sqlite_schema WHERE type = 'trigger' ORDER BY name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    assert!(triggers(&a).len() > 20);
+    assert_eq!(triggers(&a), triggers(&b));
 }
 
 #[test]

@@ -216,6 +216,14 @@ impl PgStore {
         let mut from = self.snapshot().map_err(fail)?;
         let tx = dest.immediate().map_err(sqlite)?;
         let conn = tx.db().conn();
+        // What the copy's triggers keep is the server's to say: the tallies of these PDUs and
+        // the cases' kept columns arrive with the rows. Set aside while the PDUs' rows go and
+        // come (half of a refresh at a million cases went on them); the memos' triggers stay,
+        // so these cases' memos go with their rows.
+        conn.execute_batch(crate::store::schema::BULK_TRIGGERS_DROP)
+            .map_err(sqlite)?;
+        conn.execute_batch(crate::store::schema::RISK_TRIGGERS_DROP)
+            .map_err(sqlite)?;
         let named = serde_json::to_string(pdus).unwrap_or_else(|_| "[]".into());
         // The copy's own rows of these PDUs go, records first; the triggers keep the copy's
         // derived tables (tallies, memos, the overview cache) in step meanwhile.
@@ -284,6 +292,10 @@ impl PgStore {
             )?;
         }
         conn.execute_batch("RELEASE tallies").map_err(sqlite)?;
+        conn.execute_batch(crate::store::schema::RISK_TRIGGERS)
+            .map_err(sqlite)?;
+        conn.execute_batch(crate::store::schema::BULK_TRIGGERS_RESTORE)
+            .map_err(sqlite)?;
         // What names no PDU: the audit and the runs only grow; acknowledgements and
         // silences are few, and a silence can be lifted, so they are read whole.
         conn.execute_batch("DELETE FROM alert_acks; DELETE FROM silences;")
