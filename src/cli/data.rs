@@ -59,13 +59,10 @@ fn demo_on_server(url: &str, opts: &DemoOptions, start: std::time::Instant) -> R
     // Refused before minutes of building when the server is not ready for it.
     let mut pg = crate::store::pg::PgStore::connect(url)?;
     pg.ready_for_copy()?;
-    let scratch = Scratch(std::env::temp_dir().join(format!(
-        "casewatch-demo-{}-{}.db",
-        std::process::id(),
-        start.elapsed().as_nanos()
-    )));
-    drop(Scratch(scratch.0.clone()));
-    let stats = demo::build(&scratch.0, opts, false)?;
+    let scratch =
+        Scratch(std::env::temp_dir().join(format!("casewatch-demo-{}.db", std::process::id())));
+    // The name is this process's own: a file left there by a killed one is replaced.
+    let stats = demo::build(&scratch.0, opts, true)?;
     let file = Store::open(&scratch.0, OpenMode::Existing)?;
     let copied = pg.copy_from(file.db())?;
     let rows: u64 = copied.iter().map(|t| t.rows_to).sum();

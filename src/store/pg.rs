@@ -110,6 +110,22 @@ pub enum PgError {
 }
 
 impl PgError {
+    /// A statement of the server at `url` failed.
+    pub(crate) fn server(url: &str, e: &postgres::Error) -> PgError {
+        PgError::Server {
+            url: url.to_string(),
+            reason: reason(e),
+        }
+    }
+
+    /// The stream to or from the server at `url` (a `COPY`) broke.
+    pub(crate) fn stream(url: &str, e: &std::io::Error) -> PgError {
+        PgError::Server {
+            url: url.to_string(),
+            reason: e.to_string(),
+        }
+    }
+
     /// What went wrong without the URL, for a line that already names the database (the
     /// screen's header does).
     pub fn reason(&self) -> String {
@@ -181,10 +197,7 @@ impl PgStore {
     }
 
     fn server_error(&self, e: postgres::Error) -> PgError {
-        PgError::Server {
-            url: self.url.clone(),
-            reason: reason(&e),
-        }
+        PgError::server(&self.url, &e)
     }
 
     /// The casewatch schema version on the server (0: none yet).

@@ -241,10 +241,7 @@ impl PgStore {
     /// Opens an import of `loaded`: a transaction, and an empty staging table in it.
     pub fn begin_load(&mut self, loaded: Loaded) -> Result<PgLoad<'_>, PgError> {
         let url = self.url.clone();
-        let fail = |e: postgres::Error| PgError::Server {
-            url: url.clone(),
-            reason: reason(&e),
-        };
+        let fail = |e: postgres::Error| PgError::server(&url, &e);
         let mut tx = self.client.transaction().map_err(fail)?;
         let bulk = if loaded == Loaded::Cases && bulk_ready(&mut tx).map_err(fail)? {
             Some(set_aside(&mut tx).map_err(fail)?)
@@ -342,10 +339,7 @@ pub enum LoadKeys {
 
 impl<'s> PgLoad<'s> {
     fn fail(&self, e: postgres::Error) -> PgError {
-        PgError::Server {
-            url: self.url.clone(),
-            reason: reason(&e),
-        }
+        PgError::server(&self.url, &e)
     }
 
     /// The keys of `which` the login may see, read by `COPY` (a million CRNs in a fraction
@@ -362,14 +356,9 @@ impl<'s> PgLoad<'s> {
             .t
             .tx
             .copy_out(&format!("COPY ({query}) TO STDOUT"))
-            .map_err(|e| PgError::Server {
-                url: url.clone(),
-                reason: reason(&e),
-            })?;
-        std::io::Read::read_to_end(&mut reader, &mut text).map_err(|e| PgError::Server {
-            url,
-            reason: e.to_string(),
-        })?;
+            .map_err(|e| PgError::server(&url, &e))?;
+        std::io::Read::read_to_end(&mut reader, &mut text)
+            .map_err(|e| PgError::stream(&url, &e))?;
         // Keys are codes and CRNs: no tab, newline or backslash to unescape.
         Ok(text
             .split(|b| *b == b'\n')
@@ -404,10 +393,11 @@ impl<'s> PgLoad<'s> {
             )
         };
         let url = self.url.clone();
-        let writer = self.t.tx.copy_in(&copy).map_err(|e| PgError::Server {
-            url: url.clone(),
-            reason: reason(&e),
-        })?;
+        let writer = self
+            .t
+            .tx
+            .copy_in(&copy)
+            .map_err(|e| PgError::server(&url, &e))?;
         Ok(Stage {
             writer,
             width: self.loaded.width(),
@@ -466,10 +456,11 @@ impl<'s> PgLoad<'s> {
             .map_err(|e| self.fail(e))?;
         let mut attempt = 1;
         loop {
-            let mut sp = self.t.tx.savepoint("merge").map_err(|e| PgError::Server {
-                url: self.url.clone(),
-                reason: reason(&e),
-            })?;
+            let mut sp = self
+                .t
+                .tx
+                .savepoint("merge")
+                .map_err(|e| PgError::server(&self.url, &e))?;
             let result = (|| -> Result<Merged, postgres::Error> {
                 sp.batch_execute(&format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))?;
                 let mut merged = Merged::default();
@@ -481,10 +472,7 @@ impl<'s> PgLoad<'s> {
             })();
             match result {
                 Ok(merged) => {
-                    sp.commit().map_err(|e| PgError::Server {
-                        url: self.url.clone(),
-                        reason: reason(&e),
-                    })?;
+                    sp.commit().map_err(|e| PgError::server(&self.url, &e))?;
                     return Ok(merged);
                 }
                 Err(e) if is_retryable(&e) && attempt < MERGE_ATTEMPTS => {
@@ -559,10 +547,7 @@ impl<'s> PgLoad<'s> {
     /// Replaces the tallies with `t` by `COPY`, their keys made once after the rows.
     fn load_tallies(&mut self, t: &Tallies) -> Result<(), PgError> {
         let url = self.url.clone();
-        let fail = |e: postgres::Error| PgError::Server {
-            url: url.clone(),
-            reason: reason(&e),
-        };
+        let fail = |e: postgres::Error| PgError::server(&url, &e);
         self.t
             .tx
             .batch_execute("SELECT casewatch_tally_clear()")
@@ -590,10 +575,7 @@ impl<'s> PgLoad<'s> {
             });
             written
                 .and_then(|()| writer.write_all(text.as_bytes()))
-                .map_err(|e| PgError::Server {
-                    url: url.clone(),
-                    reason: e.to_string(),
-                })?;
+                .map_err(|e| PgError::stream(&url, &e))?;
             writer.finish().map_err(fail)?;
         }
         self.t
@@ -609,18 +591,12 @@ impl<'s> PgLoad<'s> {
 
     pub fn commit(self) -> Result<(), PgError> {
         let url = self.url;
-        self.t.tx.commit().map_err(|e| PgError::Server {
-            url,
-            reason: reason(&e),
-        })
+        self.t.tx.commit().map_err(|e| PgError::server(&url, &e))
     }
 
     pub fn rollback(self) -> Result<(), PgError> {
         let url = self.url;
-        self.t.tx.rollback().map_err(|e| PgError::Server {
-            url,
-            reason: reason(&e),
-        })
+        self.t.tx.rollback().map_err(|e| PgError::server(&url, &e))
     }
 }
 
@@ -748,19 +724,13 @@ impl Stage<'_> {
         self.line.push('\n');
         self.writer
             .write_all(self.line.as_bytes())
-            .map_err(|e| PgError::Server {
-                url: self.url.clone(),
-                reason: e.to_string(),
-            })
+            .map_err(|e| PgError::stream(&self.url, &e))
     }
 
     /// Ends the stream; the number of rows staged.
     pub fn finish(self) -> Result<u64, PgError> {
         let url = self.url;
-        self.writer.finish().map_err(|e| PgError::Server {
-            url,
-            reason: reason(&e),
-        })
+        self.writer.finish().map_err(|e| PgError::server(&url, &e))
     }
 }
 
