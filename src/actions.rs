@@ -807,9 +807,10 @@ pub fn undo(store: &mut impl TriageStore, actor: &str, audit_id: i64) -> Result<
         match action.as_str() {
             "allocate" | "reallocate" => {
                 // Only while the case is still as this action left it: a later allocation
-                // (by another user, or an import) must not be silently thrown away.
-                let changed_later = db.allocated_again_after(&crn, audit_id)?;
+                // (by another user, or an import) must not be silently thrown away. The
+                // holder is read first: on PostgreSQL that locks the case against writers.
                 let now = db.holder_as_stored(&crn)?;
+                let changed_later = db.allocated_again_after(&crn, audit_id)?;
                 if changed_later
                     || now.0.as_deref() != after["allocated_to"].as_str()
                     || now.1.as_deref() != after["allocated_on"].as_str()

@@ -1896,6 +1896,37 @@ fn an_undo_on_postgresql_reverses_the_logins_own_write_and_nothing_else() {
         Err(ActionError::AlreadyUndone)
     ));
     actions::undo(&mut spo, "jo", noted.audit_id).unwrap();
+    // An undo racing another writer: jo allocates again, and while jo's undo runs, another
+    // session holds the case mid-reallocation. The undo waits for it, sees the change, and
+    // refuses; the other session's allocation stands.
+    let again = actions::allocate(
+        &mut spo,
+        &policy,
+        as_of,
+        "jo",
+        &allocation("A100000", "AAA01"),
+    )
+    .unwrap();
+    let mut racer = server.connect("postgres");
+    let mut tx = racer.transaction().unwrap();
+    tx.batch_execute("UPDATE cases SET allocated_to = 'AAA02' WHERE crn = 'A100000';")
+        .unwrap();
+    let undo = std::thread::spawn(move || actions::undo(&mut spo, "jo", again.audit_id));
+    std::thread::sleep(Duration::from_millis(300));
+    tx.commit().unwrap();
+    assert!(
+        matches!(undo.join().unwrap(), Err(ActionError::ChangedSince)),
+        "the undo did not see the other writer"
+    );
+    let holder_now: Option<String> = owner
+        .query_one("SELECT allocated_to FROM cases WHERE crn = 'A100000'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        holder_now.as_deref(),
+        Some("AAA02"),
+        "the other writer's change was lost"
+    );
     let notes: i64 = owner
         .query_one("SELECT count(*) FROM notes WHERE crn = 'A100001'", &[])
         .unwrap()

@@ -502,7 +502,8 @@ pub trait Triage {
     fn is_undone(&mut self, id: i64) -> std::result::Result<bool, Fault>;
     /// Whether a later allocation of the case (not itself undone) follows audit row `id`.
     fn allocated_again_after(&mut self, crn: &str, id: i64) -> std::result::Result<bool, Fault>;
-    /// The case's holder and allocation date as stored.
+    /// The case's holder and allocation date as stored. On PostgreSQL the case's row is
+    /// locked until the transaction ends, as by [`Triage::case_facts`].
     fn holder_as_stored(
         &mut self,
         crn: &str,

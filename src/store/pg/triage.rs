@@ -436,9 +436,11 @@ impl Triage for PgTx<'_> {
             .get(0))
     }
 
+    /// The row is locked until the transaction ends (as by `case_facts`): an allocation
+    /// made meanwhile waits, so an undo never overwrites one it did not see.
     fn holder_as_stored(&mut self, crn: &str) -> Result<(Option<String>, Option<String>), Fault> {
         let row = self.tx.query_opt(
-            "SELECT allocated_to, allocated_on::text FROM cases WHERE crn = $1",
+            "SELECT allocated_to, allocated_on::text FROM cases WHERE crn = $1 FOR UPDATE",
             &[&crn],
         )?;
         Ok(row.map_or((None, None), |r| (r.get(0), r.get(1))))
