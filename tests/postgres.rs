@@ -67,14 +67,18 @@ fn pg_init_creates_the_schema_once_and_refuses_a_newer_one() {
         .get(0);
     assert_eq!(tables, 5);
     // A newer casewatch's schema: refused, and left as it was.
-    db.batch_execute("INSERT INTO casewatch_schema (version, name) VALUES (9, 'future')")
-        .unwrap();
+    db.execute(
+        "INSERT INTO casewatch_schema (version, name) VALUES ($1, 'future')",
+        &[&(casewatch::store::pg::PG_SCHEMA_VERSION + 1)],
+    )
+    .unwrap();
     let o = casewatch(&["pg-init", &url]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
     let err = text(&o.stderr);
     assert!(
         err.contains(&format!(
-            "has casewatch schema version 9, newer than this casewatch knows ({LATEST})"
+            "has casewatch schema version {}, newer than this casewatch knows ({LATEST})",
+            LATEST + 1
         )),
         "{err}"
     );
@@ -1445,6 +1449,182 @@ fn a_working_copy_read_afresh_for_two_pdus_equals_a_new_copy() {
     assert_eq!(triggers(&a), triggers(&b));
 }
 
+/// Every table of a working copy but the copy's own mark, each as `dump` gives it.
+fn copy_tables(copy: &casewatch::store::Store, at: &std::path::Path) -> Vec<(String, Vec<String>)> {
+    copy.write_to_new(at).unwrap();
+    let db = rusqlite::Connection::open(at).unwrap();
+    let names: Vec<String> = db
+        .prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name <> 'working_copy'
+               AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    names
+        .into_iter()
+        .map(|t| {
+            let rows = dump(&db, &t);
+            (t, rows)
+        })
+        .collect()
+}
+
+#[test]
+fn a_working_copy_caught_up_from_the_change_log_equals_a_new_copy() {
+    use casewatch::store::pg::PgStore;
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    demo_on_server(&server, dir.path());
+    // The owner reads every case; the SPO of HFKCW reads HFKCW's alone.
+    let logins = ["postgres", "spo_h"];
+    let mut stores: Vec<PgStore> = logins
+        .iter()
+        .map(|l| PgStore::open(&server.url(l)).unwrap())
+        .collect();
+    let mut copies: Vec<casewatch::store::Store> = stores
+        .iter_mut()
+        .map(|pg| {
+            let mut c = casewatch::store::empty_in_memory().unwrap();
+            pg.pull_into(&mut c).unwrap();
+            c
+        })
+        .collect();
+    let mut n = 0;
+    let mut same_as_new = |stores: &mut Vec<PgStore>, copies: &mut Vec<casewatch::store::Store>| {
+        for (i, (pg, copy)) in stores.iter_mut().zip(copies.iter_mut()).enumerate() {
+            let caught = pg
+                .catch_up(copy)
+                .unwrap()
+                .expect("caught up, not read afresh");
+            assert!(caught.cases < 10, "{caught:?}: the changed cases only");
+            let mut fresh = casewatch::store::empty_in_memory().unwrap();
+            pg.pull_into(&mut fresh).unwrap();
+            n += 1;
+            let a = copy_tables(copy, &dir.path().join(format!("caught{n}.db")));
+            let b = copy_tables(&fresh, &dir.path().join(format!("fresh{n}.db")));
+            assert_eq!(a.len(), b.len());
+            for ((t, x), (_, y)) in a.iter().zip(&b) {
+                assert!(x == y, "{}: table {t} differs from a new copy", logins[i]);
+            }
+        }
+    };
+    let mut other = server.connect("postgres");
+    let mut slow = server.connect("postgres");
+    let pick =
+        |db: &mut postgres::Client, sql: &str| -> String { db.query_one(sql, &[]).unwrap().get(0) };
+    let (a, b, c) = (
+        pick(&mut other, "SELECT min(crn) FROM cases WHERE pdu = 'HFKCW'"),
+        pick(
+            &mut other,
+            "SELECT min(crn) FROM cases WHERE pdu = 'HFKCW' AND allocated_to IS NULL",
+        ),
+        pick(&mut other, "SELECT max(crn) FROM cases WHERE pdu = 'HFKCW'"),
+    );
+    // A writer that began first (its transaction id the lower) and commits last. (A note:
+    // it takes no lock the others wait for.)
+    slow.batch_execute(&format!(
+        "BEGIN; INSERT INTO notes (crn, at, author, text, sensitive)
+                VALUES ('{a}', now(), 'slow', 'written before, committed after', false);"
+    ))
+    .unwrap();
+    // Meanwhile: an allocation with its note and audit, a case moved to LAB, a contact in
+    // LAB, a practitioner joining LAB, an enquiry returned.
+    other
+        .batch_execute(&format!(
+            "UPDATE cases SET allocated_to = (SELECT min(staff_code) FROM practitioners
+                                               WHERE pdu = 'HFKCW' AND grade = 'PO'),
+                              allocated_on = '2026-11-01', unallocated_since = NULL
+              WHERE crn = '{b}';
+             INSERT INTO notes (crn, at, author, text, sensitive)
+             VALUES ('{b}', now(), 'other', 'seen today', false);
+             INSERT INTO audit (at, actor, action, crn) VALUES (now(), 'other', 'note', '{b}');
+             UPDATE cases SET pdu = 'LAB', team = (SELECT min(code) FROM teams WHERE pdu = 'LAB'),
+                              allocated_to = NULL, allocated_on = NULL,
+                              unallocated_since = '2026-11-01'
+              WHERE crn = '{c}';
+             INSERT INTO contacts (crn, date, kind)
+             SELECT min(crn), '2026-11-01', 'video' FROM cases WHERE pdu = 'LAB';
+             INSERT INTO practitioners (staff_code, name, grade, pdu, team, contracted_hours,
+                                        start_date, status)
+             VALUES ('ZZNEW1', 'New Starter', 'PO', 'LAB', NULL, 37, '2026-10-01', 'in_post');
+             UPDATE enquiries SET returned_on = '2026-10-31', outcome = 'no_concerns'
+              WHERE id = (SELECT min(e.id) FROM enquiries e JOIN cases k ON k.crn = e.crn
+                           WHERE k.pdu = 'HFKCW' AND e.returned_on IS NULL);"
+        ))
+        .unwrap();
+    same_as_new(&mut stores, &mut copies);
+    let mut k = 0;
+    let mut as_file = |copy: &casewatch::store::Store| -> rusqlite::Connection {
+        k += 1;
+        let at = dir.path().join(format!("look{k}.db"));
+        copy.write_to_new(&at).unwrap();
+        rusqlite::Connection::open(at).unwrap()
+    };
+    let held = |db: rusqlite::Connection, crn: &str| -> bool {
+        db.query_row("SELECT count(*) FROM cases WHERE crn = ?1", [crn], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap()
+            > 0
+    };
+    assert!(
+        !held(as_file(&copies[1]), &c),
+        "a case moved out of the SPO's PDU leaves the copy"
+    );
+    assert!(held(as_file(&copies[0]), &c));
+    // The first writer commits now: its change was not in the snapshot caught up to, and
+    // arrives with the next catch-up.
+    slow.batch_execute("COMMIT").unwrap();
+    same_as_new(&mut stores, &mut copies);
+    let contact: i64 = as_file(&copies[1])
+        .query_row(
+            "SELECT count(*) FROM notes WHERE crn = ?1 AND author = 'slow'",
+            [&a],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(contact, 1, "the late commit reached the SPO's copy");
+    // Nothing changed: nothing read.
+    let caught = stores[1].catch_up(&mut copies[1]).unwrap().unwrap();
+    assert_eq!(caught, Default::default());
+
+    // The log forgets what is older than a copy's snapshot: that copy is read afresh.
+    other
+        .batch_execute(
+            "INSERT INTO contacts (crn, date, kind) VALUES ('{a}', '2026-10-29', 'telephone')"
+                .replace("{a}", &a)
+                .as_str(),
+        )
+        .unwrap();
+    let pruned: i64 = other
+        .query_one("SELECT casewatch_changes_prune('0 seconds')", &[])
+        .unwrap()
+        .get(0);
+    assert!(pruned > 0);
+    assert!(stores[1].catch_up(&mut copies[1]).unwrap().is_none());
+    // As is a copy of another server, or of another login.
+    let mut fresh = casewatch::store::empty_in_memory().unwrap();
+    stores[1].pull_into(&mut fresh).unwrap();
+    assert!(
+        stores[0].catch_up(&mut fresh).unwrap().is_none(),
+        "another login's copy"
+    );
+    assert!(stores[1].catch_up(&mut fresh).unwrap().is_some());
+    other
+        .batch_execute("UPDATE change_log SET server_id = 'another'")
+        .unwrap();
+    assert!(
+        stores[1].catch_up(&mut fresh).unwrap().is_none(),
+        "another server's copy"
+    );
+    // A login cannot read the log itself.
+    let mut spo = server.connect("spo_h");
+    assert!(spo.query("SELECT * FROM case_changes", &[]).is_err());
+}
+
 #[test]
 fn the_screen_on_postgresql_shows_another_users_change_and_rides_out_a_restart() {
     let server = Server::start();
@@ -1491,7 +1671,8 @@ fn the_screen_on_postgresql_shows_another_users_change_and_rides_out_a_restart()
         })
         .unwrap_or_else(|t| panic!("the change did not show; screen:\n{t}"));
     assert_eq!(unallocated(&s), Some(before - 1), "{s}");
-    // Another PDU's change is not this SPO's: nothing is read for it.
+    // Another PDU's change is not this SPO's news: the region's figures are read again
+    // without a word.
     screen.send(b"j");
     other
         .batch_execute(
@@ -1517,6 +1698,157 @@ fn the_screen_on_postgresql_shows_another_users_change_and_rides_out_a_restart()
     screen.send(b"q");
     let status = screen.wait_exit(Duration::from_secs(10));
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_kept_working_copy_catches_up_each_night_and_reports_as_the_file_does() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = demo_on_server(&server, dir.path());
+    let f = file.to_str().unwrap();
+    let url = server.url("postgres");
+    let kept = dir.path().join("kept.db");
+    let k = kept.to_str().unwrap();
+    let mut db = server.connect("postgres");
+    let crns: Vec<String> = db
+        .query(
+            "SELECT crn FROM cases WHERE pdu = 'HFKCW' AND allocated_to IS NULL ORDER BY crn
+              LIMIT 3",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    // Ids the server gave and never used (a rolled-back night): its next run's id is not
+    // the copy's next.
+    db.batch_execute(
+        "SELECT nextval(pg_get_serial_sequence('alert_runs', 'id')) FROM generate_series(1, 5)",
+    )
+    .unwrap();
+    let staff: String = db
+        .query_one(
+            "SELECT min(staff_code) FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO'
+                AND status = 'in_post'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    for (night, day) in ["2026-11-02", "2026-11-03", "2026-11-04"]
+        .iter()
+        .enumerate()
+    {
+        if night > 0 {
+            // The same allocation on both, between nights.
+            for target in [f, url.as_str()] {
+                let o = casewatch(&[
+                    "--db",
+                    target,
+                    "--as-of",
+                    day,
+                    "allocate",
+                    &crns[night],
+                    &staff,
+                    "--reason",
+                    "initial_allocation",
+                    "--note",
+                    "taken on",
+                    "--yes",
+                ]);
+                assert!(o.status.success(), "{}", text(&o.stderr));
+            }
+        }
+        let on_file = casewatch(&["--db", f, "--as-of", day, "alerts", "--record"]);
+        let on_pg = casewatch(&[
+            "--db",
+            &url,
+            "--working-copy",
+            k,
+            "--as-of",
+            day,
+            "alerts",
+            "--record",
+        ]);
+        for o in [&on_file, &on_pg] {
+            assert!(
+                matches!(o.status.code(), Some(0 | 3)),
+                "{}",
+                text(&o.stderr)
+            );
+        }
+        assert_eq!(text(&on_file.stdout), text(&on_pg.stdout), "night {day}");
+        assert_eq!(
+            text(&on_pg.stderr).contains("caught up from the server"),
+            night > 0,
+            "{}",
+            text(&on_pg.stderr)
+        );
+    }
+    // The kept copy holds the server's runs under the server's ids, and the cases as a new
+    // copy does.
+    let on_server: Vec<String> = db
+        .query("SELECT id || ' ' || as_of FROM alert_runs ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let copy = rusqlite::Connection::open(&kept).unwrap();
+    let in_copy: Vec<String> = copy
+        .prepare("SELECT id || ' ' || as_of FROM alert_runs ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(on_server.iter().any(|r| r.ends_with(" 2026-11-04")));
+    assert_eq!(in_copy, on_server);
+    let fresh = dir.path().join("fresh.db");
+    let o = casewatch(&["copy", &url, fresh.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let fresh = rusqlite::Connection::open(&fresh).unwrap();
+    for table in [
+        "cases",
+        "allocations",
+        "notes",
+        "audit",
+        "tally_pdu",
+        "run_incidents",
+    ] {
+        assert_eq!(dump(&copy, table), dump(&fresh, table), "{table}");
+    }
+    drop(copy);
+
+    // An SPO's kept copy: the server refuses the SPO's night, so the copy, which recorded
+    // it, no longer mirrors the server and is read afresh next time.
+    let spo_kept = dir.path().join("spo.db");
+    let s = spo_kept.to_str().unwrap();
+    let spo = server.url("spo_h");
+    let o = casewatch(&["--db", &spo, "--working-copy", s, "summary"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = casewatch(&[
+        "--db",
+        &spo,
+        "--working-copy",
+        s,
+        "--as-of",
+        "2026-11-05",
+        "alerts",
+        "--record",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let o = casewatch(&["--db", &spo, "--working-copy", s, "summary"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("cannot be caught up"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = casewatch(&["--db", &spo, "--working-copy", s, "summary"]);
+    assert!(
+        text(&o.stderr).contains("caught up from the server"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 #[test]

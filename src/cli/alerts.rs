@@ -62,9 +62,25 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
             e => anyhow::anyhow!("the run was not recorded: {e}"),
         })?;
         if let (Some(url), Some(run_id)) = (server, review.run_id) {
-            crate::store::pg::PgStore::open(url)?
-                .push_run(store.db(), run_id)
-                .map_err(|e| anyhow::anyhow!("the run was not recorded: {e}"))?;
+            let pushed = crate::store::pg::PgStore::open(url)
+                .map_err(crate::store::pg::CopyError::from)
+                .and_then(|mut pg| pg.push_run(store.db(), run_id));
+            match pushed {
+                // A kept copy takes the server's id for the run; an in-memory one is gone
+                // at exit.
+                Ok(on_server) if ctx.working_copy.is_some() => {
+                    crate::store::runs::renumber_run(&mut store, run_id, on_server)
+                        .map_err(classify)?;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    // The kept copy holds a run the server does not: read afresh next time.
+                    if ctx.working_copy.is_some() {
+                        let _ = crate::store::pg::forget_mark(&store);
+                    }
+                    anyhow::bail!("the run was not recorded: {e}");
+                }
+            }
         }
     }
     let mut worklists = worklists;
@@ -76,8 +92,8 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
     // and the run stands without them.
     let (reported, mended) = std::thread::scope(|s| {
         let store = &mut store;
-        // (A working copy's memos go with it: nothing to mend.)
-        let mend = (a.record && server.is_none()).then(|| {
+        // (A working copy in memory goes at exit: nothing to mend. A kept one is mended.)
+        let mend = (a.record && (server.is_none() || ctx.working_copy.is_some())).then(|| {
             s.spawn(|| {
                 crate::alerts::keep_memos(
                     store,

@@ -23,6 +23,17 @@ pub struct Cli {
     #[arg(long, global = true, env = "CASEWATCH_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
 
+    /// On a PostgreSQL database: keep the working copy of what the login may read in this
+    /// SQLite file between runs, and bring it up to date from the server's change log rather
+    /// than reading everything again (for the nightly job)
+    #[arg(
+        long,
+        global = true,
+        env = "CASEWATCH_WORKING_COPY",
+        value_name = "PATH"
+    )]
+    pub working_copy: Option<PathBuf>,
+
     /// The date to evaluate "overdue" against, YYYY-MM-DD [default: today]
     #[arg(long, global = true, value_name = "DATE", value_parser = parse_as_of)]
     pub as_of: Option<NaiveDate>,

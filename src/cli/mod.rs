@@ -31,6 +31,8 @@ use crate::store::{OpenMode, Store};
 pub struct Settings {
     pub db: PathBuf,
     pub db_explicit: bool,
+    /// Where a PostgreSQL database's working copy is kept between runs, if anywhere.
+    pub working_copy: Option<PathBuf>,
     pub as_of: NaiveDate,
     pub policy: Policy,
 }
@@ -50,6 +52,7 @@ impl Cli {
                 .clone()
                 .unwrap_or_else(crate::config::default_db_path),
             db_explicit: self.db.is_some(),
+            working_copy: self.working_copy.clone(),
             as_of: self
                 .as_of
                 .unwrap_or_else(|| chrono::Local::now().date_naive()),
@@ -65,20 +68,13 @@ pub fn open_for_reading(ctx: &Settings) -> Result<Store> {
         // What the login may read, copied into memory in one snapshot: every report then
         // reads the same models as on a file (see `store::pg::pull`).
         let mut pg = crate::store::pg::PgStore::open(url)?;
+        if let Some(kept) = &ctx.working_copy {
+            return kept_copy(&mut pg, kept);
+        }
         let mut copy = crate::store::empty_in_memory()
             .map_err(|e| anyhow::anyhow!("cannot make the working copy in memory: {e}"))?;
         let pulled = pg.pull_into(&mut copy)?;
-        let all = crate::store::read::regions(copy.db())
-            .map(|r| r.iter().map(|x| x.1 as usize).sum::<usize>())
-            .unwrap_or(0);
-        if pulled.readable.len() < all {
-            eprintln!(
-                "casewatch: this login reads the cases of {} of the {all} PDUs ({}); the others \
-                 show the region's counts only, without their case-level checks",
-                pulled.readable.len(),
-                pulled.readable.join(", ")
-            );
-        }
+        say_readable(&copy, &pulled.readable);
         return Ok(copy.named(pg.url()));
     }
     if !ctx.db_explicit && !ctx.db.exists() {
@@ -95,6 +91,67 @@ pub fn open_for_reading(ctx: &Settings) -> Result<Store> {
         demo::build(&ctx.db, &opts, false)?;
     }
     Ok(Store::open(&ctx.db, OpenMode::Existing)?)
+}
+
+/// Tells a login that reads only some PDUs' cases what the others show.
+fn say_readable(copy: &Store, readable: &[String]) {
+    let all = crate::store::read::regions(copy.db())
+        .map(|r| r.iter().map(|x| x.1 as usize).sum::<usize>())
+        .unwrap_or(0);
+    if readable.len() < all {
+        eprintln!(
+            "casewatch: this login reads the cases of {} of the {all} PDUs ({}); the others \
+             show the region's counts only, without their case-level checks",
+            readable.len(),
+            readable.join(", ")
+        );
+    }
+}
+
+/// The working copy kept in the file `kept`: caught up from the server's change log, or,
+/// when it cannot be (none yet, another server or login, older than the log reaches), read
+/// whole into a new file that then takes its place.
+fn kept_copy(pg: &mut crate::store::pg::PgStore, kept: &Path) -> Result<Store> {
+    if kept.exists() {
+        let mut copy = Store::open(kept, OpenMode::Existing)?;
+        if let Some(caught) = pg.catch_up(&mut copy)? {
+            eprintln!(
+                "casewatch: working copy {} caught up from the server: {} changed cases of {} \
+                 PDUs read again",
+                kept.display(),
+                caught.cases,
+                caught.pdus.len()
+            );
+            return Ok(copy.named(pg.url()));
+        }
+        eprintln!(
+            "casewatch: working copy {} cannot be caught up (another server or login, or \
+             older than the server's change log): reading it afresh",
+            kept.display()
+        );
+    }
+    let mut copy = crate::store::empty_in_memory()
+        .map_err(|e| anyhow::anyhow!("cannot make the working copy in memory: {e}"))?;
+    let pulled = pg.pull_into(&mut copy)?;
+    say_readable(&copy, &pulled.readable);
+    // Written beside the old copy, then put in its place: a failure leaves the old one.
+    let name = kept
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "copy.db".into());
+    let fresh = kept.with_file_name(format!(".{name}.fresh-{}", std::process::id()));
+    let _ = std::fs::remove_file(&fresh);
+    copy.write_to_new(&fresh)?;
+    drop(copy);
+    if let Err(e) = std::fs::rename(&fresh, kept) {
+        let _ = std::fs::remove_file(&fresh);
+        anyhow::bail!(
+            "cannot put the working copy in place at {}: {}",
+            kept.display(),
+            io_why(&e)
+        );
+    }
+    Ok(Store::open(kept, OpenMode::Existing)?.named(pg.url()))
 }
 
 /// Writes a headless command's output to standard output: every command's goes through

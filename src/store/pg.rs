@@ -12,7 +12,7 @@ mod triage;
 
 pub use listen::Listener;
 pub use load::{LoadError, LoadKeys, Loaded, Merged, PgLoad, Stage};
-pub use pull::Pulled;
+pub use pull::{CaughtUp, Pulled, forget_mark};
 pub use triage::PgTx;
 
 /// The migrations, in order: migration `i` takes the schema from version `i` to `i + 1`.
@@ -49,7 +49,16 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "008_tally_load.sql",
         include_str!("../../assets/postgres/008_tally_load.sql"),
     ),
+    (
+        "009_changes.sql",
+        include_str!("../../assets/postgres/009_changes.sql"),
+    ),
 ];
+
+/// Tells the change log every PDU's cases and staff changed: after a load that set its
+/// triggers aside.
+const LOG_WHOLE_PDUS: &str = "INSERT INTO case_changes (what, pdu)
+     SELECT w, code FROM pdus, (VALUES ('pdu'), ('staff')) v(w)";
 
 /// The newest PostgreSQL schema version this binary knows.
 pub const PG_SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
@@ -883,6 +892,9 @@ impl PgStore {
         }
         tx.batch_execute("SELECT casewatch_tally_rebuild()")
             .map_err(fail)?;
+        // The change log's triggers were set aside with the others: a working copy read
+        // before (of the empty server) reads every PDU afresh.
+        tx.batch_execute(LOG_WHOLE_PDUS).map_err(fail)?;
         // Statistics for the planner, before anyone reads: without them the row-security
         // policies are planned for empty tables, and an SPO's first read at a million cases
         // took 17 s instead of 3 s. (Rows this transaction wrote count as live.)

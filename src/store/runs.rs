@@ -47,6 +47,25 @@ pub fn run_before(db: Db<'_>, as_of: &str) -> Result<Option<RunHead>> {
     .optional()
 }
 
+/// Gives the recorded run `from` the id `to`, with its PDU figures and incidents: a kept
+/// working copy takes the id its server gave the run, so that catching up finds it there.
+pub fn renumber_run(store: &mut crate::store::Store, from: i64, to: i64) -> Result<()> {
+    if from == to {
+        return Ok(());
+    }
+    let tx = store.immediate()?;
+    let conn = tx.db().conn();
+    conn.execute_batch("PRAGMA defer_foreign_keys = ON")?;
+    for sql in [
+        "UPDATE alert_runs SET id = ?2 WHERE id = ?1",
+        "UPDATE run_pdu_metrics SET run_id = ?2 WHERE run_id = ?1",
+        "UPDATE run_incidents SET run_id = ?2 WHERE run_id = ?1",
+    ] {
+        conn.execute(sql, params![from, to])?;
+    }
+    tx.commit()
+}
+
 /// One open incident of a run as stored, borrowed from SQLite's row (its members are JSON).
 #[derive(Debug, Clone, Copy)]
 pub struct IncidentRow<'a> {

@@ -420,8 +420,10 @@ impl Model {
             }
             Response::Refreshed(why) => {
                 // A write's own words ("allocated ...") stay until the next key; news of the
-                // server replaces news of the server.
-                if self.message.is_none() || self.message == self.live_said {
+                // server replaces news of the server. (No words: only other PDUs changed.)
+                if let Some(why) = why
+                    && (self.message.is_none() || self.message == self.live_said)
+                {
                     self.message = Some(why);
                     self.live_said.clone_from(&self.message);
                 }

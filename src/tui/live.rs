@@ -1,9 +1,11 @@
 //! The worker on a PostgreSQL database: the screen reads a working copy in memory of what
 //! the login may read (`PgStore::pull_into`), so that every view is the one the SQLite file
 //! gets; writes go to the server, in its transactions and under its row-level security; and
-//! the server's notifications bring a fresh copy. A second thread listens; when its
-//! connection drops it says so, keeps trying, and once back the worker reads afresh, since
-//! notifications sent meanwhile were lost.
+//! a notification from the server wakes the worker to catch up: the server's change log says
+//! which cases changed since the copy's snapshot, and only those are read again
+//! (`PgStore::catch_up`). A second thread listens; when its connection drops it says so,
+//! keeps trying, and once back the worker catches up the same way, so that changes made
+//! while no notification could be heard are not missed.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
@@ -24,8 +26,8 @@ const RECONNECT_EVERY: Duration = Duration::from_secs(1);
 /// What the listener tells the worker.
 #[derive(Debug)]
 enum News {
-    /// Cases of these PDUs changed (`*`: a change that names no PDU).
-    Changed(Vec<String>),
+    /// Something changed on the server (the change log says what).
+    Changed,
     /// The connection dropped: why, in words.
     Lost(String),
     /// Connected again: whatever happened meanwhile was not heard.
@@ -81,19 +83,13 @@ pub fn run(
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => return,
         };
-        // What to read afresh: these PDUs (`Some`), or everything (`None`, after a drop).
-        let mut stale: Option<Vec<String>> = Some(Vec::new());
+        // Anything heard (a change anywhere: the region's tallies are every login's), or
+        // back after a drop: catch up from the server's change log.
         let mut heard = false;
+        let mut back = false;
         while let Ok(n) = news.try_recv() {
             match n {
-                News::Changed(codes) => {
-                    // Another PDU's change is none of this login's business (nor visible).
-                    let ours = |c: &String| env.readable.as_ref().is_none_or(|r| r.contains(c));
-                    heard |= codes.iter().any(|c| c == "*" || ours(c));
-                    if let Some(stale) = stale.as_mut() {
-                        stale.extend(codes.into_iter().filter(|c| c != "*" && ours(c)));
-                    }
-                }
+                News::Changed => heard = true,
                 News::Lost(e) => {
                     let said = format!(
                         "lost the connection to the server: showing what was last read; \
@@ -103,39 +99,38 @@ pub fn run(
                         return;
                     }
                 }
-                News::Back => {
-                    heard = true;
-                    stale = None;
-                }
+                News::Back => back = true,
             }
         }
-        if heard {
+        if heard || back {
             let started = Instant::now();
-            let (why, result) = match stale {
-                Some(mut pdus) => {
-                    pdus.sort();
-                    pdus.dedup();
-                    let why = if pdus.is_empty() {
-                        "changed on the server: refreshed".to_string()
-                    } else {
-                        format!("changed on the server ({}): refreshed", pdus.join(", "))
-                    };
-                    (why, refresh(&mut pg, &url, &mut store, &pdus))
+            let result = catch_up(&mut pg, &url, &mut store, &mut env);
+            // Another PDU's change is not this login's news: only the region's figures move,
+            // so the views are read again without a word.
+            let why = match (&result, back) {
+                (_, true) => Some("reconnected to the server: caught up".to_string()),
+                (Ok(pdus), false) => {
+                    let ours: Vec<&str> = pdus
+                        .iter()
+                        .filter(|c| env.readable.as_ref().is_none_or(|r| r.contains(c)))
+                        .map(String::as_str)
+                        .collect();
+                    match (ours.is_empty(), pdus.is_empty()) {
+                        (false, _) => Some(format!(
+                            "changed on the server ({}): refreshed",
+                            ours.join(", ")
+                        )),
+                        (true, true) => Some("changed on the server: refreshed".to_string()),
+                        (true, false) => None,
+                    }
                 }
-                None => (
-                    "reconnected to the server: caught up".to_string(),
-                    connected(&mut pg, &url)
-                        .and_then(pull)
-                        .map(|(fresh, readable)| {
-                            store = fresh;
-                            env.readable = Some(readable);
-                        }),
-                ),
+                (Err(_), false) => None,
             };
+            let took = started.elapsed().as_millis();
             let said = match result {
-                Ok(()) => {
+                Ok(_) => {
                     lists.clear();
-                    Response::Refreshed(format!("{why} in {} ms", started.elapsed().as_millis()))
+                    Response::Refreshed(why.map(|why| format!("{why} in {took} ms")))
                 }
                 Err(e) => Response::Live(format!(
                     "cannot read the server: {e}; showing what was last read"
@@ -148,7 +143,9 @@ pub fn run(
         let Some(first) = first else { continue };
         for r in coalesced(first, &requests) {
             let answer = match r {
-                Request::Act(act) => act_on_server(&mut pg, &url, &env, &actor, act, &mut store),
+                Request::Act(act) => {
+                    act_on_server(&mut pg, &url, &mut env, &actor, act, &mut store)
+                }
                 r => {
                     let (answer, fill) = answer_first(&store, &env, &mut lists, r);
                     if responses.send(answer).is_err() {
@@ -174,25 +171,11 @@ pub fn run(
 fn act_on_server(
     pg: &mut Option<PgStore>,
     url: &str,
-    env: &Env,
+    env: &mut Env,
     actor: &str,
     act: super::worker::Act,
     store: &mut Store,
 ) -> Response {
-    let touched = match &act {
-        super::worker::Act::Allocate(a) => Some(a.crn.clone()),
-        super::worker::Act::Oversight(o) => Some(o.crn.clone()),
-        super::worker::Act::Note { crn, .. } => Some(crn.clone()),
-        super::worker::Act::Silence { crn, .. } => crn.clone(),
-        // The undone write's case, from the working copy's audit (read back after it).
-        super::worker::Act::Undo { audit_id } => {
-            crate::store::triage::audit_core(store.db(), *audit_id)
-                .ok()
-                .flatten()
-                .and_then(|core| core.2)
-        }
-        super::worker::Act::Ack { .. } => None,
-    };
     let server = match connected(pg, url) {
         Ok(p) => p,
         Err(e) => return Response::Acted(Err(Failure::Database(format!("nothing written: {e}")))),
@@ -202,29 +185,30 @@ fn act_on_server(
     });
     let wrote = matches!(answer, Response::Acted(Ok(_)) | Response::Silenced(Ok(_)));
     if wrote {
-        // The write's PDU (none for an acknowledgement, which changes no case).
-        let pdu = touched.and_then(|crn| {
-            crate::store::triage::case_facts(store.db(), &crn)
-                .ok()
-                .flatten()
-                .map(|c| c.pdu)
-        });
-        let _ = server.refresh_into(store, pdu.as_slice());
+        // The write (and whatever else changed) comes back by the change log.
+        let _ = catch_up(pg, url, store, env);
     }
     answer
 }
 
-/// Reads these PDUs afresh into the working copy (and what names no PDU).
-fn refresh(
+/// Brings the working copy up to date from the server's change log, or reads it afresh when
+/// it cannot be caught up. Gives the PDUs that changed.
+fn catch_up(
     pg: &mut Option<PgStore>,
     url: &str,
     store: &mut Store,
-    pdus: &[String],
-) -> Result<(), String> {
-    connected(pg, url)?
-        .refresh_into(store, pdus)
-        .map(drop)
-        .map_err(|e| e.to_string())
+    env: &mut Env,
+) -> Result<Vec<String>, String> {
+    let server = connected(pg, url)?;
+    match server.catch_up(store).map_err(|e| e.to_string())? {
+        Some(caught) => Ok(caught.pdus),
+        None => {
+            let (fresh, readable) = pull(server)?;
+            *store = fresh;
+            env.readable = Some(readable);
+            Ok(Vec::new())
+        }
+    }
 }
 
 /// Listens for the server's notifications and passes them on, reconnecting when the
@@ -254,8 +238,8 @@ fn listen(url: &str, news: &Sender<News>) {
         };
         match l.next(LISTEN_WAIT) {
             Ok(codes) if codes.is_empty() => {}
-            Ok(codes) => {
-                if news.send(News::Changed(codes)).is_err() {
+            Ok(_) => {
+                if news.send(News::Changed).is_err() {
                     return;
                 }
             }

@@ -292,7 +292,7 @@ pub enum Response {
     DataChanged,
     /// The working copy of a PostgreSQL database was read afresh: why, in words; the screen
     /// refreshes.
-    Refreshed(String),
+    Refreshed(Option<String>),
     /// The connection to the PostgreSQL server, in words (lost, still trying).
     Live(String),
     /// The worker could not open the database at all.

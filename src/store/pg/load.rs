@@ -528,6 +528,7 @@ impl<'s> PgLoad<'s> {
         }
         for statement in [
             "SELECT pg_notify('casewatch', pdu) FROM (SELECT DISTINCT pdu FROM cases) p",
+            super::LOG_WHOLE_PDUS,
             "ANALYZE cases",
         ] {
             self.t.tx.batch_execute(statement).map_err(fail)?;

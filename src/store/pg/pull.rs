@@ -185,7 +185,9 @@ impl PgStore {
                 sum_to: sum_to.0,
             });
         }
+        let mark = CopyMark::read(&mut from).map_err(fail)?;
         from.commit().map_err(fail)?;
+        mark.write(conn).map_err(CopyError::Sqlite)?;
         conn.execute_batch(crate::store::schema::RISK_TRIGGERS)
             .map_err(CopyError::Sqlite)?;
         load::restore(tx.db(), set_aside).map_err(CopyError::Sqlite)?;
@@ -199,11 +201,246 @@ impl PgStore {
     }
 }
 
+/// Where a working copy stands against its server: which server, which login, and the
+/// snapshot it was last read in. Kept in the copy's own table `working_copy`, which a file
+/// database does not have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CopyMark {
+    server: String,
+    login: String,
+    snapshot: String,
+}
+
+impl CopyMark {
+    fn read(from: &mut postgres::Transaction<'_>) -> Result<CopyMark, postgres::Error> {
+        let r = from.query_one(
+            "SELECT (SELECT server_id FROM change_log), session_user::text,
+                    pg_current_snapshot()::text",
+            &[],
+        )?;
+        Ok(CopyMark {
+            server: r.get(0),
+            login: r.get(1),
+            snapshot: r.get(2),
+        })
+    }
+
+    fn write(&self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS working_copy (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        )?;
+        for (k, v) in [
+            ("server", &self.server),
+            ("login", &self.login),
+            ("snapshot", &self.snapshot),
+        ] {
+            conn.execute(
+                "INSERT INTO working_copy (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [k, v.as_str()],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The mark of a copy (`None`: not a working copy, or one made before the change log).
+    fn of(conn: &rusqlite::Connection) -> rusqlite::Result<Option<CopyMark>> {
+        let table: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE name = 'working_copy'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !table {
+            return Ok(None);
+        }
+        let get = |k: &str| -> rusqlite::Result<Option<String>> {
+            use rusqlite::OptionalExtension;
+            conn.query_row("SELECT value FROM working_copy WHERE key = ?1", [k], |r| {
+                r.get(0)
+            })
+            .optional()
+        };
+        Ok(match (get("server")?, get("login")?, get("snapshot")?) {
+            (Some(server), Some(login), Some(snapshot)) => Some(CopyMark {
+                server,
+                login,
+                snapshot,
+            }),
+            _ => None,
+        })
+    }
+}
+
+/// Makes a kept working copy one that cannot be caught up: the next run reads it afresh.
+/// (For a copy that no longer mirrors its server: a run recorded in it that the server
+/// refused.)
+pub fn forget_mark(dest: &Store) -> rusqlite::Result<()> {
+    let conn = dest.db().conn();
+    if CopyMark::of(conn)?.is_some() {
+        conn.execute("DELETE FROM working_copy", [])?;
+    }
+    Ok(())
+}
+
+/// More changed cases than this in one PDU, and the PDU is read whole: one scan by PDU
+/// costs less than thousands of lookups by CRN.
+const WHOLE_PDU_FROM: usize = 2_000;
+
+/// What a catch-up read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaughtUp {
+    /// The PDUs whose cases or staffing changed (the login's or not: their tallies are the
+    /// region's).
+    pub pdus: Vec<String>,
+    /// The changed cases read again (those the login may read).
+    pub cases: usize,
+}
+
 impl PgStore {
-    /// Brings a working copy made by [`PgStore::pull_into`] up to date for the PDUs named
-    /// (their cases and records read afresh, with their tallies) and for what names no PDU
-    /// (new audit entries and recorded runs, every acknowledgement and silence), in one
-    /// snapshot of the server and one transaction of the copy. Gives the cases read.
+    /// Brings a working copy made by [`PgStore::pull_into`] up to date from the server's
+    /// change log: the cases changed since the copy's snapshot are read again (a PDU with
+    /// thousands of them, or loaded whole, is read whole), with the changed PDUs' tallies,
+    /// the staffing if it changed, and what names no PDU; in one snapshot of the server and
+    /// one transaction of the copy. `Ok(None)`: the copy cannot be caught up (another server
+    /// or login, made before the log, or older than the log reaches back), so read it afresh.
+    pub fn catch_up(&mut self, dest: &mut Store) -> Result<Option<CaughtUp>, CopyError> {
+        let url = self.url.clone();
+        let fail = |e: postgres::Error| {
+            CopyError::Pg(PgError::Server {
+                url: url.clone(),
+                reason: reason(&e),
+            })
+        };
+        let sqlite = CopyError::Sqlite;
+        let Some(before) = CopyMark::of(dest.db().conn()).map_err(sqlite)? else {
+            return Ok(None);
+        };
+        if self.schema_version()? != PG_SCHEMA_VERSION {
+            return Ok(None);
+        }
+        let mut from = self.snapshot().map_err(fail)?;
+        let now = CopyMark::read(&mut from).map_err(fail)?;
+        if now.server != before.server || now.login != before.login {
+            return Ok(None);
+        }
+        let changes = from
+            .query(
+                "SELECT what, pdu, crn, casewatch_may_see(pdu)
+                   FROM casewatch_changes_since($1::text::pg_snapshot)",
+                &[&before.snapshot],
+            )
+            .map_err(fail)?;
+        let mut by_pdu: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let (mut whole, mut staff) = (std::collections::BTreeSet::new(), false);
+        for r in &changes {
+            let what: &str = r.get(0);
+            let pdu: Option<String> = r.get(1);
+            let crn: Option<String> = r.get(2);
+            let seen: Option<bool> = r.get(3);
+            let Some(pdu) = pdu else {
+                // 'all': the log no longer reaches back to the copy's snapshot.
+                return Ok(None);
+            };
+            let crns = by_pdu.entry(pdu.clone()).or_default();
+            match what {
+                "staff" => staff = true,
+                "pdu" if seen == Some(true) => {
+                    whole.insert(pdu);
+                }
+                _ => crns.extend(crn),
+            }
+        }
+        let mut crns = Vec::new();
+        for (pdu, changed) in &by_pdu {
+            if changed.len() > WHOLE_PDU_FROM {
+                whole.insert(pdu.clone());
+            } else if !whole.contains(pdu) {
+                crns.extend(changed.iter().cloned());
+            }
+        }
+        crns.sort();
+        crns.dedup();
+        let whole: Vec<String> = whole.into_iter().collect();
+        let pdus: Vec<String> = by_pdu.into_keys().collect();
+        let tx = dest.immediate().map_err(sqlite)?;
+        let conn = tx.db().conn();
+        // Staff rows go and come before the cases that name them: checked at the commit.
+        conn.execute_batch("PRAGMA defer_foreign_keys = ON")
+            .map_err(sqlite)?;
+        conn.execute_batch(crate::store::schema::BULK_TRIGGERS_DROP)
+            .map_err(sqlite)?;
+        conn.execute_batch(crate::store::schema::RISK_TRIGGERS_DROP)
+            .map_err(sqlite)?;
+        if staff {
+            for &(table, cols, key) in COPIED {
+                if STAFF.contains(&table) {
+                    conn.execute(&format!("DELETE FROM {table}"), [])
+                        .map_err(sqlite)?;
+                    copy_rows(&mut from, conn, (table, cols, key), "", vec![], &fail)?;
+                }
+            }
+        }
+        let mut cases = swap_pdus(&mut from, conn, &whole, &fail)?;
+        // The changed cases: their rows go, records first, and come again as the server
+        // holds them (a case the login may no longer read does not come back).
+        if !crns.is_empty() {
+            let named = serde_json::to_string(&crns).unwrap_or_else(|_| "[]".into());
+            for table in [
+                "notes",
+                "assessments",
+                "enquiries",
+                "allocations",
+                "oversight",
+                "contacts",
+                "cases",
+            ] {
+                conn.execute(
+                    &format!("DELETE FROM {table} WHERE crn IN (SELECT value FROM json_each(?1))"),
+                    [&named],
+                )
+                .map_err(sqlite)?;
+            }
+            for &(table, cols, key) in COPIED {
+                if of_pdus(table).is_some() {
+                    let (n, _) = copy_rows(
+                        &mut from,
+                        conn,
+                        (table, cols, key),
+                        "WHERE crn = ANY($1)",
+                        vec![&crns],
+                        &fail,
+                    )?;
+                    if table == "cases" {
+                        cases += n;
+                    }
+                }
+            }
+        }
+        tallies_of(&mut from, conn, &pdus, &fail)?;
+        conn.execute_batch(crate::store::schema::RISK_TRIGGERS)
+            .map_err(sqlite)?;
+        conn.execute_batch(crate::store::schema::BULK_TRIGGERS_RESTORE)
+            .map_err(sqlite)?;
+        unscoped(&mut from, conn, &fail)?;
+        now.write(conn).map_err(sqlite)?;
+        from.commit().map_err(fail)?;
+        tx.commit().map_err(sqlite)?;
+        Ok(Some(CaughtUp {
+            pdus,
+            cases: cases as usize,
+        }))
+    }
+}
+
+/// The staffing tables, readable by every login and read whole when any changed.
+const STAFF: &[&str] = &["pdus", "teams", "practitioners", "establishment"];
+
+impl PgStore {
+    /// Reads the PDUs named afresh into a working copy made by [`PgStore::pull_into`]: their
+    /// cases and records, with their tallies, and what names no PDU (new audit entries and
+    /// recorded runs, every acknowledgement and silence), in one snapshot of the server and
+    /// one transaction of the copy. Gives the cases read. (A catch-up,
+    /// [`PgStore::catch_up`], reads only what changed.)
     pub fn refresh_into(&mut self, dest: &mut Store, pdus: &[String]) -> Result<u64, CopyError> {
         let url = self.url.clone();
         let fail = |e: postgres::Error| {
@@ -216,118 +453,143 @@ impl PgStore {
         let mut from = self.snapshot().map_err(fail)?;
         let tx = dest.immediate().map_err(sqlite)?;
         let conn = tx.db().conn();
-        // What the copy's triggers keep is the server's to say: the tallies of these PDUs and
-        // the cases' kept columns arrive with the rows. Set aside while the PDUs' rows go and
-        // come (half of a refresh at a million cases went on them); the memos' triggers stay,
-        // so these cases' memos go with their rows.
         conn.execute_batch(crate::store::schema::BULK_TRIGGERS_DROP)
             .map_err(sqlite)?;
         conn.execute_batch(crate::store::schema::RISK_TRIGGERS_DROP)
             .map_err(sqlite)?;
-        let named = serde_json::to_string(pdus).unwrap_or_else(|_| "[]".into());
-        // The copy's own rows of these PDUs go, records first; the triggers keep the copy's
-        // derived tables (tallies, memos, the overview cache) in step meanwhile.
-        for table in [
-            "notes",
-            "assessments",
-            "enquiries",
-            "allocations",
-            "oversight",
-            "contacts",
-        ] {
-            conn.execute(
-                &format!(
-                    "DELETE FROM {table} WHERE crn IN
-                       (SELECT crn FROM cases WHERE pdu IN (SELECT value FROM json_each(?1)))"
-                ),
-                [&named],
-            )
-            .map_err(sqlite)?;
-        }
-        conn.execute(
-            "DELETE FROM cases WHERE pdu IN (SELECT value FROM json_each(?1))",
-            [&named],
-        )
-        .map_err(sqlite)?;
-        let mut cases = 0;
-        for &(table, cols, key) in COPIED {
-            if let Some(only) = of_pdus(table) {
-                let (n, _) = copy_rows(
-                    &mut from,
-                    conn,
-                    (table, cols, key),
-                    only,
-                    vec![&pdus],
-                    &fail,
-                )?;
-                if table == "cases" {
-                    cases = n;
-                }
-            }
-        }
-        // The tallies of these PDUs as the server counts them (every case, not only ours).
-        conn.execute_batch("SAVEPOINT tallies").map_err(sqlite)?;
-        for &(table, cols, key) in TALLIES {
-            let (mine, theirs) = if table == "tally_caseload" {
-                (
-                    "staff_code IN (SELECT staff_code FROM practitioners
-                                     WHERE pdu IN (SELECT value FROM json_each(?1)))",
-                    "WHERE staff_code IN (SELECT staff_code FROM practitioners WHERE pdu = ANY($1))",
-                )
-            } else {
-                (
-                    "pdu IN (SELECT value FROM json_each(?1))",
-                    "WHERE pdu = ANY($1)",
-                )
-            };
-            conn.execute(&format!("DELETE FROM {table} WHERE {mine}"), [&named])
-                .map_err(sqlite)?;
-            copy_rows(
-                &mut from,
-                conn,
-                (table, cols, key),
-                theirs,
-                vec![&pdus],
-                &fail,
-            )?;
-        }
-        conn.execute_batch("RELEASE tallies").map_err(sqlite)?;
+        let cases = swap_pdus(&mut from, conn, pdus, &fail)?;
+        tallies_of(&mut from, conn, pdus, &fail)?;
         conn.execute_batch(crate::store::schema::RISK_TRIGGERS)
             .map_err(sqlite)?;
         conn.execute_batch(crate::store::schema::BULK_TRIGGERS_RESTORE)
             .map_err(sqlite)?;
-        // What names no PDU: the audit and the runs only grow; acknowledgements and
-        // silences are few, and a silence can be lifted, so they are read whole.
-        conn.execute_batch("DELETE FROM alert_acks; DELETE FROM silences;")
-            .map_err(sqlite)?;
-        let last = |table: &str| -> Result<i64, CopyError> {
-            conn.query_row(
-                &format!("SELECT coalesce(max(id), 0) FROM {table}"),
-                [],
-                |r| r.get(0),
-            )
-            .map_err(sqlite)
-        };
-        let (audit, runs) = (last("audit")?, last("alert_runs")?);
-        for &(table, cols, key) in COPIED {
-            let (only, after) = match table {
-                "audit" => ("WHERE id > $1", audit),
-                "alert_runs" => ("WHERE id > $1", runs),
-                "run_pdu_metrics" | "run_incidents" => ("WHERE run_id > $1", runs),
-                "alert_acks" | "silences" => ("", 0),
-                _ => continue,
-            };
-            let params: Vec<&(dyn postgres::types::ToSql + Sync)> = if only.is_empty() {
-                vec![]
-            } else {
-                vec![&after]
-            };
-            copy_rows(&mut from, conn, (table, cols, key), only, params, &fail)?;
-        }
+        unscoped(&mut from, conn, &fail)?;
         from.commit().map_err(fail)?;
         tx.commit().map_err(sqlite)?;
         Ok(cases)
     }
+}
+
+/// The copy's rows of these PDUs' cases and records go and come again as the server holds
+/// them. What the copy's triggers keep is the server's to say (the tallies, the cases' kept
+/// columns arrive with the rows), so the caller sets those triggers aside for the swap: half
+/// of a refresh at a million cases went on them. The memos' triggers stay, so these cases'
+/// memos go with their rows. Gives the cases read.
+fn swap_pdus(
+    from: &mut postgres::Transaction<'_>,
+    conn: &rusqlite::Connection,
+    pdus: &[String],
+    fail: &dyn Fn(postgres::Error) -> CopyError,
+) -> Result<u64, CopyError> {
+    if pdus.is_empty() {
+        return Ok(0);
+    }
+    let sqlite = CopyError::Sqlite;
+    let named = serde_json::to_string(pdus).unwrap_or_else(|_| "[]".into());
+    for table in [
+        "notes",
+        "assessments",
+        "enquiries",
+        "allocations",
+        "oversight",
+        "contacts",
+    ] {
+        conn.execute(
+            &format!(
+                "DELETE FROM {table} WHERE crn IN
+                   (SELECT crn FROM cases WHERE pdu IN (SELECT value FROM json_each(?1)))"
+            ),
+            [&named],
+        )
+        .map_err(sqlite)?;
+    }
+    conn.execute(
+        "DELETE FROM cases WHERE pdu IN (SELECT value FROM json_each(?1))",
+        [&named],
+    )
+    .map_err(sqlite)?;
+    let mut cases = 0;
+    for &(table, cols, key) in COPIED {
+        if let Some(only) = of_pdus(table) {
+            let (n, _) = copy_rows(from, conn, (table, cols, key), only, vec![&pdus], fail)?;
+            if table == "cases" {
+                cases = n;
+            }
+        }
+    }
+    Ok(cases)
+}
+
+/// The tallies of these PDUs as the server counts them (every case, not only the login's).
+fn tallies_of(
+    from: &mut postgres::Transaction<'_>,
+    conn: &rusqlite::Connection,
+    pdus: &[String],
+    fail: &dyn Fn(postgres::Error) -> CopyError,
+) -> Result<(), CopyError> {
+    if pdus.is_empty() {
+        return Ok(());
+    }
+    let sqlite = CopyError::Sqlite;
+    let named = serde_json::to_string(pdus).unwrap_or_else(|_| "[]".into());
+    conn.execute_batch("SAVEPOINT tallies").map_err(sqlite)?;
+    for &(table, cols, key) in TALLIES {
+        let (mine, theirs) = if table == "tally_caseload" {
+            (
+                "staff_code IN (SELECT staff_code FROM practitioners
+                                 WHERE pdu IN (SELECT value FROM json_each(?1)))",
+                "WHERE staff_code IN (SELECT staff_code FROM practitioners WHERE pdu = ANY($1))",
+            )
+        } else {
+            (
+                "pdu IN (SELECT value FROM json_each(?1))",
+                "WHERE pdu = ANY($1)",
+            )
+        };
+        conn.execute(&format!("DELETE FROM {table} WHERE {mine}"), [&named])
+            .map_err(sqlite)?;
+        copy_rows(from, conn, (table, cols, key), theirs, vec![&pdus], fail)?;
+    }
+    conn.execute_batch("RELEASE tallies").map_err(sqlite)?;
+    Ok(())
+}
+
+/// What names no PDU: the audit and the runs only grow, so their new rows are read;
+/// acknowledgements and silences are few, and a silence can be lifted, so they are read
+/// whole.
+fn unscoped(
+    from: &mut postgres::Transaction<'_>,
+    conn: &rusqlite::Connection,
+    fail: &dyn Fn(postgres::Error) -> CopyError,
+) -> Result<(), CopyError> {
+    let sqlite = CopyError::Sqlite;
+    conn.execute_batch("DELETE FROM alert_acks; DELETE FROM silences;")
+        .map_err(sqlite)?;
+    let last = |table: &str| -> Result<i64, CopyError> {
+        conn.query_row(
+            &format!("SELECT coalesce(max(id), 0) FROM {table}"),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sqlite)
+    };
+    let (audit, runs) = (last("audit")?, last("alert_runs")?);
+    for &(table, cols, key) in COPIED {
+        let (only, after) = match table {
+            "audit" => ("WHERE id > $1", audit),
+            "alert_runs" => ("WHERE id > $1", runs),
+            "run_pdu_metrics" | "run_incidents" => ("WHERE run_id > $1", runs),
+            "alert_acks" | "silences" => ("", 0),
+            _ => continue,
+        };
+        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = if only.is_empty() {
+            vec![]
+        } else {
+            vec![&after]
+        };
+        copy_rows(from, conn, (table, cols, key), only, params, fail)?;
+    }
+    Ok(())
 }
 
 impl PgStore {
