@@ -1686,15 +1686,32 @@ fn the_screen_on_postgresql_shows_another_users_change_and_rides_out_a_restart()
         screen.text()
     );
 
-    // The server stops under the open screen, and comes back.
+    // The server stops under the open screen, and comes back; a change made as soon as it
+    // is back, perhaps before the screen listens again, arrives by the change log.
     server.stop();
     screen.wait_for("lost the connection to the server");
     server.boot();
+    server
+        .connect("postgres")
+        .batch_execute(
+            "UPDATE cases SET allocated_to = (SELECT min(staff_code) FROM practitioners
+                                               WHERE pdu = 'HFKCW' AND grade = 'PO'),
+                              allocated_on = '2026-11-01', unallocated_since = NULL
+              WHERE crn = (SELECT min(crn) FROM cases
+                            WHERE pdu = 'HFKCW' AND allocated_to IS NULL)",
+        )
+        .unwrap();
     screen
         .wait_until(Duration::from_secs(10), |t| {
             t.contains("reconnected to the server: caught up")
         })
         .unwrap_or_else(|t| panic!("did not catch up; screen:\n{t}"));
+    let s = screen
+        .wait_until(Duration::from_secs(5), |t| {
+            unallocated(t) == Some(before - 2)
+        })
+        .unwrap_or_else(|t| panic!("the change made meanwhile did not show; screen:\n{t}"));
+    assert!(s.contains("HFKCW"));
     screen.send(b"q");
     let status = screen.wait_exit(Duration::from_secs(10));
     assert!(status.success(), "{status:?}");
@@ -1839,7 +1856,7 @@ fn a_kept_working_copy_catches_up_each_night_and_reports_as_the_file_does() {
     let o = casewatch(&["--db", &spo, "--working-copy", s, "summary"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(
-        text(&o.stderr).contains("cannot be caught up"),
+        text(&o.stderr).contains("could not be caught up"),
         "{}",
         text(&o.stderr)
     );
@@ -1849,6 +1866,68 @@ fn a_kept_working_copy_catches_up_each_night_and_reports_as_the_file_does() {
         "{}",
         text(&o.stderr)
     );
+}
+
+#[test]
+fn a_screen_with_a_kept_working_copy_opens_on_it_and_catches_up() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    demo_on_server(&server, dir.path());
+    let url = server.url("spo_h");
+    let kept = dir.path().join("screen.db");
+    let args = [
+        std::ffi::OsStr::new("--as-of"),
+        std::ffi::OsStr::new("2026-11-01"),
+        std::ffi::OsStr::new("--db"),
+        std::ffi::OsStr::new(&url),
+        std::ffi::OsStr::new("--working-copy"),
+        kept.as_os_str(),
+    ];
+    let unallocated = |s: &str| -> Option<i64> {
+        let row = s.lines().find(|l| l.contains("HFKCW"))?;
+        let after = row.split("HFKCW").nth(1)?;
+        after
+            .split_whitespace()
+            .filter_map(|w| w.parse::<i64>().ok())
+            .nth(1)
+    };
+    let mut screen = common::Screen::open(dir.path(), &args, 120, 30);
+    let s = screen
+        .wait_until(Duration::from_secs(20), |t| unallocated(t).is_some())
+        .unwrap_or_else(|t| panic!("no overview; screen:\n{t}"));
+    let before = unallocated(&s).unwrap();
+    screen.send(b"q");
+    assert!(screen.wait_exit(Duration::from_secs(10)).success());
+    assert!(kept.exists(), "the copy is kept");
+    // While no screen is open, a head allocates one of the PDU's cases.
+    server
+        .connect("postgres")
+        .batch_execute(
+            "UPDATE cases SET allocated_to = (SELECT min(staff_code) FROM practitioners
+                                               WHERE pdu = 'HFKCW' AND grade = 'PO'),
+                              allocated_on = '2026-11-01', unallocated_since = NULL
+              WHERE crn = (SELECT min(crn) FROM cases
+                            WHERE pdu = 'HFKCW' AND allocated_to IS NULL)",
+        )
+        .unwrap();
+    let mut screen = common::Screen::open(dir.path(), &args, 120, 30);
+    screen
+        .wait_until(Duration::from_secs(20), |t| {
+            unallocated(t) == Some(before - 1)
+        })
+        .unwrap_or_else(|t| panic!("the copy did not catch up; screen:\n{t}"));
+    screen.send(b"q");
+    assert!(screen.wait_exit(Duration::from_secs(10)).success());
+    // The kept file is the SPO's copy: HFKCW's cases alone.
+    let db = rusqlite::Connection::open(&kept).unwrap();
+    let pdus: Vec<String> = db
+        .prepare("SELECT DISTINCT pdu FROM cases")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(pdus, ["HFKCW"]);
 }
 
 #[test]

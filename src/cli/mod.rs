@@ -108,50 +108,30 @@ fn say_readable(copy: &Store, readable: &[String]) {
     }
 }
 
-/// The working copy kept in the file `kept`: caught up from the server's change log, or,
-/// when it cannot be (none yet, another server or login, older than the log reaches), read
-/// whole into a new file that then takes its place.
+/// The working copy kept in the file `kept` (see `PgStore::kept_copy`), saying on stderr
+/// how it was brought up to date.
 fn kept_copy(pg: &mut crate::store::pg::PgStore, kept: &Path) -> Result<Store> {
-    if kept.exists() {
-        let mut copy = Store::open(kept, OpenMode::Existing)?;
-        if let Some(caught) = pg.catch_up(&mut copy)? {
-            eprintln!(
-                "casewatch: working copy {} caught up from the server: {} changed cases of {} \
-                 PDUs read again",
-                kept.display(),
-                caught.cases,
-                caught.pdus.len()
-            );
-            return Ok(copy.named(pg.url()));
-        }
-        eprintln!(
-            "casewatch: working copy {} cannot be caught up (another server or login, or \
-             older than the server's change log): reading it afresh",
-            kept.display()
-        );
-    }
-    let mut copy = crate::store::empty_in_memory()
-        .map_err(|e| anyhow::anyhow!("cannot make the working copy in memory: {e}"))?;
-    let pulled = pg.pull_into(&mut copy)?;
-    say_readable(&copy, &pulled.readable);
-    // Written beside the old copy, then put in its place: a failure leaves the old one.
-    let name = kept
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "copy.db".into());
-    let fresh = kept.with_file_name(format!(".{name}.fresh-{}", std::process::id()));
-    let _ = std::fs::remove_file(&fresh);
-    copy.write_to_new(&fresh)?;
-    drop(copy);
-    if let Err(e) = std::fs::rename(&fresh, kept) {
-        let _ = std::fs::remove_file(&fresh);
-        anyhow::bail!(
-            "cannot put the working copy in place at {}: {}",
+    use crate::store::pg::KeptHow;
+    let copy = pg.kept_copy(kept)?;
+    match &copy.how {
+        KeptHow::CaughtUp(caught) => eprintln!(
+            "casewatch: working copy {} caught up from the server: {} changed cases of {} \
+             PDUs read again",
             kept.display(),
-            io_why(&e)
-        );
+            caught.cases,
+            caught.pdus.len()
+        ),
+        KeptHow::Afresh => eprintln!(
+            "casewatch: working copy {} could not be caught up (another server or login, or \
+             older than the server's change log): read afresh",
+            kept.display()
+        ),
+        KeptHow::New => eprintln!("casewatch: working copy {} made", kept.display()),
     }
-    Ok(Store::open(kept, OpenMode::Existing)?.named(pg.url()))
+    if !matches!(copy.how, KeptHow::CaughtUp(_)) {
+        say_readable(&copy.store, &copy.readable);
+    }
+    Ok(copy.store.named(pg.url()))
 }
 
 /// Writes a headless command's output to standard output: every command's goes through
@@ -238,6 +218,7 @@ fn screen(cli: &Cli, ctx: &Settings) -> Result<ExitCode> {
         color: !(cli.no_color || no_color),
         mask: cli.mask,
         actor: actor(cli),
+        working_copy: ctx.working_copy.clone(),
     })?;
     Ok(ExitCode::SUCCESS)
 }

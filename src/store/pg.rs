@@ -12,7 +12,7 @@ mod triage;
 
 pub use listen::Listener;
 pub use load::{LoadError, LoadKeys, Loaded, Merged, PgLoad, Stage};
-pub use pull::{CaughtUp, Pulled, forget_mark};
+pub use pull::{CaughtUp, Kept, KeptHow, Pulled, forget_mark};
 pub use triage::PgTx;
 
 /// The migrations, in order: migration `i` takes the schema from version `i` to `i + 1`.
@@ -932,6 +932,13 @@ pub enum CopyError {
     NotEmpty { url: String },
     #[error("the copy differed from the original ({}); nothing was copied", differing(.0))]
     Differs(Vec<TableCopy>),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot put the working copy in place at {}: {reason}", .path.display())]
+    Place {
+        path: std::path::PathBuf,
+        reason: String,
+    },
 }
 
 fn differing(t: &[TableCopy]) -> String {

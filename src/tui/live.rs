@@ -34,8 +34,19 @@ enum News {
     Back,
 }
 
-/// A working copy read afresh: the copy, and the PDUs the login may read.
-fn pull(pg: &mut PgStore) -> Result<(Store, Vec<String>), String> {
+/// The server the worker runs on, and the file its working copy is kept in, if any.
+pub struct On {
+    pub url: String,
+    pub kept: Option<std::path::PathBuf>,
+}
+
+/// A working copy read afresh (in memory), or the kept one brought up to date: the copy,
+/// and the PDUs the login may read.
+fn pull(pg: &mut PgStore, on: &On) -> Result<(Store, Vec<String>), String> {
+    if let Some(kept) = &on.kept {
+        let copy = pg.kept_copy(kept).map_err(|e| e.to_string())?;
+        return Ok((copy.store.named(pg.url()), copy.readable));
+    }
     let mut store = crate::store::empty_in_memory().map_err(|e| e.to_string())?;
     let pulled = pg.pull_into(&mut store).map_err(|e| e.to_string())?;
     Ok((store.named(pg.url()), pulled.readable))
@@ -50,9 +61,9 @@ fn connected<'a>(pg: &'a mut Option<PgStore>, url: &str) -> Result<&'a mut PgSto
     pg.as_mut().ok_or_else(|| "not connected".to_string())
 }
 
-/// Runs the worker on the database `url` until the request channel closes.
+/// Runs the worker on the server `on` names until the request channel closes.
 pub fn run(
-    url: String,
+    on: On,
     mut env: Env,
     actor: String,
     requests: Receiver<Request>,
@@ -61,11 +72,11 @@ pub fn run(
     // Listening starts before the first read, so no change falls between the two.
     let (news_tx, news) = std::sync::mpsc::channel();
     {
-        let url = url.clone();
+        let url = on.url.clone();
         std::thread::spawn(move || listen(&url, &news_tx));
     }
     let mut pg = None;
-    let first = connected(&mut pg, &url).and_then(pull);
+    let first = connected(&mut pg, &on.url).and_then(|pg| pull(pg, &on));
     let mut store = match first {
         Ok((store, readable)) => {
             env.readable = Some(readable);
@@ -104,7 +115,7 @@ pub fn run(
         }
         if heard || back {
             let started = Instant::now();
-            let result = catch_up(&mut pg, &url, &mut store, &mut env);
+            let result = catch_up(&mut pg, &on, &mut store, &mut env);
             // Another PDU's change is not this login's news: only the region's figures move,
             // so the views are read again without a word.
             let why = match (&result, back) {
@@ -143,9 +154,7 @@ pub fn run(
         let Some(first) = first else { continue };
         for r in coalesced(first, &requests) {
             let answer = match r {
-                Request::Act(act) => {
-                    act_on_server(&mut pg, &url, &mut env, &actor, act, &mut store)
-                }
+                Request::Act(act) => act_on_server(&mut pg, &on, &mut env, &actor, act, &mut store),
                 r => {
                     let (answer, fill) = answer_first(&store, &env, &mut lists, r);
                     if responses.send(answer).is_err() {
@@ -170,13 +179,13 @@ pub fn run(
 /// One write on the server; on success the working copy is read afresh.
 fn act_on_server(
     pg: &mut Option<PgStore>,
-    url: &str,
+    on: &On,
     env: &mut Env,
     actor: &str,
     act: super::worker::Act,
     store: &mut Store,
 ) -> Response {
-    let server = match connected(pg, url) {
+    let server = match connected(pg, &on.url) {
         Ok(p) => p,
         Err(e) => return Response::Acted(Err(Failure::Database(format!("nothing written: {e}")))),
     };
@@ -186,7 +195,7 @@ fn act_on_server(
     let wrote = matches!(answer, Response::Acted(Ok(_)) | Response::Silenced(Ok(_)));
     if wrote {
         // The write (and whatever else changed) comes back by the change log.
-        let _ = catch_up(pg, url, store, env);
+        let _ = catch_up(pg, on, store, env);
     }
     answer
 }
@@ -195,15 +204,19 @@ fn act_on_server(
 /// it cannot be caught up. Gives the PDUs that changed.
 fn catch_up(
     pg: &mut Option<PgStore>,
-    url: &str,
+    on: &On,
     store: &mut Store,
     env: &mut Env,
 ) -> Result<Vec<String>, String> {
-    let server = connected(pg, url)?;
+    let server = connected(pg, &on.url)?;
     match server.catch_up(store).map_err(|e| e.to_string())? {
         Some(caught) => Ok(caught.pdus),
         None => {
-            let (fresh, readable) = pull(server)?;
+            if on.kept.is_some() {
+                // The kept file is about to be replaced: its connection goes first.
+                *store = crate::store::empty_in_memory().map_err(|e| e.to_string())?;
+            }
+            let (fresh, readable) = pull(server, on)?;
             *store = fresh;
             env.readable = Some(readable);
             Ok(Vec::new())

@@ -34,6 +34,8 @@ pub struct Options {
     pub mask: bool,
     /// Who is acting, for the audit trail.
     pub actor: String,
+    /// On PostgreSQL, the file the working copy is kept in between runs, if any.
+    pub working_copy: Option<PathBuf>,
 }
 
 /// Puts the terminal back: raw mode off, alternate screen left, cursor shown. Safe to call
@@ -148,6 +150,7 @@ async fn event_loop(opts: Options) -> Result<()> {
             eval: opts.eval.clone(),
         },
         actor: opts.actor.clone(),
+        working_copy: opts.working_copy.clone(),
     };
     let worker = tokio::task::spawn_blocking(move || {
         worker::run(cfg, req_rx, resp_tx);

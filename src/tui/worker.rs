@@ -341,6 +341,8 @@ pub struct Config {
     pub env: Env,
     /// Who is acting, for the audit trail.
     pub actor: String,
+    /// On PostgreSQL, the file the working copy is kept in between runs, if any.
+    pub working_copy: Option<PathBuf>,
 }
 
 /// What every query needs besides the database.
@@ -359,9 +361,18 @@ pub const TREND_RUNS: u32 = 30;
 
 /// Runs the worker loop until the request channel closes.
 pub fn run(cfg: Config, requests: Receiver<Request>, responses: UnboundedSender<Response>) {
-    let Config { db, env, actor } = cfg;
+    let Config {
+        db,
+        env,
+        actor,
+        working_copy,
+    } = cfg;
     if let Some(url) = db.to_str().filter(|d| crate::store::pg::is_url(d)) {
-        return super::live::run(url.to_string(), env, actor, requests, responses);
+        let on = super::live::On {
+            url: url.to_string(),
+            kept: working_copy,
+        };
+        return super::live::run(on, env, actor, requests, responses);
     }
     let mut store = match Store::open(&db, OpenMode::Existing) {
         Ok(s) => s,

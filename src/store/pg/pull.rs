@@ -432,6 +432,86 @@ impl PgStore {
     }
 }
 
+/// A working copy kept in a file between runs, and how it was brought up to date.
+pub struct Kept {
+    pub store: Store,
+    pub how: KeptHow,
+    /// The PDUs whose cases the login may read.
+    pub readable: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeptHow {
+    /// Caught up from the change log.
+    CaughtUp(CaughtUp),
+    /// There was none: read whole into a new file.
+    New,
+    /// The file could not be caught up (another server or login, or older than the change
+    /// log reaches back, or not a working copy): read whole into a new file put in its place.
+    Afresh,
+}
+
+impl PgStore {
+    /// The PDUs whose cases this login may read.
+    pub fn readable(&mut self) -> Result<Vec<String>, PgError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT code FROM pdus WHERE casewatch_may_see(code) ORDER BY code",
+                &[],
+            )
+            .map_err(|e| self.server_error(e))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// The working copy kept in the file `kept`: caught up from the change log, or, when it
+    /// cannot be, read whole into a new file (readable by its owner only) that then takes
+    /// its place; a failure leaves the old file as it was.
+    pub fn kept_copy(&mut self, kept: &std::path::Path) -> Result<Kept, CopyError> {
+        let mut how = KeptHow::New;
+        if kept.exists() {
+            let mut store = Store::open(kept, crate::store::OpenMode::Existing)?;
+            if let Some(caught) = self.catch_up(&mut store)? {
+                return Ok(Kept {
+                    store,
+                    how: KeptHow::CaughtUp(caught),
+                    readable: self.readable()?,
+                });
+            }
+            how = KeptHow::Afresh;
+        }
+        let mut store = crate::store::empty_in_memory().map_err(CopyError::Sqlite)?;
+        let pulled = self.pull_into(&mut store)?;
+        let name = kept
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "copy.db".into());
+        let fresh = kept.with_file_name(format!(".{name}.fresh-{}", std::process::id()));
+        let _ = std::fs::remove_file(&fresh);
+        store.write_to_new(&fresh)?;
+        drop(store);
+        // The old file's journal, if a crash left one, belongs to the file being replaced:
+        // SQLite would replay it into the new one.
+        for end in ["-wal", "-shm", "-journal"] {
+            let mut side = kept.as_os_str().to_owned();
+            side.push(end);
+            let _ = std::fs::remove_file(side);
+        }
+        if let Err(e) = std::fs::rename(&fresh, kept) {
+            let _ = std::fs::remove_file(&fresh);
+            return Err(CopyError::Place {
+                path: kept.to_path_buf(),
+                reason: e.to_string(),
+            });
+        }
+        Ok(Kept {
+            store: Store::open(kept, crate::store::OpenMode::Existing)?,
+            how,
+            readable: pulled.readable,
+        })
+    }
+}
+
 /// The staffing tables, readable by every login and read whole when any changed.
 const STAFF: &[&str] = &["pdus", "teams", "practitioners", "establishment"];
 
@@ -690,10 +770,19 @@ impl PgStore {
                 .map_err(fail)?;
             }
         }
+        // The change log forgets what no nightly copy needs: a copy older than this is read
+        // afresh.
+        tx.batch_execute(&format!(
+            "SELECT casewatch_changes_prune('{CHANGES_KEPT_DAYS} days')"
+        ))
+        .map_err(fail)?;
         tx.commit().map_err(fail)?;
         Ok(id)
     }
 }
+
+/// How long the change log keeps a change: a week of nights and a day to spare.
+const CHANGES_KEPT_DAYS: u32 = 8;
 
 /// The condition that keeps a table's rows to those of the PDUs `$1` names, for the tables
 /// that hold cases and their records.
