@@ -360,17 +360,20 @@ fn pdu_row(p: &PduSummary, fit: Fit, dc: &DrawCtx) -> Row<'static> {
         cells.push(Cell::from(clean(&p.name)));
     }
     cells.extend([
-        Cell::from(p.cases.to_string()),
-        Cell::from(p.unallocated.to_string()),
-        Cell::from(p.unallocated_mappa.to_string()),
-        Cell::from(p.unallocated_high_rosh.to_string()),
+        Cell::from(count(p.cases, 6)),
+        Cell::from(count(p.unallocated, if roomy { 7 } else { 5 })),
+        Cell::from(count(p.unallocated_mappa, 5)),
+        Cell::from(count(p.unallocated_high_rosh, if roomy { 5 } else { 4 })),
         Cell::from(pct(p.vacancy_rate)),
         Cell::from(if roomy {
             format!("{}/{}", p.oversight_overdue, p.oversight_required)
         } else {
             format!("{:.0}%", p.oversight_overdue_share() * 100.0)
         }),
-        Cell::from(p.high_risk_contacts_overdue.to_string()),
+        Cell::from(count(
+            p.high_risk_contacts_overdue,
+            if roomy { 7 } else { 4 },
+        )),
     ]);
     if wide {
         cells.extend([
@@ -383,9 +386,26 @@ fn pdu_row(p: &PduSummary, fit: Fit, dc: &DrawCtx) -> Row<'static> {
     cells.extend([
         Cell::from(pct(risk.and_then(|r| r.domestic_abuse_enquiries_made.share))),
         Cell::from(pct(risk.and_then(|r| r.releases_with_contact.share))),
-        Cell::from(risk.map_or("-".into(), |r| r.custody_assessment_backlog.to_string())),
+        Cell::from(risk.map_or("-".into(), |r| count(r.custody_assessment_backlog, 5))),
     ]);
     Row::new(cells)
+}
+
+/// A count in a column `width` wide: whole when it fits, else in thousands ("300k") or
+/// millions, else "#" across the column. Never cut: 300361 cut to five places would read
+/// as 30036.
+fn count(n: u64, width: usize) -> String {
+    let whole = n.to_string();
+    if whole.len() <= width {
+        return whole;
+    }
+    for (unit, size) in [("k", 1_000), ("M", 1_000_000)] {
+        let short = format!("{}{unit}", n / size);
+        if short.len() <= width {
+            return short;
+        }
+    }
+    "#".repeat(width)
 }
 
 fn widths(fit: Fit) -> Vec<Constraint> {
@@ -519,5 +539,20 @@ pub fn rating_text(p: &PduSummary, wide: bool) -> String {
         (Some(r), _, _) => r.label().into(),
         _ if wide => "not inspected".into(),
         _ => "-".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn a_count_too_wide_for_its_column_is_shortened_never_cut() {
+        assert_eq!(count(30036, 5), "30036");
+        assert_eq!(count(300361, 5), "300k");
+        assert_eq!(count(300361, 6), "300361");
+        assert_eq!(count(12345, 4), "12k");
+        assert_eq!(count(123_456_789, 4), "123M");
+        assert_eq!(count(1_234_567_890, 4), "####");
     }
 }
