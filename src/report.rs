@@ -668,6 +668,10 @@ pub fn pg_check_text(r: &crate::store::pg::PgCheckReport) -> String {
         "audit guards missing: {}\n",
         list(&r.audit_unguarded)
     ));
+    t.push_str(&format!(
+        "change log triggers missing or off: {}\n",
+        list(&r.changes_unlogged)
+    ));
     match &r.kept_drift {
         None => t.push_str(
             "kept figures: not counted (only a head or the owner may count every case)\n",

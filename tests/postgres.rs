@@ -1019,6 +1019,10 @@ fn check_reports_the_guarantees_and_the_kept_figures_and_fails_when_one_is_broke
     assert!(report.contains("row-level security off on: ok"), "{report}");
     assert!(report.contains("audit guards missing: ok"), "{report}");
     assert!(
+        report.contains("change log triggers missing or off: ok"),
+        "{report}"
+    );
+    assert!(
         report.contains("kept tally_contact: equals a recount"),
         "{report}"
     );
@@ -1027,14 +1031,15 @@ fn check_reports_the_guarantees_and_the_kept_figures_and_fails_when_one_is_broke
     let o = casewatch(&["--db", &server.url("spo_a"), "check"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("kept figures: not counted"));
-    // Broken three ways: each is named, and the check fails.
+    // Broken four ways: each is named, and the check fails.
     owner
         .batch_execute(
             "ALTER TABLE notes DISABLE ROW LEVEL SECURITY;
              GRANT DELETE ON audit TO casewatch_head;
              ALTER TABLE cases DISABLE TRIGGER tally_cases_update;
              UPDATE cases SET allocated_to = NULL, allocated_on = NULL WHERE crn = 'A100001';
-             ALTER TABLE cases ENABLE TRIGGER tally_cases_update;",
+             ALTER TABLE cases ENABLE TRIGGER tally_cases_update;
+             ALTER TABLE notes DISABLE TRIGGER notes_log_insert;",
         )
         .unwrap();
     let o = casewatch(&["--db", &owner_url, "check", "--format", "json"]);
@@ -1044,6 +1049,10 @@ fn check_reports_the_guarantees_and_the_kept_figures_and_fails_when_one_is_broke
     assert_eq!(
         r["audit_unguarded"],
         serde_json::json!(["role casewatch_head may DELETE audit entries"])
+    );
+    assert_eq!(
+        r["changes_unlogged"],
+        serde_json::json!(["notes_log_insert"])
     );
     let drift: std::collections::HashMap<String, i64> = r["kept_drift"]
         .as_array()

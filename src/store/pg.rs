@@ -295,6 +295,9 @@ pub struct PgCheckReport {
     pub without_row_security: Vec<String>,
     /// The audit's guards that are missing: its triggers, or a role that may change it.
     pub audit_unguarded: Vec<String>,
+    /// The change log's triggers that are missing or disabled: a working copy would not
+    /// hear of what their table's writes change.
+    pub changes_unlogged: Vec<String>,
     /// Each kept figure with how many buckets or cases differ from a recount (`None` when
     /// the login may not count every case: only a head or the owner may).
     pub kept_drift: Option<Vec<(String, i64)>>,
@@ -305,6 +308,7 @@ impl PgCheckReport {
         self.schema_version == self.schema_supported
             && self.without_row_security.is_empty()
             && self.audit_unguarded.is_empty()
+            && self.changes_unlogged.is_empty()
             && self
                 .kept_drift
                 .as_ref()
@@ -325,6 +329,21 @@ const GUARDED: &[&str] = &[
     "run_incidents",
     "alert_acks",
     "silences",
+];
+
+/// The tables whose writes the change log records (schema 9).
+const LOGGED: &[&str] = &[
+    "cases",
+    "contacts",
+    "oversight",
+    "allocations",
+    "enquiries",
+    "assessments",
+    "notes",
+    "pdus",
+    "teams",
+    "practitioners",
+    "establishment",
 ];
 
 impl PgStore {
@@ -349,6 +368,7 @@ impl PgStore {
             schema_supported: PG_SCHEMA_VERSION,
             without_row_security: Vec::new(),
             audit_unguarded: Vec::new(),
+            changes_unlogged: Vec::new(),
             kept_drift: None,
         };
         if schema_version < PG_SCHEMA_VERSION {
@@ -383,6 +403,20 @@ impl PgStore {
             .map_err(fail)?
         {
             report.audit_unguarded.push(r.get(0));
+        }
+        for r in tx
+            .query(
+                "SELECT t || '_log_' || op FROM unnest($1::text[]) t,
+                        unnest(ARRAY['insert', 'update', 'delete']) op
+                  WHERE NOT EXISTS (SELECT 1 FROM pg_trigger
+                                     WHERE tgrelid = to_regclass(t)
+                                       AND tgname = t || '_log_' || op AND tgenabled <> 'D')
+                  ORDER BY 1",
+                &[&LOGGED],
+            )
+            .map_err(fail)?
+        {
+            report.changes_unlogged.push(r.get(0));
         }
         let may_count: bool = tx
             .query_one(
