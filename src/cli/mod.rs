@@ -115,8 +115,8 @@ fn kept_copy(pg: &mut crate::store::pg::PgStore, kept: &Path) -> Result<Store> {
     let copy = pg.kept_copy(kept)?;
     match &copy.how {
         KeptHow::CaughtUp(caught) => eprintln!(
-            "casewatch: working copy {} caught up from the server: {} changed cases of {} \
-             PDUs read again",
+            "casewatch: working copy {} caught up from the server: {} cases read again, \
+             {} PDUs changed",
             kept.display(),
             caught.cases,
             caught.pdus.len()
