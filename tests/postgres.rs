@@ -1634,6 +1634,24 @@ fn a_working_copy_caught_up_from_the_change_log_equals_a_new_copy() {
     assert!(spo.query("SELECT * FROM case_changes", &[]).is_err());
 }
 
+/// The overview's unallocated cases of HFKCW: the second figure of its row (cases, then
+/// unallocated).
+fn hfkcw_unallocated(s: &str) -> Option<i64> {
+    let row = s.lines().find(|l| l.contains("HFKCW"))?;
+    let after = row.split("HFKCW").nth(1)?;
+    after
+        .split_whitespace()
+        .filter_map(|w| w.parse::<i64>().ok())
+        .nth(1)
+}
+
+/// Another user allocates HFKCW's first unallocated case.
+const ALLOCATE_ONE_IN_HFKCW: &str =
+    "UPDATE cases SET allocated_to = (SELECT min(staff_code) FROM practitioners
+                                       WHERE pdu = 'HFKCW' AND grade = 'PO'),
+                      allocated_on = '2026-11-01', unallocated_since = NULL
+      WHERE crn = (SELECT min(crn) FROM cases WHERE pdu = 'HFKCW' AND allocated_to IS NULL)";
+
 #[test]
 fn the_screen_on_postgresql_shows_another_users_change_and_rides_out_a_restart() {
     let server = Server::start();
@@ -1647,39 +1665,22 @@ fn the_screen_on_postgresql_shows_another_users_change_and_rides_out_a_restart()
         std::ffi::OsStr::new(&url),
     ];
     let mut screen = common::Screen::open(dir.path(), &args, 120, 30);
-    // The PDU's unallocated cases: the second figure of its row (cases, then unallocated).
-    let unallocated = |s: &str| -> Option<i64> {
-        let row = s.lines().find(|l| l.contains("HFKCW"))?;
-        let after = row.split("HFKCW").nth(1)?;
-        after
-            .split_whitespace()
-            .filter_map(|w| w.parse::<i64>().ok())
-            .nth(1)
-    };
     let s = screen
-        .wait_until(Duration::from_secs(20), |t| unallocated(t).is_some())
+        .wait_until(Duration::from_secs(20), |t| hfkcw_unallocated(t).is_some())
         .unwrap_or_else(|t| panic!("no overview; screen:\n{t}"));
     // The SPO's overview lists their PDU alone.
     assert!(!s.contains("LAB "), "{s}");
-    let before = unallocated(&s).unwrap();
+    let before = hfkcw_unallocated(&s).unwrap();
 
     // A head allocates one of the PDU's cases from another connection.
     let mut other = server.connect("postgres");
-    other
-        .batch_execute(
-            "UPDATE cases SET allocated_to = (SELECT min(staff_code) FROM practitioners
-                                               WHERE pdu = 'HFKCW' AND grade = 'PO'),
-                              allocated_on = '2026-11-01', unallocated_since = NULL
-              WHERE crn = (SELECT min(crn) FROM cases
-                            WHERE pdu = 'HFKCW' AND allocated_to IS NULL)",
-        )
-        .unwrap();
+    other.batch_execute(ALLOCATE_ONE_IN_HFKCW).unwrap();
     let s = screen
         .wait_until(Duration::from_secs(5), |t| {
-            t.contains("changed on the server (HFKCW)") && unallocated(t) != Some(before)
+            t.contains("changed on the server (HFKCW)") && hfkcw_unallocated(t) != Some(before)
         })
         .unwrap_or_else(|t| panic!("the change did not show; screen:\n{t}"));
-    assert_eq!(unallocated(&s), Some(before - 1), "{s}");
+    assert_eq!(hfkcw_unallocated(&s), Some(before - 1), "{s}");
     // Another PDU's change is not this SPO's news: the region's figures are read again
     // without a word.
     screen.send(b"j");
@@ -1702,13 +1703,7 @@ fn the_screen_on_postgresql_shows_another_users_change_and_rides_out_a_restart()
     server.boot();
     server
         .connect("postgres")
-        .batch_execute(
-            "UPDATE cases SET allocated_to = (SELECT min(staff_code) FROM practitioners
-                                               WHERE pdu = 'HFKCW' AND grade = 'PO'),
-                              allocated_on = '2026-11-01', unallocated_since = NULL
-              WHERE crn = (SELECT min(crn) FROM cases
-                            WHERE pdu = 'HFKCW' AND allocated_to IS NULL)",
-        )
+        .batch_execute(ALLOCATE_ONE_IN_HFKCW)
         .unwrap();
     screen
         .wait_until(Duration::from_secs(10), |t| {
@@ -1717,7 +1712,7 @@ fn the_screen_on_postgresql_shows_another_users_change_and_rides_out_a_restart()
         .unwrap_or_else(|t| panic!("did not catch up; screen:\n{t}"));
     let s = screen
         .wait_until(Duration::from_secs(5), |t| {
-            unallocated(t) == Some(before - 2)
+            hfkcw_unallocated(t) == Some(before - 2)
         })
         .unwrap_or_else(|t| panic!("the change made meanwhile did not show; screen:\n{t}"));
     assert!(s.contains("HFKCW"));
@@ -1892,37 +1887,23 @@ fn a_screen_with_a_kept_working_copy_opens_on_it_and_catches_up() {
         std::ffi::OsStr::new("--working-copy"),
         kept.as_os_str(),
     ];
-    let unallocated = |s: &str| -> Option<i64> {
-        let row = s.lines().find(|l| l.contains("HFKCW"))?;
-        let after = row.split("HFKCW").nth(1)?;
-        after
-            .split_whitespace()
-            .filter_map(|w| w.parse::<i64>().ok())
-            .nth(1)
-    };
     let mut screen = common::Screen::open(dir.path(), &args, 120, 30);
     let s = screen
-        .wait_until(Duration::from_secs(20), |t| unallocated(t).is_some())
+        .wait_until(Duration::from_secs(20), |t| hfkcw_unallocated(t).is_some())
         .unwrap_or_else(|t| panic!("no overview; screen:\n{t}"));
-    let before = unallocated(&s).unwrap();
+    let before = hfkcw_unallocated(&s).unwrap();
     screen.send(b"q");
     assert!(screen.wait_exit(Duration::from_secs(10)).success());
     assert!(kept.exists(), "the copy is kept");
     // While no screen is open, a head allocates one of the PDU's cases.
     server
         .connect("postgres")
-        .batch_execute(
-            "UPDATE cases SET allocated_to = (SELECT min(staff_code) FROM practitioners
-                                               WHERE pdu = 'HFKCW' AND grade = 'PO'),
-                              allocated_on = '2026-11-01', unallocated_since = NULL
-              WHERE crn = (SELECT min(crn) FROM cases
-                            WHERE pdu = 'HFKCW' AND allocated_to IS NULL)",
-        )
+        .batch_execute(ALLOCATE_ONE_IN_HFKCW)
         .unwrap();
     let mut screen = common::Screen::open(dir.path(), &args, 120, 30);
     screen
         .wait_until(Duration::from_secs(20), |t| {
-            unallocated(t) == Some(before - 1)
+            hfkcw_unallocated(t) == Some(before - 1)
         })
         .unwrap_or_else(|t| panic!("the copy did not catch up; screen:\n{t}"));
     screen.send(b"q");

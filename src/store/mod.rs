@@ -394,11 +394,7 @@ impl Store {
         if dest.exists() {
             return Err(StoreError::Exists(dest.to_path_buf()));
         }
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "copy.db".into());
-        let tmp = dest.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        let tmp = beside(dest, "partial");
         let _ = std::fs::remove_file(&tmp);
         create_private_file(&tmp)?;
         let result = (|| {
@@ -473,6 +469,16 @@ pub fn set_meta(db: Db<'_>, key: &str, value: &str) -> rusqlite::Result<()> {
         [key, value],
     )
     .map(drop)
+}
+
+/// A hidden file beside `path` for this process to write before it takes `path`'s place:
+/// `.NAME.TAG-PID`.
+pub fn beside(path: &Path, tag: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "copy.db".into());
+    path.with_file_name(format!(".{name}.{tag}-{}", std::process::id()))
 }
 
 /// An empty casewatch database in memory (schema only, references enforced), for a dry run

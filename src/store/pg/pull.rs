@@ -380,42 +380,8 @@ impl PgStore {
                 }
             }
         }
-        let mut cases = swap_pdus(&mut from, conn, &whole, &fail)?;
-        // The changed cases: their rows go, records first, and come again as the server
-        // holds them (a case the login may no longer read does not come back).
-        if !crns.is_empty() {
-            let named = serde_json::to_string(&crns).unwrap_or_else(|_| "[]".into());
-            for table in [
-                "notes",
-                "assessments",
-                "enquiries",
-                "allocations",
-                "oversight",
-                "contacts",
-                "cases",
-            ] {
-                conn.execute(
-                    &format!("DELETE FROM {table} WHERE crn IN (SELECT value FROM json_each(?1))"),
-                    [&named],
-                )
-                .map_err(sqlite)?;
-            }
-            for &(table, cols, key) in COPIED {
-                if of_pdus(table).is_some() {
-                    let (n, _) = copy_rows(
-                        &mut from,
-                        conn,
-                        (table, cols, key),
-                        "WHERE crn = ANY($1)",
-                        vec![&crns],
-                        &fail,
-                    )?;
-                    if table == "cases" {
-                        cases += n;
-                    }
-                }
-            }
-        }
+        let cases = swap_cases(&mut from, conn, Cases::OfPdus(&whole), &fail)?
+            + swap_cases(&mut from, conn, Cases::Named(&crns), &fail)?;
         tallies_of(&mut from, conn, &pdus, &fail)?;
         conn.execute_batch(crate::store::schema::RISK_TRIGGERS)
             .map_err(sqlite)?;
@@ -482,11 +448,7 @@ impl PgStore {
         }
         let mut store = crate::store::empty_in_memory().map_err(CopyError::Sqlite)?;
         let pulled = self.pull_into(&mut store)?;
-        let name = kept
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "copy.db".into());
-        let fresh = kept.with_file_name(format!(".{name}.fresh-{}", std::process::id()));
+        let fresh = crate::store::beside(kept, "fresh");
         let _ = std::fs::remove_file(&fresh);
         store.write_to_new(&fresh)?;
         drop(store);
@@ -537,7 +499,7 @@ impl PgStore {
             .map_err(sqlite)?;
         conn.execute_batch(crate::store::schema::RISK_TRIGGERS_DROP)
             .map_err(sqlite)?;
-        let cases = swap_pdus(&mut from, conn, pdus, &fail)?;
+        let cases = swap_cases(&mut from, conn, Cases::OfPdus(pdus), &fail)?;
         tallies_of(&mut from, conn, pdus, &fail)?;
         conn.execute_batch(crate::store::schema::RISK_TRIGGERS)
             .map_err(sqlite)?;
@@ -550,22 +512,36 @@ impl PgStore {
     }
 }
 
-/// The copy's rows of these PDUs' cases and records go and come again as the server holds
-/// them. What the copy's triggers keep is the server's to say (the tallies, the cases' kept
-/// columns arrive with the rows), so the caller sets those triggers aside for the swap: half
-/// of a refresh at a million cases went on them. The memos' triggers stay, so these cases'
-/// memos go with their rows. Gives the cases read.
-fn swap_pdus(
+/// Which cases [`swap_cases`] reads again.
+#[derive(Clone, Copy)]
+enum Cases<'a> {
+    /// Every case of these PDUs.
+    OfPdus(&'a [String]),
+    /// These CRNs.
+    Named(&'a [String]),
+}
+
+/// The copy's rows of some cases and their records go and come again as the server holds
+/// them (a case the login may no longer read does not come back). What the copy's triggers
+/// keep is the server's to say (the tallies, the cases' kept columns arrive with the rows),
+/// so the caller sets those triggers aside for the swap: half of a refresh at a million
+/// cases went on them. The memos' triggers stay, so these cases' memos go with their rows.
+/// Gives the cases read.
+fn swap_cases(
     from: &mut postgres::Transaction<'_>,
     conn: &rusqlite::Connection,
-    pdus: &[String],
+    which: Cases<'_>,
     fail: &dyn Fn(postgres::Error) -> CopyError,
 ) -> Result<u64, CopyError> {
-    if pdus.is_empty() {
+    let (names, mine) = match which {
+        Cases::OfPdus(p) => (p, "pdu IN (SELECT value FROM json_each(?1))"),
+        Cases::Named(c) => (c, "crn IN (SELECT value FROM json_each(?1))"),
+    };
+    if names.is_empty() {
         return Ok(0);
     }
     let sqlite = CopyError::Sqlite;
-    let named = serde_json::to_string(pdus).unwrap_or_else(|_| "[]".into());
+    let named = serde_json::to_string(names).unwrap_or_else(|_| "[]".into());
     for table in [
         "notes",
         "assessments",
@@ -575,26 +551,25 @@ fn swap_pdus(
         "contacts",
     ] {
         conn.execute(
-            &format!(
-                "DELETE FROM {table} WHERE crn IN
-                   (SELECT crn FROM cases WHERE pdu IN (SELECT value FROM json_each(?1)))"
-            ),
+            &format!("DELETE FROM {table} WHERE crn IN (SELECT crn FROM cases WHERE {mine})"),
             [&named],
         )
         .map_err(sqlite)?;
     }
-    conn.execute(
-        "DELETE FROM cases WHERE pdu IN (SELECT value FROM json_each(?1))",
-        [&named],
-    )
-    .map_err(sqlite)?;
+    conn.execute(&format!("DELETE FROM cases WHERE {mine}"), [&named])
+        .map_err(sqlite)?;
     let mut cases = 0;
     for &(table, cols, key) in COPIED {
-        if let Some(only) = of_pdus(table) {
-            let (n, _) = copy_rows(from, conn, (table, cols, key), only, vec![&pdus], fail)?;
-            if table == "cases" {
-                cases = n;
-            }
+        let Some(of_pdus) = of_pdus(table) else {
+            continue;
+        };
+        let theirs = match which {
+            Cases::OfPdus(_) => of_pdus,
+            Cases::Named(_) => "WHERE crn = ANY($1)",
+        };
+        let (n, _) = copy_rows(from, conn, (table, cols, key), theirs, vec![&names], fail)?;
+        if table == "cases" {
+            cases = n;
         }
     }
     Ok(cases)
