@@ -1839,6 +1839,17 @@ fn a_kept_working_copy_catches_up_each_night_and_reports_as_the_file_does() {
     }
     drop(copy);
 
+    // A database that is not a working copy is refused as one, and left as it was.
+    let before = std::fs::read(&file).unwrap();
+    let o = casewatch(&["--db", &url, "--working-copy", f, "summary"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("not a working copy of a server"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+
     // An SPO's kept copy: the server refuses the SPO's night, so the copy, which recorded
     // it, no longer mirrors the server and is read afresh next time.
     let spo_kept = dir.path().join("spo.db");

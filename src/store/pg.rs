@@ -968,6 +968,12 @@ pub enum CopyError {
     Differs(Vec<TableCopy>),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(
+        "{} is a casewatch database, not a working copy of a server: name a new file for \
+         --working-copy (this one is left as it is)",
+        .0.display()
+    )]
+    NotACopy(std::path::PathBuf),
     #[error("cannot put the working copy in place at {}: {reason}", .path.display())]
     Place {
         path: std::path::PathBuf,

@@ -243,14 +243,19 @@ impl CopyMark {
         Ok(())
     }
 
-    /// The mark of a copy (`None`: not a working copy, or one made before the change log).
-    fn of(conn: &rusqlite::Connection) -> rusqlite::Result<Option<CopyMark>> {
-        let table: bool = conn.query_row(
+    /// Whether a database is a working copy of a server (marked, or once marked): a file
+    /// made any other way is a database of its own.
+    fn is_copy(conn: &rusqlite::Connection) -> rusqlite::Result<bool> {
+        conn.query_row(
             "SELECT count(*) > 0 FROM sqlite_master WHERE name = 'working_copy'",
             [],
             |r| r.get(0),
-        )?;
-        if !table {
+        )
+    }
+
+    /// The mark of a copy (`None`: not a working copy, or one made before the change log).
+    fn of(conn: &rusqlite::Connection) -> rusqlite::Result<Option<CopyMark>> {
+        if !Self::is_copy(conn)? {
             return Ok(None);
         }
         let get = |k: &str| -> rusqlite::Result<Option<String>> {
@@ -432,11 +437,16 @@ impl PgStore {
 
     /// The working copy kept in the file `kept`: caught up from the change log, or, when it
     /// cannot be, read whole into a new file (readable by its owner only) that then takes
-    /// its place; a failure leaves the old file as it was.
+    /// its place; a failure leaves the old file as it was. A file that is not a working copy
+    /// is refused, never replaced.
     pub fn kept_copy(&mut self, kept: &std::path::Path) -> Result<Kept, CopyError> {
         let mut how = KeptHow::New;
         if kept.exists() {
             let mut store = Store::open(kept, crate::store::OpenMode::Existing)?;
+            // Never replace a database that is not a working copy: it is somebody's data.
+            if !CopyMark::is_copy(store.db().conn()).map_err(CopyError::Sqlite)? {
+                return Err(CopyError::NotACopy(kept.to_path_buf()));
+            }
             if let Some(caught) = self.catch_up(&mut store)? {
                 return Ok(Kept {
                     store,
