@@ -290,12 +290,18 @@ fn last_change_words_in(db: &mut dyn Triage, crn: &str) -> Result<String, Action
     Ok(match db.last_allocation_change(crn)? {
         Some(db::LastChange {
             actor,
+            login,
             at,
             action,
             reason,
         }) => format!(
-            "by {} at {}: {}{}",
+            "by {}{} at {}: {}{}",
             crate::text::quote_value(&actor, 40),
+            // On a server, the login is who it was; the actor is what they called themselves.
+            login
+                .filter(|l| *l != actor)
+                .map(|l| format!(" (login {})", crate::text::quote_value(&l, 40)))
+                .unwrap_or_default(),
             at,
             action,
             reason

@@ -1883,6 +1883,104 @@ fn a_kept_working_copy_catches_up_each_night_and_reports_as_the_file_does() {
     );
 }
 
+/// The triage issue's reproduction on the server: the allocation form is open on a case as
+/// an SPO's screen read it; a head allocates the case meanwhile; Enter writes nothing, says
+/// who changed it, and the head's allocation stands.
+#[test]
+fn a_form_left_open_on_postgresql_while_a_head_allocates_writes_nothing_and_says_so() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    demo_on_server(&server, dir.path());
+    let mut owner = server.connect("postgres");
+    owner
+        .batch_execute("CREATE ROLE head_b LOGIN IN ROLE casewatch_head")
+        .unwrap();
+    let crn: String = owner
+        .query_one(
+            "SELECT min(crn) FROM cases WHERE pdu = 'HFKCW' AND allocated_to IS NULL",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let url = server.url("spo_h");
+    let args = [
+        std::ffi::OsStr::new("--as-of"),
+        std::ffi::OsStr::new("2026-11-01"),
+        std::ffi::OsStr::new("--db"),
+        std::ffi::OsStr::new(&url),
+    ];
+    let mut screen = common::Screen::open(dir.path(), &args, 120, 40);
+    screen.wait_for("HFKCW");
+    screen.send(b"/HFKCW\r\r");
+    screen.wait_for("Overview › HFKCW › Today");
+    screen.send(b"2");
+    screen.wait_for("row 1 of");
+    screen.send(format!("/{crn}\r").as_bytes());
+    screen
+        .wait_until(Duration::from_secs(20), |t| t.contains("row 1 of 1 "))
+        .unwrap_or_else(|t| panic!("the filter did not apply:\n{t}"));
+    screen.send(b"a");
+    screen
+        .wait_until(Duration::from_secs(20), |t| {
+            t.contains(&format!("Case {crn} ·")) && !t.contains("loading practitioners")
+        })
+        .unwrap_or_else(|t| panic!("no picker:\n{t}"));
+    // A head allocates the case from another shell.
+    let colleague: String = owner
+        .query_one(
+            "SELECT max(staff_code) FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO'
+                AND status = 'in_post'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let o = casewatch(&[
+        "--db",
+        &server.url("head_b"),
+        "--as-of",
+        "2026-11-01",
+        "allocate",
+        &crn,
+        &colleague,
+        "--reason",
+        "initial_allocation",
+        "--note",
+        "the head's call",
+        "--yes",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // Back on the screen: the rationale, then Enter (and Enter again to confirm).
+    screen.send(b"\t");
+    screen.send(b"knows the area");
+    screen.wait_for("knows the area");
+    screen.send(b"\r");
+    std::thread::sleep(Duration::from_millis(300));
+    if screen.text().contains("Enter again to allocate") {
+        screen.send(b"\r");
+    }
+    let s = screen
+        .wait_until(Duration::from_secs(20), |t| {
+            t.contains("CHANGED, nothing written") && t.contains("REALLOCATION")
+        })
+        .unwrap_or_else(|t| panic!("the conflict was not shown:\n{t}"));
+    assert!(s.contains("head_b"), "says who changed it:\n{s}");
+    assert!(s.contains(&format!("Held by {colleague}")), "{s}");
+    let holder: String = owner
+        .query_one("SELECT allocated_to FROM cases WHERE crn = $1", &[&crn])
+        .unwrap()
+        .get(0);
+    assert_eq!(holder, colleague, "the head's allocation stands");
+    let writes: i64 = owner
+        .query_one("SELECT count(*) FROM audit WHERE action = 'allocate'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(writes, 1, "only the head's allocation was written");
+    screen.send(b"\x1b");
+    screen.send(b"\x1b");
+    screen.send(b"q");
+    let _ = screen.wait_exit(Duration::from_secs(10));
+}
+
 #[test]
 fn a_screen_with_a_kept_working_copy_opens_on_it_and_catches_up() {
     let server = Server::start();

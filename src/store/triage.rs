@@ -92,6 +92,8 @@ pub fn append_audit(db: Db<'_>, at: &str, e: &AuditEntry<'_>) -> Result<i64> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LastChange {
     pub actor: String,
+    /// On PostgreSQL, the database login that wrote it (the actor is what `--as` said).
+    pub login: Option<String>,
     pub at: String,
     pub action: String,
     pub reason: Option<String>,
@@ -108,6 +110,7 @@ pub fn last_allocation_change(db: Db<'_>, crn: &str) -> Result<Option<LastChange
         |r| {
             Ok(LastChange {
                 actor: r.get(0)?,
+                login: None,
                 at: r.get(1)?,
                 action: r.get(2)?,
                 reason: r.get(3)?,

@@ -88,7 +88,7 @@ impl Triage for PgTx<'_> {
     fn last_allocation_change(&mut self, crn: &str) -> Result<Option<LastChange>, Fault> {
         let row = self.tx.query_opt(
             "SELECT actor, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-                    action, reason
+                    action, reason, db_user
                FROM audit WHERE crn = $1 AND action IN ('allocate', 'reallocate', 'undo')
               ORDER BY id DESC LIMIT 1",
             &[&crn],
@@ -98,6 +98,7 @@ impl Triage for PgTx<'_> {
             at: r.get(1),
             action: r.get(2),
             reason: r.get(3),
+            login: r.get(4),
         }))
     }
 
