@@ -1910,21 +1910,7 @@ fn a_form_left_open_on_postgresql_while_a_head_allocates_writes_nothing_and_says
         std::ffi::OsStr::new(&url),
     ];
     let mut screen = common::Screen::open(dir.path(), &args, 120, 40);
-    screen.wait_for("HFKCW");
-    screen.send(b"/HFKCW\r\r");
-    screen.wait_for("Overview › HFKCW › Today");
-    screen.send(b"2");
-    screen.wait_for("row 1 of");
-    screen.send(format!("/{crn}\r").as_bytes());
-    screen
-        .wait_until(Duration::from_secs(20), |t| t.contains("row 1 of 1 "))
-        .unwrap_or_else(|t| panic!("the filter did not apply:\n{t}"));
-    screen.send(b"a");
-    screen
-        .wait_until(Duration::from_secs(20), |t| {
-            t.contains(&format!("Case {crn} ·")) && !t.contains("loading practitioners")
-        })
-        .unwrap_or_else(|t| panic!("no picker:\n{t}"));
+    common::open_allocation_form(&mut screen, "HFKCW", &crn);
     // A head allocates the case from another shell.
     let colleague: String = owner
         .query_one(
@@ -1950,14 +1936,7 @@ fn a_form_left_open_on_postgresql_while_a_head_allocates_writes_nothing_and_says
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     // Back on the screen: the rationale, then Enter (and Enter again to confirm).
-    screen.send(b"\t");
-    screen.send(b"knows the area");
-    screen.wait_for("knows the area");
-    screen.send(b"\r");
-    std::thread::sleep(Duration::from_millis(300));
-    if screen.text().contains("Enter again to allocate") {
-        screen.send(b"\r");
-    }
+    common::allocate_with_rationale(&mut screen, "knows the area");
     let s = screen
         .wait_until(Duration::from_secs(20), |t| {
             t.contains("CHANGED, nothing written") && t.contains("REALLOCATION")

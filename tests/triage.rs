@@ -59,21 +59,7 @@ fn a_form_left_open_while_a_colleague_allocates_writes_nothing_and_says_so() {
         db.as_os_str(),
     ];
     let mut screen = Screen::open(dir.path(), &args, 120, 40);
-    screen.wait_for("HFKCW");
-    screen.send(b"/HFKCW\r\r");
-    screen.wait_for("Overview › HFKCW › Today");
-    screen.send(b"2");
-    screen.wait_for("row 1 of");
-    screen.send(format!("/{crn}\r").as_bytes());
-    screen
-        .wait_until(Duration::from_secs(20), |t| t.contains("row 1 of 1 "))
-        .unwrap_or_else(|t| panic!("the filter did not apply:\n{t}"));
-    screen.send(b"a");
-    let picker = screen
-        .wait_until(Duration::from_secs(20), |t| {
-            t.contains(&format!("Case {crn} ·")) && !t.contains("loading practitioners")
-        })
-        .unwrap_or_else(|t| panic!("no picker:\n{t}"));
+    let picker = common::open_allocation_form(&mut screen, "HFKCW", &crn);
     // The officer preselected for a VERY_HIGH MAPPA case is a probation officer.
     let chosen = picker
         .lines()
@@ -106,14 +92,7 @@ fn a_form_left_open_while_a_colleague_allocates_writes_nothing_and_says_so() {
     assert!(o.status.success(), "{}", stderr(&o));
 
     // Back on the screen: the rationale, then Enter (and Enter again to confirm).
-    screen.send(b"\t");
-    screen.send(b"knows the area");
-    screen.wait_for("knows the area");
-    screen.send(b"\r");
-    std::thread::sleep(Duration::from_millis(300));
-    if screen.text().contains("Enter again to allocate") {
-        screen.send(b"\r");
-    }
+    common::allocate_with_rationale(&mut screen, "knows the area");
     let s = screen
         .wait_until(Duration::from_secs(20), |t| {
             t.contains("CHANGED, nothing written") && t.contains("REALLOCATION")

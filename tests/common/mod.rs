@@ -204,3 +204,36 @@ impl Drop for Screen {
         }
     }
 }
+
+/// From the overview: opens `pdu`'s unallocated cases, filters them to `crn`, and opens the
+/// allocation form on it; gives the screen with the form ready.
+pub fn open_allocation_form(screen: &mut Screen, pdu: &str, crn: &str) -> String {
+    use std::time::Duration;
+    screen.wait_for(pdu);
+    screen.send(format!("/{pdu}\r\r").as_bytes());
+    screen.wait_for(&format!("Overview › {pdu} › Today"));
+    screen.send(b"2");
+    screen.wait_for("row 1 of");
+    screen.send(format!("/{crn}\r").as_bytes());
+    screen
+        .wait_until(Duration::from_secs(20), |t| t.contains("row 1 of 1 "))
+        .unwrap_or_else(|t| panic!("the filter did not apply:\n{t}"));
+    screen.send(b"a");
+    screen
+        .wait_until(Duration::from_secs(20), |t| {
+            t.contains(&format!("Case {crn} ·")) && !t.contains("loading practitioners")
+        })
+        .unwrap_or_else(|t| panic!("no picker:\n{t}"))
+}
+
+/// In the allocation form: a rationale, then Enter (and Enter again when the form asks).
+pub fn allocate_with_rationale(screen: &mut Screen, rationale: &str) {
+    screen.send(b"\t");
+    screen.send(rationale.as_bytes());
+    screen.wait_for(rationale);
+    screen.send(b"\r");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    if screen.text().contains("Enter again to allocate") {
+        screen.send(b"\r");
+    }
+}
