@@ -11,7 +11,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use rusqlite::types::Value;
 
 use super::{COPIED, CopiedTable, CopyError, Kind, PG_SCHEMA_VERSION, PgError, PgStore, Sum};
-use super::{TableCopy, canonical_sql, copy_field, reason, sqlite_text};
+use super::{TableCopy, canonical_sql, copy_field, sqlite_text};
 use crate::store::Db;
 use crate::store::Store;
 use crate::store::load::{self, SetAside};
@@ -78,6 +78,11 @@ pub struct Pulled {
     pub readable: Vec<String>,
 }
 
+/// A server error of a copy, pull or catch-up, naming the server (password hidden).
+fn fails_on(url: &str) -> impl Fn(postgres::Error) -> CopyError + Copy + '_ {
+    move |e| CopyError::Pg(PgError::server(url, &e))
+}
+
 /// A value of PostgreSQL's canonical text as SQLite stores it.
 fn sqlite_value(v: Option<String>, kind: Kind) -> Value {
     let Some(v) = v else { return Value::Null };
@@ -114,12 +119,7 @@ impl PgStore {
             });
         }
         let url = self.url.clone();
-        let fail = |e: postgres::Error| {
-            CopyError::Pg(PgError::Server {
-                url: url.clone(),
-                reason: reason(&e),
-            })
-        };
+        let fail = fails_on(&url);
         let mut from = self.snapshot().map_err(fail)?;
         let readable: Vec<String> = from
             .query(
@@ -310,12 +310,7 @@ impl PgStore {
     /// or login, made before the log, or older than the log reaches back), so read it afresh.
     pub fn catch_up(&mut self, dest: &mut Store) -> Result<Option<CaughtUp>, CopyError> {
         let url = self.url.clone();
-        let fail = |e: postgres::Error| {
-            CopyError::Pg(PgError::Server {
-                url: url.clone(),
-                reason: reason(&e),
-            })
-        };
+        let fail = fails_on(&url);
         let sqlite = CopyError::Sqlite;
         let Some(before) = CopyMark::of(dest.db().conn()).map_err(sqlite)? else {
             return Ok(None);
@@ -495,12 +490,7 @@ impl PgStore {
     /// [`PgStore::catch_up`], reads only what changed.)
     pub fn refresh_into(&mut self, dest: &mut Store, pdus: &[String]) -> Result<u64, CopyError> {
         let url = self.url.clone();
-        let fail = |e: postgres::Error| {
-            CopyError::Pg(PgError::Server {
-                url: url.clone(),
-                reason: reason(&e),
-            })
-        };
+        let fail = fails_on(&url);
         let sqlite = CopyError::Sqlite;
         let mut from = self.snapshot().map_err(fail)?;
         let tx = dest.immediate().map_err(sqlite)?;
@@ -663,12 +653,7 @@ impl PgStore {
     /// Gives the run's id on the server. Only a head may record (the server's grants).
     pub fn push_run(&mut self, copy: Db<'_>, run_id: i64) -> Result<i64, CopyError> {
         let url = self.url.clone();
-        let fail = |e: postgres::Error| {
-            CopyError::Pg(PgError::Server {
-                url: url.clone(),
-                reason: reason(&e),
-            })
-        };
+        let fail = fails_on(&url);
         let conn = copy.conn();
         let (as_of, recorded_at, actor): (String, String, String) = conn
             .query_row(
