@@ -1,9 +1,16 @@
-//! Triage actions through the real binary: allocate, refuse, audit.
+//! Triage actions through the real binary: allocate, refuse, audit (on a SQLite file and on
+//! PostgreSQL), and undo through the library (on the file).
 
 use std::path::Path;
 use std::process::Output;
 
+#[path = "common/backend.rs"]
+mod backend;
 mod common;
+#[path = "common/pg.rs"]
+mod pg;
+
+use backend::{Backend, Kind};
 use common::casewatch;
 
 fn err(o: &Output) -> String {
@@ -34,48 +41,30 @@ fn unallocated_mappa(db: &str, home: &Path) -> u64 {
         .unwrap()
 }
 
-#[test]
-fn allocating_an_unallocated_mappa_case_is_counted_and_audited() {
+on_both!(
+    allocating_an_unallocated_mappa_case_is_counted_and_audited,
+    oversight_from_the_command_line_clears_the_case_from_the_overdue_list,
+);
+
+fn allocating_an_unallocated_mappa_case_is_counted_and_audited(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("a.db");
-    let db = db_path.to_str().unwrap();
-    let o = casewatch(
-        &[
-            "--as-of",
-            "2026-11-01",
-            "demo",
-            "--cases",
-            "4000",
-            "--db",
-            db,
-        ],
-        dir.path(),
+    let b = Backend::demo(kind, dir.path(), "4000", "2026-11-01");
+    let db = b.db.as_str();
+    let crn = b.text(
+        "SELECT crn FROM cases WHERE pdu = 'HFKCW' AND allocated_to IS NULL
+           AND mappa_category > 0 ORDER BY crn LIMIT 1",
+        &[],
     );
-    assert!(o.status.success(), "{}", err(&o));
-    let conn = rusqlite::Connection::open(&db_path).unwrap();
-    let crn: String = conn
-        .query_row(
-            "SELECT crn FROM cases WHERE pdu = 'HFKCW' AND allocated_to IS NULL
-               AND mappa_category > 0 ORDER BY crn LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let po: String = conn
-        .query_row(
-            "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO'
-               AND status = 'in_post' ORDER BY staff_code LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let other: String = conn
-        .query_row(
-            "SELECT staff_code FROM practitioners WHERE pdu = 'LAM' AND grade = 'PO' LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let po = b.text(
+        "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO'
+           AND status = 'in_post' ORDER BY staff_code LIMIT 1",
+        &[],
+    );
+    let other = b.text(
+        "SELECT staff_code FROM practitioners WHERE pdu = 'LAM' AND grade = 'PO'
+          ORDER BY staff_code LIMIT 1",
+        &[],
+    );
     let before = unallocated_mappa(db, dir.path());
 
     // Another PDU's practitioner: refused, nothing written.
@@ -101,10 +90,7 @@ fn allocating_an_unallocated_mappa_case_is_counted_and_audited() {
         "the CRN is not echoed: {}",
         err(&o)
     );
-    let audits: i64 = conn
-        .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(audits, 0);
+    assert_eq!(b.int("SELECT count(*) FROM audit", &[]), 0);
 
     let o = casewatch(
         &[
@@ -138,9 +124,10 @@ fn allocating_an_unallocated_mappa_case_is_counted_and_audited() {
     assert_eq!(rows[0]["action"], "allocate");
     assert_eq!(rows[0]["after"]["allocated_to"], po.as_str());
 
-    // The trail cannot be edited, even with another SQLite client.
-    assert!(conn.execute("DELETE FROM audit", []).is_err());
-    assert!(conn.execute("UPDATE audit SET actor = 'x'", []).is_err());
+    // The trail cannot be edited, even with another client of the database.
+    assert!(b.try_exec("DELETE FROM audit", &[]).is_err());
+    assert!(b.try_exec("UPDATE audit SET actor = 'x'", &[]).is_err());
+    assert_eq!(b.int("SELECT count(*) FROM audit", &[]), 1);
 }
 
 #[test]
@@ -157,24 +144,10 @@ fn unknown_reasons_and_crns_are_refused_by_the_argument_parser() {
     assert!(err(&o).contains("six digits"), "{}", err(&o));
 }
 
-#[test]
-fn oversight_from_the_command_line_clears_the_case_from_the_overdue_list() {
+fn oversight_from_the_command_line_clears_the_case_from_the_overdue_list(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("o.db");
-    let db = db_path.to_str().unwrap();
-    let o = casewatch(
-        &[
-            "--as-of",
-            "2026-11-01",
-            "demo",
-            "--cases",
-            "4000",
-            "--db",
-            db,
-        ],
-        dir.path(),
-    );
-    assert!(o.status.success(), "{}", err(&o));
+    let b = Backend::demo(kind, dir.path(), "4000", "2026-11-01");
+    let db = b.db.as_str();
     let overdue = |home: &Path| -> Vec<String> {
         let o = casewatch(
             &[
@@ -204,14 +177,11 @@ fn oversight_from_the_command_line_clears_the_case_from_the_overdue_list() {
     };
     let before = overdue(dir.path());
     let crn = before.first().expect("HFKCW has overdue oversight").clone();
-    let spo: String = rusqlite::Connection::open(&db_path)
-        .unwrap()
-        .query_row(
-            "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'SPO' AND status = 'in_post' LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let spo = b.text(
+        "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'SPO'
+           AND status = 'in_post' ORDER BY staff_code LIMIT 1",
+        &[],
+    );
     let o = casewatch(
         &[
             "--db",
@@ -235,14 +205,11 @@ fn oversight_from_the_command_line_clears_the_case_from_the_overdue_list() {
     assert_eq!(after.len(), before.len() - 1);
     assert!(!after.contains(&crn));
     // A practitioner who is not an SPO is refused, with nothing written.
-    let po: String = rusqlite::Connection::open(&db_path)
-        .unwrap()
-        .query_row(
-            "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO' LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let po = b.text(
+        "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO'
+          ORDER BY staff_code LIMIT 1",
+        &[],
+    );
     let o = casewatch(
         &[
             "--db",

@@ -1,9 +1,16 @@
-//! The nightly review through the real binary: rules, recording, statuses, exit codes, acks.
+//! The nightly review through the real binary: rules, recording, statuses, exit codes, acks,
+//! on a SQLite file and on PostgreSQL.
 
 use std::path::Path;
 use std::process::Output;
 
+#[path = "common/backend.rs"]
+mod backend;
 mod common;
+#[path = "common/pg.rs"]
+mod pg;
+
+use backend::{Backend, Kind};
 use common::casewatch;
 
 fn json(o: &Output) -> serde_json::Value {
@@ -11,27 +18,11 @@ fn json(o: &Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)))
 }
 
-fn demo(dir: &Path) -> String {
-    let db = dir.join("a.db").to_str().unwrap().to_string();
-    let o = casewatch(
-        &[
-            "--as-of",
-            "2026-11-23",
-            "demo",
-            "--cases",
-            "20000",
-            "--db",
-            &db,
-        ],
-        dir,
-    );
-    assert!(o.status.success());
+fn demo(kind: Kind, dir: &Path) -> Backend {
+    let b = Backend::demo(kind, dir, "20000", "2026-11-23");
     // These tests are about runs from scratch: without the demo's recorded history.
-    rusqlite::Connection::open(&db)
-        .unwrap()
-        .execute_batch("PRAGMA foreign_keys = ON; DELETE FROM alert_runs;")
-        .unwrap();
-    db
+    b.exec("DELETE FROM alert_runs", &[]);
+    b
 }
 
 fn alerts(db: &str, as_of: &str, extra: &[&str], home: &Path) -> Output {
@@ -40,10 +31,19 @@ fn alerts(db: &str, as_of: &str, extra: &[&str], home: &Path) -> Output {
     casewatch(&args, home)
 }
 
-#[test]
-fn the_organisational_alert_fires_for_hfkcw_and_not_for_pdus_rated_better() {
+on_both!(
+    the_organisational_alert_fires_for_hfkcw_and_not_for_pdus_rated_better,
+    recording_twice_a_day_duplicates_nothing_and_allocation_resolves_mappa_alerts,
+    acknowledged_alerts_stay_marked_until_they_get_worse,
+    a_broken_rules_file_is_refused_with_its_line_and_nothing_runs,
+    no_new_critical_alert_exits_zero_and_markdown_puts_organisational_alerts_first,
+    three_recorded_nights_carry_first_seen_and_resolve_once,
+);
+
+fn the_organisational_alert_fires_for_hfkcw_and_not_for_pdus_rated_better(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let db = demo(dir.path());
+    let b = demo(kind, dir.path());
+    let db = b.db.clone();
     let o = alerts(&db, "2026-11-23", &[], dir.path());
     assert_eq!(o.status.code(), Some(3), "new critical alerts exit 3");
     let doc = json(&o);
@@ -82,40 +82,33 @@ fn the_organisational_alert_fires_for_hfkcw_and_not_for_pdus_rated_better() {
     assert!(a["staff_code"].is_null());
 }
 
-#[test]
-fn recording_twice_a_day_duplicates_nothing_and_allocation_resolves_mappa_alerts() {
+fn recording_twice_a_day_duplicates_nothing_and_allocation_resolves_mappa_alerts(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let db = demo(dir.path());
+    let b = demo(kind, dir.path());
+    let db = b.db.clone();
     let first = json(&alerts(&db, "2026-11-23", &["--record"], dir.path()));
     let again = alerts(&db, "2026-11-23", &["--record"], dir.path());
     assert_eq!(again.status.code(), Some(3));
     let again = json(&again);
     assert_eq!(first["alerts"], again["alerts"]);
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let runs: i64 = conn
-        .query_row("SELECT count(*) FROM alert_runs", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(runs, 1);
-    let rows: i64 = conn
-        .query_row("SELECT count(*) FROM run_alerts", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(rows as usize, again["alerts"].as_array().unwrap().len());
+    assert_eq!(b.int("SELECT count(*) FROM alert_runs", &[]), 1);
+    assert_eq!(
+        b.recorded_alerts() as usize,
+        again["alerts"].as_array().unwrap().len()
+    );
 
-    // Allocate every unallocated MAPPA case in HFKCW, as a PDU would, directly in SQLite.
-    let po: String = conn
-        .query_row(
-            "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO' LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let n = conn
-        .execute(
-            "UPDATE cases SET allocated_to = ?1, allocated_on = '2026-11-24', unallocated_since = NULL
-              WHERE pdu = 'HFKCW' AND allocated_to IS NULL AND mappa_category > 0",
-            [&po],
-        )
-        .unwrap();
+    // Allocate every unallocated MAPPA case in HFKCW, as a PDU would, directly in the
+    // database.
+    let po = b.text(
+        "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO'
+          ORDER BY staff_code LIMIT 1",
+        &[],
+    );
+    let n = b.exec(
+        "UPDATE cases SET allocated_to = ?1, allocated_on = '2026-11-24', unallocated_since = NULL
+          WHERE pdu = 'HFKCW' AND allocated_to IS NULL AND mappa_category > 0",
+        &[&po],
+    );
     assert_eq!(n, 58);
     let next = json(&alerts(&db, "2026-11-24", &["--record"], dir.path()));
     assert_eq!(next["previous"], "2026-11-23");
@@ -142,10 +135,10 @@ fn recording_twice_a_day_duplicates_nothing_and_allocation_resolves_mappa_alerts
     assert_eq!(ongoing["first_seen"], "2026-11-23");
 }
 
-#[test]
-fn acknowledged_alerts_stay_marked_until_they_get_worse() {
+fn acknowledged_alerts_stay_marked_until_they_get_worse(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let db = demo(dir.path());
+    let b = demo(kind, dir.path());
+    let db = b.db.clone();
     alerts(&db, "2026-11-23", &["--record"], dir.path());
     let key = "organisational-alert:HFKCW:-";
     let o = casewatch(
@@ -165,14 +158,12 @@ fn acknowledged_alerts_stay_marked_until_they_get_worse() {
     let a = find(&json(&alerts(&db, "2026-11-23", &[], dir.path())));
     assert_eq!(a["acknowledged"], true);
     // One more unallocated MAPPA case: worse, so the alert reopens.
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute(
+    b.exec(
         "UPDATE cases SET allocated_to = NULL, allocated_on = NULL, unallocated_since = '2026-11-20'
           WHERE crn = (SELECT crn FROM cases WHERE pdu = 'HFKCW' AND mappa_category > 0
                          AND allocated_to IS NOT NULL ORDER BY crn LIMIT 1)",
-        [],
-    )
-    .unwrap();
+        &[],
+    );
     let a = find(&json(&alerts(&db, "2026-11-23", &[], dir.path())));
     assert_eq!(a["acknowledged"], false);
     assert_eq!(a["reopened"], true);
@@ -185,10 +176,10 @@ fn acknowledged_alerts_stay_marked_until_they_get_worse() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("\"acknowledge\""));
 }
 
-#[test]
-fn a_broken_rules_file_is_refused_with_its_line_and_nothing_runs() {
+fn a_broken_rules_file_is_refused_with_its_line_and_nothing_runs(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let db = demo(dir.path());
+    let b = demo(kind, dir.path());
+    let db = b.db.clone();
     let rules = dir.path().join("rules.toml");
     std::fs::write(
         &rules,
@@ -210,24 +201,19 @@ fn a_broken_rules_file_is_refused_with_its_line_and_nothing_runs() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("rules.toml:7:"), "{e}");
     assert!(e.contains("unknown metric 'vacancies'"), "{e}");
-    let runs: i64 = rusqlite::Connection::open(&db)
-        .unwrap()
-        .query_row("SELECT count(*) FROM alert_runs", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(runs, 0);
+    assert_eq!(b.int("SELECT count(*) FROM alert_runs", &[]), 0);
 }
 
-#[test]
-fn no_new_critical_alert_exits_zero_and_markdown_puts_organisational_alerts_first() {
+fn no_new_critical_alert_exits_zero_and_markdown_puts_organisational_alerts_first(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let empty = dir.path().join("empty.db");
-    let empty = empty.to_str().unwrap();
-    assert!(
-        casewatch(&["--db", empty, "init"], dir.path())
-            .status
-            .success()
-    );
-    let o = alerts(empty, "2026-11-23", &["--record"], dir.path());
+    let at = dir.path().join("empty");
+    std::fs::create_dir(&at).unwrap();
+    let empty = Backend::empty(kind, &at);
+    if kind == Kind::File {
+        let o = casewatch(&["--db", &empty.db, "init"], dir.path());
+        assert!(o.status.success());
+    }
+    let o = alerts(&empty.db, "2026-11-23", &["--record"], dir.path());
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -236,7 +222,8 @@ fn no_new_critical_alert_exits_zero_and_markdown_puts_organisational_alerts_firs
     );
     assert_eq!(json(&o)["alerts"].as_array().unwrap().len(), 0);
 
-    let db = demo(dir.path());
+    let b = demo(kind, dir.path());
+    let db = b.db.clone();
     let out = dir.path().join("review.md");
     let o = casewatch(
         &[
@@ -275,18 +262,11 @@ fn no_new_critical_alert_exits_zero_and_markdown_puts_organisational_alerts_firs
 /// the date it was first seen; one raised on the second night is `new` then and `ongoing`
 /// from its own first date; one that stops is `resolved` once and then gone; and one that
 /// comes back after resolving is `new` again, with its new date, not its old one.
-#[test]
-fn three_recorded_nights_carry_first_seen_and_resolve_once() {
+fn three_recorded_nights_carry_first_seen_and_resolve_once(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let db = demo(dir.path());
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let crns = |sql: &str| -> Vec<String> {
-        let mut st = conn.prepare(sql).unwrap();
-        st.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let b = demo(kind, dir.path());
+    let db = b.db.clone();
+    let crns = |sql: &str| b.texts(sql, &[]);
     let unallocated = crns(
         "SELECT crn FROM cases WHERE pdu = 'HFKCW' AND allocated_to IS NULL
            AND mappa_category > 0 ORDER BY crn LIMIT 2",
@@ -296,29 +276,24 @@ fn three_recorded_nights_carry_first_seen_and_resolve_once() {
         "SELECT crn FROM cases WHERE pdu = 'HFKCW' AND allocated_to IS NOT NULL
            AND mappa_category > 0 ORDER BY crn LIMIT 1",
     )[0];
-    let po: String = conn
-        .query_row(
-            "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO'
-              AND status = 'in_post' ORDER BY staff_code LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let po = b.text(
+        "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO'
+          AND status = 'in_post' ORDER BY staff_code LIMIT 1",
+        &[],
+    );
     let allocate = |crn: &str| {
-        conn.execute(
+        b.exec(
             "UPDATE cases SET allocated_to = ?2, allocated_on = '2026-11-23', unallocated_since = NULL
               WHERE crn = ?1",
-            [crn, po.as_str()],
-        )
-        .unwrap();
+            &[crn, po.as_str()],
+        );
     };
     let unallocate = |crn: &str| {
-        conn.execute(
+        b.exec(
             "UPDATE cases SET allocated_to = NULL, allocated_on = NULL, unallocated_since = '2026-11-01'
               WHERE crn = ?1",
-            [crn],
-        )
-        .unwrap();
+            &[crn],
+        );
     };
     let night = |as_of: &str| -> serde_json::Value {
         let o = alerts(&db, as_of, &["--record"], dir.path());
@@ -381,8 +356,5 @@ fn three_recorded_nights_carry_first_seen_and_resolve_once() {
         })
         .count();
     assert_eq!(resolved_again, 0);
-    let runs: i64 = conn
-        .query_row("SELECT count(*) FROM alert_runs", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(runs, 3);
+    assert_eq!(b.int("SELECT count(*) FROM alert_runs", &[]), 3);
 }

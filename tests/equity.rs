@@ -2,7 +2,13 @@
 //! another way (solving the Wilson score equation as a quadratic), no shown cell counts
 //! fewer than ten people, and no suppressed cell can be worked out from the rest.
 
+#[path = "common/backend.rs"]
+mod backend;
 mod common;
+#[path = "common/pg.rs"]
+mod pg;
+
+use backend::{Backend, Kind};
 
 /// The Wilson interval as the roots of (p̂ − p)² = z² p (1 − p) / n.
 fn wilson_by_quadratic(met: f64, n: f64) -> (f64, f64) {
@@ -15,12 +21,12 @@ fn wilson_by_quadratic(met: f64, n: f64) -> (f64, f64) {
     ((-b - d) / (2.0 * a), (-b + d) / (2.0 * a))
 }
 
-#[test]
-fn intervals_agree_with_a_reference_and_small_cells_never_show() {
+on_both!(intervals_agree_with_a_reference_and_small_cells_never_show);
+
+fn intervals_agree_with_a_reference_and_small_cells_never_show(kind: Kind) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("demo.db");
-    common::build_demo(dir.path(), &db, "3000", "5");
-    let db_arg = db.to_str().expect("utf-8 path");
+    let b = Backend::demo_seeded(kind, dir.path(), "3000", "5");
+    let db_arg = b.db.as_str();
     // Every region, and a small PDU (with its region) where small cells are bound to be.
     let mut reports = Vec::new();
     for extra in [&[][..], &["--pdu", "BRH"][..]] {

@@ -1,10 +1,17 @@
 //! Signal over noise, through the real binary: the PDU status ladder, incidents and their
-//! lifecycle (acknowledge, silence, reopen, escalate), the morning worklist and report.
+//! lifecycle (acknowledge, silence, reopen, escalate), the morning worklist and report, on a
+//! SQLite file and on PostgreSQL.
 
 use std::path::Path;
 use std::process::Output;
 
+#[path = "common/backend.rs"]
+mod backend;
 mod common;
+#[path = "common/pg.rs"]
+mod pg;
+
+use backend::{Backend, Kind};
 use common::casewatch;
 
 const ANCHOR: &str = "2026-11-23";
@@ -24,31 +31,17 @@ fn err(o: &Output) -> String {
 }
 
 /// The default demo (40,000 London cases, with its recorded history) as of `ANCHOR`.
-fn demo(dir: &Path) -> String {
-    let db = dir.join("i.db").to_str().unwrap().to_string();
-    let o = casewatch(&["--as-of", ANCHOR, "demo", "--db", &db], dir);
+fn demo(kind: Kind, dir: &Path) -> Backend {
+    let b = Backend::empty(kind, dir);
+    let o = casewatch(&["--as-of", ANCHOR, "demo", "--db", &b.db], dir);
     assert!(o.status.success(), "{}", err(&o));
-    db
+    b
 }
 
 fn run(db: &str, as_of: &str, extra: &[&str], home: &Path) -> Output {
     let mut args = vec!["--db", db, "--as-of", as_of];
     args.extend_from_slice(extra);
     casewatch(&args, home)
-}
-
-fn sql<T: rusqlite::types::FromSql>(db: &str, q: &str) -> T {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row(q, [], |r| r.get(0))
-        .unwrap()
-}
-
-fn exec(db: &str, q: &str) -> usize {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .execute(q, [])
-        .unwrap()
 }
 
 fn incident<'a>(doc: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
@@ -66,10 +59,21 @@ const UNALLOCATE_ONE_MAPPA: &str = "UPDATE cases SET allocated_to = NULL, alloca
   WHERE crn = (SELECT crn FROM cases WHERE pdu = 'HFKCW' AND mappa_category > 0
                  AND allocated_to IS NOT NULL ORDER BY crn LIMIT 1)";
 
-#[test]
-fn a_fresh_demo_puts_hfkcw_alone_at_organisational_alert_and_spreads_the_rest() {
+on_both!(
+    a_fresh_demo_puts_hfkcw_alone_at_organisational_alert_and_spreads_the_rest,
+    hfkcw_groups_its_alerts_into_a_few_incidents_and_the_morning_report_fits,
+    an_acknowledged_organisational_alert_ignores_jitter_and_reopens_on_one_more_mappa_case,
+    a_silence_hides_an_incident_until_its_date_then_it_returns,
+    a_critical_incident_open_three_recorded_nights_is_escalated,
+    bad_silences_and_acknowledgements_are_refused_in_one_line_and_write_nothing,
+    the_worklist_puts_unallocated_mappa_cases_first_then_high_rosh_by_days_waiting,
+    one_pdus_review_is_that_pdus_part_of_the_regions_review,
+);
+
+fn a_fresh_demo_puts_hfkcw_alone_at_organisational_alert_and_spreads_the_rest(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let db = demo(dir.path());
+    let b = demo(kind, dir.path());
+    let db = b.db.clone();
     let doc = json(&run(
         &db,
         ANCHOR,
@@ -97,10 +101,10 @@ fn a_fresh_demo_puts_hfkcw_alone_at_organisational_alert_and_spreads_the_rest() 
     assert!(why.starts_with("ORGANISATIONAL ALERT: 58 MAPPA"), "{why}");
 }
 
-#[test]
-fn hfkcw_groups_its_alerts_into_a_few_incidents_and_the_morning_report_fits() {
+fn hfkcw_groups_its_alerts_into_a_few_incidents_and_the_morning_report_fits(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let db = demo(dir.path());
+    let b = demo(kind, dir.path());
+    let db = b.db.clone();
     let o = run(
         &db,
         ANCHOR,
@@ -184,10 +188,12 @@ fn hfkcw_groups_its_alerts_into_a_few_incidents_and_the_morning_report_fits() {
     assert!(sections[0].contains("1. **allocate**"), "{}", sections[0]);
 }
 
-#[test]
-fn an_acknowledged_organisational_alert_ignores_jitter_and_reopens_on_one_more_mappa_case() {
+fn an_acknowledged_organisational_alert_ignores_jitter_and_reopens_on_one_more_mappa_case(
+    kind: Kind,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let db = demo(dir.path());
+    let b = demo(kind, dir.path());
+    let db = b.db.clone();
     let key = "organisational-alert:HFKCW";
     assert!(
         run(&db, ANCHOR, &["alerts", "--record"], dir.path())
@@ -203,12 +209,12 @@ fn an_acknowledged_organisational_alert_ignores_jitter_and_reopens_on_one_more_m
     );
     assert!(o.status.success(), "{}", err(&o));
     // Next night only the oversight share moves, by a tenth of a point: still acknowledged.
-    exec(
-        &db,
+    b.exec(
         "INSERT INTO oversight (crn, date, spo_staff_code, kind)
          SELECT crn, '2026-11-24', 'S1', 'periodic' FROM cases
           WHERE pdu = 'HFKCW' AND allocated_to IS NOT NULL AND mappa_category > 0
           ORDER BY crn LIMIT 1",
+        &[],
     );
     let doc = json(&run(
         &db,
@@ -227,7 +233,7 @@ fn an_acknowledged_organisational_alert_ignores_jitter_and_reopens_on_one_more_m
             .is_some_and(|s| !s.is_empty())
     );
     // One more unallocated MAPPA case: materially worse, so it reopens.
-    assert_eq!(exec(&db, UNALLOCATE_ONE_MAPPA), 1);
+    assert_eq!(b.exec(UNALLOCATE_ONE_MAPPA, &[]), 1);
     let o = run(
         &db,
         "2026-11-25",
@@ -248,10 +254,10 @@ fn an_acknowledged_organisational_alert_ignores_jitter_and_reopens_on_one_more_m
     assert!(String::from_utf8_lossy(&audit.stdout).contains("\"acknowledge\""));
 }
 
-#[test]
-fn a_silence_hides_an_incident_until_its_date_then_it_returns() {
+fn a_silence_hides_an_incident_until_its_date_then_it_returns(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let db = demo(dir.path());
+    let b = demo(kind, dir.path());
+    let db = b.db.clone();
     let o = run(
         &db,
         ANCHOR,
@@ -283,7 +289,7 @@ fn a_silence_hides_an_incident_until_its_date_then_it_returns() {
     assert_eq!(i["silenced_until"], "2026-11-26");
     assert_eq!(i["count"], 58, "a silenced incident is still counted");
     // A new member of a silenced incident wakes nobody.
-    assert_eq!(exec(&db, UNALLOCATE_ONE_MAPPA), 1);
+    assert_eq!(b.exec(UNALLOCATE_ONE_MAPPA, &[]), 1);
     let doc = json(&run(
         &db,
         "2026-11-25",
@@ -318,17 +324,13 @@ fn a_silence_hides_an_incident_until_its_date_then_it_returns() {
     assert!(audit.contains("\"silence\"") && audit.contains("\"unsilence\""));
 }
 
-#[test]
-fn a_critical_incident_open_three_recorded_nights_is_escalated() {
+fn a_critical_incident_open_three_recorded_nights_is_escalated(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let db = demo(dir.path());
+    let b = demo(kind, dir.path());
+    let db = b.db.clone();
     // Without the demo's history.
-    exec(&db, "PRAGMA foreign_keys = ON");
-    rusqlite::Connection::open(&db)
-        .unwrap()
-        .execute_batch("PRAGMA foreign_keys = ON; DELETE FROM alert_runs;")
-        .unwrap();
-    assert_eq!(sql::<i64>(&db, "SELECT count(*) FROM run_incidents"), 0);
+    b.exec("DELETE FROM alert_runs", &[]);
+    assert_eq!(b.int("SELECT count(*) FROM run_incidents", &[]), 0);
     let key = "unallocated-mappa:HFKCW";
     for (night, as_of, escalated) in [
         (1, "2026-11-23", false),
@@ -359,11 +361,11 @@ fn a_critical_incident_open_three_recorded_nights_is_escalated() {
     );
 }
 
-#[test]
-fn bad_silences_and_acknowledgements_are_refused_in_one_line_and_write_nothing() {
+fn bad_silences_and_acknowledgements_are_refused_in_one_line_and_write_nothing(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let db = demo(dir.path());
-    let audit_before: i64 = sql(&db, "SELECT count(*) FROM audit");
+    let b = demo(kind, dir.path());
+    let db = b.db.clone();
+    let audit_before = b.int("SELECT count(*) FROM audit", &[]);
     for (args, why) in [
         (vec!["silence", "pdu=HFKCW", "--reason", "r"], "--until"),
         (
@@ -437,14 +439,14 @@ fn bad_silences_and_acknowledgements_are_refused_in_one_line_and_write_nothing()
         assert!(e.contains(why), "{args:?}: {e}");
         assert_eq!(e.trim_end().lines().count(), 1, "{e}");
     }
-    assert_eq!(sql::<i64>(&db, "SELECT count(*) FROM silences"), 0);
-    assert_eq!(sql::<i64>(&db, "SELECT count(*) FROM audit"), audit_before);
+    assert_eq!(b.int("SELECT count(*) FROM silences", &[]), 0);
+    assert_eq!(b.int("SELECT count(*) FROM audit", &[]), audit_before);
 }
 
-#[test]
-fn the_worklist_puts_unallocated_mappa_cases_first_then_high_rosh_by_days_waiting() {
+fn the_worklist_puts_unallocated_mappa_cases_first_then_high_rosh_by_days_waiting(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let db = demo(dir.path());
+    let b = demo(kind, dir.path());
+    let db = b.db.clone();
     let doc = json(&run(
         &db,
         ANCHOR,
@@ -521,28 +523,31 @@ fn the_worklist_puts_unallocated_mappa_cases_first_then_high_rosh_by_days_waitin
     assert!(err(&o).contains("no PDU 'NOPE'"), "{}", err(&o));
 }
 
-#[test]
-fn one_pdus_review_is_that_pdus_part_of_the_regions_review() {
+fn one_pdus_review_is_that_pdus_part_of_the_regions_review(kind: Kind) {
     // `review --pdu` reads one PDU's cases and practitioners, the region's only for its
     // figures: every PDU's review must still be what the whole region's review says of it.
     let dir = tempfile::tempdir().unwrap();
-    let db = demo(dir.path());
-    let all = json(&run(
-        &db,
-        ANCHOR,
-        &["review", "--format", "json", "--limit", "40"],
-        dir.path(),
-    ));
+    let b = demo(kind, dir.path());
+    let db = b.db.clone();
+    // On the server each command would read a working copy afresh: one kept copy serves
+    // them all, each catching up (nothing changed) instead.
+    let copy = dir.path().join("working-copy.db");
+    let keep: Vec<&str> = match kind {
+        Kind::File => vec![],
+        Kind::Server => vec!["--working-copy", copy.to_str().unwrap()],
+    };
+    let review = |more: &[&str]| {
+        let mut args = keep.clone();
+        args.extend_from_slice(&["review", "--format", "json", "--limit", "40"]);
+        args.extend_from_slice(more);
+        json(&run(&db, ANCHOR, &args, dir.path()))
+    };
+    let all = review(&[]);
     let all = all.as_array().unwrap();
     assert_eq!(all.len(), 18, "every London PDU");
     for whole in all {
         let pdu = whole["pdu"].as_str().unwrap();
-        let one = json(&run(
-            &db,
-            ANCHOR,
-            &["review", "--pdu", pdu, "--format", "json", "--limit", "40"],
-            dir.path(),
-        ));
+        let one = review(&["--pdu", pdu]);
         assert_eq!(&one, whole, "{pdu}");
     }
 }

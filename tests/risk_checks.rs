@@ -1,11 +1,17 @@
 //! The inspection's other checks end to end: a region imported from files (a badly run PDU
-//! and a well-run one), the nightly alerts and the summary's shares, through the binary.
+//! and a well-run one), the nightly alerts and the summary's shares, through the binary, on
+//! a SQLite file and on PostgreSQL.
 
+#[path = "common/backend.rs"]
+mod backend;
 mod common;
+#[path = "common/pg.rs"]
+mod pg;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use backend::{Backend, Kind};
 use common::{casewatch, stderr};
 
 const AS_OF: &str = "2026-11-01";
@@ -26,9 +32,10 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 /// A database with the `tests/data/risk` region imported, kind by kind.
-fn region(home: &Path) -> PathBuf {
-    let db = home.join("risk.db");
-    for (kind, file) in [
+fn region(kind: Kind, home: &Path) -> Backend {
+    let b = Backend::empty(kind, home);
+    let db = &b.db;
+    for (table, file) in [
         ("pdus", "pdus.csv"),
         ("establishment", "establishment.csv"),
         ("practitioners", "practitioners.csv"),
@@ -42,31 +49,23 @@ fn region(home: &Path) -> PathBuf {
         let o = casewatch(
             &[
                 "--db",
-                db.to_str().unwrap(),
+                db,
                 "import",
                 path.to_str().unwrap(),
                 "--kind",
-                kind,
+                table,
             ],
             home,
         );
-        assert!(o.status.success(), "{kind}: {}", stderr(&o));
+        assert!(o.status.success(), "{table}: {}", stderr(&o));
     }
-    db
+    b
 }
 
 /// Each risk rule's alerts, as the CRNs they name, by PDU.
-fn risk_alerts(home: &Path, db: &Path) -> BTreeMap<(String, String), BTreeSet<String>> {
+fn risk_alerts(home: &Path, db: &str) -> BTreeMap<(String, String), BTreeSet<String>> {
     let o = casewatch(
-        &[
-            "--db",
-            db.to_str().unwrap(),
-            "--as-of",
-            AS_OF,
-            "alerts",
-            "--format",
-            "json",
-        ],
+        &["--db", db, "--as-of", AS_OF, "alerts", "--format", "json"],
         home,
     );
     assert!(
@@ -88,11 +87,16 @@ fn risk_alerts(home: &Path, db: &Path) -> BTreeMap<(String, String), BTreeSet<St
     out
 }
 
-#[test]
-fn an_imported_region_gives_the_expected_case_alerts_and_none_for_the_well_run_pdu() {
+on_both!(
+    an_imported_region_gives_the_expected_case_alerts_and_none_for_the_well_run_pdu,
+    the_summary_gives_each_pdus_shares,
+    a_return_recorded_later_clears_the_enquiry_alert,
+);
+
+fn an_imported_region_gives_the_expected_case_alerts_and_none_for_the_well_run_pdu(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let db = region(dir.path());
-    let found = risk_alerts(dir.path(), &db);
+    let b = region(kind, dir.path());
+    let found = risk_alerts(dir.path(), &b.db);
     let want: BTreeMap<(String, String), BTreeSet<String>> = [
         ("enquiry-overdue", vec!["Z000001", "Z000004"]),
         ("handover-overdue", vec!["Z000002"]),
@@ -109,19 +113,12 @@ fn an_imported_region_gives_the_expected_case_alerts_and_none_for_the_well_run_p
     assert_eq!(found, want, "no risk alert at ZZG, and these at ZZB");
 }
 
-#[test]
-fn the_summary_gives_each_pdus_shares() {
+fn the_summary_gives_each_pdus_shares(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let db = region(dir.path());
+    let b = region(kind, dir.path());
     let o = casewatch(
         &[
-            "--db",
-            db.to_str().unwrap(),
-            "--as-of",
-            AS_OF,
-            "summary",
-            "--format",
-            "json",
+            "--db", &b.db, "--as-of", AS_OF, "summary", "--format", "json",
         ],
         dir.path(),
     );
@@ -157,10 +154,9 @@ fn the_summary_gives_each_pdus_shares() {
 
 /// An enquiry's return arrives in a later file: the same request is updated, and its alert
 /// goes.
-#[test]
-fn a_return_recorded_later_clears_the_enquiry_alert() {
+fn a_return_recorded_later_clears_the_enquiry_alert(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let db = region(dir.path());
+    let b = region(kind, dir.path());
     let late = dir.path().join("returns.csv");
     std::fs::write(
         &late,
@@ -170,7 +166,7 @@ fn a_return_recorded_later_clears_the_enquiry_alert() {
     let o = casewatch(
         &[
             "--db",
-            db.to_str().unwrap(),
+            &b.db,
             "import",
             late.to_str().unwrap(),
             "--kind",
@@ -179,7 +175,7 @@ fn a_return_recorded_later_clears_the_enquiry_alert() {
         dir.path(),
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let found = risk_alerts(dir.path(), &db);
+    let found = risk_alerts(dir.path(), &b.db);
     let enquiry = &found[&("ZZB".to_string(), "enquiry-overdue".to_string())];
     assert_eq!(
         enquiry.iter().map(String::as_str).collect::<Vec<_>>(),

@@ -2,7 +2,13 @@
 //! recomputed from its own numerators and denominators, as a head checking one PDU by hand
 //! would (pooled region rate, quartiles by linear interpolation, one IQR beyond).
 
+#[path = "common/backend.rs"]
+mod backend;
 mod common;
+#[path = "common/pg.rs"]
+mod pg;
+
+use backend::{Backend, Kind};
 
 use std::collections::BTreeMap;
 
@@ -59,12 +65,12 @@ fn quartile(sorted: &[f64], p: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
-#[test]
-fn the_bands_and_team_patterns_agree_with_a_recomputation_from_the_export() {
+on_both!(the_bands_and_team_patterns_agree_with_a_recomputation_from_the_export);
+
+fn the_bands_and_team_patterns_agree_with_a_recomputation_from_the_export(kind: Kind) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("demo.db");
-    common::build_demo(dir.path(), &db, "20000", "2022");
-    let db_arg = db.to_str().expect("utf-8 path");
+    let b = Backend::demo_seeded(kind, dir.path(), "20000", "2022");
+    let db_arg = b.db.as_str();
     let export = |extra: &[&str]| {
         let mut args = vec!["--as-of", "2026-11-01", "--db", db_arg, "export", "support"];
         args.extend_from_slice(extra);
