@@ -1112,15 +1112,27 @@ pub struct PreviousRun {
 }
 
 /// The open alerts of a recorded run, by a 64-bit hash of their key, with their first-seen
-/// date and the incident that holds them: a national run has over a hundred thousand, and
-/// their keys need not be kept (two keys of one run sharing a hash is a chance of about one
-/// in a billion, and would only make one of them look new).
+/// date, the incident that holds them and where in that incident's stored members they are:
+/// a national run has over a hundred thousand, and their keys need not be kept (two keys of
+/// one run sharing a hash is a chance of about one in a billion, and would only make one of
+/// them look new).
 #[derive(Default)]
 struct PrevAlerts {
-    by_hash: HashMap<u64, (u32, u32)>,
+    by_hash: HashMap<u64, PrevAlert>,
     dates: Vec<Arc<str>>,
     date_index: HashMap<String, u32>,
     incidents: Vec<String>,
+}
+
+/// One open alert of a recorded run (see [`PrevAlerts`]).
+#[derive(Clone, Copy)]
+struct PrevAlert {
+    date: u32,
+    incident: u32,
+    /// The member's bytes in its incident's stored members (`[...]`, without the brackets'
+    /// neighbours): read again only if it resolved.
+    at: u32,
+    len: u32,
 }
 
 impl PrevAlerts {
@@ -1132,32 +1144,42 @@ impl PrevAlerts {
         self.incidents.push(key.to_string());
         (self.incidents.len() - 1) as u32
     }
-    fn insert(&mut self, key: &str, first_seen: String, incident: u32) {
-        let date = match self.date_index.get(&first_seen) {
+    fn insert(&mut self, key: &str, first_seen: &str, incident: u32, (at, len): (u32, u32)) {
+        let date = match self.date_index.get(first_seen) {
             Some(i) => *i,
             None => {
                 let i = self.dates.len() as u32;
-                self.dates.push(first_seen.as_str().into());
-                self.date_index.insert(first_seen, i);
+                self.dates.push(first_seen.into());
+                self.date_index.insert(first_seen.to_string(), i);
                 i
             }
         };
-        self.by_hash.insert(Self::hash(key), (date, incident));
+        let alert = PrevAlert {
+            date,
+            incident,
+            at,
+            len,
+        };
+        self.by_hash.insert(Self::hash(key), alert);
     }
     /// The first-seen date of an open alert of that run, taken out of the set.
     fn take(&mut self, key: &str) -> Option<Arc<str>> {
-        let (date, _) = self.by_hash.remove(&Self::hash(key))?;
-        self.dates.get(date as usize).cloned()
+        let a = self.by_hash.remove(&Self::hash(key))?;
+        self.dates.get(a.date as usize).cloned()
     }
-    fn contains(&self, key: &str) -> bool {
-        self.by_hash.contains_key(&Self::hash(key))
-    }
-    /// The incidents that still hold alerts not taken: those that resolved.
-    fn incidents_left(&self) -> std::collections::BTreeSet<&str> {
-        self.by_hash
-            .values()
-            .filter_map(|(_, i)| self.incidents.get(*i as usize).map(String::as_str))
-            .collect()
+    /// The alerts not taken (those that resolved) by incident, each incident's in the order
+    /// stored, with their key's hash.
+    fn left_by_incident(&self) -> BTreeMap<&str, Vec<(PrevAlert, u64)>> {
+        let mut out: BTreeMap<&str, Vec<(PrevAlert, u64)>> = BTreeMap::new();
+        for (&hash, a) in &self.by_hash {
+            if let Some(incident) = self.incidents.get(a.incident as usize) {
+                out.entry(incident.as_str()).or_default().push((*a, hash));
+            }
+        }
+        for members in out.values_mut() {
+            members.sort_unstable_by_key(|(a, _)| a.at);
+        }
+        out
     }
 }
 
@@ -1174,14 +1196,17 @@ struct StoredIncident {
 /// for a PDU-wide alert), first seen, status, message, metrics.
 type StoredMember = (String, String, String, String, Metrics);
 
-/// The head of a [`StoredMember`]: who, first seen and status, the rest skipped.
-type MemberHead = (
-    String,
-    String,
-    String,
-    serde::de::IgnoredAny,
-    serde::de::IgnoredAny,
-);
+/// A [`StoredMember`] as it lies in the stored text: each part's JSON, not yet read.
+type RawMember<'a> = [&'a serde_json::value::RawValue; 5];
+
+/// A JSON string's text: borrowed when it has no escapes, as a CRN, a date or a status has.
+fn raw_text(raw: &serde_json::value::RawValue) -> Cow<'_, str> {
+    let json = raw.get();
+    match json.strip_prefix('"').and_then(|j| j.strip_suffix('"')) {
+        Some(plain) if !plain.contains('\\') => Cow::Borrowed(plain),
+        _ => serde_json::from_str::<String>(json).map_or(Cow::Borrowed(""), Cow::Owned),
+    }
+}
 
 /// [`StoredMember`] borrowed from a review, for writing.
 type StoredMemberRef<'a> = (&'a str, &'a str, &'a str, Rendered<'a>, &'a Metrics);
@@ -1233,15 +1258,22 @@ fn previous_run_in(
             scope: scope_of(r.scope),
             pdu: r.pdu.to_string(),
         };
-        // Who, when and whether open: the message and metrics are skipped, not copied.
-        let members: Vec<MemberHead> = serde_json::from_str(r.members).map_err(|e| {
+        // Who, when and whether open, and where each member lies: its message and metrics
+        // are skipped, not read, and read again only for the few that resolve.
+        let members: Vec<RawMember<'_>> = serde_json::from_str(r.members).map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e))
         })?;
-        let at = alerts.add_incident(r.key);
-        for (who, first_seen, status, _, _) in members {
-            if status != Status::Resolved.as_str() {
-                alerts.insert(&format!("{}:{}:{who}", inc.rule, inc.pdu), first_seen, at);
+        let incident = alerts.add_incident(r.key);
+        let base = r.members.as_ptr() as usize;
+        for [who, first_seen, status, _, metrics] in members {
+            if raw_text(status) == Status::Resolved.as_str() {
+                continue;
             }
+            let at = who.get().as_ptr() as usize - base;
+            let end = metrics.get().as_ptr() as usize + metrics.get().len() - base;
+            let span = (at as u32, (end - at) as u32);
+            let key = format!("{}:{}:{}", inc.rule, inc.pdu, raw_text(who));
+            alerts.insert(&key, &raw_text(first_seen), incident, span);
         }
         incidents.insert(
             r.key.to_string(),
@@ -1262,8 +1294,8 @@ fn previous_run_in(
     }))
 }
 
-/// The alerts of the previous run that are no longer raised (`keys`), as the review lists
-/// them, from their incidents' stored members (each incident parsed once).
+/// The alerts of the previous run that are no longer raised (those `left`), as the review
+/// lists them: each read from where it lies in its incident's stored members.
 fn resolved_alerts(
     conn: Db<'_>,
     run_id: i64,
@@ -1271,23 +1303,25 @@ fn resolved_alerts(
     left: PrevAlerts,
 ) -> rusqlite::Result<Vec<ReviewedAlert>> {
     let mut out = Vec::new();
-    for incident in left.incidents_left() {
+    for (incident, members) in left.left_by_incident() {
         let Some(inc) = stored.get(incident) else {
             continue;
         };
         let text = runs::incident_members(conn, run_id, incident)?;
-        let only_left = LeftMembers {
-            left: &left,
-            rule: &inc.rule,
-            pdu: &inc.pdu,
-        };
-        let members = serde::de::DeserializeSeed::deserialize(
-            only_left,
-            &mut serde_json::Deserializer::from_str(&text),
-        )
-        .unwrap_or_default();
-        for (who, first_seen, _, message, metrics) in members {
+        for (a, hash) in members {
+            let (at, len) = (a.at as usize, a.len as usize);
+            let Some(Ok((who, first_seen, _, message, metrics))) = text
+                .get(at..at + len)
+                .map(|m| serde_json::from_str::<StoredMember>(&format!("[{m}]")))
+            else {
+                continue;
+            };
             let key = format!("{}:{}:{who}", inc.rule, inc.pdu);
+            // The run read again must be the run read first (recording a date again
+            // replaces its run): a member found elsewhere is not this alert.
+            if PrevAlerts::hash(&key) != hash {
+                continue;
+            }
             let (crn, staff_code) = match inc.scope {
                 Scope::Case => (Some(who), None),
                 Scope::Practitioner => (None, Some(who)),
@@ -1312,76 +1346,6 @@ fn resolved_alerts(
         }
     }
     Ok(out)
-}
-
-/// Reads an incident's stored members keeping only those still in `left` (the resolved
-/// ones, a few hundred a night): the others, hundreds of thousands nationally, are skipped
-/// past their CRN rather than read whole.
-#[derive(Clone, Copy)]
-struct LeftMembers<'a> {
-    left: &'a PrevAlerts,
-    rule: &'a str,
-    pdu: &'a str,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for LeftMembers<'_> {
-    type Value = Vec<StoredMember>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for LeftMembers<'_> {
-    type Value = Vec<StoredMember>;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an incident's members")
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::new();
-        while let Some(m) = seq.next_element_seed(LeftMember(self))? {
-            out.extend(m);
-        }
-        Ok(out)
-    }
-}
-
-/// One member of [`LeftMembers`]: `None` when it is not one of the left.
-struct LeftMember<'a>(LeftMembers<'a>);
-
-impl<'de> serde::de::DeserializeSeed<'de> for LeftMember<'_> {
-    type Value = Option<StoredMember>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for LeftMember<'_> {
-    type Value = Option<StoredMember>;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[who, first_seen, status, message, metrics]")
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        use serde::de::{Error, IgnoredAny};
-        let LeftMembers { left, rule, pdu } = self.0;
-        let who: String = seq
-            .next_element()?
-            .ok_or_else(|| Error::invalid_length(0, &self))?;
-        let member = if left.contains(&format!("{rule}:{pdu}:{who}")) {
-            let mut next = |i: usize| -> Result<String, A::Error> {
-                seq.next_element()?
-                    .ok_or_else(|| Error::invalid_length(i, &"a stored member"))
-            };
-            let (first_seen, status, message) = (next(1)?, next(2)?, next(3)?);
-            let metrics: Metrics = seq
-                .next_element()?
-                .ok_or_else(|| Error::invalid_length(4, &self))?;
-            Some((who, first_seen, status, message, metrics))
-        } else {
-            None
-        };
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(member)
-    }
 }
 
 /// The latest acknowledgement of each key, with the metric values it was given at.
@@ -2084,12 +2048,25 @@ pub fn record(
     pdus: &[PduSummary],
     actor: &str,
 ) -> rusqlite::Result<i64> {
+    record_as(store, review, pdus, actor, None)
+}
+
+/// [`record`], the run taking the id `id` when given (a working copy's run, the id its
+/// server reserved for it: see `PgStore::reserve_run_id`).
+pub fn record_as(
+    store: &mut Store,
+    review: &mut Review,
+    pdus: &[PduSummary],
+    actor: &str,
+    id: Option<i64>,
+) -> rusqlite::Result<i64> {
     let tx = store.immediate()?;
     let run_id = runs::begin_run(
         tx.db(),
         &review.as_of,
         &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         actor,
+        id,
     )?;
     let unit_metrics: HashMap<&str, &Metrics> = review
         .unit_metrics
@@ -2985,6 +2962,101 @@ mod tests {
             3000
         );
         assert!(compare(&s, day, RiskScope::All).is_none());
+    }
+
+    #[test]
+    fn a_resolved_alert_is_read_back_from_last_night_as_stored_even_when_it_needs_escapes() {
+        let (_dir, p, as_of) = demo(2000, 4);
+        let mut s = Store::open(&p, OpenMode::Existing).unwrap();
+        // Unallocated MAPPA cases whose CRNs JSON must escape (a quote, a backslash, a
+        // control character), beside plain ones.
+        let odd = ["Q\"00001", "Q\\00002", "Q\u{1}00003"];
+        for crn in odd {
+            s.db()
+                .sql()
+                .execute(
+                    "INSERT INTO cases (crn, name, pdu, tier, rosh, mappa_category, mappa_level,
+                                        case_type, sentence_date, unallocated_since)
+                     VALUES (?1, 'N', 'HFKCW', 'A3', 'HIGH', 1, 2, 'LICENCE', '2026-01-01',
+                             '2026-09-01')",
+                    [crn],
+                )
+                .unwrap();
+        }
+        let (policy, rules) = (Policy::defaults(), Rules::defaults());
+        let night = |s: &Store, day: NaiveDate| {
+            let ev = crate::context::Evaluation::new(policy.clone(), rules.clone(), day);
+            run(s.db(), &ev, None).unwrap()
+        };
+        let (mut first, pdus) = night(&s, as_of);
+        record(&mut s, &mut first, &pdus, "t").unwrap();
+        let mappa = |r: &Review, crn: &str| -> Vec<(Status, String, String, String)> {
+            r.alerts
+                .iter()
+                .filter(|a| &*a.rule == "unallocated-mappa" && a.crn.as_deref() == Some(crn))
+                .map(|a| {
+                    let metrics = serde_json::to_string(&a.metrics).unwrap();
+                    (
+                        a.status,
+                        a.first_seen.to_string(),
+                        a.message().to_string(),
+                        metrics,
+                    )
+                })
+                .collect()
+        };
+        // Every unallocated MAPPA case of HFKCW allocated but one.
+        let unallocated: Vec<String> = first
+            .alerts
+            .iter()
+            .filter(|a| &*a.rule == "unallocated-mappa" && &*a.pdu == "HFKCW")
+            .filter_map(|a| a.crn.clone())
+            .collect();
+        assert!(unallocated.len() > odd.len() + 1, "{unallocated:?}");
+        let stays = unallocated
+            .iter()
+            .find(|c| !odd.contains(&c.as_str()))
+            .unwrap();
+        let po: String = s
+            .db()
+            .sql()
+            .query_row(
+                "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO'
+                  ORDER BY staff_code LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        for crn in unallocated.iter().filter(|c| *c != stays) {
+            s.db()
+                .sql()
+                .execute(
+                    "UPDATE cases SET allocated_to = ?2, allocated_on = '2026-11-02',
+                                      unallocated_since = NULL WHERE crn = ?1",
+                    [crn, &po],
+                )
+                .unwrap();
+        }
+        let (second, _) = night(&s, as_of + chrono::Duration::days(1));
+        for crn in &unallocated {
+            let was = mappa(&first, crn);
+            assert_eq!(was.len(), 1, "{crn:?}");
+            let (_, since, message, metrics) = was[0].clone();
+            let want = if crn == stays {
+                // Still open: its first night carried, its figures tonight's.
+                let now = mappa(&second, crn);
+                assert_eq!(now.len(), 1);
+                assert_eq!((now[0].0, &now[0].1), (Status::Ongoing, &since));
+                continue;
+            } else {
+                vec![(Status::Resolved, since, message, metrics)]
+            };
+            assert_eq!(
+                mappa(&second, crn),
+                want,
+                "{crn:?}: as last night stored it"
+            );
+        }
     }
 
     #[test]

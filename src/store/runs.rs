@@ -47,25 +47,6 @@ pub fn run_before(db: Db<'_>, as_of: &str) -> Result<Option<RunHead>> {
     .optional()
 }
 
-/// Gives the recorded run `from` the id `to`, with its PDU figures and incidents: a kept
-/// working copy takes the id its server gave the run, so that catching up finds it there.
-pub fn renumber_run(store: &mut crate::store::Store, from: i64, to: i64) -> Result<()> {
-    if from == to {
-        return Ok(());
-    }
-    let tx = store.immediate()?;
-    let conn = tx.db().conn();
-    conn.execute_batch("PRAGMA defer_foreign_keys = ON")?;
-    for sql in [
-        "UPDATE alert_runs SET id = ?2 WHERE id = ?1",
-        "UPDATE run_pdu_metrics SET run_id = ?2 WHERE run_id = ?1",
-        "UPDATE run_incidents SET run_id = ?2 WHERE run_id = ?1",
-    ] {
-        conn.execute(sql, params![from, to])?;
-    }
-    tx.commit()
-}
-
 /// One open incident of a run as stored, borrowed from SQLite's row (its members are JSON).
 #[derive(Debug, Clone, Copy)]
 pub struct IncidentRow<'a> {
@@ -405,13 +386,23 @@ impl std::io::Write for PartWriter<'_, '_> {
 }
 
 /// Starts the run for `as_of`, replacing a run already recorded for that date (and, by
-/// cascade, its rows); returns the new run's id.
-pub fn begin_run(db: Db<'_>, as_of: &str, recorded_at: &str, actor: &str) -> Result<i64> {
+/// cascade, its rows); returns the new run's id: `id` when given (a working copy's run takes
+/// the id its server reserved for it), or the next.
+pub fn begin_run(
+    db: Db<'_>,
+    as_of: &str,
+    recorded_at: &str,
+    actor: &str,
+    id: Option<i64>,
+) -> Result<i64> {
     let conn = db.conn();
-    conn.execute("DELETE FROM alert_runs WHERE as_of = ?1", [as_of])?;
     conn.execute(
-        "INSERT INTO alert_runs (as_of, recorded_at, actor) VALUES (?1, ?2, ?3)",
-        params![as_of, recorded_at, actor],
+        "DELETE FROM alert_runs WHERE as_of = ?1 OR id = ?2",
+        params![as_of, id],
+    )?;
+    conn.execute(
+        "INSERT INTO alert_runs (id, as_of, recorded_at, actor) VALUES (?4, ?1, ?2, ?3)",
+        params![as_of, recorded_at, actor, id],
     )?;
     Ok(conn.last_insert_rowid())
 }
