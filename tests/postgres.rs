@@ -1805,6 +1805,22 @@ fn a_kept_working_copy_catches_up_each_night_and_reports_as_the_file_does() {
             text(&on_pg.stderr)
         );
     }
+    // Another job records the last night again, without the kept copy: the server's run
+    // of that date is replaced (a new id), and the kept copy drops the old one when it
+    // catches up.
+    let o = casewatch(&["--db", &url, "--as-of", "2026-11-04", "alerts", "--record"]);
+    assert!(
+        matches!(o.status.code(), Some(0 | 3)),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = casewatch(&["--db", &url, "--working-copy", k, "summary"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("caught up from the server"),
+        "{}",
+        text(&o.stderr)
+    );
     // The kept copy holds the server's runs under the server's ids, and the cases as a new
     // copy does.
     let on_server: Vec<String> = db

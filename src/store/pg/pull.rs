@@ -609,9 +609,10 @@ fn tallies_of(
     Ok(())
 }
 
-/// What names no PDU: the audit and the runs only grow, so their new rows are read;
-/// acknowledgements and silences are few, and a silence can be lifted, so they are read
-/// whole.
+/// What names no PDU: the audit only grows, so its new rows are read; a run is added, or
+/// replaced by a run of the same date recorded again (under a new id), so the copy drops the
+/// runs the server no longer holds and reads the new; acknowledgements and silences are
+/// few, and a silence can be lifted, so they are read whole.
 fn unscoped(
     from: &mut postgres::Transaction<'_>,
     conn: &rusqlite::Connection,
@@ -620,6 +621,24 @@ fn unscoped(
     let sqlite = CopyError::Sqlite;
     conn.execute_batch("DELETE FROM alert_acks; DELETE FROM silences;")
         .map_err(sqlite)?;
+    let held: Vec<i64> = from
+        .query("SELECT id FROM alert_runs", &[])
+        .map_err(fail)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let held = serde_json::Value::from(held).to_string();
+    for (table, id) in [
+        ("run_incidents", "run_id"),
+        ("run_pdu_metrics", "run_id"),
+        ("alert_runs", "id"),
+    ] {
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE {id} NOT IN (SELECT value FROM json_each(?1))"),
+            [&held],
+        )
+        .map_err(sqlite)?;
+    }
     let last = |table: &str| -> Result<i64, CopyError> {
         conn.query_row(
             &format!("SELECT coalesce(max(id), 0) FROM {table}"),
