@@ -98,19 +98,7 @@ impl Backend {
 
     /// The demo of `cases` cases from `seed`, as of 2026-11-01 (`common::build_demo`'s).
     pub fn demo_seeded(kind: Kind, dir: &Path, cases: &str, seed: &str) -> Backend {
-        Backend::demo_with(
-            kind,
-            dir,
-            &[
-                "--as-of",
-                "2026-11-01",
-                "demo",
-                "--cases",
-                cases,
-                "--seed",
-                seed,
-            ],
-        )
+        Backend::demo_with(kind, dir, &crate::common::demo_args(cases, seed))
     }
 
     fn demo_with(kind: Kind, dir: &Path, args: &[&str]) -> Backend {

@@ -25,19 +25,25 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The arguments of `casewatch demo` for `cases` synthetic cases from `seed`, as of
+/// 2026-11-01.
+pub fn demo_args<'a>(cases: &'a str, seed: &'a str) -> [&'a str; 7] {
+    [
+        "--as-of",
+        "2026-11-01",
+        "demo",
+        "--cases",
+        cases,
+        "--seed",
+        seed,
+    ]
+}
+
 /// Builds a demo database of `cases` synthetic cases (as of 2026-11-01) at `db`.
 pub fn build_demo(home: &Path, db: &Path, cases: &str, seed: &str) {
     let o = cmd(home)
-        .args([
-            "--as-of",
-            "2026-11-01",
-            "demo",
-            "--cases",
-            cases,
-            "--seed",
-            seed,
-            "--db",
-        ])
+        .args(demo_args(cases, seed))
+        .arg("--db")
         .arg(db)
         .output()
         .expect("run casewatch demo");
