@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use rusqlite::OptionalExtension;
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_casewatch");
 
 /// Keeps a command away from the user's own config and data.
@@ -25,16 +27,8 @@ fn bin() -> Command {
 
 fn build_demo(db: &Path, seed: &str, cases: &str) {
     let o = bin()
-        .args([
-            "--as-of",
-            "2026-11-01",
-            "demo",
-            "--cases",
-            cases,
-            "--seed",
-            seed,
-            "--db",
-        ])
+        .args(common::demo_args(cases, seed))
+        .arg("--db")
         .arg(db)
         .output()
         .unwrap();
