@@ -2,12 +2,17 @@
 //! left open while a colleague allocates the case, the officer the picker offers first, the
 //! command line's refusals, and sensitive text after an undo.
 
+#[path = "common/backend.rs"]
+mod backend;
 mod common;
+#[path = "common/pg.rs"]
+mod pg;
 
 use std::ffi::OsStr;
 use std::path::Path;
 use std::time::Duration;
 
+use backend::{Backend, Kind};
 use common::{Screen, casewatch, stderr};
 use rusqlite::Connection;
 
@@ -27,13 +32,12 @@ fn one<T: rusqlite::types::FromSql>(db: &Path, sql: &str) -> T {
 }
 
 /// The worst unallocated case of HFKCW: VERY_HIGH RoSH and MAPPA, longest waiting.
+const WORST_UNALLOCATED_MAPPA: &str = "SELECT crn FROM cases WHERE pdu = 'HFKCW'
+   AND allocated_to IS NULL AND mappa_category > 0 AND rosh = 'VERY_HIGH'
+ ORDER BY unallocated_since, crn LIMIT 1";
+
 fn worst_unallocated_mappa(db: &Path) -> String {
-    one(
-        db,
-        "SELECT crn FROM cases WHERE pdu = 'HFKCW' AND allocated_to IS NULL
-           AND mappa_category > 0 AND rosh = 'VERY_HIGH'
-         ORDER BY unallocated_since, crn LIMIT 1",
-    )
+    one(db, WORST_UNALLOCATED_MAPPA)
 }
 
 fn run(dir: &Path, db: &Path, args: &[&str]) -> std::process::Output {
@@ -112,24 +116,18 @@ fn a_form_left_open_while_a_colleague_allocates_writes_nothing_and_says_so() {
     screen.wait_exit(Duration::from_secs(10));
 }
 
-#[test]
-fn the_command_line_refuses_a_stale_or_mislabelled_allocation_and_a_future_date() {
+on_both!(the_command_line_refuses_a_stale_or_mislabelled_allocation_and_a_future_date);
+
+fn the_command_line_refuses_a_stale_or_mislabelled_allocation_and_a_future_date(kind: Kind) {
     let dir = tempfile::tempdir().unwrap();
-    let db = demo(dir.path());
-    let crn = worst_unallocated_mappa(&db);
-    let pos: Vec<String> = {
-        let c = Connection::open(&db).unwrap();
-        let mut st = c
-            .prepare(
-                "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO'
-                   AND status = 'in_post' ORDER BY staff_code LIMIT 2",
-            )
-            .unwrap();
-        st.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let b = Backend::demo_seeded(kind, dir.path(), "4000", "2022");
+    let db = std::path::PathBuf::from(&b.db);
+    let crn = b.text(WORST_UNALLOCATED_MAPPA, &[]);
+    let pos = b.texts(
+        "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO'
+           AND status = 'in_post' ORDER BY staff_code LIMIT 2",
+        &[],
+    );
     let o = run(
         dir.path(),
         &db,
@@ -145,7 +143,7 @@ fn the_command_line_refuses_a_stale_or_mislabelled_allocation_and_a_future_date(
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let before = std::fs::read(&db).unwrap();
+    let before = b.held();
     let refused = |args: &[&str], needle: &str| {
         let o = run(dir.path(), &db, args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
@@ -197,10 +195,10 @@ fn the_command_line_refuses_a_stale_or_mislabelled_allocation_and_a_future_date(
         "rationale",
     );
     // A write dated after today, whatever --as-of says.
-    let spo: String = one(
-        &db,
+    let spo = b.text(
         "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'SPO'
-           AND status = 'in_post' LIMIT 1",
+           AND status = 'in_post' ORDER BY staff_code LIMIT 1",
+        &[],
     );
     let o = casewatch(
         &[
@@ -230,7 +228,7 @@ fn the_command_line_refuses_a_stale_or_mislabelled_allocation_and_a_future_date(
         &["ack", "organisational-alert:HFKCW", "--note", "ok \u{202e}"],
         "formatting character",
     );
-    assert_eq!(std::fs::read(&db).unwrap(), before, "nothing was written");
+    assert!(b.held() == before, "nothing was written");
     // A reallocation that states the holder it read goes through, whatever the case of the
     // staff codes.
     let o = run(

@@ -193,6 +193,36 @@ impl Backend {
         }
     }
 
+    /// What a write would change, to compare before and after: the file byte for byte, or
+    /// on the server every case row and the number of rows of each table a write adds to.
+    pub fn held(&self) -> Vec<String> {
+        match self.kind() {
+            Kind::File => {
+                let bytes = std::fs::read(&self.db).unwrap();
+                vec![format!("{} bytes", bytes.len()), format!("{bytes:?}")]
+            }
+            Kind::Server => {
+                let mut all = self.texts(
+                    "SELECT md5(string_agg(c::text, ',' ORDER BY crn)) FROM cases c",
+                    &[],
+                );
+                for table in [
+                    "audit",
+                    "allocations",
+                    "notes",
+                    "oversight",
+                    "contacts",
+                    "alert_acks",
+                    "silences",
+                ] {
+                    let n = self.int(&format!("SELECT count(*) FROM {table}"), &[]);
+                    all.push(format!("{table} {n}"));
+                }
+                all
+            }
+        }
+    }
+
     /// How many alerts the recorded runs hold, open and resolved (the members of their
     /// incidents).
     pub fn recorded_alerts(&self) -> i64 {
