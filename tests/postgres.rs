@@ -1652,19 +1652,26 @@ const ALLOCATE_ONE_IN_HFKCW: &str =
                       allocated_on = '2026-11-01', unallocated_since = NULL
       WHERE crn = (SELECT min(crn) FROM cases WHERE pdu = 'HFKCW' AND allocated_to IS NULL)";
 
+/// The screen as of 2026-11-01 on `url` (with `more` arguments), 120 wide and `rows` tall.
+fn screen_on(
+    dir: &std::path::Path,
+    url: &str,
+    more: &[&std::ffi::OsStr],
+    rows: u16,
+) -> common::Screen {
+    let start = ["--as-of", "2026-11-01", "--db", url];
+    let mut args: Vec<&std::ffi::OsStr> = start.iter().map(std::ffi::OsStr::new).collect();
+    args.extend_from_slice(more);
+    common::Screen::open(dir, &args, 120, rows)
+}
+
 #[test]
 fn the_screen_on_postgresql_shows_another_users_change_and_rides_out_a_restart() {
     let server = Server::start();
     let dir = tempfile::tempdir().unwrap();
     demo_on_server(&server, dir.path());
     let url = server.url("spo_h");
-    let args = [
-        std::ffi::OsStr::new("--as-of"),
-        std::ffi::OsStr::new("2026-11-01"),
-        std::ffi::OsStr::new("--db"),
-        std::ffi::OsStr::new(&url),
-    ];
-    let mut screen = common::Screen::open(dir.path(), &args, 120, 30);
+    let mut screen = screen_on(dir.path(), &url, &[], 30);
     let s = screen
         .wait_until(Duration::from_secs(20), |t| hfkcw_unallocated(t).is_some())
         .unwrap_or_else(|t| panic!("no overview; screen:\n{t}"));
@@ -1919,13 +1926,7 @@ fn a_form_left_open_on_postgresql_while_a_head_allocates_writes_nothing_and_says
         .unwrap()
         .get(0);
     let url = server.url("spo_h");
-    let args = [
-        std::ffi::OsStr::new("--as-of"),
-        std::ffi::OsStr::new("2026-11-01"),
-        std::ffi::OsStr::new("--db"),
-        std::ffi::OsStr::new(&url),
-    ];
-    let mut screen = common::Screen::open(dir.path(), &args, 120, 40);
+    let mut screen = screen_on(dir.path(), &url, &[], 40);
     common::open_allocation_form(&mut screen, "HFKCW", &crn);
     // A head allocates the case from another shell.
     let colleague: String = owner
@@ -1983,15 +1984,8 @@ fn a_screen_with_a_kept_working_copy_opens_on_it_and_catches_up() {
     demo_on_server(&server, dir.path());
     let url = server.url("spo_h");
     let kept = dir.path().join("screen.db");
-    let args = [
-        std::ffi::OsStr::new("--as-of"),
-        std::ffi::OsStr::new("2026-11-01"),
-        std::ffi::OsStr::new("--db"),
-        std::ffi::OsStr::new(&url),
-        std::ffi::OsStr::new("--working-copy"),
-        kept.as_os_str(),
-    ];
-    let mut screen = common::Screen::open(dir.path(), &args, 120, 30);
+    let keep = [std::ffi::OsStr::new("--working-copy"), kept.as_os_str()];
+    let mut screen = screen_on(dir.path(), &url, &keep, 30);
     let s = screen
         .wait_until(Duration::from_secs(20), |t| hfkcw_unallocated(t).is_some())
         .unwrap_or_else(|t| panic!("no overview; screen:\n{t}"));
@@ -2004,7 +1998,7 @@ fn a_screen_with_a_kept_working_copy_opens_on_it_and_catches_up() {
         .connect("postgres")
         .batch_execute(ALLOCATE_ONE_IN_HFKCW)
         .unwrap();
-    let mut screen = common::Screen::open(dir.path(), &args, 120, 30);
+    let mut screen = screen_on(dir.path(), &url, &keep, 30);
     screen
         .wait_until(Duration::from_secs(20), |t| {
             hfkcw_unallocated(t) == Some(before - 1)

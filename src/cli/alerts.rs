@@ -76,7 +76,7 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
             ActionError::Sqlite(s) => classify(s).into(),
             e => anyhow::anyhow!("the run was not recorded: {e}"),
         })?;
-        if let (Some((run_id, pg)), Some(_)) = (pg.as_mut(), review.run_id)
+        if let Some((run_id, pg)) = pg.as_mut()
             && let Err(e) = pg.push_run(store.db(), *run_id)
         {
             // A kept copy holds a run the server does not: read afresh next time. (One in

@@ -118,11 +118,6 @@ impl Backend {
         }
     }
 
-    /// The server, on PostgreSQL.
-    pub fn server(&self) -> Option<&Server> {
-        self.server.as_ref()
-    }
-
     fn sqlite(&self) -> rusqlite::Connection {
         let c = rusqlite::Connection::open(&self.db).unwrap();
         c.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
@@ -195,12 +190,9 @@ impl Backend {
 
     /// What a write would change, to compare before and after: the file byte for byte, or
     /// on the server every case row and the number of rows of each table a write adds to.
-    pub fn held(&self) -> Vec<String> {
+    pub fn held(&self) -> Vec<u8> {
         match self.kind() {
-            Kind::File => {
-                let bytes = std::fs::read(&self.db).unwrap();
-                vec![format!("{} bytes", bytes.len()), format!("{bytes:?}")]
-            }
+            Kind::File => std::fs::read(&self.db).unwrap(),
             Kind::Server => {
                 let mut all = self.texts(
                     "SELECT md5(string_agg(c::text, ',' ORDER BY crn)) FROM cases c",
@@ -218,7 +210,7 @@ impl Backend {
                     let n = self.int(&format!("SELECT count(*) FROM {table}"), &[]);
                     all.push(format!("{table} {n}"));
                 }
-                all
+                all.join("\n").into_bytes()
             }
         }
     }
