@@ -166,9 +166,13 @@ impl PgStore {
             })?;
         config.connect_timeout(CONNECT_TIMEOUT);
         config.application_name("casewatch");
-        let client = config
+        let mut client = config
             .connect(postgres::NoTls)
             .map_err(|e| classify_connect(&shown, &e))?;
+        // A night's incidents are tens of megabytes of JSON text: lz4 compresses them for
+        // storage five times as fast as the default (pglz), for a fifth more room. A server
+        // without lz4 (or before PostgreSQL 14) refuses the setting and keeps its default.
+        let _ = client.batch_execute("SET default_toast_compression = lz4");
         Ok(PgStore { client, url: shown })
     }
 
@@ -726,13 +730,14 @@ impl Sum {
 }
 
 /// A SQLite value as the canonical text both sides are compared in.
-fn sqlite_text(v: rusqlite::types::ValueRef<'_>) -> Option<String> {
+fn sqlite_text(v: rusqlite::types::ValueRef<'_>) -> Option<std::borrow::Cow<'_, str>> {
     use rusqlite::types::ValueRef;
     match v {
         ValueRef::Null => None,
-        ValueRef::Integer(i) => Some(i.to_string()),
-        ValueRef::Real(f) => Some(f.to_string()),
-        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Integer(i) => Some(i.to_string().into()),
+        ValueRef::Real(f) => Some(f.to_string().into()),
+        // Borrowed: a night's members are tens of megabytes of text.
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t)),
     }
 }
 
@@ -746,15 +751,22 @@ fn copy_field(out: &mut String, v: Option<&str>, kind: Kind) {
         out.push_str(if v == "0" { "f" } else { "t" });
         return;
     }
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
+    // The text between escapes goes in whole: the escaped bytes are ASCII, so each is a
+    // character boundary.
+    let mut from = 0;
+    for (i, b) in v.bytes().enumerate() {
+        let escaped = match b {
+            b'\\' => "\\\\",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            _ => continue,
+        };
+        out.push_str(&v[from..i]);
+        out.push_str(escaped);
+        from = i + 1;
     }
+    out.push_str(&v[from..]);
 }
 
 /// A text value in PostgreSQL's COPY text format (`None` for NULL).
@@ -1041,6 +1053,27 @@ fn classify_connect(url: &str, e: &postgres::Error) -> PgError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_text_escapes_only_what_copy_reads_as_special() {
+        let field = |v: Option<&str>, kind| {
+            let mut out = String::from(">");
+            copy_field(&mut out, v, kind);
+            out
+        };
+        assert_eq!(
+            field(Some("a\\b\tc\nd\re"), Kind::Text),
+            ">a\\\\b\\tc\\nd\\re"
+        );
+        assert_eq!(
+            field(Some("\\Mrs Ó'Brien «x»\n"), Kind::Text),
+            ">\\\\Mrs Ó'Brien «x»\\n"
+        );
+        assert_eq!(field(Some(""), Kind::Text), ">");
+        assert_eq!(field(None, Kind::Text), ">\\N");
+        assert_eq!(field(Some("0"), Kind::Bool), ">f");
+        assert_eq!(field(Some("1"), Kind::Bool), ">t");
+    }
 
     #[test]
     fn a_url_is_shown_without_its_password() {
