@@ -1858,6 +1858,43 @@ mod tests {
     }
 
     #[test]
+    fn the_overviews_practitioner_counts_agree_with_the_practitioners_list() {
+        let (_dir, s) = demo(3000);
+        let conn = s.conn();
+        let policy = Policy::defaults();
+        // A practitioner with no cases (no tally rows: the join's empty side), and a leaver.
+        conn.execute_batch(
+            "INSERT INTO practitioners (staff_code, name, grade, pdu, contracted_hours,
+                                        start_date, status)
+             SELECT 'ZZ-NEW', 'New Starter', 'PO', pdu, 37, '2026-10-01', 'in_post'
+               FROM practitioners LIMIT 1;
+             UPDATE practitioners SET status = 'left'
+              WHERE staff_code = (SELECT staff_code FROM practitioners ORDER BY rowid LIMIT 1);",
+        )
+        .unwrap();
+        for region in [None, Some("London")] {
+            let listed = practitioners_in(
+                conn,
+                &policy,
+                anchor(),
+                None,
+                region,
+                PractitionerSort::Capacity,
+            )
+            .unwrap();
+            let mut want: People = People::new();
+            for p in &listed {
+                let e = want.entry(p.pdu.clone()).or_default();
+                e.0 += u64::from(p.status.works_cases());
+                e.1 += u64::from(p.capacity_pct.is_some_and(|c| c > 100.0));
+            }
+            let got = pdu_people(conn, &policy, anchor(), region).unwrap();
+            assert_eq!(got, want, "{region:?}");
+            assert!(got.values().any(|(_, over)| *over > 0), "{got:?}");
+        }
+    }
+
+    #[test]
     fn the_tallies_agree_with_the_live_aggregate_through_every_kind_of_write() {
         let (_dir, s) = demo(3000);
         let conn = s.conn();
