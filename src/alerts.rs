@@ -1118,7 +1118,9 @@ pub struct PreviousRun {
 /// them look new).
 #[derive(Default)]
 struct PrevAlerts {
-    by_hash: HashMap<u64, PrevAlert>,
+    /// Keyed by the key's hash, itself hashed by Fx: one multiply, where SipHash would cost
+    /// more than the look-up for the hundreds of thousands of alerts a national night holds.
+    by_hash: rustc_hash::FxHashMap<u64, PrevAlert>,
     dates: Vec<Arc<str>>,
     date_index: HashMap<String, u32>,
     incidents: Vec<String>,
