@@ -64,6 +64,9 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
             }
             None => None,
         };
+        // The night's commit returns without copying its log into the file: that is done
+        // beside the report, below.
+        let _ = store.db().defer_checkpoints();
         record_retrying(
             &mut store,
             &mut review,
@@ -92,8 +95,9 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
         review.scope_to_pdu(code);
         worklists.retain(|w| &w.pdu == code);
     }
-    // The memos are mended while the report is written: they only spare the next run work,
-    // and the run stands without them.
+    // The memos are mended, and the night's log copied into the file, while the report is
+    // written: the memos only spare the next run work, and the run stands without them.
+    let checkpointer = a.record.then(|| store.db().checkpointer()).flatten();
     let (reported, mended) = std::thread::scope(|s| {
         let store = &mut store;
         // (A working copy in memory goes at exit: nothing to mend. A kept one is mended.)
@@ -108,8 +112,13 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
                 )
             })
         });
+        let checkpoint = checkpointer.map(|c| s.spawn(c));
         let reported = report(a, &review, &worklists);
-        (reported, mend.map(|h| h.join()))
+        let mended = mend.map(|h| h.join());
+        if let Some(Err(panic)) = checkpoint.map(|h| h.join()) {
+            std::panic::resume_unwind(panic);
+        }
+        (reported, mended)
     });
     match mended {
         Some(Ok(Err(e))) => eprintln!(

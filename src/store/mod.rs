@@ -106,6 +106,31 @@ impl Db<'_> {
     }
 }
 
+impl Db<'_> {
+    /// Leaves this connection's commits to return without copying the write-ahead log into
+    /// the file (SQLite's automatic checkpoint). A nightly run writes tens of megabytes in one
+    /// commit: [`Db::checkpointer`] copies them on another thread while the report is
+    /// written, and closing the connection copies what is left.
+    pub fn defer_checkpoints(self) -> rusqlite::Result<()> {
+        self.conn.execute_batch("PRAGMA wal_autocheckpoint = 0")
+    }
+
+    /// A checkpoint of the write-ahead log into the file, to run on another thread on a
+    /// connection of its own; `None` for an in-memory database. It copies what no reader
+    /// still needs and never waits: what it cannot copy stays in the log, which stays valid.
+    pub fn checkpointer(self) -> Option<impl FnOnce() + Send + 'static> {
+        let path = self.conn.path().filter(|p| !p.is_empty())?.to_owned();
+        Some(move || {
+            if let Ok(conn) = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            ) {
+                let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+            }
+        })
+    }
+}
+
 /// See [`Db::second_reader`].
 pub struct Reader {
     conn: Connection,
@@ -545,6 +570,50 @@ mod tests {
             let m = std::fs::metadata(&p).unwrap().permissions().mode();
             assert_eq!(m & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn a_deferred_checkpoint_leaves_the_commit_in_the_log_until_the_checkpointer_copies_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("night.db");
+        let mut s = Store::open(&p, OpenMode::CreateIfMissing).unwrap();
+        let file_size = || std::fs::metadata(&p).unwrap().len();
+        s.db().defer_checkpoints().unwrap();
+        let before = file_size();
+        // About 2,000 pages in one commit: twice what SQLite's automatic checkpoint allows.
+        let tx = s.immediate().unwrap();
+        tx.db()
+            .conn()
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('night', ?1)",
+                ["x".repeat(8 << 20)],
+            )
+            .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(
+            file_size(),
+            before,
+            "the commit copied its log into the file"
+        );
+        let checkpoint = s.db().checkpointer().unwrap();
+        std::thread::spawn(checkpoint).join().unwrap();
+        assert!(
+            file_size() > before + (8 << 20),
+            "{} {}",
+            before,
+            file_size()
+        );
+        // Read again through another connection: the value is whole.
+        let other = Connection::open(&p).unwrap();
+        let n: i64 = other
+            .query_row(
+                "SELECT length(value) FROM meta WHERE key = 'night'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 8 << 20);
+        assert!(empty_in_memory().unwrap().db().checkpointer().is_none());
     }
 
     #[test]
