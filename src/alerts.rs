@@ -581,21 +581,27 @@ pub fn add_risk(
                 .unwrap_or_default(),
         );
     }
-    let mut at: HashMap<String, usize> = HashMap::with_capacity(found.cases.len());
-    for c in &found.cases {
-        at.insert(c.crn.clone(), usize::MAX);
-    }
-    for (i, c) in cases.iter().enumerate() {
-        if let Some(slot) = at.get_mut(&c.crn) {
-            *slot = i;
+    // The candidates indexed by CRN, borrowed (a national night has hundreds of thousands
+    // of both): each finding goes to its candidate, or is a case of its own.
+    let mut risks = Vec::with_capacity(found.cases.len());
+    let mut others = Vec::new();
+    {
+        let at: rustc_hash::FxHashMap<&str, usize> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.crn.as_str(), i))
+            .collect();
+        for c in found.cases {
+            match at.get(c.crn.as_str()) {
+                Some(&i) => risks.push((i, c.risk)),
+                None => others.push(c),
+            }
         }
     }
-    for c in found.cases {
-        match at.get(&c.crn) {
-            Some(&i) if i != usize::MAX => cases[i].risk = c.risk,
-            _ => cases.push(c),
-        }
+    for (i, risk) in risks {
+        cases[i].risk = risk;
     }
+    cases.extend(others);
     found.refresh
 }
 
