@@ -85,7 +85,7 @@ fn units_and_cases(
     // and the PDU figures; the memos' overdue cases wait for the candidates (a case is kept
     // when it is one).
     let cases_read: OnceLock<Vec<read::CaseAlertRow>> = OnceLock::new();
-    let candidates: OnceLock<HashSet<&str>> = OnceLock::new();
+    let candidates: OnceLock<Candidates<'_>> = OnceLock::new();
     let (ready, ready_here) = std::sync::mpsc::channel::<()>();
     let (units, memo) = std::thread::scope(|s| {
         let theirs = conn.second_reader().map(|r| {
@@ -161,13 +161,17 @@ struct UnitsAndCases {
     refresh: Refresh,
 }
 
+/// The CRNs of the cases a run lists (its candidates): looked up for each of the hundreds of
+/// thousands of memos a national night reads, so hashed by Fx rather than SipHash.
+pub type Candidates<'a> = rustc_hash::FxHashSet<&'a str>;
+
 /// Which cases [`risk_findings`] keeps: those already candidates (their risk metrics join
 /// their other ones), and others only when some case rule holds for them. A case overdue on
 /// the risk checks that no rule lists costs nothing past its PDU's tally: at a million cases
 /// the gaps counted only by a PDU rule are hundreds of thousands.
 #[derive(Clone, Copy)]
 pub struct Keep<'a> {
-    pub candidates: &'a HashSet<&'a str>,
+    pub candidates: &'a Candidates<'a>,
     pub rules: &'a Rules,
 }
 
@@ -2795,7 +2799,7 @@ mod tests {
         let s = Store::open(&p, OpenMode::Existing).unwrap();
         let (policy, rules) = (Policy::defaults(), Rules::defaults());
         let rows = read::case_alert_rows(s.db(), &policy, as_of, None).unwrap();
-        let candidates: HashSet<&str> = rows.iter().map(|c| c.crn.as_str()).collect();
+        let candidates: Candidates<'_> = rows.iter().map(|c| c.crn.as_str()).collect();
         let keep = Keep {
             candidates: &candidates,
             rules: &rules,
@@ -2868,7 +2872,7 @@ mod tests {
         assert_eq!(memos, 3000, "the demo is built with its memos");
         let compare = |s: &Store, day: NaiveDate, scope: RiskScope<'_>| -> Option<Refresh> {
             let rows = read::case_alert_rows(s.db(), &policy, day, None).unwrap();
-            let candidates: HashSet<&str> = rows.iter().map(|c| c.crn.as_str()).collect();
+            let candidates: Candidates<'_> = rows.iter().map(|c| c.crn.as_str()).collect();
             let keep = Some(Keep {
                 candidates: &candidates,
                 rules: &rules,
