@@ -104,9 +104,7 @@ impl Db<'_> {
         conn.busy_timeout(Duration::from_millis(50)).ok()?;
         Some(Reader { conn })
     }
-}
 
-impl Db<'_> {
     /// Leaves this connection's commits to return without copying the write-ahead log into
     /// the file (SQLite's automatic checkpoint). A nightly run writes tens of megabytes in one
     /// commit: [`Db::checkpointer`] copies them on another thread while the report is

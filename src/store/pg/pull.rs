@@ -709,7 +709,6 @@ impl PgStore {
             &[&as_of, &recorded_at, &actor, &run_id],
         )
         .map_err(fail)?;
-        let id = run_id;
         for &(table, cols, key) in COPIED {
             if !matches!(table, "run_pdu_metrics" | "run_incidents") {
                 continue;
@@ -751,7 +750,7 @@ impl PgStore {
                         line.push('\t');
                     }
                     if col == "run_id" {
-                        line.push_str(&id.to_string());
+                        line.push_str(&run_id.to_string());
                         continue;
                     }
                     let v = sqlite_text(r.get_ref(i).map_err(CopyError::Sqlite)?);
