@@ -26,6 +26,8 @@ use crate::store::read::{self, PduSummary};
 use crate::store::runs;
 use crate::store::{Db, Store};
 
+mod member;
+
 /// Everything a run needs: the PDU summaries (also the trend snapshot) and the subjects.
 pub struct Gathered {
     pub pdus: Vec<PduSummary>,
@@ -110,6 +112,7 @@ fn units_and_cases(
             read::pdu_summaries_and_practitioners(conn, policy, as_of, region)
         });
         drop(ready);
+
         let memo = match theirs.map(|h| h.join()) {
             Some(Ok(Ok(Some(found)))) => Ok(Some(found)),
             Some(Err(panic)) => std::panic::resume_unwind(panic),
@@ -1204,25 +1207,6 @@ struct StoredIncident {
     pdu: String,
 }
 
-/// One member as a run stores it inside its incident: who (the CRN, the staff code, or `-`
-/// for a PDU-wide alert), first seen, status, message, metrics.
-type StoredMember = (String, String, String, String, Metrics);
-
-/// A [`StoredMember`] as it lies in the stored text: each part's JSON, not yet read.
-type RawMember<'a> = [&'a serde_json::value::RawValue; 5];
-
-/// A JSON string's text: borrowed when it has no escapes, as a CRN, a date or a status has.
-fn raw_text(raw: &serde_json::value::RawValue) -> Cow<'_, str> {
-    let json = raw.get();
-    match json.strip_prefix('"').and_then(|j| j.strip_suffix('"')) {
-        Some(plain) if !plain.contains('\\') => Cow::Borrowed(plain),
-        _ => serde_json::from_str::<String>(json).map_or(Cow::Borrowed(""), Cow::Owned),
-    }
-}
-
-/// [`StoredMember`] borrowed from a review, for writing.
-type StoredMemberRef<'a> = (&'a str, &'a str, &'a str, Rendered<'a>, &'a Metrics);
-
 /// Which part of a run a review compares with.
 #[derive(Clone, Copy)]
 enum RunScope<'a> {
@@ -1272,20 +1256,20 @@ fn previous_run_in(
         };
         // Who, when and whether open, and where each member lies: its message and metrics
         // are skipped, not read, and read again only for the few that resolve.
-        let members: Vec<RawMember<'_>> = serde_json::from_str(r.members).map_err(|e| {
+        let members: Vec<member::RawMember<'_>> = serde_json::from_str(r.members).map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e))
         })?;
         let incident = alerts.add_incident(r.key);
         let base = r.members.as_ptr() as usize;
-        for [who, first_seen, status, _, metrics] in members {
-            if raw_text(status) == Status::Resolved.as_str() {
+        for m in members {
+            if member::text(m.status) == Status::Resolved.as_str() {
                 continue;
             }
-            let at = who.get().as_ptr() as usize - base;
-            let end = metrics.get().as_ptr() as usize + metrics.get().len() - base;
+            let at = m.who.get().as_ptr() as usize - base;
+            let end = m.metrics.get().as_ptr() as usize + m.metrics.get().len() - base;
             let span = (at as u32, (end - at) as u32);
-            let key = format!("{}:{}:{}", inc.rule, inc.pdu, raw_text(who));
-            alerts.insert(&key, &raw_text(first_seen), incident, span);
+            let key = format!("{}:{}:{}", inc.rule, inc.pdu, member::text(m.who));
+            alerts.insert(&key, &member::text(m.first_seen), incident, span);
         }
         incidents.insert(
             r.key.to_string(),
@@ -1310,6 +1294,7 @@ fn previous_run_in(
 /// lists them: each read from where it lies in its incident's stored members.
 fn resolved_alerts(
     conn: Db<'_>,
+    rules: &Rules,
     run_id: i64,
     stored: &HashMap<String, StoredIncident>,
     left: PrevAlerts,
@@ -1322,9 +1307,17 @@ fn resolved_alerts(
         let text = runs::incident_members(conn, run_id, incident)?;
         for (a, hash) in members {
             let (at, len) = (a.at as usize, a.len as usize);
-            let Some(Ok((who, first_seen, _, message, metrics))) = text
-                .get(at..at + len)
-                .map(|m| serde_json::from_str::<StoredMember>(&format!("[{m}]")))
+            let Some(member::Member {
+                who,
+                first_seen,
+                message,
+                metrics,
+                ..
+            }) = text.get(at..at + len).and_then(|m| {
+                serde_json::from_str::<member::RawMember<'_>>(&format!("[{m}]"))
+                    .ok()?
+                    .read()
+            })
             else {
                 continue;
             };
@@ -1349,7 +1342,7 @@ fn resolved_alerts(
                 staff_code,
                 status: Status::Resolved,
                 first_seen: first_seen.into(),
-                text: message.into(),
+                text: member::message(message, &inc.rule, rules),
                 metrics,
                 acknowledged: false,
                 reopened: false,
@@ -1424,7 +1417,7 @@ fn review_against(
         });
     }
     out.reverse();
-    let mut resolved = resolved_alerts(conn, run_id, &stored, prev_alerts)?;
+    let mut resolved = resolved_alerts(conn, rules, run_id, &stored, prev_alerts)?;
     drop(stored);
     resolved.sort_by(|a, b| {
         b.severity
@@ -2029,25 +2022,19 @@ impl<'r> StoredIncidents<'r> {
 
     /// The incident's metrics and members, as JSON.
     fn json(&self, i: &Incident) -> (String, String) {
-        let stored: Vec<StoredMemberRef<'_>> = self
+        let stored: Vec<member::Writing<'_>> = self
             .members
             .get(&(i.rule.as_str(), i.pdu.as_str()))
             .into_iter()
             .flatten()
             .map(|a| {
                 let who = a.crn.as_deref().or(a.staff_code.as_deref()).unwrap_or("-");
-                (
-                    who,
-                    a.first_seen.as_ref(),
-                    a.status.as_str(),
-                    a.text.with(&a.metrics),
-                    &a.metrics,
-                )
+                (who, a.first_seen.as_ref(), a.status.as_str(), &a.metrics)
             })
             .collect();
         (
             serde_json::to_string(&i.metrics).unwrap_or_else(|_| "{}".into()),
-            serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into()),
+            member::to_json(&stored),
         )
     }
 }
@@ -2185,14 +2172,17 @@ pub fn acknowledge(
         (None, _) => None,
         (Some(runs::OpenIncident { metrics, .. }), None) => Some((metrics, None)),
         (Some(runs::OpenIncident { scope, members, .. }), Some(who)) => {
-            let members: Vec<StoredMember> = serde_json::from_str(&members).unwrap_or_default();
+            let members: Vec<member::RawMember<'_>> =
+                serde_json::from_str(&members).unwrap_or_default();
             members
-                .into_iter()
-                .find(|m| m.0 == who && m.2 != Status::Resolved.as_str())
+                .iter()
+                .filter(|m| member::text(m.who) == who)
+                .filter_map(member::RawMember::read)
+                .find(|m| m.status != Status::Resolved.as_str())
                 .map(|m| {
-                    let crn = (scope == Scope::Case.as_str()).then(|| m.0.clone());
+                    let crn = (scope == Scope::Case.as_str()).then_some(m.who);
                     (
-                        serde_json::to_string(&m.4).unwrap_or_else(|_| "{}".into()),
+                        serde_json::to_string(&m.metrics).unwrap_or_else(|_| "{}".into()),
                         crn,
                     )
                 })

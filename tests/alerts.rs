@@ -38,6 +38,7 @@ on_both!(
     a_broken_rules_file_is_refused_with_its_line_and_nothing_runs,
     no_new_critical_alert_exits_zero_and_markdown_puts_organisational_alerts_first,
     three_recorded_nights_carry_first_seen_and_resolve_once,
+    a_night_recorded_with_its_messages_is_read_as_before,
 );
 
 fn the_organisational_alert_fires_for_hfkcw_and_not_for_pdus_rated_better(kind: Kind) {
@@ -330,6 +331,19 @@ fn three_recorded_nights_carry_first_seen_and_resolve_once(kind: Kind) {
     assert_eq!(mappa(&second, stays), pair("ongoing", "2026-11-23"));
     assert_eq!(mappa(&second, comes_back), pair("resolved", "2026-11-23"));
     assert_eq!(mappa(&second, later), pair("new", "2026-11-24"));
+    // A run stores its members without their messages: the resolved alert, read back from
+    // the first night, says what it said that night.
+    let said = |doc: &serde_json::Value, crn: &str| -> String {
+        doc["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["rule"] == "unallocated-mappa" && a["crn"] == crn)
+            .map(|a| a["message"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert!(said(&first, comes_back).contains("unallocated"));
+    assert_eq!(said(&second, comes_back), said(&first, comes_back));
 
     unallocate(comes_back);
     let third = night("2026-11-25");
@@ -357,4 +371,106 @@ fn three_recorded_nights_carry_first_seen_and_resolve_once(kind: Kind) {
         .count();
     assert_eq!(resolved_again, 0);
     assert_eq!(b.int("SELECT count(*) FROM alert_runs", &[]), 3);
+}
+
+/// Runs recorded before members were stored without their messages keep them: the next
+/// night reads such a run (first seen, resolved alerts with the message stored, an
+/// acknowledgement of one of its alerts) as it reads its own.
+fn a_night_recorded_with_its_messages_is_read_as_before(kind: Kind) {
+    let dir = tempfile::tempdir().unwrap();
+    let b = demo(kind, dir.path());
+    let db = b.db.clone();
+    let crns = b.texts(
+        "SELECT crn FROM cases WHERE pdu = 'HFKCW' AND allocated_to IS NULL
+           AND mappa_category > 0 ORDER BY crn LIMIT 2",
+        &[],
+    );
+    let (stays, resolves) = (&crns[0], &crns[1]);
+    let o = alerts(&db, "2026-11-23", &["--record"], dir.path());
+    assert!(matches!(o.status.code(), Some(0 | 3)));
+    // The night as an earlier casewatch stored it: [who, first_seen, status, message, metrics].
+    let older = match kind {
+        Kind::File => {
+            "UPDATE run_incidents SET members = (
+                 SELECT json_group_array(json_array(json_extract(m.value, '$[0]'),
+                            json_extract(m.value, '$[1]'), json_extract(m.value, '$[2]'),
+                            'as recorded for ' || json_extract(m.value, '$[0]'),
+                            json(json_extract(m.value, '$[3]'))))
+                   FROM json_each(members) m)"
+        }
+        Kind::Server => {
+            "UPDATE run_incidents SET members = (
+                 SELECT coalesce(json_agg(json_build_array(m->0, m->1, m->2,
+                            'as recorded for ' || (m->>0), m->3)), '[]')::text
+                   FROM json_array_elements(members::json) m)"
+        }
+    };
+    assert!(b.exec(older, &[]) > 0);
+    if kind == Kind::File {
+        assert_eq!(
+            b.text(
+                "SELECT message FROM run_alerts WHERE crn = ?1 AND rule = 'unallocated-mappa'",
+                &[resolves.as_str()]
+            ),
+            format!("as recorded for {resolves}")
+        );
+    }
+    let key = format!("unallocated-mappa:HFKCW:{stays}");
+    let o = casewatch(
+        &[
+            "--db",
+            &db,
+            "--as-of",
+            "2026-11-23",
+            "ack",
+            &key,
+            "--note",
+            "seen",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let po = b.text(
+        "SELECT staff_code FROM practitioners WHERE pdu = 'HFKCW' AND grade = 'PO'
+          AND status = 'in_post' ORDER BY staff_code LIMIT 1",
+        &[],
+    );
+    b.exec(
+        "UPDATE cases SET allocated_to = ?2, allocated_on = '2026-11-23', unallocated_since = NULL
+          WHERE crn = ?1",
+        &[resolves.as_str(), po.as_str()],
+    );
+    let o = alerts(&db, "2026-11-24", &["--record"], dir.path());
+    let doc = json(&o);
+    let mappa = |crn: &str| {
+        doc["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["rule"] == "unallocated-mappa" && a["crn"] == crn)
+            .unwrap_or_else(|| panic!("no alert for {crn}"))
+            .clone()
+    };
+    let (gone, kept) = (mappa(resolves), mappa(stays));
+    assert_eq!(gone["status"], "resolved");
+    assert_eq!(gone["message"], format!("as recorded for {resolves}"));
+    assert_eq!(gone["first_seen"], "2026-11-23");
+    assert_eq!(
+        (&kept["status"], &kept["first_seen"]),
+        (&"ongoing".into(), &"2026-11-23".into())
+    );
+    assert_eq!(kept["acknowledged"], true);
+    assert!(!kept["message"].as_str().unwrap().starts_with("as recorded"));
+    if kind == Kind::File {
+        // The night just recorded has no message stored; the view's metrics are still there.
+        assert_eq!(
+            b.text(
+                "SELECT coalesce(message, 'none') || ' ' || json_type(metrics) FROM run_alerts
+                  WHERE run_id = (SELECT max(id) FROM alert_runs) AND crn = ?1
+                    AND rule = 'unallocated-mappa'",
+                &[stays.as_str()]
+            ),
+            "none object"
+        );
+    }
 }

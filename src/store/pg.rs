@@ -53,6 +53,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "009_changes.sql",
         include_str!("../../assets/postgres/009_changes.sql"),
     ),
+    (
+        "010_compact_members.sql",
+        include_str!("../../assets/postgres/010_compact_members.sql"),
+    ),
 ];
 
 /// Tells the change log every PDU's cases and staff changed: after a load that set its

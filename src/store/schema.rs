@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[&[&str]] = &[
     &[V_RISK_MEMO, RISK_MEMO_TRIGGERS],
     // Empty on every case until an extract gives them.
     &[V_EQUALITY],
+    &[V_COMPACT_MEMBERS],
 ];
 
 /// Later migrations' tables and columns that a build from nothing (the demo) creates with
@@ -781,3 +782,22 @@ pub const RISK_MEMO_TRIGGERS_DROP: &str = "DROP TRIGGER case_risk_cases_au;
 DROP TRIGGER case_risk_cases_ad; DROP TRIGGER case_risk_contacts_ai;
 DROP TRIGGER case_risk_contacts_au; DROP TRIGGER case_risk_contacts_ad;
 DELETE FROM case_risk;";
+
+/// Version 10: a run's members are stored without their messages, `[who, first_seen, status,
+/// metrics]` (see `alerts::member`); runs recorded before keep `[who, first_seen, status,
+/// message, metrics]`. Nothing is rewritten. The view reads both: its message is NULL for
+/// the members stored without one, and its metrics are a member's last part.
+pub const V_COMPACT_MEMBERS: &str = "
+DROP VIEW run_alerts;
+CREATE VIEW run_alerts AS
+SELECT i.run_id,
+       i.rule || ':' || i.pdu || ':' || json_extract(m.value, '$[0]') AS key,
+       i.rule, i.severity, i.scope, i.pdu,
+       CASE i.scope WHEN 'case' THEN json_extract(m.value, '$[0]') END AS crn,
+       CASE i.scope WHEN 'practitioner' THEN json_extract(m.value, '$[0]') END AS staff_code,
+       json_extract(m.value, '$[2]') AS status,
+       json_extract(m.value, '$[1]') AS first_seen,
+       CASE json_array_length(m.value) WHEN 5 THEN json_extract(m.value, '$[3]') END AS message,
+       json(json_extract(m.value, '$[#-1]')) AS metrics
+  FROM run_incidents i, json_each(i.members) m;
+";
