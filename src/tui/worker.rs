@@ -232,6 +232,9 @@ pub struct OverviewData {
     pub trends: HashMap<String, Trend>,
     /// Where each PDU's figures are heading, as of the last recorded night (if any).
     pub forecasts: Option<(chrono::NaiveDate, crate::forecast::Forecasts)>,
+    /// The login reads only some of the region's PDUs (an SPO on PostgreSQL): `pdus` are
+    /// those, and totals over them are not the region's.
+    pub some_pdus: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -654,6 +657,7 @@ pub(super) fn answer_first(
                     .unwrap_or_default();
                 let (mut review, mut pdus, to_cache) =
                     crate::alerts::run_deferring_cache(conn, &env.eval, Some(&region))?;
+                let listed = pdus.len();
                 if let Some(readable) = &env.readable {
                     let ours = |p: &str| readable.iter().any(|r| r == p);
                     pdus.retain(|p| ours(&p.code));
@@ -661,6 +665,7 @@ pub(super) fn answer_first(
                     review.statuses.retain(|s| ours(&s.pdu));
                     review.incidents.retain(|i| ours(&i.pdu));
                 }
+                let some_pdus = pdus.len() < listed;
                 let data = Arc::new(OverviewData {
                     region,
                     regions,
@@ -674,6 +679,7 @@ pub(super) fn answer_first(
                         &env.eval.rules,
                         env.eval.as_of,
                     )?,
+                    some_pdus,
                 });
                 fill = to_cache.map(|f| CacheWrite(f, Arc::clone(&data)));
                 Ok(data)

@@ -114,6 +114,7 @@ fn model_with_overview() -> Model {
     m.update(Msg::Loaded(Response::Overview(
         generation,
         Ok(std::sync::Arc::new(OverviewData {
+            some_pdus: false,
             region: "London".into(),
             regions: vec!["London".into()],
             pdus: vec![

@@ -251,7 +251,7 @@ impl Overview {
         let wide = fit != Fit::Narrow;
         let shown = self.rows(dc.region);
         // The legend, when the table leaves room for it: the new shares' columns in words.
-        let legend = legend(&o.pdus, fit, dc);
+        let legend = legend(&o.pdus, o.some_pdus, fit, dc);
         let foot_rows = if shown.len() + 1 + 1 + legend.len() <= usize::from(area.height) {
             1 + legend.len() as u16
         } else {
@@ -442,8 +442,10 @@ fn widths(fit: Fit) -> Vec<Constraint> {
     widths
 }
 
-/// The three shares' columns in words, with the region's figures: one line each.
-fn legend(pdus: &[PduSummary], fit: Fit, dc: &DrawCtx) -> Vec<Line<'static>> {
+/// The three shares' columns in words, with the region's figures (or, for a login that reads
+/// only some PDUs, theirs: the region's would need the cases it may not read): one line each.
+fn legend(pdus: &[PduSummary], some_pdus: bool, fit: Fit, dc: &DrawCtx) -> Vec<Line<'static>> {
+    let whose = if some_pdus { "your PDUs" } else { "region" };
     let totals = crate::store::read::region_totals(pdus);
     let risk = totals.first().and_then(|t| t.risk.as_ref());
     let share = |s: Option<&crate::risk_checks::ShareFigure>| match s {
@@ -454,16 +456,16 @@ fn legend(pdus: &[PduSummary], fit: Fit, dc: &DrawCtx) -> Vec<Line<'static>> {
     let [da, rel, backlog] = share_labels(fit);
     let lines = [
         format!(
-            "{da}: domestic-abuse enquiries made, of those due: region {}",
+            "{da}: domestic-abuse enquiries made, of those due: {whose} {}",
             share(risk.map(|r| &r.domestic_abuse_enquiries_made))
         ),
         format!(
-            "{rel}: releases in the last 12 weeks with contact in the 12 weeks before: region {}",
+            "{rel}: releases in the last 12 weeks with contact in the 12 weeks before: {whose} {}",
             share(risk.map(|r| &r.releases_with_contact))
         ),
         format!(
             "{backlog}: start-of-custody backlog, custody cases with the initial assessment \
-             overdue: region {}",
+             overdue: {whose} {}",
             risk.map_or("-".into(), |r| r.custody_assessment_backlog.to_string())
         ),
     ];
@@ -544,7 +546,32 @@ pub fn rating_text(p: &PduSummary, wide: bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::count;
+    use super::{Fit, count, legend};
+    use crate::tui::region::Region;
+    use crate::tui::widgets::{DrawCtx, Theme};
+
+    #[test]
+    fn the_legend_says_whose_totals_it_gives() {
+        let region = Region::default();
+        let dc = DrawCtx {
+            theme: Theme { color: false },
+            mask: false,
+            region: &region,
+            as_of: chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+            size: (200, 40),
+        };
+        let text = |some_pdus| {
+            legend(&[], some_pdus, Fit::Roomy, &dc)
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let (whole, theirs) = (text(false), text(true));
+        assert_eq!(whole.matches(": region ").count(), 3, "{whole}");
+        assert_eq!(theirs.matches(": your PDUs ").count(), 3, "{theirs}");
+        assert!(!theirs.contains("region"), "{theirs}");
+    }
 
     #[test]
     fn a_count_too_wide_for_its_column_is_shortened_never_cut() {
