@@ -112,7 +112,6 @@ fn units_and_cases(
             read::pdu_summaries_and_practitioners(conn, policy, as_of, region)
         });
         drop(ready);
-
         let memo = match theirs.map(|h| h.join()) {
             Some(Ok(Ok(Some(found)))) => Ok(Some(found)),
             Some(Err(panic)) => std::panic::resume_unwind(panic),

@@ -51,33 +51,25 @@ impl<'de> Visitor<'de> for RawMemberVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut part = |i: usize| -> Result<Option<&'de RawValue>, A::Error> {
-            let v = seq.next_element::<&'de RawValue>()?;
-            if v.is_none() && i < 4 {
-                return Err(de::Error::invalid_length(i, &self));
-            }
-            Ok(v)
+        let mut part = |i: usize| -> Result<&'de RawValue, A::Error> {
+            seq.next_element()?
+                .ok_or_else(|| de::Error::invalid_length(i, &self))
         };
-        let (who, first_seen, status) = (part(0)?, part(1)?, part(2)?);
-        let (fourth, fifth) = (part(3)?, part(4)?);
-        if fifth.is_some() && seq.next_element::<IgnoredAny>()?.is_some() {
+        let (who, first_seen, status, fourth) = (part(0)?, part(1)?, part(2)?, part(3)?);
+        let (message, metrics) = match seq.next_element::<&'de RawValue>()? {
+            Some(fifth) => (Some(fourth), fifth),
+            None => (None, fourth),
+        };
+        if message.is_some() && seq.next_element::<IgnoredAny>()?.is_some() {
             return Err(de::Error::invalid_length(6, &self));
         }
-        let (message, metrics) = match (fourth, fifth) {
-            (Some(message), Some(metrics)) => (Some(message), metrics),
-            (Some(metrics), None) => (None, metrics),
-            _ => return Err(de::Error::invalid_length(3, &self)),
-        };
-        match (who, first_seen, status) {
-            (Some(who), Some(first_seen), Some(status)) => Ok(RawMember {
-                who,
-                first_seen,
-                status,
-                message,
-                metrics,
-            }),
-            _ => Err(de::Error::invalid_length(0, &self)),
-        }
+        Ok(RawMember {
+            who,
+            first_seen,
+            status,
+            message,
+            metrics,
+        })
     }
 }
 
