@@ -97,37 +97,40 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
     }
     // The memos are mended, and the night's log copied into the file, while the report is
     // written: the memos only spare the next run work, and the run stands without them.
+    // The log is copied after the memos are written, so that it holds nothing left to copy
+    // when the database is closed (which would otherwise copy it, after the report).
     let checkpointer = a.record.then(|| store.db().checkpointer()).flatten();
     let (reported, mended) = std::thread::scope(|s| {
         let store = &mut store;
         // (A working copy in memory goes at exit: nothing to mend. A kept one is mended.)
-        let mend = (a.record && (server.is_none() || ctx.working_copy.is_some())).then(|| {
-            s.spawn(|| {
+        let mend = a.record && (server.is_none() || ctx.working_copy.is_some());
+        let (eval, refresh) = (&eval, &refresh);
+        let after = s.spawn(move || {
+            let mended = mend.then(|| {
                 crate::alerts::keep_memos(
                     store,
                     &eval.policy,
                     eval.as_of,
                     a.region.as_deref(),
-                    &refresh,
+                    refresh,
                 )
-            })
+            });
+            if let Some(checkpoint) = checkpointer {
+                checkpoint();
+            }
+            mended
         });
-        let checkpoint = checkpointer.map(|c| s.spawn(c));
         let reported = report(a, &review, &worklists);
-        let mended = mend.map(|h| h.join());
-        if let Some(Err(panic)) = checkpoint.map(|h| h.join()) {
-            std::panic::resume_unwind(panic);
-        }
-        (reported, mended)
+        (reported, after.join())
     });
     match mended {
-        Some(Ok(Err(e))) => eprintln!(
+        Ok(Some(Err(e))) => eprintln!(
             "casewatch: note: the risk checks' memos were not brought up to date ({}); \
              the next run judges those cases afresh",
             classify(e)
         ),
-        Some(Err(panic)) => std::panic::resume_unwind(panic),
-        Some(Ok(Ok(_))) | None => {}
+        Err(panic) => std::panic::resume_unwind(panic),
+        Ok(Some(Ok(_)) | None) => {}
     }
     reported?;
     let code = if review.has_new_critical() {
