@@ -144,9 +144,14 @@ fn units_and_cases(
         .every_case(conn)?,
         (None, None) => unreachable!("the candidates are read before the PDU figures"),
     };
+    // Placed by the candidates already made, rather than a second index of the cases.
+    let placed = match candidates.get() {
+        Some(c) => Placed::of(c, found),
+        None => Placed::of(&Candidates::default(), found),
+    };
     drop(candidates);
     let mut cases = cases_read.into_inner().unwrap_or_default();
-    let refresh = add_risk(&mut pdus, &mut cases, found);
+    let refresh = placed.join(&mut pdus, &mut cases);
     Ok(UnitsAndCases {
         pdus,
         practitioners,
@@ -163,9 +168,104 @@ struct UnitsAndCases {
     refresh: Refresh,
 }
 
-/// The CRNs of the cases a run lists (its candidates): looked up for each of the hundreds of
-/// thousands of memos a national night reads, so hashed by Fx rather than SipHash.
-pub type Candidates<'a> = rustc_hash::FxHashSet<&'a str>;
+/// The CRNs of the cases a run lists (its candidates), each with its place in the list:
+/// looked up for each of the hundreds of thousands of memos a national night reads. Those
+/// come in CRN order, so each CRN is also held as an integer of its bytes (big-endian, so
+/// that the integers sort as the text does), sorted, for [`Candidates::walk`] to find each
+/// memo's by stepping forward, where a hash look-up reads the candidate's text from
+/// wherever it lies. Hashed too (by Fx, not SipHash), for CRNs asked for in no order.
+#[derive(Default)]
+pub struct Candidates<'a> {
+    by_crn: rustc_hash::FxHashMap<&'a str, usize>,
+    /// Those of 16 bytes or fewer (every real CRN), by their integer.
+    sorted: Vec<(u128, usize)>,
+}
+
+/// A CRN's bytes as one integer, that sorts as the text does; `None` when longer than 16
+/// bytes or holding a NUL (whose integer could be another CRN's).
+fn crn_integer(crn: &str) -> Option<u128> {
+    let b = crn.as_bytes();
+    if b.len() > 16 || b.contains(&0) {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    bytes[..b.len()].copy_from_slice(b);
+    Some(u128::from_be_bytes(bytes))
+}
+
+impl<'a> FromIterator<&'a str> for Candidates<'a> {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(crns: I) -> Candidates<'a> {
+        let mut c = Candidates::default();
+        for (i, crn) in crns.into_iter().enumerate() {
+            c.by_crn.insert(crn, i);
+            if let Some(n) = crn_integer(crn) {
+                c.sorted.push((n, i));
+            }
+        }
+        c.sorted.sort_unstable();
+        // A CRN listed twice is found at its last place, as by the hash.
+        c.sorted.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 = later.1;
+            }
+            same
+        });
+        c
+    }
+}
+
+impl<'a> Candidates<'a> {
+    pub fn contains(&self, crn: &str) -> bool {
+        self.by_crn.contains_key(crn)
+    }
+    /// Look-ups of CRNs asked for in order ([`Walk::position`]).
+    pub fn walk(&self) -> Walk<'_, 'a> {
+        Walk {
+            of: self,
+            at: 0,
+            last: 0,
+        }
+    }
+}
+
+/// See [`Candidates::walk`].
+pub struct Walk<'c, 'a> {
+    of: &'c Candidates<'a>,
+    /// The first candidate not before the CRN asked for last.
+    at: usize,
+    last: u128,
+}
+
+impl Walk<'_, '_> {
+    /// The candidate's place in its list: a step or a few forward when asked in CRN order,
+    /// a search otherwise (the answer is the same either way).
+    pub fn position(&mut self, crn: &str) -> Option<usize> {
+        let Some(n) = crn_integer(crn) else {
+            return self.of.by_crn.get(crn).copied();
+        };
+        let sorted = &self.of.sorted;
+        if n < self.last {
+            self.at = sorted.partition_point(|(k, _)| *k < n);
+        } else {
+            let mut steps = 0;
+            while sorted.get(self.at).is_some_and(|(k, _)| *k < n) {
+                self.at += 1;
+                steps += 1;
+                // Far ahead: searched for instead.
+                if steps == 16 {
+                    self.at += sorted[self.at..].partition_point(|(k, _)| *k < n);
+                    break;
+                }
+            }
+        }
+        self.last = n;
+        sorted
+            .get(self.at)
+            .filter(|(k, _)| *k == n)
+            .map(|(_, i)| *i)
+    }
+}
 
 /// Which cases [`risk_findings`] keeps: those already candidates (their risk metrics join
 /// their other ones), and others only when some case rule holds for them. A case overdue on
@@ -218,7 +318,7 @@ impl RiskFindings {
             oversight_due: None,
             risk: metrics,
         };
-        self.keep_if_wanted(c, &row.crn, &row.pdu, as_of, keep);
+        self.keep_if_wanted(c, &row.crn, &row.pdu, as_of, keep, |c, crn| c.contains(crn));
     }
 
     /// Keeps a case overdue on a check (`c`, its CRN and PDU apart, so that a case not kept
@@ -230,9 +330,10 @@ impl RiskFindings {
         pdu: &str,
         day: NaiveDate,
         keep: Option<Keep<'_>>,
+        candidate: impl FnOnce(&Candidates<'_>, &str) -> bool,
     ) {
         let kept = keep.is_none_or(|k| {
-            k.candidates.contains(crn) || k.rules.any_holds(Scope::Case, &case_metrics(&c, day))
+            candidate(k.candidates, crn) || k.rules.any_holds(Scope::Case, &case_metrics(&c, day))
         });
         if kept {
             self.cases.push(read::CaseAlertRow {
@@ -245,7 +346,13 @@ impl RiskFindings {
 
     /// Takes a case's findings from its memo, which holds on `day`: its measures that day,
     /// kept as [`Self::judge`] keeps a judged case (its tally part is counted apart).
-    fn remember(&mut self, m: &MemoCase, day: NaiveDate, keep: Option<Keep<'_>>) {
+    fn remember(
+        &mut self,
+        m: &MemoCase,
+        day: NaiveDate,
+        keep: Option<Keep<'_>>,
+        walk: &mut Option<Walk<'_, '_>>,
+    ) {
         let metrics = m.memo.metrics_on(day);
         if !metrics.any() {
             return;
@@ -261,7 +368,10 @@ impl RiskFindings {
             oversight_due: None,
             risk: metrics,
         };
-        self.keep_if_wanted(c, &m.crn, &m.pdu, day, keep);
+        self.keep_if_wanted(c, &m.crn, &m.pdu, day, keep, |c, crn| match walk {
+            Some(w) => w.position(crn).is_some(),
+            None => c.contains(crn),
+        });
     }
 
     /// Adds another connection's findings (their parts follow these until [`Self::in_order`]).
@@ -382,7 +492,9 @@ impl Judging<'_> {
         read::risk::each_named(db, &memos.judge, self.as_of, |row| {
             found.judge(self.policy, self.as_of, row, keep);
         })?;
-        reading.overdue(|m| found.remember(m, self.as_of, keep))?;
+        // The memos come in CRN order: their candidates are found by walking forward.
+        let mut walk = keep.map(|k| k.candidates.walk());
+        reading.overdue(|m| found.remember(m, self.as_of, keep, &mut walk))?;
         drop(reading);
         found.cases.sort_unstable_by(|a, b| a.crn.cmp(&b.crn));
         found.refresh = Refresh::Named(memos.judge);
@@ -578,37 +690,65 @@ pub fn add_risk(
     cases: &mut Vec<read::CaseAlertRow>,
     found: RiskFindings,
 ) -> Refresh {
-    for p in pdus.iter_mut() {
-        p.risk = Some(
-            found
-                .tallies
-                .get(&p.code)
-                .map(RiskTally::figures)
-                .unwrap_or_default(),
-        );
-    }
-    // The candidates indexed by CRN, borrowed (a national night has hundreds of thousands
-    // of both): each finding goes to its candidate, or is a case of its own.
-    let mut risks = Vec::with_capacity(found.cases.len());
-    let mut others = Vec::new();
-    {
-        let at: rustc_hash::FxHashMap<&str, usize> = cases
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.crn.as_str(), i))
-            .collect();
+    let placed = {
+        let candidates: Candidates<'_> = cases.iter().map(|c| c.crn.as_str()).collect();
+        Placed::of(&candidates, found)
+    };
+    placed.join(pdus, cases)
+}
+
+/// The risk checks' findings, each case's put beside its candidate's place ([`add_risk`]).
+struct Placed {
+    tallies: HashMap<String, RiskTally>,
+    at_candidates: Vec<(usize, CaseRiskMetrics)>,
+    others: Vec<read::CaseAlertRow>,
+    refresh: Refresh,
+}
+
+impl Placed {
+    fn of(candidates: &Candidates<'_>, found: RiskFindings) -> Placed {
+        let mut at_candidates = Vec::with_capacity(found.cases.len());
+        let mut others = Vec::new();
+        // Findings read from the memos come in CRN order, and are found by walking.
+        let mut walk = found
+            .cases
+            .is_sorted_by(|a, b| a.crn <= b.crn)
+            .then(|| candidates.walk());
         for c in found.cases {
-            match at.get(c.crn.as_str()) {
-                Some(&i) => risks.push((i, c.risk)),
+            let at = match &mut walk {
+                Some(w) => w.position(&c.crn),
+                None => candidates.by_crn.get(c.crn.as_str()).copied(),
+            };
+            match at {
+                Some(i) => at_candidates.push((i, c.risk)),
                 None => others.push(c),
             }
         }
+        Placed {
+            tallies: found.tallies,
+            at_candidates,
+            others,
+            refresh: found.refresh,
+        }
     }
-    for (i, risk) in risks {
-        cases[i].risk = risk;
+
+    fn join(self, pdus: &mut [PduSummary], cases: &mut Vec<read::CaseAlertRow>) -> Refresh {
+        for p in pdus.iter_mut() {
+            p.risk = Some(
+                self.tallies
+                    .get(&p.code)
+                    .map(RiskTally::figures)
+                    .unwrap_or_default(),
+            );
+        }
+        for (i, risk) in self.at_candidates {
+            if let Some(c) = cases.get_mut(i) {
+                c.risk = risk;
+            }
+        }
+        cases.extend(self.others);
+        self.refresh
     }
-    cases.extend(others);
-    found.refresh
 }
 
 /// [`gather`] for the morning worklist of one PDU: its region's PDU figures (a PDU's
@@ -865,6 +1005,18 @@ pub fn case_alerts(
         risk,
     };
     evaluate(&[case_subject(&row, as_of)], rules)
+}
+
+/// A case's subject, taking the case's strings.
+fn case_subject_of(c: read::CaseAlertRow, as_of: NaiveDate) -> Subject {
+    let metrics = case_metrics(&c, as_of);
+    Subject {
+        scope: Scope::Case,
+        pdu: c.pdu,
+        crn: Some(c.crn),
+        staff_code: None,
+        metrics,
+    }
 }
 
 /// A case's subject.
@@ -1719,8 +1871,19 @@ fn evaluate_in_parts(
     let mut alerts = crate::rules::evaluate_unsorted(&units, rules);
     drop(units);
     let mut items: HashMap<String, Vec<incidents::WorkItem>> = HashMap::new();
-    for part in cases.chunks(part_size.max(1)) {
-        let subjects: Vec<Subject> = part.iter().map(|c| case_subject(c, as_of)).collect();
+    // The parts are taken from the back of the list reversed (so, in the cases' order), and
+    // each case gives its subject its strings: the list shrinks as the alerts grow, and
+    // the two are never both whole in memory.
+    let mut cases = cases;
+    cases.reverse();
+    while !cases.is_empty() {
+        let from = cases.len().saturating_sub(part_size.max(1));
+        let subjects: Vec<Subject> = cases
+            .drain(from..)
+            .rev()
+            .map(|c| case_subject_of(c, as_of))
+            .collect();
+        cases.shrink_to_fit();
         alerts.extend(crate::rules::evaluate_unsorted(&subjects, rules));
         if worklist_limit.is_some() {
             for w in incidents::worklist(&subjects, &[]) {
@@ -2577,6 +2740,42 @@ mod tests {
     use super::*;
     use crate::demo::{DemoOptions, build};
     use crate::store::{OpenMode, Store};
+
+    /// A walk finds each candidate where the hash does, asked in order, out of order, far
+    /// ahead or for CRNs no integer holds.
+    #[test]
+    fn a_walk_over_the_candidates_finds_what_the_hash_finds() {
+        let mut crns: Vec<String> = (0..3000).map(|i| format!("X{:06}", i * 7 % 5003)).collect();
+        crns.push("X000014".into()); // listed twice: found at its last place
+        crns.push("A-CRN-LONGER-THAN-SIXTEEN".into());
+        crns.push("NUL\0IN".into());
+        crns.push(String::new());
+        let candidates: Candidates<'_> = crns.iter().map(String::as_str).collect();
+        let mut asked: Vec<String> = (0..6000).map(|i| format!("X{i:06}")).collect();
+        asked.extend(crns.iter().cloned());
+        asked.push("X".into());
+        asked.push("X0000140".into());
+        let mut in_order = asked.clone();
+        in_order.sort();
+        let mut shuffled = asked.clone();
+        shuffled.reverse();
+        shuffled.rotate_left(1234);
+        let sparse: Vec<String> = in_order.iter().step_by(97).cloned().collect();
+        for list in [&in_order, &shuffled, &sparse] {
+            let mut walk = candidates.walk();
+            for crn in list {
+                let found = walk.position(crn);
+                assert_eq!(
+                    found,
+                    candidates.by_crn.get(crn.as_str()).copied(),
+                    "{crn:?}"
+                );
+                assert_eq!(found.is_some(), candidates.contains(crn));
+            }
+        }
+        assert_eq!(candidates.walk().position("X000014"), Some(3000));
+        assert_eq!(candidates.walk().position("X999999"), None);
+    }
 
     /// A demo database of `cases` as of 2026-11-01, in a directory kept while the test runs.
     fn demo(cases: u64, seed: u64) -> (tempfile::TempDir, std::path::PathBuf, NaiveDate) {
