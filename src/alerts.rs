@@ -89,6 +89,9 @@ fn units_and_cases(
     let cases_read: OnceLock<Vec<read::CaseAlertRow>> = OnceLock::new();
     let candidates: OnceLock<Candidates<'_>> = OnceLock::new();
     let (ready, ready_here) = std::sync::mpsc::channel::<()>();
+    // Read before either connection starts reading: the memos judged now may be written as
+    // they are if nothing else writes before the run records them (see `Refresh::Judged`).
+    let data_version = conn.data_version().ok();
     let (units, memo) = std::thread::scope(|s| {
         let theirs = conn.second_reader().map(|r| {
             let candidates = &candidates;
@@ -144,6 +147,15 @@ fn units_and_cases(
         .every_case(conn)?,
         (None, None) => unreachable!("the candidates are read before the PDU figures"),
     };
+    let mut found = found;
+    if let (Refresh::Named(crns), Some(data_version)) = (&found.refresh, data_version)
+        && found.judged.len() == crns.len()
+    {
+        found.refresh = Refresh::Judged {
+            memos: std::mem::take(&mut found.judged),
+            data_version,
+        };
+    }
     // Placed by the candidates already made, rather than a second index of the cases.
     let placed = match candidates.get() {
         Some(c) => Placed::of(c, found),
@@ -288,14 +300,32 @@ pub struct RiskFindings {
     /// Where each part's cases begin in `cases`, by the part's first row id: parts judged on
     /// two connections are put back in the table's order (see [`RiskFindings::in_order`]).
     parts: Vec<(i64, usize)>,
+    /// The memos of the cases [`Refresh::Named`] names, as judged.
+    judged: Vec<MemoCase>,
 }
 
 impl RiskFindings {
     /// Judges one case: its checks join its PDU's tally, and it is kept as a candidate when
     /// a check is overdue and `keep` (if any) wants it.
     fn judge(&mut self, policy: &Policy, as_of: NaiveDate, row: &RiskRow, keep: Option<Keep<'_>>) {
-        let checks = crate::risk_checks::evaluate_dates(policy, &row.input(), as_of);
+        self.judge_keeping(policy, as_of, row, keep, None);
+    }
+
+    /// [`Self::judge`], adding the case's memo to `memos` when given.
+    fn judge_keeping(
+        &mut self,
+        policy: &Policy,
+        as_of: NaiveDate,
+        row: &RiskRow,
+        keep: Option<Keep<'_>>,
+        memos: Option<&mut Vec<MemoCase>>,
+    ) {
+        let input = row.input();
+        let checks = crate::risk_checks::evaluate_dates(policy, &input, as_of);
         let metrics = CaseRiskMetrics::of(&checks);
+        if let Some(memos) = memos {
+            memos.push(memo_of(policy, row, &input, &checks, &metrics));
+        }
         match self.tallies.get_mut(row.pdu.as_str()) {
             Some(t) => t.add(&checks, &metrics),
             None => self
@@ -489,8 +519,9 @@ impl Judging<'_> {
         let Some(keep) = keep() else {
             return Ok(None);
         };
+        let mut judged = Vec::with_capacity(memos.judge.len());
         read::risk::each_named(db, &memos.judge, self.as_of, |row| {
-            found.judge(self.policy, self.as_of, row, keep);
+            found.judge_keeping(self.policy, self.as_of, row, keep, Some(&mut judged));
         })?;
         // The memos come in CRN order: their candidates are found by walking forward.
         let mut walk = keep.map(|k| k.candidates.walk());
@@ -498,6 +529,7 @@ impl Judging<'_> {
         drop(reading);
         found.cases.sort_unstable_by(|a, b| a.crn.cmp(&b.crn));
         found.refresh = Refresh::Named(memos.judge);
+        found.judged = judged;
         Ok(Some(found))
     }
 
@@ -607,6 +639,17 @@ fn memo_case(policy: &Policy, as_of: NaiveDate, row: &RiskRow) -> MemoCase {
     let input = row.input();
     let checks = crate::risk_checks::evaluate_dates(policy, &input, as_of);
     let metrics = CaseRiskMetrics::of(&checks);
+    memo_of(policy, row, &input, &checks, &metrics)
+}
+
+/// A case's memo from what it was judged to be.
+fn memo_of(
+    policy: &Policy,
+    row: &RiskRow,
+    input: &crate::risk_checks::CaseInput<'_>,
+    checks: &crate::risk_checks::CaseChecks,
+    metrics: &CaseRiskMetrics,
+) -> MemoCase {
     MemoCase {
         crn: row.crn.clone(),
         pdu: row.pdu.clone(),
@@ -614,25 +657,33 @@ fn memo_case(policy: &Policy, as_of: NaiveDate, row: &RiskRow) -> MemoCase {
         unallocated_since: row.unallocated_since,
         mappa: row.mappa,
         rosh: row.rosh,
-        memo: crate::risk_memo::Memo::of(policy, &input, &checks, &metrics),
+        memo: crate::risk_memo::Memo::of(policy, input, checks, metrics),
     }
 }
 
 /// Which memos a recorded run writes ([`keep_memos`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub enum Refresh {
     /// None (a run that read every memo it needed).
     #[default]
     Nothing,
     /// The named cases', judged afresh by the run.
     Named(Vec<String>),
+    /// The same, with the memos as the run judged them, from the database as it was at
+    /// `data_version` (`PRAGMA data_version` on the connection that writes them): written
+    /// as they are if nothing else has written since, judged again otherwise.
+    Judged {
+        memos: Vec<MemoCase>,
+        data_version: i64,
+    },
     /// Every case's of the run's scope: the memos could not serve.
     All,
 }
 
 /// Writes the memos a recorded run at `as_of` (of a region, or all) found wanting, judging
-/// those cases again inside its own write transaction, so that a memo is always of the data
-/// it was judged from. Returns how many it wrote. Under another policy than the stored
+/// those cases again inside its own write transaction unless nothing has been written since
+/// the run judged them, so that a memo is always of the data it was judged from. Returns
+/// how many it wrote. Under another policy than the stored
 /// memos', the memos start over.
 pub fn keep_memos(
     store: &mut Store,
@@ -661,6 +712,24 @@ pub fn keep_memos(
                 memos.push(memo_case(policy, as_of, row));
             })?;
             written += memo::write(db, &memos)?;
+        }
+        Refresh::Judged {
+            memos: judged,
+            data_version,
+        } => {
+            if !memo::policy_is(db, &key)? {
+                return Ok(0);
+            }
+            let unchanged = db.data_version()? == *data_version;
+            if unchanged {
+                written += memo::write(db, judged)?;
+            } else {
+                let crns: Vec<String> = judged.iter().map(|m| m.crn.clone()).collect();
+                read::risk::each_named(db, &crns, as_of, |row| {
+                    memos.push(memo_case(policy, as_of, row));
+                })?;
+                written += memo::write(db, &memos)?;
+            }
         }
         Refresh::All => {
             if !memo::policy_is(db, &key)? {
@@ -2789,6 +2858,69 @@ mod tests {
         };
         build(&p, &opts, false).unwrap();
         (dir, p, as_of)
+    }
+
+    /// A recorded run writes the memos it judged as they are when nothing was written since
+    /// it read; after another connection's write it judges them again, so that no memo is
+    /// of data that has changed.
+    #[test]
+    fn memos_judged_by_the_run_are_kept_as_judged_only_while_nothing_else_writes() {
+        let (_dir, p, as_of) = demo(3000, 9);
+        let day = as_of + chrono::Duration::days(9);
+        let ev = crate::context::Evaluation::new(Policy::defaults(), Rules::defaults(), day);
+        // The memos serve as a fresh judgement would: the next run judges nothing afresh.
+        let serve_as_fresh = |s: &Store| {
+            let judging = Judging {
+                policy: &ev.policy,
+                as_of: day,
+                scope: RiskScope::All,
+                keep: None,
+            };
+            let memo = judging.by_memo(s.db()).unwrap().expect("the memos serve");
+            let whole = every_case_here(s.db(), &ev.policy, day, RiskScope::All, None).unwrap();
+            assert_eq!(memo.refresh, Refresh::Named(vec![]));
+            assert_eq!(findings_key(&memo), findings_key(&whole));
+        };
+
+        let mut s = Store::open(&p, OpenMode::Existing).unwrap();
+        let refresh = run_full(s.db(), &ev, None, None).unwrap().refresh;
+        let Refresh::Judged { memos, .. } = &refresh else {
+            panic!("{refresh:?}");
+        };
+        assert!(memos.len() > 20, "{} judged afresh", memos.len());
+        let written = keep_memos(&mut s, &ev.policy, day, None, &refresh).unwrap();
+        assert_eq!(written, memos.len());
+        serve_as_fresh(&s);
+
+        // Another run, and another connection's write before this one records: a case the
+        // run judged moves to another PDU (its memo, as judged, counts in the old one).
+        let (_dir, p, _) = demo(3000, 9);
+        let mut s = Store::open(&p, OpenMode::Existing).unwrap();
+        let refresh = run_full(s.db(), &ev, None, None).unwrap().refresh;
+        let Refresh::Judged { memos, .. } = &refresh else {
+            panic!("{refresh:?}");
+        };
+        let moved = memos
+            .iter()
+            .find(|m| m.memo.tally != 0)
+            .expect("a case with a tally");
+        let other = rusqlite::Connection::open(&p).unwrap();
+        let to: String = other
+            .query_row(
+                "SELECT code FROM pdus WHERE code <> ?1 ORDER BY code LIMIT 1",
+                [&moved.pdu],
+                |r| r.get(0),
+            )
+            .unwrap();
+        other
+            .execute(
+                "UPDATE cases SET pdu = ?1 WHERE crn = ?2",
+                [&to, &moved.crn],
+            )
+            .unwrap();
+        drop(other);
+        keep_memos(&mut s, &ev.policy, day, None, &refresh).unwrap();
+        serve_as_fresh(&s);
     }
 
     #[test]

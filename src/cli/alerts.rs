@@ -97,14 +97,17 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
     }
     // The memos are mended, and the night's log copied into the file, while the report is
     // written: the memos only spare the next run work, and the run stands without them.
-    // The log is copied after the memos are written, so that it holds nothing left to copy
-    // when the database is closed (which would otherwise copy it, after the report).
-    let checkpointer = a.record.then(|| store.db().checkpointer()).flatten();
+    // The night is copied beside the mending, and what the mending wrote after it, so that
+    // the log holds nothing left to copy when the database is closed (which would otherwise
+    // copy it, after the report).
+    let checkpointer = || a.record.then(|| store.db().checkpointer()).flatten();
+    let (copy_night, copy_memos) = (checkpointer(), checkpointer());
     let (reported, mended) = std::thread::scope(|s| {
         let store = &mut store;
         // (A working copy in memory goes at exit: nothing to mend. A kept one is mended.)
         let mend = a.record && (server.is_none() || ctx.working_copy.is_some());
         let (eval, refresh) = (&eval, &refresh);
+        let night_copied = copy_night.map(|c| s.spawn(c));
         let after = s.spawn(move || {
             let mended = mend.then(|| {
                 crate::alerts::keep_memos(
@@ -115,22 +118,26 @@ pub(super) fn alerts(cli: &Cli, ctx: &Settings, a: &AlertsArgs) -> Result<ExitCo
                     refresh,
                 )
             });
-            if let Some(checkpoint) = checkpointer {
-                checkpoint();
+            // One checkpoint at a time: a second would find the first busy and copy nothing.
+            let copied = night_copied.map(|h| h.join());
+            if let Some(copy) = copy_memos.filter(|_| mend) {
+                copy();
             }
-            mended
+            (mended, copied)
         });
         let reported = report(a, &review, &worklists);
         (reported, after.join())
     });
-    match mended {
-        Ok(Some(Err(e))) => eprintln!(
+    let mended = match mended {
+        Ok((_, Some(Err(panic)))) | Err(panic) => std::panic::resume_unwind(panic),
+        Ok((mended, _)) => mended,
+    };
+    if let Some(Err(e)) = mended {
+        eprintln!(
             "casewatch: note: the risk checks' memos were not brought up to date ({}); \
              the next run judges those cases afresh",
             classify(e)
-        ),
-        Err(panic) => std::panic::resume_unwind(panic),
-        Ok(Some(Ok(_)) | None) => {}
+        );
     }
     reported?;
     let code = if review.has_new_critical() {

@@ -89,6 +89,12 @@ impl<'c> Db<'c> {
 }
 
 impl Db<'_> {
+    /// SQLite's `PRAGMA data_version`: it differs between two readings on this connection
+    /// when another connection has committed in between.
+    pub fn data_version(self) -> rusqlite::Result<i64> {
+        self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))
+    }
+
     /// A read-only connection of its own to the same file, for a read on another thread
     /// alongside this one's work; `None` for an in-memory database or when it cannot be had.
     pub fn second_reader(self) -> Option<Reader> {
