@@ -1149,10 +1149,10 @@ impl Status {
     }
 }
 
-/// An alert as the review reports it. The JSON field names are a stable contract.
+/// An alert as the review reports it. The JSON field names are a stable contract. Its key
+/// is made from its rule, PDU and who ([`ReviewedAlert::key`]), not held.
 #[derive(Debug, Clone)]
 pub struct ReviewedAlert {
-    pub key: String,
     pub rule: Arc<str>,
     pub severity: Severity,
     pub scope: Scope,
@@ -1177,13 +1177,27 @@ impl ReviewedAlert {
     pub fn message(&self) -> Cow<'_, str> {
         self.text.render(&self.metrics)
     }
+    /// Stable across runs: `rule:pdu:crn-or-staff-code`.
+    pub fn key(&self) -> String {
+        self.key_parts().to_string()
+    }
+    pub fn key_parts(&self) -> crate::rules::Key<'_> {
+        crate::rules::Key {
+            rule: &self.rule,
+            pdu: &self.pdu,
+            who: self.who(),
+        }
+    }
+    /// Who the alert is about: the CRN, the staff code, or `-` for a PDU.
+    pub fn who(&self) -> &str {
+        crate::rules::who(self.crn.as_deref(), self.staff_code.as_deref())
+    }
 }
 
 /// Equal when they say the same, however their messages are held.
 impl PartialEq for ReviewedAlert {
     fn eq(&self, o: &ReviewedAlert) -> bool {
-        self.key == o.key
-            && self.rule == o.rule
+        self.rule == o.rule
             && self.severity == o.severity
             && self.scope == o.scope
             && self.pdu == o.pdu
@@ -1203,7 +1217,7 @@ impl Serialize for ReviewedAlert {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("ReviewedAlert", 14)?;
-        st.serialize_field("key", &self.key)?;
+        st.serialize_field("key", &self.key_parts())?;
         st.serialize_field("rule", &self.rule)?;
         st.serialize_field("severity", &self.severity)?;
         st.serialize_field("scope", &self.scope)?;
@@ -1375,6 +1389,14 @@ impl PrevAlerts {
         use std::hash::BuildHasher;
         rustc_hash::FxBuildHasher.hash_one(key)
     }
+    /// [`Self::hash`] of a key written into `buf` (one buffer for a night's keys).
+    fn hash_key(key: crate::rules::Key<'_>, buf: &mut String) -> u64 {
+        use std::fmt::Write;
+        buf.clear();
+        // Writing to a String cannot fail.
+        let _ = write!(buf, "{key}");
+        Self::hash(buf)
+    }
     fn add_incident(&mut self, key: &str) -> u32 {
         self.incidents.push(key.to_string());
         (self.incidents.len() - 1) as u32
@@ -1397,9 +1419,10 @@ impl PrevAlerts {
         };
         self.by_hash.insert(Self::hash(key), alert);
     }
-    /// The first-seen date of an open alert of that run, taken out of the set.
-    fn take(&mut self, key: &str) -> Option<Arc<str>> {
-        let a = self.by_hash.remove(&Self::hash(key))?;
+    /// The first-seen date of an open alert of that run (by its key's hash), taken out of
+    /// the set.
+    fn take(&mut self, hash: u64) -> Option<Arc<str>> {
+        let a = self.by_hash.remove(&hash)?;
         self.dates.get(a.date as usize).cloned()
     }
     /// The alerts not taken (those that resolved) by incident, each incident's in the order
@@ -1553,7 +1576,6 @@ fn resolved_alerts(
                 Scope::Pdu => (None, None),
             };
             out.push(ReviewedAlert {
-                key,
                 rule: inc.rule.as_str().into(),
                 severity: inc.severity,
                 scope: inc.scope,
@@ -1611,16 +1633,17 @@ fn review_against(
     let mut alerts = alerts;
     let mut out = Vec::with_capacity(alerts.len());
     let new_today: Arc<str> = as_of_s.as_str().into();
+    let mut key = String::new();
     while let Some(a) = alerts.pop() {
         if alerts.len().is_multiple_of(16_384) {
             alerts.shrink_to_fit();
         }
-        let (status, first_seen) = match prev_alerts.take(&a.key) {
-            Some(first_seen) => (Status::Ongoing, first_seen),
-            None => (Status::New, new_today.clone()),
-        };
+        let (status, first_seen) =
+            match prev_alerts.take(PrevAlerts::hash_key(a.key_parts(), &mut key)) {
+                Some(first_seen) => (Status::Ongoing, first_seen),
+                None => (Status::New, new_today.clone()),
+            };
         out.push(ReviewedAlert {
-            key: a.key,
             rule: a.rule,
             severity: a.severity,
             scope: a.scope,
@@ -1643,7 +1666,7 @@ fn review_against(
         b.severity
             .cmp(&a.severity)
             .then_with(|| a.pdu.cmp(&b.pdu))
-            .then_with(|| a.key.cmp(&b.key))
+            .then_with(|| a.key().cmp(&b.key()))
     });
     out.extend(resolved);
     let cx = incidents::Context {
@@ -1717,7 +1740,7 @@ impl Serialize for CurrentAlerts<'_> {
 /// An [`Alert`]'s fields borrowed from a reviewed alert, written as the alert is.
 #[derive(Serialize)]
 struct AlertRef<'a> {
-    key: &'a str,
+    key: crate::rules::Key<'a>,
     rule: &'a str,
     severity: Severity,
     scope: Scope,
@@ -1731,7 +1754,7 @@ struct AlertRef<'a> {
 impl<'a> AlertRef<'a> {
     fn of(a: &'a ReviewedAlert) -> AlertRef<'a> {
         AlertRef {
-            key: &a.key,
+            key: a.key_parts(),
             rule: &a.rule,
             severity: a.severity,
             scope: a.scope,

@@ -499,7 +499,7 @@ fn alerts(conn: Db<'_>, ev: &Evaluation, pdu: Option<&str>) -> Result<Table, Exp
         .map(|a| {
             let message = a.message().into_owned();
             vec![
-                s(a.key),
+                s(a.key()),
                 s(&*a.rule),
                 s(a.severity.as_str()),
                 s(a.scope.as_str()),

@@ -207,7 +207,11 @@ pub fn mark_members(alerts: &mut [ReviewedAlert], cx: &Context<'_>) {
         if a.status == Status::Resolved {
             continue;
         }
-        let (acknowledged, reopened) = match cx.ack(&a.key, &a.first_seen) {
+        // (Most nights few alerts are acknowledged: a key is only written out when some are.)
+        let ack = (!cx.acks.is_empty())
+            .then(|| cx.ack(&a.key(), &a.first_seen))
+            .flatten();
+        let (acknowledged, reopened) = match ack {
             Some(then) if materially_worse(&a.metrics, &then.metrics, margin) => (false, true),
             Some(_) => (true, false),
             None => (false, false),
@@ -272,7 +276,8 @@ pub fn group(alerts: &[ReviewedAlert], cx: &Context<'_>) -> Vec<Incident> {
             .filter(|a| a.status != Status::Resolved)
             .map(|a| (*a, member_age(a, cx.as_of)))
             .collect();
-        open.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.key.cmp(&b.0.key)));
+        // One rule and PDU: the keys differ in who alone.
+        open.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.who().cmp(b.0.who())));
         let resolved_members = (members.len() - open.len()) as u64;
         let new_members = open.iter().filter(|(a, _)| a.status == Status::New).count() as u64;
         let first = members[0];
@@ -308,7 +313,7 @@ pub fn group(alerts: &[ReviewedAlert], cx: &Context<'_>) -> Vec<Incident> {
             // A PDU-wide alert can be acknowledged by its own key or the incident's.
             cx.ack(&key, &first_seen).or_else(|| {
                 (first.scope == Scope::Pdu)
-                    .then(|| cx.ack(&first.key, &first_seen))
+                    .then(|| cx.ack(&first.key(), &first_seen))
                     .flatten()
             })
         };
@@ -342,7 +347,7 @@ pub fn group(alerts: &[ReviewedAlert], cx: &Context<'_>) -> Vec<Incident> {
                 && nights >= lifecycle.escalate_after_nights,
             message,
             worst: open.first().map(|(a, _)| a.message().into_owned()),
-            members: open.iter().map(|(a, _)| a.key.clone()).collect(),
+            members: open.iter().map(|(a, _)| a.key()).collect(),
             metrics,
         });
     }

@@ -316,7 +316,7 @@ pub fn alerts_text(r: &Review, members: bool) -> String {
                 sanitize(subject(a)),
                 sanitize(&a.message()),
                 status_word(a),
-                sanitize(&a.key)
+                sanitize(&a.key())
             );
         }
     } else {

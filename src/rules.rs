@@ -911,11 +911,36 @@ impl<'de> Deserialize<'de> for Message {
     }
 }
 
-/// A rule that holds for a subject.
+/// An alert's key, stable across runs: `rule:pdu:who`, where who is the CRN, the staff code
+/// or `-` (see [`Alert::key`]). Written without a copy.
+#[derive(Clone, Copy)]
+pub struct Key<'a> {
+    pub rule: &'a str,
+    pub pdu: &'a str,
+    pub who: &'a str,
+}
+
+impl std::fmt::Display for Key<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.rule, self.pdu, self.who)
+    }
+}
+
+impl Serialize for Key<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Who an alert is about in its key: the CRN, the staff code, or `-` for a PDU.
+pub fn who<'a>(crn: Option<&'a str>, staff_code: Option<&'a str>) -> &'a str {
+    crn.or(staff_code).unwrap_or("-")
+}
+
+/// A rule that holds for a subject. Its key is made from its rule, PDU and who, not held
+/// (a national night has hundreds of thousands: a copy each cost it 25 MB).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Alert {
-    /// Stable across runs: `rule:pdu:crn-or-staff-code`.
-    pub key: String,
     /// Shared by all of the rule's alerts (a national run has hundreds of thousands).
     pub rule: Arc<str>,
     pub severity: Severity,
@@ -936,13 +961,23 @@ impl Alert {
     pub fn message(&self) -> Cow<'_, str> {
         self.text.render(&self.metrics)
     }
+    /// Stable across runs: `rule:pdu:crn-or-staff-code` (see [`Key`]).
+    pub fn key(&self) -> String {
+        self.key_parts().to_string()
+    }
+    pub fn key_parts(&self) -> Key<'_> {
+        Key {
+            rule: &self.rule,
+            pdu: &self.pdu,
+            who: who(self.crn.as_deref(), self.staff_code.as_deref()),
+        }
+    }
 }
 
 /// Alerts are equal when they say the same, however their messages are held.
 impl PartialEq for Alert {
     fn eq(&self, o: &Alert) -> bool {
-        self.key == o.key
-            && self.rule == o.rule
+        self.rule == o.rule
             && self.severity == o.severity
             && self.scope == o.scope
             && self.pdu == o.pdu
@@ -957,7 +992,7 @@ impl Serialize for Alert {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("Alert", 9)?;
-        st.serialize_field("key", &self.key)?;
+        st.serialize_field("key", &self.key_parts())?;
         st.serialize_field("rule", &self.rule)?;
         st.serialize_field("severity", &self.severity)?;
         st.serialize_field("scope", &self.scope)?;
@@ -1074,14 +1109,19 @@ pub fn evaluate_unsorted(subjects: &[Subject], rules: &Rules) -> Vec<Alert> {
 pub fn sort_alerts(out: &mut Vec<Alert>) {
     let order = sorted_order(out);
     permute(out, order);
-    out.dedup_by(|a, b| a.key == b.key);
+    out.dedup_by(|a, b| same_key(a.key_parts(), b.key_parts()));
+}
+
+fn same_key(a: Key<'_>, b: Key<'_>) -> bool {
+    (a.rule, a.pdu, a.who) == (b.rule, b.pdu, b.who)
 }
 
 /// The order [`sort_alerts`] puts `alerts` in, as indexes. Each alert's place is packed into
-/// two integers first (its severity, kind, PDU and rule by rank, and eight bytes of what
-/// follows them in its key), so that the sort compares integers and reads a key only on a
-/// tie: a national night sorts hundreds of thousands of alerts, whose keys lie all over the
-/// heap. Ties keep the alerts' given order, as a stable sort would.
+/// two integers first (its severity, kind, PDU and rule by rank, and the first eight bytes
+/// of who it is about, which is what follows them in its key), so that the sort compares
+/// integers and reads who in full only on a tie: a national night sorts hundreds of
+/// thousands of alerts, whose strings lie all over the heap. Ties keep the alerts' given
+/// order, as a stable sort would.
 fn sorted_order(alerts: &[Alert]) -> Vec<usize> {
     /// Each distinct name's place in name order, and a look-up that remembers the last
     /// name asked for: a run's alerts come a PDU and a rule at a time, sharing one copy.
@@ -1107,16 +1147,6 @@ fn sorted_order(alerts: &[Alert]) -> Vec<usize> {
     }
     let mut pdu_rank = ranks(alerts.iter().map(|a| &*a.pdu));
     let mut rule_rank = ranks(alerts.iter().map(|a| &*a.rule));
-    // Every key is `rule:pdu:who` as `fire` writes it, so two keys of one PDU and rule
-    // differ only after that prefix; should one not be, keys are compared from the start.
-    let prefixed = |a: &Alert| {
-        a.key
-            .strip_prefix(&*a.rule)
-            .and_then(|k| k.strip_prefix(':'))
-            .and_then(|k| k.strip_prefix(&*a.pdu))
-            .is_some_and(|k| k.starts_with(':'))
-    };
-    let skip_prefix = alerts.iter().all(prefixed);
     let mut packed: Vec<(u64, u64, usize)> = alerts
         .iter()
         .enumerate()
@@ -1130,22 +1160,20 @@ fn sorted_order(alerts: &[Alert]) -> Vec<usize> {
                 | scope << 52
                 | (pdu_rank(&a.pdu) & 0xFF_FFFF) << 24
                 | (rule_rank(&a.rule) & 0xFF_FFFF);
-            let from = if skip_prefix {
-                a.rule.len() + a.pdu.len() + 2
-            } else {
-                0
-            };
             let mut eight = [0u8; 8];
-            let rest = a.key.as_bytes().get(from..).unwrap_or_default();
-            let n = rest.len().min(8);
-            eight[..n].copy_from_slice(&rest[..n]);
+            let who = a.key_parts().who.as_bytes();
+            let n = who.len().min(8);
+            eight[..n].copy_from_slice(&who[..n]);
             (group, u64::from_be_bytes(eight), i)
         })
         .collect();
     packed.sort_unstable_by(|x, y| {
         (x.0, x.1)
             .cmp(&(y.0, y.1))
-            .then_with(|| alerts[x.2].key.cmp(&alerts[y.2].key))
+            .then_with(|| {
+                let (a, b) = (alerts[x.2].key_parts(), alerts[y.2].key_parts());
+                (a.rule, a.pdu, a.who).cmp(&(b.rule, b.pdu, b.who))
+            })
             .then(x.2.cmp(&y.2))
     });
     packed.into_iter().map(|(_, _, i)| i).collect()
@@ -1195,9 +1223,7 @@ fn fire(subjects: &[Subject], rules: &Rules) -> Vec<Alert> {
             if !rule.cond.holds(&s.metrics) {
                 continue;
             }
-            let who = s.crn.as_deref().or(s.staff_code.as_deref()).unwrap_or("-");
             out.push(Alert {
-                key: format!("{}:{}:{}", rule.id, s.pdu, who),
                 rule: id.clone(),
                 severity: rule.severity,
                 scope: rule.scope,
@@ -1227,7 +1253,7 @@ fn fire(subjects: &[Subject], rules: &Rules) -> Vec<Alert> {
 mod tests {
     use super::*;
 
-    /// The order `sort_alerts` documents, compared field by field.
+    /// The order `sort_alerts` documents, compared field by field, keys as text.
     fn sorted_by_fields(mut v: Vec<Alert>) -> Vec<Alert> {
         v.sort_by(|a, b| {
             b.severity
@@ -1236,14 +1262,14 @@ mod tests {
                 .then_with(|| b.scope.cmp(&a.scope))
                 .then_with(|| a.pdu.cmp(&b.pdu))
                 .then_with(|| a.rule.cmp(&b.rule))
-                .then_with(|| a.key.cmp(&b.key))
+                .then_with(|| a.key().cmp(&b.key()))
         });
-        v.dedup_by(|a, b| a.key == b.key);
+        v.dedup_by(|a, b| a.key() == b.key());
         v
     }
 
     #[test]
-    fn alerts_sort_as_their_fields_say_however_their_keys_are_written() {
+    fn alerts_sort_as_their_fields_and_keys_say() {
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut next = |n: u64| {
             seed ^= seed << 13;
@@ -1259,53 +1285,42 @@ mod tests {
         ];
         let pdus = ["HFKCW", "BDH", "B", "HFK"];
         let whos = [
-            "X1",
-            "X10",
-            "X100000000",
-            "X100000001",
-            "X1000000010",
-            "",
-            "N07A",
+            Some("X1"),
+            Some("X10"),
+            Some("X100000000"),
+            Some("X100000001"),
+            Some("X1000000010"),
+            Some(""),
+            Some("N07A"),
+            None,
         ];
-        for irregular in [false, true] {
-            let alerts: Vec<Alert> = (0..600)
-                .map(|i| {
-                    let rule = rules[next(4) as usize];
-                    let pdu = pdus[next(4) as usize];
-                    let who = whos[next(7) as usize];
-                    let key = if irregular && i == 7 {
-                        format!("odd:{who}")
-                    } else {
-                        format!("{rule}:{pdu}:{who}")
-                    };
-                    Alert {
-                        key,
-                        rule: rule.into(),
-                        severity: [Severity::Warning, Severity::High, Severity::Critical]
-                            [next(3) as usize],
-                        scope: [Scope::Case, Scope::Practitioner, Scope::Pdu][next(3) as usize],
-                        pdu: pdu.into(),
-                        crn: None,
-                        staff_code: None,
-                        text: Message::from(format!("alert {i}")),
-                        metrics: Metrics::default(),
-                    }
-                })
-                .collect();
-            let mut sorted = alerts.clone();
-            sort_alerts(&mut sorted);
-            let expected = sorted_by_fields(alerts);
-            let texts = |v: &[Alert]| {
-                v.iter()
-                    .map(|a| a.message().into_owned())
-                    .collect::<Vec<_>>()
-            };
-            assert_eq!(
-                texts(&sorted),
-                texts(&expected),
-                "irregular keys: {irregular}"
-            );
-        }
+        let alerts: Vec<Alert> = (0..800)
+            .map(|i| {
+                let who = whos[next(8) as usize];
+                let staff = next(2) == 0;
+                Alert {
+                    rule: rules[next(4) as usize].into(),
+                    severity: [Severity::Warning, Severity::High, Severity::Critical]
+                        [next(3) as usize],
+                    scope: [Scope::Case, Scope::Practitioner, Scope::Pdu][next(3) as usize],
+                    pdu: pdus[next(4) as usize].into(),
+                    crn: who.filter(|_| !staff).map(String::from),
+                    staff_code: who.filter(|_| staff).map(String::from),
+                    text: Message::from(format!("alert {i}")),
+                    metrics: Metrics::default(),
+                }
+            })
+            .collect();
+        let mut sorted = alerts.clone();
+        sort_alerts(&mut sorted);
+        let expected = sorted_by_fields(alerts);
+        assert!(expected.len() < 800, "some keys are raised twice");
+        let texts = |v: &[Alert]| {
+            v.iter()
+                .map(|a| a.message().into_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(texts(&sorted), texts(&expected));
     }
 
     #[test]
@@ -1498,7 +1513,7 @@ mod tests {
         ]);
         assert_eq!(rules_fired(&a), ["unallocated-mappa"]);
         assert_eq!(a[0].severity, Severity::Critical);
-        assert_eq!(a[0].key, "unallocated-mappa:P:X000001");
+        assert_eq!(a[0].key(), "unallocated-mappa:P:X000001");
         assert!(a[0].message().contains("category 2"));
     }
 
@@ -1709,7 +1724,7 @@ mod tests {
             ("caseload", 10.0),
         ]);
         assert_eq!(t[0].severity, Severity::Warning);
-        assert_eq!(t[0].key, "practitioner-over-capacity:P:S1");
+        assert_eq!(t[0].key(), "practitioner-over-capacity:P:S1");
     }
 
     fn err_of(text: &str) -> RulesError {
@@ -1785,7 +1800,7 @@ mod tests {
             subject(Scope::Pdu, "C", None, &[("vacancy_rate", 0.25)]),
         ];
         let keys = |a: &[Alert]| -> Vec<(String, Severity)> {
-            a.iter().map(|a| (a.key.clone(), a.severity)).collect()
+            a.iter().map(|a| (a.key(), a.severity)).collect()
         };
         let expected = vec![
             ("pdu-vacancy-critical:A:-".to_string(), Severity::Critical),

@@ -129,7 +129,7 @@ impl Region {
             .alerts
             .iter()
             .enumerate()
-            .map(|(i, a)| (a.key.clone(), i))
+            .map(|(i, a)| (a.key(), i))
             .collect();
         self.data = Some(d);
         true

@@ -52,7 +52,6 @@ fn summary(code: &str, mappa: u64, vac: f64) -> PduSummary {
 
 fn alert(pdu: &str, severity: Severity) -> ReviewedAlert {
     ReviewedAlert {
-        key: format!("r:{pdu}:-"),
         rule: "r".into(),
         severity,
         scope: crate::rules::Scope::Pdu,
@@ -127,7 +126,7 @@ fn model_with_overview() -> Model {
                 alert("BBB", Severity::High),
                 // A critical case alert in AAA: it does not make AAA critical.
                 ReviewedAlert {
-                    key: "case-rule:AAA:X000009".into(),
+                    rule: "case-rule".into(),
                     crn: Some("X000009".into()),
                     scope: crate::rules::Scope::Case,
                     ..alert("AAA", Severity::Critical)
@@ -644,7 +643,7 @@ fn enter_on_an_incident_lists_its_members_and_esc_goes_back() {
         m.breadcrumbs(),
         "Overview › Alerts (region) › case-rule:AAA"
     );
-    assert_eq!(m.selected_member().unwrap().key, "case-rule:AAA:X000009");
+    assert_eq!(m.selected_member().unwrap().key(), "case-rule:AAA:X000009");
     assert_eq!(m.focused_crn().as_deref(), Some("X000009"));
     // A acknowledges the member, not the incident.
     m.update(key('A'));

@@ -50,7 +50,7 @@ impl AckPopup {
         if a.status == AlertStatus::Resolved {
             return Err(RESOLVED);
         }
-        Ok(AckPopup::new(a.key.clone(), format!("alert {}", a.key)))
+        Ok(AckPopup::new(a.key(), format!("alert {}", a.key())))
     }
 
     /// Typing writes the note; Enter acknowledges. Esc is not taken.

@@ -127,7 +127,7 @@ impl Members {
             Some(a) => detail_pane(
                 f,
                 area,
-                &format!(" {} ", fit(&a.key, usize::from(area.width / 2))),
+                &format!(" {} ", fit(&a.key(), usize::from(area.width / 2))),
                 member_detail(a),
                 theme,
             ),
