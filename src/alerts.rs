@@ -339,7 +339,7 @@ impl RiskFindings {
         }
         let c = read::CaseAlertRow {
             allocated: row.allocated_on.is_some(),
-            crn: String::new(),
+            crn: Default::default(),
             pdu: String::new(),
             unallocated_since: row.unallocated_since,
             mappa: row.mappa,
@@ -367,7 +367,7 @@ impl RiskFindings {
         });
         if kept {
             self.cases.push(read::CaseAlertRow {
-                crn: crn.to_string(),
+                crn: crn.into(),
                 pdu: pdu.to_string(),
                 ..c
             });
@@ -389,7 +389,7 @@ impl RiskFindings {
         }
         let c = read::CaseAlertRow {
             allocated: m.allocated,
-            crn: String::new(),
+            crn: Default::default(),
             pdu: String::new(),
             unallocated_since: m.unallocated_since,
             mappa: m.mappa,
@@ -1063,7 +1063,7 @@ pub fn case_alerts(
         due.as_ref().filter(|x| x.is_overdue(as_of)).map(|x| x.date)
     };
     let row = read::CaseAlertRow {
-        crn: d.crn.clone(),
+        crn: d.crn.as_str().into(),
         pdu: d.pdu.clone(),
         unallocated_since: d.unallocated_since,
         allocated: d.allocated_to.is_some(),
@@ -1157,7 +1157,8 @@ pub struct ReviewedAlert {
     pub severity: Severity,
     pub scope: Scope,
     pub pdu: Arc<str>,
-    pub crn: Option<String>,
+    /// Held inline (see [`Alert::crn`]).
+    pub crn: Option<compact_str::CompactString>,
     pub staff_code: Option<String>,
     pub status: Status,
     /// Shared by the alerts first seen the same night.
@@ -1580,7 +1581,7 @@ fn resolved_alerts(
                 severity: inc.severity,
                 scope: inc.scope,
                 pdu: inc.pdu.as_str().into(),
-                crn,
+                crn: crn.map(Into::into),
                 staff_code,
                 status: Status::Resolved,
                 first_seen: first_seen.into(),
@@ -3365,7 +3366,7 @@ mod tests {
             .alerts
             .iter()
             .filter(|a| &*a.rule == "unallocated-mappa" && &*a.pdu == "HFKCW")
-            .filter_map(|a| a.crn.clone())
+            .filter_map(|a| a.crn.as_deref().map(String::from))
             .collect();
         assert!(unallocated.len() > odd.len() + 1, "{unallocated:?}");
         let stays = unallocated

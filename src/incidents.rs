@@ -536,7 +536,7 @@ pub fn worklist<'a>(
     for s in subjects.into_iter().filter(|s| s.scope == Scope::Case) {
         let m = &s.metrics;
         let g = |k: &str| m.get(k).unwrap_or(0.0);
-        let crn = s.crn.clone();
+        let crn = s.crn.as_deref().map(String::from);
         let risk_rank = (g("mappa_level") * 10.0 + g("rosh_level")) as u32;
         let high_risk = g("high_risk") > 0.0;
         let risk = risk_words(m);

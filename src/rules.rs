@@ -682,7 +682,7 @@ impl Rules {
 pub struct Subject {
     pub scope: Scope,
     pub pdu: String,
-    pub crn: Option<String>,
+    pub crn: Option<compact_str::CompactString>,
     pub staff_code: Option<String>,
     pub metrics: SubjectMetrics,
 }
@@ -947,7 +947,8 @@ pub struct Alert {
     pub scope: Scope,
     /// Shared by all of the PDU's alerts of a run.
     pub pdu: Arc<str>,
-    pub crn: Option<String>,
+    /// Held inline (a CRN is a few bytes): no allocation for each of a night's alerts.
+    pub crn: Option<compact_str::CompactString>,
     pub staff_code: Option<String>,
     /// See [`Alert::message`].
     #[serde(rename = "message")]
@@ -1304,7 +1305,7 @@ mod tests {
                         [next(3) as usize],
                     scope: [Scope::Case, Scope::Practitioner, Scope::Pdu][next(3) as usize],
                     pdu: pdus[next(4) as usize].into(),
-                    crn: who.filter(|_| !staff).map(String::from),
+                    crn: who.filter(|_| !staff).map(Into::into),
                     staff_code: who.filter(|_| staff).map(String::from),
                     text: Message::from(format!("alert {i}")),
                     metrics: Metrics::default(),
@@ -1367,7 +1368,7 @@ mod tests {
         Subject {
             scope,
             pdu: pdu.into(),
-            crn: crn.map(String::from),
+            crn: crn.map(Into::into),
             staff_code: None,
             metrics: SubjectMetrics::of(scope, m.iter().copied()),
         }

@@ -1467,7 +1467,8 @@ pub fn date_or_dash(d: Option<NaiveDate>) -> String {
 /// A case that some case-scope alert rule could fire for, with its overdue dates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseAlertRow {
-    pub crn: String,
+    /// Held inline (a CRN is a few bytes): a national night holds half a million rows.
+    pub crn: compact_str::CompactString,
     pub pdu: String,
     pub unallocated_since: Option<NaiveDate>,
     pub allocated: bool,
@@ -1547,6 +1548,14 @@ pub fn case_alert_rows_of_pdu(
     case_alert_rows_within(conn, policy, as_of, None, Some(pdu))
 }
 
+/// A text column as a string held inline when short (a CRN), as strictly as `get`.
+fn compact_text(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<compact_str::CompactString> {
+    let v = r.get_ref(i)?;
+    v.as_str()
+        .map(Into::into)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), Box::new(e)))
+}
+
 fn case_alert_rows_within(
     conn: &Connection,
     policy: &Policy,
@@ -1574,7 +1583,7 @@ fn case_alert_rows_within(
         // By position: tens of thousands of rows, and a lookup by name costs a string
         // compare per column per row.
         out.push(CaseAlertRow {
-            crn: r.get(0)?,
+            crn: compact_text(r, 0)?,
             pdu: r.get(1)?,
             unallocated_since: date_col(r, 2)?,
             allocated: r.get(3)?,

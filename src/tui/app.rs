@@ -765,7 +765,9 @@ impl Model {
     pub fn focused_crn(&self) -> Option<String> {
         match self.screen() {
             Screen::Case { crn } => Some(crn.clone()),
-            Screen::Members { .. } => self.selected_member().and_then(|a| a.crn.clone()),
+            Screen::Members { .. } => self
+                .selected_member()
+                .and_then(|a| a.crn.as_deref().map(String::from)),
             Screen::Pdu { .. } => self.pdu.focused_crn(),
             _ => None,
         }
@@ -793,7 +795,11 @@ impl Model {
                 None => return,
             },
             Screen::Members { .. } => match self.selected_member() {
-                Some(a) => (a.rule.to_string(), a.pdu.to_string(), a.crn.clone()),
+                Some(a) => (
+                    a.rule.to_string(),
+                    a.pdu.to_string(),
+                    a.crn.as_deref().map(String::from),
+                ),
                 None => return,
             },
             _ => return,

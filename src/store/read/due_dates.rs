@@ -348,7 +348,7 @@ fn check_lists(
         .collect();
     let alert_rows = |rows: Vec<CaseAlertRow>| -> BTreeMap<String, OverdueDates> {
         rows.into_iter()
-            .map(|r| (r.crn, (r.contact_due, r.oversight_due)))
+            .map(|r| (r.crn.into_string(), (r.contact_due, r.oversight_due)))
             .collect()
     };
     let got = alert_rows(case_alert_rows(Db::new(conn), p, as_of, None).unwrap());

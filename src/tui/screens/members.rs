@@ -91,7 +91,7 @@ impl Members {
             return EventState::Consumed;
         };
         cx.go = Some(match &a.crn {
-            Some(crn) => Go::Case(crn.clone()),
+            Some(crn) => Go::Case(crn.to_string()),
             None => Go::Pdu {
                 code: a.pdu.to_string(),
                 name: region
