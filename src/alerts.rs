@@ -703,32 +703,31 @@ pub fn keep_memos(
     let mut written = 0;
     match refresh {
         Refresh::Nothing => {}
-        Refresh::Named(crns) => {
+        Refresh::Named(_) | Refresh::Judged { .. } => {
             // Another policy's run wrote the memos since: they are not this run's to mend.
             if !memo::policy_is(db, &key)? {
                 return Ok(0);
             }
-            read::risk::each_named(db, crns, as_of, |row| {
-                memos.push(memo_case(policy, as_of, row));
-            })?;
-            written += memo::write(db, &memos)?;
-        }
-        Refresh::Judged {
-            memos: judged,
-            data_version,
-        } => {
-            if !memo::policy_is(db, &key)? {
-                return Ok(0);
-            }
-            let unchanged = db.data_version()? == *data_version;
-            if unchanged {
-                written += memo::write(db, judged)?;
-            } else {
-                let crns: Vec<String> = judged.iter().map(|m| m.crn.clone()).collect();
-                read::risk::each_named(db, &crns, as_of, |row| {
-                    memos.push(memo_case(policy, as_of, row));
-                })?;
-                written += memo::write(db, &memos)?;
+            match refresh {
+                Refresh::Judged {
+                    memos: judged,
+                    data_version,
+                } if db.data_version()? == *data_version => {
+                    written += memo::write(db, judged)?;
+                }
+                _ => {
+                    let crns: Cow<'_, [String]> = match refresh {
+                        Refresh::Named(crns) => Cow::Borrowed(crns),
+                        Refresh::Judged { memos: judged, .. } => {
+                            judged.iter().map(|m| m.crn.clone()).collect()
+                        }
+                        Refresh::Nothing | Refresh::All => Cow::Borrowed(&[]),
+                    };
+                    read::risk::each_named(db, &crns, as_of, |row| {
+                        memos.push(memo_case(policy, as_of, row));
+                    })?;
+                    written += memo::write(db, &memos)?;
+                }
             }
         }
         Refresh::All => {
@@ -1090,13 +1089,7 @@ fn case_subject_of(c: read::CaseAlertRow, as_of: NaiveDate) -> Subject {
 
 /// A case's subject.
 fn case_subject(c: &read::CaseAlertRow, as_of: NaiveDate) -> Subject {
-    Subject {
-        scope: Scope::Case,
-        pdu: c.pdu.clone(),
-        crn: Some(c.crn.clone()),
-        staff_code: None,
-        metrics: case_metrics(c, as_of),
-    }
+    case_subject_of(c.clone(), as_of)
 }
 
 /// A case's metrics for the rules.
@@ -1386,23 +1379,21 @@ struct PrevAlert {
 }
 
 impl PrevAlerts {
-    fn hash(key: &str) -> u64 {
-        use std::hash::BuildHasher;
-        rustc_hash::FxBuildHasher.hash_one(key)
-    }
-    /// [`Self::hash`] of a key written into `buf` (one buffer for a night's keys).
+    /// A key's hash, the key written into `buf` (one buffer for a night's keys).
     fn hash_key(key: crate::rules::Key<'_>, buf: &mut String) -> u64 {
         use std::fmt::Write;
+        use std::hash::BuildHasher;
         buf.clear();
         // Writing to a String cannot fail.
         let _ = write!(buf, "{key}");
-        Self::hash(buf)
+        rustc_hash::FxBuildHasher.hash_one(buf.as_str())
     }
     fn add_incident(&mut self, key: &str) -> u32 {
         self.incidents.push(key.to_string());
         (self.incidents.len() - 1) as u32
     }
-    fn insert(&mut self, key: &str, first_seen: &str, incident: u32, (at, len): (u32, u32)) {
+    /// Adds an open alert, by its key's hash ([`Self::hash_key`]).
+    fn insert(&mut self, hash: u64, first_seen: &str, incident: u32, (at, len): (u32, u32)) {
         let date = match self.date_index.get(first_seen) {
             Some(i) => *i,
             None => {
@@ -1418,7 +1409,7 @@ impl PrevAlerts {
             at,
             len,
         };
-        self.by_hash.insert(Self::hash(key), alert);
+        self.by_hash.insert(hash, alert);
     }
     /// The first-seen date of an open alert of that run (by its key's hash), taken out of
     /// the set.
@@ -1491,6 +1482,7 @@ fn previous_run_in(
     let mut alerts = PrevAlerts::default();
     let mut incidents = HashMap::new();
     let mut stored = HashMap::new();
+    let mut buf = String::new();
     runs::for_each_open_incident(conn, id, region, pdu, |r| {
         let inc = StoredIncident {
             rule: r.rule.to_string(),
@@ -1512,8 +1504,13 @@ fn previous_run_in(
             let at = m.who.get().as_ptr() as usize - base;
             let end = m.metrics.get().as_ptr() as usize + m.metrics.get().len() - base;
             let span = (at as u32, (end - at) as u32);
-            let key = format!("{}:{}:{}", inc.rule, inc.pdu, member::text(m.who));
-            alerts.insert(&key, &member::text(m.first_seen), incident, span);
+            let key = crate::rules::Key {
+                rule: &inc.rule,
+                pdu: &inc.pdu,
+                who: &member::text(m.who),
+            };
+            let hash = PrevAlerts::hash_key(key, &mut buf);
+            alerts.insert(hash, &member::text(m.first_seen), incident, span);
         }
         incidents.insert(
             r.key.to_string(),
@@ -1565,10 +1562,14 @@ fn resolved_alerts(
             else {
                 continue;
             };
-            let key = format!("{}:{}:{who}", inc.rule, inc.pdu);
+            let key = crate::rules::Key {
+                rule: &inc.rule,
+                pdu: &inc.pdu,
+                who: &who,
+            };
             // The run read again must be the run read first (recording a date again
             // replaces its run): a member found elsewhere is not this alert.
-            if PrevAlerts::hash(&key) != hash {
+            if PrevAlerts::hash_key(key, &mut String::new()) != hash {
                 continue;
             }
             let (crn, staff_code) = match inc.scope {
@@ -2283,8 +2284,12 @@ impl<'r> StoredIncidents<'r> {
             .into_iter()
             .flatten()
             .map(|a| {
-                let who = a.crn.as_deref().or(a.staff_code.as_deref()).unwrap_or("-");
-                (who, a.first_seen.as_ref(), a.status.as_str(), &a.metrics)
+                (
+                    a.who(),
+                    a.first_seen.as_ref(),
+                    a.status.as_str(),
+                    &a.metrics,
+                )
             })
             .collect();
         (
